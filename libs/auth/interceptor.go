@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// MetadataOrg names the organisation a service credential acts for.
+const MetadataOrg = "x-tokenmeter-org"
+
+// AnyOrg in a service key's organisation field lets it act for any organisation.
+const AnyOrg = "*"
+
+// Policy says which roles may call each full method name
+// ("/tokenmeter.v1.LedgerService/Authorize"). Unlisted methods are refused,
+// except the public ones (health checking and reflection).
+type Policy map[string][]Role
+
+func (pol Policy) allows(method string, r Role) bool {
+	for _, allowed := range pol[method] {
+		if allowed == r {
+			return true
+		}
+	}
+	return false
+}
+
+func isPublic(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+// Authorizer authenticates a call's bearer token and checks it against a policy.
+type Authorizer struct {
+	Keys   *Keyring
+	Policy Policy
+}
+
+func (a Authorizer) authorize(ctx context.Context, method string) (context.Context, error) {
+	if isPublic(method) {
+		return ctx, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	token := bearer(md)
+	if token == "" {
+		return nil, status.Error(codes.Unauthenticated, "no credential: send 'authorization: Bearer <api key>'")
+	}
+	p, err := a.Keys.Authenticate(token)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, "unknown or revoked api key")
+	}
+	if !a.Policy.allows(method, p.Role) {
+		return nil, status.Errorf(codes.PermissionDenied, "a %s key may not call %s", p.Role, method)
+	}
+	if p.Role == RoleService {
+		acting := first(md.Get(MetadataOrg))
+		if acting == "" {
+			return nil, status.Errorf(codes.InvalidArgument, "a service call must name its organisation in %s", MetadataOrg)
+		}
+		if p.Org != AnyOrg && p.Org != acting {
+			return nil, status.Errorf(codes.PermissionDenied, "this service key may not act for organisation %q", acting)
+		}
+		p.Org = acting
+	}
+	return WithPrincipal(ctx, p), nil
+}
+
+// Unary is the unary server interceptor.
+func (a Authorizer) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := a.authorize(ctx, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// Stream is the stream server interceptor.
+func (a Authorizer) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := a.authorize(ss.Context(), info.FullMethod)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+func bearer(md metadata.MD) string {
+	v := first(md.Get("authorization"))
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return ""
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}

@@ -1,0 +1,58 @@
+// Package auth authenticates callers of tokenmeter's gRPC services and carries
+// who they are (organisation, team, role) through the context.
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// Role is what a credential may do.
+type Role string
+
+const (
+	// RoleLauncher is a team's launcher key: launch, heartbeat, end, quote for its team.
+	RoleLauncher Role = "launcher"
+	// RoleAdmin administers one organisation.
+	RoleAdmin Role = "admin"
+	// RoleService is another tokenmeter service acting for an organisation it names.
+	RoleService Role = "service"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	KeyID string
+	Org   string
+	// Team is set for launcher keys: the only team they may name.
+	Team string
+	Role Role
+}
+
+// Errors the interceptor maps to gRPC codes.
+var (
+	ErrUnauthenticated = errors.New("missing, unknown or revoked credential")
+	ErrPermission      = errors.New("credential may not do this")
+)
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the caller; ok is false for unauthenticated contexts.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// CheckTeam returns ErrPermission when the caller may not act on team.
+// Launcher keys are bound to one team; admins and services to an organisation,
+// which confines them already since every subject is scoped by organisation.
+func (p Principal) CheckTeam(team string) error {
+	if p.Role == RoleLauncher && p.Team != team {
+		return ErrPermission
+	}
+	return nil
+}

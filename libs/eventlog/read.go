@@ -1,0 +1,80 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Stored is an event read back from a stream with its position.
+type Stored struct {
+	Sequence uint64
+	Subject  string
+	Event    *v1.Event
+}
+
+// LastSequence returns the sequence of the last message on subject, 0 if none.
+func LastSequence(ctx context.Context, stream jetstream.Stream, subject string) (uint64, error) {
+	msg, err := stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last message of %s: %w", subject, err)
+	}
+	return msg.Sequence, nil
+}
+
+// ReadSubject calls fn for every event on subject with a sequence above after,
+// in order, up to the subject's last sequence at the time of the call. It
+// returns that last sequence (after, if nothing is newer).
+func ReadSubject(ctx context.Context, js jetstream.JetStream, streamName, subject string, after uint64, fn func(Stored) error) (uint64, error) {
+	stream, err := js.Stream(ctx, streamName)
+	if err != nil {
+		return after, fmt.Errorf("stream %s: %w", streamName, err)
+	}
+	last, err := LastSequence(ctx, stream, subject)
+	if err != nil {
+		return after, err
+	}
+	if last <= after {
+		return after, nil
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    after + 1,
+	})
+	if err != nil {
+		return after, fmt.Errorf("read %s: %w", subject, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return after, fmt.Errorf("read %s: %w", subject, err)
+	}
+	defer iter.Stop()
+	seen := after
+	for seen < last {
+		msg, err := iter.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return seen, fmt.Errorf("read %s at %d: %w", subject, seen, err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return seen, fmt.Errorf("read %s: metadata: %w", subject, err)
+		}
+		ev, err := Decode(msg.Data())
+		if err != nil {
+			return seen, fmt.Errorf("read %s at %d: %w", subject, meta.Sequence.Stream, err)
+		}
+		if err := fn(Stored{Sequence: meta.Sequence.Stream, Subject: msg.Subject(), Event: ev}); err != nil {
+			return seen, err
+		}
+		seen = meta.Sequence.Stream
+	}
+	return seen, nil
+}

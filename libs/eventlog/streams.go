@@ -1,0 +1,76 @@
+// Package eventlog is the shared access to tokenmeter's JetStream event log:
+// stream provisioning, subjects, the event envelope on the wire, appends and reads.
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names, as in DESIGN.md.
+const (
+	LedgerStream = "LEDGER"
+	UsageStream  = "USAGE"
+	AlertsStream = "ALERTS"
+)
+
+// StreamOptions tunes provisioning; the zero value suits a single dev server.
+type StreamOptions struct {
+	// Replicas is the JetStream replication factor (3 in production clusters).
+	Replicas int
+	// DuplicateWindow is JetStream's Nats-Msg-Id dedup window. The ledger does not
+	// rely on it alone: pools remember applied event ids much longer.
+	DuplicateWindow time.Duration
+	// MemoryStorage keeps streams in memory (benchmarks only).
+	MemoryStorage bool
+}
+
+// StreamConfigs returns the configuration of every tokenmeter stream.
+func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.DuplicateWindow == 0 {
+		o.DuplicateWindow = 2 * time.Minute
+	}
+	storage := jetstream.FileStorage
+	if o.MemoryStorage {
+		storage = jetstream.MemoryStorage
+	}
+	base := func(name, desc string, subjects ...string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: desc,
+			Subjects:    subjects,
+			Storage:     storage,
+			Replicas:    o.Replicas,
+			Duplicates:  o.DuplicateWindow,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+		}
+	}
+	ledger := base(LedgerStream, "tokenmeter money events, one subject per pool", "ledger.>")
+	// A decision that needs several events appends them as one atomic batch.
+	ledger.AllowAtomicPublish = true
+	// Money is never discarded to make room: a full stream refuses appends instead.
+	ledger.Discard = jetstream.DiscardNew
+	return []jetstream.StreamConfig{
+		ledger,
+		base(UsageStream, "tokenmeter launcher telemetry", "usage.>"),
+		base(AlertsStream, "tokenmeter alerts", "alerts.>"),
+	}
+}
+
+// Provision creates or updates every tokenmeter stream. It is idempotent, so
+// every service calls it at start.
+func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
+	for _, cfg := range StreamConfigs(o) {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}

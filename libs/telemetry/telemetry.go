@@ -1,0 +1,66 @@
+// Package telemetry sets up OpenTelemetry for a tokenmeter process: traces and
+// metrics exported over OTLP when an endpoint is configured, trace context
+// propagated through gRPC metadata and NATS headers either way.
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// Config says where telemetry goes.
+type Config struct {
+	ServiceName string
+	// OTLPEndpoint is an OTLP/gRPC host:port; empty exports nothing.
+	OTLPEndpoint string
+}
+
+// Shutdown flushes and stops the providers.
+type Shutdown func(context.Context) error
+
+// Setup installs global tracer and meter providers and the W3C propagators.
+// Without an endpoint spans are still created and sampled, so trace ids flow
+// across services (and show in logs), but nothing is exported.
+func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
+		propagation.TraceContext{}, propagation.Baggage{}))
+
+	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(
+		semconv.SchemaURL, semconv.ServiceName(cfg.ServiceName)))
+	if err != nil {
+		res = resource.Default()
+	}
+	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	if cfg.OTLPEndpoint != "" {
+		traceExp, err := otlptracegrpc.New(ctx,
+			otlptracegrpc.WithEndpoint(cfg.OTLPEndpoint), otlptracegrpc.WithInsecure())
+		if err != nil {
+			return nil, fmt.Errorf("otlp trace exporter: %w", err)
+		}
+		metricExp, err := otlpmetricgrpc.New(ctx,
+			otlpmetricgrpc.WithEndpoint(cfg.OTLPEndpoint), otlpmetricgrpc.WithInsecure())
+		if err != nil {
+			return nil, fmt.Errorf("otlp metric exporter: %w", err)
+		}
+		traceOpts = append(traceOpts, sdktrace.WithBatcher(traceExp))
+		meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
+	}
+	tp := sdktrace.NewTracerProvider(traceOpts...)
+	mp := sdkmetric.NewMeterProvider(meterOpts...)
+	otel.SetTracerProvider(tp)
+	otel.SetMeterProvider(mp)
+	return func(ctx context.Context) error {
+		return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx))
+	}, nil
+}

@@ -1,0 +1,131 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Server implements IngestionService.
+type Server struct {
+	v1.UnimplementedIngestionServiceServer
+	Ledger  v1.LedgerServiceClient
+	JS      jetstream.JetStream
+	Now     func() time.Time
+	MaxSkew time.Duration
+}
+
+// Policy says who may call what: launcher keys for their own team; service
+// credentials (e.g. a launcher gateway) for any team of the organisation.
+var Policy = auth.Policy{
+	v1.IngestionService_Launch_FullMethodName:      {auth.RoleLauncher, auth.RoleService},
+	v1.IngestionService_Heartbeat_FullMethodName:   {auth.RoleLauncher, auth.RoleService},
+	v1.IngestionService_EndSession_FullMethodName:  {auth.RoleLauncher, auth.RoleService},
+	v1.IngestionService_IngestBatch_FullMethodName: {auth.RoleLauncher, auth.RoleService},
+	v1.IngestionService_Quote_FullMethodName:       {auth.RoleLauncher, auth.RoleService, auth.RoleAdmin},
+}
+
+func caller(ctx context.Context, team string) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, status.Error(codes.Unauthenticated, "no caller")
+	}
+	if err := p.CheckTeam(team); err != nil {
+		return p, status.Errorf(codes.PermissionDenied, "this key belongs to team %q and may not act for team %q", p.Team, team)
+	}
+	return p, nil
+}
+
+// Launch authorizes a launch. It answers AUTHORIZED only for a charge the
+// ledger has made durable, and only after the raw event is on the USAGE stream.
+func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchResponse, error) {
+	now := s.Now()
+	if err := checkLaunch("", req, now, s.MaxSkew); err != nil {
+		return nil, err
+	}
+	p, err := caller(ctx, req.GetTeamId())
+	if err != nil {
+		return nil, err
+	}
+	return s.launch(ctx, p, req, now)
+}
+
+func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchRequest, now time.Time) (*v1.LaunchResponse, error) {
+	resp, err := s.Ledger.Authorize(auth.ActingFor(ctx, p.Org), &v1.AuthorizeRequest{Launch: req, ReceivedAt: timestamppb.New(now)})
+	if err != nil {
+		return nil, upstream("ledger", err)
+	}
+	res := resp.GetResult()
+	received := &v1.LaunchReceived{
+		UserId: req.GetUserId(), ProductCode: req.GetProductCode(), ProductVersion: req.GetProductVersion(),
+		DeviceId: req.GetDeviceId(), OccurredAt: req.GetOccurredAt(), Attributes: req.GetAttributes(),
+		Decision: res.GetDecision(), DenyReason: res.GetDenyReason(), TokensCharged: res.GetTokensCharged(),
+		WindowId: res.GetWindowId(),
+	}
+	if req.GetOccurredAt() != nil {
+		received.ClockSkewMs = now.Sub(req.GetOccurredAt().AsTime()).Milliseconds()
+	}
+	if err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), now, &v1.Event_LaunchReceived{LaunchReceived: received}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// record appends a raw launcher event to the USAGE stream (deduplicated by event id).
+func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team string, now time.Time, payload any) error {
+	ev := &v1.Event{
+		EventId: eventID, OrgId: p.Org, TeamId: team, ServerTime: timestamppb.New(now),
+		Actor: &v1.Actor{Kind: string(p.Role), Id: p.KeyID},
+	}
+	switch pl := payload.(type) {
+	case *v1.Event_LaunchReceived:
+		ev.Payload = pl
+	case *v1.Event_HeartbeatReceived:
+		ev.Payload = pl
+	case *v1.Event_SessionEnded:
+		ev.Payload = pl
+	default:
+		return status.Errorf(codes.Internal, "unexpected usage payload %T", payload)
+	}
+	if _, err := eventlog.Append(ctx, s.JS, eventlog.UsageSubject(p.Org, team), ev, nil); err != nil {
+		return unavailable(fmt.Sprintf("could not record the event: %v", err))
+	}
+	return nil
+}
+
+// upstream turns a ledger error into the launcher's answer: the ledger's own
+// verdicts pass through; an unreachable ledger becomes Unavailable with a retry hint.
+func upstream(name string, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return unavailable(name + " unreachable: " + err.Error())
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Unknown:
+		return unavailable(name + ": " + st.Message())
+	case codes.Unauthenticated, codes.PermissionDenied, codes.Internal:
+		// The launcher's own credentials were fine; the service-to-service call was not.
+		return status.Errorf(codes.Internal, "%s refused ingestion: %s", name, st.Message())
+	}
+	return st.Err()
+}
+
+// unavailable is the retryable error: the launcher retries the same event id.
+func unavailable(msg string) error {
+	st := status.New(codes.Unavailable, msg+"; retry with the same event_id")
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(500 * time.Millisecond)}); err == nil {
+		st = d
+	}
+	return st.Err()
+}

@@ -1,0 +1,76 @@
+// Package launch is ingestion's launcher API: it validates what launchers
+// send, stamps the server's time of receipt, asks the ledger, records the raw
+// event on the USAGE stream and answers.
+package launch
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Limits on what a launcher may send.
+const (
+	MaxAttributes   = 10
+	maxAttrKeyLen   = 64
+	maxAttrValueLen = 256
+	maxVersionLen   = 64
+	maxDeviceLen    = 128
+)
+
+var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$`)
+
+func checkEventID(bad *grpcserver.Violations, field, id string) {
+	if id == "" {
+		bad.Add(field, "is required: a client-made id (a UUID), reused on retries")
+	} else if !eventIDPattern.MatchString(id) {
+		bad.Add(field, "must be 8-128 letters, digits, '.', '_', ':' or '-' (a UUID fits)")
+	}
+}
+
+func checkLaunch(prefix string, r *v1.LaunchRequest, now time.Time, maxSkew time.Duration) error {
+	var bad grpcserver.Violations
+	checkEventID(&bad, prefix+"event_id", r.GetEventId())
+	bad.Check(prefix+"team_id", eventlog.CheckID("team_id", r.GetTeamId()))
+	bad.Check(prefix+"user_id", eventlog.CheckID("user_id", r.GetUserId()))
+	bad.Check(prefix+"product_code", eventlog.CheckID("product_code", r.GetProductCode()))
+	if len(r.GetProductVersion()) > maxVersionLen {
+		bad.Add(prefix+"product_version", "must be at most %d characters", maxVersionLen)
+	}
+	if len(r.GetDeviceId()) > maxDeviceLen {
+		bad.Add(prefix+"device_id", "must be at most %d characters", maxDeviceLen)
+	}
+	if n := len(r.GetAttributes()); n > MaxAttributes {
+		bad.Add(prefix+"attributes", "at most %d attributes, got %d", MaxAttributes, n)
+	}
+	for k, v := range r.GetAttributes() {
+		if k == "" || len(k) > maxAttrKeyLen || len(v) > maxAttrValueLen {
+			bad.Add(prefix+"attributes", "attribute %q: keys 1-%d characters, values at most %d", k, maxAttrKeyLen, maxAttrValueLen)
+		}
+	}
+	checkClientTime(&bad, prefix+"occurred_at", r.GetOccurredAt().AsTime(), r.GetOccurredAt() != nil, now, maxSkew)
+	return bad.Err()
+}
+
+// checkClientTime refuses client clocks absurdly far from the server's; the
+// skew is recorded, never used for charging.
+func checkClientTime(bad *grpcserver.Violations, field string, t time.Time, set bool, now time.Time, maxSkew time.Duration) {
+	if !set || maxSkew <= 0 {
+		return
+	}
+	if d := now.Sub(t); d > maxSkew || -d > maxSkew {
+		bad.Add(field, "is %s away from the server's clock (at most %s)", d.Round(time.Second), maxSkew)
+	}
+}
+
+func checkSession(prefix, eventID, team, user, product string) grpcserver.Violations {
+	var bad grpcserver.Violations
+	checkEventID(&bad, prefix+"event_id", eventID)
+	bad.Check(prefix+"team_id", eventlog.CheckID("team_id", team))
+	bad.Check(prefix+"user_id", eventlog.CheckID("user_id", user))
+	bad.Check(prefix+"product_code", eventlog.CheckID("product_code", product))
+	return bad
+}

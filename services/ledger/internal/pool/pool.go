@@ -1,0 +1,195 @@
+package pool
+
+import (
+	"fmt"
+	"time"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// AppliedRetention is how long a pool remembers the answer given to an event
+// id, well beyond JetStream's duplicate window.
+const AppliedRetention = 48 * time.Hour
+
+// Pool is one team's token pool, as folded from its ledger events.
+type Pool struct {
+	Org, Team string
+
+	packs   []*Pack
+	packIdx map[string]*Pack
+	windows map[windowKey]*Window
+	users   map[string]map[string]bool // user → products ("*" = all)
+	applied map[string]Outcome
+
+	purchased, debited, expired, removed int64
+	// lastTime is the server time of the newest folded event.
+	lastTime time.Time
+}
+
+// New returns an empty pool.
+func New(org, team string) *Pool {
+	return &Pool{
+		Org: org, Team: team,
+		packIdx: map[string]*Pack{},
+		windows: map[windowKey]*Window{},
+		users:   map[string]map[string]bool{},
+		applied: map[string]Outcome{},
+	}
+}
+
+// Balance is the pool's money at a glance.
+type Balance struct {
+	Available, Purchased, Debited, Expired, Removed int64
+	// Live is the size of the packs not yet expired at the time asked.
+	Live       int64
+	NextExpiry time.Time
+}
+
+// BalanceAt returns the balance seen at t: packs past their expiry are not
+// available even before their PackExpired event is folded.
+func (p *Pool) BalanceAt(t time.Time) Balance {
+	b := Balance{Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed}
+	for _, pk := range p.packs {
+		if !pk.LiveAt(t) {
+			continue
+		}
+		b.Available += pk.Remaining
+		b.Live += pk.Tokens
+		if pk.Remaining > 0 && (b.NextExpiry.IsZero() || pk.ExpiresAt.Before(b.NextExpiry)) {
+			b.NextExpiry = pk.ExpiresAt
+		}
+	}
+	return b
+}
+
+// Available is purchased − debited − expired − removed: the tokens the folded
+// events leave, before any lazy expiry.
+func (p *Pool) Available() int64 { return p.purchased - p.debited - p.expired - p.removed }
+
+// Packs returns the packs in burn-down order.
+func (p *Pool) Packs() []*Pack { return burnDownOrder(p.packs) }
+
+// figures is the PoolFigures carried by an event decided at t, computed as if
+// the event's own effect were applied (after is the available change).
+func (p *Pool) figures(t time.Time, availableDelta, liveDelta int64) *v1.PoolFigures {
+	b := p.BalanceAt(t)
+	return &v1.PoolFigures{Available: b.Available + availableDelta, Live: b.Live + liveDelta}
+}
+
+// Applied returns the answer already given to an event id.
+func (p *Pool) Applied(eventID string) (Outcome, bool) {
+	o, ok := p.applied[eventID]
+	return o, ok
+}
+
+// Apply folds one event of this pool. It is the only way state changes.
+func (p *Pool) Apply(ev *v1.Event) error {
+	t := ev.GetServerTime().AsTime()
+	switch pl := ev.GetPayload().(type) {
+	case *v1.Event_PackAdded:
+		e := pl.PackAdded
+		if _, dup := p.packIdx[e.GetPackId()]; dup {
+			return fmt.Errorf("fold %s: pack %s: %w", ev.GetEventId(), e.GetPackId(), ErrPackExists)
+		}
+		pk := &Pack{
+			ID: e.GetPackId(), Tokens: e.GetTokens(), Remaining: e.GetTokens(),
+			UnitPriceMicros: e.GetUnitPriceMicros(), Currency: e.GetCurrency(),
+			PurchasedAt: e.GetPurchasedAt().AsTime(), ExpiresAt: e.GetExpiresAt().AsTime(),
+			Source: e.GetSource(), order: len(p.packs),
+		}
+		p.packs = append(p.packs, pk)
+		p.packIdx[pk.ID] = pk
+		p.purchased += pk.Tokens
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+	case *v1.Event_WindowCharged:
+		e := pl.WindowCharged
+		if err := p.debit(e.GetSplit()); err != nil {
+			return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
+		}
+		p.debited += e.GetTokens()
+		w := p.window(e.GetUserId(), e.GetProductCode())
+		w.ID, w.Start, w.End = e.GetWindowId(), e.GetWindowStart().AsTime(), e.GetWindowEnd().AsTime()
+		p.remember(ev.GetEventId(), Outcome{
+			Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetTokens(), WindowID: w.ID,
+			WindowEnd: w.End, BalanceAfter: e.GetPool().GetAvailable(),
+		}, t)
+	case *v1.Event_LaunchCovered:
+		e := pl.LaunchCovered
+		p.remember(ev.GetEventId(), Outcome{
+			Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: e.GetWindowId(),
+			WindowEnd: e.GetWindowEnd().AsTime(), BalanceAfter: p.BalanceAt(t).Available,
+		}, t)
+	case *v1.Event_LaunchDenied:
+		e := pl.LaunchDenied
+		p.remember(ev.GetEventId(), Outcome{
+			Decision: v1.Decision_DECISION_DENIED, DenyReason: e.GetReason(),
+			BalanceAfter: e.GetPool().GetAvailable(),
+		}, t)
+	case *v1.Event_PackExpired:
+		e := pl.PackExpired
+		pk, ok := p.packIdx[e.GetPackId()]
+		if !ok {
+			return fmt.Errorf("fold %s: pack %s: %w", ev.GetEventId(), e.GetPackId(), ErrNotFound)
+		}
+		if pk.Remaining != e.GetTokensLost() {
+			return fmt.Errorf("fold %s: pack %s lost %d tokens but had %d", ev.GetEventId(), pk.ID, e.GetTokensLost(), pk.Remaining)
+		}
+		pk.Remaining, pk.Expired = 0, true
+		p.expired += e.GetTokensLost()
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+	case *v1.Event_TokensAdjusted:
+		e := pl.TokensAdjusted
+		if err := p.debit(e.GetSplit()); err != nil {
+			return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
+		}
+		p.removed += e.GetTokens()
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+	case *v1.Event_UserAssigned:
+		e := pl.UserAssigned
+		set := map[string]bool{}
+		for _, c := range e.GetProductCodes() {
+			set[c] = true
+		}
+		p.users[e.GetUserId()] = set
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
+	case *v1.Event_UserUnassigned:
+		delete(p.users, pl.UserUnassigned.GetUserId())
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
+	default:
+		// Events of later versions that this one does not know: remembered so
+		// their ids are never reused, otherwise ignored.
+		p.remember(ev.GetEventId(), Outcome{}, t)
+	}
+	if t.After(p.lastTime) {
+		p.lastTime = t
+	}
+	return nil
+}
+
+func (p *Pool) debit(parts []*v1.PackSplit) error {
+	for _, s := range parts {
+		pk, ok := p.packIdx[s.GetPackId()]
+		if !ok {
+			return fmt.Errorf("debit pack %s: %w", s.GetPackId(), ErrNotFound)
+		}
+		if s.GetTokens() <= 0 || s.GetTokens() > pk.Remaining {
+			return fmt.Errorf("debit %d from pack %s holding %d: %w", s.GetTokens(), pk.ID, pk.Remaining, ErrInsufficient)
+		}
+		pk.Remaining -= s.GetTokens()
+	}
+	return nil
+}
+
+// remember records the answer to an event id and forgets answers older than
+// AppliedRetention, so memory stays bounded on a busy pool.
+func (p *Pool) remember(id string, o Outcome, t time.Time) {
+	o.At = t
+	p.applied[id] = o
+	if len(p.applied)%1024 == 0 {
+		for k, v := range p.applied {
+			if t.Sub(v.At) > AppliedRetention {
+				delete(p.applied, k)
+			}
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// Authorize decides a launch and answers only once the decision is durable.
+func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.AuthorizeResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lr := req.GetLaunch()
+	var bad grpcserver.Violations
+	if lr.GetEventId() == "" {
+		bad.Add("launch.event_id", "is required")
+	}
+	bad.Check("launch.team_id", eventlog.CheckID("team_id", lr.GetTeamId()))
+	if lr.GetUserId() == "" {
+		bad.Add("launch.user_id", "is required")
+	}
+	if lr.GetProductCode() == "" {
+		bad.Add("launch.product_code", "is required")
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	at := l.Now()
+	if req.GetReceivedAt() != nil {
+		at = req.GetReceivedAt().AsTime()
+	}
+	launch := pool.Launch{
+		EventID: lr.GetEventId(), User: lr.GetUserId(), Product: lr.GetProductCode(),
+		Version: lr.GetProductVersion(), Device: lr.GetDeviceId(), Attributes: lr.GetAttributes(),
+		At: at, Actor: actorOf(p),
+	}
+	cat := l.Catalogs.Get(p.Org)
+	var out pool.Outcome
+	err = l.Store.Decide(ctx, p.Org, lr.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
+		o, ev := pl.DecideLaunch(launch, cat)
+		out = o
+		if ev == nil {
+			return nil, nil
+		}
+		return []*v1.Event{ev}, nil
+	})
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	return &v1.AuthorizeResponse{Result: launchResponse(out)}, nil
+}
+
+func launchResponse(o pool.Outcome) *v1.LaunchResponse {
+	r := &v1.LaunchResponse{
+		Decision: o.Decision, DenyReason: o.DenyReason, TokensCharged: o.Tokens,
+		WindowId: o.WindowID, BalanceAfter: o.BalanceAfter,
+	}
+	if !o.WindowEnd.IsZero() {
+		r.WindowEndsAt = timestamppb.New(o.WindowEnd)
+	}
+	return r
+}
+
+// QuoteLaunch tells what a launch would cost now.
+func (l *Ledger) QuoteLaunch(ctx context.Context, req *v1.QuoteLaunchRequest) (*v1.QuoteLaunchResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := req.GetQuote()
+	var bad grpcserver.Violations
+	bad.Check("quote.team_id", eventlog.CheckID("team_id", q.GetTeamId()))
+	if q.GetUserId() == "" {
+		bad.Add("quote.user_id", "is required")
+	}
+	if q.GetProductCode() == "" {
+		bad.Add("quote.product_code", "is required")
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	if err := p.CheckTeam(q.GetTeamId()); err != nil {
+		return nil, statusOf(err)
+	}
+	at := l.Now()
+	if req.GetReceivedAt() != nil {
+		at = req.GetReceivedAt().AsTime()
+	}
+	var quote pool.Quote
+	err = l.Store.Read(ctx, p.Org, q.GetTeamId(), func(pl *pool.Pool) {
+		quote = pl.QuoteLaunch(q.GetUserId(), q.GetProductCode(), at, l.Catalogs.Get(p.Org))
+	})
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	resp := &v1.QuoteResponse{
+		Tokens: quote.Tokens, Affordable: quote.Affordable, DenyReason: quote.DenyReason,
+		Explanation: quote.Explanation, Balance: quote.Balance,
+	}
+	if quote.Window != nil {
+		resp.WindowId, resp.WindowEndsAt = quote.Window.ID, timestamppb.New(quote.Window.End)
+	}
+	return &v1.QuoteLaunchResponse{Quote: resp}, nil
+}

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// SetProductRate sets a product's daily rate from a time on (default now).
+func (l *Ledger) SetProductRate(ctx context.Context, req *v1.SetProductRateRequest) (*v1.SetProductRateResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bad grpcserver.Violations
+	bad.Check("product_code", eventlog.CheckID("product_code", req.GetProductCode()))
+	if req.GetDailyRate() <= 0 {
+		bad.Add("daily_rate", "must be a positive number of tokens, got %d", req.GetDailyRate())
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	now := l.Now()
+	from := req.GetEffectiveFrom()
+	if from == nil {
+		from = timestamppb.New(now)
+	}
+	name := req.GetName()
+	if name == "" {
+		name = req.GetProductCode()
+	}
+	ev := &v1.Event{EventId: newEventID(""), OrgId: p.Org, ServerTime: timestamppb.New(now), Actor: actorOf(p),
+		Payload: &v1.Event_ProductRateSet{ProductRateSet: &v1.ProductRateSet{
+			ProductCode: req.GetProductCode(), Name: name, Group: req.GetGroup(),
+			DailyRate: req.GetDailyRate(), EffectiveFrom: from,
+		}}}
+	if err := l.appendCatalog(ctx, p.Org, ev); err != nil {
+		return nil, statusOf(err)
+	}
+	return &v1.SetProductRateResponse{Product: productOf(pool.Product{
+		Code: req.GetProductCode(), Name: name, Group: req.GetGroup(), DailyRate: req.GetDailyRate(), EffectiveFrom: from.AsTime(),
+	})}, nil
+}
+
+// ListProducts lists the organisation's products at their current rates.
+func (l *Ledger) ListProducts(ctx context.Context, _ *v1.ListProductsRequest) (*v1.ListProductsResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &v1.ListProductsResponse{}
+	for _, pr := range l.Catalogs.Get(p.Org).Current(l.Now()) {
+		resp.Products = append(resp.Products, productOf(pr))
+	}
+	return resp, nil
+}
+
+func productOf(pr pool.Product) *v1.Product {
+	return &v1.Product{ProductCode: pr.Code, Name: pr.Name, Group: pr.Group, DailyRate: pr.DailyRate,
+		EffectiveFrom: timestamppb.New(pr.EffectiveFrom)}
+}

@@ -1,0 +1,104 @@
+// Package server is the ledger's gRPC edge: it validates requests, calls the
+// pool core through the store, and is the one place errors become status codes.
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/store"
+)
+
+// Ledger implements LedgerService.
+type Ledger struct {
+	v1.UnimplementedLedgerServiceServer
+	Store    *store.Store
+	Catalogs *store.Catalogs
+	JS       jetstream.JetStream
+	// Now is the server clock; tests pass a fake one.
+	Now func() time.Time
+}
+
+// Policy says who may call what.
+var Policy = auth.Policy{
+	v1.LedgerService_Authorize_FullMethodName:        {auth.RoleService},
+	v1.LedgerService_QuoteLaunch_FullMethodName:      {auth.RoleService, auth.RoleAdmin},
+	v1.LedgerService_GetBalance_FullMethodName:       {auth.RoleService, auth.RoleAdmin},
+	v1.LedgerService_AddPack_FullMethodName:          {auth.RoleAdmin},
+	v1.LedgerService_AdjustBalance_FullMethodName:    {auth.RoleAdmin},
+	v1.LedgerService_ListPacks_FullMethodName:        {auth.RoleService, auth.RoleAdmin},
+	v1.LedgerService_ListTransactions_FullMethodName: {auth.RoleService, auth.RoleAdmin},
+	v1.LedgerService_SetProductRate_FullMethodName:   {auth.RoleAdmin},
+	v1.LedgerService_ListProducts_FullMethodName:     {auth.RoleService, auth.RoleAdmin},
+	v1.LedgerService_AssignUser_FullMethodName:       {auth.RoleAdmin},
+	v1.LedgerService_UnassignUser_FullMethodName:     {auth.RoleAdmin},
+}
+
+func caller(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, status.Error(codes.Unauthenticated, "no caller")
+	}
+	return p, nil
+}
+
+func actorOf(p auth.Principal) *v1.Actor {
+	return &v1.Actor{Kind: string(p.Role), Id: p.KeyID}
+}
+
+func newEventID(given string) string {
+	if given != "" {
+		return given
+	}
+	return uuid.NewString()
+}
+
+// statusOf maps domain and store errors to gRPC status codes.
+func statusOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
+		return err
+	}
+	switch {
+	case errors.Is(err, auth.ErrPermission):
+		return status.Error(codes.PermissionDenied, "this credential may not act on that team")
+	case errors.Is(err, pool.ErrInvalid):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, pool.ErrInsufficient):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, pool.ErrPackExists):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, pool.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, store.ErrContention):
+		return status.Error(codes.Aborted, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	// The log could not be read or written: the caller may retry the same event id.
+	return status.Error(codes.Unavailable, "event log unavailable: "+err.Error())
+}
+
+// appendCatalog appends a catalog event and waits until this
+// replica's catalog has folded it, so the caller reads its own write.
+func (l *Ledger) appendCatalog(ctx context.Context, org string, ev *v1.Event) error {
+	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(org), ev, nil)
+	if err != nil {
+		return err
+	}
+	return l.Catalogs.WaitFor(ctx, ack.Sequence)
+}

@@ -1,0 +1,153 @@
+// Package store keeps the ledger's pools in JetStream: one subject per pool on
+// the LEDGER stream, appended with the expected last subject sequence so two
+// replicas can never both write on the same state.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// ErrContention means the pool kept moving under us; the caller may retry.
+var ErrContention = errors.New("pool is contended: too many concurrent writers")
+
+const maxAttempts = 16
+
+// Store holds the pools this replica has loaded.
+type Store struct {
+	js  jetstream.JetStream
+	log *slog.Logger
+
+	mu    sync.Mutex
+	pools map[string]*entry
+}
+
+type entry struct {
+	mu     sync.Mutex
+	pool   *pool.Pool
+	seq    uint64 // last subject sequence folded into pool
+	loaded bool
+}
+
+// New returns a store over js.
+func New(js jetstream.JetStream, log *slog.Logger) *Store {
+	return &Store{js: js, log: log, pools: map[string]*entry{}}
+}
+
+// Decision proposes events for a pool; it may be called several times when
+// another writer got there first, each time on fresher state.
+type Decision func(p *pool.Pool) ([]*v1.Event, error)
+
+// Decide runs decide on the pool of (org, team) and appends what it returns.
+// Expiries due by now are recorded first. When the subject moved (another
+// replica appended), the pool catches up from the log and decide runs again.
+// On return the events are durable in JetStream and folded into the pool.
+func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, decide Decision) error {
+	e := s.entry(org, team)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	subject := eventlog.LedgerSubject(org, team)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := s.catchUp(ctx, e, subject, !e.loaded || attempt > 0); err != nil {
+			return err
+		}
+		events := e.pool.DueExpiries(now)
+		more, err := decide(e.pool)
+		if err != nil {
+			return err
+		}
+		events = append(events, more...)
+		retry, err := s.appendAll(ctx, e, subject, events)
+		if err != nil {
+			return err
+		}
+		if !retry {
+			return nil
+		}
+	}
+	return fmt.Errorf("pool %s/%s: %w", org, team, ErrContention)
+}
+
+// Read runs fn on the pool of (org, team) after catching up with the log, so
+// answers reflect what other replicas appended.
+func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool)) error {
+	e := s.entry(org, team)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := s.catchUp(ctx, e, eventlog.LedgerSubject(org, team), true); err != nil {
+		return err
+	}
+	fn(e.pool)
+	return nil
+}
+
+// appendAll appends events in order, each expecting the subject's sequence the
+// decision was made on. retry is true when the log moved or already held an
+// event: the decision must be made again on fresh state.
+func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events []*v1.Event) (retry bool, err error) {
+	for _, ev := range events {
+		expect := e.seq
+		ack, err := eventlog.Append(ctx, s.js, subject, ev, &expect)
+		if eventlog.IsConflict(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if ack.Duplicate {
+			// Stored before (a retry after a lost ack, or another replica): fold
+			// it from the log and decide again, which finds its outcome.
+			return true, nil
+		}
+		if err := e.pool.Apply(ev); err != nil {
+			// The log is the truth; drop the cached state and reload next time.
+			e.loaded = false
+			return false, fmt.Errorf("fold own event %s: %w", ev.GetEventId(), err)
+		}
+		e.seq = ack.Sequence
+	}
+	return false, nil
+}
+
+// catchUp folds the subject's events after e.seq; when full, it first resets
+// the pool and reads the subject from the start.
+func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bool) error {
+	if !needed {
+		return nil
+	}
+	if !e.loaded {
+		org, team := e.pool.Org, e.pool.Team
+		e.pool, e.seq = pool.New(org, team), 0
+	}
+	last, err := eventlog.ReadSubject(ctx, s.js, eventlog.LedgerStream, subject, e.seq, func(st eventlog.Stored) error {
+		return e.pool.Apply(st.Event)
+	})
+	if err != nil {
+		e.loaded = false
+		return fmt.Errorf("load pool %s: %w", subject, err)
+	}
+	e.seq, e.loaded = last, true
+	return nil
+}
+
+func (s *Store) entry(org, team string) *entry {
+	key := org + "." + team
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.pools[key]
+	if !ok {
+		e = &entry{pool: pool.New(org, team)}
+		s.pools[key] = e
+	}
+	return e
+}

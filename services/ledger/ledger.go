@@ -1,0 +1,117 @@
+// Package ledger runs the ledger service: it owns the token pools, decides
+// every charge and keeps its state only in the JetStream event log.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/config"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/store"
+)
+
+// Config is the ledger's configuration.
+type Config struct {
+	config.Common
+	StreamReplicas  int
+	ShutdownTimeout time.Duration
+	// Now is the clock (tests pass a fake one); nil means the wall clock.
+	Now func() time.Time
+}
+
+// Register adds the ledger's flags to fs.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, ":7071")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the streams this service provisions (3 in a cluster)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
+}
+
+// Validate joins every problem with the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.Common.Validate())
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		errs = append(errs, fmt.Errorf("stream-replicas %d: want 1 to 5", c.StreamReplicas))
+	}
+	return errors.Join(errs...)
+}
+
+// Service is a running ledger replica.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	nc       *nats.Conn
+	grpc     *grpcserver.Server
+	catalogs *store.Catalogs
+}
+
+// New connects to NATS, provisions the streams and listens for gRPC.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	if err != nil {
+		return nil, err
+	}
+	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, "ledger", log, eventlog.StreamOptions{Replicas: cfg.StreamReplicas})
+	if err != nil {
+		return nil, err
+	}
+	catalogs, err := store.WatchCatalogs(ctx, js)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	gs, err := grpcserver.Listen(grpcserver.Options{
+		Listen: cfg.Listen, Log: log,
+		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy},
+	})
+	if err != nil {
+		catalogs.Stop()
+		nc.Close()
+		return nil, err
+	}
+	v1.RegisterLedgerServiceServer(gs, &server.Ledger{
+		Store: store.New(js, log), Catalogs: catalogs, JS: js, Now: cfg.Now,
+	})
+	return &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}, nil
+}
+
+// Addr is the gRPC address listened on.
+func (s *Service) Addr() string { return s.grpc.Addr() }
+
+// Run serves until ctx ends, then shuts down: health NOT_SERVING, calls in
+// flight finish, the catalog watcher stops, NATS drains.
+func (s *Service) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.grpc.Serve() }()
+	s.log.Info("ledger serving", "addr", s.Addr())
+	select {
+	case err := <-errc:
+		s.close()
+		return err
+	case <-ctx.Done():
+	}
+	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
+	s.close()
+	return nil
+}
+
+func (s *Service) close() {
+	s.catalogs.Stop()
+	if err := s.nc.Drain(); err != nil {
+		s.nc.Close()
+	}
+}
