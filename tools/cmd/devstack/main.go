@@ -1,0 +1,139 @@
+// Command devstack runs tokenmeter on one machine: an embedded NATS JetStream
+// server, the four services in this process, demo data on first start. The
+// ClickHouse server is expected to answer already (`make run` starts one).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/tokenmeter/tokenmeter/libs/config"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/telemetry"
+	"github.com/tokenmeter/tokenmeter/tools/demo"
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	stateDir, natsHost                   string
+	natsPort                             int
+	clickhouseAddr, clickhouseDB         string
+	ingestion, ledger, reporting, alerts string
+	demoWeeks                            int
+	logLevel, otlp                       string
+}
+
+func run(ctx context.Context, args []string) error {
+	var o options
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	fs.StringVar(&o.stateDir, "state-dir", ".local", "where NATS keeps its data")
+	fs.StringVar(&o.natsHost, "nats-host", "127.0.0.1", "embedded NATS host")
+	fs.IntVar(&o.natsPort, "nats-port", 14222, "embedded NATS port")
+	fs.StringVar(&o.clickhouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native address")
+	fs.StringVar(&o.clickhouseDB, "clickhouse-database", "tokenmeter", "ClickHouse database")
+	fs.StringVar(&o.ingestion, "ingestion-listen", "127.0.0.1:7070", "ingestion gRPC address")
+	fs.StringVar(&o.ledger, "ledger-listen", "127.0.0.1:7071", "ledger gRPC address")
+	fs.StringVar(&o.reporting, "reporting-listen", "127.0.0.1:7072", "reporting gRPC address")
+	fs.StringVar(&o.alerts, "alerting-listen", "127.0.0.1:7073", "alerting gRPC address")
+	fs.IntVar(&o.demoWeeks, "demo-weeks", 6, "weeks of demo launches to load on first start (0: none)")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "service log level")
+	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP/gRPC collector host:port")
+	if err := config.Parse(fs, args); err != nil {
+		return err
+	}
+	log := telemetry.Logger("devstack", o.logLevel)
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "tokenmeter-devstack", OTLPEndpoint: o.otlp})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
+
+	ns, err := startNATS(o)
+	if err != nil {
+		return err
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+
+	stack, err := devstack.Start(ctx, devstack.Options{
+		NATSURL: ns.ClientURL(), ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
+		IngestionListen: o.ingestion, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
+		Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := loadDemo(ctx, stack, o.demoWeeks); err != nil {
+		return err
+	}
+	printWelcome(stack, ns.ClientURL(), o.clickhouseAddr, o.clickhouseDB)
+	<-ctx.Done()
+	fmt.Println("\nstopping: draining services ...")
+	return stack.Wait()
+}
+
+func startNATS(o options) (*server.Server, error) {
+	dir, err := filepath.Abs(filepath.Join(o.stateDir, "nats"))
+	if err != nil {
+		return nil, err
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: "tokenmeter-dev", Host: o.natsHost, Port: o.natsPort,
+		JetStream: true, StoreDir: dir, NoSigs: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return nil, fmt.Errorf("embedded nats did not start on %s:%d (port in use?)", o.natsHost, o.natsPort)
+	}
+	return ns, nil
+}
+
+func loadDemo(ctx context.Context, stack *devstack.Stack, weeks int) error {
+	if weeks == 0 {
+		return nil
+	}
+	admin, err := grpcserver.Dial(stack.Ledger.Addr(), devstack.AdminKey)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	service, err := grpcserver.Dial(stack.Ledger.Addr(), devstack.ServiceKey)
+	if err != nil {
+		return err
+	}
+	defer service.Close()
+	loaded, err := demo.Loaded(ctx, v1Ledger(admin))
+	if err != nil {
+		return fmt.Errorf("check demo data: %w", err)
+	}
+	if loaded {
+		fmt.Println("demo data: already loaded (kept from the last run)")
+		return nil
+	}
+	fmt.Printf("demo data: loading %d weeks of launches ...\n", weeks)
+	n, err := demo.Load(ctx, admin, service, devstack.DemoOrg, time.Now(), weeks)
+	if err != nil {
+		return fmt.Errorf("load demo data: %w", err)
+	}
+	fmt.Printf("demo data: %d launches loaded\n", n)
+	return nil
+}

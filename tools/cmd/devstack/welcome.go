@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
+)
+
+func v1Ledger(c *grpc.ClientConn) v1.LedgerServiceClient { return v1.NewLedgerServiceClient(c) }
+
+func printWelcome(s *devstack.Stack, natsURL, chAddr, chDB string) {
+	fmt.Printf(`
+tokenmeter is running (Ctrl-C stops it; data is kept in .local/)
+
+  ingestion  %s   (launcher API; key %s for team "design")
+  ledger     %s   (admin key %s)
+  reporting  %s
+  alerting   %s
+  NATS       %s   (JetStream: LEDGER, USAGE, ALERTS)
+  ClickHouse %s   database %s
+
+Try a launch, then the balance (grpcurl is pinned in tools/go.mod):
+
+  go tool grpcurl -plaintext -H 'authorization: Bearer %s' \
+    -d '{"event_id":"try-'$(date +%%s%%N)'","team_id":"design","user_id":"ann","product_code":"REVIT"}' \
+    %s tokenmeter.v1.IngestionService/Launch
+
+  go tool grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"team_id":"design"}' \
+    %s tokenmeter.v1.LedgerService/GetBalance
+
+  go tool grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"team_ids":["design"]}' \
+    %s tokenmeter.v1.ReportingService/GetUsageByDay
+
+  go tool grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"from_sequence":1}' \
+    %s tokenmeter.v1.AlertingService/WatchAlerts
+
+`, s.Ingestion.Addr(), devstack.LauncherKey, s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
+		natsURL, chAddr, chDB,
+		devstack.LauncherKey, s.Ingestion.Addr(), devstack.AdminKey, s.Ledger.Addr(),
+		devstack.AdminKey, s.Reporting.Addr(), devstack.AdminKey, s.Alerting.Addr())
+}

@@ -1,0 +1,123 @@
+// Package demo loads a demo organisation through the services' gRPC APIs:
+// products at the seed documents' rates, two teams with packs of different
+// expiries, users, and a few weeks of launches.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Products are the seeds' daily rates.
+var Products = []struct {
+	Code, Name, Group string
+	Rate              int64
+}{
+	{"REVIT", "Revit", "Revit", 10},
+	{"ACAD", "AutoCAD", "AutoCAD", 7},
+	{"ACAD-MEP", "AutoCAD MEP toolset", "AutoCAD", 7},
+	{"CIVIL3D", "Civil 3D", "Civil 3D", 9},
+	{"3DSMAX", "3ds Max", "3ds Max", 6},
+	{"FUSION", "Fusion 360", "Fusion", 2},
+}
+
+// Teams and their users.
+var Teams = map[string][]string{
+	"design": {"ann", "bob", "carla", "dev", "erin", "femi"},
+	"civil":  {"gus", "hana", "ivan", "jo"},
+}
+
+// Loaded reports whether the demo data is already there (a rerun keeps it).
+func Loaded(ctx context.Context, ledger v1.LedgerServiceClient) (bool, error) {
+	b, err := ledger.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "design"})
+	if err != nil {
+		return false, err
+	}
+	return b.GetBalance().GetPurchased() > 0, nil
+}
+
+// Load writes the demo data. admin and service are ledger connections with
+// the dev admin and service keys; history goes back weeks days before now.
+func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now time.Time, weeks int) (launches int, err error) {
+	ledger := v1.NewLedgerServiceClient(admin)
+	start := now.AddDate(0, 0, -7*weeks).Truncate(24 * time.Hour)
+	for _, p := range Products {
+		if _, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{
+			ProductCode: p.Code, Name: p.Name, Group: p.Group, DailyRate: p.Rate,
+			EffectiveFrom: timestamppb.New(start.AddDate(-1, 0, 0)),
+		}); err != nil {
+			return 0, fmt.Errorf("rate %s: %w", p.Code, err)
+		}
+	}
+	packs := []struct {
+		team, id string
+		tokens   int64
+		bought   time.Time
+	}{
+		{"design", "design-2025-q4", 1500, now.AddDate(0, -10, 0)},
+		{"design", "design-2026-q2", 3000, now.AddDate(0, -4, 0)},
+		{"civil", "civil-2026", 1200, now.AddDate(0, -3, 0)},
+	}
+	for _, p := range packs {
+		if _, err := ledger.AddPack(ctx, &v1.AddPackRequest{
+			TeamId: p.team, PackId: p.id, Tokens: p.tokens, UnitPriceMicros: 3_000_000, Currency: "USD",
+			PurchasedAt: timestamppb.New(p.bought), Source: v1.PackSource_PACK_SOURCE_PURCHASE, Reason: "demo purchase",
+		}); err != nil {
+			return 0, fmt.Errorf("pack %s: %w", p.id, err)
+		}
+	}
+	for team, users := range Teams {
+		for _, u := range users {
+			if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: u, ProductCodes: []string{"*"}}); err != nil {
+				return 0, fmt.Errorf("assign %s: %w", u, err)
+			}
+		}
+	}
+	// History: working days, each user opening one or two products in the
+	// morning, sometimes again after lunch (free inside the window).
+	svc := v1.NewLedgerServiceClient(service)
+	rng := rand.New(rand.NewPCG(42, 7))
+	sctx := auth.ActingFor(ctx, org)
+	for day := start; day.Before(now.Truncate(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
+		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		for team, users := range Teams {
+			for ui, u := range users {
+				if rng.IntN(10) < 3 { // an occasional user stays away
+					continue
+				}
+				products := []string{Products[(ui+int(day.Unix()/86400))%len(Products)].Code}
+				if rng.IntN(4) == 0 {
+					products = append(products, Products[rng.IntN(len(Products))].Code)
+				}
+				for _, code := range products {
+					at := day.Add(8*time.Hour + time.Duration(rng.IntN(120))*time.Minute)
+					for i := 0; i < 1+rng.IntN(2); i++ {
+						launches++
+						_, err := svc.Authorize(sctx, &v1.AuthorizeRequest{
+							Launch: &v1.LaunchRequest{
+								EventId: fmt.Sprintf("demo-%s-%s-%s-%s-%d", team, u, code, day.Format("20060102"), i),
+								TeamId:  team, UserId: u, ProductCode: code, ProductVersion: "2026",
+								DeviceId: u + "-laptop", Attributes: map[string]string{"project": fmt.Sprintf("P-%d", 100+ui%3)},
+							},
+							ReceivedAt: timestamppb.New(at.Add(time.Duration(i) * 4 * time.Hour)),
+						})
+						if err != nil {
+							return launches, fmt.Errorf("launch %s %s: %w", u, code, err)
+						}
+					}
+				}
+			}
+		}
+	}
+	return launches, nil
+}
