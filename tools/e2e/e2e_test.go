@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -39,12 +40,14 @@ func dial(t *testing.T, addr, key string) *grpc.ClientConn {
 	return conn
 }
 
-func TestLaunchThroughAllServices(t *testing.T) {
+// startStack runs the four services on free ports against an embedded NATS
+// server and a fresh ClickHouse database, with a fake clock.
+func startStack(t *testing.T) (*devstack.Stack, *clock) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
-
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
@@ -55,6 +58,13 @@ func TestLaunchThroughAllServices(t *testing.T) {
 		cancel()
 		require.NoError(t, stack.Wait())
 	})
+	return stack, clk
+}
+
+func TestLaunchThroughAllServices(t *testing.T) {
+	ctx := t.Context()
+	stack, clk := startStack(t)
+	var err error
 
 	ledger := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.AdminKey))
 	ingest := v1.NewIngestionServiceClient(dial(t, stack.Ingestion.Addr(), devstack.LauncherKey))
@@ -147,3 +157,5 @@ func TestLaunchThroughAllServices(t *testing.T) {
 	require.InDelta(t, 6, a.GetFigures()["available"], 0.001)
 	require.NotEmpty(t, a.GetMessage())
 }
+
+func actingFor(ctx context.Context, org string) context.Context { return auth.ActingFor(ctx, org) }

@@ -1,0 +1,108 @@
+package eventlog
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+func jetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	url, _ := testkit.NATS(t)
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, Provision(t.Context(), js, StreamOptions{}))
+	require.NoError(t, Provision(t.Context(), js, StreamOptions{}), "provisioning is idempotent")
+	return js
+}
+
+func charged(id string) *v1.Event {
+	return &v1.Event{EventId: id, OrgId: "acme", TeamId: "design", ServerTime: timestamppb.Now(),
+		Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{UserId: "ann", Tokens: 10}}}
+}
+
+func TestAppendExpectsSequenceAndDedups(t *testing.T) {
+	js := jetStream(t)
+	ctx := t.Context()
+	subject := LedgerSubject("acme", "design")
+	zero := uint64(0)
+	first, err := Append(ctx, js, subject, charged("e-1"), &zero)
+	require.NoError(t, err)
+
+	_, err = Append(ctx, js, subject, charged("e-2"), &zero)
+	require.ErrorIs(t, err, ErrConflict, "a stale expected sequence is a conflict")
+	require.True(t, IsConflict(err))
+
+	dup, err := Append(ctx, js, subject, charged("e-1"), nil)
+	require.NoError(t, err)
+	require.True(t, dup.Duplicate, "the same event id is stored once")
+	require.Equal(t, first.Sequence, dup.Sequence)
+
+	second, err := Append(ctx, js, subject, charged("e-2"), &first.Sequence)
+	require.NoError(t, err)
+
+	var got []string
+	last, err := ReadSubject(ctx, js, LedgerStream, subject, 0, func(s Stored) error {
+		got = append(got, s.Event.GetEventId())
+		require.Equal(t, "window_charged", s.Event.GetType())
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"e-1", "e-2"}, got)
+	require.Equal(t, second.Sequence, last)
+
+	got = nil
+	_, err = ReadSubject(ctx, js, LedgerStream, subject, first.Sequence, func(s Stored) error {
+		got = append(got, s.Event.GetEventId())
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"e-2"}, got, "reads resume after a sequence")
+}
+
+// One launch is one trace: the span context written into NATS headers by the
+// appender is the parent of the consumer's span.
+func TestTraceContextTravelsInHeaders(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	js := jetStream(t)
+	ctx, span := tp.Tracer("test").Start(t.Context(), "launch")
+	_, err := Append(ctx, js, UsageSubject("acme", "design"), charged("trace-1"), nil)
+	require.NoError(t, err)
+	span.End()
+
+	cons, err := js.OrderedConsumer(t.Context(), UsageStream, jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	require.NoError(t, err)
+	hctx := ExtractTrace(context.Background(), msg.Headers())
+	_, child := tp.Tracer("test").Start(hctx, "project")
+	child.End()
+	require.Equal(t, span.SpanContext().TraceID(), child.SpanContext().TraceID())
+	spans := rec.Ended()
+	require.Len(t, spans, 2)
+	require.Equal(t, span.SpanContext().SpanID(), spans[1].Parent().SpanID())
+}
+
+func TestCheckID(t *testing.T) {
+	for id, ok := range map[string]bool{"design": true, "Team_2-b": true, "": false, "a.b": false, "a b": false, "_catalog": false, "*": false, ">": false} {
+		require.Equal(t, ok, CheckID("team_id", id) == nil, id)
+	}
+}
