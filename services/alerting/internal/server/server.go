@@ -1,0 +1,128 @@
+// Package server serves AlertingService: the one place alerting's errors
+// become gRPC status codes. Every call is confined to the caller's
+// organisation through the ALERTS subjects it reads.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Policy lets organisation admins and services acting for an organisation
+// call every AlertingService method.
+func Policy() auth.Policy {
+	roles := []auth.Role{auth.RoleAdmin, auth.RoleService}
+	return auth.Policy{
+		v1.AlertingService_WatchAlerts_FullMethodName:      roles,
+		v1.AlertingService_ListAlerts_FullMethodName:       roles,
+		v1.AlertingService_AcknowledgeAlert_FullMethodName: roles,
+	}
+}
+
+// Server implements AlertingService over the ALERTS stream.
+// AcknowledgeAlert is not implemented yet (Unimplemented).
+type Server struct {
+	v1.UnimplementedAlertingServiceServer
+	js  jetstream.JetStream
+	log *slog.Logger
+
+	stopOnce sync.Once
+	stopping chan struct{}
+}
+
+// New returns a server reading the ALERTS stream through js.
+func New(js jetstream.JetStream, log *slog.Logger) *Server {
+	return &Server{js: js, log: log, stopping: make(chan struct{})}
+}
+
+// Close ends every open WatchAlerts stream with Unavailable, so a graceful
+// gRPC stop need not wait for watchers that never hang up.
+func (s *Server) Close() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// orgOf returns the caller's organisation. It is checked like any id because
+// it becomes a subject token: "*" or "a.>" must never widen a filter.
+func orgOf(ctx context.Context) (string, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return "", status.Error(codes.Unauthenticated, "no authenticated caller")
+	}
+	if !eventlog.ValidID(p.Org) {
+		return "", status.Errorf(codes.PermissionDenied, "credential is not bound to one organisation (%q)", p.Org)
+	}
+	return p.Org, nil
+}
+
+// checkIDs validates ids as subject tokens and returns them sorted without
+// duplicates (JetStream refuses overlapping filter subjects).
+func checkIDs(field, kind string, ids []string) ([]string, error) {
+	const maxIDs = 100
+	if len(ids) > maxIDs {
+		return nil, invalidField(field, fmt.Errorf("at most %d values, got %d", maxIDs, len(ids)))
+	}
+	for i, id := range ids {
+		if err := eventlog.CheckID(kind, id); err != nil {
+			return nil, invalidField(fmt.Sprintf("%s[%d]", field, i), err)
+		}
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// filterSubjects are the ALERTS subjects of org, narrowed to teams and kinds when given.
+func filterSubjects(org string, teams, kinds []string) []string {
+	if len(teams) == 0 {
+		teams = []string{"*"}
+	}
+	if len(kinds) == 0 {
+		if teams[0] == "*" {
+			return []string{"alerts." + org + ".>"}
+		}
+		kinds = []string{"*"}
+	}
+	out := make([]string, 0, len(teams)*len(kinds))
+	for _, t := range teams {
+		for _, k := range kinds {
+			out = append(out, eventlog.AlertSubject(org, t, k))
+		}
+	}
+	return out
+}
+
+// invalidField is InvalidArgument naming the bad field in a BadRequest detail.
+func invalidField(field string, err error) error {
+	st := status.New(codes.InvalidArgument, fmt.Sprintf("%s: %v", field, err))
+	withDetails, derr := st.WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: err.Error()}},
+	})
+	if derr != nil {
+		return st.Err()
+	}
+	return withDetails.Err()
+}
+
+// alertOf decodes the alert of an ALERTS message and sets its stream sequence.
+func alertOf(data []byte, seq uint64) (*v1.Alert, error) {
+	ev, err := eventlog.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("alert %d: %w", seq, err)
+	}
+	a := ev.GetAlert()
+	if a == nil {
+		return nil, fmt.Errorf("alert %d: message holds no alert", seq)
+	}
+	a.Sequence = seq
+	return a, nil
+}

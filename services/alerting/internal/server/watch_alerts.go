@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// WatchAlerts streams the caller's alerts from from_sequence (0: only new
+// ones) until the caller hangs up or the server stops. A watcher that lost
+// its stream resumes from the last sequence it saw plus one.
+func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStreamingServer[v1.WatchAlertsResponse]) error {
+	ctx := stream.Context()
+	org, err := orgOf(ctx)
+	if err != nil {
+		return err
+	}
+	teams, err := checkIDs("team_ids", "team id", req.GetTeamIds())
+	if err != nil {
+		return err
+	}
+	kinds, err := checkIDs("kinds", "kind", req.GetKinds())
+	if err != nil {
+		return err
+	}
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: filterSubjects(org, teams, kinds),
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	}
+	if from := req.GetFromSequence(); from > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = from
+	}
+	alerts, err := s.js.Stream(ctx, eventlog.AlertsStream)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "alerts stream: %v", err)
+	}
+	cons, err := alerts.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+	}
+	iter, err := cons.Messages()
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+	}
+	defer iter.Stop()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var last uint64
+	for {
+		msg, err := iter.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return s.watchEnded(stream.Context(), err, last)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return status.Errorf(codes.Internal, "alert metadata: %v", err)
+		}
+		a, err := alertOf(msg.Data(), meta.Sequence.Stream)
+		if err != nil {
+			s.log.ErrorContext(ctx, "skipping unreadable alert", "err", err)
+			continue
+		}
+		if a.GetOrgId() != org {
+			continue // the subject filter already excludes it; never rely on one check
+		}
+		if err := stream.Send(&v1.WatchAlertsResponse{Alert: a}); err != nil {
+			return err
+		}
+		last = a.GetSequence()
+	}
+}
+
+// watchEnded turns the end of a watch into its status.
+func (s *Server) watchEnded(callCtx context.Context, err error, last uint64) error {
+	if callCtx.Err() != nil {
+		return status.FromContextError(callCtx.Err()).Err()
+	}
+	select {
+	case <-s.stopping:
+		return status.Errorf(codes.Unavailable, "alerting is stopping; resume from sequence %d", last+1)
+	default:
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, "watch cancelled")
+	}
+	return status.Error(codes.Unavailable, fmt.Sprintf("watch alerts: %v", err))
+}
