@@ -1,0 +1,147 @@
+package query
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+)
+
+// MaxTeams bounds the teams one report may name.
+const MaxTeams = 1000
+
+// DateLayout is how dates travel in requests and responses.
+const DateLayout = "2006-01-02"
+
+// Preset is a named date range relative to today (UTC).
+type Preset int
+
+// Presets, mirroring tokenmeter.v1.RangePreset.
+const (
+	PresetNone Preset = iota
+	PresetThisMonth
+	PresetLast3Months
+	PresetLast6Months
+	PresetLast9Months
+	PresetLast12Months
+)
+
+// RangeSpec is a requested range: a preset, or explicit inclusive dates.
+// Neither means the last 12 months.
+type RangeSpec struct {
+	Preset   Preset
+	FromDate string
+	ToDate   string
+}
+
+// Filter is a validated report scope.
+type Filter struct {
+	OrgID   string
+	TeamIDs []string
+	// From and To are UTC midnights, both days included.
+	From, To time.Time
+}
+
+// NewFilter validates a request's teams and range for the caller's org;
+// today is the current time (its UTC date anchors presets). An error is an
+// *InvalidError naming every bad field.
+func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (Filter, error) {
+	inv := &InvalidError{}
+	f := Filter{OrgID: orgID}
+	if orgID == "" {
+		// The caller's principal always names an org; this is a bug guard.
+		return Filter{}, fmt.Errorf("report without an organisation")
+	}
+	switch {
+	case len(teamIDs) == 0:
+		inv.add("team_ids", "at least one team id is required")
+	case len(teamIDs) > MaxTeams:
+		inv.add("team_ids", "at most %d team ids", MaxTeams)
+	default:
+		seen := make(map[string]bool, len(teamIDs))
+		for i, id := range teamIDs {
+			if err := eventlog.CheckID("team id", id); err != nil {
+				inv.add(fmt.Sprintf("team_ids[%d]", i), "%v", err)
+				continue
+			}
+			if !seen[id] {
+				seen[id] = true
+				f.TeamIDs = append(f.TeamIDs, id)
+			}
+		}
+	}
+	f.From, f.To = resolveRange(spec, now, inv)
+	if err := inv.orNil(); err != nil {
+		return Filter{}, err
+	}
+	return f, nil
+}
+
+// resolveRange turns spec into inclusive UTC dates, recording problems in inv.
+//
+// Presets end today. THIS_MONTH starts on the 1st of the current month;
+// LAST_N_MONTHS starts the day after the same date N months ago (clamped to
+// the month's length), so "last 3 months" on 15 May is 16 Feb – 15 May.
+func resolveRange(spec RangeSpec, now time.Time, inv *InvalidError) (from, to time.Time) {
+	today := dateOf(now.UTC())
+	explicit := spec.FromDate != "" || spec.ToDate != ""
+	if spec.Preset != PresetNone && explicit {
+		inv.add("range", "give a preset or from_date/to_date, not both")
+		return time.Time{}, time.Time{}
+	}
+	if explicit {
+		return explicitRange(spec, today, inv)
+	}
+	switch spec.Preset {
+	case PresetThisMonth:
+		return time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), today
+	case PresetLast3Months:
+		return monthsBack(today, 3), today
+	case PresetLast6Months:
+		return monthsBack(today, 6), today
+	case PresetLast9Months:
+		return monthsBack(today, 9), today
+	case PresetNone, PresetLast12Months:
+		return monthsBack(today, 12), today
+	default:
+		inv.add("range.preset", "unknown preset %d", spec.Preset)
+		return time.Time{}, time.Time{}
+	}
+}
+
+func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to time.Time) {
+	n := len(inv.Violations)
+	if spec.FromDate == "" {
+		inv.add("range.from_date", "required when to_date is given")
+	} else if d, err := time.Parse(DateLayout, spec.FromDate); err != nil {
+		inv.add("range.from_date", "%q is not a YYYY-MM-DD date", spec.FromDate)
+	} else {
+		from = d
+	}
+	to = today
+	if spec.ToDate != "" {
+		d, err := time.Parse(DateLayout, spec.ToDate)
+		if err != nil {
+			inv.add("range.to_date", "%q is not a YYYY-MM-DD date", spec.ToDate)
+		} else {
+			to = d
+		}
+	}
+	if len(inv.Violations) == n && from.After(to) {
+		inv.add("range.from_date", "%s is after to_date %s", from.Format(DateLayout), to.Format(DateLayout))
+	}
+	return from, to
+}
+
+// monthsBack is the day after today's date n months earlier, clamped to the
+// length of that month.
+func monthsBack(today time.Time, n int) time.Time {
+	first := time.Date(today.Year(), today.Month()-time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	day := min(today.Day(), last)
+	return time.Date(first.Year(), first.Month(), day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+}
+
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,58 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// DayUsage is the tokens charged on one day for one product.
+type DayUsage struct {
+	Day         time.Time
+	ProductCode string
+	Tokens      int64
+	Charges     uint64
+}
+
+// UsageByDay builds the per-day, per-product usage query of f.
+// usage_daily is a SummingMergeTree, so rows are summed again here.
+func UsageByDay(f Filter) (string, []any) {
+	sql := `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+FROM usage_daily
+WHERE ` + scope(f) + `
+GROUP BY day, product_code
+ORDER BY day, product_code`
+	return sql, scopeArgs(f)
+}
+
+// Reader runs report queries on ClickHouse.
+type Reader struct {
+	conn driver.Conn
+}
+
+// NewReader returns a reader on conn's database.
+func NewReader(conn driver.Conn) *Reader { return &Reader{conn: conn} }
+
+// UsageByDay returns f's usage per day and product, ordered by day then product.
+func (r *Reader) UsageByDay(ctx context.Context, f Filter) ([]DayUsage, error) {
+	sql, args := UsageByDay(f)
+	rows, err := r.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("usage by day: %w", err)
+	}
+	defer rows.Close()
+	var out []DayUsage
+	for rows.Next() {
+		var d DayUsage
+		if err := rows.Scan(&d.Day, &d.ProductCode, &d.Tokens, &d.Charges); err != nil {
+			return nil, fmt.Errorf("usage by day: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("usage by day: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,67 @@
+package query
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestUsageByDaySQL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		f    Filter
+		sql  string
+		args []any
+	}{
+		{
+			name: "one team",
+			f:    Filter{OrgID: "acme", TeamIDs: []string{"design"}, From: day("2025-01-01"), To: day("2025-01-31")},
+			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+FROM usage_daily
+WHERE org_id = ? AND team_id IN (?) AND day >= toDate(?) AND day <= toDate(?)
+GROUP BY day, product_code
+ORDER BY day, product_code`,
+			args: []any{"acme", "design", "2025-01-01", "2025-01-31"},
+		},
+		{
+			name: "several teams",
+			f:    Filter{OrgID: "globex", TeamIDs: []string{"a", "b", "c"}, From: day("2024-05-16"), To: day("2025-05-15")},
+			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+FROM usage_daily
+WHERE org_id = ? AND team_id IN (?, ?, ?) AND day >= toDate(?) AND day <= toDate(?)
+GROUP BY day, product_code
+ORDER BY day, product_code`,
+			args: []any{"globex", "a", "b", "c", "2024-05-16", "2025-05-15"},
+		},
+		{
+			name: "no team matches nothing",
+			f:    Filter{OrgID: "acme", From: day("2025-01-01"), To: day("2025-01-01")},
+			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+FROM usage_daily
+WHERE org_id = ? AND team_id IN (NULL) AND day >= toDate(?) AND day <= toDate(?)
+GROUP BY day, product_code
+ORDER BY day, product_code`,
+			args: []any{"acme", "2025-01-01", "2025-01-01"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sql, args := UsageByDay(tt.f)
+			require.Equal(t, tt.sql, sql)
+			require.Equal(t, tt.args, args)
+			require.Equal(t, len(args), countPlaceholders(sql), "one argument per placeholder")
+		})
+	}
+}
+
+func countPlaceholders(sql string) int {
+	n := 0
+	for _, r := range sql {
+		if r == '?' {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,54 @@
+package schema_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	conn, _ := testkit.ClickHouse(t)
+	ctx := t.Context()
+
+	applied, err := schema.Migrate(ctx, conn)
+	require.NoError(t, err)
+	require.Equal(t, []uint32{1}, applied)
+
+	applied, err = schema.Migrate(ctx, conn)
+	require.NoError(t, err)
+	require.Empty(t, applied, "a second run applies nothing")
+
+	versions, err := schema.Applied(ctx, conn)
+	require.NoError(t, err)
+	require.Equal(t, map[uint32]bool{1: true}, versions)
+
+	for _, table := range []string{"charges", "usage_daily", "usage_daily_mv", "schema_migrations"} {
+		var n uint64
+		require.NoError(t, conn.QueryRow(ctx,
+			"SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&n))
+		require.Equal(t, uint64(1), n, table)
+	}
+}
+
+func TestMigrationVersionsIncrease(t *testing.T) {
+	t.Parallel()
+	var last uint32
+	for _, m := range schema.Migrations() {
+		require.Greater(t, m.Version, last)
+		require.NotEmpty(t, m.Statements)
+		last = m.Version
+	}
+}
+
+func TestCheckDatabase(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, schema.CheckDatabase("tokenmeter"))
+	require.NoError(t, schema.CheckDatabase("test_0a1b"))
+	for _, bad := range []string{"", "1db", "a-b", "a`b", "a;DROP"} {
+		require.Error(t, schema.CheckDatabase(bad), bad)
+	}
+}
