@@ -50,6 +50,9 @@ type Event struct {
 	//	*Event_UserAssigned
 	//	*Event_UserUnassigned
 	//	*Event_ProductRateSet
+	//	*Event_PoolSuspended
+	//	*Event_BudgetSet
+	//	*Event_BudgetCrossed
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -243,6 +246,33 @@ func (x *Event) GetProductRateSet() *ProductRateSet {
 	return nil
 }
 
+func (x *Event) GetPoolSuspended() *PoolSuspended {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PoolSuspended); ok {
+			return x.PoolSuspended
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetBudgetSet() *BudgetSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_BudgetSet); ok {
+			return x.BudgetSet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetBudgetCrossed() *BudgetCrossed {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_BudgetCrossed); ok {
+			return x.BudgetCrossed
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -306,6 +336,18 @@ type Event_ProductRateSet struct {
 	ProductRateSet *ProductRateSet `protobuf:"bytes,38,opt,name=product_rate_set,json=productRateSet,proto3,oneof"`
 }
 
+type Event_PoolSuspended struct {
+	PoolSuspended *PoolSuspended `protobuf:"bytes,39,opt,name=pool_suspended,json=poolSuspended,proto3,oneof"`
+}
+
+type Event_BudgetSet struct {
+	BudgetSet *BudgetSet `protobuf:"bytes,40,opt,name=budget_set,json=budgetSet,proto3,oneof"`
+}
+
+type Event_BudgetCrossed struct {
+	BudgetCrossed *BudgetCrossed `protobuf:"bytes,41,opt,name=budget_crossed,json=budgetCrossed,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -334,6 +376,12 @@ func (*Event_UserAssigned) isEvent_Payload() {}
 func (*Event_UserUnassigned) isEvent_Payload() {}
 
 func (*Event_ProductRateSet) isEvent_Payload() {}
+
+func (*Event_PoolSuspended) isEvent_Payload() {}
+
+func (*Event_BudgetSet) isEvent_Payload() {}
+
+func (*Event_BudgetCrossed) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -1131,8 +1179,10 @@ type PackAdded struct {
 	Source          PackSource             `protobuf:"varint,7,opt,name=source,proto3,enum=tokenmeter.v1.PackSource" json:"source,omitempty"`
 	Reason          string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
 	Pool            *PoolFigures           `protobuf:"bytes,9,opt,name=pool,proto3" json:"pool,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set when the tokens were moved in from another team of the organisation.
+	CounterpartyTeamId string `protobuf:"bytes,10,opt,name=counterparty_team_id,json=counterpartyTeamId,proto3" json:"counterparty_team_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *PackAdded) Reset() {
@@ -1226,6 +1276,13 @@ func (x *PackAdded) GetPool() *PoolFigures {
 		return x.Pool
 	}
 	return nil
+}
+
+func (x *PackAdded) GetCounterpartyTeamId() string {
+	if x != nil {
+		return x.CounterpartyTeamId
+	}
+	return ""
 }
 
 type TokensAdjusted struct {
@@ -1547,11 +1604,203 @@ func (x *ProductRateSet) GetEffectiveFrom() *timestamppb.Timestamp {
 	return nil
 }
 
+// PoolSuspended closes a pool (e.g. merged into another): launches are refused.
+type PoolSuspended struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Reason           string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	MergedIntoTeamId string                 `protobuf:"bytes,2,opt,name=merged_into_team_id,json=mergedIntoTeamId,proto3" json:"merged_into_team_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PoolSuspended) Reset() {
+	*x = PoolSuspended{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolSuspended) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolSuspended) ProtoMessage() {}
+
+func (x *PoolSuspended) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolSuspended.ProtoReflect.Descriptor instead.
+func (*PoolSuspended) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PoolSuspended) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PoolSuspended) GetMergedIntoTeamId() string {
+	if x != nil {
+		return x.MergedIntoTeamId
+	}
+	return ""
+}
+
+type BudgetSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Budget        *Budget                `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetSet) Reset() {
+	*x = BudgetSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetSet) ProtoMessage() {}
+
+func (x *BudgetSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetSet.ProtoReflect.Descriptor instead.
+func (*BudgetSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *BudgetSet) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+// BudgetCrossed records that a charge took spending over a soft cap (or that
+// a launch was refused by a hard one), once per budget and period.
+type BudgetCrossed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BudgetId      string                 `protobuf:"bytes,1,opt,name=budget_id,json=budgetId,proto3" json:"budget_id,omitempty"`
+	PeriodStart   string                 `protobuf:"bytes,2,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	Spent         int64                  `protobuf:"varint,3,opt,name=spent,proto3" json:"spent,omitempty"`
+	LimitTokens   int64                  `protobuf:"varint,4,opt,name=limit_tokens,json=limitTokens,proto3" json:"limit_tokens,omitempty"`
+	Hard          bool                   `protobuf:"varint,5,opt,name=hard,proto3" json:"hard,omitempty"`
+	UserId        string                 `protobuf:"bytes,6,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode   string                 `protobuf:"bytes,7,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetCrossed) Reset() {
+	*x = BudgetCrossed{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetCrossed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetCrossed) ProtoMessage() {}
+
+func (x *BudgetCrossed) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetCrossed.ProtoReflect.Descriptor instead.
+func (*BudgetCrossed) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *BudgetCrossed) GetBudgetId() string {
+	if x != nil {
+		return x.BudgetId
+	}
+	return ""
+}
+
+func (x *BudgetCrossed) GetPeriodStart() string {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return ""
+}
+
+func (x *BudgetCrossed) GetSpent() int64 {
+	if x != nil {
+		return x.Spent
+	}
+	return 0
+}
+
+func (x *BudgetCrossed) GetLimitTokens() int64 {
+	if x != nil {
+		return x.LimitTokens
+	}
+	return 0
+}
+
+func (x *BudgetCrossed) GetHard() bool {
+	if x != nil {
+		return x.Hard
+	}
+	return false
+}
+
+func (x *BudgetCrossed) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *BudgetCrossed) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xda\b\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xa3\n" +
+	"\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -1572,7 +1821,11 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\fpack_expired\x18# \x01(\v2\x1a.tokenmeter.v1.PackExpiredH\x00R\vpackExpired\x12B\n" +
 	"\ruser_assigned\x18$ \x01(\v2\x1b.tokenmeter.v1.UserAssignedH\x00R\fuserAssigned\x12H\n" +
 	"\x0fuser_unassigned\x18% \x01(\v2\x1d.tokenmeter.v1.UserUnassignedH\x00R\x0euserUnassigned\x12I\n" +
-	"\x10product_rate_set\x18& \x01(\v2\x1d.tokenmeter.v1.ProductRateSetH\x00R\x0eproductRateSet\x12,\n" +
+	"\x10product_rate_set\x18& \x01(\v2\x1d.tokenmeter.v1.ProductRateSetH\x00R\x0eproductRateSet\x12E\n" +
+	"\x0epool_suspended\x18' \x01(\v2\x1c.tokenmeter.v1.PoolSuspendedH\x00R\rpoolSuspended\x129\n" +
+	"\n" +
+	"budget_set\x18( \x01(\v2\x18.tokenmeter.v1.BudgetSetH\x00R\tbudgetSet\x12E\n" +
+	"\x0ebudget_crossed\x18) \x01(\v2\x1c.tokenmeter.v1.BudgetCrossedH\x00R\rbudgetCrossed\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -1667,7 +1920,7 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf9\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xab\x03\n" +
 	"\tPackAdded\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12*\n" +
@@ -1678,7 +1931,9 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x121\n" +
 	"\x06source\x18\a \x01(\x0e2\x19.tokenmeter.v1.PackSourceR\x06source\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12.\n" +
-	"\x04pool\x18\t \x01(\v2\x1a.tokenmeter.v1.PoolFiguresR\x04pool\"\x85\x02\n" +
+	"\x04pool\x18\t \x01(\v2\x1a.tokenmeter.v1.PoolFiguresR\x04pool\x120\n" +
+	"\x14counterparty_team_id\x18\n" +
+	" \x01(\tR\x12counterpartyTeamId\"\x85\x02\n" +
 	"\x0eTokensAdjusted\x121\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1d.tokenmeter.v1.AdjustmentKindR\x04kind\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12.\n" +
@@ -1702,7 +1957,20 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x05group\x18\x03 \x01(\tR\x05group\x12\x1d\n" +
 	"\n" +
 	"daily_rate\x18\x04 \x01(\x03R\tdailyRate\x12A\n" +
-	"\x0eeffective_from\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveFromBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0eeffective_from\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveFrom\"V\n" +
+	"\rPoolSuspended\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12-\n" +
+	"\x13merged_into_team_id\x18\x02 \x01(\tR\x10mergedIntoTeamId\":\n" +
+	"\tBudgetSet\x12-\n" +
+	"\x06budget\x18\x01 \x01(\v2\x15.tokenmeter.v1.BudgetR\x06budget\"\xd8\x01\n" +
+	"\rBudgetCrossed\x12\x1b\n" +
+	"\tbudget_id\x18\x01 \x01(\tR\bbudgetId\x12!\n" +
+	"\fperiod_start\x18\x02 \x01(\tR\vperiodStart\x12\x14\n" +
+	"\x05spent\x18\x03 \x01(\x03R\x05spent\x12!\n" +
+	"\flimit_tokens\x18\x04 \x01(\x03R\vlimitTokens\x12\x12\n" +
+	"\x04hard\x18\x05 \x01(\bR\x04hard\x12\x17\n" +
+	"\auser_id\x18\x06 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\a \x01(\tR\vproductCodeBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -1716,7 +1984,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -1734,19 +2002,23 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*UserAssigned)(nil),          // 13: tokenmeter.v1.UserAssigned
 	(*UserUnassigned)(nil),        // 14: tokenmeter.v1.UserUnassigned
 	(*ProductRateSet)(nil),        // 15: tokenmeter.v1.ProductRateSet
-	nil,                           // 16: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 17: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 18: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 19: tokenmeter.v1.LaunchDenied.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 21: tokenmeter.v1.Alert
-	(Decision)(0),                 // 22: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 23: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 24: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 25: tokenmeter.v1.AdjustmentKind
+	(*PoolSuspended)(nil),         // 16: tokenmeter.v1.PoolSuspended
+	(*BudgetSet)(nil),             // 17: tokenmeter.v1.BudgetSet
+	(*BudgetCrossed)(nil),         // 18: tokenmeter.v1.BudgetCrossed
+	nil,                           // 19: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 20: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 21: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 22: tokenmeter.v1.LaunchDenied.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 24: tokenmeter.v1.Alert
+	(Decision)(0),                 // 25: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 26: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 27: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 28: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 29: tokenmeter.v1.Budget
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	20, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	23, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -1760,37 +2032,41 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	13, // 11: tokenmeter.v1.Event.user_assigned:type_name -> tokenmeter.v1.UserAssigned
 	14, // 12: tokenmeter.v1.Event.user_unassigned:type_name -> tokenmeter.v1.UserUnassigned
 	15, // 13: tokenmeter.v1.Event.product_rate_set:type_name -> tokenmeter.v1.ProductRateSet
-	21, // 14: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	20, // 15: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	16, // 16: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	22, // 17: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	23, // 18: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	20, // 19: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	20, // 20: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	20, // 21: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	20, // 22: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 23: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 24: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	17, // 25: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	20, // 26: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	18, // 27: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	23, // 28: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 29: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	19, // 30: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	20, // 31: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	20, // 32: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 33: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 34: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	25, // 35: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 36: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 37: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 38: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	20, // 39: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	16, // 14: tokenmeter.v1.Event.pool_suspended:type_name -> tokenmeter.v1.PoolSuspended
+	17, // 15: tokenmeter.v1.Event.budget_set:type_name -> tokenmeter.v1.BudgetSet
+	18, // 16: tokenmeter.v1.Event.budget_crossed:type_name -> tokenmeter.v1.BudgetCrossed
+	24, // 17: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	23, // 18: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 19: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	25, // 20: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	26, // 21: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	23, // 22: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	23, // 23: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	23, // 24: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	23, // 25: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 26: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 27: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	20, // 28: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	23, // 29: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	21, // 30: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	26, // 31: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 32: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	22, // 33: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	23, // 34: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	23, // 35: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	27, // 36: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 37: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	28, // 38: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 39: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 40: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 41: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	23, // 42: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	29, // 43: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -1812,6 +2088,9 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_UserAssigned)(nil),
 		(*Event_UserUnassigned)(nil),
 		(*Event_ProductRateSet)(nil),
+		(*Event_PoolSuspended)(nil),
+		(*Event_BudgetSet)(nil),
+		(*Event_BudgetCrossed)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -1820,7 +2099,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

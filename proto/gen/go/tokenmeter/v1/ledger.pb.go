@@ -22,6 +22,424 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RecordHeartbeatRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Heartbeat *HeartbeatRequest      `protobuf:"bytes,1,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
+	// Server time of receipt, stamped by ingestion.
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordHeartbeatRequest) Reset() {
+	*x = RecordHeartbeatRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHeartbeatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHeartbeatRequest) ProtoMessage() {}
+
+func (x *RecordHeartbeatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHeartbeatRequest.ProtoReflect.Descriptor instead.
+func (*RecordHeartbeatRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RecordHeartbeatRequest) GetHeartbeat() *HeartbeatRequest {
+	if x != nil {
+		return x.Heartbeat
+	}
+	return nil
+}
+
+func (x *RecordHeartbeatRequest) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+type RecordHeartbeatResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *HeartbeatResponse     `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordHeartbeatResponse) Reset() {
+	*x = RecordHeartbeatResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHeartbeatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHeartbeatResponse) ProtoMessage() {}
+
+func (x *RecordHeartbeatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHeartbeatResponse.ProtoReflect.Descriptor instead.
+func (*RecordHeartbeatResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RecordHeartbeatResponse) GetResult() *HeartbeatResponse {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type MergeTeamsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	FromTeamId    string                 `protobuf:"bytes,2,opt,name=from_team_id,json=fromTeamId,proto3" json:"from_team_id,omitempty"`
+	IntoTeamId    string                 `protobuf:"bytes,3,opt,name=into_team_id,json=intoTeamId,proto3" json:"into_team_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeTeamsRequest) Reset() {
+	*x = MergeTeamsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeTeamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeTeamsRequest) ProtoMessage() {}
+
+func (x *MergeTeamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeTeamsRequest.ProtoReflect.Descriptor instead.
+func (*MergeTeamsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MergeTeamsRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *MergeTeamsRequest) GetFromTeamId() string {
+	if x != nil {
+		return x.FromTeamId
+	}
+	return ""
+}
+
+func (x *MergeTeamsRequest) GetIntoTeamId() string {
+	if x != nil {
+		return x.IntoTeamId
+	}
+	return ""
+}
+
+func (x *MergeTeamsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type MergeTeamsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Into          *Balance               `protobuf:"bytes,1,opt,name=into,proto3" json:"into,omitempty"`
+	TokensMoved   int64                  `protobuf:"varint,2,opt,name=tokens_moved,json=tokensMoved,proto3" json:"tokens_moved,omitempty"`
+	UsersMoved    int64                  `protobuf:"varint,3,opt,name=users_moved,json=usersMoved,proto3" json:"users_moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeTeamsResponse) Reset() {
+	*x = MergeTeamsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeTeamsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeTeamsResponse) ProtoMessage() {}
+
+func (x *MergeTeamsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeTeamsResponse.ProtoReflect.Descriptor instead.
+func (*MergeTeamsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MergeTeamsResponse) GetInto() *Balance {
+	if x != nil {
+		return x.Into
+	}
+	return nil
+}
+
+func (x *MergeTeamsResponse) GetTokensMoved() int64 {
+	if x != nil {
+		return x.TokensMoved
+	}
+	return 0
+}
+
+func (x *MergeTeamsResponse) GetUsersMoved() int64 {
+	if x != nil {
+		return x.UsersMoved
+	}
+	return 0
+}
+
+type SetBudgetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Budget        *Budget                `protobuf:"bytes,2,opt,name=budget,proto3" json:"budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBudgetRequest) Reset() {
+	*x = SetBudgetRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBudgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBudgetRequest) ProtoMessage() {}
+
+func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBudgetRequest.ProtoReflect.Descriptor instead.
+func (*SetBudgetRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetBudgetRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SetBudgetRequest) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+type SetBudgetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Budget        *Budget                `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBudgetResponse) Reset() {
+	*x = SetBudgetResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBudgetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBudgetResponse) ProtoMessage() {}
+
+func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBudgetResponse.ProtoReflect.Descriptor instead.
+func (*SetBudgetResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SetBudgetResponse) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+type ListBudgetsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBudgetsRequest) Reset() {
+	*x = ListBudgetsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBudgetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBudgetsRequest) ProtoMessage() {}
+
+func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
+func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListBudgetsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+type ListBudgetsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Budgets []*Budget              `protobuf:"bytes,1,rep,name=budgets,proto3" json:"budgets,omitempty"`
+	// Tokens spent against each budget in its current period, same order.
+	Spent         []int64 `protobuf:"varint,2,rep,packed,name=spent,proto3" json:"spent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBudgetsResponse) Reset() {
+	*x = ListBudgetsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBudgetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBudgetsResponse) ProtoMessage() {}
+
+func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
+func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListBudgetsResponse) GetBudgets() []*Budget {
+	if x != nil {
+		return x.Budgets
+	}
+	return nil
+}
+
+func (x *ListBudgetsResponse) GetSpent() []int64 {
+	if x != nil {
+		return x.Spent
+	}
+	return nil
+}
+
 type AuthorizeRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Launch *LaunchRequest         `protobuf:"bytes,1,opt,name=launch,proto3" json:"launch,omitempty"`
@@ -33,7 +451,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +463,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +476,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{0}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuthorizeRequest) GetLaunch() *LaunchRequest {
@@ -84,7 +502,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -96,7 +514,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -109,7 +527,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{1}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AuthorizeResponse) GetResult() *LaunchResponse {
@@ -129,7 +547,7 @@ type QuoteLaunchRequest struct {
 
 func (x *QuoteLaunchRequest) Reset() {
 	*x = QuoteLaunchRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -141,7 +559,7 @@ func (x *QuoteLaunchRequest) String() string {
 func (*QuoteLaunchRequest) ProtoMessage() {}
 
 func (x *QuoteLaunchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -154,7 +572,7 @@ func (x *QuoteLaunchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteLaunchRequest.ProtoReflect.Descriptor instead.
 func (*QuoteLaunchRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{2}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QuoteLaunchRequest) GetQuote() *QuoteRequest {
@@ -180,7 +598,7 @@ type QuoteLaunchResponse struct {
 
 func (x *QuoteLaunchResponse) Reset() {
 	*x = QuoteLaunchResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -192,7 +610,7 @@ func (x *QuoteLaunchResponse) String() string {
 func (*QuoteLaunchResponse) ProtoMessage() {}
 
 func (x *QuoteLaunchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -205,7 +623,7 @@ func (x *QuoteLaunchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteLaunchResponse.ProtoReflect.Descriptor instead.
 func (*QuoteLaunchResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{3}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *QuoteLaunchResponse) GetQuote() *QuoteResponse {
@@ -224,7 +642,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -236,7 +654,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -249,7 +667,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{4}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetBalanceRequest) GetTeamId() string {
@@ -268,7 +686,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +698,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +711,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{5}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetBalanceResponse) GetBalance() *Balance {
@@ -321,7 +739,7 @@ type Balance struct {
 
 func (x *Balance) Reset() {
 	*x = Balance{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +751,7 @@ func (x *Balance) String() string {
 func (*Balance) ProtoMessage() {}
 
 func (x *Balance) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +764,7 @@ func (x *Balance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Balance.ProtoReflect.Descriptor instead.
 func (*Balance) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{6}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Balance) GetTeamId() string {
@@ -429,7 +847,7 @@ type Pack struct {
 
 func (x *Pack) Reset() {
 	*x = Pack{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +859,7 @@ func (x *Pack) String() string {
 func (*Pack) ProtoMessage() {}
 
 func (x *Pack) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +872,7 @@ func (x *Pack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pack.ProtoReflect.Descriptor instead.
 func (*Pack) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Pack) GetPackId() string {
@@ -542,7 +960,7 @@ type AddPackRequest struct {
 
 func (x *AddPackRequest) Reset() {
 	*x = AddPackRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +972,7 @@ func (x *AddPackRequest) String() string {
 func (*AddPackRequest) ProtoMessage() {}
 
 func (x *AddPackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +985,7 @@ func (x *AddPackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPackRequest.ProtoReflect.Descriptor instead.
 func (*AddPackRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AddPackRequest) GetEventId() string {
@@ -657,7 +1075,7 @@ type AddPackResponse struct {
 
 func (x *AddPackResponse) Reset() {
 	*x = AddPackResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +1087,7 @@ func (x *AddPackResponse) String() string {
 func (*AddPackResponse) ProtoMessage() {}
 
 func (x *AddPackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +1100,7 @@ func (x *AddPackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPackResponse.ProtoReflect.Descriptor instead.
 func (*AddPackResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddPackResponse) GetPack() *Pack {
@@ -713,7 +1131,7 @@ type AdjustBalanceRequest struct {
 
 func (x *AdjustBalanceRequest) Reset() {
 	*x = AdjustBalanceRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +1143,7 @@ func (x *AdjustBalanceRequest) String() string {
 func (*AdjustBalanceRequest) ProtoMessage() {}
 
 func (x *AdjustBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +1156,7 @@ func (x *AdjustBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustBalanceRequest.ProtoReflect.Descriptor instead.
 func (*AdjustBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AdjustBalanceRequest) GetEventId() string {
@@ -792,7 +1210,7 @@ type AdjustBalanceResponse struct {
 
 func (x *AdjustBalanceResponse) Reset() {
 	*x = AdjustBalanceResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +1222,7 @@ func (x *AdjustBalanceResponse) String() string {
 func (*AdjustBalanceResponse) ProtoMessage() {}
 
 func (x *AdjustBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +1235,7 @@ func (x *AdjustBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustBalanceResponse.ProtoReflect.Descriptor instead.
 func (*AdjustBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdjustBalanceResponse) GetBalance() *Balance {
@@ -837,7 +1255,7 @@ type ListPacksRequest struct {
 
 func (x *ListPacksRequest) Reset() {
 	*x = ListPacksRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +1267,7 @@ func (x *ListPacksRequest) String() string {
 func (*ListPacksRequest) ProtoMessage() {}
 
 func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +1280,7 @@ func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksRequest.ProtoReflect.Descriptor instead.
 func (*ListPacksRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListPacksRequest) GetTeamId() string {
@@ -888,7 +1306,7 @@ type ListPacksResponse struct {
 
 func (x *ListPacksResponse) Reset() {
 	*x = ListPacksResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1318,7 @@ func (x *ListPacksResponse) String() string {
 func (*ListPacksResponse) ProtoMessage() {}
 
 func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1331,7 @@ func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksResponse.ProtoReflect.Descriptor instead.
 func (*ListPacksResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListPacksResponse) GetPacks() []*Pack {
@@ -934,7 +1352,7 @@ type ListTransactionsRequest struct {
 
 func (x *ListTransactionsRequest) Reset() {
 	*x = ListTransactionsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1364,7 @@ func (x *ListTransactionsRequest) String() string {
 func (*ListTransactionsRequest) ProtoMessage() {}
 
 func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1377,7 @@ func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListTransactionsRequest) GetTeamId() string {
@@ -993,7 +1411,7 @@ type ListTransactionsResponse struct {
 
 func (x *ListTransactionsResponse) Reset() {
 	*x = ListTransactionsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1423,7 @@ func (x *ListTransactionsResponse) String() string {
 func (*ListTransactionsResponse) ProtoMessage() {}
 
 func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1436,7 @@ func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListTransactionsResponse) GetTransactions() []*Transaction {
@@ -1056,7 +1474,7 @@ type Transaction struct {
 
 func (x *Transaction) Reset() {
 	*x = Transaction{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1486,7 @@ func (x *Transaction) String() string {
 func (*Transaction) ProtoMessage() {}
 
 func (x *Transaction) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1499,7 @@ func (x *Transaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transaction.ProtoReflect.Descriptor instead.
 func (*Transaction) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Transaction) GetEventId() string {
@@ -1175,7 +1593,7 @@ type SetProductRateRequest struct {
 
 func (x *SetProductRateRequest) Reset() {
 	*x = SetProductRateRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1605,7 @@ func (x *SetProductRateRequest) String() string {
 func (*SetProductRateRequest) ProtoMessage() {}
 
 func (x *SetProductRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1618,7 @@ func (x *SetProductRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProductRateRequest.ProtoReflect.Descriptor instead.
 func (*SetProductRateRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetProductRateRequest) GetProductCode() string {
@@ -1247,7 +1665,7 @@ type SetProductRateResponse struct {
 
 func (x *SetProductRateResponse) Reset() {
 	*x = SetProductRateResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1677,7 @@ func (x *SetProductRateResponse) String() string {
 func (*SetProductRateResponse) ProtoMessage() {}
 
 func (x *SetProductRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1690,7 @@ func (x *SetProductRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProductRateResponse.ProtoReflect.Descriptor instead.
 func (*SetProductRateResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetProductRateResponse) GetProduct() *Product {
@@ -1295,7 +1713,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1725,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1738,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Product) GetProductCode() string {
@@ -1366,7 +1784,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1796,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1809,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 type ListProductsResponse struct {
@@ -1403,7 +1821,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1833,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1846,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -1449,7 +1867,7 @@ type AssignUserRequest struct {
 
 func (x *AssignUserRequest) Reset() {
 	*x = AssignUserRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1879,7 @@ func (x *AssignUserRequest) String() string {
 func (*AssignUserRequest) ProtoMessage() {}
 
 func (x *AssignUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1892,7 @@ func (x *AssignUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignUserRequest.ProtoReflect.Descriptor instead.
 func (*AssignUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AssignUserRequest) GetTeamId() string {
@@ -1506,7 +1924,7 @@ type AssignUserResponse struct {
 
 func (x *AssignUserResponse) Reset() {
 	*x = AssignUserResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1936,7 @@ func (x *AssignUserResponse) String() string {
 func (*AssignUserResponse) ProtoMessage() {}
 
 func (x *AssignUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1949,7 @@ func (x *AssignUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignUserResponse.ProtoReflect.Descriptor instead.
 func (*AssignUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 type UnassignUserRequest struct {
@@ -1544,7 +1962,7 @@ type UnassignUserRequest struct {
 
 func (x *UnassignUserRequest) Reset() {
 	*x = UnassignUserRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1974,7 @@ func (x *UnassignUserRequest) String() string {
 func (*UnassignUserRequest) ProtoMessage() {}
 
 func (x *UnassignUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1987,7 @@ func (x *UnassignUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignUserRequest.ProtoReflect.Descriptor instead.
 func (*UnassignUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UnassignUserRequest) GetTeamId() string {
@@ -1594,7 +2012,7 @@ type UnassignUserResponse struct {
 
 func (x *UnassignUserResponse) Reset() {
 	*x = UnassignUserResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +2024,7 @@ func (x *UnassignUserResponse) String() string {
 func (*UnassignUserResponse) ProtoMessage() {}
 
 func (x *UnassignUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,14 +2037,42 @@ func (x *UnassignUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignUserResponse.ProtoReflect.Descriptor instead.
 func (*UnassignUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/ledger.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtokenmeter/v1/ingestion.proto\x1a\x19tokenmeter/v1/types.proto\"\x85\x01\n" +
+	"\x1atokenmeter/v1/ledger.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtokenmeter/v1/ingestion.proto\x1a\x19tokenmeter/v1/types.proto\"\x94\x01\n" +
+	"\x16RecordHeartbeatRequest\x12=\n" +
+	"\theartbeat\x18\x01 \x01(\v2\x1f.tokenmeter.v1.HeartbeatRequestR\theartbeat\x12;\n" +
+	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\"S\n" +
+	"\x17RecordHeartbeatResponse\x128\n" +
+	"\x06result\x18\x01 \x01(\v2 .tokenmeter.v1.HeartbeatResponseR\x06result\"\x8a\x01\n" +
+	"\x11MergeTeamsRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12 \n" +
+	"\ffrom_team_id\x18\x02 \x01(\tR\n" +
+	"fromTeamId\x12 \n" +
+	"\finto_team_id\x18\x03 \x01(\tR\n" +
+	"intoTeamId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x84\x01\n" +
+	"\x12MergeTeamsResponse\x12*\n" +
+	"\x04into\x18\x01 \x01(\v2\x16.tokenmeter.v1.BalanceR\x04into\x12!\n" +
+	"\ftokens_moved\x18\x02 \x01(\x03R\vtokensMoved\x12\x1f\n" +
+	"\vusers_moved\x18\x03 \x01(\x03R\n" +
+	"usersMoved\"Z\n" +
+	"\x10SetBudgetRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12-\n" +
+	"\x06budget\x18\x02 \x01(\v2\x15.tokenmeter.v1.BudgetR\x06budget\"B\n" +
+	"\x11SetBudgetResponse\x12-\n" +
+	"\x06budget\x18\x01 \x01(\v2\x15.tokenmeter.v1.BudgetR\x06budget\"-\n" +
+	"\x12ListBudgetsRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"\\\n" +
+	"\x13ListBudgetsResponse\x12/\n" +
+	"\abudgets\x18\x01 \x03(\v2\x15.tokenmeter.v1.BudgetR\abudgets\x12\x14\n" +
+	"\x05spent\x18\x02 \x03(\x03R\x05spent\"\x85\x01\n" +
 	"\x10AuthorizeRequest\x124\n" +
 	"\x06launch\x18\x01 \x01(\v2\x1c.tokenmeter.v1.LaunchRequestR\x06launch\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -1744,7 +2190,8 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x13UnassignUserRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x16\n" +
-	"\x14UnassignUserResponse2\xc7\a\n" +
+	"\x14UnassignUserResponse2\xa2\n" +
+	"\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12T\n" +
 	"\vQuoteLaunch\x12!.tokenmeter.v1.QuoteLaunchRequest\x1a\".tokenmeter.v1.QuoteLaunchResponse\x12Q\n" +
@@ -1758,7 +2205,12 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\fListProducts\x12\".tokenmeter.v1.ListProductsRequest\x1a#.tokenmeter.v1.ListProductsResponse\x12Q\n" +
 	"\n" +
 	"AssignUser\x12 .tokenmeter.v1.AssignUserRequest\x1a!.tokenmeter.v1.AssignUserResponse\x12W\n" +
-	"\fUnassignUser\x12\".tokenmeter.v1.UnassignUserRequest\x1a#.tokenmeter.v1.UnassignUserResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\fUnassignUser\x12\".tokenmeter.v1.UnassignUserRequest\x1a#.tokenmeter.v1.UnassignUserResponse\x12`\n" +
+	"\x0fRecordHeartbeat\x12%.tokenmeter.v1.RecordHeartbeatRequest\x1a&.tokenmeter.v1.RecordHeartbeatResponse\x12Q\n" +
+	"\n" +
+	"MergeTeams\x12 .tokenmeter.v1.MergeTeamsRequest\x1a!.tokenmeter.v1.MergeTeamsResponse\x12N\n" +
+	"\tSetBudget\x12\x1f.tokenmeter.v1.SetBudgetRequest\x1a .tokenmeter.v1.SetBudgetResponse\x12T\n" +
+	"\vListBudgets\x12!.tokenmeter.v1.ListBudgetsRequest\x1a\".tokenmeter.v1.ListBudgetsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -1772,97 +2224,123 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
-	(*AuthorizeRequest)(nil),         // 0: tokenmeter.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),        // 1: tokenmeter.v1.AuthorizeResponse
-	(*QuoteLaunchRequest)(nil),       // 2: tokenmeter.v1.QuoteLaunchRequest
-	(*QuoteLaunchResponse)(nil),      // 3: tokenmeter.v1.QuoteLaunchResponse
-	(*GetBalanceRequest)(nil),        // 4: tokenmeter.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),       // 5: tokenmeter.v1.GetBalanceResponse
-	(*Balance)(nil),                  // 6: tokenmeter.v1.Balance
-	(*Pack)(nil),                     // 7: tokenmeter.v1.Pack
-	(*AddPackRequest)(nil),           // 8: tokenmeter.v1.AddPackRequest
-	(*AddPackResponse)(nil),          // 9: tokenmeter.v1.AddPackResponse
-	(*AdjustBalanceRequest)(nil),     // 10: tokenmeter.v1.AdjustBalanceRequest
-	(*AdjustBalanceResponse)(nil),    // 11: tokenmeter.v1.AdjustBalanceResponse
-	(*ListPacksRequest)(nil),         // 12: tokenmeter.v1.ListPacksRequest
-	(*ListPacksResponse)(nil),        // 13: tokenmeter.v1.ListPacksResponse
-	(*ListTransactionsRequest)(nil),  // 14: tokenmeter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 15: tokenmeter.v1.ListTransactionsResponse
-	(*Transaction)(nil),              // 16: tokenmeter.v1.Transaction
-	(*SetProductRateRequest)(nil),    // 17: tokenmeter.v1.SetProductRateRequest
-	(*SetProductRateResponse)(nil),   // 18: tokenmeter.v1.SetProductRateResponse
-	(*Product)(nil),                  // 19: tokenmeter.v1.Product
-	(*ListProductsRequest)(nil),      // 20: tokenmeter.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),     // 21: tokenmeter.v1.ListProductsResponse
-	(*AssignUserRequest)(nil),        // 22: tokenmeter.v1.AssignUserRequest
-	(*AssignUserResponse)(nil),       // 23: tokenmeter.v1.AssignUserResponse
-	(*UnassignUserRequest)(nil),      // 24: tokenmeter.v1.UnassignUserRequest
-	(*UnassignUserResponse)(nil),     // 25: tokenmeter.v1.UnassignUserResponse
-	(*LaunchRequest)(nil),            // 26: tokenmeter.v1.LaunchRequest
-	(*timestamppb.Timestamp)(nil),    // 27: google.protobuf.Timestamp
-	(*LaunchResponse)(nil),           // 28: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 29: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 30: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 31: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 32: tokenmeter.v1.AdjustmentKind
+	(*RecordHeartbeatRequest)(nil),   // 0: tokenmeter.v1.RecordHeartbeatRequest
+	(*RecordHeartbeatResponse)(nil),  // 1: tokenmeter.v1.RecordHeartbeatResponse
+	(*MergeTeamsRequest)(nil),        // 2: tokenmeter.v1.MergeTeamsRequest
+	(*MergeTeamsResponse)(nil),       // 3: tokenmeter.v1.MergeTeamsResponse
+	(*SetBudgetRequest)(nil),         // 4: tokenmeter.v1.SetBudgetRequest
+	(*SetBudgetResponse)(nil),        // 5: tokenmeter.v1.SetBudgetResponse
+	(*ListBudgetsRequest)(nil),       // 6: tokenmeter.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),      // 7: tokenmeter.v1.ListBudgetsResponse
+	(*AuthorizeRequest)(nil),         // 8: tokenmeter.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),        // 9: tokenmeter.v1.AuthorizeResponse
+	(*QuoteLaunchRequest)(nil),       // 10: tokenmeter.v1.QuoteLaunchRequest
+	(*QuoteLaunchResponse)(nil),      // 11: tokenmeter.v1.QuoteLaunchResponse
+	(*GetBalanceRequest)(nil),        // 12: tokenmeter.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),       // 13: tokenmeter.v1.GetBalanceResponse
+	(*Balance)(nil),                  // 14: tokenmeter.v1.Balance
+	(*Pack)(nil),                     // 15: tokenmeter.v1.Pack
+	(*AddPackRequest)(nil),           // 16: tokenmeter.v1.AddPackRequest
+	(*AddPackResponse)(nil),          // 17: tokenmeter.v1.AddPackResponse
+	(*AdjustBalanceRequest)(nil),     // 18: tokenmeter.v1.AdjustBalanceRequest
+	(*AdjustBalanceResponse)(nil),    // 19: tokenmeter.v1.AdjustBalanceResponse
+	(*ListPacksRequest)(nil),         // 20: tokenmeter.v1.ListPacksRequest
+	(*ListPacksResponse)(nil),        // 21: tokenmeter.v1.ListPacksResponse
+	(*ListTransactionsRequest)(nil),  // 22: tokenmeter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil), // 23: tokenmeter.v1.ListTransactionsResponse
+	(*Transaction)(nil),              // 24: tokenmeter.v1.Transaction
+	(*SetProductRateRequest)(nil),    // 25: tokenmeter.v1.SetProductRateRequest
+	(*SetProductRateResponse)(nil),   // 26: tokenmeter.v1.SetProductRateResponse
+	(*Product)(nil),                  // 27: tokenmeter.v1.Product
+	(*ListProductsRequest)(nil),      // 28: tokenmeter.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),     // 29: tokenmeter.v1.ListProductsResponse
+	(*AssignUserRequest)(nil),        // 30: tokenmeter.v1.AssignUserRequest
+	(*AssignUserResponse)(nil),       // 31: tokenmeter.v1.AssignUserResponse
+	(*UnassignUserRequest)(nil),      // 32: tokenmeter.v1.UnassignUserRequest
+	(*UnassignUserResponse)(nil),     // 33: tokenmeter.v1.UnassignUserResponse
+	(*HeartbeatRequest)(nil),         // 34: tokenmeter.v1.HeartbeatRequest
+	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
+	(*HeartbeatResponse)(nil),        // 36: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                   // 37: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),            // 38: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),           // 39: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),             // 40: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),            // 41: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                  // 42: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),              // 43: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
-	26, // 0: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	27, // 1: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	28, // 2: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
-	29, // 3: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	27, // 4: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	30, // 5: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
-	6,  // 6: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	7,  // 7: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	27, // 8: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
-	27, // 9: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	27, // 10: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	31, // 11: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	27, // 12: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	27, // 13: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	27, // 14: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	31, // 15: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
-	7,  // 16: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
-	6,  // 17: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	32, // 18: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	6,  // 19: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	7,  // 20: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	16, // 21: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	27, // 22: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	27, // 23: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
-	19, // 24: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	27, // 25: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
-	19, // 26: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	0,  // 27: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	2,  // 28: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	4,  // 29: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	8,  // 30: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	10, // 31: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	12, // 32: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	14, // 33: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	17, // 34: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	20, // 35: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	22, // 36: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	24, // 37: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	1,  // 38: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	3,  // 39: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	5,  // 40: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	9,  // 41: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	11, // 42: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	13, // 43: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	15, // 44: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	18, // 45: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	21, // 46: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	23, // 47: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	25, // 48: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	38, // [38:49] is the sub-list for method output_type
-	27, // [27:38] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	34, // 0: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	35, // 1: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	36, // 2: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	14, // 3: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
+	37, // 4: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	37, // 5: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	37, // 6: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	38, // 7: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	35, // 8: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	39, // 9: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	40, // 10: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	35, // 11: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	41, // 12: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	14, // 13: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	15, // 14: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
+	35, // 15: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	35, // 16: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	35, // 17: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	42, // 18: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	35, // 19: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	35, // 20: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	35, // 21: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	42, // 22: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	15, // 23: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
+	14, // 24: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
+	43, // 25: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	14, // 26: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	15, // 27: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
+	24, // 28: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
+	35, // 29: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	35, // 30: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	27, // 31: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
+	35, // 32: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	27, // 33: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
+	8,  // 34: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	10, // 35: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	12, // 36: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	16, // 37: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	18, // 38: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	20, // 39: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	22, // 40: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	25, // 41: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	28, // 42: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	30, // 43: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	32, // 44: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	0,  // 45: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	2,  // 46: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	4,  // 47: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	6,  // 48: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	9,  // 49: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	11, // 50: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	13, // 51: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	17, // 52: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	19, // 53: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	21, // 54: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	23, // 55: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	26, // 56: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	29, // 57: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	31, // 58: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	33, // 59: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	1,  // 60: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	3,  // 61: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	5,  // 62: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	7,  // 63: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	49, // [49:64] is the sub-list for method output_type
+	34, // [34:49] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -1878,7 +2356,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

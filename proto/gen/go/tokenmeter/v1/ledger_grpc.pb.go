@@ -30,6 +30,10 @@ const (
 	LedgerService_ListProducts_FullMethodName     = "/tokenmeter.v1.LedgerService/ListProducts"
 	LedgerService_AssignUser_FullMethodName       = "/tokenmeter.v1.LedgerService/AssignUser"
 	LedgerService_UnassignUser_FullMethodName     = "/tokenmeter.v1.LedgerService/UnassignUser"
+	LedgerService_RecordHeartbeat_FullMethodName  = "/tokenmeter.v1.LedgerService/RecordHeartbeat"
+	LedgerService_MergeTeams_FullMethodName       = "/tokenmeter.v1.LedgerService/MergeTeams"
+	LedgerService_SetBudget_FullMethodName        = "/tokenmeter.v1.LedgerService/SetBudget"
+	LedgerService_ListBudgets_FullMethodName      = "/tokenmeter.v1.LedgerService/ListBudgets"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -51,6 +55,14 @@ type LedgerServiceClient interface {
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error)
 	AssignUser(ctx context.Context, in *AssignUserRequest, opts ...grpc.CallOption) (*AssignUserResponse, error)
 	UnassignUser(ctx context.Context, in *UnassignUserRequest, opts ...grpc.CallOption) (*UnassignUserResponse, error)
+	// RecordHeartbeat renews a session still in use at its window's end; the
+	// answer says whether the launcher may keep running.
+	RecordHeartbeat(ctx context.Context, in *RecordHeartbeatRequest, opts ...grpc.CallOption) (*RecordHeartbeatResponse, error)
+	// MergeTeams moves every live token and assignment of one team into another
+	// of the same organisation and suspends the first.
+	MergeTeams(ctx context.Context, in *MergeTeamsRequest, opts ...grpc.CallOption) (*MergeTeamsResponse, error)
+	SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error)
+	ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -171,6 +183,46 @@ func (c *ledgerServiceClient) UnassignUser(ctx context.Context, in *UnassignUser
 	return out, nil
 }
 
+func (c *ledgerServiceClient) RecordHeartbeat(ctx context.Context, in *RecordHeartbeatRequest, opts ...grpc.CallOption) (*RecordHeartbeatResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordHeartbeatResponse)
+	err := c.cc.Invoke(ctx, LedgerService_RecordHeartbeat_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) MergeTeams(ctx context.Context, in *MergeTeamsRequest, opts ...grpc.CallOption) (*MergeTeamsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeTeamsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_MergeTeams_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBudgetResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBudgetsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ListBudgets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -190,6 +242,14 @@ type LedgerServiceServer interface {
 	ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error)
 	AssignUser(context.Context, *AssignUserRequest) (*AssignUserResponse, error)
 	UnassignUser(context.Context, *UnassignUserRequest) (*UnassignUserResponse, error)
+	// RecordHeartbeat renews a session still in use at its window's end; the
+	// answer says whether the launcher may keep running.
+	RecordHeartbeat(context.Context, *RecordHeartbeatRequest) (*RecordHeartbeatResponse, error)
+	// MergeTeams moves every live token and assignment of one team into another
+	// of the same organisation and suspends the first.
+	MergeTeams(context.Context, *MergeTeamsRequest) (*MergeTeamsResponse, error)
+	SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error)
+	ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -232,6 +292,18 @@ func (UnimplementedLedgerServiceServer) AssignUser(context.Context, *AssignUserR
 }
 func (UnimplementedLedgerServiceServer) UnassignUser(context.Context, *UnassignUserRequest) (*UnassignUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UnassignUser not implemented")
+}
+func (UnimplementedLedgerServiceServer) RecordHeartbeat(context.Context, *RecordHeartbeatRequest) (*RecordHeartbeatResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordHeartbeat not implemented")
+}
+func (UnimplementedLedgerServiceServer) MergeTeams(context.Context, *MergeTeamsRequest) (*MergeTeamsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeTeams not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetBudget not implemented")
+}
+func (UnimplementedLedgerServiceServer) ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBudgets not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -452,6 +524,78 @@ func _LedgerService_UnassignUser_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_RecordHeartbeat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordHeartbeatRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).RecordHeartbeat(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_RecordHeartbeat_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).RecordHeartbeat(ctx, req.(*RecordHeartbeatRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_MergeTeams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeTeamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).MergeTeams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_MergeTeams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).MergeTeams(ctx, req.(*MergeTeamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_SetBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetBudget(ctx, req.(*SetBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_ListBudgets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBudgetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ListBudgets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ListBudgets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ListBudgets(ctx, req.(*ListBudgetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -502,6 +646,22 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UnassignUser",
 			Handler:    _LedgerService_UnassignUser_Handler,
+		},
+		{
+			MethodName: "RecordHeartbeat",
+			Handler:    _LedgerService_RecordHeartbeat_Handler,
+		},
+		{
+			MethodName: "MergeTeams",
+			Handler:    _LedgerService_MergeTeams_Handler,
+		},
+		{
+			MethodName: "SetBudget",
+			Handler:    _LedgerService_SetBudget_Handler,
+		},
+		{
+			MethodName: "ListBudgets",
+			Handler:    _LedgerService_ListBudgets_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -237,6 +237,116 @@ func (AdjustmentKind) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
+type BudgetScope int32
+
+const (
+	BudgetScope_BUDGET_SCOPE_UNSPECIFIED BudgetScope = 0
+	// One user: key is the user id.
+	BudgetScope_BUDGET_SCOPE_USER BudgetScope = 1
+	// A product group: key is the group name (e.g. "AutoCAD").
+	BudgetScope_BUDGET_SCOPE_GROUP BudgetScope = 2
+	// A launch attribute: attribute_key names it, key is its value (e.g. project P-100).
+	BudgetScope_BUDGET_SCOPE_ATTRIBUTE BudgetScope = 3
+)
+
+// Enum value maps for BudgetScope.
+var (
+	BudgetScope_name = map[int32]string{
+		0: "BUDGET_SCOPE_UNSPECIFIED",
+		1: "BUDGET_SCOPE_USER",
+		2: "BUDGET_SCOPE_GROUP",
+		3: "BUDGET_SCOPE_ATTRIBUTE",
+	}
+	BudgetScope_value = map[string]int32{
+		"BUDGET_SCOPE_UNSPECIFIED": 0,
+		"BUDGET_SCOPE_USER":        1,
+		"BUDGET_SCOPE_GROUP":       2,
+		"BUDGET_SCOPE_ATTRIBUTE":   3,
+	}
+)
+
+func (x BudgetScope) Enum() *BudgetScope {
+	p := new(BudgetScope)
+	*p = x
+	return p
+}
+
+func (x BudgetScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BudgetScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_types_proto_enumTypes[4].Descriptor()
+}
+
+func (BudgetScope) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_types_proto_enumTypes[4]
+}
+
+func (x BudgetScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BudgetScope.Descriptor instead.
+func (BudgetScope) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+type BudgetPeriod int32
+
+const (
+	BudgetPeriod_BUDGET_PERIOD_UNSPECIFIED BudgetPeriod = 0
+	BudgetPeriod_BUDGET_PERIOD_DAY         BudgetPeriod = 1
+	BudgetPeriod_BUDGET_PERIOD_WEEK        BudgetPeriod = 2
+	BudgetPeriod_BUDGET_PERIOD_MONTH       BudgetPeriod = 3
+	BudgetPeriod_BUDGET_PERIOD_YEAR        BudgetPeriod = 4
+)
+
+// Enum value maps for BudgetPeriod.
+var (
+	BudgetPeriod_name = map[int32]string{
+		0: "BUDGET_PERIOD_UNSPECIFIED",
+		1: "BUDGET_PERIOD_DAY",
+		2: "BUDGET_PERIOD_WEEK",
+		3: "BUDGET_PERIOD_MONTH",
+		4: "BUDGET_PERIOD_YEAR",
+	}
+	BudgetPeriod_value = map[string]int32{
+		"BUDGET_PERIOD_UNSPECIFIED": 0,
+		"BUDGET_PERIOD_DAY":         1,
+		"BUDGET_PERIOD_WEEK":        2,
+		"BUDGET_PERIOD_MONTH":       3,
+		"BUDGET_PERIOD_YEAR":        4,
+	}
+)
+
+func (x BudgetPeriod) Enum() *BudgetPeriod {
+	p := new(BudgetPeriod)
+	*p = x
+	return p
+}
+
+func (x BudgetPeriod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BudgetPeriod) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_types_proto_enumTypes[5].Descriptor()
+}
+
+func (BudgetPeriod) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_types_proto_enumTypes[5]
+}
+
+func (x BudgetPeriod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BudgetPeriod.Descriptor instead.
+func (BudgetPeriod) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
 type Severity int32
 
 const (
@@ -273,11 +383,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_tokenmeter_v1_types_proto_enumTypes[4].Descriptor()
+	return file_tokenmeter_v1_types_proto_enumTypes[6].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_tokenmeter_v1_types_proto_enumTypes[4]
+	return &file_tokenmeter_v1_types_proto_enumTypes[6]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -286,7 +396,111 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+// Budget caps what one user, group or attribute value may spend in a period
+// (UTC calendar periods; weeks start on Monday).
+type Budget struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	BudgetId     string                 `protobuf:"bytes,1,opt,name=budget_id,json=budgetId,proto3" json:"budget_id,omitempty"`
+	Scope        BudgetScope            `protobuf:"varint,2,opt,name=scope,proto3,enum=tokenmeter.v1.BudgetScope" json:"scope,omitempty"`
+	Key          string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	AttributeKey string                 `protobuf:"bytes,4,opt,name=attribute_key,json=attributeKey,proto3" json:"attribute_key,omitempty"`
+	LimitTokens  int64                  `protobuf:"varint,5,opt,name=limit_tokens,json=limitTokens,proto3" json:"limit_tokens,omitempty"`
+	Period       BudgetPeriod           `protobuf:"varint,6,opt,name=period,proto3,enum=tokenmeter.v1.BudgetPeriod" json:"period,omitempty"`
+	// A hard cap refuses the launch that would cross it; a soft cap only alerts.
+	Hard bool `protobuf:"varint,7,opt,name=hard,proto3" json:"hard,omitempty"`
+	// Removes the budget when true.
+	Deleted       bool `protobuf:"varint,8,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Budget) Reset() {
+	*x = Budget{}
+	mi := &file_tokenmeter_v1_types_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Budget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Budget) ProtoMessage() {}
+
+func (x *Budget) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_types_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Budget.ProtoReflect.Descriptor instead.
+func (*Budget) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Budget) GetBudgetId() string {
+	if x != nil {
+		return x.BudgetId
+	}
+	return ""
+}
+
+func (x *Budget) GetScope() BudgetScope {
+	if x != nil {
+		return x.Scope
+	}
+	return BudgetScope_BUDGET_SCOPE_UNSPECIFIED
+}
+
+func (x *Budget) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Budget) GetAttributeKey() string {
+	if x != nil {
+		return x.AttributeKey
+	}
+	return ""
+}
+
+func (x *Budget) GetLimitTokens() int64 {
+	if x != nil {
+		return x.LimitTokens
+	}
+	return 0
+}
+
+func (x *Budget) GetPeriod() BudgetPeriod {
+	if x != nil {
+		return x.Period
+	}
+	return BudgetPeriod_BUDGET_PERIOD_UNSPECIFIED
+}
+
+func (x *Budget) GetHard() bool {
+	if x != nil {
+		return x.Hard
+	}
+	return false
+}
+
+func (x *Budget) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
 }
 
 // Alert is one alert raised by alerting, as carried on the ALERTS stream.
@@ -315,7 +529,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_tokenmeter_v1_types_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_types_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +541,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_types_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_types_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +554,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{0}
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Alert) GetAlertId() string {
@@ -424,7 +638,16 @@ var File_tokenmeter_v1_types_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19tokenmeter/v1/types.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x03\n" +
+	"\x19tokenmeter/v1/types.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x02\n" +
+	"\x06Budget\x12\x1b\n" +
+	"\tbudget_id\x18\x01 \x01(\tR\bbudgetId\x120\n" +
+	"\x05scope\x18\x02 \x01(\x0e2\x1a.tokenmeter.v1.BudgetScopeR\x05scope\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12#\n" +
+	"\rattribute_key\x18\x04 \x01(\tR\fattributeKey\x12!\n" +
+	"\flimit_tokens\x18\x05 \x01(\x03R\vlimitTokens\x123\n" +
+	"\x06period\x18\x06 \x01(\x0e2\x1b.tokenmeter.v1.BudgetPeriodR\x06period\x12\x12\n" +
+	"\x04hard\x18\a \x01(\bR\x04hard\x12\x18\n" +
+	"\adeleted\x18\b \x01(\bR\adeleted\"\xd0\x03\n" +
 	"\x05Alert\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x17\n" +
@@ -464,7 +687,18 @@ const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\x1bADJUSTMENT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ADJUSTMENT_KIND_REMOVE\x10\x01\x12\x1a\n" +
 	"\x16ADJUSTMENT_KIND_REFUND\x10\x02\x12\x1c\n" +
-	"\x18ADJUSTMENT_KIND_MOVE_OUT\x10\x03*d\n" +
+	"\x18ADJUSTMENT_KIND_MOVE_OUT\x10\x03*v\n" +
+	"\vBudgetScope\x12\x1c\n" +
+	"\x18BUDGET_SCOPE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11BUDGET_SCOPE_USER\x10\x01\x12\x16\n" +
+	"\x12BUDGET_SCOPE_GROUP\x10\x02\x12\x1a\n" +
+	"\x16BUDGET_SCOPE_ATTRIBUTE\x10\x03*\x8d\x01\n" +
+	"\fBudgetPeriod\x12\x1d\n" +
+	"\x19BUDGET_PERIOD_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11BUDGET_PERIOD_DAY\x10\x01\x12\x16\n" +
+	"\x12BUDGET_PERIOD_WEEK\x10\x02\x12\x17\n" +
+	"\x13BUDGET_PERIOD_MONTH\x10\x03\x12\x16\n" +
+	"\x12BUDGET_PERIOD_YEAR\x10\x04*d\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
@@ -483,27 +717,32 @@ func file_tokenmeter_v1_types_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_types_proto_rawDescData
 }
 
-var file_tokenmeter_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tokenmeter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tokenmeter_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_tokenmeter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_tokenmeter_v1_types_proto_goTypes = []any{
 	(Decision)(0),                 // 0: tokenmeter.v1.Decision
 	(DenyReason)(0),               // 1: tokenmeter.v1.DenyReason
 	(PackSource)(0),               // 2: tokenmeter.v1.PackSource
 	(AdjustmentKind)(0),           // 3: tokenmeter.v1.AdjustmentKind
-	(Severity)(0),                 // 4: tokenmeter.v1.Severity
-	(*Alert)(nil),                 // 5: tokenmeter.v1.Alert
-	nil,                           // 6: tokenmeter.v1.Alert.FiguresEntry
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(BudgetScope)(0),              // 4: tokenmeter.v1.BudgetScope
+	(BudgetPeriod)(0),             // 5: tokenmeter.v1.BudgetPeriod
+	(Severity)(0),                 // 6: tokenmeter.v1.Severity
+	(*Budget)(nil),                // 7: tokenmeter.v1.Budget
+	(*Alert)(nil),                 // 8: tokenmeter.v1.Alert
+	nil,                           // 9: tokenmeter.v1.Alert.FiguresEntry
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_tokenmeter_v1_types_proto_depIdxs = []int32{
-	4, // 0: tokenmeter.v1.Alert.severity:type_name -> tokenmeter.v1.Severity
-	6, // 1: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
-	7, // 2: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4,  // 0: tokenmeter.v1.Budget.scope:type_name -> tokenmeter.v1.BudgetScope
+	5,  // 1: tokenmeter.v1.Budget.period:type_name -> tokenmeter.v1.BudgetPeriod
+	6,  // 2: tokenmeter.v1.Alert.severity:type_name -> tokenmeter.v1.Severity
+	9,  // 3: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
+	10, // 4: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_types_proto_init() }
@@ -516,8 +755,8 @@ func file_tokenmeter_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_types_proto_rawDesc), len(file_tokenmeter_v1_types_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   2,
+			NumEnums:      7,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
