@@ -26,6 +26,8 @@ type Config struct {
 	config.Common
 	StreamReplicas  int
 	ShutdownTimeout time.Duration
+	SnapshotEvery   int
+	IdleTimeout     time.Duration
 	// Now is the clock (tests pass a fake one); nil means the wall clock.
 	Now func() time.Time
 }
@@ -35,6 +37,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, ":7071")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the streams this service provisions (3 in a cluster)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
+	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events (0: never)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
 }
 
 // Validate joins every problem with the configuration.
@@ -43,6 +47,12 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Common.Validate())
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("stream-replicas %d: want 1 to 5", c.StreamReplicas))
+	}
+	if c.SnapshotEvery < 0 {
+		errs = append(errs, fmt.Errorf("snapshot-every %d: want 0 or more", c.SnapshotEvery))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("idle-timeout %s: want a positive duration", c.IdleTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -69,6 +79,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	snaps, err := store.OpenSnapshots(ctx, js, cfg.StreamReplicas)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	catalogs, err := store.WatchCatalogs(ctx, js)
 	if err != nil {
 		nc.Close()
@@ -84,7 +99,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	v1.RegisterLedgerServiceServer(gs, &server.Ledger{
-		Store: store.New(js, log), Catalogs: catalogs, JS: js, Now: cfg.Now,
+		Store:    store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)),
+		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout,
 	})
 	return &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}, nil
 }

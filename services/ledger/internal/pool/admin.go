@@ -29,6 +29,9 @@ type AddPack struct {
 
 // DecideAddPack validates a new pack and returns its PackAdded event.
 func (p *Pool) DecideAddPack(c AddPack) (*v1.Event, error) {
+	if p.suspended {
+		return nil, ErrSuspended
+	}
 	if c.Tokens <= 0 {
 		return nil, fmt.Errorf("%w: tokens must be positive, got %d", ErrInvalid, c.Tokens)
 	}
@@ -76,6 +79,9 @@ type Adjust struct {
 // DecideAdjust returns the TokensAdjusted event of a removal or refund; the
 // tokens come from the packs in burn-down order, and never more than there are.
 func (p *Pool) DecideAdjust(c Adjust) (*v1.Event, error) {
+	if p.suspended {
+		return nil, ErrSuspended
+	}
 	switch c.Kind {
 	case v1.AdjustmentKind_ADJUSTMENT_KIND_REMOVE, v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND:
 	default:

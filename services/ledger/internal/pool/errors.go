@@ -12,4 +12,8 @@ var (
 	ErrPackExists     = errors.New("pack already exists")
 	ErrUnknownProduct = errors.New("unknown product")
 	ErrNotFound       = errors.New("not found")
+	ErrSuspended      = errors.New("pool is suspended")
+	// ErrEventIDReused means an event id already answered came back with a
+	// different payload: a client bug, never a retry.
+	ErrEventIDReused = errors.New("event id already used for a different event")
 )

@@ -18,6 +18,24 @@ type Outcome struct {
 	WindowEnd    time.Time
 	BalanceAfter int64
 	At           time.Time
+	// Fingerprint says what the event was about (user and product), so a
+	// reused event id with another payload is told from a retry.
+	Fingerprint string
+	// KeepRunning is the heartbeat answer: false when a renewal was refused.
+	KeepRunning bool
+}
+
+// Fingerprint identifies what a launch or heartbeat is about.
+func Fingerprint(user, product string) string { return user + "\x00" + product }
+
+// CheckEventID returns ErrEventIDReused when id was already decided for
+// another user or product.
+func (p *Pool) CheckEventID(id, fingerprint string) error {
+	o, ok := p.applied[id]
+	if ok && o.Fingerprint != "" && o.Fingerprint != fingerprint {
+		return ErrEventIDReused
+	}
+	return nil
 }
 
 // Launch is a launch stamped with the server's time of receipt.
@@ -36,40 +54,48 @@ func (p *Pool) DecideLaunch(l Launch, cat *Catalog) (Outcome, *v1.Event) {
 	if o, ok := p.applied[l.EventID]; ok {
 		return o, nil
 	}
-	ev := p.envelope(l.EventID, l.At, l.Actor)
-	prod, known := cat.At(l.Product, l.At)
-	if reason := p.refusal(l.User, l.Product, known); reason != v1.DenyReason_DENY_REASON_UNSPECIFIED {
-		return p.deny(ev, l, reason, prod.DailyRate)
-	}
-	if w, open := p.OpenWindow(l.User, l.Product, l.At); open {
+	if w, open := p.OpenWindow(l.User, l.Product, l.At); open && !p.suspended {
+		ev := p.envelope(l.EventID, l.At, l.Actor)
 		ev.Payload = &v1.Event_LaunchCovered{LaunchCovered: &v1.LaunchCovered{
 			UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,
 			WindowId: w.ID, WindowEnd: timestamppb.New(w.End), Attributes: l.Attributes,
 		}}
 		return Outcome{
 			Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: w.ID, WindowEnd: w.End,
-			BalanceAfter: p.BalanceAt(l.At).Available, At: l.At,
+			BalanceAfter: p.BalanceAt(l.At).Available, At: l.At, KeepRunning: true,
+			Fingerprint: Fingerprint(l.User, l.Product),
 		}, ev
 	}
-	parts, ok := p.split(prod.DailyRate, l.At)
-	if !ok {
-		return p.deny(ev, l, v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS, prod.DailyRate)
+	return p.decideCharge(l, cat, l.At, false)
+}
+
+// decideCharge opens a new window at l.At, decided at now: refused for who
+// the user is, a hard budget, or a pool that cannot pay in full.
+func (p *Pool) decideCharge(l Launch, cat *Catalog, now time.Time, renewal bool) (Outcome, *v1.Event) {
+	prod, known := cat.At(l.Product, l.At)
+	if reason := p.refusal(l.User, l.Product, known); reason != v1.DenyReason_DENY_REASON_UNSPECIFIED {
+		return p.deny(l, now, reason, prod.DailyRate, "", renewal)
 	}
-	end := l.At.Add(WindowLength)
-	ev.Payload = &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{
-		UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,
-		WindowId: l.EventID, WindowStart: timestamppb.New(l.At), WindowEnd: timestamppb.New(end),
-		Tokens: prod.DailyRate, Split: parts, Pool: p.figures(l.At, -prod.DailyRate, 0),
-		Attributes: l.Attributes, ProductGroup: prod.Group,
-	}}
+	if id := p.hardCapRefusal(l.User, prod.Group, l.Attributes, prod.DailyRate, l.At); id != "" {
+		return p.deny(l, now, v1.DenyReason_DENY_REASON_BUDGET_EXCEEDED, prod.DailyRate, id, renewal)
+	}
+	parts, ok := p.split(prod.DailyRate, now)
+	if !ok {
+		return p.deny(l, now, v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS, prod.DailyRate, "", renewal)
+	}
+	ev := p.windowCharged(l, prod, parts, now, renewal)
 	return Outcome{
 		Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: prod.DailyRate, WindowID: l.EventID,
-		WindowEnd: end, BalanceAfter: p.BalanceAt(l.At).Available - prod.DailyRate, At: l.At,
+		WindowEnd: l.At.Add(WindowLength), BalanceAfter: p.BalanceAt(now).Available - prod.DailyRate, At: now,
+		KeepRunning: true, Fingerprint: Fingerprint(l.User, l.Product),
 	}, ev
 }
 
 // refusal returns why user may not open product at all, before money is considered.
 func (p *Pool) refusal(user, product string, known bool) v1.DenyReason {
+	if p.suspended {
+		return v1.DenyReason_DENY_REASON_POOL_SUSPENDED
+	}
 	if !known {
 		return v1.DenyReason_DENY_REASON_UNKNOWN_PRODUCT
 	}
@@ -83,13 +109,16 @@ func (p *Pool) refusal(user, product string, known bool) v1.DenyReason {
 	return v1.DenyReason_DENY_REASON_UNSPECIFIED
 }
 
-func (p *Pool) deny(ev *v1.Event, l Launch, reason v1.DenyReason, required int64) (Outcome, *v1.Event) {
-	avail := p.BalanceAt(l.At).Available
+func (p *Pool) deny(l Launch, now time.Time, reason v1.DenyReason, required int64, budget string, renewal bool) (Outcome, *v1.Event) {
+	avail := p.BalanceAt(now).Available
+	ev := p.envelope(l.EventID, now, l.Actor)
 	ev.Payload = &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{
 		UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,
-		Reason: reason, TokensRequired: required, Pool: p.figures(l.At, 0, 0), Attributes: l.Attributes,
+		Reason: reason, TokensRequired: required, Pool: p.figures(now, 0, 0), Attributes: l.Attributes,
+		BudgetId: budget, Renewal: renewal,
 	}}
-	return Outcome{Decision: v1.Decision_DECISION_DENIED, DenyReason: reason, BalanceAfter: avail, At: l.At}, ev
+	return Outcome{Decision: v1.Decision_DECISION_DENIED, DenyReason: reason, BalanceAfter: avail, At: now,
+		Fingerprint: Fingerprint(l.User, l.Product)}, ev
 }
 
 func (p *Pool) envelope(id string, at time.Time, actor *v1.Actor) *v1.Event {
@@ -120,6 +149,10 @@ func (p *Pool) QuoteLaunch(user, product string, t time.Time, cat *Catalog) Quot
 		return q
 	}
 	q.Tokens = prod.DailyRate
+	if id := p.hardCapRefusal(user, prod.Group, nil, prod.DailyRate, t); id != "" {
+		q.DenyReason, q.Explanation = v1.DenyReason_DENY_REASON_BUDGET_EXCEEDED, "the launch would exceed budget "+id
+		return q
+	}
 	if _, ok := p.split(prod.DailyRate, t); ok {
 		q.Affordable = true
 		q.Explanation = "a new 24-hour window for " + prod.Code + " at its daily rate"

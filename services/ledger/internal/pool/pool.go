@@ -21,6 +21,11 @@ type Pool struct {
 	users   map[string]map[string]bool // user → products ("*" = all)
 	applied map[string]Outcome
 
+	suspended  bool
+	mergedInto string
+	budgets    map[string]*budgetState
+	moves      map[string]*Move
+
 	purchased, debited, expired, removed int64
 	// lastTime is the server time of the newest folded event.
 	lastTime time.Time
@@ -34,6 +39,8 @@ func New(org, team string) *Pool {
 		windows: map[windowKey]*Window{},
 		users:   map[string]map[string]bool{},
 		applied: map[string]Outcome{},
+		budgets: map[string]*budgetState{},
+		moves:   map[string]*Move{},
 	}
 }
 
@@ -109,21 +116,25 @@ func (p *Pool) Apply(ev *v1.Event) error {
 		p.debited += e.GetTokens()
 		w := p.window(e.GetUserId(), e.GetProductCode())
 		w.ID, w.Start, w.End = e.GetWindowId(), e.GetWindowStart().AsTime(), e.GetWindowEnd().AsTime()
+		p.spend(e, w.Start)
 		p.remember(ev.GetEventId(), Outcome{
 			Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetTokens(), WindowID: w.ID,
-			WindowEnd: w.End, BalanceAfter: e.GetPool().GetAvailable(),
+			WindowEnd: w.End, BalanceAfter: e.GetPool().GetAvailable(), KeepRunning: true,
+			Fingerprint: Fingerprint(e.GetUserId(), e.GetProductCode()),
 		}, t)
 	case *v1.Event_LaunchCovered:
 		e := pl.LaunchCovered
 		p.remember(ev.GetEventId(), Outcome{
 			Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: e.GetWindowId(),
-			WindowEnd: e.GetWindowEnd().AsTime(), BalanceAfter: p.BalanceAt(t).Available,
+			WindowEnd: e.GetWindowEnd().AsTime(), BalanceAfter: p.BalanceAt(t).Available, KeepRunning: true,
+			Fingerprint: Fingerprint(e.GetUserId(), e.GetProductCode()),
 		}, t)
 	case *v1.Event_LaunchDenied:
 		e := pl.LaunchDenied
 		p.remember(ev.GetEventId(), Outcome{
 			Decision: v1.Decision_DECISION_DENIED, DenyReason: e.GetReason(),
 			BalanceAfter: e.GetPool().GetAvailable(),
+			Fingerprint:  Fingerprint(e.GetUserId(), e.GetProductCode()),
 		}, t)
 	case *v1.Event_PackExpired:
 		e := pl.PackExpired
@@ -143,6 +154,9 @@ func (p *Pool) Apply(ev *v1.Event) error {
 			return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
 		}
 		p.removed += e.GetTokens()
+		if e.GetKind() == v1.AdjustmentKind_ADJUSTMENT_KIND_MOVE_OUT {
+			p.recordMove(ev.GetEventId(), e.GetCounterpartyTeamId(), e.GetSplit())
+		}
 		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
 	case *v1.Event_UserAssigned:
 		e := pl.UserAssigned
@@ -151,6 +165,23 @@ func (p *Pool) Apply(ev *v1.Event) error {
 			set[c] = true
 		}
 		p.users[e.GetUserId()] = set
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
+	case *v1.Event_PoolSuspended:
+		e := pl.PoolSuspended
+		if len(e.GetSplit()) > 0 {
+			if err := p.debit(e.GetSplit()); err != nil {
+				return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
+			}
+			p.removed += e.GetTokensMoved()
+			p.recordMove(ev.GetEventId(), e.GetMergedIntoTeamId(), e.GetSplit())
+		}
+		p.suspended, p.mergedInto = true, e.GetMergedIntoTeamId()
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: p.Available()}, t)
+	case *v1.Event_BudgetSet:
+		p.setBudget(pl.BudgetSet.GetBudget())
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
+	case *v1.Event_BudgetCrossed:
+		p.budgetCrossed(pl.BudgetCrossed)
 		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
 	case *v1.Event_UserUnassigned:
 		delete(p.users, pl.UserUnassigned.GetUserId())

@@ -86,11 +86,19 @@ func (l *Ledger) AdjustBalance(ctx context.Context, req *v1.AdjustBalanceRequest
 	}
 	switch req.GetKind() {
 	case v1.AdjustmentKind_ADJUSTMENT_KIND_REMOVE, v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND:
+	case v1.AdjustmentKind_ADJUSTMENT_KIND_MOVE_OUT:
+		bad.Check("counterparty_team_id", eventlog.CheckID("counterparty_team_id", req.GetCounterpartyTeamId()))
+		if req.GetCounterpartyTeamId() == req.GetTeamId() {
+			bad.Add("counterparty_team_id", "must differ from team_id")
+		}
 	default:
-		bad.Add("kind", "must be ADJUSTMENT_KIND_REMOVE or ADJUSTMENT_KIND_REFUND (moves between teams come later)")
+		bad.Add("kind", "must be ADJUSTMENT_KIND_REMOVE, ADJUSTMENT_KIND_REFUND or ADJUSTMENT_KIND_MOVE_OUT")
 	}
 	if err := bad.Err(); err != nil {
 		return nil, err
+	}
+	if req.GetKind() == v1.AdjustmentKind_ADJUSTMENT_KIND_MOVE_OUT {
+		return l.moveTokens(ctx, p, req)
 	}
 	now := l.Now()
 	cmd := pool.Adjust{EventID: newEventID(req.GetEventId()), Kind: req.GetKind(), Tokens: req.GetTokens(),

@@ -44,6 +44,9 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 	cat := l.Catalogs.Get(p.Org)
 	var out pool.Outcome
 	err = l.Store.Decide(ctx, p.Org, lr.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
+		if err := pl.CheckEventID(launch.EventID, pool.Fingerprint(launch.User, launch.Product)); err != nil {
+			return nil, err
+		}
 		o, ev := pl.DecideLaunch(launch, cat)
 		out = o
 		if ev == nil {

@@ -27,6 +27,8 @@ type Ledger struct {
 	JS       jetstream.JetStream
 	// Now is the server clock; tests pass a fake one.
 	Now func() time.Time
+	// IdleTimeout bounds the inactivity a renewal at the 24-hour mark tolerates.
+	IdleTimeout time.Duration
 }
 
 // Policy says who may call what.
@@ -42,6 +44,10 @@ var Policy = auth.Policy{
 	v1.LedgerService_ListProducts_FullMethodName:     {auth.RoleService, auth.RoleAdmin},
 	v1.LedgerService_AssignUser_FullMethodName:       {auth.RoleAdmin},
 	v1.LedgerService_UnassignUser_FullMethodName:     {auth.RoleAdmin},
+	v1.LedgerService_RecordHeartbeat_FullMethodName:  {auth.RoleService},
+	v1.LedgerService_MergeTeams_FullMethodName:       {auth.RoleAdmin},
+	v1.LedgerService_SetBudget_FullMethodName:        {auth.RoleAdmin},
+	v1.LedgerService_ListBudgets_FullMethodName:      {auth.RoleService, auth.RoleAdmin},
 }
 
 func caller(ctx context.Context) (auth.Principal, error) {
@@ -76,6 +82,10 @@ func statusOf(err error) error {
 		return status.Error(codes.PermissionDenied, "this credential may not act on that team")
 	case errors.Is(err, pool.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, pool.ErrEventIDReused):
+		return status.Error(codes.AlreadyExists, "event_id was already used for another user or product: make a new id for a new event")
+	case errors.Is(err, pool.ErrSuspended):
+		return status.Error(codes.FailedPrecondition, "the team's pool is suspended (merged or closed)")
 	case errors.Is(err, pool.ErrInsufficient):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, pool.ErrPackExists):

@@ -30,6 +30,11 @@ type Store struct {
 
 	mu    sync.Mutex
 	pools map[string]*entry
+
+	// snapshots, when set, make start-up a snapshot plus the tail, and are
+	// written every snapshotEvery events of a pool.
+	snapshots     *Snapshots
+	snapshotEvery uint64
 }
 
 type entry struct {
@@ -37,11 +42,20 @@ type entry struct {
 	pool   *pool.Pool
 	seq    uint64 // last subject sequence folded into pool
 	loaded bool
+	// sinceSnapshot counts the events folded since the last snapshot.
+	sinceSnapshot uint64
 }
 
 // New returns a store over js.
 func New(js jetstream.JetStream, log *slog.Logger) *Store {
 	return &Store{js: js, log: log, pools: map[string]*entry{}}
+}
+
+// WithSnapshots makes the store start pools from snapshots and write one
+// every `every` events of a pool.
+func (s *Store) WithSnapshots(snaps *Snapshots, every uint64) *Store {
+	s.snapshots, s.snapshotEvery = snaps, every
+	return s
 }
 
 // Decision proposes events for a pool; it may be called several times when
@@ -72,6 +86,8 @@ func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, dec
 			return err
 		}
 		if !retry {
+			s.consequences(ctx, e, subject, now)
+			s.maybeSnapshot(ctx, e)
 			return nil
 		}
 	}
@@ -115,6 +131,7 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 			return false, fmt.Errorf("fold own event %s: %w", ev.GetEventId(), err)
 		}
 		e.seq = ack.Sequence
+		e.sinceSnapshot++
 	}
 	return false, nil
 }
@@ -128,8 +145,18 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	if !e.loaded {
 		org, team := e.pool.Org, e.pool.Team
 		e.pool, e.seq = pool.New(org, team), 0
+		if s.snapshots != nil {
+			p, seq, ok, err := s.snapshots.Load(ctx, org, team)
+			if err != nil {
+				return err
+			}
+			if ok {
+				e.pool, e.seq = p, seq
+			}
+		}
 	}
 	last, err := eventlog.ReadSubject(ctx, s.js, eventlog.LedgerStream, subject, e.seq, func(st eventlog.Stored) error {
+		e.sinceSnapshot++
 		return e.pool.Apply(st.Event)
 	})
 	if err != nil {
@@ -150,4 +177,35 @@ func (s *Store) entry(org, team string) *entry {
 		s.pools[key] = e
 	}
 	return e
+}
+
+// consequences appends what the folded state now implies (budget crossings).
+// They are derived again by every later decision, so one that fails to append
+// here is not lost: the next decision on the pool records it.
+func (s *Store) consequences(ctx context.Context, e *entry, subject string, now time.Time) {
+	events := e.pool.DueBudgetCrossings(now)
+	if len(events) == 0 {
+		return
+	}
+	if _, err := s.appendAll(ctx, e, subject, events); err != nil {
+		s.log.WarnContext(ctx, "record budget crossing", "subject", subject, "err", err)
+	}
+}
+
+// maybeSnapshot writes a snapshot when enough events passed since the last.
+// Failure only costs a longer replay next start, so it is logged, not returned.
+func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
+	if s.snapshots == nil || s.snapshotEvery == 0 || e.sinceSnapshot < s.snapshotEvery {
+		return
+	}
+	state, err := e.pool.MarshalSnapshot()
+	if err != nil {
+		s.log.WarnContext(ctx, "snapshot", "team", e.pool.Team, "err", err)
+		return
+	}
+	if err := s.snapshots.Save(ctx, e.pool.Org, e.pool.Team, e.seq, state); err != nil {
+		s.log.WarnContext(ctx, "snapshot", "team", e.pool.Team, "err", err)
+		return
+	}
+	e.sinceSnapshot = 0
 }

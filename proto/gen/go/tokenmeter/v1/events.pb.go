@@ -1077,8 +1077,12 @@ type LaunchDenied struct {
 	TokensRequired int64                  `protobuf:"varint,6,opt,name=tokens_required,json=tokensRequired,proto3" json:"tokens_required,omitempty"`
 	Pool           *PoolFigures           `protobuf:"bytes,7,opt,name=pool,proto3" json:"pool,omitempty"`
 	Attributes     map[string]string      `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// For DENY_REASON_BUDGET_EXCEEDED: the hard budget that refused it.
+	BudgetId string `protobuf:"bytes,9,opt,name=budget_id,json=budgetId,proto3" json:"budget_id,omitempty"`
+	// True when a heartbeat's renewal was refused (the session must stop).
+	Renewal       bool `protobuf:"varint,10,opt,name=renewal,proto3" json:"renewal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LaunchDenied) Reset() {
@@ -1165,6 +1169,20 @@ func (x *LaunchDenied) GetAttributes() map[string]string {
 		return x.Attributes
 	}
 	return nil
+}
+
+func (x *LaunchDenied) GetBudgetId() string {
+	if x != nil {
+		return x.BudgetId
+	}
+	return ""
+}
+
+func (x *LaunchDenied) GetRenewal() bool {
+	if x != nil {
+		return x.Renewal
+	}
+	return false
 }
 
 type PackAdded struct {
@@ -1609,8 +1627,12 @@ type PoolSuspended struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Reason           string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	MergedIntoTeamId string                 `protobuf:"bytes,2,opt,name=merged_into_team_id,json=mergedIntoTeamId,proto3" json:"merged_into_team_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// A merge moves every live token out with the suspension, as one event.
+	TokensMoved   int64        `protobuf:"varint,3,opt,name=tokens_moved,json=tokensMoved,proto3" json:"tokens_moved,omitempty"`
+	Split         []*PackSplit `protobuf:"bytes,4,rep,name=split,proto3" json:"split,omitempty"`
+	Pool          *PoolFigures `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolSuspended) Reset() {
@@ -1655,6 +1677,27 @@ func (x *PoolSuspended) GetMergedIntoTeamId() string {
 		return x.MergedIntoTeamId
 	}
 	return ""
+}
+
+func (x *PoolSuspended) GetTokensMoved() int64 {
+	if x != nil {
+		return x.TokensMoved
+	}
+	return 0
+}
+
+func (x *PoolSuspended) GetSplit() []*PackSplit {
+	if x != nil {
+		return x.Split
+	}
+	return nil
+}
+
+func (x *PoolSuspended) GetPool() *PoolFigures {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
 }
 
 type BudgetSet struct {
@@ -1906,7 +1949,7 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\x03\n" +
 	"\fLaunchDenied\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fproduct_code\x18\x02 \x01(\tR\vproductCode\x12'\n" +
@@ -1917,7 +1960,10 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x04pool\x18\a \x01(\v2\x1a.tokenmeter.v1.PoolFiguresR\x04pool\x12K\n" +
 	"\n" +
 	"attributes\x18\b \x03(\v2+.tokenmeter.v1.LaunchDenied.AttributesEntryR\n" +
-	"attributes\x1a=\n" +
+	"attributes\x12\x1b\n" +
+	"\tbudget_id\x18\t \x01(\tR\bbudgetId\x12\x18\n" +
+	"\arenewal\x18\n" +
+	" \x01(\bR\arenewal\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xab\x03\n" +
@@ -1957,10 +2003,13 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x05group\x18\x03 \x01(\tR\x05group\x12\x1d\n" +
 	"\n" +
 	"daily_rate\x18\x04 \x01(\x03R\tdailyRate\x12A\n" +
-	"\x0eeffective_from\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveFrom\"V\n" +
+	"\x0eeffective_from\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveFrom\"\xd9\x01\n" +
 	"\rPoolSuspended\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12-\n" +
-	"\x13merged_into_team_id\x18\x02 \x01(\tR\x10mergedIntoTeamId\":\n" +
+	"\x13merged_into_team_id\x18\x02 \x01(\tR\x10mergedIntoTeamId\x12!\n" +
+	"\ftokens_moved\x18\x03 \x01(\x03R\vtokensMoved\x12.\n" +
+	"\x05split\x18\x04 \x03(\v2\x18.tokenmeter.v1.PackSplitR\x05split\x12.\n" +
+	"\x04pool\x18\x05 \x01(\v2\x1a.tokenmeter.v1.PoolFiguresR\x04pool\":\n" +
 	"\tBudgetSet\x12-\n" +
 	"\x06budget\x18\x01 \x01(\v2\x15.tokenmeter.v1.BudgetR\x06budget\"\xd8\x01\n" +
 	"\rBudgetCrossed\x12\x1b\n" +
@@ -2061,12 +2110,14 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	6,  // 40: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
 	6,  // 41: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
 	23, // 42: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	29, // 43: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	5,  // 43: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 44: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	29, // 45: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	46, // [46:46] is the sub-list for method output_type
+	46, // [46:46] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }

@@ -979,6 +979,385 @@ func (x *QuoteResponse) GetBalance() int64 {
 	return 0
 }
 
+// LauncherKey describes a launcher key; its secret is never stored or shown again.
+type LauncherKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Public id of the key (a prefix of its secret's SHA-256).
+	KeyId  string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	TeamId string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Free text: which launcher or site uses it.
+	Label     string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Set once the key is revoked.
+	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	// Key id of the admin who created it.
+	CreatedBy     string `protobuf:"bytes,6,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LauncherKey) Reset() {
+	*x = LauncherKey{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LauncherKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LauncherKey) ProtoMessage() {}
+
+func (x *LauncherKey) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LauncherKey.ProtoReflect.Descriptor instead.
+func (*LauncherKey) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *LauncherKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *LauncherKey) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *LauncherKey) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *LauncherKey) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *LauncherKey) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+func (x *LauncherKey) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+type CreateLauncherKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateLauncherKeyRequest) Reset() {
+	*x = CreateLauncherKeyRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLauncherKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLauncherKeyRequest) ProtoMessage() {}
+
+func (x *CreateLauncherKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLauncherKeyRequest.ProtoReflect.Descriptor instead.
+func (*CreateLauncherKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateLauncherKeyRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CreateLauncherKeyRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+type CreateLauncherKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   *LauncherKey           `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The bearer secret; shown once.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateLauncherKeyResponse) Reset() {
+	*x = CreateLauncherKeyResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLauncherKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLauncherKeyResponse) ProtoMessage() {}
+
+func (x *CreateLauncherKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLauncherKeyResponse.ProtoReflect.Descriptor instead.
+func (*CreateLauncherKeyResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CreateLauncherKeyResponse) GetKey() *LauncherKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *CreateLauncherKeyResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+type RevokeLauncherKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeLauncherKeyRequest) Reset() {
+	*x = RevokeLauncherKeyRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeLauncherKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeLauncherKeyRequest) ProtoMessage() {}
+
+func (x *RevokeLauncherKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeLauncherKeyRequest.ProtoReflect.Descriptor instead.
+func (*RevokeLauncherKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RevokeLauncherKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+type RevokeLauncherKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *LauncherKey           `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeLauncherKeyResponse) Reset() {
+	*x = RevokeLauncherKeyResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeLauncherKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeLauncherKeyResponse) ProtoMessage() {}
+
+func (x *RevokeLauncherKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeLauncherKeyResponse.ProtoReflect.Descriptor instead.
+func (*RevokeLauncherKeyResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RevokeLauncherKeyResponse) GetKey() *LauncherKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type ListLauncherKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this team's keys when set.
+	TeamId         string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	IncludeRevoked bool   `protobuf:"varint,2,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListLauncherKeysRequest) Reset() {
+	*x = ListLauncherKeysRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLauncherKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLauncherKeysRequest) ProtoMessage() {}
+
+func (x *ListLauncherKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLauncherKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListLauncherKeysRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListLauncherKeysRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListLauncherKeysRequest) GetIncludeRevoked() bool {
+	if x != nil {
+		return x.IncludeRevoked
+	}
+	return false
+}
+
+type ListLauncherKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*LauncherKey         `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLauncherKeysResponse) Reset() {
+	*x = ListLauncherKeysResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLauncherKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLauncherKeysResponse) ProtoMessage() {}
+
+func (x *ListLauncherKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLauncherKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListLauncherKeysResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListLauncherKeysResponse) GetKeys() []*LauncherKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 var File_tokenmeter_v1_ingestion_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
@@ -1066,14 +1445,42 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\vexplanation\x18\x04 \x01(\tR\vexplanation\x12\x1b\n" +
 	"\twindow_id\x18\x05 \x01(\tR\bwindowId\x12@\n" +
 	"\x0ewindow_ends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fwindowEndsAt\x12\x18\n" +
-	"\abalance\x18\a \x01(\x03R\abalance2\x96\x03\n" +
+	"\abalance\x18\a \x01(\x03R\abalance\"\xe8\x01\n" +
+	"\vLauncherKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"revoked_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x06 \x01(\tR\tcreatedBy\"I\n" +
+	"\x18CreateLauncherKeyRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"a\n" +
+	"\x19CreateLauncherKeyResponse\x12,\n" +
+	"\x03key\x18\x01 \x01(\v2\x1a.tokenmeter.v1.LauncherKeyR\x03key\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"1\n" +
+	"\x18RevokeLauncherKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"I\n" +
+	"\x19RevokeLauncherKeyResponse\x12,\n" +
+	"\x03key\x18\x01 \x01(\v2\x1a.tokenmeter.v1.LauncherKeyR\x03key\"[\n" +
+	"\x17ListLauncherKeysRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12'\n" +
+	"\x0finclude_revoked\x18\x02 \x01(\bR\x0eincludeRevoked\"J\n" +
+	"\x18ListLauncherKeysResponse\x12.\n" +
+	"\x04keys\x18\x01 \x03(\v2\x1a.tokenmeter.v1.LauncherKeyR\x04keys2\xcb\x05\n" +
 	"\x10IngestionService\x12E\n" +
 	"\x06Launch\x12\x1c.tokenmeter.v1.LaunchRequest\x1a\x1d.tokenmeter.v1.LaunchResponse\x12N\n" +
 	"\tHeartbeat\x12\x1f.tokenmeter.v1.HeartbeatRequest\x1a .tokenmeter.v1.HeartbeatResponse\x12Q\n" +
 	"\n" +
 	"EndSession\x12 .tokenmeter.v1.EndSessionRequest\x1a!.tokenmeter.v1.EndSessionResponse\x12T\n" +
 	"\vIngestBatch\x12!.tokenmeter.v1.IngestBatchRequest\x1a\".tokenmeter.v1.IngestBatchResponse\x12B\n" +
-	"\x05Quote\x12\x1b.tokenmeter.v1.QuoteRequest\x1a\x1c.tokenmeter.v1.QuoteResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x05Quote\x12\x1b.tokenmeter.v1.QuoteRequest\x1a\x1c.tokenmeter.v1.QuoteResponse\x12f\n" +
+	"\x11CreateLauncherKey\x12'.tokenmeter.v1.CreateLauncherKeyRequest\x1a(.tokenmeter.v1.CreateLauncherKeyResponse\x12f\n" +
+	"\x11RevokeLauncherKey\x12'.tokenmeter.v1.RevokeLauncherKeyRequest\x1a(.tokenmeter.v1.RevokeLauncherKeyResponse\x12c\n" +
+	"\x10ListLauncherKeys\x12&.tokenmeter.v1.ListLauncherKeysRequest\x1a'.tokenmeter.v1.ListLauncherKeysResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ingestion_proto_rawDescOnce sync.Once
@@ -1087,35 +1494,42 @@ func file_tokenmeter_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ingestion_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tokenmeter_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_tokenmeter_v1_ingestion_proto_goTypes = []any{
-	(*LaunchRequest)(nil),         // 0: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),        // 1: tokenmeter.v1.LaunchResponse
-	(*HeartbeatRequest)(nil),      // 2: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),     // 3: tokenmeter.v1.HeartbeatResponse
-	(*EndSessionRequest)(nil),     // 4: tokenmeter.v1.EndSessionRequest
-	(*EndSessionResponse)(nil),    // 5: tokenmeter.v1.EndSessionResponse
-	(*IngestBatchRequest)(nil),    // 6: tokenmeter.v1.IngestBatchRequest
-	(*OfflineEvent)(nil),          // 7: tokenmeter.v1.OfflineEvent
-	(*IngestBatchResponse)(nil),   // 8: tokenmeter.v1.IngestBatchResponse
-	(*OfflineEventResult)(nil),    // 9: tokenmeter.v1.OfflineEventResult
-	(*QuoteRequest)(nil),          // 10: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),         // 11: tokenmeter.v1.QuoteResponse
-	nil,                           // 12: tokenmeter.v1.LaunchRequest.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(Decision)(0),                 // 14: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 15: tokenmeter.v1.DenyReason
+	(*LaunchRequest)(nil),             // 0: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),            // 1: tokenmeter.v1.LaunchResponse
+	(*HeartbeatRequest)(nil),          // 2: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),         // 3: tokenmeter.v1.HeartbeatResponse
+	(*EndSessionRequest)(nil),         // 4: tokenmeter.v1.EndSessionRequest
+	(*EndSessionResponse)(nil),        // 5: tokenmeter.v1.EndSessionResponse
+	(*IngestBatchRequest)(nil),        // 6: tokenmeter.v1.IngestBatchRequest
+	(*OfflineEvent)(nil),              // 7: tokenmeter.v1.OfflineEvent
+	(*IngestBatchResponse)(nil),       // 8: tokenmeter.v1.IngestBatchResponse
+	(*OfflineEventResult)(nil),        // 9: tokenmeter.v1.OfflineEventResult
+	(*QuoteRequest)(nil),              // 10: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),             // 11: tokenmeter.v1.QuoteResponse
+	(*LauncherKey)(nil),               // 12: tokenmeter.v1.LauncherKey
+	(*CreateLauncherKeyRequest)(nil),  // 13: tokenmeter.v1.CreateLauncherKeyRequest
+	(*CreateLauncherKeyResponse)(nil), // 14: tokenmeter.v1.CreateLauncherKeyResponse
+	(*RevokeLauncherKeyRequest)(nil),  // 15: tokenmeter.v1.RevokeLauncherKeyRequest
+	(*RevokeLauncherKeyResponse)(nil), // 16: tokenmeter.v1.RevokeLauncherKeyResponse
+	(*ListLauncherKeysRequest)(nil),   // 17: tokenmeter.v1.ListLauncherKeysRequest
+	(*ListLauncherKeysResponse)(nil),  // 18: tokenmeter.v1.ListLauncherKeysResponse
+	nil,                               // 19: tokenmeter.v1.LaunchRequest.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
+	(Decision)(0),                     // 21: tokenmeter.v1.Decision
+	(DenyReason)(0),                   // 22: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_ingestion_proto_depIdxs = []int32{
-	13, // 0: tokenmeter.v1.LaunchRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	12, // 1: tokenmeter.v1.LaunchRequest.attributes:type_name -> tokenmeter.v1.LaunchRequest.AttributesEntry
-	14, // 2: tokenmeter.v1.LaunchResponse.decision:type_name -> tokenmeter.v1.Decision
-	15, // 3: tokenmeter.v1.LaunchResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	13, // 4: tokenmeter.v1.LaunchResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	13, // 5: tokenmeter.v1.HeartbeatRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	13, // 6: tokenmeter.v1.HeartbeatResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	15, // 7: tokenmeter.v1.HeartbeatResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	13, // 8: tokenmeter.v1.EndSessionRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	20, // 0: tokenmeter.v1.LaunchRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 1: tokenmeter.v1.LaunchRequest.attributes:type_name -> tokenmeter.v1.LaunchRequest.AttributesEntry
+	21, // 2: tokenmeter.v1.LaunchResponse.decision:type_name -> tokenmeter.v1.Decision
+	22, // 3: tokenmeter.v1.LaunchResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	20, // 4: tokenmeter.v1.LaunchResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	20, // 5: tokenmeter.v1.HeartbeatRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	20, // 6: tokenmeter.v1.HeartbeatResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	22, // 7: tokenmeter.v1.HeartbeatResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	20, // 8: tokenmeter.v1.EndSessionRequest.occurred_at:type_name -> google.protobuf.Timestamp
 	7,  // 9: tokenmeter.v1.IngestBatchRequest.events:type_name -> tokenmeter.v1.OfflineEvent
 	0,  // 10: tokenmeter.v1.OfflineEvent.launch:type_name -> tokenmeter.v1.LaunchRequest
 	2,  // 11: tokenmeter.v1.OfflineEvent.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
@@ -1124,23 +1538,34 @@ var file_tokenmeter_v1_ingestion_proto_depIdxs = []int32{
 	1,  // 14: tokenmeter.v1.OfflineEventResult.launch:type_name -> tokenmeter.v1.LaunchResponse
 	3,  // 15: tokenmeter.v1.OfflineEventResult.heartbeat:type_name -> tokenmeter.v1.HeartbeatResponse
 	5,  // 16: tokenmeter.v1.OfflineEventResult.end_session:type_name -> tokenmeter.v1.EndSessionResponse
-	15, // 17: tokenmeter.v1.QuoteResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	13, // 18: tokenmeter.v1.QuoteResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	0,  // 19: tokenmeter.v1.IngestionService.Launch:input_type -> tokenmeter.v1.LaunchRequest
-	2,  // 20: tokenmeter.v1.IngestionService.Heartbeat:input_type -> tokenmeter.v1.HeartbeatRequest
-	4,  // 21: tokenmeter.v1.IngestionService.EndSession:input_type -> tokenmeter.v1.EndSessionRequest
-	6,  // 22: tokenmeter.v1.IngestionService.IngestBatch:input_type -> tokenmeter.v1.IngestBatchRequest
-	10, // 23: tokenmeter.v1.IngestionService.Quote:input_type -> tokenmeter.v1.QuoteRequest
-	1,  // 24: tokenmeter.v1.IngestionService.Launch:output_type -> tokenmeter.v1.LaunchResponse
-	3,  // 25: tokenmeter.v1.IngestionService.Heartbeat:output_type -> tokenmeter.v1.HeartbeatResponse
-	5,  // 26: tokenmeter.v1.IngestionService.EndSession:output_type -> tokenmeter.v1.EndSessionResponse
-	8,  // 27: tokenmeter.v1.IngestionService.IngestBatch:output_type -> tokenmeter.v1.IngestBatchResponse
-	11, // 28: tokenmeter.v1.IngestionService.Quote:output_type -> tokenmeter.v1.QuoteResponse
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	22, // 17: tokenmeter.v1.QuoteResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	20, // 18: tokenmeter.v1.QuoteResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	20, // 19: tokenmeter.v1.LauncherKey.created_at:type_name -> google.protobuf.Timestamp
+	20, // 20: tokenmeter.v1.LauncherKey.revoked_at:type_name -> google.protobuf.Timestamp
+	12, // 21: tokenmeter.v1.CreateLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
+	12, // 22: tokenmeter.v1.RevokeLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
+	12, // 23: tokenmeter.v1.ListLauncherKeysResponse.keys:type_name -> tokenmeter.v1.LauncherKey
+	0,  // 24: tokenmeter.v1.IngestionService.Launch:input_type -> tokenmeter.v1.LaunchRequest
+	2,  // 25: tokenmeter.v1.IngestionService.Heartbeat:input_type -> tokenmeter.v1.HeartbeatRequest
+	4,  // 26: tokenmeter.v1.IngestionService.EndSession:input_type -> tokenmeter.v1.EndSessionRequest
+	6,  // 27: tokenmeter.v1.IngestionService.IngestBatch:input_type -> tokenmeter.v1.IngestBatchRequest
+	10, // 28: tokenmeter.v1.IngestionService.Quote:input_type -> tokenmeter.v1.QuoteRequest
+	13, // 29: tokenmeter.v1.IngestionService.CreateLauncherKey:input_type -> tokenmeter.v1.CreateLauncherKeyRequest
+	15, // 30: tokenmeter.v1.IngestionService.RevokeLauncherKey:input_type -> tokenmeter.v1.RevokeLauncherKeyRequest
+	17, // 31: tokenmeter.v1.IngestionService.ListLauncherKeys:input_type -> tokenmeter.v1.ListLauncherKeysRequest
+	1,  // 32: tokenmeter.v1.IngestionService.Launch:output_type -> tokenmeter.v1.LaunchResponse
+	3,  // 33: tokenmeter.v1.IngestionService.Heartbeat:output_type -> tokenmeter.v1.HeartbeatResponse
+	5,  // 34: tokenmeter.v1.IngestionService.EndSession:output_type -> tokenmeter.v1.EndSessionResponse
+	8,  // 35: tokenmeter.v1.IngestionService.IngestBatch:output_type -> tokenmeter.v1.IngestBatchResponse
+	11, // 36: tokenmeter.v1.IngestionService.Quote:output_type -> tokenmeter.v1.QuoteResponse
+	14, // 37: tokenmeter.v1.IngestionService.CreateLauncherKey:output_type -> tokenmeter.v1.CreateLauncherKeyResponse
+	16, // 38: tokenmeter.v1.IngestionService.RevokeLauncherKey:output_type -> tokenmeter.v1.RevokeLauncherKeyResponse
+	18, // 39: tokenmeter.v1.IngestionService.ListLauncherKeys:output_type -> tokenmeter.v1.ListLauncherKeysResponse
+	32, // [32:40] is the sub-list for method output_type
+	24, // [24:32] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ingestion_proto_init() }
@@ -1166,7 +1591,7 @@ func file_tokenmeter_v1_ingestion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ingestion_proto_rawDesc), len(file_tokenmeter_v1_ingestion_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

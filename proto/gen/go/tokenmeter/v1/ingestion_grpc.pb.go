@@ -19,11 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IngestionService_Launch_FullMethodName      = "/tokenmeter.v1.IngestionService/Launch"
-	IngestionService_Heartbeat_FullMethodName   = "/tokenmeter.v1.IngestionService/Heartbeat"
-	IngestionService_EndSession_FullMethodName  = "/tokenmeter.v1.IngestionService/EndSession"
-	IngestionService_IngestBatch_FullMethodName = "/tokenmeter.v1.IngestionService/IngestBatch"
-	IngestionService_Quote_FullMethodName       = "/tokenmeter.v1.IngestionService/Quote"
+	IngestionService_Launch_FullMethodName            = "/tokenmeter.v1.IngestionService/Launch"
+	IngestionService_Heartbeat_FullMethodName         = "/tokenmeter.v1.IngestionService/Heartbeat"
+	IngestionService_EndSession_FullMethodName        = "/tokenmeter.v1.IngestionService/EndSession"
+	IngestionService_IngestBatch_FullMethodName       = "/tokenmeter.v1.IngestionService/IngestBatch"
+	IngestionService_Quote_FullMethodName             = "/tokenmeter.v1.IngestionService/Quote"
+	IngestionService_CreateLauncherKey_FullMethodName = "/tokenmeter.v1.IngestionService/CreateLauncherKey"
+	IngestionService_RevokeLauncherKey_FullMethodName = "/tokenmeter.v1.IngestionService/RevokeLauncherKey"
+	IngestionService_ListLauncherKeys_FullMethodName  = "/tokenmeter.v1.IngestionService/ListLauncherKeys"
 )
 
 // IngestionServiceClient is the client API for IngestionService service.
@@ -42,6 +45,13 @@ type IngestionServiceClient interface {
 	IngestBatch(ctx context.Context, in *IngestBatchRequest, opts ...grpc.CallOption) (*IngestBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
 	Quote(ctx context.Context, in *QuoteRequest, opts ...grpc.CallOption) (*QuoteResponse, error)
+	// CreateLauncherKey makes a launcher key for one team (admin only); the
+	// secret is in this answer only: tokenmeter keeps its SHA-256.
+	CreateLauncherKey(ctx context.Context, in *CreateLauncherKeyRequest, opts ...grpc.CallOption) (*CreateLauncherKeyResponse, error)
+	// RevokeLauncherKey revokes a launcher key on every replica within a second (admin only).
+	RevokeLauncherKey(ctx context.Context, in *RevokeLauncherKeyRequest, opts ...grpc.CallOption) (*RevokeLauncherKeyResponse, error)
+	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
+	ListLauncherKeys(ctx context.Context, in *ListLauncherKeysRequest, opts ...grpc.CallOption) (*ListLauncherKeysResponse, error)
 }
 
 type ingestionServiceClient struct {
@@ -102,6 +112,36 @@ func (c *ingestionServiceClient) Quote(ctx context.Context, in *QuoteRequest, op
 	return out, nil
 }
 
+func (c *ingestionServiceClient) CreateLauncherKey(ctx context.Context, in *CreateLauncherKeyRequest, opts ...grpc.CallOption) (*CreateLauncherKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateLauncherKeyResponse)
+	err := c.cc.Invoke(ctx, IngestionService_CreateLauncherKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) RevokeLauncherKey(ctx context.Context, in *RevokeLauncherKeyRequest, opts ...grpc.CallOption) (*RevokeLauncherKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeLauncherKeyResponse)
+	err := c.cc.Invoke(ctx, IngestionService_RevokeLauncherKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) ListLauncherKeys(ctx context.Context, in *ListLauncherKeysRequest, opts ...grpc.CallOption) (*ListLauncherKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLauncherKeysResponse)
+	err := c.cc.Invoke(ctx, IngestionService_ListLauncherKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestionServiceServer is the server API for IngestionService service.
 // All implementations must embed UnimplementedIngestionServiceServer
 // for forward compatibility.
@@ -118,6 +158,13 @@ type IngestionServiceServer interface {
 	IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
 	Quote(context.Context, *QuoteRequest) (*QuoteResponse, error)
+	// CreateLauncherKey makes a launcher key for one team (admin only); the
+	// secret is in this answer only: tokenmeter keeps its SHA-256.
+	CreateLauncherKey(context.Context, *CreateLauncherKeyRequest) (*CreateLauncherKeyResponse, error)
+	// RevokeLauncherKey revokes a launcher key on every replica within a second (admin only).
+	RevokeLauncherKey(context.Context, *RevokeLauncherKeyRequest) (*RevokeLauncherKeyResponse, error)
+	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
+	ListLauncherKeys(context.Context, *ListLauncherKeysRequest) (*ListLauncherKeysResponse, error)
 	mustEmbedUnimplementedIngestionServiceServer()
 }
 
@@ -142,6 +189,15 @@ func (UnimplementedIngestionServiceServer) IngestBatch(context.Context, *IngestB
 }
 func (UnimplementedIngestionServiceServer) Quote(context.Context, *QuoteRequest) (*QuoteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Quote not implemented")
+}
+func (UnimplementedIngestionServiceServer) CreateLauncherKey(context.Context, *CreateLauncherKeyRequest) (*CreateLauncherKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateLauncherKey not implemented")
+}
+func (UnimplementedIngestionServiceServer) RevokeLauncherKey(context.Context, *RevokeLauncherKeyRequest) (*RevokeLauncherKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeLauncherKey not implemented")
+}
+func (UnimplementedIngestionServiceServer) ListLauncherKeys(context.Context, *ListLauncherKeysRequest) (*ListLauncherKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLauncherKeys not implemented")
 }
 func (UnimplementedIngestionServiceServer) mustEmbedUnimplementedIngestionServiceServer() {}
 func (UnimplementedIngestionServiceServer) testEmbeddedByValue()                          {}
@@ -254,6 +310,60 @@ func _IngestionService_Quote_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestionService_CreateLauncherKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateLauncherKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).CreateLauncherKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_CreateLauncherKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).CreateLauncherKey(ctx, req.(*CreateLauncherKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_RevokeLauncherKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeLauncherKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).RevokeLauncherKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_RevokeLauncherKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).RevokeLauncherKey(ctx, req.(*RevokeLauncherKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_ListLauncherKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLauncherKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).ListLauncherKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_ListLauncherKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).ListLauncherKeys(ctx, req.(*ListLauncherKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestionService_ServiceDesc is the grpc.ServiceDesc for IngestionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -280,6 +390,18 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Quote",
 			Handler:    _IngestionService_Quote_Handler,
+		},
+		{
+			MethodName: "CreateLauncherKey",
+			Handler:    _IngestionService_CreateLauncherKey_Handler,
+		},
+		{
+			MethodName: "RevokeLauncherKey",
+			Handler:    _IngestionService_RevokeLauncherKey_Handler,
+		},
+		{
+			MethodName: "ListLauncherKeys",
+			Handler:    _IngestionService_ListLauncherKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

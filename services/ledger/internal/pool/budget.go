@@ -1,0 +1,166 @@
+package pool
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// budgetState is a budget and what was spent against it, per period.
+type budgetState struct {
+	b       *v1.Budget
+	spent   map[string]int64 // period start (YYYY-MM-DD) → tokens
+	crossed map[string]bool  // periods whose crossing is recorded
+}
+
+// PeriodStart returns the first day of the UTC calendar period holding t
+// (weeks start on Monday).
+func PeriodStart(period v1.BudgetPeriod, t time.Time) time.Time {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	switch period {
+	case v1.BudgetPeriod_BUDGET_PERIOD_WEEK:
+		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+	case v1.BudgetPeriod_BUDGET_PERIOD_MONTH:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	case v1.BudgetPeriod_BUDGET_PERIOD_YEAR:
+		return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return day
+}
+
+func periodKey(b *v1.Budget, t time.Time) string {
+	return PeriodStart(b.GetPeriod(), t).Format(time.DateOnly)
+}
+
+// matches reports whether a charge of product (in group, with attributes) by
+// user counts against b.
+func matches(b *v1.Budget, user, group string, attrs map[string]string) bool {
+	switch b.GetScope() {
+	case v1.BudgetScope_BUDGET_SCOPE_USER:
+		return b.GetKey() == user
+	case v1.BudgetScope_BUDGET_SCOPE_GROUP:
+		return b.GetKey() == group
+	case v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE:
+		v, ok := attrs[b.GetAttributeKey()]
+		return ok && v == b.GetKey()
+	}
+	return false
+}
+
+func (p *Pool) setBudget(b *v1.Budget) {
+	if b.GetDeleted() {
+		delete(p.budgets, b.GetBudgetId())
+		return
+	}
+	if st, ok := p.budgets[b.GetBudgetId()]; ok {
+		st.b = b
+		return
+	}
+	p.budgets[b.GetBudgetId()] = &budgetState{b: b, spent: map[string]int64{}, crossed: map[string]bool{}}
+}
+
+// spend folds a charge into every budget it counts against.
+func (p *Pool) spend(e *v1.WindowCharged, start time.Time) {
+	for _, st := range p.budgets {
+		if matches(st.b, e.GetUserId(), e.GetProductGroup(), e.GetAttributes()) {
+			st.spent[periodKey(st.b, start)] += e.GetTokens()
+		}
+	}
+}
+
+func (p *Pool) budgetCrossed(e *v1.BudgetCrossed) {
+	if st, ok := p.budgets[e.GetBudgetId()]; ok {
+		st.crossed[e.GetPeriodStart()] = true
+	}
+}
+
+// hardCapRefusal returns the id of a hard budget that a charge of tokens
+// would take over its limit, or "".
+func (p *Pool) hardCapRefusal(user, group string, attrs map[string]string, tokens int64, at time.Time) string {
+	for _, id := range p.budgetIDs() {
+		st := p.budgets[id]
+		if !st.b.GetHard() || !matches(st.b, user, group, attrs) {
+			continue
+		}
+		if st.spent[periodKey(st.b, at)]+tokens > st.b.GetLimitTokens() {
+			return id
+		}
+	}
+	return ""
+}
+
+func (p *Pool) budgetIDs() []string {
+	ids := make([]string, 0, len(p.budgets))
+	for id := range p.budgets {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// DueBudgetCrossings returns a BudgetCrossed event for every budget whose
+// spending in the period of at has reached its limit and is not recorded yet.
+// Like expiries they are consequences of folded state: any replica proposes
+// the same ids, and one lost in a crash is proposed again by the next decision.
+func (p *Pool) DueBudgetCrossings(at time.Time) []*v1.Event {
+	var out []*v1.Event
+	for _, id := range p.budgetIDs() {
+		st := p.budgets[id]
+		key := periodKey(st.b, at)
+		spent := st.spent[key]
+		if st.crossed[key] || spent < st.b.GetLimitTokens() {
+			continue
+		}
+		ev := p.envelope(fmt.Sprintf("budget-%s-%s-%s", p.Team, id, key), at, &v1.Actor{Kind: "system", Id: "ledger"})
+		ev.Payload = &v1.Event_BudgetCrossed{BudgetCrossed: &v1.BudgetCrossed{
+			BudgetId: id, PeriodStart: key, Spent: spent, LimitTokens: st.b.GetLimitTokens(), Hard: st.b.GetHard(),
+		}}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// DecideSetBudget validates a budget and returns its BudgetSet event.
+func (p *Pool) DecideSetBudget(eventID string, b *v1.Budget, at time.Time, actor *v1.Actor) (*v1.Event, error) {
+	if b.GetBudgetId() == "" {
+		return nil, fmt.Errorf("%w: budget_id is required", ErrInvalid)
+	}
+	if !b.GetDeleted() {
+		switch {
+		case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_UNSPECIFIED:
+			return nil, fmt.Errorf("%w: scope is required (user, group or attribute)", ErrInvalid)
+		case b.GetKey() == "":
+			return nil, fmt.Errorf("%w: key is required", ErrInvalid)
+		case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE && b.GetAttributeKey() == "":
+			return nil, fmt.Errorf("%w: attribute_key is required for an attribute budget", ErrInvalid)
+		case b.GetLimitTokens() <= 0:
+			return nil, fmt.Errorf("%w: limit_tokens must be positive", ErrInvalid)
+		case b.GetPeriod() == v1.BudgetPeriod_BUDGET_PERIOD_UNSPECIFIED:
+			return nil, fmt.Errorf("%w: period is required", ErrInvalid)
+		}
+	} else if _, ok := p.budgets[b.GetBudgetId()]; !ok {
+		return nil, fmt.Errorf("budget %s: %w", b.GetBudgetId(), ErrNotFound)
+	}
+	ev := p.envelope(eventID, at, actor)
+	ev.Payload = &v1.Event_BudgetSet{BudgetSet: &v1.BudgetSet{Budget: b}}
+	return ev, nil
+}
+
+// BudgetSpend is a budget with what was spent in the period holding a time.
+type BudgetSpend struct {
+	Budget *v1.Budget
+	Spent  int64
+}
+
+// Budgets lists the budgets by id with their spending in the period of at.
+func (p *Pool) Budgets(at time.Time) []BudgetSpend {
+	var out []BudgetSpend
+	for _, id := range p.budgetIDs() {
+		st := p.budgets[id]
+		out = append(out, BudgetSpend{Budget: st.b, Spent: st.spent[periodKey(st.b, at)]})
+	}
+	return out
+}

@@ -1,0 +1,68 @@
+package pool
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// DefaultIdleTimeout is how long a session may go without activity and still
+// be renewed at its window's end as if it never stopped.
+const DefaultIdleTimeout = 15 * time.Minute
+
+// Heartbeat is a running session's report, stamped with the server's time.
+type Heartbeat struct {
+	EventID, User, Product, Device, WindowID string
+	// Active is whether the user did anything since the last heartbeat.
+	Active bool
+	At     time.Time
+	// IdleTimeout: an active session seen again within it after its window
+	// ended is renewed from the 24-hour mark; later, from now.
+	IdleTimeout time.Duration
+	Actor       *v1.Actor
+}
+
+// DecideHeartbeat keeps a session running. Inside its window nothing is
+// charged. After the window ended, an active session is renewed — charged
+// the rate again for a new window — and an idle one is not renewed until it is
+// active again. When the pool cannot pay the renewal the answer is to stop.
+func (p *Pool) DecideHeartbeat(h Heartbeat, cat *Catalog) (Outcome, *v1.Event) {
+	if o, ok := p.applied[h.EventID]; ok {
+		return o, nil
+	}
+	if w, open := p.OpenWindow(h.User, h.Product, h.At); open {
+		return Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: w.ID, WindowEnd: w.End,
+			BalanceAfter: p.BalanceAt(h.At).Available, KeepRunning: true, At: h.At}, nil
+	}
+	if !h.Active {
+		// Idle past the window's end: not renewed, not stopped either.
+		return Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: p.BalanceAt(h.At).Available,
+			KeepRunning: true, At: h.At}, nil
+	}
+	if h.IdleTimeout <= 0 {
+		h.IdleTimeout = DefaultIdleTimeout
+	}
+	start := h.At
+	if prev := p.windows[windowKey{h.User, h.Product}]; prev != nil && prev.ID != "" && h.At.Sub(prev.End) <= h.IdleTimeout {
+		start = prev.End // in use across the 24-hour mark: charged at the mark
+	}
+	l := Launch{EventID: h.EventID, User: h.User, Product: h.Product, Device: h.Device, At: start, Actor: h.Actor}
+	o, ev := p.decideCharge(l, cat, h.At, true)
+	o.KeepRunning = o.Decision == v1.Decision_DECISION_AUTHORIZED
+	return o, ev
+}
+
+// windowCharged builds the charge of a new window opened at start; the packs
+// are split at now (the decision time).
+func (p *Pool) windowCharged(l Launch, prod Product, parts []*v1.PackSplit, now time.Time, renewal bool) *v1.Event {
+	ev := p.envelope(l.EventID, now, l.Actor)
+	ev.Payload = &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{
+		UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,
+		WindowId: l.EventID, WindowStart: timestamppb.New(l.At), WindowEnd: timestamppb.New(l.At.Add(WindowLength)),
+		Tokens: prod.DailyRate, Split: parts, Pool: p.figures(now, -prod.DailyRate, 0),
+		Attributes: l.Attributes, ProductGroup: prod.Group, Renewal: renewal,
+	}}
+	return ev
+}

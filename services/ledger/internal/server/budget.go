@@ -1,0 +1,52 @@
+package server
+
+import (
+	"context"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// SetBudget creates, changes or (deleted=true) removes a budget of a team.
+func (l *Ledger) SetBudget(ctx context.Context, req *v1.SetBudgetRequest) (*v1.SetBudgetResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bad grpcserver.Violations
+	bad.Check("team_id", eventlog.CheckID("team_id", req.GetTeamId()))
+	bad.Check("budget.budget_id", eventlog.CheckID("budget_id", req.GetBudget().GetBudgetId()))
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	now, id := l.Now(), newEventID("")
+	err = l.Store.Decide(ctx, p.Org, req.GetTeamId(), now, func(pl *pool.Pool) ([]*v1.Event, error) {
+		if _, done := pl.Applied(id); done {
+			return nil, nil
+		}
+		ev, err := pl.DecideSetBudget(id, req.GetBudget(), now, actorOf(p))
+		if err != nil {
+			return nil, err
+		}
+		return []*v1.Event{ev}, nil
+	})
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	return &v1.SetBudgetResponse{Budget: req.GetBudget()}, nil
+}
+
+// ListBudgets lists a team's budgets with what was spent in the current period.
+func (l *Ledger) ListBudgets(ctx context.Context, req *v1.ListBudgetsRequest) (*v1.ListBudgetsResponse, error) {
+	resp := &v1.ListBudgetsResponse{}
+	now := l.Now()
+	err := l.readPool(ctx, req.GetTeamId(), func(pl *pool.Pool) {
+		for _, b := range pl.Budgets(now) {
+			resp.Budgets = append(resp.Budgets, b.Budget)
+			resp.Spent = append(resp.Spent, b.Spent)
+		}
+	})
+	return resp, err
+}

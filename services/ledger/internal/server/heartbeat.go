@@ -1,0 +1,60 @@
+package server
+
+import (
+	"context"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// RecordHeartbeat renews a session still in use at its window's end and says
+// whether the launcher may keep running. A heartbeat inside its window, or an
+// idle one, appends nothing.
+func (l *Ledger) RecordHeartbeat(ctx context.Context, req *v1.RecordHeartbeatRequest) (*v1.RecordHeartbeatResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := req.GetHeartbeat()
+	var bad grpcserver.Violations
+	if h.GetEventId() == "" {
+		bad.Add("heartbeat.event_id", "is required")
+	}
+	bad.Check("heartbeat.team_id", eventlog.CheckID("team_id", h.GetTeamId()))
+	bad.Check("heartbeat.user_id", eventlog.CheckID("user_id", h.GetUserId()))
+	bad.Check("heartbeat.product_code", eventlog.CheckID("product_code", h.GetProductCode()))
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	at := l.Now()
+	if req.GetReceivedAt() != nil {
+		at = req.GetReceivedAt().AsTime()
+	}
+	hb := pool.Heartbeat{
+		EventID: h.GetEventId(), User: h.GetUserId(), Product: h.GetProductCode(), Device: h.GetDeviceId(),
+		WindowID: h.GetWindowId(), Active: h.GetActive(), At: at, IdleTimeout: l.IdleTimeout, Actor: actorOf(p),
+	}
+	cat := l.Catalogs.Get(p.Org)
+	var out pool.Outcome
+	err = l.Store.Decide(ctx, p.Org, h.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
+		if err := pl.CheckEventID(hb.EventID, pool.Fingerprint(hb.User, hb.Product)); err != nil {
+			return nil, err
+		}
+		o, ev := pl.DecideHeartbeat(hb, cat)
+		out = o
+		if ev == nil {
+			return nil, nil
+		}
+		return []*v1.Event{ev}, nil
+	})
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	lr := launchResponse(out)
+	return &v1.RecordHeartbeatResponse{Result: &v1.HeartbeatResponse{
+		KeepRunning: out.KeepRunning, WindowId: lr.GetWindowId(), WindowEndsAt: lr.GetWindowEndsAt(),
+		TokensCharged: out.Tokens, DenyReason: out.DenyReason,
+	}}, nil
+}
