@@ -8,15 +8,19 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/store"
 )
@@ -28,6 +32,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	SnapshotEvery   int
 	IdleTimeout     time.Duration
+	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
+	// others reach it; PeerAPIKey is the service key it forwards with (empty:
+	// no ring, every replica decides every pool it is asked about).
+	ReplicaID     string
+	AdvertiseAddr string
+	PeerAPIKey    string
 	// Now is the clock (tests pass a fake one); nil means the wall clock.
 	Now func() time.Time
 }
@@ -39,6 +49,9 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events (0: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
+	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")
+	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
+	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
 }
 
 // Validate joins every problem with the configuration.
@@ -59,11 +72,13 @@ func (c *Config) Validate() error {
 
 // Service is a running ledger replica.
 type Service struct {
-	cfg      Config
-	log      *slog.Logger
-	nc       *nats.Conn
-	grpc     *grpcserver.Server
-	catalogs *store.Catalogs
+	cfg       Config
+	log       *slog.Logger
+	nc        *nats.Conn
+	grpc      *grpcserver.Server
+	catalogs  *store.Catalogs
+	announcer *ring.Announcer
+	forwarder *ring.Forwarder
 }
 
 // New connects to NATS, provisions the streams and listens for gRPC.
@@ -98,12 +113,66 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	svc := &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}
+	if cfg.PeerAPIKey != "" {
+		if err := svc.joinRing(ctx, js); err != nil {
+			gs.Stop()
+			svc.close()
+			return nil, err
+		}
+	}
 	v1.RegisterLedgerServiceServer(gs, &server.Ledger{
 		Store:    store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)),
-		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout,
+		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: svc.forwarder,
 	})
-	return &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}, nil
+	return svc, nil
 }
+
+// joinRing announces this replica and builds the forwarder to the others.
+func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
+	id := s.cfg.ReplicaID
+	if id == "" {
+		host, _ := os.Hostname()
+		id = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	addr := s.cfg.AdvertiseAddr
+	if addr == "" {
+		addr = advertised(s.grpc.Addr())
+	}
+	const interval = 2 * time.Second
+	r := ring.New(id, 3*interval, time.Now)
+	a, err := ring.OpenAnnouncer(ctx, js, r, ring.Member{ID: id, Addr: addr, Seen: time.Now()}, interval, s.log)
+	if err != nil {
+		return err
+	}
+	s.announcer, s.forwarder = a, ring.NewForwarder(r, s.cfg.PeerAPIKey)
+	s.log.Info("joined the ledger ring", "replica", id, "addr", addr)
+	return nil
+}
+
+// advertised turns a listen address into one peers can dial: a wildcard host
+// becomes loopback (set -advertise-addr across machines).
+func advertised(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Replicas is how many ledger replicas this one sees live (1 without a ring).
+func (s *Service) Replicas() int {
+	if s.forwarder == nil {
+		return 1
+	}
+	return s.forwarder.Live()
+}
+
+// Forwarded counts the decisions this replica sent to a pool's owner.
+func (s *Service) Forwarded() int64 { return s.forwarder.Forwarded() }
 
 // Addr is the gRPC address listened on.
 func (s *Service) Addr() string { return s.grpc.Addr() }
@@ -113,19 +182,36 @@ func (s *Service) Addr() string { return s.grpc.Addr() }
 func (s *Service) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.grpc.Serve() }()
+	ringDone := make(chan struct{})
+	ringCtx, leaveRing := context.WithCancel(ctx)
+	defer leaveRing()
+	go func() {
+		defer close(ringDone)
+		if s.announcer != nil {
+			_ = s.announcer.Run(ringCtx)
+		}
+	}()
 	s.log.Info("ledger serving", "addr", s.Addr())
 	select {
 	case err := <-errc:
+		leaveRing()
+		<-ringDone
 		s.close()
 		return err
 	case <-ctx.Done():
 	}
+	// Leave the ring first so the others take this replica's pools while calls
+	// in flight here finish.
+	s.grpc.NotServing()
+	leaveRing()
+	<-ringDone
 	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
 	s.close()
 	return nil
 }
 
 func (s *Service) close() {
+	s.forwarder.Close()
 	s.catalogs.Stop()
 	if err := s.nc.Drain(); err != nil {
 		s.nc.Close()

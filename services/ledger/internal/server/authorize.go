@@ -36,6 +36,13 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 	if req.GetReceivedAt() != nil {
 		at = req.GetReceivedAt().AsTime()
 	}
+	if owner, fctx, ok := l.Forwarder.Target(ctx, p.Org, lr.GetTeamId()); ok {
+		fwd := &v1.AuthorizeRequest{Launch: lr, ReceivedAt: timestamppb.New(at)}
+		resp, err := owner.Authorize(fctx, fwd)
+		if err == nil || !forwardable(err) || ctx.Err() != nil {
+			return resp, err
+		}
+	}
 	launch := pool.Launch{
 		EventID: lr.GetEventId(), User: lr.GetUserId(), Product: lr.GetProductCode(),
 		Version: lr.GetProductVersion(), Device: lr.GetDeviceId(), Attributes: lr.GetAttributes(),

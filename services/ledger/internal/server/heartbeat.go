@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -31,6 +33,12 @@ func (l *Ledger) RecordHeartbeat(ctx context.Context, req *v1.RecordHeartbeatReq
 	at := l.Now()
 	if req.GetReceivedAt() != nil {
 		at = req.GetReceivedAt().AsTime()
+	}
+	if owner, fctx, ok := l.Forwarder.Target(ctx, p.Org, h.GetTeamId()); ok {
+		resp, err := owner.RecordHeartbeat(fctx, &v1.RecordHeartbeatRequest{Heartbeat: h, ReceivedAt: timestamppb.New(at)})
+		if err == nil || !forwardable(err) || ctx.Err() != nil {
+			return resp, err
+		}
 	}
 	hb := pool.Heartbeat{
 		EventID: h.GetEventId(), User: h.GetUserId(), Product: h.GetProductCode(), Device: h.GetDeviceId(),

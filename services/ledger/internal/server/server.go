@@ -16,6 +16,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/store"
 )
 
@@ -29,6 +30,19 @@ type Ledger struct {
 	Now func() time.Time
 	// IdleTimeout bounds the inactivity a renewal at the 24-hour mark tolerates.
 	IdleTimeout time.Duration
+	// Forwarder, when set, sends decisions to the replica that owns the pool.
+	Forwarder *ring.Forwarder
+}
+
+// forwardable reports whether a failed forward may be decided here instead:
+// the owner could not be reached, and deciding locally is safe because the
+// expected-sequence append refuses a stale decision.
+func forwardable(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return true
+	}
+	return false
 }
 
 // Policy says who may call what.
