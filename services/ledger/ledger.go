@@ -32,6 +32,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	SnapshotEvery   int
 	IdleTimeout     time.Duration
+	SweepInterval   time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
 	// others reach it; PeerAPIKey is the service key it forwards with (empty:
 	// no ring, every replica decides every pool it is asked about).
@@ -49,6 +50,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events (0: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired packs of idle pools are recorded")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
@@ -79,6 +81,7 @@ type Service struct {
 	catalogs  *store.Catalogs
 	announcer *ring.Announcer
 	forwarder *ring.Forwarder
+	store     *store.Store
 }
 
 // New connects to NATS, provisions the streams and listens for gRPC.
@@ -121,8 +124,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 			return nil, err
 		}
 	}
+	svc.store = store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery))
 	v1.RegisterLedgerServiceServer(gs, &server.Ledger{
-		Store:    store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)),
+		Store:    svc.store,
 		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: svc.forwarder,
 	})
 	return svc, nil
@@ -191,6 +195,12 @@ func (s *Service) Run(ctx context.Context) error {
 			_ = s.announcer.Run(ringCtx)
 		}
 	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		s.sweep(ringCtx)
+	}()
+	defer func() { <-sweepDone }()
 	s.log.Info("ledger serving", "addr", s.Addr())
 	select {
 	case err := <-errc:
@@ -208,6 +218,29 @@ func (s *Service) Run(ctx context.Context) error {
 	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
 	s.close()
 	return nil
+}
+
+// sweep records due pack expiries of the pools this replica owns, every
+// SweepInterval, until ctx ends.
+func (s *Service) sweep(ctx context.Context) {
+	if s.cfg.SweepInterval <= 0 {
+		return
+	}
+	tick := time.NewTicker(s.cfg.SweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			n, err := s.store.Sweep(ctx, s.cfg.Now(), s.forwarder.Owns)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("expiry sweep", "err", err)
+			} else if n > 0 {
+				s.log.Info("expiry sweep recorded expired packs", "packs", n)
+			}
+		}
+	}
 }
 
 func (s *Service) close() {

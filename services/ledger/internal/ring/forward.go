@@ -92,3 +92,12 @@ func (f *Forwarder) Forwarded() int64 {
 	}
 	return f.forwarded.Load()
 }
+
+// Owns reports whether this replica owns the pool (always, without a ring).
+func (f *Forwarder) Owns(org, team string) bool {
+	if f == nil {
+		return true
+	}
+	_, self := f.ring.Owner(org + "." + team)
+	return self
+}

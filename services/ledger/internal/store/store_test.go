@@ -176,3 +176,31 @@ func TestDueExpiryIsRecorded(t *testing.T) {
 		require.EqualValues(t, 0, p.Available())
 	}))
 }
+
+// The sweep records an idle pool's expiry without waiting for a launch, only
+// in the pools this replica owns.
+func TestSweepRecordsIdleExpiry(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	s := New(connect(t, url), slog.Default())
+	ctx := t.Context()
+	for _, team := range []string{"design", "civil"} {
+		require.NoError(t, s.Decide(ctx, "acme", team, t0, func(p *pool.Pool) ([]*v1.Event, error) {
+			ev, err := p.DecideAddPack(pool.AddPack{EventID: "pk-" + team, PackID: "p1", Tokens: 30, At: t0, ExpiresAt: t0.Add(time.Hour)})
+			return []*v1.Event{ev}, err
+		}))
+	}
+	pools, err := s.Pools(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, [][2]string{{"acme", "design"}, {"acme", "civil"}}, pools)
+
+	n, err := s.Sweep(ctx, t0.Add(30*time.Minute), func(string, string) bool { return true })
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing expired yet")
+	n, err = s.Sweep(ctx, t0.Add(2*time.Hour), func(_, team string) bool { return team == "design" })
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the owned pool")
+
+	fresh := New(connect(t, url), slog.Default())
+	require.NoError(t, fresh.Read(ctx, "acme", "design", func(p *pool.Pool) { require.EqualValues(t, 30, p.BalanceAt(t0).Expired) }))
+	require.NoError(t, fresh.Read(ctx, "acme", "civil", func(p *pool.Pool) { require.EqualValues(t, 0, p.BalanceAt(t0).Expired) }))
+}
