@@ -204,3 +204,36 @@ func TestSweepRecordsIdleExpiry(t *testing.T) {
 	require.NoError(t, fresh.Read(ctx, "acme", "design", func(p *pool.Pool) { require.EqualValues(t, 30, p.BalanceAt(t0).Expired) }))
 	require.NoError(t, fresh.Read(ctx, "acme", "civil", func(p *pool.Pool) { require.EqualValues(t, 0, p.BalanceAt(t0).Expired) }))
 }
+
+// The pool remembers answered event ids beyond JetStream's duplicate window:
+// a redelivery after the window is still not charged again, on a fresh replica too.
+func TestDuplicateAfterDedupWindow(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{DuplicateWindow: 100 * time.Millisecond}))
+	s := New(js, slog.Default())
+	seed(t, s, 100, 1)
+	cat := revitCatalog()
+	first, err := launch(t.Context(), s, cat, "once", "u0")
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond) // let JetStream's duplicate window pass
+	for _, st := range []*Store{s, New(js, slog.Default())} {
+		again, err := launch(t.Context(), st, cat, "once", "u0")
+		require.NoError(t, err)
+		require.Equal(t, first.Tokens, again.Tokens)
+		require.Equal(t, first.BalanceAfter, again.BalanceAfter)
+	}
+	charges := 0
+	_, err = eventlog.ReadSubject(t.Context(), js, eventlog.LedgerStream, eventlog.LedgerSubject("acme", "design"), 0, func(st eventlog.Stored) error {
+		if st.Event.GetWindowCharged() != nil {
+			charges++
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, charges)
+}
