@@ -1,6 +1,6 @@
 // Package ingestion runs the launcher API: stateless, it authenticates
 // launchers, validates, stamps receipt time, asks the ledger, records the raw
-// event and answers.
+// event and answers — over gRPC and over HTTP/JSON.
 package ingestion
 
 import (
@@ -18,15 +18,22 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
+	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/launch"
 )
 
 // Config is ingestion's configuration.
 type Config struct {
 	config.Common
+	HTTPListen      string
 	LedgerAddr      string
 	LedgerAPIKey    string
 	MaxClockSkew    time.Duration
+	AppendTimeout   time.Duration
+	RateLimit       float64
+	RateBurst       int
+	Replicas        int
 	ShutdownTimeout time.Duration
 	Now             func() time.Time
 }
@@ -34,9 +41,14 @@ type Config struct {
 // Register adds ingestion's flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, ":7070")
+	fs.StringVar(&c.HTTPListen, "http-listen", "", "HTTP/JSON listen address, e.g. :7080 (:0 picks a free port; empty: gRPC only)")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "127.0.0.1:7071", "ledger gRPC address")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key ingestion presents to the ledger")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
+	fs.DurationVar(&c.AppendTimeout, "append-timeout", 2*time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 500, "calls a second each api key may make (0: no limit)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 1000, "calls an api key may make at once above its rate")
+	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 }
 
@@ -58,56 +70,118 @@ type Service struct {
 	log    *slog.Logger
 	nc     *nats.Conn
 	ledger *grpc.ClientConn
+	keys   *keys.Watcher
 	grpc   *grpcserver.Server
+	http   *httpapi.Server
 }
 
-// New connects to NATS and the ledger and listens for gRPC.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+// api is IngestionService: the launcher calls and the admins' key calls.
+type api struct {
+	*launch.Server
+	*keys.Admin
+}
+
+// New connects to NATS and the ledger, loads the launcher keys and listens
+// for gRPC and HTTP. ctx bounds the key watch as well: pass the run context.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	ring, err := auth.ParseKeyring(cfg.APIKeys)
 	if err != nil {
 		return nil, err
 	}
-	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, "ingestion", log, eventlog.StreamOptions{})
+	s := &Service{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, "ingestion", log, eventlog.StreamOptions{Replicas: cfg.Replicas})
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpcserver.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey)
+	s.nc = nc
+	store, err := keys.Open(ctx, js, cfg.Replicas)
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	gs, err := grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, Auth: auth.Authorizer{Keys: keys, Policy: launch.Policy}})
-	if err != nil {
-		conn.Close()
-		nc.Close()
+	if s.keys, err = keys.Watch(ctx, store.KV(), ring, log); err != nil {
 		return nil, err
 	}
-	v1.RegisterIngestionServiceServer(gs, &launch.Server{
-		Ledger: v1.NewLedgerServiceClient(conn), JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
+	if s.ledger, err = grpcserver.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey); err != nil {
+		return nil, err
+	}
+	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy}}); err != nil {
+		return nil, err
+	}
+	v1.RegisterIngestionServiceServer(s.grpc, api{
+		Server: &launch.Server{
+			Ledger: v1.NewLedgerServiceClient(s.ledger), JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
+			Limiter: launch.NewLimiter(cfg.RateLimit, cfg.RateBurst), AppendTimeout: cfg.AppendTimeout,
+		},
+		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
 	})
-	return &Service{cfg: cfg, log: log, nc: nc, ledger: conn, grpc: gs}, nil
+	if cfg.HTTPListen != "" {
+		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, s.grpc.Addr()); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Addr is the gRPC address listened on.
 func (s *Service) Addr() string { return s.grpc.Addr() }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// HTTPAddr is the HTTP/JSON address listened on ("" when the door is off).
+func (s *Service) HTTPAddr() string {
+	if s.http == nil {
+		return ""
+	}
+	return s.http.Addr()
+}
+
+// Run serves until ctx ends, then shuts down gracefully: the HTTP door
+// first (its calls go through gRPC), then gRPC, then the adapters.
 func (s *Service) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve() }()
-	s.log.Info("ingestion serving", "addr", s.Addr(), "ledger", s.cfg.LedgerAddr)
+	if s.http != nil {
+		go func() { errc <- s.http.Serve() }()
+	}
+	s.log.Info("ingestion serving", "addr", s.Addr(), "http", s.HTTPAddr(), "ledger", s.cfg.LedgerAddr)
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
 	}
-	_ = s.ledger.Close()
-	if derr := s.nc.Drain(); derr != nil {
-		s.nc.Close()
+	s.grpc.NotServing()
+	if s.http != nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		s.http.Shutdown(hctx)
+		cancel()
 	}
+	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
+	s.close()
 	return err
+}
+
+func (s *Service) close() {
+	if s.http != nil {
+		s.http.Shutdown(context.WithoutCancel(context.TODO()))
+	}
+	if s.grpc != nil {
+		s.grpc.Stop()
+	}
+	if s.keys != nil {
+		s.keys.Stop()
+	}
+	if s.ledger != nil {
+		_ = s.ledger.Close()
+	}
+	if s.nc != nil {
+		if err := s.nc.Drain(); err != nil {
+			s.nc.Close()
+		}
+	}
 }

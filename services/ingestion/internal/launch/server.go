@@ -24,6 +24,10 @@ type Server struct {
 	JS      jetstream.JetStream
 	Now     func() time.Time
 	MaxSkew time.Duration
+	// Limiter bounds each api key's call rate; nil: no limit.
+	Limiter *Limiter
+	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 2s).
+	AppendTimeout time.Duration
 }
 
 // Policy says who may call what: launcher keys for their own team; service
@@ -34,6 +38,10 @@ var Policy = auth.Policy{
 	v1.IngestionService_EndSession_FullMethodName:  {auth.RoleLauncher, auth.RoleService},
 	v1.IngestionService_IngestBatch_FullMethodName: {auth.RoleLauncher, auth.RoleService},
 	v1.IngestionService_Quote_FullMethodName:       {auth.RoleLauncher, auth.RoleService, auth.RoleAdmin},
+	// Launcher keys are managed by the organisation's admins only.
+	v1.IngestionService_CreateLauncherKey_FullMethodName: {auth.RoleAdmin},
+	v1.IngestionService_RevokeLauncherKey_FullMethodName: {auth.RoleAdmin},
+	v1.IngestionService_ListLauncherKeys_FullMethodName:  {auth.RoleAdmin},
 }
 
 func caller(ctx context.Context, team string) (auth.Principal, error) {
@@ -50,6 +58,9 @@ func caller(ctx context.Context, team string) (auth.Principal, error) {
 // Launch authorizes a launch. It answers AUTHORIZED only for a charge the
 // ledger has made durable, and only after the raw event is on the USAGE stream.
 func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchResponse, error) {
+	if err := s.Limiter.Admit(ctx, time.Now()); err != nil {
+		return nil, err
+	}
 	now := s.Now()
 	if err := checkLaunch("", req, now, s.MaxSkew); err != nil {
 		return nil, err
@@ -98,8 +109,18 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 	default:
 		return status.Errorf(codes.Internal, "unexpected usage payload %T", payload)
 	}
-	if _, err := eventlog.Append(ctx, s.JS, eventlog.UsageSubject(p.Org, team), ev, nil); err != nil {
+	timeout := s.AppendTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	app, err := eventlog.Append(actx, s.JS, eventlog.UsageSubject(p.Org, team), ev, nil)
+	if err != nil {
 		return unavailable(fmt.Sprintf("could not record the event: %v", err))
+	}
+	if app.Duplicate {
+		return s.sameEvent(actx, app.Sequence, ev)
 	}
 	return nil
 }

@@ -6,6 +6,9 @@ package launch
 import (
 	"regexp"
 	"time"
+	"unicode"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
@@ -19,7 +22,30 @@ const (
 	maxAttrValueLen = 256
 	maxVersionLen   = 64
 	maxDeviceLen    = 128
+	maxWindowLen    = 256
+	// MaxEventBytes bounds one encoded event; MaxBatchBytes one offline batch.
+	MaxEventBytes = 8 << 10
+	MaxBatchBytes = 2 << 20
+	// MaxBatch bounds the events of one offline batch.
+	MaxBatch = 1000
 )
+
+// checkSize refuses an encoded message over limit bytes.
+func checkSize(bad *grpcserver.Violations, field string, m proto.Message, limit int) {
+	if n := proto.Size(m); n > limit {
+		bad.Add(field, "is %d bytes encoded, at most %d", n, limit)
+	}
+}
+
+// sane reports whether s is printable text without control characters.
+func sane(s string) bool {
+	for _, r := range s {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
 
 var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$`)
 
@@ -37,22 +63,28 @@ func checkLaunch(prefix string, r *v1.LaunchRequest, now time.Time, maxSkew time
 	bad.Check(prefix+"team_id", eventlog.CheckID("team_id", r.GetTeamId()))
 	bad.Check(prefix+"user_id", eventlog.CheckID("user_id", r.GetUserId()))
 	bad.Check(prefix+"product_code", eventlog.CheckID("product_code", r.GetProductCode()))
-	if len(r.GetProductVersion()) > maxVersionLen {
-		bad.Add(prefix+"product_version", "must be at most %d characters", maxVersionLen)
-	}
-	if len(r.GetDeviceId()) > maxDeviceLen {
-		bad.Add(prefix+"device_id", "must be at most %d characters", maxDeviceLen)
-	}
+	checkText(&bad, prefix+"product_version", r.GetProductVersion(), maxVersionLen)
+	checkText(&bad, prefix+"device_id", r.GetDeviceId(), maxDeviceLen)
 	if n := len(r.GetAttributes()); n > MaxAttributes {
 		bad.Add(prefix+"attributes", "at most %d attributes, got %d", MaxAttributes, n)
 	}
 	for k, v := range r.GetAttributes() {
-		if k == "" || len(k) > maxAttrKeyLen || len(v) > maxAttrValueLen {
+		if k == "" || len(k) > maxAttrKeyLen || len(v) > maxAttrValueLen || !sane(k) || !sane(v) {
 			bad.Add(prefix+"attributes", "attribute %q: keys 1-%d characters, values at most %d", k, maxAttrKeyLen, maxAttrValueLen)
 		}
 	}
 	checkClientTime(&bad, prefix+"occurred_at", r.GetOccurredAt().AsTime(), r.GetOccurredAt() != nil, now, maxSkew)
+	checkSize(&bad, prefix+"payload", r, MaxEventBytes)
 	return bad.Err()
+}
+
+// checkText refuses free text that is too long or not printable.
+func checkText(bad *grpcserver.Violations, field, s string, limit int) {
+	if len(s) > limit {
+		bad.Add(field, "must be at most %d characters", limit)
+	} else if !sane(s) {
+		bad.Add(field, "must be printable text")
+	}
 }
 
 // checkClientTime refuses client clocks absurdly far from the server's; the
@@ -66,11 +98,25 @@ func checkClientTime(bad *grpcserver.Violations, field string, t time.Time, set 
 	}
 }
 
-func checkSession(prefix, eventID, team, user, product string) grpcserver.Violations {
+// session is what heartbeats and session ends share.
+type session interface {
+	proto.Message
+	GetEventId() string
+	GetTeamId() string
+	GetUserId() string
+	GetProductCode() string
+	GetDeviceId() string
+	GetWindowId() string
+}
+
+func checkSession(prefix string, r session) grpcserver.Violations {
 	var bad grpcserver.Violations
-	checkEventID(&bad, prefix+"event_id", eventID)
-	bad.Check(prefix+"team_id", eventlog.CheckID("team_id", team))
-	bad.Check(prefix+"user_id", eventlog.CheckID("user_id", user))
-	bad.Check(prefix+"product_code", eventlog.CheckID("product_code", product))
+	checkEventID(&bad, prefix+"event_id", r.GetEventId())
+	bad.Check(prefix+"team_id", eventlog.CheckID("team_id", r.GetTeamId()))
+	bad.Check(prefix+"user_id", eventlog.CheckID("user_id", r.GetUserId()))
+	bad.Check(prefix+"product_code", eventlog.CheckID("product_code", r.GetProductCode()))
+	checkText(&bad, prefix+"device_id", r.GetDeviceId(), maxDeviceLen)
+	checkText(&bad, prefix+"window_id", r.GetWindowId(), maxWindowLen)
+	checkSize(&bad, prefix+"payload", r, MaxEventBytes)
 	return bad
 }

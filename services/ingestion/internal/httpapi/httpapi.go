@@ -1,0 +1,114 @@
+// Package httpapi is the launcher API's HTTP/JSON door: grpc-gateway
+// translates POST /tokenmeter.v1.IngestionService/<Method> with a JSON body
+// into a call on ingestion's own gRPC server, so both doors share one
+// contract, one authentication, one validation and one set of status codes.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// MaxBodyBytes bounds a request body; JSON runs larger than the protobuf it
+// carries, whose own limits the gRPC server checks.
+const MaxBodyBytes = 4 << 20
+
+// Server is the listening HTTP door.
+type Server struct {
+	http     *http.Server
+	listener net.Listener
+	conn     *grpc.ClientConn
+}
+
+// Listen opens listen and proxies to the gRPC server at grpcAddr.
+func Listen(ctx context.Context, listen, grpcAddr string) (*Server, error) {
+	conn, err := grpcserver.Dial(grpcAddr, "")
+	if err != nil {
+		return nil, err
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+		}),
+		runtime.WithIncomingHeaderMatcher(headers),
+		runtime.WithErrorHandler(writeError),
+	)
+	if err := v1.RegisterIngestionServiceHandler(ctx, mux, conn); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("http door: %w", err)
+	}
+	lis, err := net.Listen("tcp", listen)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("listen %s: %w", listen, err)
+	}
+	hs := &http.Server{Handler: limitBody(mux), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	return &Server{http: hs, listener: lis, conn: conn}, nil
+}
+
+// Addr is the address actually listened on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Serve serves until Shutdown.
+func (s *Server) Serve() error {
+	if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http door: %w", err)
+	}
+	return nil
+}
+
+// Shutdown lets requests in flight finish until ctx ends, then closes.
+func (s *Server) Shutdown(ctx context.Context) {
+	if err := s.http.Shutdown(ctx); err != nil {
+		_ = s.http.Close()
+	}
+	_ = s.conn.Close()
+}
+
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// headers forwards the organisation a service key acts for, besides the
+// gateway's defaults (Authorization, Grpc-Metadata-*).
+func headers(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == textproto.CanonicalMIMEHeaderKey(auth.MetadataOrg) {
+		return auth.MetadataOrg, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// writeError is grpc-gateway's error answer (the google.rpc.Status as JSON,
+// details included) plus Retry-After when the status carries RetryInfo.
+func writeError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok {
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok {
+				secs := int(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			}
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}

@@ -1,0 +1,110 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+const maxLabelLen = 128
+
+// Admin serves the launcher-key RPCs of IngestionService to admins of an
+// organisation; the auth policy keeps every other role out.
+type Admin struct {
+	Store *Store
+	// Ring is this replica's keyring: changes land in it at once, so the
+	// admin's next call here sees them; the watch brings them everywhere.
+	Ring *auth.Keyring
+	Now  func() time.Time
+}
+
+func admin(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok || p.Role != auth.RoleAdmin {
+		return p, status.Error(codes.PermissionDenied, "launcher keys are managed with an admin key")
+	}
+	return p, nil
+}
+
+// CreateLauncherKey makes a key for one team of the admin's organisation.
+func (a *Admin) CreateLauncherKey(ctx context.Context, req *v1.CreateLauncherKeyRequest) (*v1.CreateLauncherKeyResponse, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bad grpcserver.Violations
+	bad.Check("team_id", eventlog.CheckID("team_id", req.GetTeamId()))
+	if len(req.GetLabel()) > maxLabelLen {
+		bad.Add("label", "must be at most %d characters", maxLabelLen)
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	secret, rec, err := a.Store.Create(ctx, p.Org, req.GetTeamId(), req.GetLabel(), p.KeyID, a.Now())
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+	}
+	a.Ring.AddHash(auth.Hash(secret), rec.principal())
+	return &v1.CreateLauncherKeyResponse{Key: toProto(rec), Secret: secret}, nil
+}
+
+// RevokeLauncherKey revokes a key of the admin's organisation.
+func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKeyRequest) (*v1.RevokeLauncherKeyResponse, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ValidKeyID(req.GetKeyId()) {
+		var bad grpcserver.Violations
+		bad.Add("key_id", "must be a key id as listed: 12 lowercase hex digits")
+		return nil, bad.Err()
+	}
+	rec, err := a.Store.Revoke(ctx, p.Org, req.GetKeyId(), a.Now())
+	if errors.Is(err, ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "no launcher key %q in this organisation", req.GetKeyId())
+	}
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+	}
+	if sum, err := rec.hash(); err == nil {
+		a.Ring.RevokeHash(sum)
+	}
+	return &v1.RevokeLauncherKeyResponse{Key: toProto(rec)}, nil
+}
+
+// ListLauncherKeys lists the organisation's keys without their secrets.
+func (a *Admin) ListLauncherKeys(ctx context.Context, req *v1.ListLauncherKeysRequest) (*v1.ListLauncherKeysResponse, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := a.Store.List(ctx, p.Org)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+	}
+	resp := &v1.ListLauncherKeysResponse{}
+	for _, r := range recs {
+		if (req.GetTeamId() != "" && r.Team != req.GetTeamId()) || (r.RevokedAt != nil && !req.GetIncludeRevoked()) {
+			continue
+		}
+		resp.Keys = append(resp.Keys, toProto(r))
+	}
+	return resp, nil
+}
+
+func toProto(r Record) *v1.LauncherKey {
+	k := &v1.LauncherKey{KeyId: r.KeyID, TeamId: r.Team, Label: r.Label, CreatedBy: r.CreatedBy, CreatedAt: timestamppb.New(r.CreatedAt)}
+	if r.RevokedAt != nil {
+		k.RevokedAt = timestamppb.New(*r.RevokedAt)
+	}
+	return k
+}

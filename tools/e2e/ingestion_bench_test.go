@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
+)
+
+const benchTeams = 1000
+
+// latencies collects per-call durations across goroutines.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *latencies) report(b *testing.B, start time.Time) {
+	slices.Sort(l.d)
+	if n := len(l.d); n > 0 {
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "launches/s")
+		b.ReportMetric(float64(l.d[n/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(l.d[n*99/100].Microseconds()), "p99-µs")
+	}
+}
+
+// parallel runs op b.N times over 32 goroutines and reports rate and latency.
+func parallel(b *testing.B, op func(i int64) error) {
+	var next atomic.Int64
+	var lat latencies
+	b.SetParallelism(16)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			t0 := time.Now()
+			if err := op(i); err != nil {
+				b.Error(err)
+				return
+			}
+			lat.add(time.Since(t0))
+		}
+	})
+	b.StopTimer()
+	lat.report(b, start)
+}
+
+func benchLaunch(i int64, prefix string) *v1.LaunchRequest {
+	team := fmt.Sprintf("team-%04d", i%benchTeams)
+	return &v1.LaunchRequest{EventId: fmt.Sprintf("%s-%012d", prefix, i), TeamId: team, UserId: "user-1", ProductCode: "REVIT"}
+}
+
+// BenchmarkLaunch: launches through ingestion's two doors at 1,000 teams,
+// beside the ledger's own Authorize and a raw JetStream publish, in one run.
+func BenchmarkLaunch(b *testing.B) {
+	led, ing, _ := ledgerAndIngestion(b)
+	ctx := context.Background()
+	adminConn, err := grpcserver.Dial(led.addr, devstack.AdminKey)
+	require.NoError(b, err)
+	defer func() { _ = adminConn.Close() }()
+	admin := v1.NewLedgerServiceClient(adminConn)
+	_, err = admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: 10})
+	require.NoError(b, err)
+	for i := range benchTeams {
+		team := fmt.Sprintf("team-%04d", i)
+		_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "bench", Tokens: 1_000_000})
+		require.NoError(b, err)
+		_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: "user-1", ProductCodes: []string{"*"}})
+		require.NoError(b, err)
+	}
+	svc := auth.ActingFor(ctx, devstack.DemoOrg)
+	var run atomic.Int64
+	prefix := func(name string) string { return fmt.Sprintf("bench-%s-%d", name, run.Add(1)) }
+
+	b.Run("jetstream-publish", func(b *testing.B) {
+		nc, err := nats.Connect(led.nats)
+		require.NoError(b, err)
+		defer nc.Close()
+		js := jetStream(b, led.nats)
+		p := prefix("js")
+		parallel(b, func(i int64) error {
+			ev := &v1.Event{EventId: fmt.Sprintf("%s-%012d", p, i), OrgId: "bench", TeamId: "t",
+				Payload: &v1.Event_LaunchReceived{LaunchReceived: &v1.LaunchReceived{UserId: "user-1", ProductCode: "REVIT"}}}
+			_, err := eventlog.Append(ctx, js, eventlog.UsageSubject("bench", fmt.Sprintf("team-%04d", i%benchTeams)), ev, nil)
+			return err
+		})
+	})
+	b.Run("ledger-authorize", func(b *testing.B) {
+		conn := benchConn(b, led.addr, devstack.ServiceKey)
+		ledger := v1.NewLedgerServiceClient(conn)
+		p := prefix("ledger")
+		parallel(b, func(i int64) error {
+			_, err := ledger.Authorize(svc, &v1.AuthorizeRequest{Launch: benchLaunch(i, p)})
+			return err
+		})
+	})
+	b.Run("ingestion-grpc", func(b *testing.B) {
+		ingest := v1.NewIngestionServiceClient(benchConn(b, ing.Addr(), devstack.ServiceKey))
+		p := prefix("grpc")
+		parallel(b, func(i int64) error {
+			_, err := ingest.Launch(svc, benchLaunch(i, p))
+			return err
+		})
+	})
+	b.Run("ingestion-http", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		url := "http://" + ing.HTTPAddr() + "/tokenmeter.v1.IngestionService/Launch"
+		p := prefix("http")
+		parallel(b, func(i int64) error {
+			l := benchLaunch(i, p)
+			body := fmt.Sprintf(`{"event_id":%q,"team_id":%q,"user_id":"user-1","product_code":"REVIT"}`, l.EventId, l.TeamId)
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+devstack.ServiceKey)
+			req.Header.Set(auth.MetadataOrg, devstack.DemoOrg)
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			_ = res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("http %d", res.StatusCode)
+			}
+			return nil
+		})
+	})
+}
+
+func benchConn(b *testing.B, addr, key string) *grpc.ClientConn {
+	conn, err := grpcserver.Dial(addr, key)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
