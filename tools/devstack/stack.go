@@ -40,6 +40,8 @@ type Options struct {
 	ClickHouseDatabase string
 	// Listen addresses; ":0" picks free ports.
 	IngestionListen, LedgerListen, ReportingListen, AlertingListen string
+	// IngestionHTTPListen opens ingestion's HTTP/JSON door ("" keeps it closed).
+	IngestionHTTPListen string
 	// Now is the server clock of ledger and ingestion (nil: wall clock).
 	Now func() time.Time
 	Log *slog.Logger
@@ -89,6 +91,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	defaults(ic.Register)
 	common(&ic.Common, o, o.IngestionListen)
 	ic.LedgerAddr, ic.LedgerAPIKey, ic.Now = s.Ledger.Addr(), ServiceKey, o.Now
+	ic.HTTPListen = o.IngestionHTTPListen
 	if s.Ingestion, err = ingestion.New(ctx, ic, o.Log.With("service", "ingestion")); err != nil {
 		return nil, fmt.Errorf("ingestion: %w", err)
 	}

@@ -36,6 +36,7 @@ type options struct {
 	natsPort                             int
 	clickhouseAddr, clickhouseDB         string
 	ingestion, ledger, reporting, alerts string
+	ingestionHTTP                        string
 	demoWeeks                            int
 	logLevel, otlp                       string
 }
@@ -49,6 +50,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.clickhouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native address")
 	fs.StringVar(&o.clickhouseDB, "clickhouse-database", "tokenmeter", "ClickHouse database")
 	fs.StringVar(&o.ingestion, "ingestion-listen", "127.0.0.1:7070", "ingestion gRPC address")
+	fs.StringVar(&o.ingestionHTTP, "ingestion-http-listen", "127.0.0.1:7080", "ingestion HTTP/JSON address")
 	fs.StringVar(&o.ledger, "ledger-listen", "127.0.0.1:7071", "ledger gRPC address")
 	fs.StringVar(&o.reporting, "reporting-listen", "127.0.0.1:7072", "reporting gRPC address")
 	fs.StringVar(&o.alerts, "alerting-listen", "127.0.0.1:7073", "alerting gRPC address")
@@ -73,7 +75,7 @@ func run(ctx context.Context, args []string) error {
 
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: ns.ClientURL(), ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
-		IngestionListen: o.ingestion, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
+		IngestionListen: o.ingestion, IngestionHTTPListen: o.ingestionHTTP, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
 		Log: log,
 	})
 	if err != nil {

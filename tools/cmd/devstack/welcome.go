@@ -16,6 +16,7 @@ func printWelcome(s *devstack.Stack, natsURL, chAddr, chDB string) {
 tokenmeter is running (Ctrl-C stops it; data is kept in .local/)
 
   ingestion  %s   (launcher API; key %s for team "design")
+             http://%s   (the same API as HTTP/JSON)
   ledger     %s   (admin key %s)
   reporting  %s
   alerting   %s
@@ -23,6 +24,10 @@ tokenmeter is running (Ctrl-C stops it; data is kept in .local/)
   ClickHouse %s   database %s
 
 Try a launch, then the balance (grpcurl is pinned in tools/go.mod):
+
+  curl -s -H 'Authorization: Bearer %s' \
+    -d '{"event_id":"curl-'$(date +%%s%%N)'","team_id":"design","user_id":"bob","product_code":"ACAD"}' \
+    http://%s/tokenmeter.v1.IngestionService/Launch
 
   go tool grpcurl -plaintext -H 'authorization: Bearer %s' \
     -d '{"event_id":"try-'$(date +%%s%%N)'","team_id":"design","user_id":"ann","product_code":"REVIT"}' \
@@ -37,8 +42,9 @@ Try a launch, then the balance (grpcurl is pinned in tools/go.mod):
   go tool grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"from_sequence":1}' \
     %s tokenmeter.v1.AlertingService/WatchAlerts
 
-`, s.Ingestion.Addr(), devstack.LauncherKey, s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
+`, s.Ingestion.Addr(), devstack.LauncherKey, s.Ingestion.HTTPAddr(), s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
 		natsURL, chAddr, chDB,
+		devstack.LauncherKey, s.Ingestion.HTTPAddr(),
 		devstack.LauncherKey, s.Ingestion.Addr(), devstack.AdminKey, s.Ledger.Addr(),
 		devstack.AdminKey, s.Reporting.Addr(), devstack.AdminKey, s.Alerting.Addr())
 }
