@@ -8,6 +8,7 @@ require (
 	github.com/tokenmeter/tokenmeter/libs v0.0.0-00010101000000-000000000000
 	github.com/tokenmeter/tokenmeter/proto v0.0.0
 	google.golang.org/protobuf v1.36.13-0.20261016172727-e9ee2a76ab8e
+	pgregory.net/rapid v1.3.0
 )
 
 require (

@@ -33,6 +33,12 @@ func (p *Pool) DecideHeartbeat(h Heartbeat, cat *Catalog) (Outcome, *v1.Event) {
 		return o, nil
 	}
 	if w, open := p.OpenWindow(h.User, h.Product, h.At); open {
+		// A pool suspended, or a user unassigned, since the launch: stop now.
+		_, known := cat.At(h.Product, h.At)
+		if reason := p.refusal(h.User, h.Product, known); reason != v1.DenyReason_DENY_REASON_UNSPECIFIED {
+			return Outcome{Decision: v1.Decision_DECISION_DENIED, DenyReason: reason,
+				BalanceAfter: p.BalanceAt(h.At).Available, At: h.At}, nil
+		}
 		return Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: w.ID, WindowEnd: w.End,
 			BalanceAfter: p.BalanceAt(h.At).Available, KeepRunning: true, At: h.At}, nil
 	}

@@ -54,7 +54,10 @@ func (p *Pool) DecideLaunch(l Launch, cat *Catalog) (Outcome, *v1.Event) {
 	if o, ok := p.applied[l.EventID]; ok {
 		return o, nil
 	}
-	if w, open := p.OpenWindow(l.User, l.Product, l.At); open && !p.suspended {
+	// An open window covers only a launch that may happen at all: a user
+	// unassigned (or no longer allowed the product) since it opened is
+	// refused like a suspended pool, as QuoteLaunch already says.
+	if w, open := p.OpenWindow(l.User, l.Product, l.At); open && p.refusal(l.User, l.Product, true) == v1.DenyReason_DENY_REASON_UNSPECIFIED {
 		ev := p.envelope(l.EventID, l.At, l.Actor)
 		ev.Payload = &v1.Event_LaunchCovered{LaunchCovered: &v1.LaunchCovered{
 			UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,

@@ -41,6 +41,9 @@ func (p *Pool) recordMove(eventID, counterparty string, split []*v1.PackSplit) {
 	p.moves[eventID] = m
 }
 
+// Suspended reports whether the pool was closed (merged into another team).
+func (p *Pool) Suspended() bool { return p.suspended }
+
 // MoveOut returns the move recorded under eventID.
 func (p *Pool) MoveOut(eventID string) (*Move, bool) {
 	m, ok := p.moves[eventID]

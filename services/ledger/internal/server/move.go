@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
@@ -19,6 +22,13 @@ import (
 func (l *Ledger) moveTokens(ctx context.Context, p auth.Principal, req *v1.AdjustBalanceRequest) (*v1.AdjustBalanceResponse, error) {
 	from, to := req.GetTeamId(), req.GetCounterpartyTeamId()
 	now, id := l.Now(), newEventID(req.GetEventId())
+	suspended := false
+	if err := l.Store.Read(ctx, p.Org, to, func(pl *pool.Pool) { suspended = pl.Suspended() }); err != nil {
+		return nil, statusOf(err)
+	}
+	if suspended {
+		return nil, statusOf(fmt.Errorf("move to team %s: %w", to, pool.ErrSuspended))
+	}
 	var move *pool.Move
 	err := l.Store.Decide(ctx, p.Org, from, now, func(pl *pool.Pool) ([]*v1.Event, error) {
 		if m, done := pl.MoveOut(id); done {
@@ -41,6 +51,14 @@ func (l *Ledger) moveTokens(ctx context.Context, p auth.Principal, req *v1.Adjus
 		}
 	}
 	if err := l.moveIn(ctx, p, move, from, to, now); err != nil {
+		if status.Code(err) != codes.FailedPrecondition {
+			return nil, err // retry the same event id to complete the move
+		}
+		// The target was suspended in between: give the tokens back rather
+		// than strand them.
+		if rerr := l.moveIn(ctx, p, move, to, from, now); rerr != nil {
+			return nil, rerr
+		}
 		return nil, err
 	}
 	resp := &v1.AdjustBalanceResponse{}
