@@ -1,6 +1,7 @@
-// Package alerting is the alerting service: it folds the LEDGER stream into
-// alert rules, publishes each alert once per crossing on the ALERTS stream,
-// and serves AlertingService (WatchAlerts, ListAlerts) over gRPC.
+// Package alerting is the alerting service: it folds the LEDGER and USAGE
+// streams into alert rules, publishes each alert once per crossing on the
+// ALERTS stream, pushes alerts to signed webhooks, and serves
+// AlertingService (alerts, acknowledgements, rules, webhooks) over gRPC.
 package alerting
 
 import (
@@ -22,6 +23,8 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/server"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
 )
 
 // Name is the service's name in logs, traces and NATS connections.
@@ -36,14 +39,33 @@ const (
 // Config is the alerting service's configuration.
 type Config struct {
 	config.Common
-	// LowBalancePercent: a team at or below this share of its live tokens gets a low_balance alert.
+	// LowBalancePercent: a team at or below this share of its live tokens gets
+	// a low_balance alert, unless its own rules say otherwise.
 	LowBalancePercent float64
+	// TickEvery is how often the wall clock evaluates the time-based rules.
+	TickEvery time.Duration
+	// WebhookAttempts before a delivery becomes a dead letter.
+	WebhookAttempts int
+	// WebhookBackoff is the wait after a first failed delivery, doubled after each.
+	WebhookBackoff time.Duration
+	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
+	Now func() time.Time
 }
 
 // Register adds the service's flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, ":7073")
-	fs.Float64Var(&c.LowBalancePercent, "low-balance-percent", 20, "raise low_balance when a team's available tokens fall to this percent of its live tokens (0-100, exclusive)")
+	fs.Float64Var(&c.LowBalancePercent, "low-balance-percent", 20, "default low_balance threshold: a team's available tokens at this percent of its live tokens (0-100, exclusive)")
+	fs.DurationVar(&c.TickEvery, "tick", time.Minute, "how often the wall clock evaluates time-based rules (packs expiring, inactive users); 0 disables")
+	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
+	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
+}
+
+// defaults are the rules of teams without settings.
+func (c *Config) defaults() rules.Config {
+	d := rules.Defaults()
+	d.LowBalance.Percent = c.LowBalancePercent
+	return d
 }
 
 // Validate joins every problem with the configuration.
@@ -57,18 +79,29 @@ func (c *Config) Validate() error {
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
+	if c.TickEvery < 0 {
+		errs = append(errs, fmt.Errorf("tick %v: must be 0 (off) or above", c.TickEvery))
+	}
+	if c.WebhookAttempts < 1 {
+		errs = append(errs, fmt.Errorf("webhook-attempts %d: must be 1 or more", c.WebhookAttempts))
+	}
+	if c.WebhookBackoff <= 0 {
+		errs = append(errs, fmt.Errorf("webhook-backoff %v: must be above 0", c.WebhookBackoff))
+	}
 	return errors.Join(errs...)
 }
 
-// Service is a running alerting process: a NATS connection, the rule engine
-// and the gRPC server.
+// Service is a running alerting process: a NATS connection, a rule engine
+// per source stream, the webhook dispatcher and the gRPC server.
 type Service struct {
-	log    *slog.Logger
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	engine *engine.Engine
-	server *server.Server
-	grpc   *grpcserver.Server
+	log      *slog.Logger
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	ledger   *engine.Engine
+	usage    *engine.Engine
+	webhooks *webhook.Dispatcher
+	server   *server.Server
+	grpc     *grpcserver.Server
 }
 
 // New connects to NATS, provisions the streams and opens the gRPC listener,
@@ -85,7 +118,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(js, rules.Config{LowBalancePercent: cfg.LowBalancePercent}, log)
+	st, err := store.Open(ctx, js, 0)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	defaults := cfg.defaults()
+	ledgerFold, err := rules.New(defaults)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	sessions, err := rules.NewSessions(defaults)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -99,9 +143,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
-	srv := server.New(js, log)
+	srv := server.New(js, st, defaults, log)
 	v1.RegisterAlertingServiceServer(gs, srv)
-	return &Service{log: log, nc: nc, js: js, engine: eng, server: srv, grpc: gs}, nil
+	return &Service{
+		log: log, nc: nc, js: js, server: srv, grpc: gs,
+		ledger: engine.New(js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings,
+			TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)}),
+		usage: engine.New(js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings,
+			Log: log.With("source", eventlog.UsageStream)}),
+		webhooks: webhook.New(js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
+			Now: cfg.Now, Log: log.With("part", "webhooks")}),
+	}, nil
 }
 
 // Addr is the gRPC address actually listened on.
@@ -110,30 +162,49 @@ func (s *Service) Addr() string { return s.grpc.Addr() }
 // WaitProcessed blocks until the rule engine has folded the LEDGER message at
 // seq and published its alerts (for tests and readiness checks).
 func (s *Service) WaitProcessed(ctx context.Context, seq uint64) error {
-	return s.engine.WaitFor(ctx, seq)
+	return s.ledger.WaitFor(ctx, seq)
 }
 
-// Run runs the rule engine and serves gRPC until ctx ends or either fails,
-// then shuts down in order: health NOT_SERVING, the engine stops after the
-// message in hand, watchers are ended, gRPC stops gracefully (forced after a
-// timeout), NATS drains. It returns nil on a clean stop.
+// WaitUsage is WaitProcessed for the USAGE stream.
+func (s *Service) WaitUsage(ctx context.Context, seq uint64) error {
+	return s.usage.WaitFor(ctx, seq)
+}
+
+// Run runs the rule engines and the webhook dispatcher and serves gRPC until
+// ctx ends or any fails, then shuts down in order: health NOT_SERVING, the
+// engines stop after the message in hand and deliveries in hand finish,
+// watchers are ended, gRPC stops gracefully (forced after a timeout), NATS
+// drains. It returns nil on a clean stop.
 func (s *Service) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	engineDone := make(chan error, 1)
-	go func() { engineDone <- s.engine.Run(runCtx) }()
+	workers := map[string]func(context.Context) error{
+		"ledger rule engine": s.ledger.Run,
+		"usage rule engine":  s.usage.Run,
+		"webhooks":           s.webhooks.Run,
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	done := make(chan result, len(workers))
+	for name, run := range workers {
+		go func() { done <- result{name, run(runCtx)} }()
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
 	s.log.InfoContext(ctx, "alerting started", "addr", s.Addr())
 
 	var errs []error
-	engineRunning, serving := true, true
+	running, serving := len(workers), true
 	select {
 	case <-ctx.Done():
-	case err := <-engineDone:
-		engineRunning = false
-		if err != nil {
-			errs = append(errs, fmt.Errorf("rule engine: %w", err))
+	case r := <-done:
+		running--
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
+		} else {
+			errs = append(errs, fmt.Errorf("%s stopped", r.name))
 		}
 	case err := <-serveDone:
 		serving = false
@@ -144,9 +215,9 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.InfoContext(ctx, "alerting stopping")
 	s.grpc.NotServing()
 	cancel()
-	if engineRunning {
-		if err := <-engineDone; err != nil {
-			errs = append(errs, fmt.Errorf("rule engine: %w", err))
+	for ; running > 0; running-- {
+		if r := <-done; r.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
 		}
 	}
 	s.server.Close()

@@ -63,6 +63,8 @@ func startService(t *testing.T) *harness {
 			LogLevel: "info",
 		},
 		LowBalancePercent: 20,
+		WebhookAttempts:   3,
+		WebhookBackoff:    5 * time.Millisecond,
 	}
 	svc, err := alerting.New(t.Context(), cfg, quiet())
 	require.NoError(t, err)
@@ -351,7 +353,7 @@ func TestAuthorization(t *testing.T) {
 	_, err = h.client(anyService).ListAlerts(auth.ActingFor(t.Context(), "*"), &v1.ListAlertsRequest{})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "no wildcard organisation")
 	_, err = h.client(acmeAdmin).AcknowledgeAlert(t.Context(), &v1.AcknowledgeAlertRequest{AlertId: "x"})
-	require.Equal(t, codes.Unimplemented, status.Code(err))
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
 
 	conn, err := grpcserver.Dial(h.svc.Addr(), "")
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
-// Package engine feeds the LEDGER stream through the alert rules and
-// publishes the alerts they raise on the ALERTS stream, each exactly once
-// across restarts.
+// Package engine feeds a source stream (LEDGER or USAGE) through a rules
+// fold and publishes the alerts it raises on the ALERTS stream, each exactly
+// once across restarts. It also ticks the fold's time-based rules on the
+// wall clock once it has caught up with its stream.
 package engine
 
 import (
@@ -12,28 +13,39 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
 )
 
-// How long one publish attempt may take, and the backoff between attempts.
-const (
-	publishTimeout = 5 * time.Second
-	retryMin       = 100 * time.Millisecond
-	retryMax       = 5 * time.Second
-)
+// Fold is a rules core: rules.Rules over LEDGER, rules.Sessions over USAGE.
+type Fold interface {
+	Apply(seq uint64, ev *v1.Event) []*v1.Alert
+	Tick(seq uint64, at time.Time) []*v1.Alert
+	SetTeamConfig(org, team string, cfg *rules.Config)
+	Source() string
+}
 
-// Engine folds the LEDGER stream into rules and publishes new alerts.
+// Options configure an engine.
+type Options struct {
+	Fold Fold
+	// Defaults are the rules of teams without settings.
+	Defaults rules.Config
+	// Settings, when set, give teams their own rules, followed live.
+	Settings *store.Settings
+	// TickEvery is how often the wall clock ticks the time-based rules; 0: never.
+	TickEvery time.Duration
+	// Now is the wall clock of ticks (nil: time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Engine folds one source stream into rules and publishes new alerts.
 type Engine struct {
-	js    jetstream.JetStream
-	rules *rules.Rules
-	log   *slog.Logger
+	js jetstream.JetStream
+	o  Options
 
 	mu        sync.Mutex
 	processed uint64
@@ -41,15 +53,14 @@ type Engine struct {
 }
 
 // New returns an engine with empty rule state; Run rebuilds it from the log.
-func New(js jetstream.JetStream, cfg rules.Config, log *slog.Logger) (*Engine, error) {
-	r, err := rules.New(cfg)
-	if err != nil {
-		return nil, err
+func New(js jetstream.JetStream, o Options) *Engine {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Engine{js: js, rules: r, log: log, changed: make(chan struct{})}, nil
+	return &Engine{js: js, o: o, changed: make(chan struct{})}
 }
 
-// Run reads the LEDGER stream from its first message, in order, until ctx
+// Run reads the source stream from its first message, in order, until ctx
 // ends. Rule state is rebuilt from the whole stream on every start, but only
 // alerts past what the ALERTS stream already holds are published. When ctx
 // ends, the message in hand is finished (its alerts published) before Run
@@ -59,61 +70,170 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil && ctx.Err() != nil {
 		// Stopped during start-up, or before an alert was stored: not lost,
 		// the next start replays the message and publishes it.
-		e.log.InfoContext(ctx, "alert engine stopped early", "err", err)
+		e.o.Log.InfoContext(ctx, "alert engine stopped early", "source", e.o.Fold.Source(), "err", err)
 		return nil
 	}
 	return err
 }
 
 func (e *Engine) run(ctx context.Context) error {
-	mark, err := readWatermark(ctx, e.js)
+	source := e.o.Fold.Source()
+	settings, err := e.loadSettings(ctx)
 	if err != nil {
 		return err
 	}
-	e.log.InfoContext(ctx, "alert engine starting", "published_up_to_ledger_seq", mark.seq)
-	ledger, err := e.js.Stream(ctx, eventlog.LedgerStream)
+	h, err := readHistory(ctx, e.js, source)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", eventlog.LedgerStream, err)
+		return err
 	}
-	cons, err := ledger.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	stream, err := e.js.Stream(ctx, source)
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", eventlog.LedgerStream, err)
+		return fmt.Errorf("stream %s: %w", source, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(512))
+	info, err := stream.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", eventlog.LedgerStream, err)
+		return fmt.Errorf("stream %s: %w", source, err)
 	}
-	defer iter.Stop()
+	e.o.Log.InfoContext(ctx, "alert engine starting", "source", source, "published_up_to", h.seq, "stream_last", info.State.LastSeq)
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", source, err)
+	}
+	msgs, readErr := read(ctx, cons)
+
+	var tick <-chan time.Time
+	if e.o.TickEvery > 0 {
+		t := time.NewTicker(e.o.TickEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	// Publishing outlives ctx so that the message in hand is finished on shutdown.
 	work := context.WithoutCancel(ctx)
+	caughtUp := info.State.LastSeq == 0
+	var last uint64
 	for {
-		msg, err := iter.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			return fmt.Errorf("consume %s: %w", eventlog.LedgerStream, err)
-		}
-		if err := e.handle(work, ctx, msg, mark); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			return fmt.Errorf("consume %s: %w", source, err)
+		case ts, ok := <-settings:
+			if ok && ts != nil {
+				e.setTeam(ctx, ts)
+			}
+			if !ok {
+				settings = nil
+			}
+		case msg := <-msgs:
+			meta, err := msg.Metadata()
+			if err != nil {
+				return fmt.Errorf("%s message metadata: %w", source, err)
+			}
+			last = meta.Sequence.Stream
+			if err := e.handle(work, ctx, msg, last, h); err != nil {
+				return err
+			}
+			caughtUp = caughtUp || (last >= info.State.LastSeq && meta.NumPending == 0)
+		case <-tick:
+			// Ticking while replaying would judge old state by today's clock,
+			// and alerts of a tick behind the history would break its order.
+			if !caughtUp || last < h.seq {
+				continue
+			}
+			for _, a := range e.o.Fold.Tick(last, e.o.Now()) {
+				if err := e.publish(work, ctx, a); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }
 
-// handle folds one LEDGER message and publishes the alerts it raises that
-// the ALERTS stream does not hold yet. Retries stop when stop ends.
-func (e *Engine) handle(work, stop context.Context, msg jetstream.Msg, mark watermark) error {
-	meta, err := msg.Metadata()
-	if err != nil {
-		return fmt.Errorf("ledger message metadata: %w", err)
+// loadSettings applies every team's stored settings and returns the channel
+// of later changes (nil without a settings store).
+func (e *Engine) loadSettings(ctx context.Context) (<-chan *store.TeamSettings, error) {
+	if e.o.Settings == nil {
+		return nil, nil
 	}
-	seq := meta.Sequence.Stream
+	ch, err := e.o.Settings.Watch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case ts, ok := <-ch:
+			if !ok {
+				return nil, fmt.Errorf("watch rule settings: %w", errors.Join(errors.New("closed"), ctx.Err()))
+			}
+			if ts == nil {
+				return ch, nil
+			}
+			e.setTeam(ctx, ts)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (e *Engine) setTeam(ctx context.Context, ts *store.TeamSettings) {
+	if ts.Rules == nil {
+		e.o.Fold.SetTeamConfig(ts.Org, ts.Team, nil)
+		return
+	}
+	cfg := rules.WithSettings(e.o.Defaults, ts.Rules)
+	if err := cfg.Validate(); err != nil {
+		e.o.Log.WarnContext(ctx, "ignoring invalid rule settings", "org", ts.Org, "team", ts.Team, "err", err)
+		return
+	}
+	e.o.Fold.SetTeamConfig(ts.Org, ts.Team, &cfg)
+}
+
+// read pulls messages in a goroutine so the loop can also tick and follow settings.
+func read(ctx context.Context, cons jetstream.Consumer) (<-chan jetstream.Msg, <-chan error) {
+	msgs, errs := make(chan jetstream.Msg, 256), make(chan error, 1)
+	iter, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		errs <- err
+		return msgs, errs
+	}
+	go func() {
+		defer iter.Stop()
+		for {
+			msg, err := iter.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				if ctx.Err() == nil {
+					errs <- err
+				}
+				return
+			}
+			select {
+			case msgs <- msg:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return msgs, errs
+}
+
+// handle folds one message and publishes the alerts it raises that the
+// ALERTS stream does not hold yet. Retries stop when stop ends.
+func (e *Engine) handle(work, stop context.Context, msg jetstream.Msg, seq uint64, h history) error {
 	defer e.done(seq)
 	ev, err := eventlog.Decode(msg.Data())
 	if err != nil {
 		// A message no rule can read must not stop every alert after it.
-		e.log.ErrorContext(work, "skipping undecodable ledger message", "seq", seq, "subject", msg.Subject(), "err", err)
+		e.o.Log.ErrorContext(work, "skipping undecodable message", "seq", seq, "subject", msg.Subject(), "err", err)
 		return nil
 	}
-	for _, a := range e.rules.Apply(seq, ev) {
-		if mark.published(a) {
+	alerts := e.o.Fold.Apply(seq, ev)
+	if seq <= h.seq {
+		for _, at := range h.ticksAt(seq, ev.GetServerTime().AsTime()) {
+			alerts = append(alerts, e.o.Fold.Tick(seq, at)...)
+		}
+	}
+	for _, a := range alerts {
+		if h.published(a) {
 			continue
 		}
 		ctx := eventlog.ExtractTrace(work, msg.Headers())
@@ -124,48 +244,6 @@ func (e *Engine) handle(work, stop context.Context, msg jetstream.Msg, mark wate
 	return nil
 }
 
-// publish appends a to the ALERTS stream, retrying until it is stored or stop ends.
-func (e *Engine) publish(ctx, stop context.Context, a *v1.Alert) error {
-	ctx, span := otel.Tracer("tokenmeter/alerting").Start(ctx, "alerting.raise",
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(
-			attribute.String("tokenmeter.alert_id", a.GetAlertId()),
-			attribute.String("tokenmeter.org", a.GetOrgId()),
-			attribute.String("tokenmeter.team", a.GetTeamId()),
-			attribute.Int64("tokenmeter.ledger_seq", int64(a.GetSourceSequence())),
-		))
-	defer span.End()
-	ev := &v1.Event{
-		EventId:    a.GetAlertId(),
-		OrgId:      a.GetOrgId(),
-		TeamId:     a.GetTeamId(),
-		ServerTime: a.GetRaisedAt(),
-		Actor:      &v1.Actor{Kind: "system", Id: "alerting"},
-		Payload:    &v1.Event_Alert{Alert: a},
-	}
-	subject := eventlog.AlertSubject(a.GetOrgId(), a.GetTeamId(), a.GetKind())
-	wait := retryMin
-	for {
-		actx, cancel := context.WithTimeout(ctx, publishTimeout)
-		res, err := eventlog.Append(actx, e.js, subject, ev, nil)
-		cancel()
-		if err == nil {
-			span.SetAttributes(attribute.Int64("tokenmeter.alert_seq", int64(res.Sequence)))
-			e.log.InfoContext(ctx, "alert raised", "alert_id", a.GetAlertId(), "kind", a.GetKind(),
-				"org", a.GetOrgId(), "team", a.GetTeamId(), "alert_seq", res.Sequence, "duplicate", res.Duplicate)
-			return nil
-		}
-		e.log.WarnContext(ctx, "publish alert failed; retrying", "alert_id", a.GetAlertId(), "err", err, "in", wait)
-		select {
-		case <-stop.Done():
-			span.SetStatus(codes.Error, "stopped before the alert was stored")
-			return fmt.Errorf("publish alert %s: %w", a.GetAlertId(), errors.Join(err, stop.Err()))
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, retryMax)
-	}
-}
-
 func (e *Engine) done(seq uint64) {
 	e.mu.Lock()
 	e.processed = seq
@@ -174,15 +252,15 @@ func (e *Engine) done(seq uint64) {
 	e.mu.Unlock()
 }
 
-// Processed is the LEDGER sequence of the last message folded.
+// Processed is the sequence of the last message folded.
 func (e *Engine) Processed() uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.processed
 }
 
-// WaitFor blocks until the LEDGER message at seq has been folded and its
-// alerts published, or ctx ends.
+// WaitFor blocks until the message at seq has been folded and its alerts
+// published, or ctx ends.
 func (e *Engine) WaitFor(ctx context.Context, seq uint64) error {
 	for {
 		e.mu.Lock()
@@ -194,7 +272,7 @@ func (e *Engine) WaitFor(ctx context.Context, seq uint64) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("wait for ledger seq %d (at %d): %w", seq, processed, ctx.Err())
+			return fmt.Errorf("wait for seq %d (at %d): %w", seq, processed, ctx.Err())
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 )
 
-var rulesConfig = rules.Config{LowBalancePercent: 20}
+var rulesConfig = rules.Defaults()
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -114,8 +114,9 @@ type running struct {
 
 func start(t *testing.T, js jetstream.JetStream, count *publishLog) *running {
 	t.Helper()
-	eng, err := engine.New(js, rulesConfig, slog.New(count))
+	fold, err := rules.New(rulesConfig)
 	require.NoError(t, err)
+	eng := engine.New(js, engine.Options{Fold: fold, Defaults: rulesConfig, Log: slog.New(count)})
 	ctx, cancel := context.WithCancel(t.Context())
 	r := &running{eng: eng, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- eng.Run(ctx) }()

@@ -154,7 +154,7 @@ func TestRulesTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := rules.New(rules.Config{LowBalancePercent: 20})
+			r, err := rules.New(rules.Defaults())
 			require.NoError(t, err)
 			var got []fired
 			for i, ev := range tt.events {
@@ -169,7 +169,7 @@ func TestRulesTable(t *testing.T) {
 
 func TestLowBalanceAlert(t *testing.T) {
 	t.Parallel()
-	r, err := rules.New(rules.Config{LowBalancePercent: 20})
+	r, err := rules.New(rules.Defaults())
 	require.NoError(t, err)
 	require.Empty(t, r.Apply(41, packAdded("design", 1000, 1000)))
 	ev := charged("design", 180, 1000)
@@ -191,7 +191,7 @@ func TestLowBalanceAlert(t *testing.T) {
 
 func TestLaunchDeniedAlert(t *testing.T) {
 	t.Parallel()
-	r, err := rules.New(rules.Config{LowBalancePercent: 20})
+	r, err := rules.New(rules.Defaults())
 	require.NoError(t, err)
 	got := r.Apply(7, insufficient("design", 0, 0))
 	require.Len(t, got, 1)
@@ -203,7 +203,7 @@ func TestLaunchDeniedAlert(t *testing.T) {
 
 func TestPercentRounding(t *testing.T) {
 	t.Parallel()
-	r, err := rules.New(rules.Config{LowBalancePercent: 20})
+	r, err := rules.New(rules.Defaults())
 	require.NoError(t, err)
 	got := r.Apply(1, charged("design", 1, 3))
 	require.Empty(t, got, "33.3 % is above 20 %")
@@ -217,7 +217,7 @@ func TestSameEventsSameAlerts(t *testing.T) {
 	t.Parallel()
 	events := []*v1.Event{packAdded("d", 1000, 1000), charged("d", 100, 1000), insufficient("d", 0, 1000), packAdded("d", 1500, 2000), charged("d", 10, 2000)}
 	run := func() []*v1.Alert {
-		r, err := rules.New(rules.Config{LowBalancePercent: 20})
+		r, err := rules.New(rules.Defaults())
 		require.NoError(t, err)
 		var out []*v1.Alert
 		for i, ev := range events {
@@ -235,9 +235,16 @@ func TestSameEventsSameAlerts(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	for _, p := range []float64{0, -1, 100, 150} {
-		_, err := rules.New(rules.Config{LowBalancePercent: p})
+		cfg := rules.Defaults()
+		cfg.LowBalance.Percent = p
+		_, err := rules.New(cfg)
 		require.ErrorIs(t, err, rules.ErrInvalidConfig, "percent %v", p)
+		var fe *rules.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "low_balance.percent", fe.Field)
 	}
-	_, err := rules.New(rules.Config{LowBalancePercent: 0.5})
+	cfg := rules.Defaults()
+	cfg.LowBalance.Percent = 0.5
+	_, err := rules.New(cfg)
 	require.NoError(t, err)
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -23,7 +21,8 @@ const (
 )
 
 // ListAlerts returns the caller's latest alerts, newest first: at most limit
-// (default 100), of the given teams if any, raised at or after since if set.
+// (default 100), of the given teams if any, raised at or after since if set,
+// with their acknowledgements. unacknowledged_only looks at the latest 1,000.
 func (s *Server) ListAlerts(ctx context.Context, req *v1.ListAlertsRequest) (*v1.ListAlertsResponse, error) {
 	org, err := orgOf(ctx)
 	if err != nil {
@@ -49,20 +48,28 @@ func (s *Server) ListAlerts(ctx context.Context, req *v1.ListAlertsRequest) (*v1
 	}
 	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
-	alerts, err := s.latest(ctx, filterSubjects(org, teams, nil), since, limit)
+	read := limit
+	if req.GetUnacknowledgedOnly() {
+		read = maxListLimit // acknowledged ones are dropped after reading
+	}
+	alerts, err := s.latest(ctx, filterSubjects(org, teams, nil), since, read)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, status.FromContextError(ctx.Err()).Err()
-		}
-		return nil, status.Errorf(codes.Unavailable, "list alerts: %v", err)
+		return nil, unavailable(ctx, "list alerts", err)
+	}
+	if err := s.withAcks(ctx, org, alerts...); err != nil {
+		return nil, unavailable(ctx, "list alerts", err)
 	}
 	out := alerts[:0]
 	for _, a := range alerts {
-		if a.GetOrgId() == org { // the subject filter already excludes others
-			out = append(out, a)
+		if a.GetOrgId() != org { // the subject filter already excludes others
+			continue
 		}
+		if req.GetUnacknowledgedOnly() && a.GetAcknowledged() {
+			continue
+		}
+		out = append(out, a)
 	}
-	return &v1.ListAlertsResponse{Alerts: out}, nil
+	return &v1.ListAlertsResponse{Alerts: out[:min(len(out), limit)]}, nil
 }
 
 // latest reads the alerts on filters up to the newest one there is now and

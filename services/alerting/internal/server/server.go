@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -18,6 +19,8 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
 )
 
 // Policy lets organisation admins and services acting for an organisation
@@ -28,28 +31,46 @@ func Policy() auth.Policy {
 		v1.AlertingService_WatchAlerts_FullMethodName:      roles,
 		v1.AlertingService_ListAlerts_FullMethodName:       roles,
 		v1.AlertingService_AcknowledgeAlert_FullMethodName: roles,
+		v1.AlertingService_ListRules_FullMethodName:        roles,
+		v1.AlertingService_SetRules_FullMethodName:         roles,
+		v1.AlertingService_ListWebhooks_FullMethodName:     roles,
+		v1.AlertingService_SetWebhook_FullMethodName:       roles,
+		v1.AlertingService_DeleteWebhook_FullMethodName:    roles,
+		v1.AlertingService_ListDeadLetters_FullMethodName:  roles,
 	}
 }
 
-// Server implements AlertingService over the ALERTS stream.
-// AcknowledgeAlert is not implemented yet (Unimplemented).
+// Server implements AlertingService over the ALERTS stream and alerting's
+// KV buckets.
 type Server struct {
 	v1.UnimplementedAlertingServiceServer
-	js  jetstream.JetStream
-	log *slog.Logger
+	js       jetstream.JetStream
+	store    *store.Stores
+	defaults rules.Config
+	log      *slog.Logger
+	now      func() time.Time
 
 	stopOnce sync.Once
 	stopping chan struct{}
 }
 
-// New returns a server reading the ALERTS stream through js.
-func New(js jetstream.JetStream, log *slog.Logger) *Server {
-	return &Server{js: js, log: log, stopping: make(chan struct{})}
+// New returns a server reading the ALERTS stream through js; defaults are the
+// rules of teams without settings.
+func New(js jetstream.JetStream, st *store.Stores, defaults rules.Config, log *slog.Logger) *Server {
+	return &Server{js: js, store: st, defaults: defaults, log: log, now: time.Now, stopping: make(chan struct{})}
 }
 
 // Close ends every open WatchAlerts stream with Unavailable, so a graceful
 // gRPC stop need not wait for watchers that never hang up.
 func (s *Server) Close() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// unavailable is the status of a failed read or write of the log or a bucket.
+func unavailable(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return status.Errorf(codes.Unavailable, "%s: %v", what, err)
+}
 
 // orgOf returns the caller's organisation. It is checked like any id because
 // it becomes a subject token: "*" or "a.>" must never widen a filter.

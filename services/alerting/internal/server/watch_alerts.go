@@ -80,6 +80,9 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		if a.GetOrgId() != org {
 			continue // the subject filter already excludes it; never rely on one check
 		}
+		if err := s.withAcks(ctx, org, a); err != nil {
+			s.log.WarnContext(ctx, "acknowledgement unknown", "alert_id", a.GetAlertId(), "err", err)
+		}
 		if err := stream.Send(&v1.WatchAlertsResponse{Alert: a}); err != nil {
 			return err
 		}

@@ -128,12 +128,14 @@ func (x *WatchAlertsResponse) GetAlert() *Alert {
 }
 
 type ListAlertsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
-	Limit         int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	Since         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Limit   int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Since   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	// Only alerts nobody acknowledged yet.
+	UnacknowledgedOnly bool `protobuf:"varint,4,opt,name=unacknowledged_only,json=unacknowledgedOnly,proto3" json:"unacknowledged_only,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListAlertsRequest) Reset() {
@@ -185,6 +187,13 @@ func (x *ListAlertsRequest) GetSince() *timestamppb.Timestamp {
 		return x.Since
 	}
 	return nil
+}
+
+func (x *ListAlertsRequest) GetUnacknowledgedOnly() bool {
+	if x != nil {
+		return x.UnacknowledgedOnly
+	}
+	return false
 }
 
 type ListAlertsResponse struct {
@@ -319,6 +328,1640 @@ func (x *AcknowledgeAlertResponse) GetAlert() *Alert {
 	return nil
 }
 
+// AlertRules are the settings of every rule. In a team's settings an unset
+// field takes the default; in effective rules every field is set.
+type AlertRules struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	LowBalance     *LowBalanceRule        `protobuf:"bytes,1,opt,name=low_balance,json=lowBalance,proto3" json:"low_balance,omitempty"`
+	UsageTiers     *UsageTiersRule        `protobuf:"bytes,2,opt,name=usage_tiers,json=usageTiers,proto3" json:"usage_tiers,omitempty"`
+	Forecast       *ForecastRule          `protobuf:"bytes,3,opt,name=forecast,proto3" json:"forecast,omitempty"`
+	BurnPace       *BurnPaceRule          `protobuf:"bytes,4,opt,name=burn_pace,json=burnPace,proto3" json:"burn_pace,omitempty"`
+	PackExpiry     *PackExpiryRule        `protobuf:"bytes,5,opt,name=pack_expiry,json=packExpiry,proto3" json:"pack_expiry,omitempty"`
+	Spike          *SpikeRule             `protobuf:"bytes,6,opt,name=spike,proto3" json:"spike,omitempty"`
+	HeavyUser      *HeavyUserRule         `protobuf:"bytes,7,opt,name=heavy_user,json=heavyUser,proto3" json:"heavy_user,omitempty"`
+	MultiProduct   *MultiProductRule      `protobuf:"bytes,8,opt,name=multi_product,json=multiProduct,proto3" json:"multi_product,omitempty"`
+	LongSession    *LongSessionRule       `protobuf:"bytes,9,opt,name=long_session,json=longSession,proto3" json:"long_session,omitempty"`
+	SessionRenewed *RuleSwitch            `protobuf:"bytes,10,opt,name=session_renewed,json=sessionRenewed,proto3" json:"session_renewed,omitempty"`
+	InactiveUser   *InactiveUserRule      `protobuf:"bytes,11,opt,name=inactive_user,json=inactiveUser,proto3" json:"inactive_user,omitempty"`
+	LaunchDenied   *RuleSwitch            `protobuf:"bytes,12,opt,name=launch_denied,json=launchDenied,proto3" json:"launch_denied,omitempty"`
+	BudgetCrossed  *RuleSwitch            `protobuf:"bytes,13,opt,name=budget_crossed,json=budgetCrossed,proto3" json:"budget_crossed,omitempty"`
+	Capacity       *CapacityRule          `protobuf:"bytes,14,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AlertRules) Reset() {
+	*x = AlertRules{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertRules) ProtoMessage() {}
+
+func (x *AlertRules) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertRules.ProtoReflect.Descriptor instead.
+func (*AlertRules) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AlertRules) GetLowBalance() *LowBalanceRule {
+	if x != nil {
+		return x.LowBalance
+	}
+	return nil
+}
+
+func (x *AlertRules) GetUsageTiers() *UsageTiersRule {
+	if x != nil {
+		return x.UsageTiers
+	}
+	return nil
+}
+
+func (x *AlertRules) GetForecast() *ForecastRule {
+	if x != nil {
+		return x.Forecast
+	}
+	return nil
+}
+
+func (x *AlertRules) GetBurnPace() *BurnPaceRule {
+	if x != nil {
+		return x.BurnPace
+	}
+	return nil
+}
+
+func (x *AlertRules) GetPackExpiry() *PackExpiryRule {
+	if x != nil {
+		return x.PackExpiry
+	}
+	return nil
+}
+
+func (x *AlertRules) GetSpike() *SpikeRule {
+	if x != nil {
+		return x.Spike
+	}
+	return nil
+}
+
+func (x *AlertRules) GetHeavyUser() *HeavyUserRule {
+	if x != nil {
+		return x.HeavyUser
+	}
+	return nil
+}
+
+func (x *AlertRules) GetMultiProduct() *MultiProductRule {
+	if x != nil {
+		return x.MultiProduct
+	}
+	return nil
+}
+
+func (x *AlertRules) GetLongSession() *LongSessionRule {
+	if x != nil {
+		return x.LongSession
+	}
+	return nil
+}
+
+func (x *AlertRules) GetSessionRenewed() *RuleSwitch {
+	if x != nil {
+		return x.SessionRenewed
+	}
+	return nil
+}
+
+func (x *AlertRules) GetInactiveUser() *InactiveUserRule {
+	if x != nil {
+		return x.InactiveUser
+	}
+	return nil
+}
+
+func (x *AlertRules) GetLaunchDenied() *RuleSwitch {
+	if x != nil {
+		return x.LaunchDenied
+	}
+	return nil
+}
+
+func (x *AlertRules) GetBudgetCrossed() *RuleSwitch {
+	if x != nil {
+		return x.BudgetCrossed
+	}
+	return nil
+}
+
+func (x *AlertRules) GetCapacity() *CapacityRule {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+// RuleSwitch turns a rule without settings on or off.
+type RuleSwitch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RuleSwitch) Reset() {
+	*x = RuleSwitch{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RuleSwitch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RuleSwitch) ProtoMessage() {}
+
+func (x *RuleSwitch) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RuleSwitch.ProtoReflect.Descriptor instead.
+func (*RuleSwitch) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RuleSwitch) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+// LowBalanceRule: available at or below percent of live tokens (default 20).
+type LowBalanceRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Percent       *float64               `protobuf:"fixed64,2,opt,name=percent,proto3,oneof" json:"percent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LowBalanceRule) Reset() {
+	*x = LowBalanceRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LowBalanceRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LowBalanceRule) ProtoMessage() {}
+
+func (x *LowBalanceRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LowBalanceRule.ProtoReflect.Descriptor instead.
+func (*LowBalanceRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LowBalanceRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *LowBalanceRule) GetPercent() float64 {
+	if x != nil && x.Percent != nil {
+		return *x.Percent
+	}
+	return 0
+}
+
+// UsageTiersRule: used share of live tokens crossing each tier (default 25, 50, 75; off by default).
+type UsageTiersRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Percents      []float64              `protobuf:"fixed64,2,rep,packed,name=percents,proto3" json:"percents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageTiersRule) Reset() {
+	*x = UsageTiersRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageTiersRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageTiersRule) ProtoMessage() {}
+
+func (x *UsageTiersRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageTiersRule.ProtoReflect.Descriptor instead.
+func (*UsageTiersRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UsageTiersRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *UsageTiersRule) GetPercents() []float64 {
+	if x != nil {
+		return x.Percents
+	}
+	return nil
+}
+
+// ForecastRule: run-out forecast from the trailing burn rate within days, or before the term ends.
+type ForecastRule struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Enabled        *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	WithinDays     *int32                 `protobuf:"varint,2,opt,name=within_days,json=withinDays,proto3,oneof" json:"within_days,omitempty"`
+	BeforeTermEnd  *bool                  `protobuf:"varint,3,opt,name=before_term_end,json=beforeTermEnd,proto3,oneof" json:"before_term_end,omitempty"`
+	TrailingDays   *int32                 `protobuf:"varint,4,opt,name=trailing_days,json=trailingDays,proto3,oneof" json:"trailing_days,omitempty"`
+	MinHistoryDays *int32                 `protobuf:"varint,5,opt,name=min_history_days,json=minHistoryDays,proto3,oneof" json:"min_history_days,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ForecastRule) Reset() {
+	*x = ForecastRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForecastRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForecastRule) ProtoMessage() {}
+
+func (x *ForecastRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForecastRule.ProtoReflect.Descriptor instead.
+func (*ForecastRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ForecastRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *ForecastRule) GetWithinDays() int32 {
+	if x != nil && x.WithinDays != nil {
+		return *x.WithinDays
+	}
+	return 0
+}
+
+func (x *ForecastRule) GetBeforeTermEnd() bool {
+	if x != nil && x.BeforeTermEnd != nil {
+		return *x.BeforeTermEnd
+	}
+	return false
+}
+
+func (x *ForecastRule) GetTrailingDays() int32 {
+	if x != nil && x.TrailingDays != nil {
+		return *x.TrailingDays
+	}
+	return 0
+}
+
+func (x *ForecastRule) GetMinHistoryDays() int32 {
+	if x != nil && x.MinHistoryDays != nil {
+		return *x.MinHistoryDays
+	}
+	return 0
+}
+
+// BurnPaceRule: percent of the term's tokens used before mid-term (default 70).
+type BurnPaceRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Percent       *float64               `protobuf:"fixed64,2,opt,name=percent,proto3,oneof" json:"percent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BurnPaceRule) Reset() {
+	*x = BurnPaceRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BurnPaceRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BurnPaceRule) ProtoMessage() {}
+
+func (x *BurnPaceRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BurnPaceRule.ProtoReflect.Descriptor instead.
+func (*BurnPaceRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *BurnPaceRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *BurnPaceRule) GetPercent() float64 {
+	if x != nil && x.Percent != nil {
+		return *x.Percent
+	}
+	return 0
+}
+
+// PackExpiryRule: a pack with unused tokens expiring within each of days (default 90, 30, 7).
+type PackExpiryRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Days          []int32                `protobuf:"varint,2,rep,packed,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackExpiryRule) Reset() {
+	*x = PackExpiryRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackExpiryRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackExpiryRule) ProtoMessage() {}
+
+func (x *PackExpiryRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackExpiryRule.ProtoReflect.Descriptor instead.
+func (*PackExpiryRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PackExpiryRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *PackExpiryRule) GetDays() []int32 {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// SpikeRule: a day's usage over daily_limit_tokens (0: no limit) or over factor x the trailing daily mean.
+type SpikeRule struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Enabled          *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	DailyLimitTokens *int64                 `protobuf:"varint,2,opt,name=daily_limit_tokens,json=dailyLimitTokens,proto3,oneof" json:"daily_limit_tokens,omitempty"`
+	Factor           *float64               `protobuf:"fixed64,3,opt,name=factor,proto3,oneof" json:"factor,omitempty"`
+	TrailingDays     *int32                 `protobuf:"varint,4,opt,name=trailing_days,json=trailingDays,proto3,oneof" json:"trailing_days,omitempty"`
+	MinHistoryDays   *int32                 `protobuf:"varint,5,opt,name=min_history_days,json=minHistoryDays,proto3,oneof" json:"min_history_days,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SpikeRule) Reset() {
+	*x = SpikeRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpikeRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpikeRule) ProtoMessage() {}
+
+func (x *SpikeRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpikeRule.ProtoReflect.Descriptor instead.
+func (*SpikeRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SpikeRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *SpikeRule) GetDailyLimitTokens() int64 {
+	if x != nil && x.DailyLimitTokens != nil {
+		return *x.DailyLimitTokens
+	}
+	return 0
+}
+
+func (x *SpikeRule) GetFactor() float64 {
+	if x != nil && x.Factor != nil {
+		return *x.Factor
+	}
+	return 0
+}
+
+func (x *SpikeRule) GetTrailingDays() int32 {
+	if x != nil && x.TrailingDays != nil {
+		return *x.TrailingDays
+	}
+	return 0
+}
+
+func (x *SpikeRule) GetMinHistoryDays() int32 {
+	if x != nil && x.MinHistoryDays != nil {
+		return *x.MinHistoryDays
+	}
+	return 0
+}
+
+// HeavyUserRule: a user active more than days_per_year in the trailing 365, or more
+// than days_per_week on average over the trailing four weeks.
+type HeavyUserRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	DaysPerYear   *int32                 `protobuf:"varint,2,opt,name=days_per_year,json=daysPerYear,proto3,oneof" json:"days_per_year,omitempty"`
+	DaysPerWeek   *float64               `protobuf:"fixed64,3,opt,name=days_per_week,json=daysPerWeek,proto3,oneof" json:"days_per_week,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeavyUserRule) Reset() {
+	*x = HeavyUserRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeavyUserRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeavyUserRule) ProtoMessage() {}
+
+func (x *HeavyUserRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeavyUserRule.ProtoReflect.Descriptor instead.
+func (*HeavyUserRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *HeavyUserRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *HeavyUserRule) GetDaysPerYear() int32 {
+	if x != nil && x.DaysPerYear != nil {
+		return *x.DaysPerYear
+	}
+	return 0
+}
+
+func (x *HeavyUserRule) GetDaysPerWeek() float64 {
+	if x != nil && x.DaysPerWeek != nil {
+		return *x.DaysPerWeek
+	}
+	return 0
+}
+
+// MultiProductRule: a user opening products_per_day products or more on one day (off by default).
+type MultiProductRule struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Enabled        *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	ProductsPerDay *int32                 `protobuf:"varint,2,opt,name=products_per_day,json=productsPerDay,proto3,oneof" json:"products_per_day,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MultiProductRule) Reset() {
+	*x = MultiProductRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MultiProductRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MultiProductRule) ProtoMessage() {}
+
+func (x *MultiProductRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MultiProductRule.ProtoReflect.Descriptor instead.
+func (*MultiProductRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MultiProductRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *MultiProductRule) GetProductsPerDay() int32 {
+	if x != nil && x.ProductsPerDay != nil {
+		return *x.ProductsPerDay
+	}
+	return 0
+}
+
+// LongSessionRule: a session open longer than hours.
+type LongSessionRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Hours         *float64               `protobuf:"fixed64,2,opt,name=hours,proto3,oneof" json:"hours,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LongSessionRule) Reset() {
+	*x = LongSessionRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LongSessionRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LongSessionRule) ProtoMessage() {}
+
+func (x *LongSessionRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LongSessionRule.ProtoReflect.Descriptor instead.
+func (*LongSessionRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *LongSessionRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *LongSessionRule) GetHours() float64 {
+	if x != nil && x.Hours != nil {
+		return *x.Hours
+	}
+	return 0
+}
+
+// InactiveUserRule: an assigned user with no launch for days.
+type InactiveUserRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Days          *int32                 `protobuf:"varint,2,opt,name=days,proto3,oneof" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InactiveUserRule) Reset() {
+	*x = InactiveUserRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InactiveUserRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InactiveUserRule) ProtoMessage() {}
+
+func (x *InactiveUserRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InactiveUserRule.ProtoReflect.Descriptor instead.
+func (*InactiveUserRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *InactiveUserRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *InactiveUserRule) GetDays() int32 {
+	if x != nil && x.Days != nil {
+		return *x.Days
+	}
+	return 0
+}
+
+// CapacityRule: capacity available at or below percent of its total (default 20).
+type CapacityRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	Percent       *float64               `protobuf:"fixed64,2,opt,name=percent,proto3,oneof" json:"percent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityRule) Reset() {
+	*x = CapacityRule{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityRule) ProtoMessage() {}
+
+func (x *CapacityRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityRule.ProtoReflect.Descriptor instead.
+func (*CapacityRule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CapacityRule) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *CapacityRule) GetPercent() float64 {
+	if x != nil && x.Percent != nil {
+		return *x.Percent
+	}
+	return 0
+}
+
+// TeamRules are one team's rules.
+type TeamRules struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// What applies: the defaults with the team's settings over them.
+	Effective *AlertRules `protobuf:"bytes,2,opt,name=effective,proto3" json:"effective,omitempty"`
+	// The team's own settings as stored.
+	Settings      *AlertRules `protobuf:"bytes,3,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TeamRules) Reset() {
+	*x = TeamRules{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TeamRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TeamRules) ProtoMessage() {}
+
+func (x *TeamRules) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TeamRules.ProtoReflect.Descriptor instead.
+func (*TeamRules) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TeamRules) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *TeamRules) GetEffective() *AlertRules {
+	if x != nil {
+		return x.Effective
+	}
+	return nil
+}
+
+func (x *TeamRules) GetSettings() *AlertRules {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+type ListRulesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Teams to return; empty: every team of the organisation that has settings.
+	TeamIds       []string `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRulesRequest) Reset() {
+	*x = ListRulesRequest{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRulesRequest) ProtoMessage() {}
+
+func (x *ListRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRulesRequest.ProtoReflect.Descriptor instead.
+func (*ListRulesRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListRulesRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+type ListRulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Defaults      *AlertRules            `protobuf:"bytes,1,opt,name=defaults,proto3" json:"defaults,omitempty"`
+	Teams         []*TeamRules           `protobuf:"bytes,2,rep,name=teams,proto3" json:"teams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRulesResponse) Reset() {
+	*x = ListRulesResponse{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRulesResponse) ProtoMessage() {}
+
+func (x *ListRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRulesResponse.ProtoReflect.Descriptor instead.
+func (*ListRulesResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListRulesResponse) GetDefaults() *AlertRules {
+	if x != nil {
+		return x.Defaults
+	}
+	return nil
+}
+
+func (x *ListRulesResponse) GetTeams() []*TeamRules {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
+type SetRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Settings      *AlertRules            `protobuf:"bytes,2,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRulesRequest) Reset() {
+	*x = SetRulesRequest{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRulesRequest) ProtoMessage() {}
+
+func (x *SetRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRulesRequest.ProtoReflect.Descriptor instead.
+func (*SetRulesRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SetRulesRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SetRulesRequest) GetSettings() *AlertRules {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+type SetRulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Team          *TeamRules             `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRulesResponse) Reset() {
+	*x = SetRulesResponse{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRulesResponse) ProtoMessage() {}
+
+func (x *SetRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRulesResponse.ProtoReflect.Descriptor instead.
+func (*SetRulesResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SetRulesResponse) GetTeam() *TeamRules {
+	if x != nil {
+		return x.Team
+	}
+	return nil
+}
+
+// Webhook is a team's endpoint that receives its alerts as signed JSON POSTs.
+type Webhook struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	WebhookId string                 `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	TeamId    string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// http or https URL.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// Only these alert kinds; empty: every kind.
+	Kinds []string `protobuf:"bytes,4,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// Lowest severity delivered; unspecified: every severity.
+	MinSeverity Severity `protobuf:"varint,5,opt,name=min_severity,json=minSeverity,proto3,enum=tokenmeter.v1.Severity" json:"min_severity,omitempty"`
+	// HMAC-SHA256 signing secret. Chosen on SetWebhook (or generated when empty
+	// and returned once); never returned by ListWebhooks.
+	Secret        string `protobuf:"bytes,6,opt,name=secret,proto3" json:"secret,omitempty"`
+	Disabled      bool   `protobuf:"varint,7,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Webhook) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *Webhook) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Webhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Webhook) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *Webhook) GetMinSeverity() Severity {
+	if x != nil {
+		return x.MinSeverity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *Webhook) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *Webhook) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+type ListWebhooksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksRequest) Reset() {
+	*x = ListWebhooksRequest{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksRequest) ProtoMessage() {}
+
+func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListWebhooksRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+type ListWebhooksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhooks      []*Webhook             `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksResponse) Reset() {
+	*x = ListWebhooksResponse{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksResponse) ProtoMessage() {}
+
+func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+type SetWebhookRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhook       *Webhook               `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetWebhookRequest) Reset() {
+	*x = SetWebhookRequest{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetWebhookRequest) ProtoMessage() {}
+
+func (x *SetWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetWebhookRequest.ProtoReflect.Descriptor instead.
+func (*SetWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SetWebhookRequest) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+type SetWebhookResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhook       *Webhook               `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetWebhookResponse) Reset() {
+	*x = SetWebhookResponse{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetWebhookResponse) ProtoMessage() {}
+
+func (x *SetWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetWebhookResponse.ProtoReflect.Descriptor instead.
+func (*SetWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SetWebhookResponse) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+type DeleteWebhookRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	WebhookId     string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookRequest) Reset() {
+	*x = DeleteWebhookRequest{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookRequest) ProtoMessage() {}
+
+func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DeleteWebhookRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *DeleteWebhookRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+type DeleteWebhookResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookResponse) Reset() {
+	*x = DeleteWebhookResponse{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookResponse) ProtoMessage() {}
+
+func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{30}
+}
+
+// DeadLetter is a delivery given up after every attempt failed.
+type DeadLetter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WebhookId     string                 `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	TeamId        string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Alert         *Alert                 `protobuf:"bytes,4,opt,name=alert,proto3" json:"alert,omitempty"`
+	Attempts      int32                  `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError     string                 `protobuf:"bytes,6,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	FailedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=failed_at,json=failedAt,proto3" json:"failed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DeadLetter) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetAlert() *Alert {
+	if x != nil {
+		return x.Alert
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetFailedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FailedAt
+	}
+	return nil
+}
+
+type ListDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListDeadLettersRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+type ListDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters   []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_alerting_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_alerting_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
 var File_tokenmeter_v1_alerting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
@@ -329,22 +1972,189 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\bteam_ids\x18\x02 \x03(\tR\ateamIds\x12\x14\n" +
 	"\x05kinds\x18\x03 \x03(\tR\x05kinds\"A\n" +
 	"\x13WatchAlertsResponse\x12*\n" +
-	"\x05alert\x18\x01 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert\"v\n" +
+	"\x05alert\x18\x01 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert\"\xa7\x01\n" +
 	"\x11ListAlertsRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"B\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12/\n" +
+	"\x13unacknowledged_only\x18\x04 \x01(\bR\x12unacknowledgedOnly\"B\n" +
 	"\x12ListAlertsResponse\x12,\n" +
 	"\x06alerts\x18\x01 \x03(\v2\x14.tokenmeter.v1.AlertR\x06alerts\"4\n" +
 	"\x17AcknowledgeAlertRequest\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\"F\n" +
 	"\x18AcknowledgeAlertResponse\x12*\n" +
-	"\x05alert\x18\x01 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert2\xa1\x02\n" +
+	"\x05alert\x18\x01 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert\"\xfa\x06\n" +
+	"\n" +
+	"AlertRules\x12>\n" +
+	"\vlow_balance\x18\x01 \x01(\v2\x1d.tokenmeter.v1.LowBalanceRuleR\n" +
+	"lowBalance\x12>\n" +
+	"\vusage_tiers\x18\x02 \x01(\v2\x1d.tokenmeter.v1.UsageTiersRuleR\n" +
+	"usageTiers\x127\n" +
+	"\bforecast\x18\x03 \x01(\v2\x1b.tokenmeter.v1.ForecastRuleR\bforecast\x128\n" +
+	"\tburn_pace\x18\x04 \x01(\v2\x1b.tokenmeter.v1.BurnPaceRuleR\bburnPace\x12>\n" +
+	"\vpack_expiry\x18\x05 \x01(\v2\x1d.tokenmeter.v1.PackExpiryRuleR\n" +
+	"packExpiry\x12.\n" +
+	"\x05spike\x18\x06 \x01(\v2\x18.tokenmeter.v1.SpikeRuleR\x05spike\x12;\n" +
+	"\n" +
+	"heavy_user\x18\a \x01(\v2\x1c.tokenmeter.v1.HeavyUserRuleR\theavyUser\x12D\n" +
+	"\rmulti_product\x18\b \x01(\v2\x1f.tokenmeter.v1.MultiProductRuleR\fmultiProduct\x12A\n" +
+	"\flong_session\x18\t \x01(\v2\x1e.tokenmeter.v1.LongSessionRuleR\vlongSession\x12B\n" +
+	"\x0fsession_renewed\x18\n" +
+	" \x01(\v2\x19.tokenmeter.v1.RuleSwitchR\x0esessionRenewed\x12D\n" +
+	"\rinactive_user\x18\v \x01(\v2\x1f.tokenmeter.v1.InactiveUserRuleR\finactiveUser\x12>\n" +
+	"\rlaunch_denied\x18\f \x01(\v2\x19.tokenmeter.v1.RuleSwitchR\flaunchDenied\x12@\n" +
+	"\x0ebudget_crossed\x18\r \x01(\v2\x19.tokenmeter.v1.RuleSwitchR\rbudgetCrossed\x127\n" +
+	"\bcapacity\x18\x0e \x01(\v2\x1b.tokenmeter.v1.CapacityRuleR\bcapacity\"7\n" +
+	"\n" +
+	"RuleSwitch\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabled\"f\n" +
+	"\x0eLowBalanceRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1d\n" +
+	"\apercent\x18\x02 \x01(\x01H\x01R\apercent\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\n" +
+	"\n" +
+	"\b_percent\"W\n" +
+	"\x0eUsageTiersRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1a\n" +
+	"\bpercents\x18\x02 \x03(\x01R\bpercentsB\n" +
+	"\n" +
+	"\b_enabled\"\xb0\x02\n" +
+	"\fForecastRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12$\n" +
+	"\vwithin_days\x18\x02 \x01(\x05H\x01R\n" +
+	"withinDays\x88\x01\x01\x12+\n" +
+	"\x0fbefore_term_end\x18\x03 \x01(\bH\x02R\rbeforeTermEnd\x88\x01\x01\x12(\n" +
+	"\rtrailing_days\x18\x04 \x01(\x05H\x03R\ftrailingDays\x88\x01\x01\x12-\n" +
+	"\x10min_history_days\x18\x05 \x01(\x05H\x04R\x0eminHistoryDays\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\x0e\n" +
+	"\f_within_daysB\x12\n" +
+	"\x10_before_term_endB\x10\n" +
+	"\x0e_trailing_daysB\x13\n" +
+	"\x11_min_history_days\"d\n" +
+	"\fBurnPaceRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1d\n" +
+	"\apercent\x18\x02 \x01(\x01H\x01R\apercent\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\n" +
+	"\n" +
+	"\b_percent\"O\n" +
+	"\x0ePackExpiryRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x12\n" +
+	"\x04days\x18\x02 \x03(\x05R\x04daysB\n" +
+	"\n" +
+	"\b_enabled\"\xa8\x02\n" +
+	"\tSpikeRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x121\n" +
+	"\x12daily_limit_tokens\x18\x02 \x01(\x03H\x01R\x10dailyLimitTokens\x88\x01\x01\x12\x1b\n" +
+	"\x06factor\x18\x03 \x01(\x01H\x02R\x06factor\x88\x01\x01\x12(\n" +
+	"\rtrailing_days\x18\x04 \x01(\x05H\x03R\ftrailingDays\x88\x01\x01\x12-\n" +
+	"\x10min_history_days\x18\x05 \x01(\x05H\x04R\x0eminHistoryDays\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\x15\n" +
+	"\x13_daily_limit_tokensB\t\n" +
+	"\a_factorB\x10\n" +
+	"\x0e_trailing_daysB\x13\n" +
+	"\x11_min_history_days\"\xb0\x01\n" +
+	"\rHeavyUserRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12'\n" +
+	"\rdays_per_year\x18\x02 \x01(\x05H\x01R\vdaysPerYear\x88\x01\x01\x12'\n" +
+	"\rdays_per_week\x18\x03 \x01(\x01H\x02R\vdaysPerWeek\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\x10\n" +
+	"\x0e_days_per_yearB\x10\n" +
+	"\x0e_days_per_week\"\x81\x01\n" +
+	"\x10MultiProductRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12-\n" +
+	"\x10products_per_day\x18\x02 \x01(\x05H\x01R\x0eproductsPerDay\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\x13\n" +
+	"\x11_products_per_day\"a\n" +
+	"\x0fLongSessionRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x19\n" +
+	"\x05hours\x18\x02 \x01(\x01H\x01R\x05hours\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\b\n" +
+	"\x06_hours\"_\n" +
+	"\x10InactiveUserRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x17\n" +
+	"\x04days\x18\x02 \x01(\x05H\x01R\x04days\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\a\n" +
+	"\x05_days\"d\n" +
+	"\fCapacityRule\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1d\n" +
+	"\apercent\x18\x02 \x01(\x01H\x01R\apercent\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\n" +
+	"\n" +
+	"\b_percent\"\x94\x01\n" +
+	"\tTeamRules\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x127\n" +
+	"\teffective\x18\x02 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\teffective\x125\n" +
+	"\bsettings\x18\x03 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bsettings\"-\n" +
+	"\x10ListRulesRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"z\n" +
+	"\x11ListRulesResponse\x125\n" +
+	"\bdefaults\x18\x01 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bdefaults\x12.\n" +
+	"\x05teams\x18\x02 \x03(\v2\x18.tokenmeter.v1.TeamRulesR\x05teams\"a\n" +
+	"\x0fSetRulesRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x125\n" +
+	"\bsettings\x18\x02 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bsettings\"@\n" +
+	"\x10SetRulesResponse\x12,\n" +
+	"\x04team\x18\x01 \x01(\v2\x18.tokenmeter.v1.TeamRulesR\x04team\"\xd9\x01\n" +
+	"\aWebhook\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x14\n" +
+	"\x05kinds\x18\x04 \x03(\tR\x05kinds\x12:\n" +
+	"\fmin_severity\x18\x05 \x01(\x0e2\x17.tokenmeter.v1.SeverityR\vminSeverity\x12\x16\n" +
+	"\x06secret\x18\x06 \x01(\tR\x06secret\x12\x1a\n" +
+	"\bdisabled\x18\a \x01(\bR\bdisabled\"0\n" +
+	"\x13ListWebhooksRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"J\n" +
+	"\x14ListWebhooksResponse\x122\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x16.tokenmeter.v1.WebhookR\bwebhooks\"E\n" +
+	"\x11SetWebhookRequest\x120\n" +
+	"\awebhook\x18\x01 \x01(\v2\x16.tokenmeter.v1.WebhookR\awebhook\"F\n" +
+	"\x12SetWebhookResponse\x120\n" +
+	"\awebhook\x18\x01 \x01(\v2\x16.tokenmeter.v1.WebhookR\awebhook\"N\n" +
+	"\x14DeleteWebhookRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x02 \x01(\tR\twebhookId\"\x17\n" +
+	"\x15DeleteWebhookResponse\"\xf6\x01\n" +
+	"\n" +
+	"DeadLetter\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12*\n" +
+	"\x05alert\x18\x04 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x06 \x01(\tR\tlastError\x127\n" +
+	"\tfailed_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bfailedAt\"3\n" +
+	"\x16ListDeadLettersRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"W\n" +
+	"\x17ListDeadLettersResponse\x12<\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x19.tokenmeter.v1.DeadLetterR\vdeadLetters2\xa8\x06\n" +
 	"\x0fAlertingService\x12V\n" +
 	"\vWatchAlerts\x12!.tokenmeter.v1.WatchAlertsRequest\x1a\".tokenmeter.v1.WatchAlertsResponse0\x01\x12Q\n" +
 	"\n" +
 	"ListAlerts\x12 .tokenmeter.v1.ListAlertsRequest\x1a!.tokenmeter.v1.ListAlertsResponse\x12c\n" +
-	"\x10AcknowledgeAlert\x12&.tokenmeter.v1.AcknowledgeAlertRequest\x1a'.tokenmeter.v1.AcknowledgeAlertResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x10AcknowledgeAlert\x12&.tokenmeter.v1.AcknowledgeAlertRequest\x1a'.tokenmeter.v1.AcknowledgeAlertResponse\x12N\n" +
+	"\tListRules\x12\x1f.tokenmeter.v1.ListRulesRequest\x1a .tokenmeter.v1.ListRulesResponse\x12K\n" +
+	"\bSetRules\x12\x1e.tokenmeter.v1.SetRulesRequest\x1a\x1f.tokenmeter.v1.SetRulesResponse\x12W\n" +
+	"\fListWebhooks\x12\".tokenmeter.v1.ListWebhooksRequest\x1a#.tokenmeter.v1.ListWebhooksResponse\x12Q\n" +
+	"\n" +
+	"SetWebhook\x12 .tokenmeter.v1.SetWebhookRequest\x1a!.tokenmeter.v1.SetWebhookResponse\x12Z\n" +
+	"\rDeleteWebhook\x12#.tokenmeter.v1.DeleteWebhookRequest\x1a$.tokenmeter.v1.DeleteWebhookResponse\x12`\n" +
+	"\x0fListDeadLetters\x12%.tokenmeter.v1.ListDeadLettersRequest\x1a&.tokenmeter.v1.ListDeadLettersResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_alerting_proto_rawDescOnce sync.Once
@@ -358,7 +2168,7 @@ func file_tokenmeter_v1_alerting_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_alerting_proto_rawDescData
 }
 
-var file_tokenmeter_v1_alerting_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tokenmeter_v1_alerting_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_tokenmeter_v1_alerting_proto_goTypes = []any{
 	(*WatchAlertsRequest)(nil),       // 0: tokenmeter.v1.WatchAlertsRequest
 	(*WatchAlertsResponse)(nil),      // 1: tokenmeter.v1.WatchAlertsResponse
@@ -366,25 +2176,93 @@ var file_tokenmeter_v1_alerting_proto_goTypes = []any{
 	(*ListAlertsResponse)(nil),       // 3: tokenmeter.v1.ListAlertsResponse
 	(*AcknowledgeAlertRequest)(nil),  // 4: tokenmeter.v1.AcknowledgeAlertRequest
 	(*AcknowledgeAlertResponse)(nil), // 5: tokenmeter.v1.AcknowledgeAlertResponse
-	(*Alert)(nil),                    // 6: tokenmeter.v1.Alert
-	(*timestamppb.Timestamp)(nil),    // 7: google.protobuf.Timestamp
+	(*AlertRules)(nil),               // 6: tokenmeter.v1.AlertRules
+	(*RuleSwitch)(nil),               // 7: tokenmeter.v1.RuleSwitch
+	(*LowBalanceRule)(nil),           // 8: tokenmeter.v1.LowBalanceRule
+	(*UsageTiersRule)(nil),           // 9: tokenmeter.v1.UsageTiersRule
+	(*ForecastRule)(nil),             // 10: tokenmeter.v1.ForecastRule
+	(*BurnPaceRule)(nil),             // 11: tokenmeter.v1.BurnPaceRule
+	(*PackExpiryRule)(nil),           // 12: tokenmeter.v1.PackExpiryRule
+	(*SpikeRule)(nil),                // 13: tokenmeter.v1.SpikeRule
+	(*HeavyUserRule)(nil),            // 14: tokenmeter.v1.HeavyUserRule
+	(*MultiProductRule)(nil),         // 15: tokenmeter.v1.MultiProductRule
+	(*LongSessionRule)(nil),          // 16: tokenmeter.v1.LongSessionRule
+	(*InactiveUserRule)(nil),         // 17: tokenmeter.v1.InactiveUserRule
+	(*CapacityRule)(nil),             // 18: tokenmeter.v1.CapacityRule
+	(*TeamRules)(nil),                // 19: tokenmeter.v1.TeamRules
+	(*ListRulesRequest)(nil),         // 20: tokenmeter.v1.ListRulesRequest
+	(*ListRulesResponse)(nil),        // 21: tokenmeter.v1.ListRulesResponse
+	(*SetRulesRequest)(nil),          // 22: tokenmeter.v1.SetRulesRequest
+	(*SetRulesResponse)(nil),         // 23: tokenmeter.v1.SetRulesResponse
+	(*Webhook)(nil),                  // 24: tokenmeter.v1.Webhook
+	(*ListWebhooksRequest)(nil),      // 25: tokenmeter.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),     // 26: tokenmeter.v1.ListWebhooksResponse
+	(*SetWebhookRequest)(nil),        // 27: tokenmeter.v1.SetWebhookRequest
+	(*SetWebhookResponse)(nil),       // 28: tokenmeter.v1.SetWebhookResponse
+	(*DeleteWebhookRequest)(nil),     // 29: tokenmeter.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),    // 30: tokenmeter.v1.DeleteWebhookResponse
+	(*DeadLetter)(nil),               // 31: tokenmeter.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),   // 32: tokenmeter.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),  // 33: tokenmeter.v1.ListDeadLettersResponse
+	(*Alert)(nil),                    // 34: tokenmeter.v1.Alert
+	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
+	(Severity)(0),                    // 36: tokenmeter.v1.Severity
 }
 var file_tokenmeter_v1_alerting_proto_depIdxs = []int32{
-	6, // 0: tokenmeter.v1.WatchAlertsResponse.alert:type_name -> tokenmeter.v1.Alert
-	7, // 1: tokenmeter.v1.ListAlertsRequest.since:type_name -> google.protobuf.Timestamp
-	6, // 2: tokenmeter.v1.ListAlertsResponse.alerts:type_name -> tokenmeter.v1.Alert
-	6, // 3: tokenmeter.v1.AcknowledgeAlertResponse.alert:type_name -> tokenmeter.v1.Alert
-	0, // 4: tokenmeter.v1.AlertingService.WatchAlerts:input_type -> tokenmeter.v1.WatchAlertsRequest
-	2, // 5: tokenmeter.v1.AlertingService.ListAlerts:input_type -> tokenmeter.v1.ListAlertsRequest
-	4, // 6: tokenmeter.v1.AlertingService.AcknowledgeAlert:input_type -> tokenmeter.v1.AcknowledgeAlertRequest
-	1, // 7: tokenmeter.v1.AlertingService.WatchAlerts:output_type -> tokenmeter.v1.WatchAlertsResponse
-	3, // 8: tokenmeter.v1.AlertingService.ListAlerts:output_type -> tokenmeter.v1.ListAlertsResponse
-	5, // 9: tokenmeter.v1.AlertingService.AcknowledgeAlert:output_type -> tokenmeter.v1.AcknowledgeAlertResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	34, // 0: tokenmeter.v1.WatchAlertsResponse.alert:type_name -> tokenmeter.v1.Alert
+	35, // 1: tokenmeter.v1.ListAlertsRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 2: tokenmeter.v1.ListAlertsResponse.alerts:type_name -> tokenmeter.v1.Alert
+	34, // 3: tokenmeter.v1.AcknowledgeAlertResponse.alert:type_name -> tokenmeter.v1.Alert
+	8,  // 4: tokenmeter.v1.AlertRules.low_balance:type_name -> tokenmeter.v1.LowBalanceRule
+	9,  // 5: tokenmeter.v1.AlertRules.usage_tiers:type_name -> tokenmeter.v1.UsageTiersRule
+	10, // 6: tokenmeter.v1.AlertRules.forecast:type_name -> tokenmeter.v1.ForecastRule
+	11, // 7: tokenmeter.v1.AlertRules.burn_pace:type_name -> tokenmeter.v1.BurnPaceRule
+	12, // 8: tokenmeter.v1.AlertRules.pack_expiry:type_name -> tokenmeter.v1.PackExpiryRule
+	13, // 9: tokenmeter.v1.AlertRules.spike:type_name -> tokenmeter.v1.SpikeRule
+	14, // 10: tokenmeter.v1.AlertRules.heavy_user:type_name -> tokenmeter.v1.HeavyUserRule
+	15, // 11: tokenmeter.v1.AlertRules.multi_product:type_name -> tokenmeter.v1.MultiProductRule
+	16, // 12: tokenmeter.v1.AlertRules.long_session:type_name -> tokenmeter.v1.LongSessionRule
+	7,  // 13: tokenmeter.v1.AlertRules.session_renewed:type_name -> tokenmeter.v1.RuleSwitch
+	17, // 14: tokenmeter.v1.AlertRules.inactive_user:type_name -> tokenmeter.v1.InactiveUserRule
+	7,  // 15: tokenmeter.v1.AlertRules.launch_denied:type_name -> tokenmeter.v1.RuleSwitch
+	7,  // 16: tokenmeter.v1.AlertRules.budget_crossed:type_name -> tokenmeter.v1.RuleSwitch
+	18, // 17: tokenmeter.v1.AlertRules.capacity:type_name -> tokenmeter.v1.CapacityRule
+	6,  // 18: tokenmeter.v1.TeamRules.effective:type_name -> tokenmeter.v1.AlertRules
+	6,  // 19: tokenmeter.v1.TeamRules.settings:type_name -> tokenmeter.v1.AlertRules
+	6,  // 20: tokenmeter.v1.ListRulesResponse.defaults:type_name -> tokenmeter.v1.AlertRules
+	19, // 21: tokenmeter.v1.ListRulesResponse.teams:type_name -> tokenmeter.v1.TeamRules
+	6,  // 22: tokenmeter.v1.SetRulesRequest.settings:type_name -> tokenmeter.v1.AlertRules
+	19, // 23: tokenmeter.v1.SetRulesResponse.team:type_name -> tokenmeter.v1.TeamRules
+	36, // 24: tokenmeter.v1.Webhook.min_severity:type_name -> tokenmeter.v1.Severity
+	24, // 25: tokenmeter.v1.ListWebhooksResponse.webhooks:type_name -> tokenmeter.v1.Webhook
+	24, // 26: tokenmeter.v1.SetWebhookRequest.webhook:type_name -> tokenmeter.v1.Webhook
+	24, // 27: tokenmeter.v1.SetWebhookResponse.webhook:type_name -> tokenmeter.v1.Webhook
+	34, // 28: tokenmeter.v1.DeadLetter.alert:type_name -> tokenmeter.v1.Alert
+	35, // 29: tokenmeter.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	31, // 30: tokenmeter.v1.ListDeadLettersResponse.dead_letters:type_name -> tokenmeter.v1.DeadLetter
+	0,  // 31: tokenmeter.v1.AlertingService.WatchAlerts:input_type -> tokenmeter.v1.WatchAlertsRequest
+	2,  // 32: tokenmeter.v1.AlertingService.ListAlerts:input_type -> tokenmeter.v1.ListAlertsRequest
+	4,  // 33: tokenmeter.v1.AlertingService.AcknowledgeAlert:input_type -> tokenmeter.v1.AcknowledgeAlertRequest
+	20, // 34: tokenmeter.v1.AlertingService.ListRules:input_type -> tokenmeter.v1.ListRulesRequest
+	22, // 35: tokenmeter.v1.AlertingService.SetRules:input_type -> tokenmeter.v1.SetRulesRequest
+	25, // 36: tokenmeter.v1.AlertingService.ListWebhooks:input_type -> tokenmeter.v1.ListWebhooksRequest
+	27, // 37: tokenmeter.v1.AlertingService.SetWebhook:input_type -> tokenmeter.v1.SetWebhookRequest
+	29, // 38: tokenmeter.v1.AlertingService.DeleteWebhook:input_type -> tokenmeter.v1.DeleteWebhookRequest
+	32, // 39: tokenmeter.v1.AlertingService.ListDeadLetters:input_type -> tokenmeter.v1.ListDeadLettersRequest
+	1,  // 40: tokenmeter.v1.AlertingService.WatchAlerts:output_type -> tokenmeter.v1.WatchAlertsResponse
+	3,  // 41: tokenmeter.v1.AlertingService.ListAlerts:output_type -> tokenmeter.v1.ListAlertsResponse
+	5,  // 42: tokenmeter.v1.AlertingService.AcknowledgeAlert:output_type -> tokenmeter.v1.AcknowledgeAlertResponse
+	21, // 43: tokenmeter.v1.AlertingService.ListRules:output_type -> tokenmeter.v1.ListRulesResponse
+	23, // 44: tokenmeter.v1.AlertingService.SetRules:output_type -> tokenmeter.v1.SetRulesResponse
+	26, // 45: tokenmeter.v1.AlertingService.ListWebhooks:output_type -> tokenmeter.v1.ListWebhooksResponse
+	28, // 46: tokenmeter.v1.AlertingService.SetWebhook:output_type -> tokenmeter.v1.SetWebhookResponse
+	30, // 47: tokenmeter.v1.AlertingService.DeleteWebhook:output_type -> tokenmeter.v1.DeleteWebhookResponse
+	33, // 48: tokenmeter.v1.AlertingService.ListDeadLetters:output_type -> tokenmeter.v1.ListDeadLettersResponse
+	40, // [40:49] is the sub-list for method output_type
+	31, // [31:40] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_alerting_proto_init() }
@@ -393,13 +2271,25 @@ func file_tokenmeter_v1_alerting_proto_init() {
 		return
 	}
 	file_tokenmeter_v1_types_proto_init()
+	file_tokenmeter_v1_alerting_proto_msgTypes[7].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[8].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[9].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[10].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[11].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[12].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[13].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[14].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[15].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[16].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[17].OneofWrappers = []any{}
+	file_tokenmeter_v1_alerting_proto_msgTypes[18].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_alerting_proto_rawDesc), len(file_tokenmeter_v1_alerting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,18 +22,35 @@ const (
 	AlertingService_WatchAlerts_FullMethodName      = "/tokenmeter.v1.AlertingService/WatchAlerts"
 	AlertingService_ListAlerts_FullMethodName       = "/tokenmeter.v1.AlertingService/ListAlerts"
 	AlertingService_AcknowledgeAlert_FullMethodName = "/tokenmeter.v1.AlertingService/AcknowledgeAlert"
+	AlertingService_ListRules_FullMethodName        = "/tokenmeter.v1.AlertingService/ListRules"
+	AlertingService_SetRules_FullMethodName         = "/tokenmeter.v1.AlertingService/SetRules"
+	AlertingService_ListWebhooks_FullMethodName     = "/tokenmeter.v1.AlertingService/ListWebhooks"
+	AlertingService_SetWebhook_FullMethodName       = "/tokenmeter.v1.AlertingService/SetWebhook"
+	AlertingService_DeleteWebhook_FullMethodName    = "/tokenmeter.v1.AlertingService/DeleteWebhook"
+	AlertingService_ListDeadLetters_FullMethodName  = "/tokenmeter.v1.AlertingService/ListDeadLetters"
 )
 
 // AlertingServiceClient is the client API for AlertingService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AlertingService serves the alerts raised from the event log.
+// AlertingService serves the alerts raised from the event log, the rules that
+// raise them and the webhooks that push them.
 type AlertingServiceClient interface {
 	// WatchAlerts streams alerts from a sequence of the ALERTS stream, then new ones as they come.
 	WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error)
 	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
 	AcknowledgeAlert(ctx context.Context, in *AcknowledgeAlertRequest, opts ...grpc.CallOption) (*AcknowledgeAlertResponse, error)
+	// ListRules returns the default rules and the effective rules of teams.
+	ListRules(ctx context.Context, in *ListRulesRequest, opts ...grpc.CallOption) (*ListRulesResponse, error)
+	// SetRules replaces a team's rule settings; what it leaves unset takes the default.
+	SetRules(ctx context.Context, in *SetRulesRequest, opts ...grpc.CallOption) (*SetRulesResponse, error)
+	ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error)
+	// SetWebhook creates or replaces a team's webhook endpoint.
+	SetWebhook(ctx context.Context, in *SetWebhookRequest, opts ...grpc.CallOption) (*SetWebhookResponse, error)
+	DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*DeleteWebhookResponse, error)
+	// ListDeadLetters returns the deliveries given up after every retry failed.
+	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
 }
 
 type alertingServiceClient struct {
@@ -83,16 +100,87 @@ func (c *alertingServiceClient) AcknowledgeAlert(ctx context.Context, in *Acknow
 	return out, nil
 }
 
+func (c *alertingServiceClient) ListRules(ctx context.Context, in *ListRulesRequest, opts ...grpc.CallOption) (*ListRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRulesResponse)
+	err := c.cc.Invoke(ctx, AlertingService_ListRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertingServiceClient) SetRules(ctx context.Context, in *SetRulesRequest, opts ...grpc.CallOption) (*SetRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetRulesResponse)
+	err := c.cc.Invoke(ctx, AlertingService_SetRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertingServiceClient) ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWebhooksResponse)
+	err := c.cc.Invoke(ctx, AlertingService_ListWebhooks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertingServiceClient) SetWebhook(ctx context.Context, in *SetWebhookRequest, opts ...grpc.CallOption) (*SetWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetWebhookResponse)
+	err := c.cc.Invoke(ctx, AlertingService_SetWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertingServiceClient) DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*DeleteWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteWebhookResponse)
+	err := c.cc.Invoke(ctx, AlertingService_DeleteWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertingServiceClient) ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeadLettersResponse)
+	err := c.cc.Invoke(ctx, AlertingService_ListDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AlertingServiceServer is the server API for AlertingService service.
 // All implementations must embed UnimplementedAlertingServiceServer
 // for forward compatibility.
 //
-// AlertingService serves the alerts raised from the event log.
+// AlertingService serves the alerts raised from the event log, the rules that
+// raise them and the webhooks that push them.
 type AlertingServiceServer interface {
 	// WatchAlerts streams alerts from a sequence of the ALERTS stream, then new ones as they come.
 	WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error
 	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
 	AcknowledgeAlert(context.Context, *AcknowledgeAlertRequest) (*AcknowledgeAlertResponse, error)
+	// ListRules returns the default rules and the effective rules of teams.
+	ListRules(context.Context, *ListRulesRequest) (*ListRulesResponse, error)
+	// SetRules replaces a team's rule settings; what it leaves unset takes the default.
+	SetRules(context.Context, *SetRulesRequest) (*SetRulesResponse, error)
+	ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error)
+	// SetWebhook creates or replaces a team's webhook endpoint.
+	SetWebhook(context.Context, *SetWebhookRequest) (*SetWebhookResponse, error)
+	DeleteWebhook(context.Context, *DeleteWebhookRequest) (*DeleteWebhookResponse, error)
+	// ListDeadLetters returns the deliveries given up after every retry failed.
+	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
 	mustEmbedUnimplementedAlertingServiceServer()
 }
 
@@ -111,6 +199,24 @@ func (UnimplementedAlertingServiceServer) ListAlerts(context.Context, *ListAlert
 }
 func (UnimplementedAlertingServiceServer) AcknowledgeAlert(context.Context, *AcknowledgeAlertRequest) (*AcknowledgeAlertResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcknowledgeAlert not implemented")
+}
+func (UnimplementedAlertingServiceServer) ListRules(context.Context, *ListRulesRequest) (*ListRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRules not implemented")
+}
+func (UnimplementedAlertingServiceServer) SetRules(context.Context, *SetRulesRequest) (*SetRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetRules not implemented")
+}
+func (UnimplementedAlertingServiceServer) ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWebhooks not implemented")
+}
+func (UnimplementedAlertingServiceServer) SetWebhook(context.Context, *SetWebhookRequest) (*SetWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetWebhook not implemented")
+}
+func (UnimplementedAlertingServiceServer) DeleteWebhook(context.Context, *DeleteWebhookRequest) (*DeleteWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteWebhook not implemented")
+}
+func (UnimplementedAlertingServiceServer) ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeadLetters not implemented")
 }
 func (UnimplementedAlertingServiceServer) mustEmbedUnimplementedAlertingServiceServer() {}
 func (UnimplementedAlertingServiceServer) testEmbeddedByValue()                         {}
@@ -180,6 +286,114 @@ func _AlertingService_AcknowledgeAlert_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AlertingService_ListRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertingServiceServer).ListRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertingService_ListRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertingServiceServer).ListRules(ctx, req.(*ListRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertingService_SetRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertingServiceServer).SetRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertingService_SetRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertingServiceServer).SetRules(ctx, req.(*SetRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertingService_ListWebhooks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWebhooksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertingServiceServer).ListWebhooks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertingService_ListWebhooks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertingServiceServer).ListWebhooks(ctx, req.(*ListWebhooksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertingService_SetWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertingServiceServer).SetWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertingService_SetWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertingServiceServer).SetWebhook(ctx, req.(*SetWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertingService_DeleteWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertingServiceServer).DeleteWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertingService_DeleteWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertingServiceServer).DeleteWebhook(ctx, req.(*DeleteWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertingService_ListDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertingServiceServer).ListDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertingService_ListDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertingServiceServer).ListDeadLetters(ctx, req.(*ListDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AlertingService_ServiceDesc is the grpc.ServiceDesc for AlertingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -194,6 +408,30 @@ var AlertingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AcknowledgeAlert",
 			Handler:    _AlertingService_AcknowledgeAlert_Handler,
+		},
+		{
+			MethodName: "ListRules",
+			Handler:    _AlertingService_ListRules_Handler,
+		},
+		{
+			MethodName: "SetRules",
+			Handler:    _AlertingService_SetRules_Handler,
+		},
+		{
+			MethodName: "ListWebhooks",
+			Handler:    _AlertingService_ListWebhooks_Handler,
+		},
+		{
+			MethodName: "SetWebhook",
+			Handler:    _AlertingService_SetWebhook_Handler,
+		},
+		{
+			MethodName: "DeleteWebhook",
+			Handler:    _AlertingService_DeleteWebhook_Handler,
+		},
+		{
+			MethodName: "ListDeadLetters",
+			Handler:    _AlertingService_ListDeadLetters_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -523,6 +523,13 @@ type Alert struct {
 	// LEDGER stream sequence of the event that crossed the threshold.
 	SourceSequence uint64 `protobuf:"varint,10,opt,name=source_sequence,json=sourceSequence,proto3" json:"source_sequence,omitempty"`
 	Acknowledged   bool   `protobuf:"varint,11,opt,name=acknowledged,proto3" json:"acknowledged,omitempty"`
+	// Stream whose event raised the alert: "LEDGER" (also when empty) or "USAGE";
+	// source_sequence is a sequence of that stream.
+	SourceStream string `protobuf:"bytes,12,opt,name=source_stream,json=sourceStream,proto3" json:"source_stream,omitempty"`
+	// Set with acknowledged when read back through AlertingService.
+	AcknowledgedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
+	// Key id of whoever acknowledged the alert.
+	AcknowledgedBy string `protobuf:"bytes,14,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -634,6 +641,27 @@ func (x *Alert) GetAcknowledged() bool {
 	return false
 }
 
+func (x *Alert) GetSourceStream() string {
+	if x != nil {
+		return x.SourceStream
+	}
+	return ""
+}
+
+func (x *Alert) GetAcknowledgedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcknowledgedAt
+	}
+	return nil
+}
+
+func (x *Alert) GetAcknowledgedBy() string {
+	if x != nil {
+		return x.AcknowledgedBy
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_types_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_types_proto_rawDesc = "" +
@@ -647,7 +675,7 @@ const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\flimit_tokens\x18\x05 \x01(\x03R\vlimitTokens\x123\n" +
 	"\x06period\x18\x06 \x01(\x0e2\x1b.tokenmeter.v1.BudgetPeriodR\x06period\x12\x12\n" +
 	"\x04hard\x18\a \x01(\bR\x04hard\x12\x18\n" +
-	"\adeleted\x18\b \x01(\bR\adeleted\"\xd0\x03\n" +
+	"\adeleted\x18\b \x01(\bR\adeleted\"\xe3\x04\n" +
 	"\x05Alert\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x17\n" +
@@ -660,7 +688,10 @@ const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\bsequence\x18\t \x01(\x04R\bsequence\x12'\n" +
 	"\x0fsource_sequence\x18\n" +
 	" \x01(\x04R\x0esourceSequence\x12\"\n" +
-	"\facknowledged\x18\v \x01(\bR\facknowledged\x1a:\n" +
+	"\facknowledged\x18\v \x01(\bR\facknowledged\x12#\n" +
+	"\rsource_stream\x18\f \x01(\tR\fsourceStream\x12C\n" +
+	"\x0facknowledged_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12'\n" +
+	"\x0facknowledged_by\x18\x0e \x01(\tR\x0eacknowledgedBy\x1a:\n" +
 	"\fFiguresEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01*R\n" +
@@ -738,11 +769,12 @@ var file_tokenmeter_v1_types_proto_depIdxs = []int32{
 	6,  // 2: tokenmeter.v1.Alert.severity:type_name -> tokenmeter.v1.Severity
 	9,  // 3: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
 	10, // 4: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	10, // 5: tokenmeter.v1.Alert.acknowledged_at:type_name -> google.protobuf.Timestamp
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_types_proto_init() }

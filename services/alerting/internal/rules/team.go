@@ -1,0 +1,180 @@
+package rules
+
+import (
+	"slices"
+	"time"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// historyDays is how far back per-day figures are kept: a year and a day.
+const historyDays = 366
+
+// team is the rule state of one pool: the facts folded from its events and
+// each rule's memory of what it already raised.
+type team struct {
+	// known is false until an event carried the pool's figures.
+	known bool
+	// available and live are the figures after the last event that carried them.
+	available, live int64
+	packs           map[string]*pack
+	// usage is tokens charged per day number, over the last historyDays.
+	usage      map[int64]int64
+	firstUsage int64 // day number of the first charge; valid when hasUsage
+	hasUsage   bool
+	users      map[string]*user
+
+	lowBalance, launchDenied, forecast, burnPace bool
+	tiers                                        map[float64]bool
+	spikeDay                                     int64 // day number of the last spike alert, -1: none
+	capacity                                     map[string]bool
+}
+
+// pack is a live pack and how many of its tokens are still unused.
+type pack struct {
+	remaining          int64
+	purchased, expires time.Time
+	warnedWithin       int // smallest expiry threshold (days) already alerted, 0: none
+}
+
+// user is an assigned or active user of a team.
+type user struct {
+	assigned   bool
+	assignedAt time.Time
+	lastActive time.Time
+	// days are the day numbers the user was active, ascending, last historyDays.
+	days []int64
+	// products opened on productsDay.
+	productsDay int64
+	products    []string
+	multiFired  bool
+	heavy       bool
+	inactive    bool
+}
+
+func newTeam() *team {
+	return &team{packs: map[string]*pack{}, usage: map[int64]int64{}, users: map[string]*user{},
+		tiers: map[float64]bool{}, spikeDay: -1, capacity: map[string]bool{}}
+}
+
+func (t *team) user(id string) *user {
+	u := t.users[id]
+	if u == nil {
+		u = &user{productsDay: -1}
+		t.users[id] = u
+	}
+	return u
+}
+
+// debit takes a debit's split from the packs it names.
+func (t *team) debit(split []*v1.PackSplit) {
+	for _, s := range split {
+		if p := t.packs[s.GetPackId()]; p != nil {
+			p.remaining = max(0, p.remaining-s.GetTokens())
+		}
+	}
+}
+
+// charge records tokens charged at at.
+func (t *team) charge(at time.Time, tokens int64) {
+	d := day(at)
+	if !t.hasUsage || d < t.firstUsage {
+		t.firstUsage, t.hasUsage = d, true
+	}
+	t.usage[d] += tokens
+	for old := range t.usage {
+		if old <= d-historyDays {
+			delete(t.usage, old)
+		}
+	}
+}
+
+// usageBetween sums the tokens charged on days [from, to).
+func (t *team) usageBetween(from, to int64) int64 {
+	var sum int64
+	if to-from > int64(len(t.usage)) {
+		for d, n := range t.usage {
+			if d >= from && d < to {
+				sum += n
+			}
+		}
+		return sum
+	}
+	for d := from; d < to; d++ {
+		sum += t.usage[d]
+	}
+	return sum
+}
+
+// dailyRate is the mean tokens a day over the trailing days up to today
+// (included), or false with less than minHistory days of history.
+func (t *team) dailyRate(today int64, trailing, minHistory int) (float64, bool) {
+	if !t.hasUsage || today-t.firstUsage+1 < int64(minHistory) {
+		return 0, false
+	}
+	n := min(int64(trailing), today-t.firstUsage+1)
+	return float64(t.usageBetween(today-n+1, today+1)) / float64(n), true
+}
+
+// term is the span of the live packs: earliest purchase to latest expiry.
+func (t *team) term() (start, end time.Time, ok bool) {
+	for _, p := range t.packs {
+		if !ok || p.purchased.Before(start) {
+			start = p.purchased
+		}
+		if !ok || p.expires.After(end) {
+			end = p.expires
+		}
+		ok = true
+	}
+	return start, end, ok && !start.IsZero() && end.After(start)
+}
+
+// active records that u used a product at at.
+func (u *user) active(at time.Time, product string) {
+	if at.After(u.lastActive) {
+		u.lastActive = at
+	}
+	u.inactive = false
+	d := day(at)
+	if n := len(u.days); n == 0 || u.days[n-1] < d {
+		u.days = append(u.days, d)
+	} else if i, found := slices.BinarySearch(u.days, d); !found {
+		u.days = slices.Insert(u.days, i, d)
+	}
+	if drop := slices.IndexFunc(u.days, func(x int64) bool { return x > d-historyDays }); drop > 0 {
+		u.days = slices.Delete(u.days, 0, drop)
+	}
+	if product == "" {
+		return
+	}
+	if u.productsDay != d {
+		u.productsDay, u.products, u.multiFired = d, u.products[:0], false
+	}
+	if !slices.Contains(u.products, product) {
+		u.products = append(u.products, product)
+	}
+}
+
+// activeDaysSince counts the user's active days from day from on.
+func (u *user) activeDaysSince(from int64) int {
+	i, _ := slices.BinarySearch(u.days, from)
+	return len(u.days) - i
+}
+
+// since is when the user was last seen: active, or else assigned.
+func (u *user) since() time.Time {
+	if u.lastActive.After(u.assignedAt) {
+		return u.lastActive
+	}
+	return u.assignedAt
+}
+
+func sortedKeys[K interface{ ~string }, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

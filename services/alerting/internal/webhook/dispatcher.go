@@ -1,0 +1,223 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
+)
+
+// ConsumerName is the durable ALERTS consumer of webhook deliveries.
+const ConsumerName = "alerting-webhooks"
+
+// Options tune deliveries.
+type Options struct {
+	// Attempts before a dead letter (default 6).
+	Attempts int
+	// Backoff is the wait after the first failure, doubled after each (default 1s, capped at MaxBackoff).
+	Backoff, MaxBackoff time.Duration
+	// Timeout of one HTTP attempt (default 10s).
+	Timeout time.Duration
+	// Concurrency is how many alerts are delivered at once (default 32).
+	Concurrency int
+	Client      *http.Client
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Attempts == 0 {
+		o.Attempts = 6
+	}
+	if o.Backoff == 0 {
+		o.Backoff = time.Second
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = time.Minute
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 32
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Dispatcher delivers every new alert to the matching webhooks, at least
+// once: a message is acknowledged when each delivery succeeded or became a
+// dead letter, so a crash re-sends (receivers dedupe on X-Tokenmeter-Alert-Id).
+type Dispatcher struct {
+	js    jetstream.JetStream
+	store *store.Stores
+	o     Options
+}
+
+// New returns a dispatcher.
+func New(js jetstream.JetStream, st *store.Stores, o Options) *Dispatcher {
+	o.defaults()
+	return &Dispatcher{js: js, store: st, o: o}
+}
+
+// Run delivers until ctx ends, then waits for the deliveries in hand.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	// The worst case of one delivery, so JetStream does not redeliver it meanwhile.
+	ackWait := time.Duration(d.o.Attempts)*(d.o.Timeout+d.o.MaxBackoff) + time.Minute
+	cons, err := d.js.CreateOrUpdateConsumer(ctx, eventlog.AlertsStream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "webhook deliveries",
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: d.o.Concurrency,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook consumer: %w", err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(d.o.Concurrency))
+	if err != nil {
+		return fmt.Errorf("webhook consumer: %w", err)
+	}
+	defer iter.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, d.o.Concurrency)
+	for {
+		msg, err := iter.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("webhook consumer: %w", err)
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			d.handle(ctx, msg)
+		}()
+	}
+}
+
+func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
+	ev, err := eventlog.Decode(msg.Data())
+	a := ev.GetAlert()
+	if err != nil || a == nil {
+		d.o.Log.ErrorContext(ctx, "skipping unreadable alert", "subject", msg.Subject(), "err", err)
+		_ = msg.Term()
+		return
+	}
+	if meta, err := msg.Metadata(); err == nil {
+		a.Sequence = meta.Sequence.Stream
+	}
+	hooks, err := d.store.Webhooks.List(ctx, a.GetOrgId(), a.GetTeamId())
+	if err != nil {
+		d.o.Log.WarnContext(ctx, "list webhooks failed; will retry", "err", err)
+		_ = msg.NakWithDelay(d.o.Backoff)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, h := range hooks {
+		if !Matches(h, a) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.deliver(ctx, msg, h, a)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return // stopped mid-way: redelivered after a restart
+	}
+	_ = msg.Ack()
+}
+
+// deliver posts a to hook until it succeeds or the attempts run out, then
+// records a dead letter.
+func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.Webhook, a *v1.Alert) {
+	body, err := Body(a)
+	if err != nil {
+		d.o.Log.ErrorContext(ctx, "encode webhook body", "err", err)
+		return
+	}
+	wait := d.o.Backoff
+	var last error
+	for attempt := 1; attempt <= d.o.Attempts; attempt++ {
+		if last = d.post(ctx, hook, a, body, attempt); last == nil {
+			d.o.Log.InfoContext(ctx, "webhook delivered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt)
+			return
+		}
+		d.o.Log.WarnContext(ctx, "webhook failed", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt, "err", last)
+		if attempt == d.o.Attempts {
+			break
+		}
+		_ = msg.InProgress()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, d.o.MaxBackoff)
+	}
+	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: hook.GetUrl(), Alert: a,
+		Attempts: int32(d.o.Attempts), LastError: last.Error(), FailedAt: timestamppb.New(d.o.Now())}
+	if err := d.store.DeadLetters.Put(ctx, a.GetOrgId(), dl); err != nil {
+		d.o.Log.ErrorContext(ctx, "record dead letter", "err", err)
+		return
+	}
+	d.o.Log.WarnContext(ctx, "webhook dead-lettered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempts", d.o.Attempts)
+}
+
+// errStatus is a delivery answered with a non-2xx status.
+var errStatus = errors.New("endpoint answered")
+
+func (d *Dispatcher) post(ctx context.Context, hook *v1.Webhook, a *v1.Alert, body []byte, attempt int) error {
+	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.GetUrl(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	ts := d.o.Now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "tokenmeter-alerting")
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign(hook.GetSecret(), ts, body))
+	req.Header.Set(HeaderAlertID, a.GetAlertId())
+	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	resp, err := d.o.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%w %s", errStatus, resp.Status)
+	}
+	return nil
+}
