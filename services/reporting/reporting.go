@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -20,6 +22,9 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
@@ -41,6 +46,30 @@ type Config struct {
 	FlushInterval time.Duration
 	// ShutdownTimeout bounds the graceful gRPC stop.
 	ShutdownTimeout time.Duration
+
+	// LedgerAddr and LedgerAPIKey (a service key) reach the ledger for the
+	// tokens remaining and live packs; empty: reports say remaining is unknown.
+	LedgerAddr    string
+	LedgerAPIKey  string
+	LedgerTimeout time.Duration
+
+	// PersonalDataOrgs lists the organisations (comma-separated, "*" all)
+	// whose reports and exports show user ids as they are; every other
+	// organisation sees a stable pseudonym keyed with UserHashKey.
+	PersonalDataOrgs string
+	UserHashKey      string
+
+	// TokenPrice and Currency price a token; Subscriptions the named
+	// subscriptions per product ("CODE=yearly price[:name],…").
+	TokenPrice    float64
+	Currency      string
+	Subscriptions string
+	// HeavyDaysPerYear, HeavyDaysPerMonth and IdleDays are the advice's rules of thumb.
+	HeavyDaysPerYear  int
+	HeavyDaysPerMonth float64
+	IdleDays          int
+	// TokenBuckets are the upper bounds of the by-product token buckets.
+	TokenBuckets string
 }
 
 // Register adds the flags to fs.
@@ -53,6 +82,34 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.FlushRows, "projector-flush-rows", 5000, "rows per ClickHouse insert block")
 	fs.DurationVar(&c.FlushInterval, "projector-flush-interval", 200*time.Millisecond, "longest a projected row waits for its insert")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful gRPC stop before forcing")
+	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
+	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
+	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
+	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "organisations whose reports show user ids (comma-separated, * for all); others see keyed hashes")
+	fs.StringVar(&c.UserHashKey, "user-hash-key", "", "secret keying the hashed user ids (set it: without it pseudonyms can be guessed)")
+	fs.Float64Var(&c.TokenPrice, "token-price", 3, "price of one token, for licensing advice")
+	fs.StringVar(&c.Currency, "currency", "USD", "currency of token and subscription prices")
+	fs.StringVar(&c.Subscriptions, "subscriptions", "", "yearly named-subscription prices: CODE=price[:name],… (e.g. ACAD=1975:AutoCAD)")
+	fs.IntVar(&c.HeavyDaysPerYear, "advice-heavy-days-per-year", 100, "more days a year than this make a heavy user")
+	fs.Float64Var(&c.HeavyDaysPerMonth, "advice-heavy-days-per-month", 12, "this many days a month on average make a heavy user")
+	fs.IntVar(&c.IdleDays, "advice-idle-days", 90, "days without a charge after which an assigned user should be unassigned")
+	fs.StringVar(&c.TokenBuckets, "token-buckets", "100,500,1000", "upper bounds of the by-product token buckets")
+}
+
+// buckets parses TokenBuckets: increasing positive integers.
+func (c *Config) buckets() ([]int64, error) {
+	var out []int64
+	for _, f := range strings.Split(c.TokenBuckets, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || n <= 0 || (len(out) > 0 && n <= out[len(out)-1]) {
+			return nil, fmt.Errorf("-token-buckets %q: want increasing positive integers", c.TokenBuckets)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // Validate joins every configuration problem.
@@ -75,6 +132,18 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
 	}
+	if _, err := c.buckets(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := advice.ParseSubscriptions(c.Subscriptions); err != nil {
+		errs = append(errs, fmt.Errorf("-subscriptions: %w", err))
+	}
+	if c.TokenPrice < 0 {
+		errs = append(errs, fmt.Errorf("-token-price %g: must not be negative", c.TokenPrice))
+	}
+	if c.LedgerAddr != "" && c.LedgerAPIKey == "" {
+		errs = append(errs, fmt.Errorf("-ledger-api-key is required with -ledger-addr"))
+	}
 	if c.APIKeys != "" {
 		if _, err := auth.ParseKeyring(c.APIKeys); err != nil {
 			errs = append(errs, fmt.Errorf("-api-keys: %w", err))
@@ -85,12 +154,13 @@ func (c *Config) Validate() error {
 
 // Service is a running reporting service.
 type Service struct {
-	cfg  Config
-	log  *slog.Logger
-	nc   *nats.Conn
-	ch   driver.Conn
-	grpc *grpcserver.Server
-	proj *projector.Projector
+	cfg    Config
+	log    *slog.Logger
+	nc     *nats.Conn
+	ch     driver.Conn
+	ledger *balance.Ledger
+	grpc   *grpcserver.Server
+	projs  []*projector.Projector
 }
 
 // New connects NATS and ClickHouse, migrates the schema and listens for
@@ -121,11 +191,30 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if len(applied) > 0 {
 		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
 	}
-	s.proj, err = projector.New(js, projector.NewClickHouseSink(s.ch), log.With("component", "projector"),
-		projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
+	for _, p := range projector.Projections() {
+		proj, err := projector.New(js, p, projector.NewClickHouseSink(s.ch, p), log.With("component", "projector"),
+			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
+		if err != nil {
+			return nil, err
+		}
+		s.projs = append(s.projs, proj)
+	}
+	opts, err := serverOptions(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	if s.ledger, err = balance.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.LedgerTimeout); err != nil {
+		return nil, err
+	}
+	if s.ledger != nil {
+		opts.Balances = s.ledger
+	} else {
+		log.WarnContext(ctx, "no -ledger-addr: reports will say tokens remaining is unknown")
+	}
+	if cfg.UserHashKey == "" {
+		log.WarnContext(ctx, "no -user-hash-key: hashed user ids of organisations without personal data can be guessed")
+	}
+	opts.Reports = query.NewReader(s.ch)
 	s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen,
 		Auth:   auth.Authorizer{Keys: keys, Policy: server.Policy()},
@@ -134,46 +223,85 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	v1.RegisterReportingServiceServer(s.grpc, server.New(query.NewReader(s.ch), log, time.Now))
+	v1.RegisterReportingServiceServer(s.grpc, server.NewWith(opts))
 	return s, nil
+}
+
+func serverOptions(cfg Config, log *slog.Logger) (server.Options, error) {
+	subs, err := advice.ParseSubscriptions(cfg.Subscriptions)
+	if err != nil {
+		return server.Options{}, fmt.Errorf("-subscriptions: %w", err)
+	}
+	buckets, err := cfg.buckets()
+	if err != nil {
+		return server.Options{}, err
+	}
+	return server.Options{
+		Privacy: privacy.NewPolicy(privacy.ParseOrgs(cfg.PersonalDataOrgs), cfg.UserHashKey),
+		Advice: advice.Config{TokenPrice: cfg.TokenPrice, Currency: cfg.Currency, Subscriptions: subs,
+			HeavyDaysPerYear: int64(cfg.HeavyDaysPerYear), HeavyDaysPerMonth: cfg.HeavyDaysPerMonth},
+		Buckets:  buckets,
+		IdleDays: cfg.IdleDays,
+		Log:      log,
+		Now:      time.Now,
+	}, nil
 }
 
 // Addr is the gRPC address listened on.
 func (s *Service) Addr() string { return s.grpc.Addr() }
 
-// CaughtUpTo is the highest LEDGER sequence projected into ClickHouse.
-func (s *Service) CaughtUpTo() uint64 { return s.proj.CaughtUpTo() }
+// CaughtUpTo is the LEDGER sequence every LEDGER table has projected up to.
+func (s *Service) CaughtUpTo() uint64 { return s.caughtUp(eventlog.LedgerStream) }
+
+// UsageCaughtUpTo is the USAGE sequence the usage tables have projected up to.
+func (s *Service) UsageCaughtUpTo() uint64 { return s.caughtUp(eventlog.UsageStream) }
+
+func (s *Service) caughtUp(stream string) uint64 {
+	var low uint64
+	first := true
+	for _, p := range s.projs {
+		if p.Stream() != stream {
+			continue
+		}
+		if n := p.CaughtUpTo(); first || n < low {
+			low, first = n, false
+		}
+	}
+	return low
+}
 
 // Run projects and serves until ctx is done, then shuts down: health
 // NOT_SERVING, projector stopped after its block in hand, gRPC graceful stop
 // (forced after the shutdown timeout), ClickHouse and NATS closed. It returns
 // nil on a clean stop.
 func (s *Service) Run(ctx context.Context) error {
-	projCtx, stopProjector := context.WithCancel(ctx)
-	defer stopProjector()
-	projDone := make(chan error, 1)
-	go func() { projDone <- s.proj.Run(projCtx) }()
+	projCtx, stopProjectors := context.WithCancel(ctx)
+	defer stopProjectors()
+	projDone := make(chan error, len(s.projs))
+	for _, p := range s.projs {
+		go func() { projDone <- p.Run(projCtx) }()
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
 	s.log.InfoContext(ctx, "reporting serving", "addr", s.Addr())
 
 	var runErr error
-	projStopped, serveStopped := false, false
+	projRunning, serveStopped := len(s.projs), false
 	select {
 	case <-ctx.Done():
 	case err := <-serveDone:
 		serveStopped = true
 		runErr = fmt.Errorf("grpc server stopped unexpectedly: %v", err)
 	case err := <-projDone:
-		projStopped = true
+		projRunning--
 		if ctx.Err() == nil { // it also returns (nil) when ctx is done
 			runErr = fmt.Errorf("projector stopped unexpectedly: %v", err)
 		}
 	}
 	s.log.InfoContext(ctx, "reporting shutting down")
 	s.grpc.NotServing()
-	stopProjector()
-	if !projStopped {
+	stopProjectors()
+	for ; projRunning > 0; projRunning-- {
 		runErr = errors.Join(runErr, <-projDone)
 	}
 	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
@@ -187,6 +315,9 @@ func (s *Service) Run(ctx context.Context) error {
 // close releases the adapters; the NATS connection has no consumer left by
 // then, so closing it loses nothing.
 func (s *Service) close() {
+	if err := s.ledger.Close(); err != nil {
+		s.log.Warn("close ledger client", "err", err)
+	}
 	if s.ch != nil {
 		if err := s.ch.Close(); err != nil {
 			s.log.Warn("close clickhouse", "err", err)

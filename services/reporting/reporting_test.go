@@ -33,6 +33,13 @@ const (
 func startService(t *testing.T) (svc *reporting.Service, natsURL string) {
 	t.Helper()
 	natsURL, _ = testkit.NATS(t)
+	return startServiceWith(t, natsURL, nil), natsURL
+}
+
+// startServiceWith runs the service on natsURL and a fresh ClickHouse
+// database; configure, when set, adjusts its configuration.
+func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Config)) *reporting.Service {
+	t.Helper()
 	_, database := testkit.ClickHouse(t)
 	cfg := reporting.Config{
 		Common: config.Common{
@@ -48,6 +55,9 @@ func startService(t *testing.T) (svc *reporting.Service, natsURL string) {
 		FlushInterval:      10 * time.Millisecond,
 		ShutdownTimeout:    5 * time.Second,
 	}
+	if configure != nil {
+		configure(&cfg)
+	}
 	require.NoError(t, cfg.Validate())
 	svc, err := reporting.New(t.Context(), cfg, testLogger(t))
 	require.NoError(t, err)
@@ -58,7 +68,7 @@ func startService(t *testing.T) (svc *reporting.Service, natsURL string) {
 		cancel()
 		require.NoError(t, <-done, "Run returns nil on a clean stop")
 	})
-	return svc, natsURL
+	return svc
 }
 
 func client(t *testing.T, addr, key string) v1.ReportingServiceClient {
@@ -163,8 +173,8 @@ func TestGetUsageByDay(t *testing.T) {
 		require.Equal(t, codes.Unauthenticated, status.Code(err))
 		_, err = client(t, svc.Addr(), launchKey).GetUsageByDay(t.Context(), req)
 		require.Equal(t, codes.PermissionDenied, status.Code(err))
-		_, err = acme.Forecast(t.Context(), &v1.ForecastRequest{TeamId: "design"})
-		require.Equal(t, codes.Unimplemented, status.Code(err))
+		_, err = acme.Forecast(t.Context(), &v1.ForecastRequest{TeamId: "design", TermStartMonth: "2025-13"})
+		require.Equal(t, codes.InvalidArgument, status.Code(err))
 	})
 
 	t.Run("health", func(t *testing.T) {

@@ -12,7 +12,7 @@ import "time"
 type Buffer struct {
 	maxRows  int
 	maxAge   time.Duration
-	rows     []Row
+	rows     []Record
 	first    time.Time // when the first buffered row was added
 	lastSeq  uint64    // highest sequence seen, projected or skipped
 	lastTime time.Time // server time of the event at lastSeq
@@ -21,17 +21,17 @@ type Buffer struct {
 // NewBuffer returns a buffer that is due at maxRows rows or when its oldest
 // row is maxAge old.
 func NewBuffer(maxRows int, maxAge time.Duration) *Buffer {
-	return &Buffer{maxRows: maxRows, maxAge: maxAge, rows: make([]Row, 0, maxRows)}
+	return &Buffer{maxRows: maxRows, maxAge: maxAge, rows: make([]Record, 0, maxRows)}
 }
 
 // Fits reports whether row may join the buffered block: the buffer is empty
 // or the row is in the same partition.
-func (b *Buffer) Fits(row *Row) bool {
+func (b *Buffer) Fits(row Record) bool {
 	return len(b.rows) == 0 || b.rows[0].Partition() == row.Partition()
 }
 
 // Add buffers row; call Fits first, and Seen for its position.
-func (b *Buffer) Add(row Row, now time.Time) {
+func (b *Buffer) Add(row Record, now time.Time) {
 	if len(b.rows) == 0 {
 		b.first = now
 	}
@@ -60,7 +60,7 @@ func (b *Buffer) Due(now time.Time) bool {
 func (b *Buffer) Len() int { return len(b.rows) }
 
 // Rows returns the buffered rows; valid until Reset.
-func (b *Buffer) Rows() []Row { return b.rows }
+func (b *Buffer) Rows() []Record { return b.rows }
 
 // Position is the highest sequence seen and its event's server time.
 func (b *Buffer) Position() (uint64, time.Time) { return b.lastSeq, b.lastTime }

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func rowAt(seq uint64, day time.Time) Row { return Row{Seq: seq, Day: day} }
+func rowAt(seq uint64, day time.Time) *Row { return &Row{Seq: seq, Day: day} }
 
 func TestBufferFlushDecisions(t *testing.T) {
 	t.Parallel()
@@ -26,7 +26,7 @@ func TestBufferFlushDecisions(t *testing.T) {
 		for seq := uint64(1); seq <= 3; seq++ {
 			require.False(t, b.Full())
 			r := rowAt(seq, jan)
-			require.True(t, b.Fits(&r))
+			require.True(t, b.Fits(r))
 			b.Add(r, t0)
 			b.Seen(seq, t0)
 		}
@@ -45,13 +45,13 @@ func TestBufferFlushDecisions(t *testing.T) {
 		t.Parallel()
 		b := NewBuffer(100, time.Second)
 		r1, r2, r3 := rowAt(1, jan), rowAt(2, jan), rowAt(3, feb)
-		require.True(t, b.Fits(&r1))
+		require.True(t, b.Fits(r1))
 		b.Add(r1, t0)
-		require.True(t, b.Fits(&r2))
+		require.True(t, b.Fits(r2))
 		b.Add(r2, t0)
-		require.False(t, b.Fits(&r3))
+		require.False(t, b.Fits(r3))
 		b.Reset()
-		require.True(t, b.Fits(&r3))
+		require.True(t, b.Fits(r3))
 	})
 	t.Run("position covers skipped events and survives reset", func(t *testing.T) {
 		t.Parallel()

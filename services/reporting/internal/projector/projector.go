@@ -1,8 +1,8 @@
-// Package projector projects the LEDGER stream into ClickHouse exactly once:
-// one ordered reader, rows buffered into single-partition blocks, each block
-// one INSERT carrying its stream sequences, and on (re)start a resume after
-// the highest sequence ClickHouse already holds. No JetStream ack is needed:
-// ClickHouse is the checkpoint.
+// Package projector projects the LEDGER and USAGE streams into ClickHouse
+// exactly once: per table one ordered reader, rows buffered into
+// single-partition blocks, each block one INSERT carrying its stream
+// sequences, and on (re)start a resume after the highest sequence the table
+// already holds. No JetStream ack is needed: ClickHouse is the checkpoint.
 package projector
 
 import (
@@ -15,10 +15,17 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 )
+
+// Stream is the stream this projector reads.
+func (p *Projector) Stream() string { return p.proj.Stream }
+
+// Table is the table this projector writes.
+func (p *Projector) Table() string { return p.proj.Table }
 
 // Options tune a projector; zero values take the defaults.
 type Options struct {
@@ -30,8 +37,6 @@ type Options struct {
 	InsertTimeout time.Duration
 	// RetryDelay is the pause before restarting after a failure (default 1s).
 	RetryDelay time.Duration
-	// Stream is the stream projected (default eventlog.LedgerStream).
-	Stream string
 	// Now is the clock for flush timing and lag (default time.Now).
 	Now func() time.Time
 }
@@ -49,17 +54,16 @@ func (o *Options) defaults() {
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Second
 	}
-	if o.Stream == "" {
-		o.Stream = eventlog.LedgerStream
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 }
 
-// Projector reads one stream in order and writes its charges to a Sink.
+// Projector reads one stream in order and writes one table's rows to a Sink.
 type Projector struct {
 	js       jetstream.JetStream
+	proj     Projection
+	attrs    metric.MeasurementOption
 	sink     Sink
 	log      *slog.Logger
 	opts     Options
@@ -69,8 +73,8 @@ type Projector struct {
 	read     atomic.Uint64
 }
 
-// New builds a projector; Run starts it.
-func New(js jetstream.JetStream, sink Sink, log *slog.Logger, opts Options) (*Projector, error) {
+// New builds the projector of p into sink; Run starts it.
+func New(js jetstream.JetStream, p Projection, sink Sink, log *slog.Logger, opts Options) (*Projector, error) {
 	opts.defaults()
 	meter := otel.Meter("github.com/tokenmeter/tokenmeter/services/reporting/internal/projector")
 	lag, err := meter.Float64Histogram("tokenmeter.reporting.projection_lag",
@@ -84,7 +88,9 @@ func New(js jetstream.JetStream, sink Sink, log *slog.Logger, opts Options) (*Pr
 	if err != nil {
 		return nil, fmt.Errorf("rows projected metric: %w", err)
 	}
-	return &Projector{js: js, sink: sink, log: log, opts: opts, lag: lag, rows: rows}, nil
+	attrs := metric.WithAttributes(attribute.String("table", p.Table), attribute.String("stream", p.Stream))
+	return &Projector{js: js, proj: p, attrs: attrs, sink: sink, log: log.With("table", p.Table),
+		opts: opts, lag: lag, rows: rows}, nil
 }
 
 // CaughtUpTo is the highest stream sequence whose effect is in the sink (or
@@ -113,7 +119,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			return nil
 		}
 		p.log.ErrorContext(ctx, "projector failed; restarting from ClickHouse's last sequence",
-			"stream", p.opts.Stream, "err", err, "retry_in", p.opts.RetryDelay)
+			"stream", p.proj.Stream, "err", err, "retry_in", p.opts.RetryDelay)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -128,9 +134,9 @@ func (p *Projector) runOnce(ctx context.Context) error {
 		return err
 	}
 	p.advance(resume)
-	stream, err := p.js.Stream(ctx, p.opts.Stream)
+	stream, err := p.js.Stream(ctx, p.proj.Stream)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", p.opts.Stream, err)
+		return fmt.Errorf("stream %s: %w", p.proj.Stream, err)
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if resume > 0 {
@@ -139,13 +145,13 @@ func (p *Projector) runOnce(ctx context.Context) error {
 	}
 	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("ordered consumer on %s: %w", p.opts.Stream, err)
+		return fmt.Errorf("ordered consumer on %s: %w", p.proj.Stream, err)
 	}
 	iter, err := cons.Messages(jetstream.PullMaxMessages(min(p.opts.BatchSize, 4096)))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", p.opts.Stream, err)
+		return fmt.Errorf("read %s: %w", p.proj.Stream, err)
 	}
-	p.log.InfoContext(ctx, "projector started", "stream", p.opts.Stream, "resume_after", resume)
+	p.log.InfoContext(ctx, "projector started", "stream", p.proj.Stream, "resume_after", resume)
 
 	msgs := make(chan jetstream.Msg)
 	pumpErr := make(chan error, 1)
@@ -177,7 +183,7 @@ func (p *Projector) runOnce(ctx context.Context) error {
 		case <-ctx.Done():
 			return p.flush(ctx, buf)
 		case err := <-pumpErr:
-			return errors.Join(fmt.Errorf("read %s: %w", p.opts.Stream, err), p.flush(ctx, buf))
+			return errors.Join(fmt.Errorf("read %s: %w", p.proj.Stream, err), p.flush(ctx, buf))
 		case <-tick.C:
 			if buf.Due(p.opts.Now()) {
 				if err := p.flush(ctx, buf); err != nil {
@@ -205,13 +211,13 @@ func (p *Projector) handle(ctx context.Context, buf *Buffer, msg jetstream.Msg) 
 	if err != nil {
 		// The ledger is the truth; a message no one can decode cannot be
 		// projected, and stopping would stop every report with it.
-		p.log.ErrorContext(ctx, "skipping undecodable event", "stream", p.opts.Stream, "seq", seq, "err", err)
+		p.log.ErrorContext(ctx, "skipping undecodable event", "stream", p.proj.Stream, "seq", seq, "err", err)
 		buf.Seen(seq, meta.Timestamp)
 		p.advanceIfEmpty(buf)
 		return nil
 	}
-	row, ok := RowOf(seq, ev)
-	if ok && !buf.Fits(&row) {
+	row, ok := p.proj.Map(seq, ev)
+	if ok && !buf.Fits(row) {
 		if err := p.flush(ctx, buf); err != nil {
 			return err
 		}
@@ -258,9 +264,9 @@ func (p *Projector) flush(ctx context.Context, buf *Buffer) error {
 	}
 	buf.Reset()
 	p.advance(seq)
-	p.rows.Add(ictx, int64(n))
+	p.rows.Add(ictx, int64(n), p.attrs)
 	if !serverTime.IsZero() {
-		p.lag.Record(ictx, p.opts.Now().Sub(serverTime).Seconds())
+		p.lag.Record(ictx, p.opts.Now().Sub(serverTime).Seconds(), p.attrs)
 	}
 	return nil
 }

@@ -44,6 +44,8 @@ func newEnv(t *testing.T) *env {
 	return &env{js: js, ch: ch, log: log}
 }
 
+func chargesSink(e *env) projector.Sink { return projector.NewClickHouseSink(e.ch, projector.Charges) }
+
 var base = time.Date(2025, 1, 30, 9, 0, 0, 0, time.UTC)
 
 // publish appends n events to org/team: every third is a PackAdded (which the
@@ -84,7 +86,7 @@ func (e *env) publish(t *testing.T, org, team string, n int, tokens int64) (char
 // waits for Run to return.
 func (e *env) run(t *testing.T, sink projector.Sink) (*projector.Projector, func()) {
 	t.Helper()
-	p, err := projector.New(e.js, sink, e.log, projector.Options{
+	p, err := projector.New(e.js, projector.Charges, sink, e.log, projector.Options{
 		BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond,
 	})
 	require.NoError(t, err)
@@ -139,7 +141,7 @@ func TestProjectorProjectsChargesOnce(t *testing.T) {
 	e := newEnv(t)
 	tokens, charges := e.publish(t, "acme", "design", 30, 10)
 
-	p, stop := e.run(t, projector.NewClickHouseSink(e.ch))
+	p, stop := e.run(t, chargesSink(e))
 	e.waitCaughtUp(t, p)
 	e.requireTotals(t, tokens, charges)
 
@@ -153,12 +155,12 @@ func TestProjectorProjectsChargesOnce(t *testing.T) {
 	// A new instance resumes after max(seq): nothing counted twice, new events counted.
 	more, moreCharges = e.publish(t, "acme", "design", 11, 9)
 	tokens, charges = tokens+more, charges+moreCharges
-	p2, _ := e.run(t, projector.NewClickHouseSink(e.ch))
+	p2, _ := e.run(t, chargesSink(e))
 	e.waitCaughtUp(t, p2)
 	e.requireTotals(t, tokens, charges)
 
 	// A third start with nothing new projects nothing.
-	p3, _ := e.run(t, projector.NewClickHouseSink(e.ch))
+	p3, _ := e.run(t, chargesSink(e))
 	e.waitCaughtUp(t, p3)
 	e.requireTotals(t, tokens, charges)
 }
@@ -167,7 +169,7 @@ func TestProjectorStoresEveryField(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.publish(t, "acme", "design", 1, 10)
-	p, _ := e.run(t, projector.NewClickHouseSink(e.ch))
+	p, _ := e.run(t, chargesSink(e))
 	e.waitCaughtUp(t, p)
 
 	var got projector.Row
@@ -205,7 +207,7 @@ type crashingSink struct {
 	blocks     atomic.Int32
 }
 
-func (s *crashingSink) Insert(ctx context.Context, rows []projector.Row) error {
+func (s *crashingSink) Insert(ctx context.Context, rows []projector.Record) error {
 	for _, r := range rows[1:] {
 		if r.Partition() != rows[0].Partition() {
 			s.t.Errorf("block spans partitions %d and %d", rows[0].Partition(), r.Partition())
@@ -229,7 +231,7 @@ func TestProjectorCrashAfterInsertDoesNotDoubleCount(t *testing.T) {
 	e := newEnv(t)
 	tokens, charges := e.publish(t, "acme", "design", 60, 10)
 
-	sink := &crashingSink{Sink: projector.NewClickHouseSink(e.ch), t: t}
+	sink := &crashingSink{Sink: chargesSink(e), t: t}
 	sink.failAfter.Store(3)
 	sink.failBefore.Store(2)
 	p, _ := e.run(t, sink)
@@ -246,13 +248,13 @@ func TestProjectorRestartAfterInsertWithoutCheckpoint(t *testing.T) {
 
 	// The first projector lands its blocks, then "dies": it stopped right
 	// after inserting, before recording anything anywhere else.
-	p, stop := e.run(t, projector.NewClickHouseSink(e.ch))
+	p, stop := e.run(t, chargesSink(e))
 	e.waitCaughtUp(t, p)
 	stop()
 
 	// A replacement knows nothing but what ClickHouse holds.
 	more, moreCharges := e.publish(t, "acme", "design", 20, 10)
-	p2, _ := e.run(t, projector.NewClickHouseSink(e.ch))
+	p2, _ := e.run(t, chargesSink(e))
 	e.waitCaughtUp(t, p2)
 	e.requireTotals(t, tokens+more, charges+moreCharges)
 }
@@ -263,7 +265,7 @@ func TestProjectorStopFlushesBlockInHand(t *testing.T) {
 	e.next.Store(10) // start on 10 Feb: every row in one partition, one block
 	tokens, charges := e.publish(t, "acme", "design", 5, 10)
 
-	p, err := projector.New(e.js, projector.NewClickHouseSink(e.ch), e.log, projector.Options{
+	p, err := projector.New(e.js, projector.Charges, chargesSink(e), e.log, projector.Options{
 		BatchSize: 1000, FlushInterval: time.Hour, // only the stop can flush
 	})
 	require.NoError(t, err)

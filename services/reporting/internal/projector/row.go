@@ -51,9 +51,7 @@ func (r *Row) Values() []any {
 }
 
 // Partition is the row's charges partition (toYYYYMM(day)).
-func (r *Row) Partition() int {
-	return r.Day.Year()*100 + int(r.Day.Month())
-}
+func (r *Row) Partition() int { return partitionOf(r.Day) }
 
 // RowOf maps the event stored at seq to a charges row; ok is false for events
 // this projection does not hold (everything but WindowCharged).
@@ -107,3 +105,5 @@ func RowOf(seq uint64, ev *v1.Event) (row Row, ok bool) {
 	}
 	return row, true
 }
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -13,44 +13,47 @@ type Sink interface {
 	// MaxSeq is the highest sequence stored, 0 if none.
 	MaxSeq(ctx context.Context) (uint64, error)
 	// Insert stores rows as one block: all of them or none.
-	Insert(ctx context.Context, rows []Row) error
+	Insert(ctx context.Context, rows []Record) error
 }
 
-// ClickHouseSink writes the charges table.
+// ClickHouseSink writes one projection's table.
 type ClickHouseSink struct {
-	conn driver.Conn
+	conn   driver.Conn
+	table  string
+	insert string
 }
 
-// NewClickHouseSink returns a sink on conn's database.
-func NewClickHouseSink(conn driver.Conn) *ClickHouseSink { return &ClickHouseSink{conn: conn} }
-
-// insertCharges names every column: 18.16 with clickhouse-go v2 refuses an
-// INSERT without them.
-var insertCharges = "INSERT INTO charges (" + strings.Join(Columns, ", ") + ")"
+// NewClickHouseSink returns a sink writing p's table on conn's database.
+func NewClickHouseSink(conn driver.Conn, p Projection) *ClickHouseSink {
+	// Name every column: 18.16 with clickhouse-go v2 refuses an INSERT
+	// without them.
+	return &ClickHouseSink{conn: conn, table: p.Table,
+		insert: "INSERT INTO " + p.Table + " (" + strings.Join(p.Columns, ", ") + ")"}
+}
 
 // MaxSeq implements Sink.
 func (s *ClickHouseSink) MaxSeq(ctx context.Context) (uint64, error) {
 	var seq uint64
-	if err := s.conn.QueryRow(ctx, "SELECT max(seq) FROM charges").Scan(&seq); err != nil {
-		return 0, fmt.Errorf("max seq of charges: %w", err)
+	if err := s.conn.QueryRow(ctx, "SELECT max(seq) FROM "+s.table).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("max seq of %s: %w", s.table, err)
 	}
 	return seq, nil
 }
 
 // Insert implements Sink.
-func (s *ClickHouseSink) Insert(ctx context.Context, rows []Row) error {
-	batch, err := s.conn.PrepareBatch(ctx, insertCharges)
+func (s *ClickHouseSink) Insert(ctx context.Context, rows []Record) error {
+	batch, err := s.conn.PrepareBatch(ctx, s.insert)
 	if err != nil {
-		return fmt.Errorf("prepare charges insert: %w", err)
+		return fmt.Errorf("prepare %s insert: %w", s.table, err)
 	}
 	defer batch.Close()
-	for i := range rows {
-		if err := batch.Append(rows[i].Values()...); err != nil {
-			return fmt.Errorf("append charge seq %d: %w", rows[i].Seq, err)
+	for _, r := range rows {
+		if err := batch.Append(r.Values()...); err != nil {
+			return fmt.Errorf("append %s seq %d: %w", s.table, r.Sequence(), err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d charges: %w", len(rows), err)
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), s.table, err)
 	}
 	return nil
 }

@@ -145,3 +145,25 @@ func monthsBack(today time.Time, n int) time.Time {
 func dateOf(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
+
+// Months is the number of months the range spans, ended or not: the n ≥ 1
+// such that From plus n-1 months is on or before To. "This month" and a
+// calendar month are 1, "last 3 months" is 3, 1 Jan - 31 Mar is 3.
+func (f Filter) Months() int {
+	n := 1
+	for !f.From.AddDate(0, n, 0).After(f.To) {
+		n++
+	}
+	return n
+}
+
+// Days is the number of days of the range, both ends included.
+func (f Filter) Days() int {
+	return int(f.To.Sub(f.From).Hours()/24) + 1
+}
+
+// WithRange returns f over other dates.
+func (f Filter) WithRange(from, to time.Time) Filter {
+	f.From, f.To = from, to
+	return f
+}

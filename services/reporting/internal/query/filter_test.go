@@ -103,3 +103,29 @@ func TestNewFilterNeedsAnOrg(t *testing.T) {
 	var inv *InvalidError
 	require.False(t, errors.As(err, &inv), "a missing org is not the caller's mistake")
 }
+
+func TestFilterMonths(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 5, 15, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		spec   RangeSpec
+		months int
+		days   int
+	}{
+		{RangeSpec{Preset: PresetThisMonth}, 1, 15},
+		{RangeSpec{Preset: PresetLast3Months}, 3, 89},
+		{RangeSpec{Preset: PresetLast6Months}, 6, 181},
+		{RangeSpec{Preset: PresetLast9Months}, 9, 273},
+		{RangeSpec{Preset: PresetLast12Months}, 12, 365},
+		{RangeSpec{FromDate: "2025-01-01", ToDate: "2025-03-31"}, 3, 90},
+		{RangeSpec{FromDate: "2025-01-15", ToDate: "2025-02-14"}, 1, 31},
+		{RangeSpec{FromDate: "2025-01-15", ToDate: "2025-02-15"}, 2, 32},
+		{RangeSpec{FromDate: "2025-04-01", ToDate: "2025-04-01"}, 1, 1},
+	}
+	for _, tt := range tests {
+		f, err := NewFilter("acme", []string{"t"}, tt.spec, now)
+		require.NoError(t, err)
+		require.Equal(t, tt.months, f.Months(), "%+v", tt.spec)
+		require.Equal(t, tt.days, f.Days(), "%+v", tt.spec)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // DayUsage is the tokens charged on one day for one product.
@@ -26,14 +24,6 @@ GROUP BY day, product_code
 ORDER BY day, product_code`
 	return sql, scopeArgs(f)
 }
-
-// Reader runs report queries on ClickHouse.
-type Reader struct {
-	conn driver.Conn
-}
-
-// NewReader returns a reader on conn's database.
-func NewReader(conn driver.Conn) *Reader { return &Reader{conn: conn} }
 
 // UsageByDay returns f's usage per day and product, ordered by day then product.
 func (r *Reader) UsageByDay(ctx context.Context, f Filter) ([]DayUsage, error) {

@@ -54,5 +54,112 @@ SELECT org_id, team_id, day, product_code, user_id, sum(tokens) AS tokens, count
 FROM charges
 GROUP BY org_id, team_id, day, product_code, user_id`,
 		},
+	}, {
+		Version: 2,
+		Name:    "launches, pool events, assignments, catalog, usage events",
+		Statements: []string{
+			// One row per launch decision on the LEDGER stream: charged (a
+			// new window), covered (inside an open window, free) or denied.
+			`CREATE TABLE IF NOT EXISTS launches (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	user_id String,
+	product_code String,
+	product_version String,
+	device_id String,
+	day Date,
+	at DateTime,
+	outcome String,
+	deny_reason String,
+	tokens Int64,
+	renewal UInt8,
+	attribute_keys Array(String),
+	attribute_values Array(String)
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, team_id, day, product_code, user_id, seq)`,
+			// Money in and out of a pool other than charges: packs added
+			// (bought, true-up, moved in), tokens removed, refunded or moved
+			// out, packs expired, merges. tokens is signed: + in, - out.
+			`CREATE TABLE IF NOT EXISTS pool_events (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	day Date,
+	at DateTime,
+	kind String,
+	pack_id String,
+	tokens Int64,
+	unit_price_micros Int64,
+	currency String,
+	purchased_at DateTime,
+	expires_at DateTime,
+	source String,
+	reason String,
+	counterparty_team_id String,
+	available_after Int64,
+	split_pack_ids Array(String),
+	split_tokens Array(Int64),
+	actor String
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, team_id, day, seq)`,
+			`CREATE TABLE IF NOT EXISTS assignments (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	user_id String,
+	day Date,
+	at DateTime,
+	assigned UInt8,
+	product_codes Array(String)
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, team_id, user_id, seq)`,
+			// ProductRateSet events of each organisation's catalog.
+			`CREATE TABLE IF NOT EXISTS products (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	product_code String,
+	name String,
+	product_group String,
+	daily_rate Int64,
+	effective_from DateTime,
+	day Date
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, product_code, seq)`,
+			// The USAGE stream: launches received, heartbeats, session ends;
+			// seq is the USAGE stream sequence.
+			`CREATE TABLE IF NOT EXISTS usage_events (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	user_id String,
+	product_code String,
+	product_version String,
+	device_id String,
+	window_id String,
+	kind String,
+	active UInt8,
+	decision String,
+	deny_reason String,
+	tokens_charged Int64,
+	day Date,
+	at DateTime,
+	occurred_at DateTime,
+	clock_skew_ms Int64,
+	attribute_keys Array(String),
+	attribute_values Array(String)
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, team_id, day, user_id, seq)`,
+		},
 	},
 }

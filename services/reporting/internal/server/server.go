@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -14,29 +15,90 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
 
-// Reports runs report queries.
+// Reports runs report queries (query.Reader).
 type Reports interface {
 	UsageByDay(ctx context.Context, f query.Filter) ([]query.DayUsage, error)
+	DailyTotals(ctx context.Context, f query.Filter) ([]query.DayTotal, error)
+	PoolMoves(ctx context.Context, f query.Filter) (added, removed int64, err error)
+	ProductTotals(ctx context.Context, f query.Filter, p query.ProductScope, o query.Order) ([]query.ProductTotal, error)
+	ProductUsers(ctx context.Context, f query.Filter, codes []string) ([]query.ProductUser, error)
+	ProductVersions(ctx context.Context, f query.Filter, codes []string) ([]query.VersionUse, error)
+	UserTotals(ctx context.Context, f query.Filter, products []string, o query.Order) ([]query.UserTotal, error)
+	Totals(ctx context.Context, f query.Filter, products []string) (users uint64, tokens int64, err error)
+	SameDay(ctx context.Context, f query.Filter, users, products []string) ([]query.UserDay, error)
+	UserProductUse(ctx context.Context, f query.Filter, users, products []string) ([]query.ProductUser, error)
+	LastUse(ctx context.Context, f query.Filter, users []string) (map[string]time.Time, error)
+	AttributeValues(ctx context.Context, f query.Filter, key string, limit int) ([]query.AttributeUse, error)
+	AttributeProducts(ctx context.Context, f query.Filter, key string) ([]query.AttributeUse, error)
+	AttributeCoverage(ctx context.Context, f query.Filter, key string) (total, unattributed int64, err error)
+	Packs(ctx context.Context, f query.Filter) ([]query.Pack, error)
+	MonthlyUse(ctx context.Context, f query.Filter) ([]query.MonthUse, error)
+	Assignees(ctx context.Context, f query.Filter) ([]query.Assignee, error)
+	EachCharge(ctx context.Context, f query.Filter, fn func(*query.Charge) error) error
+	UserTeamUse(ctx context.Context, f query.Filter) ([]query.TeamUserUse, error)
 }
 
-// Server implements tokenmeter.v1.ReportingService. RPCs not yet built
-// answer Unimplemented.
+// Balances reads pools' balances from the ledger (balance.Ledger).
+type Balances interface {
+	Balance(ctx context.Context, org, team string) (*v1.Balance, error)
+}
+
+// Options are the server's collaborators and settings; zero values take
+// defaults.
+type Options struct {
+	Reports Reports
+	// Balances is nil when no ledger is configured: remaining tokens are
+	// then reported unknown and forecasts use the projected packs.
+	Balances Balances
+	Privacy  *privacy.Policy
+	Advice   advice.Config
+	// Buckets are the upper bounds of the token buckets (default 100, 500, 1000).
+	Buckets []int64
+	// IdleDays without a charge make an assigned user idle (default 90).
+	IdleDays int
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Server implements tokenmeter.v1.ReportingService.
 type Server struct {
 	v1.UnimplementedReportingServiceServer
-	reports Reports
-	log     *slog.Logger
-	now     func() time.Time
+	reports  Reports
+	balances Balances
+	privacy  *privacy.Policy
+	advice   advice.Config
+	buckets  []int64
+	idleDays int
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns the handlers; now is the clock that anchors date presets.
 func New(reports Reports, log *slog.Logger, now func() time.Time) *Server {
-	if now == nil {
-		now = time.Now
+	return NewWith(Options{Reports: reports, Log: log, Now: now})
+}
+
+// NewWith returns the handlers built from o.
+func NewWith(o Options) *Server {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Server{reports: reports, log: log, now: now}
+	if o.Privacy == nil {
+		o.Privacy = privacy.NewPolicy([]string{"*"}, "")
+	}
+	if len(o.Buckets) == 0 {
+		o.Buckets = []int64{100, 500, 1000}
+	}
+	if o.IdleDays <= 0 {
+		o.IdleDays = 90
+	}
+	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, advice: o.Advice,
+		buckets: o.Buckets, idleDays: o.IdleDays, log: o.Log, now: o.Now}
 }
 
 // Policy lets admins and services call every ReportingService method.
@@ -74,10 +136,37 @@ func (s *Server) filter(ctx context.Context, teamIDs []string, r *v1.UsageRange)
 	}
 	for _, team := range f.TeamIDs {
 		if err := p.CheckTeam(team); err != nil {
-			return query.Filter{}, status.Errorf(codes.PermissionDenied, "this key may not read team %q", team)
+			return query.Filter{}, errPermission(team)
 		}
 	}
 	return f, nil
+}
+
+// invalid is an InvalidArgument naming field.
+func invalid(field, format string, args ...any) error {
+	return &query.InvalidError{Violations: []query.Violation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
+}
+
+// order maps a request's sort and limit.
+func order(by v1.SortBy, asc bool, limit int32) query.Order {
+	o := query.Order{Asc: asc, Limit: int(max(limit, 0))}
+	switch by {
+	case v1.SortBy_SORT_BY_USERS:
+		o.By = query.SortUsers
+	case v1.SortBy_SORT_BY_DAYS_USED:
+		o.By = query.SortDaysUsed
+	case v1.SortBy_SORT_BY_LAST_USED:
+		o.By = query.SortLastUsed
+	case v1.SortBy_SORT_BY_NAME:
+		o.By = query.SortName
+	default:
+		o.By = query.SortTokens
+	}
+	return o
+}
+
+func errPermission(team string) error {
+	return status.Errorf(codes.PermissionDenied, "this key may not read team %q", team)
 }
 
 func rangeSpec(r *v1.UsageRange) query.RangeSpec {
@@ -120,6 +209,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 			st = withDetails
 		}
 		return st.Err()
+	case errors.Is(err, errNoLedger):
+		return status.Error(codes.FailedPrecondition, "no ledger is configured: the balance is unknown")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):

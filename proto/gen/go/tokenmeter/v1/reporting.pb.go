@@ -22,6 +22,66 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SortBy orders the rows of the by-user and by-product views; the default is
+// tokens, highest first (the top consumers).
+type SortBy int32
+
+const (
+	SortBy_SORT_BY_UNSPECIFIED SortBy = 0
+	SortBy_SORT_BY_TOKENS      SortBy = 1
+	SortBy_SORT_BY_USERS       SortBy = 2
+	SortBy_SORT_BY_DAYS_USED   SortBy = 3
+	SortBy_SORT_BY_LAST_USED   SortBy = 4
+	SortBy_SORT_BY_NAME        SortBy = 5
+)
+
+// Enum value maps for SortBy.
+var (
+	SortBy_name = map[int32]string{
+		0: "SORT_BY_UNSPECIFIED",
+		1: "SORT_BY_TOKENS",
+		2: "SORT_BY_USERS",
+		3: "SORT_BY_DAYS_USED",
+		4: "SORT_BY_LAST_USED",
+		5: "SORT_BY_NAME",
+	}
+	SortBy_value = map[string]int32{
+		"SORT_BY_UNSPECIFIED": 0,
+		"SORT_BY_TOKENS":      1,
+		"SORT_BY_USERS":       2,
+		"SORT_BY_DAYS_USED":   3,
+		"SORT_BY_LAST_USED":   4,
+		"SORT_BY_NAME":        5,
+	}
+)
+
+func (x SortBy) Enum() *SortBy {
+	p := new(SortBy)
+	*p = x
+	return p
+}
+
+func (x SortBy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SortBy) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[0].Descriptor()
+}
+
+func (SortBy) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[0]
+}
+
+func (x SortBy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SortBy.Descriptor instead.
+func (SortBy) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{0}
+}
+
 type RangePreset int32
 
 const (
@@ -64,11 +124,11 @@ func (x RangePreset) String() string {
 }
 
 func (RangePreset) Descriptor() protoreflect.EnumDescriptor {
-	return file_tokenmeter_v1_reporting_proto_enumTypes[0].Descriptor()
+	return file_tokenmeter_v1_reporting_proto_enumTypes[1].Descriptor()
 }
 
 func (RangePreset) Type() protoreflect.EnumType {
-	return &file_tokenmeter_v1_reporting_proto_enumTypes[0]
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[1]
 }
 
 func (x RangePreset) Number() protoreflect.EnumNumber {
@@ -77,7 +137,7 @@ func (x RangePreset) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RangePreset.Descriptor instead.
 func (RangePreset) EnumDescriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{0}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{1}
 }
 
 type ExportKind int32
@@ -116,11 +176,11 @@ func (x ExportKind) String() string {
 }
 
 func (ExportKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tokenmeter_v1_reporting_proto_enumTypes[1].Descriptor()
+	return file_tokenmeter_v1_reporting_proto_enumTypes[2].Descriptor()
 }
 
 func (ExportKind) Type() protoreflect.EnumType {
-	return &file_tokenmeter_v1_reporting_proto_enumTypes[1]
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[2]
 }
 
 func (x ExportKind) Number() protoreflect.EnumNumber {
@@ -129,7 +189,7 @@ func (x ExportKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExportKind.Descriptor instead.
 func (ExportKind) EnumDescriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{1}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{2}
 }
 
 type ExportFormat int32
@@ -165,11 +225,11 @@ func (x ExportFormat) String() string {
 }
 
 func (ExportFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_tokenmeter_v1_reporting_proto_enumTypes[2].Descriptor()
+	return file_tokenmeter_v1_reporting_proto_enumTypes[3].Descriptor()
 }
 
 func (ExportFormat) Type() protoreflect.EnumType {
-	return &file_tokenmeter_v1_reporting_proto_enumTypes[2]
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[3]
 }
 
 func (x ExportFormat) Number() protoreflect.EnumNumber {
@@ -178,7 +238,63 @@ func (x ExportFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExportFormat.Descriptor instead.
 func (ExportFormat) EnumDescriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{2}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{3}
+}
+
+// Recommendation is what to do with one user's access to one product.
+type Recommendation int32
+
+const (
+	Recommendation_RECOMMENDATION_UNSPECIFIED Recommendation = 0
+	// Occasional use: tokens are cheaper.
+	Recommendation_RECOMMENDATION_KEEP_ON_TOKENS Recommendation = 1
+	// Heavy use: a named subscription is cheaper.
+	Recommendation_RECOMMENDATION_MOVE_TO_SUBSCRIPTION Recommendation = 2
+	// Assigned but unused for the idle period: unassign.
+	Recommendation_RECOMMENDATION_UNASSIGN Recommendation = 3
+)
+
+// Enum value maps for Recommendation.
+var (
+	Recommendation_name = map[int32]string{
+		0: "RECOMMENDATION_UNSPECIFIED",
+		1: "RECOMMENDATION_KEEP_ON_TOKENS",
+		2: "RECOMMENDATION_MOVE_TO_SUBSCRIPTION",
+		3: "RECOMMENDATION_UNASSIGN",
+	}
+	Recommendation_value = map[string]int32{
+		"RECOMMENDATION_UNSPECIFIED":          0,
+		"RECOMMENDATION_KEEP_ON_TOKENS":       1,
+		"RECOMMENDATION_MOVE_TO_SUBSCRIPTION": 2,
+		"RECOMMENDATION_UNASSIGN":             3,
+	}
+)
+
+func (x Recommendation) Enum() *Recommendation {
+	p := new(Recommendation)
+	*p = x
+	return p
+}
+
+func (x Recommendation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Recommendation) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[4].Descriptor()
+}
+
+func (Recommendation) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[4]
+}
+
+func (x Recommendation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Recommendation.Descriptor instead.
+func (Recommendation) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{4}
 }
 
 // UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive).
@@ -300,10 +416,21 @@ type GetUsageSummaryResponse struct {
 	TokensRemaining         int64                  `protobuf:"varint,2,opt,name=tokens_remaining,json=tokensRemaining,proto3" json:"tokens_remaining,omitempty"`
 	TokensAddedLast_7Days   int64                  `protobuf:"varint,3,opt,name=tokens_added_last_7_days,json=tokensAddedLast7Days,proto3" json:"tokens_added_last_7_days,omitempty"`
 	TokensRemovedLast_7Days int64                  `protobuf:"varint,4,opt,name=tokens_removed_last_7_days,json=tokensRemovedLast7Days,proto3" json:"tokens_removed_last_7_days,omitempty"`
-	UsedByDay               []*DayUsage            `protobuf:"bytes,5,rep,name=used_by_day,json=usedByDay,proto3" json:"used_by_day,omitempty"`
-	ByProduct               []*ProductUsage        `protobuf:"bytes,6,rep,name=by_product,json=byProduct,proto3" json:"by_product,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Tokens used per day for the last 365 days, all products together
+	// (product_code is empty).
+	UsedByDay []*DayUsage     `protobuf:"bytes,5,rep,name=used_by_day,json=usedByDay,proto3" json:"used_by_day,omitempty"`
+	ByProduct []*ProductUsage `protobuf:"bytes,6,rep,name=by_product,json=byProduct,proto3" json:"by_product,omitempty"`
+	// False when the ledger could not be asked: tokens_remaining is then 0 and
+	// means nothing.
+	TokensRemainingKnown bool `protobuf:"varint,7,opt,name=tokens_remaining_known,json=tokensRemainingKnown,proto3" json:"tokens_remaining_known,omitempty"`
+	// The balance of each requested team, from the ledger.
+	RemainingByTeam []*TeamRemaining `protobuf:"bytes,8,rep,name=remaining_by_team,json=remainingByTeam,proto3" json:"remaining_by_team,omitempty"`
+	FromDate        string           `protobuf:"bytes,9,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate          string           `protobuf:"bytes,10,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	// Product groups of the range (an AutoCAD toolset rolls up into its group).
+	ByGroup       []*GroupUsage `protobuf:"bytes,11,rep,name=by_group,json=byGroup,proto3" json:"by_group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageSummaryResponse) Reset() {
@@ -378,6 +505,162 @@ func (x *GetUsageSummaryResponse) GetByProduct() []*ProductUsage {
 	return nil
 }
 
+func (x *GetUsageSummaryResponse) GetTokensRemainingKnown() bool {
+	if x != nil {
+		return x.TokensRemainingKnown
+	}
+	return false
+}
+
+func (x *GetUsageSummaryResponse) GetRemainingByTeam() []*TeamRemaining {
+	if x != nil {
+		return x.RemainingByTeam
+	}
+	return nil
+}
+
+func (x *GetUsageSummaryResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetUsageSummaryResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+func (x *GetUsageSummaryResponse) GetByGroup() []*GroupUsage {
+	if x != nil {
+		return x.ByGroup
+	}
+	return nil
+}
+
+type TeamRemaining struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	TeamId          string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	TokensRemaining int64                  `protobuf:"varint,2,opt,name=tokens_remaining,json=tokensRemaining,proto3" json:"tokens_remaining,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TeamRemaining) Reset() {
+	*x = TeamRemaining{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TeamRemaining) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TeamRemaining) ProtoMessage() {}
+
+func (x *TeamRemaining) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TeamRemaining.ProtoReflect.Descriptor instead.
+func (*TeamRemaining) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TeamRemaining) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *TeamRemaining) GetTokensRemaining() int64 {
+	if x != nil {
+		return x.TokensRemaining
+	}
+	return 0
+}
+
+// GroupUsage is the usage of a product group and its products.
+type GroupUsage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductGroup  string                 `protobuf:"bytes,1,opt,name=product_group,json=productGroup,proto3" json:"product_group,omitempty"`
+	Tokens        int64                  `protobuf:"varint,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	Users         int64                  `protobuf:"varint,3,opt,name=users,proto3" json:"users,omitempty"`
+	ProductCodes  []string               `protobuf:"bytes,4,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupUsage) Reset() {
+	*x = GroupUsage{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupUsage) ProtoMessage() {}
+
+func (x *GroupUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupUsage.ProtoReflect.Descriptor instead.
+func (*GroupUsage) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GroupUsage) GetProductGroup() string {
+	if x != nil {
+		return x.ProductGroup
+	}
+	return ""
+}
+
+func (x *GroupUsage) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *GroupUsage) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *GroupUsage) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
 type GetUsageByDayRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
@@ -388,7 +671,7 @@ type GetUsageByDayRequest struct {
 
 func (x *GetUsageByDayRequest) Reset() {
 	*x = GetUsageByDayRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +683,7 @@ func (x *GetUsageByDayRequest) String() string {
 func (*GetUsageByDayRequest) ProtoMessage() {}
 
 func (x *GetUsageByDayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +696,7 @@ func (x *GetUsageByDayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByDayRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByDayRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{3}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetUsageByDayRequest) GetTeamIds() []string {
@@ -443,7 +726,7 @@ type DayUsage struct {
 
 func (x *DayUsage) Reset() {
 	*x = DayUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +738,7 @@ func (x *DayUsage) String() string {
 func (*DayUsage) ProtoMessage() {}
 
 func (x *DayUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +751,7 @@ func (x *DayUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayUsage.ProtoReflect.Descriptor instead.
 func (*DayUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{4}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DayUsage) GetDay() string {
@@ -511,7 +794,7 @@ type GetUsageByDayResponse struct {
 
 func (x *GetUsageByDayResponse) Reset() {
 	*x = GetUsageByDayResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +806,7 @@ func (x *GetUsageByDayResponse) String() string {
 func (*GetUsageByDayResponse) ProtoMessage() {}
 
 func (x *GetUsageByDayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +819,7 @@ func (x *GetUsageByDayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByDayResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByDayResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{5}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetUsageByDayResponse) GetDays() []*DayUsage {
@@ -574,13 +857,18 @@ type ProductUsage struct {
 	Tokens                int64                  `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
 	Users                 int64                  `protobuf:"varint,4,opt,name=users,proto3" json:"users,omitempty"`
 	AverageTokensPerMonth float64                `protobuf:"fixed64,5,opt,name=average_tokens_per_month,json=averageTokensPerMonth,proto3" json:"average_tokens_per_month,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Filled by GetUsageByProduct (not by the summary).
+	TokenBuckets  []*BucketCount  `protobuf:"bytes,6,rep,name=token_buckets,json=tokenBuckets,proto3" json:"token_buckets,omitempty"`
+	Versions      []*VersionUsers `protobuf:"bytes,7,rep,name=versions,proto3" json:"versions,omitempty"`
+	UserUsage     []*ProductUser  `protobuf:"bytes,8,rep,name=user_usage,json=userUsage,proto3" json:"user_usage,omitempty"`
+	Charges       int64           `protobuf:"varint,9,opt,name=charges,proto3" json:"charges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProductUsage) Reset() {
 	*x = ProductUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +880,7 @@ func (x *ProductUsage) String() string {
 func (*ProductUsage) ProtoMessage() {}
 
 func (x *ProductUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +893,7 @@ func (x *ProductUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductUsage.ProtoReflect.Descriptor instead.
 func (*ProductUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{6}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ProductUsage) GetProductCode() string {
@@ -643,18 +931,247 @@ func (x *ProductUsage) GetAverageTokensPerMonth() float64 {
 	return 0
 }
 
-type GetUsageByProductRequest struct {
+func (x *ProductUsage) GetTokenBuckets() []*BucketCount {
+	if x != nil {
+		return x.TokenBuckets
+	}
+	return nil
+}
+
+func (x *ProductUsage) GetVersions() []*VersionUsers {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *ProductUsage) GetUserUsage() []*ProductUser {
+	if x != nil {
+		return x.UserUsage
+	}
+	return nil
+}
+
+func (x *ProductUsage) GetCharges() int64 {
+	if x != nil {
+		return x.Charges
+	}
+	return 0
+}
+
+// BucketCount is how many users spent between min_tokens and max_tokens
+// (inclusive; max_tokens 0 means no upper bound) on a product in the range.
+type BucketCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
-	Range         *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
-	Limit         int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	MinTokens     int64                  `protobuf:"varint,1,opt,name=min_tokens,json=minTokens,proto3" json:"min_tokens,omitempty"`
+	MaxTokens     int64                  `protobuf:"varint,2,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	Users         int64                  `protobuf:"varint,3,opt,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BucketCount) Reset() {
+	*x = BucketCount{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BucketCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BucketCount) ProtoMessage() {}
+
+func (x *BucketCount) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
+func (*BucketCount) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *BucketCount) GetMinTokens() int64 {
+	if x != nil {
+		return x.MinTokens
+	}
+	return 0
+}
+
+func (x *BucketCount) GetMaxTokens() int64 {
+	if x != nil {
+		return x.MaxTokens
+	}
+	return 0
+}
+
+func (x *BucketCount) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+type VersionUsers struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ProductVersion string                 `protobuf:"bytes,1,opt,name=product_version,json=productVersion,proto3" json:"product_version,omitempty"`
+	Users          int64                  `protobuf:"varint,2,opt,name=users,proto3" json:"users,omitempty"`
+	Launches       int64                  `protobuf:"varint,3,opt,name=launches,proto3" json:"launches,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *VersionUsers) Reset() {
+	*x = VersionUsers{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionUsers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionUsers) ProtoMessage() {}
+
+func (x *VersionUsers) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionUsers.ProtoReflect.Descriptor instead.
+func (*VersionUsers) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *VersionUsers) GetProductVersion() string {
+	if x != nil {
+		return x.ProductVersion
+	}
+	return ""
+}
+
+func (x *VersionUsers) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *VersionUsers) GetLaunches() int64 {
+	if x != nil {
+		return x.Launches
+	}
+	return 0
+}
+
+// ProductUser is one user's use of one product in the range.
+type ProductUser struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	UserId                string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Tokens                int64                  `protobuf:"varint,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	AverageTokensPerMonth float64                `protobuf:"fixed64,3,opt,name=average_tokens_per_month,json=averageTokensPerMonth,proto3" json:"average_tokens_per_month,omitempty"`
+	DaysUsed              int64                  `protobuf:"varint,4,opt,name=days_used,json=daysUsed,proto3" json:"days_used,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ProductUser) Reset() {
+	*x = ProductUser{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductUser) ProtoMessage() {}
+
+func (x *ProductUser) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductUser.ProtoReflect.Descriptor instead.
+func (*ProductUser) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ProductUser) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ProductUser) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *ProductUser) GetAverageTokensPerMonth() float64 {
+	if x != nil {
+		return x.AverageTokensPerMonth
+	}
+	return 0
+}
+
+func (x *ProductUser) GetDaysUsed() int64 {
+	if x != nil {
+		return x.DaysUsed
+	}
+	return 0
+}
+
+type GetUsageByProductRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	// At most this many products (0: all), after sorting.
+	Limit  int32  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	SortBy SortBy `protobuf:"varint,4,opt,name=sort_by,json=sortBy,proto3,enum=tokenmeter.v1.SortBy" json:"sort_by,omitempty"`
+	// Only these products (drill-down); empty: every product.
+	ProductCodes []string `protobuf:"bytes,5,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// Only the products of this group.
+	ProductGroup string `protobuf:"bytes,6,opt,name=product_group,json=productGroup,proto3" json:"product_group,omitempty"`
+	// At most this many users per product in user_usage (0: 100), highest first.
+	UserLimit int32 `protobuf:"varint,7,opt,name=user_limit,json=userLimit,proto3" json:"user_limit,omitempty"`
+	// Ascending instead of the default descending order.
+	Ascending     bool `protobuf:"varint,8,opt,name=ascending,proto3" json:"ascending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageByProductRequest) Reset() {
 	*x = GetUsageByProductRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +1183,7 @@ func (x *GetUsageByProductRequest) String() string {
 func (*GetUsageByProductRequest) ProtoMessage() {}
 
 func (x *GetUsageByProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +1196,7 @@ func (x *GetUsageByProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByProductRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByProductRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetUsageByProductRequest) GetTeamIds() []string {
@@ -703,18 +1220,58 @@ func (x *GetUsageByProductRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *GetUsageByProductRequest) GetSortBy() SortBy {
+	if x != nil {
+		return x.SortBy
+	}
+	return SortBy_SORT_BY_UNSPECIFIED
+}
+
+func (x *GetUsageByProductRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *GetUsageByProductRequest) GetProductGroup() string {
+	if x != nil {
+		return x.ProductGroup
+	}
+	return ""
+}
+
+func (x *GetUsageByProductRequest) GetUserLimit() int32 {
+	if x != nil {
+		return x.UserLimit
+	}
+	return 0
+}
+
+func (x *GetUsageByProductRequest) GetAscending() bool {
+	if x != nil {
+		return x.Ascending
+	}
+	return false
+}
+
 type GetUsageByProductResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TotalTokens   int64                  `protobuf:"varint,1,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
-	ProductsUsed  int64                  `protobuf:"varint,2,opt,name=products_used,json=productsUsed,proto3" json:"products_used,omitempty"`
-	Products      []*ProductUsage        `protobuf:"bytes,3,rep,name=products,proto3" json:"products,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TotalTokens  int64                  `protobuf:"varint,1,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
+	ProductsUsed int64                  `protobuf:"varint,2,opt,name=products_used,json=productsUsed,proto3" json:"products_used,omitempty"`
+	Products     []*ProductUsage        `protobuf:"bytes,3,rep,name=products,proto3" json:"products,omitempty"`
+	Groups       []*GroupUsage          `protobuf:"bytes,4,rep,name=groups,proto3" json:"groups,omitempty"`
+	FromDate     string                 `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate       string                 `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	// Months the averages divide by: the months of the range, ended or not.
+	Months        int32 `protobuf:"varint,7,opt,name=months,proto3" json:"months,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageByProductResponse) Reset() {
 	*x = GetUsageByProductResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +1283,7 @@ func (x *GetUsageByProductResponse) String() string {
 func (*GetUsageByProductResponse) ProtoMessage() {}
 
 func (x *GetUsageByProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +1296,7 @@ func (x *GetUsageByProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByProductResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByProductResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{8}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetUsageByProductResponse) GetTotalTokens() int64 {
@@ -763,6 +1320,34 @@ func (x *GetUsageByProductResponse) GetProducts() []*ProductUsage {
 	return nil
 }
 
+func (x *GetUsageByProductResponse) GetGroups() []*GroupUsage {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *GetUsageByProductResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetUsageByProductResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+func (x *GetUsageByProductResponse) GetMonths() int32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
 type UserUsage struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	UserId           string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
@@ -771,13 +1356,22 @@ type UserUsage struct {
 	ProductCodes     []string               `protobuf:"bytes,4,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
 	LastUsedAt       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	DoubleChargeDays int64                  `protobuf:"varint,6,opt,name=double_charge_days,json=doubleChargeDays,proto3" json:"double_charge_days,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Days of the range without a charge.
+	DaysInactive          int64   `protobuf:"varint,7,opt,name=days_inactive,json=daysInactive,proto3" json:"days_inactive,omitempty"`
+	Charges               int64   `protobuf:"varint,8,opt,name=charges,proto3" json:"charges,omitempty"`
+	AverageTokensPerMonth float64 `protobuf:"fixed64,9,opt,name=average_tokens_per_month,json=averageTokensPerMonth,proto3" json:"average_tokens_per_month,omitempty"`
+	// Per product: tokens and days.
+	Products []*UserProduct `protobuf:"bytes,10,rep,name=products,proto3" json:"products,omitempty"`
+	// Days on which the user opened two products or more (each a separate
+	// charge), oldest first, at most 31.
+	SameDay       []*SameDayProducts `protobuf:"bytes,11,rep,name=same_day,json=sameDay,proto3" json:"same_day,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UserUsage) Reset() {
 	*x = UserUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1383,7 @@ func (x *UserUsage) String() string {
 func (*UserUsage) ProtoMessage() {}
 
 func (x *UserUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1396,7 @@ func (x *UserUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserUsage.ProtoReflect.Descriptor instead.
 func (*UserUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{9}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UserUsage) GetUserId() string {
@@ -847,18 +1441,178 @@ func (x *UserUsage) GetDoubleChargeDays() int64 {
 	return 0
 }
 
-type GetUsageByUserRequest struct {
+func (x *UserUsage) GetDaysInactive() int64 {
+	if x != nil {
+		return x.DaysInactive
+	}
+	return 0
+}
+
+func (x *UserUsage) GetCharges() int64 {
+	if x != nil {
+		return x.Charges
+	}
+	return 0
+}
+
+func (x *UserUsage) GetAverageTokensPerMonth() float64 {
+	if x != nil {
+		return x.AverageTokensPerMonth
+	}
+	return 0
+}
+
+func (x *UserUsage) GetProducts() []*UserProduct {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *UserUsage) GetSameDay() []*SameDayProducts {
+	if x != nil {
+		return x.SameDay
+	}
+	return nil
+}
+
+type UserProduct struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
-	Range         *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
-	Limit         int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	ProductCode   string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Tokens        int64                  `protobuf:"varint,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	DaysUsed      int64                  `protobuf:"varint,3,opt,name=days_used,json=daysUsed,proto3" json:"days_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserProduct) Reset() {
+	*x = UserProduct{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserProduct) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserProduct) ProtoMessage() {}
+
+func (x *UserProduct) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserProduct.ProtoReflect.Descriptor instead.
+func (*UserProduct) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UserProduct) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *UserProduct) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *UserProduct) GetDaysUsed() int64 {
+	if x != nil {
+		return x.DaysUsed
+	}
+	return 0
+}
+
+type SameDayProducts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Day           string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	ProductCodes  []string               `protobuf:"bytes,2,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Tokens        int64                  `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SameDayProducts) Reset() {
+	*x = SameDayProducts{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SameDayProducts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SameDayProducts) ProtoMessage() {}
+
+func (x *SameDayProducts) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SameDayProducts.ProtoReflect.Descriptor instead.
+func (*SameDayProducts) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SameDayProducts) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *SameDayProducts) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *SameDayProducts) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+type GetUsageByUserRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	// At most this many users (0: all), after sorting: limit 10 is the top 10.
+	Limit  int32  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	SortBy SortBy `protobuf:"varint,4,opt,name=sort_by,json=sortBy,proto3,enum=tokenmeter.v1.SortBy" json:"sort_by,omitempty"`
+	// Only these products.
+	ProductCodes  []string `protobuf:"bytes,5,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Ascending     bool     `protobuf:"varint,6,opt,name=ascending,proto3" json:"ascending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageByUserRequest) Reset() {
 	*x = GetUsageByUserRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +1624,7 @@ func (x *GetUsageByUserRequest) String() string {
 func (*GetUsageByUserRequest) ProtoMessage() {}
 
 func (x *GetUsageByUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +1637,7 @@ func (x *GetUsageByUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{10}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetUsageByUserRequest) GetTeamIds() []string {
@@ -907,16 +1661,42 @@ func (x *GetUsageByUserRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *GetUsageByUserRequest) GetSortBy() SortBy {
+	if x != nil {
+		return x.SortBy
+	}
+	return SortBy_SORT_BY_UNSPECIFIED
+}
+
+func (x *GetUsageByUserRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *GetUsageByUserRequest) GetAscending() bool {
+	if x != nil {
+		return x.Ascending
+	}
+	return false
+}
+
 type GetUsageByUserResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Users         []*UserUsage           `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Users       []*UserUsage           `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	FromDate    string                 `protobuf:"bytes,2,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate      string                 `protobuf:"bytes,3,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	TotalTokens int64                  `protobuf:"varint,4,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
+	// Users in the range before the limit.
+	TotalUsers    int64 `protobuf:"varint,5,opt,name=total_users,json=totalUsers,proto3" json:"total_users,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageByUserResponse) Reset() {
 	*x = GetUsageByUserResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1708,7 @@ func (x *GetUsageByUserResponse) String() string {
 func (*GetUsageByUserResponse) ProtoMessage() {}
 
 func (x *GetUsageByUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1721,7 @@ func (x *GetUsageByUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByUserResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{11}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetUsageByUserResponse) GetUsers() []*UserUsage {
@@ -949,6 +1729,264 @@ func (x *GetUsageByUserResponse) GetUsers() []*UserUsage {
 		return x.Users
 	}
 	return nil
+}
+
+func (x *GetUsageByUserResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetUsageByUserResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+func (x *GetUsageByUserResponse) GetTotalTokens() int64 {
+	if x != nil {
+		return x.TotalTokens
+	}
+	return 0
+}
+
+func (x *GetUsageByUserResponse) GetTotalUsers() int64 {
+	if x != nil {
+		return x.TotalUsers
+	}
+	return 0
+}
+
+type GetUsageByAttributeRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	// The attribute to group by, e.g. "project" or "cost_centre".
+	AttributeKey  string `protobuf:"bytes,3,opt,name=attribute_key,json=attributeKey,proto3" json:"attribute_key,omitempty"`
+	Limit         int32  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageByAttributeRequest) Reset() {
+	*x = GetUsageByAttributeRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageByAttributeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageByAttributeRequest) ProtoMessage() {}
+
+func (x *GetUsageByAttributeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageByAttributeRequest.ProtoReflect.Descriptor instead.
+func (*GetUsageByAttributeRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetUsageByAttributeRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *GetUsageByAttributeRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *GetUsageByAttributeRequest) GetAttributeKey() string {
+	if x != nil {
+		return x.AttributeKey
+	}
+	return ""
+}
+
+func (x *GetUsageByAttributeRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type AttributeUsage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	Tokens        int64                  `protobuf:"varint,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	Charges       int64                  `protobuf:"varint,3,opt,name=charges,proto3" json:"charges,omitempty"`
+	Users         int64                  `protobuf:"varint,4,opt,name=users,proto3" json:"users,omitempty"`
+	ByProduct     []*ProductUsage        `protobuf:"bytes,5,rep,name=by_product,json=byProduct,proto3" json:"by_product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttributeUsage) Reset() {
+	*x = AttributeUsage{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttributeUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttributeUsage) ProtoMessage() {}
+
+func (x *AttributeUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttributeUsage.ProtoReflect.Descriptor instead.
+func (*AttributeUsage) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AttributeUsage) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *AttributeUsage) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *AttributeUsage) GetCharges() int64 {
+	if x != nil {
+		return x.Charges
+	}
+	return 0
+}
+
+func (x *AttributeUsage) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *AttributeUsage) GetByProduct() []*ProductUsage {
+	if x != nil {
+		return x.ByProduct
+	}
+	return nil
+}
+
+type GetUsageByAttributeResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	AttributeKey string                 `protobuf:"bytes,1,opt,name=attribute_key,json=attributeKey,proto3" json:"attribute_key,omitempty"`
+	Values       []*AttributeUsage      `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	// Tokens of charges without this attribute.
+	UnattributedTokens int64  `protobuf:"varint,3,opt,name=unattributed_tokens,json=unattributedTokens,proto3" json:"unattributed_tokens,omitempty"`
+	TotalTokens        int64  `protobuf:"varint,4,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
+	FromDate           string `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate             string `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *GetUsageByAttributeResponse) Reset() {
+	*x = GetUsageByAttributeResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageByAttributeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageByAttributeResponse) ProtoMessage() {}
+
+func (x *GetUsageByAttributeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageByAttributeResponse.ProtoReflect.Descriptor instead.
+func (*GetUsageByAttributeResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetUsageByAttributeResponse) GetAttributeKey() string {
+	if x != nil {
+		return x.AttributeKey
+	}
+	return ""
+}
+
+func (x *GetUsageByAttributeResponse) GetValues() []*AttributeUsage {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *GetUsageByAttributeResponse) GetUnattributedTokens() int64 {
+	if x != nil {
+		return x.UnattributedTokens
+	}
+	return 0
+}
+
+func (x *GetUsageByAttributeResponse) GetTotalTokens() int64 {
+	if x != nil {
+		return x.TotalTokens
+	}
+	return 0
+}
+
+func (x *GetUsageByAttributeResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetUsageByAttributeResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
 }
 
 type ExportRequest struct {
@@ -963,7 +2001,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +2013,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +2026,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{12}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExportRequest) GetTeamIds() []string {
@@ -1020,16 +2058,20 @@ func (x *ExportRequest) GetFormat() ExportFormat {
 }
 
 type ExportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Chunk         []byte                 `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
-	Rows          int64                  `protobuf:"varint,2,opt,name=rows,proto3" json:"rows,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Chunk []byte                 `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// Rows written so far (header excluded).
+	Rows int64 `protobuf:"varint,2,opt,name=rows,proto3" json:"rows,omitempty"`
+	// Set on the first chunk: a file name and its media type.
+	FileName      string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	ContentType   string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportResponse) Reset() {
 	*x = ExportResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +2083,7 @@ func (x *ExportResponse) String() string {
 func (*ExportResponse) ProtoMessage() {}
 
 func (x *ExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +2096,7 @@ func (x *ExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
 func (*ExportResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{13}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExportResponse) GetChunk() []byte {
@@ -1071,16 +2113,36 @@ func (x *ExportResponse) GetRows() int64 {
 	return 0
 }
 
+func (x *ExportResponse) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *ExportResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 type ForecastRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// First month (YYYY-MM) of the 12-month term the monthly table covers;
+	// default: the term that ends with the current month.
+	TermStartMonth string `protobuf:"bytes,2,opt,name=term_start_month,json=termStartMonth,proto3" json:"term_start_month,omitempty"`
+	// Tokens of the term the percentages divide by; default: the tokens added
+	// to the team (packs bought, true-ups, moves in) during the term.
+	TermTokens    int64 `protobuf:"varint,3,opt,name=term_tokens,json=termTokens,proto3" json:"term_tokens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ForecastRequest) Reset() {
 	*x = ForecastRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +2154,7 @@ func (x *ForecastRequest) String() string {
 func (*ForecastRequest) ProtoMessage() {}
 
 func (x *ForecastRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +2167,7 @@ func (x *ForecastRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastRequest.ProtoReflect.Descriptor instead.
 func (*ForecastRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{14}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ForecastRequest) GetTeamId() string {
@@ -1115,20 +2177,44 @@ func (x *ForecastRequest) GetTeamId() string {
 	return ""
 }
 
+func (x *ForecastRequest) GetTermStartMonth() string {
+	if x != nil {
+		return x.TermStartMonth
+	}
+	return ""
+}
+
+func (x *ForecastRequest) GetTermTokens() int64 {
+	if x != nil {
+		return x.TermTokens
+	}
+	return 0
+}
+
 type ForecastResponse struct {
-	state                 protoimpl.MessageState `protogen:"open.v1"`
-	BurnRate_30Days       float64                `protobuf:"fixed64,1,opt,name=burn_rate_30_days,json=burnRate30Days,proto3" json:"burn_rate_30_days,omitempty"`
-	BurnRate_90Days       float64                `protobuf:"fixed64,2,opt,name=burn_rate_90_days,json=burnRate90Days,proto3" json:"burn_rate_90_days,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tokens per day.
+	BurnRate_30Days float64 `protobuf:"fixed64,1,opt,name=burn_rate_30_days,json=burnRate30Days,proto3" json:"burn_rate_30_days,omitempty"`
+	BurnRate_90Days float64 `protobuf:"fixed64,2,opt,name=burn_rate_90_days,json=burnRate90Days,proto3" json:"burn_rate_90_days,omitempty"`
+	// Unset when the pool does not run out before its live packs expire.
 	RunOutAt              *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=run_out_at,json=runOutAt,proto3" json:"run_out_at,omitempty"`
 	TokensExpiringUnspent int64                  `protobuf:"varint,4,opt,name=tokens_expiring_unspent,json=tokensExpiringUnspent,proto3" json:"tokens_expiring_unspent,omitempty"`
 	SuggestedRenewal      int64                  `protobuf:"varint,5,opt,name=suggested_renewal,json=suggestedRenewal,proto3" json:"suggested_renewal,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	TokensAvailable       int64                  `protobuf:"varint,6,opt,name=tokens_available,json=tokensAvailable,proto3" json:"tokens_available,omitempty"`
+	Months                []*ForecastMonth       `protobuf:"bytes,7,rep,name=months,proto3" json:"months,omitempty"`
+	TermTokens            int64                  `protobuf:"varint,8,opt,name=term_tokens,json=termTokens,proto3" json:"term_tokens,omitempty"`
+	// Tokens used in the trailing 6 and 12 months, the basis of the renewal.
+	UsedLast_6Months  int64 `protobuf:"varint,9,opt,name=used_last_6_months,json=usedLast6Months,proto3" json:"used_last_6_months,omitempty"`
+	UsedLast_12Months int64 `protobuf:"varint,10,opt,name=used_last_12_months,json=usedLast12Months,proto3" json:"used_last_12_months,omitempty"`
+	// Where the pack balances came from: "ledger" or "projection".
+	BalanceSource string `protobuf:"bytes,11,opt,name=balance_source,json=balanceSource,proto3" json:"balance_source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ForecastResponse) Reset() {
 	*x = ForecastResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +2226,7 @@ func (x *ForecastResponse) String() string {
 func (*ForecastResponse) ProtoMessage() {}
 
 func (x *ForecastResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +2239,7 @@ func (x *ForecastResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastResponse.ProtoReflect.Descriptor instead.
 func (*ForecastResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{15}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ForecastResponse) GetBurnRate_30Days() float64 {
@@ -1191,6 +2277,139 @@ func (x *ForecastResponse) GetSuggestedRenewal() int64 {
 	return 0
 }
 
+func (x *ForecastResponse) GetTokensAvailable() int64 {
+	if x != nil {
+		return x.TokensAvailable
+	}
+	return 0
+}
+
+func (x *ForecastResponse) GetMonths() []*ForecastMonth {
+	if x != nil {
+		return x.Months
+	}
+	return nil
+}
+
+func (x *ForecastResponse) GetTermTokens() int64 {
+	if x != nil {
+		return x.TermTokens
+	}
+	return 0
+}
+
+func (x *ForecastResponse) GetUsedLast_6Months() int64 {
+	if x != nil {
+		return x.UsedLast_6Months
+	}
+	return 0
+}
+
+func (x *ForecastResponse) GetUsedLast_12Months() int64 {
+	if x != nil {
+		return x.UsedLast_12Months
+	}
+	return 0
+}
+
+func (x *ForecastResponse) GetBalanceSource() string {
+	if x != nil {
+		return x.BalanceSource
+	}
+	return ""
+}
+
+// ForecastMonth is one row of the term's cumulative table, as in the seeds'
+// "Token Usage Forecast Example".
+type ForecastMonth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// YYYY-MM.
+	Month             string  `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	TokensUsed        int64   `protobuf:"varint,2,opt,name=tokens_used,json=tokensUsed,proto3" json:"tokens_used,omitempty"`
+	CumulativeTokens  int64   `protobuf:"varint,3,opt,name=cumulative_tokens,json=cumulativeTokens,proto3" json:"cumulative_tokens,omitempty"`
+	CumulativePercent float64 `protobuf:"fixed64,4,opt,name=cumulative_percent,json=cumulativePercent,proto3" json:"cumulative_percent,omitempty"`
+	// True for months not yet ended: tokens_used is then partly or wholly the
+	// projection at the burn rate.
+	Projected bool `protobuf:"varint,5,opt,name=projected,proto3" json:"projected,omitempty"`
+	// YYYY-MM the term's tokens run out at the pace seen at this month's end;
+	// empty when they last the term.
+	ProjectedRunOutMonth string `protobuf:"bytes,6,opt,name=projected_run_out_month,json=projectedRunOutMonth,proto3" json:"projected_run_out_month,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ForecastMonth) Reset() {
+	*x = ForecastMonth{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForecastMonth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForecastMonth) ProtoMessage() {}
+
+func (x *ForecastMonth) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForecastMonth.ProtoReflect.Descriptor instead.
+func (*ForecastMonth) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ForecastMonth) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *ForecastMonth) GetTokensUsed() int64 {
+	if x != nil {
+		return x.TokensUsed
+	}
+	return 0
+}
+
+func (x *ForecastMonth) GetCumulativeTokens() int64 {
+	if x != nil {
+		return x.CumulativeTokens
+	}
+	return 0
+}
+
+func (x *ForecastMonth) GetCumulativePercent() float64 {
+	if x != nil {
+		return x.CumulativePercent
+	}
+	return 0
+}
+
+func (x *ForecastMonth) GetProjected() bool {
+	if x != nil {
+		return x.Projected
+	}
+	return false
+}
+
+func (x *ForecastMonth) GetProjectedRunOutMonth() string {
+	if x != nil {
+		return x.ProjectedRunOutMonth
+	}
+	return ""
+}
+
 type AdviseLicensingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
@@ -1200,7 +2419,7 @@ type AdviseLicensingRequest struct {
 
 func (x *AdviseLicensingRequest) Reset() {
 	*x = AdviseLicensingRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +2431,7 @@ func (x *AdviseLicensingRequest) String() string {
 func (*AdviseLicensingRequest) ProtoMessage() {}
 
 func (x *AdviseLicensingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +2444,7 @@ func (x *AdviseLicensingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdviseLicensingRequest.ProtoReflect.Descriptor instead.
 func (*AdviseLicensingRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{16}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AdviseLicensingRequest) GetTeamIds() []string {
@@ -1236,21 +2455,34 @@ func (x *AdviseLicensingRequest) GetTeamIds() []string {
 }
 
 type LicensingAdvice struct {
-	state                  protoimpl.MessageState `protogen:"open.v1"`
-	UserId                 string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	ProductCode            string                 `protobuf:"bytes,2,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
-	DaysUsedLastYear       int64                  `protobuf:"varint,3,opt,name=days_used_last_year,json=daysUsedLastYear,proto3" json:"days_used_last_year,omitempty"`
-	YearlyTokenCost        float64                `protobuf:"fixed64,4,opt,name=yearly_token_cost,json=yearlyTokenCost,proto3" json:"yearly_token_cost,omitempty"`
-	YearlySubscriptionCost float64                `protobuf:"fixed64,5,opt,name=yearly_subscription_cost,json=yearlySubscriptionCost,proto3" json:"yearly_subscription_cost,omitempty"`
-	YearlySaving           float64                `protobuf:"fixed64,6,opt,name=yearly_saving,json=yearlySaving,proto3" json:"yearly_saving,omitempty"`
-	Recommendation         string                 `protobuf:"bytes,7,opt,name=recommendation,proto3" json:"recommendation,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	UserId      string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode string                 `protobuf:"bytes,2,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// Days with a charge in the trailing 365 days.
+	DaysUsedLastYear       int64   `protobuf:"varint,3,opt,name=days_used_last_year,json=daysUsedLastYear,proto3" json:"days_used_last_year,omitempty"`
+	YearlyTokenCost        float64 `protobuf:"fixed64,4,opt,name=yearly_token_cost,json=yearlyTokenCost,proto3" json:"yearly_token_cost,omitempty"`
+	YearlySubscriptionCost float64 `protobuf:"fixed64,5,opt,name=yearly_subscription_cost,json=yearlySubscriptionCost,proto3" json:"yearly_subscription_cost,omitempty"`
+	// Token cost - subscription cost when moving saves money, else 0.
+	YearlySaving float64 `protobuf:"fixed64,6,opt,name=yearly_saving,json=yearlySaving,proto3" json:"yearly_saving,omitempty"`
+	// A sentence a person can read.
+	Recommendation string         `protobuf:"bytes,7,opt,name=recommendation,proto3" json:"recommendation,omitempty"`
+	Action         Recommendation `protobuf:"varint,8,opt,name=action,proto3,enum=tokenmeter.v1.Recommendation" json:"action,omitempty"`
+	TokensLastYear int64          `protobuf:"varint,9,opt,name=tokens_last_year,json=tokensLastYear,proto3" json:"tokens_last_year,omitempty"`
+	// Days used in each of the last 12 calendar months, oldest first.
+	DaysByMonth         []int64 `protobuf:"varint,10,rep,packed,name=days_by_month,json=daysByMonth,proto3" json:"days_by_month,omitempty"`
+	AverageDaysPerMonth float64 `protobuf:"fixed64,11,opt,name=average_days_per_month,json=averageDaysPerMonth,proto3" json:"average_days_per_month,omitempty"`
+	SubscriptionName    string  `protobuf:"bytes,12,opt,name=subscription_name,json=subscriptionName,proto3" json:"subscription_name,omitempty"`
+	Currency            string  `protobuf:"bytes,13,opt,name=currency,proto3" json:"currency,omitempty"`
+	TeamId              string  `protobuf:"bytes,14,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// YYYY-MM-DD of the last use; empty if never.
+	LastUsed      string `protobuf:"bytes,15,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LicensingAdvice) Reset() {
 	*x = LicensingAdvice{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +2494,7 @@ func (x *LicensingAdvice) String() string {
 func (*LicensingAdvice) ProtoMessage() {}
 
 func (x *LicensingAdvice) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +2507,7 @@ func (x *LicensingAdvice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LicensingAdvice.ProtoReflect.Descriptor instead.
 func (*LicensingAdvice) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{17}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LicensingAdvice) GetUserId() string {
@@ -1327,16 +2559,78 @@ func (x *LicensingAdvice) GetRecommendation() string {
 	return ""
 }
 
+func (x *LicensingAdvice) GetAction() Recommendation {
+	if x != nil {
+		return x.Action
+	}
+	return Recommendation_RECOMMENDATION_UNSPECIFIED
+}
+
+func (x *LicensingAdvice) GetTokensLastYear() int64 {
+	if x != nil {
+		return x.TokensLastYear
+	}
+	return 0
+}
+
+func (x *LicensingAdvice) GetDaysByMonth() []int64 {
+	if x != nil {
+		return x.DaysByMonth
+	}
+	return nil
+}
+
+func (x *LicensingAdvice) GetAverageDaysPerMonth() float64 {
+	if x != nil {
+		return x.AverageDaysPerMonth
+	}
+	return 0
+}
+
+func (x *LicensingAdvice) GetSubscriptionName() string {
+	if x != nil {
+		return x.SubscriptionName
+	}
+	return ""
+}
+
+func (x *LicensingAdvice) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *LicensingAdvice) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *LicensingAdvice) GetLastUsed() string {
+	if x != nil {
+		return x.LastUsed
+	}
+	return ""
+}
+
 type AdviseLicensingResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Advice        []*LicensingAdvice     `protobuf:"bytes,1,rep,name=advice,proto3" json:"advice,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Advice []*LicensingAdvice     `protobuf:"bytes,1,rep,name=advice,proto3" json:"advice,omitempty"`
+	// Sum of yearly_saving over the users to move.
+	TotalYearlySaving float64 `protobuf:"fixed64,2,opt,name=total_yearly_saving,json=totalYearlySaving,proto3" json:"total_yearly_saving,omitempty"`
+	UsersToMove       int64   `protobuf:"varint,3,opt,name=users_to_move,json=usersToMove,proto3" json:"users_to_move,omitempty"`
+	UsersToUnassign   int64   `protobuf:"varint,4,opt,name=users_to_unassign,json=usersToUnassign,proto3" json:"users_to_unassign,omitempty"`
+	TokenPrice        float64 `protobuf:"fixed64,5,opt,name=token_price,json=tokenPrice,proto3" json:"token_price,omitempty"`
+	Currency          string  `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *AdviseLicensingResponse) Reset() {
 	*x = AdviseLicensingResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +2642,7 @@ func (x *AdviseLicensingResponse) String() string {
 func (*AdviseLicensingResponse) ProtoMessage() {}
 
 func (x *AdviseLicensingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +2655,7 @@ func (x *AdviseLicensingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdviseLicensingResponse.ProtoReflect.Descriptor instead.
 func (*AdviseLicensingResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{18}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AdviseLicensingResponse) GetAdvice() []*LicensingAdvice {
@@ -1369,6 +2663,41 @@ func (x *AdviseLicensingResponse) GetAdvice() []*LicensingAdvice {
 		return x.Advice
 	}
 	return nil
+}
+
+func (x *AdviseLicensingResponse) GetTotalYearlySaving() float64 {
+	if x != nil {
+		return x.TotalYearlySaving
+	}
+	return 0
+}
+
+func (x *AdviseLicensingResponse) GetUsersToMove() int64 {
+	if x != nil {
+		return x.UsersToMove
+	}
+	return 0
+}
+
+func (x *AdviseLicensingResponse) GetUsersToUnassign() int64 {
+	if x != nil {
+		return x.UsersToUnassign
+	}
+	return 0
+}
+
+func (x *AdviseLicensingResponse) GetTokenPrice() float64 {
+	if x != nil {
+		return x.TokenPrice
+	}
+	return 0
+}
+
+func (x *AdviseLicensingResponse) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
 }
 
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
@@ -1383,7 +2712,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\ato_date\x18\x03 \x01(\tR\x06toDate\"d\n" +
 	"\x16GetUsageSummaryRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
-	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xce\x02\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xba\x04\n" +
 	"\x17GetUsageSummaryResponse\x12\x1f\n" +
 	"\vtokens_used\x18\x01 \x01(\x03R\n" +
 	"tokensUsed\x12)\n" +
@@ -1392,7 +2721,22 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1atokens_removed_last_7_days\x18\x04 \x01(\x03R\x16tokensRemovedLast7Days\x127\n" +
 	"\vused_by_day\x18\x05 \x03(\v2\x17.tokenmeter.v1.DayUsageR\tusedByDay\x12:\n" +
 	"\n" +
-	"by_product\x18\x06 \x03(\v2\x1b.tokenmeter.v1.ProductUsageR\tbyProduct\"b\n" +
+	"by_product\x18\x06 \x03(\v2\x1b.tokenmeter.v1.ProductUsageR\tbyProduct\x124\n" +
+	"\x16tokens_remaining_known\x18\a \x01(\bR\x14tokensRemainingKnown\x12H\n" +
+	"\x11remaining_by_team\x18\b \x03(\v2\x1c.tokenmeter.v1.TeamRemainingR\x0fremainingByTeam\x12\x1b\n" +
+	"\tfrom_date\x18\t \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\n" +
+	" \x01(\tR\x06toDate\x124\n" +
+	"\bby_group\x18\v \x03(\v2\x19.tokenmeter.v1.GroupUsageR\abyGroup\"S\n" +
+	"\rTeamRemaining\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12)\n" +
+	"\x10tokens_remaining\x18\x02 \x01(\x03R\x0ftokensRemaining\"\x84\x01\n" +
+	"\n" +
+	"GroupUsage\x12#\n" +
+	"\rproduct_group\x18\x01 \x01(\tR\fproductGroup\x12\x16\n" +
+	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x14\n" +
+	"\x05users\x18\x03 \x01(\x03R\x05users\x12#\n" +
+	"\rproduct_codes\x18\x04 \x03(\tR\fproductCodes\"b\n" +
 	"\x14GetUsageByDayRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"q\n" +
@@ -1405,21 +2749,51 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x04days\x18\x01 \x03(\v2\x17.tokenmeter.v1.DayUsageR\x04days\x12!\n" +
 	"\ftotal_tokens\x18\x02 \x01(\x03R\vtotalTokens\x12\x1b\n" +
 	"\tfrom_date\x18\x03 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\x04 \x01(\tR\x06toDate\"\xbd\x01\n" +
+	"\ato_date\x18\x04 \x01(\tR\x06toDate\"\x8c\x03\n" +
 	"\fProductUsage\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12#\n" +
 	"\rproduct_group\x18\x02 \x01(\tR\fproductGroup\x12\x16\n" +
 	"\x06tokens\x18\x03 \x01(\x03R\x06tokens\x12\x14\n" +
 	"\x05users\x18\x04 \x01(\x03R\x05users\x127\n" +
-	"\x18average_tokens_per_month\x18\x05 \x01(\x01R\x15averageTokensPerMonth\"|\n" +
+	"\x18average_tokens_per_month\x18\x05 \x01(\x01R\x15averageTokensPerMonth\x12?\n" +
+	"\rtoken_buckets\x18\x06 \x03(\v2\x1a.tokenmeter.v1.BucketCountR\ftokenBuckets\x127\n" +
+	"\bversions\x18\a \x03(\v2\x1b.tokenmeter.v1.VersionUsersR\bversions\x129\n" +
+	"\n" +
+	"user_usage\x18\b \x03(\v2\x1a.tokenmeter.v1.ProductUserR\tuserUsage\x12\x18\n" +
+	"\acharges\x18\t \x01(\x03R\acharges\"a\n" +
+	"\vBucketCount\x12\x1d\n" +
+	"\n" +
+	"min_tokens\x18\x01 \x01(\x03R\tminTokens\x12\x1d\n" +
+	"\n" +
+	"max_tokens\x18\x02 \x01(\x03R\tmaxTokens\x12\x14\n" +
+	"\x05users\x18\x03 \x01(\x03R\x05users\"i\n" +
+	"\fVersionUsers\x12'\n" +
+	"\x0fproduct_version\x18\x01 \x01(\tR\x0eproductVersion\x12\x14\n" +
+	"\x05users\x18\x02 \x01(\x03R\x05users\x12\x1a\n" +
+	"\blaunches\x18\x03 \x01(\x03R\blaunches\"\x94\x01\n" +
+	"\vProductUser\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
+	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x127\n" +
+	"\x18average_tokens_per_month\x18\x03 \x01(\x01R\x15averageTokensPerMonth\x12\x1b\n" +
+	"\tdays_used\x18\x04 \x01(\x03R\bdaysUsed\"\xb3\x02\n" +
 	"\x18GetUsageByProductRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x05R\x05limit\"\x9c\x01\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12.\n" +
+	"\asort_by\x18\x04 \x01(\x0e2\x15.tokenmeter.v1.SortByR\x06sortBy\x12#\n" +
+	"\rproduct_codes\x18\x05 \x03(\tR\fproductCodes\x12#\n" +
+	"\rproduct_group\x18\x06 \x01(\tR\fproductGroup\x12\x1d\n" +
+	"\n" +
+	"user_limit\x18\a \x01(\x05R\tuserLimit\x12\x1c\n" +
+	"\tascending\x18\b \x01(\bR\tascending\"\x9d\x02\n" +
 	"\x19GetUsageByProductResponse\x12!\n" +
 	"\ftotal_tokens\x18\x01 \x01(\x03R\vtotalTokens\x12#\n" +
 	"\rproducts_used\x18\x02 \x01(\x03R\fproductsUsed\x127\n" +
-	"\bproducts\x18\x03 \x03(\v2\x1b.tokenmeter.v1.ProductUsageR\bproducts\"\xea\x01\n" +
+	"\bproducts\x18\x03 \x03(\v2\x1b.tokenmeter.v1.ProductUsageR\bproducts\x121\n" +
+	"\x06groups\x18\x04 \x03(\v2\x19.tokenmeter.v1.GroupUsageR\x06groups\x12\x1b\n" +
+	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate\x12\x16\n" +
+	"\x06months\x18\a \x01(\x05R\x06months\"\xd5\x03\n" +
 	"\tUserUsage\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1b\n" +
@@ -1427,32 +2801,94 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\rproduct_codes\x18\x04 \x03(\tR\fproductCodes\x12<\n" +
 	"\flast_used_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastUsedAt\x12,\n" +
-	"\x12double_charge_days\x18\x06 \x01(\x03R\x10doubleChargeDays\"y\n" +
+	"\x12double_charge_days\x18\x06 \x01(\x03R\x10doubleChargeDays\x12#\n" +
+	"\rdays_inactive\x18\a \x01(\x03R\fdaysInactive\x12\x18\n" +
+	"\acharges\x18\b \x01(\x03R\acharges\x127\n" +
+	"\x18average_tokens_per_month\x18\t \x01(\x01R\x15averageTokensPerMonth\x126\n" +
+	"\bproducts\x18\n" +
+	" \x03(\v2\x1a.tokenmeter.v1.UserProductR\bproducts\x129\n" +
+	"\bsame_day\x18\v \x03(\v2\x1e.tokenmeter.v1.SameDayProductsR\asameDay\"e\n" +
+	"\vUserProduct\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x16\n" +
+	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1b\n" +
+	"\tdays_used\x18\x03 \x01(\x03R\bdaysUsed\"`\n" +
+	"\x0fSameDayProducts\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12#\n" +
+	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12\x16\n" +
+	"\x06tokens\x18\x03 \x01(\x03R\x06tokens\"\xec\x01\n" +
 	"\x15GetUsageByUserRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x05R\x05limit\"H\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12.\n" +
+	"\asort_by\x18\x04 \x01(\x0e2\x15.tokenmeter.v1.SortByR\x06sortBy\x12#\n" +
+	"\rproduct_codes\x18\x05 \x03(\tR\fproductCodes\x12\x1c\n" +
+	"\tascending\x18\x06 \x01(\bR\tascending\"\xc2\x01\n" +
 	"\x16GetUsageByUserResponse\x12.\n" +
-	"\x05users\x18\x01 \x03(\v2\x18.tokenmeter.v1.UserUsageR\x05users\"\xbf\x01\n" +
+	"\x05users\x18\x01 \x03(\v2\x18.tokenmeter.v1.UserUsageR\x05users\x12\x1b\n" +
+	"\tfrom_date\x18\x02 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x03 \x01(\tR\x06toDate\x12!\n" +
+	"\ftotal_tokens\x18\x04 \x01(\x03R\vtotalTokens\x12\x1f\n" +
+	"\vtotal_users\x18\x05 \x01(\x03R\n" +
+	"totalUsers\"\xa3\x01\n" +
+	"\x1aGetUsageByAttributeRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12#\n" +
+	"\rattribute_key\x18\x03 \x01(\tR\fattributeKey\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xaa\x01\n" +
+	"\x0eAttributeUsage\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
+	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x18\n" +
+	"\acharges\x18\x03 \x01(\x03R\acharges\x12\x14\n" +
+	"\x05users\x18\x04 \x01(\x03R\x05users\x12:\n" +
+	"\n" +
+	"by_product\x18\x05 \x03(\v2\x1b.tokenmeter.v1.ProductUsageR\tbyProduct\"\x83\x02\n" +
+	"\x1bGetUsageByAttributeResponse\x12#\n" +
+	"\rattribute_key\x18\x01 \x01(\tR\fattributeKey\x125\n" +
+	"\x06values\x18\x02 \x03(\v2\x1d.tokenmeter.v1.AttributeUsageR\x06values\x12/\n" +
+	"\x13unattributed_tokens\x18\x03 \x01(\x03R\x12unattributedTokens\x12!\n" +
+	"\ftotal_tokens\x18\x04 \x01(\x03R\vtotalTokens\x12\x1b\n" +
+	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate\"\xbf\x01\n" +
 	"\rExportRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12-\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x19.tokenmeter.v1.ExportKindR\x04kind\x123\n" +
-	"\x06format\x18\x04 \x01(\x0e2\x1b.tokenmeter.v1.ExportFormatR\x06format\":\n" +
+	"\x06format\x18\x04 \x01(\x0e2\x1b.tokenmeter.v1.ExportFormatR\x06format\"z\n" +
 	"\x0eExportResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x12\n" +
-	"\x04rows\x18\x02 \x01(\x03R\x04rows\"*\n" +
+	"\x04rows\x18\x02 \x01(\x03R\x04rows\x12\x1b\n" +
+	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\"u\n" +
 	"\x0fForecastRequest\x12\x17\n" +
-	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"\x87\x02\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12(\n" +
+	"\x10term_start_month\x18\x02 \x01(\tR\x0etermStartMonth\x12\x1f\n" +
+	"\vterm_tokens\x18\x03 \x01(\x03R\n" +
+	"termTokens\"\x8c\x04\n" +
 	"\x10ForecastResponse\x12)\n" +
 	"\x11burn_rate_30_days\x18\x01 \x01(\x01R\x0eburnRate30Days\x12)\n" +
 	"\x11burn_rate_90_days\x18\x02 \x01(\x01R\x0eburnRate90Days\x128\n" +
 	"\n" +
 	"run_out_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\brunOutAt\x126\n" +
 	"\x17tokens_expiring_unspent\x18\x04 \x01(\x03R\x15tokensExpiringUnspent\x12+\n" +
-	"\x11suggested_renewal\x18\x05 \x01(\x03R\x10suggestedRenewal\"3\n" +
+	"\x11suggested_renewal\x18\x05 \x01(\x03R\x10suggestedRenewal\x12)\n" +
+	"\x10tokens_available\x18\x06 \x01(\x03R\x0ftokensAvailable\x124\n" +
+	"\x06months\x18\a \x03(\v2\x1c.tokenmeter.v1.ForecastMonthR\x06months\x12\x1f\n" +
+	"\vterm_tokens\x18\b \x01(\x03R\n" +
+	"termTokens\x12+\n" +
+	"\x12used_last_6_months\x18\t \x01(\x03R\x0fusedLast6Months\x12-\n" +
+	"\x13used_last_12_months\x18\n" +
+	" \x01(\x03R\x10usedLast12Months\x12%\n" +
+	"\x0ebalance_source\x18\v \x01(\tR\rbalanceSource\"\xf7\x01\n" +
+	"\rForecastMonth\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1f\n" +
+	"\vtokens_used\x18\x02 \x01(\x03R\n" +
+	"tokensUsed\x12+\n" +
+	"\x11cumulative_tokens\x18\x03 \x01(\x03R\x10cumulativeTokens\x12-\n" +
+	"\x12cumulative_percent\x18\x04 \x01(\x01R\x11cumulativePercent\x12\x1c\n" +
+	"\tprojected\x18\x05 \x01(\bR\tprojected\x125\n" +
+	"\x17projected_run_out_month\x18\x06 \x01(\tR\x14projectedRunOutMonth\"3\n" +
 	"\x16AdviseLicensingRequest\x12\x19\n" +
-	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"\xaf\x02\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"\xe8\x04\n" +
 	"\x0fLicensingAdvice\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fproduct_code\x18\x02 \x01(\tR\vproductCode\x12-\n" +
@@ -1460,9 +2896,31 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11yearly_token_cost\x18\x04 \x01(\x01R\x0fyearlyTokenCost\x128\n" +
 	"\x18yearly_subscription_cost\x18\x05 \x01(\x01R\x16yearlySubscriptionCost\x12#\n" +
 	"\ryearly_saving\x18\x06 \x01(\x01R\fyearlySaving\x12&\n" +
-	"\x0erecommendation\x18\a \x01(\tR\x0erecommendation\"Q\n" +
+	"\x0erecommendation\x18\a \x01(\tR\x0erecommendation\x125\n" +
+	"\x06action\x18\b \x01(\x0e2\x1d.tokenmeter.v1.RecommendationR\x06action\x12(\n" +
+	"\x10tokens_last_year\x18\t \x01(\x03R\x0etokensLastYear\x12\"\n" +
+	"\rdays_by_month\x18\n" +
+	" \x03(\x03R\vdaysByMonth\x123\n" +
+	"\x16average_days_per_month\x18\v \x01(\x01R\x13averageDaysPerMonth\x12+\n" +
+	"\x11subscription_name\x18\f \x01(\tR\x10subscriptionName\x12\x1a\n" +
+	"\bcurrency\x18\r \x01(\tR\bcurrency\x12\x17\n" +
+	"\ateam_id\x18\x0e \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tlast_used\x18\x0f \x01(\tR\blastUsed\"\x8e\x02\n" +
 	"\x17AdviseLicensingResponse\x126\n" +
-	"\x06advice\x18\x01 \x03(\v2\x1e.tokenmeter.v1.LicensingAdviceR\x06advice*\xc9\x01\n" +
+	"\x06advice\x18\x01 \x03(\v2\x1e.tokenmeter.v1.LicensingAdviceR\x06advice\x12.\n" +
+	"\x13total_yearly_saving\x18\x02 \x01(\x01R\x11totalYearlySaving\x12\"\n" +
+	"\rusers_to_move\x18\x03 \x01(\x03R\vusersToMove\x12*\n" +
+	"\x11users_to_unassign\x18\x04 \x01(\x03R\x0fusersToUnassign\x12\x1f\n" +
+	"\vtoken_price\x18\x05 \x01(\x01R\n" +
+	"tokenPrice\x12\x1a\n" +
+	"\bcurrency\x18\x06 \x01(\tR\bcurrency*\x88\x01\n" +
+	"\x06SortBy\x12\x17\n" +
+	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
+	"\rSORT_BY_USERS\x10\x02\x12\x15\n" +
+	"\x11SORT_BY_DAYS_USED\x10\x03\x12\x15\n" +
+	"\x11SORT_BY_LAST_USED\x10\x04\x12\x10\n" +
+	"\fSORT_BY_NAME\x10\x05*\xc9\x01\n" +
 	"\vRangePreset\x12\x1c\n" +
 	"\x18RANGE_PRESET_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17RANGE_PRESET_THIS_MONTH\x10\x01\x12\x1e\n" +
@@ -1479,7 +2937,12 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\fExportFormat\x12\x1d\n" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EXPORT_FORMAT_CSV\x10\x01\x12\x16\n" +
-	"\x12EXPORT_FORMAT_XLSX\x10\x022\x8f\x05\n" +
+	"\x12EXPORT_FORMAT_XLSX\x10\x02*\x99\x01\n" +
+	"\x0eRecommendation\x12\x1e\n" +
+	"\x1aRECOMMENDATION_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dRECOMMENDATION_KEEP_ON_TOKENS\x10\x01\x12'\n" +
+	"#RECOMMENDATION_MOVE_TO_SUBSCRIPTION\x10\x02\x12\x1b\n" +
+	"\x17RECOMMENDATION_UNASSIGN\x10\x032\xfd\x05\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -1487,7 +2950,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x0eGetUsageByUser\x12$.tokenmeter.v1.GetUsageByUserRequest\x1a%.tokenmeter.v1.GetUsageByUserResponse\x12G\n" +
 	"\x06Export\x12\x1c.tokenmeter.v1.ExportRequest\x1a\x1d.tokenmeter.v1.ExportResponse0\x01\x12K\n" +
 	"\bForecast\x12\x1e.tokenmeter.v1.ForecastRequest\x1a\x1f.tokenmeter.v1.ForecastResponse\x12`\n" +
-	"\x0fAdviseLicensing\x12%.tokenmeter.v1.AdviseLicensingRequest\x1a&.tokenmeter.v1.AdviseLicensingResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0fAdviseLicensing\x12%.tokenmeter.v1.AdviseLicensingRequest\x1a&.tokenmeter.v1.AdviseLicensingResponse\x12l\n" +
+	"\x13GetUsageByAttribute\x12).tokenmeter.v1.GetUsageByAttributeRequest\x1a*.tokenmeter.v1.GetUsageByAttributeResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -1501,69 +2965,99 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_reporting_proto_rawDescData
 }
 
-var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
-	(RangePreset)(0),                  // 0: tokenmeter.v1.RangePreset
-	(ExportKind)(0),                   // 1: tokenmeter.v1.ExportKind
-	(ExportFormat)(0),                 // 2: tokenmeter.v1.ExportFormat
-	(*UsageRange)(nil),                // 3: tokenmeter.v1.UsageRange
-	(*GetUsageSummaryRequest)(nil),    // 4: tokenmeter.v1.GetUsageSummaryRequest
-	(*GetUsageSummaryResponse)(nil),   // 5: tokenmeter.v1.GetUsageSummaryResponse
-	(*GetUsageByDayRequest)(nil),      // 6: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                  // 7: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),     // 8: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),              // 9: tokenmeter.v1.ProductUsage
-	(*GetUsageByProductRequest)(nil),  // 10: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil), // 11: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                 // 12: tokenmeter.v1.UserUsage
-	(*GetUsageByUserRequest)(nil),     // 13: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),    // 14: tokenmeter.v1.GetUsageByUserResponse
-	(*ExportRequest)(nil),             // 15: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),            // 16: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),           // 17: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),          // 18: tokenmeter.v1.ForecastResponse
-	(*AdviseLicensingRequest)(nil),    // 19: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),           // 20: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),   // 21: tokenmeter.v1.AdviseLicensingResponse
-	(*timestamppb.Timestamp)(nil),     // 22: google.protobuf.Timestamp
+	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
+	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
+	(ExportKind)(0),                     // 2: tokenmeter.v1.ExportKind
+	(ExportFormat)(0),                   // 3: tokenmeter.v1.ExportFormat
+	(Recommendation)(0),                 // 4: tokenmeter.v1.Recommendation
+	(*UsageRange)(nil),                  // 5: tokenmeter.v1.UsageRange
+	(*GetUsageSummaryRequest)(nil),      // 6: tokenmeter.v1.GetUsageSummaryRequest
+	(*GetUsageSummaryResponse)(nil),     // 7: tokenmeter.v1.GetUsageSummaryResponse
+	(*TeamRemaining)(nil),               // 8: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                  // 9: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),        // 10: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                    // 11: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),       // 12: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                // 13: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                 // 14: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                // 15: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                 // 16: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),    // 17: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),   // 18: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                   // 19: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                 // 20: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),             // 21: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),       // 22: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),      // 23: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),  // 24: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),              // 25: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil), // 26: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),               // 27: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),              // 28: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),             // 29: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),            // 30: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),               // 31: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),      // 32: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),             // 33: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),     // 34: tokenmeter.v1.AdviseLicensingResponse
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
-	0,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
-	3,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
-	7,  // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
-	9,  // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
-	3,  // 4: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
-	7,  // 5: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
-	3,  // 6: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
-	9,  // 7: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
-	22, // 8: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
-	3,  // 9: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
-	12, // 10: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
-	3,  // 11: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
-	1,  // 12: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
-	2,  // 13: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	22, // 14: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
-	20, // 15: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
-	4,  // 16: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	6,  // 17: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	10, // 18: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	13, // 19: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	15, // 20: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	17, // 21: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	19, // 22: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	5,  // 23: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	8,  // 24: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	11, // 25: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	14, // 26: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	16, // 27: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	18, // 28: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	21, // 29: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
+	5,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
+	11, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
+	13, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
+	8,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
+	9,  // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
+	5,  // 6: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
+	11, // 7: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
+	14, // 8: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
+	15, // 9: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
+	16, // 10: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
+	5,  // 11: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
+	0,  // 12: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
+	13, // 13: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
+	9,  // 14: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
+	35, // 15: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	20, // 16: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
+	21, // 17: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
+	5,  // 18: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
+	0,  // 19: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
+	19, // 20: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
+	5,  // 21: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
+	13, // 22: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
+	25, // 23: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
+	5,  // 24: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
+	2,  // 25: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
+	3,  // 26: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
+	35, // 27: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	31, // 28: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
+	4,  // 29: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
+	33, // 30: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
+	6,  // 31: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	10, // 32: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	17, // 33: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	22, // 34: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	27, // 35: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	29, // 36: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	32, // 37: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	24, // 38: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	7,  // 39: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	12, // 40: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	18, // 41: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	23, // 42: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	28, // 43: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	30, // 44: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	34, // 45: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	26, // 46: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	39, // [39:47] is the sub-list for method output_type
+	31, // [31:39] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -1576,8 +3070,8 @@ func file_tokenmeter_v1_reporting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   19,
+			NumEnums:      5,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

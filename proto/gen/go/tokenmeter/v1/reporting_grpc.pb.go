@@ -19,13 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportingService_GetUsageSummary_FullMethodName   = "/tokenmeter.v1.ReportingService/GetUsageSummary"
-	ReportingService_GetUsageByDay_FullMethodName     = "/tokenmeter.v1.ReportingService/GetUsageByDay"
-	ReportingService_GetUsageByProduct_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByProduct"
-	ReportingService_GetUsageByUser_FullMethodName    = "/tokenmeter.v1.ReportingService/GetUsageByUser"
-	ReportingService_Export_FullMethodName            = "/tokenmeter.v1.ReportingService/Export"
-	ReportingService_Forecast_FullMethodName          = "/tokenmeter.v1.ReportingService/Forecast"
-	ReportingService_AdviseLicensing_FullMethodName   = "/tokenmeter.v1.ReportingService/AdviseLicensing"
+	ReportingService_GetUsageSummary_FullMethodName     = "/tokenmeter.v1.ReportingService/GetUsageSummary"
+	ReportingService_GetUsageByDay_FullMethodName       = "/tokenmeter.v1.ReportingService/GetUsageByDay"
+	ReportingService_GetUsageByProduct_FullMethodName   = "/tokenmeter.v1.ReportingService/GetUsageByProduct"
+	ReportingService_GetUsageByUser_FullMethodName      = "/tokenmeter.v1.ReportingService/GetUsageByUser"
+	ReportingService_Export_FullMethodName              = "/tokenmeter.v1.ReportingService/Export"
+	ReportingService_Forecast_FullMethodName            = "/tokenmeter.v1.ReportingService/Forecast"
+	ReportingService_AdviseLicensing_FullMethodName     = "/tokenmeter.v1.ReportingService/AdviseLicensing"
+	ReportingService_GetUsageByAttribute_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -42,6 +43,9 @@ type ReportingServiceClient interface {
 	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error)
 	Forecast(ctx context.Context, in *ForecastRequest, opts ...grpc.CallOption) (*ForecastResponse, error)
 	AdviseLicensing(ctx context.Context, in *AdviseLicensingRequest, opts ...grpc.CallOption) (*AdviseLicensingResponse, error)
+	// GetUsageByAttribute totals tokens per value of one launch attribute
+	// (project, cost centre …) for chargeback.
+	GetUsageByAttribute(ctx context.Context, in *GetUsageByAttributeRequest, opts ...grpc.CallOption) (*GetUsageByAttributeResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -131,6 +135,16 @@ func (c *reportingServiceClient) AdviseLicensing(ctx context.Context, in *Advise
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetUsageByAttribute(ctx context.Context, in *GetUsageByAttributeRequest, opts ...grpc.CallOption) (*GetUsageByAttributeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUsageByAttributeResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetUsageByAttribute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -145,6 +159,9 @@ type ReportingServiceServer interface {
 	Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error
 	Forecast(context.Context, *ForecastRequest) (*ForecastResponse, error)
 	AdviseLicensing(context.Context, *AdviseLicensingRequest) (*AdviseLicensingResponse, error)
+	// GetUsageByAttribute totals tokens per value of one launch attribute
+	// (project, cost centre …) for chargeback.
+	GetUsageByAttribute(context.Context, *GetUsageByAttributeRequest) (*GetUsageByAttributeResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -175,6 +192,9 @@ func (UnimplementedReportingServiceServer) Forecast(context.Context, *ForecastRe
 }
 func (UnimplementedReportingServiceServer) AdviseLicensing(context.Context, *AdviseLicensingRequest) (*AdviseLicensingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AdviseLicensing not implemented")
+}
+func (UnimplementedReportingServiceServer) GetUsageByAttribute(context.Context, *GetUsageByAttributeRequest) (*GetUsageByAttributeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUsageByAttribute not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -316,6 +336,24 @@ func _ReportingService_AdviseLicensing_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetUsageByAttribute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUsageByAttributeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetUsageByAttribute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetUsageByAttribute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetUsageByAttribute(ctx, req.(*GetUsageByAttributeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -346,6 +384,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AdviseLicensing",
 			Handler:    _ReportingService_AdviseLicensing_Handler,
+		},
+		{
+			MethodName: "GetUsageByAttribute",
+			Handler:    _ReportingService_GetUsageByAttribute_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

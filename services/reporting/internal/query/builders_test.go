@@ -1,0 +1,80 @@
+package query
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var acme = Filter{OrgID: "acme", TeamIDs: []string{"design", "civil"}, From: day("2025-01-01"), To: day("2025-01-31")}
+
+func TestUserTotalsSQL(t *testing.T) {
+	t.Parallel()
+	sql, args := UserTotals(acme, []string{"REVIT"}, Order{By: SortTokens, Limit: 10})
+	require.Equal(t, `SELECT user_id, sum(tokens) AS total_tokens, sum(charges) AS total_charges, uniqExact(day) AS days_used, max(day) AS last_day, groupUniqArray(product_code) AS products
+FROM usage_daily
+WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND product_code IN (?)
+GROUP BY user_id
+ORDER BY total_tokens DESC, user_id
+LIMIT 10`, sql)
+	require.Equal(t, []any{"acme", "design", "civil", "2025-01-01", "2025-01-31", "REVIT"}, args)
+}
+
+func TestOrderBy(t *testing.T) {
+	t.Parallel()
+	cols := map[SortBy]string{SortTokens: "total_tokens", SortName: "user_id", SortLastUsed: "last_day"}
+	require.Equal(t, "\nORDER BY total_tokens DESC, user_id", orderBy(Order{}, cols, "user_id"))
+	require.Equal(t, "\nORDER BY total_tokens ASC, user_id\nLIMIT 5", orderBy(Order{Asc: true, Limit: 5}, cols, "user_id"))
+	require.Equal(t, "\nORDER BY user_id ASC", orderBy(Order{By: SortName}, cols, "user_id"))
+	require.Equal(t, "\nORDER BY user_id DESC", orderBy(Order{By: SortName, Asc: true}, cols, "user_id"))
+	require.Equal(t, "\nORDER BY last_day DESC, user_id", orderBy(Order{By: SortLastUsed}, cols, "user_id"))
+	require.Equal(t, "\nORDER BY total_tokens DESC, user_id", orderBy(Order{By: SortDaysUsed}, cols, "user_id"), "unknown key: tokens")
+}
+
+func TestAttributeValuesSQL(t *testing.T) {
+	t.Parallel()
+	sql, args := AttributeValues(acme, "project", 3)
+	require.Equal(t, `SELECT attribute_value, sum(tokens) AS total_tokens, count() AS charges, uniqExact(user_id) AS users
+FROM charges
+ARRAY JOIN attribute_keys AS attribute_key, attribute_values AS attribute_value
+WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND attribute_key = ?
+GROUP BY attribute_value
+ORDER BY total_tokens DESC, attribute_value
+LIMIT 3`, sql)
+	require.Equal(t, []any{"acme", "design", "civil", "2025-01-01", "2025-01-31", "project"}, args)
+}
+
+// Every builder binds one argument per placeholder, the organisation first
+// (or right after a leading value), and never the org inside the SQL text.
+func TestBuildersBindEveryPlaceholder(t *testing.T) {
+	t.Parallel()
+	builders := map[string]func() (string, []any){
+		"ProductTotals": func() (string, []any) {
+			return ProductTotals(acme, ProductScope{Codes: []string{"A", "B"}, Group: "G"}, Order{})
+		},
+		"ProductUsers":      func() (string, []any) { return ProductUsers(acme, []string{"A"}) },
+		"ProductVersions":   func() (string, []any) { return ProductVersions(acme, nil) },
+		"Totals":            func() (string, []any) { return Totals(acme, nil) },
+		"SameDay":           func() (string, []any) { return SameDay(acme, []string{"u1", "u2"}, []string{"A"}) },
+		"UserProductUse":    func() (string, []any) { return UserProductUse(acme, []string{"u1"}, nil) },
+		"LastUse":           func() (string, []any) { return LastUse(acme, []string{"u1"}) },
+		"UserTeamUse":       func() (string, []any) { return UserTeamUse(acme) },
+		"AttributeProducts": func() (string, []any) { return AttributeProducts(acme, "project") },
+		"AttributeCoverage": func() (string, []any) { return AttributeCoverage(acme, "project") },
+		"DailyTotals":       func() (string, []any) { return DailyTotals(acme) },
+		"PoolMoves":         func() (string, []any) { return PoolMoves(acme) },
+		"PackList":          func() (string, []any) { return PackList(acme) },
+		"PackDebits":        func() (string, []any) { return PackDebits(acme) },
+		"MonthlyUse":        func() (string, []any) { return MonthlyUse(acme) },
+		"Assignees":         func() (string, []any) { return Assignees(acme) },
+		"LastDays":          func() (string, []any) { return LastDays(acme) },
+		"Charges":           func() (string, []any) { return Charges(acme) },
+	}
+	for name, build := range builders {
+		sql, args := build()
+		require.Equal(t, countPlaceholders(sql), len(args), name)
+		require.Contains(t, args, "acme", name)
+		require.NotContains(t, sql, "acme", name)
+		require.Contains(t, sql, "org_id = ?", name)
+	}
+}

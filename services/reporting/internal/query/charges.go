@@ -1,0 +1,45 @@
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Charge is one charged window, as exported.
+type Charge struct {
+	Day                            time.Time
+	TeamID, UserID, Code, Group    string
+	Version, Device, EventID       string
+	Tokens                         int64
+	Renewal                        uint8
+	SplitPacks                     []string
+	SplitTokens                    []int64
+	WindowStart, WindowEnd         time.Time
+	AttributeKeys, AttributeValues []string
+}
+
+// Charges builds every charge of f, in day order.
+func Charges(f Filter) (string, []any) {
+	sql := `SELECT day, team_id, user_id, product_code, product_group, product_version, device_id, event_id, tokens, renewal,
+	split_pack_ids, split_tokens, window_start, window_end, attribute_keys, attribute_values
+FROM charges
+WHERE ` + scope(f) + `
+ORDER BY day, team_id, window_start, seq`
+	return sql, scopeArgs(f)
+}
+
+// EachCharge calls fn for every charge of f, streaming: rows are not held.
+func (r *Reader) EachCharge(ctx context.Context, f Filter, fn func(*Charge) error) error {
+	sql, args := Charges(f)
+	var c Charge
+	return r.each(ctx, "charges", sql, args, func(rows driver.Rows) error {
+		if err := rows.Scan(&c.Day, &c.TeamID, &c.UserID, &c.Code, &c.Group, &c.Version, &c.Device, &c.EventID,
+			&c.Tokens, &c.Renewal, &c.SplitPacks, &c.SplitTokens, &c.WindowStart, &c.WindowEnd,
+			&c.AttributeKeys, &c.AttributeValues); err != nil {
+			return err
+		}
+		return fn(&c)
+	})
+}

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"context"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+)
+
+// maxAttributeKey bounds an attribute key's length.
+const maxAttributeKey = 64
+
+// GetUsageByAttribute answers tokens per value of one launch attribute
+// (project, cost centre …): the chargeback report.
+func (s *Server) GetUsageByAttribute(ctx context.Context, req *v1.GetUsageByAttributeRequest) (*v1.GetUsageByAttributeResponse, error) {
+	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
+	if err != nil {
+		return nil, err
+	}
+	key := req.GetAttributeKey()
+	switch {
+	case key == "":
+		return nil, s.toStatus(ctx, invalid("attribute_key", "required, e.g. \"project\""))
+	case len(key) > maxAttributeKey:
+		return nil, s.toStatus(ctx, invalid("attribute_key", "at most %d bytes", maxAttributeKey))
+	case req.GetLimit() < 0:
+		return nil, s.toStatus(ctx, invalid("limit", "must not be negative"))
+	}
+	values, err := s.reports.AttributeValues(ctx, f, key, int(req.GetLimit()))
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	perProduct, err := s.reports.AttributeProducts(ctx, f, key)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	total, unattributed, err := s.reports.AttributeCoverage(ctx, f, key)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &v1.GetUsageByAttributeResponse{
+		AttributeKey: key, TotalTokens: total, UnattributedTokens: unattributed,
+		FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout),
+	}
+	byValue := map[string]*v1.AttributeUsage{}
+	for _, v := range values {
+		av := &v1.AttributeUsage{Value: v.Value, Tokens: v.Tokens, Charges: int64(v.Charges), Users: int64(v.Users)}
+		byValue[v.Value] = av
+		resp.Values = append(resp.Values, av)
+	}
+	for _, p := range perProduct {
+		if av := byValue[p.Value]; av != nil {
+			av.ByProduct = append(av.ByProduct, &v1.ProductUsage{ProductCode: p.Code, Tokens: p.Tokens, Users: int64(p.Users), Charges: int64(p.Charges)})
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+)
+
+// maxSameDays bounds the double-charge days listed per user.
+const maxSameDays = 31
+
+// GetUsageByUser answers the by-user report: per user the products, tokens,
+// days used and inactive, last use, and the days on which several products
+// were opened (each a separate charge). Sort and limit give the top consumers.
+func (s *Server) GetUsageByUser(ctx context.Context, req *v1.GetUsageByUserRequest) (*v1.GetUsageByUserResponse, error) {
+	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetLimit() < 0 {
+		return nil, s.toStatus(ctx, invalid("limit", "must not be negative"))
+	}
+	products := req.GetProductCodes()
+	pseudonyms := !s.privacy.ShowsPersonalData(f.OrgID)
+	o := order(req.GetSortBy(), req.GetAscending(), req.GetLimit())
+	sqlOrder := o
+	if pseudonyms && o.By == query.SortName {
+		// Sorting by the real ids would leak their order: sort the pseudonyms here.
+		sqlOrder.Limit = 0
+	}
+	totals, err := s.reports.UserTotals(ctx, f, products, sqlOrder)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	nUsers, tokens, err := s.reports.Totals(ctx, f, products)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &v1.GetUsageByUserResponse{
+		FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout),
+		TotalTokens: tokens, TotalUsers: int64(nUsers),
+	}
+	show := s.privacy.Users(f.OrgID)
+	if pseudonyms && o.By == query.SortName {
+		sortBy(totals, func(a, b query.UserTotal) bool { return (show(a.UserID) < show(b.UserID)) != o.Asc })
+		if o.Limit > 0 && len(totals) > o.Limit {
+			totals = totals[:o.Limit]
+		}
+	}
+	if len(totals) == 0 {
+		return resp, nil
+	}
+	// Details for the listed users only (all of them when no limit).
+	var ids []string
+	if o.Limit > 0 {
+		for _, u := range totals {
+			ids = append(ids, u.UserID)
+		}
+	}
+	perProduct, err := s.reports.UserProductUse(ctx, f, ids, products)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	sameDay, err := s.reports.SameDay(ctx, f, ids, products)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	lastUse, err := s.reports.LastUse(ctx, f, ids)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	months := float64(f.Months())
+	byID := map[string]*v1.UserUsage{}
+	for _, u := range totals {
+		uu := &v1.UserUsage{
+			UserId: show(u.UserID), Tokens: u.Tokens, DaysUsed: int64(u.Days), ProductCodes: u.Products,
+			Charges: int64(u.Charges), DaysInactive: int64(f.Days()) - int64(u.Days),
+			AverageTokensPerMonth: round2(float64(u.Tokens) / months),
+		}
+		if at, ok := lastUse[u.UserID]; ok {
+			uu.LastUsedAt = timestamppb.New(at)
+		} else {
+			uu.LastUsedAt = timestamppb.New(u.LastDay)
+		}
+		byID[u.UserID] = uu
+		resp.Users = append(resp.Users, uu)
+	}
+	for _, p := range perProduct {
+		if uu := byID[p.UserID]; uu != nil {
+			uu.Products = append(uu.Products, &v1.UserProduct{ProductCode: p.Code, Tokens: p.Tokens, DaysUsed: int64(p.Days)})
+		}
+	}
+	for _, d := range sameDay {
+		uu := byID[d.UserID]
+		if uu == nil {
+			continue
+		}
+		uu.DoubleChargeDays++
+		if len(uu.SameDay) < maxSameDays {
+			uu.SameDay = append(uu.SameDay, &v1.SameDayProducts{Day: d.Day.Format(query.DateLayout), ProductCodes: d.Products, Tokens: d.Tokens})
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/export"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+)
+
+// chunkSize is the most bytes one ExportResponse carries.
+const chunkSize = 64 << 10
+
+// Export streams usage (one row per charge), packs (subscriptions) or users
+// as CSV or XLSX, in chunks of at most 64 KiB. Columns: EXPORTS.md.
+func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer[v1.ExportResponse]) error {
+	ctx := stream.Context()
+	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
+	if err != nil {
+		return err
+	}
+	var format export.Format
+	switch req.GetFormat() {
+	case v1.ExportFormat_EXPORT_FORMAT_CSV, v1.ExportFormat_EXPORT_FORMAT_UNSPECIFIED:
+		format = export.CSV
+	case v1.ExportFormat_EXPORT_FORMAT_XLSX:
+		format = export.XLSX
+	default:
+		return s.toStatus(ctx, invalid("format", "unknown format %d", req.GetFormat()))
+	}
+	kind, columns := "", []string(nil)
+	switch req.GetKind() {
+	case v1.ExportKind_EXPORT_KIND_USAGE, v1.ExportKind_EXPORT_KIND_UNSPECIFIED:
+		kind, columns = "usage", export.UsageColumns
+	case v1.ExportKind_EXPORT_KIND_PACKS:
+		kind, columns = "packs", export.PackColumns
+	case v1.ExportKind_EXPORT_KIND_USERS:
+		kind, columns = "users", export.UserColumns
+	default:
+		return s.toStatus(ctx, invalid("kind", "unknown kind %d", req.GetKind()))
+	}
+	out := &chunker{stream: stream, first: &v1.ExportResponse{
+		FileName:    fmt.Sprintf("tokenmeter-%s-%s-%s%s", kind, f.From.Format(query.DateLayout), f.To.Format(query.DateLayout), format.Extension()),
+		ContentType: format.ContentType(),
+	}}
+	w, err := export.New(format, out, kind, columns)
+	if err != nil {
+		return s.toStatus(ctx, err)
+	}
+	show := s.privacy.Users(f.OrgID)
+	row := func(values []string) error {
+		out.rows++
+		return w.Row(values)
+	}
+	switch kind {
+	case "usage":
+		err = s.reports.EachCharge(ctx, f, func(c *query.Charge) error { return row(usageRow(c, show)) })
+	case "packs":
+		err = s.exportPacks(ctx, f, row)
+	case "users":
+		err = s.exportUsers(ctx, f, show, row)
+	}
+	if err != nil {
+		return s.toStatus(ctx, err)
+	}
+	if err := w.Close(); err != nil {
+		return s.toStatus(ctx, err)
+	}
+	return s.toStatus(ctx, out.flush())
+}
+
+func usageRow(c *query.Charge, show func(string) string) []string {
+	split := make([]string, len(c.SplitPacks))
+	for i, p := range c.SplitPacks {
+		split[i] = p + ":" + strconv.FormatInt(c.SplitTokens[i], 10)
+	}
+	attrs := make([]string, len(c.AttributeKeys))
+	for i, k := range c.AttributeKeys {
+		attrs[i] = k + "=" + c.AttributeValues[i]
+	}
+	return []string{
+		c.Day.Format(query.DateLayout), c.TeamID, show(c.UserID), c.Code, c.Group, c.Version, c.Device,
+		strconv.FormatInt(c.Tokens, 10), strconv.FormatBool(c.Renewal == 1), strings.Join(split, ";"),
+		stamp(c.WindowStart), stamp(c.WindowEnd), strings.Join(attrs, ";"), c.EventID,
+	}
+}
+
+func (s *Server) exportPacks(ctx context.Context, f query.Filter, row func([]string) error) error {
+	packs, err := s.reports.Packs(ctx, f)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, p := range packs {
+		expired := !p.ExpiresAt.After(now)
+		if err := row([]string{
+			p.TeamID, p.PackID, p.Kind, p.Source, strconv.FormatInt(p.Tokens, 10), strconv.FormatInt(p.Remaining(), 10),
+			strconv.FormatFloat(float64(p.UnitPriceMicros)/1e6, 'f', -1, 64), p.Currency,
+			stamp(p.PurchasedAt), stamp(p.ExpiresAt), strconv.FormatBool(expired), p.Counterparty, p.Reason,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportUsers lists every user assigned now or charged in the range.
+func (s *Server) exportUsers(ctx context.Context, f query.Filter, show func(string) string, row func([]string) error) error {
+	assignees, err := s.reports.Assignees(ctx, f)
+	if err != nil {
+		return err
+	}
+	use, err := s.reports.UserTeamUse(ctx, f)
+	if err != nil {
+		return err
+	}
+	type key [2]string
+	seen := map[key]bool{}
+	byKey := map[key]query.TeamUserUse{}
+	for _, u := range use {
+		byKey[key{u.TeamID, u.UserID}] = u
+	}
+	line := func(team, user, assigned, products, at string) error {
+		u := byKey[key{team, user}]
+		return row([]string{team, show(user), assigned, products, at,
+			strconv.FormatInt(u.Tokens, 10), strconv.FormatUint(u.Days, 10), strings.Join(u.Products, ";"), dateString(u.LastDay)})
+	}
+	for _, a := range assignees {
+		seen[key{a.TeamID, a.UserID}] = true
+		if err := line(a.TeamID, a.UserID, "true", strings.Join(a.Products, ";"), stamp(a.AssignedAt)); err != nil {
+			return err
+		}
+	}
+	for _, u := range use {
+		if !seen[key{u.TeamID, u.UserID}] {
+			if err := line(u.TeamID, u.UserID, "false", "", ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() || t.Unix() <= 0 {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// chunker is the io.Writer behind an export: it sends full chunks as they
+// fill, the first one carrying the file name and type.
+type chunker struct {
+	stream grpc.ServerStreamingServer[v1.ExportResponse]
+	first  *v1.ExportResponse
+	buf    []byte
+	rows   int64
+}
+
+func (c *chunker) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		room := chunkSize - len(c.buf)
+		take := min(room, len(p))
+		c.buf = append(c.buf, p[:take]...)
+		p = p[take:]
+		if len(c.buf) == chunkSize {
+			if err := c.send(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (c *chunker) send() error {
+	msg := c.first
+	c.first = nil
+	if msg == nil {
+		msg = &v1.ExportResponse{}
+	}
+	msg.Chunk, msg.Rows = c.buf, c.rows
+	err := c.stream.Send(msg)
+	c.buf = make([]byte, 0, chunkSize)
+	return err
+}
+
+// flush sends what is left (and the header message of an empty file).
+func (c *chunker) flush() error {
+	if len(c.buf) == 0 && c.first == nil {
+		return nil
+	}
+	return c.send()
+}

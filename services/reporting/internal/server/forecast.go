@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+)
+
+// Forecast answers one team's forecast: burn rates, run-out date, tokens
+// that will expire unspent, the term's month-by-month cumulative table and a
+// renewal size. Pack balances come from the ledger when it answers, else from
+// the projection.
+func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.ForecastResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := eventlog.CheckID("team id", req.GetTeamId()); err != nil {
+		return nil, s.toStatus(ctx, invalid("team_id", "%v", err))
+	}
+	if err := p.CheckTeam(req.GetTeamId()); err != nil {
+		return nil, errPermission(req.GetTeamId())
+	}
+	now := s.now().UTC()
+	today := dateOf(now)
+	termStart := time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, time.UTC)
+	if m := req.GetTermStartMonth(); m != "" {
+		t, err := time.Parse("2006-01", m)
+		if err != nil {
+			return nil, s.toStatus(ctx, invalid("term_start_month", "%q is not a YYYY-MM month", m))
+		}
+		termStart = t
+	}
+	if req.GetTermTokens() < 0 {
+		return nil, s.toStatus(ctx, invalid("term_tokens", "must not be negative"))
+	}
+	f := query.Filter{OrgID: p.Org, TeamIDs: []string{req.GetTeamId()}}
+	from := today.AddDate(-1, 0, -1)
+	if termStart.Before(from) {
+		from = termStart
+	}
+	days, err := s.reports.DailyTotals(ctx, f.WithRange(from, today))
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	daily := make(map[time.Time]int64, len(days))
+	for _, d := range days {
+		daily[d.Day] = d.Tokens
+	}
+	projected, err := s.reports.Packs(ctx, f)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	termEnd := termStart.AddDate(1, 0, 0)
+	termTokens := req.GetTermTokens()
+	if termTokens == 0 {
+		for _, pk := range projected {
+			if !pk.AddedAt.Before(termStart) && pk.AddedAt.Before(termEnd) {
+				termTokens += pk.Tokens
+			}
+		}
+	}
+	in := forecast.Input{Now: now, Daily: daily, TermStart: termStart, TermTokens: termTokens}
+	source := "projection"
+	if b, err := s.balance(ctx, p.Org, req.GetTeamId()); err == nil {
+		source = "ledger"
+		for _, pk := range b.GetPacks() {
+			if !pk.GetExpired() && pk.GetRemaining() > 0 {
+				in.Packs = append(in.Packs, forecast.Pack{Remaining: pk.GetRemaining(), ExpiresAt: pk.GetExpiresAt().AsTime()})
+			}
+		}
+	} else {
+		s.log.DebugContext(ctx, "forecast from projected packs", "team", req.GetTeamId(), "err", err)
+		for _, pk := range projected {
+			if pk.Remaining() > 0 && pk.ExpiresAt.After(now) {
+				in.Packs = append(in.Packs, forecast.Pack{Remaining: pk.Remaining(), ExpiresAt: pk.ExpiresAt})
+			}
+		}
+	}
+	r := forecast.Compute(in)
+	resp := &v1.ForecastResponse{
+		BurnRate_30Days: round2(r.Burn30), BurnRate_90Days: round2(r.Burn90),
+		TokensExpiringUnspent: r.ExpiringUnspent, SuggestedRenewal: r.Renewal, TokensAvailable: r.Available,
+		TermTokens: termTokens, UsedLast_6Months: r.Used6, UsedLast_12Months: r.Used12, BalanceSource: source,
+	}
+	if !r.RunOut.IsZero() {
+		resp.RunOutAt = timestamppb.New(r.RunOut)
+	}
+	for _, m := range r.Months {
+		row := &v1.ForecastMonth{
+			Month: m.Start.Format("2006-01"), TokensUsed: m.Used, CumulativeTokens: m.Cumulative,
+			CumulativePercent: m.Percent, Projected: m.Projected,
+		}
+		if !m.RunOut.IsZero() {
+			row.ProjectedRunOutMonth = m.RunOut.Format("2006-01")
+		}
+		resp.Months = append(resp.Months, row)
+	}
+	return resp, nil
+}
