@@ -101,6 +101,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	defaults(rc.Register)
 	common(&rc.Common, o, o.ReportingListen)
 	rc.ClickHouseAddr, rc.ClickHouseDatabase = o.ClickHouseAddr, o.ClickHouseDatabase
+	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ServiceKey
+	// The demo organisation shows real user ids; a deployment lists its own.
+	rc.PersonalDataOrgs, rc.UserHashKey = DemoOrg, "dev-user-hash-key"
+	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
 	if s.Reporting, err = reporting.New(ctx, rc, o.Log.With("service", "reporting")); err != nil {
 		return nil, fmt.Errorf("reporting: %w", err)
 	}
