@@ -66,3 +66,7 @@ func (c *Common) Validate() error {
 func Required(flagName string) error {
 	return fmt.Errorf("-%s (or %s) is required", flagName, EnvName(flagName))
 }
+
+// Base returns the common settings; a service config embedding Common gets
+// it for free, which is how libs/daemon reads them.
+func (c *Common) Base() *Common { return c }

@@ -1,53 +1,21 @@
-// Command ingestion runs the launcher API.
+// Command ingestion runs the launcher API (gRPC and HTTP/JSON).
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
+	"log/slog"
 
-	"github.com/tokenmeter/tokenmeter/libs/config"
-	"github.com/tokenmeter/tokenmeter/libs/telemetry"
+	"github.com/tokenmeter/tokenmeter/libs/daemon"
 	"github.com/tokenmeter/tokenmeter/services/ingestion"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "ingestion:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, args []string) error {
 	var cfg ingestion.Config
-	fs := flag.NewFlagSet("ingestion", flag.ContinueOnError)
-	cfg.Register(fs)
-	if err := config.Parse(fs, args); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	log := telemetry.Logger("ingestion", cfg.LogLevel)
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "ingestion", OTLPEndpoint: cfg.OTLPEndpoint})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = shutdown(flushCtx)
-	}()
-	svc, err := ingestion.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	return svc.Run(ctx)
+	daemon.Main("ingestion", &cfg, func(ctx context.Context, log *slog.Logger) error {
+		svc, err := ingestion.New(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		return svc.Run(ctx)
+	})
 }
