@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -60,7 +61,10 @@ func Listen(ctx context.Context, listen, grpcAddr string) (*Server, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("listen %s: %w", listen, err)
 	}
-	hs := &http.Server{Handler: limitBody(mux), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	// otelhttp continues a caller's trace (traceparent header) into the gRPC
+	// call the gateway makes, so one launch stays one trace through this door too.
+	handler := otelhttp.NewHandler(limitBody(mux), "ingestion.http")
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
 	return &Server{http: hs, listener: lis, conn: conn}, nil
 }
 
