@@ -244,6 +244,9 @@ func (s *Service) sweep(ctx context.Context) {
 }
 
 func (s *Service) close() {
+	if s.store != nil {
+		s.store.WaitSnapshots()
+	}
 	s.forwarder.Close()
 	s.catalogs.Stop()
 	if err := s.nc.Drain(); err != nil {

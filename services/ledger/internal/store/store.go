@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +36,7 @@ type Store struct {
 	// written every snapshotEvery events of a pool.
 	snapshots     *Snapshots
 	snapshotEvery uint64
+	saves         sync.WaitGroup
 }
 
 type entry struct {
@@ -44,6 +46,8 @@ type entry struct {
 	loaded bool
 	// sinceSnapshot counts the events folded since the last snapshot.
 	sinceSnapshot uint64
+	// saving is set while a snapshot of this pool is being written.
+	saving atomic.Bool
 }
 
 // New returns a store over js.
@@ -193,19 +197,36 @@ func (s *Store) consequences(ctx context.Context, e *entry, subject string, now 
 }
 
 // maybeSnapshot writes a snapshot when enough events passed since the last.
-// Failure only costs a longer replay next start, so it is logged, not returned.
+// The state is encoded under the pool's lock but saved in the background, one
+// save per pool at a time; a failure only costs a longer replay next start, so
+// it is logged, and the count restarts either way so a pool that cannot be
+// saved is not re-encoded on every decision.
 func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
 	if s.snapshots == nil || s.snapshotEvery == 0 || e.sinceSnapshot < s.snapshotEvery {
 		return
 	}
-	state, err := e.pool.MarshalSnapshot()
-	if err != nil {
-		s.log.WarnContext(ctx, "snapshot", "team", e.pool.Team, "err", err)
-		return
-	}
-	if err := s.snapshots.Save(ctx, e.pool.Org, e.pool.Team, e.seq, state); err != nil {
-		s.log.WarnContext(ctx, "snapshot", "team", e.pool.Team, "err", err)
-		return
+	if !e.saving.CompareAndSwap(false, true) {
+		return // the previous save of this pool is still running
 	}
 	e.sinceSnapshot = 0
+	state, err := e.pool.MarshalSnapshot()
+	if err != nil {
+		e.saving.Store(false)
+		s.log.WarnContext(ctx, "snapshot", "team", e.pool.Team, "err", err)
+		return
+	}
+	org, team, seq := e.pool.Org, e.pool.Team, e.seq
+	s.saves.Add(1)
+	go func() {
+		defer s.saves.Done()
+		defer e.saving.Store(false)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := s.snapshots.Save(sctx, org, team, seq, state); err != nil {
+			s.log.Warn("snapshot", "team", team, "err", err)
+		}
+	}()
 }
+
+// WaitSnapshots waits for snapshot saves in flight (tests, shutdown).
+func (s *Store) WaitSnapshots() { s.saves.Wait() }
