@@ -423,6 +423,7 @@ func TestRunStopsCleanlyWithAnOpenWatch(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second, "an open watch must not hold up the stop")
 	_, err := stream.Recv()
 	require.Equal(t, codes.Unavailable, status.Code(err))
+	require.Contains(t, status.Convert(err).Message(), "resume from sequence 2", "after the alert it sent")
 }
 
 func TestConfigValidate(t *testing.T) {

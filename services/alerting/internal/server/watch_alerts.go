@@ -62,11 +62,11 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		case <-ctx.Done():
 		}
 	}()
-	var last uint64
+	next := req.GetFromSequence() // where a watcher resumes (0: unknown, nothing sent from a known point)
 	for {
 		msg, err := iter.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			return s.watchEnded(stream.Context(), err, last)
+			return s.watchEnded(stream.Context(), err, next)
 		}
 		meta, err := msg.Metadata()
 		if err != nil {
@@ -86,18 +86,22 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		if err := stream.Send(&v1.WatchAlertsResponse{Alert: a}); err != nil {
 			return err
 		}
-		last = a.GetSequence()
+		next = a.GetSequence() + 1
 	}
 }
 
-// watchEnded turns the end of a watch into its status.
-func (s *Server) watchEnded(callCtx context.Context, err error, last uint64) error {
+// watchEnded turns the end of a watch into its status; next is the sequence
+// the watcher resumes from (0: after the last alert it received, if any).
+func (s *Server) watchEnded(callCtx context.Context, err error, next uint64) error {
 	if callCtx.Err() != nil {
 		return status.FromContextError(callCtx.Err()).Err()
 	}
 	select {
 	case <-s.stopping:
-		return status.Errorf(codes.Unavailable, "alerting is stopping; resume from sequence %d", last+1)
+		if next == 0 {
+			return status.Error(codes.Unavailable, "alerting is stopping; resume after the last alert received")
+		}
+		return status.Errorf(codes.Unavailable, "alerting is stopping; resume from sequence %d", next)
 	default:
 	}
 	if errors.Is(err, context.Canceled) {

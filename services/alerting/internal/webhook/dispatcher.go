@@ -29,6 +29,8 @@ type Options struct {
 	Attempts int
 	// Backoff is the wait after the first failure, doubled after each (default 1s, capped at MaxBackoff).
 	Backoff, MaxBackoff time.Duration
+	// After waits between attempts (default time.After); tests record the schedule through it.
+	After func(time.Duration) <-chan time.Time
 	// Timeout of one HTTP attempt (default 10s).
 	Timeout time.Duration
 	// Concurrency is how many alerts are delivered at once (default 32).
@@ -60,6 +62,20 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
+}
+
+// Schedule is the wait before each retry of a delivery with o's settings:
+// Backoff, doubled after each failure, capped at MaxBackoff, Attempts-1 waits.
+func Schedule(o Options) []time.Duration {
+	o.defaults()
+	out := make([]time.Duration, 0, max(o.Attempts-1, 0))
+	for wait := o.Backoff; len(out) < o.Attempts-1; wait = min(2*wait, o.MaxBackoff) {
+		out = append(out, wait)
+	}
+	return out
 }
 
 // Dispatcher delivers every new alert to the matching webhooks, at least
@@ -90,10 +106,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		MaxAckPending: d.o.Concurrency,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("webhook consumer: %w", err)
 	}
 	iter, err := cons.Messages(jetstream.PullMaxMessages(d.o.Concurrency))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("webhook consumer: %w", err)
 	}
 	defer iter.Stop()
@@ -157,8 +179,8 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 	_ = msg.Ack()
 }
 
-// deliver posts a to hook until it succeeds or the attempts run out, then
-// records a dead letter.
+// deliver posts a to hook until it succeeds, the endpoint refuses it for
+// good, or the attempts run out; the last two record a dead letter.
 func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.Webhook, a *v1.Alert) {
 	body, err := Body(a)
 	if err != nil {
@@ -167,34 +189,49 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 	}
 	wait := d.o.Backoff
 	var last error
-	for attempt := 1; attempt <= d.o.Attempts; attempt++ {
+	attempt := 1
+	for ; ; attempt++ {
 		if last = d.post(ctx, hook, a, body, attempt); last == nil {
 			d.o.Log.InfoContext(ctx, "webhook delivered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt)
 			return
 		}
 		d.o.Log.WarnContext(ctx, "webhook failed", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt, "err", last)
-		if attempt == d.o.Attempts {
+		if attempt == d.o.Attempts || errors.Is(last, errPermanent) {
 			break
 		}
 		_ = msg.InProgress()
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-d.o.After(wait):
 		}
 		wait = min(2*wait, d.o.MaxBackoff)
 	}
 	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: hook.GetUrl(), Alert: a,
-		Attempts: int32(d.o.Attempts), LastError: last.Error(), FailedAt: timestamppb.New(d.o.Now())}
+		Attempts: int32(attempt), LastError: last.Error(), FailedAt: timestamppb.New(d.o.Now())}
 	if err := d.store.DeadLetters.Put(ctx, a.GetOrgId(), dl); err != nil {
 		d.o.Log.ErrorContext(ctx, "record dead letter", "err", err)
 		return
 	}
-	d.o.Log.WarnContext(ctx, "webhook dead-lettered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempts", d.o.Attempts)
+	d.o.Log.WarnContext(ctx, "webhook dead-lettered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempts", attempt)
 }
 
-// errStatus is a delivery answered with a non-2xx status.
-var errStatus = errors.New("endpoint answered")
+var (
+	// errStatus is a delivery answered with a non-2xx status.
+	errStatus = errors.New("endpoint answered")
+	// errPermanent marks a refusal that retrying cannot change: a 4xx other
+	// than 408 Request Timeout and 429 Too Many Requests (a wrong URL, a
+	// revoked token, a payload the endpoint will never take).
+	errPermanent = errors.New("not retried")
+)
+
+// statusError is the error of a delivery answered with code.
+func statusError(code int, status string) error {
+	if code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests {
+		return fmt.Errorf("%w %s (%w)", errStatus, status, errPermanent)
+	}
+	return fmt.Errorf("%w %s", errStatus, status)
+}
 
 func (d *Dispatcher) post(ctx context.Context, hook *v1.Webhook, a *v1.Alert, body []byte, attempt int) error {
 	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
@@ -217,7 +254,7 @@ func (d *Dispatcher) post(ctx context.Context, hook *v1.Webhook, a *v1.Alert, bo
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%w %s", errStatus, resp.Status)
+		return statusError(resp.StatusCode, resp.Status)
 	}
 	return nil
 }
