@@ -80,6 +80,27 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 		require.Equal(t, codes.InvalidArgument, status.Code(err))
 	})
 
+	t.Run("capacity products", func(t *testing.T) {
+		_, err := admin.SetCapacity(ctx, &v1.SetCapacityRequest{TeamId: "civil", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 5})
+		require.NoError(t, err)
+		use := &v1.UseCapacityRequest{EventId: "seat-0001", TeamId: "civil", ProductCode: "SEATS", Units: 4, UserId: "ann"}
+		for i := 0; i < 2; i++ { // a retry uses nothing more
+			resp, err := svc.UseCapacity(acme, use)
+			require.NoError(t, err)
+			require.Equal(t, "seat-0001", resp.GetCheckoutId())
+			require.EqualValues(t, 1, resp.GetCapacity().GetAvailable())
+			require.True(t, resp.GetCapacity().GetStatusRed(), "1 of 5 left")
+		}
+		_, err = svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-0002", TeamId: "civil", ProductCode: "SEATS", Units: 2})
+		require.Equal(t, codes.FailedPrecondition, status.Code(err))
+		back, err := svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{TeamId: "civil", ProductCode: "SEATS", CheckoutId: "seat-0001"})
+		require.NoError(t, err)
+		require.EqualValues(t, 5, back.GetCapacity().GetAvailable())
+		b, err := admin.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "civil"})
+		require.NoError(t, err)
+		require.Len(t, b.GetBalance().GetCapacities(), 1, "the balance card lists capacity products")
+	})
+
 	t.Run("merge moves tokens and users and suspends", func(t *testing.T) {
 		resp, err := admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-0001", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"})
 		require.NoError(t, err)

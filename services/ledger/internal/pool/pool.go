@@ -25,6 +25,7 @@ type Pool struct {
 	mergedInto string
 	budgets    map[string]*budgetState
 	moves      map[string]*Move
+	capacities map[string]*capacity
 
 	purchased, debited, expired, removed int64
 	// lastTime is the server time of the newest folded event.
@@ -41,6 +42,8 @@ func New(org, team string) *Pool {
 		applied: map[string]Outcome{},
 		budgets: map[string]*budgetState{},
 		moves:   map[string]*Move{},
+
+		capacities: map[string]*capacity{},
 	}
 }
 
@@ -186,6 +189,8 @@ func (p *Pool) Apply(ev *v1.Event) error {
 	case *v1.Event_UserUnassigned:
 		delete(p.users, pl.UserUnassigned.GetUserId())
 		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
+	case *v1.Event_CapacitySet, *v1.Event_CapacityUsed, *v1.Event_CapacityReturned:
+		p.applyCapacity(ev)
 	default:
 		// Events of later versions that this one does not know: remembered so
 		// their ids are never reused, otherwise ignored.

@@ -16,23 +16,24 @@ import (
 const snapshotVersion = 1
 
 type snapshot struct {
-	Version    int                 `json:"v"`
-	Org        string              `json:"org"`
-	Team       string              `json:"team"`
-	Packs      []*Pack             `json:"packs"`
-	PackOrder  []int               `json:"pack_order"`
-	Windows    []windowRecord      `json:"windows"`
-	Users      map[string][]string `json:"users"`
-	Applied    map[string]Outcome  `json:"applied"`
-	Suspended  bool                `json:"suspended"`
-	MergedInto string              `json:"merged_into"`
-	Budgets    []budgetRecord      `json:"budgets"`
-	Moves      map[string]*Move    `json:"moves"`
-	Purchased  int64               `json:"purchased"`
-	Debited    int64               `json:"debited"`
-	Expired    int64               `json:"expired"`
-	Removed    int64               `json:"removed"`
-	LastTime   time.Time           `json:"last_time"`
+	Version    int                  `json:"v"`
+	Org        string               `json:"org"`
+	Team       string               `json:"team"`
+	Packs      []*Pack              `json:"packs"`
+	PackOrder  []int                `json:"pack_order"`
+	Windows    []windowRecord       `json:"windows"`
+	Users      map[string][]string  `json:"users"`
+	Applied    map[string]Outcome   `json:"applied"`
+	Suspended  bool                 `json:"suspended"`
+	MergedInto string               `json:"merged_into"`
+	Budgets    []budgetRecord       `json:"budgets"`
+	Moves      map[string]*Move     `json:"moves"`
+	Purchased  int64                `json:"purchased"`
+	Debited    int64                `json:"debited"`
+	Expired    int64                `json:"expired"`
+	Removed    int64                `json:"removed"`
+	LastTime   time.Time            `json:"last_time"`
+	Capacities map[string]*capacity `json:"capacities,omitempty"`
 }
 
 type windowRecord struct {
@@ -53,6 +54,7 @@ func (p *Pool) MarshalSnapshot() ([]byte, error) {
 		Version: snapshotVersion, Org: p.Org, Team: p.Team, Packs: p.packs, Users: map[string][]string{},
 		Applied: p.applied, Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
 		Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
+		Capacities: p.capacities,
 	}
 	for _, pk := range p.packs {
 		s.PackOrder = append(s.PackOrder, pk.order)
@@ -127,6 +129,15 @@ func UnmarshalSnapshot(data []byte) (*Pool, error) {
 			st.crossed = map[string]bool{}
 		}
 		p.budgets[b.GetBudgetId()] = st
+	}
+	for code, c := range s.Capacities {
+		if c.Used == nil {
+			c.Used = map[string]int64{}
+		}
+		if c.Out == nil {
+			c.Out = map[string]int64{}
+		}
+		p.capacities[code] = c
 	}
 	p.suspended, p.mergedInto = s.Suspended, s.MergedInto
 	p.purchased, p.debited, p.expired, p.removed, p.lastTime = s.Purchased, s.Debited, s.Expired, s.Removed, s.LastTime

@@ -28,6 +28,9 @@ func balanceOf(team string, pl *pool.Pool, now time.Time) *v1.Balance {
 	for _, pk := range pl.Packs() {
 		out.Packs = append(out.Packs, packOf(pk, now))
 	}
+	for _, c := range pl.Capacities(now) {
+		out.Capacities = append(out.Capacities, capacityOf(c))
+	}
 	return out
 }
 

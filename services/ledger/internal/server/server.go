@@ -62,6 +62,9 @@ var Policy = auth.Policy{
 	v1.LedgerService_MergeTeams_FullMethodName:       {auth.RoleAdmin},
 	v1.LedgerService_SetBudget_FullMethodName:        {auth.RoleAdmin},
 	v1.LedgerService_ListBudgets_FullMethodName:      {auth.RoleService, auth.RoleAdmin},
+	v1.LedgerService_SetCapacity_FullMethodName:      {auth.RoleAdmin},
+	v1.LedgerService_UseCapacity_FullMethodName:      {auth.RoleService, auth.RoleLauncher, auth.RoleAdmin},
+	v1.LedgerService_ReturnCapacity_FullMethodName:   {auth.RoleService, auth.RoleLauncher, auth.RoleAdmin},
 }
 
 func caller(ctx context.Context) (auth.Principal, error) {

@@ -53,6 +53,9 @@ type Event struct {
 	//	*Event_PoolSuspended
 	//	*Event_BudgetSet
 	//	*Event_BudgetCrossed
+	//	*Event_CapacitySet
+	//	*Event_CapacityUsed
+	//	*Event_CapacityReturned
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -273,6 +276,33 @@ func (x *Event) GetBudgetCrossed() *BudgetCrossed {
 	return nil
 }
 
+func (x *Event) GetCapacitySet() *CapacitySet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_CapacitySet); ok {
+			return x.CapacitySet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCapacityUsed() *CapacityUsed {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_CapacityUsed); ok {
+			return x.CapacityUsed
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCapacityReturned() *CapacityReturned {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_CapacityReturned); ok {
+			return x.CapacityReturned
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -348,6 +378,18 @@ type Event_BudgetCrossed struct {
 	BudgetCrossed *BudgetCrossed `protobuf:"bytes,41,opt,name=budget_crossed,json=budgetCrossed,proto3,oneof"`
 }
 
+type Event_CapacitySet struct {
+	CapacitySet *CapacitySet `protobuf:"bytes,42,opt,name=capacity_set,json=capacitySet,proto3,oneof"`
+}
+
+type Event_CapacityUsed struct {
+	CapacityUsed *CapacityUsed `protobuf:"bytes,43,opt,name=capacity_used,json=capacityUsed,proto3,oneof"`
+}
+
+type Event_CapacityReturned struct {
+	CapacityReturned *CapacityReturned `protobuf:"bytes,44,opt,name=capacity_returned,json=capacityReturned,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -382,6 +424,12 @@ func (*Event_PoolSuspended) isEvent_Payload() {}
 func (*Event_BudgetSet) isEvent_Payload() {}
 
 func (*Event_BudgetCrossed) isEvent_Payload() {}
+
+func (*Event_CapacitySet) isEvent_Payload() {}
+
+func (*Event_CapacityUsed) isEvent_Payload() {}
+
+func (*Event_CapacityReturned) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -1838,12 +1886,288 @@ func (x *BudgetCrossed) GetProductCode() string {
 	return ""
 }
 
+// CapacityFigures is a capacity product's state right after an event.
+type CapacityFigures struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Total         int64                  `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
+	Available     int64                  `protobuf:"varint,2,opt,name=available,proto3" json:"available,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityFigures) Reset() {
+	*x = CapacityFigures{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityFigures) ProtoMessage() {}
+
+func (x *CapacityFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityFigures.ProtoReflect.Descriptor instead.
+func (*CapacityFigures) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CapacityFigures) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *CapacityFigures) GetAvailable() int64 {
+	if x != nil {
+		return x.Available
+	}
+	return 0
+}
+
+// CapacitySet gives a pool a capacity product (units = 0 removes it).
+type CapacitySet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode   string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Kind          CapacityKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=tokenmeter.v1.CapacityKind" json:"kind,omitempty"`
+	Units         int64                  `protobuf:"varint,3,opt,name=units,proto3" json:"units,omitempty"`
+	Capacity      *CapacityFigures       `protobuf:"bytes,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacitySet) Reset() {
+	*x = CapacitySet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacitySet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacitySet) ProtoMessage() {}
+
+func (x *CapacitySet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacitySet.ProtoReflect.Descriptor instead.
+func (*CapacitySet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CapacitySet) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *CapacitySet) GetKind() CapacityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CapacityKind_CAPACITY_KIND_UNSPECIFIED
+}
+
+func (x *CapacitySet) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *CapacitySet) GetCapacity() *CapacityFigures {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+// CapacityUsed consumes exhaustible units, or checks returnable units out.
+type CapacityUsed struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Units       int64                  `protobuf:"varint,2,opt,name=units,proto3" json:"units,omitempty"`
+	// Returnable capacity: what a CapacityReturned names to give the units back.
+	CheckoutId string `protobuf:"bytes,3,opt,name=checkout_id,json=checkoutId,proto3" json:"checkout_id,omitempty"`
+	UserId     string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Exhaustible capacity: the UTC month the units count against (YYYY-MM-01).
+	PeriodStart   string           `protobuf:"bytes,5,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	Capacity      *CapacityFigures `protobuf:"bytes,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityUsed) Reset() {
+	*x = CapacityUsed{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityUsed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityUsed) ProtoMessage() {}
+
+func (x *CapacityUsed) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityUsed.ProtoReflect.Descriptor instead.
+func (*CapacityUsed) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CapacityUsed) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *CapacityUsed) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *CapacityUsed) GetCheckoutId() string {
+	if x != nil {
+		return x.CheckoutId
+	}
+	return ""
+}
+
+func (x *CapacityUsed) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *CapacityUsed) GetPeriodStart() string {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return ""
+}
+
+func (x *CapacityUsed) GetCapacity() *CapacityFigures {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+type CapacityReturned struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode   string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	CheckoutId    string                 `protobuf:"bytes,2,opt,name=checkout_id,json=checkoutId,proto3" json:"checkout_id,omitempty"`
+	Units         int64                  `protobuf:"varint,3,opt,name=units,proto3" json:"units,omitempty"`
+	Capacity      *CapacityFigures       `protobuf:"bytes,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityReturned) Reset() {
+	*x = CapacityReturned{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityReturned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityReturned) ProtoMessage() {}
+
+func (x *CapacityReturned) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityReturned.ProtoReflect.Descriptor instead.
+func (*CapacityReturned) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CapacityReturned) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *CapacityReturned) GetCheckoutId() string {
+	if x != nil {
+		return x.CheckoutId
+	}
+	return ""
+}
+
+func (x *CapacityReturned) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *CapacityReturned) GetCapacity() *CapacityFigures {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xa3\n" +
-	"\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xf8\v\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -1868,7 +2192,10 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x0epool_suspended\x18' \x01(\v2\x1c.tokenmeter.v1.PoolSuspendedH\x00R\rpoolSuspended\x129\n" +
 	"\n" +
 	"budget_set\x18( \x01(\v2\x18.tokenmeter.v1.BudgetSetH\x00R\tbudgetSet\x12E\n" +
-	"\x0ebudget_crossed\x18) \x01(\v2\x1c.tokenmeter.v1.BudgetCrossedH\x00R\rbudgetCrossed\x12,\n" +
+	"\x0ebudget_crossed\x18) \x01(\v2\x1c.tokenmeter.v1.BudgetCrossedH\x00R\rbudgetCrossed\x12?\n" +
+	"\fcapacity_set\x18* \x01(\v2\x1a.tokenmeter.v1.CapacitySetH\x00R\vcapacitySet\x12B\n" +
+	"\rcapacity_used\x18+ \x01(\v2\x1b.tokenmeter.v1.CapacityUsedH\x00R\fcapacityUsed\x12N\n" +
+	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -2019,7 +2346,29 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\flimit_tokens\x18\x04 \x01(\x03R\vlimitTokens\x12\x12\n" +
 	"\x04hard\x18\x05 \x01(\bR\x04hard\x12\x17\n" +
 	"\auser_id\x18\x06 \x01(\tR\x06userId\x12!\n" +
-	"\fproduct_code\x18\a \x01(\tR\vproductCodeBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\fproduct_code\x18\a \x01(\tR\vproductCode\"E\n" +
+	"\x0fCapacityFigures\x12\x14\n" +
+	"\x05total\x18\x01 \x01(\x03R\x05total\x12\x1c\n" +
+	"\tavailable\x18\x02 \x01(\x03R\tavailable\"\xb3\x01\n" +
+	"\vCapacitySet\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12/\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
+	"\x05units\x18\x03 \x01(\x03R\x05units\x12:\n" +
+	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\"\xe0\x01\n" +
+	"\fCapacityUsed\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x14\n" +
+	"\x05units\x18\x02 \x01(\x03R\x05units\x12\x1f\n" +
+	"\vcheckout_id\x18\x03 \x01(\tR\n" +
+	"checkoutId\x12\x17\n" +
+	"\auser_id\x18\x04 \x01(\tR\x06userId\x12!\n" +
+	"\fperiod_start\x18\x05 \x01(\tR\vperiodStart\x12:\n" +
+	"\bcapacity\x18\x06 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\"\xa8\x01\n" +
+	"\x10CapacityReturned\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x1f\n" +
+	"\vcheckout_id\x18\x02 \x01(\tR\n" +
+	"checkoutId\x12\x14\n" +
+	"\x05units\x18\x03 \x01(\x03R\x05units\x12:\n" +
+	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacityBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2033,7 +2382,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2054,20 +2403,25 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*PoolSuspended)(nil),         // 16: tokenmeter.v1.PoolSuspended
 	(*BudgetSet)(nil),             // 17: tokenmeter.v1.BudgetSet
 	(*BudgetCrossed)(nil),         // 18: tokenmeter.v1.BudgetCrossed
-	nil,                           // 19: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 20: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 21: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 22: tokenmeter.v1.LaunchDenied.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 24: tokenmeter.v1.Alert
-	(Decision)(0),                 // 25: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 26: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 27: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 28: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 29: tokenmeter.v1.Budget
+	(*CapacityFigures)(nil),       // 19: tokenmeter.v1.CapacityFigures
+	(*CapacitySet)(nil),           // 20: tokenmeter.v1.CapacitySet
+	(*CapacityUsed)(nil),          // 21: tokenmeter.v1.CapacityUsed
+	(*CapacityReturned)(nil),      // 22: tokenmeter.v1.CapacityReturned
+	nil,                           // 23: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 24: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 25: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 26: tokenmeter.v1.LaunchDenied.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 28: tokenmeter.v1.Alert
+	(Decision)(0),                 // 29: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 30: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 31: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 32: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 33: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 34: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	23, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	27, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2084,40 +2438,47 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	16, // 14: tokenmeter.v1.Event.pool_suspended:type_name -> tokenmeter.v1.PoolSuspended
 	17, // 15: tokenmeter.v1.Event.budget_set:type_name -> tokenmeter.v1.BudgetSet
 	18, // 16: tokenmeter.v1.Event.budget_crossed:type_name -> tokenmeter.v1.BudgetCrossed
-	24, // 17: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	23, // 18: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	19, // 19: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	25, // 20: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	26, // 21: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	23, // 22: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	23, // 23: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	23, // 24: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	23, // 25: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 26: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 27: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	20, // 28: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	23, // 29: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	21, // 30: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	26, // 31: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 32: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	22, // 33: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	23, // 34: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	23, // 35: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	27, // 36: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 37: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	28, // 38: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 39: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 40: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 41: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	23, // 42: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 43: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 44: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	29, // 45: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	20, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
+	21, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
+	22, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
+	28, // 20: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	27, // 21: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	23, // 22: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	29, // 23: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	30, // 24: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	27, // 25: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 26: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 27: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	27, // 28: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 29: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 30: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	24, // 31: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	27, // 32: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	25, // 33: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	30, // 34: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 35: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	26, // 36: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	27, // 37: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	27, // 38: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	31, // 39: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 40: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	32, // 41: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 42: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 43: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 44: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	27, // 45: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 46: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 47: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	33, // 48: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	34, // 49: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 50: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 51: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 52: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2142,6 +2503,9 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_PoolSuspended)(nil),
 		(*Event_BudgetSet)(nil),
 		(*Event_BudgetCrossed)(nil),
+		(*Event_CapacitySet)(nil),
+		(*Event_CapacityUsed)(nil),
+		(*Event_CapacityReturned)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -2150,7 +2514,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -22,6 +22,464 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Capacity is one capacity product of a pool, as a balance card shows it.
+type Capacity struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Kind        CapacityKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=tokenmeter.v1.CapacityKind" json:"kind,omitempty"`
+	Total       int64                  `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	Available   int64                  `protobuf:"varint,4,opt,name=available,proto3" json:"available,omitempty"`
+	// Units in use: consumed this month, or checked out.
+	InUse int64 `protobuf:"varint,5,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	// Red at or below 20 % available.
+	StatusRed     bool `protobuf:"varint,6,opt,name=status_red,json=statusRed,proto3" json:"status_red,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Capacity) Reset() {
+	*x = Capacity{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Capacity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Capacity) ProtoMessage() {}
+
+func (x *Capacity) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Capacity.ProtoReflect.Descriptor instead.
+func (*Capacity) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Capacity) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *Capacity) GetKind() CapacityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CapacityKind_CAPACITY_KIND_UNSPECIFIED
+}
+
+func (x *Capacity) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Capacity) GetAvailable() int64 {
+	if x != nil {
+		return x.Available
+	}
+	return 0
+}
+
+func (x *Capacity) GetInUse() int64 {
+	if x != nil {
+		return x.InUse
+	}
+	return 0
+}
+
+func (x *Capacity) GetStatusRed() bool {
+	if x != nil {
+		return x.StatusRed
+	}
+	return false
+}
+
+type SetCapacityRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	EventId     string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId      string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	ProductCode string                 `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Kind        CapacityKind           `protobuf:"varint,4,opt,name=kind,proto3,enum=tokenmeter.v1.CapacityKind" json:"kind,omitempty"`
+	// Units of the allowance or of returnable capacity; 0 removes the product.
+	Units         int64 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCapacityRequest) Reset() {
+	*x = SetCapacityRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCapacityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCapacityRequest) ProtoMessage() {}
+
+func (x *SetCapacityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCapacityRequest.ProtoReflect.Descriptor instead.
+func (*SetCapacityRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SetCapacityRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *SetCapacityRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SetCapacityRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *SetCapacityRequest) GetKind() CapacityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CapacityKind_CAPACITY_KIND_UNSPECIFIED
+}
+
+func (x *SetCapacityRequest) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+type SetCapacityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Capacity      *Capacity              `protobuf:"bytes,1,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCapacityResponse) Reset() {
+	*x = SetCapacityResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCapacityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCapacityResponse) ProtoMessage() {}
+
+func (x *SetCapacityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCapacityResponse.ProtoReflect.Descriptor instead.
+func (*SetCapacityResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SetCapacityResponse) GetCapacity() *Capacity {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+type UseCapacityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client-made id; a retry gets the same answer and uses nothing more.
+	EventId       string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId        string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	ProductCode   string `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Units         int64  `protobuf:"varint,4,opt,name=units,proto3" json:"units,omitempty"`
+	UserId        string `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UseCapacityRequest) Reset() {
+	*x = UseCapacityRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UseCapacityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UseCapacityRequest) ProtoMessage() {}
+
+func (x *UseCapacityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UseCapacityRequest.ProtoReflect.Descriptor instead.
+func (*UseCapacityRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UseCapacityRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *UseCapacityRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *UseCapacityRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *UseCapacityRequest) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *UseCapacityRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+type UseCapacityResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Granted bool                   `protobuf:"varint,1,opt,name=granted,proto3" json:"granted,omitempty"`
+	// For returnable capacity: the id to return the units with (the event id).
+	CheckoutId    string    `protobuf:"bytes,2,opt,name=checkout_id,json=checkoutId,proto3" json:"checkout_id,omitempty"`
+	Capacity      *Capacity `protobuf:"bytes,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UseCapacityResponse) Reset() {
+	*x = UseCapacityResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UseCapacityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UseCapacityResponse) ProtoMessage() {}
+
+func (x *UseCapacityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UseCapacityResponse.ProtoReflect.Descriptor instead.
+func (*UseCapacityResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UseCapacityResponse) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+func (x *UseCapacityResponse) GetCheckoutId() string {
+	if x != nil {
+		return x.CheckoutId
+	}
+	return ""
+}
+
+func (x *UseCapacityResponse) GetCapacity() *Capacity {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+type ReturnCapacityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId        string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	ProductCode   string                 `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	CheckoutId    string                 `protobuf:"bytes,4,opt,name=checkout_id,json=checkoutId,proto3" json:"checkout_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnCapacityRequest) Reset() {
+	*x = ReturnCapacityRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnCapacityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnCapacityRequest) ProtoMessage() {}
+
+func (x *ReturnCapacityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnCapacityRequest.ProtoReflect.Descriptor instead.
+func (*ReturnCapacityRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReturnCapacityRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *ReturnCapacityRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ReturnCapacityRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *ReturnCapacityRequest) GetCheckoutId() string {
+	if x != nil {
+		return x.CheckoutId
+	}
+	return ""
+}
+
+type ReturnCapacityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Capacity      *Capacity              `protobuf:"bytes,1,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnCapacityResponse) Reset() {
+	*x = ReturnCapacityResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnCapacityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnCapacityResponse) ProtoMessage() {}
+
+func (x *ReturnCapacityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnCapacityResponse.ProtoReflect.Descriptor instead.
+func (*ReturnCapacityResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReturnCapacityResponse) GetCapacity() *Capacity {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
 type RecordHeartbeatRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Heartbeat *HeartbeatRequest      `protobuf:"bytes,1,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
@@ -33,7 +491,7 @@ type RecordHeartbeatRequest struct {
 
 func (x *RecordHeartbeatRequest) Reset() {
 	*x = RecordHeartbeatRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +503,7 @@ func (x *RecordHeartbeatRequest) String() string {
 func (*RecordHeartbeatRequest) ProtoMessage() {}
 
 func (x *RecordHeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +516,7 @@ func (x *RecordHeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordHeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*RecordHeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{0}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordHeartbeatRequest) GetHeartbeat() *HeartbeatRequest {
@@ -84,7 +542,7 @@ type RecordHeartbeatResponse struct {
 
 func (x *RecordHeartbeatResponse) Reset() {
 	*x = RecordHeartbeatResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -96,7 +554,7 @@ func (x *RecordHeartbeatResponse) String() string {
 func (*RecordHeartbeatResponse) ProtoMessage() {}
 
 func (x *RecordHeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -109,7 +567,7 @@ func (x *RecordHeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordHeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*RecordHeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{1}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordHeartbeatResponse) GetResult() *HeartbeatResponse {
@@ -131,7 +589,7 @@ type MergeTeamsRequest struct {
 
 func (x *MergeTeamsRequest) Reset() {
 	*x = MergeTeamsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -143,7 +601,7 @@ func (x *MergeTeamsRequest) String() string {
 func (*MergeTeamsRequest) ProtoMessage() {}
 
 func (x *MergeTeamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -156,7 +614,7 @@ func (x *MergeTeamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeTeamsRequest.ProtoReflect.Descriptor instead.
 func (*MergeTeamsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{2}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MergeTeamsRequest) GetEventId() string {
@@ -198,7 +656,7 @@ type MergeTeamsResponse struct {
 
 func (x *MergeTeamsResponse) Reset() {
 	*x = MergeTeamsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +668,7 @@ func (x *MergeTeamsResponse) String() string {
 func (*MergeTeamsResponse) ProtoMessage() {}
 
 func (x *MergeTeamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +681,7 @@ func (x *MergeTeamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeTeamsResponse.ProtoReflect.Descriptor instead.
 func (*MergeTeamsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{3}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MergeTeamsResponse) GetInto() *Balance {
@@ -257,7 +715,7 @@ type SetBudgetRequest struct {
 
 func (x *SetBudgetRequest) Reset() {
 	*x = SetBudgetRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +727,7 @@ func (x *SetBudgetRequest) String() string {
 func (*SetBudgetRequest) ProtoMessage() {}
 
 func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +740,7 @@ func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBudgetRequest.ProtoReflect.Descriptor instead.
 func (*SetBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{4}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetBudgetRequest) GetTeamId() string {
@@ -308,7 +766,7 @@ type SetBudgetResponse struct {
 
 func (x *SetBudgetResponse) Reset() {
 	*x = SetBudgetResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +778,7 @@ func (x *SetBudgetResponse) String() string {
 func (*SetBudgetResponse) ProtoMessage() {}
 
 func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +791,7 @@ func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBudgetResponse.ProtoReflect.Descriptor instead.
 func (*SetBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{5}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetBudgetResponse) GetBudget() *Budget {
@@ -352,7 +810,7 @@ type ListBudgetsRequest struct {
 
 func (x *ListBudgetsRequest) Reset() {
 	*x = ListBudgetsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +822,7 @@ func (x *ListBudgetsRequest) String() string {
 func (*ListBudgetsRequest) ProtoMessage() {}
 
 func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +835,7 @@ func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
 func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{6}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListBudgetsRequest) GetTeamId() string {
@@ -398,7 +856,7 @@ type ListBudgetsResponse struct {
 
 func (x *ListBudgetsResponse) Reset() {
 	*x = ListBudgetsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +868,7 @@ func (x *ListBudgetsResponse) String() string {
 func (*ListBudgetsResponse) ProtoMessage() {}
 
 func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +881,7 @@ func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
 func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListBudgetsResponse) GetBudgets() []*Budget {
@@ -451,7 +909,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +921,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +934,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AuthorizeRequest) GetLaunch() *LaunchRequest {
@@ -502,7 +960,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +972,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +985,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuthorizeResponse) GetResult() *LaunchResponse {
@@ -547,7 +1005,7 @@ type QuoteLaunchRequest struct {
 
 func (x *QuoteLaunchRequest) Reset() {
 	*x = QuoteLaunchRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +1017,7 @@ func (x *QuoteLaunchRequest) String() string {
 func (*QuoteLaunchRequest) ProtoMessage() {}
 
 func (x *QuoteLaunchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +1030,7 @@ func (x *QuoteLaunchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteLaunchRequest.ProtoReflect.Descriptor instead.
 func (*QuoteLaunchRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *QuoteLaunchRequest) GetQuote() *QuoteRequest {
@@ -598,7 +1056,7 @@ type QuoteLaunchResponse struct {
 
 func (x *QuoteLaunchResponse) Reset() {
 	*x = QuoteLaunchResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +1068,7 @@ func (x *QuoteLaunchResponse) String() string {
 func (*QuoteLaunchResponse) ProtoMessage() {}
 
 func (x *QuoteLaunchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +1081,7 @@ func (x *QuoteLaunchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteLaunchResponse.ProtoReflect.Descriptor instead.
 func (*QuoteLaunchResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QuoteLaunchResponse) GetQuote() *QuoteResponse {
@@ -642,7 +1100,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +1112,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +1125,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetBalanceRequest) GetTeamId() string {
@@ -686,7 +1144,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +1156,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +1169,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetBalanceResponse) GetBalance() *Balance {
@@ -732,14 +1190,15 @@ type Balance struct {
 	NextExpiry *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_expiry,json=nextExpiry,proto3" json:"next_expiry,omitempty"`
 	Removed    int64                  `protobuf:"varint,8,opt,name=removed,proto3" json:"removed,omitempty"`
 	// Tokens of the packs that have not expired (spent or not).
-	Live          int64 `protobuf:"varint,9,opt,name=live,proto3" json:"live,omitempty"`
+	Live          int64       `protobuf:"varint,9,opt,name=live,proto3" json:"live,omitempty"`
+	Capacities    []*Capacity `protobuf:"bytes,10,rep,name=capacities,proto3" json:"capacities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Balance) Reset() {
 	*x = Balance{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +1210,7 @@ func (x *Balance) String() string {
 func (*Balance) ProtoMessage() {}
 
 func (x *Balance) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +1223,7 @@ func (x *Balance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Balance.ProtoReflect.Descriptor instead.
 func (*Balance) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Balance) GetTeamId() string {
@@ -830,6 +1289,13 @@ func (x *Balance) GetLive() int64 {
 	return 0
 }
 
+func (x *Balance) GetCapacities() []*Capacity {
+	if x != nil {
+		return x.Capacities
+	}
+	return nil
+}
+
 type Pack struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	PackId          string                 `protobuf:"bytes,1,opt,name=pack_id,json=packId,proto3" json:"pack_id,omitempty"`
@@ -847,7 +1313,7 @@ type Pack struct {
 
 func (x *Pack) Reset() {
 	*x = Pack{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1325,7 @@ func (x *Pack) String() string {
 func (*Pack) ProtoMessage() {}
 
 func (x *Pack) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1338,7 @@ func (x *Pack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pack.ProtoReflect.Descriptor instead.
 func (*Pack) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Pack) GetPackId() string {
@@ -960,7 +1426,7 @@ type AddPackRequest struct {
 
 func (x *AddPackRequest) Reset() {
 	*x = AddPackRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1438,7 @@ func (x *AddPackRequest) String() string {
 func (*AddPackRequest) ProtoMessage() {}
 
 func (x *AddPackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1451,7 @@ func (x *AddPackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPackRequest.ProtoReflect.Descriptor instead.
 func (*AddPackRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AddPackRequest) GetEventId() string {
@@ -1075,7 +1541,7 @@ type AddPackResponse struct {
 
 func (x *AddPackResponse) Reset() {
 	*x = AddPackResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1553,7 @@ func (x *AddPackResponse) String() string {
 func (*AddPackResponse) ProtoMessage() {}
 
 func (x *AddPackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1566,7 @@ func (x *AddPackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPackResponse.ProtoReflect.Descriptor instead.
 func (*AddPackResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AddPackResponse) GetPack() *Pack {
@@ -1131,7 +1597,7 @@ type AdjustBalanceRequest struct {
 
 func (x *AdjustBalanceRequest) Reset() {
 	*x = AdjustBalanceRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1609,7 @@ func (x *AdjustBalanceRequest) String() string {
 func (*AdjustBalanceRequest) ProtoMessage() {}
 
 func (x *AdjustBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1622,7 @@ func (x *AdjustBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustBalanceRequest.ProtoReflect.Descriptor instead.
 func (*AdjustBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AdjustBalanceRequest) GetEventId() string {
@@ -1210,7 +1676,7 @@ type AdjustBalanceResponse struct {
 
 func (x *AdjustBalanceResponse) Reset() {
 	*x = AdjustBalanceResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1688,7 @@ func (x *AdjustBalanceResponse) String() string {
 func (*AdjustBalanceResponse) ProtoMessage() {}
 
 func (x *AdjustBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1701,7 @@ func (x *AdjustBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustBalanceResponse.ProtoReflect.Descriptor instead.
 func (*AdjustBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AdjustBalanceResponse) GetBalance() *Balance {
@@ -1255,7 +1721,7 @@ type ListPacksRequest struct {
 
 func (x *ListPacksRequest) Reset() {
 	*x = ListPacksRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1733,7 @@ func (x *ListPacksRequest) String() string {
 func (*ListPacksRequest) ProtoMessage() {}
 
 func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1746,7 @@ func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksRequest.ProtoReflect.Descriptor instead.
 func (*ListPacksRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListPacksRequest) GetTeamId() string {
@@ -1306,7 +1772,7 @@ type ListPacksResponse struct {
 
 func (x *ListPacksResponse) Reset() {
 	*x = ListPacksResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1784,7 @@ func (x *ListPacksResponse) String() string {
 func (*ListPacksResponse) ProtoMessage() {}
 
 func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1797,7 @@ func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksResponse.ProtoReflect.Descriptor instead.
 func (*ListPacksResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListPacksResponse) GetPacks() []*Pack {
@@ -1352,7 +1818,7 @@ type ListTransactionsRequest struct {
 
 func (x *ListTransactionsRequest) Reset() {
 	*x = ListTransactionsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1830,7 @@ func (x *ListTransactionsRequest) String() string {
 func (*ListTransactionsRequest) ProtoMessage() {}
 
 func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1843,7 @@ func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListTransactionsRequest) GetTeamId() string {
@@ -1411,7 +1877,7 @@ type ListTransactionsResponse struct {
 
 func (x *ListTransactionsResponse) Reset() {
 	*x = ListTransactionsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1889,7 @@ func (x *ListTransactionsResponse) String() string {
 func (*ListTransactionsResponse) ProtoMessage() {}
 
 func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1902,7 @@ func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListTransactionsResponse) GetTransactions() []*Transaction {
@@ -1474,7 +1940,7 @@ type Transaction struct {
 
 func (x *Transaction) Reset() {
 	*x = Transaction{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1952,7 @@ func (x *Transaction) String() string {
 func (*Transaction) ProtoMessage() {}
 
 func (x *Transaction) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1965,7 @@ func (x *Transaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transaction.ProtoReflect.Descriptor instead.
 func (*Transaction) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Transaction) GetEventId() string {
@@ -1593,7 +2059,7 @@ type SetProductRateRequest struct {
 
 func (x *SetProductRateRequest) Reset() {
 	*x = SetProductRateRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +2071,7 @@ func (x *SetProductRateRequest) String() string {
 func (*SetProductRateRequest) ProtoMessage() {}
 
 func (x *SetProductRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1618,7 +2084,7 @@ func (x *SetProductRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProductRateRequest.ProtoReflect.Descriptor instead.
 func (*SetProductRateRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetProductRateRequest) GetProductCode() string {
@@ -1665,7 +2131,7 @@ type SetProductRateResponse struct {
 
 func (x *SetProductRateResponse) Reset() {
 	*x = SetProductRateResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +2143,7 @@ func (x *SetProductRateResponse) String() string {
 func (*SetProductRateResponse) ProtoMessage() {}
 
 func (x *SetProductRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +2156,7 @@ func (x *SetProductRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProductRateResponse.ProtoReflect.Descriptor instead.
 func (*SetProductRateResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{26}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetProductRateResponse) GetProduct() *Product {
@@ -1713,7 +2179,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +2191,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +2204,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{27}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Product) GetProductCode() string {
@@ -1784,7 +2250,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +2262,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +2275,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{28}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 type ListProductsResponse struct {
@@ -1821,7 +2287,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1833,7 +2299,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1846,7 +2312,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{29}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -1867,7 +2333,7 @@ type AssignUserRequest struct {
 
 func (x *AssignUserRequest) Reset() {
 	*x = AssignUserRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +2345,7 @@ func (x *AssignUserRequest) String() string {
 func (*AssignUserRequest) ProtoMessage() {}
 
 func (x *AssignUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +2358,7 @@ func (x *AssignUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignUserRequest.ProtoReflect.Descriptor instead.
 func (*AssignUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{30}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AssignUserRequest) GetTeamId() string {
@@ -1924,7 +2390,7 @@ type AssignUserResponse struct {
 
 func (x *AssignUserResponse) Reset() {
 	*x = AssignUserResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2402,7 @@ func (x *AssignUserResponse) String() string {
 func (*AssignUserResponse) ProtoMessage() {}
 
 func (x *AssignUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2415,7 @@ func (x *AssignUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignUserResponse.ProtoReflect.Descriptor instead.
 func (*AssignUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{31}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 type UnassignUserRequest struct {
@@ -1962,7 +2428,7 @@ type UnassignUserRequest struct {
 
 func (x *UnassignUserRequest) Reset() {
 	*x = UnassignUserRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2440,7 @@ func (x *UnassignUserRequest) String() string {
 func (*UnassignUserRequest) ProtoMessage() {}
 
 func (x *UnassignUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2453,7 @@ func (x *UnassignUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignUserRequest.ProtoReflect.Descriptor instead.
 func (*UnassignUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{32}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UnassignUserRequest) GetTeamId() string {
@@ -2012,7 +2478,7 @@ type UnassignUserResponse struct {
 
 func (x *UnassignUserResponse) Reset() {
 	*x = UnassignUserResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2490,7 @@ func (x *UnassignUserResponse) String() string {
 func (*UnassignUserResponse) ProtoMessage() {}
 
 func (x *UnassignUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,14 +2503,49 @@ func (x *UnassignUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignUserResponse.ProtoReflect.Descriptor instead.
 func (*UnassignUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{33}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/ledger.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtokenmeter/v1/ingestion.proto\x1a\x19tokenmeter/v1/types.proto\"\x94\x01\n" +
+	"\x1atokenmeter/v1/ledger.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtokenmeter/v1/ingestion.proto\x1a\x19tokenmeter/v1/types.proto\"\xc8\x01\n" +
+	"\bCapacity\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12/\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x03R\x05total\x12\x1c\n" +
+	"\tavailable\x18\x04 \x01(\x03R\tavailable\x12\x15\n" +
+	"\x06in_use\x18\x05 \x01(\x03R\x05inUse\x12\x1d\n" +
+	"\n" +
+	"status_red\x18\x06 \x01(\bR\tstatusRed\"\xb2\x01\n" +
+	"\x12SetCapacityRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12/\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
+	"\x05units\x18\x05 \x01(\x03R\x05units\"J\n" +
+	"\x13SetCapacityResponse\x123\n" +
+	"\bcapacity\x18\x01 \x01(\v2\x17.tokenmeter.v1.CapacityR\bcapacity\"\x9a\x01\n" +
+	"\x12UseCapacityRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x14\n" +
+	"\x05units\x18\x04 \x01(\x03R\x05units\x12\x17\n" +
+	"\auser_id\x18\x05 \x01(\tR\x06userId\"\x85\x01\n" +
+	"\x13UseCapacityResponse\x12\x18\n" +
+	"\agranted\x18\x01 \x01(\bR\agranted\x12\x1f\n" +
+	"\vcheckout_id\x18\x02 \x01(\tR\n" +
+	"checkoutId\x123\n" +
+	"\bcapacity\x18\x03 \x01(\v2\x17.tokenmeter.v1.CapacityR\bcapacity\"\x8f\x01\n" +
+	"\x15ReturnCapacityRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x1f\n" +
+	"\vcheckout_id\x18\x04 \x01(\tR\n" +
+	"checkoutId\"M\n" +
+	"\x16ReturnCapacityResponse\x123\n" +
+	"\bcapacity\x18\x01 \x01(\v2\x17.tokenmeter.v1.CapacityR\bcapacity\"\x94\x01\n" +
 	"\x16RecordHeartbeatRequest\x12=\n" +
 	"\theartbeat\x18\x01 \x01(\v2\x1f.tokenmeter.v1.HeartbeatRequestR\theartbeat\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2088,7 +2589,7 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x11GetBalanceRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"F\n" +
 	"\x12GetBalanceResponse\x120\n" +
-	"\abalance\x18\x01 \x01(\v2\x16.tokenmeter.v1.BalanceR\abalance\"\xa2\x02\n" +
+	"\abalance\x18\x01 \x01(\v2\x16.tokenmeter.v1.BalanceR\abalance\"\xdb\x02\n" +
 	"\aBalance\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1c\n" +
 	"\tavailable\x18\x02 \x01(\x03R\tavailable\x12\x1c\n" +
@@ -2099,7 +2600,11 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\vnext_expiry\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"nextExpiry\x12\x18\n" +
 	"\aremoved\x18\b \x01(\x03R\aremoved\x12\x12\n" +
-	"\x04live\x18\t \x01(\x03R\x04live\"\xe4\x02\n" +
+	"\x04live\x18\t \x01(\x03R\x04live\x127\n" +
+	"\n" +
+	"capacities\x18\n" +
+	" \x03(\v2\x17.tokenmeter.v1.CapacityR\n" +
+	"capacities\"\xe4\x02\n" +
 	"\x04Pack\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1c\n" +
@@ -2190,8 +2695,7 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x13UnassignUserRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x16\n" +
-	"\x14UnassignUserResponse2\xa2\n" +
-	"\n" +
+	"\x14UnassignUserResponse2\xad\f\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12T\n" +
 	"\vQuoteLaunch\x12!.tokenmeter.v1.QuoteLaunchRequest\x1a\".tokenmeter.v1.QuoteLaunchResponse\x12Q\n" +
@@ -2210,7 +2714,10 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\n" +
 	"MergeTeams\x12 .tokenmeter.v1.MergeTeamsRequest\x1a!.tokenmeter.v1.MergeTeamsResponse\x12N\n" +
 	"\tSetBudget\x12\x1f.tokenmeter.v1.SetBudgetRequest\x1a .tokenmeter.v1.SetBudgetResponse\x12T\n" +
-	"\vListBudgets\x12!.tokenmeter.v1.ListBudgetsRequest\x1a\".tokenmeter.v1.ListBudgetsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\vListBudgets\x12!.tokenmeter.v1.ListBudgetsRequest\x1a\".tokenmeter.v1.ListBudgetsResponse\x12T\n" +
+	"\vSetCapacity\x12!.tokenmeter.v1.SetCapacityRequest\x1a\".tokenmeter.v1.SetCapacityResponse\x12T\n" +
+	"\vUseCapacity\x12!.tokenmeter.v1.UseCapacityRequest\x1a\".tokenmeter.v1.UseCapacityResponse\x12]\n" +
+	"\x0eReturnCapacity\x12$.tokenmeter.v1.ReturnCapacityRequest\x1a%.tokenmeter.v1.ReturnCapacityResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -2224,123 +2731,143 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
-	(*RecordHeartbeatRequest)(nil),   // 0: tokenmeter.v1.RecordHeartbeatRequest
-	(*RecordHeartbeatResponse)(nil),  // 1: tokenmeter.v1.RecordHeartbeatResponse
-	(*MergeTeamsRequest)(nil),        // 2: tokenmeter.v1.MergeTeamsRequest
-	(*MergeTeamsResponse)(nil),       // 3: tokenmeter.v1.MergeTeamsResponse
-	(*SetBudgetRequest)(nil),         // 4: tokenmeter.v1.SetBudgetRequest
-	(*SetBudgetResponse)(nil),        // 5: tokenmeter.v1.SetBudgetResponse
-	(*ListBudgetsRequest)(nil),       // 6: tokenmeter.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),      // 7: tokenmeter.v1.ListBudgetsResponse
-	(*AuthorizeRequest)(nil),         // 8: tokenmeter.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),        // 9: tokenmeter.v1.AuthorizeResponse
-	(*QuoteLaunchRequest)(nil),       // 10: tokenmeter.v1.QuoteLaunchRequest
-	(*QuoteLaunchResponse)(nil),      // 11: tokenmeter.v1.QuoteLaunchResponse
-	(*GetBalanceRequest)(nil),        // 12: tokenmeter.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),       // 13: tokenmeter.v1.GetBalanceResponse
-	(*Balance)(nil),                  // 14: tokenmeter.v1.Balance
-	(*Pack)(nil),                     // 15: tokenmeter.v1.Pack
-	(*AddPackRequest)(nil),           // 16: tokenmeter.v1.AddPackRequest
-	(*AddPackResponse)(nil),          // 17: tokenmeter.v1.AddPackResponse
-	(*AdjustBalanceRequest)(nil),     // 18: tokenmeter.v1.AdjustBalanceRequest
-	(*AdjustBalanceResponse)(nil),    // 19: tokenmeter.v1.AdjustBalanceResponse
-	(*ListPacksRequest)(nil),         // 20: tokenmeter.v1.ListPacksRequest
-	(*ListPacksResponse)(nil),        // 21: tokenmeter.v1.ListPacksResponse
-	(*ListTransactionsRequest)(nil),  // 22: tokenmeter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 23: tokenmeter.v1.ListTransactionsResponse
-	(*Transaction)(nil),              // 24: tokenmeter.v1.Transaction
-	(*SetProductRateRequest)(nil),    // 25: tokenmeter.v1.SetProductRateRequest
-	(*SetProductRateResponse)(nil),   // 26: tokenmeter.v1.SetProductRateResponse
-	(*Product)(nil),                  // 27: tokenmeter.v1.Product
-	(*ListProductsRequest)(nil),      // 28: tokenmeter.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),     // 29: tokenmeter.v1.ListProductsResponse
-	(*AssignUserRequest)(nil),        // 30: tokenmeter.v1.AssignUserRequest
-	(*AssignUserResponse)(nil),       // 31: tokenmeter.v1.AssignUserResponse
-	(*UnassignUserRequest)(nil),      // 32: tokenmeter.v1.UnassignUserRequest
-	(*UnassignUserResponse)(nil),     // 33: tokenmeter.v1.UnassignUserResponse
-	(*HeartbeatRequest)(nil),         // 34: tokenmeter.v1.HeartbeatRequest
-	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
-	(*HeartbeatResponse)(nil),        // 36: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                   // 37: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),            // 38: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),           // 39: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 40: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 41: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 42: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 43: tokenmeter.v1.AdjustmentKind
+	(*Capacity)(nil),                 // 0: tokenmeter.v1.Capacity
+	(*SetCapacityRequest)(nil),       // 1: tokenmeter.v1.SetCapacityRequest
+	(*SetCapacityResponse)(nil),      // 2: tokenmeter.v1.SetCapacityResponse
+	(*UseCapacityRequest)(nil),       // 3: tokenmeter.v1.UseCapacityRequest
+	(*UseCapacityResponse)(nil),      // 4: tokenmeter.v1.UseCapacityResponse
+	(*ReturnCapacityRequest)(nil),    // 5: tokenmeter.v1.ReturnCapacityRequest
+	(*ReturnCapacityResponse)(nil),   // 6: tokenmeter.v1.ReturnCapacityResponse
+	(*RecordHeartbeatRequest)(nil),   // 7: tokenmeter.v1.RecordHeartbeatRequest
+	(*RecordHeartbeatResponse)(nil),  // 8: tokenmeter.v1.RecordHeartbeatResponse
+	(*MergeTeamsRequest)(nil),        // 9: tokenmeter.v1.MergeTeamsRequest
+	(*MergeTeamsResponse)(nil),       // 10: tokenmeter.v1.MergeTeamsResponse
+	(*SetBudgetRequest)(nil),         // 11: tokenmeter.v1.SetBudgetRequest
+	(*SetBudgetResponse)(nil),        // 12: tokenmeter.v1.SetBudgetResponse
+	(*ListBudgetsRequest)(nil),       // 13: tokenmeter.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),      // 14: tokenmeter.v1.ListBudgetsResponse
+	(*AuthorizeRequest)(nil),         // 15: tokenmeter.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),        // 16: tokenmeter.v1.AuthorizeResponse
+	(*QuoteLaunchRequest)(nil),       // 17: tokenmeter.v1.QuoteLaunchRequest
+	(*QuoteLaunchResponse)(nil),      // 18: tokenmeter.v1.QuoteLaunchResponse
+	(*GetBalanceRequest)(nil),        // 19: tokenmeter.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),       // 20: tokenmeter.v1.GetBalanceResponse
+	(*Balance)(nil),                  // 21: tokenmeter.v1.Balance
+	(*Pack)(nil),                     // 22: tokenmeter.v1.Pack
+	(*AddPackRequest)(nil),           // 23: tokenmeter.v1.AddPackRequest
+	(*AddPackResponse)(nil),          // 24: tokenmeter.v1.AddPackResponse
+	(*AdjustBalanceRequest)(nil),     // 25: tokenmeter.v1.AdjustBalanceRequest
+	(*AdjustBalanceResponse)(nil),    // 26: tokenmeter.v1.AdjustBalanceResponse
+	(*ListPacksRequest)(nil),         // 27: tokenmeter.v1.ListPacksRequest
+	(*ListPacksResponse)(nil),        // 28: tokenmeter.v1.ListPacksResponse
+	(*ListTransactionsRequest)(nil),  // 29: tokenmeter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil), // 30: tokenmeter.v1.ListTransactionsResponse
+	(*Transaction)(nil),              // 31: tokenmeter.v1.Transaction
+	(*SetProductRateRequest)(nil),    // 32: tokenmeter.v1.SetProductRateRequest
+	(*SetProductRateResponse)(nil),   // 33: tokenmeter.v1.SetProductRateResponse
+	(*Product)(nil),                  // 34: tokenmeter.v1.Product
+	(*ListProductsRequest)(nil),      // 35: tokenmeter.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),     // 36: tokenmeter.v1.ListProductsResponse
+	(*AssignUserRequest)(nil),        // 37: tokenmeter.v1.AssignUserRequest
+	(*AssignUserResponse)(nil),       // 38: tokenmeter.v1.AssignUserResponse
+	(*UnassignUserRequest)(nil),      // 39: tokenmeter.v1.UnassignUserRequest
+	(*UnassignUserResponse)(nil),     // 40: tokenmeter.v1.UnassignUserResponse
+	(CapacityKind)(0),                // 41: tokenmeter.v1.CapacityKind
+	(*HeartbeatRequest)(nil),         // 42: tokenmeter.v1.HeartbeatRequest
+	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
+	(*HeartbeatResponse)(nil),        // 44: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                   // 45: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),            // 46: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),           // 47: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),             // 48: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),            // 49: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                  // 50: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),              // 51: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
-	34, // 0: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	35, // 1: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	36, // 2: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
-	14, // 3: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	37, // 4: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	37, // 5: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	37, // 6: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	38, // 7: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	35, // 8: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	39, // 9: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
-	40, // 10: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	35, // 11: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	41, // 12: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
-	14, // 13: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	15, // 14: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	35, // 15: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
-	35, // 16: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	35, // 17: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	42, // 18: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	35, // 19: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	35, // 20: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	35, // 21: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	42, // 22: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
-	15, // 23: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
-	14, // 24: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	43, // 25: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	14, // 26: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	15, // 27: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	24, // 28: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	35, // 29: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	35, // 30: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
-	27, // 31: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	35, // 32: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
-	27, // 33: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	8,  // 34: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	10, // 35: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	12, // 36: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	16, // 37: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	18, // 38: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	20, // 39: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	22, // 40: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	25, // 41: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	28, // 42: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	30, // 43: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	32, // 44: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	0,  // 45: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	2,  // 46: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	4,  // 47: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	6,  // 48: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	9,  // 49: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	11, // 50: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	13, // 51: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	17, // 52: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	19, // 53: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	21, // 54: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	23, // 55: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	26, // 56: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	29, // 57: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	31, // 58: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	33, // 59: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	1,  // 60: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	3,  // 61: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	5,  // 62: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	7,  // 63: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	49, // [49:64] is the sub-list for method output_type
-	34, // [34:49] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	41, // 0: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	41, // 1: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	0,  // 2: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	0,  // 3: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	0,  // 4: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	42, // 5: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	43, // 6: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	44, // 7: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	21, // 8: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
+	45, // 9: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	45, // 10: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	45, // 11: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	46, // 12: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	43, // 13: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	47, // 14: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	48, // 15: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	43, // 16: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	49, // 17: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	21, // 18: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	22, // 19: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
+	43, // 20: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	0,  // 21: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
+	43, // 22: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	43, // 23: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	50, // 24: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	43, // 25: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	43, // 26: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	43, // 27: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	50, // 28: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	22, // 29: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
+	21, // 30: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
+	51, // 31: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	21, // 32: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	22, // 33: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
+	31, // 34: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
+	43, // 35: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	43, // 36: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	34, // 37: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
+	43, // 38: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	34, // 39: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
+	15, // 40: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	17, // 41: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	19, // 42: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	23, // 43: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	25, // 44: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	27, // 45: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	29, // 46: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	32, // 47: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	35, // 48: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	37, // 49: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	39, // 50: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	7,  // 51: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	9,  // 52: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	11, // 53: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	13, // 54: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	1,  // 55: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	3,  // 56: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	5,  // 57: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	16, // 58: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	18, // 59: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	20, // 60: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	24, // 61: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	26, // 62: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	28, // 63: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	30, // 64: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	33, // 65: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	36, // 66: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	38, // 67: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	40, // 68: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	8,  // 69: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	10, // 70: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	12, // 71: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	14, // 72: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	2,  // 73: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	4,  // 74: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	6,  // 75: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	58, // [58:76] is the sub-list for method output_type
+	40, // [40:58] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -2356,7 +2883,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

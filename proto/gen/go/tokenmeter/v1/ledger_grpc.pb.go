@@ -34,6 +34,9 @@ const (
 	LedgerService_MergeTeams_FullMethodName       = "/tokenmeter.v1.LedgerService/MergeTeams"
 	LedgerService_SetBudget_FullMethodName        = "/tokenmeter.v1.LedgerService/SetBudget"
 	LedgerService_ListBudgets_FullMethodName      = "/tokenmeter.v1.LedgerService/ListBudgets"
+	LedgerService_SetCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/SetCapacity"
+	LedgerService_UseCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/UseCapacity"
+	LedgerService_ReturnCapacity_FullMethodName   = "/tokenmeter.v1.LedgerService/ReturnCapacity"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -63,6 +66,11 @@ type LedgerServiceClient interface {
 	MergeTeams(ctx context.Context, in *MergeTeamsRequest, opts ...grpc.CallOption) (*MergeTeamsResponse, error)
 	SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error)
 	ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error)
+	// Capacity products (seed 004): exhaustible monthly allowances and
+	// returnable units such as floating seats.
+	SetCapacity(ctx context.Context, in *SetCapacityRequest, opts ...grpc.CallOption) (*SetCapacityResponse, error)
+	UseCapacity(ctx context.Context, in *UseCapacityRequest, opts ...grpc.CallOption) (*UseCapacityResponse, error)
+	ReturnCapacity(ctx context.Context, in *ReturnCapacityRequest, opts ...grpc.CallOption) (*ReturnCapacityResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -223,6 +231,36 @@ func (c *ledgerServiceClient) ListBudgets(ctx context.Context, in *ListBudgetsRe
 	return out, nil
 }
 
+func (c *ledgerServiceClient) SetCapacity(ctx context.Context, in *SetCapacityRequest, opts ...grpc.CallOption) (*SetCapacityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetCapacityResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetCapacity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) UseCapacity(ctx context.Context, in *UseCapacityRequest, opts ...grpc.CallOption) (*UseCapacityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UseCapacityResponse)
+	err := c.cc.Invoke(ctx, LedgerService_UseCapacity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) ReturnCapacity(ctx context.Context, in *ReturnCapacityRequest, opts ...grpc.CallOption) (*ReturnCapacityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReturnCapacityResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ReturnCapacity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -250,6 +288,11 @@ type LedgerServiceServer interface {
 	MergeTeams(context.Context, *MergeTeamsRequest) (*MergeTeamsResponse, error)
 	SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error)
 	ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error)
+	// Capacity products (seed 004): exhaustible monthly allowances and
+	// returnable units such as floating seats.
+	SetCapacity(context.Context, *SetCapacityRequest) (*SetCapacityResponse, error)
+	UseCapacity(context.Context, *UseCapacityRequest) (*UseCapacityResponse, error)
+	ReturnCapacity(context.Context, *ReturnCapacityRequest) (*ReturnCapacityResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -304,6 +347,15 @@ func (UnimplementedLedgerServiceServer) SetBudget(context.Context, *SetBudgetReq
 }
 func (UnimplementedLedgerServiceServer) ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListBudgets not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetCapacity(context.Context, *SetCapacityRequest) (*SetCapacityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetCapacity not implemented")
+}
+func (UnimplementedLedgerServiceServer) UseCapacity(context.Context, *UseCapacityRequest) (*UseCapacityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UseCapacity not implemented")
+}
+func (UnimplementedLedgerServiceServer) ReturnCapacity(context.Context, *ReturnCapacityRequest) (*ReturnCapacityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReturnCapacity not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -596,6 +648,60 @@ func _LedgerService_ListBudgets_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_SetCapacity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCapacityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetCapacity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetCapacity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetCapacity(ctx, req.(*SetCapacityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_UseCapacity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UseCapacityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).UseCapacity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_UseCapacity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).UseCapacity(ctx, req.(*UseCapacityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_ReturnCapacity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReturnCapacityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ReturnCapacity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ReturnCapacity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ReturnCapacity(ctx, req.(*ReturnCapacityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -662,6 +768,18 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListBudgets",
 			Handler:    _LedgerService_ListBudgets_Handler,
+		},
+		{
+			MethodName: "SetCapacity",
+			Handler:    _LedgerService_SetCapacity_Handler,
+		},
+		{
+			MethodName: "UseCapacity",
+			Handler:    _LedgerService_UseCapacity_Handler,
+		},
+		{
+			MethodName: "ReturnCapacity",
+			Handler:    _LedgerService_ReturnCapacity_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -347,6 +347,58 @@ func (BudgetPeriod) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
+// CapacityKind is how a capacity product is consumed (seed 004).
+type CapacityKind int32
+
+const (
+	CapacityKind_CAPACITY_KIND_UNSPECIFIED CapacityKind = 0
+	// A monthly allowance (e.g. API units) that refreshes each UTC month and does not roll over.
+	CapacityKind_CAPACITY_KIND_EXHAUSTIBLE CapacityKind = 1
+	// Units checked out and returned (e.g. floating seats).
+	CapacityKind_CAPACITY_KIND_RETURNABLE CapacityKind = 2
+)
+
+// Enum value maps for CapacityKind.
+var (
+	CapacityKind_name = map[int32]string{
+		0: "CAPACITY_KIND_UNSPECIFIED",
+		1: "CAPACITY_KIND_EXHAUSTIBLE",
+		2: "CAPACITY_KIND_RETURNABLE",
+	}
+	CapacityKind_value = map[string]int32{
+		"CAPACITY_KIND_UNSPECIFIED": 0,
+		"CAPACITY_KIND_EXHAUSTIBLE": 1,
+		"CAPACITY_KIND_RETURNABLE":  2,
+	}
+)
+
+func (x CapacityKind) Enum() *CapacityKind {
+	p := new(CapacityKind)
+	*p = x
+	return p
+}
+
+func (x CapacityKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CapacityKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_types_proto_enumTypes[6].Descriptor()
+}
+
+func (CapacityKind) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_types_proto_enumTypes[6]
+}
+
+func (x CapacityKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CapacityKind.Descriptor instead.
+func (CapacityKind) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
 type Severity int32
 
 const (
@@ -383,11 +435,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_tokenmeter_v1_types_proto_enumTypes[6].Descriptor()
+	return file_tokenmeter_v1_types_proto_enumTypes[7].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_tokenmeter_v1_types_proto_enumTypes[6]
+	return &file_tokenmeter_v1_types_proto_enumTypes[7]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -396,7 +448,7 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 // Budget caps what one user, group or attribute value may spend in a period
@@ -729,7 +781,11 @@ const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\x11BUDGET_PERIOD_DAY\x10\x01\x12\x16\n" +
 	"\x12BUDGET_PERIOD_WEEK\x10\x02\x12\x17\n" +
 	"\x13BUDGET_PERIOD_MONTH\x10\x03\x12\x16\n" +
-	"\x12BUDGET_PERIOD_YEAR\x10\x04*d\n" +
+	"\x12BUDGET_PERIOD_YEAR\x10\x04*j\n" +
+	"\fCapacityKind\x12\x1d\n" +
+	"\x19CAPACITY_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19CAPACITY_KIND_EXHAUSTIBLE\x10\x01\x12\x1c\n" +
+	"\x18CAPACITY_KIND_RETURNABLE\x10\x02*d\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
@@ -748,7 +804,7 @@ func file_tokenmeter_v1_types_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_types_proto_rawDescData
 }
 
-var file_tokenmeter_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_tokenmeter_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
 var file_tokenmeter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_tokenmeter_v1_types_proto_goTypes = []any{
 	(Decision)(0),                 // 0: tokenmeter.v1.Decision
@@ -757,19 +813,20 @@ var file_tokenmeter_v1_types_proto_goTypes = []any{
 	(AdjustmentKind)(0),           // 3: tokenmeter.v1.AdjustmentKind
 	(BudgetScope)(0),              // 4: tokenmeter.v1.BudgetScope
 	(BudgetPeriod)(0),             // 5: tokenmeter.v1.BudgetPeriod
-	(Severity)(0),                 // 6: tokenmeter.v1.Severity
-	(*Budget)(nil),                // 7: tokenmeter.v1.Budget
-	(*Alert)(nil),                 // 8: tokenmeter.v1.Alert
-	nil,                           // 9: tokenmeter.v1.Alert.FiguresEntry
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(CapacityKind)(0),             // 6: tokenmeter.v1.CapacityKind
+	(Severity)(0),                 // 7: tokenmeter.v1.Severity
+	(*Budget)(nil),                // 8: tokenmeter.v1.Budget
+	(*Alert)(nil),                 // 9: tokenmeter.v1.Alert
+	nil,                           // 10: tokenmeter.v1.Alert.FiguresEntry
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_tokenmeter_v1_types_proto_depIdxs = []int32{
 	4,  // 0: tokenmeter.v1.Budget.scope:type_name -> tokenmeter.v1.BudgetScope
 	5,  // 1: tokenmeter.v1.Budget.period:type_name -> tokenmeter.v1.BudgetPeriod
-	6,  // 2: tokenmeter.v1.Alert.severity:type_name -> tokenmeter.v1.Severity
-	9,  // 3: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
-	10, // 4: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	10, // 5: tokenmeter.v1.Alert.acknowledged_at:type_name -> google.protobuf.Timestamp
+	7,  // 2: tokenmeter.v1.Alert.severity:type_name -> tokenmeter.v1.Severity
+	10, // 3: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
+	11, // 4: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	11, // 5: tokenmeter.v1.Alert.acknowledged_at:type_name -> google.protobuf.Timestamp
 	6,  // [6:6] is the sub-list for method output_type
 	6,  // [6:6] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -787,7 +844,7 @@ func file_tokenmeter_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_types_proto_rawDesc), len(file_tokenmeter_v1_types_proto_rawDesc)),
-			NumEnums:      7,
+			NumEnums:      8,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

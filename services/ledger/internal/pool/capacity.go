@@ -1,0 +1,192 @@
+package pool
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// CapacityRedPercent: a capacity card is red at or below this share available.
+const CapacityRedPercent = 20
+
+// capacity is a capacity product of the pool (seed 004): an exhaustible
+// monthly allowance that refreshes each UTC month without rollover, or
+// returnable units checked out and given back.
+type capacity struct {
+	Kind  v1.CapacityKind
+	Total int64
+	// Used is exhaustible units consumed per month (YYYY-MM-01).
+	Used map[string]int64
+	// Out is returnable units checked out, by checkout id.
+	Out map[string]int64
+}
+
+// CapacityCard is a capacity product's state at a time.
+type CapacityCard struct {
+	Product          string
+	Kind             v1.CapacityKind
+	Total, Available int64
+	InUse            int64
+	Red              bool
+}
+
+func monthKey(t time.Time) string {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+}
+
+func (c *capacity) inUse(at time.Time) int64 {
+	if c.Kind == v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE {
+		return c.Used[monthKey(at)]
+	}
+	n := int64(0)
+	for _, u := range c.Out {
+		n += u
+	}
+	return n
+}
+
+func (c *capacity) card(product string, at time.Time) CapacityCard {
+	used := c.inUse(at)
+	avail := max(c.Total-used, 0)
+	return CapacityCard{Product: product, Kind: c.Kind, Total: c.Total, Available: avail, InUse: used,
+		Red: avail*100 <= c.Total*CapacityRedPercent}
+}
+
+func (c *capacity) figures(at time.Time, delta int64) *v1.CapacityFigures {
+	return &v1.CapacityFigures{Total: c.Total, Available: max(c.Total-c.inUse(at)-delta, 0)}
+}
+
+// Capacities lists the pool's capacity products at t, by product code.
+func (p *Pool) Capacities(at time.Time) []CapacityCard {
+	codes := make([]string, 0, len(p.capacities))
+	for code := range p.capacities {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	out := make([]CapacityCard, 0, len(codes))
+	for _, code := range codes {
+		out = append(out, p.capacities[code].card(code, at))
+	}
+	return out
+}
+
+// Capacity returns one capacity product's card at t.
+func (p *Pool) Capacity(product string, at time.Time) (CapacityCard, bool) {
+	c, ok := p.capacities[product]
+	if !ok {
+		return CapacityCard{}, false
+	}
+	return c.card(product, at), true
+}
+
+func (p *Pool) applyCapacity(ev *v1.Event) bool {
+	t := ev.GetServerTime().AsTime()
+	switch pl := ev.GetPayload().(type) {
+	case *v1.Event_CapacitySet:
+		e := pl.CapacitySet
+		if e.GetUnits() == 0 {
+			delete(p.capacities, e.GetProductCode())
+			return true
+		}
+		c, ok := p.capacities[e.GetProductCode()]
+		if !ok || c.Kind != e.GetKind() {
+			c = &capacity{Kind: e.GetKind(), Used: map[string]int64{}, Out: map[string]int64{}}
+			p.capacities[e.GetProductCode()] = c
+		}
+		c.Total = e.GetUnits()
+	case *v1.Event_CapacityUsed:
+		e := pl.CapacityUsed
+		if c, ok := p.capacities[e.GetProductCode()]; ok {
+			if c.Kind == v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE {
+				c.Used[e.GetPeriodStart()] += e.GetUnits()
+			} else {
+				c.Out[e.GetCheckoutId()] = e.GetUnits()
+			}
+		}
+		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetUnits(),
+			WindowID: e.GetCheckoutId(), Fingerprint: Fingerprint(e.GetUserId(), e.GetProductCode())}, t)
+		return true
+	case *v1.Event_CapacityReturned:
+		if c, ok := p.capacities[pl.CapacityReturned.GetProductCode()]; ok {
+			delete(c.Out, pl.CapacityReturned.GetCheckoutId())
+		}
+	default:
+		return false
+	}
+	p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
+	return true
+}
+
+// DecideSetCapacity gives the pool a capacity product, changes its size, or
+// (units 0) removes it.
+func (p *Pool) DecideSetCapacity(eventID, product string, kind v1.CapacityKind, units int64, at time.Time, actor *v1.Actor) (*v1.Event, error) {
+	if p.suspended {
+		return nil, ErrSuspended
+	}
+	if units < 0 {
+		return nil, fmt.Errorf("%w: units must not be negative", ErrInvalid)
+	}
+	if kind == v1.CapacityKind_CAPACITY_KIND_UNSPECIFIED && units > 0 {
+		return nil, fmt.Errorf("%w: kind is required (exhaustible or returnable)", ErrInvalid)
+	}
+	if _, ok := p.capacities[product]; !ok && units == 0 {
+		return nil, fmt.Errorf("capacity %s: %w", product, ErrNotFound)
+	}
+	ev := p.envelope(eventID, at, actor)
+	fig := &v1.CapacityFigures{Total: units, Available: units}
+	if c, ok := p.capacities[product]; ok && c.Kind == kind {
+		fig.Available = max(units-c.inUse(at), 0)
+	}
+	ev.Payload = &v1.Event_CapacitySet{CapacitySet: &v1.CapacitySet{ProductCode: product, Kind: kind, Units: units, Capacity: fig}}
+	return ev, nil
+}
+
+// DecideUseCapacity consumes exhaustible units for this month or checks
+// returnable units out; never more than are available. An event id already
+// answered returns (nil, nil): nothing to append.
+func (p *Pool) DecideUseCapacity(eventID, product, user string, units int64, at time.Time, actor *v1.Actor) (*v1.Event, error) {
+	if _, done := p.applied[eventID]; done {
+		return nil, nil
+	}
+	if p.suspended {
+		return nil, ErrSuspended
+	}
+	c, ok := p.capacities[product]
+	if !ok {
+		return nil, fmt.Errorf("capacity product %s: %w", product, ErrNotFound)
+	}
+	if units <= 0 {
+		return nil, fmt.Errorf("%w: units must be positive", ErrInvalid)
+	}
+	if avail := c.Total - c.inUse(at); units > avail {
+		return nil, fmt.Errorf("use %d units of %s, %d available: %w", units, product, max(avail, 0), ErrInsufficient)
+	}
+	e := &v1.CapacityUsed{ProductCode: product, Units: units, UserId: user, Capacity: c.figures(at, units)}
+	if c.Kind == v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE {
+		e.PeriodStart = monthKey(at)
+	} else {
+		e.CheckoutId = eventID
+	}
+	ev := p.envelope(eventID, at, actor)
+	ev.Payload = &v1.Event_CapacityUsed{CapacityUsed: e}
+	return ev, nil
+}
+
+// DecideReturnCapacity gives checked-out returnable units back.
+func (p *Pool) DecideReturnCapacity(eventID, product, checkoutID string, at time.Time, actor *v1.Actor) (*v1.Event, error) {
+	c, ok := p.capacities[product]
+	if !ok || c.Kind != v1.CapacityKind_CAPACITY_KIND_RETURNABLE {
+		return nil, fmt.Errorf("returnable capacity %s: %w", product, ErrNotFound)
+	}
+	units, out := c.Out[checkoutID]
+	if !out {
+		return nil, fmt.Errorf("checkout %s of %s (returned already, or never made): %w", checkoutID, product, ErrNotFound)
+	}
+	ev := p.envelope(eventID, at, actor)
+	ev.Payload = &v1.Event_CapacityReturned{CapacityReturned: &v1.CapacityReturned{
+		ProductCode: product, CheckoutId: checkoutID, Units: units, Capacity: c.figures(at, -units)}}
+	return ev, nil
+}

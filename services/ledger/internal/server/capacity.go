@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+func capacityOf(c pool.CapacityCard) *v1.Capacity {
+	return &v1.Capacity{ProductCode: c.Product, Kind: c.Kind, Total: c.Total, Available: c.Available,
+		InUse: c.InUse, StatusRed: c.Red}
+}
+
+// capacityCall validates the common fields, runs decide on the pool and
+// answers the product's card afterwards.
+func (l *Ledger) capacityCall(ctx context.Context, team, product string, decide func(*pool.Pool, *v1.Actor) (*v1.Event, error)) (*v1.Capacity, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bad grpcserver.Violations
+	bad.Check("team_id", eventlog.CheckID("team_id", team))
+	bad.Check("product_code", eventlog.CheckID("product_code", product))
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	if err := p.CheckTeam(team); err != nil {
+		return nil, statusOf(err)
+	}
+	now := l.Now()
+	var card pool.CapacityCard
+	err = l.Store.Decide(ctx, p.Org, team, now, func(pl *pool.Pool) ([]*v1.Event, error) {
+		ev, err := decide(pl, actorOf(p))
+		if err != nil || ev == nil {
+			card, _ = pl.Capacity(product, now)
+			return nil, err
+		}
+		return []*v1.Event{ev}, nil
+	})
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	err = l.Store.Read(ctx, p.Org, team, func(pl *pool.Pool) { card, _ = pl.Capacity(product, now) })
+	card.Product = product
+	return capacityOf(card), statusOf(err)
+}
+
+// SetCapacity gives a team a capacity product, resizes it, or removes it (units 0).
+func (l *Ledger) SetCapacity(ctx context.Context, req *v1.SetCapacityRequest) (*v1.SetCapacityResponse, error) {
+	id, now := newEventID(req.GetEventId()), l.Now()
+	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
+		if _, done := pl.Applied(id); done {
+			return nil, nil
+		}
+		return pl.DecideSetCapacity(id, req.GetProductCode(), req.GetKind(), req.GetUnits(), now, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v1.SetCapacityResponse{Capacity: c}, nil
+}
+
+// UseCapacity consumes exhaustible units or checks returnable units out;
+// FailedPrecondition when not enough are available.
+func (l *Ledger) UseCapacity(ctx context.Context, req *v1.UseCapacityRequest) (*v1.UseCapacityResponse, error) {
+	if req.GetEventId() == "" {
+		var bad grpcserver.Violations
+		bad.Add("event_id", "is required: a client-made id, reused on retries")
+		return nil, bad.Err()
+	}
+	now := l.Now()
+	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
+		return pl.DecideUseCapacity(req.GetEventId(), req.GetProductCode(), req.GetUserId(), req.GetUnits(), now, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &v1.UseCapacityResponse{Granted: true, Capacity: c}
+	if c.GetKind() == v1.CapacityKind_CAPACITY_KIND_RETURNABLE {
+		resp.CheckoutId = req.GetEventId()
+	}
+	return resp, nil
+}
+
+// ReturnCapacity gives checked-out returnable units back.
+func (l *Ledger) ReturnCapacity(ctx context.Context, req *v1.ReturnCapacityRequest) (*v1.ReturnCapacityResponse, error) {
+	id, now := newEventID(req.GetEventId()), l.Now()
+	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
+		if _, done := pl.Applied(id); done {
+			return nil, nil
+		}
+		return pl.DecideReturnCapacity(id, req.GetProductCode(), req.GetCheckoutId(), now, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v1.ReturnCapacityResponse{Capacity: c}, nil
+}
