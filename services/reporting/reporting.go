@@ -70,6 +70,8 @@ type Config struct {
 	IdleDays          int
 	// TokenBuckets are the upper bounds of the by-product token buckets.
 	TokenBuckets string
+	// SessionMaxGap caps one gap between a session's events in active/idle time.
+	SessionMaxGap time.Duration
 }
 
 // Register adds the flags to fs.
@@ -94,6 +96,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.HeavyDaysPerMonth, "advice-heavy-days-per-month", 12, "this many days a month on average make a heavy user")
 	fs.IntVar(&c.IdleDays, "advice-idle-days", 90, "days without a charge after which an assigned user should be unassigned")
 	fs.StringVar(&c.TokenBuckets, "token-buckets", "100,500,1000", "upper bounds of the by-product token buckets")
+	fs.DurationVar(&c.SessionMaxGap, "session-max-gap", 15*time.Minute, "longest gap between a session's events counted as active or idle time")
 }
 
 // buckets parses TokenBuckets: increasing positive integers.
@@ -128,6 +131,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("-projector-flush-interval %s: want a positive duration", c.FlushInterval))
+	}
+	if c.SessionMaxGap < 0 {
+		errs = append(errs, fmt.Errorf("-session-max-gap %s: must not be negative", c.SessionMaxGap))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
@@ -191,8 +197,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if len(applied) > 0 {
 		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
 	}
-	for _, p := range projector.Projections() {
-		proj, err := projector.New(js, p, projector.NewClickHouseSink(s.ch, p), log.With("component", "projector"),
+	// One reader per stream decodes each event once for all its tables.
+	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
+		var tables []projector.Table
+		for _, p := range projector.Projections() {
+			if p.Stream == stream {
+				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
+			}
+		}
+		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
 			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
 		if err != nil {
 			return nil, err
@@ -240,10 +253,11 @@ func serverOptions(cfg Config, log *slog.Logger) (server.Options, error) {
 		Privacy: privacy.NewPolicy(privacy.ParseOrgs(cfg.PersonalDataOrgs), cfg.UserHashKey),
 		Advice: advice.Config{TokenPrice: cfg.TokenPrice, Currency: cfg.Currency, Subscriptions: subs,
 			HeavyDaysPerYear: int64(cfg.HeavyDaysPerYear), HeavyDaysPerMonth: cfg.HeavyDaysPerMonth},
-		Buckets:  buckets,
-		IdleDays: cfg.IdleDays,
-		Log:      log,
-		Now:      time.Now,
+		Buckets:       buckets,
+		IdleDays:      cfg.IdleDays,
+		SessionMaxGap: cfg.SessionMaxGap,
+		Log:           log,
+		Now:           time.Now,
 	}, nil
 }
 

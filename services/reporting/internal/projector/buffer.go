@@ -71,3 +71,12 @@ func (b *Buffer) Reset() {
 	b.rows = b.rows[:0]
 	b.first = time.Time{}
 }
+
+// Take returns the buffered rows and empties the buffer, keeping the
+// position; the rows are the caller's from then on.
+func (b *Buffer) Take() []Record {
+	rows := b.rows
+	b.rows = make([]Record, 0, b.maxRows)
+	b.first = time.Time{}
+	return rows
+}

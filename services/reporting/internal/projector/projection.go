@@ -40,7 +40,7 @@ var Charges = Projection{
 
 // Projections returns every table reporting keeps, LEDGER ones first.
 func Projections() []Projection {
-	return []Projection{Charges, Launches, PoolEvents, Assignments, Products, UsageEvents}
+	return []Projection{Charges, Launches, PoolEvents, Assignments, Products, BudgetEvents, UsageEvents, Sessions}
 }
 
 // Sequence implements Record.

@@ -1,8 +1,10 @@
 // Package projector projects the LEDGER and USAGE streams into ClickHouse
-// exactly once: per table one ordered reader, rows buffered into
-// single-partition blocks, each block one INSERT carrying its stream
-// sequences, and on (re)start a resume after the highest sequence the table
-// already holds. No JetStream ack is needed: ClickHouse is the checkpoint.
+// exactly once: per stream one ordered reader that decodes each event once
+// and offers it to every table of the stream; per table its own buffer of
+// single-partition blocks, its own ordered writer (each block one INSERT
+// carrying its stream sequences) and its own resume point, the highest
+// sequence the table already holds. No JetStream ack is needed: ClickHouse
+// is the checkpoint.
 package projector
 
 import (
@@ -10,9 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -20,12 +26,6 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 )
-
-// Stream is the stream this projector reads.
-func (p *Projector) Stream() string { return p.proj.Stream }
-
-// Table is the table this projector writes.
-func (p *Projector) Table() string { return p.proj.Table }
 
 // Options tune a projector; zero values take the defaults.
 type Options struct {
@@ -39,6 +39,8 @@ type Options struct {
 	RetryDelay time.Duration
 	// Now is the clock for flush timing and lag (default time.Now).
 	Now func() time.Time
+	// Decoders decode and map events in parallel (default GOMAXPROCS, at most 4).
+	Decoders int
 }
 
 func (o *Options) defaults() {
@@ -57,24 +59,38 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Decoders <= 0 {
+		o.Decoders = min(runtime.GOMAXPROCS(0), 4)
+	}
 }
 
-// Projector reads one stream in order and writes one table's rows to a Sink.
+// Table is one projection and the sink that stores its rows.
+type Table struct {
+	Projection Projection
+	Sink       Sink
+}
+
+// Projector reads one stream in order and writes the rows of each of its
+// tables to that table's Sink.
 type Projector struct {
-	js       jetstream.JetStream
-	proj     Projection
-	attrs    metric.MeasurementOption
-	sink     Sink
-	log      *slog.Logger
-	opts     Options
-	lag      metric.Float64Histogram
-	rows     metric.Int64Counter
-	caughtUp atomic.Uint64
-	read     atomic.Uint64
+	js      jetstream.JetStream
+	stream  string
+	writers []*writer
+	log     *slog.Logger
+	opts    Options
+	read    atomic.Uint64
 }
 
-// New builds the projector of p into sink; Run starts it.
+// New builds the projector of the single table p into sink; Run starts it.
 func New(js jetstream.JetStream, p Projection, sink Sink, log *slog.Logger, opts Options) (*Projector, error) {
+	return NewStream(js, p.Stream, []Table{{Projection: p, Sink: sink}}, log, opts)
+}
+
+// NewStream builds the projector of every table of stream; Run starts it.
+func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.Logger, opts Options) (*Projector, error) {
+	if len(tables) == 0 {
+		return nil, fmt.Errorf("projector of %s: no table", stream)
+	}
 	opts.defaults()
 	meter := otel.Meter("github.com/tokenmeter/tokenmeter/services/reporting/internal/projector")
 	lag, err := meter.Float64Histogram("tokenmeter.reporting.projection_lag",
@@ -88,38 +104,68 @@ func New(js jetstream.JetStream, p Projection, sink Sink, log *slog.Logger, opts
 	if err != nil {
 		return nil, fmt.Errorf("rows projected metric: %w", err)
 	}
-	attrs := metric.WithAttributes(attribute.String("table", p.Table), attribute.String("stream", p.Stream))
-	return &Projector{js: js, proj: p, attrs: attrs, sink: sink, log: log.With("table", p.Table),
-		opts: opts, lag: lag, rows: rows}, nil
+	p := &Projector{js: js, stream: stream, opts: opts}
+	var names []string
+	for _, t := range tables {
+		if t.Projection.Stream != stream {
+			return nil, fmt.Errorf("projector of %s: table %s reads %s", stream, t.Projection.Table, t.Projection.Stream)
+		}
+		names = append(names, t.Projection.Table)
+		p.writers = append(p.writers, &writer{
+			proj: t.Projection, sink: t.Sink, lag: lag, rows: rows,
+			attrs: metric.WithAttributes(attribute.String("table", t.Projection.Table), attribute.String("stream", stream)),
+		})
+	}
+	p.log = log.With("stream", stream, "tables", strings.Join(names, ","))
+	return p, nil
 }
 
-// CaughtUpTo is the highest stream sequence whose effect is in the sink (or
-// that the projection skips): everything up to it has been projected.
-func (p *Projector) CaughtUpTo() uint64 { return p.caughtUp.Load() }
+// Stream is the stream this projector reads.
+func (p *Projector) Stream() string { return p.stream }
+
+// Tables are the tables this projector writes.
+func (p *Projector) Tables() []string {
+	out := make([]string, len(p.writers))
+	for i, w := range p.writers {
+		out[i] = w.proj.Table
+	}
+	return out
+}
+
+// CaughtUpTo is the highest stream sequence whose effect is in every table
+// (or that the tables skip): everything up to it has been projected.
+func (p *Projector) CaughtUpTo() uint64 {
+	low := p.writers[0].caughtUp.Load()
+	for _, w := range p.writers[1:] {
+		low = min(low, w.caughtUp.Load())
+	}
+	return low
+}
+
+// TableCaughtUpTo is CaughtUpTo of one table (0 for a table it does not write).
+func (p *Projector) TableCaughtUpTo(table string) uint64 {
+	for _, w := range p.writers {
+		if w.proj.Table == table {
+			return w.caughtUp.Load()
+		}
+	}
+	return 0
+}
 
 // ReadTo is the highest stream sequence read, buffered or projected.
 func (p *Projector) ReadTo() uint64 { return p.read.Load() }
 
-func (p *Projector) advance(seq uint64) {
-	for {
-		cur := p.caughtUp.Load()
-		if seq <= cur || p.caughtUp.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
-}
-
-// Run projects until ctx is done, then flushes the block in hand and returns
-// nil. A failure (NATS, ClickHouse) restarts the reader from the sink's
-// highest sequence after a pause, so no row is lost or written twice.
+// Run projects until ctx is done, then lets the blocks in hand land and
+// returns nil. A failure (NATS, ClickHouse) restarts the reader from the
+// tables' highest sequences after a pause, so no row is lost or written twice.
 func (p *Projector) Run(ctx context.Context) error {
 	for {
 		err := p.runOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.log.ErrorContext(ctx, "projector failed; restarting from ClickHouse's last sequence",
-			"stream", p.proj.Stream, "err", err, "retry_in", p.opts.RetryDelay)
+		p.log.ErrorContext(ctx, "projector failed; restarting from ClickHouse's last sequences",
+			"err", err, "retry_in", p.opts.RetryDelay)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -128,145 +174,335 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
-func (p *Projector) runOnce(ctx context.Context) error {
-	resume, err := p.sink.MaxSeq(ctx)
-	if err != nil {
-		return err
+func (p *Projector) runOnce(ctx context.Context) (err error) {
+	start := ^uint64(0)
+	for _, w := range p.writers {
+		if w.resume, err = w.sink.MaxSeq(ctx); err != nil {
+			return err
+		}
+		w.advance(w.resume)
+		w.buf = NewBuffer(p.opts.BatchSize, p.opts.FlushInterval)
+		w.pending.Store(0)
+		start = min(start, w.resume)
 	}
-	p.advance(resume)
-	stream, err := p.js.Stream(ctx, p.proj.Stream)
+	stream, err := p.js.Stream(ctx, p.stream)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", p.proj.Stream, err)
+		return fmt.Errorf("stream %s: %w", p.stream, err)
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if resume > 0 {
+	if start > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = resume + 1
+		cfg.OptStartSeq = start + 1
 	}
 	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("ordered consumer on %s: %w", p.proj.Stream, err)
+		return fmt.Errorf("ordered consumer on %s: %w", p.stream, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(min(p.opts.BatchSize, 4096)))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(min(2*p.opts.BatchSize, 8192)))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", p.proj.Stream, err)
+		return fmt.Errorf("read %s: %w", p.stream, err)
 	}
-	p.log.InfoContext(ctx, "projector started", "stream", p.proj.Stream, "resume_after", resume)
+	p.log.InfoContext(ctx, "projector started", "resume_after", start)
 
-	msgs := make(chan jetstream.Msg)
-	pumpErr := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		for {
-			msg, err := iter.Next()
-			if err != nil {
-				pumpErr <- err
-				return
+	// One writer goroutine per table inserts its blocks in order while the
+	// reader goes on: a failed block stops its writer, and the restart
+	// resumes each table after its own max(seq).
+	failed := make(chan error, len(p.writers))
+	var writers sync.WaitGroup
+	for _, w := range p.writers {
+		w.blocks = make(chan block, 1)
+		w.failed = failed
+		writers.Go(func() { w.write(ctx, p.opts) })
+	}
+	defer func() {
+		// Let the blocks in hand land (a stop is not a failure), then wait
+		// for every writer.
+		if err == nil {
+			for _, w := range p.writers {
+				p.cut(w)
 			}
+		}
+		for _, w := range p.writers {
+			close(w.blocks)
+		}
+		writers.Wait()
+		for {
 			select {
-			case msgs <- msg:
-			case <-done:
+			case e := <-failed:
+				err = errors.Join(err, e)
+			default:
 				return
 			}
 		}
 	}()
-	defer func() {
-		close(done)
-		iter.Stop()
-	}()
 
-	buf := NewBuffer(p.opts.BatchSize, p.opts.FlushInterval)
+	// The stream is read in batches that decoders turn into rows in
+	// parallel; batches are applied to the buffers in stream order.
+	readCtx, stopReading := context.WithCancel(ctx)
+	var readers sync.WaitGroup
+	defer func() {
+		stopReading()
+		iter.Stop()
+		readers.Wait()
+	}()
+	context.AfterFunc(readCtx, iter.Stop)
+	ordered, jobs := make(chan *readBatch, p.opts.Decoders+1), make(chan *readBatch, p.opts.Decoders)
+	readers.Go(func() { p.pull(readCtx, iter, ordered, jobs) })
+	for range p.opts.Decoders {
+		readers.Go(func() {
+			for b := range jobs {
+				p.decode(ctx, b)
+				close(b.done)
+			}
+		})
+	}
+
 	tick := time.NewTicker(max(p.opts.FlushInterval/4, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return p.flush(ctx, buf)
-		case err := <-pumpErr:
-			return errors.Join(fmt.Errorf("read %s: %w", p.proj.Stream, err), p.flush(ctx, buf))
+			return nil
+		case e := <-failed:
+			return e
 		case <-tick.C:
-			if buf.Due(p.opts.Now()) {
-				if err := p.flush(ctx, buf); err != nil {
-					return err
+			p.tick(p.opts.Now())
+		case b := <-ordered:
+			select {
+			case <-b.done:
+			case <-ctx.Done():
+				return nil
+			}
+			now := p.opts.Now()
+			for i := range b.out {
+				p.apply(&b.out[i], now)
+			}
+			if b.err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("read %s: %w", p.stream, b.err)
+			}
+			p.tick(now)
+		}
+	}
+}
+
+// decodeBatch is the most messages one decoder job holds.
+const decodeBatch = 256
+
+// readBatch is a run of consecutive messages and, once done is closed, the
+// rows each table makes of them. err ends the stream after the messages.
+type readBatch struct {
+	msgs []jetstream.Msg
+	out  []decoded
+	err  error
+	done chan struct{}
+}
+
+// decoded is one event turned into a row per table (nil where the table
+// does not hold it, or the event could not be decoded).
+type decoded struct {
+	seq  uint64
+	at   time.Time
+	rows []Record
+}
+
+// pull reads the stream into batches: each batch goes to ordered (the
+// apply order) and to jobs (a decoder). A batch takes what arrives within a
+// millisecond of its first message, up to decodeBatch.
+func (p *Projector) pull(ctx context.Context, iter jetstream.MessagesContext, ordered, jobs chan<- *readBatch) {
+	defer close(jobs)
+	for {
+		b := &readBatch{done: make(chan struct{})}
+		msg, err := iter.Next()
+		if err != nil {
+			b.err = err
+		} else {
+			b.msgs = append(make([]jetstream.Msg, 0, decodeBatch), msg)
+			for len(b.msgs) < decodeBatch {
+				msg, err := iter.Next(jetstream.NextMaxWait(time.Millisecond))
+				if err != nil {
+					if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+						b.err = err
+					}
+					break
+				}
+				b.msgs = append(b.msgs, msg)
+			}
+		}
+		select {
+		case ordered <- b:
+		case <-ctx.Done():
+			return
+		}
+		if len(b.msgs) == 0 {
+			close(b.done)
+		} else {
+			select {
+			case jobs <- b:
+			case <-ctx.Done():
+				close(b.done)
+				return
+			}
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+// decode turns b's messages into rows: each event is decoded once and
+// mapped by every table that does not hold it yet.
+func (p *Projector) decode(ctx context.Context, b *readBatch) {
+	b.out = make([]decoded, 0, len(b.msgs))
+	for _, msg := range b.msgs {
+		meta, err := msg.Metadata()
+		if err != nil {
+			b.err = fmt.Errorf("message metadata: %w", err)
+			return
+		}
+		d := decoded{seq: meta.Sequence.Stream, at: meta.Timestamp, rows: make([]Record, len(p.writers))}
+		ev, err := eventlog.Decode(msg.Data())
+		if err != nil {
+			// The ledger is the truth; a message no one can decode cannot be
+			// projected, and stopping would stop every report with it.
+			p.log.ErrorContext(ctx, "skipping undecodable event", "seq", d.seq, "err", err)
+			b.out = append(b.out, d)
+			continue
+		}
+		if ev.GetServerTime() != nil {
+			d.at = ev.GetServerTime().AsTime()
+		}
+		for i, w := range p.writers {
+			if d.seq > w.resume {
+				if row, ok := w.proj.Map(d.seq, ev); ok {
+					d.rows[i] = row
 				}
 			}
-		case msg := <-msgs:
-			if err := p.handle(ctx, buf, msg); err != nil {
-				return err
-			}
+		}
+		b.out = append(b.out, d)
+	}
+}
+
+// tick cuts every block that is due and moves idle tables' positions on.
+func (p *Projector) tick(now time.Time) {
+	for _, w := range p.writers {
+		switch {
+		case w.buf.Due(now):
+			p.cut(w)
+		case w.buf.Len() == 0 && w.pending.Load() == 0:
+			seq, _ := w.buf.Position()
+			w.advance(seq)
 		}
 	}
 }
 
-// handle buffers one message, flushing first when the row belongs to another
-// partition and after when the block is full.
-func (p *Projector) handle(ctx context.Context, buf *Buffer, msg jetstream.Msg) error {
-	meta, err := msg.Metadata()
-	if err != nil {
-		return fmt.Errorf("message metadata: %w", err)
-	}
-	seq := meta.Sequence.Stream
-	defer p.read.Store(seq)
-	ev, err := eventlog.Decode(msg.Data())
-	if err != nil {
-		// The ledger is the truth; a message no one can decode cannot be
-		// projected, and stopping would stop every report with it.
-		p.log.ErrorContext(ctx, "skipping undecodable event", "stream", p.proj.Stream, "seq", seq, "err", err)
-		buf.Seen(seq, meta.Timestamp)
-		p.advanceIfEmpty(buf)
-		return nil
-	}
-	row, ok := p.proj.Map(seq, ev)
-	if ok && !buf.Fits(row) {
-		if err := p.flush(ctx, buf); err != nil {
-			return err
+// apply offers one decoded event to every table's buffer.
+func (p *Projector) apply(d *decoded, now time.Time) {
+	defer p.read.Store(d.seq)
+	for i, w := range p.writers {
+		if d.seq <= w.resume {
+			continue // already in this table
+		}
+		row := d.rows[i]
+		if row == nil {
+			w.skip(d.seq, d.at)
+			continue
+		}
+		if !w.buf.Fits(row) {
+			p.cut(w)
+		}
+		w.buf.Seen(d.seq, d.at)
+		w.buf.Add(row, now)
+		if w.buf.Full() {
+			p.cut(w)
 		}
 	}
-	serverTime := meta.Timestamp
-	if ev.GetServerTime() != nil {
-		serverTime = ev.GetServerTime().AsTime()
-	}
-	buf.Seen(seq, serverTime)
-	if !ok {
-		p.advanceIfEmpty(buf)
-		return nil
-	}
-	buf.Add(row, p.opts.Now())
-	if buf.Full() {
-		return p.flush(ctx, buf)
-	}
-	return nil
 }
 
-// advanceIfEmpty moves the caught-up position over skipped events when no
-// row before them is waiting.
-func (p *Projector) advanceIfEmpty(buf *Buffer) {
-	if buf.Len() == 0 {
-		seq, _ := buf.Position()
-		p.advance(seq)
+// cut hands w's buffered rows to its writer as one block; with no rows it
+// only moves w's position on when nothing is pending.
+func (p *Projector) cut(w *writer) {
+	seq, at := w.buf.Position()
+	if w.buf.Len() == 0 {
+		if w.pending.Load() == 0 {
+			w.advance(seq)
+		}
+		return
+	}
+	b := block{rows: w.buf.Take(), seq: seq, at: at}
+	w.pending.Add(1)
+	// Never blocks for long: the writer takes blocks until its channel
+	// closes, even after a failure (it then drops them).
+	w.blocks <- b
+}
+
+// block is one INSERT: rows of one partition, and the stream position
+// (highest sequence seen and its server time) it completes.
+type block struct {
+	rows []Record
+	seq  uint64
+	at   time.Time
+}
+
+// writer is one table of a stream projector.
+type writer struct {
+	proj     Projection
+	sink     Sink
+	attrs    metric.MeasurementOption
+	lag      metric.Float64Histogram
+	rows     metric.Int64Counter
+	caughtUp atomic.Uint64
+
+	// Owned by the reader during a run.
+	buf    *Buffer
+	resume uint64
+	// Blocks handed to the writer goroutine and not yet stored.
+	pending atomic.Int32
+	blocks  chan block
+	failed  chan error
+}
+
+func (w *writer) advance(seq uint64) {
+	for {
+		cur := w.caughtUp.Load()
+		if seq <= cur || w.caughtUp.CompareAndSwap(cur, seq) {
+			return
+		}
 	}
 }
 
-// flush inserts the buffered block. It runs to completion even when ctx is
-// cancelled, so a stop lets the block in hand land.
-func (p *Projector) flush(ctx context.Context, buf *Buffer) error {
-	seq, serverTime := buf.Position()
-	if buf.Len() == 0 {
-		p.advance(seq)
-		return nil
+// skip records that the table does not hold the event at seq.
+func (w *writer) skip(seq uint64, serverTime time.Time) {
+	w.buf.Seen(seq, serverTime)
+	if w.buf.Len() == 0 && w.pending.Load() == 0 {
+		w.advance(seq)
 	}
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.InsertTimeout)
-	defer cancel()
-	n := buf.Len()
-	if err := p.sink.Insert(ictx, buf.Rows()); err != nil {
-		buf.Reset()
-		return err
+}
+
+// write inserts w's blocks in order until its channel closes. After a
+// failure it stores nothing more (a later block would move max(seq) past
+// the lost one) and only drains.
+func (w *writer) write(ctx context.Context, opts Options) {
+	failed := false
+	for b := range w.blocks {
+		if failed {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.InsertTimeout)
+		err := w.sink.Insert(ictx, b.rows)
+		cancel()
+		if err != nil {
+			failed = true
+			w.failed <- err
+			continue
+		}
+		w.advance(b.seq)
+		w.pending.Add(-1)
+		w.rows.Add(ctx, int64(len(b.rows)), w.attrs)
+		if !b.at.IsZero() {
+			w.lag.Record(ctx, opts.Now().Sub(b.at).Seconds(), w.attrs)
+		}
 	}
-	buf.Reset()
-	p.advance(seq)
-	p.rows.Add(ictx, int64(n), p.attrs)
-	if !serverTime.IsZero() {
-		p.lag.Record(ictx, p.opts.Now().Sub(serverTime).Seconds(), p.attrs)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package query
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -69,6 +70,15 @@ func TestBuildersBindEveryPlaceholder(t *testing.T) {
 		"Assignees":         func() (string, []any) { return Assignees(acme) },
 		"LastDays":          func() (string, []any) { return LastDays(acme) },
 		"Charges":           func() (string, []any) { return Charges(acme) },
+		"SessionTimes":      func() (string, []any) { return SessionTimes(acme, []string{"u1"}, 15*time.Minute) },
+		"BudgetEvents":      func() (string, []any) { return BudgetEvents(acme) },
+		"BudgetSpend": func() (string, []any) {
+			return BudgetSpend(acme, []BudgetCharges{
+				{TeamID: "design", AfterSeq: 3, From: day("2025-01-01"), Scope: "user", Key: "u1"},
+				{TeamID: "civil", AfterSeq: 9, From: day("2024-12-30"), Scope: "attribute", Key: "P-1", AttributeKey: "project"},
+				{TeamID: "civil", Scope: "group", Key: "AEC"},
+			})
+		},
 	}
 	for name, build := range builders {
 		sql, args := build()
@@ -77,4 +87,18 @@ func TestBuildersBindEveryPlaceholder(t *testing.T) {
 		require.NotContains(t, sql, "acme", name)
 		require.Contains(t, sql, "org_id = ?", name)
 	}
+}
+
+func TestBudgetSpendSQL(t *testing.T) {
+	t.Parallel()
+	sql, args := BudgetSpend(acme, []BudgetCharges{
+		{TeamID: "design", AfterSeq: 3, From: day("2025-01-06"), Scope: "user", Key: "u1"},
+		{TeamID: "civil", AfterSeq: 9, From: day("2025-01-01"), Scope: "attribute", Key: "P-1", AttributeKey: "project"},
+	})
+	require.Equal(t, `SELECT [sumIf(tokens, team_id = ? AND seq > ? AND day >= toDate(?) AND user_id = ?), `+
+		`sumIf(tokens, team_id = ? AND seq > ? AND day >= toDate(?) AND has(attribute_keys, ?) AND attribute_values[indexOf(attribute_keys, ?)] = ?)] AS spent
+FROM charges
+WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?)`, sql)
+	require.Equal(t, []any{"design", uint64(3), "2025-01-06", "u1", "civil", uint64(9), "2025-01-01", "project", "project", "P-1",
+		"acme", "design", "civil", "2025-01-01"}, args)
 }

@@ -161,5 +161,57 @@ ORDER BY (org_id, product_code, seq)`,
 PARTITION BY toYYYYMM(day)
 ORDER BY (org_id, team_id, day, user_id, seq)`,
 		},
+	}, {
+		Version: 3,
+		Name:    "sessions and budget events",
+		Statements: []string{
+			// One row per session event of the USAGE stream: a launch that
+			// opened or joined a window (start), a heartbeat (active or
+			// idle since the previous event) or a session end. A session is
+			// (team, user, product, device, window); its start, end, active
+			// and idle time are aggregated at query time from the gaps
+			// between its events, in sequence order.
+			`CREATE TABLE IF NOT EXISTS sessions (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	user_id String,
+	product_code String,
+	device_id String,
+	window_id String,
+	day Date,
+	at DateTime,
+	kind String,
+	active UInt8
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, team_id, user_id, product_code, device_id, window_id, seq)`,
+			// BudgetSet (kind set or deleted) and BudgetCrossed (crossed)
+			// events of the LEDGER stream.
+			`CREATE TABLE IF NOT EXISTS budget_events (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	day Date,
+	at DateTime,
+	kind String,
+	budget_id String,
+	scope String,
+	key String,
+	attribute_key String,
+	limit_tokens Int64,
+	period String,
+	hard UInt8,
+	period_start Date,
+	spent Int64,
+	user_id String,
+	product_code String,
+	actor String
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (org_id, team_id, budget_id, seq)`,
+		},
 	},
 }

@@ -13,8 +13,9 @@ import (
 const maxSameDays = 31
 
 // GetUsageByUser answers the by-user report: per user the products, tokens,
-// days used and inactive, last use, and the days on which several products
-// were opened (each a separate charge). Sort and limit give the top consumers.
+// days used and inactive, last use, the days on which several products were
+// opened (each a separate charge), and the launcher sessions with their
+// active and idle time. Sort and limit give the top consumers.
 func (s *Server) GetUsageByUser(ctx context.Context, req *v1.GetUsageByUserRequest) (*v1.GetUsageByUserResponse, error) {
 	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
 	if err != nil {
@@ -72,6 +73,10 @@ func (s *Server) GetUsageByUser(ctx context.Context, req *v1.GetUsageByUserReque
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	sessions, err := s.reports.SessionTimes(ctx, f, ids, s.maxGap)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	months := float64(f.Months())
 	byID := map[string]*v1.UserUsage{}
 	for _, u := range totals {
@@ -79,6 +84,11 @@ func (s *Server) GetUsageByUser(ctx context.Context, req *v1.GetUsageByUserReque
 			UserId: show(u.UserID), Tokens: u.Tokens, DaysUsed: int64(u.Days), ProductCodes: u.Products,
 			Charges: int64(u.Charges), DaysInactive: int64(f.Days()) - int64(u.Days),
 			AverageTokensPerMonth: round2(float64(u.Tokens) / months),
+		}
+		if ss, ok := sessions[u.UserID]; ok {
+			uu.Sessions, uu.OpenSessions = int64(ss.Sessions), int64(ss.Open)
+			uu.ActiveSeconds, uu.IdleSeconds = ss.ActiveSeconds, ss.IdleSeconds
+			uu.FirstSessionAt, uu.LastSessionAt = timestamppb.New(ss.First), timestamppb.New(ss.Last)
 		}
 		if at, ok := lastUse[u.UserID]; ok {
 			uu.LastUsedAt = timestamppb.New(at)

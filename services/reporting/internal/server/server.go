@@ -41,6 +41,9 @@ type Reports interface {
 	Assignees(ctx context.Context, f query.Filter) ([]query.Assignee, error)
 	EachCharge(ctx context.Context, f query.Filter, fn func(*query.Charge) error) error
 	UserTeamUse(ctx context.Context, f query.Filter) ([]query.TeamUserUse, error)
+	SessionTimes(ctx context.Context, f query.Filter, users []string, maxGap time.Duration) (map[string]query.UserSessions, error)
+	BudgetEvents(ctx context.Context, f query.Filter) ([]query.BudgetEvent, error)
+	BudgetSpend(ctx context.Context, f query.Filter, budgets []query.BudgetCharges) ([]int64, error)
 }
 
 // Balances reads pools' balances from the ledger (balance.Ledger).
@@ -61,8 +64,11 @@ type Options struct {
 	Buckets []int64
 	// IdleDays without a charge make an assigned user idle (default 90).
 	IdleDays int
-	Log      *slog.Logger
-	Now      func() time.Time
+	// SessionMaxGap is the most one gap between a session's events counts
+	// as active or idle time (default 15 minutes).
+	SessionMaxGap time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // Server implements tokenmeter.v1.ReportingService.
@@ -74,6 +80,7 @@ type Server struct {
 	advice   advice.Config
 	buckets  []int64
 	idleDays int
+	maxGap   time.Duration
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -97,8 +104,11 @@ func NewWith(o Options) *Server {
 	if o.IdleDays <= 0 {
 		o.IdleDays = 90
 	}
+	if o.SessionMaxGap <= 0 {
+		o.SessionMaxGap = 15 * time.Minute
+	}
 	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, advice: o.Advice,
-		buckets: o.Buckets, idleDays: o.IdleDays, log: o.Log, now: o.Now}
+		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 
 // Policy lets admins and services call every ReportingService method.

@@ -13,8 +13,9 @@ var errNoLedger = errors.New("no ledger configured")
 
 // GetUsageSummary answers the token usage summary of the requested teams:
 // tokens used in the range, tokens remaining (from the ledger), tokens added
-// and removed in the last 7 days, tokens per day for the last 365 days, and
-// usage by product and product group for the range.
+// and removed in the last 7 days, tokens per day for the last 365 days,
+// usage by product and product group for the range, and the teams' budgets
+// with their spending in the current period.
 func (s *Server) GetUsageSummary(ctx context.Context, req *v1.GetUsageSummaryRequest) (*v1.GetUsageSummaryResponse, error) {
 	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
 	if err != nil {
@@ -49,6 +50,10 @@ func (s *Server) GetUsageSummary(ctx context.Context, req *v1.GetUsageSummaryReq
 	}
 	for _, d := range days {
 		resp.UsedByDay = append(resp.UsedByDay, &v1.DayUsage{Day: d.Day.Format(query.DateLayout), Tokens: d.Tokens})
+	}
+
+	if resp.Budgets, err = s.budgetUsage(ctx, f); err != nil {
+		return nil, s.toStatus(ctx, err)
 	}
 
 	resp.TokensRemainingKnown = true

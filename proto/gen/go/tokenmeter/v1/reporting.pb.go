@@ -428,7 +428,10 @@ type GetUsageSummaryResponse struct {
 	FromDate        string           `protobuf:"bytes,9,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
 	ToDate          string           `protobuf:"bytes,10,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	// Product groups of the range (an AutoCAD toolset rolls up into its group).
-	ByGroup       []*GroupUsage `protobuf:"bytes,11,rep,name=by_group,json=byGroup,proto3" json:"by_group,omitempty"`
+	ByGroup []*GroupUsage `protobuf:"bytes,11,rep,name=by_group,json=byGroup,proto3" json:"by_group,omitempty"`
+	// The teams' budgets (caps per user, group or attribute value) with their
+	// spending in the current period.
+	Budgets       []*BudgetUsage `protobuf:"bytes,12,rep,name=budgets,proto3" json:"budgets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -540,6 +543,103 @@ func (x *GetUsageSummaryResponse) GetByGroup() []*GroupUsage {
 	return nil
 }
 
+func (x *GetUsageSummaryResponse) GetBudgets() []*BudgetUsage {
+	if x != nil {
+		return x.Budgets
+	}
+	return nil
+}
+
+// BudgetUsage is one budget of a team and what was spent against it in the
+// period holding today, counted as the ledger counts it: charges made after
+// the budget was set, on the day their window started.
+type BudgetUsage struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Budget *Budget                `protobuf:"bytes,2,opt,name=budget,proto3" json:"budget,omitempty"`
+	// YYYY-MM-DD, first day of the current period (UTC; weeks start on Monday).
+	PeriodStart string `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	Spent       int64  `protobuf:"varint,4,opt,name=spent,proto3" json:"spent,omitempty"`
+	// spent / limit_tokens * 100.
+	Percent float64 `protobuf:"fixed64,5,opt,name=percent,proto3" json:"percent,omitempty"`
+	// True once the ledger recorded the cap crossed in this period.
+	Crossed       bool `protobuf:"varint,6,opt,name=crossed,proto3" json:"crossed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetUsage) Reset() {
+	*x = BudgetUsage{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetUsage) ProtoMessage() {}
+
+func (x *BudgetUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetUsage.ProtoReflect.Descriptor instead.
+func (*BudgetUsage) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BudgetUsage) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *BudgetUsage) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+func (x *BudgetUsage) GetPeriodStart() string {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return ""
+}
+
+func (x *BudgetUsage) GetSpent() int64 {
+	if x != nil {
+		return x.Spent
+	}
+	return 0
+}
+
+func (x *BudgetUsage) GetPercent() float64 {
+	if x != nil {
+		return x.Percent
+	}
+	return 0
+}
+
+func (x *BudgetUsage) GetCrossed() bool {
+	if x != nil {
+		return x.Crossed
+	}
+	return false
+}
+
 type TeamRemaining struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	TeamId          string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
@@ -550,7 +650,7 @@ type TeamRemaining struct {
 
 func (x *TeamRemaining) Reset() {
 	*x = TeamRemaining{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +662,7 @@ func (x *TeamRemaining) String() string {
 func (*TeamRemaining) ProtoMessage() {}
 
 func (x *TeamRemaining) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +675,7 @@ func (x *TeamRemaining) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamRemaining.ProtoReflect.Descriptor instead.
 func (*TeamRemaining) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{3}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TeamRemaining) GetTeamId() string {
@@ -605,7 +705,7 @@ type GroupUsage struct {
 
 func (x *GroupUsage) Reset() {
 	*x = GroupUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +717,7 @@ func (x *GroupUsage) String() string {
 func (*GroupUsage) ProtoMessage() {}
 
 func (x *GroupUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +730,7 @@ func (x *GroupUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUsage.ProtoReflect.Descriptor instead.
 func (*GroupUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{4}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GroupUsage) GetProductGroup() string {
@@ -671,7 +771,7 @@ type GetUsageByDayRequest struct {
 
 func (x *GetUsageByDayRequest) Reset() {
 	*x = GetUsageByDayRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +783,7 @@ func (x *GetUsageByDayRequest) String() string {
 func (*GetUsageByDayRequest) ProtoMessage() {}
 
 func (x *GetUsageByDayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +796,7 @@ func (x *GetUsageByDayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByDayRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByDayRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{5}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetUsageByDayRequest) GetTeamIds() []string {
@@ -726,7 +826,7 @@ type DayUsage struct {
 
 func (x *DayUsage) Reset() {
 	*x = DayUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +838,7 @@ func (x *DayUsage) String() string {
 func (*DayUsage) ProtoMessage() {}
 
 func (x *DayUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +851,7 @@ func (x *DayUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayUsage.ProtoReflect.Descriptor instead.
 func (*DayUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{6}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DayUsage) GetDay() string {
@@ -794,7 +894,7 @@ type GetUsageByDayResponse struct {
 
 func (x *GetUsageByDayResponse) Reset() {
 	*x = GetUsageByDayResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +906,7 @@ func (x *GetUsageByDayResponse) String() string {
 func (*GetUsageByDayResponse) ProtoMessage() {}
 
 func (x *GetUsageByDayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +919,7 @@ func (x *GetUsageByDayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByDayResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByDayResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetUsageByDayResponse) GetDays() []*DayUsage {
@@ -868,7 +968,7 @@ type ProductUsage struct {
 
 func (x *ProductUsage) Reset() {
 	*x = ProductUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +980,7 @@ func (x *ProductUsage) String() string {
 func (*ProductUsage) ProtoMessage() {}
 
 func (x *ProductUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +993,7 @@ func (x *ProductUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductUsage.ProtoReflect.Descriptor instead.
 func (*ProductUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{8}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProductUsage) GetProductCode() string {
@@ -972,7 +1072,7 @@ type BucketCount struct {
 
 func (x *BucketCount) Reset() {
 	*x = BucketCount{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1084,7 @@ func (x *BucketCount) String() string {
 func (*BucketCount) ProtoMessage() {}
 
 func (x *BucketCount) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1097,7 @@ func (x *BucketCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
 func (*BucketCount) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{9}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BucketCount) GetMinTokens() int64 {
@@ -1032,7 +1132,7 @@ type VersionUsers struct {
 
 func (x *VersionUsers) Reset() {
 	*x = VersionUsers{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1144,7 @@ func (x *VersionUsers) String() string {
 func (*VersionUsers) ProtoMessage() {}
 
 func (x *VersionUsers) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1157,7 @@ func (x *VersionUsers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionUsers.ProtoReflect.Descriptor instead.
 func (*VersionUsers) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{10}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VersionUsers) GetProductVersion() string {
@@ -1094,7 +1194,7 @@ type ProductUser struct {
 
 func (x *ProductUser) Reset() {
 	*x = ProductUser{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1206,7 @@ func (x *ProductUser) String() string {
 func (*ProductUser) ProtoMessage() {}
 
 func (x *ProductUser) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1219,7 @@ func (x *ProductUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductUser.ProtoReflect.Descriptor instead.
 func (*ProductUser) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{11}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ProductUser) GetUserId() string {
@@ -1171,7 +1271,7 @@ type GetUsageByProductRequest struct {
 
 func (x *GetUsageByProductRequest) Reset() {
 	*x = GetUsageByProductRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1283,7 @@ func (x *GetUsageByProductRequest) String() string {
 func (*GetUsageByProductRequest) ProtoMessage() {}
 
 func (x *GetUsageByProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1296,7 @@ func (x *GetUsageByProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByProductRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByProductRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{12}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetUsageByProductRequest) GetTeamIds() []string {
@@ -1271,7 +1371,7 @@ type GetUsageByProductResponse struct {
 
 func (x *GetUsageByProductResponse) Reset() {
 	*x = GetUsageByProductResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1383,7 @@ func (x *GetUsageByProductResponse) String() string {
 func (*GetUsageByProductResponse) ProtoMessage() {}
 
 func (x *GetUsageByProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1396,7 @@ func (x *GetUsageByProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByProductResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByProductResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{13}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetUsageByProductResponse) GetTotalTokens() int64 {
@@ -1364,14 +1464,25 @@ type UserUsage struct {
 	Products []*UserProduct `protobuf:"bytes,10,rep,name=products,proto3" json:"products,omitempty"`
 	// Days on which the user opened two products or more (each a separate
 	// charge), oldest first, at most 31.
-	SameDay       []*SameDayProducts `protobuf:"bytes,11,rep,name=same_day,json=sameDay,proto3" json:"same_day,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SameDay []*SameDayProducts `protobuf:"bytes,11,rep,name=same_day,json=sameDay,proto3" json:"same_day,omitempty"`
+	// Sessions (one per device and window of a product) with events in the
+	// range, from the launcher telemetry; active and idle time are the gaps
+	// between a session's events as its heartbeats report them, each gap capped
+	// at the service's -session-max-gap.
+	Sessions      int64 `protobuf:"varint,12,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	ActiveSeconds int64 `protobuf:"varint,13,opt,name=active_seconds,json=activeSeconds,proto3" json:"active_seconds,omitempty"`
+	IdleSeconds   int64 `protobuf:"varint,14,opt,name=idle_seconds,json=idleSeconds,proto3" json:"idle_seconds,omitempty"`
+	// Sessions without a session-ended event (still running, or left open).
+	OpenSessions   int64                  `protobuf:"varint,15,opt,name=open_sessions,json=openSessions,proto3" json:"open_sessions,omitempty"`
+	FirstSessionAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_session_at,json=firstSessionAt,proto3" json:"first_session_at,omitempty"`
+	LastSessionAt  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=last_session_at,json=lastSessionAt,proto3" json:"last_session_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UserUsage) Reset() {
 	*x = UserUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1494,7 @@ func (x *UserUsage) String() string {
 func (*UserUsage) ProtoMessage() {}
 
 func (x *UserUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1507,7 @@ func (x *UserUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserUsage.ProtoReflect.Descriptor instead.
 func (*UserUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{14}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UserUsage) GetUserId() string {
@@ -1476,6 +1587,48 @@ func (x *UserUsage) GetSameDay() []*SameDayProducts {
 	return nil
 }
 
+func (x *UserUsage) GetSessions() int64 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *UserUsage) GetActiveSeconds() int64 {
+	if x != nil {
+		return x.ActiveSeconds
+	}
+	return 0
+}
+
+func (x *UserUsage) GetIdleSeconds() int64 {
+	if x != nil {
+		return x.IdleSeconds
+	}
+	return 0
+}
+
+func (x *UserUsage) GetOpenSessions() int64 {
+	if x != nil {
+		return x.OpenSessions
+	}
+	return 0
+}
+
+func (x *UserUsage) GetFirstSessionAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSessionAt
+	}
+	return nil
+}
+
+func (x *UserUsage) GetLastSessionAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSessionAt
+	}
+	return nil
+}
+
 type UserProduct struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ProductCode   string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
@@ -1487,7 +1640,7 @@ type UserProduct struct {
 
 func (x *UserProduct) Reset() {
 	*x = UserProduct{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1652,7 @@ func (x *UserProduct) String() string {
 func (*UserProduct) ProtoMessage() {}
 
 func (x *UserProduct) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1665,7 @@ func (x *UserProduct) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserProduct.ProtoReflect.Descriptor instead.
 func (*UserProduct) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{15}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UserProduct) GetProductCode() string {
@@ -1547,7 +1700,7 @@ type SameDayProducts struct {
 
 func (x *SameDayProducts) Reset() {
 	*x = SameDayProducts{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1712,7 @@ func (x *SameDayProducts) String() string {
 func (*SameDayProducts) ProtoMessage() {}
 
 func (x *SameDayProducts) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1725,7 @@ func (x *SameDayProducts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SameDayProducts.ProtoReflect.Descriptor instead.
 func (*SameDayProducts) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{16}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SameDayProducts) GetDay() string {
@@ -1612,7 +1765,7 @@ type GetUsageByUserRequest struct {
 
 func (x *GetUsageByUserRequest) Reset() {
 	*x = GetUsageByUserRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1777,7 @@ func (x *GetUsageByUserRequest) String() string {
 func (*GetUsageByUserRequest) ProtoMessage() {}
 
 func (x *GetUsageByUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1790,7 @@ func (x *GetUsageByUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{17}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetUsageByUserRequest) GetTeamIds() []string {
@@ -1696,7 +1849,7 @@ type GetUsageByUserResponse struct {
 
 func (x *GetUsageByUserResponse) Reset() {
 	*x = GetUsageByUserResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1861,7 @@ func (x *GetUsageByUserResponse) String() string {
 func (*GetUsageByUserResponse) ProtoMessage() {}
 
 func (x *GetUsageByUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1874,7 @@ func (x *GetUsageByUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByUserResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{18}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetUsageByUserResponse) GetUsers() []*UserUsage {
@@ -1772,7 +1925,7 @@ type GetUsageByAttributeRequest struct {
 
 func (x *GetUsageByAttributeRequest) Reset() {
 	*x = GetUsageByAttributeRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1937,7 @@ func (x *GetUsageByAttributeRequest) String() string {
 func (*GetUsageByAttributeRequest) ProtoMessage() {}
 
 func (x *GetUsageByAttributeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1950,7 @@ func (x *GetUsageByAttributeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByAttributeRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageByAttributeRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{19}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetUsageByAttributeRequest) GetTeamIds() []string {
@@ -1841,7 +1994,7 @@ type AttributeUsage struct {
 
 func (x *AttributeUsage) Reset() {
 	*x = AttributeUsage{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2006,7 @@ func (x *AttributeUsage) String() string {
 func (*AttributeUsage) ProtoMessage() {}
 
 func (x *AttributeUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2019,7 @@ func (x *AttributeUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttributeUsage.ProtoReflect.Descriptor instead.
 func (*AttributeUsage) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{20}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AttributeUsage) GetValue() string {
@@ -1919,7 +2072,7 @@ type GetUsageByAttributeResponse struct {
 
 func (x *GetUsageByAttributeResponse) Reset() {
 	*x = GetUsageByAttributeResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2084,7 @@ func (x *GetUsageByAttributeResponse) String() string {
 func (*GetUsageByAttributeResponse) ProtoMessage() {}
 
 func (x *GetUsageByAttributeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2097,7 @@ func (x *GetUsageByAttributeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageByAttributeResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageByAttributeResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{21}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetUsageByAttributeResponse) GetAttributeKey() string {
@@ -2001,7 +2154,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2166,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2179,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{22}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExportRequest) GetTeamIds() []string {
@@ -2071,7 +2224,7 @@ type ExportResponse struct {
 
 func (x *ExportResponse) Reset() {
 	*x = ExportResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2236,7 @@ func (x *ExportResponse) String() string {
 func (*ExportResponse) ProtoMessage() {}
 
 func (x *ExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2249,7 @@ func (x *ExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
 func (*ExportResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{23}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExportResponse) GetChunk() []byte {
@@ -2142,7 +2295,7 @@ type ForecastRequest struct {
 
 func (x *ForecastRequest) Reset() {
 	*x = ForecastRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2307,7 @@ func (x *ForecastRequest) String() string {
 func (*ForecastRequest) ProtoMessage() {}
 
 func (x *ForecastRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2320,7 @@ func (x *ForecastRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastRequest.ProtoReflect.Descriptor instead.
 func (*ForecastRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{24}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ForecastRequest) GetTeamId() string {
@@ -2214,7 +2367,7 @@ type ForecastResponse struct {
 
 func (x *ForecastResponse) Reset() {
 	*x = ForecastResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2226,7 +2379,7 @@ func (x *ForecastResponse) String() string {
 func (*ForecastResponse) ProtoMessage() {}
 
 func (x *ForecastResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2392,7 @@ func (x *ForecastResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastResponse.ProtoReflect.Descriptor instead.
 func (*ForecastResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{25}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ForecastResponse) GetBurnRate_30Days() float64 {
@@ -2340,7 +2493,7 @@ type ForecastMonth struct {
 
 func (x *ForecastMonth) Reset() {
 	*x = ForecastMonth{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[26]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2505,7 @@ func (x *ForecastMonth) String() string {
 func (*ForecastMonth) ProtoMessage() {}
 
 func (x *ForecastMonth) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[26]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2518,7 @@ func (x *ForecastMonth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastMonth.ProtoReflect.Descriptor instead.
 func (*ForecastMonth) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{26}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ForecastMonth) GetMonth() string {
@@ -2419,7 +2572,7 @@ type AdviseLicensingRequest struct {
 
 func (x *AdviseLicensingRequest) Reset() {
 	*x = AdviseLicensingRequest{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[27]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +2584,7 @@ func (x *AdviseLicensingRequest) String() string {
 func (*AdviseLicensingRequest) ProtoMessage() {}
 
 func (x *AdviseLicensingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[27]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +2597,7 @@ func (x *AdviseLicensingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdviseLicensingRequest.ProtoReflect.Descriptor instead.
 func (*AdviseLicensingRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{27}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AdviseLicensingRequest) GetTeamIds() []string {
@@ -2482,7 +2635,7 @@ type LicensingAdvice struct {
 
 func (x *LicensingAdvice) Reset() {
 	*x = LicensingAdvice{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[28]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2647,7 @@ func (x *LicensingAdvice) String() string {
 func (*LicensingAdvice) ProtoMessage() {}
 
 func (x *LicensingAdvice) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[28]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2660,7 @@ func (x *LicensingAdvice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LicensingAdvice.ProtoReflect.Descriptor instead.
 func (*LicensingAdvice) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{28}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LicensingAdvice) GetUserId() string {
@@ -2630,7 +2783,7 @@ type AdviseLicensingResponse struct {
 
 func (x *AdviseLicensingResponse) Reset() {
 	*x = AdviseLicensingResponse{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[29]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2642,7 +2795,7 @@ func (x *AdviseLicensingResponse) String() string {
 func (*AdviseLicensingResponse) ProtoMessage() {}
 
 func (x *AdviseLicensingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[29]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2655,7 +2808,7 @@ func (x *AdviseLicensingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdviseLicensingResponse.ProtoReflect.Descriptor instead.
 func (*AdviseLicensingResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{29}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AdviseLicensingResponse) GetAdvice() []*LicensingAdvice {
@@ -2704,7 +2857,7 @@ var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtokenmeter/v1/reporting.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"v\n" +
+	"\x1dtokenmeter/v1/reporting.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"v\n" +
 	"\n" +
 	"UsageRange\x122\n" +
 	"\x06preset\x18\x01 \x01(\x0e2\x1a.tokenmeter.v1.RangePresetR\x06preset\x12\x1b\n" +
@@ -2712,7 +2865,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\ato_date\x18\x03 \x01(\tR\x06toDate\"d\n" +
 	"\x16GetUsageSummaryRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
-	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xba\x04\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xf0\x04\n" +
 	"\x17GetUsageSummaryResponse\x12\x1f\n" +
 	"\vtokens_used\x18\x01 \x01(\x03R\n" +
 	"tokensUsed\x12)\n" +
@@ -2727,7 +2880,15 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\tfrom_date\x18\t \x01(\tR\bfromDate\x12\x17\n" +
 	"\ato_date\x18\n" +
 	" \x01(\tR\x06toDate\x124\n" +
-	"\bby_group\x18\v \x03(\v2\x19.tokenmeter.v1.GroupUsageR\abyGroup\"S\n" +
+	"\bby_group\x18\v \x03(\v2\x19.tokenmeter.v1.GroupUsageR\abyGroup\x124\n" +
+	"\abudgets\x18\f \x03(\v2\x1a.tokenmeter.v1.BudgetUsageR\abudgets\"\xc2\x01\n" +
+	"\vBudgetUsage\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12-\n" +
+	"\x06budget\x18\x02 \x01(\v2\x15.tokenmeter.v1.BudgetR\x06budget\x12!\n" +
+	"\fperiod_start\x18\x03 \x01(\tR\vperiodStart\x12\x14\n" +
+	"\x05spent\x18\x04 \x01(\x03R\x05spent\x12\x18\n" +
+	"\apercent\x18\x05 \x01(\x01R\apercent\x12\x18\n" +
+	"\acrossed\x18\x06 \x01(\bR\acrossed\"S\n" +
 	"\rTeamRemaining\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12)\n" +
 	"\x10tokens_remaining\x18\x02 \x01(\x03R\x0ftokensRemaining\"\x84\x01\n" +
@@ -2793,7 +2954,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x06groups\x18\x04 \x03(\v2\x19.tokenmeter.v1.GroupUsageR\x06groups\x12\x1b\n" +
 	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
 	"\ato_date\x18\x06 \x01(\tR\x06toDate\x12\x16\n" +
-	"\x06months\x18\a \x01(\x05R\x06months\"\xd5\x03\n" +
+	"\x06months\x18\a \x01(\x05R\x06months\"\xea\x05\n" +
 	"\tUserUsage\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1b\n" +
@@ -2807,7 +2968,13 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x18average_tokens_per_month\x18\t \x01(\x01R\x15averageTokensPerMonth\x126\n" +
 	"\bproducts\x18\n" +
 	" \x03(\v2\x1a.tokenmeter.v1.UserProductR\bproducts\x129\n" +
-	"\bsame_day\x18\v \x03(\v2\x1e.tokenmeter.v1.SameDayProductsR\asameDay\"e\n" +
+	"\bsame_day\x18\v \x03(\v2\x1e.tokenmeter.v1.SameDayProductsR\asameDay\x12\x1a\n" +
+	"\bsessions\x18\f \x01(\x03R\bsessions\x12%\n" +
+	"\x0eactive_seconds\x18\r \x01(\x03R\ractiveSeconds\x12!\n" +
+	"\fidle_seconds\x18\x0e \x01(\x03R\vidleSeconds\x12#\n" +
+	"\ropen_sessions\x18\x0f \x01(\x03R\fopenSessions\x12D\n" +
+	"\x10first_session_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0efirstSessionAt\x12B\n" +
+	"\x0flast_session_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\rlastSessionAt\"e\n" +
 	"\vUserProduct\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1b\n" +
@@ -2966,7 +3133,7 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
@@ -2976,88 +3143,94 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(*UsageRange)(nil),                  // 5: tokenmeter.v1.UsageRange
 	(*GetUsageSummaryRequest)(nil),      // 6: tokenmeter.v1.GetUsageSummaryRequest
 	(*GetUsageSummaryResponse)(nil),     // 7: tokenmeter.v1.GetUsageSummaryResponse
-	(*TeamRemaining)(nil),               // 8: tokenmeter.v1.TeamRemaining
-	(*GroupUsage)(nil),                  // 9: tokenmeter.v1.GroupUsage
-	(*GetUsageByDayRequest)(nil),        // 10: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                    // 11: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),       // 12: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),                // 13: tokenmeter.v1.ProductUsage
-	(*BucketCount)(nil),                 // 14: tokenmeter.v1.BucketCount
-	(*VersionUsers)(nil),                // 15: tokenmeter.v1.VersionUsers
-	(*ProductUser)(nil),                 // 16: tokenmeter.v1.ProductUser
-	(*GetUsageByProductRequest)(nil),    // 17: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil),   // 18: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                   // 19: tokenmeter.v1.UserUsage
-	(*UserProduct)(nil),                 // 20: tokenmeter.v1.UserProduct
-	(*SameDayProducts)(nil),             // 21: tokenmeter.v1.SameDayProducts
-	(*GetUsageByUserRequest)(nil),       // 22: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),      // 23: tokenmeter.v1.GetUsageByUserResponse
-	(*GetUsageByAttributeRequest)(nil),  // 24: tokenmeter.v1.GetUsageByAttributeRequest
-	(*AttributeUsage)(nil),              // 25: tokenmeter.v1.AttributeUsage
-	(*GetUsageByAttributeResponse)(nil), // 26: tokenmeter.v1.GetUsageByAttributeResponse
-	(*ExportRequest)(nil),               // 27: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),              // 28: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),             // 29: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),            // 30: tokenmeter.v1.ForecastResponse
-	(*ForecastMonth)(nil),               // 31: tokenmeter.v1.ForecastMonth
-	(*AdviseLicensingRequest)(nil),      // 32: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),             // 33: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),     // 34: tokenmeter.v1.AdviseLicensingResponse
-	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
+	(*BudgetUsage)(nil),                 // 8: tokenmeter.v1.BudgetUsage
+	(*TeamRemaining)(nil),               // 9: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                  // 10: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),        // 11: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                    // 12: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),       // 13: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                // 14: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                 // 15: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                // 16: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                 // 17: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),    // 18: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),   // 19: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                   // 20: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                 // 21: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),             // 22: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),       // 23: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),      // 24: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),  // 25: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),              // 26: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil), // 27: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),               // 28: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),              // 29: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),             // 30: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),            // 31: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),               // 32: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),      // 33: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),             // 34: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),     // 35: tokenmeter.v1.AdviseLicensingResponse
+	(*Budget)(nil),                      // 36: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),       // 37: google.protobuf.Timestamp
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
 	5,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
-	11, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
-	13, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
-	8,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
-	9,  // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
-	5,  // 6: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
-	11, // 7: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
-	14, // 8: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
-	15, // 9: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
-	16, // 10: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
-	5,  // 11: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
-	0,  // 12: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	13, // 13: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
-	9,  // 14: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	35, // 15: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
-	20, // 16: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
-	21, // 17: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	5,  // 18: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
-	0,  // 19: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	19, // 20: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
-	5,  // 21: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
-	13, // 22: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
-	25, // 23: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
-	5,  // 24: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
-	2,  // 25: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
-	3,  // 26: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	35, // 27: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
-	31, // 28: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
-	4,  // 29: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
-	33, // 30: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
-	6,  // 31: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	10, // 32: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	17, // 33: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	22, // 34: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	27, // 35: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	29, // 36: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	32, // 37: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	24, // 38: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	7,  // 39: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	12, // 40: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	18, // 41: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	23, // 42: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	28, // 43: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	30, // 44: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	34, // 45: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	26, // 46: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	39, // [39:47] is the sub-list for method output_type
-	31, // [31:39] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	12, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
+	14, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
+	9,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
+	10, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
+	8,  // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
+	36, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	5,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
+	12, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
+	15, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
+	16, // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
+	17, // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
+	5,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
+	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
+	14, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
+	10, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
+	37, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	21, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
+	22, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
+	37, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	37, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	5,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
+	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
+	20, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
+	5,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
+	14, // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
+	26, // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
+	5,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
+	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
+	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
+	37, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	32, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
+	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
+	34, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
+	6,  // 35: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	11, // 36: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	18, // 37: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	23, // 38: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	28, // 39: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	30, // 40: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	33, // 41: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	25, // 42: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	7,  // 43: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	13, // 44: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	19, // 45: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	24, // 46: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	29, // 47: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	31, // 48: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	35, // 49: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	27, // 50: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	43, // [43:51] is the sub-list for method output_type
+	35, // [35:43] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -3065,13 +3238,14 @@ func file_tokenmeter_v1_reporting_proto_init() {
 	if File_tokenmeter_v1_reporting_proto != nil {
 		return
 	}
+	file_tokenmeter_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
