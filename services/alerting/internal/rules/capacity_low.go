@@ -64,3 +64,34 @@ func (r *Rules) ApplyCapacity(seq uint64, c CapacityReading) []*v1.Alert {
 		"threshold": cfg.Percent,
 	}, c.ProductCode)}
 }
+
+// capacityReading turns the ledger's capacity events into a reading: each
+// carries the product's figures right after it.
+func capacityReading(ev *v1.Event) (CapacityReading, bool) {
+	var (
+		code string
+		kind v1.CapacityKind
+		fig  *v1.CapacityFigures
+	)
+	switch p := ev.GetPayload().(type) {
+	case *v1.Event_CapacitySet:
+		code, kind, fig = p.CapacitySet.GetProductCode(), p.CapacitySet.GetKind(), p.CapacitySet.GetCapacity()
+	case *v1.Event_CapacityUsed:
+		code, fig = p.CapacityUsed.GetProductCode(), p.CapacityUsed.GetCapacity()
+		if p.CapacityUsed.GetCheckoutId() != "" {
+			kind = v1.CapacityKind_CAPACITY_KIND_RETURNABLE
+		} else {
+			kind = v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE
+		}
+	case *v1.Event_CapacityReturned:
+		code, kind, fig = p.CapacityReturned.GetProductCode(), v1.CapacityKind_CAPACITY_KIND_RETURNABLE, p.CapacityReturned.GetCapacity()
+	default:
+		return CapacityReading{}, false
+	}
+	k := CapacityExhaustible
+	if kind == v1.CapacityKind_CAPACITY_KIND_RETURNABLE {
+		k = CapacityReturnable
+	}
+	return CapacityReading{Org: ev.GetOrgId(), Team: ev.GetTeamId(), ProductCode: code, Kind: k,
+		Available: fig.GetAvailable(), Total: fig.GetTotal(), At: ev.GetServerTime().AsTime()}, true
+}

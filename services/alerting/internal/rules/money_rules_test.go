@@ -1,10 +1,12 @@
 package rules_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -208,4 +210,29 @@ func TestDisabledRuleStaysQuiet(t *testing.T) {
 	defaults := rules.Defaults()
 	f.r.SetTeamConfig("acme", "design", &defaults) // the team's own rules: still below, fires now
 	require.Len(t, only(rules.KindLowBalance, f.charge("ann", "RVT", 1)), 1)
+}
+
+// The ledger's capacity events feed the capacity rule through Apply.
+func TestCapacityEventsFeedTheRule(t *testing.T) {
+	t.Parallel()
+	r, err := rules.New(rules.Defaults())
+	require.NoError(t, err)
+	ev := func(seq uint64, payload any) []*v1.Alert {
+		e := &v1.Event{EventId: fmt.Sprintf("c-%d", seq), OrgId: "acme", TeamId: "design", ServerTime: timestamppb.New(t0)}
+		switch p := payload.(type) {
+		case *v1.CapacitySet:
+			e.Payload = &v1.Event_CapacitySet{CapacitySet: p}
+		case *v1.CapacityUsed:
+			e.Payload = &v1.Event_CapacityUsed{CapacityUsed: p}
+		case *v1.CapacityReturned:
+			e.Payload = &v1.Event_CapacityReturned{CapacityReturned: p}
+		}
+		return only(rules.KindCapacityLow, r.Apply(seq, e))
+	}
+	require.Empty(t, ev(1, &v1.CapacitySet{ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 5,
+		Capacity: &v1.CapacityFigures{Total: 5, Available: 5}}))
+	low := ev(2, &v1.CapacityUsed{ProductCode: "SEATS", Units: 4, CheckoutId: "c-2", Capacity: &v1.CapacityFigures{Total: 5, Available: 1}})
+	require.Len(t, low, 1, "1 of 5 seats left: at or below 20 %")
+	require.Empty(t, ev(3, &v1.CapacityReturned{ProductCode: "SEATS", CheckoutId: "c-2", Units: 4, Capacity: &v1.CapacityFigures{Total: 5, Available: 5}}))
+	require.Len(t, ev(4, &v1.CapacityUsed{ProductCode: "SEATS", Units: 5, CheckoutId: "c-4", Capacity: &v1.CapacityFigures{Total: 5, Available: 0}}), 1, "re-armed, fires again")
 }

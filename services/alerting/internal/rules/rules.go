@@ -135,6 +135,9 @@ func (r *Rules) Apply(seq uint64, ev *v1.Event) []*v1.Alert {
 		out = append(out, rule(f)...)
 	}
 	out = append(out, t.timeRules(f.raise, f.cfg)...)
+	if c, ok := capacityReading(ev); ok {
+		out = append(out, r.ApplyCapacity(seq, c)...)
+	}
 	if f.at.Sub(r.lastSweep) >= sweepEvery {
 		r.lastSweep = f.at
 		out = append(out, r.sweep(seq, f.at, k)...)
