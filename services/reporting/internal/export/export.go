@@ -4,9 +4,13 @@
 package export
 
 import (
+	"archive/zip"
+	"compress/flate"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -27,11 +31,18 @@ var (
 	}
 )
 
-// Writer writes a table's rows.
+// Writer writes a table's rows. A value is a string, an int64, a uint64, a
+// float64, a bool or nil (an empty cell). CSV writes each as text (numbers
+// in decimal, bools as true/false, nil as ""); XLSX keeps numbers and bools
+// typed and writes no cell for nil or "". Row does not keep values: the
+// caller may reuse the slice.
 type Writer interface {
-	Row(values []string) error
+	Row(values []any) error
 	// Close finishes the file; nothing is complete before it.
 	Close() error
+	// Discard abandons the file (after an error): it writes nothing more
+	// and frees what the writer holds. Call it or Close, once.
+	Discard()
 }
 
 // Format is a file format.
@@ -61,12 +72,16 @@ func (f Format) Extension() string {
 
 // New returns a writer of f to w that has written header.
 func New(f Format, w io.Writer, sheet string, header []string) (Writer, error) {
+	head := make([]any, len(header))
+	for i, h := range header {
+		head[i] = h
+	}
 	switch f {
 	case CSV:
 		c := &csvWriter{w: csv.NewWriter(w)}
-		return c, c.Row(header)
+		return c, c.Row(head)
 	case XLSX:
-		return newXLSX(w, sheet, header)
+		return newXLSX(w, sheet, head)
 	default:
 		return nil, fmt.Errorf("unknown export format %d", f)
 	}
@@ -74,12 +89,17 @@ func New(f Format, w io.Writer, sheet string, header []string) (Writer, error) {
 
 // csvWriter streams RFC 4180 CSV: each row goes out as it is written.
 type csvWriter struct {
-	w *csv.Writer
-	n int
+	w    *csv.Writer
+	n    int
+	text []string
 }
 
-func (c *csvWriter) Row(values []string) error {
-	if err := c.w.Write(values); err != nil {
+func (c *csvWriter) Row(values []any) error {
+	c.text = c.text[:0]
+	for _, v := range values {
+		c.text = append(c.text, text(v))
+	}
+	if err := c.w.Write(c.text); err != nil {
 		return err
 	}
 	if c.n++; c.n%256 == 0 {
@@ -89,52 +109,145 @@ func (c *csvWriter) Row(values []string) error {
 	return nil
 }
 
+// text is v as CSV writes it.
+func text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func (c *csvWriter) Discard() {}
+
 func (c *csvWriter) Close() error {
 	c.w.Flush()
 	return c.w.Error()
 }
 
+// xlsxBatch is how many rows the XLSX writer hands its encoder at once.
+const xlsxBatch = 512
+
 // xlsxWriter writes one sheet through excelize's stream writer, which keeps
-// rows out of memory; the zip is written to w at Close.
+// rows out of memory; the zip is written to w at Close. Rows are encoded on
+// their own goroutine, so the caller (reading ClickHouse) and the encoder
+// run side by side; batches of rows go back and forth between them, and
+// their cell slices are reused.
 type xlsxWriter struct {
-	w    io.Writer
-	f    *excelize.File
-	sw   *excelize.StreamWriter
-	next int
-	cell []any
+	w      io.Writer
+	f      *excelize.File
+	sw     *excelize.StreamWriter
+	batch  *rowBatch // filling
+	full   chan *rowBatch
+	free   chan *rowBatch
+	done   chan error
+	failed atomic.Pointer[error] // the encoder's error, once it has one
 }
 
-func newXLSX(w io.Writer, sheet string, header []string) (*xlsxWriter, error) {
+// rowBatch is rows[:n] of cells.
+type rowBatch struct {
+	rows [][]any
+	n    int
+}
+
+func newXLSX(w io.Writer, sheet string, header []any) (*xlsxWriter, error) {
 	f := excelize.NewFile()
+	// Level 1 deflate: the sheet is repetitive XML, so BestSpeed costs a
+	// little size and saves most of the compression time.
+	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter {
+		zw := zip.NewWriter(w)
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, flate.BestSpeed)
+		})
+		return zw
+	})
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		_ = f.Close()
 		return nil, fmt.Errorf("xlsx sheet: %w", err)
 	}
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
+		_ = f.Close()
 		return nil, fmt.Errorf("xlsx stream: %w", err)
 	}
-	x := &xlsxWriter{w: w, f: f, sw: sw, next: 1}
+	const batches = 4
+	x := &xlsxWriter{w: w, f: f, sw: sw, full: make(chan *rowBatch, batches), free: make(chan *rowBatch, batches), done: make(chan error, 1)}
+	for range batches - 1 {
+		x.free <- &rowBatch{rows: make([][]any, xlsxBatch)}
+	}
+	x.batch = &rowBatch{rows: make([][]any, xlsxBatch)}
+	go x.encode()
 	return x, x.Row(header)
 }
 
-func (x *xlsxWriter) Row(values []string) error {
-	cell, err := excelize.CoordinatesToCellName(1, x.next)
-	if err != nil {
-		return err
+// encode writes the batches it receives, in order, until full is closed;
+// after an error it only hands batches back.
+func (x *xlsxWriter) encode() {
+	var err error
+	next := 1
+	for b := range x.full {
+		for _, cells := range b.rows[:b.n] {
+			if err != nil {
+				break
+			}
+			if err = x.sw.SetRow("A"+strconv.Itoa(next), cells); err != nil {
+				err = fmt.Errorf("xlsx row %d: %w", next, err)
+				x.failed.Store(&err)
+			}
+			next++
+		}
+		b.n = 0
+		x.free <- b
 	}
-	x.cell = x.cell[:0]
+	x.done <- err
+}
+
+func (x *xlsxWriter) Row(values []any) error {
+	if err := x.failed.Load(); err != nil {
+		return *err
+	}
+	b := x.batch
+	cells := b.rows[b.n][:0]
 	for _, v := range values {
-		x.cell = append(x.cell, v)
+		if s, ok := v.(string); ok && s == "" {
+			v = nil // no cell
+		}
+		cells = append(cells, v)
 	}
-	if err := x.sw.SetRow(cell, x.cell); err != nil {
-		return fmt.Errorf("xlsx row %d: %w", x.next, err)
+	b.rows[b.n] = cells
+	if b.n++; b.n == len(b.rows) {
+		x.full <- b
+		x.batch = <-x.free
 	}
-	x.next++
 	return nil
+}
+
+func (x *xlsxWriter) Discard() {
+	close(x.full)
+	<-x.done
+	_ = x.f.Close()
 }
 
 func (x *xlsxWriter) Close() error {
 	defer x.f.Close()
+	if x.batch.n > 0 {
+		x.full <- x.batch
+	}
+	close(x.full)
+	if err := <-x.done; err != nil {
+		return err
+	}
 	if err := x.sw.Flush(); err != nil {
 		return fmt.Errorf("xlsx flush: %w", err)
 	}

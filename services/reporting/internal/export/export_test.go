@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"encoding/csv"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,13 +13,13 @@ import (
 func TestCSV(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	w, err := New(CSV, &buf, "usage", []string{"a", "b"})
+	w, err := New(CSV, &buf, "usage", []string{"a", "b", "n", "u", "f", "ok", "none"})
 	require.NoError(t, err)
-	require.NoError(t, w.Row([]string{"1", "x,\"y\""}))
+	require.NoError(t, w.Row([]any{"1", "x,\"y\"", int64(-42), uint64(7), 0.25, true, nil}))
 	require.NoError(t, w.Close())
 	rows, err := csv.NewReader(&buf).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, [][]string{{"a", "b"}, {"1", "x,\"y\""}}, rows)
+	require.Equal(t, [][]string{{"a", "b", "n", "u", "f", "ok", "none"}, {"1", "x,\"y\"", "-42", "7", "0.25", "true", ""}}, rows)
 }
 
 func TestXLSX(t *testing.T) {
@@ -26,13 +27,58 @@ func TestXLSX(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := New(XLSX, &buf, "usage", UsageColumns)
 	require.NoError(t, err)
-	require.NoError(t, w.Row([]string{"2025-01-02", "design", "ann"}))
+	// More rows than one batch, so the encoder hands batches back and forth.
+	const n = 3*xlsxBatch + 7
+	row := make([]any, 0, len(UsageColumns))
+	for i := range n {
+		row = append(row[:0], "2025-01-02", "design", "ann", "REVIT", "", "2025", "pc",
+			int64(i), i%2 == 0, "p1:"+strconv.Itoa(i), "2025-01-02T08:00:00Z", "2025-01-03T08:00:00Z", "project=P-1", "ev-"+strconv.Itoa(i))
+		require.NoError(t, w.Row(row))
+	}
 	require.NoError(t, w.Close())
 	f, err := excelize.OpenReader(&buf)
 	require.NoError(t, err)
 	defer f.Close()
 	rows, err := f.GetRows("usage")
 	require.NoError(t, err)
+	require.Len(t, rows, n+1)
 	require.Equal(t, UsageColumns, rows[0])
-	require.Equal(t, []string{"2025-01-02", "design", "ann"}, rows[1])
+	require.Equal(t, []string{"2025-01-02", "design", "ann", "REVIT", "", "2025", "pc", "5", "FALSE", "p1:5",
+		"2025-01-02T08:00:00Z", "2025-01-03T08:00:00Z", "project=P-1", "ev-5"}, rows[6])
+	require.Equal(t, "ev-"+strconv.Itoa(n-1), rows[n][13])
+
+	// Tokens are numbers and renewal a boolean, not text; the header is text.
+	for cell, want := range map[string]excelize.CellType{"A1": excelize.CellTypeInlineString, "A2": excelize.CellTypeInlineString,
+		"H2": excelize.CellTypeUnset, "H700": excelize.CellTypeUnset, "I2": excelize.CellTypeBool} {
+		typ, err := f.GetCellType("usage", cell)
+		require.NoError(t, err)
+		require.Equal(t, want, typ, cell)
+	}
+	v, err := f.GetCellValue("usage", "H700", excelize.Options{RawCellValue: true})
+	require.NoError(t, err)
+	require.Equal(t, "698", v)
+	v, err = f.GetCellValue("usage", "I2")
+	require.NoError(t, err)
+	require.Equal(t, "TRUE", v)
+	v, err = f.GetCellValue("usage", "E2") // "" is no cell at all
+	require.NoError(t, err)
+	require.Empty(t, v)
+}
+
+func TestXLSXDiscard(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := New(XLSX, &buf, "usage", UsageColumns)
+	require.NoError(t, err)
+	for range 2*xlsxBatch + 1 {
+		require.NoError(t, w.Row([]any{"a", int64(1)}))
+	}
+	w.Discard()
+	require.Zero(t, buf.Len(), "nothing is written after an error")
+}
+
+func TestUnknownFormat(t *testing.T) {
+	t.Parallel()
+	_, err := New(Format(9), &bytes.Buffer{}, "usage", UsageColumns)
+	require.ErrorContains(t, err, "unknown export format")
 }

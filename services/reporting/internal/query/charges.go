@@ -9,21 +9,25 @@ import (
 
 // Charge is one charged window, as exported.
 type Charge struct {
-	Day                            time.Time
-	TeamID, UserID, Code, Group    string
-	Version, Device, EventID       string
-	Tokens                         int64
-	Renewal                        uint8
-	SplitPacks                     []string
-	SplitTokens                    []int64
-	WindowStart, WindowEnd         time.Time
-	AttributeKeys, AttributeValues []string
+	Day                         time.Time
+	TeamID, UserID, Code, Group string
+	Version, Device, EventID    string
+	Tokens                      int64
+	Renewal                     uint8
+	// Split is the pack split as "pack_id:tokens" joined by ";", and
+	// Attributes the launch attributes as "key=value" joined by ";" (in the
+	// stored order, sorted by key), both joined by ClickHouse: scanning
+	// four arrays per row costs the exporter more than the rest of the row.
+	Split, Attributes      string
+	WindowStart, WindowEnd time.Time
 }
 
 // Charges builds every charge of f, in day order.
 func Charges(f Filter) (string, []any) {
 	sql := `SELECT day, team_id, user_id, product_code, product_group, product_version, device_id, event_id, tokens, renewal,
-	split_pack_ids, split_tokens, window_start, window_end, attribute_keys, attribute_values
+	arrayStringConcat(arrayMap((p, t) -> concat(p, ':', toString(t)), split_pack_ids, split_tokens), ';') AS split,
+	window_start, window_end,
+	arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), attribute_keys, attribute_values), ';') AS attributes
 FROM charges
 WHERE ` + scope(f) + `
 ORDER BY day, team_id, window_start, seq`
@@ -36,8 +40,7 @@ func (r *Reader) EachCharge(ctx context.Context, f Filter, fn func(*Charge) erro
 	var c Charge
 	return r.each(ctx, "charges", sql, args, func(rows driver.Rows) error {
 		if err := rows.Scan(&c.Day, &c.TeamID, &c.UserID, &c.Code, &c.Group, &c.Version, &c.Device, &c.EventID,
-			&c.Tokens, &c.Renewal, &c.SplitPacks, &c.SplitTokens, &c.WindowStart, &c.WindowEnd,
-			&c.AttributeKeys, &c.AttributeValues); err != nil {
+			&c.Tokens, &c.Renewal, &c.Split, &c.WindowStart, &c.WindowEnd, &c.Attributes); err != nil {
 			return err
 		}
 		return fn(&c)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,19 +53,21 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 		return s.toStatus(ctx, err)
 	}
 	show := s.privacy.Users(f.OrgID)
-	row := func(values []string) error {
+	row := func(values []any) error {
 		out.rows++
 		return w.Row(values)
 	}
 	switch kind {
 	case "usage":
-		err = s.reports.EachCharge(ctx, f, func(c *query.Charge) error { return row(usageRow(c, show)) })
+		var u usageRows
+		err = s.reports.EachCharge(ctx, f, func(c *query.Charge) error { return row(u.row(c, show)) })
 	case "packs":
 		err = s.exportPacks(ctx, f, row)
 	case "users":
 		err = s.exportUsers(ctx, f, show, row)
 	}
 	if err != nil {
+		w.Discard()
 		return s.toStatus(ctx, err)
 	}
 	if err := w.Close(); err != nil {
@@ -75,23 +76,25 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 	return s.toStatus(ctx, out.flush())
 }
 
-func usageRow(c *query.Charge, show func(string) string) []string {
-	split := make([]string, len(c.SplitPacks))
-	for i, p := range c.SplitPacks {
-		split[i] = p + ":" + strconv.FormatInt(c.SplitTokens[i], 10)
-	}
-	attrs := make([]string, len(c.AttributeKeys))
-	for i, k := range c.AttributeKeys {
-		attrs[i] = k + "=" + c.AttributeValues[i]
-	}
-	return []string{
-		c.Day.Format(query.DateLayout), c.TeamID, show(c.UserID), c.Code, c.Group, c.Version, c.Device,
-		strconv.FormatInt(c.Tokens, 10), strconv.FormatBool(c.Renewal == 1), strings.Join(split, ";"),
-		stamp(c.WindowStart), stamp(c.WindowEnd), strings.Join(attrs, ";"), c.EventID,
-	}
+// usageRows builds usage rows, reusing its cells from row to row; charges
+// come in day order, so the day's text is kept while the day stays.
+type usageRows struct {
+	cells   []any
+	day     time.Time
+	dayText string
 }
 
-func (s *Server) exportPacks(ctx context.Context, f query.Filter, row func([]string) error) error {
+func (u *usageRows) row(c *query.Charge, show func(string) string) []any {
+	if !c.Day.Equal(u.day) || u.dayText == "" {
+		u.day, u.dayText = c.Day, c.Day.Format(query.DateLayout)
+	}
+	u.cells = append(u.cells[:0],
+		u.dayText, c.TeamID, show(c.UserID), c.Code, c.Group, c.Version, c.Device,
+		c.Tokens, c.Renewal == 1, c.Split, stamp(c.WindowStart), stamp(c.WindowEnd), c.Attributes, c.EventID)
+	return u.cells
+}
+
+func (s *Server) exportPacks(ctx context.Context, f query.Filter, row func([]any) error) error {
 	packs, err := s.reports.Packs(ctx, f)
 	if err != nil {
 		return err
@@ -99,10 +102,10 @@ func (s *Server) exportPacks(ctx context.Context, f query.Filter, row func([]str
 	now := s.now()
 	for _, p := range packs {
 		expired := !p.ExpiresAt.After(now)
-		if err := row([]string{
-			p.TeamID, p.PackID, p.Kind, p.Source, strconv.FormatInt(p.Tokens, 10), strconv.FormatInt(p.Remaining(), 10),
-			strconv.FormatFloat(float64(p.UnitPriceMicros)/1e6, 'f', -1, 64), p.Currency,
-			stamp(p.PurchasedAt), stamp(p.ExpiresAt), strconv.FormatBool(expired), p.Counterparty, p.Reason,
+		if err := row([]any{
+			p.TeamID, p.PackID, p.Kind, p.Source, p.Tokens, p.Remaining(),
+			float64(p.UnitPriceMicros) / 1e6, p.Currency,
+			stamp(p.PurchasedAt), stamp(p.ExpiresAt), expired, p.Counterparty, p.Reason,
 		}); err != nil {
 			return err
 		}
@@ -111,7 +114,7 @@ func (s *Server) exportPacks(ctx context.Context, f query.Filter, row func([]str
 }
 
 // exportUsers lists every user assigned now or charged in the range.
-func (s *Server) exportUsers(ctx context.Context, f query.Filter, show func(string) string, row func([]string) error) error {
+func (s *Server) exportUsers(ctx context.Context, f query.Filter, show func(string) string, row func([]any) error) error {
 	assignees, err := s.reports.Assignees(ctx, f)
 	if err != nil {
 		return err
@@ -126,20 +129,20 @@ func (s *Server) exportUsers(ctx context.Context, f query.Filter, show func(stri
 	for _, u := range use {
 		byKey[key{u.TeamID, u.UserID}] = u
 	}
-	line := func(team, user, assigned, products, at string) error {
+	line := func(team, user string, assigned bool, products, at string) error {
 		u := byKey[key{team, user}]
-		return row([]string{team, show(user), assigned, products, at,
-			strconv.FormatInt(u.Tokens, 10), strconv.FormatUint(u.Days, 10), strings.Join(u.Products, ";"), dateString(u.LastDay)})
+		return row([]any{team, show(user), assigned, products, at,
+			u.Tokens, u.Days, strings.Join(u.Products, ";"), dateString(u.LastDay)})
 	}
 	for _, a := range assignees {
 		seen[key{a.TeamID, a.UserID}] = true
-		if err := line(a.TeamID, a.UserID, "true", strings.Join(a.Products, ";"), stamp(a.AssignedAt)); err != nil {
+		if err := line(a.TeamID, a.UserID, true, strings.Join(a.Products, ";"), stamp(a.AssignedAt)); err != nil {
 			return err
 		}
 	}
 	for _, u := range use {
 		if !seen[key{u.TeamID, u.UserID}] {
-			if err := line(u.TeamID, u.UserID, "false", "", ""); err != nil {
+			if err := line(u.TeamID, u.UserID, false, "", ""); err != nil {
 				return err
 			}
 		}
