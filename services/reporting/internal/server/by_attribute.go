@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 
+	"golang.org/x/sync/errgroup"
+
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
@@ -26,16 +28,19 @@ func (s *Server) GetUsageByAttribute(ctx context.Context, req *v1.GetUsageByAttr
 	case req.GetLimit() < 0:
 		return nil, s.toStatus(ctx, invalid("limit", "must not be negative"))
 	}
-	values, err := s.reports.AttributeValues(ctx, f, key, int(req.GetLimit()))
-	if err != nil {
-		return nil, s.toStatus(ctx, err)
-	}
-	perProduct, err := s.reports.AttributeProducts(ctx, f, key)
-	if err != nil {
-		return nil, s.toStatus(ctx, err)
-	}
-	total, unattributed, err := s.reports.AttributeCoverage(ctx, f, key)
-	if err != nil {
+	// The three queries are independent: side by side they cost one.
+	var (
+		values, perProduct  []query.AttributeUse
+		total, unattributed int64
+		g, gctx             = errgroup.WithContext(ctx)
+	)
+	g.Go(func() (err error) {
+		values, err = s.reports.AttributeValues(gctx, f, key, int(req.GetLimit()))
+		return err
+	})
+	g.Go(func() (err error) { perProduct, err = s.reports.AttributeProducts(gctx, f, key); return err })
+	g.Go(func() (err error) { total, unattributed, err = s.reports.AttributeCoverage(gctx, f, key); return err })
+	if err := g.Wait(); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	resp := &v1.GetUsageByAttributeResponse{
