@@ -24,6 +24,7 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
@@ -196,6 +197,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	if len(applied) > 0 {
 		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
+	}
+	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
+		if err := origin.Check(ctx, s.ch, js, stream, cfg.ClickHouseDatabase); err != nil {
+			return nil, err
+		}
 	}
 	// One reader per stream decodes each event once for all its tables.
 	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {

@@ -213,5 +213,18 @@ ORDER BY (org_id, team_id, user_id, product_code, device_id, window_id, seq)`,
 PARTITION BY toYYYYMM(day)
 ORDER BY (org_id, team_id, budget_id, seq)`,
 		},
+	}, {
+		Version: 4,
+		Name:    "stream origins",
+		Statements: []string{
+			// Which stream (by its creation time) the projections were made
+			// from, so a reset event log is refused instead of half-skipped.
+			`CREATE TABLE IF NOT EXISTS stream_origins (
+	stream String,
+	created_ns UInt64,
+	recorded DateTime
+) ENGINE = MergeTree
+ORDER BY (stream, recorded)`,
+		},
 	},
 }
