@@ -40,7 +40,10 @@ type Store struct {
 }
 
 type entry struct {
-	mu     sync.Mutex
+	// lock (capacity 1) is held while working on pool: serving one queued
+	// decision (queue.go), or a Read.
+	lock   chan struct{}
+	queue  queue
 	pool   *pool.Pool
 	seq    uint64 // last subject sequence folded into pool
 	loaded bool
@@ -70,11 +73,26 @@ type Decision func(p *pool.Pool) ([]*v1.Event, error)
 // Expiries due by now are recorded first. When the subject moved (another
 // replica appended), the pool catches up from the log and decide runs again.
 // On return the events are durable in JetStream and folded into the pool.
+//
+// Concurrent decisions on one pool queue up and are served in order by one
+// goroutine at a time (see lead), so the pool moves on to the next decision as
+// soon as an append is acknowledged, without waiting for its caller to be
+// scheduled. A caller finding the pool idle serves its own decision.
 func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, decide Decision) error {
 	e := s.entry(org, team)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	subject := eventlog.LedgerSubject(org, team)
+	r := &request{ctx: ctx, now: now, decide: decide, done: make(chan error, 1)}
+	if e.queue.push(r) {
+		s.serve(e, e.queue.next()) // r: it was alone in the idle queue
+		if e.queue.more() {
+			go s.lead(e)
+		}
+	}
+	return <-r.done
+}
+
+// decideOne runs one decision on the held pool until it is appended.
+func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide Decision) error {
+	subject := eventlog.LedgerSubject(e.pool.Org, e.pool.Team)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if err := s.catchUp(ctx, e, subject, !e.loaded || attempt > 0); err != nil {
 			return err
@@ -95,15 +113,19 @@ func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, dec
 			return nil
 		}
 	}
-	return fmt.Errorf("pool %s/%s: %w", org, team, ErrContention)
+	return fmt.Errorf("pool %s/%s: %w", e.pool.Org, e.pool.Team, ErrContention)
 }
 
 // Read runs fn on the pool of (org, team) after catching up with the log, so
 // answers reflect what other replicas appended.
 func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool)) error {
 	e := s.entry(org, team)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	select {
+	case e.lock <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.lock }()
 	if err := s.catchUp(ctx, e, eventlog.LedgerSubject(org, team), true); err != nil {
 		return err
 	}
@@ -177,7 +199,7 @@ func (s *Store) entry(org, team string) *entry {
 	defer s.mu.Unlock()
 	e, ok := s.pools[key]
 	if !ok {
-		e = &entry{pool: pool.New(org, team)}
+		e = &entry{lock: make(chan struct{}, 1), pool: pool.New(org, team)}
 		s.pools[key] = e
 	}
 	return e

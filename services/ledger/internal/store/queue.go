@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// request is one caller's decision waiting for its pool.
+type request struct {
+	ctx    context.Context
+	now    time.Time
+	decide Decision
+	done   chan error // buffered: the answer, sent once
+}
+
+// queue holds a pool's decisions not yet served, in arrival order, and
+// whether someone is serving them.
+type queue struct {
+	mu      sync.Mutex
+	pending []*request
+	serving bool
+}
+
+// push queues r; true means the pool was idle and the caller now serves it.
+func (q *queue) push(r *request) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending = append(q.pending, r)
+	if q.serving {
+		return false
+	}
+	q.serving = true
+	return true
+}
+
+// next pops the oldest request; nil means the queue is empty and the pool
+// is idle again.
+func (q *queue) next() *request {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 {
+		q.serving = false
+		return nil
+	}
+	r := q.pending[0]
+	q.pending[0] = nil
+	q.pending = q.pending[1:]
+	return r
+}
+
+// more reports whether requests wait; when none does, the pool is idle again.
+func (q *queue) more() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 {
+		q.serving = false
+		return false
+	}
+	return true
+}
+
+// lead serves the queued decisions in order until none is left.
+func (s *Store) lead(e *entry) {
+	for r := e.queue.next(); r != nil; r = e.queue.next() {
+		s.serve(e, r)
+	}
+}
+
+// serve runs one queued decision under the pool's lock and answers it.
+func (s *Store) serve(e *entry, r *request) {
+	e.lock <- struct{}{}
+	defer func() { <-e.lock }()
+	r.done <- s.run(e, r)
+}
+
+// run decides r on the pool as folded after the previous decision's append.
+// A panic in it (a caller's code, maybe run by another goroutine) is r's
+// error: the pool may be half changed, so it is reloaded from the log.
+func (s *Store) run(e *entry, r *request) (err error) {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			e.loaded = false
+			err = fmt.Errorf("decision on pool %s/%s panicked: %v", e.pool.Org, e.pool.Team, p)
+		}
+	}()
+	return s.decideOne(r.ctx, e, r.now, r.decide)
+}
