@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	"github.com/tokenmeter/tokenmeter/libs/testkit/load"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -37,131 +37,6 @@ const (
 )
 
 var benchT0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-
-// latencies is what one measured run saw.
-type latencies struct {
-	ops     int
-	elapsed time.Duration
-	lat     []time.Duration // per operation, unsorted
-}
-
-func (r latencies) perSec() float64 { return float64(r.ops) / r.elapsed.Seconds() }
-
-func (r latencies) quantile(q float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	s := slices.Clone(r.lat)
-	slices.Sort(s)
-	i := int(q * float64(len(s)))
-	return s[min(i, len(s)-1)]
-}
-
-// report prints rate and latency quantiles; raw > 0 adds the raw figure and
-// the ratio of ours to it.
-func (r latencies) report(b *testing.B, unit string, raw float64) {
-	b.ReportMetric(r.perSec(), unit)
-	b.ReportMetric(float64(r.quantile(0.50).Nanoseconds())/1e3, "p50-µs")
-	b.ReportMetric(float64(r.quantile(0.99).Nanoseconds())/1e3, "p99-µs")
-	b.ReportMetric(float64(r.quantile(0.999).Nanoseconds())/1e3, "p99.9-µs")
-	if raw > 0 {
-		b.ReportMetric(raw, "raw-msg/s")
-		b.ReportMetric(r.perSec()/raw, "ratio-to-raw")
-	}
-}
-
-// closedLoop runs n operations from g goroutines, each starting its next
-// operation when the previous one answered.
-func closedLoop(b *testing.B, g, n int, op func(i int) error) latencies {
-	b.Helper()
-	var next atomic.Int64
-	lats := make([][]time.Duration, g)
-	errs := make(chan error, g)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for w := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := make([]time.Duration, 0, n/g+1)
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					break
-				}
-				t := time.Now()
-				if err := op(i); err != nil {
-					errs <- err
-					break
-				}
-				mine = append(mine, time.Since(t))
-			}
-			lats[w] = mine
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	return latencies{ops: n, elapsed: elapsed, lat: slices.Concat(lats...)}
-}
-
-// openLoop offers n operations at a fixed rate (a rate limiter that does not
-// wait for answers), from up to workers goroutines. Latency is measured from
-// each operation's scheduled start, so a stall shows in the quantiles instead
-// of slowing the offered load (no coordinated omission).
-func openLoop(b *testing.B, rate float64, workers, n int, op func(i int) error) latencies {
-	b.Helper()
-	interval := time.Duration(float64(time.Second) / rate)
-	var next atomic.Int64
-	lats := make([][]time.Duration, workers)
-	lates := make([][]time.Duration, workers)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine, late []time.Duration
-			defer func() { lates[w] = late }()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					break
-				}
-				due := start.Add(time.Duration(i) * interval)
-				if d := time.Until(due); d > 0 {
-					time.Sleep(d)
-				}
-				sent := time.Now()
-				if err := op(i); err != nil {
-					errs <- err
-					break
-				}
-				mine = append(mine, time.Since(due))
-				late = append(late, sent.Sub(due))
-			}
-			lats[w] = mine
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	l := latencies{ops: n, elapsed: elapsed, lat: slices.Concat(lats...)}
-	lt := latencies{lat: slices.Concat(lates...)}
-	b.ReportMetric(float64(lt.quantile(0.99).Nanoseconds())/1e3, "p99-sendlate-µs")
-	return l
-}
 
 // benchJS starts an embedded server and provisions the streams as the ledger
 // does; everything stops when the benchmark ends.
@@ -189,7 +64,7 @@ func rawSubject(i int) string { return fmt.Sprintf("ledger.raw.s%d.x", i) }
 
 // rawSyncExpect publishes n 200-byte messages on one subject, one at a time,
 // each expecting the subject's last sequence: the raw cost of one pool.
-func rawSyncExpect(b *testing.B, js jetstream.JetStream, n int) latencies {
+func rawSyncExpect(b *testing.B, js jetstream.JetStream, n int) load.Result {
 	b.Helper()
 	ctx := context.Background()
 	subject := rawSubject(-1)
@@ -202,7 +77,7 @@ func rawSyncExpect(b *testing.B, js jetstream.JetStream, n int) latencies {
 		b.Fatal(err)
 	}
 	payload := make([]byte, rawPayload)
-	return closedLoop(b, 1, n, func(int) error {
+	return load.Closed(b, 1, n, func(int) error {
 		msg := nats.NewMsg(subject)
 		msg.Data = payload
 		ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(last))
@@ -220,7 +95,7 @@ func rawSyncExpect(b *testing.B, js jetstream.JetStream, n int) latencies {
 // stream assigns sequences in publish order, so the expected sequence of each
 // message is known without waiting: the raw cost of many pools at full pipeline.
 // Latency is publish to acknowledgement.
-func rawPipelined(b *testing.B, js jetstream.JetStream, subjects, n int) latencies {
+func rawPipelined(b *testing.B, js jetstream.JetStream, subjects, n int) load.Result {
 	b.Helper()
 	ctx := context.Background()
 	stream, err := js.Stream(ctx, eventlog.LedgerStream)
@@ -288,7 +163,7 @@ func rawPipelined(b *testing.B, js jetstream.JetStream, subjects, n int) latenci
 	if failed != nil {
 		b.Fatalf("pipelined publish: %v", failed)
 	}
-	return latencies{ops: n, elapsed: elapsed, lat: lat}
+	return load.Result{Ops: n, Elapsed: elapsed, Lat: lat}
 }
 
 // benchCatalog prices products P0..P9 at 1 token a day.
@@ -433,13 +308,13 @@ func (l *launcher) reportCovered(b *testing.B) {
 // best keeps the result of a sub-benchmark's largest run (the one printed).
 type best struct {
 	mu sync.Mutex
-	r  latencies
+	r  load.Result
 }
 
-func (m *best) keep(r latencies) {
+func (m *best) keep(r load.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r.ops >= m.r.ops {
+	if r.Ops >= m.r.Ops {
 		m.r = r
 	}
 }
@@ -447,10 +322,10 @@ func (m *best) keep(r latencies) {
 func (m *best) rate() float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.r.ops == 0 {
+	if m.r.Ops == 0 {
 		return 0
 	}
-	return m.r.perSec()
+	return m.r.PerSec()
 }
 
 // BenchmarkDecideOnePool: Decide launches on one pool, sequential and with
@@ -468,16 +343,16 @@ func BenchmarkDecideOnePool(b *testing.B) {
 	b.Run("raw-sync-expect-seq", func(b *testing.B) {
 		r := rawSyncExpect(b, js, b.N)
 		raw.keep(r)
-		r.report(b, "msg/s", 0)
+		r.Report(b, "msg/s", 0)
 	})
 	l := newLauncher(b, js, 1)
 	for _, g := range []int{1, 4, 16, 64} {
 		b.Run(fmt.Sprintf("decide-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := l.op()
-			r := closedLoop(b, g, b.N, op)
+			r := load.Closed(b, g, b.N, op)
 			advance(b.N)
-			r.report(b, "auth/s", rr)
+			r.Report(b, "auth/s", rr)
 			l.reportCovered(b)
 		})
 	}
@@ -500,7 +375,7 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 	b.Run("raw-pipelined-msgid-expect-seq", func(b *testing.B) {
 		r := rawPipelined(b, js, manyPools, b.N)
 		raw.keep(r)
-		r.report(b, "msg/s", 0)
+		r.Report(b, "msg/s", 0)
 	})
 	l := newLauncher(b, js, manyPools)
 	maxima := map[int]*best{}
@@ -509,10 +384,10 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 		b.Run(fmt.Sprintf("decide-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := l.op()
-			r := closedLoop(b, g, b.N, op)
+			r := load.Closed(b, g, b.N, op)
 			advance(b.N)
 			maxima[g].keep(r)
-			r.report(b, "auth/s", rr)
+			r.Report(b, "auth/s", rr)
 		})
 	}
 	b.Run("decide-half-load", func(b *testing.B) {
@@ -522,14 +397,14 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 		}
 		if top == 0 { // the maxima were filtered out: measure one here
 			op, advance := l.op()
-			r := closedLoop(b, 256, 50000, op)
+			r := load.Closed(b, 256, 50000, op)
 			advance(50000)
-			top = r.perSec()
+			top = r.PerSec()
 		}
 		op, advance := l.op()
-		r := openLoop(b, top/2, 512, b.N, op)
+		r := load.Open(b, top/2, 512, b.N, op)
 		advance(b.N)
-		r.report(b, "auth/s", 0)
+		r.Report(b, "auth/s", 0)
 		b.ReportMetric(top/2, "offered/s")
 		l.reportCovered(b)
 	})
