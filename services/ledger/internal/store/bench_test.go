@@ -62,108 +62,12 @@ func benchJS(b *testing.B) jetstream.JetStream {
 // tokens), so nothing in the ledger ever folds it.
 func rawSubject(i int) string { return fmt.Sprintf("ledger.raw.s%d.x", i) }
 
-// rawSyncExpect publishes n 200-byte messages on one subject, one at a time,
-// each expecting the subject's last sequence: the raw cost of one pool.
-func rawSyncExpect(b *testing.B, js jetstream.JetStream, n int) load.Result {
-	b.Helper()
-	ctx := context.Background()
-	subject := rawSubject(-1)
-	stream, err := js.Stream(ctx, eventlog.LedgerStream)
-	if err != nil {
-		b.Fatal(err)
+func rawSubjects(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = rawSubject(i)
 	}
-	last, err := eventlog.LastSequence(ctx, stream, subject)
-	if err != nil {
-		b.Fatal(err)
-	}
-	payload := make([]byte, rawPayload)
-	return load.Closed(b, 1, n, func(int) error {
-		msg := nats.NewMsg(subject)
-		msg.Data = payload
-		ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(last))
-		if err != nil {
-			return err
-		}
-		last = ack.Sequence
-		return nil
-	})
-}
-
-// rawPipelined publishes n 200-byte messages round-robin over `subjects`
-// subjects, asynchronously (up to the client's 4,000 pending), each with a
-// Nats-Msg-Id and the expected last subject sequence. With a single writer the
-// stream assigns sequences in publish order, so the expected sequence of each
-// message is known without waiting: the raw cost of many pools at full pipeline.
-// Latency is publish to acknowledgement.
-func rawPipelined(b *testing.B, js jetstream.JetStream, subjects, n int) load.Result {
-	b.Helper()
-	ctx := context.Background()
-	stream, err := js.Stream(ctx, eventlog.LedgerStream)
-	if err != nil {
-		b.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := info.State.LastSeq
-	names := make([]string, subjects)
-	last := make([]uint64, subjects)
-	for i := range names {
-		names[i] = rawSubject(i)
-		if last[i], err = eventlog.LastSequence(ctx, stream, names[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	type sent struct {
-		f  jetstream.PubAckFuture
-		at time.Time
-	}
-	pending := make(chan sent, 8192)
-	lat := make([]time.Duration, 0, n)
-	var failed error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for s := range pending {
-			select {
-			case <-s.f.Ok():
-				lat = append(lat, time.Since(s.at))
-			case err := <-s.f.Err():
-				if failed == nil {
-					failed = err
-				}
-			}
-		}
-	}()
-	payload := make([]byte, rawPayload)
-	id := fmt.Sprintf("raw-%d-", time.Now().UnixNano())
-	b.ResetTimer()
-	start := time.Now()
-	for i := range n {
-		k := i % subjects
-		at := time.Now()
-		msg := nats.NewMsg(names[k])
-		msg.Data = payload
-		// A loaded machine can keep 4,000 acks pending longer than the
-		// default 200 ms stall wait; a refused publish would break the
-		// sequence prediction, so wait longer instead.
-		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(id+fmt.Sprint(i)),
-			jetstream.WithExpectLastSequencePerSubject(last[k]), jetstream.WithStallWait(30*time.Second))
-		if err != nil {
-			b.Fatal(err)
-		}
-		last[k] = base + uint64(i) + 1
-		pending <- sent{f, at}
-	}
-	close(pending)
-	<-done
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if failed != nil {
-		b.Fatalf("pipelined publish: %v", failed)
-	}
-	return load.Result{Ops: n, Elapsed: elapsed, Lat: lat}
+	return out
 }
 
 // benchCatalog prices products P0..P9 at 1 token a day.
@@ -336,12 +240,12 @@ func BenchmarkDecideOnePool(b *testing.B) {
 	var raw best
 	rawRate := func(b *testing.B) float64 {
 		if raw.rate() == 0 { // raw filtered out by -bench: measure it here
-			raw.keep(rawSyncExpect(b, js, 20000))
+			raw.keep(load.RawSyncExpect(b, js, eventlog.LedgerStream, rawSubject(-1), rawPayload, 20000))
 		}
 		return raw.rate()
 	}
 	b.Run("raw-sync-expect-seq", func(b *testing.B) {
-		r := rawSyncExpect(b, js, b.N)
+		r := load.RawSyncExpect(b, js, eventlog.LedgerStream, rawSubject(-1), rawPayload, b.N)
 		raw.keep(r)
 		r.Report(b, "msg/s", 0)
 	})
@@ -368,12 +272,12 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 	var raw best
 	rawRate := func(b *testing.B) float64 {
 		if raw.rate() == 0 {
-			raw.keep(rawPipelined(b, js, manyPools, 200000))
+			raw.keep(load.RawPipelined(b, js, eventlog.LedgerStream, rawSubjects(manyPools), rawPayload, 200000))
 		}
 		return raw.rate()
 	}
 	b.Run("raw-pipelined-msgid-expect-seq", func(b *testing.B) {
-		r := rawPipelined(b, js, manyPools, b.N)
+		r := load.RawPipelined(b, js, eventlog.LedgerStream, rawSubjects(manyPools), rawPayload, b.N)
 		raw.keep(r)
 		r.Report(b, "msg/s", 0)
 	})
