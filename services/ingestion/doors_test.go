@@ -45,6 +45,31 @@ type fakeLedger struct {
 	mu       sync.Mutex
 	launches map[string]*v1.LaunchRequest
 	calls    atomic.Int64
+	// noBatch makes AuthorizeBatch Unimplemented, as on an older ledger.
+	noBatch atomic.Bool
+	batches atomic.Int64
+	// orgs records the organisation each batched launch was decided for.
+	orgs sync.Map
+}
+
+// AuthorizeBatch answers each launch as Authorize, in order, as the ledger does.
+func (f *fakeLedger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchRequest) (*v1.AuthorizeBatchResponse, error) {
+	if f.noBatch.Load() {
+		return nil, status.Error(codes.Unimplemented, "no AuthorizeBatch here")
+	}
+	if f.down.Load() {
+		return nil, status.Error(codes.Unavailable, "ledger down")
+	}
+	f.batches.Add(1)
+	md, _ := metadata.FromIncomingContext(ctx)
+	resp := &v1.AuthorizeBatchResponse{}
+	for _, l := range req.GetLaunches() {
+		f.orgs.Store(l.GetLaunch().GetEventId(), strings.Join(md.Get("x-tokenmeter-org"), ","))
+		r, err := f.Authorize(ctx, l)
+		st := status.Convert(err)
+		resp.Outcomes = append(resp.Outcomes, &v1.AuthorizeOutcome{Result: r.GetResult(), ErrorCode: int32(st.Code()), ErrorMessage: st.Message()})
+	}
+	return resp, nil
 }
 
 func (f *fakeLedger) Authorize(_ context.Context, req *v1.AuthorizeRequest) (*v1.AuthorizeResponse, error) {

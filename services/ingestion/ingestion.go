@@ -4,9 +4,11 @@
 package ingestion
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -35,7 +37,13 @@ type Config struct {
 	RateBurst       int
 	Replicas        int
 	ShutdownTimeout time.Duration
-	Now             func() time.Time
+	// LedgerBatch is how many concurrent launches go to the ledger in one
+	// AuthorizeBatch call at most (0: 128; negative: one Authorize call
+	// each); LedgerCalls how many such calls per organisation may be in
+	// flight (0: 2).
+	LedgerBatch int
+	LedgerCalls int
+	Now         func() time.Time
 }
 
 // Register adds ingestion's flags to fs.
@@ -50,6 +58,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.RateBurst, "rate-burst", 1000, "calls an api key may make at once above its rate")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
+	fs.IntVar(&c.LedgerBatch, "ledger-batch", defaultLedgerBatch, "concurrent launches sent to the ledger in one AuthorizeBatch call at most (-1: one Authorize call each)")
+	fs.IntVar(&c.LedgerCalls, "ledger-calls", defaultLedgerCalls, "batched ledger calls in flight per organisation")
 }
 
 // Validate joins every problem with the configuration.
@@ -61,8 +71,22 @@ func (c *Config) Validate() error {
 	if c.LedgerAPIKey == "" {
 		errs = append(errs, config.Required("ledger-api-key"))
 	}
+	if c.LedgerBatch > 1000 {
+		errs = append(errs, fmt.Errorf("ledger-batch %d: want at most 1000", c.LedgerBatch))
+	}
+	if c.LedgerCalls < 0 {
+		errs = append(errs, fmt.Errorf("ledger-calls %d: want 1 or more", c.LedgerCalls))
+	}
 	return errors.Join(errs...)
 }
+
+const (
+	defaultLedgerBatch = 128
+	defaultLedgerCalls = 2
+	// ledgerCallTimeout bounds one batched ledger call; each launch in it is
+	// bounded by its own caller's deadline as well.
+	ledgerCallTimeout = 10 * time.Second
+)
 
 // Service is a running ingestion instance.
 type Service struct {
@@ -115,10 +139,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy}}); err != nil {
 		return nil, err
 	}
+	ledger := v1.NewLedgerServiceClient(s.ledger)
+	var coalescer *launch.Coalescer
+	if cfg.LedgerBatch >= 0 {
+		batch, calls := cmp.Or(cfg.LedgerBatch, defaultLedgerBatch), cmp.Or(cfg.LedgerCalls, defaultLedgerCalls)
+		coalescer = launch.NewCoalescer(ledger, batch, calls, ledgerCallTimeout)
+	}
 	v1.RegisterIngestionServiceServer(s.grpc, api{
 		Server: &launch.Server{
-			Ledger: v1.NewLedgerServiceClient(s.ledger), JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
+			Ledger: ledger, JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
 			Limiter: launch.NewLimiter(cfg.RateLimit, cfg.RateBurst), AppendTimeout: cfg.AppendTimeout,
+			Coalescer: coalescer,
 		},
 		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
 	})

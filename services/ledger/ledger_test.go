@@ -26,7 +26,11 @@ import (
 const (
 	adminKey   = "test-admin-key"
 	serviceKey = "test-service-key"
-	keys       = adminKey + ":acme:admin," + serviceKey + ":*:service"
+	// Another organisation's admin and a launcher key of acme's design team.
+	globexAdminKey = "test-globex-admin-key"
+	launcherKey    = "test-launcher-key"
+	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service," +
+		globexAdminKey + ":globex:admin," + launcherKey + ":acme:launcher:design"
 )
 
 type replica struct {

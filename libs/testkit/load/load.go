@@ -52,7 +52,11 @@ func Closed(b *testing.B, g, n int, op func(i int) error) Result {
 	lats := make([][]time.Duration, g)
 	errs := make(chan error, g)
 	var wg sync.WaitGroup
+	// ResetTimer only restarts a running timer: a caller that stopped it
+	// (to measure a baseline first) would otherwise time nothing, and Go
+	// would raise b.N without end.
 	b.ResetTimer()
+	b.StartTimer()
 	start := time.Now()
 	for w := range g {
 		wg.Add(1)
@@ -96,7 +100,11 @@ func Open(b *testing.B, rate float64, workers, n int, op func(i int) error) Resu
 	lates := make([][]time.Duration, workers)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
+	// ResetTimer only restarts a running timer: a caller that stopped it
+	// (to measure a baseline first) would otherwise time nothing, and Go
+	// would raise b.N without end.
 	b.ResetTimer()
+	b.StartTimer()
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)

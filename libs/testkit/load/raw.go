@@ -99,7 +99,11 @@ func RawPipelined(b *testing.B, js jetstream.JetStream, streamName string, names
 	}()
 	data := make([]byte, payload)
 	id := fmt.Sprintf("raw-%d-", time.Now().UnixNano())
+	// ResetTimer only restarts a running timer: a caller that stopped it
+	// (to measure a baseline first) would otherwise time nothing, and Go
+	// would raise b.N without end.
 	b.ResetTimer()
+	b.StartTimer()
 	start := time.Now()
 	for i := range n {
 		k := i % subjects

@@ -28,6 +28,9 @@ type Server struct {
 	Limiter *Limiter
 	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 2s).
 	AppendTimeout time.Duration
+	// Coalescer, when set, sends concurrent launches to the ledger together;
+	// nil: one Authorize call each.
+	Coalescer *Coalescer
 }
 
 // Policy says who may call what: launcher keys for their own team; service
@@ -73,11 +76,10 @@ func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchR
 }
 
 func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchRequest, now time.Time) (*v1.LaunchResponse, error) {
-	resp, err := s.Ledger.Authorize(auth.ActingFor(ctx, p.Org), &v1.AuthorizeRequest{Launch: req, ReceivedAt: timestamppb.New(now)})
+	res, err := s.authorize(ctx, p.Org, &v1.AuthorizeRequest{Launch: req, ReceivedAt: timestamppb.New(now)})
 	if err != nil {
 		return nil, upstream("ledger", err)
 	}
-	res := resp.GetResult()
 	received := &v1.LaunchReceived{
 		UserId: req.GetUserId(), ProductCode: req.GetProductCode(), ProductVersion: req.GetProductVersion(),
 		DeviceId: req.GetDeviceId(), OccurredAt: req.GetOccurredAt(), Attributes: req.GetAttributes(),
@@ -91,6 +93,14 @@ func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchReq
 		return nil, err
 	}
 	return res, nil
+}
+
+func (s *Server) authorize(ctx context.Context, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
+	if s.Coalescer != nil {
+		return s.Coalescer.Authorize(ctx, org, req)
+	}
+	resp, err := s.Ledger.Authorize(auth.ActingFor(ctx, org), req)
+	return resp.GetResult(), err
 }
 
 // record appends a raw launcher event to the USAGE stream (deduplicated by event id).

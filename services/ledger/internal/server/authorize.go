@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -17,6 +18,15 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 	if err != nil {
 		return nil, err
 	}
+	res, err := l.authorize(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	return &v1.AuthorizeResponse{Result: res}, nil
+}
+
+// authorize decides one launch for p; the error is a status.
+func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
 	lr := req.GetLaunch()
 	var bad grpcserver.Violations
 	if lr.GetEventId() == "" {
@@ -40,7 +50,7 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 		fwd := &v1.AuthorizeRequest{Launch: lr, ReceivedAt: timestamppb.New(at)}
 		resp, err := owner.Authorize(fctx, fwd)
 		if err == nil || !forwardable(err) || ctx.Err() != nil {
-			return resp, err
+			return resp.GetResult(), err
 		}
 	}
 	launch := pool.Launch{
@@ -50,7 +60,7 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 	}
 	cat := l.Catalogs.Get(p.Org)
 	var out pool.Outcome
-	err = l.Store.Decide(ctx, p.Org, lr.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
+	err := l.Store.Decide(ctx, p.Org, lr.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
 		if err := pl.CheckEventID(launch.EventID, pool.Fingerprint(launch.User, launch.Product)); err != nil {
 			return nil, err
 		}
@@ -64,7 +74,7 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 	if err != nil {
 		return nil, statusOf(err)
 	}
-	return &v1.AuthorizeResponse{Result: launchResponse(out)}, nil
+	return launchResponse(out), nil
 }
 
 func launchResponse(o pool.Outcome) *v1.LaunchResponse {

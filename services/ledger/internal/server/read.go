@@ -21,6 +21,7 @@ func balanceOf(team string, pl *pool.Pool, now time.Time) *v1.Balance {
 		TeamId: team, Available: b.Available, Purchased: b.Purchased, Used: b.Debited,
 		// Packs past expiry whose event is not folded yet count as expired already.
 		Expired: b.Purchased - b.Debited - b.Removed - b.Available, Removed: b.Removed, Live: b.Live,
+		Suspended: pl.Suspended(),
 	}
 	if !b.NextExpiry.IsZero() {
 		out.NextExpiry = timestamppb.New(b.NextExpiry)

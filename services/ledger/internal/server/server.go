@@ -48,6 +48,7 @@ func forwardable(err error) bool {
 // Policy says who may call what.
 var Policy = auth.Policy{
 	v1.LedgerService_Authorize_FullMethodName:        {auth.RoleService},
+	v1.LedgerService_AuthorizeBatch_FullMethodName:   {auth.RoleService},
 	v1.LedgerService_QuoteLaunch_FullMethodName:      {auth.RoleService, auth.RoleAdmin},
 	v1.LedgerService_GetBalance_FullMethodName:       {auth.RoleService, auth.RoleAdmin},
 	v1.LedgerService_AddPack_FullMethodName:          {auth.RoleAdmin},
@@ -65,12 +66,18 @@ var Policy = auth.Policy{
 	v1.LedgerService_SetCapacity_FullMethodName:      {auth.RoleAdmin},
 	v1.LedgerService_UseCapacity_FullMethodName:      {auth.RoleService, auth.RoleLauncher, auth.RoleAdmin},
 	v1.LedgerService_ReturnCapacity_FullMethodName:   {auth.RoleService, auth.RoleLauncher, auth.RoleAdmin},
+	v1.LedgerService_ListTeams_FullMethodName:        {auth.RoleService, auth.RoleAdmin},
 }
 
 func caller(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {
 		return p, status.Error(codes.Unauthenticated, "no caller")
+	}
+	if !eventlog.ValidID(p.Org) {
+		// Every subject is scoped by the organisation: a wildcard or dotted one
+		// (a service acting for "*") would reach other tenants (invariant 6).
+		return p, status.Errorf(codes.InvalidArgument, "organisation %q is not a valid id", p.Org)
 	}
 	return p, nil
 }

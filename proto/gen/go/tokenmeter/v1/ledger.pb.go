@@ -22,6 +22,86 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListTeamsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamsRequest) Reset() {
+	*x = ListTeamsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamsRequest) ProtoMessage() {}
+
+func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamsRequest.ProtoReflect.Descriptor instead.
+func (*ListTeamsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{0}
+}
+
+type ListTeamsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Teams         []*Balance             `protobuf:"bytes,1,rep,name=teams,proto3" json:"teams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamsResponse) Reset() {
+	*x = ListTeamsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamsResponse) ProtoMessage() {}
+
+func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamsResponse.ProtoReflect.Descriptor instead.
+func (*ListTeamsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListTeamsResponse) GetTeams() []*Balance {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
 // Capacity is one capacity product of a pool, as a balance card shows it.
 type Capacity struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -39,7 +119,7 @@ type Capacity struct {
 
 func (x *Capacity) Reset() {
 	*x = Capacity{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -51,7 +131,7 @@ func (x *Capacity) String() string {
 func (*Capacity) ProtoMessage() {}
 
 func (x *Capacity) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[0]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -64,7 +144,7 @@ func (x *Capacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capacity.ProtoReflect.Descriptor instead.
 func (*Capacity) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{0}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Capacity) GetProductCode() string {
@@ -123,7 +203,7 @@ type SetCapacityRequest struct {
 
 func (x *SetCapacityRequest) Reset() {
 	*x = SetCapacityRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -135,7 +215,7 @@ func (x *SetCapacityRequest) String() string {
 func (*SetCapacityRequest) ProtoMessage() {}
 
 func (x *SetCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[1]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -148,7 +228,7 @@ func (x *SetCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCapacityRequest.ProtoReflect.Descriptor instead.
 func (*SetCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{1}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetCapacityRequest) GetEventId() string {
@@ -195,7 +275,7 @@ type SetCapacityResponse struct {
 
 func (x *SetCapacityResponse) Reset() {
 	*x = SetCapacityResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +287,7 @@ func (x *SetCapacityResponse) String() string {
 func (*SetCapacityResponse) ProtoMessage() {}
 
 func (x *SetCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[2]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +300,7 @@ func (x *SetCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCapacityResponse.ProtoReflect.Descriptor instead.
 func (*SetCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{2}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetCapacityResponse) GetCapacity() *Capacity {
@@ -244,7 +324,7 @@ type UseCapacityRequest struct {
 
 func (x *UseCapacityRequest) Reset() {
 	*x = UseCapacityRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +336,7 @@ func (x *UseCapacityRequest) String() string {
 func (*UseCapacityRequest) ProtoMessage() {}
 
 func (x *UseCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[3]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +349,7 @@ func (x *UseCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UseCapacityRequest.ProtoReflect.Descriptor instead.
 func (*UseCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{3}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UseCapacityRequest) GetEventId() string {
@@ -319,7 +399,7 @@ type UseCapacityResponse struct {
 
 func (x *UseCapacityResponse) Reset() {
 	*x = UseCapacityResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +411,7 @@ func (x *UseCapacityResponse) String() string {
 func (*UseCapacityResponse) ProtoMessage() {}
 
 func (x *UseCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[4]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +424,7 @@ func (x *UseCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UseCapacityResponse.ProtoReflect.Descriptor instead.
 func (*UseCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{4}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UseCapacityResponse) GetGranted() bool {
@@ -380,7 +460,7 @@ type ReturnCapacityRequest struct {
 
 func (x *ReturnCapacityRequest) Reset() {
 	*x = ReturnCapacityRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +472,7 @@ func (x *ReturnCapacityRequest) String() string {
 func (*ReturnCapacityRequest) ProtoMessage() {}
 
 func (x *ReturnCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[5]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +485,7 @@ func (x *ReturnCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnCapacityRequest.ProtoReflect.Descriptor instead.
 func (*ReturnCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{5}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReturnCapacityRequest) GetEventId() string {
@@ -445,7 +525,7 @@ type ReturnCapacityResponse struct {
 
 func (x *ReturnCapacityResponse) Reset() {
 	*x = ReturnCapacityResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +537,7 @@ func (x *ReturnCapacityResponse) String() string {
 func (*ReturnCapacityResponse) ProtoMessage() {}
 
 func (x *ReturnCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[6]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +550,7 @@ func (x *ReturnCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnCapacityResponse.ProtoReflect.Descriptor instead.
 func (*ReturnCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{6}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReturnCapacityResponse) GetCapacity() *Capacity {
@@ -491,7 +571,7 @@ type RecordHeartbeatRequest struct {
 
 func (x *RecordHeartbeatRequest) Reset() {
 	*x = RecordHeartbeatRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +583,7 @@ func (x *RecordHeartbeatRequest) String() string {
 func (*RecordHeartbeatRequest) ProtoMessage() {}
 
 func (x *RecordHeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[7]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +596,7 @@ func (x *RecordHeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordHeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*RecordHeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecordHeartbeatRequest) GetHeartbeat() *HeartbeatRequest {
@@ -542,7 +622,7 @@ type RecordHeartbeatResponse struct {
 
 func (x *RecordHeartbeatResponse) Reset() {
 	*x = RecordHeartbeatResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +634,7 @@ func (x *RecordHeartbeatResponse) String() string {
 func (*RecordHeartbeatResponse) ProtoMessage() {}
 
 func (x *RecordHeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[8]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +647,7 @@ func (x *RecordHeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordHeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*RecordHeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecordHeartbeatResponse) GetResult() *HeartbeatResponse {
@@ -589,7 +669,7 @@ type MergeTeamsRequest struct {
 
 func (x *MergeTeamsRequest) Reset() {
 	*x = MergeTeamsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +681,7 @@ func (x *MergeTeamsRequest) String() string {
 func (*MergeTeamsRequest) ProtoMessage() {}
 
 func (x *MergeTeamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[9]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +694,7 @@ func (x *MergeTeamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeTeamsRequest.ProtoReflect.Descriptor instead.
 func (*MergeTeamsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MergeTeamsRequest) GetEventId() string {
@@ -656,7 +736,7 @@ type MergeTeamsResponse struct {
 
 func (x *MergeTeamsResponse) Reset() {
 	*x = MergeTeamsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +748,7 @@ func (x *MergeTeamsResponse) String() string {
 func (*MergeTeamsResponse) ProtoMessage() {}
 
 func (x *MergeTeamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[10]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +761,7 @@ func (x *MergeTeamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeTeamsResponse.ProtoReflect.Descriptor instead.
 func (*MergeTeamsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MergeTeamsResponse) GetInto() *Balance {
@@ -715,7 +795,7 @@ type SetBudgetRequest struct {
 
 func (x *SetBudgetRequest) Reset() {
 	*x = SetBudgetRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +807,7 @@ func (x *SetBudgetRequest) String() string {
 func (*SetBudgetRequest) ProtoMessage() {}
 
 func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[11]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +820,7 @@ func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBudgetRequest.ProtoReflect.Descriptor instead.
 func (*SetBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SetBudgetRequest) GetTeamId() string {
@@ -766,7 +846,7 @@ type SetBudgetResponse struct {
 
 func (x *SetBudgetResponse) Reset() {
 	*x = SetBudgetResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +858,7 @@ func (x *SetBudgetResponse) String() string {
 func (*SetBudgetResponse) ProtoMessage() {}
 
 func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[12]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +871,7 @@ func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBudgetResponse.ProtoReflect.Descriptor instead.
 func (*SetBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetBudgetResponse) GetBudget() *Budget {
@@ -810,7 +890,7 @@ type ListBudgetsRequest struct {
 
 func (x *ListBudgetsRequest) Reset() {
 	*x = ListBudgetsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +902,7 @@ func (x *ListBudgetsRequest) String() string {
 func (*ListBudgetsRequest) ProtoMessage() {}
 
 func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[13]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +915,7 @@ func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
 func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListBudgetsRequest) GetTeamId() string {
@@ -856,7 +936,7 @@ type ListBudgetsResponse struct {
 
 func (x *ListBudgetsResponse) Reset() {
 	*x = ListBudgetsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +948,7 @@ func (x *ListBudgetsResponse) String() string {
 func (*ListBudgetsResponse) ProtoMessage() {}
 
 func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[14]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +961,7 @@ func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
 func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListBudgetsResponse) GetBudgets() []*Budget {
@@ -902,14 +982,18 @@ type AuthorizeRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Launch *LaunchRequest         `protobuf:"bytes,1,opt,name=launch,proto3" json:"launch,omitempty"`
 	// Server time of receipt, stamped by ingestion; the charge uses it.
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// The launch's own W3C trace context (traceparent, tracestate) when it
+	// travels in an AuthorizeBatch: the ledger continues that trace for this
+	// launch (its span and its event's headers), not the batch call's.
+	TraceContext  map[string]string `protobuf:"bytes,3,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1005,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[15]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1018,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuthorizeRequest) GetLaunch() *LaunchRequest {
@@ -951,6 +1035,13 @@ func (x *AuthorizeRequest) GetReceivedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AuthorizeRequest) GetTraceContext() map[string]string {
+	if x != nil {
+		return x.TraceContext
+	}
+	return nil
+}
+
 type AuthorizeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Result        *LaunchResponse        `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
@@ -960,7 +1051,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1063,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[16]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1076,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AuthorizeResponse) GetResult() *LaunchResponse {
@@ -993,6 +1084,159 @@ func (x *AuthorizeResponse) GetResult() *LaunchResponse {
 		return x.Result
 	}
 	return nil
+}
+
+type AuthorizeBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1,000.
+	Launches      []*AuthorizeRequest `protobuf:"bytes,1,rep,name=launches,proto3" json:"launches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeBatchRequest) Reset() {
+	*x = AuthorizeBatchRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeBatchRequest) ProtoMessage() {}
+
+func (x *AuthorizeBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeBatchRequest.ProtoReflect.Descriptor instead.
+func (*AuthorizeBatchRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AuthorizeBatchRequest) GetLaunches() []*AuthorizeRequest {
+	if x != nil {
+		return x.Launches
+	}
+	return nil
+}
+
+type AuthorizeBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per launch, in request order.
+	Outcomes      []*AuthorizeOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeBatchResponse) Reset() {
+	*x = AuthorizeBatchResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeBatchResponse) ProtoMessage() {}
+
+func (x *AuthorizeBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeBatchResponse.ProtoReflect.Descriptor instead.
+func (*AuthorizeBatchResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AuthorizeBatchResponse) GetOutcomes() []*AuthorizeOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+// AuthorizeOutcome is one launch's answer in a batch: its result, or the
+// error Authorize would have returned for it.
+type AuthorizeOutcome struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Result *LaunchResponse        `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	// A google.rpc.Code; 0 (OK) when result is set.
+	ErrorCode     int32  `protobuf:"varint,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,3,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeOutcome) Reset() {
+	*x = AuthorizeOutcome{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeOutcome) ProtoMessage() {}
+
+func (x *AuthorizeOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeOutcome.ProtoReflect.Descriptor instead.
+func (*AuthorizeOutcome) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AuthorizeOutcome) GetResult() *LaunchResponse {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *AuthorizeOutcome) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *AuthorizeOutcome) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
 }
 
 type QuoteLaunchRequest struct {
@@ -1005,7 +1249,7 @@ type QuoteLaunchRequest struct {
 
 func (x *QuoteLaunchRequest) Reset() {
 	*x = QuoteLaunchRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1261,7 @@ func (x *QuoteLaunchRequest) String() string {
 func (*QuoteLaunchRequest) ProtoMessage() {}
 
 func (x *QuoteLaunchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[17]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1274,7 @@ func (x *QuoteLaunchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteLaunchRequest.ProtoReflect.Descriptor instead.
 func (*QuoteLaunchRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *QuoteLaunchRequest) GetQuote() *QuoteRequest {
@@ -1056,7 +1300,7 @@ type QuoteLaunchResponse struct {
 
 func (x *QuoteLaunchResponse) Reset() {
 	*x = QuoteLaunchResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1312,7 @@ func (x *QuoteLaunchResponse) String() string {
 func (*QuoteLaunchResponse) ProtoMessage() {}
 
 func (x *QuoteLaunchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[18]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1325,7 @@ func (x *QuoteLaunchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteLaunchResponse.ProtoReflect.Descriptor instead.
 func (*QuoteLaunchResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *QuoteLaunchResponse) GetQuote() *QuoteResponse {
@@ -1100,7 +1344,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1356,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[19]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1369,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetBalanceRequest) GetTeamId() string {
@@ -1144,7 +1388,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1400,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[20]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1413,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetBalanceResponse) GetBalance() *Balance {
@@ -1190,15 +1434,17 @@ type Balance struct {
 	NextExpiry *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_expiry,json=nextExpiry,proto3" json:"next_expiry,omitempty"`
 	Removed    int64                  `protobuf:"varint,8,opt,name=removed,proto3" json:"removed,omitempty"`
 	// Tokens of the packs that have not expired (spent or not).
-	Live          int64       `protobuf:"varint,9,opt,name=live,proto3" json:"live,omitempty"`
-	Capacities    []*Capacity `protobuf:"bytes,10,rep,name=capacities,proto3" json:"capacities,omitempty"`
+	Live       int64       `protobuf:"varint,9,opt,name=live,proto3" json:"live,omitempty"`
+	Capacities []*Capacity `protobuf:"bytes,10,rep,name=capacities,proto3" json:"capacities,omitempty"`
+	// The pool was closed (merged into another team): it takes no charges.
+	Suspended     bool `protobuf:"varint,11,opt,name=suspended,proto3" json:"suspended,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Balance) Reset() {
 	*x = Balance{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1456,7 @@ func (x *Balance) String() string {
 func (*Balance) ProtoMessage() {}
 
 func (x *Balance) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[21]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1469,7 @@ func (x *Balance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Balance.ProtoReflect.Descriptor instead.
 func (*Balance) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Balance) GetTeamId() string {
@@ -1296,6 +1542,13 @@ func (x *Balance) GetCapacities() []*Capacity {
 	return nil
 }
 
+func (x *Balance) GetSuspended() bool {
+	if x != nil {
+		return x.Suspended
+	}
+	return false
+}
+
 type Pack struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	PackId          string                 `protobuf:"bytes,1,opt,name=pack_id,json=packId,proto3" json:"pack_id,omitempty"`
@@ -1313,7 +1566,7 @@ type Pack struct {
 
 func (x *Pack) Reset() {
 	*x = Pack{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1578,7 @@ func (x *Pack) String() string {
 func (*Pack) ProtoMessage() {}
 
 func (x *Pack) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[22]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1591,7 @@ func (x *Pack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pack.ProtoReflect.Descriptor instead.
 func (*Pack) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Pack) GetPackId() string {
@@ -1426,7 +1679,7 @@ type AddPackRequest struct {
 
 func (x *AddPackRequest) Reset() {
 	*x = AddPackRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1691,7 @@ func (x *AddPackRequest) String() string {
 func (*AddPackRequest) ProtoMessage() {}
 
 func (x *AddPackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[23]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1704,7 @@ func (x *AddPackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPackRequest.ProtoReflect.Descriptor instead.
 func (*AddPackRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AddPackRequest) GetEventId() string {
@@ -1541,7 +1794,7 @@ type AddPackResponse struct {
 
 func (x *AddPackResponse) Reset() {
 	*x = AddPackResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1806,7 @@ func (x *AddPackResponse) String() string {
 func (*AddPackResponse) ProtoMessage() {}
 
 func (x *AddPackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[24]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1819,7 @@ func (x *AddPackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPackResponse.ProtoReflect.Descriptor instead.
 func (*AddPackResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AddPackResponse) GetPack() *Pack {
@@ -1597,7 +1850,7 @@ type AdjustBalanceRequest struct {
 
 func (x *AdjustBalanceRequest) Reset() {
 	*x = AdjustBalanceRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1862,7 @@ func (x *AdjustBalanceRequest) String() string {
 func (*AdjustBalanceRequest) ProtoMessage() {}
 
 func (x *AdjustBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[25]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1875,7 @@ func (x *AdjustBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustBalanceRequest.ProtoReflect.Descriptor instead.
 func (*AdjustBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AdjustBalanceRequest) GetEventId() string {
@@ -1676,7 +1929,7 @@ type AdjustBalanceResponse struct {
 
 func (x *AdjustBalanceResponse) Reset() {
 	*x = AdjustBalanceResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +1941,7 @@ func (x *AdjustBalanceResponse) String() string {
 func (*AdjustBalanceResponse) ProtoMessage() {}
 
 func (x *AdjustBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[26]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +1954,7 @@ func (x *AdjustBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustBalanceResponse.ProtoReflect.Descriptor instead.
 func (*AdjustBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{26}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AdjustBalanceResponse) GetBalance() *Balance {
@@ -1721,7 +1974,7 @@ type ListPacksRequest struct {
 
 func (x *ListPacksRequest) Reset() {
 	*x = ListPacksRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1986,7 @@ func (x *ListPacksRequest) String() string {
 func (*ListPacksRequest) ProtoMessage() {}
 
 func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[27]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1999,7 @@ func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksRequest.ProtoReflect.Descriptor instead.
 func (*ListPacksRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{27}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListPacksRequest) GetTeamId() string {
@@ -1772,7 +2025,7 @@ type ListPacksResponse struct {
 
 func (x *ListPacksResponse) Reset() {
 	*x = ListPacksResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +2037,7 @@ func (x *ListPacksResponse) String() string {
 func (*ListPacksResponse) ProtoMessage() {}
 
 func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[28]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +2050,7 @@ func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksResponse.ProtoReflect.Descriptor instead.
 func (*ListPacksResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{28}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListPacksResponse) GetPacks() []*Pack {
@@ -1818,7 +2071,7 @@ type ListTransactionsRequest struct {
 
 func (x *ListTransactionsRequest) Reset() {
 	*x = ListTransactionsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +2083,7 @@ func (x *ListTransactionsRequest) String() string {
 func (*ListTransactionsRequest) ProtoMessage() {}
 
 func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[29]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +2096,7 @@ func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{29}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListTransactionsRequest) GetTeamId() string {
@@ -1877,7 +2130,7 @@ type ListTransactionsResponse struct {
 
 func (x *ListTransactionsResponse) Reset() {
 	*x = ListTransactionsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +2142,7 @@ func (x *ListTransactionsResponse) String() string {
 func (*ListTransactionsResponse) ProtoMessage() {}
 
 func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[30]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2155,7 @@ func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{30}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListTransactionsResponse) GetTransactions() []*Transaction {
@@ -1940,7 +2193,7 @@ type Transaction struct {
 
 func (x *Transaction) Reset() {
 	*x = Transaction{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2205,7 @@ func (x *Transaction) String() string {
 func (*Transaction) ProtoMessage() {}
 
 func (x *Transaction) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[31]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2218,7 @@ func (x *Transaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transaction.ProtoReflect.Descriptor instead.
 func (*Transaction) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{31}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Transaction) GetEventId() string {
@@ -2059,7 +2312,7 @@ type SetProductRateRequest struct {
 
 func (x *SetProductRateRequest) Reset() {
 	*x = SetProductRateRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2324,7 @@ func (x *SetProductRateRequest) String() string {
 func (*SetProductRateRequest) ProtoMessage() {}
 
 func (x *SetProductRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[32]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2337,7 @@ func (x *SetProductRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProductRateRequest.ProtoReflect.Descriptor instead.
 func (*SetProductRateRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{32}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SetProductRateRequest) GetProductCode() string {
@@ -2131,7 +2384,7 @@ type SetProductRateResponse struct {
 
 func (x *SetProductRateResponse) Reset() {
 	*x = SetProductRateResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2396,7 @@ func (x *SetProductRateResponse) String() string {
 func (*SetProductRateResponse) ProtoMessage() {}
 
 func (x *SetProductRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[33]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2409,7 @@ func (x *SetProductRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProductRateResponse.ProtoReflect.Descriptor instead.
 func (*SetProductRateResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{33}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetProductRateResponse) GetProduct() *Product {
@@ -2179,7 +2432,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[34]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2444,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[34]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2457,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{34}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Product) GetProductCode() string {
@@ -2250,7 +2503,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[35]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2262,7 +2515,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[35]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2275,7 +2528,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{35}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 type ListProductsResponse struct {
@@ -2287,7 +2540,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[36]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2552,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[36]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2565,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{36}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -2333,7 +2586,7 @@ type AssignUserRequest struct {
 
 func (x *AssignUserRequest) Reset() {
 	*x = AssignUserRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[37]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2345,7 +2598,7 @@ func (x *AssignUserRequest) String() string {
 func (*AssignUserRequest) ProtoMessage() {}
 
 func (x *AssignUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[37]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2358,7 +2611,7 @@ func (x *AssignUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignUserRequest.ProtoReflect.Descriptor instead.
 func (*AssignUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{37}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AssignUserRequest) GetTeamId() string {
@@ -2390,7 +2643,7 @@ type AssignUserResponse struct {
 
 func (x *AssignUserResponse) Reset() {
 	*x = AssignUserResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[38]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2402,7 +2655,7 @@ func (x *AssignUserResponse) String() string {
 func (*AssignUserResponse) ProtoMessage() {}
 
 func (x *AssignUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[38]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2415,7 +2668,7 @@ func (x *AssignUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignUserResponse.ProtoReflect.Descriptor instead.
 func (*AssignUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{38}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{43}
 }
 
 type UnassignUserRequest struct {
@@ -2428,7 +2681,7 @@ type UnassignUserRequest struct {
 
 func (x *UnassignUserRequest) Reset() {
 	*x = UnassignUserRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[39]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2440,7 +2693,7 @@ func (x *UnassignUserRequest) String() string {
 func (*UnassignUserRequest) ProtoMessage() {}
 
 func (x *UnassignUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[39]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2453,7 +2706,7 @@ func (x *UnassignUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignUserRequest.ProtoReflect.Descriptor instead.
 func (*UnassignUserRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{39}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *UnassignUserRequest) GetTeamId() string {
@@ -2478,7 +2731,7 @@ type UnassignUserResponse struct {
 
 func (x *UnassignUserResponse) Reset() {
 	*x = UnassignUserResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[40]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2490,7 +2743,7 @@ func (x *UnassignUserResponse) String() string {
 func (*UnassignUserResponse) ProtoMessage() {}
 
 func (x *UnassignUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[40]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2503,14 +2756,17 @@ func (x *UnassignUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignUserResponse.ProtoReflect.Descriptor instead.
 func (*UnassignUserResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{40}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/ledger.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtokenmeter/v1/ingestion.proto\x1a\x19tokenmeter/v1/types.proto\"\xc8\x01\n" +
+	"\x1atokenmeter/v1/ledger.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtokenmeter/v1/ingestion.proto\x1a\x19tokenmeter/v1/types.proto\"\x12\n" +
+	"\x10ListTeamsRequest\"A\n" +
+	"\x11ListTeamsResponse\x12,\n" +
+	"\x05teams\x18\x01 \x03(\v2\x16.tokenmeter.v1.BalanceR\x05teams\"\xc8\x01\n" +
 	"\bCapacity\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
@@ -2573,13 +2829,26 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"\\\n" +
 	"\x13ListBudgetsResponse\x12/\n" +
 	"\abudgets\x18\x01 \x03(\v2\x15.tokenmeter.v1.BudgetR\abudgets\x12\x14\n" +
-	"\x05spent\x18\x02 \x03(\x03R\x05spent\"\x85\x01\n" +
+	"\x05spent\x18\x02 \x03(\x03R\x05spent\"\x9e\x02\n" +
 	"\x10AuthorizeRequest\x124\n" +
 	"\x06launch\x18\x01 \x01(\v2\x1c.tokenmeter.v1.LaunchRequestR\x06launch\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"J\n" +
+	"receivedAt\x12V\n" +
+	"\rtrace_context\x18\x03 \x03(\v21.tokenmeter.v1.AuthorizeRequest.TraceContextEntryR\ftraceContext\x1a?\n" +
+	"\x11TraceContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
 	"\x11AuthorizeResponse\x125\n" +
-	"\x06result\x18\x01 \x01(\v2\x1d.tokenmeter.v1.LaunchResponseR\x06result\"\x84\x01\n" +
+	"\x06result\x18\x01 \x01(\v2\x1d.tokenmeter.v1.LaunchResponseR\x06result\"T\n" +
+	"\x15AuthorizeBatchRequest\x12;\n" +
+	"\blaunches\x18\x01 \x03(\v2\x1f.tokenmeter.v1.AuthorizeRequestR\blaunches\"U\n" +
+	"\x16AuthorizeBatchResponse\x12;\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x1f.tokenmeter.v1.AuthorizeOutcomeR\boutcomes\"\x8d\x01\n" +
+	"\x10AuthorizeOutcome\x125\n" +
+	"\x06result\x18\x01 \x01(\v2\x1d.tokenmeter.v1.LaunchResponseR\x06result\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\"\x84\x01\n" +
 	"\x12QuoteLaunchRequest\x121\n" +
 	"\x05quote\x18\x01 \x01(\v2\x1b.tokenmeter.v1.QuoteRequestR\x05quote\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2589,7 +2858,7 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x11GetBalanceRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"F\n" +
 	"\x12GetBalanceResponse\x120\n" +
-	"\abalance\x18\x01 \x01(\v2\x16.tokenmeter.v1.BalanceR\abalance\"\xdb\x02\n" +
+	"\abalance\x18\x01 \x01(\v2\x16.tokenmeter.v1.BalanceR\abalance\"\xf9\x02\n" +
 	"\aBalance\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1c\n" +
 	"\tavailable\x18\x02 \x01(\x03R\tavailable\x12\x1c\n" +
@@ -2604,7 +2873,8 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\n" +
 	"capacities\x18\n" +
 	" \x03(\v2\x17.tokenmeter.v1.CapacityR\n" +
-	"capacities\"\xe4\x02\n" +
+	"capacities\x12\x1c\n" +
+	"\tsuspended\x18\v \x01(\bR\tsuspended\"\xe4\x02\n" +
 	"\x04Pack\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1c\n" +
@@ -2695,9 +2965,10 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x13UnassignUserRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x16\n" +
-	"\x14UnassignUserResponse2\xad\f\n" +
+	"\x14UnassignUserResponse2\xdc\r\n" +
 	"\rLedgerService\x12N\n" +
-	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12T\n" +
+	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
+	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
 	"\vQuoteLaunch\x12!.tokenmeter.v1.QuoteLaunchRequest\x1a\".tokenmeter.v1.QuoteLaunchResponse\x12Q\n" +
 	"\n" +
 	"GetBalance\x12 .tokenmeter.v1.GetBalanceRequest\x1a!.tokenmeter.v1.GetBalanceResponse\x12H\n" +
@@ -2717,7 +2988,8 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\vListBudgets\x12!.tokenmeter.v1.ListBudgetsRequest\x1a\".tokenmeter.v1.ListBudgetsResponse\x12T\n" +
 	"\vSetCapacity\x12!.tokenmeter.v1.SetCapacityRequest\x1a\".tokenmeter.v1.SetCapacityResponse\x12T\n" +
 	"\vUseCapacity\x12!.tokenmeter.v1.UseCapacityRequest\x1a\".tokenmeter.v1.UseCapacityResponse\x12]\n" +
-	"\x0eReturnCapacity\x12$.tokenmeter.v1.ReturnCapacityRequest\x1a%.tokenmeter.v1.ReturnCapacityResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0eReturnCapacity\x12$.tokenmeter.v1.ReturnCapacityRequest\x1a%.tokenmeter.v1.ReturnCapacityResponse\x12N\n" +
+	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -2731,143 +3003,158 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
-	(*Capacity)(nil),                 // 0: tokenmeter.v1.Capacity
-	(*SetCapacityRequest)(nil),       // 1: tokenmeter.v1.SetCapacityRequest
-	(*SetCapacityResponse)(nil),      // 2: tokenmeter.v1.SetCapacityResponse
-	(*UseCapacityRequest)(nil),       // 3: tokenmeter.v1.UseCapacityRequest
-	(*UseCapacityResponse)(nil),      // 4: tokenmeter.v1.UseCapacityResponse
-	(*ReturnCapacityRequest)(nil),    // 5: tokenmeter.v1.ReturnCapacityRequest
-	(*ReturnCapacityResponse)(nil),   // 6: tokenmeter.v1.ReturnCapacityResponse
-	(*RecordHeartbeatRequest)(nil),   // 7: tokenmeter.v1.RecordHeartbeatRequest
-	(*RecordHeartbeatResponse)(nil),  // 8: tokenmeter.v1.RecordHeartbeatResponse
-	(*MergeTeamsRequest)(nil),        // 9: tokenmeter.v1.MergeTeamsRequest
-	(*MergeTeamsResponse)(nil),       // 10: tokenmeter.v1.MergeTeamsResponse
-	(*SetBudgetRequest)(nil),         // 11: tokenmeter.v1.SetBudgetRequest
-	(*SetBudgetResponse)(nil),        // 12: tokenmeter.v1.SetBudgetResponse
-	(*ListBudgetsRequest)(nil),       // 13: tokenmeter.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),      // 14: tokenmeter.v1.ListBudgetsResponse
-	(*AuthorizeRequest)(nil),         // 15: tokenmeter.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),        // 16: tokenmeter.v1.AuthorizeResponse
-	(*QuoteLaunchRequest)(nil),       // 17: tokenmeter.v1.QuoteLaunchRequest
-	(*QuoteLaunchResponse)(nil),      // 18: tokenmeter.v1.QuoteLaunchResponse
-	(*GetBalanceRequest)(nil),        // 19: tokenmeter.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),       // 20: tokenmeter.v1.GetBalanceResponse
-	(*Balance)(nil),                  // 21: tokenmeter.v1.Balance
-	(*Pack)(nil),                     // 22: tokenmeter.v1.Pack
-	(*AddPackRequest)(nil),           // 23: tokenmeter.v1.AddPackRequest
-	(*AddPackResponse)(nil),          // 24: tokenmeter.v1.AddPackResponse
-	(*AdjustBalanceRequest)(nil),     // 25: tokenmeter.v1.AdjustBalanceRequest
-	(*AdjustBalanceResponse)(nil),    // 26: tokenmeter.v1.AdjustBalanceResponse
-	(*ListPacksRequest)(nil),         // 27: tokenmeter.v1.ListPacksRequest
-	(*ListPacksResponse)(nil),        // 28: tokenmeter.v1.ListPacksResponse
-	(*ListTransactionsRequest)(nil),  // 29: tokenmeter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 30: tokenmeter.v1.ListTransactionsResponse
-	(*Transaction)(nil),              // 31: tokenmeter.v1.Transaction
-	(*SetProductRateRequest)(nil),    // 32: tokenmeter.v1.SetProductRateRequest
-	(*SetProductRateResponse)(nil),   // 33: tokenmeter.v1.SetProductRateResponse
-	(*Product)(nil),                  // 34: tokenmeter.v1.Product
-	(*ListProductsRequest)(nil),      // 35: tokenmeter.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),     // 36: tokenmeter.v1.ListProductsResponse
-	(*AssignUserRequest)(nil),        // 37: tokenmeter.v1.AssignUserRequest
-	(*AssignUserResponse)(nil),       // 38: tokenmeter.v1.AssignUserResponse
-	(*UnassignUserRequest)(nil),      // 39: tokenmeter.v1.UnassignUserRequest
-	(*UnassignUserResponse)(nil),     // 40: tokenmeter.v1.UnassignUserResponse
-	(CapacityKind)(0),                // 41: tokenmeter.v1.CapacityKind
-	(*HeartbeatRequest)(nil),         // 42: tokenmeter.v1.HeartbeatRequest
-	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
-	(*HeartbeatResponse)(nil),        // 44: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                   // 45: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),            // 46: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),           // 47: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 48: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 49: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 50: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 51: tokenmeter.v1.AdjustmentKind
+	(*ListTeamsRequest)(nil),         // 0: tokenmeter.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),        // 1: tokenmeter.v1.ListTeamsResponse
+	(*Capacity)(nil),                 // 2: tokenmeter.v1.Capacity
+	(*SetCapacityRequest)(nil),       // 3: tokenmeter.v1.SetCapacityRequest
+	(*SetCapacityResponse)(nil),      // 4: tokenmeter.v1.SetCapacityResponse
+	(*UseCapacityRequest)(nil),       // 5: tokenmeter.v1.UseCapacityRequest
+	(*UseCapacityResponse)(nil),      // 6: tokenmeter.v1.UseCapacityResponse
+	(*ReturnCapacityRequest)(nil),    // 7: tokenmeter.v1.ReturnCapacityRequest
+	(*ReturnCapacityResponse)(nil),   // 8: tokenmeter.v1.ReturnCapacityResponse
+	(*RecordHeartbeatRequest)(nil),   // 9: tokenmeter.v1.RecordHeartbeatRequest
+	(*RecordHeartbeatResponse)(nil),  // 10: tokenmeter.v1.RecordHeartbeatResponse
+	(*MergeTeamsRequest)(nil),        // 11: tokenmeter.v1.MergeTeamsRequest
+	(*MergeTeamsResponse)(nil),       // 12: tokenmeter.v1.MergeTeamsResponse
+	(*SetBudgetRequest)(nil),         // 13: tokenmeter.v1.SetBudgetRequest
+	(*SetBudgetResponse)(nil),        // 14: tokenmeter.v1.SetBudgetResponse
+	(*ListBudgetsRequest)(nil),       // 15: tokenmeter.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),      // 16: tokenmeter.v1.ListBudgetsResponse
+	(*AuthorizeRequest)(nil),         // 17: tokenmeter.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),        // 18: tokenmeter.v1.AuthorizeResponse
+	(*AuthorizeBatchRequest)(nil),    // 19: tokenmeter.v1.AuthorizeBatchRequest
+	(*AuthorizeBatchResponse)(nil),   // 20: tokenmeter.v1.AuthorizeBatchResponse
+	(*AuthorizeOutcome)(nil),         // 21: tokenmeter.v1.AuthorizeOutcome
+	(*QuoteLaunchRequest)(nil),       // 22: tokenmeter.v1.QuoteLaunchRequest
+	(*QuoteLaunchResponse)(nil),      // 23: tokenmeter.v1.QuoteLaunchResponse
+	(*GetBalanceRequest)(nil),        // 24: tokenmeter.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),       // 25: tokenmeter.v1.GetBalanceResponse
+	(*Balance)(nil),                  // 26: tokenmeter.v1.Balance
+	(*Pack)(nil),                     // 27: tokenmeter.v1.Pack
+	(*AddPackRequest)(nil),           // 28: tokenmeter.v1.AddPackRequest
+	(*AddPackResponse)(nil),          // 29: tokenmeter.v1.AddPackResponse
+	(*AdjustBalanceRequest)(nil),     // 30: tokenmeter.v1.AdjustBalanceRequest
+	(*AdjustBalanceResponse)(nil),    // 31: tokenmeter.v1.AdjustBalanceResponse
+	(*ListPacksRequest)(nil),         // 32: tokenmeter.v1.ListPacksRequest
+	(*ListPacksResponse)(nil),        // 33: tokenmeter.v1.ListPacksResponse
+	(*ListTransactionsRequest)(nil),  // 34: tokenmeter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil), // 35: tokenmeter.v1.ListTransactionsResponse
+	(*Transaction)(nil),              // 36: tokenmeter.v1.Transaction
+	(*SetProductRateRequest)(nil),    // 37: tokenmeter.v1.SetProductRateRequest
+	(*SetProductRateResponse)(nil),   // 38: tokenmeter.v1.SetProductRateResponse
+	(*Product)(nil),                  // 39: tokenmeter.v1.Product
+	(*ListProductsRequest)(nil),      // 40: tokenmeter.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),     // 41: tokenmeter.v1.ListProductsResponse
+	(*AssignUserRequest)(nil),        // 42: tokenmeter.v1.AssignUserRequest
+	(*AssignUserResponse)(nil),       // 43: tokenmeter.v1.AssignUserResponse
+	(*UnassignUserRequest)(nil),      // 44: tokenmeter.v1.UnassignUserRequest
+	(*UnassignUserResponse)(nil),     // 45: tokenmeter.v1.UnassignUserResponse
+	nil,                              // 46: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                // 47: tokenmeter.v1.CapacityKind
+	(*HeartbeatRequest)(nil),         // 48: tokenmeter.v1.HeartbeatRequest
+	(*timestamppb.Timestamp)(nil),    // 49: google.protobuf.Timestamp
+	(*HeartbeatResponse)(nil),        // 50: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                   // 51: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),            // 52: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),           // 53: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),             // 54: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),            // 55: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                  // 56: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),              // 57: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
-	41, // 0: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	41, // 1: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	0,  // 2: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	0,  // 3: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	0,  // 4: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	42, // 5: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	43, // 6: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	44, // 7: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
-	21, // 8: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	45, // 9: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	45, // 10: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	45, // 11: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	46, // 12: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	43, // 13: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	47, // 14: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
-	48, // 15: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	43, // 16: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	49, // 17: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
-	21, // 18: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	22, // 19: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	43, // 20: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
-	0,  // 21: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	43, // 22: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	43, // 23: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	50, // 24: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	43, // 25: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	43, // 26: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	43, // 27: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	50, // 28: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
-	22, // 29: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
-	21, // 30: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	51, // 31: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	21, // 32: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	22, // 33: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	31, // 34: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	43, // 35: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	43, // 36: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
-	34, // 37: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	43, // 38: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
-	34, // 39: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	15, // 40: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	17, // 41: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	19, // 42: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	23, // 43: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	25, // 44: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	27, // 45: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	29, // 46: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	32, // 47: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	35, // 48: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	37, // 49: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	39, // 50: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	7,  // 51: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	9,  // 52: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	11, // 53: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	13, // 54: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	1,  // 55: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	3,  // 56: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	5,  // 57: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	16, // 58: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	18, // 59: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	20, // 60: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	24, // 61: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	26, // 62: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	28, // 63: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	30, // 64: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	33, // 65: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	36, // 66: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	38, // 67: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	40, // 68: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	8,  // 69: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	10, // 70: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	12, // 71: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	14, // 72: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	2,  // 73: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	4,  // 74: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	6,  // 75: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	58, // [58:76] is the sub-list for method output_type
-	40, // [40:58] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
+	47, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	47, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	2,  // 3: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	2,  // 4: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	2,  // 5: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	48, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	49, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	50, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	26, // 9: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
+	51, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	51, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	51, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	52, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	49, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	46, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	53, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	17, // 17: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
+	21, // 18: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
+	53, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	54, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	49, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	55, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	26, // 23: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	27, // 24: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
+	49, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	2,  // 26: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
+	49, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	49, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	56, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	49, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	49, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	49, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	56, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	27, // 34: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
+	26, // 35: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
+	57, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	26, // 37: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	27, // 38: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
+	36, // 39: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
+	49, // 40: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	49, // 41: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	39, // 42: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
+	49, // 43: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	39, // 44: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
+	17, // 45: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 46: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 47: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 48: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 49: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 50: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 51: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 52: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 53: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 54: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 55: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 56: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 57: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 58: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 59: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 60: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 61: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 62: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 63: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 64: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	18, // 65: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 66: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 67: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 68: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 69: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 70: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 71: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 72: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 73: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 74: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 75: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 76: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 77: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 78: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 79: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 80: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 81: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 82: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 83: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 84: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	65, // [65:85] is the sub-list for method output_type
+	45, // [45:65] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -2883,7 +3170,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	LedgerService_Authorize_FullMethodName        = "/tokenmeter.v1.LedgerService/Authorize"
+	LedgerService_AuthorizeBatch_FullMethodName   = "/tokenmeter.v1.LedgerService/AuthorizeBatch"
 	LedgerService_QuoteLaunch_FullMethodName      = "/tokenmeter.v1.LedgerService/QuoteLaunch"
 	LedgerService_GetBalance_FullMethodName       = "/tokenmeter.v1.LedgerService/GetBalance"
 	LedgerService_AddPack_FullMethodName          = "/tokenmeter.v1.LedgerService/AddPack"
@@ -37,6 +38,7 @@ const (
 	LedgerService_SetCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/SetCapacity"
 	LedgerService_UseCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/UseCapacity"
 	LedgerService_ReturnCapacity_FullMethodName   = "/tokenmeter.v1.LedgerService/ReturnCapacity"
+	LedgerService_ListTeams_FullMethodName        = "/tokenmeter.v1.LedgerService/ListTeams"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -47,6 +49,11 @@ const (
 type LedgerServiceClient interface {
 	// Authorize decides a launch stamped by ingestion and appends the decision.
 	Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error)
+	// AuthorizeBatch decides several launches of the caller's organisation in
+	// one call, each exactly as Authorize would (same deduplication by event id,
+	// same answer on a retry), and answers each in request order. Ingestion
+	// coalesces concurrent launches into it.
+	AuthorizeBatch(ctx context.Context, in *AuthorizeBatchRequest, opts ...grpc.CallOption) (*AuthorizeBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
 	QuoteLaunch(ctx context.Context, in *QuoteLaunchRequest, opts ...grpc.CallOption) (*QuoteLaunchResponse, error)
 	GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*GetBalanceResponse, error)
@@ -71,6 +78,9 @@ type LedgerServiceClient interface {
 	SetCapacity(ctx context.Context, in *SetCapacityRequest, opts ...grpc.CallOption) (*SetCapacityResponse, error)
 	UseCapacity(ctx context.Context, in *UseCapacityRequest, opts ...grpc.CallOption) (*UseCapacityResponse, error)
 	ReturnCapacity(ctx context.Context, in *ReturnCapacityRequest, opts ...grpc.CallOption) (*ReturnCapacityResponse, error)
+	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
+	// team id, each with its balance.
+	ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -85,6 +95,16 @@ func (c *ledgerServiceClient) Authorize(ctx context.Context, in *AuthorizeReques
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AuthorizeResponse)
 	err := c.cc.Invoke(ctx, LedgerService_Authorize_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) AuthorizeBatch(ctx context.Context, in *AuthorizeBatchRequest, opts ...grpc.CallOption) (*AuthorizeBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuthorizeBatchResponse)
+	err := c.cc.Invoke(ctx, LedgerService_AuthorizeBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +281,16 @@ func (c *ledgerServiceClient) ReturnCapacity(ctx context.Context, in *ReturnCapa
 	return out, nil
 }
 
+func (c *ledgerServiceClient) ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTeamsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ListTeams_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -269,6 +299,11 @@ func (c *ledgerServiceClient) ReturnCapacity(ctx context.Context, in *ReturnCapa
 type LedgerServiceServer interface {
 	// Authorize decides a launch stamped by ingestion and appends the decision.
 	Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error)
+	// AuthorizeBatch decides several launches of the caller's organisation in
+	// one call, each exactly as Authorize would (same deduplication by event id,
+	// same answer on a retry), and answers each in request order. Ingestion
+	// coalesces concurrent launches into it.
+	AuthorizeBatch(context.Context, *AuthorizeBatchRequest) (*AuthorizeBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
 	QuoteLaunch(context.Context, *QuoteLaunchRequest) (*QuoteLaunchResponse, error)
 	GetBalance(context.Context, *GetBalanceRequest) (*GetBalanceResponse, error)
@@ -293,6 +328,9 @@ type LedgerServiceServer interface {
 	SetCapacity(context.Context, *SetCapacityRequest) (*SetCapacityResponse, error)
 	UseCapacity(context.Context, *UseCapacityRequest) (*UseCapacityResponse, error)
 	ReturnCapacity(context.Context, *ReturnCapacityRequest) (*ReturnCapacityResponse, error)
+	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
+	// team id, each with its balance.
+	ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -305,6 +343,9 @@ type UnimplementedLedgerServiceServer struct{}
 
 func (UnimplementedLedgerServiceServer) Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Authorize not implemented")
+}
+func (UnimplementedLedgerServiceServer) AuthorizeBatch(context.Context, *AuthorizeBatchRequest) (*AuthorizeBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AuthorizeBatch not implemented")
 }
 func (UnimplementedLedgerServiceServer) QuoteLaunch(context.Context, *QuoteLaunchRequest) (*QuoteLaunchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method QuoteLaunch not implemented")
@@ -357,6 +398,9 @@ func (UnimplementedLedgerServiceServer) UseCapacity(context.Context, *UseCapacit
 func (UnimplementedLedgerServiceServer) ReturnCapacity(context.Context, *ReturnCapacityRequest) (*ReturnCapacityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReturnCapacity not implemented")
 }
+func (UnimplementedLedgerServiceServer) ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTeams not implemented")
+}
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
 
@@ -392,6 +436,24 @@ func _LedgerService_Authorize_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LedgerServiceServer).Authorize(ctx, req.(*AuthorizeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_AuthorizeBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthorizeBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).AuthorizeBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_AuthorizeBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).AuthorizeBatch(ctx, req.(*AuthorizeBatchRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -702,6 +764,24 @@ func _LedgerService_ReturnCapacity_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_ListTeams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTeamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ListTeams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ListTeams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ListTeams(ctx, req.(*ListTeamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -712,6 +792,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Authorize",
 			Handler:    _LedgerService_Authorize_Handler,
+		},
+		{
+			MethodName: "AuthorizeBatch",
+			Handler:    _LedgerService_AuthorizeBatch_Handler,
 		},
 		{
 			MethodName: "QuoteLaunch",
@@ -780,6 +864,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReturnCapacity",
 			Handler:    _LedgerService_ReturnCapacity_Handler,
+		},
+		{
+			MethodName: "ListTeams",
+			Handler:    _LedgerService_ListTeams_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,195 @@
+package launch
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Coalescer sends concurrent launches of one organisation to the ledger
+// together, in AuthorizeBatch calls: a launch that finds a call free goes at
+// once (alone when nothing else waits, so a quiet system adds no delay);
+// launches arriving while every call is in flight queue and go together in
+// the next. Each launch still gets its own answer, and the ledger decides
+// each exactly as Authorize would, deduplicated by its event id, so a
+// launcher's retry is as safe as before.
+type Coalescer struct {
+	ledger   v1.LedgerServiceClient
+	maxBatch int
+	maxCalls int
+	timeout  time.Duration
+
+	mu   sync.Mutex
+	orgs map[string]*orgQueue
+	// unary is set once the ledger answered Unimplemented (an older ledger):
+	// launches go one call each from then on.
+	unary atomic.Bool
+}
+
+// orgQueue is one organisation's launches waiting for a call.
+type orgQueue struct {
+	pending []*waiting
+	calls   int // calls in flight
+}
+
+// waiting is one launch and, once done is closed, its answer.
+type waiting struct {
+	ctx  context.Context
+	req  *v1.AuthorizeRequest
+	res  *v1.LaunchResponse
+	err  error
+	done chan struct{}
+}
+
+// NewCoalescer sends at most maxBatch launches per call and keeps at most
+// maxCalls calls in flight per organisation; each call may take timeout.
+func NewCoalescer(ledger v1.LedgerServiceClient, maxBatch, maxCalls int, timeout time.Duration) *Coalescer {
+	return &Coalescer{ledger: ledger, maxBatch: max(1, maxBatch), maxCalls: max(1, maxCalls), timeout: timeout,
+		orgs: map[string]*orgQueue{}}
+}
+
+// Authorize asks the ledger to decide req for org; the error is a gRPC
+// status. req is the caller's to give: it may be changed (its trace context).
+func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
+	if c.unary.Load() {
+		resp, err := c.ledger.Authorize(auth.ActingFor(ctx, org), req)
+		return resp.GetResult(), err
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		// The batch call carries one trace; each launch carries its own.
+		req.TraceContext = map[string]string{}
+		otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(req.TraceContext))
+	}
+	w := &waiting{ctx: ctx, req: req, done: make(chan struct{})}
+	if batch := c.enqueue(org, w); batch != nil {
+		// This caller takes the free call; whoever queued meanwhile goes next,
+		// on a goroutine of its own so this launch's answer is not held up.
+		c.send(org, batch)
+		if next := c.next(org); next != nil {
+			go c.drain(org, next)
+		}
+	}
+	select {
+	case <-w.done:
+		return w.res, w.err
+	case <-ctx.Done():
+		// The decision may still be made; a retry with the same event id gets it.
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// enqueue queues w; when a call is free it takes it and returns the batch
+// to send (w among the oldest waiting).
+func (c *Coalescer) enqueue(org string, w *waiting) []*waiting {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.orgs[org]
+	if q == nil {
+		q = &orgQueue{}
+		c.orgs[org] = q
+	}
+	q.pending = append(q.pending, w)
+	if q.calls >= c.maxCalls {
+		return nil
+	}
+	q.calls++
+	return q.take(c.maxBatch)
+}
+
+// next returns the next batch for a call that finished, keeping the call;
+// nil when nothing waits, and the call is free again.
+func (c *Coalescer) next(org string) []*waiting {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.orgs[org]
+	if len(q.pending) == 0 {
+		q.calls--
+		if q.calls == 0 {
+			delete(c.orgs, org)
+		}
+		return nil
+	}
+	return q.take(c.maxBatch)
+}
+
+func (q *orgQueue) take(n int) []*waiting {
+	n = min(n, len(q.pending))
+	batch := make([]*waiting, n)
+	copy(batch, q.pending)
+	clear(q.pending[:n])
+	q.pending = q.pending[n:]
+	if len(q.pending) == 0 {
+		q.pending = nil // let the backing array go
+	}
+	return batch
+}
+
+// drain sends batches until none waits.
+func (c *Coalescer) drain(org string, batch []*waiting) {
+	for ; batch != nil; batch = c.next(org) {
+		c.send(org, batch)
+	}
+}
+
+// send makes one call for batch and answers each launch of it.
+func (c *Coalescer) send(org string, batch []*waiting) {
+	live := batch[:0:0]
+	for _, w := range batch {
+		if w.ctx.Err() != nil {
+			close(w.done) // its caller has gone: nothing to decide for it
+			continue
+		}
+		live = append(live, w)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The call serves several callers: it carries the first one's values
+	// (trace) but none of their deadlines or cancellation.
+	ctx, cancel := context.WithTimeout(auth.ActingFor(context.WithoutCancel(live[0].ctx), org), c.timeout)
+	defer cancel()
+	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}
+	for i, w := range live {
+		req.Launches[i] = w.req
+	}
+	resp, err := c.ledger.AuthorizeBatch(ctx, req)
+	if status.Code(err) == codes.Unimplemented {
+		c.unary.Store(true)
+		var wg sync.WaitGroup
+		for _, w := range live {
+			wg.Go(func() { c.one(ctx, w) })
+		}
+		wg.Wait()
+		return
+	}
+	if err == nil && len(resp.GetOutcomes()) != len(live) {
+		err = status.Errorf(codes.Internal, "ledger answered %d of %d launches", len(resp.GetOutcomes()), len(live))
+	}
+	for i, w := range live {
+		if err != nil {
+			w.err = err
+		} else if o := resp.GetOutcomes()[i]; o.GetErrorCode() != int32(codes.OK) {
+			w.err = status.Error(codes.Code(o.GetErrorCode()), o.GetErrorMessage())
+		} else {
+			w.res = o.GetResult()
+		}
+		close(w.done)
+	}
+}
+
+// one decides w alone, with Authorize.
+func (c *Coalescer) one(ctx context.Context, w *waiting) {
+	resp, err := c.ledger.Authorize(ctx, w.req)
+	w.res, w.err = resp.GetResult(), err
+	close(w.done)
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// ListTeams lists the teams of the caller's organisation, sorted by team id,
+// each with its balance. A team is a pool subject on the LEDGER stream; the
+// organisation's catalog subject is not a team.
+func (l *Ledger) ListTeams(ctx context.Context, _ *v1.ListTeamsRequest) (*v1.ListTeamsResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := l.teamsOf(ctx, p.Org)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	// Pools not loaded yet are read from the log: several at once.
+	balances, errs := make([]*v1.Balance, len(teams)), make([]error, len(teams))
+	now := l.Now()
+	sem := make(chan struct{}, listTeamsReaders)
+	var wg sync.WaitGroup
+	for i, team := range teams {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = l.Store.Read(ctx, p.Org, team, func(pl *pool.Pool) { balances[i] = balanceOf(team, pl, now) })
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, statusOf(err)
+		}
+	}
+	return &v1.ListTeamsResponse{Teams: balances}, nil
+}
+
+// listTeamsReaders bounds the pools ListTeams reads at once.
+const listTeamsReaders = 8
+
+// teamsOf returns the sorted team ids with a pool subject in org (a valid
+// id, checked by caller, so the filter stays within one tenant).
+func (l *Ledger) teamsOf(ctx context.Context, org string) ([]string, error) {
+	stream, err := l.JS.Stream(ctx, eventlog.LedgerStream)
+	if err != nil {
+		return nil, err
+	}
+	prefix := eventlog.LedgerSubject(org, "")
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(prefix+"*"))
+	if err != nil {
+		return nil, err
+	}
+	teams := make([]string, 0, len(info.State.Subjects))
+	for subject := range info.State.Subjects {
+		team, ok := strings.CutPrefix(subject, prefix)
+		if !ok || team == eventlog.CatalogToken || !eventlog.ValidID(team) {
+			continue
+		}
+		teams = append(teams, team)
+	}
+	slices.Sort(teams)
+	return teams, nil
+}
