@@ -17,7 +17,7 @@ run: clickhouse ## start ClickHouse, embedded NATS, the four services and demo d
 	go run ./tools/cmd/devstack
 
 .PHONY: test
-test: clickhouse lint proto-lint compose-check ## every test of every module, against real NATS and ClickHouse
+test: clickhouse lint proto-lint compose-check console-check console-e2e-deps ## every test of every module, against real NATS and ClickHouse
 	@for m in $(MODULES); do \
 		echo "== go test $${m#$(CURDIR)/}"; \
 		(cd $$m && go test $(GO_TEST_FLAGS) ./...) || exit 1; \
@@ -30,15 +30,34 @@ bench: clickhouse ## benchmarks, each printed beside the raw component measured 
 	done
 
 .PHONY: build
-build: ## build the four service binaries and the dev stack into bin/
+build: ## build the four service binaries, the dev stack and tokenctl into bin/
 	@mkdir -p bin
 	@for s in $(SERVICES); do CGO_ENABLED=0 go build -trimpath -o bin/$$s ./services/$$s/cmd/$$s; done
 	go build -o bin/devstack ./tools/cmd/devstack
+	go build -o bin/tokenctl ./tools/cmd/tokenctl
 
 .PHONY: lint
 lint: ## gofmt and go vet over every module
 	@unformatted=$$(gofmt -l $(MODULES)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+
+CONSOLE_WEB := services/reporting/internal/console/web
+
+.PHONY: console
+console: ## rebuild the web console into its embedded assets (commit the result)
+	cd $(CONSOLE_WEB) && npm ci --no-audit --no-fund && npm run build
+
+.PHONY: console-check
+console-check: ## the committed console assets are what its sources build to
+	@cd $(CONSOLE_WEB) && npm ci --no-audit --no-fund --silent
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+		(cd $(CONSOLE_WEB) && CONSOLE_OUT="$$out" node build.mjs --quiet) && \
+		diff -r "$$out" $(CONSOLE_WEB)/../assets >/dev/null || \
+		{ echo "console assets are stale: run 'make console' and commit $(CONSOLE_WEB)/../assets"; exit 1; }
+
+.PHONY: console-e2e-deps
+console-e2e-deps: ## playwright-core for the browser tests (the browser is Debian's chromium)
+	@cd tools/e2e/console && npm ci --no-audit --no-fund --silent
 
 .PHONY: proto
 proto: ## regenerate proto/gen with buf (plugins pinned in tools/go.mod)

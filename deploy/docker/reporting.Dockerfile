@@ -34,7 +34,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=probe /go/bin/grpc-health-probe /bin/grpc_health_probe
 COPY --from=build /out/reporting /bin/reporting
 ENV TOKENMETER_LISTEN=:7072
-EXPOSE 7072
+EXPOSE 7072 7074
 USER nonroot:nonroot
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=5 \
     CMD ["/bin/grpc_health_probe", "-addr=:7072"]

@@ -24,6 +24,7 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
@@ -53,6 +54,11 @@ type Config struct {
 	LedgerAddr    string
 	LedgerAPIKey  string
 	LedgerTimeout time.Duration
+
+	// ConsoleListen is where the admin web console listens (empty: no
+	// console); AlertingAddr lets its alert pages reach the alerting service.
+	ConsoleListen string
+	AlertingAddr  string
 
 	// PersonalDataOrgs lists the organisations (comma-separated, "*" all)
 	// whose reports and exports show user ids as they are; every other
@@ -88,6 +94,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
 	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
+	fs.StringVar(&c.ConsoleListen, "console-listen", ":7074", "host:port of the admin web console (empty: none)")
+	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
 	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "organisations whose reports show user ids (comma-separated, * for all); others see keyed hashes")
 	fs.StringVar(&c.UserHashKey, "user-hash-key", "", "secret keying the hashed user ids (set it: without it pseudonyms can be guessed)")
 	fs.Float64Var(&c.TokenPrice, "token-price", 3, "price of one token, for licensing advice")
@@ -161,13 +169,14 @@ func (c *Config) Validate() error {
 
 // Service is a running reporting service.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	nc     *nats.Conn
-	ch     driver.Conn
-	ledger *balance.Ledger
-	grpc   *grpcserver.Server
-	projs  []*projector.Projector
+	cfg     Config
+	log     *slog.Logger
+	nc      *nats.Conn
+	ch      driver.Conn
+	ledger  *balance.Ledger
+	grpc    *grpcserver.Server
+	console *console.Server
+	projs   []*projector.Projector
 }
 
 // New connects NATS and ClickHouse, migrates the schema and listens for
@@ -243,7 +252,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	v1.RegisterReportingServiceServer(s.grpc, server.NewWith(opts))
+	if cfg.ConsoleListen != "" {
+		s.console, err = console.Listen(ctx, console.Config{Listen: cfg.ConsoleListen,
+			ReportingAddr: s.grpc.Addr(), LedgerAddr: cfg.LedgerAddr, AlertingAddr: cfg.AlertingAddr})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// ConsoleURL is where a browser opens the web console ("" without one).
+func (s *Service) ConsoleURL() string {
+	if s.console == nil {
+		return ""
+	}
+	return s.console.URL()
 }
 
 func serverOptions(cfg Config, log *slog.Logger) (server.Options, error) {
@@ -303,6 +327,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
+	consoleDone := make(chan error, 1)
+	if s.console != nil {
+		go func() { consoleDone <- s.console.Serve() }()
+		s.log.InfoContext(ctx, "console serving", "url", s.console.URL())
+	}
 	s.log.InfoContext(ctx, "reporting serving", "addr", s.Addr())
 
 	var runErr error
@@ -312,6 +341,8 @@ func (s *Service) Run(ctx context.Context) error {
 	case err := <-serveDone:
 		serveStopped = true
 		runErr = fmt.Errorf("grpc server stopped unexpectedly: %v", err)
+	case err := <-consoleDone:
+		runErr = fmt.Errorf("console stopped unexpectedly: %v", err)
 	case err := <-projDone:
 		projRunning--
 		if ctx.Err() == nil { // it also returns (nil) when ctx is done
@@ -320,6 +351,13 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.InfoContext(ctx, "reporting shutting down")
 	s.grpc.NotServing()
+	if s.console != nil {
+		// Live alert feeds never end by themselves: give page loads a
+		// moment, then cut what is left.
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		s.console.Shutdown(stopCtx)
+		cancel()
+	}
 	stopProjectors()
 	for ; projRunning > 0; projRunning-- {
 		runErr = errors.Join(runErr, <-projDone)

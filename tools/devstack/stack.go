@@ -42,6 +42,8 @@ type Options struct {
 	IngestionListen, LedgerListen, ReportingListen, AlertingListen string
 	// IngestionHTTPListen opens ingestion's HTTP/JSON door ("" keeps it closed).
 	IngestionHTTPListen string
+	// ConsoleListen opens reporting's web console ("" keeps it closed).
+	ConsoleListen string
 	// Now is the server clock of ledger and ingestion (nil: wall clock).
 	Now func() time.Time
 	Log *slog.Logger
@@ -97,11 +99,20 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.run(ctx, "ingestion", s.Ingestion.Run)
 
+	var ac alerting.Config
+	defaults(ac.Register)
+	common(&ac.Common, o, o.AlertingListen)
+	if s.Alerting, err = alerting.New(ctx, ac, o.Log.With("service", "alerting")); err != nil {
+		return nil, fmt.Errorf("alerting: %w", err)
+	}
+	s.run(ctx, "alerting", s.Alerting.Run)
+
 	var rc reporting.Config
 	defaults(rc.Register)
 	common(&rc.Common, o, o.ReportingListen)
 	rc.ClickHouseAddr, rc.ClickHouseDatabase = o.ClickHouseAddr, o.ClickHouseDatabase
 	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ServiceKey
+	rc.ConsoleListen, rc.AlertingAddr = o.ConsoleListen, s.Alerting.Addr()
 	// The demo organisation shows real user ids; a deployment lists its own.
 	rc.PersonalDataOrgs, rc.UserHashKey = DemoOrg, "dev-user-hash-key"
 	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
@@ -110,13 +121,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.run(ctx, "reporting", s.Reporting.Run)
 
-	var ac alerting.Config
-	defaults(ac.Register)
-	common(&ac.Common, o, o.AlertingListen)
-	if s.Alerting, err = alerting.New(ctx, ac, o.Log.With("service", "alerting")); err != nil {
-		return nil, fmt.Errorf("alerting: %w", err)
-	}
-	s.run(ctx, "alerting", s.Alerting.Run)
 	return s, nil
 }
 

@@ -36,7 +36,7 @@ type options struct {
 	natsPort                             int
 	clickhouseAddr, clickhouseDB         string
 	ingestion, ledger, reporting, alerts string
-	ingestionHTTP                        string
+	ingestionHTTP, console               string
 	demoWeeks                            int
 	logLevel, otlp                       string
 }
@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.ledger, "ledger-listen", "127.0.0.1:7071", "ledger gRPC address")
 	fs.StringVar(&o.reporting, "reporting-listen", "127.0.0.1:7072", "reporting gRPC address")
 	fs.StringVar(&o.alerts, "alerting-listen", "127.0.0.1:7073", "alerting gRPC address")
+	fs.StringVar(&o.console, "console-listen", "127.0.0.1:7074", "web console address (empty: none)")
 	fs.IntVar(&o.demoWeeks, "demo-weeks", 6, "weeks of demo launches to load on first start (0: none)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "service log level")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP/gRPC collector host:port")
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string) error {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: ns.ClientURL(), ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
 		IngestionListen: o.ingestion, IngestionHTTPListen: o.ingestionHTTP, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
-		Log: log,
+		ConsoleListen: o.console, Log: log,
 	})
 	if err != nil {
 		return err
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string) error {
 	if err := loadDemo(ctx, stack, o.demoWeeks); err != nil {
 		return err
 	}
-	printWelcome(stack, ns.ClientURL(), o.clickhouseAddr, o.clickhouseDB)
+	printWelcome(stack, o.stateDir, ns.ClientURL(), o.clickhouseAddr, o.clickhouseDB)
 	<-ctx.Done()
 	fmt.Println("\nstopping: draining services ...")
 	return stack.Wait()

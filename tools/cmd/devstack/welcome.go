@@ -11,9 +11,11 @@ import (
 
 func v1Ledger(c *grpc.ClientConn) v1.LedgerServiceClient { return v1.NewLedgerServiceClient(c) }
 
-func printWelcome(s *devstack.Stack, natsURL, chAddr, chDB string) {
+func printWelcome(s *devstack.Stack, stateDir, natsURL, chAddr, chDB string) {
 	fmt.Printf(`
-tokenmeter is running (Ctrl-C stops it; data is kept in .local/)
+tokenmeter is running (Ctrl-C stops it; data is kept in %s/)
+
+  console    %s   (sign in with the admin key %s)
 
   ingestion  %s   (launcher API; key %s for team "design")
              http://%s   (the same API as HTTP/JSON)
@@ -42,7 +44,8 @@ Try a launch, then the balance (grpcurl is pinned in tools/go.mod):
   go tool grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"from_sequence":1}' \
     %s tokenmeter.v1.AlertingService/WatchAlerts
 
-`, s.Ingestion.Addr(), devstack.LauncherKey, s.Ingestion.HTTPAddr(), s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
+`, stateDir, s.Reporting.ConsoleURL(), devstack.AdminKey,
+		s.Ingestion.Addr(), devstack.LauncherKey, s.Ingestion.HTTPAddr(), s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
 		natsURL, chAddr, chDB,
 		devstack.LauncherKey, s.Ingestion.HTTPAddr(),
 		devstack.LauncherKey, s.Ingestion.Addr(), devstack.AdminKey, s.Ledger.Addr(),

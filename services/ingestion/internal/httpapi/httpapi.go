@@ -8,21 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
-	"net/textproto"
-	"strconv"
 	"time"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -44,14 +36,7 @@ func Listen(ctx context.Context, listen, grpcAddr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
-		}),
-		runtime.WithIncomingHeaderMatcher(headers),
-		runtime.WithErrorHandler(writeError),
-	)
+	mux := grpcserver.NewGateway()
 	if err := v1.RegisterIngestionServiceHandler(ctx, mux, conn); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("http door: %w", err)
@@ -92,27 +77,4 @@ func limitBody(h http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		h.ServeHTTP(w, r)
 	})
-}
-
-// headers forwards the organisation a service key acts for, besides the
-// gateway's defaults (Authorization, Grpc-Metadata-*).
-func headers(key string) (string, bool) {
-	if textproto.CanonicalMIMEHeaderKey(key) == textproto.CanonicalMIMEHeaderKey(auth.MetadataOrg) {
-		return auth.MetadataOrg, true
-	}
-	return runtime.DefaultHeaderMatcher(key)
-}
-
-// writeError is grpc-gateway's error answer (the google.rpc.Status as JSON,
-// details included) plus Retry-After when the status carries RetryInfo.
-func writeError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok {
-		for _, d := range st.Details() {
-			if ri, ok := d.(*errdetails.RetryInfo); ok {
-				secs := int(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
-				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			}
-		}
-	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

@@ -1,0 +1,56 @@
+package grpcserver
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/textproto"
+	"strconv"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+)
+
+// NewGateway is the grpc-gateway mux every HTTP/JSON door of tokenmeter
+// uses, so they all speak the same JSON: proto field names, unset fields
+// present (a client sees 0 rather than nothing), unknown request fields
+// ignored (older servers accept newer clients), the Authorization header
+// and the acting organisation forwarded as gRPC metadata, and errors as
+// google.rpc.Status JSON with Retry-After when the status carries RetryInfo.
+func NewGateway(opts ...runtime.ServeMuxOption) *runtime.ServeMux {
+	base := []runtime.ServeMuxOption{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+		}),
+		runtime.WithIncomingHeaderMatcher(gatewayHeaders),
+		runtime.WithErrorHandler(gatewayError),
+	}
+	return runtime.NewServeMux(append(base, opts...)...)
+}
+
+// gatewayHeaders forwards the organisation a service key acts for, besides
+// the gateway's defaults (Authorization, Grpc-Metadata-*).
+func gatewayHeaders(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == textproto.CanonicalMIMEHeaderKey(auth.MetadataOrg) {
+		return auth.MetadataOrg, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// gatewayError is grpc-gateway's error answer plus Retry-After.
+func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok {
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok {
+				secs := int(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			}
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}

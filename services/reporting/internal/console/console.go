@@ -1,0 +1,170 @@
+// Package console is the admin web console the reporting service serves: a
+// single-page app embedded in the binary, and a JSON API that is nothing but
+// the services' own gRPC contract through grpc-gateway
+// (POST /api/tokenmeter.v1.<Service>/<Method>), so the console reads exactly
+// what tokenctl and every other client read, with the caller's own admin key.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// MaxBodyBytes bounds an API request body.
+const MaxBodyBytes = 1 << 20
+
+// Config says where the console listens and which gRPC servers its API reaches.
+type Config struct {
+	Listen string
+	// ReportingAddr is the reporting service's own gRPC address.
+	ReportingAddr string
+	// LedgerAddr and AlertingAddr are optional: without them the balance
+	// and alert pages say the service is not configured.
+	LedgerAddr   string
+	AlertingAddr string
+}
+
+// Server is the listening console.
+type Server struct {
+	http     *http.Server
+	listener net.Listener
+	conns    []*grpc.ClientConn
+}
+
+// Listen opens cfg.Listen; Serve serves.
+func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if cfg.ReportingAddr == "" {
+		return nil, errors.New("console: the reporting gRPC address is required")
+	}
+	s := &Server{}
+	defer func() {
+		if err != nil {
+			s.closeConns()
+		}
+	}()
+	gw := grpcserver.NewGateway()
+	type backend struct {
+		addr     string
+		register func(context.Context, *grpc.ClientConn) error
+	}
+	for _, b := range []backend{
+		{cfg.ReportingAddr, func(ctx context.Context, c *grpc.ClientConn) error {
+			return v1.RegisterReportingServiceHandler(ctx, gw, c)
+		}},
+		{cfg.LedgerAddr, func(ctx context.Context, c *grpc.ClientConn) error {
+			return v1.RegisterLedgerServiceHandler(ctx, gw, c)
+		}},
+		{cfg.AlertingAddr, func(ctx context.Context, c *grpc.ClientConn) error {
+			return v1.RegisterAlertingServiceHandler(ctx, gw, c)
+		}},
+	} {
+		if b.addr == "" {
+			continue
+		}
+		// No key of the console's own: every call carries the signed-in
+		// admin's Authorization header, so the services decide as for any client.
+		conn, err := grpcserver.Dial(b.addr, "")
+		if err != nil {
+			return nil, err
+		}
+		s.conns = append(s.conns, conn)
+		if err := b.register(ctx, conn); err != nil {
+			return nil, fmt.Errorf("console api: %w", err)
+		}
+	}
+	exports := &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])}
+
+	rpc := http.StripPrefix("/api", limitBody(gw))
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/export", exports)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/tokenmeter.v1.") {
+			rpc.ServeHTTP(w, r)
+			return
+		}
+		apiNotFound(w, r)
+	})
+	mux.Handle("/", assets())
+
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("console listen %s: %w", cfg.Listen, err)
+	}
+	s.listener = lis
+	s.http = &http.Server{
+		Handler:           otelhttp.NewHandler(secureHeaders(mux), "reporting.console"),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	return s, nil
+}
+
+// Addr is the address actually listened on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is where a browser opens the console.
+func (s *Server) URL() string {
+	host, port, _ := net.SplitHostPort(s.Addr())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// Serve serves until Shutdown.
+func (s *Server) Serve() error {
+	if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("console: %w", err)
+	}
+	return nil
+}
+
+// Shutdown lets requests in flight finish until ctx ends (live alert feeds
+// are cut then), and closes the gRPC connections.
+func (s *Server) Shutdown(ctx context.Context) {
+	if err := s.http.Shutdown(ctx); err != nil {
+		_ = s.http.Close()
+	}
+	s.closeConns()
+}
+
+func (s *Server) closeConns() {
+	for _, c := range s.conns {
+		_ = c.Close()
+	}
+	s.conns = nil
+}
+
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders: the console loads nothing from elsewhere and is never framed.
+func secureHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func apiNotFound(w http.ResponseWriter, r *http.Request) {
+	writeJSONError(w, codes.NotFound, fmt.Sprintf("no API at %s: this console's API is POST /api/tokenmeter.v1.<Service>/<Method> and GET /api/export", r.URL.Path))
+}

@@ -1,0 +1,161 @@
+// The console shell: sign-in, navigation, the team and range pickers, and
+// the live alert feed that runs while signed in.
+import { call, session, ApiError } from './api.js';
+import { h, notice } from './format.js';
+import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
+import * as summary from './pages/summary.js';
+import * as products from './pages/products.js';
+import * as users from './pages/users.js';
+import * as balances from './pages/balances.js';
+import * as forecast from './pages/forecast.js';
+import * as advice from './pages/advice.js';
+import * as alerts from './pages/alerts.js';
+import * as exporter from './pages/export.js';
+
+const pages = [
+  { path: 'summary', title: 'Token usage', page: summary },
+  { path: 'products', title: 'By product', page: products },
+  { path: 'users', title: 'By user', page: users },
+  { path: 'balances', title: 'Balances', page: balances },
+  { path: 'forecast', title: 'Forecast', page: forecast },
+  { path: 'advice', title: 'Advice', page: advice },
+  { path: 'alerts', title: 'Alerts', page: alerts },
+  { path: 'export', title: 'Export', page: exporter },
+];
+
+export const ranges = [
+  ['RANGE_PRESET_THIS_MONTH', 'This month'],
+  ['RANGE_PRESET_LAST_3_MONTHS', 'Last 3 months'],
+  ['RANGE_PRESET_LAST_6_MONTHS', 'Last 6 months'],
+  ['RANGE_PRESET_LAST_9_MONTHS', 'Last 9 months'],
+  ['RANGE_PRESET_LAST_12_MONTHS', 'Last 12 months'],
+];
+
+// state is what every page reads: the teams of the organisation, the team
+// chosen ('' = all) and the range preset.
+const state = {
+  teams: [],
+  team: sessionStorage.getItem('tokenmeter.team') || '',
+  range: sessionStorage.getItem('tokenmeter.range') || 'RANGE_PRESET_LAST_12_MONTHS',
+};
+
+const app = document.getElementById('app');
+let renderSeq = 0;
+
+function context() {
+  return {
+    teams: state.teams,
+    team: state.team,
+    // Reports want the teams named: 'all' is every team of the organisation.
+    teamIds: state.team ? [state.team] : state.teams,
+    range: { preset: state.range },
+    rangeLabel: ranges.find(([v]) => v === state.range)?.[1] || '',
+    feed: alertFeed,
+    go: (hash) => { location.hash = hash; },
+  };
+}
+
+// loadTeams is also the sign-in check: the ledger answers only a valid key
+// allowed to administer the organisation.
+async function loadTeams() {
+  const res = await call('LedgerService', 'ListTeams', {});
+  return (res.teams || []).map((b) => b.team_id);
+}
+
+function signInView(message) {
+  stopAlertFeed();
+  const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'key-help' });
+  const status = h('div', { 'aria-live': 'assertive' }, message ? notice(message, 'error') : null);
+  const form = h('form', {
+    class: 'signin', onsubmit: async (e) => {
+      e.preventDefault();
+      session.key = input.value.trim();
+      status.replaceChildren(notice('Checking the key …'));
+      try {
+        await start();
+      } catch (err) {
+        session.key = '';
+        status.replaceChildren(notice(signInProblem(err), 'error'));
+      }
+    },
+  },
+  h('h1', {}, 'tokenmeter'),
+  h('p', {}, 'Sign in with an admin API key of your organisation.'),
+  h('label', { for: 'api-key' }, 'Admin API key'),
+  input,
+  h('p', { id: 'key-help', class: 'hint' }, 'The key stays in this browser tab only and is sent with every request.'),
+  h('button', { type: 'submit' }, 'Sign in'),
+  status);
+  app.replaceChildren(h('main', { id: 'main', class: 'signin-page' }, form));
+  input.focus();
+}
+
+function signInProblem(err) {
+  if (!(err instanceof ApiError)) return `The console could not reach the server: ${err.message}`;
+  if (err.httpStatus === 401) return 'That key was refused: it is unknown or revoked.';
+  if (err.httpStatus === 403) return 'That key may not administer the organisation: sign in with an admin key.';
+  if (err.notConfigured) return `The console cannot reach the ledger to list your teams: ${err.message}`;
+  return err.message;
+}
+
+function select(id, label, options, value, onChange) {
+  return h('label', { class: 'picker', for: id }, label,
+    h('select', { id, onchange: (e) => onChange(e.target.value) },
+      options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
+}
+
+function shell(current) {
+  const badge = h('span', { class: 'badge', 'data-testid': 'alert-badge', hidden: alertFeed.unseen === 0 }, String(alertFeed.unseen));
+  alertFeed.onBadge = (count) => { badge.textContent = String(count); badge.hidden = count === 0; };
+  const nav = h('nav', { 'aria-label': 'Reports' }, h('ul', {}, pages.map((p) => h('li', {},
+    h('a', { href: `#/${p.path}`, 'aria-current': p === current ? 'page' : false }, p.title, p.path === 'alerts' ? badge : null)))));
+  const header = h('header', {},
+    h('div', { class: 'brand' }, 'tokenmeter'),
+    select('team-picker', 'Team', [['', 'All teams'], ...state.teams.map((t) => [t, t])], state.team, (v) => {
+      state.team = v; sessionStorage.setItem('tokenmeter.team', v); route();
+    }),
+    select('range-picker', 'Range', ranges, state.range, (v) => {
+      state.range = v; sessionStorage.setItem('tokenmeter.range', v); route();
+    }),
+    h('button', { class: 'link', onclick: () => { session.key = ''; signInView(); } }, 'Sign out'));
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  app.replaceChildren(header, nav, main);
+  return main;
+}
+
+async function route() {
+  if (!session.key) return signInView();
+  const [, path = 'summary', ...rest] = location.hash.split('/');
+  const current = pages.find((p) => p.path === path) || pages[0];
+  const main = shell(current);
+  document.title = `${current.title} · tokenmeter`;
+  const seq = ++renderSeq;
+  main.append(h('h1', {}, current.title), h('div', { class: 'loading', role: 'status' }, 'Loading …'));
+  const body = h('div', { class: 'page' });
+  try {
+    await current.page.render(body, context(), rest.map(decodeURIComponent));
+    if (seq !== renderSeq) return; // a newer navigation won
+    main.querySelector('.loading').replaceWith(body);
+  } catch (err) {
+    if (seq !== renderSeq) return;
+    if (err instanceof ApiError && err.signedOut) return signInView('Your key was refused: sign in again.');
+    main.querySelector('.loading').replaceWith(notice(problem(err), 'error'));
+  }
+}
+
+function problem(err) {
+  if (err instanceof ApiError && err.notConfigured) return `This page needs a service the console is not connected to: ${err.message}`;
+  return `Could not load this page: ${err.message}`;
+}
+
+async function start() {
+  state.teams = await loadTeams();
+  if (state.team && !state.teams.includes(state.team)) state.team = '';
+  startAlertFeed(() => { if (location.hash.startsWith('#/alerts')) route(); });
+  if (!location.hash) location.hash = '#/summary';
+  else route();
+}
+
+window.addEventListener('hashchange', route);
+if (session.key) start().catch((err) => signInView(signInProblem(err)));
+else signInView();

@@ -1,0 +1,72 @@
+// Balances: a card per pool and per capacity product, with a status bar that
+// is green above 20 % available and red at or below.
+import { call } from '../api.js';
+import { h, tokens, day, notice } from '../format.js';
+
+const RED_AT = 20;
+
+export async function render(el, ctx) {
+  let balances;
+  try {
+    balances = (await call('LedgerService', 'ListTeams', {})).teams || [];
+  } catch (err) {
+    if (!err.notConfigured) throw err;
+    // An older ledger without ListTeams: ask each known team.
+    balances = await Promise.all(ctx.teams.map(async (t) => (await call('LedgerService', 'GetBalance', { team_id: t })).balance));
+  }
+  if (ctx.team) balances = balances.filter((b) => b.team_id === ctx.team);
+  if (!balances.length) {
+    el.append(notice('No pools yet: add a pack to a team to create its pool.'));
+    return;
+  }
+  el.append(h('div', { class: 'cards balances' }, balances.map(poolCard)));
+  const capacities = balances.flatMap((b) => (b.capacities || []).map((c) => ({ ...c, team_id: b.team_id })));
+  if (capacities.length) {
+    el.append(h('h2', {}, 'Capacity products'));
+    el.append(h('div', { class: 'cards balances' }, capacities.map(capacityCard)));
+  }
+}
+
+function poolCard(b) {
+  const total = Number(b.live);
+  const available = Number(b.available);
+  const share = total > 0 ? (available / total) * 100 : 0;
+  return statusCard({
+    testid: `pool-${b.team_id}`,
+    title: b.team_id + (b.suspended ? ' (suspended)' : ''),
+    available, total, share,
+    lines: [
+      `${(100 - share).toFixed(0)} % used`,
+      `Next expiry: ${b.next_expiry ? day(b.next_expiry) : 'none'}`,
+      `Used ${tokens(b.used)} · expired ${tokens(b.expired)} · removed ${tokens(b.removed)}`,
+    ],
+  });
+}
+
+function capacityCard(c) {
+  const total = Number(c.total);
+  const available = Number(c.available);
+  const share = total > 0 ? (available / total) * 100 : 0;
+  const kind = c.kind === 'CAPACITY_KIND_RETURNABLE' ? 'checked out' : 'used this month';
+  return statusCard({
+    testid: `capacity-${c.team_id}-${c.product_code}`,
+    title: `${c.product_code} · ${c.team_id}`,
+    available, total, share, red: c.status_red,
+    lines: [`${tokens(c.in_use)} ${kind}`],
+    unit: 'units',
+  });
+}
+
+function statusCard({ testid, title, available, total, share, red, lines, unit = 'tokens' }) {
+  const low = red ?? share <= RED_AT;
+  const bar = h('div', { class: 'bar-fill' });
+  bar.style.width = `${Math.max(0, Math.min(100, share)).toFixed(1)}%`;
+  return h('section', { class: `card pool ${low ? 'red' : 'green'}`, 'data-testid': testid, 'aria-label': title },
+    h('h3', {}, title),
+    h('div', { class: 'card-value' }, h('span', { 'data-testid': `${testid}-available` }, tokens(available)), h('span', { class: 'of' }, ` of ${tokens(total)} ${unit} available`)),
+    h('div', {
+      class: 'statusbar', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': share.toFixed(0),
+      'aria-label': `${share.toFixed(0)} % available, ${low ? 'low (20 % or less)' : 'healthy'}`,
+    }, bar),
+    lines.map((l) => h('div', { class: 'card-note' }, l)));
+}

@@ -1,0 +1,188 @@
+// Browser tests of the web console: Debian's Chromium driven headless by
+// playwright-core against a console the Go test (../console_test.go) serves
+// from a dev stack with demo data. Run through `go test` in tools/e2e, which
+// passes what the page must show as environment variables.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through go test in tools/e2e`);
+  return v;
+};
+const url = env('CONSOLE_URL');
+const adminKey = env('ADMIN_KEY');
+const shots = env('SCREENSHOT_DIR');
+const expected = JSON.parse(env('EXPECT'));
+
+let browser;
+let page;
+const consoleErrors = [];
+
+before(async () => {
+  await mkdir(shots, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    // The machine has no internet: keep Chromium from phoning home.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+});
+
+after(async () => { await browser?.close(); });
+
+const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+const number = async (testid) => Number((await page.getByTestId(testid).innerText()).replace(/[^0-9-]/g, ''));
+
+// step runs one step of the walk; after a failed step the rest are skipped,
+// since each builds on the page the one before left.
+let broken = false;
+function steps(t) {
+  return (name, fn) => t.test(name, { skip: broken && 'an earlier step failed' }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      broken = true;
+      await shot(`failed-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+test('the console', async (t) => {
+  const step = steps(t);
+  await step('a wrong key is refused with a clear message', async () => {
+    await page.goto(url);
+    await page.getByLabel('Admin API key').fill('not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That key was refused').waitFor();
+    await shot('sign-in-refused');
+  });
+
+  await step('sign-in with an admin key opens the summary', async () => {
+    await page.getByLabel('Admin API key').fill(adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Token usage' }).waitFor();
+    await page.getByTestId('tokens-used').waitFor();
+  });
+
+  await step('the summary numbers equal the ledger\'s', async () => {
+    await page.getByLabel('Range').selectOption('RANGE_PRESET_LAST_12_MONTHS');
+    await page.getByTestId('tokens-used').waitFor();
+    assert.equal(await number('tokens-remaining'), expected.remaining, 'tokens remaining = the ledger\'s available');
+    assert.equal(await number('tokens-used'), expected.used, 'tokens used over 12 months = the ledger\'s used');
+    await page.getByRole('img', { name: /Tokens used per day/ }).waitFor();
+    await shot('summary');
+  });
+
+  await step('one team: the summary follows the team picker', async () => {
+    await page.getByLabel('Team').selectOption(expected.team);
+    await page.getByTestId('tokens-used').waitFor();
+    assert.equal(await number('tokens-remaining'), expected.teamRemaining);
+    await page.getByLabel('Team').selectOption('');
+    await page.getByTestId('tokens-used').waitFor();
+  });
+
+  await step('by product, with a drill-down', async () => {
+    await page.getByRole('link', { name: 'By product' }).click();
+    const table = page.getByTestId('products-table');
+    await table.waitFor();
+    assert.equal(await number('products-total'), expected.used);
+    await shot('by-product');
+    await table.getByRole('link', { name: expected.product, exact: true }).click();
+    await page.getByTestId('drill-title').filter({ hasText: expected.product }).waitFor();
+    assert.ok(await number('drill-users') > 0, 'the product has users');
+    assert.ok(await page.getByTestId('drill-users-table').locator('tbody tr').count() > 0);
+    await page.getByRole('img', { name: /Users by tokens spent/ }).waitFor();
+    await shot('by-product-drill-down');
+  });
+
+  await step('by user, with the double-charge days marked', async () => {
+    await page.getByRole('link', { name: 'By user' }).click();
+    const table = page.getByTestId('users-table');
+    await table.waitFor();
+    assert.ok(await table.locator('tbody tr').count() > 0);
+    assert.ok(await page.locator('tr.double-row').count() > 0, 'the demo has users opening two products a day');
+    await shot('by-user');
+  });
+
+  await step('balances: a card per pool with the ledger\'s available', async () => {
+    await page.getByRole('link', { name: 'Balances' }).click();
+    for (const [team, available] of Object.entries(expected.pools)) {
+      await page.getByTestId(`pool-${team}`).waitFor();
+      assert.equal(await number(`pool-${team}-available`), available, `pool ${team}`);
+    }
+    await shot('balances');
+  });
+
+  await step('forecast and advice', async () => {
+    await page.getByRole('link', { name: 'Forecast' }).click();
+    await page.getByTestId('run-out').waitFor();
+    await page.getByRole('img', { name: /Cumulative tokens used/ }).waitFor();
+    await shot('forecast');
+    await page.getByRole('link', { name: 'Advice' }).click();
+    await page.getByTestId('advice-saving').waitFor();
+    await shot('advice');
+  });
+
+  await step('export: a CSV of usage downloads', async () => {
+    await page.getByRole('link', { name: 'Export' }).click();
+    await page.getByLabel('Usage: one row per charge').check();
+    await page.getByLabel('CSV').check();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    assert.match(download.suggestedFilename(), /^tokenmeter-usage-.*\.csv$/);
+    const file = `${shots}/${download.suggestedFilename()}`;
+    await download.saveAs(file);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.match(lines[0], /^day,team_id,user_id,product_code/);
+    assert.equal(lines.length - 1, expected.charges, 'one row per charge');
+    await page.getByTestId('export-status').getByText('Downloaded').waitFor();
+    await shot('export');
+  });
+
+  await step('export: XLSX downloads as a workbook', async () => {
+    await page.getByLabel('Excel (XLSX)').check();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    assert.match(download.suggestedFilename(), /\.xlsx$/);
+    const file = `${shots}/${download.suggestedFilename()}`;
+    await download.saveAs(file);
+    assert.equal((await readFile(file)).subarray(0, 2).toString(), 'PK', 'an XLSX file is a zip');
+  });
+
+  await step('alerts: a new alert appears live, without reloading', async () => {
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByTestId('feed-state').filter({ hasText: 'Live' }).waitFor();
+    const marker = await page.evaluate(() => { window.__noReload = true; return true; });
+    assert.ok(marker);
+    await shot('alerts-before');
+    // Remove tokens so the pool drops under 20 %: the ledger appends the
+    // adjustment, alerting raises low_balance, the feed brings it here.
+    const res = await page.evaluate(async ({ team, tokens, key }) => {
+      const r = await fetch('/api/tokenmeter.v1.LedgerService/AdjustBalance', {
+        method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ event_id: `browser-test-${Date.now()}`, team_id: team, kind: 'ADJUSTMENT_KIND_REMOVE', tokens: String(tokens), reason: 'browser test' }),
+      });
+      return { status: r.status, body: await r.text() };
+    }, { team: expected.alertTeam, tokens: expected.removeTokens, key: adminKey });
+    assert.equal(res.status, 200, res.body);
+    const alert = page.getByTestId('alert-low_balance').filter({ hasText: expected.alertTeam });
+    await alert.waitFor({ timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    await shot('alerts-live');
+    await alert.getByRole('button', { name: 'Acknowledge' }).click();
+    await alert.getByText('acknowledged').waitFor();
+  });
+
+  await step('no errors in the browser console', () => {
+    // A refused sign-in logs the 401 of its request; nothing else may fail.
+    const unexpected = consoleErrors.filter((e) => !/401/.test(e));
+    assert.deepEqual(unexpected, []);
+  });
+});

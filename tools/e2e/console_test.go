@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/tools/demo"
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
+)
+
+// TestConsoleInBrowser serves the web console from a dev stack with demo
+// data and runs console/console.spec.mjs: playwright-core driving Debian's
+// Chromium headless through sign-in, every page, a drill-down, exports and a
+// live alert. The figures the pages must show come from the ledger here.
+// Screenshots of each page land in test-output/console at the repository root.
+func TestConsoleInBrowser(t *testing.T) {
+	spec, err := filepath.Abs("console")
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(spec, "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("playwright-core is not installed: run `make console-e2e-deps` (npm ci in tools/e2e/console)")
+	}
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("no Chromium at %s: install Debian's chromium package (.ci/run does) or set CHROMIUM", chromium)
+	}
+	node, err := exec.LookPath("node")
+	require.NoError(t, err, "node is needed to run the browser tests")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	natsURL, _ := testkit.NATS(t)
+	_, db := testkit.ClickHouse(t)
+	stack, err := devstack.Start(ctx, devstack.Options{
+		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0",
+		AlertingListen: "127.0.0.1:0", ConsoleListen: "127.0.0.1:0",
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, stack.Wait())
+	})
+	admin := dial(t, stack.Ledger.Addr(), devstack.AdminKey)
+	_, err = demo.Load(ctx, admin, dial(t, stack.Ledger.Addr(), devstack.ServiceKey), devstack.DemoOrg, time.Now(), 6)
+	require.NoError(t, err)
+
+	want := consoleExpectations(t, v1.NewLedgerServiceClient(admin),
+		v1.NewReportingServiceClient(dial(t, stack.Reporting.Addr(), devstack.AdminKey)))
+	expect, err := json.Marshal(want)
+	require.NoError(t, err)
+	shots, err := filepath.Abs(filepath.Join("..", "..", "test-output", "console"))
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(shots)) // no screenshot of an earlier run left to mislead
+
+	run, stop := context.WithTimeout(ctx, 3*time.Minute)
+	defer stop()
+	cmd := exec.CommandContext(run, node, "--test", "--test-reporter=spec", "console.spec.mjs")
+	cmd.Dir = spec
+	cmd.Env = append(os.Environ(),
+		"CONSOLE_URL="+stack.Reporting.ConsoleURL(), "ADMIN_KEY="+devstack.AdminKey,
+		"SCREENSHOT_DIR="+shots, "EXPECT="+string(expect), "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("browser tests:\n%s", out)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.Fatalf("browser tests failed (exit %d); screenshots in %s", exit.ExitCode(), shots)
+	}
+	require.NoError(t, err)
+}
+
+// expectations are what the console must show, read from the ledger (and
+// the charge count from reporting, once it has caught up with the ledger).
+type expectations struct {
+	Used          int64            `json:"used"`
+	Remaining     int64            `json:"remaining"`
+	Team          string           `json:"team"`
+	TeamRemaining int64            `json:"teamRemaining"`
+	Product       string           `json:"product"`
+	Pools         map[string]int64 `json:"pools"`
+	Charges       int64            `json:"charges"`
+	AlertTeam     string           `json:"alertTeam"`
+	RemoveTokens  int64            `json:"removeTokens"`
+}
+
+func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1.ReportingServiceClient) expectations {
+	t.Helper()
+	ctx := t.Context()
+	teams, err := ledger.ListTeams(ctx, &v1.ListTeamsRequest{})
+	require.NoError(t, err)
+	want := expectations{Team: "design", Product: "REVIT", Pools: map[string]int64{}, AlertTeam: "civil"}
+	var ids []string
+	for _, b := range teams.GetTeams() {
+		ids = append(ids, b.GetTeamId())
+		want.Used += b.GetUsed()
+		want.Remaining += b.GetAvailable()
+		want.Pools[b.GetTeamId()] = b.GetAvailable()
+		if b.GetTeamId() == want.Team {
+			want.TeamRemaining = b.GetAvailable()
+		}
+		if b.GetTeamId() == want.AlertTeam {
+			// Down to 10 % of the live tokens: under the 20 % of low balance.
+			want.RemoveTokens = b.GetAvailable() - b.GetLive()/10
+		}
+	}
+	require.ElementsMatch(t, []string{"civil", "design"}, ids)
+	require.Positive(t, want.RemoveTokens, "the demo's civil pool must be above 10 %% for the live-alert step")
+	last12 := &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}
+	require.Eventually(t, func() bool {
+		r, err := reports.GetUsageByDay(ctx, &v1.GetUsageByDayRequest{TeamIds: ids, Range: last12})
+		if err != nil || r.GetTotalTokens() != want.Used {
+			return false
+		}
+		want.Charges = 0
+		for _, d := range r.GetDays() {
+			want.Charges += d.GetCharges()
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "reporting catches up with the ledger")
+	return want
+}
