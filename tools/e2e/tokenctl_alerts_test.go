@@ -401,7 +401,7 @@ func TestTokenctlErrorsSayWhatToDo(t *testing.T) {
 		{"bad kind on a watch", ctlAdminKey, nil, []string{"alerts", "watch", "--from", "1", "--kind", "*"},
 			[]string{"invalid --kind"}},
 		{"bad output", ctlAdminKey, map[string]string{"TOKENMETER_OUTPUT": "yaml"}, []string{"alerts", "list"},
-			[]string{`output "yaml" (TOKENMETER_OUTPUT): want table or json`}},
+			[]string{`output "yaml" (TOKENMETER_OUTPUT): want table, json or csv`}},
 		{"bad since", ctlAdminKey, nil, []string{"alerts", "list", "--since", "last tuesday"},
 			[]string{`invalid --since "last tuesday"`}},
 		{"nobody there", ctlAdminKey, map[string]string{"TOKENMETER_ALERTING_ADDR": "127.0.0.1:1"}, []string{"alerts", "list"},
@@ -468,7 +468,7 @@ func TestTokenctlConfigFile(t *testing.T) {
 	write("alerting_adr: "+rig.addr+"\n", 0o600)
 	code, _, stderr = ctl(t, env, "alerts", "list")
 	require.Equal(t, 1, code)
-	require.Contains(t, stderr, "config file "+path+": unknown key alerting_adr (known: alerting_addr, api_key, org, output, timeout)")
+	require.Contains(t, stderr, "config file "+path+": unknown key alerting_adr (known: alerting_addr, api_key, ingestion_addr, ledger_addr, org, output, reporting_addr, service_key, timeout)")
 
 	write("api_key: [unclosed\n", 0o600)
 	code, _, stderr = ctl(t, env, "alerts", "list")

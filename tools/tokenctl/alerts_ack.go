@@ -22,14 +22,13 @@ With -o json each acknowledged alert is printed as one JSON line.`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeUnacked,
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			client, closeConn, err := a.alertingClient(cmd)
+			client, err := a.alertingClient(cmd)
 			if err != nil {
 				return err
 			}
-			defer closeConn()
 			var errs []error
 			for _, id := range ids {
-				resp, err := unary(cmd.Context(), a, client.AcknowledgeAlert, &v1.AcknowledgeAlertRequest{AlertId: id})
+				resp, err := client.AcknowledgeAlert(cmd.Context(), &v1.AcknowledgeAlertRequest{AlertId: id})
 				if err != nil {
 					errs = append(errs, fmt.Errorf("ack %s: %w", id, err))
 					continue
@@ -59,12 +58,11 @@ func printAck(cmd *cobra.Command, output string, al *v1.Alert) error {
 
 // completeUnacked offers the ids of the latest unacknowledged alerts.
 func (a *app) completeUnacked(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	client, closeConn, err := a.alertingClient(cmd)
+	client, err := a.alertingClient(cmd)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	defer closeConn()
-	resp, err := unary(cmd.Context(), a, client.ListAlerts, &v1.ListAlertsRequest{UnacknowledgedOnly: true, Limit: 100})
+	resp, err := client.ListAlerts(cmd.Context(), &v1.ListAlertsRequest{UnacknowledgedOnly: true, Limit: 100})
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -34,12 +34,11 @@ func (a *app) alertsListCommand() *cobra.Command {
 				}
 				req.Since = timestamppb.New(t)
 			}
-			client, closeConn, err := a.alertingClient(cmd)
+			client, err := a.alertingClient(cmd)
 			if err != nil {
 				return err
 			}
-			defer closeConn()
-			resp, err := unary(cmd.Context(), a, client.ListAlerts, req)
+			resp, err := client.ListAlerts(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -50,11 +49,11 @@ func (a *app) alertsListCommand() *cobra.Command {
 				}
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			if len(resp.GetAlerts()) == 0 {
+			if len(resp.GetAlerts()) == 0 && a.settings.Output == outputTable {
 				fmt.Fprintln(cmd.ErrOrStderr(), "no alerts")
 				return nil
 			}
-			return printTable(cmd.OutOrStdout(), resp.GetAlerts())
+			return a.printRows(cmd, alertsTable(resp.GetAlerts()))
 		},
 	}
 	f := cmd.Flags()

@@ -64,14 +64,13 @@ type watch struct {
 
 func (w *watch) run(cmd *cobra.Command) error {
 	a := w.app
-	client, closeConn, err := a.alertingClient(cmd)
+	client, err := a.alertingClient(cmd)
 	if err != nil {
 		return err
 	}
-	defer closeConn()
 	w.client, w.stderr, w.wait = client, cmd.ErrOrStderr(), a.o.ReconnectMin
 	w.teams, w.kinds = sortedSet(w.teams), sortedSet(w.kinds)
-	w.printer = &streamPrinter{w: cmd.OutOrStdout(), json: a.settings.Output == outputJSON}
+	w.printer = &streamPrinter{w: cmd.OutOrStdout(), format: a.settings.Output}
 	if w.statePath == "" {
 		s := a.settings
 		if w.statePath, err = defaultStatePath(a.o.Getenv, s.AlertingAddr, s.APIKey, s.Org, w.teams, w.kinds); err != nil {
@@ -144,7 +143,7 @@ func (w *watch) start(ctx context.Context) (uint64, error) {
 
 // newest is the sequence of the newest alert of the watched teams (0: none).
 func (w *watch) newest(ctx context.Context) (uint64, error) {
-	resp, err := unary(ctx, w.app, w.client.ListAlerts, &v1.ListAlertsRequest{TeamIds: w.teams, Limit: 1})
+	resp, err := w.client.ListAlerts(ctx, &v1.ListAlertsRequest{TeamIds: w.teams, Limit: 1})
 	if err != nil {
 		return 0, err
 	}
@@ -158,7 +157,7 @@ func (w *watch) newest(ctx context.Context) (uint64, error) {
 // recording it; it returns the sequence to resume from and why it ended (a
 // call's status as it came, or a local failure).
 func (w *watch) follow(ctx context.Context, next uint64) (uint64, error) {
-	ctx, cancel := context.WithCancel(w.app.callContext(ctx))
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	started := time.Now()
 	stream, err := w.client.WatchAlerts(ctx, &v1.WatchAlertsRequest{FromSequence: next, TeamIds: w.teams, Kinds: w.kinds})

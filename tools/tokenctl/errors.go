@@ -22,22 +22,50 @@ type callError struct {
 func (e *callError) Error() string              { return e.msg }
 func (e *callError) GRPCStatus() *status.Status { return e.st }
 
-// endpoint names a service as the user configured it, for messages.
-type endpoint struct {
-	service, addr, flag, env string
-}
-
-func (a *app) alerting() endpoint {
-	return endpoint{service: "alerting", addr: a.settings.AlertingAddr, flag: "--alerting-addr", env: "TOKENMETER_ALERTING_ADDR"}
-}
-
-// requestFields maps request fields to the flags or arguments that set them.
+// requestFields maps request fields to the flags or arguments that set them
+// (the arguments as the commands' usage names them).
 var requestFields = map[string]string{
-	"team_ids": "--team",
-	"kinds":    "--kind",
-	"limit":    "--limit",
-	"since":    "--since",
-	"alert_id": "alert id",
+	"team_ids":             "--team",
+	"kinds":                "--kind",
+	"limit":                "--limit",
+	"since":                "--since",
+	"alert_id":             "alert id",
+	"team_id":              "TEAM",
+	"from_team_id":         "FROM_TEAM",
+	"into_team_id":         "INTO_TEAM",
+	"counterparty_team_id": "TO_TEAM",
+	"user_id":              "USER",
+	"product_code":         "PRODUCT",
+	"product_codes":        "--products",
+	"pack_id":              "PACK_ID",
+	"tokens":               "TOKENS",
+	"units":                "UNITS",
+	"reason":               "--reason",
+	"unit_price_micros":    "--price",
+	"daily_rate":           "RATE",
+	"event_id":             "--event-id",
+	"label":                "--label",
+	"key_id":               "KEY_ID",
+	"range":                "--range/--from/--to",
+	"range.preset":         "--range",
+	"range.from_date":      "--from",
+	"range.to_date":        "--to",
+	"attribute_key":        "ATTRIBUTE",
+	"user_limit":           "--user-limit",
+	"term_start_month":     "--term-start",
+	"term_tokens":          "--term-tokens",
+	"format":               "--format",
+	"budget.budget_id":     "BUDGET_ID",
+	"budget.limit_tokens":  "--limit",
+	"budget.key":           "--key",
+	"budget.attribute_key": "--attribute",
+	"webhook.url":          "URL",
+	"webhook.team_id":      "TEAM",
+	"webhook.webhook_id":   "WEBHOOK_ID",
+	"webhook.secret":       "--secret",
+	"webhook.min_severity": "--min-severity",
+	"webhook.kinds":        "--kind",
+	"webhook_id":           "WEBHOOK_ID",
 }
 
 var indexSuffix = regexp.MustCompile(`\[\d+\]$`)
@@ -67,6 +95,14 @@ func (a *app) explain(ep endpoint, err error) error {
 		out = invalid(st)
 	case codes.NotFound:
 		out = msg
+	case codes.FailedPrecondition:
+		out = fmt.Sprintf("%s refused: %s", ep.service, msg)
+	case codes.AlreadyExists:
+		out = fmt.Sprintf("%s refused: %s (a retry must repeat the same request; a new request needs a new --event-id)", ep.service, msg)
+	case codes.ResourceExhausted:
+		out = fmt.Sprintf("%s at %s is busy (%s): wait a moment and try again", ep.service, ep.addr, msg)
+	case codes.Aborted:
+		out = fmt.Sprintf("%s at %s gave up on a conflict (%s): try again", ep.service, ep.addr, msg)
 	case codes.Unavailable:
 		out = fmt.Sprintf("cannot reach %s at %s (%s): is it running? Check %s or %s", ep.service, ep.addr, msg, ep.flag, ep.env)
 	case codes.DeadlineExceeded:
@@ -96,6 +132,8 @@ func invalid(st *status.Status) string {
 			field := v.GetField()
 			if f, ok := requestFields[indexSuffix.ReplaceAllString(field, "")]; ok {
 				field = f
+			} else if rule, ok := strings.CutPrefix(field, "settings."); ok {
+				field = "rule setting " + rule
 			}
 			parts = append(parts, fmt.Sprintf("invalid %s: %s", field, v.GetDescription()))
 		}

@@ -1,11 +1,11 @@
 package tokenctl
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -59,25 +59,36 @@ func localTime(a *v1.Alert) string {
 	return a.GetRaisedAt().AsTime().Local().Format(timeLayout)
 }
 
-// streamPrinter prints alerts one by one as they come: JSON Lines, or table
-// rows under one header with fixed-width columns (a stream cannot be
+// streamPrinter prints alerts one by one as they come: JSON Lines, CSV rows,
+// or table rows under one header with fixed-width columns (a stream cannot be
 // aligned on what has not come yet).
 type streamPrinter struct {
 	w      io.Writer
-	json   bool
+	format string
 	headed bool
+	csv    *csv.Writer
 }
 
 const streamRow = "%-6s  %-19s  %-8s  %-12s  %-16s  %s\n"
 
 func (p *streamPrinter) print(a *v1.Alert) error {
-	if p.json {
+	switch p.format {
+	case outputJSON:
 		b, err := json.Marshal(toJSON(a))
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(p.w, "%s\n", b)
 		return err
+	case outputCSV:
+		if p.csv == nil {
+			p.csv = csv.NewWriter(p.w)
+			_ = p.csv.Write([]string{"seq", "time", "severity", "team", "kind", "id", "message"})
+		}
+		_ = p.csv.Write([]string{fmt.Sprint(a.GetSequence()), a.GetRaisedAt().AsTime().UTC().Format(time.RFC3339), severity(a.GetSeverity()),
+			a.GetTeamId(), a.GetKind(), a.GetAlertId(), a.GetMessage()})
+		p.csv.Flush()
+		return p.csv.Error()
 	}
 	if !p.headed {
 		p.headed = true
@@ -90,20 +101,13 @@ func (p *streamPrinter) print(a *v1.Alert) error {
 	return err
 }
 
-// printTable prints alerts as an aligned table with their ids and
-// acknowledgements.
-func printTable(w io.Writer, alerts []*v1.Alert) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tSEVERITY\tTEAM\tKIND\tACK\tID\tMESSAGE")
+// alertsTable is alerts with their ids and acknowledgements.
+func alertsTable(alerts []*v1.Alert) *table {
+	t := newTable("SEQ", "TIME", "SEVERITY", "TEAM", "KIND", "ACK", "ID", "MESSAGE")
 	for _, a := range alerts {
-		ack := "-"
-		if a.GetAcknowledged() {
-			ack = "yes"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.GetSequence(), localTime(a), severity(a.GetSeverity()),
-			a.GetTeamId(), a.GetKind(), ack, a.GetAlertId(), a.GetMessage())
+		t.add(a.GetSequence(), localTime(a), severity(a.GetSeverity()), a.GetTeamId(), a.GetKind(), a.GetAcknowledged(), a.GetAlertId(), a.GetMessage())
 	}
-	return tw.Flush()
+	return t
 }
 
 // printJSON prints v indented.

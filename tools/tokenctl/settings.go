@@ -28,10 +28,18 @@ var specs = []spec{
 		usage: "alerting service address (host:port)"},
 	{flag: "api-key", env: "TOKENMETER_API_KEY", key: "api_key",
 		usage: "API key: an admin key of your organisation (or a service key with --org); prefer the environment or the config file"},
+	{flag: "ingestion-addr", env: "TOKENMETER_INGESTION_ADDR", key: "ingestion_addr", def: "127.0.0.1:7070",
+		usage: "ingestion service address (host:port)"},
+	{flag: "ledger-addr", env: "TOKENMETER_LEDGER_ADDR", key: "ledger_addr", def: "127.0.0.1:7071",
+		usage: "ledger service address (host:port)"},
 	{flag: "org", env: "TOKENMETER_ORG", key: "org",
 		usage: "organisation a service key acts for (an admin key is bound to its own)"},
 	{flag: "output", short: "o", env: "TOKENMETER_OUTPUT", key: "output", def: "table",
-		usage: "output format: table or json"},
+		usage: "output format: table, json (protojson of the answer) or csv (the table's rows)"},
+	{flag: "reporting-addr", env: "TOKENMETER_REPORTING_ADDR", key: "reporting_addr", def: "127.0.0.1:7072",
+		usage: "reporting service address (host:port)"},
+	{flag: "service-key", env: "TOKENMETER_SERVICE_KEY", key: "service_key",
+		usage: "service key, only for 'demo load' (it replays history through the ledger, which only a service key may do); needs --org"},
 	{flag: "timeout", env: "TOKENMETER_TIMEOUT", key: "timeout", def: "10s",
 		usage: "time limit of each call (a watch's stream excepted)"},
 }
@@ -40,6 +48,7 @@ var specs = []spec{
 const (
 	outputTable = "table"
 	outputJSON  = "json"
+	outputCSV   = "csv"
 )
 
 // settings are the resolved settings of one invocation.
@@ -48,8 +57,9 @@ type settings struct {
 	getenv func(string) string
 	raw    map[string]*string // flag name → flag value
 
-	AlertingAddr, APIKey, Org, Output string
-	Timeout                           time.Duration
+	AlertingAddr, IngestionAddr, LedgerAddr, ReportingAddr string
+	APIKey, ServiceKey, Org, Output                        string
+	Timeout                                                time.Duration
 	// Config is the config file read ("" when there was none).
 	Config string
 	// from says where each setting came from, for messages ("--api-key",
@@ -104,15 +114,18 @@ func (s *settings) load() error {
 			vals[sp.flag], s.from[sp.flag] = sp.def, "default"
 		}
 	}
-	s.AlertingAddr, s.APIKey, s.Org = vals["alerting-addr"], vals["api-key"], vals["org"]
+	s.AlertingAddr, s.IngestionAddr, s.LedgerAddr, s.ReportingAddr = vals["alerting-addr"], vals["ingestion-addr"], vals["ledger-addr"], vals["reporting-addr"]
+	s.APIKey, s.ServiceKey, s.Org = vals["api-key"], vals["service-key"], vals["org"]
 	s.Output = strings.ToLower(vals["output"])
 
 	var errs []error
-	if s.AlertingAddr == "" {
-		errs = append(errs, fmt.Errorf("alerting address is empty (%s): give host:port", s.from["alerting-addr"]))
+	for _, svc := range []string{"alerting", "ingestion", "ledger", "reporting"} {
+		if vals[svc+"-addr"] == "" {
+			errs = append(errs, fmt.Errorf("%s address is empty (%s): give host:port", svc, s.from[svc+"-addr"]))
+		}
 	}
-	if s.Output != outputTable && s.Output != outputJSON {
-		errs = append(errs, fmt.Errorf("output %q (%s): want table or json", vals["output"], s.from["output"]))
+	if s.Output != outputTable && s.Output != outputJSON && s.Output != outputCSV {
+		errs = append(errs, fmt.Errorf("output %q (%s): want table, json or csv", vals["output"], s.from["output"]))
 	}
 	if s.Timeout, err = time.ParseDuration(vals["timeout"]); err != nil || s.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout %q (%s): want a positive duration such as 10s", vals["timeout"], s.from["timeout"]))
@@ -181,7 +194,7 @@ func (s *settings) readConfig(path string, explicit bool) (map[string]string, er
 		slices.Sort(unknown)
 		return nil, fmt.Errorf("config file %s: unknown key %s (known: %s)", path, strings.Join(unknown, ", "), strings.Join(known, ", "))
 	}
-	if file["api_key"] != "" {
+	if file["api_key"] != "" || file["service_key"] != "" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("config file %s holds an API key and others may read it: chmod 600 %s", path, path))
 		}

@@ -71,7 +71,7 @@ func TestSettingsValidateJoinsEveryProblem(t *testing.T) {
 	t.Parallel()
 	_, err := resolveWith(t, map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "TOKENMETER_OUTPUT": "xml"},
 		"--timeout", "-1s", "--alerting-addr", "")
-	require.ErrorContains(t, err, `output "xml" (TOKENMETER_OUTPUT): want table or json`)
+	require.ErrorContains(t, err, `output "xml" (TOKENMETER_OUTPUT): want table, json or csv`)
 	require.ErrorContains(t, err, `timeout "-1s" (--timeout): want a positive duration`)
 	require.ErrorContains(t, err, "alerting address is empty (--alerting-addr)")
 

@@ -1,0 +1,161 @@
+package tokenctl
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+func (a *app) webhooksCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "webhooks",
+		Short: "List, set and delete the webhooks that push alerts; list dead letters",
+		Long: `A webhook receives a team's alerts as JSON POSTs signed with HMAC-SHA256.
+Deliveries are retried; one that failed every attempt becomes a dead letter.`,
+	}
+	cmd.AddCommand(a.webhooksListCommand(), a.webhooksSetCommand(), a.webhooksDeleteCommand(), a.deadLettersCommand())
+	return cmd
+}
+
+func webhooksTable(hooks []*v1.Webhook, withSecret bool) *table {
+	header := []string{"TEAM", "WEBHOOK", "URL", "KINDS", "MIN_SEVERITY", "DISABLED"}
+	if withSecret {
+		header = append(header, "SECRET")
+	}
+	t := newTable(header...)
+	for _, h := range hooks {
+		row := []any{h.GetTeamId(), h.GetWebhookId(), h.GetUrl(), h.GetKinds(), severity(h.GetMinSeverity()), h.GetDisabled()}
+		if withSecret {
+			row = append(row, h.GetSecret())
+		}
+		t.add(row...)
+	}
+	return t
+}
+
+func (a *app) webhooksListCommand() *cobra.Command {
+	var teams []string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List webhooks (never their secrets)",
+		Example: "  tokenctl alerts webhooks list --team design",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := a.alertingClient(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := client.ListWebhooks(cmd.Context(), &v1.ListWebhooksRequest{TeamIds: sortedSet(teams)})
+			if err != nil {
+				return err
+			}
+			return a.emit(cmd, resp, webhooksTable(resp.GetWebhooks(), false))
+		},
+	}
+	cmd.Flags().StringSliceVar(&teams, "team", nil, "only these teams (repeat or comma-separate)")
+	completeFlag(cmd, "team", a.teams)
+	return cmd
+}
+
+func (a *app) webhooksSetCommand() *cobra.Command {
+	var (
+		secret, minSeverity string
+		kinds               []string
+		disabled            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "set TEAM WEBHOOK_ID URL",
+		Short: "Create or replace a team's webhook",
+		Long: `Create the webhook WEBHOOK_ID (a name of your choice, e.g. ops-slack) of TEAM
+posting to URL, or replace it. Without --secret a signing secret is generated
+and printed this once.`,
+		Example: `  tokenctl alerts webhooks set design ops https://hooks.example.com/tokenmeter --kind low_balance,pack_expiring
+  tokenctl alerts webhooks set design pager https://hooks.example.com/tm --min-severity critical`,
+		Args:              exactArgs("TEAM", "WEBHOOK_ID", "URL"),
+		ValidArgsFunction: completeArgs(a.teams, nil, nil),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h := &v1.Webhook{WebhookId: args[1], TeamId: args[0], Url: args[2], Kinds: sortedSet(kinds), Secret: secret, Disabled: disabled}
+			if minSeverity != "" {
+				s, err := parseEnum[v1.Severity]("--min-severity", minSeverity, v1.Severity_value, "SEVERITY_")
+				if err != nil {
+					return err
+				}
+				h.MinSeverity = s
+			}
+			client, err := a.alertingClient(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := client.SetWebhook(cmd.Context(), &v1.SetWebhookRequest{Webhook: h})
+			if err != nil {
+				return err
+			}
+			shown := resp.GetWebhook().GetSecret() != "" && secret == ""
+			if shown && a.settings.Output == outputTable {
+				fmt.Fprintln(cmd.ErrOrStderr(), "tokenctl: the generated secret is shown this once: give it to the receiver now")
+			}
+			return a.emit(cmd, resp, webhooksTable([]*v1.Webhook{resp.GetWebhook()}, shown))
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&kinds, "kind", nil, "only these alert kinds (default: every kind)")
+	f.StringVar(&minSeverity, "min-severity", "", fmt.Sprintf("lowest severity delivered: %v (default: all)", enumNames(v1.Severity_value, "SEVERITY_")))
+	f.StringVar(&secret, "secret", "", "HMAC-SHA256 signing secret (default: generated)")
+	f.BoolVar(&disabled, "disabled", false, "keep the webhook but deliver nothing")
+	completeFlag(cmd, "kind", fixed(alertKinds...))
+	completeFlag(cmd, "min-severity", fixed(enumNames(v1.Severity_value, "SEVERITY_")...))
+	return cmd
+}
+
+func (a *app) webhooksDeleteCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:               "delete TEAM WEBHOOK_ID",
+		Short:             "Delete a webhook",
+		Example:           "  tokenctl alerts webhooks delete design wh-1",
+		Args:              exactArgs("TEAM", "WEBHOOK_ID"),
+		ValidArgsFunction: completeArgs(a.teams, nil),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := a.alertingClient(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := client.DeleteWebhook(cmd.Context(), &v1.DeleteWebhookRequest{TeamId: args[0], WebhookId: args[1]})
+			if err != nil {
+				return err
+			}
+			t := newTable("TEAM", "WEBHOOK", "DELETED")
+			t.add(args[0], args[1], true)
+			return a.emit(cmd, resp, t)
+		},
+	}
+}
+
+func (a *app) deadLettersCommand() *cobra.Command {
+	var teams []string
+	cmd := &cobra.Command{
+		Use:     "dead-letters",
+		Short:   "List alert deliveries given up after every retry failed",
+		Example: "  tokenctl alerts webhooks dead-letters --team design",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := a.alertingClient(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := client.ListDeadLetters(cmd.Context(), &v1.ListDeadLettersRequest{TeamIds: sortedSet(teams)})
+			if err != nil {
+				return err
+			}
+			t := newTable("FAILED", "TEAM", "WEBHOOK", "URL", "ALERT", "ATTEMPTS", "LAST_ERROR")
+			for _, d := range resp.GetDeadLetters() {
+				t.add(d.GetFailedAt(), d.GetTeamId(), d.GetWebhookId(), d.GetUrl(), d.GetAlert().GetAlertId(), d.GetAttempts(), d.GetLastError())
+			}
+			return a.emit(cmd, resp, t)
+		},
+	}
+	cmd.Flags().StringSliceVar(&teams, "team", nil, "only these teams (repeat or comma-separate)")
+	completeFlag(cmd, "team", a.teams)
+	return cmd
+}

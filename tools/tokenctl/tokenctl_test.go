@@ -1,0 +1,29 @@
+package tokenctl
+
+import (
+	"testing"
+)
+
+// TestTokenctl runs every command group end to end against one dev stack
+// (the four services in-process on an embedded NATS and a real ClickHouse).
+// The groups run side by side on teams of their own.
+func TestTokenctl(t *testing.T) {
+	s := startStack(t)
+	for _, tt := range []struct {
+		name string
+		run  func(*testing.T, *stack)
+	}{
+		{"ledger", testLedger},
+		{"keys", testKeys},
+		{"alert rules and webhooks", testAlerting},
+		{"reports and export", testReportsAndExport},
+		{"demo load resumes", testDemoLoadResumes},
+		{"errors", testErrors},
+		{"completion", testCompletion},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, s)
+		})
+	}
+}
