@@ -19,6 +19,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ingestion"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
 
@@ -68,9 +69,20 @@ func benchLaunch(i int64, prefix string) *v1.LaunchRequest {
 	return &v1.LaunchRequest{EventId: fmt.Sprintf("%s-%012d", prefix, i), TeamId: team, UserId: "user-1", ProductCode: "REVIT"}
 }
 
-// BenchmarkLaunch: launches through ingestion's two doors at 1,000 teams,
-// beside the ledger's own Authorize and a raw JetStream publish, in one run.
-func BenchmarkLaunch(b *testing.B) {
+// launchBench is a ledger and ingestion with 1,000 funded teams.
+type launchBench struct {
+	led  *ledgerHandle
+	ing  *ingestion.Service
+	svc  context.Context // acting for the demo organisation with the service key
+	runs atomic.Int64
+}
+
+// prefix makes event ids no earlier run used.
+func (e *launchBench) prefix(name string) string {
+	return fmt.Sprintf("bench-%s-%d", name, e.runs.Add(1))
+}
+
+func setupLaunchBench(b *testing.B) *launchBench {
 	led, ing, _ := ledgerAndIngestion(b)
 	ctx := context.Background()
 	adminConn, err := grpcserver.Dial(led.addr, devstack.AdminKey)
@@ -86,9 +98,15 @@ func BenchmarkLaunch(b *testing.B) {
 		_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: "user-1", ProductCodes: []string{"*"}})
 		require.NoError(b, err)
 	}
-	svc := auth.ActingFor(ctx, devstack.DemoOrg)
-	var run atomic.Int64
-	prefix := func(name string) string { return fmt.Sprintf("bench-%s-%d", name, run.Add(1)) }
+	return &launchBench{led: led, ing: ing, svc: auth.ActingFor(ctx, devstack.DemoOrg)}
+}
+
+// BenchmarkLaunch: launches through ingestion's two doors at 1,000 teams,
+// beside the ledger's own Authorize and a raw JetStream publish, in one run.
+func BenchmarkLaunch(b *testing.B) {
+	env := setupLaunchBench(b)
+	led, ing, svc, prefix := env.led, env.ing, env.svc, env.prefix
+	ctx := context.Background()
 
 	b.Run("jetstream-publish", func(b *testing.B) {
 		nc, err := nats.Connect(led.nats)

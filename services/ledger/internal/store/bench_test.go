@@ -352,7 +352,7 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 	// the store can reach at that concurrency (the pipelined figure keeps
 	// 4,000 appends in flight, a closed loop of g callers at most g).
 	sameCallers := map[int]*best{}
-	for _, g := range []int{64, 256} {
+	for _, g := range []int{64, 256, 1024} {
 		sameCallers[g] = &best{}
 		b.Run(fmt.Sprintf("raw-sync-msgid-expect-seq-callers-%d", g), func(b *testing.B) {
 			r, cpu := measure(func() load.Result { return rawSyncMany(b, js, rawSubjects(manyPools), rawPayload, g, b.N) })
@@ -363,7 +363,7 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 	}
 	l := newLauncher(b, js, manyPools)
 	maxima := map[int]*best{}
-	for _, g := range []int{64, 256} {
+	for _, g := range []int{64, 256, 1024} {
 		maxima[g] = &best{}
 		b.Run(fmt.Sprintf("decide-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
