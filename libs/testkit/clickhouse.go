@@ -18,6 +18,11 @@ const DefaultClickHouseAddr = "127.0.0.1:19000"
 
 const clickHouseTimeout = 10 * time.Second
 
+// dropTimeout bounds dropping a test database. Dropping waits for the
+// background merges of its tables to stop, and after a benchmark that loaded
+// 10 M rows those took longer than clickHouseTimeout.
+const dropTimeout = 3 * time.Minute
+
 // ClickHouseAddr returns the native-protocol address of the test ClickHouse:
 // $TOKENMETER_CLICKHOUSE_ADDR, or DefaultClickHouseAddr.
 func ClickHouseAddr() string {
@@ -85,13 +90,16 @@ func openClickHouse(t testing.TB, addr string) (driver.Conn, string) {
 }
 
 // dropDatabase drops the test database and closes admin. It runs during cleanup, after
-// t.Context() is canceled, so it has its own deadline.
+// t.Context() is canceled, so it has its own deadline (dropTimeout).
 func dropDatabase(t testing.TB, admin driver.Conn, database string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), clickHouseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), dropTimeout)
 	defer cancel()
+	start := time.Now()
 	if err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+database); err != nil {
-		t.Errorf("testkit: drop ClickHouse database %s: %v", database, err)
+		t.Errorf("testkit: drop ClickHouse database %s after %s: %v", database, time.Since(start).Round(time.Millisecond), err)
+	} else if d := time.Since(start); d > clickHouseTimeout {
+		t.Logf("testkit: dropping ClickHouse database %s took %s", database, d.Round(time.Millisecond))
 	}
 	if err := admin.Close(); err != nil {
 		t.Errorf("testkit: close ClickHouse connection: %v", err)

@@ -215,7 +215,7 @@ func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 	}
 	var n uint64
 	require.NoError(t, admin.QueryRow(t.Context(), fmt.Sprintf(
-		"SELECT count() FROM system.tables WHERE database = '%s' AND name = 'charges'", database)).Scan(&n))
+		"SELECT count() FROM system.tables WHERE database = '%s' AND name = 'charges_v2'", database)).Scan(&n))
 	require.Equal(t, uint64(1), n)
 }
 

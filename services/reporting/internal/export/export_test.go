@@ -3,7 +3,10 @@ package export
 import (
 	"bytes"
 	"encoding/csv"
+	"hash/crc32"
+	"io"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,10 +28,16 @@ func TestCSV(t *testing.T) {
 func TestXLSX(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	w, err := New(XLSX, &buf, "usage", UsageColumns)
+	head := make([]any, len(UsageColumns))
+	for i, c := range UsageColumns {
+		head[i] = c
+	}
+	// Segments of 64 rows: more segments than the writer holds, so they
+	// go round, and the last one is partly filled.
+	const segRows = 64
+	w, err := newXLSX(&buf, "usage", head, segRows)
 	require.NoError(t, err)
-	// More rows than one batch, so the encoder hands batches back and forth.
-	const n = 3*xlsxBatch + 7
+	const n = 40*segRows + 7
 	row := make([]any, 0, len(UsageColumns))
 	for i := range n {
 		row = append(row[:0], "2025-01-02", "design", "ann", "REVIT", "", "2025", "pc",
@@ -68,13 +77,53 @@ func TestXLSX(t *testing.T) {
 func TestXLSXDiscard(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	w, err := New(XLSX, &buf, "usage", UsageColumns)
+	w, err := newXLSX(&buf, "usage", []any{"a", "n"}, 16)
 	require.NoError(t, err)
-	for range 2*xlsxBatch + 1 {
+	for range 20*16 + 1 {
 		require.NoError(t, w.Row([]any{"a", int64(1)}))
 	}
 	w.Discard()
 	require.Zero(t, buf.Len(), "nothing is written after an error")
+}
+
+func TestXLSXEmpty(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := New(XLSX, &buf, "packs", PackColumns)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	f, err := excelize.OpenReader(&buf)
+	require.NoError(t, err)
+	defer f.Close()
+	require.Equal(t, []string{"packs"}, f.GetSheetList())
+	rows, err := f.GetRows("packs")
+	require.NoError(t, err)
+	require.Equal(t, [][]string{PackColumns}, rows)
+}
+
+// TestXLSXRowError: a row excelize refuses (past the sheet's last row)
+// fails the export instead of writing a broken file.
+func TestXLSXRowError(t *testing.T) {
+	t.Parallel()
+	w, err := newXLSX(io.Discard, "usage", []any{"a"}, 4)
+	require.NoError(t, err)
+	w.rows = excelize.TotalRows - 2 // as if the sheet were nearly full
+	for range 3 {
+		require.NoError(t, w.Row([]any{"x"}))
+	}
+	for range 8 {
+		require.NoError(t, w.Row([]any{"x"})) // the encoders are behind
+	}
+	require.ErrorContains(t, w.Close(), "row")
+}
+
+func TestCRC32Combine(t *testing.T) {
+	t.Parallel()
+	data := []byte(strings.Repeat("<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>x</t></is></c></row>", 300))
+	for _, cut := range []int{0, 1, 7, 1000, len(data) - 1, len(data)} {
+		a, b := data[:cut], data[cut:]
+		require.Equal(t, crc32.ChecksumIEEE(data), crc32Combine(crc32.ChecksumIEEE(a), crc32.ChecksumIEEE(b), int64(len(b))), cut)
+	}
 }
 
 func TestUnknownFormat(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync"
 )
 
 // Prefix starts every pseudonym, so a reader tells one from a real id.
@@ -53,12 +54,36 @@ func ParseOrgs(s string) []string {
 // ShowsPersonalData reports whether org's reports show user ids as they are.
 func (p *Policy) ShowsPersonalData(org string) bool { return p.all || p.orgs[org] }
 
-// Users returns the function that shows org's user ids in its reports.
+// memoUsers bounds the pseudonyms one Users function remembers.
+const memoUsers = 1 << 16
+
+// Users returns the function that shows org's user ids in its reports. It
+// is meant for one report and safe for concurrent use: it remembers the
+// pseudonyms it made (an export names the same users on row after row, and
+// a keyed hash costs a microsecond).
 func (p *Policy) Users(org string) func(string) string {
 	if p.ShowsPersonalData(org) {
 		return func(id string) string { return id }
 	}
-	return func(id string) string { return p.pseudonym(org, id) }
+	var (
+		mu   sync.Mutex
+		memo = map[string]string{}
+	)
+	return func(id string) string {
+		mu.Lock()
+		s, ok := memo[id]
+		mu.Unlock()
+		if ok {
+			return s
+		}
+		s = p.pseudonym(org, id)
+		mu.Lock()
+		if len(memo) < memoUsers {
+			memo[id] = s
+		}
+		mu.Unlock()
+		return s
+	}
 }
 
 func (p *Policy) pseudonym(org, id string) string {

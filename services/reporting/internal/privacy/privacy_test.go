@@ -1,6 +1,8 @@
 package privacy
 
 import (
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,4 +25,25 @@ func TestPolicy(t *testing.T) {
 	require.Empty(t, show(""))
 
 	require.True(t, NewPolicy([]string{"*"}, "").ShowsPersonalData("anyone"))
+}
+
+// TestUsersRemembers: the remembered pseudonyms are the computed ones, from
+// any number of goroutines, past the memo's bound too.
+func TestUsersRemembers(t *testing.T) {
+	t.Parallel()
+	p := NewPolicy(nil, "secret")
+	show := p.Users("initech")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range memoUsers + 100 {
+				id := "user-" + strconv.Itoa((i*7+g)%(memoUsers+50))
+				if got := show(id); got != p.pseudonym("initech", id) {
+					t.Errorf("%s: %s", id, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

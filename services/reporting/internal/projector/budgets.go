@@ -17,7 +17,7 @@ const (
 
 // BudgetEvents projects budgets set, removed and crossed on the LEDGER stream.
 var BudgetEvents = Projection{
-	Table:  "budget_events",
+	Table:  "budget_events_v2",
 	Stream: eventlog.LedgerStream,
 	Columns: []string{
 		"seq", "event_id", "org_id", "team_id", "day", "at", "kind",

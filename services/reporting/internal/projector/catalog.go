@@ -7,7 +7,7 @@ import (
 
 // Assignments projects users assigned to and unassigned from teams.
 var Assignments = Projection{
-	Table:   "assignments",
+	Table:   "assignments_v2",
 	Stream:  eventlog.LedgerStream,
 	Columns: []string{"seq", "event_id", "org_id", "team_id", "user_id", "day", "at", "assigned", "product_codes"},
 	Map: func(seq uint64, ev *v1.Event) (Record, bool) {

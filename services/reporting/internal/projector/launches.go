@@ -19,7 +19,7 @@ const (
 
 // Launches projects every launch decision of the LEDGER stream.
 var Launches = Projection{
-	Table:  "launches",
+	Table:  "launches_v2",
 	Stream: eventlog.LedgerStream,
 	Columns: []string{
 		"seq", "event_id", "org_id", "team_id", "user_id",

@@ -21,7 +21,7 @@ const (
 // PoolEvents projects the money that enters or leaves a pool other than
 // charges. tokens is signed: positive in, negative out.
 var PoolEvents = Projection{
-	Table:  "pool_events",
+	Table:  "pool_events_v2",
 	Stream: eventlog.LedgerStream,
 	Columns: []string{
 		"seq", "event_id", "org_id", "team_id", "day", "at",

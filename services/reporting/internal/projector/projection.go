@@ -11,7 +11,9 @@ import (
 type Record interface {
 	// Sequence is the stream sequence of the event the row came from.
 	Sequence() uint64
-	// Partition is the row's table partition (toYYYYMM(day)).
+	// Partition is the row's month (toYYYYMM(day)). A block never spans
+	// two, so it lands in one partition of a table partitioned by month
+	// (usage_events, products) or by year (the others, from migration 5).
 	Partition() int
 	// Values are the row's values in the order of its projection's Columns.
 	Values() []any
@@ -29,9 +31,9 @@ type Projection struct {
 	Map func(seq uint64, ev *v1.Event) (Record, bool)
 }
 
-// Charges projects WindowCharged events into the charges table.
+// Charges projects WindowCharged events into the charges_v2 table.
 var Charges = Projection{
-	Table: "charges", Stream: eventlog.LedgerStream, Columns: Columns,
+	Table: "charges_v2", Stream: eventlog.LedgerStream, Columns: Columns,
 	Map: func(seq uint64, ev *v1.Event) (Record, bool) {
 		r, ok := RowOf(seq, ev)
 		return &r, ok

@@ -121,10 +121,10 @@ func (e *env) totals(t *testing.T) totals {
 	t.Helper()
 	var tt totals
 	require.NoError(t, e.ch.QueryRow(t.Context(),
-		"SELECT count(), uniqExact(seq), uniqExact(event_id), sum(tokens) FROM charges").
+		"SELECT count(), uniqExact(seq), uniqExact(event_id), sum(tokens) FROM charges_v2").
 		Scan(&tt.Rows, &tt.DistinctSeqs, &tt.DistinctEvents, &tt.Tokens))
 	require.NoError(t, e.ch.QueryRow(t.Context(),
-		"SELECT sum(tokens), sum(charges) FROM usage_daily").Scan(&tt.DailyTokens, &tt.DailyCharges))
+		"SELECT sum(tokens), sum(charges) FROM usage_daily_v2").Scan(&tt.DailyTokens, &tt.DailyCharges))
 	return tt
 }
 
@@ -175,7 +175,7 @@ func TestProjectorStoresEveryField(t *testing.T) {
 	var got projector.Row
 	require.NoError(t, e.ch.QueryRow(t.Context(), `SELECT seq, event_id, org_id, team_id, user_id, product_code,
 		product_group, day, charged_at, window_start, window_end, tokens, renewal,
-		split_pack_ids, split_tokens, attribute_keys, attribute_values FROM charges`).Scan(
+		split_pack_ids, split_tokens, attribute_keys, attribute_values FROM charges_v2`).Scan(
 		&got.Seq, &got.EventID, &got.OrgID, &got.TeamID, &got.UserID, &got.ProductCode,
 		&got.ProductGroup, &got.Day, &got.ChargedAt, &got.WindowStart, &got.WindowEnd, &got.Tokens, &got.Renewal,
 		&got.SplitPackIDs, &got.SplitTokens, &got.AttributeKeys, &got.AttributeValues))

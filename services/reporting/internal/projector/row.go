@@ -7,7 +7,7 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
-// Row is one row of the charges table: one WindowCharged event.
+// Row is one row of the charges_v2 table: one WindowCharged event.
 type Row struct {
 	Seq             uint64
 	EventID         string

@@ -16,7 +16,7 @@ const (
 // opened or joined a window, heartbeats and session ends. A denied launch
 // starts no session and is skipped.
 var Sessions = Projection{
-	Table:  "sessions",
+	Table:  "sessions_v2",
 	Stream: eventlog.UsageStream,
 	Columns: []string{
 		"seq", "event_id", "org_id", "team_id", "user_id", "product_code", "device_id", "window_id",

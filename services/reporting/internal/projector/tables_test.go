@@ -36,8 +36,8 @@ func TestProjectionsMapTheirEvents(t *testing.T) {
 		{Payload: &v1.Event_BudgetCrossed{BudgetCrossed: &v1.BudgetCrossed{BudgetId: "b", PeriodStart: "2025-03-01"}}},
 		{Payload: &v1.Event_LaunchReceived{LaunchReceived: &v1.LaunchReceived{UserId: "u", Decision: v1.Decision_DECISION_DENIED}}},
 	}
-	want := map[string]int{"charges": 1, "launches": 3, "pool_events": 4, "assignments": 2, "products": 1, "usage_events": 4,
-		"budget_events": 2, "sessions": 3}
+	want := map[string]int{"charges_v2": 1, "launches_v2": 3, "pool_events_v2": 4, "assignments_v2": 2, "products": 1, "usage_events": 4,
+		"budget_events_v2": 2, "sessions_v2": 3}
 	for _, p := range projector.Projections() {
 		n := 0
 		for i, ev := range events {
@@ -82,7 +82,7 @@ func TestEveryLedgerTableCrashAfterInsertDoesNotDoubleCount(t *testing.T) {
 		require.NoError(t, e.ch.QueryRow(t.Context(), "SELECT count(), uniqExact(seq) FROM "+table).Scan(&rows, &seqs))
 		return rows, seqs
 	}
-	for table, want := range map[string]int{"charges": charges, "launches": charges, "pool_events": packs, "assignments": 0, "products": 0, "budget_events": 0} {
+	for table, want := range map[string]int{"charges_v2": charges, "launches_v2": charges, "pool_events_v2": packs, "assignments_v2": 0, "products": 0, "budget_events_v2": 0} {
 		rows, seqs := count(table)
 		require.Equal(t, uint64(want), rows, table)
 		require.Equal(t, rows, seqs, "%s: no sequence twice", table)
@@ -121,7 +121,7 @@ func TestStreamProjectorCrashesPerTableDoNotDoubleCount(t *testing.T) {
 	require.NoError(t, <-done)
 	charges += more
 	packs += 9 - more
-	for table, want := range map[string]int{"charges": charges, "launches": charges, "pool_events": packs} {
+	for table, want := range map[string]int{"charges_v2": charges, "launches_v2": charges, "pool_events_v2": packs} {
 		var rows, seqs uint64
 		require.NoError(t, e.ch.QueryRow(t.Context(), "SELECT count(), uniqExact(seq) FROM "+table).Scan(&rows, &seqs))
 		require.Equal(t, uint64(want), rows, table)

@@ -15,7 +15,7 @@ type AttributeUse struct {
 	Users       uint64
 }
 
-const attributeJoin = `FROM charges
+const attributeJoin = `FROM charges_v2
 ARRAY JOIN attribute_keys AS attribute_key, attribute_values AS attribute_value
 WHERE `
 
@@ -39,7 +39,7 @@ ORDER BY attribute_value, total_tokens DESC, product_code`
 // AttributeCoverage builds the tokens of f and those charged without key.
 func AttributeCoverage(f Filter, key string) (string, []any) {
 	sql := `SELECT sum(tokens) AS total_tokens, sumIf(tokens, NOT has(attribute_keys, ?)) AS unattributed
-FROM charges
+FROM charges_v2
 WHERE ` + scope(f)
 	return sql, append([]any{key}, scopeArgs(f)...)
 }

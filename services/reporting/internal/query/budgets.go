@@ -22,7 +22,7 @@ type BudgetEvent struct {
 // sequence order.
 func BudgetEvents(f Filter) (string, []any) {
 	sql := `SELECT seq, team_id, kind, budget_id, scope, key, attribute_key, period, limit_tokens, spent, hard, period_start, at
-FROM budget_events
+FROM budget_events_v2
 WHERE ` + teamScope(f) + `
 ORDER BY seq`
 	return sql, teamArgs(f)
@@ -82,7 +82,7 @@ func BudgetSpend(f Filter, budgets []BudgetCharges) (string, []any) {
 		}
 	}
 	sql := `SELECT [` + strings.Join(sums, ", ") + `] AS spent
-FROM charges
+FROM charges_v2
 WHERE ` + teamScope(f) + ` AND day >= toDate(?)`
 	return sql, append(append(args, teamArgs(f)...), from.Format(DateLayout))
 }

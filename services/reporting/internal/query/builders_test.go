@@ -13,7 +13,7 @@ func TestUserTotalsSQL(t *testing.T) {
 	t.Parallel()
 	sql, args := UserTotals(acme, []string{"REVIT"}, Order{By: SortTokens, Limit: 10})
 	require.Equal(t, `SELECT user_id, sum(tokens) AS total_tokens, sum(charges) AS total_charges, uniqExact(day) AS days_used, max(day) AS last_day, groupUniqArray(product_code) AS products
-FROM usage_daily
+FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND product_code IN (?)
 GROUP BY user_id
 ORDER BY total_tokens DESC, user_id
@@ -36,7 +36,7 @@ func TestAttributeValuesSQL(t *testing.T) {
 	t.Parallel()
 	sql, args := AttributeValues(acme, "project", 3)
 	require.Equal(t, `SELECT attribute_value, sum(tokens) AS total_tokens, count() AS charges, uniqExact(user_id) AS users
-FROM charges
+FROM charges_v2
 ARRAY JOIN attribute_keys AS attribute_key, attribute_values AS attribute_value
 WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND attribute_key = ?
 GROUP BY attribute_value
@@ -97,7 +97,7 @@ func TestBudgetSpendSQL(t *testing.T) {
 	})
 	require.Equal(t, `SELECT [sumIf(tokens, team_id = ? AND seq > ? AND day >= toDate(?) AND user_id = ?), `+
 		`sumIf(tokens, team_id = ? AND seq > ? AND day >= toDate(?) AND has(attribute_keys, ?) AND attribute_values[indexOf(attribute_keys, ?)] = ?)] AS spent
-FROM charges
+FROM charges_v2
 WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?)`, sql)
 	require.Equal(t, []any{"design", uint64(3), "2025-01-06", "u1", "civil", uint64(9), "2025-01-01", "project", "project", "P-1",
 		"acme", "design", "civil", "2025-01-01"}, args)

@@ -28,7 +28,7 @@ func Charges(f Filter) (string, []any) {
 	arrayStringConcat(arrayMap((p, t) -> concat(p, ':', toString(t)), split_pack_ids, split_tokens), ';') AS split,
 	window_start, window_end,
 	arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), attribute_keys, attribute_values), ';') AS attributes
-FROM charges
+FROM charges_v2
 WHERE ` + scope(f) + `
 ORDER BY day, team_id, window_start, seq`
 	return sql, scopeArgs(f)

@@ -18,7 +18,7 @@ type MonthUse struct {
 // MonthlyUse builds the days and tokens per team, user, product and month of f.
 func MonthlyUse(f Filter) (string, []any) {
 	sql := `SELECT team_id, user_id, product_code, toStartOfMonth(day) AS month, uniqExact(day) AS days, sum(tokens) AS total_tokens
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + `
 GROUP BY team_id, user_id, product_code, month
 ORDER BY team_id, user_id, product_code, month`
@@ -53,7 +53,7 @@ type Assignee struct {
 // Assignees builds the users whose last assignment event in f's teams assigns them.
 func Assignees(f Filter) (string, []any) {
 	sql := `SELECT team_id, user_id, argMax(product_codes, seq) AS products, argMax(at, seq) AS assigned_at
-FROM assignments
+FROM assignments_v2
 WHERE ` + teamScope(f) + `
 GROUP BY team_id, user_id
 HAVING argMax(assigned, seq) = 1
@@ -64,7 +64,7 @@ ORDER BY team_id, user_id`
 // LastDays builds every user's last charged day per team, of all time.
 func LastDays(f Filter) (string, []any) {
 	sql := `SELECT team_id, user_id, max(day) AS last_day
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + teamScope(f) + `
 GROUP BY team_id, user_id`
 	return sql, teamArgs(f)

@@ -16,7 +16,7 @@ type DayTotal struct {
 // DailyTotals builds the tokens per day of f.
 func DailyTotals(f Filter) (string, []any) {
 	sql := `SELECT day, sum(tokens) AS total_tokens
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + `
 GROUP BY day
 ORDER BY day`
@@ -44,7 +44,7 @@ func (r *Reader) DailyTotals(ctx context.Context, f Filter) ([]DayTotal, error) 
 // merges. Expiry is not a removal.
 func PoolMoves(f Filter) (string, []any) {
 	sql := `SELECT sumIf(tokens, tokens > 0) AS added, -sumIf(tokens, tokens < 0) AS removed
-FROM pool_events
+FROM pool_events_v2
 WHERE ` + scope(f) + ` AND kind != 'expired'`
 	return sql, scopeArgs(f)
 }
@@ -80,7 +80,7 @@ func teamArgs(f Filter) []any {
 // PackList builds the packs of f's teams, of all time.
 func PackList(f Filter) (string, []any) {
 	sql := `SELECT team_id, pack_id, kind, source, currency, counterparty_team_id, reason, tokens, unit_price_micros, purchased_at, expires_at, at
-FROM pool_events
+FROM pool_events_v2
 WHERE ` + teamScope(f) + ` AND kind IN ('pack_added', 'move_in')
 ORDER BY team_id, purchased_at, pack_id`
 	return sql, teamArgs(f)
@@ -92,15 +92,15 @@ func PackDebits(f Filter) (string, []any) {
 	ts := teamScope(f)
 	sql := `SELECT team_id, pack_id, sum(debit) AS used FROM (
 	SELECT team_id, split_pack_id AS pack_id, split_token AS debit
-	FROM charges ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
+	FROM charges_v2 ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
 	WHERE ` + ts + `
 	UNION ALL
 	SELECT team_id, split_pack_id AS pack_id, split_token AS debit
-	FROM pool_events ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
+	FROM pool_events_v2 ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
 	WHERE ` + ts + `
 	UNION ALL
 	SELECT team_id, pack_id, -tokens AS debit
-	FROM pool_events
+	FROM pool_events_v2
 	WHERE ` + ts + ` AND kind = 'expired'
 )
 GROUP BY team_id, pack_id`

@@ -45,7 +45,7 @@ var productOrder = map[SortBy]string{
 // product's as charged (a toolset carries its group, e.g. AutoCAD).
 func ProductTotals(f Filter, p ProductScope, o Order) (string, []any) {
 	sql := `SELECT product_code, max(product_group) AS product_group, sum(tokens) AS total_tokens, uniqExact(user_id) AS users, count() AS charges
-FROM charges
+FROM charges_v2
 WHERE ` + scope(f) + p.where() + `
 GROUP BY product_code` + orderBy(o, productOrder, "product_code")
 	return sql, p.args(scopeArgs(f))
@@ -76,7 +76,7 @@ type ProductUser struct {
 // ProductUsers builds every user's tokens and days per product of codes.
 func ProductUsers(f Filter, codes []string) (string, []any) {
 	sql := `SELECT product_code, user_id, sum(tokens) AS total_tokens, uniqExact(day) AS days
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + inList("product_code", len(codes)) + `
 GROUP BY product_code, user_id
 ORDER BY product_code, total_tokens DESC, user_id`
@@ -109,7 +109,7 @@ type VersionUse struct {
 // covered by a window (every opening, not only the charged ones).
 func ProductVersions(f Filter, codes []string) (string, []any) {
 	sql := `SELECT product_code, product_version, uniqExact(user_id) AS users, count() AS launches
-FROM launches
+FROM launches_v2
 WHERE ` + scope(f) + ` AND outcome != 'denied'` + inList("product_code", len(codes)) + `
 GROUP BY product_code, product_version
 ORDER BY product_code, users DESC, product_version`

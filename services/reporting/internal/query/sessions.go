@@ -37,7 +37,7 @@ FROM (
 		SELECT user_id, min(at) AS started, max(at) AS last, max(kind = 'end') AS ended,
 			arraySort((x, s) -> s, groupArray(toInt64(toUInt32(at))), groupArray(seq)) AS ts,
 			arraySort((x, s) -> s, groupArray(if(kind = 'end', 2, active)), groupArray(seq)) AS flags
-		FROM sessions
+		FROM sessions_v2
 		WHERE ` + scope(f) + inList("user_id", len(users)) + `
 		GROUP BY team_id, user_id, product_code, device_id, window_id
 	)

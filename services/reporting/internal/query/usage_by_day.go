@@ -15,10 +15,10 @@ type DayUsage struct {
 }
 
 // UsageByDay builds the per-day, per-product usage query of f.
-// usage_daily is a SummingMergeTree, so rows are summed again here.
+// usage_daily_v2 is a SummingMergeTree, so rows are summed again here.
 func UsageByDay(f Filter) (string, []any) {
 	sql := `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + `
 GROUP BY day, product_code
 ORDER BY day, product_code`

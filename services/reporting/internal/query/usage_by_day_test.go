@@ -18,7 +18,7 @@ func TestUsageByDaySQL(t *testing.T) {
 			name: "one team",
 			f:    Filter{OrgID: "acme", TeamIDs: []string{"design"}, From: day("2025-01-01"), To: day("2025-01-31")},
 			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
-FROM usage_daily
+FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (?) AND day >= toDate(?) AND day <= toDate(?)
 GROUP BY day, product_code
 ORDER BY day, product_code`,
@@ -28,7 +28,7 @@ ORDER BY day, product_code`,
 			name: "several teams",
 			f:    Filter{OrgID: "globex", TeamIDs: []string{"a", "b", "c"}, From: day("2024-05-16"), To: day("2025-05-15")},
 			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
-FROM usage_daily
+FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (?, ?, ?) AND day >= toDate(?) AND day <= toDate(?)
 GROUP BY day, product_code
 ORDER BY day, product_code`,
@@ -38,7 +38,7 @@ ORDER BY day, product_code`,
 			name: "no team matches nothing",
 			f:    Filter{OrgID: "acme", From: day("2025-01-01"), To: day("2025-01-01")},
 			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
-FROM usage_daily
+FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (NULL) AND day >= toDate(?) AND day <= toDate(?)
 GROUP BY day, product_code
 ORDER BY day, product_code`,

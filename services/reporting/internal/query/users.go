@@ -26,7 +26,7 @@ var userOrder = map[SortBy]string{
 // UserTotals builds every user's totals in f, sorted and limited by o.
 func UserTotals(f Filter, products []string, o Order) (string, []any) {
 	sql := `SELECT user_id, sum(tokens) AS total_tokens, sum(charges) AS total_charges, uniqExact(day) AS days_used, max(day) AS last_day, groupUniqArray(product_code) AS products
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + inList("product_code", len(products)) + `
 GROUP BY user_id` + orderBy(o, userOrder, "user_id")
 	return sql, strArgs(scopeArgs(f), products)
@@ -51,7 +51,7 @@ func (r *Reader) UserTotals(ctx context.Context, f Filter, products []string, o 
 // Totals builds the users and tokens of f (before any limit).
 func Totals(f Filter, products []string) (string, []any) {
 	sql := `SELECT uniqExact(user_id) AS users, sum(tokens) AS total_tokens
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + inList("product_code", len(products))
 	return sql, strArgs(scopeArgs(f), products)
 }
@@ -75,7 +75,7 @@ type UserDay struct {
 // charged separately): the double-charge report.
 func SameDay(f Filter, users, products []string) (string, []any) {
 	sql := `SELECT user_id, day, groupUniqArray(product_code) AS products, sum(tokens) AS total_tokens
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + inList("user_id", len(users)) + inList("product_code", len(products)) + `
 GROUP BY user_id, day
 HAVING uniqExact(product_code) > 1
@@ -102,7 +102,7 @@ func (r *Reader) SameDay(ctx context.Context, f Filter, users, products []string
 // UserProductUse builds each user's tokens and days per product.
 func UserProductUse(f Filter, users, products []string) (string, []any) {
 	sql := `SELECT user_id, product_code, sum(tokens) AS total_tokens, uniqExact(day) AS days
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + inList("user_id", len(users)) + inList("product_code", len(products)) + `
 GROUP BY user_id, product_code
 ORDER BY user_id, total_tokens DESC, product_code`
@@ -127,7 +127,7 @@ func (r *Reader) UserProductUse(ctx context.Context, f Filter, users, products [
 // LastUse builds the last launch (charged or covered) of each user in f.
 func LastUse(f Filter, users []string) (string, []any) {
 	sql := `SELECT user_id, max(at) AS last_at
-FROM launches
+FROM launches_v2
 WHERE ` + scope(f) + ` AND outcome != 'denied'` + inList("user_id", len(users)) + `
 GROUP BY user_id`
 	return sql, strArgs(scopeArgs(f), users)
@@ -161,7 +161,7 @@ type TeamUserUse struct {
 // UserTeamUse builds each user's use per team in f.
 func UserTeamUse(f Filter) (string, []any) {
 	sql := `SELECT team_id, user_id, sum(tokens) AS total_tokens, uniqExact(day) AS days, max(day) AS last_day, groupUniqArray(product_code) AS products
-FROM usage_daily
+FROM usage_daily_v2
 WHERE ` + scope(f) + `
 GROUP BY team_id, user_id
 ORDER BY team_id, user_id`
