@@ -13,8 +13,8 @@ package ledger
 // "cpu-ratio" (the process's CPU time per operation, embedded server
 // included: steadier than throughput on a machine shared with other work).
 // Run one package at a time (go test -p 1): two benchmarking at once halve
-// each other's throughput. The helpers mirror those of
-// internal/store/bench_test.go (test files cannot share code across packages).
+// each other's throughput. The measuring helpers (load.Best, load.Measure,
+// load.ReportCPU) are libs/testkit/load's, shared with internal/store's.
 
 import (
 	"context"
@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,67 +83,6 @@ func rawSubjects(n int) []string {
 }
 
 // benchCatalog prices products P0..P9 at 1 token a day.
-// best keeps the result of a sub-benchmark's largest run (the one printed)
-// and the CPU time that run took per operation.
-type best struct {
-	mu  sync.Mutex
-	r   load.Result
-	cpu time.Duration
-}
-
-func (m *best) keep(r load.Result, cpu time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r.Ops >= m.r.Ops {
-		m.r, m.cpu = r, cpu
-	}
-}
-
-func (m *best) cpuPerOp() time.Duration {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cpu
-}
-
-// cpuNow is the CPU time this process has used (user and system, every
-// goroutine: ours and the embedded server's alike).
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// measure runs one measured run and returns its result with the CPU time it
-// took per operation.
-func measure(run func() load.Result) (load.Result, time.Duration) {
-	c0 := cpuNow()
-	r := run()
-	return r, (cpuNow() - c0) / time.Duration(max(r.Ops, 1))
-}
-
-// reportCPU prints the CPU time per operation, and beside the raw one
-// "cpu-ratio" (raw's CPU per operation / ours). Unlike throughput, CPU per
-// operation hardly moves with other load on a shared machine; where the CPU
-// is the bottleneck (2 cores, the server embedded) the throughput ratio
-// tends to the cpu-ratio.
-func reportCPU(b *testing.B, cpu, raw time.Duration) {
-	b.ReportMetric(float64(cpu.Nanoseconds())/1e3, "cpu-µs/op")
-	if raw > 0 && cpu > 0 {
-		b.ReportMetric(float64(raw.Nanoseconds())/1e3, "raw-cpu-µs/op")
-		b.ReportMetric(float64(raw)/float64(cpu), "cpu-ratio")
-	}
-}
-
-func (m *best) rate() float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.r.Ops == 0 {
-		return 0
-	}
-	return m.r.PerSec()
-}
 
 func teamName(i int) string { return fmt.Sprintf("t%04d", i) }
 
@@ -327,10 +265,10 @@ func (a *authorizer) op() (func(i int) error, func(n int)) {
 // subject sequence on one subject. Target: ours ≥ 0.70 × raw.
 func BenchmarkAuthorizeOnePool(b *testing.B) {
 	url, js := benchJS(b)
-	var raw best
+	var raw load.Best
 	rawRate := func(b *testing.B) float64 {
-		if raw.rate() == 0 { // raw filtered out by -bench: measure it here
-			raw.keep(measure(func() load.Result {
+		if raw.Rate() == 0 { // raw filtered out by -bench: measure it here
+			raw.Keep(load.Measure(func() load.Result {
 				return load.RawSyncExpect(b, js, eventlog.LedgerStream, rawSubject(-1), rawPayload, 20000)
 			}))
 		}
@@ -339,15 +277,15 @@ func BenchmarkAuthorizeOnePool(b *testing.B) {
 		// it again, or the run times nothing and the framework keeps raising
 		// b.N (up to 1e9) so the benchmark never ends.
 		b.StartTimer()
-		return raw.rate()
+		return raw.Rate()
 	}
 	b.Run("raw-sync-expect-seq", func(b *testing.B) {
-		r, cpu := measure(func() load.Result {
+		r, cpu := load.Measure(func() load.Result {
 			return load.RawSyncExpect(b, js, eventlog.LedgerStream, rawSubject(-1), rawPayload, b.N)
 		})
-		raw.keep(r, cpu)
+		raw.Keep(r, cpu)
 		r.Report(b, "msg/s", 0)
-		reportCPU(b, cpu, 0)
+		load.ReportCPU(b, cpu, 0)
 	})
 	a := newAuthorizer(benchLedger(b, url, 1), 1)
 	b.Run("grpc-floor-list-products", func(b *testing.B) {
@@ -364,10 +302,10 @@ func BenchmarkAuthorizeOnePool(b *testing.B) {
 		b.Run(fmt.Sprintf("authorize-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := a.op()
-			r, cpu := measure(func() load.Result { return load.Closed(b, g, b.N, op) })
+			r, cpu := load.Measure(func() load.Result { return load.Closed(b, g, b.N, op) })
 			advance(b.N)
 			r.Report(b, "auth/s", rr)
-			reportCPU(b, cpu, raw.cpuPerOp())
+			load.ReportCPU(b, cpu, raw.CPUPerOp())
 			a.reportCovered(b)
 		})
 	}
@@ -381,10 +319,10 @@ func BenchmarkAuthorizeOnePool(b *testing.B) {
 // ≥ 0.50 × raw, and p99 under 1 ms at half load.
 func BenchmarkAuthorizeThousandPools(b *testing.B) {
 	url, js := benchJS(b)
-	var raw best
+	var raw load.Best
 	rawRate := func(b *testing.B) float64 {
-		if raw.rate() == 0 {
-			raw.keep(measure(func() load.Result {
+		if raw.Rate() == 0 {
+			raw.Keep(load.Measure(func() load.Result {
 				return load.RawPipelined(b, js, eventlog.LedgerStream, rawSubjects(manyPools), rawPayload, 200000)
 			}))
 		}
@@ -393,28 +331,28 @@ func BenchmarkAuthorizeThousandPools(b *testing.B) {
 		// it again, or the run times nothing and the framework keeps raising
 		// b.N (up to 1e9) so the benchmark never ends.
 		b.StartTimer()
-		return raw.rate()
+		return raw.Rate()
 	}
 	b.Run("raw-pipelined-msgid-expect-seq", func(b *testing.B) {
-		r, cpu := measure(func() load.Result {
+		r, cpu := load.Measure(func() load.Result {
 			return load.RawPipelined(b, js, eventlog.LedgerStream, rawSubjects(manyPools), rawPayload, b.N)
 		})
-		raw.keep(r, cpu)
+		raw.Keep(r, cpu)
 		r.Report(b, "msg/s", 0)
-		reportCPU(b, cpu, 0)
+		load.ReportCPU(b, cpu, 0)
 	})
 	a := newAuthorizer(benchLedger(b, url, manyPools), manyPools)
-	maxima := map[int]*best{}
+	maxima := map[int]*load.Best{}
 	for _, g := range []int{64, 256} {
-		maxima[g] = &best{}
+		maxima[g] = &load.Best{}
 		b.Run(fmt.Sprintf("authorize-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := a.op()
-			r, cpu := measure(func() load.Result { return load.Closed(b, g, b.N, op) })
+			r, cpu := load.Measure(func() load.Result { return load.Closed(b, g, b.N, op) })
 			advance(b.N)
-			maxima[g].keep(r, cpu)
+			maxima[g].Keep(r, cpu)
 			r.Report(b, "auth/s", rr)
-			reportCPU(b, cpu, raw.cpuPerOp())
+			load.ReportCPU(b, cpu, raw.CPUPerOp())
 		})
 	}
 	// What ingestion sends: concurrent launches coalesced into AuthorizeBatch
@@ -426,19 +364,19 @@ func BenchmarkAuthorizeThousandPools(b *testing.B) {
 		base := int(a.base.Load())
 		ctx := auth.ActingFor(context.Background(), benchOrg)
 		calls := max(1, b.N/size)
-		r, cpu := measure(func() load.Result {
+		r, cpu := load.Measure(func() load.Result {
 			r := load.Closed(b, callers, calls, func(i int) error { return a.authorizeBatch(ctx, base+i*size, size) })
 			r.Ops *= size
 			return r
 		})
 		a.base.Add(int64(calls * size))
 		r.Report(b, "auth/s", rr)
-		reportCPU(b, cpu, raw.cpuPerOp())
+		load.ReportCPU(b, cpu, raw.CPUPerOp())
 	})
 	var top float64 // the best maximum, measured once
 	b.Run("authorize-half-load", func(b *testing.B) {
 		for _, m := range maxima {
-			top = max(top, m.rate())
+			top = max(top, m.Rate())
 		}
 		if top == 0 { // the maxima were filtered out: measure one here, once
 			op, advance := a.op()

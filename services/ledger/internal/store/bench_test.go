@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -216,83 +215,15 @@ func (l *launcher) reportCovered(b *testing.B) {
 	}
 }
 
-// best keeps the result of a sub-benchmark's largest run (the one printed)
-// and the CPU time that run took per operation.
-type best struct {
-	mu  sync.Mutex
-	r   load.Result
-	cpu time.Duration
-}
-
-func (m *best) keep(r load.Result, cpu time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r.Ops >= m.r.Ops {
-		m.r, m.cpu = r, cpu
-	}
-}
-
-func (m *best) result() load.Result {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.r
-}
-
-func (m *best) cpuPerOp() time.Duration {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cpu
-}
-
-// cpuNow is the CPU time this process has used (user and system, every
-// goroutine: ours and the embedded server's alike).
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// measure runs one measured run and returns its result with the CPU time it
-// took per operation.
-func measure(run func() load.Result) (load.Result, time.Duration) {
-	c0 := cpuNow()
-	r := run()
-	return r, (cpuNow() - c0) / time.Duration(max(r.Ops, 1))
-}
-
-// reportCPU prints the CPU time per operation, and beside the raw one
-// "cpu-ratio" (raw's CPU per operation / ours). Unlike throughput, CPU per
-// operation hardly moves with other load on a shared machine; where the CPU
-// is the bottleneck (2 cores, the server embedded) the throughput ratio
-// tends to the cpu-ratio.
-func reportCPU(b *testing.B, cpu, raw time.Duration) {
-	b.ReportMetric(float64(cpu.Nanoseconds())/1e3, "cpu-µs/op")
-	if raw > 0 && cpu > 0 {
-		b.ReportMetric(float64(raw.Nanoseconds())/1e3, "raw-cpu-µs/op")
-		b.ReportMetric(float64(raw)/float64(cpu), "cpu-ratio")
-	}
-}
-
-func (m *best) rate() float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.r.Ops == 0 {
-		return 0
-	}
-	return m.r.PerSec()
-}
-
 // BenchmarkDecideOnePool: Decide launches on one pool, sequential and with
 // concurrent callers, beside synchronous publish with the expected subject
 // sequence on one subject. Target: ours ≥ 0.70 × raw.
 func BenchmarkDecideOnePool(b *testing.B) {
 	js := benchJS(b)
-	var raw best
+	var raw load.Best
 	rawRate := func(b *testing.B) float64 {
-		if raw.rate() == 0 { // raw filtered out by -bench: measure it here
-			raw.keep(measure(func() load.Result {
+		if raw.Rate() == 0 { // raw filtered out by -bench: measure it here
+			raw.Keep(load.Measure(func() load.Result {
 				return load.RawSyncExpect(b, js, eventlog.LedgerStream, rawSubject(-1), rawPayload, 20000)
 			}))
 		}
@@ -301,25 +232,25 @@ func BenchmarkDecideOnePool(b *testing.B) {
 		// it again, or the run times nothing and the framework keeps raising
 		// b.N (up to 1e9) so the benchmark never ends.
 		b.StartTimer()
-		return raw.rate()
+		return raw.Rate()
 	}
 	b.Run("raw-sync-expect-seq", func(b *testing.B) {
-		r, cpu := measure(func() load.Result {
+		r, cpu := load.Measure(func() load.Result {
 			return load.RawSyncExpect(b, js, eventlog.LedgerStream, rawSubject(-1), rawPayload, b.N)
 		})
-		raw.keep(r, cpu)
+		raw.Keep(r, cpu)
 		r.Report(b, "msg/s", 0)
-		reportCPU(b, cpu, 0)
+		load.ReportCPU(b, cpu, 0)
 	})
 	l := newLauncher(b, js, 1)
 	for _, g := range []int{1, 4, 16, 64} {
 		b.Run(fmt.Sprintf("decide-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := l.op()
-			r, cpu := measure(func() load.Result { return load.Closed(b, g, b.N, op) })
+			r, cpu := load.Measure(func() load.Result { return load.Closed(b, g, b.N, op) })
 			advance(b.N)
 			r.Report(b, "auth/s", rr)
-			reportCPU(b, cpu, raw.cpuPerOp())
+			load.ReportCPU(b, cpu, raw.CPUPerOp())
 			l.reportCovered(b)
 		})
 	}
@@ -343,10 +274,10 @@ func BenchmarkDecideOnePool(b *testing.B) {
 // run is enough to hold 1 % of its operations.
 func BenchmarkDecideThousandPools(b *testing.B) {
 	js := benchJS(b)
-	var raw best
+	var raw load.Best
 	rawRate := func(b *testing.B) float64 {
-		if raw.rate() == 0 {
-			raw.keep(measure(func() load.Result {
+		if raw.Rate() == 0 {
+			raw.Keep(load.Measure(func() load.Result {
 				return load.RawPipelined(b, js, eventlog.LedgerStream, rawSubjects(manyPools), rawPayload, 200000)
 			}))
 		}
@@ -355,42 +286,42 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 		// it again, or the run times nothing and the framework keeps raising
 		// b.N (up to 1e9) so the benchmark never ends.
 		b.StartTimer()
-		return raw.rate()
+		return raw.Rate()
 	}
 	b.Run("raw-pipelined-msgid-expect-seq", func(b *testing.B) {
-		r, cpu := measure(func() load.Result {
+		r, cpu := load.Measure(func() load.Result {
 			return load.RawPipelined(b, js, eventlog.LedgerStream, rawSubjects(manyPools), rawPayload, b.N)
 		})
-		raw.keep(r, cpu)
+		raw.Keep(r, cpu)
 		r.Report(b, "msg/s", 0)
-		reportCPU(b, cpu, 0)
+		load.ReportCPU(b, cpu, 0)
 	})
 	// The same appends made synchronously by as many callers as ours: what
 	// the store can reach at that concurrency (the pipelined figure keeps
 	// 4,000 appends in flight, a closed loop of g callers at most g).
-	sameCallers := map[int]*best{}
+	sameCallers := map[int]*load.Best{}
 	for _, g := range []int{64, 256, 1024} {
-		sameCallers[g] = &best{}
+		sameCallers[g] = &load.Best{}
 		b.Run(fmt.Sprintf("raw-sync-msgid-expect-seq-callers-%d", g), func(b *testing.B) {
-			r, cpu := measure(func() load.Result { return rawSyncMany(b, js, rawSubjects(manyPools), rawPayload, g, b.N) })
-			sameCallers[g].keep(r, cpu)
+			r, cpu := load.Measure(func() load.Result { return rawSyncMany(b, js, rawSubjects(manyPools), rawPayload, g, b.N) })
+			sameCallers[g].Keep(r, cpu)
 			r.Report(b, "msg/s", 0)
-			reportCPU(b, cpu, 0)
+			load.ReportCPU(b, cpu, 0)
 		})
 	}
 	l := newLauncher(b, js, manyPools)
-	maxima := map[int]*best{}
+	maxima := map[int]*load.Best{}
 	for _, g := range []int{64, 256, 1024} {
-		maxima[g] = &best{}
+		maxima[g] = &load.Best{}
 		b.Run(fmt.Sprintf("decide-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := l.op()
-			r, cpu := measure(func() load.Result { return load.Closed(b, g, b.N, op) })
+			r, cpu := load.Measure(func() load.Result { return load.Closed(b, g, b.N, op) })
 			advance(b.N)
-			maxima[g].keep(r, cpu)
+			maxima[g].Keep(r, cpu)
 			r.Report(b, "auth/s", rr)
-			reportCPU(b, cpu, raw.cpuPerOp())
-			if same := sameCallers[g].rate(); same > 0 {
+			load.ReportCPU(b, cpu, raw.CPUPerOp())
+			if same := sameCallers[g].Rate(); same > 0 {
 				b.ReportMetric(r.PerSec()/same, "ratio-to-raw-same-callers")
 			}
 		})
@@ -401,7 +332,7 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 	half := func(b *testing.B) float64 {
 		if top == 0 {
 			for _, m := range maxima {
-				top = max(top, m.rate())
+				top = max(top, m.Rate())
 			}
 		}
 		if top == 0 {
@@ -429,27 +360,27 @@ func BenchmarkDecideThousandPools(b *testing.B) {
 	// expected subject sequence, 1,000 subjects), offered at the same rate by
 	// the same generator: the latency the machine gives at that load, before
 	// any work of ours.
-	var rawHalf best
+	var rawHalf load.Best
 	b.Run("raw-sync-half-load", func(b *testing.B) {
 		rate := half(b)
 		op := rawSyncOp(b, js, rawSubjects(manyPools), rawPayload)
-		r, cpu := measure(func() load.Result { return load.Open(b, rate, 512, b.N, op) })
-		rawHalf.keep(r, cpu)
+		r, cpu := load.Measure(func() load.Result { return load.Open(b, rate, 512, b.N, op) })
+		rawHalf.Keep(r, cpu)
 		r.Report(b, "msg/s", 0)
 		b.ReportMetric(rate, "offered/s")
-		reportCPU(b, cpu, 0)
+		load.ReportCPU(b, cpu, 0)
 		reportCores(b, r, cpu)
 	})
 	b.Run("decide-half-load", func(b *testing.B) {
 		rate := half(b)
 		op, advance := l.op()
-		r, cpu := measure(func() load.Result { return load.Open(b, rate, 512, b.N, op) })
+		r, cpu := load.Measure(func() load.Result { return load.Open(b, rate, 512, b.N, op) })
 		advance(b.N)
 		r.Report(b, "auth/s", 0)
 		b.ReportMetric(rate, "offered/s")
-		reportCPU(b, cpu, rawHalf.cpuPerOp())
+		load.ReportCPU(b, cpu, rawHalf.CPUPerOp())
 		reportCores(b, r, cpu)
-		if rr := rawHalf.result(); rr.Ops > 0 {
+		if rr := rawHalf.Result(); rr.Ops > 0 {
 			b.ReportMetric(float64(rr.Quantile(0.99).Nanoseconds())/1e3, "raw-p99-µs")
 		}
 		l.reportCovered(b)
