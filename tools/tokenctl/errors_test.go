@@ -24,7 +24,7 @@ func testErrors(t *testing.T, s *stack) {
 			[]string{"invalid --reason: is required: say why tokens are taken out"}},
 		{"two fields wrong", nil, []string{"packs", "move", "err-a", "err-a", "5"},
 			[]string{"invalid --reason: is required", "invalid TO_TEAM: must differ from team_id"}},
-		{"bad date, named by the server", nil, []string{"report", "by-day", "--from", "2026-13-01"},
+		{"bad date, named by the server", nil, []string{"report", "by-day", "--team", "err-a", "--from", "2026-13-01"},
 			[]string{`invalid --from: "2026-13-01" is not a YYYY-MM-DD date`}},
 		{"unknown range", nil, []string{"report", "summary", "--range", "2m"},
 			[]string{`invalid --range "2m": want one of this-month, last-3-months, last-6-months, last-9-months, last-12-months (or 3m, 6m, 9m, 12m)`}},
