@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -25,15 +26,18 @@ type Appended struct {
 // expectLast, when non-nil, is the subject's last sequence the decision was
 // made on (0: the subject must be empty); a mismatch returns ErrConflict.
 func Append(ctx context.Context, js jetstream.JetStream, subject string, ev *v1.Event, expectLast *uint64) (Appended, error) {
-	msg, err := NewMsg(ctx, subject, ev)
+	// The encoding goes into a pooled buffer: a synchronous publish has copied
+	// the message into the connection's buffer by the time it returns. The
+	// expected sequence is a header set here rather than a PublishOpt, which
+	// would cost an options slice, a closure and jetstream's option struct.
+	buf := marshalBufs.Get().(*[]byte)
+	defer putMarshalBuf(buf)
+	msg, err := newMsg(ctx, subject, ev, (*buf)[:0], expectLast)
 	if err != nil {
 		return Appended{}, err
 	}
-	var opts []jetstream.PublishOpt
-	if expectLast != nil {
-		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(*expectLast))
-	}
-	ack, err := js.PublishMsg(ctx, msg, opts...)
+	*buf = msg.Data[:0] // keep the grown buffer, if marshalling grew it
+	ack, err := js.PublishMsg(ctx, msg)
 	if err != nil {
 		if IsConflict(err) {
 			return Appended{}, fmt.Errorf("append %s to %s: %w", ev.GetEventId(), subject, ErrConflict)
@@ -41,6 +45,19 @@ func Append(ctx context.Context, js jetstream.JetStream, subject string, ev *v1.
 		return Appended{}, fmt.Errorf("append %s to %s: %w", ev.GetEventId(), subject, err)
 	}
 	return Appended{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// marshalBufs holds encoding buffers for Append.
+var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledBuf bounds the buffers kept, so one huge event does not pin its
+// buffer in the pool.
+const maxPooledBuf = 64 << 10
+
+func putMarshalBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		marshalBufs.Put(b)
+	}
 }
 
 // IsConflict reports whether err is JetStream's "wrong last sequence": code

@@ -3,8 +3,10 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
@@ -21,23 +23,43 @@ const (
 // NewMsg encodes ev for subject with Nats-Msg-Id = event id and the trace
 // context of ctx in the headers.
 func NewMsg(ctx context.Context, subject string, ev *v1.Event) (*nats.Msg, error) {
+	return newMsg(ctx, subject, ev, nil, nil)
+}
+
+// newMsg is NewMsg marshalling into buf (appended to from its length; nil
+// allocates) and, when expectLast is non-nil, adding JetStream's expected
+// last subject sequence header. The headers are built in one map sized for
+// them, their values sharing one backing array: an append runs this for
+// every event, and nats.Header.Set would allocate a slice per header and
+// grow the map.
+func newMsg(ctx context.Context, subject string, ev *v1.Event, buf []byte, expectLast *uint64) (*nats.Msg, error) {
 	if ev.GetEventId() == "" {
 		return nil, fmt.Errorf("event on %s has no event id", subject)
 	}
 	if ev.Type == "" {
 		ev.Type = TypeOf(ev)
 	}
-	data, err := proto.Marshal(ev)
+	data, err := proto.MarshalOptions{}.MarshalAppend(buf, ev)
 	if err != nil {
 		return nil, fmt.Errorf("marshal event %s: %w", ev.GetEventId(), err)
 	}
-	msg := nats.NewMsg(subject)
-	msg.Data = data
-	msg.Header.Set(nats.MsgIdHdr, ev.GetEventId())
-	msg.Header.Set(HeaderEventType, ev.Type)
-	msg.Header.Set(HeaderOrg, ev.GetOrgId())
-	InjectTrace(ctx, msg.Header)
-	return msg, nil
+	vals := [4]string{ev.GetEventId(), ev.Type, ev.GetOrgId()}
+	n := 3
+	if expectLast != nil {
+		vals[3] = strconv.FormatUint(*expectLast, 10)
+		n = 4
+	}
+	// One spare slot for the trace context. Each value slice has its capacity
+	// capped at one, so an Add on one header cannot overwrite the next.
+	h := make(nats.Header, n+1)
+	h[nats.MsgIdHdr] = vals[0:1:1]
+	h[HeaderEventType] = vals[1:2:2]
+	h[HeaderOrg] = vals[2:3:3]
+	if expectLast != nil {
+		h[jetstream.ExpectedLastSubjSeqHeader] = vals[3:4:4]
+	}
+	InjectTrace(ctx, h)
+	return &nats.Msg{Subject: subject, Data: data, Header: h}, nil
 }
 
 // Decode reads the event of a message.

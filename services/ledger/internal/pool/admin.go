@@ -132,7 +132,7 @@ func (p *Pool) DecideUnassign(eventID, user string, at time.Time, actor *v1.Acto
 // Their ids are derived from the pack, so every replica proposes the same event.
 func (p *Pool) DueExpiries(now time.Time) []*v1.Event {
 	var out []*v1.Event
-	for _, pk := range burnDownOrder(p.packs) {
+	for _, pk := range p.burnOrder() {
 		if pk.Expired || now.Before(pk.ExpiresAt) {
 			continue
 		}

@@ -52,7 +52,7 @@ func burnDownOrder(packs []*Pack) []*Pack {
 // order. ok is false when the live packs cannot pay it in full.
 func (p *Pool) split(tokens int64, t time.Time) (parts []*v1.PackSplit, ok bool) {
 	left := tokens
-	for _, pk := range burnDownOrder(p.packs) {
+	for _, pk := range p.burnOrder() {
 		if left == 0 {
 			break
 		}

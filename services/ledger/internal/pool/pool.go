@@ -17,6 +17,8 @@ type Pool struct {
 
 	packs   []*Pack
 	packIdx map[string]*Pack
+	// ordered caches burnDownOrder(packs) for burnOrder.
+	ordered []*Pack
 	windows map[windowKey]*Window
 	users   map[string]map[string]bool // user → products ("*" = all)
 	applied map[string]Outcome
@@ -77,7 +79,19 @@ func (p *Pool) BalanceAt(t time.Time) Balance {
 func (p *Pool) Available() int64 { return p.purchased - p.debited - p.expired - p.removed }
 
 // Packs returns the packs in burn-down order.
-func (p *Pool) Packs() []*Pack { return burnDownOrder(p.packs) }
+func (p *Pool) Packs() []*Pack { return append([]*Pack(nil), p.burnOrder()...) }
+
+// burnOrder returns the packs in burn-down order, shared: callers must not
+// change the slice. Every decision walks it (expiries due, the split of a
+// charge), so it is kept rather than copied and sorted each time. Packs are
+// only ever appended and the fields it sorts on never change, so it is
+// sorted again only when a pack was added.
+func (p *Pool) burnOrder() []*Pack {
+	if len(p.ordered) != len(p.packs) {
+		p.ordered = burnDownOrder(p.packs)
+	}
+	return p.ordered
+}
 
 // figures is the PoolFigures carried by an event decided at t, computed as if
 // the event's own effect were applied (after is the available change).

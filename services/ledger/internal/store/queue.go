@@ -15,6 +15,24 @@ type request struct {
 	done   chan error // buffered: the answer, sent once
 }
 
+// requests recycles requests with their answer channel: Decide would
+// otherwise allocate both for every decision.
+var requests = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
+
+func newRequest(ctx context.Context, now time.Time, decide Decision) *request {
+	r := requests.Get().(*request)
+	r.ctx, r.now, r.decide = ctx, now, decide
+	return r
+}
+
+// release returns r to the pool once its answer was received: by then it
+// has left the queue and serve has finished with it (the answer is the last
+// thing serve touches), and done is empty again.
+func (r *request) release() {
+	r.ctx, r.decide = nil, nil // keep no caller's state alive
+	requests.Put(r)
+}
+
 // queue holds a pool's decisions not yet served, in arrival order, and
 // whether someone is serving them.
 type queue struct {

@@ -42,11 +42,13 @@ type Store struct {
 type entry struct {
 	// lock (capacity 1) is held while working on pool: serving one queued
 	// decision (queue.go), or a Read.
-	lock   chan struct{}
-	queue  queue
-	pool   *pool.Pool
-	seq    uint64 // last subject sequence folded into pool
-	loaded bool
+	lock  chan struct{}
+	queue queue
+	pool  *pool.Pool
+	// subject is the pool's LEDGER subject, built once rather than per decision.
+	subject string
+	seq     uint64 // last subject sequence folded into pool
+	loaded  bool
 	// sinceSnapshot counts the events folded since the last snapshot.
 	sinceSnapshot uint64
 	// saving is set while a snapshot of this pool is being written.
@@ -80,19 +82,21 @@ type Decision func(p *pool.Pool) ([]*v1.Event, error)
 // scheduled. A caller finding the pool idle serves its own decision.
 func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, decide Decision) error {
 	e := s.entry(org, team)
-	r := &request{ctx: ctx, now: now, decide: decide, done: make(chan error, 1)}
+	r := newRequest(ctx, now, decide)
 	if e.queue.push(r) {
 		s.serve(e, e.queue.next()) // r: it was alone in the idle queue
 		if e.queue.more() {
 			go s.lead(e)
 		}
 	}
-	return <-r.done
+	err := <-r.done
+	r.release()
+	return err
 }
 
 // decideOne runs one decision on the held pool until it is appended.
 func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide Decision) error {
-	subject := eventlog.LedgerSubject(e.pool.Org, e.pool.Team)
+	subject := e.subject
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if err := s.catchUp(ctx, e, subject, !e.loaded || attempt > 0); err != nil {
 			return err
@@ -126,7 +130,7 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 		return ctx.Err()
 	}
 	defer func() { <-e.lock }()
-	if err := s.catchUp(ctx, e, eventlog.LedgerSubject(org, team), true); err != nil {
+	if err := s.catchUp(ctx, e, e.subject, true); err != nil {
 		return err
 	}
 	fn(e.pool)
@@ -199,7 +203,7 @@ func (s *Store) entry(org, team string) *entry {
 	defer s.mu.Unlock()
 	e, ok := s.pools[key]
 	if !ok {
-		e = &entry{lock: make(chan struct{}, 1), pool: pool.New(org, team)}
+		e = &entry{lock: make(chan struct{}, 1), pool: pool.New(org, team), subject: eventlog.LedgerSubject(org, team)}
 		s.pools[key] = e
 	}
 	return e
