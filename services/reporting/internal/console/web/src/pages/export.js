@@ -56,7 +56,7 @@ export async function render(el, ctx) {
   h('fieldset', {}, h('legend', {}, 'Format'),
     radio('format', 'csv', 'CSV', true),
     radio('format', 'xlsx', 'Excel (XLSX)', false)),
-  h('p', { class: 'hint' }, `Teams: ${ctx.team || 'all teams'} (change it at the top). The columns are described in EXPORTS.md.`),
+  h('p', { class: 'hint' }, `Teams: ${ctx.team || 'all teams'} (change it at the top). Usage has one row per charge: day, team, user, product, version, device, tokens, the packs it came from, the 24-hour window and the launch attributes. Column names and order never change, so spreadsheets built on an export keep working.`),
   button);
   el.append(form, status);
 }
