@@ -240,142 +240,29 @@ ORDER BY (stream, recorded)`,
 		// hold); until it has caught up, reports show what it replayed so
 		// far. The old tables are no longer written; a later migration may
 		// drop them. usage_events and products, which no report reads
-		// by team, keep their monthly partitions.
+		// by team, keep their monthly partitions. "AS <table>" takes the
+		// columns of the table as migrations 1-4 left it, so the copies
+		// cannot drift from the originals; only engine, partition and
+		// key are spelled out.
 		Statements: []string{
-			`CREATE TABLE IF NOT EXISTS charges_v2 (
-	seq UInt64,
-	event_id String,
-	org_id String,
-	team_id String,
-	user_id String,
-	product_code String,
-	product_group String,
-	product_version String,
-	device_id String,
-	day Date,
-	charged_at DateTime,
-	window_start DateTime,
-	window_end DateTime,
-	tokens Int64,
-	renewal UInt8,
-	split_pack_ids Array(String),
-	split_tokens Array(Int64),
-	attribute_keys Array(String),
-	attribute_values Array(String)
-) ENGINE = MergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, day, product_code, user_id, seq)`,
-			`CREATE TABLE IF NOT EXISTS usage_daily_v2 (
-	org_id String,
-	team_id String,
-	day Date,
-	product_code String,
-	user_id String,
-	tokens Int64,
-	charges UInt64
-) ENGINE = SummingMergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, day, product_code, user_id)`,
+			`CREATE TABLE IF NOT EXISTS charges_v2 AS charges
+ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, day, product_code, user_id, seq)`,
+			`CREATE TABLE IF NOT EXISTS usage_daily_v2 AS usage_daily
+ENGINE = SummingMergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, day, product_code, user_id)`,
 			`CREATE MATERIALIZED VIEW IF NOT EXISTS usage_daily_v2_mv TO usage_daily_v2 AS
 SELECT org_id, team_id, day, product_code, user_id, sum(tokens) AS tokens, count() AS charges
 FROM charges_v2
 GROUP BY org_id, team_id, day, product_code, user_id`,
-			`CREATE TABLE IF NOT EXISTS launches_v2 (
-	seq UInt64,
-	event_id String,
-	org_id String,
-	team_id String,
-	user_id String,
-	product_code String,
-	product_version String,
-	device_id String,
-	day Date,
-	at DateTime,
-	outcome String,
-	deny_reason String,
-	tokens Int64,
-	renewal UInt8,
-	attribute_keys Array(String),
-	attribute_values Array(String)
-) ENGINE = MergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, day, product_code, user_id, seq)`,
-			`CREATE TABLE IF NOT EXISTS pool_events_v2 (
-	seq UInt64,
-	event_id String,
-	org_id String,
-	team_id String,
-	day Date,
-	at DateTime,
-	kind String,
-	pack_id String,
-	tokens Int64,
-	unit_price_micros Int64,
-	currency String,
-	purchased_at DateTime,
-	expires_at DateTime,
-	source String,
-	reason String,
-	counterparty_team_id String,
-	available_after Int64,
-	split_pack_ids Array(String),
-	split_tokens Array(Int64),
-	actor String
-) ENGINE = MergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, day, seq)`,
-			`CREATE TABLE IF NOT EXISTS assignments_v2 (
-	seq UInt64,
-	event_id String,
-	org_id String,
-	team_id String,
-	user_id String,
-	day Date,
-	at DateTime,
-	assigned UInt8,
-	product_codes Array(String)
-) ENGINE = MergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, user_id, seq)`,
-			`CREATE TABLE IF NOT EXISTS sessions_v2 (
-	seq UInt64,
-	event_id String,
-	org_id String,
-	team_id String,
-	user_id String,
-	product_code String,
-	device_id String,
-	window_id String,
-	day Date,
-	at DateTime,
-	kind String,
-	active UInt8
-) ENGINE = MergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, user_id, product_code, device_id, window_id, seq)`,
-			`CREATE TABLE IF NOT EXISTS budget_events_v2 (
-	seq UInt64,
-	event_id String,
-	org_id String,
-	team_id String,
-	day Date,
-	at DateTime,
-	kind String,
-	budget_id String,
-	scope String,
-	key String,
-	attribute_key String,
-	limit_tokens Int64,
-	period String,
-	hard UInt8,
-	period_start Date,
-	spent Int64,
-	user_id String,
-	product_code String,
-	actor String
-) ENGINE = MergeTree
-PARTITION BY toYear(day)
-ORDER BY (org_id, team_id, budget_id, seq)`,
+			`CREATE TABLE IF NOT EXISTS launches_v2 AS launches
+ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, day, product_code, user_id, seq)`,
+			`CREATE TABLE IF NOT EXISTS pool_events_v2 AS pool_events
+ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, day, seq)`,
+			`CREATE TABLE IF NOT EXISTS assignments_v2 AS assignments
+ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, user_id, seq)`,
+			`CREATE TABLE IF NOT EXISTS sessions_v2 AS sessions
+ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, user_id, product_code, device_id, window_id, seq)`,
+			`CREATE TABLE IF NOT EXISTS budget_events_v2 AS budget_events
+ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, budget_id, seq)`,
 		},
 	},
 }
