@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
@@ -18,6 +15,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/testkit/load"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ingestion"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
@@ -25,46 +23,16 @@ import (
 
 const benchTeams = 1000
 
-// latencies collects per-call durations across goroutines.
-type latencies struct {
-	mu sync.Mutex
-	d  []time.Duration
+// launchCallers is how many launches are in flight in the closed loops.
+const launchCallers = 64
+
+// parallel runs op b.N times from launchCallers goroutines (load.Closed)
+// and reports rate and latency.
+func parallel(b *testing.B, op func(i int) error) {
+	load.Closed(b, launchCallers, b.N, op).Report(b, "launches/s", 0)
 }
 
-func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
-
-func (l *latencies) report(b *testing.B, start time.Time) {
-	slices.Sort(l.d)
-	if n := len(l.d); n > 0 {
-		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "launches/s")
-		b.ReportMetric(float64(l.d[n/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(l.d[n*99/100].Microseconds()), "p99-µs")
-	}
-}
-
-// parallel runs op b.N times over 32 goroutines and reports rate and latency.
-func parallel(b *testing.B, op func(i int64) error) {
-	var next atomic.Int64
-	var lat latencies
-	b.SetParallelism(16)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1)
-			t0 := time.Now()
-			if err := op(i); err != nil {
-				b.Error(err)
-				return
-			}
-			lat.add(time.Since(t0))
-		}
-	})
-	b.StopTimer()
-	lat.report(b, start)
-}
-
-func benchLaunch(i int64, prefix string) *v1.LaunchRequest {
+func benchLaunch(i int, prefix string) *v1.LaunchRequest {
 	team := fmt.Sprintf("team-%04d", i%benchTeams)
 	return &v1.LaunchRequest{EventId: fmt.Sprintf("%s-%012d", prefix, i), TeamId: team, UserId: "user-1", ProductCode: "REVIT"}
 }
@@ -114,7 +82,7 @@ func BenchmarkLaunch(b *testing.B) {
 		defer nc.Close()
 		js := jetStream(b, led.nats)
 		p := prefix("js")
-		parallel(b, func(i int64) error {
+		parallel(b, func(i int) error {
 			ev := &v1.Event{EventId: fmt.Sprintf("%s-%012d", p, i), OrgId: "bench", TeamId: "t",
 				Payload: &v1.Event_LaunchReceived{LaunchReceived: &v1.LaunchReceived{UserId: "user-1", ProductCode: "REVIT"}}}
 			_, err := eventlog.Append(ctx, js, eventlog.UsageSubject("bench", fmt.Sprintf("team-%04d", i%benchTeams)), ev, nil)
@@ -125,7 +93,7 @@ func BenchmarkLaunch(b *testing.B) {
 		conn := benchConn(b, led.addr, devstack.ServiceKey)
 		ledger := v1.NewLedgerServiceClient(conn)
 		p := prefix("ledger")
-		parallel(b, func(i int64) error {
+		parallel(b, func(i int) error {
 			_, err := ledger.Authorize(svc, &v1.AuthorizeRequest{Launch: benchLaunch(i, p)})
 			return err
 		})
@@ -133,7 +101,7 @@ func BenchmarkLaunch(b *testing.B) {
 	b.Run("ingestion-grpc", func(b *testing.B) {
 		ingest := v1.NewIngestionServiceClient(benchConn(b, ing.Addr(), devstack.ServiceKey))
 		p := prefix("grpc")
-		parallel(b, func(i int64) error {
+		parallel(b, func(i int) error {
 			_, err := ingest.Launch(svc, benchLaunch(i, p))
 			return err
 		})
@@ -142,7 +110,7 @@ func BenchmarkLaunch(b *testing.B) {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		url := "http://" + ing.HTTPAddr() + "/tokenmeter.v1.IngestionService/Launch"
 		p := prefix("http")
-		parallel(b, func(i int64) error {
+		parallel(b, func(i int) error {
 			l := benchLaunch(i, p)
 			body := fmt.Sprintf(`{"event_id":%q,"team_id":%q,"user_id":"user-1","product_code":"REVIT"}`, l.EventId, l.TeamId)
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))

@@ -8,9 +8,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
 
-// launchCallers is how many launches are in flight in the closed loops.
-const launchCallers = 64
-
 // BenchmarkLaunchVersusLedger: ingestion's gRPC Launch beside the ledger's
 // own Authorize, both closed loops of 64 callers over 1,000 teams in one run
 // (ratio-to-raw is ingestion ÷ ledger; target ≥ 0.5), then ingestion in an
@@ -22,14 +19,14 @@ func BenchmarkLaunchVersusLedger(b *testing.B) {
 	authorizeOp := func() func(int) error {
 		p := env.prefix("ledger")
 		return func(i int) error {
-			_, err := ledger.Authorize(env.svc, &v1.AuthorizeRequest{Launch: benchLaunch(int64(i), p)})
+			_, err := ledger.Authorize(env.svc, &v1.AuthorizeRequest{Launch: benchLaunch(i, p)})
 			return err
 		}
 	}
 	launchOp := func() func(int) error {
 		p := env.prefix("ingest")
 		return func(i int) error {
-			_, err := ingest.Launch(env.svc, benchLaunch(int64(i), p))
+			_, err := ingest.Launch(env.svc, benchLaunch(i, p))
 			return err
 		}
 	}
