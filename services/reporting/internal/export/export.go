@@ -1,6 +1,6 @@
-// Package export writes report rows as CSV (streamed) or XLSX (through
-// excelize's stream writers, several at once), with stable, documented
-// column names (see services/reporting/EXPORTS.md).
+// Package export writes report rows as CSV (streamed) or XLSX (an excelize
+// workbook whose rows are encoded and deflated in parallel), with stable,
+// documented column names (see services/reporting/EXPORTS.md).
 package export
 
 import (

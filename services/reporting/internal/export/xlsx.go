@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -18,32 +17,27 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// segmentRows is how many rows one excelize stream writer encodes.
+// segmentRows is how many rows one segment holds.
 const segmentRows = 8192
 
 // sheetPart is the zip entry of the workbook's only sheet.
 const sheetPart = "xl/worksheets/sheet1.xml"
 
-var (
-	sheetDataStart = []byte("<sheetData>")
-	sheetDataEnd   = []byte("</sheetData>")
-)
+var sheetDataEnd = []byte("</sheetData>")
 
-// xlsxWriter writes one sheet with excelize. Its stream writer spends about
-// a microsecond a cell, on one core: a million rows took longer than the
-// export may. So the rows are cut into segments that several excelize
-// stream writers encode side by side, each in a scratch workbook, starting
-// at the segment's own row number; each segment's <sheetData> rows, as
-// excelize wrote them, are deflated by the goroutine that encoded them. The
-// workbook itself (header row, every other part) is excelize's; when it is
-// saved, the compressed segments are joined into its sheet's zip entry, in
-// row order, between its header row and </sheetData> (a deflate stream may
-// be cut into independently compressed pieces that each end on a sync
-// flush, as pigz does). Nothing of the sheet is held in memory: compressed
-// segments wait in a temporary file, and the zip goes straight to w.
-// Deflate is klauspost/compress's (the compressor clickhouse-go already
-// brings), level 1: 1.6 times the speed of compress/flate's on this XML, and
-// a smaller file.
+// xlsxWriter writes one sheet. The workbook (every part, the header row
+// included) is excelize's. The data rows, which excelize's stream writer
+// encodes at about a microsecond a cell (a million rows took longer than
+// an export may), are encoded by rowEncoder into the same XML, in segments
+// that several goroutines encode and deflate side by side; when the
+// workbook is saved, the compressed segments are joined into its sheet's
+// zip entry, in row order, between its header row and </sheetData> (a
+// deflate stream may be cut into independently compressed pieces that each
+// end on a sync flush, as pigz does). Nothing of the sheet is held in
+// memory: compressed segments wait in a temporary file, and the zip goes
+// straight to w. Deflate is klauspost/compress's (the compressor
+// clickhouse-go already brings), level 1: 1.6 times the speed of
+// compress/flate's on this XML, and a smaller file.
 type xlsxWriter struct {
 	w        io.Writer
 	f        *excelize.File
@@ -73,7 +67,7 @@ type segment struct {
 	done  chan error
 
 	// Set by encode.
-	xml    bytes.Buffer // the scratch workbook's sheet part
+	xml    []byte       // its rows' sheet XML
 	packed bytes.Buffer // its rows, deflated, ending on a sync flush
 	crc    uint32       // CRC-32 of its rows
 	raw    int          // their size
@@ -123,6 +117,9 @@ func (x *xlsxWriter) Row(values []any) error {
 	if err := x.failed.Load(); err != nil {
 		return *err
 	}
+	if x.rows >= excelize.TotalRows {
+		return fmt.Errorf("xlsx row %d: a sheet holds at most %d rows (Excel's limit): export a shorter range, or CSV", x.rows+1, excelize.TotalRows)
+	}
 	s := x.seg
 	if s.n == 0 {
 		s.first = x.rows + 1
@@ -153,39 +150,19 @@ func (x *xlsxWriter) dispatch() {
 // encode encodes the segments it receives until work is closed.
 func (x *xlsxWriter) encode() {
 	zw, _ := flate.NewWriter(io.Discard, flate.BestSpeed) // BestSpeed is a valid level
+	var e rowEncoder
 	for s := range x.work {
-		s.done <- s.encode(zw)
+		s.done <- s.encode(&e, zw)
 	}
 }
 
-// encode writes s's rows with a stream writer of a scratch workbook, keeps
-// the sheet's rows, and deflates them.
-func (s *segment) encode(zw *flate.Writer) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		return fmt.Errorf("xlsx stream: %w", err)
-	}
+// encode writes s's rows as sheet XML and deflates them.
+func (s *segment) encode(e *rowEncoder, zw *flate.Writer) error {
+	rows := s.xml[:0]
 	for i, cells := range s.rows[:s.n] {
-		if err := sw.SetRow("A"+strconv.Itoa(s.first+i), cells); err != nil {
-			return fmt.Errorf("xlsx row %d: %w", s.first+i, err)
-		}
+		rows = e.appendRow(rows, s.first+i, cells)
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("xlsx flush: %w", err)
-	}
-	s.xml.Reset()
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return &partCapture{part: sheetPart, into: &s.xml} })
-	if _, err := f.WriteTo(io.Discard); err != nil {
-		return fmt.Errorf("xlsx segment: %w", err)
-	}
-	b := s.xml.Bytes()
-	start, end := bytes.Index(b, sheetDataStart), bytes.LastIndex(b, sheetDataEnd)
-	if start < 0 || end < start {
-		return errors.New("xlsx segment: no sheetData in the stream writer's sheet")
-	}
-	rows := b[start+len(sheetDataStart) : end]
+	s.xml = rows
 	s.crc, s.raw = crc32.ChecksumIEEE(rows), len(rows)
 	s.packed.Reset()
 	zw.Reset(&s.packed)
@@ -269,23 +246,6 @@ func (x *xlsxWriter) Close() error {
 	}
 	return nil
 }
-
-// partCapture is the zip writer of a scratch workbook: it keeps one part
-// and drops the others.
-type partCapture struct {
-	part string
-	into *bytes.Buffer
-}
-
-func (c *partCapture) Create(name string) (io.Writer, error) {
-	if name == c.part {
-		return c.into, nil
-	}
-	return io.Discard, nil
-}
-
-func (c *partCapture) AddFS(fs.FS) error { return nil }
-func (c *partCapture) Close() error      { return nil }
 
 // spliceZip is the zip writer of the workbook: every part is written as
 // excelize gives it, except the sheet, whose compressed segments are joined
