@@ -11,7 +11,9 @@ import (
 // BenchmarkLaunchVersusLedger: ingestion's gRPC Launch beside the ledger's
 // own Authorize, both closed loops of 64 callers over 1,000 teams in one run
 // (ratio-to-raw is ingestion ÷ ledger; target ≥ 0.5), then ingestion in an
-// open loop at half its measured rate (target p99 < 5 ms).
+// open loop at half its measured rate (target p99 < 5 ms). cpu-µs/op is the
+// whole process's CPU per launch (callers, ingestion, ledger and NATS all
+// run in it); cpu-ratio is the ledger's ÷ ingestion's.
 func BenchmarkLaunchVersusLedger(b *testing.B) {
 	env := setupLaunchBench(b)
 	ledger := v1.NewLedgerServiceClient(benchConn(b, env.led.addr, devstack.ServiceKey))
@@ -30,31 +32,34 @@ func BenchmarkLaunchVersusLedger(b *testing.B) {
 			return err
 		}
 	}
-	var ledgerRate, launchRate float64
+	var ledgerRun, launchRun load.Best
 	// baseline measures what a sub-benchmark compares with when it runs
 	// alone (-bench filtered the others out).
-	baseline := func(b *testing.B, rate *float64, op func() func(int) error) float64 {
-		if *rate == 0 {
-			*rate = load.Closed(b, launchCallers, 20000, op()).PerSec()
+	baseline := func(b *testing.B, best *load.Best, op func() func(int) error) float64 {
+		if best.Rate() == 0 {
+			best.Keep(load.Measure(func() load.Result { return load.Closed(b, launchCallers, 20000, op()) }))
 		}
 		b.StartTimer() // Closed stopped it; see load.Closed
-		return *rate
+		return best.Rate()
 	}
 	b.Run("ledger-authorize", func(b *testing.B) {
-		r := load.Closed(b, launchCallers, b.N, authorizeOp())
-		ledgerRate = max(ledgerRate, r.PerSec())
+		r, cpu := load.Measure(func() load.Result { return load.Closed(b, launchCallers, b.N, authorizeOp()) })
+		ledgerRun.Keep(r, cpu)
 		r.Report(b, "launch/s", 0)
+		load.ReportCPU(b, cpu, 0)
 	})
 	b.Run("ingestion-grpc", func(b *testing.B) {
-		rr := baseline(b, &ledgerRate, authorizeOp)
-		r := load.Closed(b, launchCallers, b.N, launchOp())
-		launchRate = max(launchRate, r.PerSec())
+		rr := baseline(b, &ledgerRun, authorizeOp)
+		r, cpu := load.Measure(func() load.Result { return load.Closed(b, launchCallers, b.N, launchOp()) })
+		launchRun.Keep(r, cpu)
 		r.Report(b, "launch/s", rr)
+		load.ReportCPU(b, cpu, ledgerRun.CPUPerOp())
 	})
 	b.Run("ingestion-grpc-half-load", func(b *testing.B) {
-		rate := baseline(b, &launchRate, launchOp) / 2
-		r := load.Open(b, rate, 4*launchCallers, b.N, launchOp())
+		rate := baseline(b, &launchRun, launchOp) / 2
+		r, cpu := load.Measure(func() load.Result { return load.Open(b, rate, 4*launchCallers, b.N, launchOp()) })
 		r.Report(b, "launch/s", 0)
+		load.ReportCPU(b, cpu, 0)
 		b.ReportMetric(rate, "offered/s")
 	})
 }
