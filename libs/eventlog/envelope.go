@@ -3,7 +3,9 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,16 +25,20 @@ const (
 // NewMsg encodes ev for subject with Nats-Msg-Id = event id and the trace
 // context of ctx in the headers.
 func NewMsg(ctx context.Context, subject string, ev *v1.Event) (*nats.Msg, error) {
-	return newMsg(ctx, subject, ev, nil, nil)
+	msg := &nats.Msg{}
+	if _, err := buildMsg(ctx, msg, make(nats.Header, 4), new([4]string), subject, ev, nil, nil); err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
-// newMsg is NewMsg marshalling into buf (appended to from its length; nil
-// allocates) and, when expectLast is non-nil, adding JetStream's expected
-// last subject sequence header. The headers are built in one map sized for
-// them, their values sharing one backing array: an append runs this for
-// every event, and nats.Header.Set would allocate a slice per header and
-// grow the map.
-func newMsg(ctx context.Context, subject string, ev *v1.Event, buf []byte, expectLast *uint64) (*nats.Msg, error) {
+// buildMsg makes msg NewMsg's message with the headers in h (empty) and
+// their values in vals, marshalling into buf (appended to from its length;
+// nil allocates) and, when expectLast is non-nil, adding JetStream's expected
+// last subject sequence header. It returns the encoding (msg.Data). The
+// header values share vals rather than a slice each as nats.Header.Set would
+// make: an append runs this for every event.
+func buildMsg(ctx context.Context, msg *nats.Msg, h nats.Header, vals *[4]string, subject string, ev *v1.Event, buf []byte, expectLast *uint64) ([]byte, error) {
 	if ev.GetEventId() == "" {
 		return nil, fmt.Errorf("event on %s has no event id", subject)
 	}
@@ -43,23 +49,19 @@ func newMsg(ctx context.Context, subject string, ev *v1.Event, buf []byte, expec
 	if err != nil {
 		return nil, fmt.Errorf("marshal event %s: %w", ev.GetEventId(), err)
 	}
-	vals := [4]string{ev.GetEventId(), ev.Type, ev.GetOrgId()}
-	n := 3
-	if expectLast != nil {
-		vals[3] = strconv.FormatUint(*expectLast, 10)
-		n = 4
-	}
-	// One spare slot for the trace context. Each value slice has its capacity
-	// capped at one, so an Add on one header cannot overwrite the next.
-	h := make(nats.Header, n+1)
+	*vals = [4]string{ev.GetEventId(), ev.Type, ev.GetOrgId()}
+	// Each value slice has its capacity capped at one, so an Add on one
+	// header cannot overwrite the next.
 	h[nats.MsgIdHdr] = vals[0:1:1]
 	h[HeaderEventType] = vals[1:2:2]
 	h[HeaderOrg] = vals[2:3:3]
 	if expectLast != nil {
+		vals[3] = strconv.FormatUint(*expectLast, 10)
 		h[jetstream.ExpectedLastSubjSeqHeader] = vals[3:4:4]
 	}
 	InjectTrace(ctx, h)
-	return &nats.Msg{Subject: subject, Data: data, Header: h}, nil
+	*msg = nats.Msg{Subject: subject, Data: data, Header: h}
+	return data, nil
 }
 
 // Decode reads the event of a message.
@@ -86,11 +88,25 @@ func ExtractTrace(ctx context.Context, h nats.Header) context.Context {
 }
 
 // TypeOf names the payload of ev in snake case, e.g. "window_charged".
+// Every append asks, so the name is looked up by the payload's Go type once
+// per type and kept.
 func TypeOf(ev *v1.Event) string {
-	p := ev.ProtoReflect()
-	oneof := p.Descriptor().Oneofs().ByName("payload")
-	if fd := p.WhichOneof(oneof); fd != nil {
-		return string(fd.Name())
+	pl := ev.GetPayload()
+	if pl == nil {
+		return "unknown"
 	}
-	return "unknown"
+	t := reflect.TypeOf(pl)
+	if name, ok := typeNames.Load(t); ok {
+		return name.(string)
+	}
+	name := "unknown"
+	p := ev.ProtoReflect()
+	if fd := p.WhichOneof(p.Descriptor().Oneofs().ByName("payload")); fd != nil {
+		name = string(fd.Name())
+	}
+	typeNames.Store(t, name)
+	return name
 }
+
+// typeNames maps the Go type of an Event's payload to its TypeOf name.
+var typeNames sync.Map

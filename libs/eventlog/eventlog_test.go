@@ -2,6 +2,8 @@ package eventlog
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +106,18 @@ func TestTraceContextTravelsInHeaders(t *testing.T) {
 func TestCheckID(t *testing.T) {
 	for id, ok := range map[string]bool{"design": true, "Team_2-b": true, "": false, "a.b": false, "a b": false, "_catalog": false, "*": false, ">": false} {
 		require.Equal(t, ok, CheckID("team_id", id) == nil, id)
+	}
+}
+
+// ValidID accepts exactly what ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ matches.
+func TestValidIDMatchesPattern(t *testing.T) {
+	pattern := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	cases := []string{"", "a", "_a", "-a", "a_", "a-b_C9", "a.b", "a*", "a>", "a b", "a\n", "é", "aé", "Z", "9",
+		strings.Repeat("a", 64), strings.Repeat("a", 65), "a\x00", "team-0001", "_catalog"}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}), "a"+string([]byte{byte(c)}))
+	}
+	for _, s := range cases {
+		require.Equal(t, pattern.MatchString(s), ValidID(s), "%q", s)
 	}
 }
