@@ -107,7 +107,7 @@ func (p *Pool) applyCapacity(ev *v1.Event) bool {
 			}
 		}
 		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetUnits(),
-			WindowID: e.GetCheckoutId(), Fingerprint: Fingerprint(e.GetUserId(), e.GetProductCode())}, t)
+			WindowID: e.GetCheckoutId(), Fingerprint: p.fingerprint(e.GetUserId(), e.GetProductCode())}, t)
 		return true
 	case *v1.Event_CapacityReturned:
 		if c, ok := p.capacities[pl.CapacityReturned.GetProductCode()]; ok {

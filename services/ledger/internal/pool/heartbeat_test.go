@@ -73,8 +73,10 @@ func TestEventIDReuse(t *testing.T) {
 	h.pack("p", 100, t0, t0.AddDate(1, 0, 0))
 	o, ev := h.p.DecideLaunch(Launch{EventID: "same-id", User: "ann", Product: "REVIT", At: t0}, h.cat)
 	h.apply(ev)
-	require.NoError(t, h.p.CheckEventID("same-id", Fingerprint("ann", "REVIT")), "a retry")
-	require.ErrorIs(t, h.p.CheckEventID("same-id", Fingerprint("ann", "ACAD")), ErrEventIDReused)
-	require.NoError(t, h.p.CheckEventID("new-id", Fingerprint("ann", "ACAD")))
+	require.NoError(t, h.p.CheckEventID("same-id", "ann", "REVIT"), "a retry")
+	require.ErrorIs(t, h.p.CheckEventID("same-id", "ann", "ACAD"), ErrEventIDReused)
+	require.ErrorIs(t, h.p.CheckEventID("same-id", "annR", "EVIT"), ErrEventIDReused)
+	require.ErrorIs(t, h.p.CheckEventID("same-id", "an", "REVIT"), ErrEventIDReused)
+	require.NoError(t, h.p.CheckEventID("new-id", "ann", "ACAD"))
 	require.EqualValues(t, 10, o.Tokens)
 }

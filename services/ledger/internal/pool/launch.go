@@ -30,12 +30,19 @@ func Fingerprint(user, product string) string { return user + "\x00" + product }
 
 // CheckEventID returns ErrEventIDReused when id was already decided for
 // another user or product.
-func (p *Pool) CheckEventID(id, fingerprint string) error {
-	o, ok := p.applied[id]
-	if ok && o.Fingerprint != "" && o.Fingerprint != fingerprint {
+func (p *Pool) CheckEventID(id, user, product string) error {
+	a, ok := p.applied[id]
+	if ok && a.fingerprint != "" && !isFingerprint(a.fingerprint, user, product) {
 		return ErrEventIDReused
 	}
 	return nil
+}
+
+// isFingerprint reports whether fp == Fingerprint(user, product), without
+// making the latter.
+func isFingerprint(fp, user, product string) bool {
+	n := len(user)
+	return len(fp) == n+1+len(product) && fp[:n] == user && fp[n] == 0 && fp[n+1:] == product
 }
 
 // Launch is a launch stamped with the server's time of receipt.
@@ -51,22 +58,25 @@ type Launch struct {
 // appended and then folded with Apply. A launch whose event id was already
 // decided returns (its outcome, nil): nothing to append.
 func (p *Pool) DecideLaunch(l Launch, cat *Catalog) (Outcome, *v1.Event) {
-	if o, ok := p.applied[l.EventID]; ok {
-		return o, nil
+	if a, ok := p.applied[l.EventID]; ok {
+		return a.outcome(), nil
 	}
 	// An open window covers only a launch that may happen at all: a user
 	// unassigned (or no longer allowed the product) since it opened is
 	// refused like a suspended pool, as QuoteLaunch already says.
 	if w, open := p.OpenWindow(l.User, l.Product, l.At); open && p.refusal(l.User, l.Product, true) == v1.DenyReason_DENY_REASON_UNSPECIFIED {
-		ev := p.envelope(l.EventID, l.At, l.Actor)
-		ev.Payload = &v1.Event_LaunchCovered{LaunchCovered: &v1.LaunchCovered{
-			UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,
-			WindowId: w.ID, WindowEnd: timestamppb.New(w.End), Attributes: l.Attributes,
-		}}
+		m := new(coveredMsgs)
+		p.fillEnvelope(&m.ev, &m.serverTime, l.EventID, l.At, l.Actor)
+		c := &m.covered
+		c.UserId, c.ProductCode, c.ProductVersion, c.DeviceId = l.User, l.Product, l.Version, l.Device
+		c.WindowId, c.WindowEnd, c.Attributes = w.ID, setTime(&m.end, w.End), l.Attributes
+		m.payload.LaunchCovered = c
+		m.ev.Payload = &m.payload
+		ev := &m.ev
 		return Outcome{
 			Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: w.ID, WindowEnd: w.End,
 			BalanceAfter: p.BalanceAt(l.At).Available, At: l.At, KeepRunning: true,
-			Fingerprint: Fingerprint(l.User, l.Product),
+			Fingerprint: w.fingerprint,
 		}, ev
 	}
 	return p.decideCharge(l, cat, l.At, false)
@@ -114,18 +124,47 @@ func (p *Pool) refusal(user, product string, known bool) v1.DenyReason {
 
 func (p *Pool) deny(l Launch, now time.Time, reason v1.DenyReason, required int64, budget string, renewal bool) (Outcome, *v1.Event) {
 	avail := p.BalanceAt(now).Available
-	ev := p.envelope(l.EventID, now, l.Actor)
-	ev.Payload = &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{
-		UserId: l.User, ProductCode: l.Product, ProductVersion: l.Version, DeviceId: l.Device,
-		Reason: reason, TokensRequired: required, Pool: p.figures(now, 0, 0), Attributes: l.Attributes,
-		BudgetId: budget, Renewal: renewal,
-	}}
+	m := new(deniedMsgs)
+	p.fillEnvelope(&m.ev, &m.serverTime, l.EventID, now, l.Actor)
+	d := &m.denied
+	d.UserId, d.ProductCode, d.ProductVersion, d.DeviceId = l.User, l.Product, l.Version, l.Device
+	d.Reason, d.TokensRequired, d.Pool, d.Attributes = reason, required, p.fillFigures(&m.figures, now, 0, 0), l.Attributes
+	d.BudgetId, d.Renewal = budget, renewal
+	m.payload.LaunchDenied = d
+	m.ev.Payload = &m.payload
+	ev := &m.ev
 	return Outcome{Decision: v1.Decision_DECISION_DENIED, DenyReason: reason, BalanceAfter: avail, At: now,
 		Fingerprint: Fingerprint(l.User, l.Product)}, ev
 }
 
 func (p *Pool) envelope(id string, at time.Time, actor *v1.Actor) *v1.Event {
 	return &v1.Event{EventId: id, OrgId: p.Org, TeamId: p.Team, ServerTime: timestamppb.New(at), Actor: actor}
+}
+
+// The events a launch or heartbeat decision makes (charged, covered,
+// denied) are each allocated as one block of their messages (envelope,
+// timestamps, payload wrapper, payload, figures) rather than one
+// allocation each. The messages are only ever pointed into, never copied
+// (protobuf messages must not be); the event keeps its block alive.
+type (
+	coveredMsgs struct {
+		ev              v1.Event
+		payload         v1.Event_LaunchCovered
+		covered         v1.LaunchCovered
+		serverTime, end timestamppb.Timestamp
+	}
+	deniedMsgs struct {
+		ev         v1.Event
+		payload    v1.Event_LaunchDenied
+		denied     v1.LaunchDenied
+		serverTime timestamppb.Timestamp
+		figures    v1.PoolFigures
+	}
+)
+
+// fillEnvelope sets ev to what envelope returns, its server time in ts.
+func (p *Pool) fillEnvelope(ev *v1.Event, ts *timestamppb.Timestamp, id string, at time.Time, actor *v1.Actor) {
+	ev.EventId, ev.OrgId, ev.TeamId, ev.ServerTime, ev.Actor = id, p.Org, p.Team, setTime(ts, at), actor
 }
 
 // Quote is what a launch would cost at a time, and why.

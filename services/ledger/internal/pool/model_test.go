@@ -1095,7 +1095,7 @@ func (w *world) launch(t *rapid.T, s *side, l Launch, first bool) {
 	}
 	what := fmt.Sprintf("launch %s of %s by %s at %s", l.EventID, l.Product, l.User, l.At)
 	err := w.step(t, s, l.At, dueM, func(p *Pool) ([]*v1.Event, error) {
-		if err := p.CheckEventID(l.EventID, fp); err != nil {
+		if err := p.CheckEventID(l.EventID, l.User, l.Product); err != nil {
 			return nil, err
 		}
 		o, ev := p.DecideLaunch(l, w.cat)
@@ -1122,7 +1122,7 @@ func (w *world) heartbeat(t *rapid.T, s *side, h Heartbeat, first bool) {
 	}
 	what := fmt.Sprintf("heartbeat %s (active %v) of %s by %s at %s", h.EventID, h.Active, h.Product, h.User, h.At)
 	err := w.step(t, s, h.At, dueM, func(p *Pool) ([]*v1.Event, error) {
-		if err := p.CheckEventID(h.EventID, fp); err != nil {
+		if err := p.CheckEventID(h.EventID, h.User, h.Product); err != nil {
 			return nil, err
 		}
 		o, ev := p.DecideHeartbeat(h, w.cat)

@@ -48,6 +48,12 @@ func burnDownOrder(packs []*Pack) []*Pack {
 	return out
 }
 
+// onePart is a split's first part with the slice holding it.
+type onePart struct {
+	parts [1]*v1.PackSplit
+	part  v1.PackSplit
+}
+
 // split plans a debit of tokens across the live packs at t, in burn-down
 // order. ok is false when the live packs cannot pay it in full.
 func (p *Pool) split(tokens int64, t time.Time) (parts []*v1.PackSplit, ok bool) {
@@ -60,7 +66,16 @@ func (p *Pool) split(tokens int64, t time.Time) (parts []*v1.PackSplit, ok bool)
 			continue
 		}
 		take := min(left, pk.Remaining)
-		parts = append(parts, &v1.PackSplit{PackId: pk.ID, Tokens: take})
+		if parts == nil {
+			// Most debits take from one pack: its part and the slice
+			// holding it are one allocation.
+			one := new(onePart)
+			one.part.PackId, one.part.Tokens = pk.ID, take
+			one.parts[0] = &one.part
+			parts = one.parts[:]
+		} else {
+			parts = append(parts, &v1.PackSplit{PackId: pk.ID, Tokens: take})
+		}
 		left -= take
 	}
 	return parts, left == 0

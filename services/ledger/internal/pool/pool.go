@@ -21,7 +21,7 @@ type Pool struct {
 	ordered []*Pack
 	windows map[windowKey]*Window
 	users   map[string]map[string]bool // user → products ("*" = all)
-	applied map[string]Outcome
+	applied map[string]answer
 
 	suspended  bool
 	mergedInto string
@@ -41,7 +41,7 @@ func New(org, team string) *Pool {
 		packIdx: map[string]*Pack{},
 		windows: map[windowKey]*Window{},
 		users:   map[string]map[string]bool{},
-		applied: map[string]Outcome{},
+		applied: map[string]answer{},
 		budgets: map[string]*budgetState{},
 		moves:   map[string]*Move{},
 
@@ -96,14 +96,23 @@ func (p *Pool) burnOrder() []*Pack {
 // figures is the PoolFigures carried by an event decided at t, computed as if
 // the event's own effect were applied (after is the available change).
 func (p *Pool) figures(t time.Time, availableDelta, liveDelta int64) *v1.PoolFigures {
+	return p.fillFigures(new(v1.PoolFigures), t, availableDelta, liveDelta)
+}
+
+// fillFigures sets f to what figures returns, and returns f.
+func (p *Pool) fillFigures(f *v1.PoolFigures, t time.Time, availableDelta, liveDelta int64) *v1.PoolFigures {
 	b := p.BalanceAt(t)
-	return &v1.PoolFigures{Available: b.Available + availableDelta, Live: b.Live + liveDelta}
+	f.Available, f.Live = b.Available+availableDelta, b.Live+liveDelta
+	return f
 }
 
 // Applied returns the answer already given to an event id.
 func (p *Pool) Applied(eventID string) (Outcome, bool) {
-	o, ok := p.applied[eventID]
-	return o, ok
+	a, ok := p.applied[eventID]
+	if !ok {
+		return Outcome{}, false
+	}
+	return a.outcome(), true
 }
 
 // Apply folds one event of this pool. It is the only way state changes.
@@ -137,21 +146,21 @@ func (p *Pool) Apply(ev *v1.Event) error {
 		p.remember(ev.GetEventId(), Outcome{
 			Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetTokens(), WindowID: w.ID,
 			WindowEnd: w.End, BalanceAfter: e.GetPool().GetAvailable(), KeepRunning: true,
-			Fingerprint: Fingerprint(e.GetUserId(), e.GetProductCode()),
+			Fingerprint: w.fingerprint,
 		}, t)
 	case *v1.Event_LaunchCovered:
 		e := pl.LaunchCovered
 		p.remember(ev.GetEventId(), Outcome{
 			Decision: v1.Decision_DECISION_AUTHORIZED, WindowID: e.GetWindowId(),
 			WindowEnd: e.GetWindowEnd().AsTime(), BalanceAfter: p.BalanceAt(t).Available, KeepRunning: true,
-			Fingerprint: Fingerprint(e.GetUserId(), e.GetProductCode()),
+			Fingerprint: p.fingerprint(e.GetUserId(), e.GetProductCode()),
 		}, t)
 	case *v1.Event_LaunchDenied:
 		e := pl.LaunchDenied
 		p.remember(ev.GetEventId(), Outcome{
 			Decision: v1.Decision_DECISION_DENIED, DenyReason: e.GetReason(),
 			BalanceAfter: e.GetPool().GetAvailable(),
-			Fingerprint:  Fingerprint(e.GetUserId(), e.GetProductCode()),
+			Fingerprint:  p.fingerprint(e.GetUserId(), e.GetProductCode()),
 		}, t)
 	case *v1.Event_PackExpired:
 		e := pl.PackExpired
@@ -234,10 +243,10 @@ func (p *Pool) debit(parts []*v1.PackSplit) error {
 // AppliedRetention, so memory stays bounded on a busy pool.
 func (p *Pool) remember(id string, o Outcome, t time.Time) {
 	o.At = t
-	p.applied[id] = o
+	p.applied[id] = answerOf(o)
 	if len(p.applied)%1024 == 0 {
 		for k, v := range p.applied {
-			if t.Sub(v.At) > AppliedRetention {
+			if t.Sub(v.at()) > AppliedRetention {
 				delete(p.applied, k)
 			}
 		}

@@ -15,15 +15,28 @@ import (
 // snapshot is ignored and the pool replayed from the log instead.
 const snapshotVersion = 1
 
+// snapshot is the encoded state: the fields of snapshotHead, "applied",
+// then those of snapshotTail, as one JSON object (embedded fields are
+// encoded in place). MarshalSnapshot encodes the three apart and joins them,
+// so that the answers, most of a busy pool's snapshot, are written by
+// appliedMap without encoding/json reading its output again.
 type snapshot struct {
-	Version    int                  `json:"v"`
-	Org        string               `json:"org"`
-	Team       string               `json:"team"`
-	Packs      []*Pack              `json:"packs"`
-	PackOrder  []int                `json:"pack_order"`
-	Windows    []windowRecord       `json:"windows"`
-	Users      map[string][]string  `json:"users"`
-	Applied    map[string]Outcome   `json:"applied"`
+	snapshotHead
+	Applied appliedMap `json:"applied"`
+	snapshotTail
+}
+
+type snapshotHead struct {
+	Version   int                 `json:"v"`
+	Org       string              `json:"org"`
+	Team      string              `json:"team"`
+	Packs     []*Pack             `json:"packs"`
+	PackOrder []int               `json:"pack_order"`
+	Windows   []windowRecord      `json:"windows"`
+	Users     map[string][]string `json:"users"`
+}
+
+type snapshotTail struct {
 	Suspended  bool                 `json:"suspended"`
 	MergedInto string               `json:"merged_into"`
 	Budgets    []budgetRecord       `json:"budgets"`
@@ -51,10 +64,13 @@ type budgetRecord struct {
 // equal bytes, so a snapshot can be compared with a replay.
 func (p *Pool) MarshalSnapshot() ([]byte, error) {
 	s := snapshot{
-		Version: snapshotVersion, Org: p.Org, Team: p.Team, Packs: p.packs, Users: map[string][]string{},
-		Applied: p.applied, Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
-		Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
-		Capacities: p.capacities,
+		snapshotHead: snapshotHead{Version: snapshotVersion, Org: p.Org, Team: p.Team, Packs: p.packs, Users: map[string][]string{}},
+		Applied:      p.applied,
+		snapshotTail: snapshotTail{
+			Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
+			Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
+			Capacities: p.capacities,
+		},
 	}
 	for _, pk := range p.packs {
 		s.PackOrder = append(s.PackOrder, pk.order)
@@ -82,12 +98,35 @@ func (p *Pool) MarshalSnapshot() ([]byte, error) {
 		}
 		s.Budgets = append(s.Budgets, budgetRecord{Budget: raw, Spent: st.spent, Crossed: st.crossed})
 	}
-	return json.Marshal(s)
+	head, err := json.Marshal(s.snapshotHead)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := json.Marshal(s.snapshotTail)
+	if err != nil {
+		return nil, err
+	}
+	// head and tail are objects with fields: {h...} and {t...} make
+	// {h...,"applied":{...},t...}.
+	out := make([]byte, 0, len(head)+len(tail)+len(p.applied)*256)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"applied":`...)
+	if out, err = s.Applied.appendJSON(out); err != nil {
+		return nil, err
+	}
+	out = append(out, ',')
+	return append(out, tail[1:]...), nil
 }
 
 // UnmarshalSnapshot restores a pool from MarshalSnapshot's bytes.
 func UnmarshalSnapshot(data []byte) (*Pool, error) {
-	var s snapshot
+	// The answers are read as the Outcomes they were written as (in one
+	// pass with the rest, which appliedMap's UnmarshalJSON would not be).
+	var s struct {
+		snapshotHead
+		Applied map[string]Outcome `json:"applied"`
+		snapshotTail
+	}
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode snapshot: %w", err)
 	}
@@ -100,8 +139,13 @@ func UnmarshalSnapshot(data []byte) (*Pool, error) {
 		p.packs = append(p.packs, pk)
 		p.packIdx[pk.ID] = pk
 	}
+	// Answers share their fingerprints, with each other and the windows, as
+	// in a pool that folded the events.
+	fingerprints := map[string]string{}
 	for _, w := range s.Windows {
-		p.windows[windowKey{w.User, w.Product}] = &Window{ID: w.ID, Start: w.Start, End: w.End}
+		fp := Fingerprint(w.User, w.Product)
+		fingerprints[fp] = fp
+		p.windows[windowKey{w.User, w.Product}] = &Window{ID: w.ID, Start: w.Start, End: w.End, fingerprint: fp}
 	}
 	for u, list := range s.Users {
 		set := map[string]bool{}
@@ -111,7 +155,15 @@ func UnmarshalSnapshot(data []byte) (*Pool, error) {
 		p.users[u] = set
 	}
 	if s.Applied != nil {
-		p.applied = s.Applied
+		p.applied = make(map[string]answer, len(s.Applied))
+		for id, o := range s.Applied {
+			if fp, ok := fingerprints[o.Fingerprint]; ok {
+				o.Fingerprint = fp
+			} else if o.Fingerprint != "" {
+				fingerprints[o.Fingerprint] = o.Fingerprint
+			}
+			p.applied[id] = answerOf(o)
+		}
 	}
 	if s.Moves != nil {
 		p.moves = s.Moves

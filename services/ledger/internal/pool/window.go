@@ -11,6 +11,10 @@ type windowKey struct{ user, product string }
 type Window struct {
 	ID         string
 	Start, End time.Time
+	// fingerprint is Fingerprint(user, product), made once per window: the
+	// answers about this user and product share it rather than each keep a
+	// copy for 48 hours.
+	fingerprint string
 }
 
 // OpenAt reports whether the window covers a launch at t. A launch or
@@ -26,10 +30,18 @@ func (p *Pool) window(user, product string) *Window {
 	k := windowKey{user, product}
 	w, ok := p.windows[k]
 	if !ok {
-		w = &Window{}
+		w = &Window{fingerprint: Fingerprint(user, product)}
 		p.windows[k] = w
 	}
 	return w
+}
+
+// fingerprint is Fingerprint(user, product), the window's copy if there is one.
+func (p *Pool) fingerprint(user, product string) string {
+	if w := p.windows[windowKey{user, product}]; w != nil {
+		return w.fingerprint
+	}
+	return Fingerprint(user, product)
 }
 
 // OpenWindow returns the window covering user's product at t, if any.

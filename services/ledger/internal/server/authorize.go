@@ -61,7 +61,7 @@ func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.Author
 	cat := l.Catalogs.Get(p.Org)
 	var out pool.Outcome
 	err := l.Store.Decide(ctx, p.Org, lr.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
-		if err := pl.CheckEventID(launch.EventID, pool.Fingerprint(launch.User, launch.Product)); err != nil {
+		if err := pl.CheckEventID(launch.EventID, launch.User, launch.Product); err != nil {
 			return nil, err
 		}
 		o, ev := pl.DecideLaunch(launch, cat)

@@ -18,6 +18,9 @@ import (
 // MaxAuthorizeBatch bounds the launches of one AuthorizeBatch call.
 const MaxAuthorizeBatch = 1000
 
+// serverSpan is the kind of each launch's span, an option made once.
+var serverSpan = trace.WithSpanKind(trace.SpanKindServer)
+
 // AuthorizeBatch decides each launch as Authorize would, side by side (the
 // store serves decisions on one pool in order, others in parallel), and
 // answers each in request order once every decision is durable or failed.
@@ -32,12 +35,13 @@ func (l *Ledger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchReque
 	}
 	outcomes := make([]*v1.AuthorizeOutcome, len(launches))
 	tracer := otel.Tracer("github.com/tokenmeter/tokenmeter/services/ledger") // the provider set now
+	// The span options are the same for every launch of the batch: made once.
+	batchSize := trace.WithAttributes(attribute.Int("tokenmeter.batch_size", len(launches)))
 	one := func(i int) {
 		// Each launch continues its own trace: its span, and the trace
 		// context its ledger event carries.
 		lctx, span := tracer.Start(otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(launches[i].GetTraceContext())),
-			v1.LedgerService_Authorize_FullMethodName[1:], trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(attribute.Int("tokenmeter.batch_size", len(launches))))
+			v1.LedgerService_Authorize_FullMethodName[1:], serverSpan, batchSize)
 		defer span.End()
 		res, err := l.authorize(lctx, p, launches[i])
 		if err != nil {

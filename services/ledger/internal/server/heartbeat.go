@@ -47,7 +47,7 @@ func (l *Ledger) RecordHeartbeat(ctx context.Context, req *v1.RecordHeartbeatReq
 	cat := l.Catalogs.Get(p.Org)
 	var out pool.Outcome
 	err = l.Store.Decide(ctx, p.Org, h.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
-		if err := pl.CheckEventID(hb.EventID, pool.Fingerprint(hb.User, hb.Product)); err != nil {
+		if err := pl.CheckEventID(hb.EventID, hb.User, hb.Product); err != nil {
 			return nil, err
 		}
 		o, ev := pl.DecideHeartbeat(hb, cat)

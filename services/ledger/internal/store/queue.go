@@ -36,8 +36,11 @@ func (r *request) release() {
 // queue holds a pool's decisions not yet served, in arrival order, and
 // whether someone is serving them.
 type queue struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// pending[head:] wait; the array is reused from its start once all were
+	// served, so a pool's queue stops allocating once it has grown.
 	pending []*request
+	head    int
 	serving bool
 }
 
@@ -45,6 +48,14 @@ type queue struct {
 func (q *queue) push(r *request) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if len(q.pending) == cap(q.pending) && q.head > 0 {
+		// Full, with served slots at the front: move the waiting ones there
+		// rather than grow (a pool that never drains would otherwise grow
+		// its array for ever).
+		n := copy(q.pending, q.pending[q.head:])
+		clear(q.pending[n:])
+		q.pending, q.head = q.pending[:n], 0
+	}
 	q.pending = append(q.pending, r)
 	if q.serving {
 		return false
@@ -58,13 +69,16 @@ func (q *queue) push(r *request) bool {
 func (q *queue) next() *request {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.pending) == 0 {
+	if q.head == len(q.pending) {
 		q.serving = false
 		return nil
 	}
-	r := q.pending[0]
-	q.pending[0] = nil
-	q.pending = q.pending[1:]
+	r := q.pending[q.head]
+	q.pending[q.head] = nil
+	q.head++
+	if q.head == len(q.pending) {
+		q.pending, q.head = q.pending[:0], 0
+	}
 	return r
 }
 
@@ -72,7 +86,7 @@ func (q *queue) next() *request {
 func (q *queue) more() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.pending) == 0 {
+	if q.head == len(q.pending) {
 		q.serving = false
 		return false
 	}

@@ -107,3 +107,38 @@ func TestConcurrentLaunchesOnOnePool(t *testing.T) {
 		}
 	}))
 }
+
+// The queue hands requests out in arrival order whether it drains between
+// pushes or never does (its array then compacts instead of growing), and
+// says when it is idle again.
+func TestQueueOrder(t *testing.T) {
+	var q queue
+	reqs := make([]*request, 100)
+	for i := range reqs {
+		reqs[i] = &request{}
+	}
+	require.True(t, q.push(reqs[0]), "an idle queue is served by the pusher")
+	require.Same(t, reqs[0], q.next())
+	require.Nil(t, q.next())
+	require.True(t, q.push(reqs[1]), "idle again once next found it empty")
+
+	// Never drained: two in, one out, over and over.
+	want, in := 1, 2
+	for in < len(reqs) {
+		require.False(t, q.push(reqs[in]))
+		in++
+		if in < len(reqs) {
+			require.False(t, q.push(reqs[in]))
+			in++
+		}
+		require.Same(t, reqs[want], q.next())
+		want++
+		require.True(t, q.more())
+	}
+	for ; want < len(reqs); want++ {
+		require.Same(t, reqs[want], q.next())
+	}
+	require.LessOrEqual(t, cap(q.pending), 64, "served slots are reused")
+	require.False(t, q.more(), "drained: idle")
+	require.True(t, q.push(reqs[0]))
+}

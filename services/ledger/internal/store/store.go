@@ -30,7 +30,7 @@ type Store struct {
 	log *slog.Logger
 
 	mu    sync.Mutex
-	pools map[string]*entry
+	pools map[poolKey]*entry
 
 	// snapshots, when set, make start-up a snapshot plus the tail, and are
 	// written every snapshotEvery events of a pool.
@@ -38,6 +38,10 @@ type Store struct {
 	snapshotEvery uint64
 	saves         sync.WaitGroup
 }
+
+// poolKey names a pool in Store.pools; a struct rather than "org.team" so
+// looking a pool up builds no string.
+type poolKey struct{ org, team string }
 
 type entry struct {
 	// lock (capacity 1) is held while working on pool: serving one queued
@@ -57,7 +61,7 @@ type entry struct {
 
 // New returns a store over js.
 func New(js jetstream.JetStream, log *slog.Logger) *Store {
-	return &Store{js: js, log: log, pools: map[string]*entry{}}
+	return &Store{js: js, log: log, pools: map[poolKey]*entry{}}
 }
 
 // WithSnapshots makes the store start pools from snapshots and write one
@@ -106,7 +110,11 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide D
 		if err != nil {
 			return err
 		}
-		events = append(events, more...)
+		if len(events) == 0 {
+			events = more // the usual case: no expiry due, nothing to copy
+		} else {
+			events = append(events, more...)
+		}
 		retry, err := s.appendAll(ctx, e, subject, events)
 		if err != nil {
 			return err
@@ -198,7 +206,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 }
 
 func (s *Store) entry(org, team string) *entry {
-	key := org + "." + team
+	key := poolKey{org, team}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.pools[key]
