@@ -15,6 +15,8 @@ import (
 func Dial(addr, apiKey string) (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStaticStreamWindowSize(StreamWindow),
+		grpc.WithStaticConnWindowSize(ConnWindow),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 	}
 	if apiKey != "" {
