@@ -36,15 +36,31 @@ var (
 
 type principalKey struct{}
 
+// principalCtx carries a principal: one allocation per call, where
+// context.WithValue takes two (the context and the boxed Principal).
+type principalCtx struct {
+	context.Context
+	p Principal
+}
+
+func (c *principalCtx) Value(key any) any {
+	if key == (principalKey{}) {
+		return &c.p
+	}
+	return c.Context.Value(key)
+}
+
 // WithPrincipal returns ctx carrying p.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return &principalCtx{Context: ctx, p: p}
 }
 
 // FromContext returns the caller; ok is false for unauthenticated contexts.
 func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
+		return *p, true
+	}
+	return Principal{}, false
 }
 
 // CheckTeam returns ErrPermission when the caller may not act on team.
