@@ -76,7 +76,10 @@ func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchR
 }
 
 func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchRequest, now time.Time) (*v1.LaunchResponse, error) {
-	res, err := s.authorize(ctx, p.Org, &v1.AuthorizeRequest{Launch: req, ReceivedAt: timestamppb.New(now)})
+	// One timestamp for the ledger's request and the USAGE event: neither
+	// changes it.
+	at := timestamppb.New(now)
+	res, err := s.authorize(ctx, p.Org, &v1.AuthorizeRequest{Launch: req, ReceivedAt: at})
 	if err != nil {
 		return nil, upstream("ledger", err)
 	}
@@ -89,7 +92,7 @@ func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchReq
 	if req.GetOccurredAt() != nil {
 		received.ClockSkewMs = now.Sub(req.GetOccurredAt().AsTime()).Milliseconds()
 	}
-	if err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), now, &v1.Event_LaunchReceived{LaunchReceived: received}); err != nil {
+	if err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), at, &v1.Event_LaunchReceived{LaunchReceived: received}); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -103,10 +106,11 @@ func (s *Server) authorize(ctx context.Context, org string, req *v1.AuthorizeReq
 	return resp.GetResult(), err
 }
 
-// record appends a raw launcher event to the USAGE stream (deduplicated by event id).
-func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team string, now time.Time, payload any) error {
+// record appends a raw launcher event, stamped with the server's time of
+// receipt at, to the USAGE stream (deduplicated by event id).
+func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team string, at *timestamppb.Timestamp, payload any) error {
 	ev := &v1.Event{
-		EventId: eventID, OrgId: p.Org, TeamId: team, ServerTime: timestamppb.New(now),
+		EventId: eventID, OrgId: p.Org, TeamId: team, ServerTime: at,
 		Actor: &v1.Actor{Kind: string(p.Role), Id: p.KeyID},
 	}
 	switch pl := payload.(type) {
@@ -123,8 +127,14 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	actx := ctx
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > timeout {
+		// A caller's deadline sooner than the timeout bounds the wait
+		// already, without another timer.
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	app, err := eventlog.Append(actx, s.JS, eventlog.UsageSubject(p.Org, team), ev, nil)
 	if err != nil {
 		return unavailable(fmt.Sprintf("could not record the event: %v", err))

@@ -34,7 +34,8 @@ func (s *Server) Heartbeat(ctx context.Context, req *v1.HeartbeatRequest) (*v1.H
 }
 
 func (s *Server) heartbeat(ctx context.Context, p auth.Principal, req *v1.HeartbeatRequest, now time.Time) (*v1.HeartbeatResponse, error) {
-	resp, err := s.Ledger.RecordHeartbeat(auth.ActingFor(ctx, p.Org), &v1.RecordHeartbeatRequest{Heartbeat: req, ReceivedAt: timestamppb.New(now)})
+	at := timestamppb.New(now)
+	resp, err := s.Ledger.RecordHeartbeat(auth.ActingFor(ctx, p.Org), &v1.RecordHeartbeatRequest{Heartbeat: req, ReceivedAt: at})
 	res := resp.GetResult()
 	switch {
 	case status.Code(err) == codes.Unimplemented:
@@ -45,7 +46,7 @@ func (s *Server) heartbeat(ctx context.Context, p auth.Principal, req *v1.Heartb
 	case res == nil:
 		res = &v1.HeartbeatResponse{KeepRunning: true, WindowId: req.GetWindowId()}
 	}
-	err = s.record(ctx, p, req.GetEventId(), req.GetTeamId(), now, &v1.Event_HeartbeatReceived{HeartbeatReceived: &v1.HeartbeatReceived{
+	err = s.record(ctx, p, req.GetEventId(), req.GetTeamId(), at, &v1.Event_HeartbeatReceived{HeartbeatReceived: &v1.HeartbeatReceived{
 		UserId: req.GetUserId(), ProductCode: req.GetProductCode(), DeviceId: req.GetDeviceId(),
 		WindowId: req.GetWindowId(), Active: req.GetActive(), OccurredAt: req.GetOccurredAt(),
 	}})
@@ -71,7 +72,7 @@ func (s *Server) EndSession(ctx context.Context, req *v1.EndSessionRequest) (*v1
 }
 
 func (s *Server) endSession(ctx context.Context, p auth.Principal, req *v1.EndSessionRequest, now time.Time) (*v1.EndSessionResponse, error) {
-	err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), now, &v1.Event_SessionEnded{SessionEnded: &v1.SessionEnded{
+	err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), timestamppb.New(now), &v1.Event_SessionEnded{SessionEnded: &v1.SessionEnded{
 		UserId: req.GetUserId(), ProductCode: req.GetProductCode(), DeviceId: req.GetDeviceId(),
 		WindowId: req.GetWindowId(), OccurredAt: req.GetOccurredAt(),
 	}})
