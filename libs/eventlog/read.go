@@ -37,6 +37,14 @@ func ReadSubject(ctx context.Context, js jetstream.JetStream, streamName, subjec
 	if err != nil {
 		return after, fmt.Errorf("stream %s: %w", streamName, err)
 	}
+	return ReadStream(ctx, stream, subject, after, fn)
+}
+
+// ReadStream is ReadSubject on a stream handle the caller keeps: js.Stream
+// asks the server for the stream's info, a request (and a large reply to
+// decode) that a caller reading often need not repeat. With nothing newer
+// than after, a read is one request: the subject's last sequence.
+func ReadStream(ctx context.Context, stream jetstream.Stream, subject string, after uint64, fn func(Stored) error) (uint64, error) {
 	last, err := LastSequence(ctx, stream, subject)
 	if err != nil {
 		return after, err

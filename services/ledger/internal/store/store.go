@@ -29,6 +29,12 @@ type Store struct {
 	js  jetstream.JetStream
 	log *slog.Logger
 
+	// stream is the LEDGER stream's handle, looked up once (see
+	// ledgerStream): a pool's catch-up then costs one request when nothing
+	// is new, where looking it up each time cost a stream info request too.
+	streamMu sync.Mutex
+	stream   jetstream.Stream
+
 	mu    sync.Mutex
 	pools map[poolKey]*entry
 
@@ -193,7 +199,11 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 			}
 		}
 	}
-	last, err := eventlog.ReadSubject(ctx, s.js, eventlog.LedgerStream, subject, e.seq, func(st eventlog.Stored) error {
+	stream, err := s.ledgerStream(ctx)
+	if err != nil {
+		return fmt.Errorf("load pool %s: %w", subject, err)
+	}
+	last, err := eventlog.ReadStream(ctx, stream, subject, e.seq, func(st eventlog.Stored) error {
 		e.sinceSnapshot++
 		return e.pool.Apply(st.Event)
 	})
@@ -203,6 +213,22 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	}
 	e.seq, e.loaded = last, true
 	return nil
+}
+
+// ledgerStream returns the LEDGER stream's handle, asking the server for it
+// the first time. The handle names the stream; its reads go to the server
+// each time, so keeping it reads nothing stale.
+func (s *Store) ledgerStream(ctx context.Context) (jetstream.Stream, error) {
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	if s.stream == nil {
+		stream, err := s.js.Stream(ctx, eventlog.LedgerStream)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", eventlog.LedgerStream, err)
+		}
+		s.stream = stream
+	}
+	return s.stream, nil
 }
 
 func (s *Store) entry(org, team string) *entry {
