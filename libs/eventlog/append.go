@@ -85,7 +85,15 @@ func publish(ctx context.Context, nc *nats.Conn, timeout time.Duration, msg *nat
 	}
 	resp, err := request(ctx, nc, deadline, msg)
 	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
-		t := time.NewTimer(jetstream.DefaultPubRetryWait)
+		wait := jetstream.DefaultPubRetryWait
+		if !deadline.IsZero() {
+			// ctx can never end: the deadline bounds the wait, as the
+			// context.WithTimeout jetstream would have made does.
+			if left := time.Until(deadline); left < wait {
+				wait = max(left, 0)
+			}
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-t.C:

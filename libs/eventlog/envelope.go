@@ -104,7 +104,11 @@ func TypeOf(ev *v1.Event) string {
 	if fd := p.WhichOneof(p.Descriptor().Oneofs().ByName("payload")); fd != nil {
 		name = string(fd.Name())
 	}
-	typeNames.Store(t, name)
+	if name != "unknown" {
+		// Not cached: a nil payload of a real type names nothing, and must
+		// not stand for its type's later events.
+		typeNames.Store(t, name)
+	}
 	return name
 }
 

@@ -129,6 +129,23 @@ func TestAppendFailsAsJetStream(t *testing.T) {
 	}
 }
 
+// With a context that can never end, jetstream's timeout also bounds the
+// waits between no-responders retries: a timeout shorter than one retry
+// wait (250 ms, a fixed timer) ends the append at the timeout, as
+// jetstream.PublishMsg does, not after the wait.
+func TestAppendTimeoutBoundsRetryWait(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(50*time.Millisecond))
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = Append(context.Background(), js, "nostream.x", charged("e-short"), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), jetstream.DefaultPubRetryWait)
+}
+
 // Append with a context that can never end (the nats.go timer path) stores,
 // dedups and checks the expected sequence as with any other.
 func TestAppendWithBackgroundContext(t *testing.T) {

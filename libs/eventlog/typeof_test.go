@@ -17,4 +17,8 @@ func TestTypeOf(t *testing.T) {
 		require.Equal(t, "launch_denied", TypeOf(&v1.Event{Payload: &v1.Event_LaunchDenied{}}))
 		require.Equal(t, "pack_added", TypeOf(&v1.Event{Payload: &v1.Event_PackAdded{PackAdded: &v1.PackAdded{}}}))
 	}
+	// A nil payload of a real type names nothing, and is not cached as its
+	// type's name.
+	require.Equal(t, "unknown", TypeOf(&v1.Event{Payload: (*v1.Event_PackExpired)(nil)}))
+	require.Equal(t, "pack_expired", TypeOf(&v1.Event{Payload: &v1.Event_PackExpired{PackExpired: &v1.PackExpired{}}}))
 }
