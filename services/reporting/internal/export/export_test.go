@@ -117,6 +117,17 @@ func TestXLSXRowError(t *testing.T) {
 	w.Discard()
 }
 
+// TestXLSXRowType: a value of a type the row encoder does not write as
+// excelize would is refused, naming its column.
+func TestXLSXRowType(t *testing.T) {
+	t.Parallel()
+	w, err := newXLSX(io.Discard, "usage", []any{"a", "n"}, 4)
+	require.NoError(t, err)
+	require.NoError(t, w.Row([]any{"x", int64(1)}))
+	require.ErrorContains(t, w.Row([]any{"x", int32(1)}), "xlsx column 2: a int32 value")
+	w.Discard()
+}
+
 func TestCRC32Combine(t *testing.T) {
 	t.Parallel()
 	data := []byte(strings.Repeat("<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>x</t></is></c></row>", 300))

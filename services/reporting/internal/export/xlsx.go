@@ -125,9 +125,18 @@ func (x *xlsxWriter) Row(values []any) error {
 		s.first = x.rows + 1
 	}
 	cells := s.rows[s.n][:0]
-	for _, v := range values {
-		if str, ok := v.(string); ok && str == "" {
-			v = nil // no cell
+	for i, v := range values {
+		switch v := v.(type) {
+		case string:
+			if v == "" {
+				cells = append(cells, nil) // no cell
+				continue
+			}
+		case int64, uint64, float64, bool, nil:
+		default:
+			// rowEncoder writes only Writer's types as excelize would; a new
+			// column of another type must fail here, not change type quietly.
+			return fmt.Errorf("xlsx column %d: a %T value (a string, int64, uint64, float64, bool or nil is expected)", i+1, v)
 		}
 		cells = append(cells, v)
 	}
