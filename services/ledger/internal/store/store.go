@@ -152,8 +152,12 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 }
 
 // appendAll appends events in order, each expecting the subject's sequence the
-// decision was made on. retry is true when the log moved or already held an
-// event: the decision must be made again on fresh state.
+// previous one left (the first: the one the decision was made on), so none is
+// appended on state the decision did not see. Each event is a fact with its
+// own id: when the log moves part way, the events already appended are folded
+// and the decision, run again, makes only what is still missing. retry is
+// true when the log moved or already held an event: the decision must be
+// made again on fresh state.
 func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events []*v1.Event) (retry bool, err error) {
 	for _, ev := range events {
 		expect := e.seq
