@@ -48,8 +48,8 @@ type Options struct {
 }
 
 // StreamWindow and ConnWindow are the HTTP/2 flow-control windows of every
-// call and connection, servers' and clients' (Dial) alike. They are static
-// because gRPC's dynamic windows probe the bandwidth-delay product with a
+// call and connection a server receives on (clients: ClientWindow). They are
+// static because gRPC's dynamic windows probe the bandwidth-delay product with a
 // PING on the first DATA frame read after the previous PING was answered:
 // for small unary calls that do not overlap (a launch, a ledger decision
 // at moderate load) that is a PING and its ACK, two more writes, reads and
