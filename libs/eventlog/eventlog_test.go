@@ -38,43 +38,49 @@ func charged(id string) *v1.Event {
 		Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{UserId: "ann", Tokens: 10}}}
 }
 
+// Append checks the expected sequence and stores an event id once, with a
+// request's context and with one that can never end (which waits on nats.go's
+// timers instead of a context of its own).
 func TestAppendExpectsSequenceAndDedups(t *testing.T) {
 	js := jetStream(t)
-	ctx := t.Context()
-	subject := LedgerSubject("acme", "design")
-	zero := uint64(0)
-	first, err := Append(ctx, js, subject, charged("e-1"), &zero)
-	require.NoError(t, err)
+	for name, ctx := range map[string]context.Context{"request": t.Context(), "background": context.Background()} {
+		t.Run(name, func(t *testing.T) {
+			subject := LedgerSubject("acme", name)
+			zero := uint64(0)
+			first, err := Append(ctx, js, subject, charged(name+"-1"), &zero)
+			require.NoError(t, err)
+			require.False(t, first.Duplicate)
 
-	_, err = Append(ctx, js, subject, charged("e-2"), &zero)
-	require.ErrorIs(t, err, ErrConflict, "a stale expected sequence is a conflict")
-	require.True(t, IsConflict(err))
+			_, err = Append(ctx, js, subject, charged(name+"-2"), &zero)
+			require.ErrorIs(t, err, ErrConflict, "a stale expected sequence is a conflict")
+			require.True(t, IsConflict(err))
 
-	dup, err := Append(ctx, js, subject, charged("e-1"), nil)
-	require.NoError(t, err)
-	require.True(t, dup.Duplicate, "the same event id is stored once")
-	require.Equal(t, first.Sequence, dup.Sequence)
+			dup, err := Append(ctx, js, subject, charged(name+"-1"), nil)
+			require.NoError(t, err)
+			require.Equal(t, Appended{Sequence: first.Sequence, Duplicate: true}, dup, "the same event id is stored once")
 
-	second, err := Append(ctx, js, subject, charged("e-2"), &first.Sequence)
-	require.NoError(t, err)
+			second, err := Append(ctx, js, subject, charged(name+"-2"), &first.Sequence)
+			require.NoError(t, err)
 
-	var got []string
-	last, err := ReadSubject(ctx, js, LedgerStream, subject, 0, func(s Stored) error {
-		got = append(got, s.Event.GetEventId())
-		require.Equal(t, "window_charged", s.Event.GetType())
-		return nil
-	})
-	require.NoError(t, err)
-	require.Equal(t, []string{"e-1", "e-2"}, got)
-	require.Equal(t, second.Sequence, last)
+			var got []string
+			last, err := ReadSubject(ctx, js, LedgerStream, subject, 0, func(s Stored) error {
+				got = append(got, s.Event.GetEventId())
+				require.Equal(t, "window_charged", s.Event.GetType())
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, []string{name + "-1", name + "-2"}, got)
+			require.Equal(t, second.Sequence, last)
 
-	got = nil
-	_, err = ReadSubject(ctx, js, LedgerStream, subject, first.Sequence, func(s Stored) error {
-		got = append(got, s.Event.GetEventId())
-		return nil
-	})
-	require.NoError(t, err)
-	require.Equal(t, []string{"e-2"}, got, "reads resume after a sequence")
+			got = nil
+			_, err = ReadSubject(ctx, js, LedgerStream, subject, first.Sequence, func(s Stored) error {
+				got = append(got, s.Event.GetEventId())
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, []string{name + "-2"}, got, "reads resume after a sequence")
+		})
+	}
 }
 
 // One launch is one trace: the span context written into NATS headers by the

@@ -145,20 +145,3 @@ func TestAppendTimeoutBoundsRetryWait(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), jetstream.DefaultPubRetryWait)
 }
-
-// Append with a context that can never end (the nats.go timer path) stores,
-// dedups and checks the expected sequence as with any other.
-func TestAppendWithBackgroundContext(t *testing.T) {
-	js := jetStream(t)
-	ctx := context.Background()
-	subject := LedgerSubject("acme", "bg")
-	zero := uint64(0)
-	first, err := Append(ctx, js, subject, charged("bg-1"), &zero)
-	require.NoError(t, err)
-	require.False(t, first.Duplicate)
-	_, err = Append(ctx, js, subject, charged("bg-2"), &zero)
-	require.ErrorIs(t, err, ErrConflict)
-	dup, err := Append(ctx, js, subject, charged("bg-1"), nil)
-	require.NoError(t, err)
-	require.Equal(t, Appended{Sequence: first.Sequence, Duplicate: true}, dup)
-}
