@@ -358,7 +358,8 @@ func (m *appendMsg) release() {
 }
 
 // IsConflict reports whether err is JetStream's "wrong last sequence": code
-// 10071 on a single server, 10164 on a replicated stream. nats.go's
+// 10071 on a single server, 10164 on a replicated stream (or 10158, see
+// errCodeDuplicateInProcess). nats.go's
 // ErrKeyExists matches only the first, so the codes are checked here.
 func IsConflict(err error) bool {
 	if err == nil {
@@ -372,5 +373,13 @@ func IsConflict(err error) bool {
 		return false
 	}
 	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant ||
+		apiErr.ErrorCode == errCodeDuplicateInProcess
 }
+
+// errCodeDuplicateInProcess is a replicated stream's answer to an event id
+// that another publish is appending at this very moment (code 10158, "duplicate
+// message id is in process"; nats.go names no constant for it). For a writer
+// it is a conflict: the subject is moving, so catch up and decide again, by
+// when the other append is stored or gone.
+const errCodeDuplicateInProcess jetstream.ErrorCode = 10158

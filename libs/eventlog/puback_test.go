@@ -44,6 +44,7 @@ func TestReadPubAck(t *testing.T) {
 		{data: `{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 4"},"stream":"LEDGER","seq":0}`, code: jetstream.JSErrCodeStreamWrongLastSequence},
 		{data: `{"error":{"code":400,"err_code":10164,"description":"wrong last sequence"}}`, code: jetstream.JSErrCodeStreamWrongLastSequenceConstant},
 		{data: `{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"}}`, code: 10077},
+		{data: `{"error":{"code":409,"err_code":10158,"description":"duplicate message id is in process"}}`, code: 10158},
 	} {
 		_, scanned := scanPubAck([]byte(c.data))
 		require.Equal(t, c.scanned, scanned, "%s: scanned", c.data)
@@ -53,7 +54,8 @@ func TestReadPubAck(t *testing.T) {
 			var apiErr *jetstream.APIError
 			require.True(t, errors.As(err, &apiErr), "%s: %v", c.data, err)
 			require.Equal(t, c.code, apiErr.ErrorCode, c.data)
-			require.Equal(t, c.code == jetstream.JSErrCodeStreamWrongLastSequence || c.code == jetstream.JSErrCodeStreamWrongLastSequenceConstant, IsConflict(err), c.data)
+			require.Equal(t, c.code == jetstream.JSErrCodeStreamWrongLastSequence || c.code == jetstream.JSErrCodeStreamWrongLastSequenceConstant ||
+				c.code == 10158, IsConflict(err), c.data)
 		case c.err != nil:
 			require.ErrorIs(t, err, c.err, c.data)
 		default:

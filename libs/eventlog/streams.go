@@ -53,13 +53,15 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 		}
 	}
 	ledger := base(LedgerStream, "tokenmeter money events, one subject per pool", "ledger.>")
-	// Atomic batch publish is allowed for writers that need one. The ledger
-	// does not use it yet: a decision's events are appended one at a time,
-	// each with the expected subject sequence the previous one left (never
-	// guarded on the first only), and every event a multi-event decision makes
-	// (due expiries before a charge, a move's packs, a merge's assignments) is
-	// a fact of its own with its own id, so an interrupted decision is
-	// completed, not doubled, when it is decided again.
+	// Atomic batches: on a replicated stream the ledger appends the decisions
+	// that queued up on a busy pool as one batch (a group commit, guarded by
+	// the expected subject sequence on its first message). Otherwise a
+	// decision's events are appended one at a time, each with the expected
+	// subject sequence the previous one left (never guarded on the first
+	// only), and every event a multi-event decision makes (due expiries before
+	// a charge, a move's packs, a merge's assignments) is a fact of its own
+	// with its own id, so an interrupted decision is completed, not doubled,
+	// when it is decided again.
 	ledger.AllowAtomicPublish = true
 	// Money is never discarded to make room: a full stream refuses appends instead.
 	ledger.Discard = jetstream.DiscardNew

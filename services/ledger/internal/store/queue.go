@@ -93,10 +93,40 @@ func (q *queue) more() bool {
 	return true
 }
 
-// lead serves the queued decisions in order until none is left.
+// take pops up to len(into) of the oldest requests into into; none means the
+// queue is empty and the pool is idle again.
+func (q *queue) take(into []*request) []*request {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := copy(into, q.pending[q.head:])
+	if n == 0 {
+		q.serving = false
+		return into[:0]
+	}
+	clear(q.pending[q.head : q.head+n])
+	q.head += n
+	if q.head == len(q.pending) {
+		q.pending, q.head = q.pending[:0], 0
+	}
+	return into[:n]
+}
+
+// maxGroup bounds the decisions one group commit appends (see serveGroup).
+const maxGroup = 64
+
+// lead serves the queued decisions in order until none is left: one alone,
+// several that queued up while the pool was busy as one group commit where
+// that pays (see serveGroup), otherwise one by one.
 func (s *Store) lead(e *entry) {
-	for r := e.queue.next(); r != nil; r = e.queue.next() {
-		s.serve(e, r)
+	var buf [maxGroup]*request
+	for group := e.queue.take(buf[:]); len(group) > 0; group = e.queue.take(buf[:]) {
+		if len(group) > 1 && s.groupsPay(group[0].ctx) {
+			s.serveGroup(e, group)
+			continue
+		}
+		for _, r := range group {
+			s.serve(e, r)
+		}
 	}
 }
 

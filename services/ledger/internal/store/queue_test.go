@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
@@ -18,9 +19,22 @@ import (
 // each, every launch sent twice (by two replicas): each event id is appended
 // once, the pool never goes below zero, the charges are exactly what the
 // packs lost, and every caller got the answer the log holds.
+//
+// On a single-replica stream the decisions are appended one by one; on a
+// stream replicated over three servers, those that queue up on the busy pool
+// go as group commits, which must keep every one of these properties.
 func TestConcurrentLaunchesOnOnePool(t *testing.T) {
-	url, _ := testkit.NATS(t)
-	replicas := []*Store{New(connect(t, url), slog.Default()), New(connect(t, url), slog.Default()), New(connect(t, url), slog.Default())}
+	t.Run("single-replica", func(t *testing.T) {
+		url, _ := testkit.NATS(t)
+		concurrentLaunchesOnOnePool(t, func() jetstream.JetStream { return connect(t, url) }, false)
+	})
+	t.Run("replicated", func(t *testing.T) {
+		concurrentLaunchesOnOnePool(t, replicated(t), true)
+	})
+}
+
+func concurrentLaunchesOnOnePool(t *testing.T, conn func() jetstream.JetStream, groups bool) {
+	replicas := []*Store{New(conn(), slog.Default()), New(conn(), slog.Default()), New(conn(), slog.Default())}
 	const users, perReplica = 90, 6
 	seed(t, replicas[0], 305, users) // pays 30 charges of 10, 5 left over
 	require.NoError(t, replicas[0].Decide(t.Context(), "acme", "design", t0, func(p *pool.Pool) ([]*v1.Event, error) {
@@ -99,13 +113,24 @@ func TestConcurrentLaunchesOnOnePool(t *testing.T) {
 		require.Equal(t, ev.GetLaunchDenied().GetReason(), a.out.DenyReason, a.id)
 	}
 
-	fresh := New(connect(t, url), slog.Default())
+	fresh := New(conn(), slog.Default())
 	require.NoError(t, fresh.Read(t.Context(), "acme", "design", func(p *pool.Pool) {
 		require.EqualValues(t, 5, p.Available())
 		for _, pk := range p.Packs() {
 			require.Equal(t, lost[pk.ID], pk.Tokens-pk.Remaining, "pack %s lost what was charged to it", pk.ID)
 		}
 	}))
+	var grouped, regrouped uint64
+	for _, r := range replicas {
+		g, rg := r.GroupStats()
+		grouped, regrouped = grouped+g, regrouped+rg
+	}
+	t.Logf("decisions group-committed: %d; in refused groups, decided again: %d", grouped, regrouped)
+	if groups {
+		require.Positive(t, grouped+regrouped, "decisions queued on the busy pool went as groups")
+	} else {
+		require.Zero(t, grouped+regrouped)
+	}
 }
 
 // The queue hands requests out in arrival order whether it drains between

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,16 @@ type Store struct {
 	snapshots     *Snapshots
 	snapshotEvery uint64
 	saves         sync.WaitGroup
+
+	// grouped counts decisions appended by a group commit, regrouped those
+	// of refused groups, decided again one by one (see serveGroup).
+	grouped, regrouped atomic.Uint64
+}
+
+// GroupStats returns how many decisions were appended by group commits, and
+// how many were in groups that were refused and decided again one by one.
+func (s *Store) GroupStats() (grouped, regrouped uint64) {
+	return s.grouped.Load(), s.regrouped.Load()
 }
 
 // poolKey names a pool in Store.pools; a struct rather than "org.team" so
@@ -108,6 +119,9 @@ func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, dec
 func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide Decision) error {
 	subject := e.subject
 	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := backOff(ctx, attempt); err != nil {
+			return err
+		}
 		if err := s.catchUp(ctx, e, subject, !e.loaded || attempt > 0); err != nil {
 			return err
 		}
@@ -132,6 +146,27 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide D
 		}
 	}
 	return fmt.Errorf("pool %s/%s: %w", e.pool.Org, e.pool.Team, ErrContention)
+}
+
+// backOff waits before attempt (from 0) of a decision: not before the first
+// two, then 1, 2, 4 ... up to 64 ms, each between half and all of that. On a
+// replicated stream an append the log has not committed yet is invisible to
+// a catch-up but refuses the same event id (in process) or the same expected
+// sequence; deciding again at once would spend every attempt inside one
+// replication round.
+func backOff(ctx context.Context, attempt int) error {
+	if attempt < 2 {
+		return nil
+	}
+	d := time.Millisecond << min(attempt-2, 6)
+	t := time.NewTimer(d/2 + rand.N(d/2))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Read runs fn on the pool of (org, team) after catching up with the log, so

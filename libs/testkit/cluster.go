@@ -1,0 +1,90 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NATSCluster starts n embedded JetStream-enabled NATS servers on 127.0.0.1
+// routed into one cluster, each with its store in t.TempDir(), and waits until
+// the cluster has a JetStream meta leader, so replicated streams can be made
+// at once. They shut down when the test ends. It returns the client URLs,
+// comma-separated (as nats.Connect takes them).
+func NATSCluster(t testing.TB, n int) string {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = freePort(t)
+	}
+	routes := make([]string, n)
+	for i, p := range ports {
+		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", p)
+	}
+	urls := make([]string, n)
+	for i := range n {
+		opts := server.Options{
+			ServerName:            fmt.Sprintf("tm-%d", i),
+			Host:                  "127.0.0.1",
+			Port:                  -1,
+			JetStream:             true,
+			StoreDir:              t.TempDir(),
+			NoLog:                 true,
+			NoSigs:                true,
+			MaxControlLine:        4096,
+			DisableShortFirstPing: true,
+			Cluster:               server.ClusterOpts{Name: "tokenmeter-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:                server.RoutesFromStr(strings.Join(routes, ",")),
+		}
+		url, _ := startNATS(t, opts)
+		urls[i] = url
+	}
+	all := strings.Join(urls, ",")
+	waitForMetaLeader(t, all)
+	return all
+}
+
+// waitForMetaLeader waits until JetStream answers account requests, which it
+// does once the cluster elected its meta leader.
+func waitForMetaLeader(t testing.TB, urls string) {
+	t.Helper()
+	nc, err := nats.Connect(urls)
+	if err != nil {
+		t.Fatalf("testkit: connect to the cluster: %v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("testkit: jetstream: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testkit: the NATS cluster has no JetStream meta leader after 30 s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the election, not synchronising the test
+	}
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testkit: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

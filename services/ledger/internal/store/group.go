@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+)
+
+// serveGroup decides the requests that queued up on a busy pool together and
+// appends all their events as one JetStream atomic batch (a group commit):
+// each decision is made on the pool as the ones before it in the group left
+// it, the batch carries the expected last subject sequence on its first
+// message, and the callers are answered once the batch is stored. One round
+// trip for the group instead of one per decision: on a hot pool, appends no
+// longer wait in line for each other's acknowledgements.
+//
+// Only where batches are cheap (groupsPay): a replicated stream stages an
+// atomic batch in memory, while a single-replica file stream stages each in a
+// file store of its own (a directory and metadata files: 1-2 ms a batch
+// measured on nats-server 2.15, more than a dozen plain appends). Replicated
+// streams are also where it matters most: each append there waits for a
+// quorum, so a pool appending one decision at a time is held to one decision
+// per replication round trip.
+//
+// The batch is all or nothing. When it is refused (another writer moved the
+// subject, an event id the stream already holds, anything else) or its
+// outcome is unknown, the pool, which holds the group's events folded ahead
+// of the log, is dropped and every request is decided again on its own from
+// the log (run), where event ids already stored get their original answer.
+func (s *Store) serveGroup(e *entry, group []*request) {
+	e.lock <- struct{}{}
+	defer func() { <-e.lock }()
+	errs := make([]error, len(group))
+	if s.commitGroup(e, group, errs) {
+		s.grouped.Add(uint64(len(group)))
+	} else {
+		s.regrouped.Add(uint64(len(group)))
+		e.loaded = false
+		for i, r := range group {
+			errs[i] = s.run(e, r)
+		}
+	}
+	for i, r := range group {
+		r.done <- errs[i]
+	}
+}
+
+// groupsPay reports whether the LEDGER stream stages atomic batches in
+// memory: replicated, or in memory itself.
+func (s *Store) groupsPay(ctx context.Context) bool {
+	stream, err := s.ledgerStream(ctx)
+	if err != nil {
+		return false
+	}
+	cfg := stream.CachedInfo().Config
+	return cfg.Replicas > 1 || cfg.Storage == jetstream.MemoryStorage
+}
+
+// commitGroup decides and appends the group; false means nothing of it may be
+// trusted and errs is to be filled again.
+func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok = false // a decision panicked: run reports it to its caller
+		}
+	}()
+	// The group's work is no single caller's: one caller giving up must not
+	// fail the others' batch (it still gets its error below).
+	ctx := context.WithoutCancel(group[0].ctx)
+	if err := s.catchUp(ctx, e, e.subject, !e.loaded); err != nil {
+		return false
+	}
+	base, subject := e.seq, e.subject
+	var msgs []*nats.Msg
+	for i, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		events := e.pool.DueExpiries(r.now)
+		more, err := r.decide(e.pool)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		events = append(events, more...)
+		for _, ev := range events {
+			// Folded ahead of the log, so the next decision sees it; undone by
+			// a reload if the batch is not stored.
+			if err := e.pool.Apply(ev); err != nil {
+				return false
+			}
+			msg, err := eventlog.NewMsg(r.ctx, subject, ev)
+			if err != nil {
+				return false
+			}
+			msgs = append(msgs, msg)
+		}
+	}
+	if len(msgs) == 0 {
+		return true // every answer came from the pool as it is
+	}
+	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(base, 10))
+	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
+	if err != nil || ack.BatchSize != uint64(len(msgs)) {
+		if err != nil && !eventlog.IsConflict(err) {
+			s.log.DebugContext(ctx, "group commit refused; deciding one by one", "subject", subject, "decisions", len(group), "err", err)
+		}
+		return false
+	}
+	e.seq = ack.Sequence
+	e.sinceSnapshot += uint64(len(msgs))
+	s.consequences(ctx, e, subject, group[len(group)-1].now)
+	s.maybeSnapshot(ctx, e)
+	return true
+}

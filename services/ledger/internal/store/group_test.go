@@ -1,0 +1,198 @@
+package store
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
+)
+
+// replicated returns a connection to a three-node cluster whose streams are
+// replicated on all three, where group commits pay (groupsPay).
+func replicated(t *testing.T) func() jetstream.JetStream {
+	t.Helper()
+	urls := testkit.NATSCluster(t, 3)
+	return func() jetstream.JetStream {
+		nc, err := nats.Connect(urls)
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Replicas: 3}))
+		return js
+	}
+}
+
+// queued waits until n requests wait in the pool's queue.
+func queued(t *testing.T, e *entry, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		e.queue.mu.Lock()
+		defer e.queue.mu.Unlock()
+		return len(e.queue.pending)-e.queue.head == n
+	}, 10*time.Second, time.Millisecond)
+}
+
+// launchAll starts a launch per user on s, each from its own goroutine, and
+// returns a function that waits for them and gives their outcomes.
+func launchAll(t *testing.T, s *Store, cat *pool.Catalog, users []int) func() map[string]pool.Outcome {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[string]pool.Outcome{}
+	for _, u := range users {
+		wg.Go(func() {
+			id := fmt.Sprintf("launch-u%d", u)
+			o, err := launch(t.Context(), s, cat, id, fmt.Sprintf("u%d", u))
+			if err != nil {
+				t.Errorf("%s: %v", id, err)
+				return
+			}
+			mu.Lock()
+			out[id] = o
+			mu.Unlock()
+		})
+	}
+	return func() map[string]pool.Outcome { wg.Wait(); return out }
+}
+
+// logged reads the pool's subject: each event by id, and the sequences.
+func logged(t *testing.T, s *Store) (map[string]eventlog.Stored, []uint64) {
+	t.Helper()
+	byID := map[string]eventlog.Stored{}
+	var seqs []uint64
+	_, err := eventlog.ReadSubject(t.Context(), s.js, eventlog.LedgerStream, eventlog.LedgerSubject("acme", "design"), 0, func(st eventlog.Stored) error {
+		require.NotContains(t, byID, st.Event.GetEventId(), "event %s appended twice", st.Event.GetEventId())
+		byID[st.Event.GetEventId()] = st
+		seqs = append(seqs, st.Sequence)
+		return nil
+	})
+	require.NoError(t, err)
+	return byID, seqs
+}
+
+// Decisions that queue up while the pool is busy are appended as one atomic
+// batch: each decided on the state the ones before it left (the burn-down
+// runs through them, the last ones are denied), stored contiguously, and
+// every caller gets the answer the log holds.
+func TestGroupCommit(t *testing.T) {
+	conn := replicated(t)
+	s := New(conn(), slog.Default())
+	seed(t, s, 55, 8) // pays 5 charges of 10
+	cat := revitCatalog()
+	e := s.entry("acme", "design")
+
+	e.lock <- struct{}{} // the pool is busy: everyone queues
+	wait := launchAll(t, s, cat, []int{0, 1, 2, 3, 4, 5, 6, 7})
+	queued(t, e, 7) // the eighth caller serves, and waits for the lock
+	<-e.lock
+	answers := wait()
+
+	grouped, regrouped := s.GroupStats()
+	require.EqualValues(t, 7, grouped, "the seven that queued went as one group")
+	require.Zero(t, regrouped)
+
+	byID, _ := logged(t, s)
+	var charged, denied int
+	for id, o := range answers {
+		st, ok := byID[id]
+		require.True(t, ok, "%s answered but not in the log", id)
+		if wc := st.Event.GetWindowCharged(); wc != nil {
+			charged++
+			require.Equal(t, v1.Decision_DECISION_AUTHORIZED, o.Decision, id)
+			require.Equal(t, wc.GetPool().GetAvailable(), o.BalanceAfter, id)
+		} else {
+			denied++
+			require.Equal(t, v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS, st.Event.GetLaunchDenied().GetReason(), id)
+			require.Equal(t, v1.Decision_DECISION_DENIED, o.Decision, id)
+		}
+	}
+	require.Equal(t, 5, charged)
+	require.Equal(t, 3, denied)
+	fresh := New(conn(), slog.Default())
+	require.NoError(t, fresh.Read(t.Context(), "acme", "design", func(p *pool.Pool) { require.EqualValues(t, 5, p.Available()) }))
+	require.NoError(t, s.Read(t.Context(), "acme", "design", func(p *pool.Pool) { require.EqualValues(t, 5, p.Available()) }))
+}
+
+// On a single-replica file stream, where nats-server stages an atomic batch
+// in a file store of its own, queued decisions are appended one by one.
+func TestNoGroupCommitOnSingleReplicaFileStream(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	s := New(connect(t, url), slog.Default())
+	seed(t, s, 55, 8)
+	e := s.entry("acme", "design")
+	e.lock <- struct{}{}
+	wait := launchAll(t, s, revitCatalog(), []int{0, 1, 2, 3})
+	queued(t, e, 3)
+	<-e.lock
+	require.Len(t, wait(), 4)
+	grouped, regrouped := s.GroupStats()
+	require.Zero(t, grouped)
+	require.Zero(t, regrouped)
+}
+
+// A group decided on stale state (another replica appended meanwhile) is
+// refused as a whole; its decisions are made again one by one from the log,
+// so nothing is charged twice and every answer is the log's.
+func TestGroupCommitRefusedOnConflict(t *testing.T) {
+	conn := replicated(t)
+	s := New(conn(), slog.Default())
+	other := New(conn(), slog.Default())
+	seed(t, s, 55, 8)
+	cat := revitCatalog()
+	e := s.entry("acme", "design")
+
+	// Five launches queue on s's pool, as its cached state stands.
+	outcomes := make([]pool.Outcome, 5)
+	requests := make([]*request, 5)
+	for i := range requests {
+		id, user := fmt.Sprintf("launch-u%d", i), fmt.Sprintf("u%d", i)
+		requests[i] = newRequest(t.Context(), t0, func(p *pool.Pool) ([]*v1.Event, error) {
+			o, ev := p.DecideLaunch(pool.Launch{EventID: id, User: user, Product: "REVIT", At: t0}, cat)
+			outcomes[i] = o
+			if ev == nil {
+				return nil, nil
+			}
+			return []*v1.Event{ev}, nil
+		})
+		e.queue.push(requests[i])
+	}
+	// Meanwhile another replica charges u1 (one of the group) and u7.
+	for _, u := range []int{1, 7} {
+		_, err := launch(t.Context(), other, cat, fmt.Sprintf("launch-u%d", u), fmt.Sprintf("u%d", u))
+		require.NoError(t, err)
+	}
+	s.lead(e)
+	for i, r := range requests {
+		require.NoError(t, <-r.done, i)
+	}
+
+	grouped, regrouped := s.GroupStats()
+	require.EqualValues(t, 5, regrouped, "the stale group was refused and decided again")
+	require.Zero(t, grouped)
+	byID, _ := logged(t, s)
+	var charged int
+	for _, st := range byID {
+		if st.Event.GetWindowCharged() != nil {
+			charged++
+		}
+	}
+	require.Equal(t, 5, charged, "five charges of 10 and no more")
+	for i, o := range outcomes {
+		st := byID[fmt.Sprintf("launch-u%d", i)]
+		require.Equal(t, st.Event.GetWindowCharged() != nil, o.Decision == v1.Decision_DECISION_AUTHORIZED, i)
+		if wc := st.Event.GetWindowCharged(); wc != nil {
+			require.Equal(t, wc.GetPool().GetAvailable(), o.BalanceAfter, i)
+		}
+	}
+	require.NoError(t, s.Read(t.Context(), "acme", "design", func(p *pool.Pool) { require.EqualValues(t, 5, p.Available()) }))
+}
