@@ -4,6 +4,7 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -74,8 +75,19 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 
 // Provision creates or updates every tokenmeter stream. It is idempotent, so
 // every service calls it at start.
+//
+// It never lowers an existing stream's replication: every service provisions
+// every stream at start, and one started without the cluster's replica count
+// (alerting and reporting take none) must not scale the log down to one copy.
 func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
 	for _, cfg := range StreamConfigs(o) {
+		existing, err := js.Stream(ctx, cfg.Name)
+		switch {
+		case err == nil:
+			cfg.Replicas = max(cfg.Replicas, existing.CachedInfo().Config.Replicas)
+		case !errors.Is(err, jetstream.ErrStreamNotFound):
+			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
