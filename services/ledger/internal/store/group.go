@@ -9,6 +9,7 @@ import (
 	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // serveGroup decides the requests that queued up on a busy pool together and
@@ -58,7 +59,10 @@ func (s *Store) groupsPay(ctx context.Context) bool {
 		return false
 	}
 	cfg := stream.CachedInfo().Config
-	return cfg.Replicas > 1 || cfg.Storage == jetstream.MemoryStorage
+	// A server older than 2.12 knows no atomic batches: it would store a
+	// batch's messages one by one, all but the first unguarded. It does not
+	// echo the setting back either.
+	return cfg.AllowAtomicPublish && (cfg.Replicas > 1 || cfg.Storage == jetstream.MemoryStorage)
 }
 
 // commitGroup decides and appends the group; false means nothing of it may be
@@ -70,13 +74,30 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 		}
 	}()
 	// The group's work is no single caller's: one caller giving up must not
-	// fail the others' batch (it still gets its error below).
-	ctx := context.WithoutCancel(group[0].ctx)
+	// fail the others' batch (it still gets its error below). JetStream's
+	// timeout bounds it instead, catch-up included, as the pool is held.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), s.js.Options().DefaultTimeout)
+	defer cancel()
 	if err := s.catchUp(ctx, e, e.subject, !e.loaded); err != nil {
 		return false
 	}
 	base, subject := e.seq, e.subject
 	var msgs []*nats.Msg
+	// fold folds events ahead of the log, so the next decision sees them
+	// (undone by a reload if the batch is not stored), and queues them.
+	fold := func(r *request, events []*v1.Event) bool {
+		for _, ev := range events {
+			if err := e.pool.Apply(ev); err != nil {
+				return false
+			}
+			msg, err := eventlog.NewMsg(r.ctx, subject, ev)
+			if err != nil {
+				return false
+			}
+			msgs = append(msgs, msg)
+		}
+		return true
+	}
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -88,18 +109,11 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 			errs[i] = err
 			continue
 		}
-		events = append(events, more...)
-		for _, ev := range events {
-			// Folded ahead of the log, so the next decision sees it; undone by
-			// a reload if the batch is not stored.
-			if err := e.pool.Apply(ev); err != nil {
-				return false
-			}
-			msg, err := eventlog.NewMsg(r.ctx, subject, ev)
-			if err != nil {
-				return false
-			}
-			msgs = append(msgs, msg)
+		// Each decision is followed by the budget crossings it causes, at its
+		// own time, as one decision at a time records them (consequences):
+		// a crossing is looked for only in the period holding that time.
+		if !fold(r, append(events, more...)) || !fold(r, e.pool.DueBudgetCrossings(r.now)) {
+			return false
 		}
 	}
 	if len(msgs) == 0 {
@@ -108,14 +122,13 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(base, 10))
 	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
 	if err != nil || ack.BatchSize != uint64(len(msgs)) {
-		if err != nil && !eventlog.IsConflict(err) {
-			s.log.DebugContext(ctx, "group commit refused; deciding one by one", "subject", subject, "decisions", len(group), "err", err)
+		if err != nil && !eventlog.IsConflict(err) { // a conflict is another replica's write: expected
+			s.log.WarnContext(ctx, "group commit refused; deciding one by one", "subject", subject, "decisions", len(group), "err", err)
 		}
 		return false
 	}
 	e.seq = ack.Sequence
 	e.sinceSnapshot += uint64(len(msgs))
-	s.consequences(ctx, e, subject, group[len(group)-1].now)
 	s.maybeSnapshot(ctx, e)
 	return true
 }

@@ -196,3 +196,63 @@ func TestGroupCommitRefusedOnConflict(t *testing.T) {
 	}
 	require.NoError(t, s.Read(t.Context(), "acme", "design", func(p *pool.Pool) { require.EqualValues(t, 5, p.Available()) }))
 }
+
+// A group records the budget crossings each of its decisions causes, at that
+// decision's time and spend, as one decision at a time does: u0's daily
+// budget of 10 is spent at 23:59:59, and a launch by u1 at 00:00:01 the next
+// day is in the same group.
+func TestGroupCommitRecordsEachCrossing(t *testing.T) {
+	crossings := func(t *testing.T, grouped bool) []*v1.BudgetCrossed {
+		s := New(replicated(t)(), slog.Default())
+		seed(t, s, 1000, 2)
+		require.NoError(t, s.Decide(t.Context(), "acme", "design", t0, func(p *pool.Pool) ([]*v1.Event, error) {
+			ev, err := p.DecideSetBudget("budget-set", &v1.Budget{BudgetId: "b0", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "u0",
+				LimitTokens: 10, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY}, t0, nil)
+			return []*v1.Event{ev}, err
+		}))
+		cat := revitCatalog()
+		launch := func(id, user string, at time.Time) *request {
+			return newRequest(t.Context(), at, func(p *pool.Pool) ([]*v1.Event, error) {
+				_, ev := p.DecideLaunch(pool.Launch{EventID: id, User: user, Product: "REVIT", At: at}, cat)
+				if ev == nil {
+					return nil, nil
+				}
+				return []*v1.Event{ev}, nil
+			})
+		}
+		midnight := time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
+		requests := []*request{launch("l-u0", "u0", midnight.Add(-time.Second)), launch("l-u1", "u1", midnight.Add(time.Second))}
+		e := s.entry("acme", "design")
+		if grouped {
+			for _, r := range requests {
+				e.queue.push(r)
+			}
+			s.lead(e)
+		} else {
+			for _, r := range requests {
+				s.serve(e, r)
+			}
+		}
+		for _, r := range requests {
+			require.NoError(t, <-r.done)
+		}
+		g, _ := s.GroupStats()
+		require.Equal(t, grouped, g == 2, "grouped: %d", g)
+		var out []*v1.BudgetCrossed
+		byID, _ := logged(t, s)
+		for _, st := range byID {
+			if bc := st.Event.GetBudgetCrossed(); bc != nil {
+				out = append(out, bc)
+			}
+		}
+		return out
+	}
+	one := crossings(t, false)
+	require.Len(t, one, 1)
+	require.Equal(t, "2026-03-02", one[0].GetPeriodStart())
+	require.EqualValues(t, 10, one[0].GetSpent())
+	group := crossings(t, true)
+	require.Len(t, group, 1, "the day-1 crossing is recorded")
+	require.EqualValues(t, 10, group[0].GetSpent())
+	require.Equal(t, one[0].GetPeriodStart(), group[0].GetPeriodStart())
+}
