@@ -30,19 +30,10 @@ func NATSCluster(t testing.TB, n int) string {
 	}
 	urls := make([]string, n)
 	for i := range n {
-		opts := server.Options{
-			ServerName:            fmt.Sprintf("tm-%d", i),
-			Host:                  "127.0.0.1",
-			Port:                  -1,
-			JetStream:             true,
-			StoreDir:              t.TempDir(),
-			NoLog:                 true,
-			NoSigs:                true,
-			MaxControlLine:        4096,
-			DisableShortFirstPing: true,
-			Cluster:               server.ClusterOpts{Name: "tokenmeter-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:                server.RoutesFromStr(strings.Join(routes, ",")),
-		}
+		opts := serverOptions(t)
+		opts.ServerName = fmt.Sprintf("tm-%d", i)
+		opts.Cluster = server.ClusterOpts{Name: "tokenmeter-test", Host: "127.0.0.1", Port: ports[i]}
+		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
 		url, _ := startNATS(t, opts)
 		urls[i] = url
 	}

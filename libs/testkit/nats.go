@@ -21,7 +21,13 @@ var natsOptions sync.Map // *server.Server -> server.Options
 // server shuts down when the test ends. It returns the client URL and the server.
 func NATS(t testing.TB) (url string, srv *server.Server) {
 	t.Helper()
-	opts := server.Options{
+	return startNATS(t, serverOptions(t))
+}
+
+// serverOptions are a test server's: 127.0.0.1, a random port, JetStream
+// with its store in t.TempDir(), quiet.
+func serverOptions(t testing.TB) server.Options {
+	return server.Options{
 		Host:                  "127.0.0.1",
 		Port:                  -1,
 		JetStream:             true,
@@ -31,7 +37,6 @@ func NATS(t testing.TB) (url string, srv *server.Server) {
 		MaxControlLine:        4096,
 		DisableShortFirstPing: true,
 	}
-	return startNATS(t, opts)
 }
 
 // RestartNATS shuts srv down and starts a new server with the same options, port and

@@ -49,7 +49,14 @@ var benchT0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 func benchJS(b *testing.B) jetstream.JetStream {
 	b.Helper()
 	url, _ := testkit.NATS(b)
-	nc, err := nats.Connect(url)
+	return benchJSAt(b, url, 1)
+}
+
+// benchJSAt connects to the servers at urls and provisions the streams with
+// replicas copies.
+func benchJSAt(b *testing.B, urls string, replicas int) jetstream.JetStream {
+	b.Helper()
+	nc, err := nats.Connect(urls)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +65,7 @@ func benchJS(b *testing.B) jetstream.JetStream {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := eventlog.Provision(context.Background(), js, eventlog.StreamOptions{}); err != nil {
+	if err := eventlog.Provision(context.Background(), js, eventlog.StreamOptions{Replicas: replicas}); err != nil {
 		b.Fatal(err)
 	}
 	return js
@@ -218,8 +225,18 @@ func (l *launcher) reportCovered(b *testing.B) {
 // BenchmarkDecideOnePool: Decide launches on one pool, sequential and with
 // concurrent callers, beside synchronous publish with the expected subject
 // sequence on one subject. Target: ours ≥ 0.70 × raw.
-func BenchmarkDecideOnePool(b *testing.B) {
-	js := benchJS(b)
+func BenchmarkDecideOnePool(b *testing.B) { decideOnePool(b, benchJS(b), []int{1, 4, 16, 64}) }
+
+// BenchmarkDecideOnePoolReplicated: BenchmarkDecideOnePool on a LEDGER stream
+// replicated over a three-node cluster (in this process), where decisions
+// that queue up on the busy pool go as group commits ("grouped/op"). Every
+// append of a replicated stream waits for a quorum, so one decision at a time
+// would hold a pool to one decision per replication round trip.
+func BenchmarkDecideOnePoolReplicated(b *testing.B) {
+	decideOnePool(b, benchJSAt(b, testkit.NATSCluster(b, 3), 3), []int{1, 16, 64})
+}
+
+func decideOnePool(b *testing.B, js jetstream.JetStream, callers []int) {
 	var raw load.Best
 	rawRate := func(b *testing.B) float64 {
 		if raw.Rate() == 0 { // raw filtered out by -bench: measure it here
@@ -243,14 +260,17 @@ func BenchmarkDecideOnePool(b *testing.B) {
 		load.ReportCPU(b, cpu, 0)
 	})
 	l := newLauncher(b, js, 1)
-	for _, g := range []int{1, 4, 16, 64} {
+	for _, g := range callers {
 		b.Run(fmt.Sprintf("decide-callers-%d", g), func(b *testing.B) {
 			rr := rawRate(b)
 			op, advance := l.op()
+			before, _ := l.s.GroupStats()
 			r, cpu := load.Measure(func() load.Result { return load.Closed(b, g, b.N, op) })
 			advance(b.N)
+			after, _ := l.s.GroupStats()
 			r.Report(b, "auth/s", rr)
 			load.ReportCPU(b, cpu, raw.CPUPerOp())
+			b.ReportMetric(float64(after-before)/float64(b.N), "grouped/op")
 			l.reportCovered(b)
 		})
 	}
