@@ -14,10 +14,10 @@ import (
 )
 
 // NATSCluster starts n embedded JetStream-enabled NATS servers on 127.0.0.1
-// routed into one cluster, each with its store in t.TempDir(), and waits until
-// the cluster has a JetStream meta leader, so replicated streams can be made
-// at once. They shut down when the test ends. It returns the client URLs,
-// comma-separated (as nats.Connect takes them).
+// routed into one cluster, each with its store in t.TempDir(), and returns
+// once a stream replicated on all n can be made. They shut down when the test
+// ends. It returns the client URLs, comma-separated (as nats.Connect takes
+// them).
 func NATSCluster(t testing.TB, n int) string {
 	t.Helper()
 	ports := make([]int, n)
@@ -38,13 +38,14 @@ func NATSCluster(t testing.TB, n int) string {
 		urls[i] = url
 	}
 	all := strings.Join(urls, ",")
-	waitForMetaLeader(t, all)
+	waitForReplicas(t, all, n)
 	return all
 }
 
-// waitForMetaLeader waits until JetStream answers account requests, which it
-// does once the cluster elected its meta leader.
-func waitForMetaLeader(t testing.TB, urls string) {
+// waitForReplicas waits until the cluster can place a stream on all n
+// servers: a meta leader is elected as soon as a majority has joined, and a
+// replicated stream made before the last server joined would be refused.
+func waitForReplicas(t testing.TB, urls string, n int) {
 	t.Helper()
 	nc, err := nats.Connect(urls)
 	if err != nil {
@@ -55,18 +56,22 @@ func waitForMetaLeader(t testing.TB, urls string) {
 	if err != nil {
 		t.Fatalf("testkit: jetstream: %v", err)
 	}
+	probe := jetstream.StreamConfig{Name: "TESTKIT_PROBE", Subjects: []string{"testkit.probe"}, Replicas: n, Storage: jetstream.MemoryStorage}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := js.AccountInfo(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := js.CreateStream(ctx, probe)
+		if err == nil {
+			err = js.DeleteStream(ctx, probe.Name)
+		}
 		cancel()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testkit: the NATS cluster has no JetStream meta leader after 30 s: %v", err)
+			t.Fatalf("testkit: the NATS cluster cannot place a stream on %d servers after 30 s: %v", n, err)
 		}
-		time.Sleep(50 * time.Millisecond) // polling the election, not synchronising the test
+		time.Sleep(50 * time.Millisecond) // polling the cluster's formation, not synchronising the test
 	}
 }
 
