@@ -72,16 +72,20 @@ func (s *scope) usageRange() (*v1.UsageRange, error) {
 
 func (s *scope) teamIDs() []string { return sortedSet(s.teams) }
 
-// reportScope is the teams and range of a report: the range checked before
-// any call, the teams as given or, without --team, every team of the
-// organisation (the reporting API wants them named).
-func (a *app) reportScope(cmd *cobra.Command, s *scope) ([]string, *v1.UsageRange, error) {
+// reportScope is the reporting client, teams and range of a report: the range
+// checked before any call, the teams as given or, without --team, every team
+// of the organisation (the reporting API wants them named).
+func (a *app) reportScope(cmd *cobra.Command, s *scope) (v1.ReportingServiceClient, []string, *v1.UsageRange, error) {
 	rng, err := s.usageRange()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	teams, err := a.teamsOrAll(cmd, s.teams)
-	return teams, rng, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	client, err := a.reportingClient(cmd)
+	return client, teams, rng, err
 }
 
 // teamsOrAll is teams, or every team of the organisation, as the ledger

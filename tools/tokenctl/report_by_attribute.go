@@ -18,11 +18,7 @@ func (a *app) byAttributeCommand() *cobra.Command {
   tokenctl report by-attribute cost_centre --from 2026-01-01 -o csv`,
 		Args: exactArgs("ATTRIBUTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			teams, rng, err := a.reportScope(cmd, &s)
-			if err != nil {
-				return err
-			}
-			client, err := a.reportingClient(cmd)
+			client, teams, rng, err := a.reportScope(cmd, &s)
 			if err != nil {
 				return err
 			}

@@ -14,11 +14,7 @@ func (a *app) byDayCommand() *cobra.Command {
 		Example: "  tokenctl report by-day --range 3m --team design\n  tokenctl report by-day --from 2026-03-01 -o csv > march.csv",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			teams, rng, err := a.reportScope(cmd, &s)
-			if err != nil {
-				return err
-			}
-			client, err := a.reportingClient(cmd)
+			client, teams, rng, err := a.reportScope(cmd, &s)
 			if err != nil {
 				return err
 			}

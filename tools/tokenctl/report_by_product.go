@@ -22,15 +22,11 @@ one row per product and user (the product's top users, --user-limit each).`,
 		Example: "  tokenctl report by-product --range 6m --limit 5\n  tokenctl report by-product --product REVIT --users",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			teams, rng, err := a.reportScope(cmd, &s)
+			client, teams, rng, err := a.reportScope(cmd, &s)
 			if err != nil {
 				return err
 			}
 			by, err := sortBy(sort)
-			if err != nil {
-				return err
-			}
-			client, err := a.reportingClient(cmd)
 			if err != nil {
 				return err
 			}

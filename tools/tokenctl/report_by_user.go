@@ -22,15 +22,11 @@ func (a *app) byUserCommand() *cobra.Command {
 		Example: "  tokenctl report by-user --range this-month --limit 10\n  tokenctl report by-user --sort last-used --asc",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			teams, rng, err := a.reportScope(cmd, &s)
+			client, teams, rng, err := a.reportScope(cmd, &s)
 			if err != nil {
 				return err
 			}
 			by, err := sortBy(sort)
-			if err != nil {
-				return err
-			}
-			client, err := a.reportingClient(cmd)
 			if err != nil {
 				return err
 			}

@@ -17,11 +17,7 @@ func (a *app) summaryCommand() *cobra.Command {
   tokenctl report summary --team design --from 2026-01-01 --to 2026-03-31 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			teams, rng, err := a.reportScope(cmd, &s)
-			if err != nil {
-				return err
-			}
-			client, err := a.reportingClient(cmd)
+			client, teams, rng, err := a.reportScope(cmd, &s)
 			if err != nil {
 				return err
 			}
