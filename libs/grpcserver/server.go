@@ -25,6 +25,7 @@ import (
 // Server is a listening gRPC server.
 type Server struct {
 	*grpc.Server
+	inproc   *inProcess
 	health   *health.Server
 	listener net.Listener
 	log      *slog.Logger
@@ -74,12 +75,14 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", opts.Listen, err)
 	}
+	unary := []grpc.UnaryServerInterceptor{recoverUnary(opts.Log), opts.Auth.Unary()}
+	stream := []grpc.StreamServerInterceptor{recoverStream(opts.Log), opts.Auth.Stream()}
 	serverOpts := []grpc.ServerOption{
 		grpc.StaticStreamWindowSize(StreamWindow),
 		grpc.StaticConnWindowSize(ConnWindow),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(recoverUnary(opts.Log), opts.Auth.Unary()),
-		grpc.ChainStreamInterceptor(recoverStream(opts.Log), opts.Auth.Stream()),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 	}
 	if opts.StreamWorkers == 0 {
 		opts.StreamWorkers = DefaultStreamWorkers
@@ -91,8 +94,28 @@ func Listen(opts Options) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{Server: gs, health: hs, listener: lis, log: opts.Log}, nil
+	// The same interceptors in process: a call through it is authenticated
+	// and authorized as one from the network is (its trace continues the
+	// caller's, whose context it runs in).
+	inproc := &inProcess{intercept: chainUnary(unary)}
+	return &Server{Server: gs, inproc: inproc, health: hs, listener: lis, log: opts.Log}, nil
 }
+
+// RegisterService registers a service on the server and on its in-process
+// channel (see InProcess); generated Register functions call it.
+func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	s.Server.RegisterService(desc, impl)
+	s.inproc.register(desc, impl)
+}
+
+// InProcess is a connection to this server's own unary methods that never
+// leaves the process: a call is a function call with the messages copied,
+// through the server's interceptors, with the caller's metadata as the
+// handler's incoming metadata. For a door in front of the
+// server in the same process (the HTTP/JSON gateway), it spares each call an
+// HTTP/2 round trip over loopback: encoding, framing, and a write, a read and a
+// wake-up on each side.
+func (s *Server) InProcess() grpc.ClientConnInterface { return s.inproc }
 
 // Addr is the address actually listened on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }

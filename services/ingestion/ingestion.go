@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
 	})
 	if cfg.HTTPListen != "" {
-		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, s.grpc.Addr()); err != nil {
+		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, s.grpc.InProcess()); err != nil {
 			return nil, err
 		}
 	}
@@ -173,7 +173,8 @@ func (s *Service) HTTPAddr() string {
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the HTTP door
-// first (its calls go through gRPC), then gRPC, then the adapters.
+// first (its calls run the gRPC service's handlers), then gRPC, then the
+// adapters.
 func (s *Service) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve() }()

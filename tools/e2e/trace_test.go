@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -12,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
@@ -20,7 +24,8 @@ import (
 )
 
 // One launch is one trace: the launcher's span, ingestion, the ledger's
-// Authorize and the ledger event on JetStream all carry the same trace id.
+// Authorize and the ledger event on JetStream all carry the same trace id —
+// through either door (HTTP: the caller's traceparent header).
 func TestOneLaunchIsOneTrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -34,7 +39,7 @@ func TestOneLaunchIsOneTrace(t *testing.T) {
 	_, db := testkit.ClickHouse(t)
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
-		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
+		IngestionListen: "127.0.0.1:0", IngestionHTTPListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { cancel(); require.NoError(t, stack.Wait()) })
@@ -47,22 +52,42 @@ func TestOneLaunchIsOneTrace(t *testing.T) {
 	_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: "design", UserId: "ann", ProductCodes: []string{"*"}})
 	require.NoError(t, err)
 
-	launcherCtx, span := tp.Tracer("launcher").Start(ctx, "launcher.start-revit")
-	resp, err := v1.NewIngestionServiceClient(dial(t, stack.Ingestion.Addr(), devstack.LauncherKey)).Launch(launcherCtx,
-		&v1.LaunchRequest{EventId: "trace-launch-1", TeamId: "design", UserId: "ann", ProductCode: "REVIT"})
-	require.NoError(t, err)
-	require.Equal(t, v1.Decision_DECISION_AUTHORIZED, resp.GetDecision())
-	span.End()
-	traceID := span.SpanContext().TraceID()
-
-	names := map[string]bool{}
-	for _, s := range rec.Ended() {
-		if s.SpanContext().TraceID() == traceID {
-			names[s.Name()] = true
+	ingest := v1.NewIngestionServiceClient(dial(t, stack.Ingestion.Addr(), devstack.LauncherKey))
+	launch := func(id string, door func(context.Context, *v1.LaunchRequest)) trace.TraceID {
+		launcherCtx, span := tp.Tracer("launcher").Start(ctx, "launcher.start-revit")
+		door(launcherCtx, &v1.LaunchRequest{EventId: id, TeamId: "design", UserId: "ann", ProductCode: "REVIT"})
+		span.End()
+		traceID := span.SpanContext().TraceID()
+		names := map[string]bool{}
+		for _, s := range rec.Ended() {
+			if s.SpanContext().TraceID() == traceID {
+				names[s.Name()] = true
+			}
 		}
+		require.True(t, names["tokenmeter.v1.IngestionService/Launch"], "%s: ingestion's server span is in the launch's trace: %v", id, names)
+		require.True(t, names["tokenmeter.v1.LedgerService/Authorize"], "%s: the ledger's span is in the launch's trace: %v", id, names)
+		return traceID
 	}
-	require.True(t, names["tokenmeter.v1.IngestionService/Launch"], "ingestion's server span is in the launch's trace: %v", names)
-	require.True(t, names["tokenmeter.v1.LedgerService/Authorize"], "the ledger's span is in the launch's trace: %v", names)
+	launch("trace-launch-http", func(ctx context.Context, req *v1.LaunchRequest) {
+		body, err := protojson.Marshal(req)
+		require.NoError(t, err)
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost,
+			"http://"+stack.Ingestion.HTTPAddr()+"/tokenmeter.v1.IngestionService/Launch", bytes.NewReader(body))
+		require.NoError(t, err)
+		hreq.Header.Set("Authorization", "Bearer "+devstack.LauncherKey)
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(hreq.Header))
+		res, err := http.DefaultClient.Do(hreq)
+		require.NoError(t, err)
+		got, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, string(got))
+	})
+	traceID := launch("trace-launch-grpc", func(ctx context.Context, req *v1.LaunchRequest) {
+		resp, err := ingest.Launch(ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, v1.Decision_DECISION_AUTHORIZED, resp.GetDecision())
+	})
 
 	nc, err := nats.Connect(natsURL)
 	require.NoError(t, err)

@@ -1,6 +1,6 @@
 // Package httpapi is the launcher API's HTTP/JSON door: grpc-gateway
 // translates POST /tokenmeter.v1.IngestionService/<Method> with a JSON body
-// into a call on ingestion's own gRPC server, so both doors share one
+// into a call on ingestion's own gRPC service, so both doors share one
 // contract, one authentication, one validation and one set of status codes.
 package httpapi
 
@@ -27,30 +27,27 @@ const MaxBodyBytes = 4 << 20
 type Server struct {
 	http     *http.Server
 	listener net.Listener
-	conn     *grpc.ClientConn
 }
 
-// Listen opens listen and proxies to the gRPC server at grpcAddr.
-func Listen(ctx context.Context, listen, grpcAddr string) (*Server, error) {
-	conn, err := grpcserver.Dial(grpcAddr, "")
-	if err != nil {
-		return nil, err
-	}
+// Listen opens listen and serves each request by a call on conn: the gRPC
+// server's in-process connection (grpcserver.Server.InProcess), so a request
+// runs through the same interceptors as a gRPC call without a second trip
+// over the network.
+func Listen(ctx context.Context, listen string, conn grpc.ClientConnInterface) (*Server, error) {
 	mux := grpcserver.NewGateway()
-	if err := v1.RegisterIngestionServiceHandler(ctx, mux, conn); err != nil {
-		_ = conn.Close()
+	if err := v1.RegisterIngestionServiceHandlerClient(ctx, mux, v1.NewIngestionServiceClient(conn)); err != nil {
 		return nil, fmt.Errorf("http door: %w", err)
 	}
 	lis, err := net.Listen("tcp", listen)
 	if err != nil {
-		_ = conn.Close()
 		return nil, fmt.Errorf("listen %s: %w", listen, err)
 	}
-	// otelhttp continues a caller's trace (traceparent header) into the gRPC
-	// call the gateway makes, so one launch stays one trace through this door too.
+	// otelhttp continues a caller's trace (traceparent header); the call the
+	// gateway makes runs in the request's context, so one launch stays one
+	// trace through this door too.
 	handler := otelhttp.NewHandler(limitBody(mux), "ingestion.http")
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{http: hs, listener: lis, conn: conn}, nil
+	return &Server{http: hs, listener: lis}, nil
 }
 
 // Addr is the address actually listened on.
@@ -69,7 +66,6 @@ func (s *Server) Shutdown(ctx context.Context) {
 	if err := s.http.Shutdown(ctx); err != nil {
 		_ = s.http.Close()
 	}
-	_ = s.conn.Close()
 }
 
 func limitBody(h http.Handler) http.Handler {
