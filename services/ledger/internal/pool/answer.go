@@ -29,6 +29,10 @@ type answer struct {
 	keepRunning           bool
 }
 
+// Remembered is how many answered event ids the pool keeps: most of its
+// state, and of its snapshot.
+func (p *Pool) Remembered() int { return len(p.applied) }
+
 func answerOf(o Outcome) answer {
 	return answer{
 		fingerprint: o.Fingerprint, windowID: o.WindowID, tokens: o.Tokens, balanceAfter: o.BalanceAfter,

@@ -87,3 +87,20 @@ func TestLargeSnapshotIsChunked(t *testing.T) {
 	require.Greater(t, len(keys), 2, "head plus several chunks")
 	require.Less(t, len(keys), 12, "the first generation's chunks are gone")
 }
+
+// A busy pool snapshots further apart: by half the answers it remembers once
+// that exceeds the configured spacing, so encoding them costs each event the
+// same however many there are.
+func TestBusyPoolSnapshotsByItsSize(t *testing.T) {
+	s := New(nil, slog.Default()).WithSnapshots(&Snapshots{}, 1000)
+	p := pool.New("acme", "design")
+	due := func() uint64 { return s.snapshotDue(&entry{pool: p}) }
+	require.EqualValues(t, 1000, due(), "a quiet pool: every 1,000 events")
+	for i := range 5000 {
+		require.NoError(t, p.Apply(&v1.Event{EventId: fmt.Sprintf("deny-%d", i), ServerTime: timestamppb.New(t0),
+			Payload: &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{UserId: "u", ProductCode: "REVIT",
+				Reason: v1.DenyReason_DENY_REASON_USER_NOT_ASSIGNED}}}))
+	}
+	require.Equal(t, 5000, p.Remembered())
+	require.EqualValues(t, 2500, due(), "5,000 answers remembered: every 2,500 events")
+}
