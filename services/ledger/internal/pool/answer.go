@@ -58,7 +58,7 @@ func (a *answer) at() time.Time { return time.Unix(a.atSec, int64(a.atNsec)).UTC
 // a map[string]Outcome, which earlier versions kept. MarshalJSON writes the
 // very bytes encoding/json writes for that map (keys sorted, each answer as
 // its Outcome), without reflection: a busy pool remembers tens of thousands
-// of event ids and its snapshot is encoded under its lock.
+// of event ids.
 type appliedMap map[string]answer
 
 // MarshalJSON encodes m as encoding/json encodes the map[string]Outcome it
@@ -70,15 +70,38 @@ func (m appliedMap) appendJSON(b []byte) ([]byte, error) {
 	if m == nil {
 		return append(b, "null"...), nil
 	}
+	return m.copied().appendJSON(b)
+}
+
+// appliedCopy is a pool's answers copied out of its map, to be sorted and
+// encoded later, on any goroutine: copying is the only part a snapshot does
+// under the pool's lock.
+type appliedCopy struct {
+	ids []string
+	all []answer // all[i] is the answer to ids[i]
+}
+
+func (m appliedMap) copied() appliedCopy {
+	c := appliedCopy{ids: make([]string, 0, len(m)), all: make([]answer, 0, len(m))}
+	for id, a := range m {
+		c.ids = append(c.ids, id)
+		c.all = append(c.all, a)
+	}
+	return c
+}
+
+// appendJSON appends the encoding of the answers as appliedMap's
+// MarshalJSON writes it (keys sorted).
+func (c appliedCopy) appendJSON(b []byte) ([]byte, error) {
+	// Sorted by id through an index of pointers: moving 88-byte answers
+	// while sorting would cost more than the pointers.
 	type entry struct {
 		id string
 		a  *answer
 	}
-	entries := make([]entry, 0, len(m))
-	all := make([]answer, 0, len(m))
-	for id, a := range m {
-		all = append(all, a)
-		entries = append(entries, entry{id, &all[len(all)-1]})
+	entries := make([]entry, len(c.ids))
+	for i, id := range c.ids {
+		entries[i] = entry{id, &c.all[i]}
 	}
 	slices.SortFunc(entries, func(x, y entry) int { return strings.Compare(x.id, y.id) })
 	b = append(b, '{')

@@ -102,6 +102,22 @@ func BenchmarkMarshalSnapshot(b *testing.B) {
 	}
 }
 
+// BenchmarkCaptureSnapshot: the part of BenchmarkMarshalSnapshot the store
+// does under the pool's lock (Encode, the rest, runs in the background).
+func BenchmarkCaptureSnapshot(b *testing.B) {
+	p, decide, warm := steadyPool(b)
+	for i := range warm {
+		decide(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := p.CaptureSnapshot(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkUnmarshalSnapshot: restoring that pool from its snapshot, as a
 // replica does when it first loads the pool.
 func BenchmarkUnmarshalSnapshot(b *testing.B) {

@@ -1,9 +1,11 @@
 package pool
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -17,9 +19,11 @@ const snapshotVersion = 1
 
 // snapshot is the encoded state: the fields of snapshotHead, "applied",
 // then those of snapshotTail, as one JSON object (embedded fields are
-// encoded in place). MarshalSnapshot encodes the three apart and joins them,
-// so that the answers, most of a busy pool's snapshot, are written by
-// appliedMap without encoding/json reading its output again.
+// encoded in place). Capture.Encode writes it in parts and joins them (the
+// tests hold it to encoding/json's encoding of this struct), so that most of
+// the work can leave the pool's lock, and the answers, most of a busy pool's
+// snapshot, are written by appliedMap without encoding/json reading its
+// output again.
 type snapshot struct {
 	snapshotHead
 	Applied appliedMap `json:"applied"`
@@ -63,32 +67,48 @@ type budgetRecord struct {
 // MarshalSnapshot encodes the pool's whole state. Equal states encode to
 // equal bytes, so a snapshot can be compared with a replay.
 func (p *Pool) MarshalSnapshot() ([]byte, error) {
-	s := snapshot{
-		snapshotHead: snapshotHead{Version: snapshotVersion, Org: p.Org, Team: p.Team, Packs: p.packs, Users: map[string][]string{}},
-		Applied:      p.applied,
-		snapshotTail: snapshotTail{
-			Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
-			Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
-			Capacities: p.capacities,
-		},
+	c, err := p.CaptureSnapshot()
+	if err != nil {
+		return nil, err
 	}
+	return c.Encode()
+}
+
+// Capture is a pool's state taken for a snapshot: what can change later is
+// encoded or copied already, and the bulk of the work — sorting and encoding
+// the windows, users and remembered answers — is left to Encode, which may
+// run on another goroutine while the pool goes on deciding.
+type Capture struct {
+	// front is the JSON object of the fields before "windows", back that of
+	// the fields after "applied" (snapshotTail).
+	front, back []byte
+	windows     []windowRecord
+	users       map[string][]string
+	applied     appliedCopy
+}
+
+// CaptureSnapshot takes the pool's state for Encode; call it where the pool
+// may be read (under its lock).
+func (p *Pool) CaptureSnapshot() (*Capture, error) {
+	var order []int // null without packs, as before
 	for _, pk := range p.packs {
-		s.PackOrder = append(s.PackOrder, pk.order)
+		order = append(order, pk.order)
 	}
-	for k, w := range p.windows {
-		s.Windows = append(s.Windows, windowRecord{User: k.user, Product: k.product, ID: w.ID, Start: w.Start, End: w.End})
+	// Packs change with every charge: encoded now.
+	front, err := json.Marshal(struct {
+		Version   int     `json:"v"`
+		Org       string  `json:"org"`
+		Team      string  `json:"team"`
+		Packs     []*Pack `json:"packs"`
+		PackOrder []int   `json:"pack_order"`
+	}{snapshotVersion, p.Org, p.Team, p.packs, order})
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(s.Windows, func(i, j int) bool {
-		a, b := s.Windows[i], s.Windows[j]
-		return a.User < b.User || (a.User == b.User && a.Product < b.Product)
-	})
-	for u, products := range p.users {
-		list := make([]string, 0, len(products))
-		for c := range products {
-			list = append(list, c)
-		}
-		sort.Strings(list)
-		s.Users[u] = list
+	tail := snapshotTail{
+		Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
+		Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
+		Capacities: p.capacities,
 	}
 	for _, id := range p.budgetIDs() {
 		st := p.budgets[id]
@@ -96,26 +116,60 @@ func (p *Pool) MarshalSnapshot() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("snapshot budget %s: %w", id, err)
 		}
-		s.Budgets = append(s.Budgets, budgetRecord{Budget: raw, Spent: st.spent, Crossed: st.crossed})
+		tail.Budgets = append(tail.Budgets, budgetRecord{Budget: raw, Spent: st.spent, Crossed: st.crossed})
 	}
-	head, err := json.Marshal(s.snapshotHead)
+	back, err := json.Marshal(tail)
 	if err != nil {
 		return nil, err
 	}
-	tail, err := json.Marshal(s.snapshotTail)
+	c := &Capture{front: front, back: back, users: make(map[string][]string, len(p.users)), applied: appliedMap(p.applied).copied()}
+	if len(p.windows) > 0 {
+		c.windows = make([]windowRecord, 0, len(p.windows))
+	}
+	for k, w := range p.windows {
+		c.windows = append(c.windows, windowRecord{User: k.user, Product: k.product, ID: w.ID, Start: w.Start, End: w.End})
+	}
+	for u, products := range p.users {
+		list := make([]string, 0, len(products))
+		for code := range products {
+			list = append(list, code)
+		}
+		c.users[u] = list
+	}
+	return c, nil
+}
+
+// Encode writes the snapshot: the bytes encoding/json writes for snapshot
+// (fields in order, the answers by appliedMap).
+func (c *Capture) Encode() ([]byte, error) {
+	slices.SortFunc(c.windows, func(a, b windowRecord) int {
+		return cmp.Or(strings.Compare(a.User, b.User), strings.Compare(a.Product, b.Product))
+	})
+	for _, list := range c.users {
+		slices.Sort(list)
+	}
+	windows, err := json.Marshal(c.windows)
 	if err != nil {
 		return nil, err
 	}
-	// head and tail are objects with fields: {h...} and {t...} make
-	// {h...,"applied":{...},t...}.
-	out := make([]byte, 0, len(head)+len(tail)+len(p.applied)*256)
-	out = append(out, head[:len(head)-1]...)
+	users, err := json.Marshal(c.users)
+	if err != nil {
+		return nil, err
+	}
+	// {front...} and {back...} are objects with fields: {front...,
+	// "windows":[...],"users":{...},"applied":{...},back...}.
+	out := make([]byte, 0, len(c.front)+len(windows)+len(users)+len(c.back)+len(c.applied.ids)*256)
+	out = append(out, c.front[:len(c.front)-1]...)
+	out = append(out, `,"windows":`...)
+	out = append(out, windows...)
+	out = append(out, `,"users":`...)
+	out = append(out, users...)
 	out = append(out, `,"applied":`...)
-	if out, err = s.Applied.appendJSON(out); err != nil {
+	if out, err = c.applied.appendJSON(out); err != nil {
 		return nil, err
 	}
 	out = append(out, ',')
-	return append(out, tail[1:]...), nil
+	return append(out, c.back[1:]...), nil
 }
 
 // UnmarshalSnapshot restores a pool from MarshalSnapshot's bytes.

@@ -2,13 +2,19 @@ package pool
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -78,4 +84,81 @@ func TestSnapshotGolden(t *testing.T) {
 		require.True(t, ok, id)
 		require.Equal(t, o, b, "the answer to %s survives the snapshot", id)
 	}
+}
+
+// referenceSnapshot is the snapshot as encoding/json writes the snapshot
+// struct in one call: the format Capture.Encode writes in parts.
+func referenceSnapshot(t *testing.T, p *Pool) []byte {
+	s := snapshot{
+		snapshotHead: snapshotHead{Version: snapshotVersion, Org: p.Org, Team: p.Team, Packs: p.packs, Users: map[string][]string{}},
+		Applied:      p.applied,
+		snapshotTail: snapshotTail{
+			Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
+			Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
+			Capacities: p.capacities,
+		},
+	}
+	for _, pk := range p.packs {
+		s.PackOrder = append(s.PackOrder, pk.order)
+	}
+	for k, w := range p.windows {
+		s.Windows = append(s.Windows, windowRecord{User: k.user, Product: k.product, ID: w.ID, Start: w.Start, End: w.End})
+	}
+	slices.SortFunc(s.Windows, func(a, b windowRecord) int {
+		return cmp.Or(strings.Compare(a.User, b.User), strings.Compare(a.Product, b.Product))
+	})
+	for u, products := range p.users {
+		s.Users[u] = slices.Sorted(maps.Keys(products))
+		if s.Users[u] == nil {
+			s.Users[u] = []string{}
+		}
+	}
+	for _, id := range p.budgetIDs() {
+		st := p.budgets[id]
+		raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(st.b)
+		require.NoError(t, err)
+		s.Budgets = append(s.Budgets, budgetRecord{Budget: raw, Spent: st.spent, Crossed: st.crossed})
+	}
+	out, err := json.Marshal(s)
+	require.NoError(t, err)
+	return out
+}
+
+// A capture encodes to what encoding/json writes for the whole state, and
+// to the state as it was when captured, whatever the pool did after: the
+// store encodes it off the pool's lock while the pool goes on deciding.
+func TestCaptureEncodesTheStateWhenTaken(t *testing.T) {
+	empty, err := New("acme", "empty").MarshalSnapshot()
+	require.NoError(t, err)
+	require.Equal(t, string(referenceSnapshot(t, New("acme", "empty"))), string(empty))
+
+	h := newHarness(t)
+	h.assign("ann", "*")
+	h.assign("bob", "REVIT")
+	h.pack("p1", 500, t0, t0.AddDate(1, 0, 0))
+	h.launch("ann", "REVIT", t0.Add(time.Minute))
+	h.launch("bob", "REVIT", t0.Add(2*time.Minute))
+	want := referenceSnapshot(t, h.p)
+	c, err := h.p.CaptureSnapshot()
+	require.NoError(t, err)
+
+	// The pool moves on: charges (packs' remaining), new windows, answers,
+	// users and their products, a budget.
+	h.launch("ann", "ACAD", t0.Add(3*time.Minute))
+	h.assign("cat", "*")
+	h.assign("bob", "ACAD")
+	h.launch("cat", "REVIT", t0.Add(4*time.Minute))
+	h.heartbeat("ann", "REVIT", true, t0.Add(24*time.Hour+time.Minute)) // renewal
+	bud, err := h.p.DecideSetBudget(h.id(), &v1.Budget{BudgetId: "b1", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann",
+		LimitTokens: 1000, Period: v1.BudgetPeriod_BUDGET_PERIOD_MONTH}, t0.Add(25*time.Hour), nil)
+	require.NoError(t, err)
+	h.apply(bud)
+
+	got, err := c.Encode()
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got), "the capture changed with the pool")
+	now, err := h.p.MarshalSnapshot()
+	require.NoError(t, err)
+	require.NotEqual(t, string(want), string(now), "the pool did change")
+	require.Equal(t, string(referenceSnapshot(t, h.p)), string(now))
 }

@@ -297,8 +297,9 @@ func (s *Store) consequences(ctx context.Context, e *entry, subject string, now 
 }
 
 // maybeSnapshot writes a snapshot when enough events passed since the last.
-// The state is encoded under the pool's lock but saved in the background, one
-// save per pool at a time; a failure only costs a longer replay next start, so
+// The state is captured under the pool's lock (copied, the small parts
+// encoded) but encoded and saved in the background, one save per pool at a
+// time; a failure only costs a longer replay next start, so
 // it is logged, and the count restarts either way so a pool that cannot be
 // saved is not re-encoded on every decision.
 func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
@@ -309,7 +310,7 @@ func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
 		return // the previous save of this pool is still running
 	}
 	e.sinceSnapshot = 0
-	state, err := e.pool.MarshalSnapshot()
+	capture, err := e.pool.CaptureSnapshot()
 	if err != nil {
 		e.saving.Store(false)
 		s.log.WarnContext(ctx, "snapshot", "team", e.pool.Team, "err", err)
@@ -320,6 +321,11 @@ func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
 	go func() {
 		defer s.saves.Done()
 		defer e.saving.Store(false)
+		state, err := capture.Encode()
+		if err != nil {
+			s.log.Warn("snapshot", "team", team, "err", err)
+			return
+		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if err := s.snapshots.Save(sctx, org, team, seq, state); err != nil {
