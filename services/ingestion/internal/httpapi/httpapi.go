@@ -19,8 +19,11 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
-// MaxBodyBytes bounds a request body; JSON runs larger than the protobuf it
-// carries, whose own limits the gRPC server checks.
+// MaxBodyBytes bounds a request body. The handlers are called in process, so
+// the gRPC server's receive limit (also 4 MiB) never sees these requests:
+// this is the door's only size limit, and the protobuf decoded from a body
+// is never larger than its JSON. Field-level limits (attributes, batch size)
+// are the handlers' own checks, the same through both doors.
 const MaxBodyBytes = 4 << 20
 
 // Server is the listening HTTP door.
