@@ -48,7 +48,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, ":7071")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the streams this service provisions (3 in a cluster)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
-	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events, or every half as many as the answers it remembers when that is more (0: never)")
+	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events, or every half as many as the answers it remembers when that is more, up to 10N (0: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired packs of idle pools are recorded")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")

@@ -90,7 +90,8 @@ func TestLargeSnapshotIsChunked(t *testing.T) {
 
 // A busy pool snapshots further apart: by half the answers it remembers once
 // that exceeds the configured spacing, so encoding them costs each event the
-// same however many there are.
+// same however many there are; but no further than ten times the configured
+// spacing, so the tail a start or a reload replays stays bounded.
 func TestBusyPoolSnapshotsByItsSize(t *testing.T) {
 	s := New(nil, slog.Default()).WithSnapshots(&Snapshots{}, 1000)
 	p := pool.New("acme", "design")
@@ -103,4 +104,6 @@ func TestBusyPoolSnapshotsByItsSize(t *testing.T) {
 	}
 	require.Equal(t, 5000, p.Remembered())
 	require.EqualValues(t, 2500, due(), "5,000 answers remembered: every 2,500 events")
+	s.snapshotEvery = 200
+	require.EqualValues(t, 2000, due(), "5,000 answers, every 200 configured: at most 2,000 events apart")
 }

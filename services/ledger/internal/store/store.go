@@ -335,17 +335,23 @@ func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
 }
 
 // snapshotDue is how many events a pool folds between snapshots:
-// snapshotEvery, or half the answers it remembers when that is more. A
-// snapshot costs in proportion to those answers (48 hours of a busy pool's
-// launches, most of its bytes: ~1.3 µs each to encode, more to compress), so
-// a pool of 20,000 answers snapshotting every 1,000 events spent more CPU on
-// snapshots than on deciding. Spaced by its size, a snapshot costs each event
-// a couple of answers' encoding however busy the pool, and a start replays at
-// most half as many events as the snapshot holds answers: about as long as
-// reading the snapshot takes.
+// snapshotEvery, or half the answers it remembers when that is more, but
+// never more than maxSnapshotStretch times snapshotEvery. A snapshot costs
+// in proportion to those answers (48 hours of a busy pool's launches, most
+// of its bytes: ~1.3 µs each to encode, more to compress), so a pool of
+// 20,000 answers snapshotting every 1,000 events spent more CPU on snapshots
+// than on deciding; spaced by its size, a snapshot costs each event a couple
+// of answers' encoding however busy the pool. The stretch bounds the other
+// side: a start, and a reload after a refused group commit (which runs
+// under the pool's lock), replay the tail since the last snapshot — with
+// snapshotEvery 1,000 at most 10,000 events, however busy the pool.
 func (s *Store) snapshotDue(e *entry) uint64 {
-	return max(s.snapshotEvery, uint64(e.pool.Remembered()/2))
+	return max(s.snapshotEvery, min(uint64(e.pool.Remembered()/2), maxSnapshotStretch*s.snapshotEvery))
 }
+
+// maxSnapshotStretch bounds how far past snapshotEvery a busy pool's
+// snapshots may be spaced (see snapshotDue).
+const maxSnapshotStretch = 10
 
 // WaitSnapshots waits for snapshot saves in flight (tests, shutdown).
 func (s *Store) WaitSnapshots() { s.saves.Wait() }
