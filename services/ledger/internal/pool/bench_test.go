@@ -89,22 +89,17 @@ func steadyPool(b *testing.B) (*Pool, func(i int), int) {
 // BenchmarkDecideAndApply (about 3,000 answers remembered), as the store does
 // every SnapshotEvery events of a pool.
 func BenchmarkMarshalSnapshot(b *testing.B) {
-	p, decide, warm := steadyPool(b)
-	for i := range warm {
-		decide(i)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := p.MarshalSnapshot(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchSteadyPool(b, func(p *Pool) error { _, err := p.MarshalSnapshot(); return err })
 }
 
 // BenchmarkCaptureSnapshot: the part of BenchmarkMarshalSnapshot the store
 // does under the pool's lock (Encode, the rest, runs in the background).
 func BenchmarkCaptureSnapshot(b *testing.B) {
+	benchSteadyPool(b, func(p *Pool) error { _, err := p.CaptureSnapshot(); return err })
+}
+
+// benchSteadyPool times op on the pool of steadyPool once warmed up.
+func benchSteadyPool(b *testing.B, op func(*Pool) error) {
 	p, decide, warm := steadyPool(b)
 	for i := range warm {
 		decide(i)
@@ -112,7 +107,7 @@ func BenchmarkCaptureSnapshot(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := p.CaptureSnapshot(); err != nil {
+		if err := op(p); err != nil {
 			b.Fatal(err)
 		}
 	}
