@@ -93,26 +93,26 @@ func (c *inProcess) Invoke(ctx context.Context, method string, args, reply any, 
 		if !ok {
 			st = status.FromContextError(err)
 		}
-		endInProcessSpan(span, st)
+		endInProcessSpan(span, st.Code(), st.Message())
 		return st.Err()
 	}
 	res, ok := resp.(proto.Message)
 	if !ok || res == nil {
 		return status.Errorf(codes.Internal, "%s answered neither an error nor a message", method)
 	}
-	endInProcessSpan(span, status.New(codes.OK, ""))
+	endInProcessSpan(span, codes.OK, "")
 	proto.Reset(out)
 	proto.Merge(out, res)
 	return nil
 }
 
-// endInProcessSpan records st as otelgrpc's server handler does: the code
-// always, an error only for the codes that are the server's fault.
-func endInProcessSpan(span trace.Span, st *status.Status) {
-	span.SetAttributes(attribute.Int64("rpc.grpc.status_code", int64(st.Code())))
-	switch st.Code() {
+// endInProcessSpan records a call's status as otelgrpc's server handler
+// does: the code always, an error only for the codes that are the server's fault.
+func endInProcessSpan(span trace.Span, code codes.Code, msg string) {
+	span.SetAttributes(attribute.Int64("rpc.grpc.status_code", int64(code)))
+	switch code {
 	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented, codes.Internal, codes.Unavailable, codes.DataLoss:
-		span.SetStatus(otelcodes.Error, st.Message())
+		span.SetStatus(otelcodes.Error, msg)
 	}
 }
 

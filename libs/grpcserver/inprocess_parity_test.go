@@ -75,18 +75,10 @@ func (b *behaving) do(ctx context.Context, req any) (any, error) {
 // a handler's context errors as their codes, the caller's deadline and
 // cancellation, the handler's header and trailer, its peer and method.
 func TestInProcessAnswersAsTheNetworkDoes(t *testing.T) {
-	keys, err := auth.ParseKeyring("svc-secret:org-1:service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Listen(Options{Listen: "127.0.0.1:0", Auth: auth.Authorizer{Keys: keys, Policy: auth.Policy{behaveMethod: {auth.RoleService}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := listenForService(t, "svc-secret:org-1:service", behaveMethod)
 	b := &behaving{}
 	s.RegisterService(&behaveDesc, b)
 	go func() { _ = s.Serve() }()
-	t.Cleanup(s.Stop)
 	network, err := grpc.NewClient(s.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

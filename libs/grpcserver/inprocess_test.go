@@ -51,15 +51,7 @@ var probeDesc = grpc.ServiceDesc{
 // policy, panic recovery), sees the caller's outgoing metadata as incoming and
 // carries none out, and works on a copy of the request.
 func TestInProcessCallsRunTheServersInterceptors(t *testing.T) {
-	keys, err := auth.ParseKeyring("svc-secret:org-1:service,admin-secret:org-1:admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Listen(Options{Listen: "127.0.0.1:0", Auth: auth.Authorizer{Keys: keys, Policy: auth.Policy{probeMethod: {auth.RoleService}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
+	s := listenForService(t, "svc-secret:org-1:service,admin-secret:org-1:admin", probeMethod)
 	p := &probe{}
 	s.RegisterService(&probeDesc, p)
 	conn := s.InProcess()
@@ -111,4 +103,20 @@ func TestInProcessCallsRunTheServersInterceptors(t *testing.T) {
 	if err := conn.Invoke(as("svc-secret"), "/tokenmeter.test.Probe/Missing", &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{}); status.Code(err) != codes.Unimplemented {
 		t.Errorf("an unknown method: %v, want Unimplemented", err)
 	}
+}
+
+// listenForService starts a server (not yet serving) whose keyring is keys
+// and whose policy lets the service role, and only it, call method.
+func listenForService(t *testing.T, keys, method string) *Server {
+	t.Helper()
+	ring, err := auth.ParseKeyring(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Listen(Options{Listen: "127.0.0.1:0", Auth: auth.Authorizer{Keys: ring, Policy: auth.Policy{method: {auth.RoleService}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
 }
