@@ -134,8 +134,10 @@ type ListAlertsRequest struct {
 	Since   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
 	// Only alerts nobody acknowledged yet.
 	UnacknowledgedOnly bool `protobuf:"varint,4,opt,name=unacknowledged_only,json=unacknowledgedOnly,proto3" json:"unacknowledged_only,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The next_page_token of the previous answer; limit is the page size.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListAlertsRequest) Reset() {
@@ -196,9 +198,18 @@ func (x *ListAlertsRequest) GetUnacknowledgedOnly() bool {
 	return false
 }
 
+func (x *ListAlertsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListAlertsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Alerts        []*Alert               `protobuf:"bytes,1,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Alerts []*Alert               `protobuf:"bytes,1,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,6 +249,13 @@ func (x *ListAlertsResponse) GetAlerts() []*Alert {
 		return x.Alerts
 	}
 	return nil
+}
+
+func (x *ListAlertsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type AcknowledgeAlertRequest struct {
@@ -1229,7 +1247,10 @@ func (x *TeamRules) GetSettings() *AlertRules {
 type ListRulesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Teams to return; empty: every team of the organisation that has settings.
-	TeamIds       []string `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	TeamIds []string `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	// Teams per page (default 100, at most 1,000) and the previous answer's token.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1271,10 +1292,26 @@ func (x *ListRulesRequest) GetTeamIds() []string {
 	return nil
 }
 
+func (x *ListRulesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRulesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListRulesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Defaults      *AlertRules            `protobuf:"bytes,1,opt,name=defaults,proto3" json:"defaults,omitempty"`
-	Teams         []*TeamRules           `protobuf:"bytes,2,rep,name=teams,proto3" json:"teams,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Defaults *AlertRules            `protobuf:"bytes,1,opt,name=defaults,proto3" json:"defaults,omitempty"`
+	Teams    []*TeamRules           `protobuf:"bytes,2,rep,name=teams,proto3" json:"teams,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1321,6 +1358,13 @@ func (x *ListRulesResponse) GetTeams() []*TeamRules {
 		return x.Teams
 	}
 	return nil
+}
+
+func (x *ListRulesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type SetRulesRequest struct {
@@ -1520,6 +1564,8 @@ func (x *Webhook) GetDisabled() bool {
 type ListWebhooksRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1561,9 +1607,25 @@ func (x *ListWebhooksRequest) GetTeamIds() []string {
 	return nil
 }
 
+func (x *ListWebhooksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListWebhooksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListWebhooksResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Webhooks      []*Webhook             `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Webhooks []*Webhook             `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1603,6 +1665,13 @@ func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
 		return x.Webhooks
 	}
 	return nil
+}
+
+func (x *ListWebhooksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type SetWebhookRequest struct {
@@ -1877,6 +1946,8 @@ func (x *DeadLetter) GetFailedAt() *timestamppb.Timestamp {
 type ListDeadLettersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1918,9 +1989,25 @@ func (x *ListDeadLettersRequest) GetTeamIds() []string {
 	return nil
 }
 
+func (x *ListDeadLettersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeadLettersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListDeadLettersResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeadLetters   []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1962,6 +2049,13 @@ func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
 	return nil
 }
 
+func (x *ListDeadLettersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_alerting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
@@ -1972,14 +2066,17 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\bteam_ids\x18\x02 \x03(\tR\ateamIds\x12\x14\n" +
 	"\x05kinds\x18\x03 \x03(\tR\x05kinds\"A\n" +
 	"\x13WatchAlertsResponse\x12*\n" +
-	"\x05alert\x18\x01 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert\"\xa7\x01\n" +
+	"\x05alert\x18\x01 \x01(\v2\x14.tokenmeter.v1.AlertR\x05alert\"\xc6\x01\n" +
 	"\x11ListAlertsRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x120\n" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12/\n" +
-	"\x13unacknowledged_only\x18\x04 \x01(\bR\x12unacknowledgedOnly\"B\n" +
+	"\x13unacknowledged_only\x18\x04 \x01(\bR\x12unacknowledgedOnly\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"j\n" +
 	"\x12ListAlertsResponse\x12,\n" +
-	"\x06alerts\x18\x01 \x03(\v2\x14.tokenmeter.v1.AlertR\x06alerts\"4\n" +
+	"\x06alerts\x18\x01 \x03(\v2\x14.tokenmeter.v1.AlertR\x06alerts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
 	"\x17AcknowledgeAlertRequest\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\"F\n" +
 	"\x18AcknowledgeAlertResponse\x12*\n" +
@@ -2095,12 +2192,16 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\tTeamRules\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x127\n" +
 	"\teffective\x18\x02 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\teffective\x125\n" +
-	"\bsettings\x18\x03 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bsettings\"-\n" +
+	"\bsettings\x18\x03 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bsettings\"i\n" +
 	"\x10ListRulesRequest\x12\x19\n" +
-	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"z\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xa2\x01\n" +
 	"\x11ListRulesResponse\x125\n" +
 	"\bdefaults\x18\x01 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bdefaults\x12.\n" +
-	"\x05teams\x18\x02 \x03(\v2\x18.tokenmeter.v1.TeamRulesR\x05teams\"a\n" +
+	"\x05teams\x18\x02 \x03(\v2\x18.tokenmeter.v1.TeamRulesR\x05teams\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"a\n" +
 	"\x0fSetRulesRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x125\n" +
 	"\bsettings\x18\x02 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bsettings\"@\n" +
@@ -2114,11 +2215,15 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\x05kinds\x18\x04 \x03(\tR\x05kinds\x12:\n" +
 	"\fmin_severity\x18\x05 \x01(\x0e2\x17.tokenmeter.v1.SeverityR\vminSeverity\x12\x16\n" +
 	"\x06secret\x18\x06 \x01(\tR\x06secret\x12\x1a\n" +
-	"\bdisabled\x18\a \x01(\bR\bdisabled\"0\n" +
+	"\bdisabled\x18\a \x01(\bR\bdisabled\"l\n" +
 	"\x13ListWebhooksRequest\x12\x19\n" +
-	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"J\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
 	"\x14ListWebhooksResponse\x122\n" +
-	"\bwebhooks\x18\x01 \x03(\v2\x16.tokenmeter.v1.WebhookR\bwebhooks\"E\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x16.tokenmeter.v1.WebhookR\bwebhooks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
 	"\x11SetWebhookRequest\x120\n" +
 	"\awebhook\x18\x01 \x01(\v2\x16.tokenmeter.v1.WebhookR\awebhook\"F\n" +
 	"\x12SetWebhookResponse\x120\n" +
@@ -2138,11 +2243,15 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\battempts\x18\x05 \x01(\x05R\battempts\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\x06 \x01(\tR\tlastError\x127\n" +
-	"\tfailed_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bfailedAt\"3\n" +
+	"\tfailed_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bfailedAt\"o\n" +
 	"\x16ListDeadLettersRequest\x12\x19\n" +
-	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\"W\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x17ListDeadLettersResponse\x12<\n" +
-	"\fdead_letters\x18\x01 \x03(\v2\x19.tokenmeter.v1.DeadLetterR\vdeadLetters2\xa8\x06\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x19.tokenmeter.v1.DeadLetterR\vdeadLetters\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xa8\x06\n" +
 	"\x0fAlertingService\x12V\n" +
 	"\vWatchAlerts\x12!.tokenmeter.v1.WatchAlertsRequest\x1a\".tokenmeter.v1.WatchAlertsResponse0\x01\x12Q\n" +
 	"\n" +

@@ -1266,8 +1266,11 @@ type ListLauncherKeysRequest struct {
 	// Only this team's keys when set.
 	TeamId         string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	IncludeRevoked bool   `protobuf:"varint,2,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Keys per page (default 100, at most 1,000) and the previous answer's token.
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListLauncherKeysRequest) Reset() {
@@ -1314,9 +1317,25 @@ func (x *ListLauncherKeysRequest) GetIncludeRevoked() bool {
 	return false
 }
 
+func (x *ListLauncherKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLauncherKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListLauncherKeysResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Keys          []*LauncherKey         `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Keys  []*LauncherKey         `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1356,6 +1375,13 @@ func (x *ListLauncherKeysResponse) GetKeys() []*LauncherKey {
 		return x.Keys
 	}
 	return nil
+}
+
+func (x *ListLauncherKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_tokenmeter_v1_ingestion_proto protoreflect.FileDescriptor
@@ -1465,12 +1491,16 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\x18RevokeLauncherKeyRequest\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"I\n" +
 	"\x19RevokeLauncherKeyResponse\x12,\n" +
-	"\x03key\x18\x01 \x01(\v2\x1a.tokenmeter.v1.LauncherKeyR\x03key\"[\n" +
+	"\x03key\x18\x01 \x01(\v2\x1a.tokenmeter.v1.LauncherKeyR\x03key\"\x97\x01\n" +
 	"\x17ListLauncherKeysRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12'\n" +
-	"\x0finclude_revoked\x18\x02 \x01(\bR\x0eincludeRevoked\"J\n" +
+	"\x0finclude_revoked\x18\x02 \x01(\bR\x0eincludeRevoked\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"r\n" +
 	"\x18ListLauncherKeysResponse\x12.\n" +
-	"\x04keys\x18\x01 \x03(\v2\x1a.tokenmeter.v1.LauncherKeyR\x04keys2\xcb\x05\n" +
+	"\x04keys\x18\x01 \x03(\v2\x1a.tokenmeter.v1.LauncherKeyR\x04keys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcb\x05\n" +
 	"\x10IngestionService\x12E\n" +
 	"\x06Launch\x12\x1c.tokenmeter.v1.LaunchRequest\x1a\x1d.tokenmeter.v1.LaunchResponse\x12N\n" +
 	"\tHeartbeat\x12\x1f.tokenmeter.v1.HeartbeatRequest\x1a .tokenmeter.v1.HeartbeatResponse\x12Q\n" +

@@ -1476,8 +1476,11 @@ type UserUsage struct {
 	OpenSessions   int64                  `protobuf:"varint,15,opt,name=open_sessions,json=openSessions,proto3" json:"open_sessions,omitempty"`
 	FirstSessionAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_session_at,json=firstSessionAt,proto3" json:"first_session_at,omitempty"`
 	LastSessionAt  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=last_session_at,json=lastSessionAt,proto3" json:"last_session_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Whole days from the user's last charge to the end of the range (or to
+	// now, when the range ends later): 0 for a user charged today.
+	DaysSinceLastUse int64 `protobuf:"varint,18,opt,name=days_since_last_use,json=daysSinceLastUse,proto3" json:"days_since_last_use,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *UserUsage) Reset() {
@@ -1629,6 +1632,13 @@ func (x *UserUsage) GetLastSessionAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *UserUsage) GetDaysSinceLastUse() int64 {
+	if x != nil {
+		return x.DaysSinceLastUse
+	}
+	return 0
+}
+
 type UserProduct struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ProductCode   string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
@@ -1757,8 +1767,11 @@ type GetUsageByUserRequest struct {
 	Limit  int32  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
 	SortBy SortBy `protobuf:"varint,4,opt,name=sort_by,json=sortBy,proto3,enum=tokenmeter.v1.SortBy" json:"sort_by,omitempty"`
 	// Only these products.
-	ProductCodes  []string `protobuf:"bytes,5,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
-	Ascending     bool     `protobuf:"varint,6,opt,name=ascending,proto3" json:"ascending,omitempty"`
+	ProductCodes []string `protobuf:"bytes,5,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Ascending    bool     `protobuf:"varint,6,opt,name=ascending,proto3" json:"ascending,omitempty"`
+	// The next_page_token of the previous answer (same request otherwise):
+	// limit is then the page size and the pages walk every user in order.
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1835,6 +1848,13 @@ func (x *GetUsageByUserRequest) GetAscending() bool {
 	return false
 }
 
+func (x *GetUsageByUserRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type GetUsageByUserResponse struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Users       []*UserUsage           `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
@@ -1842,7 +1862,9 @@ type GetUsageByUserResponse struct {
 	ToDate      string                 `protobuf:"bytes,3,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	TotalTokens int64                  `protobuf:"varint,4,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
 	// Users in the range before the limit.
-	TotalUsers    int64 `protobuf:"varint,5,opt,name=total_users,json=totalUsers,proto3" json:"total_users,omitempty"`
+	TotalUsers int64 `protobuf:"varint,5,opt,name=total_users,json=totalUsers,proto3" json:"total_users,omitempty"`
+	// Set when more users follow this page; empty on the last one.
+	NextPageToken string `protobuf:"bytes,6,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1910,6 +1932,13 @@ func (x *GetUsageByUserResponse) GetTotalUsers() int64 {
 		return x.TotalUsers
 	}
 	return 0
+}
+
+func (x *GetUsageByUserResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetUsageByAttributeRequest struct {
@@ -2954,7 +2983,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x06groups\x18\x04 \x03(\v2\x19.tokenmeter.v1.GroupUsageR\x06groups\x12\x1b\n" +
 	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
 	"\ato_date\x18\x06 \x01(\tR\x06toDate\x12\x16\n" +
-	"\x06months\x18\a \x01(\x05R\x06months\"\xea\x05\n" +
+	"\x06months\x18\a \x01(\x05R\x06months\"\x99\x06\n" +
 	"\tUserUsage\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1b\n" +
@@ -2974,7 +3003,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\fidle_seconds\x18\x0e \x01(\x03R\vidleSeconds\x12#\n" +
 	"\ropen_sessions\x18\x0f \x01(\x03R\fopenSessions\x12D\n" +
 	"\x10first_session_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0efirstSessionAt\x12B\n" +
-	"\x0flast_session_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\rlastSessionAt\"e\n" +
+	"\x0flast_session_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\rlastSessionAt\x12-\n" +
+	"\x13days_since_last_use\x18\x12 \x01(\x03R\x10daysSinceLastUse\"e\n" +
 	"\vUserProduct\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x03R\x06tokens\x12\x1b\n" +
@@ -2982,21 +3012,24 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x0fSameDayProducts\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\tR\x03day\x12#\n" +
 	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12\x16\n" +
-	"\x06tokens\x18\x03 \x01(\x03R\x06tokens\"\xec\x01\n" +
+	"\x06tokens\x18\x03 \x01(\x03R\x06tokens\"\x8b\x02\n" +
 	"\x15GetUsageByUserRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12.\n" +
 	"\asort_by\x18\x04 \x01(\x0e2\x15.tokenmeter.v1.SortByR\x06sortBy\x12#\n" +
 	"\rproduct_codes\x18\x05 \x03(\tR\fproductCodes\x12\x1c\n" +
-	"\tascending\x18\x06 \x01(\bR\tascending\"\xc2\x01\n" +
+	"\tascending\x18\x06 \x01(\bR\tascending\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"\xea\x01\n" +
 	"\x16GetUsageByUserResponse\x12.\n" +
 	"\x05users\x18\x01 \x03(\v2\x18.tokenmeter.v1.UserUsageR\x05users\x12\x1b\n" +
 	"\tfrom_date\x18\x02 \x01(\tR\bfromDate\x12\x17\n" +
 	"\ato_date\x18\x03 \x01(\tR\x06toDate\x12!\n" +
 	"\ftotal_tokens\x18\x04 \x01(\x03R\vtotalTokens\x12\x1f\n" +
 	"\vtotal_users\x18\x05 \x01(\x03R\n" +
-	"totalUsers\"\xa3\x01\n" +
+	"totalUsers\x12&\n" +
+	"\x0fnext_page_token\x18\x06 \x01(\tR\rnextPageToken\"\xa3\x01\n" +
 	"\x1aGetUsageByAttributeRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12#\n" +
