@@ -2,22 +2,31 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+# Debian puts clickhouse-server in /usr/sbin, which a non-root user's PATH lacks.
+export PATH := $(PATH):/usr/sbin:/sbin
 
 # Every module of the workspace: `./...` stops at module boundaries.
 MODULES := $(shell go list -m -f '{{.Dir}}')
 SERVICES := ingestion ledger reporting alerting
 GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
+FUZZTIME ?= 1m
 
 .PHONY: help
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+.PHONY: deps-run deps-test
+deps-run: ## install what `make run` needs and the machine lacks (Debian packages)
+	@deploy/install-deps.sh run
+deps-test: ## install what `make test` needs and the machine lacks (Debian packages)
+	@deploy/install-deps.sh test
+
 .PHONY: run
-run: clickhouse ## start ClickHouse, embedded NATS, the four services and demo data; Ctrl-C stops
+run: deps-run clickhouse ## start ClickHouse, embedded NATS, the four services and demo data; Ctrl-C stops
 	go run ./tools/cmd/devstack
 
 .PHONY: test
-test: clickhouse lint proto-lint compose-check console-check console-e2e-deps ## every test of every module, against real NATS and ClickHouse
+test: deps-test clickhouse lint proto-lint compose-check console-check console-e2e-deps ## every test of every module, against real NATS and ClickHouse
 	@for m in $(MODULES); do \
 		echo "== go test $${m#$(CURDIR)/}"; \
 		(cd $$m && go test $(GO_TEST_FLAGS) ./...) || exit 1; \
@@ -28,6 +37,10 @@ bench: clickhouse ## benchmarks, each printed beside the raw component measured 
 	@for m in $(MODULES); do \
 		(cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; \
 	done
+
+.PHONY: fuzz
+fuzz: clickhouse ## run every fuzz target for FUZZTIME each (make test runs only their seed corpora)
+	@tools/fuzz.sh "$(FUZZTIME)" $(MODULES)
 
 .PHONY: build
 build: ## build the four service binaries, the dev stack and tokenctl into bin/

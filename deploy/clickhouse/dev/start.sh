@@ -6,7 +6,8 @@
 # If one already answers it does nothing. Otherwise it installs Debian's
 # clickhouse-server/clickhouse-client when missing, writes a minimal config under
 # ${TOKENMETER_STATE_DIR:-<repo>/.local}/clickhouse/ from config.xml.tmpl and users.xml,
-# starts the server detached and waits until it answers. Data persists across runs in
+# starts the server detached and waits until it answers. Installing goes through
+# deploy/install-deps.sh, the project's one install script. Data persists across runs in
 # .local/clickhouse/data/. Stop it with stop.sh next to this file.
 set -euo pipefail
 
@@ -74,18 +75,7 @@ show_logs() {
 }
 
 install_clickhouse() {
-	local sudo=()
-	if [[ "$(id -u)" != 0 ]]; then
-		command -v sudo >/dev/null 2>&1 ||
-			die "clickhouse-server is not installed and installing it needs root; run as root, install sudo, or run: apt-get install clickhouse-server clickhouse-client"
-		sudo=(sudo)
-	fi
-	command -v apt-get >/dev/null 2>&1 ||
-		die "clickhouse-server is not installed and apt-get is missing; install ClickHouse and put clickhouse-server and clickhouse-client on PATH"
-	log "installing clickhouse-server and clickhouse-client with apt-get"
-	"${sudo[@]}" apt-get update
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends clickhouse-server clickhouse-client
+	"$repo/deploy/install-deps.sh" run
 }
 
 write_config() {
