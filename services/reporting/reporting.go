@@ -167,6 +167,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ErrLogReset is New's refusal to project a new event log into a database
+// that holds projections of another one (see package origin).
+var ErrLogReset = origin.ErrLogReset
+
 // Service is a running reporting service.
 type Service struct {
 	cfg     Config

@@ -47,6 +47,10 @@ type Options struct {
 	// Now is the server clock of ledger and ingestion (nil: wall clock).
 	Now func() time.Time
 	Log *slog.Logger
+	// ResetStaleProjections drops the ClickHouse database and projects again
+	// when it holds projections of another event log (a new NATS store): for
+	// demo data only. Without it Start refuses, as the reporting service does.
+	ResetStaleProjections bool
 }
 
 // Stack is the four running services.
@@ -56,9 +60,10 @@ type Stack struct {
 	Reporting *reporting.Service
 	Alerting  *alerting.Service
 
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []error
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
 }
 
 // defaults fills a service config from its own flag defaults, so the stack
@@ -73,17 +78,24 @@ func common(c *config.Common, o Options, listen string) {
 	c.NATSURL, c.APIKeys, c.Listen = o.NATSURL, APIKeys(), listen
 }
 
-// Start builds and runs the services until ctx ends; Wait returns when all stopped.
-func Start(ctx context.Context, o Options) (*Stack, error) {
+// Start builds and runs the services until ctx ends; Wait returns when all
+// stopped. When one fails to start, those already running are stopped first.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	s := &Stack{}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stack{cancel: cancel}
+	defer func() {
+		if err != nil {
+			cancel()
+			s.wg.Wait()
+		}
+	}()
 	var lc ledger.Config
 	defaults(lc.Register)
 	common(&lc.Common, o, o.LedgerListen)
 	lc.Now = o.Now
-	var err error
 	if s.Ledger, err = ledger.New(ctx, lc, o.Log.With("service", "ledger")); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -116,12 +128,28 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	// The demo organisation shows real user ids; a deployment lists its own.
 	rc.PersonalDataOrgs, rc.UserHashKey = DemoOrg, "dev-user-hash-key"
 	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
-	if s.Reporting, err = reporting.New(ctx, rc, o.Log.With("service", "reporting")); err != nil {
+	if s.Reporting, err = startReporting(ctx, rc, o); err != nil {
 		return nil, fmt.Errorf("reporting: %w", err)
 	}
 	s.run(ctx, "reporting", s.Reporting.Run)
 
 	return s, nil
+}
+
+// startReporting starts reporting, first dropping its database once if the
+// stack may start stale projections over.
+func startReporting(ctx context.Context, rc reporting.Config, o Options) (*reporting.Service, error) {
+	log := o.Log.With("service", "reporting")
+	svc, err := reporting.New(ctx, rc, log)
+	if !errors.Is(err, reporting.ErrLogReset) || !o.ResetStaleProjections {
+		return svc, err
+	}
+	o.Log.Warn("ClickHouse database " + rc.ClickHouseDatabase + " holds projections of an older event log; " +
+		"dropping it and projecting the new log (dev stack, demo data only)")
+	if err := dropDatabase(ctx, rc); err != nil {
+		return nil, err
+	}
+	return reporting.New(ctx, rc, log)
 }
 
 func (s *Stack) run(ctx context.Context, name string, run func(context.Context) error) {
@@ -139,6 +167,7 @@ func (s *Stack) run(ctx context.Context, name string, run func(context.Context) 
 // Wait blocks until every service has stopped and joins their errors.
 func (s *Stack) Wait() error {
 	s.wg.Wait()
+	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return errors.Join(s.errs...)

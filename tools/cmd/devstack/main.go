@@ -5,11 +5,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -48,7 +52,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.natsHost, "nats-host", "127.0.0.1", "embedded NATS host")
 	fs.IntVar(&o.natsPort, "nats-port", 14222, "embedded NATS port")
 	fs.StringVar(&o.clickhouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native address")
-	fs.StringVar(&o.clickhouseDB, "clickhouse-database", "tokenmeter", "ClickHouse database")
+	fs.StringVar(&o.clickhouseDB, "clickhouse-database", "", "ClickHouse database (default: one per state directory, so checkouts share a ClickHouse safely)")
 	fs.StringVar(&o.ingestion, "ingestion-listen", "127.0.0.1:7070", "ingestion gRPC address")
 	fs.StringVar(&o.ingestionHTTP, "ingestion-http-listen", "127.0.0.1:7080", "ingestion HTTP/JSON address")
 	fs.StringVar(&o.ledger, "ledger-listen", "127.0.0.1:7071", "ledger gRPC address")
@@ -59,6 +63,16 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "service log level")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP/gRPC collector host:port")
 	if err := config.Parse(fs, args); err != nil {
+		return err
+	}
+	if o.clickhouseDB == "" {
+		db, err := databaseFor(o.stateDir)
+		if err != nil {
+			return err
+		}
+		o.clickhouseDB = db
+	}
+	if err := checkPorts(o.listenAddrs()); err != nil {
 		return err
 	}
 	log := telemetry.Logger("devstack", o.logLevel)
@@ -77,7 +91,7 @@ func run(ctx context.Context, args []string) error {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: ns.ClientURL(), ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
 		IngestionListen: o.ingestion, IngestionHTTPListen: o.ingestionHTTP, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
-		ConsoleListen: o.console, Log: log,
+		ConsoleListen: o.console, Log: log, ResetStaleProjections: true,
 	})
 	if err != nil {
 		return err
@@ -89,6 +103,29 @@ func run(ctx context.Context, args []string) error {
 	<-ctx.Done()
 	fmt.Println("\nstopping: draining services ...")
 	return stack.Wait()
+}
+
+// databaseFor names the ClickHouse database of the dev stack whose state is in
+// stateDir: checkouts sharing the local ClickHouse each project into their own.
+func databaseFor(stateDir string) (string, error) {
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return "tokenmeter_dev_" + hex.EncodeToString(sum[:6]), nil
+}
+
+func (o options) listenAddrs() []listenAddr {
+	return []listenAddr{
+		{"embedded NATS", "-nats-port", net.JoinHostPort(o.natsHost, strconv.Itoa(o.natsPort))},
+		{"ingestion gRPC", "-ingestion-listen", o.ingestion},
+		{"ingestion HTTP", "-ingestion-http-listen", o.ingestionHTTP},
+		{"ledger gRPC", "-ledger-listen", o.ledger},
+		{"reporting gRPC", "-reporting-listen", o.reporting},
+		{"alerting gRPC", "-alerting-listen", o.alerts},
+		{"web console", "-console-listen", o.console},
+	}
 }
 
 func startNATS(o options) (*server.Server, error) {
