@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -48,6 +49,9 @@ type Config struct {
 	WebhookAttempts int
 	// WebhookBackoff is the wait after a first failed delivery, doubled after each.
 	WebhookBackoff time.Duration
+	// WebhookAllow lists, comma-separated, the hosts, addresses and CIDR
+	// prefixes webhooks may reach besides public https hosts.
+	WebhookAllow string
 	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -59,6 +63,11 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TickEvery, "tick", time.Minute, "how often the wall clock evaluates time-based rules (packs expiring, inactive users); 0 disables")
 	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
+	fs.StringVar(&c.WebhookAllow, "webhook-allow", "", "comma-separated hosts, IP addresses and CIDR prefixes webhooks may reach over http or on internal addresses (default: public https hosts only)")
+}
+
+func (c *Config) webhookPolicy() (*webhook.Policy, error) {
+	return webhook.NewPolicy(strings.Split(c.WebhookAllow, ","))
 }
 
 // defaults are the rules of teams without settings.
@@ -88,6 +97,9 @@ func (c *Config) Validate() error {
 	if c.WebhookBackoff <= 0 {
 		errs = append(errs, fmt.Errorf("webhook-backoff %v: must be above 0", c.WebhookBackoff))
 	}
+	if _, err := c.webhookPolicy(); err != nil {
+		errs = append(errs, fmt.Errorf("webhook-allow: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -113,6 +125,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	keys, err := auth.ParseKeyring(cfg.APIKeys)
 	if err != nil {
 		return nil, fmt.Errorf("api-keys: %w", err)
+	}
+	hooks, err := cfg.webhookPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("webhook-allow: %w", err)
 	}
 	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, Name, log, eventlog.StreamOptions{})
 	if err != nil {
@@ -152,7 +168,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		usage: engine.New(js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings,
 			Log: log.With("source", eventlog.UsageStream)}),
 		webhooks: webhook.New(js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
-			Now: cfg.Now, Log: log.With("part", "webhooks")}),
+			Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")}),
 	}, nil
 }
 

@@ -65,6 +65,7 @@ func startService(t *testing.T) *harness {
 		LowBalancePercent: 20,
 		WebhookAttempts:   3,
 		WebhookBackoff:    5 * time.Millisecond,
+		WebhookAllow:      "127.0.0.1",
 	}
 	svc, err := alerting.New(t.Context(), cfg, quiet())
 	require.NoError(t, err)

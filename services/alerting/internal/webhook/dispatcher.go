@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"code.dny.dev/ssrf"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -35,9 +36,12 @@ type Options struct {
 	Timeout time.Duration
 	// Concurrency is how many alerts are delivered at once (default 32).
 	Concurrency int
-	Client      *http.Client
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Policy says where deliveries may go (default: public https hosts only).
+	Policy *Policy
+	// Client defaults to Policy's guarded client.
+	Client *http.Client
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -56,8 +60,11 @@ func (o *Options) defaults() {
 	if o.Concurrency == 0 {
 		o.Concurrency = 32
 	}
+	if o.Policy == nil {
+		o.Policy, _ = NewPolicy(nil) // an empty allowlist cannot fail to parse
+	}
 	if o.Client == nil {
-		o.Client = &http.Client{}
+		o.Client = o.Policy.Client()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -195,7 +202,8 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 			d.o.Log.InfoContext(ctx, "webhook delivered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt)
 			return
 		}
-		d.o.Log.WarnContext(ctx, "webhook failed", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt, "err", last)
+		d.o.Log.WarnContext(ctx, "webhook failed", "webhook", hook.GetWebhookId(), "url", Redact(hook.GetUrl()),
+			"alert_id", a.GetAlertId(), "attempt", attempt, "err", failure(last))
 		if attempt == d.o.Attempts || errors.Is(last, errPermanent) {
 			break
 		}
@@ -207,8 +215,8 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 		}
 		wait = min(2*wait, d.o.MaxBackoff)
 	}
-	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: hook.GetUrl(), Alert: a,
-		Attempts: int32(attempt), LastError: last.Error(), FailedAt: timestamppb.New(d.o.Now())}
+	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: Redact(hook.GetUrl()), Alert: a,
+		Attempts: int32(attempt), LastError: failure(last), FailedAt: timestamppb.New(d.o.Now())}
 	if err := d.store.DeadLetters.Put(ctx, a.GetOrgId(), dl); err != nil {
 		d.o.Log.ErrorContext(ctx, "record dead letter", "err", err)
 		return
@@ -221,12 +229,18 @@ var (
 	errStatus = errors.New("endpoint answered")
 	// errPermanent marks a refusal that retrying cannot change: a 4xx other
 	// than 408 Request Timeout and 429 Too Many Requests (a wrong URL, a
-	// revoked token, a payload the endpoint will never take).
+	// revoked token, a payload the endpoint will never take), or a redirect,
+	// which deliveries never follow.
 	errPermanent = errors.New("not retried")
+	// errScheme is a plain-http URL to a host the policy does not open.
+	errScheme = fmt.Errorf("http to a host not allowed (%w)", errPermanent)
 )
 
 // statusError is the error of a delivery answered with code.
 func statusError(code int, status string) error {
+	if code >= 300 && code < 400 {
+		return fmt.Errorf("%w %s: redirects are not followed (%w)", errStatus, status, errPermanent)
+	}
 	if code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests {
 		return fmt.Errorf("%w %s (%w)", errStatus, status, errPermanent)
 	}
@@ -240,6 +254,9 @@ func (d *Dispatcher) post(ctx context.Context, hook *v1.Webhook, a *v1.Alert, bo
 	if err != nil {
 		return err
 	}
+	if req.URL.Scheme != "https" && !d.o.Policy.allowed(req.URL.Hostname()) {
+		return errScheme
+	}
 	ts := d.o.Now().Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tokenmeter-alerting")
@@ -248,6 +265,9 @@ func (d *Dispatcher) post(ctx context.Context, hook *v1.Webhook, a *v1.Alert, bo
 	req.Header.Set(HeaderAlertID, a.GetAlertId())
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
 	resp, err := d.o.Client.Do(req)
+	if errors.Is(err, ssrf.ErrProhibitedIP) {
+		return fmt.Errorf("%w (%w)", err, errPermanent)
+	}
 	if err != nil {
 		return err
 	}
