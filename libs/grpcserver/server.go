@@ -4,6 +4,7 @@
 package grpcserver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -46,6 +48,50 @@ type Options struct {
 	// CPU in the launch benchmarks before, ~3 % after (what remains is
 	// regrowth after the GC shrinks an idle worker's stack).
 	StreamWorkers int
+	// Limits bound what one client may hold (zero values: DefaultLimits).
+	Limits Limits
+}
+
+// Limits bound a server's connections: calls in flight on one connection,
+// how often a client may ping, and how long a connection lives, so one
+// client cannot hold a server's resources for ever or flood it with streams.
+type Limits struct {
+	// MaxConcurrentStreams is the calls one connection may have in flight;
+	// more wait for a free stream on the client's side.
+	MaxConcurrentStreams uint32
+	// MaxConnectionIdle closes a connection without calls for this long.
+	MaxConnectionIdle time.Duration
+	// MaxConnectionAge sends a connection GOAWAY after this long (clients
+	// reconnect, also to new replicas); its calls get MaxConnectionAgeGrace
+	// to end, after which long streams (WatchAlerts, resumable) are cut.
+	MaxConnectionAge, MaxConnectionAgeGrace time.Duration
+	// MinPingInterval: a client pinging more often is disconnected.
+	MinPingInterval time.Duration
+}
+
+// DefaultLimits suit every tokenmeter service.
+var DefaultLimits = Limits{
+	MaxConcurrentStreams:  1000,
+	MaxConnectionIdle:     15 * time.Minute,
+	MaxConnectionAge:      time.Hour,
+	MaxConnectionAgeGrace: 5 * time.Minute,
+	MinPingInterval:       10 * time.Second,
+}
+
+func (l Limits) serverOptions() []grpc.ServerOption {
+	d := DefaultLimits
+	pick := func(v, def time.Duration) time.Duration { return cmp.Or(v, def) }
+	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(cmp.Or(l.MaxConcurrentStreams, d.MaxConcurrentStreams)),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime: pick(l.MinPingInterval, d.MinPingInterval), PermitWithoutStream: true,
+		}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle:     pick(l.MaxConnectionIdle, d.MaxConnectionIdle),
+			MaxConnectionAge:      pick(l.MaxConnectionAge, d.MaxConnectionAge),
+			MaxConnectionAgeGrace: pick(l.MaxConnectionAgeGrace, d.MaxConnectionAgeGrace),
+		}),
+	}
 }
 
 // StreamWindow and ConnWindow are the HTTP/2 flow-control windows of every
@@ -84,6 +130,7 @@ func Listen(opts Options) (*Server, error) {
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}
+	serverOpts = append(serverOpts, opts.Limits.serverOptions()...)
 	if opts.StreamWorkers == 0 {
 		opts.StreamWorkers = DefaultStreamWorkers
 	}
