@@ -43,6 +43,9 @@ type Config struct {
 	ClickHouseDatabase string
 	ClickHouseUser     string
 	ClickHousePassword string
+	// ClickHouseMaxExecution bounds every query ClickHouse runs for this
+	// service (its max_execution_time), reports and exports alike.
+	ClickHouseMaxExecution time.Duration
 	// FlushRows and FlushInterval bound a projection block.
 	FlushRows     int
 	FlushInterval time.Duration
@@ -88,6 +91,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClickHouseDatabase, "clickhouse-database", "tokenmeter", "ClickHouse database (created if missing)")
 	fs.StringVar(&c.ClickHouseUser, "clickhouse-user", "default", "ClickHouse user")
 	fs.StringVar(&c.ClickHousePassword, "clickhouse-password", "", "ClickHouse password")
+	fs.DurationVar(&c.ClickHouseMaxExecution, "clickhouse-max-execution-time", time.Minute, "longest one ClickHouse query may run (whole seconds; a report or export over it fails)")
 	fs.IntVar(&c.FlushRows, "projector-flush-rows", 5000, "rows per ClickHouse insert block")
 	fs.DurationVar(&c.FlushInterval, "projector-flush-interval", 200*time.Millisecond, "longest a projected row waits for its insert")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful gRPC stop before forcing")
@@ -390,12 +394,22 @@ func (s *Service) close() {
 	}
 }
 
+// maxExecutionSeconds is ClickHouse's max_execution_time for d: whole
+// seconds, at least one (0 would mean no limit).
+func maxExecutionSeconds(d time.Duration) int {
+	if d <= 0 {
+		d = time.Minute
+	}
+	return max(1, int(d/time.Second))
+}
+
 func openClickHouse(ctx context.Context, cfg Config) (driver.Conn, error) {
 	open := func(database string) (driver.Conn, error) {
 		conn, err := clickhouse.Open(&clickhouse.Options{
 			Addr:        []string{cfg.ClickHouseAddr},
 			Auth:        clickhouse.Auth{Database: database, Username: cfg.ClickHouseUser, Password: cfg.ClickHousePassword},
 			DialTimeout: 5 * time.Second,
+			Settings:    clickhouse.Settings{"max_execution_time": maxExecutionSeconds(cfg.ClickHouseMaxExecution)},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open clickhouse %s: %w", cfg.ClickHouseAddr, err)
