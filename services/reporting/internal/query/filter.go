@@ -167,3 +167,12 @@ func (f Filter) WithRange(from, to time.Time) Filter {
 	f.From, f.To = from, to
 	return f
 }
+
+// DaysSince is the whole days from day to the end of f, or to today (now's
+// UTC date) when f ends later: 0 for a day that is the end. A Date column
+// decodes as midnight in its own zone, so only day's calendar date counts.
+func (f Filter) DaysSince(day, now time.Time) int64 {
+	end := min(f.To.Unix(), dateOf(now.UTC()).Unix())
+	d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	return max(0, (end-d.Unix())/86400)
+}

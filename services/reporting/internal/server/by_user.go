@@ -82,12 +82,13 @@ func (s *Server) GetUsageByUser(ctx context.Context, req *v1.GetUsageByUserReque
 	if err := details.Wait(); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	months := float64(f.Months())
+	months, now := float64(f.Months()), s.now()
 	byID := map[string]*v1.UserUsage{}
 	for _, u := range totals {
 		uu := &v1.UserUsage{
 			UserId: show(u.UserID), Tokens: u.Tokens, DaysUsed: int64(u.Days), ProductCodes: u.Products,
 			Charges: int64(u.Charges), DaysInactive: int64(f.Days()) - int64(u.Days),
+			DaysSinceLastUse:      f.DaysSince(u.LastDay, now),
 			AverageTokensPerMonth: round2(float64(u.Tokens) / months),
 		}
 		if ss, ok := sessions[u.UserID]; ok {
