@@ -1,7 +1,9 @@
 package reporting_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"log/slog"
@@ -160,6 +162,11 @@ func TestReportFilters(t *testing.T) {
 			[]string{"total 43, unattributed 26", "P1 10/1 REVIT 10", "P2 7/1 ACAD 7"}},
 		{"by-attribute unknown key", byAttribute(&v1.GetUsageByAttributeRequest{TeamIds: []string{"ops"}, AttributeKey: "cost_centre"}),
 			[]string{"total 17, unattributed 17"}},
+
+		{"export team_ids", exported(&v1.ExportRequest{TeamIds: []string{"ops"}}),
+			[]string{"ops cat REVIT pc-cat 10", "ops gus ACAD pc-gus 7"}},
+		{"export range, a formula neutralised", exported(&v1.ExportRequest{TeamIds: both, Range: &v1.UsageRange{FromDate: fx.day(5), ToDate: fx.day(5)}}),
+			[]string{`design eve REVIT '=HYPERLINK("http://evil.example","x") 10`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +270,33 @@ func userDays(req *v1.GetUsageByUserRequest) rowsOf {
 		var out []string
 		for _, u := range resp.GetUsers() {
 			out = append(out, fmt.Sprintf("%s last %d idle %d", u.GetUserId(), u.GetDaysSinceLastUse(), u.GetDaysInactive()))
+		}
+		return out, err
+	}
+}
+
+// exported is the team, user, product, device and tokens of each row of a
+// CSV usage export.
+func exported(req *v1.ExportRequest) rowsOf {
+	return func(ctx context.Context, c v1.ReportingServiceClient) ([]string, error) {
+		stream, err := c.Export(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		var data []byte
+		for {
+			msg, err := stream.Recv()
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				return nil, err
+			}
+			data = append(data, msg.GetChunk()...)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		var out []string
+		for _, r := range rows[1:] {
+			out = append(out, strings.Join([]string{r[1], r[2], r[3], r[6], r[7]}, " "))
 		}
 		return out, err
 	}
