@@ -46,6 +46,8 @@ var filterCharges = []filterCharge{
 	{"globex", "design", "ann", "REVIT", "AEC", 1000, 2, "", "pc-ann"},
 	{"globex", "design", "bob", "REVIT", "AEC", 1000, 3, "", "pc-bob"},
 	{"globex", "design", "cat", "FUSION", "Fusion", 2, 4, "", "pc-cat"},
+	{"globex", "design", "dan", "FUSION", "Fusion", 2, 4, "", "pc-dan"},
+	{"globex", "design", "eve", "REVIT", "AEC", 1000, 1, "", "pc-eve"},
 }
 
 type filterFixture struct {
@@ -176,6 +178,8 @@ func TestReportFilters(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+	t.Run("by-user pages", func(t *testing.T) { t.Parallel(); testUserPages(t, fx) })
+	t.Run("by-user page_token refused", func(t *testing.T) { t.Parallel(); testBadPageTokens(t, fx) })
 }
 
 // thisMonth is the by-day rows of charges in the current month.

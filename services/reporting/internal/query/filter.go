@@ -60,8 +60,8 @@ func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (F
 	default:
 		seen := make(map[string]bool, len(teamIDs))
 		for i, id := range teamIDs {
-			if err := eventlog.CheckID("team id", id); err != nil {
-				inv.add(fmt.Sprintf("team_ids[%d]", i), "%v", err)
+			if !eventlog.ValidID(id) {
+				inv.add(fmt.Sprintf("team_ids[%d]", i), "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quotedPrefix(id))
 				continue
 			}
 			if !seen[id] {
@@ -114,7 +114,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.FromDate == "" {
 		inv.add("range.from_date", "required when to_date is given")
 	} else if d, err := time.Parse(DateLayout, spec.FromDate); err != nil {
-		inv.add("range.from_date", "%q is not a YYYY-MM-DD date", spec.FromDate)
+		inv.add("range.from_date", "%s is not a YYYY-MM-DD date", quotedPrefix(spec.FromDate))
 	} else {
 		from = d
 	}
@@ -122,7 +122,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.ToDate != "" {
 		d, err := time.Parse(DateLayout, spec.ToDate)
 		if err != nil {
-			inv.add("range.to_date", "%q is not a YYYY-MM-DD date", spec.ToDate)
+			inv.add("range.to_date", "%s is not a YYYY-MM-DD date", quotedPrefix(spec.ToDate))
 		} else {
 			to = d
 		}

@@ -19,8 +19,13 @@ func (s *Server) GetUsageByProduct(ctx context.Context, req *v1.GetUsageByProduc
 	if err != nil {
 		return nil, err
 	}
-	if req.GetUserLimit() < 0 {
-		return nil, s.toStatus(ctx, invalid("user_limit", "must not be negative"))
+	var chk query.Check
+	chk.Products("product_codes", req.GetProductCodes())
+	chk.Group("product_group", req.GetProductGroup())
+	chk.Limit("limit", req.GetLimit())
+	chk.Limit("user_limit", req.GetUserLimit())
+	if err := chk.Err(); err != nil {
+		return nil, s.toStatus(ctx, err)
 	}
 	scope := query.ProductScope{Codes: req.GetProductCodes(), Group: req.GetProductGroup()}
 	o := order(req.GetSortBy(), req.GetAscending(), 0)
