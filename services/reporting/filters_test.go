@@ -165,6 +165,11 @@ func TestReportFilters(t *testing.T) {
 		{"by-attribute unknown key", byAttribute(&v1.GetUsageByAttributeRequest{TeamIds: []string{"ops"}, AttributeKey: "cost_centre"}),
 			[]string{"total 17, unattributed 17"}},
 
+		{"forecast team_id", forecast(&v1.ForecastRequest{TeamId: "ops"}), []string{"30 days 7, 90 days 17, 12 months, term 0"}},
+		{"forecast term_start_month and term_tokens", forecast(&v1.ForecastRequest{TeamId: "design",
+			TermStartMonth: fx.today.AddDate(0, -1, 1-fx.today.Day()).Format("2006-01"), TermTokens: 500}),
+			[]string{"30 days 39, 90 days 39, 12 months, term 500", "first " + fx.today.AddDate(0, -1, 1-fx.today.Day()).Format("2006-01")}},
+
 		{"export team_ids", exported(&v1.ExportRequest{TeamIds: []string{"ops"}}),
 			[]string{"ops cat REVIT pc-cat 10", "ops gus ACAD pc-gus 7"}},
 		{"export range, a formula neutralised", exported(&v1.ExportRequest{TeamIds: both, Range: &v1.UsageRange{FromDate: fx.day(5), ToDate: fx.day(5)}}),
@@ -180,6 +185,7 @@ func TestReportFilters(t *testing.T) {
 	}
 	t.Run("by-user pages", func(t *testing.T) { t.Parallel(); testUserPages(t, fx) })
 	t.Run("by-user page_token refused", func(t *testing.T) { t.Parallel(); testBadPageTokens(t, fx) })
+	t.Run("refusals", func(t *testing.T) { t.Parallel(); testRefusals(t, fx) })
 }
 
 // thisMonth is the by-day rows of charges in the current month.
@@ -274,6 +280,19 @@ func userDays(req *v1.GetUsageByUserRequest) rowsOf {
 		var out []string
 		for _, u := range resp.GetUsers() {
 			out = append(out, fmt.Sprintf("%s last %d idle %d", u.GetUserId(), u.GetDaysSinceLastUse(), u.GetDaysInactive()))
+		}
+		return out, err
+	}
+}
+
+func forecast(req *v1.ForecastRequest) rowsOf {
+	return func(ctx context.Context, c v1.ReportingServiceClient) ([]string, error) {
+		resp, err := c.Forecast(ctx, req)
+		// Tokens of the 30 and 90 days before today, from the burn rates.
+		out := []string{fmt.Sprintf("30 days %.0f, 90 days %.0f, %d months, term %d",
+			resp.GetBurnRate_30Days()*30, resp.GetBurnRate_90Days()*90, len(resp.GetMonths()), resp.GetTermTokens())}
+		if req.GetTermStartMonth() != "" && len(resp.GetMonths()) > 0 {
+			out = append(out, "first "+resp.GetMonths()[0].GetMonth())
 		}
 		return out, err
 	}

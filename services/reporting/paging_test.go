@@ -74,21 +74,78 @@ func testBadPageTokens(t *testing.T, fx filterFixture) {
 		"another product": {TeamIds: both, Limit: 2, ProductCodes: []string{"REVIT"}, PageToken: first.GetNextPageToken()},
 	} {
 		_, err := fx.acme.GetUsageByUser(t.Context(), req)
-		st := status.Convert(err)
-		require.Equal(t, codes.InvalidArgument, st.Code(), name)
-		require.Less(t, len(st.Message()), 300, "%s: %s", name, st.Message())
-		var fields []string
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range br.GetFieldViolations() {
-					fields = append(fields, v.GetField())
-				}
-			}
-		}
-		require.Equal(t, []string{"page_token"}, fields, name)
+		require.Equal(t, []string{"page_token"}, refusedFields(t, err), name)
 	}
 	// The same token with another page size is the same request.
 	next, err := fx.acme.GetUsageByUser(t.Context(), &v1.GetUsageByUserRequest{TeamIds: both, Limit: 3, PageToken: first.GetNextPageToken()})
 	require.NoError(t, err)
 	require.Equal(t, "cat", next.GetUsers()[0].GetUserId())
+}
+
+// refusedFields asserts err is a short InvalidArgument and returns the
+// fields its BadRequest names.
+func refusedFields(t *testing.T, err error) []string {
+	t.Helper()
+	st := status.Convert(err)
+	require.Equal(t, codes.InvalidArgument, st.Code(), "%v", err)
+	require.Less(t, len(st.Message()), 300, st.Message())
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				require.Less(t, len(v.GetDescription()), 300, v.GetField())
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
+}
+
+// testRefusals: each report refuses a bad field as InvalidArgument naming
+// it, in a short message however long the value.
+func testRefusals(t *testing.T, fx filterFixture) {
+	ctx, c := t.Context(), fx.acme
+	long := strings.Repeat("x", 100_000)
+	tests := []struct {
+		name  string
+		call  func() error
+		field string
+	}{
+		{"summary without teams", func() error { _, err := c.GetUsageSummary(ctx, &v1.GetUsageSummaryRequest{}); return err }, "team_ids"},
+		{"by-day huge from_date", func() error {
+			_, err := c.GetUsageByDay(ctx, &v1.GetUsageByDayRequest{TeamIds: both, Range: &v1.UsageRange{FromDate: long}})
+			return err
+		}, "range.from_date"},
+		{"by-user limit over the maximum", func() error {
+			_, err := c.GetUsageByUser(ctx, &v1.GetUsageByUserRequest{TeamIds: both, Limit: 10_001})
+			return err
+		}, "limit"},
+		{"by-user bad product code", func() error {
+			_, err := c.GetUsageByUser(ctx, &v1.GetUsageByUserRequest{TeamIds: both, ProductCodes: []string{"REVIT", long}})
+			return err
+		}, "product_codes[1]"},
+		{"by-product long group", func() error {
+			_, err := c.GetUsageByProduct(ctx, &v1.GetUsageByProductRequest{TeamIds: both, ProductGroup: long})
+			return err
+		}, "product_group"},
+		{"by-product negative user_limit", func() error {
+			_, err := c.GetUsageByProduct(ctx, &v1.GetUsageByProductRequest{TeamIds: both, UserLimit: -1})
+			return err
+		}, "user_limit"},
+		{"by-attribute without key", func() error {
+			_, err := c.GetUsageByAttribute(ctx, &v1.GetUsageByAttributeRequest{TeamIds: both})
+			return err
+		}, "attribute_key"},
+		{"forecast huge month", func() error {
+			_, err := c.Forecast(ctx, &v1.ForecastRequest{TeamId: "ops", TermStartMonth: long})
+			return err
+		}, "term_start_month"},
+		{"forecast negative term tokens", func() error {
+			_, err := c.Forecast(ctx, &v1.ForecastRequest{TeamId: "ops", TermTokens: -1})
+			return err
+		}, "term_tokens"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, []string{tt.field}, refusedFields(t, tt.call()), tt.name)
+	}
 }
