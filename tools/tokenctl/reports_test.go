@@ -67,6 +67,12 @@ func testReports(t *testing.T, env map[string]string, used int64) {
 	require.Equal(t, []string{"PRODUCT", "GROUP", "TOKENS", "USERS", "CHARGES", "AVG_PER_MONTH"}, rows[0])
 	require.Len(t, rows, 3)
 	require.Equal(t, "product", csvRows(t, run("report", "by-product", "--users", "--product", "REVIT", "-o", "csv"))[0][0])
+	// The group drill-down: only the AutoCAD family, which the demo charges.
+	group := csvRows(t, run("report", "by-product", "--group", "AutoCAD", "-o", "csv"))
+	require.Greater(t, len(group), 1)
+	for _, r := range group[1:] {
+		require.Equal(t, "AutoCAD", r[1], r[0])
+	}
 
 	rows = tableRows(t, run("report", "by-user", "--limit", "3", "--range", "6m"))
 	require.Equal(t, "USER", rows[0][0])
@@ -74,7 +80,16 @@ func testReports(t *testing.T, env map[string]string, used int64) {
 	var users v1.GetUsageByUserResponse
 	protoOut(t, run("report", "by-user", "-o", "json"), &users)
 	require.EqualValues(t, 24, users.GetTotalUsers())
-	require.Len(t, csvRows(t, run("report", "by-user", "-o", "csv")), 25)
+	all := csvRows(t, run("report", "by-user", "-o", "csv"))
+	require.Len(t, all, 25)
+	require.Contains(t, all[0], "days_since_last_use")
+	require.Contains(t, all[0], "days_without_use")
+	// Pages of 5 users walk to the same 24 users in the same order.
+	paged := csvRows(t, run("report", "by-user", "--page-size", "5", "-o", "csv"))
+	require.Equal(t, firstCells(all), firstCells(paged))
+	protoOut(t, run("report", "by-user", "--page-size", "7", "--limit", "10", "-o", "json"), &users)
+	require.Len(t, users.GetUsers(), 10)
+	require.Equal(t, firstCells(all)[1:11], userIDs(users.GetUsers()))
 
 	attrs := csvRows(t, run("report", "by-attribute", "project", "-o", "csv"))
 	require.Equal(t, []string{"value", "tokens", "charges", "users"}, attrs[0])
@@ -186,4 +201,21 @@ func mustRequest(t *testing.T, teams, rng string) *v1.ExportRequest {
 	req, err := exportRequest("usage.csv", "usage", "", &scope{teams: []string{teams}, rng: rng})
 	require.NoError(t, err)
 	return req
+}
+
+// firstCells is the first cell of every row.
+func firstCells(rows [][]string) []string {
+	out := make([]string, len(rows))
+	for j, r := range rows {
+		out[j] = r[0]
+	}
+	return out
+}
+
+func userIDs(users []*v1.UserUsage) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.GetUserId()
+	}
+	return out
 }

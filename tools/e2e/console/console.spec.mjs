@@ -110,7 +110,36 @@ test('the console', async (t) => {
     await table.waitFor();
     assert.ok(await table.locator('tbody tr').count() > 0);
     assert.ok(await page.locator('tr.double-row').count() > 0, 'the demo has users opening two products a day');
+    // Last use reads as days ago; the other count says it is the range's days without use.
+    const headers = await table.locator('thead th').allTextContents();
+    assert.ok(headers.includes('Last used') && headers.includes('Days without use in range'), headers.join(' | '));
+    assert.ok(!headers.includes('Days inactive'), 'the old, misread column is gone');
+    const lastUsed = await table.locator(`tbody td:nth-child(${headers.indexOf('Last used') + 1})`).allInnerTexts();
+    assert.ok(lastUsed.length > 0 && lastUsed.every((s) => /^(today|yesterday|\d+ days ago)$/.test(s)), lastUsed.join(', '));
     await shot('by-user');
+  });
+
+  await step('by user, page by page', async () => {
+    const table = page.getByTestId('users-table');
+    const names = async () => table.locator('tbody td:first-child').allInnerTexts();
+    const all = await names();
+    await page.locator('#user-limit').selectOption('5');
+    await page.getByTestId('users-page').filter({ hasText: 'Page 1' }).waitFor();
+    const seen = [];
+    for (let n = 1; ; n++) {
+      const rows = await names();
+      assert.ok(rows.length <= 5, `page ${n} holds ${rows.length} users`);
+      seen.push(...rows);
+      const next = page.getByRole('button', { name: 'Next →' });
+      if (await next.isDisabled()) break;
+      await next.click();
+      await page.getByTestId('users-page').filter({ hasText: `Page ${n + 1}` }).waitFor();
+    }
+    assert.deepEqual(seen, all, 'the pages walk every user once, in order');
+    await page.getByRole('button', { name: '← Previous' }).click();
+    await page.getByTestId('users-page').filter({ hasText: 'Page 1' }).waitFor();
+    await shot('by-user-pages');
+    await page.locator('#user-limit').selectOption('50');
   });
 
   await step('balances: a card per pool with the ledger\'s available', async () => {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Column names of each export kind. They are a contract: columns are only
@@ -28,9 +29,11 @@ var (
 
 // Writer writes a table's rows. A value is a string, an int64, a uint64, a
 // float64, a bool or nil (an empty cell). CSV writes each as text (numbers
-// in decimal, bools as true/false, nil as ""); XLSX keeps numbers and bools
-// typed and writes no cell for nil or "". Row does not keep values: the
-// caller may reuse the slice.
+// in decimal, bools as true/false, nil as ""), a string that a spreadsheet
+// would read as a formula behind a leading ' (see Neutralise); XLSX keeps
+// numbers and bools typed, strings as text cells (never formulas), and
+// writes no cell for nil or "". Row does not keep values: the caller may
+// reuse the slice.
 type Writer interface {
 	Row(values []any) error
 	// Close finishes the file; nothing is complete before it.
@@ -104,11 +107,26 @@ func (c *csvWriter) Row(values []any) error {
 	return nil
 }
 
+// formulaStart are the first characters that make a spreadsheet read a
+// CSV cell as a formula (=, +, -, @) or that some strip before reading it
+// as one (tab, carriage return).
+const formulaStart = "=+-@\t\r"
+
+// Neutralise is s as a CSV text cell: behind a leading ' when it starts
+// like a formula, so that a spreadsheet shows it and never runs it. Only
+// text goes through it: numbers are written as numbers, -42 included.
+func Neutralise(s string) string {
+	if s != "" && strings.IndexByte(formulaStart, s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
 // text is v as CSV writes it.
 func text(v any) string {
 	switch v := v.(type) {
 	case string:
-		return v
+		return Neutralise(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case uint64:
@@ -120,7 +138,7 @@ func text(v any) string {
 	case nil:
 		return ""
 	default:
-		return fmt.Sprint(v)
+		return Neutralise(fmt.Sprint(v))
 	}
 }
 

@@ -25,6 +25,49 @@ func TestCSV(t *testing.T) {
 	require.Equal(t, [][]string{{"a", "b", "n", "u", "f", "ok", "none"}, {"1", "x,\"y\"", "-42", "7", "0.25", "true", ""}}, rows)
 }
 
+// TestCSVNeutralisesFormulas: a text cell that a spreadsheet would run as
+// a formula (a launcher's device id, an admin's reason) gets a leading ',
+// while numbers, negative ones included, stay numbers.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := New(CSV, &buf, "usage", []string{"text", "n", "f"})
+	require.NoError(t, err)
+	for _, s := range []string{`=HYPERLINK("http://evil.example","x")`, "+1+1", "-2+3", "@SUM(A1)", "\tx", "\r=1"} {
+		require.NoError(t, w.Row([]any{s, int64(-42), -0.5}))
+	}
+	require.NoError(t, w.Row([]any{"a=1", int64(7), 1.5}))
+	require.NoError(t, w.Close())
+	rows, err := csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"text", "n", "f"},
+		{`'=HYPERLINK("http://evil.example","x")`, "-42", "-0.5"}, {"'+1+1", "-42", "-0.5"}, {"'-2+3", "-42", "-0.5"},
+		{"'@SUM(A1)", "-42", "-0.5"}, {"'\tx", "-42", "-0.5"}, {"'\r=1", "-42", "-0.5"}, {"a=1", "7", "1.5"}}, rows)
+}
+
+// TestXLSXWritesFormulasAsText: XLSX text cells are never formulas, so
+// they keep their value as it is.
+func TestXLSXWritesFormulasAsText(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := New(XLSX, &buf, "usage", []string{"text"})
+	require.NoError(t, err)
+	require.NoError(t, w.Row([]any{"=1+1"}))
+	require.NoError(t, w.Close())
+	f, err := excelize.OpenReader(&buf)
+	require.NoError(t, err)
+	defer f.Close()
+	formula, err := f.GetCellFormula("usage", "A2")
+	require.NoError(t, err)
+	require.Empty(t, formula)
+	v, err := f.GetCellValue("usage", "A2")
+	require.NoError(t, err)
+	require.Equal(t, "=1+1", v)
+	typ, err := f.GetCellType("usage", "A2")
+	require.NoError(t, err)
+	require.Equal(t, excelize.CellTypeInlineString, typ)
+}
+
 func TestXLSX(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer

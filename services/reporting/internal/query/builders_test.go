@@ -11,7 +11,7 @@ var acme = Filter{OrgID: "acme", TeamIDs: []string{"design", "civil"}, From: day
 
 func TestUserTotalsSQL(t *testing.T) {
 	t.Parallel()
-	sql, args := UserTotals(acme, []string{"REVIT"}, Order{By: SortTokens, Limit: 10})
+	sql, args := UserTotals(acme, []string{"REVIT"}, Order{By: SortTokens, Limit: 10}, nil)
 	require.Equal(t, `SELECT user_id, sum(tokens) AS total_tokens, sum(charges) AS total_charges, uniqExact(day) AS days_used, max(day) AS last_day, groupUniqArray(product_code) AS products
 FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND product_code IN (?)

@@ -60,8 +60,8 @@ func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (F
 	default:
 		seen := make(map[string]bool, len(teamIDs))
 		for i, id := range teamIDs {
-			if err := eventlog.CheckID("team id", id); err != nil {
-				inv.add(fmt.Sprintf("team_ids[%d]", i), "%v", err)
+			if !eventlog.ValidID(id) {
+				inv.add(fmt.Sprintf("team_ids[%d]", i), "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quotedPrefix(id))
 				continue
 			}
 			if !seen[id] {
@@ -114,7 +114,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.FromDate == "" {
 		inv.add("range.from_date", "required when to_date is given")
 	} else if d, err := time.Parse(DateLayout, spec.FromDate); err != nil {
-		inv.add("range.from_date", "%q is not a YYYY-MM-DD date", spec.FromDate)
+		inv.add("range.from_date", "%s is not a YYYY-MM-DD date", quotedPrefix(spec.FromDate))
 	} else {
 		from = d
 	}
@@ -122,7 +122,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.ToDate != "" {
 		d, err := time.Parse(DateLayout, spec.ToDate)
 		if err != nil {
-			inv.add("range.to_date", "%q is not a YYYY-MM-DD date", spec.ToDate)
+			inv.add("range.to_date", "%s is not a YYYY-MM-DD date", quotedPrefix(spec.ToDate))
 		} else {
 			to = d
 		}
@@ -166,4 +166,13 @@ func (f Filter) Days() int {
 func (f Filter) WithRange(from, to time.Time) Filter {
 	f.From, f.To = from, to
 	return f
+}
+
+// DaysSince is the whole days from day to the end of f, or to today (now's
+// UTC date) when f ends later: 0 for a day that is the end. A Date column
+// decodes as midnight in its own zone, so only day's calendar date counts.
+func (f Filter) DaysSince(day, now time.Time) int64 {
+	end := min(f.To.Unix(), dateOf(now.UTC()).Unix())
+	d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	return max(0, (end-d.Unix())/86400)
 }

@@ -2,6 +2,7 @@ package query
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,20 @@ func TestFilterMonths(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.months, f.Months(), "%+v", tt.spec)
 		require.Equal(t, tt.days, f.Days(), "%+v", tt.spec)
+	}
+}
+
+// TestViolationsQuoteAShortPrefix: a refused value comes back cut short,
+// however long it was.
+func TestViolationsQuoteAShortPrefix(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("9", 100_000)
+	_, err := NewFilter("acme", []string{huge}, RangeSpec{FromDate: huge, ToDate: huge}, time.Now())
+	var inv *InvalidError
+	require.True(t, errors.As(err, &inv))
+	require.Len(t, inv.Violations, 3)
+	for _, v := range inv.Violations {
+		require.Less(t, len(v.Description), 200, v.Field)
+		require.Contains(t, v.Description, `"99999999999999999999999999999999"…`, v.Field)
 	}
 }

@@ -7,15 +7,16 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// DayTotal is the tokens of one day, all products together.
+// DayTotal is the tokens and charges of one day, all products together.
 type DayTotal struct {
-	Day    time.Time
-	Tokens int64
+	Day     time.Time
+	Tokens  int64
+	Charges uint64
 }
 
-// DailyTotals builds the tokens per day of f.
+// DailyTotals builds the tokens and charges per day of f.
 func DailyTotals(f Filter) (string, []any) {
-	sql := `SELECT day, sum(tokens) AS total_tokens
+	sql := `SELECT day, sum(tokens) AS total_tokens, sum(charges) AS total_charges
 FROM usage_daily_v2
 WHERE ` + scope(f) + `
 GROUP BY day
@@ -23,13 +24,13 @@ ORDER BY day`
 	return sql, scopeArgs(f)
 }
 
-// DailyTotals returns the tokens per day of f, days without use left out.
+// DailyTotals returns the tokens and charges per day of f, days without use left out.
 func (r *Reader) DailyTotals(ctx context.Context, f Filter) ([]DayTotal, error) {
 	sql, args := DailyTotals(f)
 	var out []DayTotal
 	err := r.each(ctx, "daily totals", sql, args, func(rows driver.Rows) error {
 		var d DayTotal
-		if err := rows.Scan(&d.Day, &d.Tokens); err != nil {
+		if err := rows.Scan(&d.Day, &d.Tokens, &d.Charges); err != nil {
 			return err
 		}
 		d.Day = time.Date(d.Day.Year(), d.Day.Month(), d.Day.Day(), 0, 0, 0, 0, time.UTC)

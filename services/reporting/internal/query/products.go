@@ -42,9 +42,11 @@ var productOrder = map[SortBy]string{
 }
 
 // ProductTotals builds the per-product totals of f. The group is the
-// product's as charged (a toolset carries its group, e.g. AutoCAD).
+// product's as charged (a toolset carries its group, e.g. AutoCAD). Its
+// alias must not be product_group: ClickHouse would then read the
+// aggregate, not the column, in the WHERE of a group drill-down.
 func ProductTotals(f Filter, p ProductScope, o Order) (string, []any) {
-	sql := `SELECT product_code, max(product_group) AS product_group, sum(tokens) AS total_tokens, uniqExact(user_id) AS users, count() AS charges
+	sql := `SELECT product_code, max(product_group) AS charged_group, sum(tokens) AS total_tokens, uniqExact(user_id) AS users, count() AS charges
 FROM charges_v2
 WHERE ` + scope(f) + p.where() + `
 GROUP BY product_code` + orderBy(o, productOrder, "product_code")

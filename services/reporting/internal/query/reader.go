@@ -57,14 +57,7 @@ type Order struct {
 // highest first, names A to Z; Asc flips that. Column names come from the
 // caller's constants only, never from a request.
 func orderBy(o Order, cols map[SortBy]string, key string) string {
-	col, ok := cols[o.By]
-	if !ok {
-		o.By, col = SortTokens, cols[SortTokens]
-	}
-	desc := o.By != SortName
-	if o.Asc {
-		desc = !desc
-	}
+	col, desc := o.column(cols)
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
@@ -77,6 +70,16 @@ func orderBy(o Order, cols map[SortBy]string, key string) string {
 		s += fmt.Sprintf("\nLIMIT %d", o.Limit)
 	}
 	return s
+}
+
+// column is o's sort column among cols (tokens when cols lacks o's) and
+// whether it sorts descending.
+func (o Order) column(cols map[SortBy]string) (col string, desc bool) {
+	col, ok := cols[o.By]
+	if !ok {
+		o.By, col = SortTokens, cols[SortTokens]
+	}
+	return col, (o.By != SortName) != o.Asc
 }
 
 // inList is "col IN (?, ?, …)" for values, or "" when there are none.

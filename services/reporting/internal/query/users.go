@@ -23,18 +23,20 @@ var userOrder = map[SortBy]string{
 	SortLastUsed: "last_day", SortName: "user_id",
 }
 
-// UserTotals builds every user's totals in f, sorted and limited by o.
-func UserTotals(f Filter, products []string, o Order) (string, []any) {
+// UserTotals builds every user's totals in f after the cursor (from the
+// first when nil), sorted and limited by o.
+func UserTotals(f Filter, products []string, o Order, after *Cursor) (string, []any) {
+	having, keys := userAfter(o, after)
 	sql := `SELECT user_id, sum(tokens) AS total_tokens, sum(charges) AS total_charges, uniqExact(day) AS days_used, max(day) AS last_day, groupUniqArray(product_code) AS products
 FROM usage_daily_v2
 WHERE ` + scope(f) + inList("product_code", len(products)) + `
-GROUP BY user_id` + orderBy(o, userOrder, "user_id")
-	return sql, strArgs(scopeArgs(f), products)
+GROUP BY user_id` + having + orderBy(o, userOrder, "user_id")
+	return sql, append(strArgs(scopeArgs(f), products), keys...)
 }
 
-// UserTotals returns the users of f in o's order.
-func (r *Reader) UserTotals(ctx context.Context, f Filter, products []string, o Order) ([]UserTotal, error) {
-	sql, args := UserTotals(f, products, o)
+// UserTotals returns the users of f after the cursor in o's order.
+func (r *Reader) UserTotals(ctx context.Context, f Filter, products []string, o Order, after *Cursor) ([]UserTotal, error) {
+	sql, args := UserTotals(f, products, o, after)
 	var out []UserTotal
 	err := r.each(ctx, "user totals", sql, args, func(rows driver.Rows) error {
 		var u UserTotal

@@ -9,9 +9,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
 
-// maxAttributeKey bounds an attribute key's length.
-const maxAttributeKey = 64
-
 // GetUsageByAttribute answers tokens per value of one launch attribute
 // (project, cost centre …): the chargeback report.
 func (s *Server) GetUsageByAttribute(ctx context.Context, req *v1.GetUsageByAttributeRequest) (*v1.GetUsageByAttributeResponse, error) {
@@ -20,13 +17,11 @@ func (s *Server) GetUsageByAttribute(ctx context.Context, req *v1.GetUsageByAttr
 		return nil, err
 	}
 	key := req.GetAttributeKey()
-	switch {
-	case key == "":
-		return nil, s.toStatus(ctx, invalid("attribute_key", "required, e.g. \"project\""))
-	case len(key) > maxAttributeKey:
-		return nil, s.toStatus(ctx, invalid("attribute_key", "at most %d bytes", maxAttributeKey))
-	case req.GetLimit() < 0:
-		return nil, s.toStatus(ctx, invalid("limit", "must not be negative"))
+	var chk query.Check
+	chk.AttributeKey("attribute_key", key)
+	chk.Limit("limit", req.GetLimit())
+	if err := chk.Err(); err != nil {
+		return nil, s.toStatus(ctx, err)
 	}
 	// The three queries are independent: side by side they cost one.
 	var (

@@ -19,8 +19,13 @@ func (s *Server) GetUsageByProduct(ctx context.Context, req *v1.GetUsageByProduc
 	if err != nil {
 		return nil, err
 	}
-	if req.GetUserLimit() < 0 {
-		return nil, s.toStatus(ctx, invalid("user_limit", "must not be negative"))
+	var chk query.Check
+	chk.Products("product_codes", req.GetProductCodes())
+	chk.Group("product_group", req.GetProductGroup())
+	chk.Limit("limit", req.GetLimit())
+	chk.Limit("user_limit", req.GetUserLimit())
+	if err := chk.Err(); err != nil {
+		return nil, s.toStatus(ctx, err)
 	}
 	scope := query.ProductScope{Codes: req.GetProductCodes(), Group: req.GetProductGroup()}
 	o := order(req.GetSortBy(), req.GetAscending(), 0)
@@ -58,23 +63,20 @@ func (s *Server) GetUsageByProduct(ctx context.Context, req *v1.GetUsageByProduc
 	if userLimit == 0 {
 		userLimit = defaultUserLimit
 	}
-	show := s.privacy.Users(f.OrgID)
+	resp.Products = s.productRows(products, users, versions, months, userLimit, s.privacy.Users(f.OrgID))
+	return resp, nil
+}
+
+// productRows builds the by-product report's rows: per product its users
+// per token bucket, its first userLimit users (highest first), its versions.
+func (s *Server) productRows(products []query.ProductTotal, users []query.ProductUser, versions []query.VersionUse,
+	months, userLimit int, show func(string) string) []*v1.ProductUsage {
+	out := make([]*v1.ProductUsage, 0, len(products))
 	byCode := map[string]*v1.ProductUsage{}
 	for _, p := range products {
-		pu := &v1.ProductUsage{
-			ProductCode: p.Code, ProductGroup: p.Group, Tokens: p.Tokens, Users: int64(p.Users),
-			Charges: int64(p.Charges), AverageTokensPerMonth: round2(float64(p.Tokens) / float64(months)),
-		}
-		for i, upper := range s.buckets {
-			lower := int64(0)
-			if i > 0 {
-				lower = s.buckets[i-1] + 1
-			}
-			pu.TokenBuckets = append(pu.TokenBuckets, &v1.BucketCount{MinTokens: lower, MaxTokens: upper})
-		}
-		pu.TokenBuckets = append(pu.TokenBuckets, &v1.BucketCount{MinTokens: s.buckets[len(s.buckets)-1] + 1})
+		pu := s.productUsage(p, months)
 		byCode[p.Code] = pu
-		resp.Products = append(resp.Products, pu)
+		out = append(out, pu)
 	}
 	for _, u := range users { // highest first per product
 		pu := byCode[u.Code]
@@ -94,7 +96,24 @@ func (s *Server) GetUsageByProduct(ctx context.Context, req *v1.GetUsageByProduc
 			pu.Versions = append(pu.Versions, &v1.VersionUsers{ProductVersion: v.Version, Users: int64(v.Users), Launches: int64(v.Launches)})
 		}
 	}
-	return resp, nil
+	return out
+}
+
+// productUsage is p's row of the by-product report, with its empty token buckets.
+func (s *Server) productUsage(p query.ProductTotal, months int) *v1.ProductUsage {
+	pu := &v1.ProductUsage{
+		ProductCode: p.Code, ProductGroup: p.Group, Tokens: p.Tokens, Users: int64(p.Users),
+		Charges: int64(p.Charges), AverageTokensPerMonth: round2(float64(p.Tokens) / float64(months)),
+	}
+	for i, upper := range s.buckets {
+		lower := int64(0)
+		if i > 0 {
+			lower = s.buckets[i-1] + 1
+		}
+		pu.TokenBuckets = append(pu.TokenBuckets, &v1.BucketCount{MinTokens: lower, MaxTokens: upper})
+	}
+	pu.TokenBuckets = append(pu.TokenBuckets, &v1.BucketCount{MinTokens: s.buckets[len(s.buckets)-1] + 1})
+	return pu
 }
 
 // bucketOf is the index of the bucket holding tokens: the first whose upper

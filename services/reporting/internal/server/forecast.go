@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
@@ -21,8 +20,12 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	if err != nil {
 		return nil, err
 	}
-	if err := eventlog.CheckID("team id", req.GetTeamId()); err != nil {
-		return nil, s.toStatus(ctx, invalid("team_id", "%v", err))
+	var chk query.Check
+	chk.TeamID("team_id", req.GetTeamId())
+	month := chk.Month("term_start_month", req.GetTermStartMonth())
+	chk.Tokens("term_tokens", req.GetTermTokens())
+	if err := chk.Err(); err != nil {
+		return nil, s.toStatus(ctx, err)
 	}
 	if err := p.CheckTeam(req.GetTeamId()); err != nil {
 		return nil, errPermission(req.GetTeamId())
@@ -30,15 +33,8 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	now := s.now().UTC()
 	today := dateOf(now)
 	termStart := time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, time.UTC)
-	if m := req.GetTermStartMonth(); m != "" {
-		t, err := time.Parse("2006-01", m)
-		if err != nil {
-			return nil, s.toStatus(ctx, invalid("term_start_month", "%q is not a YYYY-MM month", m))
-		}
-		termStart = t
-	}
-	if req.GetTermTokens() < 0 {
-		return nil, s.toStatus(ctx, invalid("term_tokens", "must not be negative"))
+	if !month.IsZero() {
+		termStart = month
 	}
 	f := query.Filter{OrgID: p.Org, TeamIDs: []string{req.GetTeamId()}}
 	from := today.AddDate(-1, 0, -1)

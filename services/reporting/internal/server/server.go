@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
@@ -28,7 +28,7 @@ type Reports interface {
 	ProductTotals(ctx context.Context, f query.Filter, p query.ProductScope, o query.Order) ([]query.ProductTotal, error)
 	ProductUsers(ctx context.Context, f query.Filter, codes []string) ([]query.ProductUser, error)
 	ProductVersions(ctx context.Context, f query.Filter, codes []string) ([]query.VersionUse, error)
-	UserTotals(ctx context.Context, f query.Filter, products []string, o query.Order) ([]query.UserTotal, error)
+	UserTotals(ctx context.Context, f query.Filter, products []string, o query.Order, after *query.Cursor) ([]query.UserTotal, error)
 	Totals(ctx context.Context, f query.Filter, products []string) (users uint64, tokens int64, err error)
 	SameDay(ctx context.Context, f query.Filter, users, products []string) ([]query.UserDay, error)
 	UserProductUse(ctx context.Context, f query.Filter, users, products []string) ([]query.ProductUser, error)
@@ -209,16 +209,11 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	var inv *query.InvalidError
 	switch {
 	case errors.As(err, &inv):
-		br := &errdetails.BadRequest{}
+		var bad grpcserver.Violations
 		for _, v := range inv.Violations {
-			br.FieldViolations = append(br.FieldViolations,
-				&errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+			bad.Add(v.Field, "%s", v.Description)
 		}
-		st := status.New(codes.InvalidArgument, inv.Error())
-		if withDetails, derr := st.WithDetails(br); derr == nil {
-			st = withDetails
-		}
-		return st.Err()
+		return bad.Err()
 	case errors.Is(err, errNoLedger):
 		return status.Error(codes.FailedPrecondition, "no ledger is configured: the balance is unknown")
 	case errors.Is(err, context.Canceled):

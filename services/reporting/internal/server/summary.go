@@ -49,7 +49,7 @@ func (s *Server) GetUsageSummary(ctx context.Context, req *v1.GetUsageSummaryReq
 		return nil, s.toStatus(ctx, err)
 	}
 	for _, d := range days {
-		resp.UsedByDay = append(resp.UsedByDay, &v1.DayUsage{Day: d.Day.Format(query.DateLayout), Tokens: d.Tokens})
+		resp.UsedByDay = append(resp.UsedByDay, &v1.DayUsage{Day: d.Day.Format(query.DateLayout), Tokens: d.Tokens, Charges: int64(d.Charges)})
 	}
 
 	if resp.Budgets, err = s.budgetUsage(ctx, f); err != nil {

@@ -10,6 +10,12 @@ export const money = (v, currency = 'USD') =>
   new Intl.NumberFormat('en-US', { style: 'currency', currency: currency || 'USD', maximumFractionDigits: 0 }).format(n(v));
 export const day = (iso) => (iso ? new Date(iso).toISOString().slice(0, 10) : '—');
 export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+// daysAgo says a count of whole days back from today: "today", "yesterday", "3 days ago".
+export const daysAgo = (v) => {
+  const d = n(v);
+  if (d <= 0) return 'today';
+  return d === 1 ? 'yesterday' : `${nf.format(d)} days ago`;
+};
 
 // h builds an element: h('td', {class: 'num'}, '12'). Children are text
 // unless they are nodes, so no data ever becomes markup.

@@ -1,0 +1,136 @@
+package query
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+)
+
+// Maxima of report request fields besides teams (MaxTeams) and the range.
+const (
+	// MaxProductCodes bounds the products one report may name.
+	MaxProductCodes = 1000
+	// MaxProductGroup bounds a product group's length in bytes.
+	MaxProductGroup = 128
+	// MaxAttributeKey bounds an attribute key's length in bytes.
+	MaxAttributeKey = 64
+	// MaxLimit bounds limit and user_limit: a longer list pages.
+	MaxLimit = 10000
+	// MaxPageToken bounds a page token's length; the service's own tokens
+	// are far shorter.
+	MaxPageToken = 256
+)
+
+// quotedPrefix is how an error message shows a value it refuses: quoted,
+// and cut after 32 bytes so a huge value never comes back in full.
+func quotedPrefix(s string) string {
+	const most = 32
+	if len(s) <= most {
+		return strconv.Quote(s)
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// Check collects the problems of a report request's fields other than its
+// teams and range (NewFilter checks those).
+type Check struct {
+	inv InvalidError
+}
+
+// Err is nil when every field checked was good, else an *InvalidError.
+func (c *Check) Err() error { return c.inv.orNil() }
+
+// Products checks product codes (empty: every product).
+func (c *Check) Products(field string, codes []string) {
+	if len(codes) > MaxProductCodes {
+		c.inv.add(field, "at most %d product codes", MaxProductCodes)
+		return
+	}
+	for i, code := range codes {
+		if !eventlog.ValidID(code) {
+			c.inv.add(field+"["+strconv.Itoa(i)+"]", "%s is not a product code: 1-64 letters, digits, '-' or '_'", quotedPrefix(code))
+		}
+	}
+}
+
+// Group checks a product group (empty: every group).
+func (c *Check) Group(field, group string) {
+	switch {
+	case len(group) > MaxProductGroup:
+		c.inv.add(field, "at most %d bytes", MaxProductGroup)
+	case !utf8.ValidString(group):
+		c.inv.add(field, "must be UTF-8")
+	}
+}
+
+// AttributeKey checks a required attribute key.
+func (c *Check) AttributeKey(field, key string) {
+	switch {
+	case key == "":
+		c.inv.add(field, "required, e.g. \"project\"")
+	case len(key) > MaxAttributeKey:
+		c.inv.add(field, "at most %d bytes", MaxAttributeKey)
+	case !utf8.ValidString(key):
+		c.inv.add(field, "must be UTF-8")
+	}
+}
+
+// Limit checks a count where 0 means no limit.
+func (c *Check) Limit(field string, n int32) {
+	if n < 0 || n > MaxLimit {
+		c.inv.add(field, "must be 0 (no limit) to %d, not %d", MaxLimit, n)
+	}
+}
+
+// PageToken decodes token, a next_page_token of the request whose
+// fingerprint is scope; nil when token is empty or bad (then recorded).
+func (c *Check) PageToken(field, token string, scope uint64) *Cursor {
+	if token == "" {
+		return nil
+	}
+	cur, err := decodeCursor(token)
+	switch {
+	case err != nil:
+		c.inv.add(field, "%s is not a page token of this service (%v)", quotedPrefix(token), err)
+		return nil
+	case cur.Scope != scope:
+		c.inv.add(field, "belongs to another request: give the same teams, range, products and sort as the first page")
+		return nil
+	}
+	return cur
+}
+
+// MaxTermTokens bounds a forecast's term_tokens.
+const MaxTermTokens = 1_000_000_000_000
+
+// TeamID checks one required team id.
+func (c *Check) TeamID(field, id string) {
+	if !eventlog.ValidID(id) {
+		c.inv.add(field, "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quotedPrefix(id))
+	}
+}
+
+// Month parses an optional YYYY-MM month (zero time when empty or bad).
+func (c *Check) Month(field, month string) time.Time {
+	if month == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse("2006-01", month)
+	if err != nil {
+		c.inv.add(field, "%s is not a YYYY-MM month", quotedPrefix(month))
+	}
+	return t
+}
+
+// Tokens checks an optional count of tokens (0: the default).
+func (c *Check) Tokens(field string, n int64) {
+	if n < 0 || n > MaxTermTokens {
+		c.inv.add(field, "must be 0 to %d, not %d", int64(MaxTermTokens), n)
+	}
+}
