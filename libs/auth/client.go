@@ -7,7 +7,8 @@ import (
 )
 
 // Bearer is a per-RPC credential sending an api key. It allows plaintext
-// transports: TLS, where used, is terminated in front of the services.
+// transports for in-process and loopback calls: listeners beyond loopback
+// need TLS (see config.CheckListen), and clients dial them with TLS.
 type Bearer string
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.

@@ -6,8 +6,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 )
 
 // MetadataOrg names the organisation a service credential acts for.
@@ -38,6 +42,9 @@ func isPublic(method string) bool {
 type Authorizer struct {
 	Keys   *Keyring
 	Policy Policy
+	// ServiceCertRequired accepts a service key only over mutual TLS, from a
+	// client whose certificate verified: a stolen service key alone is not enough.
+	ServiceCertRequired bool
 }
 
 func (a Authorizer) authorize(ctx context.Context, method string) (context.Context, error) {
@@ -56,6 +63,9 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 	}
 	if !a.Policy.allows(method, p.Role) {
 		return nil, status.Errorf(codes.PermissionDenied, "a %s key may not call %s", p.Role, method)
+	}
+	if p.Role == RoleService && a.ServiceCertRequired && !verifiedPeer(ctx) {
+		return nil, status.Error(codes.PermissionDenied, "a service key is accepted only with a client certificate signed by the server's -tls-client-ca")
 	}
 	if p.Role == RoleService {
 		acting := first(metadata.ValueFromIncomingContext(ctx, MetadataOrg))
@@ -98,6 +108,15 @@ type wrappedStream struct {
 }
 
 func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+func verifiedPeer(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	return ok && certs.Verified(&info.State)
+}
 
 func bearer(authorization []string) string {
 	v := first(authorization)

@@ -3,12 +3,15 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3"
+
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 )
 
 // EnvPrefix prefixes every environment variable.
@@ -31,6 +34,10 @@ type Common struct {
 	OTLPEndpoint string
 	APIKeys      string
 	LogLevel     string
+	// TLS of every listener and of the calls to other services.
+	TLS certs.Files
+	// InsecurePlaintext allows listening beyond loopback without TLS.
+	InsecurePlaintext bool
 }
 
 // Register adds the common flags to fs with the service's default listen address.
@@ -40,6 +47,46 @@ func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port; empty disables export")
 	fs.StringVar(&c.APIKeys, "api-keys", "", "static keyring: comma-separated secret:org:role[:team] (role admin|launcher|service; org * lets a service key act for any org)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.TLS.Cert, "tls-cert", "", "PEM certificate chain of every listener, and the client certificate for mutual TLS (reloaded when the file changes)")
+	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of -tls-cert")
+	fs.StringVar(&c.TLS.ClientCA, "tls-client-ca", "", "PEM CAs whose client certificates gRPC servers verify; service keys must then come with one (mutual TLS)")
+	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CAs trusted when calling other services (empty: the system roots); calls use TLS when this or -tls-cert is set")
+	fs.BoolVar(&c.InsecurePlaintext, "insecure-plaintext", false, "serve without TLS on a non-loopback address (bearer keys then cross the network in clear)")
+}
+
+// CheckListen refuses a listener beyond loopback without TLS, unless
+// InsecurePlaintext says it is meant.
+func (c *Common) CheckListen(flagName, addr string) error {
+	if addr == "" || c.TLS.Serving() || c.InsecurePlaintext || certs.Loopback(addr) {
+		return nil
+	}
+	return fmt.Errorf("-%s %s is not a loopback address: give -tls-cert and -tls-key, or -insecure-plaintext to serve plaintext on purpose", flagName, addr)
+}
+
+// ServerTLS is the listeners' TLS configuration, nil without -tls-cert.
+func (c *Common) ServerTLS() (*tls.Config, error) {
+	if !c.TLS.Serving() {
+		return nil, nil
+	}
+	return c.TLS.Server()
+}
+
+// OTLPTLS is the TLS of the OTLP exporter: nil (plaintext) for a collector
+// on loopback or with -insecure-plaintext, else the system roots or -tls-ca.
+func (c *Common) OTLPTLS() (*tls.Config, error) {
+	if c.OTLPEndpoint == "" || c.InsecurePlaintext || certs.Loopback(c.OTLPEndpoint) {
+		return nil, nil
+	}
+	return c.TLS.Client()
+}
+
+// ClientTLS is the TLS configuration of calls to other services, nil when
+// they go in plaintext (neither -tls-cert nor -tls-ca).
+func (c *Common) ClientTLS() (*tls.Config, error) {
+	if !c.TLS.Dialing() {
+		return nil, nil
+	}
+	return c.TLS.Client()
 }
 
 // Validate joins every problem with the common settings.
@@ -54,6 +101,10 @@ func (c *Common) Validate() error {
 	if c.APIKeys == "" {
 		errs = append(errs, Required("api-keys"))
 	}
+	if err := c.TLS.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.CheckListen("listen", c.Listen))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -54,7 +54,11 @@ func Start(ctx context.Context, name string, args []string, cfg Config, run Run)
 	}
 	base := cfg.Base()
 	log := telemetry.Logger(name, base.LogLevel)
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, OTLPEndpoint: base.OTLPEndpoint})
+	otlpTLS, err := base.OTLPTLS()
+	if err != nil {
+		return err
+	}
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, OTLPEndpoint: base.OTLPEndpoint, TLS: otlpTLS})
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
 package grpcserver
 
 import (
+	"crypto/tls"
 	"fmt"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
@@ -18,11 +20,20 @@ import (
 // A window costs memory only while data is sent and not yet read.
 const ClientWindow = 16 << 20
 
-// Dial connects to a tokenmeter service at addr, sending apiKey with every
-// call and the trace context in the metadata.
+// Dial connects to a tokenmeter service at addr in plaintext, sending apiKey
+// with every call and the trace context in the metadata.
 func Dial(addr, apiKey string) (*grpc.ClientConn, error) {
+	return DialTLS(addr, apiKey, nil)
+}
+
+// DialTLS is Dial over TLS with tlsConf (nil: plaintext).
+func DialTLS(addr, apiKey string, tlsConf *tls.Config) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if tlsConf != nil {
+		creds = credentials.NewTLS(tlsConf)
+	}
 	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithStaticStreamWindowSize(ClientWindow),
 		grpc.WithStaticConnWindowSize(ClientWindow),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),

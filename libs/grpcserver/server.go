@@ -6,6 +6,7 @@ package grpcserver
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -50,6 +52,9 @@ type Options struct {
 	StreamWorkers int
 	// Limits bound what one client may hold (zero values: DefaultLimits).
 	Limits Limits
+	// TLS serves TLS (nil: plaintext). With ClientCAs set, a service key is
+	// accepted only from a client whose certificate verified (mutual TLS).
+	TLS *tls.Config
 }
 
 // Limits bound a server's connections: calls in flight on one connection,
@@ -121,6 +126,9 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", opts.Listen, err)
 	}
+	if opts.TLS != nil && opts.TLS.ClientCAs != nil {
+		opts.Auth.ServiceCertRequired = true
+	}
 	unary := []grpc.UnaryServerInterceptor{recoverUnary(opts.Log), opts.Auth.Unary()}
 	stream := []grpc.StreamServerInterceptor{recoverStream(opts.Log), opts.Auth.Stream()}
 	serverOpts := []grpc.ServerOption{
@@ -131,6 +139,9 @@ func Listen(opts Options) (*Server, error) {
 		grpc.ChainStreamInterceptor(stream...),
 	}
 	serverOpts = append(serverOpts, opts.Limits.serverOptions()...)
+	if opts.TLS != nil {
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
 	if opts.StreamWorkers == 0 {
 		opts.StreamWorkers = DefaultStreamWorkers
 	}

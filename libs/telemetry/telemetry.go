@@ -5,6 +5,7 @@ package telemetry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"google.golang.org/grpc/credentials"
 )
 
 // Config says where telemetry goes.
@@ -23,6 +25,8 @@ type Config struct {
 	ServiceName string
 	// OTLPEndpoint is an OTLP/gRPC host:port; empty exports nothing.
 	OTLPEndpoint string
+	// TLS dials the collector (nil: plaintext).
+	TLS *tls.Config
 }
 
 // Shutdown flushes and stops the providers.
@@ -43,13 +47,16 @@ func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	if cfg.OTLPEndpoint != "" {
-		traceExp, err := otlptracegrpc.New(ctx,
-			otlptracegrpc.WithEndpoint(cfg.OTLPEndpoint), otlptracegrpc.WithInsecure())
+		traceTransport, metricTransport := otlptracegrpc.WithInsecure(), otlpmetricgrpc.WithInsecure()
+		if cfg.TLS != nil {
+			creds := credentials.NewTLS(cfg.TLS)
+			traceTransport, metricTransport = otlptracegrpc.WithTLSCredentials(creds), otlpmetricgrpc.WithTLSCredentials(creds)
+		}
+		traceExp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(cfg.OTLPEndpoint), traceTransport)
 		if err != nil {
 			return nil, fmt.Errorf("otlp trace exporter: %w", err)
 		}
-		metricExp, err := otlpmetricgrpc.New(ctx,
-			otlpmetricgrpc.WithEndpoint(cfg.OTLPEndpoint), otlpmetricgrpc.WithInsecure())
+		metricExp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(cfg.OTLPEndpoint), metricTransport)
 		if err != nil {
 			return nil, fmt.Errorf("otlp metric exporter: %w", err)
 		}

@@ -58,7 +58,7 @@ type Config struct {
 
 // Register adds the service's flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
-	c.Common.Register(fs, ":7073")
+	c.Common.Register(fs, "127.0.0.1:7073")
 	fs.Float64Var(&c.LowBalancePercent, "low-balance-percent", 20, "default low_balance threshold: a team's available tokens at this percent of its live tokens (0-100, exclusive)")
 	fs.DurationVar(&c.TickEvery, "tick", time.Minute, "how often the wall clock evaluates time-based rules (packs expiring, inactive users); 0 disables")
 	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
@@ -150,10 +150,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	serverTLS, err := cfg.ServerTLS()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	gs, err := grpcserver.Listen(grpcserver.Options{
-		Listen: cfg.Listen,
-		Auth:   auth.Authorizer{Keys: keys, Policy: server.Policy()},
-		Log:    log,
+		Listen: cfg.Listen, TLS: serverTLS,
+		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy()},
+		Log:  log,
 	})
 	if err != nil {
 		nc.Close()

@@ -48,8 +48,8 @@ type Config struct {
 
 // Register adds ingestion's flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
-	c.Common.Register(fs, ":7070")
-	fs.StringVar(&c.HTTPListen, "http-listen", "", "HTTP/JSON listen address, e.g. :7080 (:0 picks a free port; empty: gRPC only)")
+	c.Common.Register(fs, "127.0.0.1:7070")
+	fs.StringVar(&c.HTTPListen, "http-listen", "", "HTTP/JSON listen address, e.g. 127.0.0.1:7080 (:0 picks a free port; empty: gRPC only)")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "127.0.0.1:7071", "ledger gRPC address")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key ingestion presents to the ledger")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
@@ -64,7 +64,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate()}
+	errs := []error{c.Common.Validate(), c.CheckListen("http-listen", c.HTTPListen)}
 	if c.LedgerAddr == "" {
 		errs = append(errs, config.Required("ledger-addr"))
 	}
@@ -133,10 +133,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if s.keys, err = keys.Watch(ctx, store.KV(), ring, log); err != nil {
 		return nil, err
 	}
-	if s.ledger, err = grpcserver.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey); err != nil {
+	serverTLS, err := cfg.ServerTLS()
+	if err != nil {
 		return nil, err
 	}
-	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy}}); err != nil {
+	clientTLS, err := cfg.ClientTLS()
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger, err = grpcserver.DialTLS(cfg.LedgerAddr, cfg.LedgerAPIKey, clientTLS); err != nil {
+		return nil, err
+	}
+	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, TLS: serverTLS,
+		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy}}); err != nil {
 		return nil, err
 	}
 	ledger := v1.NewLedgerServiceClient(s.ledger)
@@ -154,7 +163,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
 	})
 	if cfg.HTTPListen != "" {
-		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, s.grpc.InProcess()); err != nil {
+		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, serverTLS, s.grpc.InProcess()); err != nil {
 			return nil, err
 		}
 	}

@@ -45,7 +45,7 @@ type Config struct {
 
 // Register adds the ledger's flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
-	c.Common.Register(fs, ":7071")
+	c.Common.Register(fs, "127.0.0.1:7071")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the streams this service provisions (3 in a cluster)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events, or every half as many as the answers it remembers when that is more, up to 10N (0: never)")
@@ -107,8 +107,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	serverTLS, err := cfg.ServerTLS()
+	if err != nil {
+		catalogs.Stop()
+		nc.Close()
+		return nil, err
+	}
 	gs, err := grpcserver.Listen(grpcserver.Options{
-		Listen: cfg.Listen, Log: log,
+		Listen: cfg.Listen, Log: log, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy},
 	})
 	if err != nil {
@@ -149,7 +155,11 @@ func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
-	s.announcer, s.forwarder = a, ring.NewForwarder(r, s.cfg.PeerAPIKey)
+	clientTLS, err := s.cfg.ClientTLS()
+	if err != nil {
+		return err
+	}
+	s.announcer, s.forwarder = a, ring.NewForwarder(r, s.cfg.PeerAPIKey, clientTLS)
 	s.log.Info("joined the ledger ring", "replica", id, "addr", addr)
 	return nil
 }

@@ -86,7 +86,7 @@ type Config struct {
 
 // Register adds the flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
-	c.Common.Register(fs, ":7072")
+	c.Common.Register(fs, "127.0.0.1:7072")
 	fs.StringVar(&c.ClickHouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native protocol host:port")
 	fs.StringVar(&c.ClickHouseDatabase, "clickhouse-database", "tokenmeter", "ClickHouse database (created if missing)")
 	fs.StringVar(&c.ClickHouseUser, "clickhouse-user", "default", "ClickHouse user")
@@ -98,7 +98,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
 	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
-	fs.StringVar(&c.ConsoleListen, "console-listen", ":7074", "host:port of the admin web console (empty: none)")
+	fs.StringVar(&c.ConsoleListen, "console-listen", "127.0.0.1:7074", "host:port of the admin web console (empty: none)")
 	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
 	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "organisations whose reports show user ids (comma-separated, * for all); others see keyed hashes")
 	fs.StringVar(&c.UserHashKey, "user-hash-key", "", "secret keying the hashed user ids (set it: without it pseudonyms can be guessed)")
@@ -130,7 +130,7 @@ func (c *Config) buckets() ([]int64, error) {
 
 // Validate joins every configuration problem.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate()}
+	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen)}
 	if c.ClickHouseAddr == "" {
 		errs = append(errs, config.Required("clickhouse-addr"))
 	}
@@ -239,7 +239,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	if s.ledger, err = balance.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.LedgerTimeout); err != nil {
+	clientTLS, err := cfg.ClientTLS()
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger, err = balance.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.LedgerTimeout, clientTLS); err != nil {
 		return nil, err
 	}
 	if s.ledger != nil {
@@ -251,23 +255,42 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		log.WarnContext(ctx, "no -user-hash-key: hashed user ids of organisations without personal data can be guessed")
 	}
 	opts.Reports = query.NewReader(s.ch)
+	tlsConf, err := transport(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s.grpc, err = grpcserver.Listen(grpcserver.Options{
-		Listen: cfg.Listen,
-		Auth:   auth.Authorizer{Keys: keys, Policy: server.Policy()},
-		Log:    log,
+		Listen: cfg.Listen, TLS: tlsConf.TLS,
+		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy()},
+		Log:  log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	v1.RegisterReportingServiceServer(s.grpc, server.NewWith(opts))
 	if cfg.ConsoleListen != "" {
-		s.console, err = console.Listen(ctx, console.Config{Listen: cfg.ConsoleListen,
-			ReportingAddr: s.grpc.Addr(), LedgerAddr: cfg.LedgerAddr, AlertingAddr: cfg.AlertingAddr})
-		if err != nil {
+		tlsConf.Listen, tlsConf.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
+		tlsConf.LedgerAddr, tlsConf.AlertingAddr = cfg.LedgerAddr, cfg.AlertingAddr
+		if s.console, err = console.Listen(ctx, tlsConf); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// transport is the TLS of the gRPC server and the console: serving, calling
+// the reporting service itself, and calling the others (nil: plaintext).
+func transport(cfg Config) (c console.Config, err error) {
+	if c.TLS, err = cfg.ServerTLS(); err != nil {
+		return c, err
+	}
+	if c.ClientTLS, err = cfg.ClientTLS(); err != nil {
+		return c, err
+	}
+	if cfg.TLS.Serving() {
+		c.SelfTLS, err = cfg.TLS.Self()
+	}
+	return c, err
 }
 
 // ConsoleURL is where a browser opens the web console ("" without one).

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/services/alerting"
 	"github.com/tokenmeter/tokenmeter/services/ingestion"
@@ -44,6 +45,8 @@ type Options struct {
 	IngestionHTTPListen string
 	// ConsoleListen opens reporting's web console ("" keeps it closed).
 	ConsoleListen string
+	// TLS of every listener and every call between the services (zero: plaintext).
+	TLS certs.Files
 	// Now is the server clock of ledger and ingestion (nil: wall clock).
 	Now func() time.Time
 	Log *slog.Logger
@@ -75,7 +78,7 @@ func defaults(register func(*flag.FlagSet)) {
 }
 
 func common(c *config.Common, o Options, listen string) {
-	c.NATSURL, c.APIKeys, c.Listen = o.NATSURL, APIKeys(), listen
+	c.NATSURL, c.APIKeys, c.Listen, c.TLS = o.NATSURL, APIKeys(), listen, o.TLS
 }
 
 // Start builds and runs the services until ctx ends; Wait returns when all

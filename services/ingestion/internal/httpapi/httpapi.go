@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -36,7 +38,7 @@ type Server struct {
 // server's in-process connection (grpcserver.Server.InProcess), so a request
 // runs through the same interceptors as a gRPC call without a second trip
 // over the network.
-func Listen(ctx context.Context, listen string, conn grpc.ClientConnInterface) (*Server, error) {
+func Listen(ctx context.Context, listen string, tlsConf *tls.Config, conn grpc.ClientConnInterface) (*Server, error) {
 	mux := grpcserver.NewGateway()
 	if err := v1.RegisterIngestionServiceHandlerClient(ctx, mux, v1.NewIngestionServiceClient(conn)); err != nil {
 		return nil, fmt.Errorf("http door: %w", err)
@@ -50,7 +52,7 @@ func Listen(ctx context.Context, listen string, conn grpc.ClientConnInterface) (
 	// trace through this door too.
 	handler := otelhttp.NewHandler(limitBody(mux), "ingestion.http")
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{http: hs, listener: lis}, nil
+	return &Server{http: hs, listener: certs.HTTPListener(lis, tlsConf)}, nil
 }
 
 // Addr is the address actually listened on.

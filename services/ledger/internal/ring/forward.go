@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"crypto/tls"
 	"sync"
 	"sync/atomic"
 
@@ -19,6 +20,8 @@ const MetadataForwarded = "x-tokenmeter-forwarded-by"
 
 // Forwarder reaches the replica that owns a pool.
 type Forwarder struct {
+	// tls dials the other replicas (nil: plaintext).
+	tls    *tls.Config
 	ring   *Ring
 	apiKey string
 
@@ -29,8 +32,8 @@ type Forwarder struct {
 }
 
 // NewForwarder forwards with apiKey, a service credential the other replicas accept.
-func NewForwarder(r *Ring, apiKey string) *Forwarder {
-	return &Forwarder{ring: r, apiKey: apiKey, conns: map[string]*grpc.ClientConn{}}
+func NewForwarder(r *Ring, apiKey string, tlsConf *tls.Config) *Forwarder {
+	return &Forwarder{ring: r, apiKey: apiKey, tls: tlsConf, conns: map[string]*grpc.ClientConn{}}
 }
 
 // Target returns a client of the pool's owner and the context to call it
@@ -62,7 +65,7 @@ func (f *Forwarder) conn(addr string) (*grpc.ClientConn, error) {
 	if c, ok := f.conns[addr]; ok {
 		return c, nil
 	}
-	c, err := grpcserver.Dial(addr, f.apiKey)
+	c, err := grpcserver.DialTLS(addr, f.apiKey, f.tls)
 	if err != nil {
 		return nil, err
 	}

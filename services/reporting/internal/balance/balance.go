@@ -4,6 +4,7 @@ package balance
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -27,14 +28,14 @@ type Ledger struct {
 
 // Dial returns a client of the ledger at addr (nil, nil when addr is empty:
 // reports then say the remaining tokens are unknown).
-func Dial(addr, serviceKey string, timeout time.Duration) (*Ledger, error) {
+func Dial(addr, serviceKey string, timeout time.Duration, tlsConf *tls.Config) (*Ledger, error) {
 	if addr == "" {
 		return nil, nil
 	}
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	conn, err := grpcserver.Dial(addr, serviceKey)
+	conn, err := grpcserver.DialTLS(addr, serviceKey, tlsConf)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

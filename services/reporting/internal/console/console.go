@@ -7,6 +7,7 @@ package console
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -34,6 +36,9 @@ type Config struct {
 	// and alert pages say the service is not configured.
 	LedgerAddr   string
 	AlertingAddr string
+	// TLS serves the console over TLS (nil: plaintext); SelfTLS dials
+	// ReportingAddr and ClientTLS the other services (nil: plaintext).
+	TLS, SelfTLS, ClientTLS *tls.Config
 }
 
 // Server is the listening console.
@@ -41,6 +46,7 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	conns    []*grpc.ClientConn
+	tls      bool
 }
 
 // Listen opens cfg.Listen; Serve serves.
@@ -59,7 +65,7 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 		addr     string
 		register func(context.Context, *grpc.ClientConn) error
 	}
-	for _, b := range []backend{
+	for i, b := range []backend{
 		{cfg.ReportingAddr, func(ctx context.Context, c *grpc.ClientConn) error {
 			return v1.RegisterReportingServiceHandler(ctx, gw, c)
 		}},
@@ -75,7 +81,11 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		// No key of the console's own: every call carries the signed-in
 		// admin's Authorization header, so the services decide as for any client.
-		conn, err := grpcserver.Dial(b.addr, "")
+		tlsConf := cfg.ClientTLS
+		if i == 0 {
+			tlsConf = cfg.SelfTLS
+		}
+		conn, err := grpcserver.DialTLS(b.addr, "", tlsConf)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +112,7 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("console listen %s: %w", cfg.Listen, err)
 	}
-	s.listener = lis
+	s.listener, s.tls = certs.HTTPListener(lis, cfg.TLS), cfg.TLS != nil
 	s.http = &http.Server{
 		Handler:           otelhttp.NewHandler(secureHeaders(mux), "reporting.console"),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -120,7 +130,11 @@ func (s *Server) URL() string {
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	scheme := "http://"
+	if s.tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port) + "/"
 }
 
 // Serve serves until Shutdown.
