@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // MetadataOrg names the organisation a service credential acts for.
@@ -63,7 +65,7 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 			return nil, status.Errorf(codes.InvalidArgument, "a service call must name its organisation in %s", MetadataOrg)
 		}
 		if p.Org != AnyOrg && p.Org != acting {
-			return nil, status.Errorf(codes.PermissionDenied, "this service key may not act for organisation %q", acting)
+			return nil, status.Errorf(codes.PermissionDenied, "this service key may not act for organisation %s", quote.Prefix(acting))
 		}
 		p.Org = acting
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // NewGateway is the grpc-gateway mux every HTTP/JSON door of tokenmeter
@@ -42,9 +43,16 @@ func gatewayHeaders(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// gatewayError is grpc-gateway's error answer plus Retry-After.
+// gatewayError is grpc-gateway's error answer plus Retry-After, with the
+// message cut to MaxMessage: the gateway's own JSON decoding errors quote
+// the value they refuse whole.
 func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok {
+		if len(st.Message()) > MaxMessage {
+			p := st.Proto()
+			p.Message = quote.Cut(p.GetMessage(), MaxMessage)
+			err = status.ErrorProto(p)
+		}
 		for _, d := range st.Details() {
 			if ri, ok := d.(*errdetails.RetryInfo); ok {
 				secs := int(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
@@ -33,7 +34,7 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
 	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
 	if u, err := url.Parse(h.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.Add("webhook.url", "must be an absolute http or https URL, got %q", h.GetUrl())
+		v.Add("webhook.url", "must be an absolute http or https URL, got %s", quote.Prefix(h.GetUrl()))
 	}
 	for i, k := range h.GetKinds() {
 		v.Check(fmt.Sprintf("webhook.kinds[%d]", i), eventlog.CheckID("kind", k))

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -70,7 +71,7 @@ func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKey
 	}
 	rec, err := a.Store.Revoke(ctx, p.Org, req.GetKeyId(), a.Now())
 	if errors.Is(err, ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "no launcher key %q in this organisation", req.GetKeyId())
+		return nil, status.Errorf(codes.NotFound, "no launcher key %s in this organisation", quote.Prefix(req.GetKeyId()))
 	}
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
@@ -86,6 +87,13 @@ func (a *Admin) ListLauncherKeys(ctx context.Context, req *v1.ListLauncherKeysRe
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if req.GetTeamId() != "" {
+		var bad grpcserver.Violations
+		bad.Check("team_id", eventlog.CheckID("team_id", req.GetTeamId()))
+		if err := bad.Err(); err != nil {
+			return nil, err
+		}
 	}
 	recs, err := a.Store.List(ctx, p.Org)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // MaxTeams bounds the teams one report may name.
@@ -114,7 +115,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.FromDate == "" {
 		inv.add("range.from_date", "required when to_date is given")
 	} else if d, err := time.Parse(DateLayout, spec.FromDate); err != nil {
-		inv.add("range.from_date", "%q is not a YYYY-MM-DD date", spec.FromDate)
+		inv.add("range.from_date", "%s is not a YYYY-MM-DD date", quote.Prefix(spec.FromDate))
 	} else {
 		from = d
 	}
@@ -122,7 +123,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.ToDate != "" {
 		d, err := time.Parse(DateLayout, spec.ToDate)
 		if err != nil {
-			inv.add("range.to_date", "%q is not a YYYY-MM-DD date", spec.ToDate)
+			inv.add("range.to_date", "%s is not a YYYY-MM-DD date", quote.Prefix(spec.ToDate))
 		} else {
 			to = d
 		}

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
@@ -33,7 +34,7 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	if m := req.GetTermStartMonth(); m != "" {
 		t, err := time.Parse("2006-01", m)
 		if err != nil {
-			return nil, s.toStatus(ctx, invalid("term_start_month", "%q is not a YYYY-MM month", m))
+			return nil, s.toStatus(ctx, invalid("term_start_month", "%s is not a YYYY-MM month", quote.Prefix(m)))
 		}
 		termStart = t
 	}

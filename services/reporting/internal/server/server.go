@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
@@ -176,7 +178,7 @@ func order(by v1.SortBy, asc bool, limit int32) query.Order {
 }
 
 func errPermission(team string) error {
-	return status.Errorf(codes.PermissionDenied, "this key may not read team %q", team)
+	return status.Errorf(codes.PermissionDenied, "this key may not read team %s", quote.Prefix(team))
 }
 
 func rangeSpec(r *v1.UsageRange) query.RangeSpec {
@@ -212,9 +214,9 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		br := &errdetails.BadRequest{}
 		for _, v := range inv.Violations {
 			br.FieldViolations = append(br.FieldViolations,
-				&errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+				&errdetails.BadRequest_FieldViolation{Field: v.Field, Description: quote.Cut(v.Description, grpcserver.MaxDescription)})
 		}
-		st := status.New(codes.InvalidArgument, inv.Error())
+		st := status.New(codes.InvalidArgument, quote.Cut(inv.Error(), grpcserver.MaxMessage))
 		if withDetails, derr := st.WithDetails(br); derr == nil {
 			st = withDetails
 		}
