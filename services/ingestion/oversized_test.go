@@ -48,6 +48,7 @@ func TestOversizedValuesAreNotEchoed(t *testing.T) {
 		call{"Quote", designKey, "user_id", &v1.QuoteRequest{TeamId: "design", UserId: huge, ProductCode: "REVIT"}},
 		call{"CreateLauncherKey", "admin-secret", "team_id", &v1.CreateLauncherKeyRequest{TeamId: huge}},
 		call{"ListLauncherKeys", "admin-secret", "team_id", &v1.ListLauncherKeysRequest{TeamId: huge}},
+		call{"ListLauncherKeys", "admin-secret", "page_token", &v1.ListLauncherKeysRequest{PageToken: huge}},
 		call{"RevokeLauncherKey", "admin-secret", "key_id", &v1.RevokeLauncherKeyRequest{KeyId: huge}},
 	)
 	grpc := doors(t, e)["grpc"]
