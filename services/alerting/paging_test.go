@@ -3,10 +3,13 @@ package alerting_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -194,4 +197,35 @@ func TestListAlertsWalksEveryPage(t *testing.T) {
 	requireField(t, err, "page_token")
 	_, err = c.ListAlerts(ctx, &v1.ListAlertsRequest{PageToken: "bm9wZQ"})
 	requireField(t, err, "page_token")
+}
+
+// A 100 KB value is refused by name in an answer of a few hundred bytes.
+func TestOversizedValuesAreNotEchoed(t *testing.T) {
+	t.Parallel()
+	h := startService(t)
+	c := h.client(acmeAdmin)
+	ctx := t.Context()
+	huge := strings.Repeat("x", 100<<10)
+	for field, call := range map[string]func() error{
+		"team_id":     func() error { _, err := c.SetRules(ctx, &v1.SetRulesRequest{TeamId: huge}); return err },
+		"team_ids[0]": func() error { _, err := c.ListAlerts(ctx, &v1.ListAlertsRequest{TeamIds: []string{huge}}); return err },
+		"page_token":  func() error { _, err := c.ListWebhooks(ctx, &v1.ListWebhooksRequest{PageToken: huge}); return err },
+		"alert_id": func() error {
+			_, err := c.AcknowledgeAlert(ctx, &v1.AcknowledgeAlertRequest{AlertId: huge})
+			return err
+		},
+		"webhook.url": func() error {
+			_, err := c.SetWebhook(ctx, &v1.SetWebhookRequest{Webhook: &v1.Webhook{WebhookId: "w", TeamId: "design", Url: huge}})
+			return err
+		},
+		"webhook.team_id": func() error {
+			_, err := c.SetWebhook(ctx, &v1.SetWebhookRequest{Webhook: &v1.Webhook{WebhookId: "w", TeamId: huge, Url: "https://x"}})
+			return err
+		},
+	} {
+		err := call()
+		requireField(t, err, field)
+		size := proto.Size(status.Convert(err).Proto())
+		require.Less(t, size, 2<<10, "%s: a %d-byte answer", field, size)
+	}
 }
