@@ -90,11 +90,15 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/export", exports)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/tokenmeter.v1.") {
-			rpc.ServeHTTP(w, r)
-			return
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/api/tokenmeter.v1."):
+			rpc.ServeHTTP(w, r) // another method than POST: 405, Allow: POST
+		case r.URL.Path == "/api/export":
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSONErrorStatus(w, http.StatusMethodNotAllowed, codes.Unimplemented, "/api/export takes GET only")
+		default:
+			apiNotFound(w, r)
 		}
-		apiNotFound(w, r)
 	})
 	mux.Handle("/", assets())
 

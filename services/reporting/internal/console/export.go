@@ -123,7 +123,12 @@ func writeStatus(w http.ResponseWriter, err error) {
 // writeJSONError answers in the gateway's own error shape (google.rpc.Status
 // as JSON), so the console reads every error the same way.
 func writeJSONError(w http.ResponseWriter, code codes.Code, message string) {
+	writeJSONErrorStatus(w, runtime.HTTPStatusFromCode(code), code, message)
+}
+
+// writeJSONErrorStatus is writeJSONError with an HTTP status of its own.
+func writeJSONErrorStatus(w http.ResponseWriter, httpStatus int, code codes.Code, message string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(runtime.HTTPStatusFromCode(code))
+	w.WriteHeader(httpStatus)
 	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": message, "details": []any{}})
 }
