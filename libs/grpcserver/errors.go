@@ -13,9 +13,11 @@ import (
 // MaxDescription bounds one violation's description and MaxMessage a status
 // message, in bytes: a value quoted with quote.Prefix fits many times over, so
 // the bounds only bite on a message that took in a client's value whole.
+// MaxViolations bounds how many violations one answer lists.
 const (
 	MaxDescription = 512
 	MaxMessage     = 1024
+	MaxViolations  = 32
 )
 
 // Violations collects bad fields of a request; Err turns them into one
@@ -46,7 +48,7 @@ func (v Violations) Err() error {
 		msg += fmt.Sprintf(" (and %d more)", len(v)-1)
 	}
 	st := status.New(codes.InvalidArgument, quote.Cut(msg, MaxMessage))
-	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: v}); err == nil {
+	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: v[:min(len(v), MaxViolations)]}); err == nil {
 		st = withDetails
 	}
 	return st.Err()

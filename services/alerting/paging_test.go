@@ -199,7 +199,8 @@ func TestListAlertsWalksEveryPage(t *testing.T) {
 	requireField(t, err, "page_token")
 }
 
-// A 100 KB value is refused by name in an answer of a few hundred bytes.
+// A 100 KB value, or a list of thousands, is refused by name in an answer of
+// a few hundred bytes.
 func TestOversizedValuesAreNotEchoed(t *testing.T) {
 	t.Parallel()
 	h := startService(t)
@@ -220,6 +221,18 @@ func TestOversizedValuesAreNotEchoed(t *testing.T) {
 		},
 		"webhook.team_id": func() error {
 			_, err := c.SetWebhook(ctx, &v1.SetWebhookRequest{Webhook: &v1.Webhook{WebhookId: "w", TeamId: huge, Url: "https://x"}})
+			return err
+		},
+		"settings.usage_tiers.percents": func() error {
+			_, err := c.SetRules(ctx, &v1.SetRulesRequest{TeamId: "design", Settings: &v1.AlertRules{UsageTiers: &v1.UsageTiersRule{Percents: make([]float64, 100_000)}}})
+			return err
+		},
+		"webhook.kinds": func() error {
+			_, err := c.SetWebhook(ctx, &v1.SetWebhookRequest{Webhook: &v1.Webhook{WebhookId: "w", TeamId: "design", Url: "https://x", Kinds: make([]string, 10_000)}})
+			return err
+		},
+		"webhook.secret": func() error {
+			_, err := c.SetWebhook(ctx, &v1.SetWebhookRequest{Webhook: &v1.Webhook{WebhookId: "w", TeamId: "design", Url: "https://x", Secret: huge}})
 			return err
 		},
 	} {

@@ -72,8 +72,8 @@ func (s *Server) SetRules(ctx context.Context, req *v1.SetRulesRequest) (*v1.Set
 	if settings == nil {
 		settings = &v1.AlertRules{}
 	}
-	if err := rules.WithSettings(s.defaults, settings).Validate(); err != nil {
-		return nil, settingsViolations(err)
+	if err := s.checkSettings(settings); err != nil {
+		return nil, err
 	}
 	if err := s.store.Settings.Put(ctx, org, req.GetTeamId(), settings); err != nil {
 		return nil, unavailable(ctx, "store rules", err)
@@ -86,6 +86,14 @@ func (s *Server) teamRules(team string, settings *v1.AlertRules) *v1.TeamRules {
 		settings = &v1.AlertRules{}
 	}
 	return &v1.TeamRules{TeamId: team, Settings: settings, Effective: rules.WithSettings(s.defaults, settings).Proto()}
+}
+
+// checkSettings names every bad setting of a team's settings over the defaults.
+func (s *Server) checkSettings(settings *v1.AlertRules) error {
+	if err := rules.WithSettings(s.defaults, settings).Validate(); err != nil {
+		return settingsViolations(err)
+	}
+	return nil
 }
 
 // settingsViolations names each bad setting in a BadRequest.

@@ -31,22 +31,7 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	if h == nil {
 		h = &v1.Webhook{}
 	}
-	var v grpcserver.Violations
-	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
-	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
-	if u, err := url.Parse(h.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.Add("webhook.url", "must be an absolute http or https URL, got %s", quote.Prefix(h.GetUrl()))
-	}
-	for i, k := range h.GetKinds() {
-		v.Check(fmt.Sprintf("webhook.kinds[%d]", i), eventlog.CheckID("kind", k))
-	}
-	if _, ok := v1.Severity_name[int32(h.GetMinSeverity())]; !ok {
-		v.Add("webhook.min_severity", "unknown severity %d", h.GetMinSeverity())
-	}
-	if len(h.GetSecret()) > 0 && len(h.GetSecret()) < 16 {
-		v.Add("webhook.secret", "must be at least 16 characters (or empty to generate one)")
-	}
-	if err := v.Err(); err != nil {
+	if err := checkWebhook(h); err != nil {
 		return nil, err
 	}
 	if h.GetSecret() == "" {
@@ -56,6 +41,40 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 		return nil, unavailable(ctx, "store webhook", err)
 	}
 	return &v1.SetWebhookResponse{Webhook: h}, nil
+}
+
+// Webhook limits: a URL, a chosen secret and the kinds a webhook takes.
+const (
+	maxWebhookURL    = 2048
+	minWebhookSecret = 16
+	maxWebhookSecret = 256
+	maxWebhookKinds  = 32
+)
+
+// checkWebhook names every bad field of a webhook to store.
+func checkWebhook(h *v1.Webhook) error {
+	var v grpcserver.Violations
+	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
+	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
+	if len(h.GetUrl()) > maxWebhookURL {
+		v.Add("webhook.url", "must be at most %d bytes, got %d", maxWebhookURL, len(h.GetUrl()))
+	} else if u, err := url.Parse(h.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.Add("webhook.url", "must be an absolute http or https URL, got %s", quote.Prefix(h.GetUrl()))
+	}
+	if n := len(h.GetKinds()); n > maxWebhookKinds {
+		v.Add("webhook.kinds", "at most %d kinds, got %d", maxWebhookKinds, n)
+	} else {
+		for i, k := range h.GetKinds() {
+			v.Check(fmt.Sprintf("webhook.kinds[%d]", i), eventlog.CheckID("kind", k))
+		}
+	}
+	if _, ok := v1.Severity_name[int32(h.GetMinSeverity())]; !ok {
+		v.Add("webhook.min_severity", "unknown severity %d", h.GetMinSeverity())
+	}
+	if n := len(h.GetSecret()); n > 0 && (n < minWebhookSecret || n > maxWebhookSecret) {
+		v.Add("webhook.secret", "must be %d to %d characters (or empty to generate one), got %d", minWebhookSecret, maxWebhookSecret, n)
+	}
+	return v.Err()
 }
 
 // ListWebhooks returns the webhooks of the teams asked for (all: none
