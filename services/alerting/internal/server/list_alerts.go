@@ -109,19 +109,9 @@ func (s *Server) latest(ctx context.Context, filters []string, since time.Time, 
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", eventlog.AlertsStream, err)
 	}
-	var end uint64
-	var endTime time.Time
-	for _, f := range filters {
-		msg, err := stream.GetLastMsgForSubject(ctx, f)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("last alert of %s: %w", f, err)
-		}
-		if msg.Sequence > end {
-			end, endTime = msg.Sequence, msg.Time
-		}
+	end, endTime, err := lastAlert(ctx, stream, filters)
+	if err != nil {
+		return nil, err
 	}
 	if before > 0 {
 		end = min(end, before-1)
@@ -181,4 +171,24 @@ func (s *Server) latest(ctx context.Context, filters []string, since time.Time, 
 	out = append(out, ring[:next]...)
 	slices.Reverse(out)
 	return out, nil
+}
+
+// lastAlert is the stream sequence and time of the newest alert on filters
+// (0: none).
+func lastAlert(ctx context.Context, stream jetstream.Stream, filters []string) (uint64, time.Time, error) {
+	var end uint64
+	var endTime time.Time
+	for _, f := range filters {
+		msg, err := stream.GetLastMsgForSubject(ctx, f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, time.Time{}, fmt.Errorf("last alert of %s: %w", f, err)
+		}
+		if msg.Sequence > end {
+			end, endTime = msg.Sequence, msg.Time
+		}
+	}
+	return end, endTime, nil
 }
