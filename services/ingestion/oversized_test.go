@@ -68,6 +68,20 @@ func TestOversizedValuesAreNotEchoed(t *testing.T) {
 			require.Contains(t, badFields(t, status.ErrorProto(&st)), c.field)
 		})
 	}
+	// The door's own JSON decoding quotes what it cannot read: cut too.
+	t.Run("http undecodable occurred_at", func(t *testing.T) {
+		body := `{"event_id":"evt-oversized-0002","team_id":"design","user_id":"ann","product_code":"REVIT","occurred_at":"` + huge + `"}`
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+e.svc.HTTPAddr()+"/tokenmeter.v1.IngestionService/Launch", strings.NewReader(body))
+		require.NoError(t, err)
+		r.Header.Set("Authorization", "Bearer "+designKey)
+		res, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		answer, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusBadRequest, res.StatusCode)
+		require.Less(t, len(answer), mostAnswer, "a %d-byte answer", len(answer))
+	})
 	// A batch answers each event: the result names the field and carries
 	// neither the value nor a malformed event id back.
 	for name, d := range doors(t, e) {
