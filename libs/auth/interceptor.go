@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/certs"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // MetadataOrg names the organisation a service credential acts for.
@@ -73,7 +74,7 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 			return nil, status.Errorf(codes.InvalidArgument, "a service call must name its organisation in %s", MetadataOrg)
 		}
 		if p.Org != AnyOrg && p.Org != acting {
-			return nil, status.Errorf(codes.PermissionDenied, "this service key may not act for organisation %q", acting)
+			return nil, status.Errorf(codes.PermissionDenied, "this service key may not act for organisation %s", quote.Prefix(acting))
 		}
 		p.Org = acting
 	}

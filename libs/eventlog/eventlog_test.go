@@ -113,6 +113,11 @@ func TestCheckID(t *testing.T) {
 	for id, ok := range map[string]bool{"design": true, "Team_2-b": true, "": false, "a.b": false, "a b": false, "_catalog": false, "*": false, ">": false} {
 		require.Equal(t, ok, CheckID("team_id", id) == nil, id)
 	}
+	// A long id is quoted by a short prefix: the message must not grow with it.
+	err := CheckID("user_id", strings.Repeat("é", 50<<10))
+	require.Less(t, len(err.Error()), 300, err.Error())
+	require.Contains(t, err.Error(), "user_id")
+	require.Contains(t, err.Error(), "(102400 bytes)")
 }
 
 // ValidID accepts exactly what ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ matches.

@@ -2,6 +2,8 @@ package eventlog
 
 import (
 	"fmt"
+
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // ValidID reports whether s can be used as an organisation or team id: 1 to
@@ -23,13 +25,14 @@ func ValidID(s string) bool {
 	return true
 }
 
-// CheckID returns an error naming what is wrong with id.
+// CheckID returns an error naming what is wrong with id, quoting at most a
+// short prefix of it.
 func CheckID(kind, id string) error {
 	if id == "" {
 		return fmt.Errorf("%s is required", kind)
 	}
 	if !ValidID(id) {
-		return fmt.Errorf("%s %q must be 1-64 letters, digits, '-' or '_', starting with a letter or digit", kind, id)
+		return fmt.Errorf("%s %s must be 1-64 letters, digits, '-' or '_', starting with a letter or digit", kind, quote.Prefix(id))
 	}
 	return nil
 }

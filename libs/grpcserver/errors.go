@@ -6,15 +6,29 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/tokenmeter/tokenmeter/libs/quote"
+)
+
+// MaxDescription bounds one violation's description and MaxMessage a status
+// message, in bytes: a value quoted with quote.Prefix fits many times over, so
+// the bounds only bite on a message that took in a client's value whole.
+// MaxViolations bounds how many violations one answer lists.
+const (
+	MaxDescription = 512
+	MaxMessage     = 1024
+	MaxViolations  = 32
 )
 
 // Violations collects bad fields of a request; Err turns them into one
 // InvalidArgument status whose BadRequest details name each field.
 type Violations []*errdetails.BadRequest_FieldViolation
 
-// Add records a bad field.
+// Add records a bad field. A client's value in args must go through
+// quote.Prefix; the description is cut to MaxDescription whatever it holds.
 func (v *Violations) Add(field, format string, args ...any) {
-	*v = append(*v, &errdetails.BadRequest_FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+	desc := quote.Cut(fmt.Sprintf(format, args...), MaxDescription)
+	*v = append(*v, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc})
 }
 
 // Check records err, if any, against field.
@@ -33,8 +47,8 @@ func (v Violations) Err() error {
 	if len(v) > 1 {
 		msg += fmt.Sprintf(" (and %d more)", len(v)-1)
 	}
-	st := status.New(codes.InvalidArgument, msg)
-	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: v}); err == nil {
+	st := status.New(codes.InvalidArgument, quote.Cut(msg, MaxMessage))
+	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: v[:min(len(v), MaxViolations)]}); err == nil {
 		st = withDetails
 	}
 	return st.Err()

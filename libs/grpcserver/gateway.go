@@ -9,10 +9,12 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // NewGateway is the grpc-gateway mux every HTTP/JSON door of tokenmeter
@@ -21,6 +23,8 @@ import (
 // ignored (older servers accept newer clients), the Authorization header
 // and the acting organisation forwarded as gRPC metadata, and errors as
 // google.rpc.Status JSON with Retry-After when the status carries RetryInfo.
+// Every method is a POST: another method on a method's path is 405 with
+// Allow: POST.
 func NewGateway(opts ...runtime.ServeMuxOption) *runtime.ServeMux {
 	base := []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -29,6 +33,7 @@ func NewGateway(opts ...runtime.ServeMuxOption) *runtime.ServeMux {
 		}),
 		runtime.WithIncomingHeaderMatcher(gatewayHeaders),
 		runtime.WithErrorHandler(gatewayError),
+		runtime.WithRoutingErrorHandler(gatewayRouting),
 	}
 	return runtime.NewServeMux(append(base, opts...)...)
 }
@@ -42,9 +47,16 @@ func gatewayHeaders(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// gatewayError is grpc-gateway's error answer plus Retry-After.
+// gatewayError is grpc-gateway's error answer plus Retry-After, with the
+// message cut to MaxMessage: the gateway's own JSON decoding errors quote
+// the value they refuse whole.
 func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok {
+		if len(st.Message()) > MaxMessage {
+			p := st.Proto()
+			p.Message = quote.Cut(p.GetMessage(), MaxMessage)
+			err = status.ErrorProto(p)
+		}
 		for _, d := range st.Details() {
 			if ri, ok := d.(*errdetails.RetryInfo); ok {
 				secs := int(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
@@ -53,4 +65,17 @@ func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// gatewayRouting answers a path that exists under another method with 405
+// and Allow (grpc-gateway's default is 501 Not Implemented); the rest as
+// grpc-gateway does.
+func gatewayRouting(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	err := status.Error(codes.Unimplemented, "this path takes POST only: every method of this API is a POST")
+	gatewayError(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus, Err: err})
 }

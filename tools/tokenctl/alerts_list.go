@@ -1,6 +1,7 @@
 package tokenctl
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -26,7 +27,10 @@ func (a *app) alertsListCommand() *cobra.Command {
   tokenctl alerts list -o json --limit 500 --since 2026-03-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req := &v1.ListAlertsRequest{TeamIds: sortedSet(teams), Limit: limit, UnacknowledgedOnly: unacked}
+			if limit < 0 {
+				return fmt.Errorf("invalid --limit %d: want 0 (every alert) or more", limit)
+			}
+			req := &v1.ListAlertsRequest{TeamIds: sortedSet(teams), UnacknowledgedOnly: unacked}
 			if since != "" {
 				t, err := parseSince(since, time.Now())
 				if err != nil {
@@ -38,10 +42,15 @@ func (a *app) alertsListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListAlerts(cmd.Context(), req)
+			alerts, err := allPages(cmd.Context(), a.o.pageSize, int(limit), func(ctx context.Context, size int32, token string) ([]*v1.Alert, string, error) {
+				req.Limit, req.PageToken = size, token
+				resp, err := client.ListAlerts(ctx, req)
+				return resp.GetAlerts(), resp.GetNextPageToken(), err
+			})
 			if err != nil {
 				return err
 			}
+			resp := &v1.ListAlertsResponse{Alerts: alerts}
 			if a.settings.Output == outputJSON {
 				out := make([]alertJSON, 0, len(resp.GetAlerts()))
 				for _, al := range resp.GetAlerts() {
@@ -58,7 +67,7 @@ func (a *app) alertsListCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&teams, "team", nil, "only these teams (repeat or comma-separate)")
-	f.Int32Var(&limit, "limit", 50, "at most this many alerts (1-1000)")
+	f.Int32Var(&limit, "limit", 50, "at most this many alerts, read page by page (0: every one)")
 	f.StringVar(&since, "since", "", "only alerts raised since: a duration back from now (24h, 7d) or a date/time (2026-03-01, RFC 3339)")
 	f.BoolVar(&unacked, "unacked", false, "only alerts nobody acknowledged yet")
 	return cmd

@@ -1,6 +1,7 @@
 package tokenctl
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -37,7 +38,14 @@ set it.`,
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListRules(cmd.Context(), &v1.ListRulesRequest{TeamIds: sortedSet(teams)})
+			resp := &v1.ListRulesResponse{}
+			req := &v1.ListRulesRequest{TeamIds: sortedSet(teams)}
+			resp.Teams, err = allPages(cmd.Context(), a.o.pageSize, 0, func(ctx context.Context, size int32, token string) ([]*v1.TeamRules, string, error) {
+				req.PageSize, req.PageToken = size, token
+				page, err := client.ListRules(ctx, req)
+				resp.Defaults = page.GetDefaults()
+				return page.GetTeams(), page.GetNextPageToken(), err
+			})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package tokenctl
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -47,10 +48,16 @@ func (a *app) webhooksListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListWebhooks(cmd.Context(), &v1.ListWebhooksRequest{TeamIds: sortedSet(teams)})
+			req := &v1.ListWebhooksRequest{TeamIds: sortedSet(teams)}
+			hooks, err := allPages(cmd.Context(), a.o.pageSize, 0, func(ctx context.Context, size int32, token string) ([]*v1.Webhook, string, error) {
+				req.PageSize, req.PageToken = size, token
+				resp, err := client.ListWebhooks(ctx, req)
+				return resp.GetWebhooks(), resp.GetNextPageToken(), err
+			})
 			if err != nil {
 				return err
 			}
+			resp := &v1.ListWebhooksResponse{Webhooks: hooks}
 			return a.emit(cmd, resp, webhooksTable(resp.GetWebhooks(), false))
 		},
 	}
@@ -144,10 +151,16 @@ func (a *app) deadLettersCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListDeadLetters(cmd.Context(), &v1.ListDeadLettersRequest{TeamIds: sortedSet(teams)})
+			req := &v1.ListDeadLettersRequest{TeamIds: sortedSet(teams)}
+			dls, err := allPages(cmd.Context(), a.o.pageSize, 0, func(ctx context.Context, size int32, token string) ([]*v1.DeadLetter, string, error) {
+				req.PageSize, req.PageToken = size, token
+				resp, err := client.ListDeadLetters(ctx, req)
+				return resp.GetDeadLetters(), resp.GetNextPageToken(), err
+			})
 			if err != nil {
 				return err
 			}
+			resp := &v1.ListDeadLettersResponse{DeadLetters: dls}
 			t := newTable("FAILED", "TEAM", "WEBHOOK", "URL", "ALERT", "ATTEMPTS", "LAST_ERROR")
 			for _, d := range resp.GetDeadLetters() {
 				t.add(d.GetFailedAt(), d.GetTeamId(), d.GetWebhookId(), d.GetUrl(), d.GetAlert().GetAlertId(), d.GetAttempts(), d.GetLastError())

@@ -1,6 +1,7 @@
 package tokenctl
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -76,11 +77,11 @@ func (a *app) keysListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListLauncherKeys(cmd.Context(), &v1.ListLauncherKeysRequest{TeamId: team, IncludeRevoked: revoked})
+			keys, err := a.listKeys(cmd.Context(), client, &v1.ListLauncherKeysRequest{TeamId: team, IncludeRevoked: revoked})
 			if err != nil {
 				return err
 			}
-			return a.emit(cmd, resp, keysTable(resp.GetKeys()))
+			return a.emit(cmd, &v1.ListLauncherKeysResponse{Keys: keys}, keysTable(keys))
 		},
 	}
 	cmd.Flags().StringVar(&team, "team", "", "only this team's keys")
@@ -116,13 +117,22 @@ func (a *app) keyIDs(cmd *cobra.Command, _ string) []string {
 	if err != nil {
 		return nil
 	}
-	resp, err := client.ListLauncherKeys(cmd.Context(), &v1.ListLauncherKeysRequest{})
+	keys, err := a.listKeys(cmd.Context(), client, &v1.ListLauncherKeysRequest{})
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, k := range resp.GetKeys() {
+	for _, k := range keys {
 		out = append(out, k.GetKeyId()+"\t"+k.GetTeamId()+" "+k.GetLabel())
 	}
 	return out
+}
+
+// listKeys reads every page of ListLauncherKeys.
+func (a *app) listKeys(ctx context.Context, client v1.IngestionServiceClient, req *v1.ListLauncherKeysRequest) ([]*v1.LauncherKey, error) {
+	return allPages(ctx, a.o.pageSize, 0, func(ctx context.Context, size int32, token string) ([]*v1.LauncherKey, string, error) {
+		req.PageSize, req.PageToken = size, token
+		resp, err := client.ListLauncherKeys(ctx, req)
+		return resp.GetKeys(), resp.GetNextPageToken(), err
+	})
 }

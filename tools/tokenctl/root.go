@@ -32,6 +32,9 @@ type Options struct {
 	// by demo load after each launch sent, with the count so far (tests
 	// interrupt there).
 	afterStep func(n int64)
+	// pageSize is how many items each page of a list call asks for
+	// (default 1,000, the most a server gives); tests lower it.
+	pageSize int
 }
 
 func (o *Options) defaults() {
@@ -46,6 +49,9 @@ func (o *Options) defaults() {
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 5 * time.Second
+	}
+	if o.pageSize <= 0 {
+		o.pageSize = 1000
 	}
 }
 

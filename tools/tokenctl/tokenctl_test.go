@@ -16,6 +16,7 @@ func TestTokenctl(t *testing.T) {
 		{"ledger", testLedger},
 		{"keys", testKeys},
 		{"alert rules and webhooks", testAlerting},
+		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},

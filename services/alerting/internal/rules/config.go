@@ -138,6 +138,9 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
 
+// MaxListSetting bounds a list setting: usage tiers, pack expiry days.
+const MaxListSetting = 20
+
 // Validate returns a *FieldError for every bad setting, joined.
 func (c Config) Validate() error {
 	var errs []error
@@ -155,14 +158,20 @@ func (c Config) Validate() error {
 		}
 	}
 	share("low_balance.percent", c.LowBalance.Percent)
-	for i, p := range c.UsageTiers.Percents {
+	if n := len(c.UsageTiers.Percents); n > MaxListSetting {
+		bad("usage_tiers.percents", "at most %d tiers, got %d", MaxListSetting, n)
+	}
+	for i, p := range c.UsageTiers.Percents[:min(len(c.UsageTiers.Percents), MaxListSetting)] {
 		share(fmt.Sprintf("usage_tiers.percents[%d]", i), p)
 	}
 	positive("forecast.within_days", c.Forecast.WithinDays)
 	positive("forecast.trailing_days", c.Forecast.TrailingDays)
 	positive("forecast.min_history_days", c.Forecast.MinHistoryDays)
 	share("burn_pace.percent", c.BurnPace.Percent)
-	for i, d := range c.PackExpiry.Days {
+	if n := len(c.PackExpiry.Days); n > MaxListSetting {
+		bad("pack_expiry.days", "at most %d days, got %d", MaxListSetting, n)
+	}
+	for i, d := range c.PackExpiry.Days[:min(len(c.PackExpiry.Days), MaxListSetting)] {
 		positive(fmt.Sprintf("pack_expiry.days[%d]", i), d)
 	}
 	if c.Spike.DailyLimit < 0 {

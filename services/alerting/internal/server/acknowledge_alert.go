@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
@@ -27,10 +28,10 @@ func (s *Server) AcknowledgeAlert(ctx context.Context, req *v1.AcknowledgeAlertR
 	id := req.GetAlertId()
 	parts := strings.Split(id, ".")
 	if len(parts) < 4 || len(id) > 512 {
-		return nil, invalidField("alert_id", fmt.Errorf("%q is not an alert id (kind.org.team.sequence...)", id))
+		return nil, invalidField("alert_id", fmt.Errorf("%s is not an alert id (kind.org.team.sequence...)", quote.Prefix(id)))
 	}
 	if rules.OrgOfAlertID(id) != org {
-		return nil, status.Errorf(codes.NotFound, "alert %s not found", id) // never say it exists elsewhere
+		return nil, status.Errorf(codes.NotFound, "alert %s not found", quote.Prefix(id)) // never say it exists elsewhere
 	}
 	a, err := s.find(ctx, org, parts[2], parts[0], id)
 	if err != nil {
@@ -51,7 +52,7 @@ var errFound = errors.New("found")
 // find reads the alert with id from its team's subject of kind.
 func (s *Server) find(ctx context.Context, org, team, kind, id string) (*v1.Alert, error) {
 	if !eventlog.ValidID(team) || !eventlog.ValidID(kind) {
-		return nil, status.Errorf(codes.NotFound, "alert %s not found", id)
+		return nil, status.Errorf(codes.NotFound, "alert %s not found", quote.Prefix(id))
 	}
 	var found *v1.Alert
 	_, err := eventlog.ReadSubject(ctx, s.js, eventlog.AlertsStream, eventlog.AlertSubject(org, team, kind), 0, func(st eventlog.Stored) error {
@@ -66,7 +67,7 @@ func (s *Server) find(ctx context.Context, org, team, kind, id string) (*v1.Aler
 		return nil, unavailable(ctx, "find alert", err)
 	}
 	if found == nil {
-		return nil, status.Errorf(codes.NotFound, "alert %s not found", id)
+		return nil, status.Errorf(codes.NotFound, "alert %s not found", quote.Prefix(id))
 	}
 	return found, nil
 }

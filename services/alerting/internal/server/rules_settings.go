@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,7 +17,8 @@ import (
 )
 
 // ListRules returns the defaults and the rules of the teams asked for (or of
-// every team of the organisation with settings of its own).
+// every team of the organisation with settings of its own), a page of teams
+// at a time in the order of their ids.
 func (s *Server) ListRules(ctx context.Context, req *v1.ListRulesRequest) (*v1.ListRulesResponse, error) {
 	org, err := orgOf(ctx)
 	if err != nil {
@@ -26,22 +28,31 @@ func (s *Server) ListRules(ctx context.Context, req *v1.ListRulesRequest) (*v1.L
 	if err != nil {
 		return nil, err
 	}
+	var bad grpcserver.Violations
+	page := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "ListRules", org, strings.Join(teams, ","))
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
 	resp := &v1.ListRulesResponse{Defaults: s.defaults.Proto()}
+	byTeam := map[string]*v1.AlertRules{}
 	if len(teams) == 0 {
 		all, err := s.store.Settings.List(ctx, org)
 		if err != nil {
 			return nil, unavailable(ctx, "list rules", err)
 		}
 		for _, ts := range all {
-			resp.Teams = append(resp.Teams, s.teamRules(ts.Team, ts.Rules))
+			teams, byTeam[ts.Team] = append(teams, ts.Team), ts.Rules
 		}
-		slices.SortFunc(resp.Teams, func(a, b *v1.TeamRules) int { return compare(a.GetTeamId(), b.GetTeamId()) })
-		return resp, nil
+		slices.Sort(teams)
 	}
+	teams, resp.NextPageToken = grpcserver.PageSlice(page, teams, func(t string) string { return t })
 	for _, team := range teams {
-		settings, err := s.store.Settings.Get(ctx, org, team)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, unavailable(ctx, "get rules", err)
+		settings, listed := byTeam[team]
+		if !listed {
+			settings, err = s.store.Settings.Get(ctx, org, team)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, unavailable(ctx, "get rules", err)
+			}
 		}
 		resp.Teams = append(resp.Teams, s.teamRules(team, settings))
 	}
@@ -61,8 +72,8 @@ func (s *Server) SetRules(ctx context.Context, req *v1.SetRulesRequest) (*v1.Set
 	if settings == nil {
 		settings = &v1.AlertRules{}
 	}
-	if err := rules.WithSettings(s.defaults, settings).Validate(); err != nil {
-		return nil, settingsViolations(err)
+	if err := s.checkSettings(settings); err != nil {
+		return nil, err
 	}
 	if err := s.store.Settings.Put(ctx, org, req.GetTeamId(), settings); err != nil {
 		return nil, unavailable(ctx, "store rules", err)
@@ -75,6 +86,14 @@ func (s *Server) teamRules(team string, settings *v1.AlertRules) *v1.TeamRules {
 		settings = &v1.AlertRules{}
 	}
 	return &v1.TeamRules{TeamId: team, Settings: settings, Effective: rules.WithSettings(s.defaults, settings).Proto()}
+}
+
+// checkSettings names every bad setting of a team's settings over the defaults.
+func (s *Server) checkSettings(settings *v1.AlertRules) error {
+	if err := rules.WithSettings(s.defaults, settings).Validate(); err != nil {
+		return settingsViolations(err)
+	}
+	return nil
 }
 
 // settingsViolations names each bad setting in a BadRequest.
@@ -97,14 +116,4 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

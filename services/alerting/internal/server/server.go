@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
@@ -80,7 +81,7 @@ func orgOf(ctx context.Context) (string, error) {
 		return "", status.Error(codes.Unauthenticated, "no authenticated caller")
 	}
 	if !eventlog.ValidID(p.Org) {
-		return "", status.Errorf(codes.PermissionDenied, "credential is not bound to one organisation (%q)", p.Org)
+		return "", status.Errorf(codes.PermissionDenied, "credential is not bound to one organisation (%s)", quote.Prefix(p.Org))
 	}
 	return p.Org, nil
 }
@@ -122,16 +123,12 @@ func filterSubjects(org string, teams, kinds []string) []string {
 	return out
 }
 
-// invalidField is InvalidArgument naming the bad field in a BadRequest detail.
+// invalidField is InvalidArgument naming the bad field in a BadRequest
+// detail, bounded as every violation is.
 func invalidField(field string, err error) error {
-	st := status.New(codes.InvalidArgument, fmt.Sprintf("%s: %v", field, err))
-	withDetails, derr := st.WithDetails(&errdetails.BadRequest{
-		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: err.Error()}},
-	})
-	if derr != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
+	var v grpcserver.Violations
+	v.Check(field, err)
+	return v.Err()
 }
 
 // alertOf decodes the alert of an ALERTS message and sets its stream sequence.

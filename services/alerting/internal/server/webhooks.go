@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
@@ -29,22 +31,7 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	if h == nil {
 		h = &v1.Webhook{}
 	}
-	var v grpcserver.Violations
-	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
-	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
-	if u, err := url.Parse(h.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.Add("webhook.url", "must be an absolute http or https URL, got %q", h.GetUrl())
-	}
-	for i, k := range h.GetKinds() {
-		v.Check(fmt.Sprintf("webhook.kinds[%d]", i), eventlog.CheckID("kind", k))
-	}
-	if _, ok := v1.Severity_name[int32(h.GetMinSeverity())]; !ok {
-		v.Add("webhook.min_severity", "unknown severity %d", h.GetMinSeverity())
-	}
-	if len(h.GetSecret()) > 0 && len(h.GetSecret()) < 16 {
-		v.Add("webhook.secret", "must be at least 16 characters (or empty to generate one)")
-	}
-	if err := v.Err(); err != nil {
+	if err := checkWebhook(h); err != nil {
 		return nil, err
 	}
 	if h.GetSecret() == "" {
@@ -56,26 +43,62 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	return &v1.SetWebhookResponse{Webhook: h}, nil
 }
 
-// ListWebhooks returns the webhooks of the teams asked for (all: none named), without secrets.
+// Webhook limits: a URL, a chosen secret and the kinds a webhook takes.
+const (
+	maxWebhookURL    = 2048
+	minWebhookSecret = 16
+	maxWebhookSecret = 256
+	maxWebhookKinds  = 32
+)
+
+// checkWebhook names every bad field of a webhook to store.
+func checkWebhook(h *v1.Webhook) error {
+	var v grpcserver.Violations
+	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
+	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
+	if len(h.GetUrl()) > maxWebhookURL {
+		v.Add("webhook.url", "must be at most %d bytes, got %d", maxWebhookURL, len(h.GetUrl()))
+	} else if u, err := url.Parse(h.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.Add("webhook.url", "must be an absolute http or https URL, got %s", quote.Prefix(h.GetUrl()))
+	}
+	if n := len(h.GetKinds()); n > maxWebhookKinds {
+		v.Add("webhook.kinds", "at most %d kinds, got %d", maxWebhookKinds, n)
+	} else {
+		for i, k := range h.GetKinds() {
+			v.Check(fmt.Sprintf("webhook.kinds[%d]", i), eventlog.CheckID("kind", k))
+		}
+	}
+	if _, ok := v1.Severity_name[int32(h.GetMinSeverity())]; !ok {
+		v.Add("webhook.min_severity", "unknown severity %d", h.GetMinSeverity())
+	}
+	if n := len(h.GetSecret()); n > 0 && (n < minWebhookSecret || n > maxWebhookSecret) {
+		v.Add("webhook.secret", "must be %d to %d characters (or empty to generate one), got %d", minWebhookSecret, maxWebhookSecret, n)
+	}
+	return v.Err()
+}
+
+// ListWebhooks returns the webhooks of the teams asked for (all: none
+// named), without secrets, a page at a time in the order of team and id.
 func (s *Server) ListWebhooks(ctx context.Context, req *v1.ListWebhooksRequest) (*v1.ListWebhooksResponse, error) {
-	org, teams, err := s.orgTeams(ctx, req.GetTeamIds())
+	org, teams, page, err := s.listOf(ctx, "ListWebhooks", req.GetTeamIds(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	resp := &v1.ListWebhooksResponse{}
+	var hooks []*v1.Webhook
 	for _, team := range teams {
-		hooks, err := s.store.Webhooks.List(ctx, org, team)
+		some, err := s.store.Webhooks.List(ctx, org, team)
 		if err != nil {
 			return nil, unavailable(ctx, "list webhooks", err)
 		}
-		for _, h := range hooks {
-			h.Secret = ""
-			resp.Webhooks = append(resp.Webhooks, h)
-		}
+		hooks = append(hooks, some...)
 	}
-	slices.SortFunc(resp.Webhooks, func(a, b *v1.Webhook) int {
-		return compare(a.GetTeamId()+"."+a.GetWebhookId(), b.GetTeamId()+"."+b.GetWebhookId())
-	})
+	key := func(h *v1.Webhook) string { return h.GetTeamId() + "." + h.GetWebhookId() }
+	slices.SortFunc(hooks, func(a, b *v1.Webhook) int { return strings.Compare(key(a), key(b)) })
+	resp := &v1.ListWebhooksResponse{}
+	resp.Webhooks, resp.NextPageToken = grpcserver.PageSlice(page, hooks, key)
+	for _, h := range resp.Webhooks {
+		h.Secret = ""
+	}
 	return resp, nil
 }
 
@@ -101,38 +124,50 @@ func (s *Server) DeleteWebhook(ctx context.Context, req *v1.DeleteWebhookRequest
 	return &v1.DeleteWebhookResponse{}, nil
 }
 
-// ListDeadLetters returns the deliveries given up, of the teams asked for (all: none named).
+// ListDeadLetters returns the deliveries given up, of the teams asked for
+// (all: none named), a page at a time, oldest first.
 func (s *Server) ListDeadLetters(ctx context.Context, req *v1.ListDeadLettersRequest) (*v1.ListDeadLettersResponse, error) {
-	org, teams, err := s.orgTeams(ctx, req.GetTeamIds())
+	org, teams, page, err := s.listOf(ctx, "ListDeadLetters", req.GetTeamIds(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	resp := &v1.ListDeadLettersResponse{}
+	var dls []*v1.DeadLetter
 	for _, team := range teams {
-		dls, err := s.store.DeadLetters.List(ctx, org, team)
+		some, err := s.store.DeadLetters.List(ctx, org, team)
 		if err != nil {
 			return nil, unavailable(ctx, "list dead letters", err)
 		}
-		resp.DeadLetters = append(resp.DeadLetters, dls...)
+		dls = append(dls, some...)
 	}
-	slices.SortFunc(resp.DeadLetters, func(a, b *v1.DeadLetter) int {
-		return a.GetFailedAt().AsTime().Compare(b.GetFailedAt().AsTime())
-	})
+	// A fixed-width UTC time sorts as text; the rest makes the key unique.
+	key := func(d *v1.DeadLetter) string {
+		return d.GetFailedAt().AsTime().UTC().Format("20060102T150405.000000000") + "." +
+			d.GetTeamId() + "." + d.GetWebhookId() + "." + d.GetAlert().GetAlertId()
+	}
+	slices.SortFunc(dls, func(a, b *v1.DeadLetter) int { return strings.Compare(key(a), key(b)) })
+	resp := &v1.ListDeadLettersResponse{}
+	resp.DeadLetters, resp.NextPageToken = grpcserver.PageSlice(page, dls, key)
 	return resp, nil
 }
 
-// orgTeams is the caller's organisation and the teams named (["*"]: none).
-func (s *Server) orgTeams(ctx context.Context, ids []string) (string, []string, error) {
+// listOf checks a List request of the caller's organisation: the teams named
+// (["*"]: none) and the page.
+func (s *Server) listOf(ctx context.Context, list string, ids []string, size int32, token string) (string, []string, grpcserver.Page, error) {
 	org, err := orgOf(ctx)
 	if err != nil {
-		return "", nil, err
+		return "", nil, grpcserver.Page{}, err
 	}
 	teams, err := checkIDs("team_ids", "team id", ids)
 	if err != nil {
-		return "", nil, err
+		return "", nil, grpcserver.Page{}, err
+	}
+	var bad grpcserver.Violations
+	page := grpcserver.PageOf(&bad, "page_size", size, token, list, org, strings.Join(teams, ","))
+	if err := bad.Err(); err != nil {
+		return "", nil, grpcserver.Page{}, err
 	}
 	if len(teams) == 0 {
 		teams = []string{"*"}
 	}
-	return org, teams, nil
+	return org, teams, page, nil
 }

@@ -3,6 +3,9 @@ package keys
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -12,6 +15,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -70,7 +74,7 @@ func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKey
 	}
 	rec, err := a.Store.Revoke(ctx, p.Org, req.GetKeyId(), a.Now())
 	if errors.Is(err, ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "no launcher key %q in this organisation", req.GetKeyId())
+		return nil, status.Errorf(codes.NotFound, "no launcher key %s in this organisation", quote.Prefix(req.GetKeyId()))
 	}
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
@@ -81,24 +85,41 @@ func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKey
 	return &v1.RevokeLauncherKeyResponse{Key: toProto(rec)}, nil
 }
 
-// ListLauncherKeys lists the organisation's keys without their secrets.
+// ListLauncherKeys lists the organisation's keys without their secrets,
+// oldest first, a page at a time.
 func (a *Admin) ListLauncherKeys(ctx context.Context, req *v1.ListLauncherKeysRequest) (*v1.ListLauncherKeysResponse, error) {
 	p, err := admin(ctx)
 	if err != nil {
+		return nil, err
+	}
+	var bad grpcserver.Violations
+	if req.GetTeamId() != "" {
+		bad.Check("team_id", eventlog.CheckID("team_id", req.GetTeamId()))
+	}
+	page := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(),
+		"ListLauncherKeys", p.Org, req.GetTeamId(), strconv.FormatBool(req.GetIncludeRevoked()))
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	recs, err := a.Store.List(ctx, p.Org)
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
 	}
-	resp := &v1.ListLauncherKeysResponse{}
+	recs = slices.DeleteFunc(recs, func(r Record) bool {
+		return (req.GetTeamId() != "" && r.Team != req.GetTeamId()) || (r.RevokedAt != nil && !req.GetIncludeRevoked())
+	})
+	slices.SortFunc(recs, func(a, b Record) int { return strings.Compare(pageKey(a), pageKey(b)) })
+	recs, next := grpcserver.PageSlice(page, recs, pageKey)
+	resp := &v1.ListLauncherKeysResponse{NextPageToken: next}
 	for _, r := range recs {
-		if (req.GetTeamId() != "" && r.Team != req.GetTeamId()) || (r.RevokedAt != nil && !req.GetIncludeRevoked()) {
-			continue
-		}
 		resp.Keys = append(resp.Keys, toProto(r))
 	}
 	return resp, nil
+}
+
+// pageKey orders keys by creation, then id: a fixed-width UTC time sorts as text.
+func pageKey(r Record) string {
+	return r.CreatedAt.UTC().Format("20060102T150405.000000000") + "." + r.KeyID
 }
 
 func toProto(r Record) *v1.LauncherKey {

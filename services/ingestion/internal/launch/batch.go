@@ -58,7 +58,7 @@ func (s *Server) batchOne(ctx context.Context, i int, oe *v1.OfflineEvent) (*v1.
 	prefix := "events[" + strconv.Itoa(i) + "]."
 	switch e := oe.GetEvent().(type) {
 	case *v1.OfflineEvent_Launch:
-		r := &v1.OfflineEventResult{EventId: e.Launch.GetEventId()}
+		r := resultOf(e.Launch.GetEventId())
 		// Offline launches happened in the past: their client time is not bounded by skew.
 		if err := checkLaunch(prefix+"launch.", e.Launch, now, 0); err != nil {
 			return r, err
@@ -71,7 +71,7 @@ func (s *Server) batchOne(ctx context.Context, i int, oe *v1.OfflineEvent) (*v1.
 		r.Result = &v1.OfflineEventResult_Launch{Launch: lr}
 		return r, err
 	case *v1.OfflineEvent_Heartbeat:
-		r := &v1.OfflineEventResult{EventId: e.Heartbeat.GetEventId()}
+		r := resultOf(e.Heartbeat.GetEventId())
 		if err := checkSession(prefix+"heartbeat.", e.Heartbeat).Err(); err != nil {
 			return r, err
 		}
@@ -83,7 +83,7 @@ func (s *Server) batchOne(ctx context.Context, i int, oe *v1.OfflineEvent) (*v1.
 		r.Result = &v1.OfflineEventResult_Heartbeat{Heartbeat: hr}
 		return r, err
 	case *v1.OfflineEvent_EndSession:
-		r := &v1.OfflineEventResult{EventId: e.EndSession.GetEventId()}
+		r := resultOf(e.EndSession.GetEventId())
 		if err := checkSession(prefix+"end_session.", e.EndSession).Err(); err != nil {
 			return r, err
 		}
@@ -98,4 +98,14 @@ func (s *Server) batchOne(ctx context.Context, i int, oe *v1.OfflineEvent) (*v1.
 	var bad grpcserver.Violations
 	bad.Add(prefix+"event", "must be a launch, heartbeat or end_session")
 	return &v1.OfflineEventResult{}, bad.Err()
+}
+
+// resultOf starts an event's result. It names the event only by a valid id:
+// an answer must not carry back a malformed (e.g. 100 KB) one, and results
+// are in the order of the events anyway.
+func resultOf(eventID string) *v1.OfflineEventResult {
+	if !validEventID(eventID) {
+		eventID = ""
+	}
+	return &v1.OfflineEventResult{EventId: eventID}
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -29,8 +30,8 @@ func (s *Server) sameEvent(ctx context.Context, seq uint64, ev *v1.Event) error 
 	}
 	if identity(stored) != identity(ev) {
 		return status.Errorf(codes.AlreadyExists,
-			"event_id %q was already used for another event (%s); a retry must resend the same event, a new event needs a new id",
-			ev.GetEventId(), identity(stored))
+			"event_id %s was already used for another event (%s); a retry must resend the same event, a new event needs a new id",
+			quote.Prefix(ev.GetEventId()), identity(stored))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -53,7 +54,7 @@ func caller(ctx context.Context, team string) (auth.Principal, error) {
 		return p, status.Error(codes.Unauthenticated, "no caller")
 	}
 	if err := p.CheckTeam(team); err != nil {
-		return p, status.Errorf(codes.PermissionDenied, "this key belongs to team %q and may not act for team %q", p.Team, team)
+		return p, status.Errorf(codes.PermissionDenied, "this key belongs to team %q and may not act for team %s", p.Team, quote.Prefix(team))
 	}
 	return p, nil
 }

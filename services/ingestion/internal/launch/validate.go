@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -85,7 +86,7 @@ func checkLaunch(prefix string, r *v1.LaunchRequest, now time.Time, maxSkew time
 	}
 	for k, v := range r.GetAttributes() {
 		if k == "" || len(k) > maxAttrKeyLen || len(v) > maxAttrValueLen || !sane(k) || !sane(v) {
-			bad.Add(prefix+"attributes", "attribute %q: keys 1-%d characters, values at most %d", k, maxAttrKeyLen, maxAttrValueLen)
+			bad.Add(prefix+"attributes", "attribute %s: keys 1-%d characters, values at most %d", quote.Prefix(k), maxAttrKeyLen, maxAttrValueLen)
 		}
 	}
 	checkClientTime(&bad, prefix+"occurred_at", r.GetOccurredAt().AsTime(), r.GetOccurredAt() != nil, now, maxSkew)

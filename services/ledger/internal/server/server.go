@@ -14,6 +14,8 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
@@ -77,7 +79,7 @@ func caller(ctx context.Context) (auth.Principal, error) {
 	if !eventlog.ValidID(p.Org) {
 		// Every subject is scoped by the organisation: a wildcard or dotted one
 		// (a service acting for "*") would reach other tenants (invariant 6).
-		return p, status.Errorf(codes.InvalidArgument, "organisation %q is not a valid id", p.Org)
+		return p, status.Errorf(codes.InvalidArgument, "organisation %s is not a valid id", quote.Prefix(p.Org))
 	}
 	return p, nil
 }
@@ -93,7 +95,8 @@ func newEventID(given string) string {
 	return uuid.NewString()
 }
 
-// statusOf maps domain and store errors to gRPC status codes.
+// statusOf maps domain and store errors to gRPC status codes. Their
+// messages may name what a request sent, so they are cut to a bound.
 func statusOf(err error) error {
 	if err == nil {
 		return nil
@@ -101,30 +104,31 @@ func statusOf(err error) error {
 	if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
 		return err
 	}
+	msg := quote.Cut(err.Error(), grpcserver.MaxMessage)
 	switch {
 	case errors.Is(err, auth.ErrPermission):
 		return status.Error(codes.PermissionDenied, "this credential may not act on that team")
 	case errors.Is(err, pool.ErrInvalid):
-		return status.Error(codes.InvalidArgument, err.Error())
+		return status.Error(codes.InvalidArgument, msg)
 	case errors.Is(err, pool.ErrEventIDReused):
 		return status.Error(codes.AlreadyExists, "event_id was already used for another user or product: make a new id for a new event")
 	case errors.Is(err, pool.ErrSuspended):
 		return status.Error(codes.FailedPrecondition, "the team's pool is suspended (merged or closed)")
 	case errors.Is(err, pool.ErrInsufficient):
-		return status.Error(codes.FailedPrecondition, err.Error())
+		return status.Error(codes.FailedPrecondition, msg)
 	case errors.Is(err, pool.ErrPackExists):
-		return status.Error(codes.AlreadyExists, err.Error())
+		return status.Error(codes.AlreadyExists, msg)
 	case errors.Is(err, pool.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
+		return status.Error(codes.NotFound, msg)
 	case errors.Is(err, store.ErrContention):
-		return status.Error(codes.Aborted, err.Error())
+		return status.Error(codes.Aborted, msg)
 	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
+		return status.Error(codes.Canceled, msg)
 	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
+		return status.Error(codes.DeadlineExceeded, msg)
 	}
 	// The log could not be read or written: the caller may retry the same event id.
-	return status.Error(codes.Unavailable, "event log unavailable: "+err.Error())
+	return status.Error(codes.Unavailable, "event log unavailable: "+msg)
 }
 
 // appendCatalog appends a catalog event and waits until this

@@ -99,13 +99,7 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rpc := http.StripPrefix("/api", limitBody(gw))
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/export", exports)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/tokenmeter.v1.") {
-			rpc.ServeHTTP(w, r)
-			return
-		}
-		apiNotFound(w, r)
-	})
+	mux.HandleFunc("/api/", apiRoutes(rpc))
 	mux.Handle("/", assets())
 
 	lis, err := net.Listen("tcp", cfg.Listen)
@@ -177,6 +171,22 @@ func secureHeaders(h http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// apiRoutes serves /api/ but GET /api/export: the RPCs, and a 405 with Allow
+// for another method on a path that exists.
+func apiRoutes(rpc http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/api/tokenmeter.v1."):
+			rpc.ServeHTTP(w, r) // another method than POST: 405, Allow: POST
+		case r.URL.Path == "/api/export":
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSONErrorStatus(w, http.StatusMethodNotAllowed, codes.Unimplemented, "/api/export takes GET only")
+		default:
+			apiNotFound(w, r)
+		}
+	}
 }
 
 func apiNotFound(w http.ResponseWriter, r *http.Request) {

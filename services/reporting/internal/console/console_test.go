@@ -98,6 +98,27 @@ func TestServer(t *testing.T) {
 	defer post.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, post.StatusCode)
 
+	// The API's methods are POSTs and the export a GET: another method is
+	// 405 with Allow, never 501 or 404.
+	for method, path := range map[string]string{
+		http.MethodGet:    "api/tokenmeter.v1.ReportingService/GetUsageSummary",
+		http.MethodDelete: "api/tokenmeter.v1.ReportingService/GetUsageSummary",
+		http.MethodPost:   "api/export?kind=usage",
+		http.MethodPut:    "api/export",
+	} {
+		r, err := http.NewRequestWithContext(t.Context(), method, base+path, strings.NewReader(`{}`))
+		require.NoError(t, err)
+		res, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusMethodNotAllowed, res.StatusCode, "%s %s", method, path)
+		want := map[bool]string{true: "GET, HEAD", false: "POST"}[strings.HasPrefix(path, "api/export")]
+		require.Equal(t, want, res.Header.Get("Allow"), "%s %s", method, path)
+		require.NotEmpty(t, jsonError(res, string(body)))
+	}
+
 	// The ledger and alerting are not configured: their routes do not exist.
 	post, err = http.Post(base+"api/tokenmeter.v1.LedgerService/ListTeams", "application/json", strings.NewReader(`{}`))
 	require.NoError(t, err)

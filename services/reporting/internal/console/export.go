@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -84,7 +85,7 @@ func parseExport(r *http.Request) (*v1.ExportRequest, error) {
 	req := &v1.ExportRequest{TeamIds: q["team"], Range: &v1.UsageRange{}}
 	kind, ok := exportKinds[strings.ToLower(q.Get("kind"))]
 	if !ok {
-		problems = append(problems, fmt.Sprintf("kind %q: want usage, packs or users", q.Get("kind")))
+		problems = append(problems, fmt.Sprintf("kind %s: want usage, packs or users", quote.Prefix(q.Get("kind"))))
 	}
 	req.Kind = kind
 	format := q.Get("format")
@@ -92,7 +93,7 @@ func parseExport(r *http.Request) (*v1.ExportRequest, error) {
 		format = "csv"
 	}
 	if req.Format, ok = exportFormats[strings.ToLower(format)]; !ok {
-		problems = append(problems, fmt.Sprintf("format %q: want csv or xlsx", format))
+		problems = append(problems, fmt.Sprintf("format %s: want csv or xlsx", quote.Prefix(format)))
 	}
 	switch from, to, preset := q.Get("from"), q.Get("to"), q.Get("range"); {
 	case from != "" || to != "":
@@ -102,7 +103,7 @@ func parseExport(r *http.Request) (*v1.ExportRequest, error) {
 		req.Range.FromDate, req.Range.ToDate = from, to
 	case preset != "":
 		if req.Range.Preset, ok = rangePresets[preset]; !ok {
-			problems = append(problems, fmt.Sprintf("range %q: want this-month, 3m, 6m, 9m or 12m", preset))
+			problems = append(problems, fmt.Sprintf("range %s: want this-month, 3m, 6m, 9m or 12m", quote.Prefix(preset)))
 		}
 	default:
 		req.Range.Preset = v1.RangePreset_RANGE_PRESET_THIS_MONTH
@@ -122,7 +123,12 @@ func writeStatus(w http.ResponseWriter, err error) {
 // writeJSONError answers in the gateway's own error shape (google.rpc.Status
 // as JSON), so the console reads every error the same way.
 func writeJSONError(w http.ResponseWriter, code codes.Code, message string) {
+	writeJSONErrorStatus(w, runtime.HTTPStatusFromCode(code), code, message)
+}
+
+// writeJSONErrorStatus is writeJSONError with an HTTP status of its own.
+func writeJSONErrorStatus(w http.ResponseWriter, httpStatus int, code codes.Code, message string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(runtime.HTTPStatusFromCode(code))
+	w.WriteHeader(httpStatus)
 	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": message, "details": []any{}})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // MaxTeams bounds the teams one report may name.
@@ -61,7 +62,7 @@ func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (F
 		seen := make(map[string]bool, len(teamIDs))
 		for i, id := range teamIDs {
 			if !eventlog.ValidID(id) {
-				inv.add(fmt.Sprintf("team_ids[%d]", i), "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quotedPrefix(id))
+				inv.add(fmt.Sprintf("team_ids[%d]", i), "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quote.Prefix(id))
 				continue
 			}
 			if !seen[id] {
@@ -114,7 +115,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.FromDate == "" {
 		inv.add("range.from_date", "required when to_date is given")
 	} else if d, err := time.Parse(DateLayout, spec.FromDate); err != nil {
-		inv.add("range.from_date", "%s is not a YYYY-MM-DD date", quotedPrefix(spec.FromDate))
+		inv.add("range.from_date", "%s is not a YYYY-MM-DD date", quote.Prefix(spec.FromDate))
 	} else {
 		from = d
 	}
@@ -122,7 +123,7 @@ func explicitRange(spec RangeSpec, today time.Time, inv *InvalidError) (from, to
 	if spec.ToDate != "" {
 		d, err := time.Parse(DateLayout, spec.ToDate)
 		if err != nil {
-			inv.add("range.to_date", "%s is not a YYYY-MM-DD date", quotedPrefix(spec.ToDate))
+			inv.add("range.to_date", "%s is not a YYYY-MM-DD date", quote.Prefix(spec.ToDate))
 		} else {
 			to = d
 		}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // Maxima of report request fields besides teams (MaxTeams) and the range.
@@ -22,20 +23,6 @@ const (
 	// are far shorter.
 	MaxPageToken = 256
 )
-
-// quotedPrefix is how an error message shows a value it refuses: quoted,
-// and cut after 32 bytes so a huge value never comes back in full.
-func quotedPrefix(s string) string {
-	const most = 32
-	if len(s) <= most {
-		return strconv.Quote(s)
-	}
-	cut := most
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "…"
-}
 
 // Check collects the problems of a report request's fields other than its
 // teams and range (NewFilter checks those).
@@ -54,7 +41,7 @@ func (c *Check) Products(field string, codes []string) {
 	}
 	for i, code := range codes {
 		if !eventlog.ValidID(code) {
-			c.inv.add(field+"["+strconv.Itoa(i)+"]", "%s is not a product code: 1-64 letters, digits, '-' or '_'", quotedPrefix(code))
+			c.inv.add(field+"["+strconv.Itoa(i)+"]", "%s is not a product code: 1-64 letters, digits, '-' or '_'", quote.Prefix(code))
 		}
 	}
 }
@@ -97,7 +84,7 @@ func (c *Check) PageToken(field, token string, scope uint64) *Cursor {
 	cur, err := decodeCursor(token)
 	switch {
 	case err != nil:
-		c.inv.add(field, "%s is not a page token of this service (%v)", quotedPrefix(token), err)
+		c.inv.add(field, "%s is not a page token of this service (%v)", quote.Prefix(token), err)
 		return nil
 	case cur.Scope != scope:
 		c.inv.add(field, "belongs to another request: give the same teams, range, products and sort as the first page")
@@ -112,7 +99,7 @@ const MaxTermTokens = 1_000_000_000_000
 // TeamID checks one required team id.
 func (c *Check) TeamID(field, id string) {
 	if !eventlog.ValidID(id) {
-		c.inv.add(field, "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quotedPrefix(id))
+		c.inv.add(field, "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quote.Prefix(id))
 	}
 }
 
@@ -123,7 +110,7 @@ func (c *Check) Month(field, month string) time.Time {
 	}
 	t, err := time.Parse("2006-01", month)
 	if err != nil {
-		c.inv.add(field, "%s is not a YYYY-MM month", quotedPrefix(month))
+		c.inv.add(field, "%s is not a YYYY-MM month", quote.Prefix(month))
 	}
 	return t
 }

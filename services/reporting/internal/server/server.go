@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
@@ -176,7 +177,7 @@ func order(by v1.SortBy, asc bool, limit int32) query.Order {
 }
 
 func errPermission(team string) error {
-	return status.Errorf(codes.PermissionDenied, "this key may not read team %q", team)
+	return status.Errorf(codes.PermissionDenied, "this key may not read team %s", quote.Prefix(team))
 }
 
 func rangeSpec(r *v1.UsageRange) query.RangeSpec {
