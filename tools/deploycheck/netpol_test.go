@@ -1,0 +1,215 @@
+package deploycheck
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// The pods the manifests do not create, labelled as their installers label
+// them (deploy/README.md, "Running in production", states the assumption).
+var (
+	tokenmeterLabels = map[string]string{"app.kubernetes.io/part-of": "tokenmeter"}
+	// The official NATS Helm chart (nats-io/k8s), release "nats".
+	natsLabels = map[string]string{"app.kubernetes.io/name": "nats", "app.kubernetes.io/instance": "nats", "app.kubernetes.io/component": "nats"}
+	// The Altinity ClickHouse operator labels every server pod it creates so.
+	clickhouseLabels = map[string]string{"clickhouse.altinity.com/app": "chop"}
+	// The OpenTelemetry collector Helm chart (open-telemetry/opentelemetry-helm-charts).
+	collectorLabels = map[string]string{"app.kubernetes.io/name": "opentelemetry-collector"}
+)
+
+// publicPorts are the doors launchers and browsers use, through the ingress.
+var publicPorts = map[int]bool{7070: true, 7080: true, 7074: true}
+
+type selector struct {
+	MatchLabels      map[string]string `yaml:"matchLabels"`
+	MatchExpressions []yaml.Node       `yaml:"matchExpressions"`
+}
+
+type peer struct {
+	PodSelector       *selector `yaml:"podSelector"`
+	NamespaceSelector *selector `yaml:"namespaceSelector"`
+	IPBlock           *struct {
+		CIDR string `yaml:"cidr"`
+	} `yaml:"ipBlock"`
+}
+
+type ingressRule struct {
+	From  []peer `yaml:"from"`
+	Ports []struct {
+		Port    yaml.Node `yaml:"port"`
+		EndPort int       `yaml:"endPort"`
+	} `yaml:"ports"`
+}
+
+type policy struct {
+	Name string
+	Spec struct {
+		PodSelector selector      `yaml:"podSelector"`
+		PolicyTypes []string      `yaml:"policyTypes"`
+		Ingress     []ingressRule `yaml:"ingress"`
+	}
+}
+
+func policies(t *testing.T, objs []object) []policy {
+	t.Helper()
+	var ps []policy
+	for _, o := range objs {
+		if o.Kind != "NetworkPolicy" {
+			continue
+		}
+		p := policy{Name: o.Metadata.Name}
+		require.NoError(t, o.Spec.Decode(&p.Spec), o.Metadata.Name)
+		if len(p.Spec.PolicyTypes) == 0 {
+			p.Spec.PolicyTypes = []string{"Ingress"}
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// matches says whether sel selects labels; this check supports matchLabels only.
+func matches(t *testing.T, sel selector, labels map[string]string) bool {
+	t.Helper()
+	require.Empty(t, sel.MatchExpressions, "deploycheck understands matchLabels only")
+	for k, v := range sel.MatchLabels {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func covers(t *testing.T, r ingressRule, port int) bool {
+	t.Helper()
+	if len(r.Ports) == 0 {
+		return true
+	}
+	for _, p := range r.Ports {
+		n, err := strconv.Atoi(p.Port.Value)
+		require.NoError(t, err, "deploycheck understands numeric ports only, got %q", p.Port.Value)
+		if n == port || (p.EndPort > 0 && n <= port && port <= p.EndPort) {
+			return true
+		}
+	}
+	return false
+}
+
+// source says whether a rule's peer is one a port may be reached from.
+type source struct {
+	name  string
+	admit func(t *testing.T, p peer) bool
+}
+
+// podsOf admits same-namespace pods that carry at least labels.
+func podsOf(name string, labels map[string]string) source {
+	return source{name, func(t *testing.T, p peer) bool {
+		return p.IPBlock == nil && p.NamespaceSelector == nil && p.PodSelector != nil &&
+			len(p.PodSelector.MatchLabels) > 0 && matches(t, selector{MatchLabels: labels}, p.PodSelector.MatchLabels)
+	}}
+}
+
+// oneNamespace admits pods of namespaces picked by label (the ingress
+// controller's, the ClickHouse operator's), never every namespace.
+func oneNamespace(name string) source {
+	return source{name, func(t *testing.T, p peer) bool {
+		return p.IPBlock == nil && p.NamespaceSelector != nil && len(p.NamespaceSelector.MatchLabels) > 0
+	}}
+}
+
+var (
+	fromTokenmeter = podsOf("tokenmeter pods", tokenmeterLabels)
+	fromIngress    = oneNamespace("the ingress controller's namespace")
+)
+
+// requireOnlyFrom: some rule opens port on the pods labelled so, and every
+// rule that opens it admits only the given sources.
+func requireOnlyFrom(t *testing.T, ps []policy, what string, labels map[string]string, port int, allowed ...source) {
+	t.Helper()
+	var names []string
+	for _, s := range allowed {
+		names = append(names, s.name)
+	}
+	opened := false
+	for _, p := range ps {
+		if !slices.Contains(p.Spec.PolicyTypes, "Ingress") || !matches(t, p.Spec.PodSelector, labels) {
+			continue
+		}
+		for _, r := range p.Spec.Ingress {
+			if !covers(t, r, port) {
+				continue
+			}
+			require.NotEmpty(t, r.From, "NetworkPolicy %s opens %s port %d to anyone", p.Name, what, port)
+			for _, from := range r.From {
+				ok := slices.ContainsFunc(allowed, func(s source) bool { return s.admit(t, from) })
+				require.True(t, ok, "NetworkPolicy %s opens %s port %d to %s; only %v may reach it", p.Name, what, port, describe(from), names)
+			}
+			opened = true
+		}
+	}
+	require.True(t, opened, "no NetworkPolicy lets %v reach %s port %d", names, what, port)
+}
+
+func describe(p peer) string {
+	var parts []string
+	if p.IPBlock != nil {
+		parts = append(parts, "ipBlock "+p.IPBlock.CIDR)
+	}
+	if p.NamespaceSelector != nil {
+		parts = append(parts, fmt.Sprintf("namespaces %v", p.NamespaceSelector.MatchLabels))
+	}
+	if p.PodSelector != nil {
+		parts = append(parts, fmt.Sprintf("pods %v", p.PodSelector.MatchLabels))
+	}
+	return strings.Join(parts, " / ")
+}
+
+// TestNetworkPolicyDefaultDeny: a pod no policy names accepts no connection.
+func TestNetworkPolicyDefaultDeny(t *testing.T) {
+	for _, p := range policies(t, render(t)) {
+		sel := p.Spec.PodSelector
+		if len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 &&
+			slices.Contains(p.Spec.PolicyTypes, "Ingress") && len(p.Spec.Ingress) == 0 {
+			return
+		}
+	}
+	t.Fatal("no default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no rules)")
+}
+
+// TestNetworkPolicyServicePorts: the public doors only from the ingress
+// controller, every other service port only from tokenmeter pods.
+func TestNetworkPolicyServicePorts(t *testing.T) {
+	objs := render(t)
+	ps := policies(t, objs)
+	for _, d := range deployments(t, objs) {
+		require.True(t, matches(t, selector{MatchLabels: tokenmeterLabels}, d.PodLabels), "%s pods lack %v", d.Name, tokenmeterLabels)
+		for _, c := range d.Pod.Containers {
+			for _, p := range c.Ports {
+				if publicPorts[p.ContainerPort] {
+					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromIngress)
+				} else {
+					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromTokenmeter)
+				}
+			}
+		}
+	}
+}
+
+// TestNetworkPolicyDataStores: NATS, ClickHouse and the collector take
+// connections from tokenmeter pods (and their own peers) only.
+func TestNetworkPolicyDataStores(t *testing.T) {
+	ps := policies(t, render(t))
+	natsPeers := podsOf("NATS pods", natsLabels)
+	chPeers := podsOf("ClickHouse pods", clickhouseLabels)
+	requireOnlyFrom(t, ps, "NATS", natsLabels, 4222, fromTokenmeter)
+	requireOnlyFrom(t, ps, "NATS", natsLabels, 6222, natsPeers)
+	requireOnlyFrom(t, ps, "ClickHouse", clickhouseLabels, 9000, fromTokenmeter, chPeers)
+	requireOnlyFrom(t, ps, "ClickHouse", clickhouseLabels, 8123, chPeers, oneNamespace("the ClickHouse operator's namespace"))
+	requireOnlyFrom(t, ps, "ClickHouse", clickhouseLabels, 9009, chPeers)
+	requireOnlyFrom(t, ps, "the collector", collectorLabels, 4317, fromTokenmeter)
+}
