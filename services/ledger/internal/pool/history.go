@@ -134,7 +134,7 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func deniedDetail(e *v1.LaunchDenied) string {
 	s := "refused: " + reasonText(e.GetReason())
-	if e.GetTokensRequired() > 0 {
+	if r := e.GetReason(); e.GetTokensRequired() > 0 && (r == v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS || r == v1.DenyReason_DENY_REASON_BUDGET_EXCEEDED) {
 		s += fmt.Sprintf(" (%d tokens needed)", e.GetTokensRequired())
 	}
 	if e.GetBudgetId() != "" {
