@@ -32,6 +32,9 @@ type Options struct {
 	// by demo load after each launch sent, with the count so far (tests
 	// interrupt there).
 	afterStep func(n int64)
+	// pageSize, when set, is the page size of List calls (tests walk many
+	// short pages).
+	pageSize int
 }
 
 func (o *Options) defaults() {
