@@ -16,8 +16,8 @@ import (
 
 // maxHistoryScan bounds the events one ListTransactions call reads: a filter
 // that matches little answers a short (even empty) page with a token rather
-// than reading a whole long history in one call.
-const maxHistoryScan = 10_000
+// than reading a whole long history in one call. A var so a test can lower it.
+var maxHistoryScan = 10_000
 
 // ListTransactions pages through a pool's history, oldest first: every
 // event of the team's subject and the organisation's rate changes, merged
