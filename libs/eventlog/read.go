@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -49,11 +50,32 @@ func ReadStream(ctx context.Context, stream jetstream.Stream, subject string, af
 	if err != nil {
 		return after, err
 	}
+	return readUntil(ctx, stream, []string{subject}, after, last, fn)
+}
+
+// ReadSubjects is ReadStream over several subjects at once: fn sees their
+// events merged in stream order, up to the last sequence any of them had at
+// the time of the call.
+func ReadSubjects(ctx context.Context, stream jetstream.Stream, subjects []string, after uint64, fn func(Stored) error) (uint64, error) {
+	var last uint64
+	for _, s := range subjects {
+		seq, err := LastSequence(ctx, stream, s)
+		if err != nil {
+			return after, err
+		}
+		last = max(last, seq)
+	}
+	return readUntil(ctx, stream, subjects, after, last, fn)
+}
+
+// readUntil calls fn for every event on subjects after after, up to last.
+func readUntil(ctx context.Context, stream jetstream.Stream, subjects []string, after, last uint64, fn func(Stored) error) (uint64, error) {
 	if last <= after {
 		return after, nil
 	}
+	subject := strings.Join(subjects, ",")
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject},
+		FilterSubjects: subjects,
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    after + 1,
 	})

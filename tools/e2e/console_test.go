@@ -20,8 +20,8 @@ import (
 
 // TestConsoleInBrowser serves the web console from a dev stack with demo
 // data and runs console/console.spec.mjs: playwright-core driving Debian's
-// Chromium headless through sign-in, every page, a drill-down, exports and a
-// live alert. The figures the pages must show come from the ledger here.
+// Chromium headless through sign-in, every page, a drill-down, a team's
+// history, exports and a live alert. The figures the pages must show come from the ledger here.
 // Screenshots of each page land in test-output/console at the repository root.
 func TestConsoleInBrowser(t *testing.T) {
 	spec, err := filepath.Abs("console")
@@ -54,6 +54,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 	admin := dial(t, stack.Ledger.Addr(), devstack.AdminKey)
 	_, err = demo.Load(ctx, admin, dial(t, stack.Ledger.Addr(), devstack.ServiceKey), devstack.DemoOrg, time.Now(), 6)
+	require.NoError(t, err)
+
+	// A budget change for the History page to show beside the demo's assignments.
+	_, err = v1.NewLedgerServiceClient(admin).SetBudget(ctx, &v1.SetBudgetRequest{EventId: "e2e-history-budget", TeamId: "design",
+		Budget: &v1.Budget{BudgetId: "e2e-history", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 1_000_000,
+			Period: v1.BudgetPeriod_BUDGET_PERIOD_YEAR}})
 	require.NoError(t, err)
 
 	want := consoleExpectations(t, v1.NewLedgerServiceClient(admin),

@@ -44,7 +44,7 @@ func (a *app) balances(cmd *cobra.Command, teams []string) ([]*v1.Balance, proto
 		}
 		return []*v1.Balance{resp.GetBalance()}, resp, nil
 	}
-	resp, err := client.ListTeams(cmd.Context(), &v1.ListTeamsRequest{})
+	resp, err := a.listTeams(cmd.Context(), client)
 	if err != nil {
 		return nil, nil, err
 	}

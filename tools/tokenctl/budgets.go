@@ -33,7 +33,7 @@ func (a *app) budgetsListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListBudgets(cmd.Context(), &v1.ListBudgetsRequest{TeamId: args[0]})
+			resp, err := a.listBudgets(cmd.Context(), client, args[0])
 			if err != nil {
 				return err
 			}

@@ -2,8 +2,6 @@ package tokenctl
 
 import (
 	"github.com/spf13/cobra"
-
-	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // completer offers the values of one argument or flag.
@@ -39,7 +37,7 @@ func (a *app) teams(cmd *cobra.Command, _ string) []string {
 	if err != nil {
 		return nil
 	}
-	resp, err := client.ListTeams(cmd.Context(), &v1.ListTeamsRequest{})
+	resp, err := a.listTeams(cmd.Context(), client)
 	if err != nil {
 		return nil
 	}
@@ -56,7 +54,7 @@ func (a *app) products(cmd *cobra.Command, _ string) []string {
 	if err != nil {
 		return nil
 	}
-	resp, err := client.ListProducts(cmd.Context(), &v1.ListProductsRequest{})
+	resp, err := a.listProducts(cmd.Context(), client)
 	if err != nil {
 		return nil
 	}

@@ -133,7 +133,7 @@ func (l *demoLoad) run() error {
 func (l *demoLoad) setup(admin v1.LedgerServiceClient, launches []demoLaunch) error {
 	ctx := l.cmd.Context()
 	start := l.plan.start()
-	current, err := admin.ListProducts(ctx, &v1.ListProductsRequest{})
+	current, err := l.app.listProducts(ctx, admin)
 	if err != nil {
 		return err
 	}

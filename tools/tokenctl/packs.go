@@ -32,7 +32,7 @@ func (a *app) packsListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListPacks(cmd.Context(), &v1.ListPacksRequest{TeamId: args[0], IncludeExpired: expired})
+			resp, err := a.listPacks(cmd.Context(), client, args[0], expired)
 			if err != nil {
 				return err
 			}

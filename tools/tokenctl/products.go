@@ -30,7 +30,7 @@ func (a *app) productsListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListProducts(cmd.Context(), &v1.ListProductsRequest{})
+			resp, err := a.listProducts(cmd.Context(), client)
 			if err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ as the catalog has it.`,
 			if name == "" || group == "" {
 				// Keep what the catalog has: the ledger takes an empty name
 				// or group as a change.
-				list, err := client.ListProducts(cmd.Context(), &v1.ListProductsRequest{})
+				list, err := a.listProducts(cmd.Context(), client)
 				if err != nil {
 					return err
 				}

@@ -98,7 +98,7 @@ func (a *app) teamsOrAll(cmd *cobra.Command, teams []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.ListTeams(cmd.Context(), &v1.ListTeamsRequest{})
+	resp, err := a.listTeams(cmd.Context(), client)
 	if err != nil {
 		return nil, err
 	}

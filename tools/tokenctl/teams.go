@@ -2,8 +2,6 @@ package tokenctl
 
 import (
 	"github.com/spf13/cobra"
-
-	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 func (a *app) teamsCommand() *cobra.Command {
@@ -28,7 +26,7 @@ func (a *app) teamsListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.ListTeams(cmd.Context(), &v1.ListTeamsRequest{})
+			resp, err := a.listTeams(cmd.Context(), client)
 			if err != nil {
 				return err
 			}

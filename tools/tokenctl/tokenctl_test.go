@@ -14,6 +14,7 @@ func TestTokenctl(t *testing.T) {
 		run  func(*testing.T, *stack)
 	}{
 		{"ledger", testLedger},
+		{"history and paging", testHistory},
 		{"keys", testKeys},
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},

@@ -1,52 +1,85 @@
 package tokenctl
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 func (a *app) transactionsCommand() *cobra.Command {
-	var limit int
+	var (
+		limit    int
+		types    []string
+		from, to string
+	)
 	cmd := &cobra.Command{
-		Use:   "transactions TEAM",
-		Short: "List the money events of a team's pool, oldest first",
-		Long: `List what changed a team's pool: packs added, charges, removals, refunds,
-moves and expiries, each with its signed tokens and the balance after it.
-With -o json the answer is one ListTransactionsResponse holding every page read.`,
-		Example:           "  tokenctl transactions design --limit 20",
-		Args:              exactArgs("TEAM"),
+		Use:   "transactions [TEAM]",
+		Short: "List a team's history, oldest first: every event, with who did it and why",
+		Long: `List everything that happened to a team's pool, oldest first: packs added,
+charges, launches covered or refused, removals, refunds, moves and expiries,
+assignments, budgets set and crossed, capacity changes, merges, and the
+organisation's rate changes (they change what the team pays). Each row has its
+signed tokens (0 for an event that moves none), the balance after it, the actor,
+the reason given and, for a non-money event, what it changed.
+Without TEAM: the organisation's rate changes alone.
+--type keeps only some types (repeat or comma-separate): pack_added,
+window_charged, tokens_adjusted, pack_expired, pool_suspended, launch_denied,
+launch_covered, user_assigned, user_unassigned, budget_set, budget_crossed,
+capacity_set, capacity_used, capacity_returned, product_rate_set.
+--from and --to keep the events at or after --from and before --to.
+Every page is read (--limit caps the rows); with -o json the answer is one
+ListTransactionsResponse holding them all.`,
+		Example: `  tokenctl transactions design --limit 20
+  tokenctl transactions design --type user_assigned,user_unassigned --from 2026-04-01
+  tokenctl transactions --type product_rate_set`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("%s takes at most one argument, TEAM; got %d\nrun '%s --help' for usage", cmd.CommandPath(), len(args), cmd.CommandPath())
+			}
+			return nil
+		},
 		ValidArgsFunction: completeArgs(a.teams),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			req := &v1.ListTransactionsRequest{Types: types}
+			if len(args) == 1 {
+				req.TeamId = args[0]
+			}
+			var err error
+			if req.From, err = parseWhen("--from", from); err != nil {
+				return err
+			}
+			if req.To, err = parseWhen("--to", to); err != nil {
+				return err
+			}
+			if limit < 0 {
+				return fmt.Errorf("invalid --limit %d: want 0 (all) or more", limit)
+			}
 			client, err := a.ledgerClient(cmd)
 			if err != nil {
 				return err
 			}
-			all := &v1.ListTransactionsResponse{}
-			token := ""
-			for {
-				size := 1000
-				if limit > 0 {
-					size = min(size, limit-len(all.Transactions))
-				}
-				resp, err := client.ListTransactions(cmd.Context(), &v1.ListTransactionsRequest{TeamId: args[0], PageSize: int32(size), PageToken: token})
-				if err != nil {
-					return err
-				}
-				all.Transactions = append(all.Transactions, resp.GetTransactions()...)
-				token = resp.GetNextPageToken()
-				if token == "" || (limit > 0 && len(all.Transactions) >= limit) || len(resp.GetTransactions()) == 0 {
-					break
-				}
+			all, err := a.listTransactions(cmd.Context(), client, req, limit)
+			if err != nil {
+				return err
 			}
-			t := newTable("SEQ", "TIME", "TYPE", "TOKENS", "AVAILABLE_AFTER", "USER", "PRODUCT", "PACK", "ACTOR", "REASON", "EVENT")
-			for _, tx := range all.Transactions {
-				t.add(tx.GetSequence(), tx.GetAt(), tx.GetType(), tx.GetTokens(), tx.GetAvailableAfter(), tx.GetUserId(), tx.GetProductCode(),
-					tx.GetPackId(), tx.GetActor(), tx.GetReason(), tx.GetEventId())
-			}
-			return a.emit(cmd, all, t)
+			return a.emit(cmd, all, transactionsTable(all.GetTransactions()))
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many transactions (0: all)")
+	f := cmd.Flags()
+	f.IntVar(&limit, "limit", 0, "at most this many transactions (0: all)")
+	f.StringSliceVar(&types, "type", nil, "only these types, e.g. user_assigned,budget_set (repeat or comma-separate; default: every type)")
+	f.StringVar(&from, "from", "", "only events at or after this date (2026-04-01, midnight UTC) or RFC 3339 time")
+	f.StringVar(&to, "to", "", "only events before this date or RFC 3339 time")
 	return cmd
+}
+
+func transactionsTable(txs []*v1.Transaction) *table {
+	t := newTable("SEQ", "TIME", "TYPE", "TOKENS", "AVAILABLE_AFTER", "USER", "PRODUCT", "PACK", "COUNTERPARTY", "ACTOR", "REASON", "DETAIL", "EVENT")
+	for _, tx := range txs {
+		t.add(tx.GetSequence(), tx.GetAt(), tx.GetType(), tx.GetTokens(), tx.GetAvailableAfter(), tx.GetUserId(), tx.GetProductCode(),
+			tx.GetPackId(), tx.GetCounterpartyTeamId(), tx.GetActor(), tx.GetReason(), tx.GetDetail(), tx.GetEventId())
+	}
+	return t
 }

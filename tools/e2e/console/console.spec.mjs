@@ -151,6 +151,33 @@ test('the console', async (t) => {
     await shot('balances');
   });
 
+  await step('history: a team\'s events with who and why, by type and a page at a time', async () => {
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.locator('#history-team').selectOption(expected.team);
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    const table = page.getByTestId('history-table');
+    await table.locator('tr.tx-user_assigned').first().waitFor();
+    assert.match(await table.locator('tr.tx-user_assigned').first().innerText(), /assigned to every product/);
+    const rows = await table.locator('tbody tr').count();
+    assert.equal(rows, 50, 'one page of 50');
+    await page.getByTestId('history-more').click();
+    await table.locator('tbody tr').nth(50).waitFor();
+    await shot('history');
+
+    await page.locator('#history-type').selectOption('budget_set');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    const budget = table.locator('tr.tx-budget_set').filter({ hasText: 'budget e2e-history' });
+    await budget.waitFor();
+    assert.match(await budget.innerText(), /admin:/, 'the budget change names its actor');
+    assert.equal(await table.locator('tbody tr:not(.tx-budget_set)').count(), 0, 'only budget changes');
+    await shot('history-budgets');
+
+    await page.locator('#history-type').selectOption('');
+    await page.locator('#history-from').fill('2999-01-01');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await table.getByText('Nothing in this range.').waitFor();
+  });
+
   await step('forecast and advice', async () => {
     await page.getByRole('link', { name: 'Forecast' }).click();
     await page.getByTestId('run-out').waitFor();

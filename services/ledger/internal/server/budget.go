@@ -38,15 +38,18 @@ func (l *Ledger) SetBudget(ctx context.Context, req *v1.SetBudgetRequest) (*v1.S
 	return &v1.SetBudgetResponse{Budget: req.GetBudget()}, nil
 }
 
-// ListBudgets lists a team's budgets with what was spent in the current period.
+// ListBudgets lists a team's budgets by id with what was spent in the
+// current period, a page at a time (the token holds the last budget id).
 func (l *Ledger) ListBudgets(ctx context.Context, req *v1.ListBudgetsRequest) (*v1.ListBudgetsResponse, error) {
 	resp := &v1.ListBudgetsResponse{}
 	now := l.Now()
-	err := l.readPool(ctx, req.GetTeamId(), func(pl *pool.Pool) {
-		for _, b := range pl.Budgets(now) {
+	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg page) {
+		var budgets []pool.BudgetSpend
+		budgets, resp.NextPageToken = sortedPage(pg, pl.Budgets(now), func(b pool.BudgetSpend) string { return b.Budget.GetBudgetId() })
+		for _, b := range budgets {
 			resp.Budgets = append(resp.Budgets, b.Budget)
 			resp.Spent = append(resp.Spent, b.Spent)
 		}
-	})
+	}, "budgets")
 	return resp, err
 }

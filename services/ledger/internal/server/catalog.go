@@ -47,14 +47,21 @@ func (l *Ledger) SetProductRate(ctx context.Context, req *v1.SetProductRateReque
 	})}, nil
 }
 
-// ListProducts lists the organisation's products at their current rates.
-func (l *Ledger) ListProducts(ctx context.Context, _ *v1.ListProductsRequest) (*v1.ListProductsResponse, error) {
+// ListProducts lists the organisation's products at their current rates,
+// sorted by code, a page at a time (the token holds the last code).
+func (l *Ledger) ListProducts(ctx context.Context, req *v1.ListProductsRequest) (*v1.ListProductsResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resp := &v1.ListProductsResponse{}
-	for _, pr := range l.Catalogs.Get(p.Org).Current(l.Now()) {
+	var bad grpcserver.Violations
+	pg := pageOf(&bad, req.GetPageSize(), req.GetPageToken(), "products", p.Org)
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	products, next := sortedPage(pg, l.Catalogs.Get(p.Org).Current(l.Now()), func(pr pool.Product) string { return pr.Code })
+	resp := &v1.ListProductsResponse{NextPageToken: next}
+	for _, pr := range products {
 		resp.Products = append(resp.Products, productOf(pr))
 	}
 	return resp, nil

@@ -2,11 +2,10 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
@@ -48,19 +47,35 @@ func packOf(pk *pool.Pack, now time.Time) *v1.Pack {
 }
 
 func (l *Ledger) readPool(ctx context.Context, team string, fn func(*pool.Pool)) error {
+	return l.readPoolPage(ctx, team, nil, func(pl *pool.Pool, _ page) { fn(pl) })
+}
+
+// pagedRequest is a List request's paging fields.
+type pagedRequest interface {
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// readPoolPage reads a team's pool for one page of a list named by query
+// (req nil: no paging).
+func (l *Ledger) readPoolPage(ctx context.Context, team string, req pagedRequest, fn func(*pool.Pool, page), query ...string) error {
 	p, err := caller(ctx)
 	if err != nil {
 		return err
 	}
 	var bad grpcserver.Violations
 	bad.Check("team_id", eventlog.CheckID("team_id", team))
+	var pg page
+	if req != nil {
+		pg = pageOf(&bad, req.GetPageSize(), req.GetPageToken(), append(query, p.Org, team)...)
+	}
 	if err := bad.Err(); err != nil {
 		return err
 	}
 	if err := p.CheckTeam(team); err != nil {
 		return statusOf(err)
 	}
-	return statusOf(l.Store.Read(ctx, p.Org, team, fn))
+	return statusOf(l.Store.Read(ctx, p.Org, team, func(pl *pool.Pool) { fn(pl, pg) }))
 }
 
 // GetBalance returns a team's balance and packs.
@@ -71,81 +86,35 @@ func (l *Ledger) GetBalance(ctx context.Context, req *v1.GetBalanceRequest) (*v1
 	return resp, err
 }
 
-// ListPacks lists a team's packs in burn-down order.
+// ListPacks lists a team's packs in burn-down order, a page at a time. The
+// token holds the last pack id: packs are never removed and their order
+// never changes, so the next page starts right after it.
 func (l *Ledger) ListPacks(ctx context.Context, req *v1.ListPacksRequest) (*v1.ListPacksResponse, error) {
 	resp := &v1.ListPacksResponse{}
 	now := l.Now()
-	err := l.readPool(ctx, req.GetTeamId(), func(pl *pool.Pool) {
-		for _, pk := range pl.Packs() {
-			if req.GetIncludeExpired() || pk.LiveAt(now) {
-				resp.Packs = append(resp.Packs, packOf(pk, now))
+	lost := false
+	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg page) {
+		packs := pl.Packs()
+		if id := pg.after.Key; id != "" {
+			i := slices.IndexFunc(packs, func(pk *pool.Pack) bool { return pk.ID == id })
+			lost = i < 0
+			packs = packs[i+1:]
+		}
+		for _, pk := range packs {
+			if !req.GetIncludeExpired() && !pk.LiveAt(now) {
+				continue
 			}
+			if len(resp.Packs) == pg.size {
+				resp.NextPageToken = pg.next(0, resp.Packs[len(resp.Packs)-1].GetPackId())
+				break
+			}
+			resp.Packs = append(resp.Packs, packOf(pk, now))
 		}
-	})
+	}, "packs", strconv.FormatBool(req.GetIncludeExpired()))
+	if err == nil && lost {
+		var bad grpcserver.Violations
+		bad.Add("page_token", "names a pack this team does not have")
+		return nil, bad.Err()
+	}
 	return resp, err
-}
-
-// ListTransactions pages through a team's money events, oldest first; the
-// page token is the last sequence returned.
-func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsRequest) (*v1.ListTransactionsResponse, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var bad grpcserver.Violations
-	bad.Check("team_id", eventlog.CheckID("team_id", req.GetTeamId()))
-	after := uint64(0)
-	if tok := req.GetPageToken(); tok != "" {
-		if after, err = strconv.ParseUint(tok, 10, 64); err != nil {
-			bad.Add("page_token", "is not a token this service gave out")
-		}
-	}
-	if req.GetPageSize() < 0 || req.GetPageSize() > 1000 {
-		bad.Add("page_size", "must be between 0 and 1000")
-	}
-	if err := bad.Err(); err != nil {
-		return nil, err
-	}
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = 100
-	}
-	resp := &v1.ListTransactionsResponse{}
-	errFull := status.Error(codes.OK, "page full")
-	_, err = eventlog.ReadSubject(ctx, l.JS, eventlog.LedgerStream, eventlog.LedgerSubject(p.Org, req.GetTeamId()), after, func(st eventlog.Stored) error {
-		if len(resp.Transactions) == size {
-			return errFull
-		}
-		if tx := transactionOf(st); tx != nil {
-			resp.Transactions = append(resp.Transactions, tx)
-		}
-		resp.NextPageToken = strconv.FormatUint(st.Sequence, 10)
-		return nil
-	})
-	if err != nil && err != errFull {
-		return nil, statusOf(err)
-	}
-	if err == nil {
-		resp.NextPageToken = ""
-	}
-	return resp, nil
-}
-
-func transactionOf(st eventlog.Stored) *v1.Transaction {
-	ev := st.Event
-	tx := &v1.Transaction{EventId: ev.GetEventId(), Type: eventlog.TypeOf(ev), At: ev.GetServerTime(),
-		Sequence: st.Sequence, Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId()}
-	switch pl := ev.GetPayload().(type) {
-	case *v1.Event_PackAdded:
-		tx.Tokens, tx.PackId, tx.Reason, tx.AvailableAfter = pl.PackAdded.GetTokens(), pl.PackAdded.GetPackId(), pl.PackAdded.GetReason(), pl.PackAdded.GetPool().GetAvailable()
-	case *v1.Event_WindowCharged:
-		tx.Tokens, tx.UserId, tx.ProductCode, tx.AvailableAfter = -pl.WindowCharged.GetTokens(), pl.WindowCharged.GetUserId(), pl.WindowCharged.GetProductCode(), pl.WindowCharged.GetPool().GetAvailable()
-	case *v1.Event_TokensAdjusted:
-		tx.Tokens, tx.Reason, tx.AvailableAfter = -pl.TokensAdjusted.GetTokens(), pl.TokensAdjusted.GetReason(), pl.TokensAdjusted.GetPool().GetAvailable()
-	case *v1.Event_PackExpired:
-		tx.Tokens, tx.PackId, tx.AvailableAfter = -pl.PackExpired.GetTokensLost(), pl.PackExpired.GetPackId(), pl.PackExpired.GetPool().GetAvailable()
-	default:
-		return nil
-	}
-	return tx
 }

@@ -9,22 +9,30 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
 // ListTeams lists the teams of the caller's organisation, sorted by team id,
-// each with its balance. A team is a pool subject on the LEDGER stream; the
-// organisation's catalog subject is not a team.
-func (l *Ledger) ListTeams(ctx context.Context, _ *v1.ListTeamsRequest) (*v1.ListTeamsResponse, error) {
+// each with its balance, a page at a time (the token holds the last team id).
+// A team is a pool subject on the LEDGER stream; the organisation's catalog
+// subject is not a team.
+func (l *Ledger) ListTeams(ctx context.Context, req *v1.ListTeamsRequest) (*v1.ListTeamsResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	teams, err := l.teamsOf(ctx, p.Org)
+	var bad grpcserver.Violations
+	pg := pageOf(&bad, req.GetPageSize(), req.GetPageToken(), "teams", p.Org)
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	all, err := l.teamsOf(ctx, p.Org)
 	if err != nil {
 		return nil, statusOf(err)
 	}
+	teams, next := sortedPage(pg, all, func(team string) string { return team })
 	// Pools not loaded yet are read from the log: several at once.
 	balances, errs := make([]*v1.Balance, len(teams)), make([]error, len(teams))
 	now := l.Now()
@@ -43,7 +51,7 @@ func (l *Ledger) ListTeams(ctx context.Context, _ *v1.ListTeamsRequest) (*v1.Lis
 			return nil, statusOf(err)
 		}
 	}
-	return &v1.ListTeamsResponse{Teams: balances}, nil
+	return &v1.ListTeamsResponse{Teams: balances, NextPageToken: next}, nil
 }
 
 // listTeamsReaders bounds the pools ListTeams reads at once.

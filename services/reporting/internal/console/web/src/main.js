@@ -1,12 +1,14 @@
 // The console shell: sign-in, navigation, the team and range pickers, and
 // the live alert feed that runs while signed in.
-import { call, session, ApiError } from './api.js';
+import { session, ApiError } from './api.js';
+import { listAll } from './paging.js';
 import { h, notice } from './format.js';
 import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
 import * as summary from './pages/summary.js';
 import * as products from './pages/products.js';
 import * as users from './pages/users.js';
 import * as balances from './pages/balances.js';
+import * as history from './pages/history.js';
 import * as forecast from './pages/forecast.js';
 import * as advice from './pages/advice.js';
 import * as alerts from './pages/alerts.js';
@@ -17,6 +19,7 @@ const pages = [
   { path: 'products', title: 'By product', page: products },
   { path: 'users', title: 'By user', page: users },
   { path: 'balances', title: 'Balances', page: balances },
+  { path: 'history', title: 'History', page: history },
   { path: 'forecast', title: 'Forecast', page: forecast },
   { path: 'advice', title: 'Advice', page: advice },
   { path: 'alerts', title: 'Alerts', page: alerts },
@@ -58,8 +61,7 @@ function context() {
 // loadTeams is also the sign-in check: the ledger answers only a valid key
 // allowed to administer the organisation.
 async function loadTeams() {
-  const res = await call('LedgerService', 'ListTeams', {});
-  return (res.teams || []).map((b) => b.team_id);
+  return (await listAll('LedgerService', 'ListTeams', {}, 'teams')).map((b) => b.team_id);
 }
 
 function signInView(message) {

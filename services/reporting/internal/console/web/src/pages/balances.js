@@ -1,6 +1,7 @@
 // Balances: a card per pool and per capacity product, with a status bar that
 // is green above 20 % available and red at or below.
 import { call } from '../api.js';
+import { listAll } from '../paging.js';
 import { h, tokens, day, notice } from '../format.js';
 
 const RED_AT = 20;
@@ -8,7 +9,7 @@ const RED_AT = 20;
 export async function render(el, ctx) {
   let balances;
   try {
-    balances = (await call('LedgerService', 'ListTeams', {})).teams || [];
+    balances = await listAll('LedgerService', 'ListTeams', {}, 'teams');
   } catch (err) {
     if (!err.notConfigured) throw err;
     // An older ledger without ListTeams: ask each known team.
