@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
-	srv := server.New(js, st, defaults, log)
+	srv := server.New(js, st, defaults, hooks, log)
 	v1.RegisterAlertingServiceServer(gs, srv)
 	return &Service{
 		log: log, nc: nc, js: js, server: srv, grpc: gs,

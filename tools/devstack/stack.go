@@ -117,6 +117,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	var ac alerting.Config
 	defaults(ac.Register)
 	common(&ac.Common, o, o.AlertingListen)
+	// A dev stack's webhooks go to receivers on this machine.
+	ac.WebhookAllow = "127.0.0.1,::1,localhost"
 	if s.Alerting, err = alerting.New(ctx, ac, o.Log.With("service", "alerting")); err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
 	}

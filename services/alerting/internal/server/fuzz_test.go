@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
 )
 
 // mostRefusal bounds a refusal, whatever the request held.
@@ -96,18 +98,35 @@ func FuzzSetWebhook(f *testing.F) {
 	f.Add("a.b", "*", "ftp://x", "a b", "short", int32(99))
 	f.Add(long, long, "https://"+long, long, long, int32(-1))
 	f.Add("é", "_catalog", "https://\xff/", "\x00", strings.Repeat("s", 300), int32(1))
+	f.Add("chat", "design", "https://10.0.0.1/x", "", "", int32(0))
+	f.Add("chat", "design", "https://[::ffff:169.254.169.254]/", "", "", int32(0))
+	hooks, err := webhook.NewPolicy(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, id, team, rawURL, kind, secret string, severity int32) {
 		h := &v1.Webhook{WebhookId: id, TeamId: team, Url: rawURL, Kinds: []string{kind}, Secret: secret, MinSeverity: v1.Severity(severity)}
-		err := checkWebhook(h)
+		err := checkWebhook(h, hooks)
 		if err != nil {
 			refusedFields(t, err, "webhook.")
 			return
 		}
 		u, perr := url.Parse(rawURL)
 		if !eventlog.ValidID(id) || !eventlog.ValidID(team) || !eventlog.ValidID(kind) || perr != nil ||
-			(u.Scheme != "http" && u.Scheme != "https") || len(rawURL) > maxWebhookURL ||
+			u.Scheme != "https" || internalHost(u.Hostname()) || len(rawURL) > maxWebhookURL ||
 			(secret != "" && (len(secret) < minWebhookSecret || len(secret) > maxWebhookSecret)) {
 			t.Fatalf("accepted %v", h)
 		}
 	})
+}
+
+// internalHost reports an address literal a webhook may not name by default.
+func internalHost(h string) bool {
+	ip, err := netip.ParseAddr(h)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+		netip.MustParsePrefix("100.64.0.0/10").Contains(ip)
 }

@@ -22,6 +22,7 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
 )
 
 // Policy lets organisation admins and services acting for an organisation
@@ -50,6 +51,7 @@ type Server struct {
 	defaults rules.Config
 	log      *slog.Logger
 	now      func() time.Time
+	hooks    *webhook.Policy
 
 	stopOnce sync.Once
 	stopping chan struct{}
@@ -57,8 +59,8 @@ type Server struct {
 
 // New returns a server reading the ALERTS stream through js; defaults are the
 // rules of teams without settings.
-func New(js jetstream.JetStream, st *store.Stores, defaults rules.Config, log *slog.Logger) *Server {
-	return &Server{js: js, store: st, defaults: defaults, log: log, now: time.Now, stopping: make(chan struct{})}
+func New(js jetstream.JetStream, st *store.Stores, defaults rules.Config, hooks *webhook.Policy, log *slog.Logger) *Server {
+	return &Server{js: js, store: st, defaults: defaults, hooks: hooks, log: log, now: time.Now, stopping: make(chan struct{})}
 }
 
 // Close ends every open WatchAlerts stream with Unavailable, so a graceful

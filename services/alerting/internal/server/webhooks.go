@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -31,7 +30,7 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	if h == nil {
 		h = &v1.Webhook{}
 	}
-	if err := checkWebhook(h); err != nil {
+	if err := checkWebhook(h, s.hooks); err != nil {
 		return nil, err
 	}
 	if h.GetSecret() == "" {
@@ -52,14 +51,14 @@ const (
 )
 
 // checkWebhook names every bad field of a webhook to store.
-func checkWebhook(h *v1.Webhook) error {
+func checkWebhook(h *v1.Webhook, hooks *webhook.Policy) error {
 	var v grpcserver.Violations
 	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
 	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
 	if len(h.GetUrl()) > maxWebhookURL {
 		v.Add("webhook.url", "must be at most %d bytes, got %d", maxWebhookURL, len(h.GetUrl()))
-	} else if u, err := url.Parse(h.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.Add("webhook.url", "must be an absolute http or https URL, got %s", quote.Prefix(h.GetUrl()))
+	} else if err := hooks.CheckURL(h.GetUrl()); err != nil {
+		v.Add("webhook.url", "%v, got %s", err, quote.Prefix(h.GetUrl()))
 	}
 	if n := len(h.GetKinds()); n > maxWebhookKinds {
 		v.Add("webhook.kinds", "at most %d kinds, got %d", maxWebhookKinds, n)
