@@ -8,6 +8,7 @@ package launcher
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -30,6 +32,11 @@ type Options struct {
 	Addr   string
 	APIKey string
 	Conn   grpc.ClientConnInterface
+	// TLS dials Addr with this configuration. Without it a loopback Addr is
+	// dialled in plaintext and any other with TLS and the system roots,
+	// unless Plaintext says otherwise (the key then crosses the network in clear).
+	TLS       *tls.Config
+	Plaintext bool
 	// QueueDir holds the offline queue; empty: no queue.
 	QueueDir string
 	// Retry tunes retries; the zero value is sensible.
@@ -49,7 +56,7 @@ func New(o Options) (*Client, error) {
 	c := &Client{retry: o.Retry.withDefaults()}
 	conn := o.Conn
 	if conn == nil {
-		cc, err := grpcserver.Dial(o.Addr, o.APIKey)
+		cc, err := grpcserver.DialTLS(o.Addr, o.APIKey, o.transport())
 		if err != nil {
 			return nil, err
 		}
@@ -65,6 +72,18 @@ func New(o Options) (*Client, error) {
 		c.queue = q
 	}
 	return c, nil
+}
+
+// transport is the TLS Addr is dialled with (nil: plaintext).
+func (o Options) transport() *tls.Config {
+	switch {
+	case o.TLS != nil:
+		return o.TLS
+	case o.Plaintext || certs.Loopback(o.Addr):
+		return nil
+	default:
+		return &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 }
 
 // Close releases the connection the client dialled.

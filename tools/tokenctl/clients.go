@@ -78,7 +78,11 @@ func (a *app) dial(cmd *cobra.Command, service, key string) (*conn, error) {
 	if apiKey == "" {
 		apiKey = a.settings.APIKey
 	}
-	cc, err := grpcserver.Dial(ep.addr, apiKey)
+	tlsConf, err := a.settings.transport(ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := grpcserver.DialTLS(ep.addr, apiKey, tlsConf)
 	if err != nil {
 		return nil, fmt.Errorf("%s address %q: %w (check %s or %s)", service, ep.addr, err, ep.flag, ep.env)
 	}

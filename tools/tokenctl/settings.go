@@ -2,6 +2,7 @@ package tokenctl
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 )
 
 // A setting is one connection or output setting, given by flag, environment
@@ -40,6 +43,14 @@ var specs = []spec{
 		usage: "reporting service address (host:port)"},
 	{flag: "service-key", env: "TOKENMETER_SERVICE_KEY", key: "service_key",
 		usage: "service key, only for 'demo load' (it replays history through the ledger, which only a service key may do); needs --org"},
+	{flag: "tls", env: "TOKENMETER_TLS", key: "tls", def: "auto",
+		usage: "auto (TLS, except plaintext to a loopback address without --tls-ca), on, or off (plaintext: the key crosses the network in clear)"},
+	{flag: "tls-ca", env: "TOKENMETER_TLS_CA", key: "tls_ca",
+		usage: "PEM CAs to verify the services with (default: the system roots)"},
+	{flag: "tls-cert", env: "TOKENMETER_TLS_CERT", key: "tls_cert",
+		usage: "PEM client certificate, for services that want one with a service key (mutual TLS)"},
+	{flag: "tls-key", env: "TOKENMETER_TLS_KEY", key: "tls_key",
+		usage: "PEM key of --tls-cert"},
 	{flag: "timeout", env: "TOKENMETER_TIMEOUT", key: "timeout", def: "10s",
 		usage: "time limit of each call (a watch's stream excepted)"},
 }
@@ -59,6 +70,8 @@ type settings struct {
 
 	AlertingAddr, IngestionAddr, LedgerAddr, ReportingAddr string
 	APIKey, ServiceKey, Org, Output                        string
+	TLS                                                    string
+	TLSFiles                                               certs.Files
 	Timeout                                                time.Duration
 	// Config is the config file read ("" when there was none).
 	Config string
@@ -117,12 +130,20 @@ func (s *settings) load() error {
 	s.AlertingAddr, s.IngestionAddr, s.LedgerAddr, s.ReportingAddr = vals["alerting-addr"], vals["ingestion-addr"], vals["ledger-addr"], vals["reporting-addr"]
 	s.APIKey, s.ServiceKey, s.Org = vals["api-key"], vals["service-key"], vals["org"]
 	s.Output = strings.ToLower(vals["output"])
+	s.TLS = strings.ToLower(vals["tls"])
+	s.TLSFiles = certs.Files{CA: vals["tls-ca"], Cert: vals["tls-cert"], Key: vals["tls-key"]}
 
 	var errs []error
 	for _, svc := range []string{"alerting", "ingestion", "ledger", "reporting"} {
 		if vals[svc+"-addr"] == "" {
 			errs = append(errs, fmt.Errorf("%s address is empty (%s): give host:port", svc, s.from[svc+"-addr"]))
 		}
+	}
+	if s.TLS != "auto" && s.TLS != "on" && s.TLS != "off" {
+		errs = append(errs, fmt.Errorf("tls %q (%s): want auto, on or off", vals["tls"], s.from["tls"]))
+	}
+	if (s.TLSFiles.Cert == "") != (s.TLSFiles.Key == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
 	if s.Output != outputTable && s.Output != outputJSON && s.Output != outputCSV {
 		errs = append(errs, fmt.Errorf("output %q (%s): want table, json or csv", vals["output"], s.from["output"]))
@@ -131,6 +152,14 @@ func (s *settings) load() error {
 		errs = append(errs, fmt.Errorf("timeout %q (%s): want a positive duration such as 10s", vals["timeout"], s.from["timeout"]))
 	}
 	return errors.Join(errs...)
+}
+
+// transport is the TLS a call to addr goes with (nil: plaintext).
+func (s *settings) transport(addr string) (*tls.Config, error) {
+	if s.TLS == "off" || s.TLS == "auto" && s.TLSFiles.CA == "" && certs.Loopback(addr) {
+		return nil, nil
+	}
+	return s.TLSFiles.Client()
 }
 
 // configPath is --config, else TOKENMETER_CONFIG, else the XDG default;
