@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -78,4 +79,29 @@ func gatewayRouting(ctx context.Context, mux *runtime.ServeMux, m runtime.Marsha
 	w.Header().Set("Allow", http.MethodPost)
 	err := status.Error(codes.Unimplemented, "this path takes POST only: every method of this API is a POST")
 	gatewayError(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus, Err: err})
+}
+
+// HTTP door limits: a request's headers and body must arrive within
+// DoorReadTimeout, its headers within DoorHeaderTimeout and MaxHeaderBytes,
+// so a slow client (authenticated or not: the body is read before the key is
+// checked) cannot hold a connection open.
+const (
+	DoorHeaderTimeout = 5 * time.Second
+	DoorReadTimeout   = 30 * time.Second
+	DoorIdleTimeout   = 2 * time.Minute
+	DoorHeaderBytes   = 64 << 10
+)
+
+// NewHTTPServer is an HTTP/JSON door's server with those limits. A door that
+// answers quickly passes writeTimeout; one that streams (an export, a watch)
+// passes 0.
+func NewHTTPServer(handler http.Handler, readTimeout, writeTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: min(DoorHeaderTimeout, readTimeout),
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       DoorIdleTimeout,
+		MaxHeaderBytes:    DoorHeaderBytes,
+	}
 }

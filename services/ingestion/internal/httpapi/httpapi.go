@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
@@ -51,7 +50,7 @@ func Listen(ctx context.Context, listen string, tlsConf *tls.Config, conn grpc.C
 	// gateway makes runs in the request's context, so one launch stays one
 	// trace through this door too.
 	handler := otelhttp.NewHandler(limitBody(mux), "ingestion.http")
-	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := grpcserver.NewHTTPServer(handler, grpcserver.DoorReadTimeout, grpcserver.DoorReadTimeout)
 	return &Server{http: hs, listener: certs.HTTPListener(lis, tlsConf)}, nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
@@ -107,11 +106,8 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("console listen %s: %w", cfg.Listen, err)
 	}
 	s.listener, s.tls = certs.HTTPListener(lis, cfg.TLS), cfg.TLS != nil
-	s.http = &http.Server{
-		Handler:           otelhttp.NewHandler(secureHeaders(mux), "reporting.console"),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	// No write timeout: exports and the alert feed stream for as long as they need.
+	s.http = grpcserver.NewHTTPServer(otelhttp.NewHandler(secureHeaders(mux), "reporting.console"), grpcserver.DoorReadTimeout, 0)
 	return s, nil
 }
 
