@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -43,6 +44,9 @@ func isPublic(method string) bool {
 type Authorizer struct {
 	Keys   *Keyring
 	Policy Policy
+	// Throttle limits each key's calls and each peer's failed
+	// authentications (nil: no limits).
+	Throttle *Throttle
 	// ServiceCertRequired accepts a service key only over mutual TLS, from a
 	// client whose certificate verified: a stolen service key alone is not enough.
 	ServiceCertRequired bool
@@ -54,12 +58,17 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 	}
 	// Two values, not metadata.FromIncomingContext: that copies every
 	// header of the call, a dozen allocations each time.
+	now := time.Now()
+	if err := a.Throttle.peerBlocked(ctx, now); err != nil {
+		return nil, err
+	}
 	token := bearer(metadata.ValueFromIncomingContext(ctx, "authorization"))
 	if token == "" {
 		return nil, status.Error(codes.Unauthenticated, "no credential: send 'authorization: Bearer <api key>'")
 	}
 	p, err := a.Keys.Authenticate(token)
 	if err != nil {
+		a.Throttle.failed(ctx, now)
 		return nil, status.Error(codes.Unauthenticated, "unknown or revoked api key")
 	}
 	if !a.Policy.allows(method, p.Role) {
@@ -77,6 +86,9 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 			return nil, status.Errorf(codes.PermissionDenied, "this service key may not act for organisation %s", quote.Prefix(acting))
 		}
 		p.Org = acting
+	}
+	if err := a.Throttle.admitKey(p, now); err != nil {
+		return nil, err
 	}
 	return WithPrincipal(ctx, p), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/certs"
 )
 
@@ -38,6 +39,9 @@ type Common struct {
 	TLS certs.Files
 	// InsecurePlaintext allows listening beyond loopback without TLS.
 	InsecurePlaintext bool
+	// RateLimit and RateBurst bound each api key's calls (services' keys aside).
+	RateLimit float64
+	RateBurst int
 }
 
 // Register adds the common flags to fs with the service's default listen address.
@@ -51,6 +55,8 @@ func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of -tls-cert")
 	fs.StringVar(&c.TLS.ClientCA, "tls-client-ca", "", "PEM CAs whose client certificates gRPC servers verify; service keys must then come with one (mutual TLS)")
 	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CAs trusted when calling other services (empty: the system roots); calls use TLS when this or -tls-cert is set")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 500, "calls a second each admin or launcher key may make (0: no limit); more are ResourceExhausted with a retry delay")
+	fs.IntVar(&c.RateBurst, "rate-burst", 1000, "calls a key may make at once above its rate")
 	fs.BoolVar(&c.InsecurePlaintext, "insecure-plaintext", false, "serve without TLS on a non-loopback address (bearer keys then cross the network in clear)")
 }
 
@@ -62,6 +68,9 @@ func (c *Common) CheckListen(flagName, addr string) error {
 	}
 	return fmt.Errorf("-%s %s is not a loopback address: give -tls-cert and -tls-key, or -insecure-plaintext to serve plaintext on purpose", flagName, addr)
 }
+
+// Throttle is the per-key and per-peer throttle of every server.
+func (c *Common) Throttle() *auth.Throttle { return auth.NewThrottle(c.RateLimit, c.RateBurst) }
 
 // ServerTLS is the listeners' TLS configuration, nil without -tls-cert.
 func (c *Common) ServerTLS() (*tls.Config, error) {

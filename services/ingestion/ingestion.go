@@ -33,8 +33,6 @@ type Config struct {
 	LedgerAPIKey    string
 	MaxClockSkew    time.Duration
 	AppendTimeout   time.Duration
-	RateLimit       float64
-	RateBurst       int
 	Replicas        int
 	ShutdownTimeout time.Duration
 	// LedgerBatch is how many concurrent launches go to the ledger in one
@@ -54,8 +52,6 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key ingestion presents to the ledger")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", 2*time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
-	fs.Float64Var(&c.RateLimit, "rate-limit", 500, "calls a second each api key may make (0: no limit)")
-	fs.IntVar(&c.RateBurst, "rate-burst", 1000, "calls an api key may make at once above its rate")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.LedgerBatch, "ledger-batch", defaultLedgerBatch, "concurrent launches sent to the ledger in one AuthorizeBatch call at most (-1: one Authorize call each)")
@@ -145,7 +141,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		return nil, err
 	}
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy}}); err != nil {
+		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy, Throttle: cfg.Throttle()}}); err != nil {
 		return nil, err
 	}
 	ledger := v1.NewLedgerServiceClient(s.ledger)
@@ -157,7 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	v1.RegisterIngestionServiceServer(s.grpc, api{
 		Server: &launch.Server{
 			Ledger: ledger, JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
-			Limiter: launch.NewLimiter(cfg.RateLimit, cfg.RateBurst), AppendTimeout: cfg.AppendTimeout,
+			AppendTimeout: cfg.AppendTimeout,
 			Coalescer: coalescer,
 		},
 		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},

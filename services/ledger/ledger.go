@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gs, err := grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, Log: log, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy},
+		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy, Throttle: cfg.Throttle()},
 	})
 	if err != nil {
 		catalogs.Stop()

@@ -261,7 +261,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: tlsConf.TLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy()},
+		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
 		Log:  log,
 	})
 	if err != nil {

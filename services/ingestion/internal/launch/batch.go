@@ -3,7 +3,6 @@ package launch
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,9 +18,6 @@ import (
 // event id (the ledger's decisions, the USAGE stream's Nats-Msg-Id), so a
 // resent batch yields each event once and the same answers.
 func (s *Server) IngestBatch(ctx context.Context, req *v1.IngestBatchRequest) (*v1.IngestBatchResponse, error) {
-	if err := s.Limiter.Admit(ctx, time.Now()); err != nil {
-		return nil, err
-	}
 	var bad grpcserver.Violations
 	if n := len(req.GetEvents()); n == 0 || n > MaxBatch {
 		bad.Add("events", "send 1 to %d events, got %d", MaxBatch, n)

@@ -25,8 +25,6 @@ type Server struct {
 	JS      jetstream.JetStream
 	Now     func() time.Time
 	MaxSkew time.Duration
-	// Limiter bounds each api key's call rate; nil: no limit.
-	Limiter *Limiter
 	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 2s).
 	AppendTimeout time.Duration
 	// Coalescer, when set, sends concurrent launches to the ledger together;
@@ -62,9 +60,6 @@ func caller(ctx context.Context, team string) (auth.Principal, error) {
 // Launch authorizes a launch. It answers AUTHORIZED only for a charge the
 // ledger has made durable, and only after the raw event is on the USAGE stream.
 func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchResponse, error) {
-	if err := s.Limiter.Admit(ctx, time.Now()); err != nil {
-		return nil, err
-	}
 	now := s.Now()
 	if err := checkLaunch("", req, now, s.MaxSkew); err != nil {
 		return nil, err
