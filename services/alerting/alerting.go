@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gs, err := grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: serverTLS,
-		Auth:   auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
 		Log:  log,
 	})
 	if err != nil {

@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		Server: &launch.Server{
 			Ledger: ledger, JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
 			AppendTimeout: cfg.AppendTimeout,
-			Coalescer: coalescer,
+			Coalescer:     coalescer,
 		},
 		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
 	})
