@@ -2,6 +2,7 @@ package tokenctl
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,16 +19,26 @@ func testPaging(t *testing.T, s *stack) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	alerting := v1.NewAlertingServiceClient(conn)
-	// More webhooks than the server's default page of 100.
+	// More webhooks than the server's default page of 100, over 11 teams
+	// (a team holds at most MaxWebhooksPerTeam).
+	var hookTeams []string
+	for i := range 11 {
+		hookTeams = append(hookTeams, fmt.Sprintf("pg-hooks-%d", i))
+	}
 	for i := range 105 {
 		_, err := alerting.SetWebhook(t.Context(), &v1.SetWebhookRequest{Webhook: &v1.Webhook{
-			TeamId: "pg-hooks", WebhookId: fmt.Sprintf("hook-%03d", i), Url: "http://127.0.0.1:1/hook"}})
+			TeamId: hookTeams[i%11], WebhookId: fmt.Sprintf("hook-%03d", i), Url: "http://127.0.0.1:1/hook"}})
 		require.NoError(t, err)
 	}
+	allHooks := strings.Join(hookTeams, ",")
 	var hooks v1.ListWebhooksResponse
-	protoOut(t, ok(t, env, "alerts", "webhooks", "list", "--team", "pg-hooks", "-o", "json"), &hooks)
+	protoOut(t, ok(t, env, "alerts", "webhooks", "list", "--team", allHooks, "-o", "json"), &hooks)
 	require.Equal(t, 105, len(hooks.GetWebhooks()))
-	require.Equal(t, "hook-104", hooks.GetWebhooks()[104].GetWebhookId())
+	seen := map[string]bool{}
+	for _, h := range hooks.GetWebhooks() {
+		seen[h.GetWebhookId()] = true
+	}
+	require.Len(t, seen, 105, "every webhook once")
 
 	small := Options{pageSize: 2}
 	for _, team := range []string{"pg-0", "pg-1", "pg-2"} {
@@ -43,13 +54,13 @@ func testPaging(t *testing.T, s *stack) {
 	protoOut(t, run("alerts", "rules", "list", "--team", "pg-0,pg-1,pg-2", "-o", "json"), &rules)
 	require.Len(t, rules.GetTeams(), 3)
 	require.NotNil(t, rules.GetDefaults())
-	protoOut(t, run("alerts", "webhooks", "list", "--team", "pg-hooks", "-o", "json"), &hooks)
+	protoOut(t, run("alerts", "webhooks", "list", "--team", allHooks, "-o", "json"), &hooks)
 	require.Equal(t, 105, len(hooks.GetWebhooks()))
 	var keys v1.ListLauncherKeysResponse
 	protoOut(t, run("keys", "list", "--team", "pg-1", "-o", "json"), &keys)
 	require.Len(t, keys.GetKeys(), 1)
 	protoOut(t, run("keys", "list", "-o", "json"), &keys)
 	require.GreaterOrEqual(t, len(keys.GetKeys()), 3)
-	run("alerts", "webhooks", "dead-letters", "--team", "pg-hooks")
+	run("alerts", "webhooks", "dead-letters", "--team", allHooks)
 	run("alerts", "list", "--limit", "0")
 }

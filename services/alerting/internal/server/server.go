@@ -52,6 +52,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	hooks    *webhook.Policy
+	watches  watchers
 
 	stopOnce sync.Once
 	stopping chan struct{}

@@ -8,11 +8,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
+
+// WatchOpenHeader is the header a WatchAlerts stream sends once it is open.
+const WatchOpenHeader = "x-tokenmeter-watch"
 
 // WatchAlerts streams the caller's alerts from from_sequence (0: only new
 // ones) until the caller hangs up or the server stops. A watcher that lost
@@ -31,6 +35,11 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 	if err != nil {
 		return err
 	}
+	release, err := s.watches.take(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: filterSubjects(org, teams, kinds),
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
@@ -52,6 +61,10 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		return status.Errorf(codes.Unavailable, "watch alerts: %v", err)
 	}
 	defer iter.Stop()
+	// The header tells the watcher its stream is open, before any alert.
+	if err := stream.SendHeader(metadata.Pairs(WatchOpenHeader, "1")); err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

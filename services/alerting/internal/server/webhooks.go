@@ -33,6 +33,9 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	if err := checkWebhook(h, s.hooks); err != nil {
 		return nil, err
 	}
+	if err := s.roomForWebhook(ctx, org, h); err != nil {
+		return nil, err
+	}
 	if h.GetSecret() == "" {
 		h.Secret = webhook.NewSecret()
 	}
@@ -41,6 +44,27 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	}
 	return &v1.SetWebhookResponse{Webhook: h}, nil
 }
+
+// roomForWebhook refuses a new webhook on a team that has MaxWebhooksPerTeam
+// (replacing one is always allowed): every alert goes to each of them.
+func (s *Server) roomForWebhook(ctx context.Context, org string, h *v1.Webhook) error {
+	hooks, err := s.store.Webhooks.List(ctx, org, h.GetTeamId())
+	if err != nil {
+		return unavailable(ctx, "list webhooks", err)
+	}
+	for _, old := range hooks {
+		if old.GetWebhookId() == h.GetWebhookId() {
+			return nil
+		}
+	}
+	if len(hooks) >= MaxWebhooksPerTeam {
+		return status.Errorf(codes.ResourceExhausted, "team %s has %d webhooks, the most it may have: delete one first", h.GetTeamId(), MaxWebhooksPerTeam)
+	}
+	return nil
+}
+
+// MaxWebhooksPerTeam bounds the deliveries one alert fans out to.
+const MaxWebhooksPerTeam = 10
 
 // Webhook limits: a URL, a chosen secret and the kinds a webhook takes.
 const (
