@@ -7,13 +7,13 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
@@ -77,20 +77,15 @@ func caller(ctx context.Context) (auth.Principal, error) {
 	if !eventlog.ValidID(p.Org) {
 		// Every subject is scoped by the organisation: a wildcard or dotted one
 		// (a service acting for "*") would reach other tenants (invariant 6).
-		return p, status.Errorf(codes.InvalidArgument, "organisation %q is not a valid id", p.Org)
+		var bad grpcserver.Violations
+		bad.Add("x-tokenmeter-org", "the organisation acted for must be 1-64 letters, digits, '-' or '_'")
+		return p, bad.Err()
 	}
 	return p, nil
 }
 
 func actorOf(p auth.Principal) *v1.Actor {
 	return &v1.Actor{Kind: string(p.Role), Id: p.KeyID}
-}
-
-func newEventID(given string) string {
-	if given != "" {
-		return given
-	}
-	return uuid.NewString()
 }
 
 // statusOf maps domain and store errors to gRPC status codes.
@@ -105,7 +100,9 @@ func statusOf(err error) error {
 	case errors.Is(err, auth.ErrPermission):
 		return status.Error(codes.PermissionDenied, "this credential may not act on that team")
 	case errors.Is(err, pool.ErrInvalid):
-		return status.Error(codes.InvalidArgument, err.Error())
+		var bad grpcserver.Violations
+		addFieldErrors(&bad, err)
+		return bad.Err()
 	case errors.Is(err, pool.ErrEventIDReused):
 		return status.Error(codes.AlreadyExists, "event_id was already used for another user or product: make a new id for a new event")
 	case errors.Is(err, pool.ErrSuspended):
