@@ -292,6 +292,11 @@ func TestRetriesApplyOnce(t *testing.T) {
 		}
 		return err
 	})
+	// An id already used for something else is refused, not taken as a retry.
+	_, err := f.admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "rate-acad-0001", ProductCode: "REVIT", DailyRate: 99})
+	require.Equal(t, codes.AlreadyExists, status.Code(err), "%v", err)
+	_, err = f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "checkout-0001", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "bob"})
+	require.Equal(t, codes.AlreadyExists, status.Code(err), "%v", err)
 	twice("MergeTeams", design, "merge-design-1", func() error {
 		resp, err := f.admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-design-1", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"})
 		if err == nil {

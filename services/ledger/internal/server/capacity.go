@@ -66,6 +66,9 @@ func (l *Ledger) UseCapacity(ctx context.Context, req *v1.UseCapacityRequest) (*
 	}
 	now := l.Now()
 	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
+		if err := pl.CheckEventID(req.GetEventId(), req.GetUserId(), req.GetProductCode()); err != nil {
+			return nil, err
+		}
 		return pl.DecideUseCapacity(req.GetEventId(), req.GetProductCode(), req.GetUserId(), req.GetUnits(), now, a)
 	})
 	if err != nil {

@@ -34,7 +34,11 @@ func (l *Ledger) SetProductRate(ctx context.Context, req *v1.SetProductRateReque
 		}}}
 	// A retry of a rate already folded sets nothing again; one still in
 	// flight is a duplicate the log drops (its message id is the event id).
-	if _, done := l.Catalogs.Get(p.Org).Applied(req.GetEventId()); !done {
+	code, done := l.Catalogs.Get(p.Org).Applied(req.GetEventId())
+	if done && code != req.GetProductCode() {
+		return nil, statusOf(pool.ErrEventIDReused)
+	}
+	if !done {
 		if err := l.appendCatalog(ctx, p.Org, ev); err != nil {
 			return nil, statusOf(err)
 		}

@@ -170,7 +170,12 @@ func checkUseCapacity(req *v1.UseCapacityRequest) error {
 func checkReturnCapacity(req *v1.ReturnCapacityRequest) error {
 	var bad grpcserver.Violations
 	checkCapacity(&bad, req.GetEventId(), req.GetTeamId(), req.GetProductCode())
-	launchrules.CheckEventID(&bad, "checkout_id", req.GetCheckoutId())
+	// A checkout id is the event id of its UseCapacity, which may predate
+	// today's event id rule: only its length and text are held to it.
+	if req.GetCheckoutId() == "" {
+		bad.Add("checkout_id", "is required: the checkout_id UseCapacity answered")
+	}
+	launchrules.CheckText(&bad, "checkout_id", req.GetCheckoutId(), launchrules.MaxEventIDLen)
 	return bad.Err()
 }
 
