@@ -10,8 +10,8 @@ import (
 
 // The ledger's limits on every number it takes, in one place. The gRPC edge
 // refuses a request beyond them with InvalidArgument naming the field; the
-// decisions check them again; the fold refuses an event beyond them (see
-// ErrRefused). With them no sum the pool keeps can overflow an int64: a pack
+// decisions check them again; the fold refuses an event that would break the
+// pool's sums (see ErrRefused). With them no sum the pool keeps can overflow an int64: a pack
 // holds at most 10^12 tokens and the fold adds purchases with a checked sum,
 // so a pool would need nine million full packs to reach the int64 range, and
 // every other total (debited, expired, removed, budget spending) is part of
@@ -48,11 +48,17 @@ const (
 )
 
 // ErrRefused marks an event in the log that the fold does not apply because
-// its numbers are out of bounds or do not add up (an event no decision of
-// this ledger makes: appended by hand or by a faulty writer). The event's id
-// is remembered, so it is never reused, and nothing else changes: the pool
-// stays as it was, its balance never negative or wrapped. The store logs it
-// and goes on folding.
+// it would break the pool's sums (an event no decision of this ledger makes:
+// appended by hand or by a faulty writer): a pack of tokens outside 1 to
+// MaxPackTokens or taking the purchases past int64, a charge, removal or
+// merge whose split does not add up or takes more than a pack holds, capacity
+// units or a daily rate beyond their limits, a pack id already added. The
+// event's id is remembered, so it is never reused, and nothing else changes:
+// the pool stays as it was, its balance never negative or wrapped. The store
+// logs a refused pool event and goes on folding (a refused rate leaves the
+// catalog as it was). Numbers that no sum depends on (prices, budget
+// limits) are held to their limits at the edge only, so history written
+// before the limits replays as it was.
 var ErrRefused = errors.New("event refused by the fold")
 
 // FieldError is a command refused for one field, named as the request names it.
