@@ -152,7 +152,7 @@ func benchLedger(b *testing.B, url string, pools int) v1.LedgerServiceClient {
 				}
 				team := teamName(i)
 				_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-" + team, TeamId: team, PackId: "big",
-					Tokens: 1 << 50, ExpiresAt: timestamppb.New(benchT0.AddDate(100, 0, 0))})
+					Tokens: 1_000_000_000_000, ExpiresAt: timestamppb.New(benchT0.AddDate(50, 0, 0))})
 				for u := 0; err == nil && u < usersPerPool(pools); u++ {
 					_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"*"}})
 				}
