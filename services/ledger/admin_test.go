@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -23,12 +24,12 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 	svc := client(t, r.svc.Addr(), serviceKey)
 	acme := auth.ActingFor(ctx, "acme")
 
-	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: 10, Group: "Revit"})
+	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "REVIT", DailyRate: 10, Group: "Revit"})
 	require.NoError(t, err)
 	for _, team := range []string{"design", "civil"} {
-		_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "p1", Tokens: 100})
+		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: team, PackId: "p1", Tokens: 100})
 		require.NoError(t, err)
-		_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: "ann", ProductCodes: []string{"*"}})
+		_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: team, UserId: "ann", ProductCodes: []string{"*"}})
 		require.NoError(t, err)
 	}
 
@@ -53,7 +54,7 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, 10, launch.GetResult().GetTokensCharged())
 		hb, err := svc.RecordHeartbeat(acme, &v1.RecordHeartbeatRequest{
-			Heartbeat:  &v1.HeartbeatRequest{EventId: "hb-0001", TeamId: "design", UserId: "ann", ProductCode: "REVIT", Active: true},
+			Heartbeat:  &v1.HeartbeatRequest{EventId: "heartbeat-0001", TeamId: "design", UserId: "ann", ProductCode: "REVIT", Active: true},
 			ReceivedAt: timestamppb.New(start.Add(24*time.Hour + 2*time.Minute))})
 		require.NoError(t, err)
 		require.True(t, hb.GetResult().GetKeepRunning())
@@ -67,7 +68,7 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 	})
 
 	t.Run("hard budget", func(t *testing.T) {
-		_, err := admin.SetBudget(ctx, &v1.SetBudgetRequest{TeamId: "civil", Budget: &v1.Budget{BudgetId: "ann-day",
+		_, err := admin.SetBudget(ctx, &v1.SetBudgetRequest{EventId: uuid.NewString(), TeamId: "civil", Budget: &v1.Budget{BudgetId: "ann-day",
 			Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 5, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY, Hard: true}})
 		require.NoError(t, err)
 		resp, err := svc.Authorize(acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "launch-0002", TeamId: "civil", UserId: "ann", ProductCode: "REVIT"}})
@@ -76,12 +77,12 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 		list, err := admin.ListBudgets(ctx, &v1.ListBudgetsRequest{TeamId: "civil"})
 		require.NoError(t, err)
 		require.Len(t, list.GetBudgets(), 1)
-		_, err = admin.SetBudget(ctx, &v1.SetBudgetRequest{TeamId: "civil", Budget: &v1.Budget{BudgetId: "bad", Scope: v1.BudgetScope_BUDGET_SCOPE_USER}})
+		_, err = admin.SetBudget(ctx, &v1.SetBudgetRequest{EventId: uuid.NewString(), TeamId: "civil", Budget: &v1.Budget{BudgetId: "bad", Scope: v1.BudgetScope_BUDGET_SCOPE_USER}})
 		require.Equal(t, codes.InvalidArgument, status.Code(err))
 	})
 
 	t.Run("capacity products", func(t *testing.T) {
-		_, err := admin.SetCapacity(ctx, &v1.SetCapacityRequest{TeamId: "civil", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 5})
+		_, err := admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 5})
 		require.NoError(t, err)
 		use := &v1.UseCapacityRequest{EventId: "seat-0001", TeamId: "civil", ProductCode: "SEATS", Units: 4, UserId: "ann"}
 		for i := 0; i < 2; i++ { // a retry uses nothing more
@@ -91,9 +92,9 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 			require.EqualValues(t, 1, resp.GetCapacity().GetAvailable())
 			require.True(t, resp.GetCapacity().GetStatusRed(), "1 of 5 left")
 		}
-		_, err = svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-0002", TeamId: "civil", ProductCode: "SEATS", Units: 2})
+		_, err = svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-0002", TeamId: "civil", ProductCode: "SEATS", Units: 2, UserId: "bob"})
 		require.Equal(t, codes.FailedPrecondition, status.Code(err))
-		back, err := svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{TeamId: "civil", ProductCode: "SEATS", CheckoutId: "seat-0001"})
+		back, err := svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "SEATS", CheckoutId: "seat-0001"})
 		require.NoError(t, err)
 		require.EqualValues(t, 5, back.GetCapacity().GetAvailable())
 		b, err := admin.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "civil"})
@@ -109,7 +110,7 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 		denied, err := svc.Authorize(acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "launch-0003", TeamId: "design", UserId: "ann", ProductCode: "REVIT"}})
 		require.NoError(t, err)
 		require.Equal(t, v1.DenyReason_DENY_REASON_POOL_SUSPENDED, denied.GetResult().GetDenyReason())
-		_, err = admin.AddPack(ctx, &v1.AddPackRequest{TeamId: "design", PackId: "p9", Tokens: 5})
+		_, err = admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "p9", Tokens: 5})
 		require.Equal(t, codes.FailedPrecondition, status.Code(err))
 	})
 }

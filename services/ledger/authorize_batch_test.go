@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -23,18 +24,18 @@ func TestAuthorizeBatch(t *testing.T) {
 	svc := client(t, r.svc.Addr(), serviceKey)
 	acme := auth.ActingFor(ctx, "acme")
 
-	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: 10})
+	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "REVIT", DailyRate: 10})
 	require.NoError(t, err)
 	for _, team := range []string{"design", "civil"} {
-		_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "p1", Tokens: 25})
+		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: team, PackId: "p1", Tokens: 25})
 		require.NoError(t, err)
 		for u := range 3 {
-			_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"*"}})
+			_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"*"}})
 			require.NoError(t, err)
 		}
 	}
 	launch := func(id, team, user string) *v1.AuthorizeRequest {
-		return &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: id, TeamId: team, UserId: user, ProductCode: "REVIT"}}
+		return &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "launch-" + id, TeamId: team, UserId: user, ProductCode: "REVIT"}}
 	}
 	batch := &v1.AuthorizeBatchRequest{Launches: []*v1.AuthorizeRequest{
 		launch("b-1", "design", "u0"),

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -131,7 +132,7 @@ func benchLedger(b *testing.B, url string, pools int) v1.LedgerServiceClient {
 	})
 	admin := benchClient(b, svc.Addr(), benchAdminKey)
 	for p := range benchProducts {
-		_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: fmt.Sprintf("P%d", p), DailyRate: 1,
+		_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: fmt.Sprintf("P%d", p), DailyRate: 1,
 			EffectiveFrom: timestamppb.New(benchT0.Add(-time.Hour))})
 		if err != nil {
 			b.Fatal(err)
@@ -151,9 +152,9 @@ func benchLedger(b *testing.B, url string, pools int) v1.LedgerServiceClient {
 				}
 				team := teamName(i)
 				_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-" + team, TeamId: team, PackId: "big",
-					Tokens: 1 << 50, ExpiresAt: timestamppb.New(benchT0.AddDate(100, 0, 0))})
+					Tokens: 1_000_000_000_000, ExpiresAt: timestamppb.New(benchT0.AddDate(50, 0, 0))})
 				for u := 0; err == nil && u < usersPerPool(pools); u++ {
-					_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"*"}})
+					_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"*"}})
 				}
 				if err != nil {
 					errs <- fmt.Errorf("seed %s: %w", team, err)
@@ -207,7 +208,7 @@ func (a *authorizer) reportCovered(b *testing.B) {
 func (a *authorizer) request(i int) *v1.AuthorizeRequest {
 	k := i / a.pools
 	return &v1.AuthorizeRequest{
-		Launch: &v1.LaunchRequest{EventId: fmt.Sprintf("L%d", i), TeamId: teamName(i % a.pools), UserId: fmt.Sprintf("u%d", k%a.users),
+		Launch: &v1.LaunchRequest{EventId: fmt.Sprintf("launch-%08d", i), TeamId: teamName(i % a.pools), UserId: fmt.Sprintf("u%d", k%a.users),
 			ProductCode: fmt.Sprintf("P%d", k/a.users%benchProducts), DeviceId: "bench", ProductVersion: "2026"},
 		ReceivedAt: timestamppb.New(benchT0.Add(time.Duration(k/(a.users*benchProducts)) * dayLength)),
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -89,14 +90,14 @@ func TestReplicasUnderLoad(t *testing.T) {
 
 	const pools, perPool, tokens, rate = 8, 120, 405, 10 // each pool pays 40 charges, 5 left
 	admin := client(t, replicas[0].svc.Addr(), adminKey)
-	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: rate})
+	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "REVIT", DailyRate: rate})
 	require.NoError(t, err)
 	for p := 0; p < pools; p++ {
 		team := fmt.Sprintf("team-%d", p)
-		_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "p1", Tokens: tokens})
+		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: team, PackId: "p1", Tokens: tokens})
 		require.NoError(t, err)
 		for u := 0; u < perPool; u++ {
-			_, err := admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"REVIT"}})
+			_, err := admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: team, UserId: fmt.Sprintf("u%d", u), ProductCodes: []string{"REVIT"}})
 			require.NoError(t, err)
 		}
 	}

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -24,14 +25,14 @@ func TestListTeams(t *testing.T) {
 	svc := client(t, r.svc.Addr(), serviceKey)
 
 	// The catalog subject (ledger.acme._catalog) is written too and is no team.
-	_, err := acme.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: 10})
+	_, err := acme.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "REVIT", DailyRate: 10})
 	require.NoError(t, err)
 	for i, team := range []string{"zeta", "design", "civil"} {
-		_, err := acme.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "p1", Tokens: int64(100 * (i + 1))})
+		_, err := acme.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: team, PackId: "p1", Tokens: int64(100 * (i + 1))})
 		require.NoError(t, err)
 	}
 	for _, team := range []string{"design", "ops"} { // globex has a team of the same name
-		_, err := globex.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "g1", Tokens: 7})
+		_, err := globex.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: team, PackId: "g1", Tokens: 7})
 		require.NoError(t, err)
 	}
 	_, err = acme.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-zeta", FromTeamId: "zeta", IntoTeamId: "civil", Reason: "reorg"})

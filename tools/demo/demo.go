@@ -49,9 +49,12 @@ func Loaded(ctx context.Context, ledger v1.LedgerServiceClient) (bool, error) {
 func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now time.Time, weeks int) (launches int, err error) {
 	ledger := v1.NewLedgerServiceClient(admin)
 	start := now.AddDate(0, 0, -7*weeks).Truncate(24 * time.Hour)
+	// Event ids derive from what they set (and the history's start): loading
+	// again applies nothing twice.
+	startDay := start.Format("20060102")
 	for _, p := range Products {
 		if _, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{
-			ProductCode: p.Code, Name: p.Name, Group: p.Group, DailyRate: p.Rate,
+			EventId: "demo-rate-" + p.Code + "-" + startDay, ProductCode: p.Code, Name: p.Name, Group: p.Group, DailyRate: p.Rate,
 			EffectiveFrom: timestamppb.New(start.AddDate(-1, 0, 0)),
 		}); err != nil {
 			return 0, fmt.Errorf("rate %s: %w", p.Code, err)
@@ -68,7 +71,7 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 	}
 	for _, p := range packs {
 		if _, err := ledger.AddPack(ctx, &v1.AddPackRequest{
-			TeamId: p.team, PackId: p.id, Tokens: p.tokens, UnitPriceMicros: 3_000_000, Currency: "USD",
+			EventId: "demo-pack-" + p.id, TeamId: p.team, PackId: p.id, Tokens: p.tokens, UnitPriceMicros: 3_000_000, Currency: "USD",
 			PurchasedAt: timestamppb.New(p.bought), Source: v1.PackSource_PACK_SOURCE_PURCHASE, Reason: "demo purchase",
 		}); err != nil {
 			return 0, fmt.Errorf("pack %s: %w", p.id, err)
@@ -76,7 +79,7 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 	}
 	for team, users := range Teams {
 		for _, u := range users {
-			if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: u, ProductCodes: []string{"*"}}); err != nil {
+			if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{EventId: "demo-assign-" + team + "-" + u, TeamId: team, UserId: u, ProductCodes: []string{"*"}}); err != nil {
 				return 0, fmt.Errorf("assign %s: %w", u, err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
@@ -90,11 +91,11 @@ func TestSeparateBinaries(t *testing.T) {
 
 	ctx := t.Context()
 	admin := v1.NewLedgerServiceClient(dial(t, ledgerAddr, devstack.AdminKey))
-	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "FUSION", DailyRate: 2})
+	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "FUSION", DailyRate: 2})
 	require.NoError(t, err)
-	_, err = admin.AddPack(ctx, &v1.AddPackRequest{TeamId: "design", PackId: "p1", Tokens: 20})
+	_, err = admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "p1", Tokens: 20})
 	require.NoError(t, err)
-	_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: "design", UserId: "ann", ProductCodes: []string{"FUSION"}})
+	_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: "design", UserId: "ann", ProductCodes: []string{"FUSION"}})
 	require.NoError(t, err)
 	resp, err := v1.NewIngestionServiceClient(dial(t, ingestAddr, devstack.LauncherKey)).Launch(ctx,
 		&v1.LaunchRequest{EventId: fmt.Sprintf("bin-%d", time.Now().UnixNano()), TeamId: "design", UserId: "ann", ProductCode: "FUSION"})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
@@ -73,13 +74,13 @@ func TestLaunchThroughAllServices(t *testing.T) {
 
 	// Admin set-up: rates, a 50-token pack, two users.
 	for code, rate := range map[string]int64{"REVIT": 10, "ACAD": 7} {
-		_, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: code, DailyRate: rate})
+		_, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: code, DailyRate: rate})
 		require.NoError(t, err)
 	}
-	_, err = ledger.AddPack(ctx, &v1.AddPackRequest{TeamId: "design", PackId: "p1", Tokens: 50})
+	_, err = ledger.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "p1", Tokens: 50})
 	require.NoError(t, err)
 	for _, u := range []string{"ann", "bob", "carl", "dora"} {
-		_, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{TeamId: "design", UserId: u, ProductCodes: []string{"*"}})
+		_, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: "design", UserId: u, ProductCodes: []string{"*"}})
 		require.NoError(t, err)
 	}
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -54,7 +55,7 @@ func TestIngestionRefusals(t *testing.T) {
 	})
 	t.Run("launcher key cannot administer", func(t *testing.T) {
 		_, err := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.LauncherKey)).AddPack(ctx,
-			&v1.AddPackRequest{TeamId: "design", PackId: "free", Tokens: 1000})
+			&v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "free", Tokens: 1000})
 		require.Equal(t, codes.PermissionDenied, code(err))
 	})
 	t.Run("bad fields are named", func(t *testing.T) {
@@ -68,12 +69,12 @@ func TestIngestionRefusals(t *testing.T) {
 	})
 	t.Run("admin validation names the field", func(t *testing.T) {
 		_, err := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.AdminKey)).AddPack(ctx,
-			&v1.AddPackRequest{TeamId: "design", PackId: "p", Tokens: -5})
+			&v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "p", Tokens: -5})
 		require.Equal(t, []string{"tokens"}, badFields(t, err))
 	})
 	t.Run("other organisation sees nothing", func(t *testing.T) {
 		admin := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.AdminKey))
-		_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: "design", PackId: "demo-pack", Tokens: 100})
+		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "demo-pack", Tokens: 100})
 		require.NoError(t, err)
 		// The service key acting for another organisation reads that organisation's
 		// (empty) pool of the same team name, never demo's.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -58,13 +59,13 @@ func setupLaunchBench(b *testing.B) *launchBench {
 	require.NoError(b, err)
 	defer func() { _ = adminConn.Close() }()
 	admin := v1.NewLedgerServiceClient(adminConn)
-	_, err = admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: 10})
+	_, err = admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "REVIT", DailyRate: 10})
 	require.NoError(b, err)
 	for i := range benchTeams {
 		team := fmt.Sprintf("team-%04d", i)
-		_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: team, PackId: "bench", Tokens: 1_000_000})
+		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: team, PackId: "bench", Tokens: 1_000_000})
 		require.NoError(b, err)
-		_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: "user-1", ProductCodes: []string{"*"}})
+		_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: team, UserId: "user-1", ProductCodes: []string{"*"}})
 		require.NoError(b, err)
 	}
 	return &launchBench{led: led, ing: ing, svc: auth.ActingFor(ctx, devstack.DemoOrg)}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,13 +22,13 @@ func setUpDesign(t *testing.T, ledgerAddr string, tokens int64, users ...string)
 	ctx := t.Context()
 	admin := v1.NewLedgerServiceClient(dial(t, ledgerAddr, devstack.AdminKey))
 	for code, rate := range map[string]int64{"REVIT": 10, "ACAD": 7} {
-		_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: code, DailyRate: rate})
+		_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: code, DailyRate: rate})
 		require.NoError(t, err)
 	}
-	_, err := admin.AddPack(ctx, &v1.AddPackRequest{TeamId: "design", PackId: "p1", Tokens: tokens})
+	_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "p1", Tokens: tokens})
 	require.NoError(t, err)
 	for _, u := range users {
-		_, err := admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: "design", UserId: u, ProductCodes: []string{"*"}})
+		_, err := admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: "design", UserId: u, ProductCodes: []string{"*"}})
 		require.NoError(t, err)
 	}
 	return admin

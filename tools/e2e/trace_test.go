@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -45,11 +46,11 @@ func TestOneLaunchIsOneTrace(t *testing.T) {
 	t.Cleanup(func() { cancel(); require.NoError(t, stack.Wait()) })
 
 	admin := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.AdminKey))
-	_, err = admin.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: "REVIT", DailyRate: 10})
+	_, err = admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: "REVIT", DailyRate: 10})
 	require.NoError(t, err)
-	_, err = admin.AddPack(ctx, &v1.AddPackRequest{TeamId: "design", PackId: "p1", Tokens: 100})
+	_, err = admin.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "design", PackId: "p1", Tokens: 100})
 	require.NoError(t, err)
-	_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: "design", UserId: "ann", ProductCodes: []string{"*"}})
+	_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: "design", UserId: "ann", ProductCodes: []string{"*"}})
 	require.NoError(t, err)
 
 	ingest := v1.NewIngestionServiceClient(dial(t, stack.Ingestion.Addr(), devstack.LauncherKey))

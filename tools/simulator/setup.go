@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/google/uuid"
+
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -12,17 +14,17 @@ import (
 // catalogue's rates, a pack of tokens per team, and every user assigned.
 func Setup(ctx context.Context, ledger v1.LedgerServiceClient, cfg Config, tokensPerTeam int64) error {
 	for _, p := range Products[:cfg.Products] {
-		if _, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{ProductCode: p.Code, DailyRate: p.Rate}); err != nil {
+		if _, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: uuid.NewString(), ProductCode: p.Code, DailyRate: p.Rate}); err != nil {
 			return fmt.Errorf("set rate %s: %w", p.Code, err)
 		}
 	}
 	for i := range cfg.Teams {
-		if _, err := ledger.AddPack(ctx, &v1.AddPackRequest{TeamId: TeamID(i), PackId: "simulator-" + TeamID(i), Tokens: tokensPerTeam}); err != nil {
+		if _, err := ledger.AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: TeamID(i), PackId: "simulator-" + TeamID(i), Tokens: tokensPerTeam}); err != nil {
 			return fmt.Errorf("add pack %s: %w", TeamID(i), err)
 		}
 	}
 	for _, u := range People(cfg) {
-		if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{TeamId: u.Team, UserId: u.ID, ProductCodes: u.Products}); err != nil {
+		if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{EventId: uuid.NewString(), TeamId: u.Team, UserId: u.ID, ProductCodes: u.Products}); err != nil {
 			return fmt.Errorf("assign %s: %w", u.ID, err)
 		}
 	}

@@ -61,8 +61,8 @@ func budgetsTable(team string, budgets []*v1.Budget, spent []int64) *table {
 
 func (a *app) budgetsSetCommand() *cobra.Command {
 	var (
-		scope, key, attribute, period, limit string
-		hard                                 bool
+		scope, key, attribute, period, limit, id string
+		hard                                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "set TEAM BUDGET_ID --scope SCOPE --key KEY --limit TOKENS --period PERIOD",
@@ -98,9 +98,10 @@ without it the cap only alerts.`,
 			if err != nil {
 				return err
 			}
-			resp, err := client.SetBudget(cmd.Context(), &v1.SetBudgetRequest{TeamId: args[0], Budget: b})
+			id = eventID(id)
+			resp, err := client.SetBudget(cmd.Context(), &v1.SetBudgetRequest{EventId: id, TeamId: args[0], Budget: b})
 			if err != nil {
-				return err
+				return retryHint(err, id)
 			}
 			return a.emit(cmd, resp, budgetsTable(args[0], []*v1.Budget{resp.GetBudget()}, nil))
 		},
@@ -114,11 +115,13 @@ without it the cap only alerts.`,
 	f.BoolVar(&hard, "hard", false, "refuse launches over the cap (default: only alert)")
 	completeFlag(cmd, "scope", fixed(enumNames(v1.BudgetScope_value, "BUDGET_SCOPE_")...))
 	completeFlag(cmd, "period", fixed(enumNames(v1.BudgetPeriod_value, "BUDGET_PERIOD_")...))
+	eventFlag(cmd, &id)
 	return cmd
 }
 
 func (a *app) budgetsDeleteCommand() *cobra.Command {
-	return &cobra.Command{
+	var id string
+	cmd := &cobra.Command{
 		Use:               "delete TEAM BUDGET_ID",
 		Short:             "Remove a budget",
 		Example:           "  tokenctl budgets delete design ann-monthly",
@@ -129,13 +132,16 @@ func (a *app) budgetsDeleteCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.SetBudget(cmd.Context(), &v1.SetBudgetRequest{TeamId: args[0], Budget: &v1.Budget{BudgetId: args[1], Deleted: true}})
+			id = eventID(id)
+			resp, err := client.SetBudget(cmd.Context(), &v1.SetBudgetRequest{EventId: id, TeamId: args[0], Budget: &v1.Budget{BudgetId: args[1], Deleted: true}})
 			if err != nil {
-				return err
+				return retryHint(err, id)
 			}
 			t := newTable("TEAM", "BUDGET", "DELETED")
 			t.add(args[0], args[1], true)
 			return a.emit(cmd, resp, t)
 		},
 	}
+	eventFlag(cmd, &id)
+	return cmd
 }

@@ -141,17 +141,20 @@ func (l *demoLoad) setup(admin v1.LedgerServiceClient, launches []demoLaunch) er
 	for _, pr := range current.GetProducts() {
 		have[pr.GetProductCode()] = pr
 	}
+	// Event ids derive from the history's start: a re-run, or a retry after
+	// a failure, applies nothing twice.
+	day := start.Format("20060102")
 	for _, pr := range demo.Products {
 		if c := have[pr.Code]; c != nil && c.GetDailyRate() == pr.Rate && !c.GetEffectiveFrom().AsTime().After(start) {
 			continue // already there, from before the history
 		}
 		if _, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{
-			ProductCode: pr.Code, Name: pr.Name, Group: pr.Group, DailyRate: pr.Rate, EffectiveFrom: timestamppb.New(start.AddDate(-1, 0, 0)),
+			EventId: "demo-rate-" + pr.Code + "-" + day, ProductCode: pr.Code, Name: pr.Name, Group: pr.Group, DailyRate: pr.Rate,
+			EffectiveFrom: timestamppb.New(start.AddDate(-1, 0, 0)),
 		}); err != nil {
 			return fmt.Errorf("product %s: %w", pr.Code, err)
 		}
 	}
-	day := start.Format("20060102")
 	for _, team := range l.plan.Teams {
 		if _, err := admin.AddPack(ctx, &v1.AddPackRequest{
 			EventId: "demo-pack-" + team + "-" + day, TeamId: team, PackId: team + "-demo-" + day,
@@ -161,8 +164,10 @@ func (l *demoLoad) setup(admin v1.LedgerServiceClient, launches []demoLaunch) er
 			return fmt.Errorf("pack of %s: %w", team, err)
 		}
 		for ui := range l.plan.Users {
-			if _, err := admin.AssignUser(ctx, &v1.AssignUserRequest{TeamId: team, UserId: l.plan.userID(team, ui), ProductCodes: []string{"*"}}); err != nil {
-				return fmt.Errorf("assign %s: %w", l.plan.userID(team, ui), err)
+			user := l.plan.userID(team, ui)
+			if _, err := admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: "demo-assign-" + team + "-" + user + "-" + day,
+				TeamId: team, UserId: user, ProductCodes: []string{"*"}}); err != nil {
+				return fmt.Errorf("assign %s: %w", user, err)
 			}
 		}
 	}

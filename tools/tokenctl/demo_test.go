@@ -4,9 +4,13 @@ import (
 	"context"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
 
 func testDemoLoadResumes(t *testing.T, s *stack) {
@@ -43,9 +47,13 @@ func testDemoLoadResumes(t *testing.T, s *stack) {
 	require.Contains(t, r.stderr, "resuming the demo load at launch 26 of ")
 	require.Contains(t, r.stderr, "demo load: done, ")
 
-	// Both pools hold the same history, and a full re-run charges nothing twice.
+	// Both pools hold the same history, and a full re-run charges nothing
+	// twice: its event ids are those of the first run, so it appends nothing.
+	before := logEvents(t, s, "dl-parts")
+	require.Positive(t, before)
 	again := ok(t, env, plan("dl-parts")...)
 	require.Contains(t, again, "loaded ")
+	require.Equal(t, before, logEvents(t, s, "dl-parts"), "the re-run appended events")
 	whole, parts := balance(t, s, "dl-whole"), balance(t, s, "dl-parts")
 	require.Positive(t, whole.GetUsed())
 	require.Equal(t, whole.GetUsed(), parts.GetUsed())
@@ -56,6 +64,21 @@ func testDemoLoadResumes(t *testing.T, s *stack) {
 		"XDG_CONFIG_HOME": t.TempDir(), "XDG_STATE_HOME": t.TempDir()}, plan("dl-x")...)
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "takes a service key: set --service-key (or TOKENMETER_SERVICE_KEY) and name your organisation with --org")
+}
+
+// logEvents counts the events of a team's pool in the log.
+func logEvents(t *testing.T, s *stack, team string) int {
+	t.Helper()
+	nc, err := nats.Connect(s.natsURL)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	n := 0
+	_, err = eventlog.ReadSubject(t.Context(), js, eventlog.LedgerStream, eventlog.LedgerSubject(devstack.DemoOrg, team), 0,
+		func(eventlog.Stored) error { n++; return nil })
+	require.NoError(t, err)
+	return n
 }
 
 func balance(t *testing.T, s *stack, team string) *v1.Balance {

@@ -93,7 +93,11 @@ func testLedger(t *testing.T, s *stack) {
 	// Users.
 	rows = tableRows(t, ok(t, env, "users", "assign", "lgr-a", "ann", "--products", "LGR-CAD,REVIT"))
 	require.Equal(t, []string{"lgr-a", "ann", "LGR-CAD,REVIT", "yes"}, rows[1])
-	ok(t, env, "users", "unassign", "lgr-a", "ann", "-o", "json")
+	// A retried unassignment (the same --event-id) answers as the first did.
+	for range 2 {
+		ok(t, env, "users", "unassign", "lgr-a", "ann", "-o", "json", "--event-id", "lgr-unassign-ann-1")
+	}
+	require.NotEqual(t, 0, ctl(t, env, "users", "unassign", "lgr-a", "ann").code, "a new id: ann is not assigned any more")
 
 	// Budgets and capacity.
 	rows = tableRows(t, ok(t, env, "budgets", "set", "lgr-a", "ann-month", "--scope", "user", "--key", "ann", "--limit", "150", "--hard"))

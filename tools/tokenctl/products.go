@@ -48,7 +48,7 @@ func productsTable(products []*v1.Product) *table {
 }
 
 func (a *app) productsSetRateCommand() *cobra.Command {
-	var name, group, effective string
+	var name, group, effective, id string
 	cmd := &cobra.Command{
 		Use:   "set-rate PRODUCT RATE",
 		Short: "Set a product's daily rate in tokens, from now or from a date",
@@ -86,11 +86,12 @@ as the catalog has it.`,
 					}
 				}
 			}
+			id = eventID(id)
 			resp, err := client.SetProductRate(cmd.Context(), &v1.SetProductRateRequest{
-				ProductCode: args[0], Name: name, Group: group, DailyRate: rate, EffectiveFrom: from,
+				EventId: id, ProductCode: args[0], Name: name, Group: group, DailyRate: rate, EffectiveFrom: from,
 			})
 			if err != nil {
-				return err
+				return retryHint(err, id)
 			}
 			return a.emit(cmd, resp, productsTable([]*v1.Product{resp.GetProduct()}))
 		},
@@ -99,5 +100,6 @@ as the catalog has it.`,
 	f.StringVar(&name, "name", "", "product name, e.g. \"Revit\"")
 	f.StringVar(&group, "group", "", "product group, e.g. \"AutoCAD\" for the AutoCAD toolsets")
 	f.StringVar(&effective, "effective", "", "when the rate starts: a date (2026-07-01, midnight UTC) or an RFC 3339 time (default: now)")
+	eventFlag(cmd, &id)
 	return cmd
 }

@@ -24,7 +24,8 @@ import (
 // database, as `make run` runs them, for one test and its subtests.
 type stack struct {
 	*devstack.Stack
-	ledger v1.LedgerServiceClient // with the admin key, to check what tokenctl says
+	ledger  v1.LedgerServiceClient // with the admin key, to check what tokenctl says
+	natsURL string
 }
 
 func startStack(t *testing.T) *stack {
@@ -45,7 +46,7 @@ func startStack(t *testing.T) *stack {
 	conn, err := grpcserver.Dial(s.Ledger.Addr(), devstack.AdminKey)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	return &stack{Stack: s, ledger: v1.NewLedgerServiceClient(conn)}
+	return &stack{Stack: s, ledger: v1.NewLedgerServiceClient(conn), natsURL: natsURL}
 }
 
 // env is a private environment pointing tokenctl at the stack with the dev

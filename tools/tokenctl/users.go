@@ -22,7 +22,10 @@ assignment does not allow, is refused. 'tokenctl report by-user' and
 }
 
 func (a *app) usersAssignCommand() *cobra.Command {
-	var products []string
+	var (
+		products []string
+		id       string
+	)
 	cmd := &cobra.Command{
 		Use:   "assign TEAM USER",
 		Short: "Let a user open the given products from the team's pool",
@@ -40,9 +43,10 @@ codes; '*' for every product). Assigning again replaces the products.`,
 			if err != nil {
 				return err
 			}
-			resp, err := client.AssignUser(cmd.Context(), &v1.AssignUserRequest{TeamId: args[0], UserId: args[1], ProductCodes: products})
+			id = eventID(id)
+			resp, err := client.AssignUser(cmd.Context(), &v1.AssignUserRequest{EventId: id, TeamId: args[0], UserId: args[1], ProductCodes: products})
 			if err != nil {
-				return err
+				return retryHint(err, id)
 			}
 			t := newTable("TEAM", "USER", "PRODUCTS", "ASSIGNED")
 			t.add(args[0], args[1], strings.Join(products, ","), true)
@@ -51,11 +55,13 @@ codes; '*' for every product). Assigning again replaces the products.`,
 	}
 	cmd.Flags().StringSliceVar(&products, "products", nil, "product codes the user may open, comma-separated ('*': all)")
 	completeFlag(cmd, "products", a.products)
+	eventFlag(cmd, &id)
 	return cmd
 }
 
 func (a *app) usersUnassignCommand() *cobra.Command {
-	return &cobra.Command{
+	var id string
+	cmd := &cobra.Command{
 		Use:               "unassign TEAM USER",
 		Short:             "Take a user off a team: their next launch is refused",
 		Example:           "  tokenctl users unassign design ann",
@@ -66,13 +72,16 @@ func (a *app) usersUnassignCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := client.UnassignUser(cmd.Context(), &v1.UnassignUserRequest{TeamId: args[0], UserId: args[1]})
+			id = eventID(id)
+			resp, err := client.UnassignUser(cmd.Context(), &v1.UnassignUserRequest{EventId: id, TeamId: args[0], UserId: args[1]})
 			if err != nil {
-				return err
+				return retryHint(err, id)
 			}
 			t := newTable("TEAM", "USER", "PRODUCTS", "ASSIGNED")
 			t.add(args[0], args[1], "", false)
 			return a.emit(cmd, resp, t)
 		},
 	}
+	eventFlag(cmd, &id)
+	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/launchrules"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -100,7 +101,7 @@ func (s *Server) batchOne(ctx context.Context, i int, oe *v1.OfflineEvent) (*v1.
 // an answer must not carry back a malformed (e.g. 100 KB) one, and results
 // are in the order of the events anyway.
 func resultOf(eventID string) *v1.OfflineEventResult {
-	if !validEventID(eventID) {
+	if !launchrules.ValidEventID(eventID) {
 		eventID = ""
 	}
 	return &v1.OfflineEventResult{EventId: eventID}

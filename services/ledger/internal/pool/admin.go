@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,33 +28,85 @@ type AddPack struct {
 	Actor           *v1.Actor
 }
 
-// DecideAddPack validates a new pack and returns its PackAdded event.
+// Check returns the FieldErrors of an AddPack that no pool could accept:
+// numbers out of bounds, times beyond MaxTimeOffset, an expiry not after now.
+func (c AddPack) Check() error {
+	if err := c.checkFields(); err != nil {
+		return err
+	}
+	return c.checkExpiry()
+}
+
+func (c AddPack) checkFields() error {
+	var errs []error
+	errs = append(errs, CheckRange("tokens", c.Tokens, 1, MaxPackTokens), CheckPrice("unit_price_micros", c.Tokens, c.UnitPriceMicros))
+	for _, tf := range []struct {
+		field string
+		t     time.Time
+	}{{"purchased_at", c.PurchasedAt}, {"expires_at", c.ExpiresAt}, {"contract_end", c.ContractEnd}} {
+		if !tf.t.IsZero() {
+			errs = append(errs, CheckTime(tf.field, tf.t, c.At))
+		}
+	}
+	if _, ok := v1.PackSource_name[int32(c.Source)]; !ok {
+		errs = append(errs, invalid("source", "is not a known pack source"))
+	}
+	if len(c.Currency) > MaxCurrencyLen {
+		errs = append(errs, invalid("currency", "must be at most %d characters", MaxCurrencyLen))
+	}
+	if len(c.Reason) > MaxReasonLen {
+		errs = append(errs, invalid("reason", "must be at most %d characters", MaxReasonLen))
+	}
+	return errors.Join(errs...)
+}
+
+func (c AddPack) checkExpiry() error {
+	field, exp := c.expiry()
+	if !exp.After(c.At) {
+		return invalid(field, "the pack would expire at %s, not after now (%s)",
+			exp.UTC().Format(time.RFC3339), c.At.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// expiry is when the pack expires (given, or by default) and the field that says so.
+func (c AddPack) expiry() (field string, t time.Time) {
+	if !c.ExpiresAt.IsZero() {
+		return "expires_at", c.ExpiresAt
+	}
+	purchased := c.PurchasedAt
+	if purchased.IsZero() {
+		purchased = c.At
+	}
+	t = purchased.AddDate(0, PackTermMonths, 0)
+	if !c.ContractEnd.IsZero() && c.ContractEnd.Before(t) {
+		return "contract_end", c.ContractEnd
+	}
+	return "purchased_at", t
+}
+
+// DecideAddPack validates a new pack and returns its PackAdded event. The
+// pool may hold at most MaxPoolTokens live tokens afterwards.
 func (p *Pool) DecideAddPack(c AddPack) (*v1.Event, error) {
 	if p.suspended {
 		return nil, ErrSuspended
 	}
-	if c.Tokens <= 0 {
-		return nil, fmt.Errorf("%w: tokens must be positive, got %d", ErrInvalid, c.Tokens)
-	}
-	if c.UnitPriceMicros < 0 {
-		return nil, fmt.Errorf("%w: unit price must not be negative", ErrInvalid)
+	if err := c.checkFields(); err != nil {
+		return nil, err
 	}
 	if _, dup := p.packIdx[c.PackID]; dup {
 		return nil, fmt.Errorf("pack %s: %w", c.PackID, ErrPackExists)
 	}
+	if err := c.checkExpiry(); err != nil {
+		return nil, err
+	}
+	if live := p.BalanceAt(c.At).Live; c.Tokens > MaxPoolTokens-live {
+		return nil, invalid("tokens", "the pool would hold %d live tokens, at most 10^15", live+c.Tokens)
+	}
 	if c.PurchasedAt.IsZero() {
 		c.PurchasedAt = c.At
 	}
-	if c.ExpiresAt.IsZero() {
-		c.ExpiresAt = c.PurchasedAt.AddDate(0, PackTermMonths, 0)
-		if !c.ContractEnd.IsZero() && c.ContractEnd.Before(c.ExpiresAt) {
-			c.ExpiresAt = c.ContractEnd
-		}
-	}
-	if !c.ExpiresAt.After(c.At) {
-		return nil, fmt.Errorf("%w: the pack would expire at %s, not after now (%s)", ErrInvalid,
-			c.ExpiresAt.UTC().Format(time.RFC3339), c.At.UTC().Format(time.RFC3339))
-	}
+	_, c.ExpiresAt = c.expiry()
 	if c.Source == v1.PackSource_PACK_SOURCE_UNSPECIFIED {
 		c.Source = v1.PackSource_PACK_SOURCE_PURCHASE
 	}
@@ -76,22 +129,31 @@ type Adjust struct {
 	Actor   *v1.Actor
 }
 
+// Check returns the FieldErrors of an adjustment no pool could accept.
+func (c Adjust) Check() error {
+	var errs []error
+	switch c.Kind {
+	case v1.AdjustmentKind_ADJUSTMENT_KIND_REMOVE, v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND:
+	default:
+		errs = append(errs, invalid("kind", "adjustment kind %s is not supported here", c.Kind))
+	}
+	errs = append(errs, CheckRange("tokens", c.Tokens, 1, MaxPoolTokens))
+	if c.Reason == "" {
+		errs = append(errs, invalid("reason", "is required: say why tokens are taken out"))
+	} else if len(c.Reason) > MaxReasonLen {
+		errs = append(errs, invalid("reason", "must be at most %d characters", MaxReasonLen))
+	}
+	return errors.Join(errs...)
+}
+
 // DecideAdjust returns the TokensAdjusted event of a removal or refund; the
 // tokens come from the packs in burn-down order, and never more than there are.
 func (p *Pool) DecideAdjust(c Adjust) (*v1.Event, error) {
 	if p.suspended {
 		return nil, ErrSuspended
 	}
-	switch c.Kind {
-	case v1.AdjustmentKind_ADJUSTMENT_KIND_REMOVE, v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND:
-	default:
-		return nil, fmt.Errorf("%w: adjustment kind %s is not supported here", ErrInvalid, c.Kind)
-	}
-	if c.Tokens <= 0 {
-		return nil, fmt.Errorf("%w: tokens must be positive, got %d", ErrInvalid, c.Tokens)
-	}
-	if c.Reason == "" {
-		return nil, fmt.Errorf("%w: a reason is required", ErrInvalid)
+	if err := c.Check(); err != nil {
+		return nil, err
 	}
 	parts, ok := p.split(c.Tokens, c.At)
 	if !ok {
@@ -104,13 +166,25 @@ func (p *Pool) DecideAdjust(c Adjust) (*v1.Event, error) {
 	return ev, nil
 }
 
+// CheckAssign returns the FieldError of an assignment's products: 1 to
+// MaxProductsPerUser of them (the edge checks each code's form).
+func CheckAssign(products []string) error {
+	if len(products) == 0 {
+		return invalid("product_codes", "name the products the user may open (or \"*\" for all)")
+	}
+	if len(products) > MaxProductsPerUser {
+		return invalid("product_codes", "at most %d products, got %d", MaxProductsPerUser, len(products))
+	}
+	return nil
+}
+
 // DecideAssign returns the UserAssigned event giving user the products ("*" = all).
 func (p *Pool) DecideAssign(eventID, user string, products []string, at time.Time, actor *v1.Actor) (*v1.Event, error) {
 	if user == "" {
-		return nil, fmt.Errorf("%w: user is required", ErrInvalid)
+		return nil, invalid("user_id", "is required")
 	}
-	if len(products) == 0 {
-		return nil, fmt.Errorf("%w: name the products the user may open (or \"*\" for all)", ErrInvalid)
+	if err := CheckAssign(products); err != nil {
+		return nil, err
 	}
 	ev := p.envelope(eventID, at, actor)
 	ev.Payload = &v1.Event_UserAssigned{UserAssigned: &v1.UserAssigned{UserId: user, ProductCodes: products}}

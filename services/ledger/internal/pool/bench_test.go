@@ -46,7 +46,7 @@ func steadyPool(b *testing.B) (*Pool, func(i int), int) {
 			ProductCode: fmt.Sprintf("P%d", c), DailyRate: 1, EffectiveFrom: tsOf(t0.Add(-time.Hour))}}})
 	}
 	p := New("acme", "design")
-	pack, err := p.DecideAddPack(AddPack{EventID: "pack", PackID: "big", Tokens: 1 << 50, ExpiresAt: t0.AddDate(100, 0, 0), At: t0})
+	pack, err := p.DecideAddPack(AddPack{EventID: "pack", PackID: "big", Tokens: MaxPackTokens, ExpiresAt: t0.AddDate(50, 0, 0), At: t0})
 	if err != nil {
 		b.Fatal(err)
 	}

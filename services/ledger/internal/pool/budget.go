@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -123,25 +124,39 @@ func (p *Pool) DueBudgetCrossings(at time.Time) []*v1.Event {
 	return out
 }
 
+// CheckBudget returns the FieldErrors of a budget no pool could accept;
+// fields are named as in SetBudgetRequest ("budget.…"). The edge checks the
+// budget id's form.
+func CheckBudget(b *v1.Budget) error {
+	if b.GetBudgetId() == "" {
+		return invalid("budget.budget_id", "is required")
+	}
+	if b.GetDeleted() {
+		return nil
+	}
+	var errs []error
+	if _, ok := v1.BudgetScope_name[int32(b.GetScope())]; !ok || b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_UNSPECIFIED {
+		errs = append(errs, invalid("budget.scope", "is required (user, group or attribute)"))
+	}
+	if b.GetKey() == "" || len(b.GetKey()) > MaxKeyLen {
+		errs = append(errs, invalid("budget.key", "is required, at most %d characters", MaxKeyLen))
+	}
+	if b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE && (b.GetAttributeKey() == "" || len(b.GetAttributeKey()) > MaxKeyLen) {
+		errs = append(errs, invalid("budget.attribute_key", "is required for an attribute budget, at most %d characters", MaxKeyLen))
+	}
+	errs = append(errs, CheckRange("budget.limit_tokens", b.GetLimitTokens(), 1, MaxBudgetTokens))
+	if _, ok := v1.BudgetPeriod_name[int32(b.GetPeriod())]; !ok || b.GetPeriod() == v1.BudgetPeriod_BUDGET_PERIOD_UNSPECIFIED {
+		errs = append(errs, invalid("budget.period", "is required (day, week, month or year)"))
+	}
+	return errors.Join(errs...)
+}
+
 // DecideSetBudget validates a budget and returns its BudgetSet event.
 func (p *Pool) DecideSetBudget(eventID string, b *v1.Budget, at time.Time, actor *v1.Actor) (*v1.Event, error) {
-	if b.GetBudgetId() == "" {
-		return nil, fmt.Errorf("%w: budget_id is required", ErrInvalid)
+	if err := CheckBudget(b); err != nil {
+		return nil, err
 	}
-	if !b.GetDeleted() {
-		switch {
-		case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_UNSPECIFIED:
-			return nil, fmt.Errorf("%w: scope is required (user, group or attribute)", ErrInvalid)
-		case b.GetKey() == "":
-			return nil, fmt.Errorf("%w: key is required", ErrInvalid)
-		case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE && b.GetAttributeKey() == "":
-			return nil, fmt.Errorf("%w: attribute_key is required for an attribute budget", ErrInvalid)
-		case b.GetLimitTokens() <= 0:
-			return nil, fmt.Errorf("%w: limit_tokens must be positive", ErrInvalid)
-		case b.GetPeriod() == v1.BudgetPeriod_BUDGET_PERIOD_UNSPECIFIED:
-			return nil, fmt.Errorf("%w: period is required", ErrInvalid)
-		}
-	} else if _, ok := p.budgets[b.GetBudgetId()]; !ok {
+	if _, ok := p.budgets[b.GetBudgetId()]; b.GetDeleted() && !ok {
 		return nil, fmt.Errorf("budget %s: %w", b.GetBudgetId(), ErrNotFound)
 	}
 	ev := p.envelope(eventID, at, actor)

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -43,6 +44,9 @@ func (c *capacity) inUse(at time.Time) int64 {
 	}
 	n := int64(0)
 	for _, u := range c.Out {
+		if n > math.MaxInt64/4-u {
+			return math.MaxInt64 / 4 // saturated: figures subtract from it safely
+		}
 		n += u
 	}
 	return n
@@ -82,14 +86,18 @@ func (p *Pool) Capacity(product string, at time.Time) (CapacityCard, bool) {
 	return c.card(product, at), true
 }
 
-func (p *Pool) applyCapacity(ev *v1.Event) bool {
+func (p *Pool) applyCapacity(ev *v1.Event) error {
 	t := ev.GetServerTime().AsTime()
+	o := Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}
 	switch pl := ev.GetPayload().(type) {
 	case *v1.Event_CapacitySet:
 		e := pl.CapacitySet
+		if err := CheckRange("units", e.GetUnits(), 0, MaxCapacityUnits); err != nil {
+			return err
+		}
 		if e.GetUnits() == 0 {
 			delete(p.capacities, e.GetProductCode())
-			return true
+			break
 		}
 		c, ok := p.capacities[e.GetProductCode()]
 		if !ok || c.Kind != e.GetKind() {
@@ -99,25 +107,52 @@ func (p *Pool) applyCapacity(ev *v1.Event) bool {
 		c.Total = e.GetUnits()
 	case *v1.Event_CapacityUsed:
 		e := pl.CapacityUsed
-		if c, ok := p.capacities[e.GetProductCode()]; ok {
-			if c.Kind == v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE {
-				c.Used[e.GetPeriodStart()] += e.GetUnits()
-			} else {
-				c.Out[e.GetCheckoutId()] = e.GetUnits()
-			}
+		if err := p.useCapacity(e); err != nil {
+			return err
 		}
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetUnits(),
-			WindowID: e.GetCheckoutId(), Fingerprint: p.fingerprint(e.GetUserId(), e.GetProductCode())}, t)
-		return true
+		o = Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, Tokens: e.GetUnits(),
+			WindowID: e.GetCheckoutId(), Fingerprint: p.fingerprint(e.GetUserId(), e.GetProductCode())}
 	case *v1.Event_CapacityReturned:
 		if c, ok := p.capacities[pl.CapacityReturned.GetProductCode()]; ok {
 			delete(c.Out, pl.CapacityReturned.GetCheckoutId())
 		}
-	default:
-		return false
 	}
-	p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
-	return true
+	p.remember(ev.GetEventId(), o, t)
+	return nil
+}
+
+// useCapacity folds a use: the units are bounded, and a month's use is a
+// checked sum (a returnable product's checkouts are summed saturating, see inUse).
+func (p *Pool) useCapacity(e *v1.CapacityUsed) error {
+	if err := CheckRange("units", e.GetUnits(), 1, MaxCapacityUnits); err != nil {
+		return err
+	}
+	c, ok := p.capacities[e.GetProductCode()]
+	if !ok {
+		return nil
+	}
+	if c.Kind != v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE {
+		c.Out[e.GetCheckoutId()] = e.GetUnits()
+		return nil
+	}
+	used, ok := addChecked(c.Used[e.GetPeriodStart()], e.GetUnits())
+	if !ok {
+		return fmt.Errorf("capacity %s: use would overflow", e.GetProductCode())
+	}
+	c.Used[e.GetPeriodStart()] = used
+	return nil
+}
+
+// CheckCapacity returns the FieldError of a capacity size: 0 (remove) to
+// MaxCapacityUnits of a known kind.
+func CheckCapacity(kind v1.CapacityKind, units int64) error {
+	if err := CheckRange("units", units, 0, MaxCapacityUnits); err != nil {
+		return err
+	}
+	if _, ok := v1.CapacityKind_name[int32(kind)]; !ok || kind == v1.CapacityKind_CAPACITY_KIND_UNSPECIFIED && units > 0 {
+		return invalid("kind", "is required (exhaustible or returnable)")
+	}
+	return nil
 }
 
 // DecideSetCapacity gives the pool a capacity product, changes its size, or
@@ -126,11 +161,8 @@ func (p *Pool) DecideSetCapacity(eventID, product string, kind v1.CapacityKind, 
 	if p.suspended {
 		return nil, ErrSuspended
 	}
-	if units < 0 {
-		return nil, fmt.Errorf("%w: units must not be negative", ErrInvalid)
-	}
-	if kind == v1.CapacityKind_CAPACITY_KIND_UNSPECIFIED && units > 0 {
-		return nil, fmt.Errorf("%w: kind is required (exhaustible or returnable)", ErrInvalid)
+	if err := CheckCapacity(kind, units); err != nil {
+		return nil, err
 	}
 	if _, ok := p.capacities[product]; !ok && units == 0 {
 		return nil, fmt.Errorf("capacity %s: %w", product, ErrNotFound)
@@ -158,8 +190,8 @@ func (p *Pool) DecideUseCapacity(eventID, product, user string, units int64, at 
 	if !ok {
 		return nil, fmt.Errorf("capacity product %s: %w", product, ErrNotFound)
 	}
-	if units <= 0 {
-		return nil, fmt.Errorf("%w: units must be positive", ErrInvalid)
+	if err := CheckRange("units", units, 1, MaxCapacityUnits); err != nil {
+		return nil, err
 	}
 	if avail := c.Total - c.inUse(at); units > avail {
 		return nil, fmt.Errorf("use %d units of %s, %d available: %w", units, product, max(avail, 0), ErrInsufficient)

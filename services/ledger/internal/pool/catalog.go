@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -18,16 +20,27 @@ type Product struct {
 // from ProductRateSet events. A rate change applies to windows opened after it.
 type Catalog struct {
 	rates map[string][]Product // per code, by EffectiveFrom
+	// ids are the rate events folded, with their product codes: a retried
+	// SetProductRate sets nothing again.
+	ids map[string]string
 }
 
 // NewCatalog returns an empty catalog.
-func NewCatalog() *Catalog { return &Catalog{rates: map[string][]Product{}} }
+func NewCatalog() *Catalog { return &Catalog{rates: map[string][]Product{}, ids: map[string]string{}} }
 
-// Apply folds a ProductRateSet event; other events are ignored.
-func (c *Catalog) Apply(ev *v1.Event) {
+// Apply folds a ProductRateSet event; other events are ignored. A rate out
+// of bounds is refused (ErrRefused): the product keeps its rates, and the
+// event id is remembered.
+func (c *Catalog) Apply(ev *v1.Event) error {
 	e := ev.GetProductRateSet()
 	if e == nil {
-		return
+		return nil
+	}
+	if ev.GetEventId() != "" {
+		c.ids[ev.GetEventId()] = e.GetProductCode()
+	}
+	if err := CheckRange("daily_rate", e.GetDailyRate(), 1, MaxDailyRate); err != nil {
+		return fmt.Errorf("fold %s: %w: %w", ev.GetEventId(), ErrRefused, err)
 	}
 	p := Product{
 		Code: e.GetProductCode(), Name: e.GetName(), Group: e.GetGroup(),
@@ -36,6 +49,13 @@ func (c *Catalog) Apply(ev *v1.Event) {
 	list := append(c.rates[p.Code], p)
 	sort.SliceStable(list, func(i, j int) bool { return list[i].EffectiveFrom.Before(list[j].EffectiveFrom) })
 	c.rates[p.Code] = list
+	return nil
+}
+
+// Applied returns the product code a rate event id set, if it was folded.
+func (c *Catalog) Applied(eventID string) (string, bool) {
+	code, ok := c.ids[eventID]
+	return code, ok
 }
 
 // At returns the product as priced at t; ok is false when the product is
@@ -75,6 +95,7 @@ func (c *Catalog) With(ev *v1.Event) *Catalog {
 	for code, list := range c.rates {
 		next.rates[code] = append([]Product(nil), list...)
 	}
-	next.Apply(ev)
+	maps.Copy(next.ids, c.ids)
+	_ = next.Apply(ev) // a refused rate changes nothing but the ids
 	return next
 }

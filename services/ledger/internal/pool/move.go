@@ -57,10 +57,13 @@ func (p *Pool) DecideMoveOut(eventID, to string, tokens int64, reason string, at
 		return nil, ErrSuspended
 	}
 	if to == p.Team {
-		return nil, fmt.Errorf("%w: cannot move tokens to the same team", ErrInvalid)
+		return nil, invalid("counterparty_team_id", "must differ from team_id")
 	}
-	if tokens <= 0 {
-		return nil, fmt.Errorf("%w: tokens must be positive, got %d", ErrInvalid, tokens)
+	if err := CheckRange("tokens", tokens, 1, MaxPoolTokens); err != nil {
+		return nil, err
+	}
+	if len(reason) > MaxReasonLen {
+		return nil, invalid("reason", "must be at most %d characters", MaxReasonLen)
 	}
 	parts, ok := p.split(tokens, at)
 	if !ok {
@@ -81,7 +84,10 @@ func (p *Pool) DecideMerge(eventID, into, reason string, at time.Time, actor *v1
 		return nil, ErrSuspended
 	}
 	if into == p.Team {
-		return nil, fmt.Errorf("%w: cannot merge a team into itself", ErrInvalid)
+		return nil, invalid("into_team_id", "must differ from from_team_id")
+	}
+	if len(reason) > MaxReasonLen {
+		return nil, invalid("reason", "must be at most %d characters", MaxReasonLen)
 	}
 	avail := p.BalanceAt(at).Available
 	parts, _ := p.split(avail, at)

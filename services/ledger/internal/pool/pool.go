@@ -115,31 +115,32 @@ func (p *Pool) Applied(eventID string) (Outcome, bool) {
 	return a.outcome(), true
 }
 
-// Apply folds one event of this pool. It is the only way state changes.
+// Apply folds one event of this pool. It is the only way state changes. An
+// event it refuses (ErrRefused: numbers out of bounds or not adding up)
+// changes nothing but the remembered ids.
 func (p *Pool) Apply(ev *v1.Event) error {
 	t := ev.GetServerTime().AsTime()
+	if err := p.apply(ev, t); err != nil {
+		if _, known := p.applied[ev.GetEventId()]; !known {
+			p.remember(ev.GetEventId(), Outcome{}, t)
+		}
+		return fmt.Errorf("fold %s: %w: %w", ev.GetEventId(), ErrRefused, err)
+	}
+	if t.After(p.lastTime) {
+		p.lastTime = t
+	}
+	return nil
+}
+
+func (p *Pool) apply(ev *v1.Event, t time.Time) error {
 	switch pl := ev.GetPayload().(type) {
 	case *v1.Event_PackAdded:
-		e := pl.PackAdded
-		if _, dup := p.packIdx[e.GetPackId()]; dup {
-			return fmt.Errorf("fold %s: pack %s: %w", ev.GetEventId(), e.GetPackId(), ErrPackExists)
-		}
-		pk := &Pack{
-			ID: e.GetPackId(), Tokens: e.GetTokens(), Remaining: e.GetTokens(),
-			UnitPriceMicros: e.GetUnitPriceMicros(), Currency: e.GetCurrency(),
-			PurchasedAt: e.GetPurchasedAt().AsTime(), ExpiresAt: e.GetExpiresAt().AsTime(),
-			Source: e.GetSource(), order: len(p.packs),
-		}
-		p.packs = append(p.packs, pk)
-		p.packIdx[pk.ID] = pk
-		p.purchased += pk.Tokens
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+		return p.applyPackAdded(ev.GetEventId(), pl.PackAdded, t)
 	case *v1.Event_WindowCharged:
 		e := pl.WindowCharged
-		if err := p.debit(e.GetSplit()); err != nil {
-			return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
+		if err := p.debit(e.GetSplit(), e.GetTokens(), &p.debited); err != nil {
+			return err
 		}
-		p.debited += e.GetTokens()
 		w := p.window(e.GetUserId(), e.GetProductCode())
 		w.ID, w.Start, w.End = e.GetWindowId(), e.GetWindowStart().AsTime(), e.GetWindowEnd().AsTime()
 		p.spend(e, w.Start)
@@ -163,27 +164,28 @@ func (p *Pool) Apply(ev *v1.Event) error {
 			Fingerprint:  p.fingerprint(e.GetUserId(), e.GetProductCode()),
 		}, t)
 	case *v1.Event_PackExpired:
-		e := pl.PackExpired
-		pk, ok := p.packIdx[e.GetPackId()]
-		if !ok {
-			return fmt.Errorf("fold %s: pack %s: %w", ev.GetEventId(), e.GetPackId(), ErrNotFound)
-		}
-		if pk.Remaining != e.GetTokensLost() {
-			return fmt.Errorf("fold %s: pack %s lost %d tokens but had %d", ev.GetEventId(), pk.ID, e.GetTokensLost(), pk.Remaining)
-		}
-		pk.Remaining, pk.Expired = 0, true
-		p.expired += e.GetTokensLost()
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+		return p.applyPackExpired(ev.GetEventId(), pl.PackExpired, t)
 	case *v1.Event_TokensAdjusted:
 		e := pl.TokensAdjusted
-		if err := p.debit(e.GetSplit()); err != nil {
-			return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
+		if err := p.debit(e.GetSplit(), e.GetTokens(), &p.removed); err != nil {
+			return err
 		}
-		p.removed += e.GetTokens()
 		if e.GetKind() == v1.AdjustmentKind_ADJUSTMENT_KIND_MOVE_OUT {
 			p.recordMove(ev.GetEventId(), e.GetCounterpartyTeamId(), e.GetSplit())
 		}
 		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+	case *v1.Event_PoolSuspended:
+		return p.applySuspended(ev.GetEventId(), pl.PoolSuspended, t)
+	default:
+		return p.applyAdmin(ev, t)
+	}
+	return nil
+}
+
+// applyAdmin folds the events that move no tokens.
+func (p *Pool) applyAdmin(ev *v1.Event, t time.Time) error {
+	authorized := Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}
+	switch pl := ev.GetPayload().(type) {
 	case *v1.Event_UserAssigned:
 		e := pl.UserAssigned
 		set := map[string]bool{}
@@ -191,52 +193,105 @@ func (p *Pool) Apply(ev *v1.Event) error {
 			set[c] = true
 		}
 		p.users[e.GetUserId()] = set
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
-	case *v1.Event_PoolSuspended:
-		e := pl.PoolSuspended
-		if len(e.GetSplit()) > 0 {
-			if err := p.debit(e.GetSplit()); err != nil {
-				return fmt.Errorf("fold %s: %w", ev.GetEventId(), err)
-			}
-			p.removed += e.GetTokensMoved()
-			p.recordMove(ev.GetEventId(), e.GetMergedIntoTeamId(), e.GetSplit())
-		}
-		p.suspended, p.mergedInto = true, e.GetMergedIntoTeamId()
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: p.Available()}, t)
 	case *v1.Event_BudgetSet:
 		p.setBudget(pl.BudgetSet.GetBudget())
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
 	case *v1.Event_BudgetCrossed:
 		p.budgetCrossed(pl.BudgetCrossed)
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
 	case *v1.Event_UserUnassigned:
 		delete(p.users, pl.UserUnassigned.GetUserId())
-		p.remember(ev.GetEventId(), Outcome{Decision: v1.Decision_DECISION_AUTHORIZED}, t)
 	case *v1.Event_CapacitySet, *v1.Event_CapacityUsed, *v1.Event_CapacityReturned:
-		p.applyCapacity(ev)
+		return p.applyCapacity(ev)
 	default:
 		// Events of later versions that this one does not know: remembered so
 		// their ids are never reused, otherwise ignored.
-		p.remember(ev.GetEventId(), Outcome{}, t)
+		authorized = Outcome{}
 	}
-	if t.After(p.lastTime) {
-		p.lastTime = t
-	}
+	p.remember(ev.GetEventId(), authorized, t)
 	return nil
 }
 
-func (p *Pool) debit(parts []*v1.PackSplit) error {
-	for _, s := range parts {
+func (p *Pool) applyPackAdded(id string, e *v1.PackAdded, t time.Time) error {
+	if _, dup := p.packIdx[e.GetPackId()]; dup {
+		return fmt.Errorf("pack %s: %w", e.GetPackId(), ErrPackExists)
+	}
+	if err := CheckRange("tokens", e.GetTokens(), 1, MaxPackTokens); err != nil {
+		return err
+	}
+	purchased, ok := addChecked(p.purchased, e.GetTokens())
+	if !ok {
+		return fmt.Errorf("pack %s: %d tokens would overflow the pool's purchases", e.GetPackId(), e.GetTokens())
+	}
+	pk := &Pack{
+		ID: e.GetPackId(), Tokens: e.GetTokens(), Remaining: e.GetTokens(),
+		UnitPriceMicros: e.GetUnitPriceMicros(), Currency: e.GetCurrency(),
+		PurchasedAt: e.GetPurchasedAt().AsTime(), ExpiresAt: e.GetExpiresAt().AsTime(),
+		Source: e.GetSource(), order: len(p.packs),
+	}
+	p.packs = append(p.packs, pk)
+	p.packIdx[pk.ID] = pk
+	p.purchased = purchased
+	p.remember(id, Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+	return nil
+}
+
+func (p *Pool) applyPackExpired(id string, e *v1.PackExpired, t time.Time) error {
+	pk, ok := p.packIdx[e.GetPackId()]
+	if !ok {
+		return fmt.Errorf("pack %s: %w", e.GetPackId(), ErrNotFound)
+	}
+	if pk.Remaining != e.GetTokensLost() {
+		return fmt.Errorf("pack %s lost %d tokens but had %d", pk.ID, e.GetTokensLost(), pk.Remaining)
+	}
+	pk.Remaining, pk.Expired = 0, true
+	p.expired += e.GetTokensLost()
+	p.remember(id, Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: e.GetPool().GetAvailable()}, t)
+	return nil
+}
+
+func (p *Pool) applySuspended(id string, e *v1.PoolSuspended, t time.Time) error {
+	if len(e.GetSplit()) > 0 || e.GetTokensMoved() != 0 {
+		if err := p.debit(e.GetSplit(), e.GetTokensMoved(), &p.removed); err != nil {
+			return err
+		}
+		p.recordMove(id, e.GetMergedIntoTeamId(), e.GetSplit())
+	}
+	p.suspended, p.mergedInto = true, e.GetMergedIntoTeamId()
+	p.remember(id, Outcome{Decision: v1.Decision_DECISION_AUTHORIZED, BalanceAfter: p.Available()}, t)
+	return nil
+}
+
+// debit takes the split's parts from their packs and adds tokens to total,
+// all or nothing: every part must be positive and at most what its pack
+// holds, and the parts must add up to tokens. Each part is at most a pack's
+// remaining tokens, so the sum stays within what was purchased.
+func (p *Pool) debit(parts []*v1.PackSplit, tokens int64, total *int64) error {
+	sum := int64(0)
+	for i, s := range parts {
 		pk, ok := p.packIdx[s.GetPackId()]
 		if !ok {
+			p.undebit(parts[:i])
 			return fmt.Errorf("debit pack %s: %w", s.GetPackId(), ErrNotFound)
 		}
 		if s.GetTokens() <= 0 || s.GetTokens() > pk.Remaining {
+			p.undebit(parts[:i])
 			return fmt.Errorf("debit %d from pack %s holding %d: %w", s.GetTokens(), pk.ID, pk.Remaining, ErrInsufficient)
 		}
 		pk.Remaining -= s.GetTokens()
+		sum += s.GetTokens()
 	}
+	if sum != tokens {
+		p.undebit(parts)
+		return fmt.Errorf("the split takes %d tokens, the event says %d", sum, tokens)
+	}
+	*total += tokens
 	return nil
+}
+
+// undebit gives back parts debit took.
+func (p *Pool) undebit(parts []*v1.PackSplit) {
+	for _, s := range parts {
+		p.packIdx[s.GetPackId()].Remaining += s.GetTokens()
+	}
 }
 
 // remember records the answer to an event id and forgets answers older than

@@ -6,8 +6,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -28,18 +26,7 @@ func (l *Ledger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.A
 // authorize decides one launch for p; the error is a status.
 func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
 	lr := req.GetLaunch()
-	var bad grpcserver.Violations
-	if lr.GetEventId() == "" {
-		bad.Add("launch.event_id", "is required")
-	}
-	bad.Check("launch.team_id", eventlog.CheckID("team_id", lr.GetTeamId()))
-	if lr.GetUserId() == "" {
-		bad.Add("launch.user_id", "is required")
-	}
-	if lr.GetProductCode() == "" {
-		bad.Add("launch.product_code", "is required")
-	}
-	if err := bad.Err(); err != nil {
+	if err := checkAuthorize(req); err != nil {
 		return nil, err
 	}
 	at := l.Now()
@@ -95,15 +82,7 @@ func (l *Ledger) QuoteLaunch(ctx context.Context, req *v1.QuoteLaunchRequest) (*
 		return nil, err
 	}
 	q := req.GetQuote()
-	var bad grpcserver.Violations
-	bad.Check("quote.team_id", eventlog.CheckID("team_id", q.GetTeamId()))
-	if q.GetUserId() == "" {
-		bad.Add("quote.user_id", "is required")
-	}
-	if q.GetProductCode() == "" {
-		bad.Add("quote.product_code", "is required")
-	}
-	if err := bad.Err(); err != nil {
+	if err := checkQuote(req); err != nil {
 		return nil, err
 	}
 	if err := p.CheckTeam(q.GetTeamId()); err != nil {

@@ -9,9 +9,9 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -31,7 +31,9 @@ func (l *Ledger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchReque
 	}
 	launches := req.GetLaunches()
 	if len(launches) > MaxAuthorizeBatch {
-		return nil, status.Errorf(codes.InvalidArgument, "launches: %d in one batch, at most %d", len(launches), MaxAuthorizeBatch)
+		var bad grpcserver.Violations
+		bad.Add("launches", "%d in one batch, at most %d", len(launches), MaxAuthorizeBatch)
+		return nil, bad.Err()
 	}
 	outcomes := make([]*v1.AuthorizeOutcome, len(launches))
 	tracer := otel.Tracer("github.com/tokenmeter/tokenmeter/services/ledger") // the provider set now

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -15,13 +13,10 @@ func (l *Ledger) SetBudget(ctx context.Context, req *v1.SetBudgetRequest) (*v1.S
 	if err != nil {
 		return nil, err
 	}
-	var bad grpcserver.Violations
-	bad.Check("team_id", eventlog.CheckID("team_id", req.GetTeamId()))
-	bad.Check("budget.budget_id", eventlog.CheckID("budget_id", req.GetBudget().GetBudgetId()))
-	if err := bad.Err(); err != nil {
+	if err := checkSetBudget(req); err != nil {
 		return nil, err
 	}
-	now, id := l.Now(), newEventID("")
+	now, id := l.Now(), req.GetEventId()
 	err = l.Store.Decide(ctx, p.Org, req.GetTeamId(), now, func(pl *pool.Pool) ([]*v1.Event, error) {
 		if _, done := pl.Applied(id); done {
 			return nil, nil

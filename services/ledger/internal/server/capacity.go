@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -14,17 +12,11 @@ func capacityOf(c pool.CapacityCard) *v1.Capacity {
 		InUse: c.InUse, StatusRed: c.Red}
 }
 
-// capacityCall validates the common fields, runs decide on the pool and
-// answers the product's card afterwards.
+// capacityCall runs decide on the pool of a validated request and answers
+// the product's card afterwards.
 func (l *Ledger) capacityCall(ctx context.Context, team, product string, decide func(*pool.Pool, *v1.Actor) (*v1.Event, error)) (*v1.Capacity, error) {
 	p, err := caller(ctx)
 	if err != nil {
-		return nil, err
-	}
-	var bad grpcserver.Violations
-	bad.Check("team_id", eventlog.CheckID("team_id", team))
-	bad.Check("product_code", eventlog.CheckID("product_code", product))
-	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	if err := p.CheckTeam(team); err != nil {
@@ -50,7 +42,10 @@ func (l *Ledger) capacityCall(ctx context.Context, team, product string, decide 
 
 // SetCapacity gives a team a capacity product, resizes it, or removes it (units 0).
 func (l *Ledger) SetCapacity(ctx context.Context, req *v1.SetCapacityRequest) (*v1.SetCapacityResponse, error) {
-	id, now := newEventID(req.GetEventId()), l.Now()
+	if err := checkSetCapacity(req); err != nil {
+		return nil, err
+	}
+	id, now := req.GetEventId(), l.Now()
 	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
 		if _, done := pl.Applied(id); done {
 			return nil, nil
@@ -66,13 +61,14 @@ func (l *Ledger) SetCapacity(ctx context.Context, req *v1.SetCapacityRequest) (*
 // UseCapacity consumes exhaustible units or checks returnable units out;
 // FailedPrecondition when not enough are available.
 func (l *Ledger) UseCapacity(ctx context.Context, req *v1.UseCapacityRequest) (*v1.UseCapacityResponse, error) {
-	if req.GetEventId() == "" {
-		var bad grpcserver.Violations
-		bad.Add("event_id", "is required: a client-made id, reused on retries")
-		return nil, bad.Err()
+	if err := checkUseCapacity(req); err != nil {
+		return nil, err
 	}
 	now := l.Now()
 	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
+		if err := pl.CheckEventID(req.GetEventId(), req.GetUserId(), req.GetProductCode()); err != nil {
+			return nil, err
+		}
 		return pl.DecideUseCapacity(req.GetEventId(), req.GetProductCode(), req.GetUserId(), req.GetUnits(), now, a)
 	})
 	if err != nil {
@@ -87,7 +83,10 @@ func (l *Ledger) UseCapacity(ctx context.Context, req *v1.UseCapacityRequest) (*
 
 // ReturnCapacity gives checked-out returnable units back.
 func (l *Ledger) ReturnCapacity(ctx context.Context, req *v1.ReturnCapacityRequest) (*v1.ReturnCapacityResponse, error) {
-	id, now := newEventID(req.GetEventId()), l.Now()
+	if err := checkReturnCapacity(req); err != nil {
+		return nil, err
+	}
+	id, now := req.GetEventId(), l.Now()
 	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
 		if _, done := pl.Applied(id); done {
 			return nil, nil

@@ -5,7 +5,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
@@ -17,15 +16,10 @@ func (l *Ledger) SetProductRate(ctx context.Context, req *v1.SetProductRateReque
 	if err != nil {
 		return nil, err
 	}
-	var bad grpcserver.Violations
-	bad.Check("product_code", eventlog.CheckID("product_code", req.GetProductCode()))
-	if req.GetDailyRate() <= 0 {
-		bad.Add("daily_rate", "must be a positive number of tokens, got %d", req.GetDailyRate())
-	}
-	if err := bad.Err(); err != nil {
+	now := l.Now()
+	if err := checkSetProductRate(req, now); err != nil {
 		return nil, err
 	}
-	now := l.Now()
 	from := req.GetEffectiveFrom()
 	if from == nil {
 		from = timestamppb.New(now)
@@ -34,13 +28,21 @@ func (l *Ledger) SetProductRate(ctx context.Context, req *v1.SetProductRateReque
 	if name == "" {
 		name = req.GetProductCode()
 	}
-	ev := &v1.Event{EventId: newEventID(""), OrgId: p.Org, ServerTime: timestamppb.New(now), Actor: actorOf(p),
+	ev := &v1.Event{EventId: req.GetEventId(), OrgId: p.Org, ServerTime: timestamppb.New(now), Actor: actorOf(p),
 		Payload: &v1.Event_ProductRateSet{ProductRateSet: &v1.ProductRateSet{
 			ProductCode: req.GetProductCode(), Name: name, Group: req.GetGroup(),
 			DailyRate: req.GetDailyRate(), EffectiveFrom: from,
 		}}}
-	if err := l.appendCatalog(ctx, p.Org, ev); err != nil {
-		return nil, statusOf(err)
+	// A retry of a rate already folded sets nothing again; one still in
+	// flight is a duplicate the log drops (its message id is the event id).
+	code, done := l.Catalogs.Get(p.Org).Applied(req.GetEventId())
+	if done && code != req.GetProductCode() {
+		return nil, statusOf(pool.ErrEventIDReused)
+	}
+	if !done {
+		if err := l.appendCatalog(ctx, p.Org, ev); err != nil {
+			return nil, statusOf(err)
+		}
 	}
 	return &v1.SetProductRateResponse{Product: productOf(pool.Product{
 		Code: req.GetProductCode(), Name: name, Group: req.GetGroup(), DailyRate: req.GetDailyRate(), EffectiveFrom: from.AsTime(),

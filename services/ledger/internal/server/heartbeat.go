@@ -5,8 +5,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -20,14 +18,7 @@ func (l *Ledger) RecordHeartbeat(ctx context.Context, req *v1.RecordHeartbeatReq
 		return nil, err
 	}
 	h := req.GetHeartbeat()
-	var bad grpcserver.Violations
-	if h.GetEventId() == "" {
-		bad.Add("heartbeat.event_id", "is required")
-	}
-	bad.Check("heartbeat.team_id", eventlog.CheckID("team_id", h.GetTeamId()))
-	bad.Check("heartbeat.user_id", eventlog.CheckID("user_id", h.GetUserId()))
-	bad.Check("heartbeat.product_code", eventlog.CheckID("product_code", h.GetProductCode()))
-	if err := bad.Err(); err != nil {
+	if err := checkHeartbeat(req); err != nil {
 		return nil, err
 	}
 	at := l.Now()

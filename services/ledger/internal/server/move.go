@@ -9,8 +9,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -21,7 +19,7 @@ import (
 // same event id completes a move whose second step was interrupted.
 func (l *Ledger) moveTokens(ctx context.Context, p auth.Principal, req *v1.AdjustBalanceRequest) (*v1.AdjustBalanceResponse, error) {
 	from, to := req.GetTeamId(), req.GetCounterpartyTeamId()
-	now, id := l.Now(), newEventID(req.GetEventId())
+	now, id := l.Now(), req.GetEventId()
 	suspended := false
 	if err := l.Store.Read(ctx, p.Org, to, func(pl *pool.Pool) { suspended = pl.Suspended() }); err != nil {
 		return nil, statusOf(err)
@@ -80,17 +78,11 @@ func (l *Ledger) MergeTeams(ctx context.Context, req *v1.MergeTeamsRequest) (*v1
 	if err != nil {
 		return nil, err
 	}
-	from, into := req.GetFromTeamId(), req.GetIntoTeamId()
-	var bad grpcserver.Violations
-	bad.Check("from_team_id", eventlog.CheckID("from_team_id", from))
-	bad.Check("into_team_id", eventlog.CheckID("into_team_id", into))
-	if from == into && from != "" {
-		bad.Add("into_team_id", "must differ from from_team_id")
-	}
-	if err := bad.Err(); err != nil {
+	if err := checkMerge(req); err != nil {
 		return nil, err
 	}
-	now, id := l.Now(), newEventID(req.GetEventId())
+	from, into := req.GetFromTeamId(), req.GetIntoTeamId()
+	now, id := l.Now(), req.GetEventId()
 	var (
 		move  *pool.Move
 		users map[string][]string

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -79,20 +78,15 @@ func caller(ctx context.Context) (auth.Principal, error) {
 	if !eventlog.ValidID(p.Org) {
 		// Every subject is scoped by the organisation: a wildcard or dotted one
 		// (a service acting for "*") would reach other tenants (invariant 6).
-		return p, status.Errorf(codes.InvalidArgument, "organisation %s is not a valid id", quote.Prefix(p.Org))
+		var bad grpcserver.Violations
+		bad.Add("x-tokenmeter-org", "the organisation acted for must be 1-64 letters, digits, '-' or '_'")
+		return p, bad.Err()
 	}
 	return p, nil
 }
 
 func actorOf(p auth.Principal) *v1.Actor {
 	return &v1.Actor{Kind: string(p.Role), Id: p.KeyID}
-}
-
-func newEventID(given string) string {
-	if given != "" {
-		return given
-	}
-	return uuid.NewString()
 }
 
 // statusOf maps domain and store errors to gRPC status codes. Their
@@ -109,7 +103,9 @@ func statusOf(err error) error {
 	case errors.Is(err, auth.ErrPermission):
 		return status.Error(codes.PermissionDenied, "this credential may not act on that team")
 	case errors.Is(err, pool.ErrInvalid):
-		return status.Error(codes.InvalidArgument, msg)
+		var bad grpcserver.Violations
+		addFieldErrors(&bad, err)
+		return bad.Err()
 	case errors.Is(err, pool.ErrEventIDReused):
 		return status.Error(codes.AlreadyExists, "event_id was already used for another user or product: make a new id for a new event")
 	case errors.Is(err, pool.ErrSuspended):

@@ -129,8 +129,8 @@ func seedPools(b *testing.B, s *Store, pools int) {
 				}
 				team := teamName(i)
 				err := s.Decide(ctx, benchOrg, team, benchT0, func(p *pool.Pool) ([]*v1.Event, error) {
-					ev, err := p.DecideAddPack(pool.AddPack{EventID: "pack-" + team, PackID: "big", Tokens: 1 << 50,
-						ExpiresAt: benchT0.AddDate(100, 0, 0), At: benchT0})
+					ev, err := p.DecideAddPack(pool.AddPack{EventID: "pack-" + team, PackID: "big", Tokens: pool.MaxPackTokens,
+						ExpiresAt: benchT0.AddDate(50, 0, 0), At: benchT0})
 					if err != nil {
 						return nil, err
 					}

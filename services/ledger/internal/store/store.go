@@ -245,7 +245,14 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	}
 	last, err := eventlog.ReadStream(ctx, stream, subject, e.seq, func(st eventlog.Stored) error {
 		e.sinceSnapshot++
-		return e.pool.Apply(st.Event)
+		err := e.pool.Apply(st.Event)
+		if errors.Is(err, pool.ErrRefused) {
+			// Not made by this ledger's decisions: folded as nothing, so
+			// the pool stays whole and available.
+			s.log.Warn("ledger event refused by the fold", "subject", subject, "seq", st.Sequence, "error", err)
+			return nil
+		}
+		return err
 	})
 	if err != nil {
 		e.loaded = false

@@ -1,4 +1,4 @@
-package launch
+package launchrules
 
 import (
 	"math/rand/v2"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// eventIDPattern is what validEventID implements.
+// eventIDPattern is what ValidEventID implements.
 var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$`)
 
 func TestValidEventIDMatchesPattern(t *testing.T) {
@@ -39,8 +39,8 @@ func TestValidEventIDMatchesPattern(t *testing.T) {
 		if eventIDPattern.MatchString(id) {
 			matched++
 		}
-		if got, want := validEventID(id), eventIDPattern.MatchString(id); got != want {
-			t.Errorf("validEventID(%q) = %v, the pattern says %v", id, got, want)
+		if got, want := ValidEventID(id), eventIDPattern.MatchString(id); got != want {
+			t.Errorf("ValidEventID(%q) = %v, the pattern says %v", id, got, want)
 		}
 	}
 	if matched < len(ids)/10 {
