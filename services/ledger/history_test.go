@@ -26,20 +26,20 @@ func TestListTransactionsHistory(t *testing.T) {
 	launch := func(id, user string) {
 		must(svc.Authorize(acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: id, TeamId: "design", UserId: user, ProductCode: "REVIT"}}))
 	}
-	must(admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "rate-1", ProductCode: "REVIT", DailyRate: 10}))
-	must(admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-1", TeamId: "design", PackId: "p1", Tokens: 100, Reason: "po-77"}))
-	must(admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: "assign-1", TeamId: "design", UserId: "ann", ProductCodes: []string{"REVIT"}}))
-	must(admin.SetBudget(ctx, &v1.SetBudgetRequest{EventId: "budget-1", TeamId: "design", Budget: &v1.Budget{BudgetId: "ann-month",
+	must(admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "rate-1-0000", ProductCode: "REVIT", DailyRate: 10}))
+	must(admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-1-0000", TeamId: "design", PackId: "p1", Tokens: 100, Reason: "po-77"}))
+	must(admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: "assign-1-0000", TeamId: "design", UserId: "ann", ProductCodes: []string{"REVIT"}}))
+	must(admin.SetBudget(ctx, &v1.SetBudgetRequest{EventId: "budget-1-0000", TeamId: "design", Budget: &v1.Budget{BudgetId: "ann-month",
 		Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 10, Period: v1.BudgetPeriod_BUDGET_PERIOD_MONTH}}))
-	launch("launch-1", "ann") // reaches ann's soft budget
-	launch("launch-2", "ann") // covered by the open window
-	launch("launch-3", "bob") // not assigned: denied
-	must(admin.AdjustBalance(ctx, &v1.AdjustBalanceRequest{EventId: "adjust-1", TeamId: "design", Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND, Tokens: 5, Reason: "refund"}))
-	must(admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: "cap-1", TeamId: "design", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 3}))
-	must(svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-1", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"}))
-	must(svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: "seat-back-1", TeamId: "design", ProductCode: "SEATS", CheckoutId: "seat-1"}))
-	must(admin.UnassignUser(ctx, &v1.UnassignUserRequest{EventId: "unassign-1", TeamId: "design", UserId: "ann"}))
-	must(admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-1", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"}))
+	launch("launch-1-0000", "ann") // reaches ann's soft budget
+	launch("launch-2-0000", "ann") // covered by the open window
+	launch("launch-3-0000", "bob") // not assigned: denied
+	must(admin.AdjustBalance(ctx, &v1.AdjustBalanceRequest{EventId: "adjust-1-0000", TeamId: "design", Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND, Tokens: 5, Reason: "refund"}))
+	must(admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: "cap-1-0000", TeamId: "design", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 3}))
+	must(svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-1-0000", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"}))
+	must(svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: "seat-back-1-0000", TeamId: "design", ProductCode: "SEATS", CheckoutId: "seat-1-0000"}))
+	must(admin.UnassignUser(ctx, &v1.UnassignUserRequest{EventId: "unassign-1-0000", TeamId: "design", UserId: "ann"}))
+	must(admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-1-0000", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"}))
 
 	list := func(req *v1.ListTransactionsRequest) []*v1.Transaction {
 		t.Helper()

@@ -192,7 +192,7 @@ func TestListTransactionsPagesToTheEnd(t *testing.T) {
 
 	var want []string
 	for i := range 5 {
-		id := fmt.Sprintf("small-%03d", i)
+		id := fmt.Sprintf("small-%05d", i)
 		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: id, TeamId: "small", PackId: id, Tokens: 10})
 		require.NoError(t, err)
 		want = append(want, id)
@@ -201,7 +201,7 @@ func TestListTransactionsPagesToTheEnd(t *testing.T) {
 
 	want = nil
 	for i := range 130 {
-		id := fmt.Sprintf("big-%03d", i)
+		id := fmt.Sprintf("big-%05d", i)
 		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: id, TeamId: "big", PackId: id, Tokens: 10})
 		require.NoError(t, err, id)
 		want = append(want, id)
