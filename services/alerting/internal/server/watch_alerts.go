@@ -40,25 +40,9 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		return err
 	}
 	defer release()
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: filterSubjects(org, teams, kinds),
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-	}
-	if from := req.GetFromSequence(); from > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = from
-	}
-	alerts, err := s.js.Stream(ctx, eventlog.AlertsStream)
+	iter, err := s.watchConsumer(ctx, filterSubjects(org, teams, kinds), req.GetFromSequence())
 	if err != nil {
-		return status.Errorf(codes.Unavailable, "alerts stream: %v", err)
-	}
-	cons, err := alerts.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return status.Errorf(codes.Unavailable, "watch alerts: %v", err)
-	}
-	iter, err := cons.Messages()
-	if err != nil {
-		return status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+		return err
 	}
 	defer iter.Stop()
 	// The header tells the watcher its stream is open, before any alert.
@@ -101,6 +85,27 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		}
 		next = a.GetSequence() + 1
 	}
+}
+
+// watchConsumer reads the ALERTS stream's subjects from sequence from (0: new ones only).
+func (s *Server) watchConsumer(ctx context.Context, subjects []string, from uint64) (jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy}
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	}
+	alerts, err := s.js.Stream(ctx, eventlog.AlertsStream)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "alerts stream: %v", err)
+	}
+	cons, err := alerts.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+	}
+	iter, err := cons.Messages()
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+	}
+	return iter, nil
 }
 
 // watchEnded turns the end of a watch into its status; next is the sequence
