@@ -370,7 +370,7 @@ func TestTokenctlAlertsListAndAck(t *testing.T) {
 
 	code, _, stderr = ctl(t, env, "alerts", "ack", "low_balance.acme.design.999")
 	require.Equal(t, 1, code)
-	require.Contains(t, stderr, "tokenctl: ack low_balance.acme.design.999: alert low_balance.acme.design.999 not found")
+	require.Contains(t, stderr, `tokenctl: ack low_balance.acme.design.999: alert "low_balance.acme.design.999" not found`)
 }
 
 func TestTokenctlErrorsSayWhatToDo(t *testing.T) {
@@ -468,7 +468,7 @@ func TestTokenctlConfigFile(t *testing.T) {
 	write("alerting_adr: "+rig.addr+"\n", 0o600)
 	code, _, stderr = ctl(t, env, "alerts", "list")
 	require.Equal(t, 1, code)
-	require.Contains(t, stderr, "config file "+path+": unknown key alerting_adr (known: alerting_addr, api_key, ingestion_addr, ledger_addr, org, output, reporting_addr, service_key, timeout)")
+	require.Contains(t, stderr, "config file "+path+": unknown key alerting_adr (known: alerting_addr, api_key, ingestion_addr, ledger_addr, org, output, reporting_addr, service_key, tls, tls_ca, tls_cert, tls_key, timeout)")
 
 	write("api_key: [unclosed\n", 0o600)
 	code, _, stderr = ctl(t, env, "alerts", "list")
