@@ -1,6 +1,6 @@
 module github.com/tokenmeter/tokenmeter/proto
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
@@ -9,7 +9,7 @@ require (
 )
 
 require (
-	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect

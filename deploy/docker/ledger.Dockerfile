@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # tokenmeter ledger — build from the repository root:
 #   docker build -f deploy/docker/ledger.Dockerfile -t tokenmeter/ledger .
-ARG GO_VERSION=1.26
+ARG GO_VERSION=1.27.3
 
 # grpc_health_probe for compose/k8s exec health checks (own stage: cached independently).
 FROM golang:${GO_VERSION} AS probe

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # tokenmeter reporting — build from the repository root:
 #   docker build -f deploy/docker/reporting.Dockerfile -t tokenmeter/reporting .
-ARG GO_VERSION=1.26
+ARG GO_VERSION=1.27.3
 
 # grpc_health_probe for compose/k8s exec health checks (own stage: cached independently).
 FROM golang:${GO_VERSION} AS probe

@@ -1,6 +1,6 @@
 module github.com/tokenmeter/tokenmeter/libs/testkit
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/ClickHouse/clickhouse-go/v2 v2.50.0
@@ -11,7 +11,7 @@ require (
 
 require (
 	github.com/ClickHouse/ch-go v0.74.0 // indirect
-	github.com/andybalholm/brotli v1.2.6 // indirect
+	github.com/andybalholm/brotli v1.2.7 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-faster/city v1.0.1 // indirect

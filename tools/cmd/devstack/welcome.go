@@ -25,7 +25,8 @@ tokenmeter is running (Ctrl-C stops it; data is kept in %s/)
   NATS       %s   (JetStream: LEDGER, USAGE, ALERTS)
   ClickHouse %s   database %s
 
-Try a launch, then the balance (grpcurl is pinned in tools/go.mod):
+Try a launch, then the balance (grpcurl is pinned in tools/go.mod; the modules want
+the patched Go 1.27.3, so first: export GOTOOLCHAIN=go1.27.3):
 
   curl -s -H 'Authorization: Bearer %s' \
     -d '{"event_id":"curl-'$(date +%%s%%N)'","team_id":"design","user_id":"bob","product_code":"ACAD"}' \
