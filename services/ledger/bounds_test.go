@@ -297,6 +297,10 @@ func TestRetriesApplyOnce(t *testing.T) {
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "%v", err)
 	_, err = f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "checkout-0001", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "bob"})
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "%v", err)
+	_, err = f.admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "assign-bob-0001", ProductCode: "MAYA", DailyRate: 4})
+	require.Equal(t, codes.AlreadyExists, status.Code(err), "an id the log holds for a pool event: %v", err)
+	_, err = f.admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-design-2", TeamId: "civil", PackId: "c1", Tokens: 5})
+	require.Equal(t, codes.AlreadyExists, status.Code(err), "an id the log holds for another team's event: %v", err)
 	twice("MergeTeams", design, "merge-design-1", func() error {
 		resp, err := f.admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-design-1", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"})
 		if err == nil {

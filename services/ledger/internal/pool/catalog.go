@@ -54,6 +54,9 @@ func (c *Catalog) Apply(ev *v1.Event) error {
 
 // Applied returns the product code a rate event id set, if it was folded.
 func (c *Catalog) Applied(eventID string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
 	code, ok := c.ids[eventID]
 	return code, ok
 }

@@ -35,14 +35,15 @@ func (l *Ledger) SetProductRate(ctx context.Context, req *v1.SetProductRateReque
 		}}}
 	// A retry of a rate already folded sets nothing again; one still in
 	// flight is a duplicate the log drops (its message id is the event id).
-	code, done := l.Catalogs.Get(p.Org).Applied(req.GetEventId())
-	if done && code != req.GetProductCode() {
-		return nil, statusOf(pool.ErrEventIDReused)
-	}
-	if !done {
+	if _, done := l.Catalogs.Get(p.Org).Applied(req.GetEventId()); !done {
 		if err := l.appendCatalog(ctx, p.Org, ev); err != nil {
 			return nil, statusOf(err)
 		}
+	}
+	// The log drops any event whose id it stored lately, on any subject: the
+	// rate is set only if the catalog now holds it under this id.
+	if code, _ := l.Catalogs.Get(p.Org).Applied(req.GetEventId()); code != req.GetProductCode() {
+		return nil, statusOf(pool.ErrEventIDReused)
 	}
 	return &v1.SetProductRateResponse{Product: productOf(pool.Product{
 		Code: req.GetProductCode(), Name: name, Group: req.GetGroup(), DailyRate: req.GetDailyRate(), EffectiveFrom: from.AsTime(),

@@ -128,11 +128,18 @@ func statusOf(err error) error {
 }
 
 // appendCatalog appends a catalog event and waits until this
-// replica's catalog has folded it, so the caller reads its own write.
+// replica's catalog has folded it, so the caller reads its own write. A
+// duplicate's sequence is its original's, perhaps on a pool's subject the
+// catalog never sees: then it waits for the event id itself, briefly (an
+// original still in flight is folded within moments).
 func (l *Ledger) appendCatalog(ctx context.Context, org string, ev *v1.Event) error {
 	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(org), ev, nil)
 	if err != nil {
 		return err
+	}
+	if ack.Duplicate {
+		l.Catalogs.WaitForEvent(ctx, org, ev.GetEventId(), 2*time.Second)
+		return nil
 	}
 	return l.Catalogs.WaitFor(ctx, ack.Sequence)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -83,6 +84,28 @@ func (c *Catalogs) WaitFor(ctx context.Context, seq uint64) error {
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+	}
+}
+
+// WaitForEvent blocks until org's catalog holds event id, at most within;
+// it reports whether it does.
+func (c *Catalogs) WaitForEvent(ctx context.Context, org, id string, within time.Duration) bool {
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	for {
+		c.mu.RLock()
+		cat, ch := c.byOrg[org], c.advanced
+		c.mu.RUnlock()
+		if _, ok := cat.Applied(id); ok {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return false
 		}
 	}
 }

@@ -74,6 +74,8 @@ type entry struct {
 	sinceSnapshot uint64
 	// saving is set while a snapshot of this pool is being written.
 	saving atomic.Bool
+	// dup is the event id of the last append refused as a duplicate, if any.
+	dup string
 }
 
 // New returns a store over js.
@@ -146,6 +148,13 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide D
 			return nil
 		}
 	}
+	if e.dup != "" && s.catchUp(ctx, e, subject, true) == nil {
+		if _, ok := e.pool.Applied(e.dup); !ok {
+			// The log's duplicate window spans every subject: the id was
+			// stored for another pool's event, never this one's.
+			return fmt.Errorf("event %s: %w", e.dup, pool.ErrEventIDReused)
+		}
+	}
 	return fmt.Errorf("pool %s/%s: %w", e.pool.Org, e.pool.Team, ErrContention)
 }
 
@@ -195,6 +204,7 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 // true when the log moved or already held an event: the decision must be
 // made again on fresh state.
 func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events []*v1.Event) (retry bool, err error) {
+	e.dup = ""
 	for _, ev := range events {
 		expect := e.seq
 		ack, err := eventlog.Append(ctx, s.js, subject, ev, &expect)
@@ -207,6 +217,7 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 		if ack.Duplicate {
 			// Stored before (a retry after a lost ack, or another replica): fold
 			// it from the log and decide again, which finds its outcome.
+			e.dup = ev.GetEventId()
 			return true, nil
 		}
 		if err := e.pool.Apply(ev); err != nil {
