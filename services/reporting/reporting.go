@@ -4,6 +4,7 @@ package reporting
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,6 +44,9 @@ type Config struct {
 	ClickHouseDatabase string
 	ClickHouseUser     string
 	ClickHousePassword string
+	// ClickHouseTLS dials ClickHouse's secure native port with TLS, verified
+	// with -tls-ca (or the system roots), presenting -tls-cert when given.
+	ClickHouseTLS bool
 	// ClickHouseMaxExecution bounds every query ClickHouse runs for this
 	// service (its max_execution_time), reports and exports alike.
 	ClickHouseMaxExecution time.Duration
@@ -91,6 +95,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClickHouseDatabase, "clickhouse-database", "tokenmeter", "ClickHouse database (created if missing)")
 	fs.StringVar(&c.ClickHouseUser, "clickhouse-user", "default", "ClickHouse user")
 	fs.StringVar(&c.ClickHousePassword, "clickhouse-password", "", "ClickHouse password")
+	fs.BoolVar(&c.ClickHouseTLS, "clickhouse-tls", false, "dial ClickHouse with TLS (its tcp_port_secure), verified with -tls-ca or the system roots")
 	fs.DurationVar(&c.ClickHouseMaxExecution, "clickhouse-max-execution-time", time.Minute, "longest one ClickHouse query may run (whole seconds; a report or export over it fails)")
 	fs.IntVar(&c.FlushRows, "projector-flush-rows", 5000, "rows per ClickHouse insert block")
 	fs.DurationVar(&c.FlushInterval, "projector-flush-interval", 200*time.Millisecond, "longest a projected row waits for its insert")
@@ -427,8 +432,16 @@ func maxExecutionSeconds(d time.Duration) int {
 }
 
 func openClickHouse(ctx context.Context, cfg Config) (driver.Conn, error) {
+	var tlsConf *tls.Config
+	if cfg.ClickHouseTLS {
+		var err error
+		if tlsConf, err = cfg.TLS.Client(); err != nil {
+			return nil, fmt.Errorf("clickhouse tls: %w", err)
+		}
+	}
 	open := func(database string) (driver.Conn, error) {
 		conn, err := clickhouse.Open(&clickhouse.Options{
+			TLS:         tlsConf,
 			Addr:        []string{cfg.ClickHouseAddr},
 			Auth:        clickhouse.Auth{Database: database, Username: cfg.ClickHouseUser, Password: cfg.ClickHousePassword},
 			DialTimeout: 5 * time.Second,
