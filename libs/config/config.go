@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/certs"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 )
 
 // EnvPrefix prefixes every environment variable.
@@ -30,8 +31,10 @@ func EnvName(flagName string) string {
 
 // Common holds what every service needs.
 type Common struct {
-	Listen       string
-	NATSURL      string
+	Listen  string
+	NATSURL string
+	// NATSCreds is the .creds or nkey seed file of the service's NATS identity.
+	NATSCreds    string
 	OTLPEndpoint string
 	APIKeys      string
 	LogLevel     string
@@ -48,6 +51,7 @@ type Common struct {
 func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.Listen, "listen", defaultListen, "gRPC listen address (host:port; :0 picks a free port)")
 	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials of this service's identity: a .creds file or an nkey seed file (empty: anonymous, which a secured server refuses)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port; empty disables export")
 	fs.StringVar(&c.APIKeys, "api-keys", "", "static keyring: comma-separated secret:org:role[:team] (role admin|launcher|service; org * lets a service key act for any org)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -87,6 +91,21 @@ func (c *Common) OTLPTLS() (*tls.Config, error) {
 		return nil, nil
 	}
 	return c.TLS.Client()
+}
+
+// NATS is how the service reaches NATS as identity (a natsauth name). The
+// TLS files apply to NATS too; tls:// URLs require TLS.
+func (c *Common) NATS(identity string) (natsauth.Client, error) {
+	n := natsauth.Client{URL: c.NATSURL, Identity: identity, Creds: c.NATSCreds}
+	if !c.TLS.Dialing() {
+		return n, nil
+	}
+	conf, err := c.TLS.Client()
+	if err != nil {
+		return n, fmt.Errorf("nats tls: %w", err)
+	}
+	n.TLS = conf
+	return n, nil
 }
 
 // ClientTLS is the TLS configuration of calls to other services, nil when
