@@ -7,6 +7,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/stretchr/testify v1.12.1
+	github.com/tokenmeter/tokenmeter/libs v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -27,7 +28,6 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.27 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/shopspring/decimal v1.5.0 // indirect
-	github.com/tokenmeter/tokenmeter/libs v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
@@ -37,3 +37,5 @@ require (
 )
 
 replace github.com/tokenmeter/tokenmeter/libs => ../
+
+replace github.com/tokenmeter/tokenmeter/proto => ../../proto
