@@ -3,16 +3,22 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/certs"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 )
 
@@ -106,6 +112,16 @@ func (c *Common) NATS(identity string) (natsauth.Client, error) {
 	}
 	n.TLS = conf
 	return n, nil
+}
+
+// ConnectNATS dials NATS as identity (a natsauth name, also the client
+// name) and provisions and waits for the streams s names.
+func (c *Common) ConnectNATS(ctx context.Context, identity string, log *slog.Logger, s eventlog.Streams) (*nats.Conn, jetstream.JetStream, error) {
+	client, err := c.NATS(identity)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eventlog.Connect(ctx, client, identity, log, s)
 }
 
 // ClientTLS is the TLS configuration of calls to other services, nil when

@@ -134,11 +134,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook-allow: %w", err)
 	}
-	natsClient, err := cfg.NATS(natsauth.Alerting)
-	if err != nil {
-		return nil, err
-	}
-	nc, js, err := eventlog.Connect(ctx, natsClient, Name, log, eventlog.Streams{
+	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Alerting, log, eventlog.Streams{
 		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas},
 		Own:     []string{eventlog.AlertsStream}, Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
 	})

@@ -118,11 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 			s.close()
 		}
 	}()
-	natsClient, err := cfg.NATS(natsauth.Ingestion)
-	if err != nil {
-		return nil, err
-	}
-	nc, js, err := eventlog.Connect(ctx, natsClient, "ingestion", log, eventlog.Streams{
+	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Ingestion, log, eventlog.Streams{
 		Options: eventlog.StreamOptions{Replicas: cfg.Replicas}, Own: []string{eventlog.UsageStream},
 	})
 	if err != nil {

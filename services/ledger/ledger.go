@@ -94,11 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	natsClient, err := cfg.NATS(natsauth.Ledger)
-	if err != nil {
-		return nil, err
-	}
-	nc, js, err := eventlog.Connect(ctx, natsClient, "ledger", log, eventlog.Streams{
+	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Ledger, log, eventlog.Streams{
 		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas}, Own: []string{eventlog.LedgerStream},
 	})
 	if err != nil {

@@ -202,12 +202,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		}
 	}()
 	var js jetstream.JetStream
-	natsClient, err := cfg.NATS(natsauth.Reporting)
-	if err != nil {
-		return nil, err
-	}
 	// Reporting only reads: the ledger and ingestion provision what it projects.
-	s.nc, js, err = eventlog.Connect(ctx, natsClient, Name, log, eventlog.Streams{
+	s.nc, js, err = cfg.ConnectNATS(ctx, natsauth.Reporting, log, eventlog.Streams{
 		Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
 	})
 	if err != nil {
