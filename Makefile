@@ -93,7 +93,9 @@ proto-lint: ## buf lint
 
 .PHONY: compose-check
 compose-check: ## validate docker-compose.yml (no Docker engine needed)
-	TOKENMETER_CLICKHOUSE_PASSWORD=compose-check GRAFANA_ADMIN_PASSWORD=compose-check docker-compose -f docker-compose.yml config -q
+	TOKENMETER_CLICKHOUSE_PASSWORD=compose-check GRAFANA_ADMIN_PASSWORD=compose-check \
+	$(foreach id,ADMIN ALERTING INGESTION LEDGER READER REPORTING,TOKENMETER_NATS_$(id)_NKEY=compose-check) \
+		docker-compose -f docker-compose.yml config -q
 
 .PHONY: clickhouse
 clickhouse: ## start the project-local ClickHouse if none answers on 127.0.0.1:19000

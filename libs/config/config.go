@@ -3,16 +3,23 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/certs"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 )
 
 // EnvPrefix prefixes every environment variable.
@@ -30,8 +37,10 @@ func EnvName(flagName string) string {
 
 // Common holds what every service needs.
 type Common struct {
-	Listen       string
-	NATSURL      string
+	Listen  string
+	NATSURL string
+	// NATSCreds is the .creds or nkey seed file of the service's NATS identity.
+	NATSCreds    string
 	OTLPEndpoint string
 	APIKeys      string
 	LogLevel     string
@@ -48,6 +57,7 @@ type Common struct {
 func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.Listen, "listen", defaultListen, "gRPC listen address (host:port; :0 picks a free port)")
 	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials of this service's identity: a .creds file or an nkey seed file (empty: anonymous, which a secured server refuses)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port; empty disables export")
 	fs.StringVar(&c.APIKeys, "api-keys", "", "static keyring: comma-separated secret:org:role[:team] (role admin|launcher|service; org * lets a service key act for any org)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -87,6 +97,31 @@ func (c *Common) OTLPTLS() (*tls.Config, error) {
 		return nil, nil
 	}
 	return c.TLS.Client()
+}
+
+// NATS is how the service reaches NATS as identity (a natsauth name). The
+// TLS files apply to NATS too; tls:// URLs require TLS.
+func (c *Common) NATS(identity string) (natsauth.Client, error) {
+	n := natsauth.Client{URL: c.NATSURL, Identity: identity, Creds: c.NATSCreds}
+	if !c.TLS.Dialing() {
+		return n, nil
+	}
+	conf, err := c.TLS.Client()
+	if err != nil {
+		return n, fmt.Errorf("nats tls: %w", err)
+	}
+	n.TLS = conf
+	return n, nil
+}
+
+// ConnectNATS dials NATS as identity (a natsauth name, also the client
+// name) and provisions and waits for the streams s names.
+func (c *Common) ConnectNATS(ctx context.Context, identity string, log *slog.Logger, s eventlog.Streams) (*nats.Conn, jetstream.JetStream, error) {
+	client, err := c.NATS(identity)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eventlog.Connect(ctx, client, identity, log, s)
 }
 
 // ClientTLS is the TLS configuration of calls to other services, nil when

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
@@ -23,9 +22,8 @@ import (
 func jetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	url, _ := testkit.NATS(t)
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	// Provisioning every stream and appending anywhere: the admin's job.
+	nc := testkit.Connect(t, url, "admin")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	require.NoError(t, Provision(t.Context(), js, StreamOptions{}))

@@ -94,9 +94,8 @@ func FuzzScanPubAck(f *testing.F) {
 // one with a deadline.
 func TestAppendFailsAsJetStream(t *testing.T) {
 	url, _ := testkit.NATS(t)
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	// Provisioning every stream and appending anywhere: the admin's job.
+	nc := testkit.Connect(t, url, "admin")
 	const timeout = 700 * time.Millisecond // more than the no-responders retries take
 	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(timeout))
 	require.NoError(t, err)
@@ -137,9 +136,8 @@ func TestAppendFailsAsJetStream(t *testing.T) {
 // jetstream.PublishMsg does, not after the wait.
 func TestAppendTimeoutBoundsRetryWait(t *testing.T) {
 	url, _ := testkit.NATS(t)
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	// Provisioning every stream and appending anywhere: the admin's job.
+	nc := testkit.Connect(t, url, "admin")
 	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(50*time.Millisecond))
 	require.NoError(t, err)
 	start := time.Now()

@@ -6,16 +6,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 )
 
-// Stream names, as in DESIGN.md.
+// Stream names, as in DESIGN.md; natsauth grants access by them.
 const (
-	LedgerStream = "LEDGER"
-	UsageStream  = "USAGE"
-	AlertsStream = "ALERTS"
+	LedgerStream = natsauth.LedgerStream
+	UsageStream  = natsauth.UsageStream
+	AlertsStream = natsauth.AlertsStream
 )
 
 // StreamOptions tunes provisioning; the zero value suits a single dev server.
@@ -73,14 +76,21 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 	}
 }
 
-// Provision creates or updates every tokenmeter stream. It is idempotent, so
-// every service calls it at start.
+// Provision creates or updates the named streams, or every tokenmeter stream
+// when none is named (the admin identity's provisioning). It is idempotent:
+// each service provisions the streams it owns at every start.
 //
-// It never lowers an existing stream's replication: every service provisions
-// every stream at start, and one started without the cluster's replica count
-// (alerting and reporting take none) must not scale the log down to one copy.
-func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
-	for _, cfg := range StreamConfigs(o) {
+// It never lowers an existing stream's replication: a service started
+// without the cluster's replica count must not scale the log down to one copy.
+func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, names ...string) error {
+	configs := StreamConfigs(o)
+	if len(names) > 0 {
+		configs = slices.DeleteFunc(configs, func(c jetstream.StreamConfig) bool { return !slices.Contains(names, c.Name) })
+		if len(configs) != len(names) {
+			return fmt.Errorf("provision streams %v: want names among %s, %s, %s", names, LedgerStream, UsageStream, AlertsStream)
+		}
+	}
+	for _, cfg := range configs {
 		existing, err := js.Stream(ctx, cfg.Name)
 		switch {
 		case err == nil:

@@ -3,7 +3,6 @@ package eventlog
 import (
 	"testing"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -15,9 +14,8 @@ import (
 // more raises them.
 func TestProvisionNeverLowersReplicas(t *testing.T) {
 	urls := testkit.NATSCluster(t, 3)
-	nc, err := nats.Connect(urls)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	// Provisioning every stream and appending anywhere: the admin's job.
+	nc := testkit.Connect(t, urls, "admin")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 

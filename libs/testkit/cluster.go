@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 )
 
 // NATSCluster starts n embedded JetStream-enabled NATS servers on 127.0.0.1
@@ -24,20 +25,28 @@ func NATSCluster(t testing.TB, n int) string {
 	for i := range ports {
 		ports[i] = freePort(t)
 	}
+	// Routes authenticate too: a server without the password cannot join.
+	routePass := randomHex(16)
 	routes := make([]string, n)
 	for i, p := range ports {
-		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", p)
+		routes[i] = fmt.Sprintf("nats-route://route:%s@127.0.0.1:%d", routePass, p)
 	}
+	base, dir := serverOptions(t)
 	urls := make([]string, n)
 	for i := range n {
-		opts := serverOptions(t)
+		opts := base
+		opts.StoreDir = t.TempDir()
 		opts.ServerName = fmt.Sprintf("tm-%d", i)
-		opts.Cluster = server.ClusterOpts{Name: "tokenmeter-test", Host: "127.0.0.1", Port: ports[i]}
+		opts.Cluster = server.ClusterOpts{
+			Name: "tokenmeter-test", Host: "127.0.0.1", Port: ports[i],
+			Username: "route", Password: routePass,
+		}
 		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
 		url, _ := startNATS(t, opts)
 		urls[i] = url
 	}
 	all := strings.Join(urls, ",")
+	rememberSeeds(t, dir, append(urls, all)...)
 	waitForReplicas(t, all, n)
 	return all
 }
@@ -47,7 +56,7 @@ func NATSCluster(t testing.TB, n int) string {
 // replicated stream made before the last server joined would be refused.
 func waitForReplicas(t testing.TB, urls string, n int) {
 	t.Helper()
-	nc, err := nats.Connect(urls)
+	nc, err := connect(t, urls, natsauth.Admin)
 	if err != nil {
 		t.Fatalf("testkit: connect to the cluster: %v", err)
 	}

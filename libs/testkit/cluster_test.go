@@ -3,7 +3,6 @@ package testkit
 import (
 	"testing"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
@@ -11,9 +10,7 @@ import (
 // A three-node cluster takes a stream replicated on all three.
 func TestNATSCluster(t *testing.T) {
 	urls := NATSCluster(t, 3)
-	nc, err := nats.Connect(urls)
-	require.NoError(t, err)
-	defer nc.Close()
+	nc := Connect(t, urls, "admin")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	s, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3.>"}, Replicas: 3})

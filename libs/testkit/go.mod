@@ -7,6 +7,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/stretchr/testify v1.12.1
+	github.com/tokenmeter/tokenmeter/libs v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -34,3 +35,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
+
+replace github.com/tokenmeter/tokenmeter/libs => ../
+
+replace github.com/tokenmeter/tokenmeter/proto => ../../proto

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth/embedded"
 )
 
 const natsReadyTimeout = 10 * time.Second
@@ -19,15 +22,32 @@ var natsOptions sync.Map // *server.Server -> server.Options
 // NATS starts an embedded JetStream-enabled NATS server on a random 127.0.0.1 port, as
 // nats-server's own RunBasicJetStreamServer does, with its store in t.TempDir(). The
 // server shuts down when the test ends. It returns the client URL and the server.
+//
+// The server has the users of libs/natsauth, with the production permissions, and
+// refuses anonymous clients: connect with Connect, Client or Creds as the identity
+// the test plays.
 func NATS(t testing.TB) (url string, srv *server.Server) {
 	t.Helper()
-	return startNATS(t, serverOptions(t))
+	opts, dir := serverOptions(t)
+	url, srv = startNATS(t, opts)
+	rememberSeeds(t, dir, url)
+	return url, srv
 }
 
 // serverOptions are a test server's: 127.0.0.1, a random port, JetStream
-// with its store in t.TempDir(), quiet.
-func serverOptions(t testing.TB) server.Options {
-	return server.Options{
+// with its store in t.TempDir(), quiet, and a user per natsauth identity
+// whose seed is in the returned directory.
+func serverOptions(t testing.TB) (server.Options, string) {
+	dir := t.TempDir()
+	pubs, err := natsauth.WriteSeeds(dir, natsauth.Names()...)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	users, err := embedded.Users(pubs)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	opts := server.Options{
 		Host:                  "127.0.0.1",
 		Port:                  -1,
 		JetStream:             true,
@@ -37,6 +57,8 @@ func serverOptions(t testing.TB) server.Options {
 		MaxControlLine:        4096,
 		DisableShortFirstPing: true,
 	}
+	embedded.Secure(&opts, users)
+	return opts, dir
 }
 
 // RestartNATS shuts srv down and starts a new server with the same options, port and

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 )
 
@@ -16,9 +17,7 @@ func TestNATSJetStreamRoundTrip(t *testing.T) {
 	url, srv := testkit.NATS(t)
 	require.True(t, srv.JetStreamEnabled())
 
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := testkit.Connect(t, url, "admin")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx := t.Context()
@@ -53,9 +52,7 @@ func TestRestartNATSKeepsStreamAndURL(t *testing.T) {
 	t.Parallel()
 	url, srv := testkit.NATS(t)
 
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := testkit.Connect(t, url, "admin", nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx := t.Context()
@@ -77,4 +74,24 @@ func TestRestartNATSKeepsStreamAndURL(t *testing.T) {
 	stream, err := js.Stream(ctx, "DURABLE")
 	require.NoError(t, err)
 	require.EqualValues(t, 2, stream.CachedInfo().State.Msgs)
+}
+
+// The server knows only natsauth's users: an anonymous client, or one with a
+// seed of its own, is refused.
+func TestNATSRefusesAnonymousAndUnknownUsers(t *testing.T) {
+	t.Parallel()
+	url, _ := testkit.NATS(t)
+	_, err := nats.Connect(url)
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+
+	other, _ := testkit.NATS(t) // same identities, other keys
+	_, err = nats.Connect(url, mustOptions(t, testkit.Client(t, other, "admin"))...)
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+}
+
+func mustOptions(t *testing.T, c natsauth.Client) []nats.Option {
+	t.Helper()
+	opts, err := c.Options()
+	require.NoError(t, err)
+	return opts
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -52,6 +53,8 @@ type Config struct {
 	// WebhookAllow lists, comma-separated, the hosts, addresses and CIDR
 	// prefixes webhooks may reach besides public https hosts.
 	WebhookAllow string
+	// StreamReplicas is the JetStream replication of ALERTS and the buckets.
+	StreamReplicas int
 	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -63,6 +66,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TickEvery, "tick", time.Minute, "how often the wall clock evaluates time-based rules (packs expiring, inactive users); 0 disables")
 	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the ALERTS stream and the alerting buckets (3 in a cluster)")
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", "", "comma-separated hosts, IP addresses and CIDR prefixes webhooks may reach over http or on internal addresses (default: public https hosts only)")
 }
 
@@ -130,11 +134,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook-allow: %w", err)
 	}
-	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, Name, log, eventlog.StreamOptions{})
+	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Alerting, log, eventlog.Streams{
+		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas},
+		Own:     []string{eventlog.AlertsStream}, Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
+	})
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, js, 0)
+	st, err := store.Open(ctx, js, cfg.StreamReplicas)
 	if err != nil {
 		nc.Close()
 		return nil, err

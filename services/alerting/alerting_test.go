@@ -40,7 +40,8 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 type harness struct {
 	t   *testing.T
 	svc *alerting.Service
-	js  jetstream.JetStream
+	js  jetstream.JetStream // the ledger's connection
+	url string
 	n   int
 
 	cancel context.CancelFunc
@@ -50,10 +51,21 @@ type harness struct {
 func startService(t *testing.T) *harness {
 	t.Helper()
 	url, _ := testkit.NATS(t)
+	// The test plays the ledger, and ingestion provisions USAGE, as each
+	// would before alerting starts reading them.
+	nc, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "ledger"), "ledger-writer", quiet(),
+		eventlog.Streams{Own: []string{eventlog.LedgerStream}})
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	usage, _, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "ingestion"), "usage-writer", quiet(),
+		eventlog.Streams{Own: []string{eventlog.UsageStream}})
+	require.NoError(t, err)
+	usage.Close()
 	cfg := alerting.Config{
 		Common: config.Common{
-			Listen:  "127.0.0.1:0",
-			NATSURL: url,
+			Listen:    "127.0.0.1:0",
+			NATSURL:   url,
+			NATSCreds: testkit.Creds(t, url, "alerting"),
 			APIKeys: strings.Join([]string{
 				acmeAdmin + ":acme:admin",
 				otherAdmin + ":other:admin",
@@ -69,11 +81,8 @@ func startService(t *testing.T) *harness {
 	}
 	svc, err := alerting.New(t.Context(), cfg, quiet())
 	require.NoError(t, err)
-	nc, js, err := eventlog.Connect(t.Context(), url, "ledger-writer", quiet(), eventlog.StreamOptions{})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithCancel(t.Context())
-	h := &harness{t: t, svc: svc, js: js, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, svc: svc, js: js, url: url, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- svc.Run(ctx) }()
 	t.Cleanup(h.stop)
 	return h

@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
 )
@@ -104,7 +106,11 @@ func TestListDeadLettersWalksEveryPage(t *testing.T) {
 	h := startService(t)
 	c := h.client(acmeAdmin)
 	ctx := t.Context()
-	st, err := store.Open(ctx, h.js, 1)
+	// Dead letters are alerting's own: written as alerting.
+	nc := testkit.Connect(t, h.url, "alerting")
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	st, err := store.Open(ctx, js, 1)
 	require.NoError(t, err)
 	var want []string
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)

@@ -19,6 +19,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
@@ -117,7 +118,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 			s.close()
 		}
 	}()
-	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, "ingestion", log, eventlog.StreamOptions{Replicas: cfg.Replicas})
+	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Ingestion, log, eventlog.Streams{
+		Options: eventlog.StreamOptions{Replicas: cfg.Replicas}, Own: []string{eventlog.UsageStream},
+	})
 	if err != nil {
 		return nil, err
 	}

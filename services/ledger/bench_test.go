@@ -56,7 +56,7 @@ var benchT0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 func benchJS(b *testing.B) (string, jetstream.JetStream) {
 	b.Helper()
 	url, _ := testkit.NATS(b)
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, testkit.Options(b, url, "ledger")...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func benchJS(b *testing.B) (string, jetstream.JetStream) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := eventlog.Provision(context.Background(), js, eventlog.StreamOptions{}); err != nil {
+	if err := eventlog.Provision(context.Background(), js, eventlog.StreamOptions{}, eventlog.LedgerStream); err != nil {
 		b.Fatal(err)
 	}
 	return url, js
@@ -110,6 +110,7 @@ func benchLedger(b *testing.B, url string, pools int) v1.LedgerServiceClient {
 	b.Helper()
 	var cfg Config
 	cfg.NATSURL, cfg.Listen = url, "127.0.0.1:0"
+	cfg.NATSCreds = testkit.Creds(b, url, "ledger")
 	cfg.APIKeys = benchAdminKey + ":" + benchOrg + ":admin," + benchServiceKey + ":*:service"
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery = 1, 5*time.Second, 1000
 	cfg.IdleTimeout, cfg.SweepInterval = 15*time.Minute, time.Minute

@@ -54,7 +54,7 @@ func newLedgerFixture(t *testing.T) *ledgerFixture {
 	r := startReplica(t, natsURL, "solo")
 	f := &ledgerFixture{admin: client(t, r.svc.Addr(), adminKey), svc: client(t, r.svc.Addr(), serviceKey),
 		acme: auth.ActingFor(ctx, "acme")}
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(natsURL, testkit.Options(t, natsURL, "ledger")...)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	f.js, err = jetstream.New(nc)

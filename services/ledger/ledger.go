@@ -19,6 +19,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
@@ -84,7 +85,7 @@ type Service struct {
 	store     *store.Store
 }
 
-// New connects to NATS, provisions the streams and listens for gRPC.
+// New connects to NATS, provisions the LEDGER stream and listens for gRPC.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -93,7 +94,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, js, err := eventlog.Connect(ctx, cfg.NATSURL, "ledger", log, eventlog.StreamOptions{Replicas: cfg.StreamReplicas})
+	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Ledger, log, eventlog.Streams{
+		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas}, Own: []string{eventlog.LedgerStream},
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ func startReplica(t *testing.T, natsURL, id string) *replica {
 	t.Helper()
 	var cfg ledger.Config
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen = natsURL, keys, "127.0.0.1:0"
+	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 50, 15*time.Minute
 	cfg.ReplicaID, cfg.PeerAPIKey = id, serviceKey
 	ctx, cancel := context.WithCancel(context.Background())
@@ -169,7 +170,7 @@ func TestReplicasUnderLoad(t *testing.T) {
 		}
 	}
 
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(natsURL, testkit.Options(t, natsURL, "ledger")...)
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

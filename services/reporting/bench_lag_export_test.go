@@ -35,7 +35,10 @@ const lagProbes = 40
 func BenchmarkProjectionLag(b *testing.B) {
 	url, _ := testkit.NATS(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	nc, js, err := eventlog.Connect(b.Context(), url, "bench", log, eventlog.StreamOptions{MemoryStorage: true})
+	nc, js, err := eventlog.Connect(b.Context(), testkit.Client(b, url, "admin"), "bench", log, eventlog.Streams{
+		Options: eventlog.StreamOptions{MemoryStorage: true},
+		Own:     []string{eventlog.LedgerStream, eventlog.UsageStream},
+	}) // appends as the ledger and projects as reporting on one connection
 	require.NoError(b, err)
 	b.Cleanup(nc.Close)
 	conn, _ := testkit.ClickHouse(b)

@@ -136,7 +136,10 @@ func BenchmarkProjection(b *testing.B) {
 	const n = 100_000
 	url, _ := testkit.NATS(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	nc, js, err := eventlog.Connect(b.Context(), url, "bench", log, eventlog.StreamOptions{MemoryStorage: true})
+	nc, js, err := eventlog.Connect(b.Context(), testkit.Client(b, url, "admin"), "bench", log, eventlog.Streams{
+		Options: eventlog.StreamOptions{MemoryStorage: true},
+		Own:     []string{eventlog.LedgerStream, eventlog.UsageStream},
+	}) // appends as the ledger and projects as reporting on one connection
 	require.NoError(b, err)
 	b.Cleanup(nc.Close)
 	year := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"log/slog"
 	"sort"
 	"strings"
 	"testing"
@@ -62,9 +61,7 @@ func startFilterFixture(t *testing.T) filterFixture {
 	t.Helper()
 	natsURL, _ := testkit.NATS(t)
 	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
-	nc, js, err := eventlog.Connect(t.Context(), natsURL, "ledger-test", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	js := logAs(t, natsURL, "ledger")
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	for i, c := range filterCharges {
 		at := today.AddDate(0, 0, -c.daysAgo).Add(time.Duration(i) * time.Minute)

@@ -22,6 +22,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
@@ -206,7 +207,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		}
 	}()
 	var js jetstream.JetStream
-	s.nc, js, err = eventlog.Connect(ctx, cfg.NATSURL, Name, log, eventlog.StreamOptions{})
+	// Reporting only reads: the ledger and ingestion provision what it projects.
+	s.nc, js, err = cfg.ConnectNATS(ctx, natsauth.Reporting, log, eventlog.Streams{
+		Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
+	})
 	if err != nil {
 		return nil, err
 	}

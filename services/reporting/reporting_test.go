@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -41,12 +42,14 @@ func startService(t *testing.T) (svc *reporting.Service, natsURL string) {
 func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Config)) *reporting.Service {
 	t.Helper()
 	_, database := testkit.ClickHouse(t)
+	provisionLog(t, natsURL)
 	cfg := reporting.Config{
 		Common: config.Common{
-			Listen:   "127.0.0.1:0",
-			NATSURL:  natsURL,
-			APIKeys:  acmeKey + ":acme:admin," + globexKey + ":globex:admin," + serviceKey + ":*:service," + launchKey + ":acme:launcher:design",
-			LogLevel: "info",
+			Listen:    "127.0.0.1:0",
+			NATSURL:   natsURL,
+			NATSCreds: testkit.Creds(t, natsURL, "reporting"),
+			APIKeys:   acmeKey + ":acme:admin," + globexKey + ":globex:admin," + serviceKey + ":*:service," + launchKey + ":acme:launcher:design",
+			LogLevel:  "info",
 		},
 		ClickHouseAddr:     testkit.ClickHouseAddr(),
 		ClickHouseDatabase: database,
@@ -92,9 +95,7 @@ func charge(org, team, id, product string, tokens int64, at time.Time) *v1.Event
 func TestGetUsageByDay(t *testing.T) {
 	t.Parallel()
 	svc, natsURL := startService(t)
-	nc, js, err := eventlog.Connect(t.Context(), natsURL, "ledger-test", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	js := logAs(t, natsURL, "ledger")
 
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	d1, d2 := today.AddDate(0, 0, -2).Add(9*time.Hour), today.AddDate(0, 0, -1).Add(23*time.Hour)
@@ -190,6 +191,7 @@ func TestGetUsageByDay(t *testing.T) {
 func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 	t.Parallel()
 	natsURL, _ := testkit.NATS(t)
+	provisionLog(t, natsURL)
 	admin, scratch := testkit.ClickHouse(t)
 	database := scratch + "_svc" // missing: New creates it
 	t.Cleanup(func() {
@@ -198,7 +200,8 @@ func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 		_ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+database)
 	})
 	cfg := reporting.Config{
-		Common:             config.Common{Listen: "127.0.0.1:0", NATSURL: natsURL, APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
+		Common: config.Common{Listen: "127.0.0.1:0", NATSURL: natsURL, NATSCreds: testkit.Creds(t, natsURL, "reporting"),
+			APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
 		ClickHouseAddr:     testkit.ClickHouseAddr(),
 		ClickHouseDatabase: database,
 		FlushRows:          10, FlushInterval: 10 * time.Millisecond, ShutdownTimeout: time.Second,
@@ -239,4 +242,27 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// provisionLog creates the streams reporting reads, as the ledger and
+// ingestion do at their start (reporting only waits for them).
+func provisionLog(t testing.TB, natsURL string) {
+	t.Helper()
+	for id, stream := range map[string]string{"ledger": eventlog.LedgerStream, "ingestion": eventlog.UsageStream} {
+		nc, _, err := eventlog.Connect(t.Context(), testkit.Client(t, natsURL, id), id, slog.New(slog.DiscardHandler),
+			eventlog.Streams{Own: []string{stream}})
+		require.NoError(t, err)
+		nc.Close()
+	}
+}
+
+// logAs connects to natsURL as identity ("ledger" to append ledger events,
+// "admin" to append both ledger and usage events) once the streams exist.
+func logAs(t testing.TB, natsURL, identity string) jetstream.JetStream {
+	t.Helper()
+	provisionLog(t, natsURL)
+	nc := testkit.Connect(t, natsURL, identity)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return js
 }

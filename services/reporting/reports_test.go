@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting"
@@ -28,9 +26,7 @@ import (
 func TestReportsAgainstLedgerWorkload(t *testing.T) {
 	t.Parallel()
 	natsURL, _ := testkit.NATS(t)
-	nc, js, err := eventlog.Connect(t.Context(), natsURL, "ledger-test", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	js := logAs(t, natsURL, "ledger")
 	w := randomWorkload(t, js, 42)
 	ledger := &fakeLedger{w: w}
 	ledgerAddr := startFakeLedger(t, ledger)

@@ -1,8 +1,6 @@
 package reporting_test
 
 import (
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -23,9 +21,7 @@ func TestSessionsAndBudgets(t *testing.T) {
 	t.Parallel()
 	natsURL, _ := testkit.NATS(t)
 	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs = "acme" })
-	nc, js, err := eventlog.Connect(t.Context(), natsURL, "test", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	js := logAs(t, natsURL, "admin")
 
 	t0 := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Minute)
 	at := func(min int) *timestamppb.Timestamp { return timestamppb.New(t0.Add(time.Duration(min) * time.Minute)) }

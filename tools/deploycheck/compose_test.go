@@ -188,7 +188,7 @@ func runComposeEnv(t *testing.T, file string) map[string]string {
 }
 
 // TestComposeEnvScript: deploy/compose-env.sh writes every variable compose
-// requires as a fresh 256-bit random value, keeps it on a second run, leaves
+// requires as a fresh 256-bit random value (NATS public nkeys of fresh seeds), keeps it on a second run, leaves
 // other lines alone, and .env stays out of git.
 func TestComposeEnvScript(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "docker-compose.yml"))
@@ -200,12 +200,19 @@ func TestComposeEnvScript(t *testing.T) {
 	require.NotEmpty(t, required)
 
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.env"), filepath.Join(dir, "b.env")
+	a, b := filepath.Join(dir, "a.env"), filepath.Join(t.TempDir(), "b.env") // b: seeds of its own
 	require.NoError(t, os.WriteFile(a, []byte("TOKENMETER_API_KEYS=mine:demo:admin"), 0o644))
 	first := runComposeEnv(t, a)
 	require.Equal(t, "mine:demo:admin", first["TOKENMETER_API_KEYS"])
 	for name := range required {
+		if strings.HasSuffix(name, "_NKEY") { // a NATS user's public key, its seed beside a.env
+			require.Regexp(t, `^U[A-Z2-7]{55}$`, first[name], "%s", name)
+			continue
+		}
 		require.Regexp(t, `^[0-9a-f]{64}$`, first[name], "%s", name)
+	}
+	for _, svc := range []string{"ledger", "ingestion", "reporting", "alerting"} {
+		require.FileExists(t, filepath.Join(dir, ".local/compose-nats", svc+".nk"))
 	}
 	require.Equal(t, first, runComposeEnv(t, a), "a second run changes nothing")
 	other := runComposeEnv(t, b)

@@ -59,6 +59,7 @@ type container struct {
 	} `yaml:"ports"`
 	Env []struct {
 		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
 		ValueFrom *struct {
 			SecretKeyRef *struct {
 				Name string `yaml:"name"`
@@ -177,5 +178,20 @@ func TestDeploymentsReadOnlyTheirOwnSecrets(t *testing.T) {
 			keyring = keyring || (e.Name == "TOKENMETER_API_KEYS" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil)
 		}
 		require.True(t, keyring, "%s: TOKENMETER_API_KEYS from its own Secret", d.Name)
+	}
+}
+
+// TestDeploymentsConnectToNATSAsThemselves: each service dials NATS with the
+// nkey seed of its own identity, from its own Secret.
+func TestDeploymentsConnectToNATSAsThemselves(t *testing.T) {
+	for _, d := range deployments(t, render(t)) {
+		var creds string
+		for _, e := range d.Pod.Containers[0].Env {
+			if e.Name == "TOKENMETER_NATS_CREDS" {
+				creds = e.Value
+			}
+		}
+		require.NotEmpty(t, creds, "%s: TOKENMETER_NATS_CREDS names no seed file", d.Name)
+		require.Contains(t, secretRefs(d.Pod), "tokenmeter-"+d.Name+"-nats", "%s: its NATS seed Secret", d.Name)
 	}
 }

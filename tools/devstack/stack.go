@@ -36,7 +36,10 @@ func APIKeys() string {
 
 // Options say where the stack's pieces are.
 type Options struct {
-	NATSURL            string
+	NATSURL string
+	// NATSCreds holds each service's NATS credentials file by natsauth
+	// identity ("ledger", "ingestion", "reporting", "alerting").
+	NATSCreds          map[string]string
 	ClickHouseAddr     string
 	ClickHouseDatabase string
 	// Listen addresses; ":0" picks free ports.
@@ -77,8 +80,9 @@ func defaults(register func(*flag.FlagSet)) {
 	_ = fs.Parse(nil)
 }
 
-func common(c *config.Common, o Options, listen string) {
+func common(c *config.Common, o Options, identity, listen string) {
 	c.NATSURL, c.APIKeys, c.Listen, c.TLS = o.NATSURL, APIKeys(), listen, o.TLS
+	c.NATSCreds = o.NATSCreds[identity]
 }
 
 // Start builds and runs the services until ctx ends; Wait returns when all
@@ -97,7 +101,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}()
 	var lc ledger.Config
 	defaults(lc.Register)
-	common(&lc.Common, o, o.LedgerListen)
+	common(&lc.Common, o, "ledger", o.LedgerListen)
 	lc.Now = o.Now
 	if s.Ledger, err = ledger.New(ctx, lc, o.Log.With("service", "ledger")); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
@@ -106,7 +110,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	var ic ingestion.Config
 	defaults(ic.Register)
-	common(&ic.Common, o, o.IngestionListen)
+	common(&ic.Common, o, "ingestion", o.IngestionListen)
 	ic.LedgerAddr, ic.LedgerAPIKey, ic.Now = s.Ledger.Addr(), ServiceKey, o.Now
 	ic.HTTPListen = o.IngestionHTTPListen
 	if s.Ingestion, err = ingestion.New(ctx, ic, o.Log.With("service", "ingestion")); err != nil {
@@ -116,7 +120,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	var ac alerting.Config
 	defaults(ac.Register)
-	common(&ac.Common, o, o.AlertingListen)
+	common(&ac.Common, o, "alerting", o.AlertingListen)
 	// A dev stack's webhooks go to receivers on this machine.
 	ac.WebhookAllow = "127.0.0.1,::1,localhost"
 	if s.Alerting, err = alerting.New(ctx, ac, o.Log.With("service", "alerting")); err != nil {
@@ -126,7 +130,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	var rc reporting.Config
 	defaults(rc.Register)
-	common(&rc.Common, o, o.ReportingListen)
+	common(&rc.Common, o, "reporting", o.ReportingListen)
 	rc.ClickHouseAddr, rc.ClickHouseDatabase = o.ClickHouseAddr, o.ClickHouseDatabase
 	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ServiceKey
 	rc.ConsoleListen, rc.AlertingAddr = o.ConsoleListen, s.Alerting.Addr()

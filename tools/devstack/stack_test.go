@@ -37,7 +37,7 @@ func start(t *testing.T, natsURL, db string, reset bool, log *lockedBuffer) (sto
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	s, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 		Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn})), ResetStaleProjections: reset,
 	})

@@ -83,8 +83,11 @@ func TestSeparateBinaries(t *testing.T) {
 	natsURL, _ := testkit.NATS(t)
 	ledgerAddr, ingestAddr := freeAddr(t), freeAddr(t)
 	env := []string{"TOKENMETER_NATS_URL=" + natsURL, "TOKENMETER_API_KEYS=" + devstack.APIKeys(), "TOKENMETER_LOG_LEVEL=warn"}
-	ledgerProc := start(t, binary(t, "ledger"), append(env, "TOKENMETER_LISTEN="+ledgerAddr)...)
+	// Each binary connects as its own NATS identity, its seed file named by environment.
+	ledgerProc := start(t, binary(t, "ledger"), append(env, "TOKENMETER_LISTEN="+ledgerAddr,
+		"TOKENMETER_NATS_CREDS="+testkit.Creds(t, natsURL, "ledger"))...)
 	ingestProc := start(t, binary(t, "ingestion"), append(env, "TOKENMETER_LISTEN="+ingestAddr,
+		"TOKENMETER_NATS_CREDS="+testkit.Creds(t, natsURL, "ingestion"),
 		"TOKENMETER_LEDGER_ADDR="+ledgerAddr, "TOKENMETER_LEDGER_API_KEY="+devstack.ServiceKey)...)
 	waitServing(t, ledgerAddr)
 	waitServing(t, ingestAddr)

@@ -43,7 +43,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
 	stack, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0",
 		AlertingListen: "127.0.0.1:0", ConsoleListen: "127.0.0.1:0",
 	})

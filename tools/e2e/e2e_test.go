@@ -50,7 +50,7 @@ func startStack(t *testing.T) (*devstack.Stack, *clock) {
 	_, db := testkit.ClickHouse(t)
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	stack, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 		Now: clk.Now,
 	})

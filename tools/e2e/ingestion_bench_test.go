@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
@@ -79,10 +78,7 @@ func BenchmarkLaunch(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("jetstream-publish", func(b *testing.B) {
-		nc, err := nats.Connect(led.nats)
-		require.NoError(b, err)
-		defer nc.Close()
-		js := jetStream(b, led.nats)
+		js := jetStream(b, led.nats, "ingestion") // the raw path appends as ingestion does
 		p := prefix("js")
 		parallel(b, func(i int) error {
 			ev := &v1.Event{EventId: fmt.Sprintf("%s-%012d", p, i), OrgId: "bench", TeamId: "t",

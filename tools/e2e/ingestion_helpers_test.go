@@ -41,6 +41,7 @@ func startLedger(t testing.TB, natsURL, addr string, now func() time.Time) *stop
 	var cfg ledger.Config
 	flagDefaults(cfg.Register)
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen, cfg.Now = natsURL, devstack.APIKeys(), addr, now
+	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.ShutdownTimeout = 5 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
@@ -58,6 +59,7 @@ func startIngestion(t testing.TB, natsURL, ledgerAddr string, now func() time.Ti
 	var cfg ingestion.Config
 	flagDefaults(cfg.Register)
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen, cfg.HTTPListen = natsURL, devstack.APIKeys(), "127.0.0.1:0", "127.0.0.1:0"
+	cfg.NATSCreds = testkit.Creds(t, natsURL, "ingestion")
 	cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.Now, cfg.RateLimit = ledgerAddr, devstack.ServiceKey, now, 0
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ingestion.New(ctx, cfg, slog.New(slog.DiscardHandler))
@@ -110,9 +112,10 @@ func ledgerAndIngestion(t testing.TB) (*ledgerHandle, *ingestion.Service, *clock
 	return led, startIngestion(t, natsURL, led.addr, clk.Now), clk
 }
 
-func jetStream(t testing.TB, natsURL string) jetstream.JetStream {
+// jetStream connects to natsURL as identity.
+func jetStream(t testing.TB, natsURL, identity string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(natsURL, testkit.Options(t, natsURL, identity)...)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)

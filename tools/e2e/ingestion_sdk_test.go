@@ -111,7 +111,7 @@ func TestSDKThroughLedgerRestart(t *testing.T) {
 	require.Equal(t, want, charged)
 
 	// Each launch is on the USAGE stream exactly once.
-	js := jetStream(t, led.nats)
+	js := jetStream(t, led.nats, "reader")
 	seen := map[string]int{}
 	_, err = eventlog.ReadSubject(ctx, js, eventlog.UsageStream, eventlog.UsageSubject(devstack.DemoOrg, "design"), 0, func(s eventlog.Stored) error {
 		if s.Event.GetLaunchReceived() != nil {

@@ -37,7 +37,7 @@ func TestEveryHopOverTLS(t *testing.T) {
 	_, db := testkit.ClickHouse(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	stack, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 		IngestionHTTPListen: "127.0.0.1:0", ConsoleListen: "127.0.0.1:0", TLS: files,
 	})

@@ -48,8 +48,14 @@ type alertingRig struct {
 func startAlertingRig(t *testing.T) *alertingRig {
 	t.Helper()
 	url, _ := testkit.NATS(t)
-	_, js, err := eventlog.Connect(t.Context(), url, "ledger-writer", quietLog(), eventlog.StreamOptions{})
+	// The test plays the ledger; ingestion would have provisioned USAGE.
+	_, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "ledger"), "ledger-writer", quietLog(),
+		eventlog.Streams{Own: []string{eventlog.LedgerStream}})
 	require.NoError(t, err)
+	usage, _, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "ingestion"), "usage", quietLog(),
+		eventlog.Streams{Own: []string{eventlog.UsageStream}})
+	require.NoError(t, err)
+	usage.Close()
 	r := &alertingRig{t: t, url: url, js: js}
 	r.start("127.0.0.1:0")
 	t.Cleanup(func() { r.stop() })
@@ -62,7 +68,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 func (r *alertingRig) start(listen string) {
 	r.t.Helper()
 	cfg := alerting.Config{
-		Common: config.Common{Listen: listen, NATSURL: r.url, LogLevel: "info",
+		Common: config.Common{Listen: listen, NATSURL: r.url, NATSCreds: testkit.Creds(r.t, r.url, "alerting"), LogLevel: "info",
 			APIKeys: ctlAdminKey + ":acme:admin," + ctlLauncherKey + ":acme:launcher:design"},
 		LowBalancePercent: 20, WebhookAttempts: 1, WebhookBackoff: time.Millisecond,
 	}

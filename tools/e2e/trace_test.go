@@ -39,7 +39,7 @@ func TestOneLaunchIsOneTrace(t *testing.T) {
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
 	stack, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", IngestionHTTPListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 	})
 	require.NoError(t, err)
@@ -90,7 +90,7 @@ func TestOneLaunchIsOneTrace(t *testing.T) {
 		require.Equal(t, v1.Decision_DECISION_AUTHORIZED, resp.GetDecision())
 	})
 
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(natsURL, testkit.Options(t, natsURL, "reader")...)
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
@@ -69,7 +70,7 @@ func testDemoLoadResumes(t *testing.T, s *stack) {
 // logEvents counts the events of a team's pool in the log.
 func logEvents(t *testing.T, s *stack, team string) int {
 	t.Helper()
-	nc, err := nats.Connect(s.natsURL)
+	nc, err := nats.Connect(s.natsURL, testkit.Options(t, s.natsURL, "reader")...)
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

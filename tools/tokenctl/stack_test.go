@@ -34,7 +34,7 @@ func startStack(t *testing.T) *stack {
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
 	s, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: natsURL, ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
+		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

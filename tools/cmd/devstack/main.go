@@ -21,6 +21,8 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth/embedded"
 	"github.com/tokenmeter/tokenmeter/libs/telemetry"
 	"github.com/tokenmeter/tokenmeter/tools/demo"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
@@ -82,14 +84,14 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
 
-	ns, err := startNATS(o)
+	ns, creds, err := startNATS(o)
 	if err != nil {
 		return err
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 
 	stack, err := devstack.Start(ctx, devstack.Options{
-		NATSURL: ns.ClientURL(), ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
+		NATSURL: ns.ClientURL(), NATSCreds: creds, ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
 		IngestionListen: o.ingestion, IngestionHTTPListen: o.ingestionHTTP, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
 		ConsoleListen: o.console, Log: log, ResetStaleProjections: true,
 	})
@@ -128,23 +130,41 @@ func (o options) listenAddrs() []listenAddr {
 	}
 }
 
-func startNATS(o options) (*server.Server, error) {
+// startNATS starts the embedded server with a user per natsauth identity,
+// as a deployment has, and returns each identity's seed file. The seeds are
+// made once under <state-dir>/nats-seeds and kept.
+func startNATS(o options) (*server.Server, map[string]string, error) {
 	dir, err := filepath.Abs(filepath.Join(o.stateDir, "nats"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ns, err := server.NewServer(&server.Options{
+	seeds := filepath.Join(filepath.Dir(dir), "nats-seeds")
+	pubs, err := natsauth.WriteSeeds(seeds, natsauth.Names()...)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := embedded.Users(pubs)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := &server.Options{
 		ServerName: "tokenmeter-dev", Host: o.natsHost, Port: o.natsPort,
 		JetStream: true, StoreDir: dir, NoSigs: true,
-	})
+	}
+	embedded.Secure(opts, users)
+	ns, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("embedded nats: %w", err)
+		return nil, nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
-		return nil, fmt.Errorf("embedded nats did not start on %s:%d (port in use?)", o.natsHost, o.natsPort)
+		return nil, nil, fmt.Errorf("embedded nats did not start on %s:%d (port in use?)", o.natsHost, o.natsPort)
 	}
-	return ns, nil
+	creds := make(map[string]string, len(pubs))
+	for name := range pubs {
+		creds[name] = natsauth.SeedFile(seeds, name)
+	}
+	return ns, creds, nil
 }
 
 func loadDemo(ctx context.Context, stack *devstack.Stack, weeks int) error {

@@ -22,7 +22,8 @@ tokenmeter is running (Ctrl-C stops it; data is kept in %s/)
   ledger     %s   (admin key %s)
   reporting  %s
   alerting   %s
-  NATS       %s   (JetStream: LEDGER, USAGE, ALERTS)
+  NATS       %s   (JetStream: LEDGER, USAGE, ALERTS; no anonymous access:
+             nkey seeds per identity in %s/nats-seeds/, e.g. reader.nk, admin.nk)
   ClickHouse %s   database %s
 
 Try a launch, then the balance (grpcurl is pinned in tools/go.mod; the modules want
@@ -47,7 +48,7 @@ the patched Go 1.27.3, so first: export GOTOOLCHAIN=go1.27.3):
 
 `, stateDir, s.Reporting.ConsoleURL(), devstack.AdminKey,
 		s.Ingestion.Addr(), devstack.LauncherKey, s.Ingestion.HTTPAddr(), s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
-		natsURL, chAddr, chDB,
+		natsURL, stateDir, chAddr, chDB,
 		devstack.LauncherKey, s.Ingestion.HTTPAddr(),
 		devstack.LauncherKey, s.Ingestion.Addr(), devstack.AdminKey, s.Ledger.Addr(),
 		devstack.AdminKey, s.Reporting.Addr(), devstack.AdminKey, s.Alerting.Addr())

@@ -33,7 +33,8 @@ func allRules() rules.Config {
 func benchJS(b *testing.B) jetstream.JetStream {
 	b.Helper()
 	url, _ := testkit.NATS(b)
-	nc, js, err := eventlog.Connect(b.Context(), url, "bench", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
+	nc, js, err := eventlog.Connect(b.Context(), testkit.Client(b, url, "admin"), "bench", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		eventlog.Streams{Own: []string{eventlog.LedgerStream, eventlog.UsageStream, eventlog.AlertsStream}})
 	require.NoError(b, err)
 	b.Cleanup(nc.Close)
 	return js

@@ -61,12 +61,14 @@ func (r *publishLog) published() (n, dupes int) {
 	return r.n, r.dupes
 }
 
-// connect starts NATS and provisions the streams.
+// connect starts NATS and provisions the streams. The tests write the
+// ledger's, ingestion's and the engine's events on one connection, so they
+// play the admin; alerting_test.go runs the engine as alerting.
 func connect(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	url, _ := testkit.NATS(t)
-	nc, js, err := eventlog.Connect(t.Context(), url, "engine-test", quiet(),
-		eventlog.StreamOptions{})
+	nc, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "admin"), "engine-test", quiet(),
+		eventlog.Streams{Own: []string{eventlog.LedgerStream, eventlog.UsageStream, eventlog.AlertsStream}})
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	return js

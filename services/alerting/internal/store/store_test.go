@@ -19,7 +19,8 @@ import (
 func open(t *testing.T) (*store.Stores, jetstream.JetStream) {
 	t.Helper()
 	url, _ := testkit.NATS(t)
-	nc, js, err := eventlog.Connect(t.Context(), url, "store-test", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
+	nc, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "alerting"), "store-test", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		eventlog.Streams{Own: []string{eventlog.AlertsStream}})
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	st, err := store.Open(t.Context(), js, 0)

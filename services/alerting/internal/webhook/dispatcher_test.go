@@ -86,7 +86,8 @@ func startDispatcherWith(t *testing.T, attempts int, policy *webhook.Policy) *ri
 	t.Helper()
 	url, _ := testkit.NATS(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	nc, js, err := eventlog.Connect(t.Context(), url, "webhook-test", log, eventlog.StreamOptions{})
+	nc, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "alerting"), "webhook-test", log,
+		eventlog.Streams{Own: []string{eventlog.AlertsStream}})
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	st, err := store.Open(t.Context(), js, 0)
@@ -227,7 +228,8 @@ func TestRunStoppedWhileStartingIsACleanStop(t *testing.T) {
 	t.Parallel()
 	url, _ := testkit.NATS(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	nc, js, err := eventlog.Connect(t.Context(), url, "webhook-test", log, eventlog.StreamOptions{})
+	nc, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "alerting"), "webhook-test", log,
+		eventlog.Streams{Own: []string{eventlog.AlertsStream}})
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	st, err := store.Open(t.Context(), js, 0)

@@ -21,7 +21,8 @@ import (
 func TestListTransactionsScansABoundedStretch(t *testing.T) {
 	ctx := t.Context()
 	url, _ := testkit.NATS(t)
-	nc, js, err := eventlog.Connect(ctx, url, "history-test", slog.New(slog.DiscardHandler), eventlog.StreamOptions{Replicas: 1})
+	nc, js, err := eventlog.Connect(ctx, testkit.Client(t, url, "ledger"), "history-test", slog.New(slog.DiscardHandler),
+		eventlog.Streams{Options: eventlog.StreamOptions{Replicas: 1}, Own: []string{eventlog.LedgerStream}})
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	defer func(n int) { maxHistoryScan = n }(maxHistoryScan)

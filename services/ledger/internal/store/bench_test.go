@@ -56,7 +56,7 @@ func benchJS(b *testing.B) jetstream.JetStream {
 // replicas copies.
 func benchJSAt(b *testing.B, urls string, replicas int) jetstream.JetStream {
 	b.Helper()
-	nc, err := nats.Connect(urls)
+	nc, err := nats.Connect(urls, testkit.Options(b, urls, "ledger")...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func benchJSAt(b *testing.B, urls string, replicas int) jetstream.JetStream {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := eventlog.Provision(context.Background(), js, eventlog.StreamOptions{Replicas: replicas}); err != nil {
+	if err := eventlog.Provision(context.Background(), js, eventlog.StreamOptions{Replicas: replicas}, eventlog.LedgerStream); err != nil {
 		b.Fatal(err)
 	}
 	return js

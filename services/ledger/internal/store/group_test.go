@@ -23,12 +23,12 @@ func replicated(t *testing.T) func() jetstream.JetStream {
 	t.Helper()
 	urls := testkit.NATSCluster(t, 3)
 	return func() jetstream.JetStream {
-		nc, err := nats.Connect(urls)
+		nc, err := nats.Connect(urls, testkit.Options(t, urls, "ledger")...)
 		require.NoError(t, err)
 		t.Cleanup(nc.Close)
 		js, err := jetstream.New(nc)
 		require.NoError(t, err)
-		require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Replicas: 3}))
+		require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Replicas: 3}, eventlog.LedgerStream))
 		return js
 	}
 }

@@ -23,12 +23,12 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func connect(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, testkit.Options(t, url, "ledger")...)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}))
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}, eventlog.LedgerStream))
 	return js
 }
 
@@ -209,12 +209,12 @@ func TestSweepRecordsIdleExpiry(t *testing.T) {
 // a redelivery after the window is still not charged again, on a fresh replica too.
 func TestDuplicateAfterDedupWindow(t *testing.T) {
 	url, _ := testkit.NATS(t)
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, testkit.Options(t, url, "ledger")...)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{DuplicateWindow: 100 * time.Millisecond}))
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{DuplicateWindow: 100 * time.Millisecond}, eventlog.LedgerStream))
 	s := New(js, slog.Default())
 	seed(t, s, 100, 1)
 	cat := revitCatalog()

@@ -18,7 +18,8 @@ func TestResetLogIsRefused(t *testing.T) {
 	ch, db := testkit.ClickHouse(t)
 	_, err := schema.Migrate(ctx, ch)
 	require.NoError(t, err)
-	nc, err := nats.Connect(url)
+	// Deleting a stream under reporting's feet is an admin's act.
+	nc, err := nats.Connect(url, testkit.Options(t, url, "admin")...)
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

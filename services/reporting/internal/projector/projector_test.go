@@ -35,7 +35,9 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	url, _ := testkit.NATS(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	nc, js, err := eventlog.Connect(t.Context(), url, "reporting-test", log, eventlog.StreamOptions{})
+	// One connection appends as the ledger and projects as reporting: the admin.
+	nc, js, err := eventlog.Connect(t.Context(), testkit.Client(t, url, "admin"), "reporting-test", log,
+		eventlog.Streams{Own: []string{eventlog.LedgerStream, eventlog.UsageStream}})
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	ch, _ := testkit.ClickHouse(t)

@@ -1,0 +1,138 @@
+// Package natsauth states who may do what on tokenmeter's NATS: one identity
+// per service and tool, each with the subjects it may publish and subscribe
+// to. The same table builds the users of an embedded server (testkit, the
+// dev stack) and renders the shipped nats.conf authorization (deploy/nats).
+package natsauth
+
+import (
+	"slices"
+	"sort"
+)
+
+// Identity names: one per service, plus the tools'.
+const (
+	Ledger    = "ledger"
+	Ingestion = "ingestion"
+	Reporting = "reporting"
+	Alerting  = "alerting"
+	// Admin provisions and repairs: every subject.
+	Admin = "admin"
+	// Reader inspects the three streams and nothing else.
+	Reader = "reader"
+)
+
+// Stream and bucket names, as eventlog and the services spell them; kept
+// here so this package imports no service.
+const (
+	LedgerStream = "LEDGER"
+	UsageStream  = "USAGE"
+	AlertsStream = "ALERTS"
+)
+
+// Grant is what one identity may do. It is data: renderers and the embedded
+// server read it, nothing interprets it.
+type Grant struct {
+	// Append: subjects it publishes events to.
+	Append []string
+	// OwnStreams and OwnBuckets it creates, updates, reads and (buckets) writes.
+	OwnStreams, OwnBuckets []string
+	// ReadStreams and ReadBuckets it only reads.
+	ReadStreams, ReadBuckets []string
+	// All grants every subject (admin).
+	All bool
+}
+
+// Grants is the table of every identity.
+var Grants = map[string]Grant{
+	Ledger: {
+		Append:     []string{"ledger.>"},
+		OwnStreams: []string{LedgerStream},
+		OwnBuckets: []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS"},
+	},
+	Ingestion: {
+		Append:     []string{"usage.>"},
+		OwnStreams: []string{UsageStream},
+		OwnBuckets: []string{"LAUNCHER_KEYS"},
+	},
+	Reporting: {
+		ReadStreams: []string{LedgerStream, UsageStream},
+	},
+	Alerting: {
+		Append:      []string{"alerts.>"},
+		OwnStreams:  []string{AlertsStream},
+		OwnBuckets:  []string{"ALERTING_RULES", "ALERTING_ACKS", "ALERTING_WEBHOOKS", "ALERTING_DEADLETTERS"},
+		ReadStreams: []string{LedgerStream, UsageStream},
+	},
+	Admin:  {All: true},
+	Reader: {ReadStreams: []string{LedgerStream, UsageStream, AlertsStream}},
+}
+
+// Names lists the identities in a stable order.
+func Names() []string {
+	names := make([]string, 0, len(Grants))
+	for n := range Grants {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Known reports whether name is an identity of the table.
+func Known(name string) bool {
+	_, ok := Grants[name]
+	return ok
+}
+
+// InboxPrefix is where an identity's replies come back. Each has its own, so
+// no identity can subscribe to another's replies (KV values, stream reads).
+func InboxPrefix(name string) string { return "_INBOX." + name }
+
+// Permissions are the subjects an identity may publish and subscribe to.
+type Permissions struct {
+	Publish, Subscribe []string
+}
+
+// PermissionsOf expands an identity's grant into NATS subjects.
+func PermissionsOf(name string) Permissions {
+	g := Grants[name]
+	if g.All {
+		return Permissions{Publish: []string{">"}, Subscribe: []string{">"}}
+	}
+	pub := []string{"$JS.API.INFO"}
+	pub = append(pub, g.Append...)
+	for _, s := range g.OwnStreams {
+		pub = append(pub, ownStream(s)...)
+		pub = append(pub, readStream(s)...)
+	}
+	for _, b := range g.OwnBuckets {
+		pub = append(pub, "$KV."+b+".>")
+		pub = append(pub, ownStream("KV_"+b)...)
+		pub = append(pub, readStream("KV_"+b)...)
+	}
+	for _, s := range g.ReadStreams {
+		pub = append(pub, readStream(s)...)
+	}
+	for _, b := range g.ReadBuckets {
+		pub = append(pub, readStream("KV_"+b)...)
+	}
+	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(name) + ".>"}}
+}
+
+func ownStream(s string) []string {
+	return []string{"$JS.API.STREAM.CREATE." + s, "$JS.API.STREAM.UPDATE." + s}
+}
+
+// readStream is what reading stream s takes: its info, ordered, durable and
+// pull consumers with their acks and flow control, and single-message gets.
+func readStream(s string) []string {
+	return []string{
+		"$JS.API.STREAM.INFO." + s,
+		"$JS.API.STREAM.MSG.GET." + s,
+		"$JS.API.DIRECT.GET." + s, "$JS.API.DIRECT.GET." + s + ".>",
+		"$JS.API.CONSUMER.CREATE." + s, "$JS.API.CONSUMER.CREATE." + s + ".>",
+		"$JS.API.CONSUMER.DURABLE.CREATE." + s + ".>",
+		"$JS.API.CONSUMER.INFO." + s + ".>", "$JS.API.CONSUMER.DELETE." + s + ".>",
+		"$JS.API.CONSUMER.MSG.NEXT." + s + ".>",
+		"$JS.ACK." + s + ".>", "$JS.FC." + s + ".>",
+	}
+}

@@ -1,0 +1,147 @@
+package natsauth_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+)
+
+// refusal is what a permission violation looks like to a JetStream call: the
+// server drops the request and reports the violation on the connection.
+type refusal struct{ errs chan error }
+
+func connect(t *testing.T, url, identity string) (jetstream.JetStream, *refusal) {
+	t.Helper()
+	r := &refusal{errs: make(chan error, 16)}
+	nc := testkit.Connect(t, url, identity, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case r.errs <- err:
+		default:
+		}
+	}))
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return js, r
+}
+
+// requireRefused asserts call fails and the server reported a permissions violation.
+func (r *refusal) requireRefused(t *testing.T, what string, call func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	require.Error(t, call(ctx), what)
+	select {
+	case err := <-r.errs:
+		require.ErrorIs(t, err, nats.ErrPermissionViolation, what)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: no permissions violation reported", what)
+	}
+}
+
+func provisioned(t *testing.T) string {
+	t.Helper()
+	url, _ := testkit.NATS(t)
+	js, _ := connect(t, url, natsauth.Admin)
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}))
+	ing, _ := connect(t, url, natsauth.Ingestion)
+	_, err := ing.CreateOrUpdateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: "LAUNCHER_KEYS"})
+	require.NoError(t, err)
+	return url
+}
+
+func TestAnonymousIsRefused(t *testing.T) {
+	t.Parallel()
+	url, _ := testkit.NATS(t)
+	_, err := nats.Connect(url)
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+}
+
+// Only the ledger (and the admin) append money events.
+func TestOnlyTheLedgerAppendsLedgerEvents(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	for _, id := range []string{natsauth.Ingestion, natsauth.Reporting, natsauth.Alerting, natsauth.Reader} {
+		js, r := connect(t, url, id)
+		r.requireRefused(t, id+" appends to ledger.x.y", func(ctx context.Context) error {
+			_, err := js.Publish(ctx, "ledger.x.y", []byte("forged"))
+			return err
+		})
+	}
+	js, _ := connect(t, url, natsauth.Ledger)
+	_, err := js.Publish(t.Context(), "ledger.x.y", []byte("decided"))
+	require.NoError(t, err)
+}
+
+// C1: a launcher key forged into LAUNCHER_KEYS by anyone but ingestion.
+func TestOnlyIngestionWritesLauncherKeys(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	for _, id := range []string{natsauth.Ledger, natsauth.Reporting, natsauth.Alerting, natsauth.Reader} {
+		js, r := connect(t, url, id)
+		r.requireRefused(t, id+" puts a launcher key", func(ctx context.Context) error {
+			_, err := js.Publish(ctx, "$KV.LAUNCHER_KEYS.forged", []byte(`{"org":"victim-org"}`))
+			return err
+		})
+		r.requireRefused(t, id+" opens the bucket", func(ctx context.Context) error {
+			_, err := js.KeyValue(ctx, "LAUNCHER_KEYS")
+			return err
+		})
+	}
+	js, _ := connect(t, url, natsauth.Ingestion)
+	kv, err := js.KeyValue(t.Context(), "LAUNCHER_KEYS")
+	require.NoError(t, err)
+	_, err = kv.Put(t.Context(), "k1", []byte("issued"))
+	require.NoError(t, err)
+}
+
+// Readers read; they neither purge nor delete nor reconfigure a stream.
+func TestNoServiceButTheOwnerChangesAStream(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	for _, id := range []string{natsauth.Alerting, natsauth.Reporting, natsauth.Ingestion, natsauth.Reader} {
+		js, r := connect(t, url, id)
+		r.requireRefused(t, id+" purges LEDGER", func(ctx context.Context) error {
+			s, err := js.Stream(ctx, eventlog.LedgerStream)
+			if err != nil {
+				return err
+			}
+			return s.Purge(ctx)
+		})
+		r.requireRefused(t, id+" deletes LEDGER", func(ctx context.Context) error {
+			return js.DeleteStream(ctx, eventlog.LedgerStream)
+		})
+	}
+	js, r := connect(t, url, natsauth.Ledger)
+	r.requireRefused(t, "ledger provisions USAGE", func(ctx context.Context) error {
+		return eventlog.Provision(ctx, js, eventlog.StreamOptions{}, eventlog.UsageStream)
+	})
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}, eventlog.LedgerStream))
+}
+
+// An identity cannot listen to another's replies, where KV values and
+// stream reads come back.
+func TestNoIdentityReadsAnotherInbox(t *testing.T) {
+	t.Parallel()
+	url, _ := testkit.NATS(t)
+	errs := make(chan error, 4)
+	nc := testkit.Connect(t, url, natsauth.Reporting, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+	for _, subject := range []string{"_INBOX.>", natsauth.InboxPrefix(natsauth.Alerting) + ".>"} {
+		_, err := nc.SubscribeSync(subject)
+		require.NoError(t, err) // refused asynchronously
+		select {
+		case err := <-errs:
+			require.True(t, errors.Is(err, nats.ErrPermissionViolation), "%s: %v", subject, err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("subscribing to %s was not refused", subject)
+		}
+	}
+}
