@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
 )
 
 // A client that sends its headers and then trickles (or withholds) the body
@@ -21,22 +23,7 @@ func TestSlowOrHugeRequestsAreCutOff(t *testing.T) {
 	go func() { _ = s.Serve() }()
 	t.Cleanup(func() { _ = s.http.Close() })
 
-	conn, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, _ = conn.Write([]byte("POST /tokenmeter.v1.IngestionService/Launch HTTP/1.1\r\nHost: door\r\nContent-Length: 100\r\n\r\n{"))
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 512)
-	for {
-		if _, err := conn.Read(buf); err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				t.Fatal("a connection with a withheld body was still open after 5 s")
-			}
-			break // closed by the server
-		}
-	}
+	testkit.RequireWithheldBodyCutOff(t, s.Addr(), "/tokenmeter.v1.IngestionService/Launch")
 
 	huge, err := net.Dial("tcp", s.Addr())
 	if err != nil {
