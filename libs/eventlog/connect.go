@@ -40,6 +40,9 @@ func Connect(ctx context.Context, c natsauth.Client, name string, log *slog.Logg
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
+		// No reconnect buffer: while the server is away a publish fails at
+		// once, so a call answers Unavailable instead of waiting out its deadline.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("nats disconnected", "err", err)

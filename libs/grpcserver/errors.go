@@ -2,10 +2,12 @@ package grpcserver
 
 import (
 	"fmt"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
@@ -50,6 +52,17 @@ func (v Violations) Err() error {
 	st := status.New(codes.InvalidArgument, quote.Cut(msg, MaxMessage))
 	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: v[:min(len(v), MaxViolations)]}); err == nil {
 		st = withDetails
+	}
+	return st.Err()
+}
+
+// Retryable is a status a caller should retry after delay (RetryInfo), with
+// the same event id where the call had one: Unavailable while a dependency
+// is away, ResourceExhausted while a limit holds.
+func Retryable(code codes.Code, delay time.Duration, msg string) error {
+	st := status.New(code, quote.Cut(msg, MaxMessage))
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)}); err == nil {
+		st = d
 	}
 	return st.Err()
 }

@@ -66,20 +66,30 @@ func serverOptions(t testing.TB) (server.Options, string) {
 // reconnect to the new one at the same URL. srv must come from NATS or RestartNATS.
 func RestartNATS(t testing.TB, srv *server.Server) (url string, restarted *server.Server) {
 	t.Helper()
+	return StopNATS(t, srv)()
+}
+
+// StopNATS shuts srv down, as an outage would, and returns the function that
+// brings it back on the same port with the same store (RestartNATS in two steps).
+func StopNATS(t testing.TB, srv *server.Server) (start func() (url string, restarted *server.Server)) {
+	t.Helper()
 	v, ok := natsOptions.Load(srv)
 	if !ok {
-		t.Fatalf("testkit: RestartNATS: server was not started by testkit.NATS")
+		t.Fatalf("testkit: StopNATS: server was not started by testkit.NATS")
 	}
 	opts := v.(server.Options)
 	addr, ok := srv.Addr().(*net.TCPAddr)
 	if !ok {
-		t.Fatalf("testkit: RestartNATS: server has no TCP address")
+		t.Fatalf("testkit: StopNATS: server has no TCP address")
 	}
 	opts.Port = addr.Port
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	natsOptions.Delete(srv)
-	return startNATS(t, opts)
+	return func() (string, *server.Server) {
+		t.Helper()
+		return startNATS(t, opts)
+	}
 }
 
 func startNATS(t testing.TB, opts server.Options) (string, *server.Server) {

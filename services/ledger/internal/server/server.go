@@ -89,6 +89,10 @@ func actorOf(p auth.Principal) *v1.Actor {
 	return &v1.Actor{Kind: string(p.Role), Id: p.KeyID}
 }
 
+// logRetryDelay is the retry hint while the event log is away: NATS reconnects
+// every quarter second.
+const logRetryDelay = 500 * time.Millisecond
+
 // statusOf maps domain and store errors to gRPC status codes. Their
 // messages may name what a request sent, so they are cut to a bound.
 func statusOf(err error) error {
@@ -124,7 +128,7 @@ func statusOf(err error) error {
 		return status.Error(codes.DeadlineExceeded, msg)
 	}
 	// The log could not be read or written: the caller may retry the same event id.
-	return status.Error(codes.Unavailable, "event log unavailable: "+msg)
+	return grpcserver.Retryable(codes.Unavailable, logRetryDelay, "event log unavailable: "+msg+"; retry with the same event_id")
 }
 
 // appendCatalog appends a catalog event and waits until this
