@@ -19,6 +19,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/outage"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
@@ -111,6 +112,8 @@ type Service struct {
 	keys   *keys.Watcher
 	grpc   *grpcserver.Server
 	http   *httpapi.Server
+	// ledgerState logs the ledger connection's losses and recoveries.
+	ledgerState *outage.Tracker
 }
 
 // api is IngestionService: the launcher calls and the admins' key calls.
@@ -158,6 +161,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if s.ledger, err = grpcserver.DialTLS(cfg.LedgerAddr, cfg.LedgerAPIKey, clientTLS); err != nil {
 		return nil, err
 	}
+	s.ledgerState = outage.New(log.With("ledger", cfg.LedgerAddr), "ledger unreachable", "ledger reachable again")
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy, Throttle: cfg.Throttle()}}); err != nil {
 		return nil, err
@@ -206,6 +210,7 @@ func (s *Service) Run(ctx context.Context) error {
 		go func() { errc <- s.http.Serve() }()
 	}
 	s.log.Info("ingestion serving", "addr", s.Addr(), "http", s.HTTPAddr(), "ledger", s.cfg.LedgerAddr)
+	go watchLedger(ctx, s.ledger, s.ledgerState)
 	var err error
 	select {
 	case err = <-errc:
