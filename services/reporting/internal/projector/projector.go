@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/outage"
 )
 
 // Options tune a projector; zero values take the defaults.
@@ -86,6 +87,8 @@ type Projector struct {
 	opts    Options
 	read    atomic.Uint64
 	resumed atomic.Uint64
+	// state logs the projector's stops (NATS or ClickHouse gone) and resumptions.
+	state *outage.Tracker
 }
 
 // New builds the projector of the single table p into sink; Run starts it.
@@ -124,6 +127,7 @@ func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.
 		})
 	}
 	p.log = log.With("stream", stream, "tables", strings.Join(names, ","))
+	p.state = outage.New(p.log, "projector stopped; restarting from ClickHouse's last sequences until it can", "projector resumed")
 	return p, nil
 }
 
@@ -175,8 +179,8 @@ func (p *Projector) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.log.ErrorContext(ctx, "projector failed; restarting from ClickHouse's last sequences",
-			"err", err, "retry_in", p.opts.RetryDelay)
+		// One line when it stops, one when it is back: not one a retry.
+		p.state.Fail(ctx, err, "retry_every", p.opts.RetryDelay)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -215,7 +219,11 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p.stream, err)
 	}
-	p.log.InfoContext(ctx, "projector started", "resume_after", start)
+	if p.state.Down() {
+		p.state.OK(ctx, "resume_after", start)
+	} else {
+		p.log.InfoContext(ctx, "projector started", "resume_after", start)
+	}
 
 	// One writer goroutine per table inserts its blocks in order while the
 	// reader goes on: a failed block stops its writer, and the restart
