@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,6 +88,44 @@ func TestOverloadIsRefusedPromptly(t *testing.T) {
 	require.Positive(t, admitted.Load())
 	require.Positive(t, refused.Load(), "the excess is refused")
 	require.Less(t, time.Duration(slowest.Load()), queueTimeout+time.Second, "refusals are prompt")
+}
+
+// The HTTP door shares the limit: its excess is 429 with Retry-After.
+func TestOverloadOverHTTPIs429(t *testing.T) {
+	const n = 200
+	led, ing := limitedIngestion(t, slog.New(slog.DiscardHandler), func(c *ingestion.Config) {
+		c.MaxInFlight, c.QueueTimeout = 2, 10*time.Millisecond
+	})
+	setUpDesign(t, led.addr, 100, "ann")
+	var ok, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"event_id":"http-overload-%04d","team_id":"design","user_id":"ann","product_code":"REVIT"}`, i)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost,
+				"http://"+ing.HTTPAddr()+"/tokenmeter.v1.IngestionService/Launch", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+devstack.LauncherKey)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
+			switch res.StatusCode {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusTooManyRequests:
+				require.NotEmpty(t, res.Header.Get("Retry-After"), "launch %d", i)
+				refused.Add(1)
+			default:
+				t.Errorf("launch %d: http %d", i, res.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d admitted, %d refused", ok.Load(), refused.Load())
+	require.Positive(t, ok.Load())
+	require.Positive(t, refused.Load())
 }
 
 // A launch whose client gave up while it waited for a slot is never sent to
