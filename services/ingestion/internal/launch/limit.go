@@ -47,7 +47,7 @@ func (l *Limiter) acquire(ctx context.Context) error {
 	}
 	select {
 	case l.slots <- struct{}{}:
-		return l.still(ctx)
+		return nil // no wait: the coalescer checks the caller anyway
 	default:
 	}
 	if l.timeout <= 0 {
@@ -70,8 +70,8 @@ func (l *Limiter) acquire(ctx context.Context) error {
 	}
 }
 
-// still keeps the slot just taken only while the caller waits for the
-// answer: a launch whose client gave up is never sent to the ledger.
+// still keeps a slot taken after a wait only while the caller still waits
+// for the answer: a launch whose client gave up is never sent to the ledger.
 func (l *Limiter) still(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		<-l.slots
