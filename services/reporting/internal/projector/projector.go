@@ -2,9 +2,10 @@
 // exactly once: per stream one ordered reader that decodes each event once
 // and offers it to every table of the stream; per table its own buffer of
 // single-partition blocks, its own ordered writer (each block one INSERT
-// carrying its stream sequences) and its own resume point, the highest
-// sequence the table already holds. No JetStream ack is needed: ClickHouse
-// is the checkpoint.
+// carrying its stream sequences) and its own resume point: the higher of
+// the highest sequence the table holds and its checkpoint, the position it
+// records past its last row (checkpoint.go). No JetStream ack is needed:
+// ClickHouse is the checkpoint.
 package projector
 
 import (
