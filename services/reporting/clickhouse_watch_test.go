@@ -55,7 +55,7 @@ func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
 	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done // the projectors may have been stopped by the outage: only the stop matters
+		require.NoError(t, <-done, "Run returns nil on a clean stop, outages or not")
 	})
 
 	const lost, back = "clickhouse unreachable", "clickhouse reachable again"
