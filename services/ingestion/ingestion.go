@@ -20,6 +20,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/outage"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
@@ -42,7 +43,12 @@ type Config struct {
 	// flight (0: 2).
 	LedgerBatch int
 	LedgerCalls int
-	Now         func() time.Time
+	// MaxInFlight is how many launcher calls are worked on at once (0:
+	// 1024); as many more wait at most QueueTimeout (0: 250ms), and the
+	// rest are refused at once with ResourceExhausted.
+	MaxInFlight  int
+	QueueTimeout time.Duration
+	Now          func() time.Time
 }
 
 // Register adds ingestion's flags to fs.
@@ -57,6 +63,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.LedgerBatch, "ledger-batch", defaultLedgerBatch, "concurrent launches sent to the ledger in one AuthorizeBatch call at most (-1: one Authorize call each)")
 	fs.IntVar(&c.LedgerCalls, "ledger-calls", defaultLedgerCalls, "batched ledger calls in flight per organisation")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", defaultMaxInFlight, "launcher calls worked on at once; as many more may wait, the rest are refused (ResourceExhausted)")
+	fs.DurationVar(&c.QueueTimeout, "queue-timeout", defaultQueueTimeout, "how long a launcher call may wait for a free slot before it is refused")
 }
 
 // Validate joins every problem with the configuration.
@@ -74,12 +82,23 @@ func (c *Config) Validate() error {
 	if c.LedgerCalls < 0 {
 		errs = append(errs, fmt.Errorf("ledger-calls %d: want 1 or more", c.LedgerCalls))
 	}
+	if c.MaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("max-in-flight %d: want 1 or more", c.MaxInFlight))
+	}
+	if c.QueueTimeout < 0 {
+		errs = append(errs, fmt.Errorf("queue-timeout %s: want 0 or more", c.QueueTimeout))
+	}
 	return errors.Join(errs...)
 }
 
 const (
 	defaultLedgerBatch = 128
 	defaultLedgerCalls = 2
+	// A launch takes a few milliseconds: 1024 at once keep two ledger
+	// calls per organisation full, and a launch that cannot start within
+	// 250 ms is better retried than queued behind thousands more.
+	defaultMaxInFlight  = 1024
+	defaultQueueTimeout = 250 * time.Millisecond
 	// ledgerCallTimeout bounds one batched ledger call; each launch in it is
 	// bounded by its own caller's deadline as well.
 	ledgerCallTimeout = 10 * time.Second
@@ -94,6 +113,8 @@ type Service struct {
 	keys   *keys.Watcher
 	grpc   *grpcserver.Server
 	http   *httpapi.Server
+	// ledgerState logs the ledger connection's losses and recoveries.
+	ledgerState *outage.Tracker
 }
 
 // api is IngestionService: the launcher calls and the admins' key calls.
@@ -143,6 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if s.ledger, err = grpcserver.DialTLS(cfg.LedgerAddr, cfg.LedgerAPIKey, clientTLS); err != nil {
 		return nil, err
 	}
+	s.ledgerState = outage.New(log.With("ledger", cfg.LedgerAddr), "ledger unreachable", "ledger reachable again")
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy, Throttle: cfg.Throttle()}}); err != nil {
 		return nil, err
@@ -158,6 +180,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 			Ledger: ledger, JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
 			AppendTimeout: cfg.AppendTimeout,
 			Coalescer:     coalescer,
+			Limit:         launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
 		},
 		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
 	})
@@ -190,6 +213,7 @@ func (s *Service) Run(ctx context.Context) error {
 		go func() { errc <- s.http.Serve() }()
 	}
 	s.log.Info("ingestion serving", "addr", s.Addr(), "http", s.HTTPAddr(), "ledger", s.cfg.LedgerAddr)
+	go watchLedger(ctx, s.ledger, s.ledgerState)
 	var err error
 	select {
 	case err = <-errc:

@@ -56,6 +56,9 @@ type Config struct {
 	FlushInterval time.Duration
 	// ShutdownTimeout bounds the graceful gRPC stop.
 	ShutdownTimeout time.Duration
+	// ClickHousePing is how often ClickHouse is pinged, so that its loss
+	// and recovery are logged (0: 5s).
+	ClickHousePing time.Duration
 
 	// LedgerAddr and LedgerAPIKey (a service key) reach the ledger for the
 	// tokens remaining and live packs; empty: reports say remaining is unknown.
@@ -101,6 +104,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.FlushRows, "projector-flush-rows", 5000, "rows per ClickHouse insert block")
 	fs.DurationVar(&c.FlushInterval, "projector-flush-interval", 200*time.Millisecond, "longest a projected row waits for its insert")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful gRPC stop before forcing")
+	fs.DurationVar(&c.ClickHousePing, "clickhouse-ping-interval", defaultClickHousePing, "how often ClickHouse is pinged to log its loss and recovery")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
 	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
@@ -365,6 +369,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, p := range s.projs {
 		go func() { projDone <- p.Run(projCtx) }()
 	}
+	watchDone := s.watchClickHouse(projCtx)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
 	consoleDone := make(chan error, 1)
@@ -402,6 +407,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for ; projRunning > 0; projRunning-- {
 		runErr = errors.Join(runErr, <-projDone)
 	}
+	<-watchDone
 	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
 	if !serveStopped {
 		runErr = errors.Join(runErr, <-serveDone)

@@ -27,6 +27,11 @@ func (s *Server) IngestBatch(ctx context.Context, req *v1.IngestBatchRequest) (*
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
+	// A batch is one call: its events go one after another in one slot.
+	if err := s.Limit.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.Limit.release()
 	resp := &v1.IngestBatchResponse{}
 	for i, oe := range req.GetEvents() {
 		res, err := s.batchOne(ctx, i, oe)

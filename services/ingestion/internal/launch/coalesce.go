@@ -144,19 +144,27 @@ func (c *Coalescer) drain(org string, batch []*waiting) {
 // send makes one call for batch and answers each launch of it.
 func (c *Coalescer) send(org string, batch []*waiting) {
 	live := batch[:0:0]
+	timeout, bounded := time.Duration(0), true
 	for _, w := range batch {
 		if w.ctx.Err() != nil {
 			close(w.done) // its caller has gone: nothing to decide for it
 			continue
 		}
 		live = append(live, w)
+		d, ok := w.ctx.Deadline()
+		bounded = bounded && ok
+		timeout = max(timeout, time.Until(d))
 	}
 	if len(live) == 0 {
 		return
 	}
+	if !bounded || timeout > c.timeout {
+		timeout = c.timeout
+	}
 	// The call serves several callers: it carries the first one's values
-	// (trace) but none of their deadlines or cancellation.
-	ctx, cancel := context.WithTimeout(auth.ActingFor(context.WithoutCancel(live[0].ctx), org), c.timeout)
+	// (trace) and outlives none but the last of their deadlines, so the
+	// ledger stops deciding once every caller has given up.
+	ctx, cancel := context.WithTimeout(auth.ActingFor(context.WithoutCancel(live[0].ctx), org), timeout)
 	defer cancel()
 	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}
 	for i, w := range live {

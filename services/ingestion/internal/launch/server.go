@@ -30,6 +30,8 @@ type Server struct {
 	// Coalescer, when set, sends concurrent launches to the ledger together;
 	// nil: one Authorize call each.
 	Coalescer *Coalescer
+	// Limit bounds the launcher calls in flight (nil: unbounded).
+	Limit *Limiter
 }
 
 // Policy says who may call what: launcher keys for their own team; service
@@ -68,6 +70,10 @@ func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchR
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Limit.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.Limit.release()
 	return s.launch(ctx, p, req, now)
 }
 

@@ -27,6 +27,10 @@ func (s *Server) Heartbeat(ctx context.Context, req *v1.HeartbeatRequest) (*v1.H
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Limit.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.Limit.release()
 	return s.heartbeat(ctx, p, req, now)
 }
 
@@ -62,6 +66,10 @@ func (s *Server) EndSession(ctx context.Context, req *v1.EndSessionRequest) (*v1
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Limit.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.Limit.release()
 	return s.endSession(ctx, p, req, s.Now())
 }
 
@@ -89,6 +97,10 @@ func (s *Server) Quote(ctx context.Context, req *v1.QuoteRequest) (*v1.QuoteResp
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Limit.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.Limit.release()
 	resp, err := s.Ledger.QuoteLaunch(auth.ActingFor(ctx, p.Org), &v1.QuoteLaunchRequest{Quote: req})
 	if err != nil {
 		return nil, upstream("ledger", err)

@@ -21,6 +21,9 @@ type Announcer struct {
 	self     Member
 	interval time.Duration
 	log      *slog.Logger
+	// peers are the other replicas last seen live (id → address), to log
+	// each one's loss and return once.
+	peers map[string]string
 }
 
 // OpenAnnouncer opens the members bucket and loads the current members.
@@ -56,6 +59,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	defer func() { _ = w.Stop() }()
 	tick := time.NewTicker(a.interval)
 	defer tick.Stop()
+	loaded := false // the members there at start are not news
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,14 +73,21 @@ func (a *Announcer) Run(ctx context.Context) error {
 			if err := a.announce(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("announce", "err", err)
 			}
+			if loaded {
+				a.follow(ctx)
+			}
 		case e, ok := <-w.Updates():
 			if !ok {
 				return nil
 			}
 			if e == nil { // initial values delivered
+				loaded, a.peers = true, a.livePeers()
 				continue
 			}
 			a.apply(e)
+			if loaded {
+				a.follow(ctx)
+			}
 		}
 	}
 }
@@ -88,4 +99,32 @@ func (a *Announcer) apply(e jetstream.KeyValueEntry) {
 	}
 	addr := strings.TrimSpace(string(e.Value()))
 	a.ring.Upsert(Member{ID: e.Key(), Addr: addr, Seen: e.Created()})
+}
+
+// livePeers are the live replicas other than this one.
+func (a *Announcer) livePeers() map[string]string {
+	out := map[string]string{}
+	for _, m := range a.ring.Live() {
+		if m.ID != a.self.ID {
+			out[m.ID] = m.Addr
+		}
+	}
+	return out
+}
+
+// follow logs each replica that went (withdrew or stopped announcing) and
+// each that came (back), once, comparing the ring with what it last saw.
+func (a *Announcer) follow(ctx context.Context) {
+	now := a.livePeers()
+	for id, addr := range a.peers {
+		if _, ok := now[id]; !ok {
+			a.log.WarnContext(ctx, "ledger replica lost: its pools move to the others", "replica", id, "addr", addr)
+		}
+	}
+	for id, addr := range now {
+		if _, ok := a.peers[id]; !ok {
+			a.log.InfoContext(ctx, "ledger replica joined", "replica", id, "addr", addr)
+		}
+	}
+	a.peers = now
 }

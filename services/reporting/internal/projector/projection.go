@@ -19,9 +19,10 @@ type Record interface {
 	Values() []any
 }
 
-// Projection is one ClickHouse table fed by one stream. Each projection has
-// its own ordered reader and resumes after its own table's max(seq), so a
-// block is always one INSERT into one table: atomic, and the checkpoint.
+// Projection is one ClickHouse table fed by one stream. Each projection
+// resumes after its own table's max(seq), or its checkpoint when that is
+// higher, so a block is always one INSERT into one table: atomic, and the
+// checkpoint.
 type Projection struct {
 	Table   string
 	Stream  string

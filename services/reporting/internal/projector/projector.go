@@ -2,9 +2,10 @@
 // exactly once: per stream one ordered reader that decodes each event once
 // and offers it to every table of the stream; per table its own buffer of
 // single-partition blocks, its own ordered writer (each block one INSERT
-// carrying its stream sequences) and its own resume point, the highest
-// sequence the table already holds. No JetStream ack is needed: ClickHouse
-// is the checkpoint.
+// carrying its stream sequences) and its own resume point: the higher of
+// the highest sequence the table holds and its checkpoint, the position it
+// records past its last row (checkpoint.go). No JetStream ack is needed:
+// ClickHouse is the checkpoint.
 package projector
 
 import (
@@ -25,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/outage"
 )
 
 // Options tune a projector; zero values take the defaults.
@@ -41,6 +43,9 @@ type Options struct {
 	Now func() time.Time
 	// Decoders decode and map events in parallel (default GOMAXPROCS, at most 4).
 	Decoders int
+	// CheckpointInterval is how often a table's position past its last
+	// row is recorded (default 10s), and on every clean stop.
+	CheckpointInterval time.Duration
 }
 
 func (o *Options) defaults() {
@@ -62,6 +67,9 @@ func (o *Options) defaults() {
 	if o.Decoders <= 0 {
 		o.Decoders = min(runtime.GOMAXPROCS(0), 4)
 	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 10 * time.Second
+	}
 }
 
 // Table is one projection and the sink that stores its rows.
@@ -79,6 +87,9 @@ type Projector struct {
 	log     *slog.Logger
 	opts    Options
 	read    atomic.Uint64
+	resumed atomic.Uint64
+	// state logs the projector's stops (NATS or ClickHouse gone) and resumptions.
+	state *outage.Tracker
 }
 
 // New builds the projector of the single table p into sink; Run starts it.
@@ -117,6 +128,7 @@ func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.
 		})
 	}
 	p.log = log.With("stream", stream, "tables", strings.Join(names, ","))
+	p.state = outage.New(p.log, "projector stopped; restarting from ClickHouse's last sequences until it can", "projector resumed")
 	return p, nil
 }
 
@@ -155,6 +167,10 @@ func (p *Projector) TableCaughtUpTo(table string) uint64 {
 // ReadTo is the highest stream sequence read, buffered or projected.
 func (p *Projector) ReadTo() uint64 { return p.read.Load() }
 
+// ResumedAfter is the sequence the latest run started reading after: what
+// a restart did not read again.
+func (p *Projector) ResumedAfter() uint64 { return p.resumed.Load() }
+
 // Run projects until ctx is done, then lets the blocks in hand land and
 // returns nil. A failure (NATS, ClickHouse) restarts the reader from the
 // tables' highest sequences after a pause, so no row is lost or written twice.
@@ -164,8 +180,8 @@ func (p *Projector) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.log.ErrorContext(ctx, "projector failed; restarting from ClickHouse's last sequences",
-			"err", err, "retry_in", p.opts.RetryDelay)
+		// One line when it stops, one when it is back: not one a retry.
+		p.state.Fail(ctx, err, "retry_every", p.opts.RetryDelay)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -183,8 +199,10 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 		w.advance(w.resume)
 		w.buf = NewBuffer(p.opts.BatchSize, p.opts.FlushInterval)
 		w.pending.Store(0)
+		w.proven.Store(w.resume)
 		start = min(start, w.resume)
 	}
+	p.resumed.Store(start)
 	stream, err := p.js.Stream(ctx, p.stream)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", p.stream, err)
@@ -202,7 +220,11 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p.stream, err)
 	}
-	p.log.InfoContext(ctx, "projector started", "resume_after", start)
+	if p.state.Down() {
+		p.state.OK(ctx, "resume_after", start)
+	} else {
+		p.log.InfoContext(ctx, "projector started", "resume_after", start)
+	}
 
 	// One writer goroutine per table inserts its blocks in order while the
 	// reader goes on: a failed block stops its writer, and the restart
@@ -214,9 +236,11 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 		w.failed = failed
 		writers.Go(func() { w.write(ctx, p.opts) })
 	}
+	cpCtx, stopCheckpoints := context.WithCancel(ctx)
+	writers.Go(func() { p.checkpoints(cpCtx) })
 	defer func() {
 		// Let the blocks in hand land (a stop is not a failure), then wait
-		// for every writer.
+		// for every writer and record where each table stands.
 		if err == nil {
 			for _, w := range p.writers {
 				p.cut(w)
@@ -225,7 +249,13 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 		for _, w := range p.writers {
 			close(w.blocks)
 		}
+		stopCheckpoints()
 		writers.Wait()
+		if err == nil {
+			if cerr := p.checkpoint(ctx); cerr != nil {
+				p.log.WarnContext(ctx, "checkpoint on stop failed; the next start re-reads from the tables' last rows", "err", cerr)
+			}
+		}
 		for {
 			select {
 			case e := <-failed:
@@ -436,73 +466,4 @@ func (p *Projector) cut(w *writer) {
 	// Never blocks for long: the writer takes blocks until its channel
 	// closes, even after a failure (it then drops them).
 	w.blocks <- b
-}
-
-// block is one INSERT: rows of one partition, and the stream position
-// (highest sequence seen and its server time) it completes.
-type block struct {
-	rows []Record
-	seq  uint64
-	at   time.Time
-}
-
-// writer is one table of a stream projector.
-type writer struct {
-	proj     Projection
-	sink     Sink
-	attrs    metric.MeasurementOption
-	lag      metric.Float64Histogram
-	rows     metric.Int64Counter
-	caughtUp atomic.Uint64
-
-	// Owned by the reader during a run.
-	buf    *Buffer
-	resume uint64
-	// Blocks handed to the writer goroutine and not yet stored.
-	pending atomic.Int32
-	blocks  chan block
-	failed  chan error
-}
-
-func (w *writer) advance(seq uint64) {
-	for {
-		cur := w.caughtUp.Load()
-		if seq <= cur || w.caughtUp.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
-}
-
-// skip records that the table does not hold the event at seq.
-func (w *writer) skip(seq uint64, serverTime time.Time) {
-	w.buf.Seen(seq, serverTime)
-	if w.buf.Len() == 0 && w.pending.Load() == 0 {
-		w.advance(seq)
-	}
-}
-
-// write inserts w's blocks in order until its channel closes. After a
-// failure it stores nothing more (a later block would move max(seq) past
-// the lost one) and only drains.
-func (w *writer) write(ctx context.Context, opts Options) {
-	failed := false
-	for b := range w.blocks {
-		if failed {
-			continue
-		}
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.InsertTimeout)
-		err := w.sink.Insert(ictx, b.rows)
-		cancel()
-		if err != nil {
-			failed = true
-			w.failed <- err
-			continue
-		}
-		w.advance(b.seq)
-		w.pending.Add(-1)
-		w.rows.Add(ctx, int64(len(b.rows)), w.attrs)
-		if !b.at.IsZero() {
-			w.lag.Record(ctx, opts.Now().Sub(b.at).Seconds(), w.attrs)
-		}
-	}
 }

@@ -264,5 +264,22 @@ ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, user_id, 
 			`CREATE TABLE IF NOT EXISTS budget_events_v2 AS budget_events
 ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, budget_id, seq)`,
 		},
+	}, {
+		Version: 6,
+		Name:    "projection checkpoints",
+		// A table's max(seq) is its resume point only up to its last row:
+		// a table that holds few events (budget events) would pin its
+		// stream's reader near sequence 0 and make every restart re-read
+		// the log. Each projection records here, now and then, the stream
+		// position everything up to which it has projected; it resumes
+		// after the higher of the two. Merges keep one row per table.
+		Statements: []string{
+			`CREATE TABLE IF NOT EXISTS projection_checkpoints (
+	table_name String,
+	seq UInt64,
+	recorded DateTime
+) ENGINE = ReplacingMergeTree(seq)
+ORDER BY table_name`,
+		},
 	},
 }

@@ -1,0 +1,88 @@
+package launch
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Limiter bounds the launcher calls ingestion works on at once. A call takes
+// a free slot, or waits for one at most the queue timeout among at most as
+// many waiting calls as there are slots; any other call is refused at once
+// with ResourceExhausted and a retry hint. Overload then costs neither
+// memory nor the admitted calls' throughput. A nil Limiter admits every call.
+type Limiter struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	timeout time.Duration
+	// busy is built once: a refusal allocates nothing.
+	busy error
+}
+
+// NewLimiter admits inFlight calls at once (at least 1) and lets as many
+// more wait up to timeout each (0: none waits).
+func NewLimiter(inFlight int, timeout time.Duration) *Limiter {
+	inFlight = max(1, inFlight)
+	st := status.New(codes.ResourceExhausted, "ingestion is at capacity; retry with the same event_id")
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)}); err == nil {
+		st = d
+	}
+	return &Limiter{slots: make(chan struct{}, inFlight), timeout: timeout, busy: st.Err()}
+}
+
+// retryDelay is the hint given with a refusal: long enough for the queue to
+// drain, short enough that a launcher barely notices.
+const retryDelay = 500 * time.Millisecond
+
+// acquire takes a slot for a call, or says why not: the caller is gone, or
+// ingestion is at capacity. Every nil answer must be paired with release.
+func (l *Limiter) acquire(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return nil // no wait: the coalescer checks the caller anyway
+	default:
+	}
+	if l.timeout <= 0 {
+		return l.busy
+	}
+	if l.waiting.Add(1) > int64(cap(l.slots)) {
+		l.waiting.Add(-1)
+		return l.busy
+	}
+	defer l.waiting.Add(-1)
+	wait := time.NewTimer(l.timeout)
+	defer wait.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return l.still(ctx)
+	case <-wait.C:
+		return l.busy
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// still keeps a slot taken after a wait only while the caller still waits
+// for the answer: a launch whose client gave up is never sent to the ledger.
+func (l *Limiter) still(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		<-l.slots
+		return status.FromContextError(err).Err()
+	}
+	return nil
+}
+
+// release frees the slot acquire took.
+func (l *Limiter) release() {
+	if l != nil {
+		<-l.slots
+	}
+}

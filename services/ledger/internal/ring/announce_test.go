@@ -1,0 +1,91 @@
+package ring
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// count is how many lines start with msg and name replica id.
+func (b *syncBuffer) count(msg, id string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for line := range strings.Lines(b.buf.String()) {
+		if strings.Contains(line, `msg="`+msg) && strings.Contains(line, "replica="+id+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// A replica that withdraws, comes back, or silently stops announcing is
+// logged once when it goes and once when it comes, by the others.
+func TestReplicaLossAndReturnAreLoggedOnce(t *testing.T) {
+	// Stale after ten missed announcements: -race on a busy machine delays some.
+	const interval, staleAfter = 20 * time.Millisecond, 200 * time.Millisecond
+	url, _ := testkit.NATS(t)
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	discard := slog.New(slog.DiscardHandler)
+	run := func(id string, r *Ring, log *slog.Logger) (stop func()) {
+		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1", Seen: time.Now()}, interval, log)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		var once sync.Once
+		// A stop before Run watched the bucket ends it with ctx's error: not a failure here.
+		stop = func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return stop
+	}
+	logs := &syncBuffer{}
+	ringA := New("a", staleAfter, time.Now)
+	run("a", ringA, slog.New(slog.NewTextHandler(logs, nil)))
+	const lost, joined = "ledger replica lost", "ledger replica joined"
+	eventually := func(msg, id string, n int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return logs.count(msg, id) == n }, 5*time.Second, 5*time.Millisecond, "%s %s %d", msg, id, n)
+	}
+	// b may be there before a has loaded the ring (then its arrival is not news).
+	stopB := run("b", New("b", staleAfter, time.Now), discard)
+	require.Eventually(t, func() bool { return len(ringA.Live()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	base := logs.count(joined, "b")
+	for round := 1; round <= 2; round++ {
+		stopB() // withdraws
+		eventually(lost, "b", round)
+		stopB = run("b", New("b", staleAfter, time.Now), discard)
+		eventually(joined, "b", base+round)
+	}
+	// c announces once and then is silent, as a killed process.
+	_, err = OpenAnnouncer(t.Context(), js, New("c", staleAfter, time.Now), Member{ID: "c", Addr: "c:1"}, interval, discard)
+	require.NoError(t, err)
+	eventually(joined, "c", 1)
+	eventually(lost, "c", 1)
+	require.Never(t, func() bool { return logs.count(lost, "c") > 1 || logs.count(lost, "b") > 2 }, 10*interval, interval)
+}

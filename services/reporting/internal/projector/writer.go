@@ -1,0 +1,83 @@
+package projector
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// block is one INSERT: rows of one partition, and the stream position
+// (highest sequence seen and its server time) it completes.
+type block struct {
+	rows []Record
+	seq  uint64
+	at   time.Time
+}
+
+// writer is one table of a stream projector.
+type writer struct {
+	proj     Projection
+	sink     Sink
+	attrs    metric.MeasurementOption
+	lag      metric.Float64Histogram
+	rows     metric.Int64Counter
+	caughtUp atomic.Uint64
+
+	// proven is the highest sequence ClickHouse proves projected: the
+	// table's last row or its checkpoint.
+	proven atomic.Uint64
+
+	// Owned by the reader during a run.
+	buf    *Buffer
+	resume uint64
+	// Blocks handed to the writer goroutine and not yet stored.
+	pending atomic.Int32
+	blocks  chan block
+	failed  chan error
+}
+
+func (w *writer) advance(seq uint64) {
+	for {
+		cur := w.caughtUp.Load()
+		if seq <= cur || w.caughtUp.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// skip records that the table does not hold the event at seq.
+func (w *writer) skip(seq uint64, serverTime time.Time) {
+	w.buf.Seen(seq, serverTime)
+	if w.buf.Len() == 0 && w.pending.Load() == 0 {
+		w.advance(seq)
+	}
+}
+
+// write inserts w's blocks in order until its channel closes. After a
+// failure it stores nothing more (a later block would move max(seq) past
+// the lost one) and only drains.
+func (w *writer) write(ctx context.Context, opts Options) {
+	failed := false
+	for b := range w.blocks {
+		if failed {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.InsertTimeout)
+		err := w.sink.Insert(ictx, b.rows)
+		cancel()
+		if err != nil {
+			failed = true
+			w.failed <- err
+			continue
+		}
+		w.advance(b.seq)
+		w.prove(b.rows[len(b.rows)-1].Sequence())
+		w.pending.Add(-1)
+		w.rows.Add(ctx, int64(len(b.rows)), w.attrs)
+		if !b.at.IsZero() {
+			w.lag.Record(ctx, opts.Now().Sub(b.at).Seconds(), w.attrs)
+		}
+	}
+}
