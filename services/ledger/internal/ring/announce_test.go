@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -46,9 +45,7 @@ func TestReplicaLossAndReturnAreLoggedOnce(t *testing.T) {
 	// Stale after ten missed announcements: -race on a busy machine delays some.
 	const interval, staleAfter = 20 * time.Millisecond, 200 * time.Millisecond
 	url, _ := testkit.NATS(t)
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := testkit.Connect(t, url, "ledger")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	discard := slog.New(slog.DiscardHandler)
