@@ -39,9 +39,11 @@ func (b *syncBuffer) count(msg string) int {
 func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
 	natsURL, _ := testkit.NATS(t)
 	_, database := testkit.ClickHouse(t)
+	provisionLog(t, natsURL)
 	proxy := testkit.NewProxy(t, testkit.ClickHouseAddr())
 	cfg := reporting.Config{
-		Common:         config.Common{Listen: "127.0.0.1:0", NATSURL: natsURL, APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
+		Common: config.Common{Listen: "127.0.0.1:0", NATSURL: natsURL, NATSCreds: testkit.Creds(t, natsURL, "reporting"),
+			APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
 		ClickHouseAddr: proxy.Addr(), ClickHouseDatabase: database, ClickHouseUser: "default",
 		FlushRows: 100, FlushInterval: 10 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
 		ClickHousePing: 20 * time.Millisecond,

@@ -35,6 +35,7 @@ func limitedIngestion(t *testing.T, log *slog.Logger, edit func(*ingestion.Confi
 	flagDefaults(cfg.Register)
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen, cfg.HTTPListen = natsURL, devstack.APIKeys(), "127.0.0.1:0", "127.0.0.1:0"
 	cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.RateLimit = led.addr, devstack.ServiceKey, 0
+	cfg.NATSCreds = testkit.Creds(t, natsURL, "ingestion")
 	edit(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ingestion.New(ctx, cfg, log)
