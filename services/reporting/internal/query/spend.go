@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -53,7 +54,8 @@ func Spend(f Filter, g SpendGroup, attrKey string) (string, []any) {
 		args = append(args, attrKey)
 	}
 	args = append(args, scopeArgs(f)...)
-	sql := `SELECT k, currency, sum(split_token * price) AS amount, sum(split_token) AS total_tokens, uniqExact(event_id) AS charges
+	sql := `SELECT k, currency, sum(split_token * price) AS amount, sum(split_token) AS total_tokens, uniqExact(event_id) AS charges,
+	sum(toFloat64(split_token) * price) AS approx
 FROM (
 	SELECT ` + spendKeys[g] + ` AS k, event_id, team_id, split_pack_id AS pack_id, split_token
 	FROM charges_v2 ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
@@ -69,7 +71,8 @@ ORDER BY currency, amount DESC, k`
 // ExpiredValue builds the value of the tokens that expired unused in f,
 // per currency.
 func ExpiredValue(f Filter) (string, []any) {
-	sql := `SELECT '' AS k, currency, sum(lost * price) AS amount, sum(lost) AS total_tokens, toUInt64(0) AS charges
+	sql := `SELECT '' AS k, currency, sum(lost * price) AS amount, sum(lost) AS total_tokens, toUInt64(0) AS charges,
+	sum(toFloat64(lost) * price) AS approx
 FROM (
 	SELECT team_id, pack_id, -tokens AS lost
 	FROM pool_events_v2
@@ -94,12 +97,24 @@ func (r *Reader) ExpiredValue(ctx context.Context, f Filter) ([]SpendAmount, err
 	return r.amounts(ctx, "expired value", sql, args)
 }
 
+// ErrAmountTooLarge means a total does not fit in int64 millionths (over
+// 9.2 trillion units of one currency): refused rather than wrapped.
+var ErrAmountTooLarge = errors.New("an amount exceeds 9.2e18 millionths of its currency")
+
+// maxAmount is the largest total trusted: float64 sums are only close, so
+// the check leaves a margin below int64's limit.
+const maxAmount = 9.2e18
+
 func (r *Reader) amounts(ctx context.Context, name, sql string, args []any) ([]SpendAmount, error) {
 	var out []SpendAmount
 	err := r.each(ctx, name, sql, args, func(rows driver.Rows) error {
 		var a SpendAmount
-		if err := rows.Scan(&a.Key, &a.Currency, &a.AmountMicros, &a.Tokens, &a.Charges); err != nil {
+		var approx float64
+		if err := rows.Scan(&a.Key, &a.Currency, &a.AmountMicros, &a.Tokens, &a.Charges, &approx); err != nil {
 			return err
+		}
+		if approx > maxAmount || approx < -maxAmount {
+			return ErrAmountTooLarge
 		}
 		out = append(out, a)
 		return nil

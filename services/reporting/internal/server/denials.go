@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -91,6 +93,12 @@ func denialCounts(groups, reasons []query.DenialCount, g query.DenialGroup, show
 		byKey[c.Key] = dc
 		out = append(out, dc)
 		total += dc.Denials
+	}
+	if g == query.DenyByUser {
+		// Ties were broken by the hidden ids: break them by the ids shown.
+		slices.SortStableFunc(out, func(a, b *v1.DenialCount) int {
+			return cmp.Or(cmp.Compare(b.Denials, a.Denials), strings.Compare(a.Key, b.Key))
+		})
 	}
 	perReason := map[string]int64{}
 	for _, r := range reasons {

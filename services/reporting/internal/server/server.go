@@ -220,6 +220,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 			bad.Add(v.Field, "%s", v.Description)
 		}
 		return bad.Err()
+	case errors.Is(err, query.ErrAmountTooLarge):
+		return status.Error(codes.OutOfRange, "an amount is too large to report in millionths of its currency")
 	case errors.Is(err, errNoLedger):
 		return status.Error(codes.FailedPrecondition, "no ledger is configured: the balance is unknown")
 	case errors.Is(err, context.Canceled):

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -44,22 +45,46 @@ func (s *Server) GetSpend(ctx context.Context, req *v1.GetSpendRequest) (*v1.Get
 	if err := g.Wait(); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	remaining, err := remainingValue(packs)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	resp := &v1.GetSpendResponse{
 		FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout),
-		ExpiredUnused: moneyOf(expired), Remaining: remainingValue(packs),
+		ExpiredUnused: moneyOf(expired), Remaining: remaining,
 	}
+	if resp.Rows, resp.TotalSpent, err = s.spendRows(f, group, spent); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return resp, nil
+}
+
+// spendRows are the rows of spent, users shown as the organisation sees
+// them, and the total per currency.
+func (s *Server) spendRows(f query.Filter, group query.SpendGroup, spent []query.SpendAmount) ([]*v1.SpendRow, []*v1.Money, error) {
 	show := s.privacy.Users(f.OrgID)
-	var totals []query.SpendAmount
+	var (
+		rows   []*v1.SpendRow
+		totals []query.SpendAmount
+		err    error
+	)
 	for _, a := range spent {
 		key := a.Key
 		if group == query.SpendByUser {
 			key = show(key)
 		}
-		resp.Rows = append(resp.Rows, &v1.SpendRow{Key: key, Currency: a.Currency, AmountMicros: a.AmountMicros, Tokens: a.Tokens, Charges: int64(a.Charges)})
-		totals = addAmount(totals, query.SpendAmount{Currency: a.Currency, AmountMicros: a.AmountMicros, Tokens: a.Tokens})
+		rows = append(rows, &v1.SpendRow{Key: key, Currency: a.Currency, AmountMicros: a.AmountMicros, Tokens: a.Tokens, Charges: int64(a.Charges)})
+		if totals, err = addAmount(totals, query.SpendAmount{Currency: a.Currency, AmountMicros: a.AmountMicros, Tokens: a.Tokens}); err != nil {
+			return nil, nil, err
+		}
 	}
-	resp.TotalSpent = moneyOf(totals)
-	return resp, nil
+	if group == query.SpendByUser && !s.privacy.ShowsPersonalData(f.OrgID) {
+		// Ties were broken by the hidden ids: break them by pseudonym.
+		slices.SortStableFunc(rows, func(a, b *v1.SpendRow) int {
+			return cmp.Or(strings.Compare(a.Currency, b.Currency), cmp.Compare(b.AmountMicros, a.AmountMicros), strings.Compare(a.Key, b.Key))
+		})
+	}
+	return rows, moneyOf(totals), nil
 }
 
 var spendGroups = map[v1.SpendGrouping]query.SpendGroup{
@@ -71,26 +96,45 @@ var spendGroups = map[v1.SpendGrouping]query.SpendGroup{
 }
 
 // remainingValue is what is left in packs at their prices, per currency.
-func remainingValue(packs []query.Pack) []*v1.Money {
-	var out []query.SpendAmount
+func remainingValue(packs []query.Pack) ([]*v1.Money, error) {
+	var (
+		out []query.SpendAmount
+		err error
+	)
 	for _, p := range packs {
-		if left := p.Remaining(); left > 0 {
-			out = addAmount(out, query.SpendAmount{Currency: p.Currency, AmountMicros: left * p.UnitPriceMicros, Tokens: left})
+		left := p.Remaining()
+		if left <= 0 {
+			continue
+		}
+		// The ledger bounds one pack's tokens × price to 10^18: no overflow here.
+		if out, err = addAmount(out, query.SpendAmount{Currency: p.Currency, AmountMicros: left * p.UnitPriceMicros, Tokens: left}); err != nil {
+			return nil, err
 		}
 	}
-	return moneyOf(out)
+	return moneyOf(out), nil
 }
 
-// addAmount adds a to the entry of its currency in sums.
-func addAmount(sums []query.SpendAmount, a query.SpendAmount) []query.SpendAmount {
+// addAmount adds a to the entry of its currency in sums, refusing a total
+// past int64 rather than wrapping it.
+func addAmount(sums []query.SpendAmount, a query.SpendAmount) ([]query.SpendAmount, error) {
 	for i := range sums {
-		if sums[i].Currency == a.Currency {
-			sums[i].AmountMicros += a.AmountMicros
-			sums[i].Tokens += a.Tokens
-			return sums
+		if sums[i].Currency != a.Currency {
+			continue
 		}
+		amount, ok1 := checkedAdd(sums[i].AmountMicros, a.AmountMicros)
+		tokens, ok2 := checkedAdd(sums[i].Tokens, a.Tokens)
+		if !ok1 || !ok2 {
+			return nil, query.ErrAmountTooLarge
+		}
+		sums[i].AmountMicros, sums[i].Tokens = amount, tokens
+		return sums, nil
 	}
-	return append(sums, a)
+	return append(sums, a), nil
+}
+
+func checkedAdd(a, b int64) (int64, bool) {
+	s := a + b
+	return s, (s > a) == (b > 0)
 }
 
 // moneyOf is amounts per currency, in currency order.
