@@ -60,22 +60,10 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 			return 0, fmt.Errorf("rate %s: %w", p.Code, err)
 		}
 	}
-	packs := []struct {
-		team, id string
-		tokens   int64
-		bought   time.Time
-	}{
-		{"design", "design-2025-q4", 1500, now.AddDate(0, -10, 0)},
-		{"design", "design-2026-q2", 3000, now.AddDate(0, -4, 0)},
-		{"civil", "civil-2026", 1200, now.AddDate(0, -3, 0)},
-	}
-	for _, p := range packs {
-		if _, err := ledger.AddPack(ctx, &v1.AddPackRequest{
-			EventId: "demo-pack-" + p.id, TeamId: p.team, PackId: p.id, Tokens: p.tokens, UnitPriceMicros: 3_000_000, Currency: "USD",
-			PurchasedAt: timestamppb.New(p.bought), Source: v1.PackSource_PACK_SOURCE_PURCHASE, Reason: "demo purchase",
-		}); err != nil {
-			return 0, fmt.Errorf("pack %s: %w", p.id, err)
-		}
+	// The project pack ends once the history is in: a few seconds on.
+	projectEnds := time.Now().Add(3 * time.Second)
+	if err := addPacks(ctx, ledger, now, start, projectEnds); err != nil {
+		return 0, err
 	}
 	for team, users := range Teams {
 		for _, u := range users {
@@ -87,11 +75,18 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 	// History: working days, each user opening one or two products in the
 	// morning, sometimes again after lunch (free inside the window).
 	svc := v1.NewLedgerServiceClient(service)
+	if err := setUpRefusals(ctx, ledger, start); err != nil {
+		return 0, err
+	}
 	rng := rand.New(rand.NewPCG(42, 7))
 	sctx := auth.ActingFor(ctx, org)
 	for day := start; day.Before(now.Truncate(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			continue
+		}
+		n, err := refusals(sctx, svc, day)
+		if launches += n; err != nil {
+			return launches, err
 		}
 		for team, users := range Teams {
 			for ui, u := range users {
@@ -122,5 +117,5 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 			}
 		}
 	}
-	return launches, nil
+	return launches + 1, recordProjectExpiry(sctx, svc, projectEnds)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +99,8 @@ type expectations struct {
 	Charges       int64            `json:"charges"`
 	AlertTeam     string           `json:"alertTeam"`
 	RemoveTokens  int64            `json:"removeTokens"`
+	Denials       int64            `json:"denials"`
+	Currencies    []string         `json:"currencies"`
 }
 
 func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1.ReportingServiceClient) expectations {
@@ -134,5 +137,20 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 		}
 		return true
 	}, 30*time.Second, 100*time.Millisecond, "reporting catches up with the ledger")
+	// The demo's last event is a refusal: once it is projected, every one is.
+	var denials *v1.GetDenialsResponse
+	require.Eventually(t, func() bool {
+		r, err := reports.GetDenials(ctx, &v1.GetDenialsRequest{TeamIds: ids, Range: last12, GroupBy: v1.DenialGrouping_DENIAL_GROUPING_REASON, PageSize: 1})
+		denials = r
+		return err == nil && len(r.GetDenials()) == 1 && strings.HasPrefix(r.GetDenials()[0].GetEventId(), "demo-refusal-design-zoe-expiry-")
+	}, 30*time.Second, 100*time.Millisecond, "reporting projects the demo's last refusal")
+	want.Denials = denials.GetTotalDenials()
+	require.GreaterOrEqual(t, len(denials.GetGroups()), 4, "the demo refuses launches for several reasons")
+	spend, err := reports.GetSpend(ctx, &v1.GetSpendRequest{TeamIds: ids, Range: last12})
+	require.NoError(t, err)
+	for _, m := range spend.GetTotalSpent() {
+		want.Currencies = append(want.Currencies, m.GetCurrency())
+	}
+	require.Equal(t, []string{"EUR", "USD"}, want.Currencies, "the demo's packs are priced in two currencies")
 	return want
 }

@@ -19,6 +19,7 @@ func TestTokenctl(t *testing.T) {
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
+		{"denials and spend", testDenialsAndSpend},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},

@@ -126,7 +126,8 @@ test('the console', async (t) => {
     await page.locator('#user-limit').selectOption('5');
     await page.getByTestId('users-page').filter({ hasText: 'Page 1' }).waitFor();
     const seen = [];
-    for (let n = 1; ; n++) {
+    let last = 1;
+    for (let n = 1; ; n++, last++) {
       const rows = await names();
       assert.ok(rows.length <= 5, `page ${n} holds ${rows.length} users`);
       seen.push(...rows);
@@ -136,10 +137,46 @@ test('the console', async (t) => {
       await page.getByTestId('users-page').filter({ hasText: `Page ${n + 1}` }).waitFor();
     }
     assert.deepEqual(seen, all, 'the pages walk every user once, in order');
+    assert.ok(last > 1, 'the demo has more than 5 users');
     await page.getByRole('button', { name: '← Previous' }).click();
-    await page.getByTestId('users-page').filter({ hasText: 'Page 1' }).waitFor();
+    await page.getByTestId('users-page').filter({ hasText: `Page ${last - 1}` }).waitFor();
     await shot('by-user-pages');
     await page.locator('#user-limit').selectOption('50');
+  });
+
+  await step('denials: who was refused and why, by reason and a page at a time', async () => {
+    await page.getByRole('link', { name: 'Denials' }).click();
+    const groups = page.getByTestId('denial-groups');
+    await groups.waitFor();
+    assert.equal(await number('denials-total'), expected.denials, 'the refusals reporting counts');
+    const reasons = await groups.locator('tbody td:first-child').allInnerTexts();
+    for (const r of ['insufficient tokens', 'budget exceeded', 'user not assigned', 'product not allowed']) {
+      assert.ok(reasons.includes(r), `the demo has a refusal for ${r}: ${reasons.join(', ')}`);
+    }
+    const list = page.getByTestId('denials-table');
+    assert.equal(await list.locator('tbody tr').count(), Math.min(50, expected.denials), 'the first page of refusals');
+    await shot('denials');
+    await page.locator('#denial-group').selectOption('DENIAL_GROUPING_USER');
+    await groups.locator('tbody td').filter({ hasText: /^zoe$/ }).waitFor();
+    await shot('denials-by-user');
+    if (expected.denials > 50) {
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await page.getByTestId('denials-page').filter({ hasText: 'Page 2' }).waitFor();
+    }
+  });
+
+  await step('money: spend per currency, expired and remaining value', async () => {
+    await page.getByRole('link', { name: 'Money' }).click();
+    const table = page.getByTestId('spend-table');
+    await table.waitFor();
+    const currencies = await table.locator('tbody td:nth-child(2)').allInnerTexts();
+    assert.deepEqual([...new Set(currencies)].sort(), expected.currencies, 'a row per team and currency, never added');
+    assert.match(await page.getByTestId('spend-expired').innerText(), /€[0-9,.]+ [0-9,]+ tokens/, 'the project pack expired with tokens left');
+    assert.match(await page.getByTestId('spend-remaining').innerText(), /\$[0-9,.]+ [0-9,]+ tokens/);
+    await shot('money');
+    await page.locator('#spend-group').selectOption('SPEND_GROUPING_ATTRIBUTE');
+    await table.locator('tbody td').filter({ hasText: /^P-100$/ }).first().waitFor();
+    await shot('money-by-project');
   });
 
   await step('balances: a card per pool with the ledger\'s available', async () => {

@@ -72,6 +72,16 @@ func TestBuildersBindEveryPlaceholder(t *testing.T) {
 		"Charges":           func() (string, []any) { return Charges(acme) },
 		"SessionTimes":      func() (string, []any) { return SessionTimes(acme, []string{"u1"}, 15*time.Minute) },
 		"BudgetEvents":      func() (string, []any) { return BudgetEvents(acme) },
+		"DenialGroups": func() (string, []any) {
+			return DenialGroups(DenialScope{Filter: acme, Reasons: []string{"insufficient_tokens"}, Products: []string{"A", "B"}}, DenyByUser)
+		},
+		"DenialReasons": func() (string, []any) { return DenialReasons(DenialScope{Filter: acme}, DenyByDay) },
+		"DenialList": func() (string, []any) {
+			return DenialList(DenialScope{Filter: acme, Products: []string{"A"}}, 42, 101)
+		},
+		"Spend":          func() (string, []any) { return Spend(acme, SpendByTeam, "") },
+		"SpendAttribute": func() (string, []any) { return Spend(acme, SpendByAttribute, "project") },
+		"ExpiredValue":   func() (string, []any) { return ExpiredValue(acme) },
 		"BudgetSpend": func() (string, []any) {
 			return BudgetSpend(acme, []BudgetCharges{
 				{TeamID: "design", AfterSeq: 3, From: day("2025-01-01"), Scope: "user", Key: "u1"},
@@ -101,4 +111,35 @@ FROM charges_v2
 WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?)`, sql)
 	require.Equal(t, []any{"design", uint64(3), "2025-01-06", "u1", "civil", uint64(9), "2025-01-01", "project", "project", "P-1",
 		"acme", "design", "civil", "2025-01-01"}, args)
+}
+
+func TestSpendSQL(t *testing.T) {
+	t.Parallel()
+	sql, args := Spend(acme, SpendByAttribute, "project")
+	require.Equal(t, `SELECT k, currency, sum(split_token * price) AS amount, sum(split_token) AS total_tokens, uniqExact(event_id) AS charges,
+	sum(toFloat64(split_token) * price) AS approx
+FROM (
+	SELECT attribute_values[indexOf(attribute_keys, ?)] AS k, event_id, team_id, split_pack_id AS pack_id, split_token
+	FROM charges_v2 ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
+	WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?)
+) ANY LEFT JOIN (
+	SELECT team_id, pack_id, any(unit_price_micros) AS price, any(currency) AS currency
+	FROM pool_events_v2
+	WHERE org_id = ? AND team_id IN (?, ?) AND kind IN ('pack_added', 'move_in')
+	GROUP BY team_id, pack_id
+) USING (team_id, pack_id)
+GROUP BY k, currency
+ORDER BY currency, amount DESC, k`, sql)
+	require.Equal(t, []any{"project", "acme", "design", "civil", "2025-01-01", "2025-01-31", "acme", "design", "civil"}, args)
+}
+
+func TestDenialListSQL(t *testing.T) {
+	t.Parallel()
+	sql, args := DenialList(DenialScope{Filter: acme, Reasons: []string{"budget_exceeded"}}, 42, 11)
+	require.Equal(t, `SELECT seq, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
+FROM launches_v2
+WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND outcome = 'denied' AND deny_reason IN (?) AND seq < ?
+ORDER BY seq DESC
+LIMIT 11`, sql)
+	require.Equal(t, []any{"acme", "design", "civil", "2025-01-01", "2025-01-31", "budget_exceeded", uint64(42)}, args)
 }

@@ -22,6 +22,11 @@ const (
 	// MaxPageToken bounds a page token's length; the service's own tokens
 	// are far shorter.
 	MaxPageToken = 256
+	// DefaultPageSize and MaxPageSize bound a list's page_size.
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+	// MaxReasons bounds the deny reasons one report may name.
+	MaxReasons = 16
 )
 
 // Check collects the problems of a report request's fields other than its
@@ -120,4 +125,49 @@ func (c *Check) Tokens(field string, n int64) {
 	if n < 0 || n > MaxTermTokens {
 		c.inv.add(field, "must be 0 to %d, not %d", int64(MaxTermTokens), n)
 	}
+}
+
+// PageSize checks a page_size and returns it, DefaultPageSize for 0.
+func (c *Check) PageSize(field string, n int32) int {
+	switch {
+	case n == 0:
+		return DefaultPageSize
+	case n < 0 || n > MaxPageSize:
+		c.inv.add(field, "must be 0 (default %d) to %d, not %d", DefaultPageSize, MaxPageSize, n)
+		return DefaultPageSize
+	}
+	return int(n)
+}
+
+// Reasons checks deny reason names ("" stands for a value the caller sent
+// that names no reason).
+func (c *Check) Reasons(field string, names []string) {
+	if len(names) > MaxReasons {
+		c.inv.add(field, "at most %d reasons", MaxReasons)
+		return
+	}
+	for i, n := range names {
+		if n == "" {
+			c.inv.add(field+"["+strconv.Itoa(i)+"]", "not a deny reason")
+		}
+	}
+}
+
+// DenialPage decodes a denials list's page token of the request whose
+// fingerprint is scope: the sequence to continue below (0: from the start).
+func (c *Check) DenialPage(field, token string, scope uint64) uint64 {
+	cur := c.PageToken(field, token, scope)
+	if cur == nil {
+		return 0
+	}
+	if cur.User != denialMark || cur.Key <= 0 {
+		c.inv.add(field, "is not a page token of this list")
+		return 0
+	}
+	return uint64(cur.Key)
+}
+
+// Invalid records a problem the caller found in field.
+func (c *Check) Invalid(field, format string, args ...any) {
+	c.inv.add(field, format, args...)
 }

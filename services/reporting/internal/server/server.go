@@ -45,6 +45,11 @@ type Reports interface {
 	SessionTimes(ctx context.Context, f query.Filter, users []string, maxGap time.Duration) (map[string]query.UserSessions, error)
 	BudgetEvents(ctx context.Context, f query.Filter) ([]query.BudgetEvent, error)
 	BudgetSpend(ctx context.Context, f query.Filter, budgets []query.BudgetCharges) ([]int64, error)
+	DenialGroups(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
+	DenialReasons(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
+	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
+	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
+	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
 }
 
 // Balances reads pools' balances from the ledger (balance.Ledger).
@@ -215,6 +220,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 			bad.Add(v.Field, "%s", v.Description)
 		}
 		return bad.Err()
+	case errors.Is(err, query.ErrAmountTooLarge):
+		return status.Error(codes.OutOfRange, "an amount is too large to report in millionths of its currency")
 	case errors.Is(err, errNoLedger):
 		return status.Error(codes.FailedPrecondition, "no ledger is configured: the balance is unknown")
 	case errors.Is(err, context.Canceled):

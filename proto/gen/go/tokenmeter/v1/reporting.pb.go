@@ -297,6 +297,124 @@ func (Recommendation) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{4}
 }
 
+// DenialGrouping is what GetDenials counts refusals by.
+type DenialGrouping int32
+
+const (
+	// By day.
+	DenialGrouping_DENIAL_GROUPING_UNSPECIFIED DenialGrouping = 0
+	DenialGrouping_DENIAL_GROUPING_DAY         DenialGrouping = 1
+	DenialGrouping_DENIAL_GROUPING_TEAM        DenialGrouping = 2
+	DenialGrouping_DENIAL_GROUPING_USER        DenialGrouping = 3
+	DenialGrouping_DENIAL_GROUPING_PRODUCT     DenialGrouping = 4
+	DenialGrouping_DENIAL_GROUPING_REASON      DenialGrouping = 5
+)
+
+// Enum value maps for DenialGrouping.
+var (
+	DenialGrouping_name = map[int32]string{
+		0: "DENIAL_GROUPING_UNSPECIFIED",
+		1: "DENIAL_GROUPING_DAY",
+		2: "DENIAL_GROUPING_TEAM",
+		3: "DENIAL_GROUPING_USER",
+		4: "DENIAL_GROUPING_PRODUCT",
+		5: "DENIAL_GROUPING_REASON",
+	}
+	DenialGrouping_value = map[string]int32{
+		"DENIAL_GROUPING_UNSPECIFIED": 0,
+		"DENIAL_GROUPING_DAY":         1,
+		"DENIAL_GROUPING_TEAM":        2,
+		"DENIAL_GROUPING_USER":        3,
+		"DENIAL_GROUPING_PRODUCT":     4,
+		"DENIAL_GROUPING_REASON":      5,
+	}
+)
+
+func (x DenialGrouping) Enum() *DenialGrouping {
+	p := new(DenialGrouping)
+	*p = x
+	return p
+}
+
+func (x DenialGrouping) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DenialGrouping) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[5].Descriptor()
+}
+
+func (DenialGrouping) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[5]
+}
+
+func (x DenialGrouping) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DenialGrouping.Descriptor instead.
+func (DenialGrouping) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{5}
+}
+
+// SpendGrouping is what GetSpend totals money by.
+type SpendGrouping int32
+
+const (
+	// By team.
+	SpendGrouping_SPEND_GROUPING_UNSPECIFIED SpendGrouping = 0
+	SpendGrouping_SPEND_GROUPING_TEAM        SpendGrouping = 1
+	SpendGrouping_SPEND_GROUPING_PRODUCT     SpendGrouping = 2
+	SpendGrouping_SPEND_GROUPING_USER        SpendGrouping = 3
+	// By the value of attribute_key (charges without it: key "").
+	SpendGrouping_SPEND_GROUPING_ATTRIBUTE SpendGrouping = 4
+)
+
+// Enum value maps for SpendGrouping.
+var (
+	SpendGrouping_name = map[int32]string{
+		0: "SPEND_GROUPING_UNSPECIFIED",
+		1: "SPEND_GROUPING_TEAM",
+		2: "SPEND_GROUPING_PRODUCT",
+		3: "SPEND_GROUPING_USER",
+		4: "SPEND_GROUPING_ATTRIBUTE",
+	}
+	SpendGrouping_value = map[string]int32{
+		"SPEND_GROUPING_UNSPECIFIED": 0,
+		"SPEND_GROUPING_TEAM":        1,
+		"SPEND_GROUPING_PRODUCT":     2,
+		"SPEND_GROUPING_USER":        3,
+		"SPEND_GROUPING_ATTRIBUTE":   4,
+	}
+)
+
+func (x SpendGrouping) Enum() *SpendGrouping {
+	p := new(SpendGrouping)
+	*p = x
+	return p
+}
+
+func (x SpendGrouping) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SpendGrouping) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[6].Descriptor()
+}
+
+func (SpendGrouping) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[6]
+}
+
+func (x SpendGrouping) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SpendGrouping.Descriptor instead.
+func (SpendGrouping) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{6}
+}
+
 // UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive).
 type UsageRange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2882,6 +3000,747 @@ func (x *AdviseLicensingResponse) GetCurrency() string {
 	return ""
 }
 
+type GetDenialsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	GroupBy DenialGrouping         `protobuf:"varint,3,opt,name=group_by,json=groupBy,proto3,enum=tokenmeter.v1.DenialGrouping" json:"group_by,omitempty"`
+	// Only these reasons (empty: all; at most 16).
+	Reasons []DenyReason `protobuf:"varint,4,rep,packed,name=reasons,proto3,enum=tokenmeter.v1.DenyReason" json:"reasons,omitempty"`
+	// Only these products (empty: all; at most 1,000).
+	ProductCodes []string `protobuf:"bytes,5,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// Denials listed per page: default 100, at most 1,000.
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous answer (same request otherwise).
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDenialsRequest) Reset() {
+	*x = GetDenialsRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDenialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDenialsRequest) ProtoMessage() {}
+
+func (x *GetDenialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDenialsRequest.ProtoReflect.Descriptor instead.
+func (*GetDenialsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetDenialsRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *GetDenialsRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *GetDenialsRequest) GetGroupBy() DenialGrouping {
+	if x != nil {
+		return x.GroupBy
+	}
+	return DenialGrouping_DENIAL_GROUPING_UNSPECIFIED
+}
+
+func (x *GetDenialsRequest) GetReasons() []DenyReason {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *GetDenialsRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *GetDenialsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetDenialsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// DenialCount is the refusals of one group: key is the day (YYYY-MM-DD),
+// team id, user id (a pseudonym where the organisation hides personal
+// data), product code or reason name ("insufficient_tokens").
+type DenialCount struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Key     string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Denials int64                  `protobuf:"varint,2,opt,name=denials,proto3" json:"denials,omitempty"`
+	// Distinct users refused.
+	Users int64 `protobuf:"varint,3,opt,name=users,proto3" json:"users,omitempty"`
+	// Tokens the refused launches would have cost.
+	TokensRequired int64          `protobuf:"varint,4,opt,name=tokens_required,json=tokensRequired,proto3" json:"tokens_required,omitempty"`
+	ByReason       []*ReasonCount `protobuf:"bytes,5,rep,name=by_reason,json=byReason,proto3" json:"by_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DenialCount) Reset() {
+	*x = DenialCount{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DenialCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DenialCount) ProtoMessage() {}
+
+func (x *DenialCount) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DenialCount.ProtoReflect.Descriptor instead.
+func (*DenialCount) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DenialCount) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *DenialCount) GetDenials() int64 {
+	if x != nil {
+		return x.Denials
+	}
+	return 0
+}
+
+func (x *DenialCount) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *DenialCount) GetTokensRequired() int64 {
+	if x != nil {
+		return x.TokensRequired
+	}
+	return 0
+}
+
+func (x *DenialCount) GetByReason() []*ReasonCount {
+	if x != nil {
+		return x.ByReason
+	}
+	return nil
+}
+
+type ReasonCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        DenyReason             `protobuf:"varint,1,opt,name=reason,proto3,enum=tokenmeter.v1.DenyReason" json:"reason,omitempty"`
+	Denials       int64                  `protobuf:"varint,2,opt,name=denials,proto3" json:"denials,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReasonCount) Reset() {
+	*x = ReasonCount{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReasonCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReasonCount) ProtoMessage() {}
+
+func (x *ReasonCount) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReasonCount.ProtoReflect.Descriptor instead.
+func (*ReasonCount) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ReasonCount) GetReason() DenyReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DenyReason_DENY_REASON_UNSPECIFIED
+}
+
+func (x *ReasonCount) GetDenials() int64 {
+	if x != nil {
+		return x.Denials
+	}
+	return 0
+}
+
+// Denial is one refused launch.
+type Denial struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	EventId        string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId         string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId         string                 `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode    string                 `protobuf:"bytes,4,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	ProductVersion string                 `protobuf:"bytes,5,opt,name=product_version,json=productVersion,proto3" json:"product_version,omitempty"`
+	DeviceId       string                 `protobuf:"bytes,6,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	At             *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	Reason         DenyReason             `protobuf:"varint,8,opt,name=reason,proto3,enum=tokenmeter.v1.DenyReason" json:"reason,omitempty"`
+	TokensRequired int64                  `protobuf:"varint,9,opt,name=tokens_required,json=tokensRequired,proto3" json:"tokens_required,omitempty"`
+	// A renewal of a window left open, refused at its 24-hour mark.
+	Renewal       bool `protobuf:"varint,10,opt,name=renewal,proto3" json:"renewal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Denial) Reset() {
+	*x = Denial{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Denial) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Denial) ProtoMessage() {}
+
+func (x *Denial) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Denial.ProtoReflect.Descriptor instead.
+func (*Denial) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Denial) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *Denial) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Denial) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Denial) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *Denial) GetProductVersion() string {
+	if x != nil {
+		return x.ProductVersion
+	}
+	return ""
+}
+
+func (x *Denial) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *Denial) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *Denial) GetReason() DenyReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DenyReason_DENY_REASON_UNSPECIFIED
+}
+
+func (x *Denial) GetTokensRequired() int64 {
+	if x != nil {
+		return x.TokensRequired
+	}
+	return 0
+}
+
+func (x *Denial) GetRenewal() bool {
+	if x != nil {
+		return x.Renewal
+	}
+	return false
+}
+
+type GetDenialsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Groups by the requested grouping: days in order, others most denials first.
+	Groups       []*DenialCount `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	ByReason     []*ReasonCount `protobuf:"bytes,2,rep,name=by_reason,json=byReason,proto3" json:"by_reason,omitempty"`
+	TotalDenials int64          `protobuf:"varint,3,opt,name=total_denials,json=totalDenials,proto3" json:"total_denials,omitempty"`
+	// This page of refusals, newest first.
+	Denials []*Denial `protobuf:"bytes,4,rep,name=denials,proto3" json:"denials,omitempty"`
+	// Set when more refusals follow this page; empty on the last one.
+	NextPageToken string `protobuf:"bytes,5,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	FromDate      string `protobuf:"bytes,6,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string `protobuf:"bytes,7,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDenialsResponse) Reset() {
+	*x = GetDenialsResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDenialsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDenialsResponse) ProtoMessage() {}
+
+func (x *GetDenialsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDenialsResponse.ProtoReflect.Descriptor instead.
+func (*GetDenialsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetDenialsResponse) GetGroups() []*DenialCount {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *GetDenialsResponse) GetByReason() []*ReasonCount {
+	if x != nil {
+		return x.ByReason
+	}
+	return nil
+}
+
+func (x *GetDenialsResponse) GetTotalDenials() int64 {
+	if x != nil {
+		return x.TotalDenials
+	}
+	return 0
+}
+
+func (x *GetDenialsResponse) GetDenials() []*Denial {
+	if x != nil {
+		return x.Denials
+	}
+	return nil
+}
+
+func (x *GetDenialsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *GetDenialsResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetDenialsResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+type GetSpendRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	GroupBy SpendGrouping          `protobuf:"varint,3,opt,name=group_by,json=groupBy,proto3,enum=tokenmeter.v1.SpendGrouping" json:"group_by,omitempty"`
+	// Required with SPEND_GROUPING_ATTRIBUTE, e.g. "project" (at most 64 bytes).
+	AttributeKey  string `protobuf:"bytes,4,opt,name=attribute_key,json=attributeKey,proto3" json:"attribute_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSpendRequest) Reset() {
+	*x = GetSpendRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSpendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSpendRequest) ProtoMessage() {}
+
+func (x *GetSpendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSpendRequest.ProtoReflect.Descriptor instead.
+func (*GetSpendRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetSpendRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *GetSpendRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *GetSpendRequest) GetGroupBy() SpendGrouping {
+	if x != nil {
+		return x.GroupBy
+	}
+	return SpendGrouping_SPEND_GROUPING_UNSPECIFIED
+}
+
+func (x *GetSpendRequest) GetAttributeKey() string {
+	if x != nil {
+		return x.AttributeKey
+	}
+	return ""
+}
+
+// Money is an amount in one currency, in millionths of its unit, with the
+// tokens it is the value of. Amounts of different currencies are never
+// added: a currency of "" holds tokens of packs recorded without a price.
+type Money struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Currency      string                 `protobuf:"bytes,1,opt,name=currency,proto3" json:"currency,omitempty"`
+	AmountMicros  int64                  `protobuf:"varint,2,opt,name=amount_micros,json=amountMicros,proto3" json:"amount_micros,omitempty"`
+	Tokens        int64                  `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Money) Reset() {
+	*x = Money{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Money) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Money) ProtoMessage() {}
+
+func (x *Money) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Money.ProtoReflect.Descriptor instead.
+func (*Money) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *Money) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Money) GetAmountMicros() int64 {
+	if x != nil {
+		return x.AmountMicros
+	}
+	return 0
+}
+
+func (x *Money) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+// SpendRow is the spend of one group in one currency.
+type SpendRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Team id, product code, user id (a pseudonym where the organisation
+	// hides personal data) or attribute value.
+	Key           string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Currency      string `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
+	AmountMicros  int64  `protobuf:"varint,3,opt,name=amount_micros,json=amountMicros,proto3" json:"amount_micros,omitempty"`
+	Tokens        int64  `protobuf:"varint,4,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	Charges       int64  `protobuf:"varint,5,opt,name=charges,proto3" json:"charges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpendRow) Reset() {
+	*x = SpendRow{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpendRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpendRow) ProtoMessage() {}
+
+func (x *SpendRow) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpendRow.ProtoReflect.Descriptor instead.
+func (*SpendRow) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SpendRow) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SpendRow) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *SpendRow) GetAmountMicros() int64 {
+	if x != nil {
+		return x.AmountMicros
+	}
+	return 0
+}
+
+func (x *SpendRow) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *SpendRow) GetCharges() int64 {
+	if x != nil {
+		return x.Charges
+	}
+	return 0
+}
+
+type GetSpendResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Highest amount first within each currency.
+	Rows []*SpendRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Charged in the range, per currency.
+	TotalSpent []*Money `protobuf:"bytes,2,rep,name=total_spent,json=totalSpent,proto3" json:"total_spent,omitempty"`
+	// Tokens that expired unused in the range, valued at their packs' prices.
+	ExpiredUnused []*Money `protobuf:"bytes,3,rep,name=expired_unused,json=expiredUnused,proto3" json:"expired_unused,omitempty"`
+	// Left in the packs now, at their prices (the range does not apply).
+	Remaining     []*Money `protobuf:"bytes,4,rep,name=remaining,proto3" json:"remaining,omitempty"`
+	FromDate      string   `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string   `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSpendResponse) Reset() {
+	*x = GetSpendResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSpendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSpendResponse) ProtoMessage() {}
+
+func (x *GetSpendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSpendResponse.ProtoReflect.Descriptor instead.
+func (*GetSpendResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetSpendResponse) GetRows() []*SpendRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetSpendResponse) GetTotalSpent() []*Money {
+	if x != nil {
+		return x.TotalSpent
+	}
+	return nil
+}
+
+func (x *GetSpendResponse) GetExpiredUnused() []*Money {
+	if x != nil {
+		return x.ExpiredUnused
+	}
+	return nil
+}
+
+func (x *GetSpendResponse) GetRemaining() []*Money {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *GetSpendResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetSpendResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -3113,7 +3972,68 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11users_to_unassign\x18\x04 \x01(\x03R\x0fusersToUnassign\x12\x1f\n" +
 	"\vtoken_price\x18\x05 \x01(\x01R\n" +
 	"tokenPrice\x12\x1a\n" +
-	"\bcurrency\x18\x06 \x01(\tR\bcurrency*\x88\x01\n" +
+	"\bcurrency\x18\x06 \x01(\tR\bcurrency\"\xaf\x02\n" +
+	"\x11GetDenialsRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x128\n" +
+	"\bgroup_by\x18\x03 \x01(\x0e2\x1d.tokenmeter.v1.DenialGroupingR\agroupBy\x123\n" +
+	"\areasons\x18\x04 \x03(\x0e2\x19.tokenmeter.v1.DenyReasonR\areasons\x12#\n" +
+	"\rproduct_codes\x18\x05 \x03(\tR\fproductCodes\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"\xb1\x01\n" +
+	"\vDenialCount\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
+	"\adenials\x18\x02 \x01(\x03R\adenials\x12\x14\n" +
+	"\x05users\x18\x03 \x01(\x03R\x05users\x12'\n" +
+	"\x0ftokens_required\x18\x04 \x01(\x03R\x0etokensRequired\x127\n" +
+	"\tby_reason\x18\x05 \x03(\v2\x1a.tokenmeter.v1.ReasonCountR\bbyReason\"Z\n" +
+	"\vReasonCount\x121\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x19.tokenmeter.v1.DenyReasonR\x06reason\x12\x18\n" +
+	"\adenials\x18\x02 \x01(\x03R\adenials\"\xe0\x02\n" +
+	"\x06Denial\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x04 \x01(\tR\vproductCode\x12'\n" +
+	"\x0fproduct_version\x18\x05 \x01(\tR\x0eproductVersion\x12\x1b\n" +
+	"\tdevice_id\x18\x06 \x01(\tR\bdeviceId\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x121\n" +
+	"\x06reason\x18\b \x01(\x0e2\x19.tokenmeter.v1.DenyReasonR\x06reason\x12'\n" +
+	"\x0ftokens_required\x18\t \x01(\x03R\x0etokensRequired\x12\x18\n" +
+	"\arenewal\x18\n" +
+	" \x01(\bR\arenewal\"\xb5\x02\n" +
+	"\x12GetDenialsResponse\x122\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1a.tokenmeter.v1.DenialCountR\x06groups\x127\n" +
+	"\tby_reason\x18\x02 \x03(\v2\x1a.tokenmeter.v1.ReasonCountR\bbyReason\x12#\n" +
+	"\rtotal_denials\x18\x03 \x01(\x03R\ftotalDenials\x12/\n" +
+	"\adenials\x18\x04 \x03(\v2\x15.tokenmeter.v1.DenialR\adenials\x12&\n" +
+	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\x12\x1b\n" +
+	"\tfrom_date\x18\x06 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\a \x01(\tR\x06toDate\"\xbb\x01\n" +
+	"\x0fGetSpendRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x127\n" +
+	"\bgroup_by\x18\x03 \x01(\x0e2\x1c.tokenmeter.v1.SpendGroupingR\agroupBy\x12#\n" +
+	"\rattribute_key\x18\x04 \x01(\tR\fattributeKey\"`\n" +
+	"\x05Money\x12\x1a\n" +
+	"\bcurrency\x18\x01 \x01(\tR\bcurrency\x12#\n" +
+	"\ramount_micros\x18\x02 \x01(\x03R\famountMicros\x12\x16\n" +
+	"\x06tokens\x18\x03 \x01(\x03R\x06tokens\"\x8f\x01\n" +
+	"\bSpendRow\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
+	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12#\n" +
+	"\ramount_micros\x18\x03 \x01(\x03R\famountMicros\x12\x16\n" +
+	"\x06tokens\x18\x04 \x01(\x03R\x06tokens\x12\x18\n" +
+	"\acharges\x18\x05 \x01(\x03R\acharges\"\x9d\x02\n" +
+	"\x10GetSpendResponse\x12+\n" +
+	"\x04rows\x18\x01 \x03(\v2\x17.tokenmeter.v1.SpendRowR\x04rows\x125\n" +
+	"\vtotal_spent\x18\x02 \x03(\v2\x14.tokenmeter.v1.MoneyR\n" +
+	"totalSpent\x12;\n" +
+	"\x0eexpired_unused\x18\x03 \x03(\v2\x14.tokenmeter.v1.MoneyR\rexpiredUnused\x122\n" +
+	"\tremaining\x18\x04 \x03(\v2\x14.tokenmeter.v1.MoneyR\tremaining\x12\x1b\n" +
+	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -3142,7 +4062,20 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1aRECOMMENDATION_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dRECOMMENDATION_KEEP_ON_TOKENS\x10\x01\x12'\n" +
 	"#RECOMMENDATION_MOVE_TO_SUBSCRIPTION\x10\x02\x12\x1b\n" +
-	"\x17RECOMMENDATION_UNASSIGN\x10\x032\xfd\x05\n" +
+	"\x17RECOMMENDATION_UNASSIGN\x10\x03*\xb7\x01\n" +
+	"\x0eDenialGrouping\x12\x1f\n" +
+	"\x1bDENIAL_GROUPING_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13DENIAL_GROUPING_DAY\x10\x01\x12\x18\n" +
+	"\x14DENIAL_GROUPING_TEAM\x10\x02\x12\x18\n" +
+	"\x14DENIAL_GROUPING_USER\x10\x03\x12\x1b\n" +
+	"\x17DENIAL_GROUPING_PRODUCT\x10\x04\x12\x1a\n" +
+	"\x16DENIAL_GROUPING_REASON\x10\x05*\x9b\x01\n" +
+	"\rSpendGrouping\x12\x1e\n" +
+	"\x1aSPEND_GROUPING_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SPEND_GROUPING_TEAM\x10\x01\x12\x1a\n" +
+	"\x16SPEND_GROUPING_PRODUCT\x10\x02\x12\x17\n" +
+	"\x13SPEND_GROUPING_USER\x10\x03\x12\x1c\n" +
+	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\x9d\a\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -3151,7 +4084,10 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x06Export\x12\x1c.tokenmeter.v1.ExportRequest\x1a\x1d.tokenmeter.v1.ExportResponse0\x01\x12K\n" +
 	"\bForecast\x12\x1e.tokenmeter.v1.ForecastRequest\x1a\x1f.tokenmeter.v1.ForecastResponse\x12`\n" +
 	"\x0fAdviseLicensing\x12%.tokenmeter.v1.AdviseLicensingRequest\x1a&.tokenmeter.v1.AdviseLicensingResponse\x12l\n" +
-	"\x13GetUsageByAttribute\x12).tokenmeter.v1.GetUsageByAttributeRequest\x1a*.tokenmeter.v1.GetUsageByAttributeResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x13GetUsageByAttribute\x12).tokenmeter.v1.GetUsageByAttributeRequest\x1a*.tokenmeter.v1.GetUsageByAttributeResponse\x12Q\n" +
+	"\n" +
+	"GetDenials\x12 .tokenmeter.v1.GetDenialsRequest\x1a!.tokenmeter.v1.GetDenialsResponse\x12K\n" +
+	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -3165,105 +4101,137 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_reporting_proto_rawDescData
 }
 
-var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
 	(ExportKind)(0),                     // 2: tokenmeter.v1.ExportKind
 	(ExportFormat)(0),                   // 3: tokenmeter.v1.ExportFormat
 	(Recommendation)(0),                 // 4: tokenmeter.v1.Recommendation
-	(*UsageRange)(nil),                  // 5: tokenmeter.v1.UsageRange
-	(*GetUsageSummaryRequest)(nil),      // 6: tokenmeter.v1.GetUsageSummaryRequest
-	(*GetUsageSummaryResponse)(nil),     // 7: tokenmeter.v1.GetUsageSummaryResponse
-	(*BudgetUsage)(nil),                 // 8: tokenmeter.v1.BudgetUsage
-	(*TeamRemaining)(nil),               // 9: tokenmeter.v1.TeamRemaining
-	(*GroupUsage)(nil),                  // 10: tokenmeter.v1.GroupUsage
-	(*GetUsageByDayRequest)(nil),        // 11: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                    // 12: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),       // 13: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),                // 14: tokenmeter.v1.ProductUsage
-	(*BucketCount)(nil),                 // 15: tokenmeter.v1.BucketCount
-	(*VersionUsers)(nil),                // 16: tokenmeter.v1.VersionUsers
-	(*ProductUser)(nil),                 // 17: tokenmeter.v1.ProductUser
-	(*GetUsageByProductRequest)(nil),    // 18: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil),   // 19: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                   // 20: tokenmeter.v1.UserUsage
-	(*UserProduct)(nil),                 // 21: tokenmeter.v1.UserProduct
-	(*SameDayProducts)(nil),             // 22: tokenmeter.v1.SameDayProducts
-	(*GetUsageByUserRequest)(nil),       // 23: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),      // 24: tokenmeter.v1.GetUsageByUserResponse
-	(*GetUsageByAttributeRequest)(nil),  // 25: tokenmeter.v1.GetUsageByAttributeRequest
-	(*AttributeUsage)(nil),              // 26: tokenmeter.v1.AttributeUsage
-	(*GetUsageByAttributeResponse)(nil), // 27: tokenmeter.v1.GetUsageByAttributeResponse
-	(*ExportRequest)(nil),               // 28: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),              // 29: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),             // 30: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),            // 31: tokenmeter.v1.ForecastResponse
-	(*ForecastMonth)(nil),               // 32: tokenmeter.v1.ForecastMonth
-	(*AdviseLicensingRequest)(nil),      // 33: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),             // 34: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),     // 35: tokenmeter.v1.AdviseLicensingResponse
-	(*Budget)(nil),                      // 36: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),       // 37: google.protobuf.Timestamp
+	(DenialGrouping)(0),                 // 5: tokenmeter.v1.DenialGrouping
+	(SpendGrouping)(0),                  // 6: tokenmeter.v1.SpendGrouping
+	(*UsageRange)(nil),                  // 7: tokenmeter.v1.UsageRange
+	(*GetUsageSummaryRequest)(nil),      // 8: tokenmeter.v1.GetUsageSummaryRequest
+	(*GetUsageSummaryResponse)(nil),     // 9: tokenmeter.v1.GetUsageSummaryResponse
+	(*BudgetUsage)(nil),                 // 10: tokenmeter.v1.BudgetUsage
+	(*TeamRemaining)(nil),               // 11: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                  // 12: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),        // 13: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                    // 14: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),       // 15: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                // 16: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                 // 17: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                // 18: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                 // 19: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),    // 20: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),   // 21: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                   // 22: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                 // 23: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),             // 24: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),       // 25: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),      // 26: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),  // 27: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),              // 28: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil), // 29: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),               // 30: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),              // 31: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),             // 32: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),            // 33: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),               // 34: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),      // 35: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),             // 36: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),     // 37: tokenmeter.v1.AdviseLicensingResponse
+	(*GetDenialsRequest)(nil),           // 38: tokenmeter.v1.GetDenialsRequest
+	(*DenialCount)(nil),                 // 39: tokenmeter.v1.DenialCount
+	(*ReasonCount)(nil),                 // 40: tokenmeter.v1.ReasonCount
+	(*Denial)(nil),                      // 41: tokenmeter.v1.Denial
+	(*GetDenialsResponse)(nil),          // 42: tokenmeter.v1.GetDenialsResponse
+	(*GetSpendRequest)(nil),             // 43: tokenmeter.v1.GetSpendRequest
+	(*Money)(nil),                       // 44: tokenmeter.v1.Money
+	(*SpendRow)(nil),                    // 45: tokenmeter.v1.SpendRow
+	(*GetSpendResponse)(nil),            // 46: tokenmeter.v1.GetSpendResponse
+	(*Budget)(nil),                      // 47: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),       // 48: google.protobuf.Timestamp
+	(DenyReason)(0),                     // 49: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
-	5,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
-	12, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
-	14, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
-	9,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
-	10, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
-	8,  // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	36, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
-	5,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
-	12, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
-	15, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
-	16, // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
-	17, // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
-	5,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
+	7,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
+	14, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
+	16, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
+	11, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
+	12, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
+	10, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
+	47, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	7,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
+	14, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
+	17, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
+	18, // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
+	19, // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
+	7,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	14, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
-	10, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	37, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
-	21, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
-	22, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	37, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	37, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
-	5,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
+	16, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
+	12, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
+	48, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	23, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
+	24, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
+	48, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	48, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	7,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	20, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
-	5,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
-	14, // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
-	26, // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
-	5,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
+	22, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
+	7,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
+	16, // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
+	28, // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
+	7,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	37, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
-	32, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
+	48, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	34, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
-	34, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
-	6,  // 35: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	11, // 36: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	18, // 37: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	23, // 38: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	28, // 39: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	30, // 40: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	33, // 41: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	25, // 42: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	7,  // 43: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	13, // 44: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	19, // 45: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	24, // 46: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	29, // 47: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	31, // 48: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	35, // 49: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	27, // 50: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	43, // [43:51] is the sub-list for method output_type
-	35, // [35:43] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	36, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
+	7,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
+	49, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	40, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	49, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	48, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	49, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	39, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
+	40, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	41, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
+	7,  // 45: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
+	6,  // 46: tokenmeter.v1.GetSpendRequest.group_by:type_name -> tokenmeter.v1.SpendGrouping
+	45, // 47: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
+	44, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
+	44, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
+	44, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
+	8,  // 51: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	13, // 52: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	20, // 53: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	25, // 54: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	30, // 55: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	32, // 56: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	35, // 57: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	27, // 58: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	38, // 59: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	43, // 60: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	9,  // 61: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	15, // 62: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	21, // 63: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	26, // 64: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	31, // 65: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	33, // 66: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	37, // 67: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	29, // 68: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	42, // 69: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	46, // 70: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	61, // [61:71] is the sub-list for method output_type
+	51, // [51:61] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -3277,8 +4245,8 @@ func file_tokenmeter_v1_reporting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   31,
+			NumEnums:      7,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,8 @@ const (
 	ReportingService_Forecast_FullMethodName            = "/tokenmeter.v1.ReportingService/Forecast"
 	ReportingService_AdviseLicensing_FullMethodName     = "/tokenmeter.v1.ReportingService/AdviseLicensing"
 	ReportingService_GetUsageByAttribute_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
+	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
+	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -46,6 +48,14 @@ type ReportingServiceClient interface {
 	// GetUsageByAttribute totals tokens per value of one launch attribute
 	// (project, cost centre …) for chargeback.
 	GetUsageByAttribute(ctx context.Context, in *GetUsageByAttributeRequest, opts ...grpc.CallOption) (*GetUsageByAttributeResponse, error)
+	// GetDenials counts refused launches by day, team, user, product or
+	// reason, and pages through the refusals themselves, newest first.
+	GetDenials(ctx context.Context, in *GetDenialsRequest, opts ...grpc.CallOption) (*GetDenialsResponse, error)
+	// GetSpend values the tokens charged in a range at the unit prices of the
+	// packs they came from, per team, product, user or attribute value, in
+	// each pack's own currency; with the value of tokens that expired unused
+	// in the range and the value left in the live packs.
+	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -145,6 +155,26 @@ func (c *reportingServiceClient) GetUsageByAttribute(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetDenials(ctx context.Context, in *GetDenialsRequest, opts ...grpc.CallOption) (*GetDenialsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDenialsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetDenials_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSpendResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSpend_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -162,6 +192,14 @@ type ReportingServiceServer interface {
 	// GetUsageByAttribute totals tokens per value of one launch attribute
 	// (project, cost centre …) for chargeback.
 	GetUsageByAttribute(context.Context, *GetUsageByAttributeRequest) (*GetUsageByAttributeResponse, error)
+	// GetDenials counts refused launches by day, team, user, product or
+	// reason, and pages through the refusals themselves, newest first.
+	GetDenials(context.Context, *GetDenialsRequest) (*GetDenialsResponse, error)
+	// GetSpend values the tokens charged in a range at the unit prices of the
+	// packs they came from, per team, product, user or attribute value, in
+	// each pack's own currency; with the value of tokens that expired unused
+	// in the range and the value left in the live packs.
+	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -195,6 +233,12 @@ func (UnimplementedReportingServiceServer) AdviseLicensing(context.Context, *Adv
 }
 func (UnimplementedReportingServiceServer) GetUsageByAttribute(context.Context, *GetUsageByAttributeRequest) (*GetUsageByAttributeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsageByAttribute not implemented")
+}
+func (UnimplementedReportingServiceServer) GetDenials(context.Context, *GetDenialsRequest) (*GetDenialsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDenials not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSpend not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -354,6 +398,42 @@ func _ReportingService_GetUsageByAttribute_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetDenials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDenialsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetDenials(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetDenials_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetDenials(ctx, req.(*GetDenialsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetSpend_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSpendRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSpend(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSpend_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSpend(ctx, req.(*GetSpendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -388,6 +468,14 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsageByAttribute",
 			Handler:    _ReportingService_GetUsageByAttribute_Handler,
+		},
+		{
+			MethodName: "GetDenials",
+			Handler:    _ReportingService_GetDenials_Handler,
+		},
+		{
+			MethodName: "GetSpend",
+			Handler:    _ReportingService_GetSpend_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -7,6 +7,8 @@ import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
 import * as summary from './pages/summary.js';
 import * as products from './pages/products.js';
 import * as users from './pages/users.js';
+import * as denials from './pages/denials.js';
+import * as money from './pages/money.js';
 import * as balances from './pages/balances.js';
 import * as history from './pages/history.js';
 import * as forecast from './pages/forecast.js';
@@ -18,6 +20,8 @@ const pages = [
   { path: 'summary', title: 'Token usage', page: summary },
   { path: 'products', title: 'By product', page: products },
   { path: 'users', title: 'By user', page: users },
+  { path: 'denials', title: 'Denials', page: denials },
+  { path: 'money', title: 'Money', page: money },
   { path: 'balances', title: 'Balances', page: balances },
   { path: 'history', title: 'History', page: history },
   { path: 'forecast', title: 'Forecast', page: forecast },
