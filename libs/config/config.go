@@ -48,6 +48,8 @@ type Common struct {
 	TLS certs.Files
 	// InsecurePlaintext allows listening beyond loopback without TLS.
 	InsecurePlaintext bool
+	// MetricsListen serves Prometheus metrics at /metrics ("" : none).
+	MetricsListen string
 	// RateLimit and RateBurst bound each api key's calls (services' keys aside).
 	RateLimit float64
 	RateBurst int
@@ -65,6 +67,7 @@ func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of -tls-cert")
 	fs.StringVar(&c.TLS.ClientCA, "tls-client-ca", "", "PEM CAs whose client certificates gRPC servers verify; service keys must then come with one (mutual TLS)")
 	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CAs trusted when calling other services (empty: the system roots); calls use TLS when this or -tls-cert is set")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "host:port serving Prometheus metrics at /metrics (empty: none; TLS with -tls-cert)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 500, "calls a second each admin or launcher key may make (0: no limit); more are ResourceExhausted with a retry delay")
 	fs.IntVar(&c.RateBurst, "rate-burst", 1000, "calls a key may make at once above its rate")
 	fs.BoolVar(&c.InsecurePlaintext, "insecure-plaintext", false, "serve without TLS on a non-loopback address (bearer keys then cross the network in clear)")
@@ -148,7 +151,7 @@ func (c *Common) Validate() error {
 	if err := c.TLS.Check(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.CheckListen("listen", c.Listen))
+	errs = append(errs, c.CheckListen("listen", c.Listen), c.CheckListen("metrics-listen", c.MetricsListen))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

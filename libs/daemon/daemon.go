@@ -58,14 +58,19 @@ func Start(ctx context.Context, name string, args []string, cfg Config, run Run)
 	if err != nil {
 		return err
 	}
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, OTLPEndpoint: base.OTLPEndpoint, TLS: otlpTLS})
+	metricsTLS, err := base.ServerTLS()
+	if err != nil {
+		return err
+	}
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, OTLPEndpoint: base.OTLPEndpoint, TLS: otlpTLS,
+		MetricsListen: base.MetricsListen, MetricsTLS: metricsTLS})
 	if err != nil {
 		return err
 	}
 	defer func() {
 		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := shutdown(flushCtx); err != nil {
+		if err := tel.Shutdown(flushCtx); err != nil {
 			log.Warn("flush telemetry", "err", err)
 		}
 	}()

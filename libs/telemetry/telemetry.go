@@ -27,15 +27,28 @@ type Config struct {
 	OTLPEndpoint string
 	// TLS dials the collector (nil: plaintext).
 	TLS *tls.Config
+	// MetricsListen serves the metrics for Prometheus at /metrics on this
+	// host:port (empty: not served), with MetricsTLS when set.
+	MetricsListen string
+	MetricsTLS    *tls.Config
 }
 
-// Shutdown flushes and stops the providers.
-type Shutdown func(context.Context) error
+// Telemetry is the process's installed providers.
+type Telemetry struct {
+	shutdown func(context.Context) error
+	metrics  *metricsServer
+}
+
+// Shutdown flushes and stops the providers and the metrics server.
+func (t *Telemetry) Shutdown(ctx context.Context) error { return t.shutdown(ctx) }
+
+// MetricsAddr is where Prometheus scrapes /metrics ("" when not served).
+func (t *Telemetry) MetricsAddr() string { return t.metrics.addr() }
 
 // Setup installs global tracer and meter providers and the W3C propagators.
 // Without an endpoint spans are still created and sampled, so trace ids flow
 // across services (and show in logs), but nothing is exported.
-func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
+func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{}))
 
@@ -63,11 +76,20 @@ func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
 		traceOpts = append(traceOpts, sdktrace.WithBatcher(traceExp))
 		meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
 	}
+	var metrics *metricsServer
+	if cfg.MetricsListen != "" {
+		reader, m, err := startMetrics(cfg.MetricsListen, cfg.MetricsTLS)
+		if err != nil {
+			return nil, err
+		}
+		metrics = m
+		meterOpts = append(meterOpts, sdkmetric.WithReader(reader))
+	}
 	tp := sdktrace.NewTracerProvider(traceOpts...)
 	mp := sdkmetric.NewMeterProvider(meterOpts...)
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
-	return func(ctx context.Context) error {
-		return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx))
-	}, nil
+	return &Telemetry{metrics: metrics, shutdown: func(ctx context.Context) error {
+		return errors.Join(metrics.shutdown(ctx), tp.Shutdown(ctx), mp.Shutdown(ctx))
+	}}, nil
 }

@@ -44,7 +44,7 @@ type options struct {
 	ingestion, ledger, reporting, alerts string
 	ingestionHTTP, console               string
 	demoWeeks                            int
-	logLevel, otlp                       string
+	logLevel, otlp, metrics              string
 }
 
 func run(ctx context.Context, args []string) error {
@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.demoWeeks, "demo-weeks", 6, "weeks of demo launches to load on first start (0: none)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "service log level")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP/gRPC collector host:port")
+	fs.StringVar(&o.metrics, "metrics-listen", "127.0.0.1:7090", "Prometheus metrics of the four services at /metrics (empty: none)")
 	if err := config.Parse(fs, args); err != nil {
 		return err
 	}
@@ -78,11 +79,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := telemetry.Logger("devstack", o.logLevel)
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "tokenmeter-devstack", OTLPEndpoint: o.otlp})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "tokenmeter-devstack", OTLPEndpoint: o.otlp, MetricsListen: o.metrics})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
+	defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
 
 	ns, creds, err := startNATS(o)
 	if err != nil {
@@ -127,6 +128,7 @@ func (o options) listenAddrs() []listenAddr {
 		{"reporting gRPC", "-reporting-listen", o.reporting},
 		{"alerting gRPC", "-alerting-listen", o.alerts},
 		{"web console", "-console-listen", o.console},
+		{"metrics", "-metrics-listen", o.metrics},
 	}
 }
 
