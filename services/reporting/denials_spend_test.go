@@ -2,8 +2,6 @@ package reporting_test
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +29,7 @@ func startMoneyFixture(t *testing.T) moneyFixture {
 	t.Helper()
 	natsURL, _ := testkit.NATS(t)
 	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
-	nc, js, err := eventlog.Connect(t.Context(), natsURL, "ledger-test", slog.New(slog.NewTextHandler(io.Discard, nil)), eventlog.StreamOptions{})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	js := logAs(t, natsURL, "admin") // the fixture writes ledger and usage events
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	ago := func(days int) time.Time { return today.AddDate(0, 0, -days).Add(time.Hour) }
 	type ev struct {
