@@ -30,6 +30,9 @@ type StreamOptions struct {
 	DuplicateWindow time.Duration
 	// MemoryStorage keeps streams in memory (benchmarks only).
 	MemoryStorage bool
+	// Update changes existing streams to this configuration (the admin's
+	// provisioning); without it Provision only creates the missing ones.
+	Update bool
 }
 
 // StreamConfigs returns the configuration of every tokenmeter stream.
@@ -76,12 +79,11 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 	}
 }
 
-// Provision creates or updates the named streams, or every tokenmeter stream
-// when none is named (the admin identity's provisioning). It is idempotent:
-// each service provisions the streams it owns at every start.
-//
-// It never lowers an existing stream's replication: a service started
-// without the cluster's replica count must not scale the log down to one copy.
+// Provision creates the named streams that are missing, or every tokenmeter
+// stream when none is named. It is idempotent: each service provisions the
+// streams it owns at every start. With o.Update (the admin identity's
+// provisioning, `natsauth provision`) it also brings existing streams to
+// today's configuration, never lowering their replication.
 func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, names ...string) error {
 	configs := StreamConfigs(o)
 	if len(names) > 0 {
@@ -93,14 +95,28 @@ func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, nam
 	for _, cfg := range configs {
 		existing, err := js.Stream(ctx, cfg.Name)
 		switch {
-		case err == nil:
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			_, err = js.CreateStream(ctx, cfg)
+		case err == nil && o.Update:
 			cfg.Replicas = max(cfg.Replicas, existing.CachedInfo().Config.Replicas)
-		case !errors.Is(err, jetstream.ErrStreamNotFound):
-			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+			_, err = js.UpdateStream(ctx, cfg)
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil
+}
+
+// OpenBucket creates a key-value bucket, or binds to it when it exists:
+// services create their buckets but never change them (see natsauth).
+func OpenBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.KeyValue(ctx, cfg.Bucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
 }

@@ -28,10 +28,10 @@ func TestProvisionNeverLowersReplicas(t *testing.T) {
 		}
 		return out
 	}
-	require.NoError(t, Provision(t.Context(), js, StreamOptions{}))
+	require.NoError(t, Provision(t.Context(), js, StreamOptions{Update: true}))
 	require.Equal(t, map[string]int{LedgerStream: 1, UsageStream: 1, AlertsStream: 1}, replicas(), "a fresh cluster, asked for one copy")
-	require.NoError(t, Provision(t.Context(), js, StreamOptions{Replicas: 3}))
+	require.NoError(t, Provision(t.Context(), js, StreamOptions{Replicas: 3, Update: true}))
 	require.Equal(t, map[string]int{LedgerStream: 3, UsageStream: 3, AlertsStream: 3}, replicas(), "raised")
-	require.NoError(t, Provision(t.Context(), js, StreamOptions{}))
+	require.NoError(t, Provision(t.Context(), js, StreamOptions{Update: true}))
 	require.Equal(t, map[string]int{LedgerStream: 3, UsageStream: 3, AlertsStream: 3}, replicas(), "not lowered")
 }

@@ -34,7 +34,7 @@ const (
 type Grant struct {
 	// Append: subjects it publishes events to.
 	Append []string
-	// OwnStreams and OwnBuckets it creates, updates, reads and (buckets) writes.
+	// OwnStreams and OwnBuckets it creates (never updates), reads and (buckets) writes.
 	OwnStreams, OwnBuckets []string
 	// ReadStreams and ReadBuckets it only reads.
 	ReadStreams, ReadBuckets []string
@@ -118,8 +118,11 @@ func PermissionsOf(name string) Permissions {
 	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(name) + ".>"}}
 }
 
+// ownStream lets the owner create its stream, never change it: a stream's
+// configuration (RePublish, sources, subject transforms) could copy messages
+// onto subjects the owner may not publish to. Changing one is the admin's.
 func ownStream(s string) []string {
-	return []string{"$JS.API.STREAM.CREATE." + s, "$JS.API.STREAM.UPDATE." + s}
+	return []string{"$JS.API.STREAM.CREATE." + s}
 }
 
 // readStream is what reading stream s takes: its info, ordered, durable and

@@ -53,7 +53,7 @@ func provisioned(t *testing.T) string {
 	js, _ := connect(t, url, natsauth.Admin)
 	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}))
 	ing, _ := connect(t, url, natsauth.Ingestion)
-	_, err := ing.CreateOrUpdateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: "LAUNCHER_KEYS"})
+	_, err := eventlog.OpenBucket(t.Context(), ing, jetstream.KeyValueConfig{Bucket: "LAUNCHER_KEYS"})
 	require.NoError(t, err)
 	return url
 }
@@ -121,10 +121,39 @@ func TestNoServiceButTheOwnerChangesAStream(t *testing.T) {
 		})
 	}
 	js, r := connect(t, url, natsauth.Ledger)
-	r.requireRefused(t, "ledger provisions USAGE", func(ctx context.Context) error {
-		return eventlog.Provision(ctx, js, eventlog.StreamOptions{}, eventlog.UsageStream)
+	r.requireRefused(t, "ledger changes USAGE", func(ctx context.Context) error {
+		return eventlog.Provision(ctx, js, eventlog.StreamOptions{Update: true}, eventlog.UsageStream)
 	})
 	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}, eventlog.LedgerStream))
+}
+
+// An owner creates its stream and buckets but cannot change them: a
+// RePublish (or a source, or a subject transform) would copy what it may
+// publish onto subjects it may not, e.g. a pack onto ledger.> or a key into
+// LAUNCHER_KEYS. Changing a stream is the admin's.
+func TestOwnersCannotRepublishIntoOthersSubjects(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	for id, stream := range map[string]string{natsauth.Alerting: eventlog.AlertsStream, natsauth.Ingestion: eventlog.UsageStream} {
+		js, r := connect(t, url, id)
+		r.requireRefused(t, id+" republishes "+stream+" into ledger.>", func(ctx context.Context) error {
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				return err
+			}
+			cfg := s.CachedInfo().Config
+			cfg.RePublish = &jetstream.RePublish{Source: ">", Destination: "ledger.acme.design"}
+			_, err = js.UpdateStream(ctx, cfg)
+			return err
+		})
+	}
+	js, r := connect(t, url, natsauth.Ingestion)
+	_, err := eventlog.OpenBucket(t.Context(), js, jetstream.KeyValueConfig{Bucket: "LAUNCHER_KEYS"})
+	require.NoError(t, err, "the owner opens its bucket")
+	r.requireRefused(t, "ingestion changes its bucket", func(ctx context.Context) error {
+		_, err := js.UpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "LAUNCHER_KEYS", History: 7})
+		return err
+	})
 }
 
 // An identity cannot listen to another's replies, where KV values and

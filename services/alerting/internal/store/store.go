@@ -9,6 +9,8 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 )
 
 // Bucket names.
@@ -36,7 +38,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Stores, e
 		replicas = 1
 	}
 	open := func(name, desc string) (jetstream.KeyValue, error) {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Description: desc, Replicas: replicas, History: 5})
+		kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{Bucket: name, Description: desc, Replicas: replicas, History: 5})
 		if err != nil {
 			return nil, fmt.Errorf("provision bucket %s: %w", name, err)
 		}

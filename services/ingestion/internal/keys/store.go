@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 )
 
 // Bucket is the KV bucket of launcher keys: key "<org>.<key id>", value a
@@ -66,7 +67,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 	if replicas < 1 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: Bucket, Description: "tokenmeter launcher keys (SHA-256 of the secret)", History: 5, Replicas: replicas,
 	})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 )
 
 // MembersBucket is the KV bucket where ledger replicas announce themselves.
@@ -28,7 +30,7 @@ type Announcer struct {
 
 // OpenAnnouncer opens the members bucket and loads the current members.
 func OpenAnnouncer(ctx context.Context, js jetstream.JetStream, r *Ring, self Member, interval time.Duration, log *slog.Logger) (*Announcer, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: MembersBucket, Description: "live ledger replicas (id → gRPC address)",
 		History: 1, TTL: time.Hour, Storage: jetstream.MemoryStorage,
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
@@ -34,7 +35,7 @@ func OpenSnapshots(ctx context.Context, js jetstream.JetStream, replicas int) (*
 	if replicas == 0 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: SnapshotBucket, Description: "ledger pool snapshots (subject sequence + gzipped state, chunked)",
 		History: 1, Replicas: replicas, Storage: jetstream.FileStorage,
 	})
