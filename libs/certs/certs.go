@@ -105,7 +105,9 @@ func (f Files) Client() (*tls.Config, error) {
 
 // Self is the configuration of a call from a process to its own TLS
 // listener (the console to its reporting service): it accepts exactly the
-// certificate the process serves, whatever address it was dialed at.
+// certificate the process serves, whatever address it was dialed at. It
+// presents no client certificate: the console relays people's calls, and
+// must not lend them the service's identity (see Anonymous).
 func (f Files) Self() (*tls.Config, error) {
 	kp, err := newKeyPair(f.Cert, f.Key)
 	if err != nil {
@@ -125,8 +127,15 @@ func (f Files) Self() (*tls.Config, error) {
 			}
 			return nil
 		},
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return kp.get() },
 	}, nil
+}
+
+// Anonymous is Client without this process's certificate: for calls made on
+// someone else's behalf (the console relaying a browser's), which a verified
+// client certificate would otherwise promote to a service's.
+func (f Files) Anonymous() (*tls.Config, error) {
+	f.Cert, f.Key = "", ""
+	return f.Client()
 }
 
 func pool(file string) (*x509.CertPool, error) {

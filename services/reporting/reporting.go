@@ -297,8 +297,12 @@ func transport(cfg Config) (c console.Config, err error) {
 	if c.TLS, err = cfg.ServerTLS(); err != nil {
 		return c, err
 	}
-	if c.ClientTLS, err = cfg.ClientTLS(); err != nil {
-		return c, err
+	// The console relays browsers' calls: never with the service's client
+	// certificate, which lets a service key through mutual TLS.
+	if cfg.TLS.Dialing() {
+		if c.ClientTLS, err = cfg.TLS.Anonymous(); err != nil {
+			return c, err
+		}
 	}
 	if cfg.TLS.Serving() {
 		c.SelfTLS, err = cfg.TLS.Self()

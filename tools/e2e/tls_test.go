@@ -107,6 +107,20 @@ func TestEveryHopOverTLS(t *testing.T) {
 	require.Contains(t, postTLS(t, web, console+"/api/tokenmeter.v1.LedgerService/GetBalance", devstack.AdminKey, `{"team_id":"design"}`), `"available"`)
 	require.Contains(t, postTLS(t, web, console+"/api/tokenmeter.v1.ReportingService/GetUsageSummary", devstack.AdminKey, `{"team_ids":["design"]}`), `"from_date"`)
 	require.Contains(t, postTLS(t, web, console+"/api/tokenmeter.v1.AlertingService/ListRules", devstack.AdminKey, `{}`), `"defaults"`)
+
+	// The console relays people's calls without the service's certificate: a
+	// stolen service key gets no further through it than directly.
+	for _, path := range []string{"LedgerService/GetBalance", "ReportingService/GetUsageSummary", "AlertingService/ListRules"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, console+"/api/tokenmeter.v1."+path,
+			bytes.NewBufferString(`{"team_id":"design","team_ids":["design"]}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+devstack.ServiceKey)
+		req.Header.Set("X-Tokenmeter-Org", devstack.DemoOrg)
+		resp, err := web.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "a service key through the console to %s", path)
+	}
 }
 
 func postTLS(t *testing.T, c *http.Client, url, key, body string) string {
