@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,13 +65,25 @@ func (b *buckets) get(id string) *rate.Limiter {
 	defer b.mu.Unlock()
 	l, ok := b.m[id]
 	if !ok {
-		if len(b.m) >= maxBuckets {
-			b.m = map[string]*rate.Limiter{}
-		}
 		l = rate.NewLimiter(b.rate, b.burst)
-		b.m[id] = l
+		if len(b.m) >= maxBuckets {
+			b.forgetIdle(time.Now())
+		}
+		if len(b.m) < maxBuckets {
+			b.m[id] = l
+		} // else every bucket is in use: this caller's is not kept
 	}
 	return l
+}
+
+// forgetIdle drops the buckets that have refilled: forgetting them changes
+// nothing, while a caller still held back keeps its bucket. Called with b.mu held.
+func (b *buckets) forgetIdle(now time.Time) {
+	for id, l := range b.m {
+		if l.TokensAt(now) >= float64(b.burst) {
+			delete(b.m, id)
+		}
+	}
 }
 
 // admitKey takes one call from the key's bucket, or says when to retry.
@@ -125,12 +138,27 @@ func peerOf(ctx context.Context) string {
 			return "inprocess"
 		}
 		last := fwd[len(fwd)-1]
-		return strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
+		return network(strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:]))
 	}
-	if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+	host, _, err := net.SplitHostPort(p.Addr.String())
+	if err != nil {
+		host = p.Addr.String()
+	}
+	return network(host)
+}
+
+// network is the address a peer is counted under: an IPv6 host is one of
+// the 2^64 addresses of its /64, so the /64 is counted, not the address.
+func network(host string) string {
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
 		return host
 	}
-	return p.Addr.String()
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
 }
 
 func exhausted(delay time.Duration, format string, args ...any) error {

@@ -82,3 +82,21 @@ func TestFailedAuthenticationsThrottleThePeer(t *testing.T) {
 		t.Fatalf("another client of the door: %v", err)
 	}
 }
+
+// A full table of peers forgets only those that have refilled, and the
+// addresses of one IPv6 /64 count as one peer.
+func TestThrottleMemoryKeepsTheBlocked(t *testing.T) {
+	a := throttled(t, 0, 0)
+	for range FailureBurst {
+		_ = call(a, "2001:db8:1:2::1", "guess-guess-guess")
+	}
+	if err := call(a, "2001:db8:1:2::ffff", "admin-key-000001"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("another address of the same /64: %v, want ResourceExhausted", err)
+	}
+	for i := range maxBuckets + 10 {
+		_ = call(a, net.IPv4(10, byte(i>>16), byte(i>>8), byte(i)).String(), "admin-key-000001")
+	}
+	if err := call(a, "2001:db8:1:2::1", "admin-key-000001"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("after %d other peers: %v, want the blocked /64 still blocked", maxBuckets, err)
+	}
+}
