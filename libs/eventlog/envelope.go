@@ -22,7 +22,13 @@ const (
 	HeaderOrg       = "Tokenmeter-Org"
 )
 
-// NewMsg encodes ev for subject with Nats-Msg-Id = event id and the trace
+// MsgID is an event's Nats-Msg-Id: its organisation and event id. JetStream
+// deduplicates across a whole stream, and event ids are made by each
+// organisation's clients, so another organisation's id must not count as a
+// retry (nor answer with the other's event).
+func MsgID(ev *v1.Event) string { return ev.GetOrgId() + "/" + ev.GetEventId() }
+
+// NewMsg encodes ev for subject with Nats-Msg-Id = MsgID and the trace
 // context of ctx in the headers.
 func NewMsg(ctx context.Context, subject string, ev *v1.Event) (*nats.Msg, error) {
 	msg := &nats.Msg{}
@@ -49,7 +55,7 @@ func buildMsg(ctx context.Context, msg *nats.Msg, h nats.Header, vals *[4]string
 	if err != nil {
 		return nil, fmt.Errorf("marshal event %s: %w", ev.GetEventId(), err)
 	}
-	*vals = [4]string{ev.GetEventId(), ev.Type, ev.GetOrgId()}
+	*vals = [4]string{MsgID(ev), ev.Type, ev.GetOrgId()}
 	// Each value slice has its capacity capped at one, so an Add on one
 	// header cannot overwrite the next.
 	h[nats.MsgIdHdr] = vals[0:1:1]

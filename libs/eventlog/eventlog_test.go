@@ -130,3 +130,22 @@ func TestValidIDMatchesPattern(t *testing.T) {
 		require.Equal(t, pattern.MatchString(s), ValidID(s), "%q", s)
 	}
 }
+
+// JetStream's duplicate check spans a whole stream: an event id is one per
+// organisation, so another organisation's event that happens to carry the
+// same id is stored, not taken for a retry.
+func TestEventIDsAreDedupedPerOrganisation(t *testing.T) {
+	js := jetStream(t)
+	acme := charged("shared-event-id-0001")
+	globex := charged("shared-event-id-0001")
+	globex.OrgId = "globex"
+	first, err := Append(t.Context(), js, LedgerSubject("acme", "design"), acme, nil)
+	require.NoError(t, err)
+	other, err := Append(t.Context(), js, LedgerSubject("globex", "design"), globex, nil)
+	require.NoError(t, err)
+	require.False(t, other.Duplicate, "another organisation's event is its own")
+	require.NotEqual(t, first.Sequence, other.Sequence)
+	again, err := Append(t.Context(), js, LedgerSubject("acme", "design"), charged("shared-event-id-0001"), nil)
+	require.NoError(t, err)
+	require.True(t, again.Duplicate, "a retry within the organisation is still one event")
+}
