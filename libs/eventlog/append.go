@@ -170,87 +170,11 @@ func scanPubAck(d []byte) (ack Appended, ok bool) {
 	i = skipSpace(d, i+1)
 	var stream, seq bool
 	for i < len(d) && d[i] != '}' {
-		// "key"
-		if d[i] != '"' {
+		key, val, next, good := scanField(d, i)
+		if !good || !ack.set(key, val, &stream, &seq) {
 			return ack, false
 		}
-		end := i + 1
-		for end < len(d) && d[end] != '"' {
-			if d[end] < 0x20 || d[end] >= 0x80 || d[end] == '\\' {
-				return ack, false // escapes, non-ASCII: let encoding/json read them
-			}
-			end++
-		}
-		if end >= len(d) {
-			return ack, false
-		}
-		key := d[i+1 : end]
-		i = skipSpace(d, end+1)
-		if i >= len(d) || d[i] != ':' {
-			return ack, false
-		}
-		i = skipSpace(d, i+1)
-		if i >= len(d) {
-			return ack, false
-		}
-		// value
-		start := i
-		switch c := d[i]; {
-		case c == '"':
-			i++
-			for i < len(d) && d[i] != '"' {
-				if d[i] < 0x20 || d[i] == '\\' {
-					return ack, false // escapes: let encoding/json read them
-				}
-				i++
-			}
-			if i >= len(d) {
-				return ack, false
-			}
-			i++
-		case c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'):
-			for i < len(d) && d[i] != ',' && d[i] != '}' && d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r' {
-				i++
-			}
-		default: // an object or array: not a plain acknowledgement
-			return ack, false
-		}
-		val := d[start:i]
-		if val[0] != '"' && !plainScalar(val) {
-			return ack, false
-		}
-		switch string(key) {
-		case "error", "stream", "seq", "duplicate":
-		default:
-			if foldsToKnown(key) {
-				return ack, false // encoding/json matches keys regardless of case
-			}
-		}
-		switch string(key) {
-		case "error":
-			return ack, false
-		case "stream":
-			if len(val) < 3 || val[0] != '"' {
-				return ack, false
-			}
-			stream = true
-		case "seq":
-			n, good := parseUint(val)
-			if !good {
-				return ack, false
-			}
-			ack.Sequence, seq = n, true
-		case "duplicate":
-			switch string(val) {
-			case "true":
-				ack.Duplicate = true
-			case "false":
-				ack.Duplicate = false
-			default:
-				return ack, false
-			}
-		}
-		i = skipSpace(d, i)
+		i = skipSpace(d, next)
 		if i < len(d) && d[i] == ',' {
 			i = skipSpace(d, i+1)
 			if i >= len(d) || d[i] != '"' {
@@ -264,6 +188,100 @@ func scanPubAck(d []byte) (ack Appended, ok bool) {
 		return ack, false
 	}
 	return ack, stream && seq
+}
+
+// scanField reads `"key": value` at d[i:] where the value is a string or a
+// plain scalar; next is just past the value.
+func scanField(d []byte, i int) (key, val []byte, next int, ok bool) {
+	if d[i] != '"' {
+		return nil, nil, 0, false
+	}
+	end := i + 1
+	for end < len(d) && d[end] != '"' {
+		if d[end] < 0x20 || d[end] >= 0x80 || d[end] == '\\' {
+			return nil, nil, 0, false // escapes, non-ASCII: let encoding/json read them
+		}
+		end++
+	}
+	if end >= len(d) {
+		return nil, nil, 0, false
+	}
+	key = d[i+1 : end]
+	i = skipSpace(d, end+1)
+	if i >= len(d) || d[i] != ':' {
+		return nil, nil, 0, false
+	}
+	i = skipSpace(d, i+1)
+	if i >= len(d) {
+		return nil, nil, 0, false
+	}
+	next, ok = scanValue(d, i)
+	if !ok {
+		return nil, nil, 0, false
+	}
+	val = d[i:next]
+	if val[0] != '"' && !plainScalar(val) {
+		return nil, nil, 0, false
+	}
+	return key, val, next, true
+}
+
+// scanValue returns the end of the string or scalar at d[i:]; an object or
+// an array is not a plain acknowledgement.
+func scanValue(d []byte, i int) (next int, ok bool) {
+	switch c := d[i]; {
+	case c == '"':
+		i++
+		for i < len(d) && d[i] != '"' {
+			if d[i] < 0x20 || d[i] == '\\' {
+				return 0, false // escapes: let encoding/json read them
+			}
+			i++
+		}
+		if i >= len(d) {
+			return 0, false
+		}
+		return i + 1, true
+	case c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'):
+		for i < len(d) && d[i] != ',' && d[i] != '}' && d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r' {
+			i++
+		}
+		return i, true
+	default:
+		return 0, false
+	}
+}
+
+// set records one field of an acknowledgement; false sends the whole reply
+// to encoding/json (an error, a malformed value, a known key in another case).
+func (ack *Appended) set(key, val []byte, stream, seq *bool) bool {
+	switch string(key) {
+	case "error":
+		return false
+	case "stream":
+		if len(val) < 3 || val[0] != '"' {
+			return false
+		}
+		*stream = true
+	case "seq":
+		n, good := parseUint(val)
+		if !good {
+			return false
+		}
+		ack.Sequence, *seq = n, true
+	case "duplicate":
+		switch string(val) {
+		case "true":
+			ack.Duplicate = true
+		case "false":
+			ack.Duplicate = false
+		default:
+			return false
+		}
+	default:
+		return !foldsToKnown(key) // encoding/json matches keys regardless of case
+	}
+	return true
 }
 
 // foldsToKnown reports whether key is one of the acknowledgement's keys in

@@ -191,10 +191,33 @@ func (p *Projector) Run(ctx context.Context) error {
 }
 
 func (p *Projector) runOnce(ctx context.Context) (err error) {
-	start := ^uint64(0)
+	start, err := p.resume(ctx)
+	if err != nil {
+		return err
+	}
+	iter, err := p.open(ctx, start)
+	if err != nil {
+		return err
+	}
+	if p.state.Down() {
+		p.state.OK(ctx, "resume_after", start)
+	} else {
+		p.log.InfoContext(ctx, "projector started", "resume_after", start)
+	}
+	failed, finish := p.startWriters(ctx)
+	defer func() { err = finish(err) }()
+	ordered, stopReading := p.startReaders(ctx, iter)
+	defer stopReading()
+	return p.project(ctx, ordered, failed)
+}
+
+// resume resets each table's writer to the table's own position and
+// returns where reading starts: the lowest of them.
+func (p *Projector) resume(ctx context.Context) (start uint64, err error) {
+	start = ^uint64(0)
 	for _, w := range p.writers {
 		if w.resume, err = w.sink.MaxSeq(ctx); err != nil {
-			return err
+			return 0, err
 		}
 		w.advance(w.resume)
 		w.buf = NewBuffer(p.opts.BatchSize, p.opts.FlushInterval)
@@ -203,9 +226,14 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 		start = min(start, w.resume)
 	}
 	p.resumed.Store(start)
+	return start, nil
+}
+
+// open reads the stream from the message after start.
+func (p *Projector) open(ctx context.Context, start uint64) (jetstream.MessagesContext, error) {
 	stream, err := p.js.Stream(ctx, p.stream)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", p.stream, err)
+		return nil, fmt.Errorf("stream %s: %w", p.stream, err)
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if start > 0 {
@@ -214,22 +242,21 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 	}
 	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("ordered consumer on %s: %w", p.stream, err)
+		return nil, fmt.Errorf("ordered consumer on %s: %w", p.stream, err)
 	}
 	iter, err := cons.Messages(jetstream.PullMaxMessages(min(2*p.opts.BatchSize, 8192)))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", p.stream, err)
+		return nil, fmt.Errorf("read %s: %w", p.stream, err)
 	}
-	if p.state.Down() {
-		p.state.OK(ctx, "resume_after", start)
-	} else {
-		p.log.InfoContext(ctx, "projector started", "resume_after", start)
-	}
+	return iter, nil
+}
 
-	// One writer goroutine per table inserts its blocks in order while the
-	// reader goes on: a failed block stops its writer, and the restart
-	// resumes each table after its own max(seq).
-	failed := make(chan error, len(p.writers))
+// startWriters runs one writer goroutine per table, which inserts its
+// blocks in order while the reader goes on (a failed block stops its writer,
+// and the restart resumes each table after its own position), and the
+// checkpointer. finish stops them and joins their failures to err.
+func (p *Projector) startWriters(ctx context.Context) (failed chan error, finish func(err error) error) {
+	failed = make(chan error, len(p.writers))
 	var writers sync.WaitGroup
 	for _, w := range p.writers {
 		w.blocks = make(chan block, 1)
@@ -238,7 +265,7 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 	}
 	cpCtx, stopCheckpoints := context.WithCancel(ctx)
 	writers.Go(func() { p.checkpoints(cpCtx) })
-	defer func() {
+	return failed, func(err error) error {
 		// Let the blocks in hand land (a stop is not a failure), then wait
 		// for every writer and record where each table stands.
 		if err == nil {
@@ -261,20 +288,17 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 			case e := <-failed:
 				err = errors.Join(err, e)
 			default:
-				return
+				return err
 			}
 		}
-	}()
+	}
+}
 
-	// The stream is read in batches that decoders turn into rows in
-	// parallel; batches are applied to the buffers in stream order.
+// startReaders reads the stream in batches that decoders turn into rows in
+// parallel; ordered hands the batches on in stream order.
+func (p *Projector) startReaders(ctx context.Context, iter jetstream.MessagesContext) (ordered chan *readBatch, stop func()) {
 	readCtx, stopReading := context.WithCancel(ctx)
 	var readers sync.WaitGroup
-	defer func() {
-		stopReading()
-		iter.Stop()
-		readers.Wait()
-	}()
 	context.AfterFunc(readCtx, iter.Stop)
 	ordered, jobs := make(chan *readBatch, p.opts.Decoders+1), make(chan *readBatch, p.opts.Decoders)
 	readers.Go(func() { p.pull(readCtx, iter, ordered, jobs) })
@@ -286,7 +310,17 @@ func (p *Projector) runOnce(ctx context.Context) (err error) {
 			}
 		})
 	}
+	return ordered, func() {
+		stopReading()
+		iter.Stop()
+		readers.Wait()
+	}
+}
 
+// project applies the decoded batches to the tables' buffers in stream
+// order, and flushes them as they fill or age, until ctx ends or a read or
+// a writer fails.
+func (p *Projector) project(ctx context.Context, ordered chan *readBatch, failed chan error) error {
 	tick := time.NewTicker(max(p.opts.FlushInterval/4, time.Millisecond))
 	defer tick.Stop()
 	for {
