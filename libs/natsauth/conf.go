@@ -22,7 +22,11 @@ func Conf() string {
 	for _, name := range Names() {
 		p := PermissionsOf(name)
 		fmt.Fprintf(&b, "    # %s\n    {\n      nkey: $%s\n      permissions: {\n", name, NkeyEnv(name))
-		fmt.Fprintf(&b, "        publish: { allow: %s }\n", list(p.Publish, "          "))
+		if len(p.DenyPublish) > 0 {
+			fmt.Fprintf(&b, "        publish: { allow: %s, deny: %s }\n", list(p.Publish, "          "), list(p.DenyPublish, "          "))
+		} else {
+			fmt.Fprintf(&b, "        publish: { allow: %s }\n", list(p.Publish, "          "))
+		}
 		fmt.Fprintf(&b, "        subscribe: { allow: %s }\n", list(p.Subscribe, "          "))
 		b.WriteString("      }\n    }\n")
 	}

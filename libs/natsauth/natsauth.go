@@ -7,6 +7,7 @@ package natsauth
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Identity names: one per service, plus the tools'.
@@ -38,6 +39,9 @@ type Grant struct {
 	OwnStreams, OwnBuckets []string
 	// ReadStreams and ReadBuckets it only reads.
 	ReadStreams, ReadBuckets []string
+	// OwnDurables are its durable consumers ("STREAM/name"): no other
+	// identity reading the stream may bind, inspect or delete them.
+	OwnDurables []string
 	// All grants every subject (admin).
 	All bool
 }
@@ -61,6 +65,7 @@ var Grants = map[string]Grant{
 		Append:      []string{"alerts.>"},
 		OwnStreams:  []string{AlertsStream},
 		OwnBuckets:  []string{"ALERTING_RULES", "ALERTING_ACKS", "ALERTING_WEBHOOKS", "ALERTING_DEADLETTERS"},
+		OwnDurables: []string{AlertsStream + "/alerting-webhooks"},
 		ReadStreams: []string{LedgerStream, UsageStream},
 	},
 	Admin:  {All: true},
@@ -87,9 +92,10 @@ func Known(name string) bool {
 // no identity can subscribe to another's replies (KV values, stream reads).
 func InboxPrefix(name string) string { return "_INBOX." + name }
 
-// Permissions are the subjects an identity may publish and subscribe to.
+// Permissions are the subjects an identity may publish and subscribe to;
+// DenyPublish wins over Publish.
 type Permissions struct {
-	Publish, Subscribe []string
+	Publish, Subscribe, DenyPublish []string
 }
 
 // PermissionsOf expands an identity's grant into NATS subjects.
@@ -115,7 +121,30 @@ func PermissionsOf(name string) Permissions {
 	for _, b := range g.ReadBuckets {
 		pub = append(pub, readStream("KV_"+b)...)
 	}
-	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(name) + ".>"}}
+	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(name) + ".>"}, DenyPublish: othersDurables(name, g)}
+}
+
+// othersDurables denies what would bind, inspect, pull from, acknowledge or
+// delete another identity's durable consumer on a stream this one reads
+// (reading a stream otherwise allows any consumer on it).
+func othersDurables(name string, g Grant) []string {
+	var deny []string
+	for _, other := range Names() {
+		if other == name {
+			continue
+		}
+		for _, d := range Grants[other].OwnDurables {
+			stream, durable, _ := strings.Cut(d, "/")
+			if !slices.Contains(g.ReadStreams, stream) && !slices.Contains(g.OwnStreams, stream) {
+				continue
+			}
+			deny = append(deny,
+				"$JS.API.CONSUMER.*."+stream+"."+durable, "$JS.API.CONSUMER.*."+stream+"."+durable+".>",
+				"$JS.API.CONSUMER.DURABLE.CREATE."+stream+"."+durable,
+				"$JS.API.CONSUMER.MSG.NEXT."+stream+"."+durable, "$JS.ACK."+stream+"."+durable+".>")
+		}
+	}
+	return deny
 }
 
 // ownStream lets the owner create its stream, never change it: a stream's

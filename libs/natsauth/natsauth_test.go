@@ -174,3 +174,27 @@ func TestNoIdentityReadsAnotherInbox(t *testing.T) {
 		}
 	}
 }
+
+// Reading a stream lets an identity make its own consumers on it, not use
+// or remove another's durable one: the reader cannot take or delete the
+// webhook deliveries alerting's durable consumer holds.
+func TestOthersDurableConsumersAreOffLimits(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	owner, _ := connect(t, url, natsauth.Alerting)
+	_, err := owner.CreateOrUpdateConsumer(t.Context(), eventlog.AlertsStream,
+		jetstream.ConsumerConfig{Durable: "alerting-webhooks", AckPolicy: jetstream.AckExplicitPolicy})
+	require.NoError(t, err, "alerting makes its durable consumer")
+	js, r := connect(t, url, natsauth.Reader)
+	r.requireRefused(t, "reader binds alerting's durable", func(ctx context.Context) error {
+		_, err := js.Consumer(ctx, eventlog.AlertsStream, "alerting-webhooks")
+		return err
+	})
+	r.requireRefused(t, "reader deletes alerting's durable", func(ctx context.Context) error {
+		return js.DeleteConsumer(ctx, eventlog.AlertsStream, "alerting-webhooks")
+	})
+	_, err = owner.Consumer(t.Context(), eventlog.AlertsStream, "alerting-webhooks")
+	require.NoError(t, err, "the durable is still there")
+	_, err = js.OrderedConsumer(t.Context(), eventlog.AlertsStream, jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err, "the reader still reads the stream")
+}

@@ -24,7 +24,7 @@ func Users(pubs map[string]string) ([]*server.NkeyUser, error) {
 		users = append(users, &server.NkeyUser{
 			Nkey: pub,
 			Permissions: &server.Permissions{
-				Publish:   &server.SubjectPermission{Allow: p.Publish},
+				Publish:   &server.SubjectPermission{Allow: p.Publish, Deny: p.DenyPublish},
 				Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
 			},
 		})
