@@ -61,9 +61,10 @@ build: ## build the four service binaries, the dev stack and tokenctl into bin/
 	go build -o bin/tokenctl ./tools/cmd/tokenctl
 
 .PHONY: lint
-lint: ## gofmt and go vet over every module
+lint: ## gofmt, go vet, no service importing another (nor libs a service), generated code equal to its sources
 	@unformatted=$$(gofmt -l $(MODULES)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+	@tools/lint-shape.sh
 
 CONSOLE_WEB := services/reporting/internal/console/web
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Checks that keep the project's shape, run by `make lint`:
+#   - no service module imports another service, and libs import no service;
+#   - the generated proto code is what `make proto` makes from the sources.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+prefix=github.com/tokenmeter/tokenmeter/services/
+status=0
+for dir in libs libs/testkit proto services/*/; do
+	dir=${dir%/}
+	own=""
+	[[ $dir == services/* ]] && own="$prefix${dir#services/}"
+	bad=$(cd "$dir" && go list -deps -test ./... | awk -v p="$prefix" -v own="$own" '{
+		path = $1; sub(/_test$/, "", path); sub(/\.test$/, "", path)
+		if (index(path, p) == 1 && !(own != "" && (path == own || index(path, own "/") == 1))) print path
+	}' | sort -u)
+	if [[ -n $bad ]]; then
+		echo "lint: $dir imports another service (services talk over gRPC and the event log):"
+		echo "$bad" | sed 's/^/  /' | head -5
+		status=1
+	fi
+done
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+(cd proto && go tool buf generate -o "$out")
+if ! diff -r "$out/gen" proto/gen >/dev/null; then
+	echo "lint: proto/gen differs from what its sources generate: run 'make proto' and commit proto/gen"
+	status=1
+fi
+exit $status
