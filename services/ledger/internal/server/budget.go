@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -38,9 +39,9 @@ func (l *Ledger) SetBudget(ctx context.Context, req *v1.SetBudgetRequest) (*v1.S
 func (l *Ledger) ListBudgets(ctx context.Context, req *v1.ListBudgetsRequest) (*v1.ListBudgetsResponse, error) {
 	resp := &v1.ListBudgetsResponse{}
 	now := l.Now()
-	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg page) {
+	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg grpcserver.Page) {
 		var budgets []pool.BudgetSpend
-		budgets, resp.NextPageToken = sortedPage(pg, pl.Budgets(now), func(b pool.BudgetSpend) string { return b.Budget.GetBudgetId() })
+		budgets, resp.NextPageToken = grpcserver.PageSlice(pg, pl.Budgets(now), func(b pool.BudgetSpend) string { return b.Budget.GetBudgetId() })
 		for _, b := range budgets {
 			resp.Budgets = append(resp.Budgets, b.Budget)
 			resp.Spent = append(resp.Spent, b.Spent)

@@ -58,11 +58,11 @@ func (l *Ledger) ListProducts(ctx context.Context, req *v1.ListProductsRequest) 
 		return nil, err
 	}
 	var bad grpcserver.Violations
-	pg := pageOf(&bad, req.GetPageSize(), req.GetPageToken(), "products", p.Org)
+	pg := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "products", p.Org)
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
-	products, next := sortedPage(pg, l.Catalogs.Get(p.Org).Current(l.Now()), func(pr pool.Product) string { return pr.Code })
+	products, next := grpcserver.PageSlice(pg, l.Catalogs.Get(p.Org).Current(l.Now()), func(pr pool.Product) string { return pr.Code })
 	resp := &v1.ListProductsResponse{NextPageToken: next}
 	for _, pr := range products {
 		resp.Products = append(resp.Products, productOf(pr))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -35,7 +36,9 @@ func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsR
 		subjects = append(subjects, eventlog.LedgerSubject(p.Org, team))
 	}
 	f := historyFilterOf(&bad, req)
-	pg := pageOf(&bad, req.GetPageSize(), req.GetPageToken(), "transactions", p.Org, req.GetTeamId(), f.key())
+	pg := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "transactions", p.Org, req.GetTeamId(), f.key())
+	after, err := afterSequence(pg)
+	bad.Check("page_token", err)
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
@@ -50,10 +53,10 @@ func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsR
 	}
 	resp := &v1.ListTransactionsResponse{}
 	errStop := errors.New("page done")
-	scanned, last := 0, pg.after.Seq
-	_, err = eventlog.ReadSubjects(ctx, stream, subjects, pg.after.Seq, func(st eventlog.Stored) error {
+	scanned, last := 0, after
+	_, err = eventlog.ReadSubjects(ctx, stream, subjects, after, func(st eventlog.Stored) error {
 		if tx, ok := pool.Transaction(st.Event); ok && f.match(tx) {
-			if len(resp.Transactions) == pg.size {
+			if len(resp.Transactions) == pg.Size {
 				return errStop // a next page exists: it starts here
 			}
 			tx.Sequence = st.Sequence
@@ -66,7 +69,7 @@ func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsR
 		return nil
 	})
 	if errors.Is(err, errStop) {
-		resp.NextPageToken = pg.next(last, "")
+		resp.NextPageToken = pg.Next(strconv.FormatUint(last, 10))
 	} else if err != nil {
 		return nil, statusOf(err)
 	}
@@ -86,7 +89,7 @@ func historyFilterOf(bad *grpcserver.Violations, req *v1.ListTransactionsRequest
 	}
 	for i, t := range req.GetTypes() {
 		if i < len(pool.HistoryTypes) && !pool.IsHistoryType(t) {
-			bad.Add("types["+strconv.Itoa(i)+"]", "%q is not a transaction type; the types are %s", prefix(t, 32), strings.Join(pool.HistoryTypes, ", "))
+			bad.Add("types["+strconv.Itoa(i)+"]", "%s is not a transaction type; the types are %s", quote.Prefix(t), strings.Join(pool.HistoryTypes, ", "))
 		}
 	}
 	f.types = slices.Compact(slices.Sorted(slices.Values(req.GetTypes())))
@@ -122,4 +125,17 @@ func (f historyFilter) match(tx *v1.Transaction) bool {
 	}
 	at := tx.GetAt().AsTime()
 	return (f.from.IsZero() || !at.Before(f.from)) && (f.to.IsZero() || at.Before(f.to))
+}
+
+// afterSequence is the stream sequence a transactions page token continues
+// after (0 on the first page).
+func afterSequence(pg grpcserver.Page) (uint64, error) {
+	if pg.After == "" {
+		return 0, nil
+	}
+	seq, err := strconv.ParseUint(pg.After, 10, 64)
+	if err != nil {
+		return 0, errors.New("is not a token this list gave out")
+	}
+	return seq, nil
 }

@@ -47,7 +47,7 @@ func packOf(pk *pool.Pack, now time.Time) *v1.Pack {
 }
 
 func (l *Ledger) readPool(ctx context.Context, team string, fn func(*pool.Pool)) error {
-	return l.readPoolPage(ctx, team, nil, func(pl *pool.Pool, _ page) { fn(pl) })
+	return l.readPoolPage(ctx, team, nil, func(pl *pool.Pool, _ grpcserver.Page) { fn(pl) })
 }
 
 // pagedRequest is a List request's paging fields.
@@ -58,16 +58,16 @@ type pagedRequest interface {
 
 // readPoolPage reads a team's pool for one page of a list named by query
 // (req nil: no paging).
-func (l *Ledger) readPoolPage(ctx context.Context, team string, req pagedRequest, fn func(*pool.Pool, page), query ...string) error {
+func (l *Ledger) readPoolPage(ctx context.Context, team string, req pagedRequest, fn func(*pool.Pool, grpcserver.Page), query ...string) error {
 	p, err := caller(ctx)
 	if err != nil {
 		return err
 	}
 	var bad grpcserver.Violations
 	bad.Check("team_id", eventlog.CheckID("team_id", team))
-	var pg page
+	var pg grpcserver.Page
 	if req != nil {
-		pg = pageOf(&bad, req.GetPageSize(), req.GetPageToken(), append(query, p.Org, team)...)
+		pg = grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), append(query, p.Org, team)...)
 	}
 	if err := bad.Err(); err != nil {
 		return err
@@ -93,9 +93,9 @@ func (l *Ledger) ListPacks(ctx context.Context, req *v1.ListPacksRequest) (*v1.L
 	resp := &v1.ListPacksResponse{}
 	now := l.Now()
 	lost := false
-	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg page) {
+	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg grpcserver.Page) {
 		packs := pl.Packs()
-		if id := pg.after.Key; id != "" {
+		if id := pg.After; id != "" {
 			i := slices.IndexFunc(packs, func(pk *pool.Pack) bool { return pk.ID == id })
 			lost = i < 0
 			packs = packs[i+1:]
@@ -104,8 +104,8 @@ func (l *Ledger) ListPacks(ctx context.Context, req *v1.ListPacksRequest) (*v1.L
 			if !req.GetIncludeExpired() && !pk.LiveAt(now) {
 				continue
 			}
-			if len(resp.Packs) == pg.size {
-				resp.NextPageToken = pg.next(0, resp.Packs[len(resp.Packs)-1].GetPackId())
+			if len(resp.Packs) == pg.Size {
+				resp.NextPageToken = pg.Next(resp.Packs[len(resp.Packs)-1].GetPackId())
 				break
 			}
 			resp.Packs = append(resp.Packs, packOf(pk, now))

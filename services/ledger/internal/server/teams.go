@@ -24,7 +24,7 @@ func (l *Ledger) ListTeams(ctx context.Context, req *v1.ListTeamsRequest) (*v1.L
 		return nil, err
 	}
 	var bad grpcserver.Violations
-	pg := pageOf(&bad, req.GetPageSize(), req.GetPageToken(), "teams", p.Org)
+	pg := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "teams", p.Org)
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (l *Ledger) ListTeams(ctx context.Context, req *v1.ListTeamsRequest) (*v1.L
 	if err != nil {
 		return nil, statusOf(err)
 	}
-	teams, next := sortedPage(pg, all, func(team string) string { return team })
+	teams, next := grpcserver.PageSlice(pg, all, func(team string) string { return team })
 	// Pools not loaded yet are read from the log: several at once.
 	balances, errs := make([]*v1.Balance, len(teams)), make([]error, len(teams))
 	now := l.Now()
