@@ -1,11 +1,8 @@
 package reporting_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +12,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	"github.com/tokenmeter/tokenmeter/services/reporting"
 )
-
-// syncBuffer is a log the test reads while the service writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) count(msg string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), `msg="`+msg+`"`)
-}
 
 // ClickHouse cut off from reporting and given back, twice: one line when
 // it goes and one when it is back, each time, however often it was pinged.
@@ -49,7 +28,7 @@ func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
 		ClickHousePing: 20 * time.Millisecond,
 	}
 	require.NoError(t, cfg.Validate())
-	logs := &syncBuffer{}
+	logs := &testkit.Output{}
 	svc, err := reporting.New(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -63,16 +42,16 @@ func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
 	const lost, back = "clickhouse unreachable", "clickhouse reachable again"
 	for round := 1; round <= 2; round++ {
 		proxy.Cut()
-		require.Eventually(t, func() bool { return logs.count(lost) == round }, 10*time.Second, 10*time.Millisecond,
+		require.Eventually(t, func() bool { return logs.Count(`msg="`+lost+`"`) == round }, 10*time.Second, 10*time.Millisecond,
 			"round %d: the loss is logged", round)
 		proxy.Restore()
-		require.Eventually(t, func() bool { return logs.count(back) == round }, 10*time.Second, 10*time.Millisecond,
+		require.Eventually(t, func() bool { return logs.Count(`msg="`+back+`"`) == round }, 10*time.Second, 10*time.Millisecond,
 			"round %d: the recovery is logged", round)
-		require.Equal(t, round, logs.count(lost), "round %d: one line for the loss, however often it was pinged", round)
+		require.Equal(t, round, logs.Count(`msg="`+lost+`"`), "round %d: one line for the loss, however often it was pinged", round)
 	}
 	// A projector that stopped meanwhile (it retries every second) says
 	// so once per outage, and once that it resumed.
 	const stopped, resumed = "projector stopped; restarting from ClickHouse's last sequences until it can", "projector resumed"
-	require.Eventually(t, func() bool { return logs.count(resumed) == logs.count(stopped) }, 10*time.Second, 10*time.Millisecond)
-	require.LessOrEqual(t, logs.count(stopped), 2*2, "at most once per stream and outage")
+	require.Eventually(t, func() bool { return logs.Count(`msg="`+resumed+`"`) == logs.Count(`msg="`+stopped+`"`) }, 10*time.Second, 10*time.Millisecond)
+	require.LessOrEqual(t, logs.Count(`msg="`+stopped+`"`), 2*2, "at most once per stream and outage")
 }

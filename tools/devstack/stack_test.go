@@ -1,10 +1,8 @@
 package devstack_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,26 +12,8 @@ import (
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
 
-// lockedBuffer collects the stack's log lines from its services' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // start runs the stack on natsURL and database db until the test (or stop) ends.
-func start(t *testing.T, natsURL, db string, reset bool, log *lockedBuffer) (stop func(), err error) {
+func start(t *testing.T, natsURL, db string, reset bool, log *testkit.Output) (stop func(), err error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	s, err := devstack.Start(ctx, devstack.Options{
@@ -57,7 +37,7 @@ func start(t *testing.T, natsURL, db string, reset bool, log *lockedBuffer) (sto
 func TestStartOverProjectionsOfAnOlderLog(t *testing.T) {
 	_, db := testkit.ClickHouse(t)
 	first, _ := testkit.NATS(t)
-	var log lockedBuffer
+	var log testkit.Output
 	stop, err := start(t, first, db, true, &log)
 	require.NoError(t, err)
 	stop()

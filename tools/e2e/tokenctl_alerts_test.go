@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -117,34 +116,6 @@ func (r *alertingRig) cross(team string) {
 	r.append(team, &v1.Event{Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{ProductCode: "RVT", Tokens: 10}}}, 100, 1000)
 }
 
-// syncBuffer is an output a running command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines are the non-empty lines written so far.
-func (s *syncBuffer) lines() []string {
-	var out []string
-	for _, l := range strings.Split(s.String(), "\n") {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // ctlEnv is a private environment: no config or state of the machine's user.
 func ctlEnv(t *testing.T, addr, key string) map[string]string {
 	return map[string]string{
@@ -172,7 +143,7 @@ func ctl(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 
 // running is a tokenctl command running in the background, e.g. a watch.
 type running struct {
-	out, err *syncBuffer
+	out, err *testkit.Output
 	cancel   context.CancelFunc
 	done     chan int
 }
@@ -180,7 +151,7 @@ type running struct {
 func startCtl(t *testing.T, env map[string]string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	r := &running{out: &syncBuffer{}, err: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	r := &running{out: &testkit.Output{}, err: &testkit.Output{}, cancel: cancel, done: make(chan int, 1)}
 	go func() { r.done <- tokenctl.Run(ctx, ctlOptions(env), args, r.out, r.err) }()
 	t.Cleanup(cancel)
 	return r
@@ -202,9 +173,9 @@ func (r *running) stop(t *testing.T) int {
 // waitRows waits until the watch printed n rows under its header.
 func (r *running) waitRows(t *testing.T, n int) []string {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(r.out.lines()) >= n+1 }, 15*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return len(r.out.Lines()) >= n+1 }, 15*time.Second, 5*time.Millisecond,
 		"stdout:\n%s\nstderr:\n%s", r.out, r.err)
-	lines := r.out.lines()
+	lines := r.out.Lines()
 	require.Regexp(t, `^SEQ\s+TIME\s+SEVERITY\s+TEAM\s+KIND\s+MESSAGE$`, lines[0])
 	return lines[1:]
 }
@@ -283,7 +254,7 @@ func TestTokenctlAlertsWatchResumesWithoutGapOrDuplicate(t *testing.T) {
 func ctlUntil(t *testing.T, env map[string]string, n int, args ...string) (int, string, string) {
 	t.Helper()
 	r := startCtl(t, env, args...)
-	require.Eventually(t, func() bool { return len(r.out.lines()) >= n }, 15*time.Second, 5*time.Millisecond, "stderr: %s", r.err)
+	require.Eventually(t, func() bool { return len(r.out.Lines()) >= n }, 15*time.Second, 5*time.Millisecond, "stderr: %s", r.err)
 	code := r.stop(t)
 	return code, r.out.String(), r.err.String()
 }
