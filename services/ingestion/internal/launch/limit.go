@@ -5,10 +5,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 )
 
 // Limiter bounds the launcher calls ingestion works on at once. A call takes
@@ -28,11 +28,8 @@ type Limiter struct {
 // more wait up to timeout each (0: none waits).
 func NewLimiter(inFlight int, timeout time.Duration) *Limiter {
 	inFlight = max(1, inFlight)
-	st := status.New(codes.ResourceExhausted, "ingestion is at capacity; retry with the same event_id")
-	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)}); err == nil {
-		st = d
-	}
-	return &Limiter{slots: make(chan struct{}, inFlight), timeout: timeout, busy: st.Err()}
+	busy := grpcserver.Retryable(codes.ResourceExhausted, retryDelay, "ingestion is at capacity; retry with the same event_id")
+	return &Limiter{slots: make(chan struct{}, inFlight), timeout: timeout, busy: busy}
 }
 
 // retryDelay is the hint given with a refusal: long enough for the queue to

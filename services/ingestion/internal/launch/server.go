@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -166,9 +165,5 @@ func upstream(name string, err error) error {
 
 // unavailable is the retryable error: the launcher retries the same event id.
 func unavailable(msg string) error {
-	st := status.New(codes.Unavailable, msg+"; retry with the same event_id")
-	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(500 * time.Millisecond)}); err == nil {
-		st = d
-	}
-	return st.Err()
+	return grpcserver.Retryable(codes.Unavailable, 500*time.Millisecond, msg+"; retry with the same event_id")
 }
