@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,6 +54,9 @@ type Common struct {
 	// RateLimit and RateBurst bound each api key's calls (services' keys aside).
 	RateLimit float64
 	RateBurst int
+	// ShutdownTimeout bounds each step of a graceful stop: calls in flight,
+	// HTTP doors, NATS draining.
+	ShutdownTimeout time.Duration
 }
 
 // Register adds the common flags to fs with the service's default listen address.
@@ -70,6 +74,7 @@ func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "host:port serving Prometheus metrics at /metrics (empty: none; TLS with -tls-cert)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 500, "calls a second each admin or launcher key may make (0: no limit); more are ResourceExhausted with a retry delay")
 	fs.IntVar(&c.RateBurst, "rate-burst", 1000, "calls a key may make at once above its rate")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long each step of a graceful stop may take (calls in flight, HTTP doors, NATS draining) before it is forced")
 	fs.BoolVar(&c.InsecurePlaintext, "insecure-plaintext", false, "serve without TLS on a non-loopback address (bearer keys then cross the network in clear)")
 }
 
@@ -151,6 +156,9 @@ func (c *Common) Validate() error {
 	if err := c.TLS.Check(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("-shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
+	}
 	errs = append(errs, c.CheckListen("listen", c.Listen), c.CheckListen("metrics-listen", c.MetricsListen))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -163,6 +171,15 @@ func (c *Common) Validate() error {
 // Required is the error for a missing setting, naming both ways to give it.
 func Required(flagName string) error {
 	return fmt.Errorf("-%s (or %s) is required", flagName, EnvName(flagName))
+}
+
+// StopWithin is the bound of each step of a graceful stop (a zero
+// ShutdownTimeout, as in a config built in code, takes the default).
+func (c *Common) StopWithin() time.Duration {
+	if c.ShutdownTimeout <= 0 {
+		return DefaultShutdownTimeout
+	}
+	return c.ShutdownTimeout
 }
 
 // Base returns the common settings; a service config embedding Common gets

@@ -40,6 +40,14 @@ func (v *Violations) Check(field string, err error) {
 	}
 }
 
+// Invalid is InvalidArgument naming one bad field, for a check that stops at
+// the first problem.
+func Invalid(field, format string, args ...any) error {
+	var v Violations
+	v.Add(field, format, args...)
+	return v.Err()
+}
+
 // Err is nil when no field is bad.
 func (v Violations) Err() error {
 	if len(v) == 0 {

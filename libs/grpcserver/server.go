@@ -214,7 +214,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 // ShutdownWithin is Shutdown with its own deadline, for use after the run
 // context has already been cancelled.
 func (s *Server) ShutdownWithin(d time.Duration) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(context.TODO()), d)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	s.Shutdown(ctx)
 }

@@ -32,12 +32,6 @@ import (
 // Name is the service's name in logs, traces and NATS connections.
 const Name = "alerting"
 
-// Shutdown budgets.
-const (
-	grpcStopTimeout  = 10 * time.Second
-	natsDrainTimeout = 10 * time.Second
-)
-
 // Config is the alerting service's configuration.
 type Config struct {
 	config.Common
@@ -110,6 +104,7 @@ func (c *Config) Validate() error {
 // Service is a running alerting process: a NATS connection, a rule engine
 // per source stream, the webhook dispatcher and the gRPC server.
 type Service struct {
+	cfg      Config
 	log      *slog.Logger
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -122,10 +117,7 @@ type Service struct {
 
 // New connects to NATS, provisions the streams and opens the gRPC listener,
 // so Addr is known as soon as New returns. Run starts the work.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	keys, err := auth.ParseKeyring(cfg.APIKeys)
 	if err != nil {
 		return nil, fmt.Errorf("api-keys: %w", err)
@@ -134,54 +126,52 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook-allow: %w", err)
 	}
-	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Alerting, log, eventlog.Streams{
+	defaults := cfg.defaults()
+	ledgerFold, err := rules.New(defaults)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := rules.NewSessions(defaults)
+	if err != nil {
+		return nil, err
+	}
+	serverTLS, err := cfg.ServerTLS()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	s.nc, s.js, err = cfg.ConnectNATS(ctx, natsauth.Alerting, log, eventlog.Streams{
 		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas},
 		Own:     []string{eventlog.AlertsStream}, Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
 	})
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, js, cfg.StreamReplicas)
+	st, err := store.Open(ctx, s.js, cfg.StreamReplicas)
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	defaults := cfg.defaults()
-	ledgerFold, err := rules.New(defaults)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	sessions, err := rules.NewSessions(defaults)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	serverTLS, err := cfg.ServerTLS()
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	gs, err := grpcserver.Listen(grpcserver.Options{
+	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
 		Log:  log,
-	})
-	if err != nil {
-		nc.Close()
+	}); err != nil {
 		return nil, err
 	}
-	srv := server.New(js, st, defaults, hooks, log)
-	v1.RegisterAlertingServiceServer(gs, srv)
-	return &Service{
-		log: log, nc: nc, js: js, server: srv, grpc: gs,
-		ledger: engine.New(js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings,
-			TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)}),
-		usage: engine.New(js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings,
-			Log: log.With("source", eventlog.UsageStream)}),
-		webhooks: webhook.New(js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
-			Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")}),
-	}, nil
+	s.server = server.New(s.js, st, defaults, hooks, log)
+	v1.RegisterAlertingServiceServer(s.grpc, s.server)
+	s.ledger = engine.New(s.js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings,
+		TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)})
+	s.usage = engine.New(s.js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings,
+		Log: log.With("source", eventlog.UsageStream)})
+	s.webhooks = webhook.New(s.js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
+		Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")})
+	return s, nil
 }
 
 // Addr is the gRPC address actually listened on.
@@ -249,31 +239,22 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	s.server.Close()
-	s.grpc.ShutdownWithin(grpcStopTimeout)
+	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	if serving {
 		if err := <-serveDone; err != nil {
 			errs = append(errs, fmt.Errorf("serve grpc: %w", err))
 		}
 	}
-	if err := s.drain(); err != nil {
+	if err := s.close(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// drain closes the NATS connection after its pending work, within a budget.
-func (s *Service) drain() error {
-	closed := make(chan struct{})
-	s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := s.nc.Drain(); err != nil {
-		s.nc.Close()
-		return fmt.Errorf("drain nats: %w", err)
+// close releases what New built, whether Run ran or New failed half-way.
+func (s *Service) close() error {
+	if s.grpc != nil {
+		s.grpc.Stop()
 	}
-	select {
-	case <-closed:
-		return nil
-	case <-time.After(natsDrainTimeout):
-		s.nc.Close()
-		return errors.New("drain nats: timed out")
-	}
+	return config.DrainNATS(s.nc, s.cfg.StopWithin())
 }

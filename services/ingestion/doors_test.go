@@ -114,7 +114,7 @@ func start(t *testing.T, natsURL string, edit func(*ingestion.Config)) *env {
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 
-	cfg := ingestion.Config{MaxClockSkew: time.Hour, ShutdownTimeout: 5 * time.Second}
+	cfg := ingestion.Config{MaxClockSkew: time.Hour}
 	cfg.Listen, cfg.HTTPListen, cfg.NATSURL, cfg.APIKeys = "127.0.0.1:0", "127.0.0.1:0", natsURL, testKeys
 	cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.LogLevel = lis.Addr().String(), "svc-secret", "info"
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ingestion")

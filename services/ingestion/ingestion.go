@@ -30,13 +30,12 @@ import (
 // Config is ingestion's configuration.
 type Config struct {
 	config.Common
-	HTTPListen      string
-	LedgerAddr      string
-	LedgerAPIKey    string
-	MaxClockSkew    time.Duration
-	AppendTimeout   time.Duration
-	Replicas        int
-	ShutdownTimeout time.Duration
+	HTTPListen    string
+	LedgerAddr    string
+	LedgerAPIKey  string
+	MaxClockSkew  time.Duration
+	AppendTimeout time.Duration
+	Replicas      int
 	// LedgerBatch is how many concurrent launches go to the ledger in one
 	// AuthorizeBatch call at most (0: 128; negative: one Authorize call
 	// each); LedgerCalls how many such calls per organisation may be in
@@ -60,7 +59,6 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", 2*time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.LedgerBatch, "ledger-batch", defaultLedgerBatch, "concurrent launches sent to the ledger in one AuthorizeBatch call at most (-1: one Authorize call each)")
 	fs.IntVar(&c.LedgerCalls, "ledger-calls", defaultLedgerCalls, "batched ledger calls in flight per organisation")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", defaultMaxInFlight, "launcher calls worked on at once; as many more may wait, the rest are refused (ResourceExhausted)")
@@ -221,18 +219,20 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.grpc.NotServing()
 	if s.http != nil {
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StopWithin())
 		s.http.Shutdown(hctx)
 		cancel()
 	}
-	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
+	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	s.close()
 	return err
 }
 
 func (s *Service) close() {
 	if s.http != nil {
-		s.http.Shutdown(context.WithoutCancel(context.TODO()))
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StopWithin())
+		s.http.Shutdown(ctx)
+		cancel()
 	}
 	if s.grpc != nil {
 		s.grpc.Stop()
@@ -243,9 +243,7 @@ func (s *Service) close() {
 	if s.ledger != nil {
 		_ = s.ledger.Close()
 	}
-	if s.nc != nil {
-		if err := s.nc.Drain(); err != nil {
-			s.nc.Close()
-		}
+	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
+		s.log.Warn("stop", "err", err)
 	}
 }

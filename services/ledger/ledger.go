@@ -29,11 +29,10 @@ import (
 // Config is the ledger's configuration.
 type Config struct {
 	config.Common
-	StreamReplicas  int
-	ShutdownTimeout time.Duration
-	SnapshotEvery   int
-	IdleTimeout     time.Duration
-	SweepInterval   time.Duration
+	StreamReplicas int
+	SnapshotEvery  int
+	IdleTimeout    time.Duration
+	SweepInterval  time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
 	// others reach it; PeerAPIKey is the service key it forwards with (empty:
 	// no ring, every replica decides every pool it is asked about).
@@ -48,7 +47,6 @@ type Config struct {
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "127.0.0.1:7071")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the streams this service provisions (3 in a cluster)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long calls in flight may take to finish on shutdown")
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events, or every half as many as the answers it remembers when that is more, up to 10N (0: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired packs of idle pools are recorded")
@@ -86,7 +84,7 @@ type Service struct {
 }
 
 // New connects to NATS, provisions the LEDGER stream and listens for gRPC.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -94,51 +92,46 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Ledger, log, eventlog.Streams{
-		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas}, Own: []string{eventlog.LedgerStream},
-	})
+	serverTLS, err := cfg.ServerTLS()
 	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	var js jetstream.JetStream
+	if s.nc, js, err = cfg.ConnectNATS(ctx, natsauth.Ledger, log, eventlog.Streams{
+		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas}, Own: []string{eventlog.LedgerStream},
+	}); err != nil {
 		return nil, err
 	}
 	snaps, err := store.OpenSnapshots(ctx, js, cfg.StreamReplicas)
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	catalogs, err := store.WatchCatalogs(ctx, js)
-	if err != nil {
-		nc.Close()
+	if s.catalogs, err = store.WatchCatalogs(ctx, js); err != nil {
 		return nil, err
 	}
-	serverTLS, err := cfg.ServerTLS()
-	if err != nil {
-		catalogs.Stop()
-		nc.Close()
-		return nil, err
-	}
-	gs, err := grpcserver.Listen(grpcserver.Options{
+	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, Log: log, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy, Throttle: cfg.Throttle()},
-	})
-	if err != nil {
-		catalogs.Stop()
-		nc.Close()
+	}); err != nil {
 		return nil, err
 	}
-	svc := &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}
 	if cfg.PeerAPIKey != "" {
-		if err := svc.joinRing(ctx, js); err != nil {
-			gs.Stop()
-			svc.close()
+		if err := s.joinRing(ctx, js); err != nil {
 			return nil, err
 		}
 	}
-	svc.store = store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery))
-	v1.RegisterLedgerServiceServer(gs, &server.Ledger{
-		Store:    svc.store,
-		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: svc.forwarder,
+	s.store = store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery))
+	v1.RegisterLedgerServiceServer(s.grpc, &server.Ledger{
+		Store:    s.store,
+		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
 	})
-	return svc, nil
+	return s, nil
 }
 
 // joinRing announces this replica and builds the forwarder to the others.
@@ -228,7 +221,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.grpc.NotServing()
 	leaveRing()
 	<-ringDone
-	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
+	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	s.close()
 	return nil
 }
@@ -257,12 +250,17 @@ func (s *Service) sweep(ctx context.Context) {
 }
 
 func (s *Service) close() {
+	if s.grpc != nil {
+		s.grpc.Stop()
+	}
 	if s.store != nil {
 		s.store.WaitSnapshots()
 	}
 	s.forwarder.Close()
-	s.catalogs.Stop()
-	if err := s.nc.Drain(); err != nil {
-		s.nc.Close()
+	if s.catalogs != nil {
+		s.catalogs.Stop()
+	}
+	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
+		s.log.Warn("stop", "err", err)
 	}
 }

@@ -24,7 +24,7 @@ func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
 		Common: config.Common{Listen: "127.0.0.1:0", NATSURL: natsURL, NATSCreds: testkit.Creds(t, natsURL, "reporting"),
 			APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
 		ClickHouseAddr: proxy.Addr(), ClickHouseDatabase: database, ClickHouseUser: "default",
-		FlushRows: 100, FlushInterval: 10 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
+		FlushRows: 100, FlushInterval: 10 * time.Millisecond,
 		ClickHousePing: 20 * time.Millisecond,
 	}
 	require.NoError(t, cfg.Validate())

@@ -38,6 +38,10 @@ import (
 // Name is the service name in telemetry and NATS.
 const Name = "reporting"
 
+// consoleDrain is how long page loads may finish on a stop: live alert feeds
+// never end by themselves, so what is left after it is cut.
+const consoleDrain = 2 * time.Second
+
 // Config is the reporting service's configuration.
 type Config struct {
 	config.Common
@@ -54,8 +58,6 @@ type Config struct {
 	// FlushRows and FlushInterval bound a projection block.
 	FlushRows     int
 	FlushInterval time.Duration
-	// ShutdownTimeout bounds the graceful gRPC stop.
-	ShutdownTimeout time.Duration
 	// ClickHousePing is how often ClickHouse is pinged, so that its loss
 	// and recovery are logged (0: 5s).
 	ClickHousePing time.Duration
@@ -103,7 +105,6 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ClickHouseMaxExecution, "clickhouse-max-execution-time", time.Minute, "longest one ClickHouse query may run (whole seconds; a report or export over it fails)")
 	fs.IntVar(&c.FlushRows, "projector-flush-rows", 5000, "rows per ClickHouse insert block")
 	fs.DurationVar(&c.FlushInterval, "projector-flush-interval", 200*time.Millisecond, "longest a projected row waits for its insert")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful gRPC stop before forcing")
 	fs.DurationVar(&c.ClickHousePing, "clickhouse-ping-interval", defaultClickHousePing, "how often ClickHouse is pinged to log its loss and recovery")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
@@ -157,9 +158,6 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionMaxGap < 0 {
 		errs = append(errs, fmt.Errorf("-session-max-gap %s: must not be negative", c.SessionMaxGap))
-	}
-	if c.ShutdownTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("-shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
 	}
 	if _, err := c.buckets(); err != nil {
 		errs = append(errs, err)
@@ -401,9 +399,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.InfoContext(ctx, "reporting shutting down")
 	s.grpc.NotServing()
 	if s.console != nil {
-		// Live alert feeds never end by themselves: give page loads a
-		// moment, then cut what is left.
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(consoleDrain, s.cfg.StopWithin()))
 		s.console.Shutdown(stopCtx)
 		cancel()
 	}
@@ -412,7 +408,7 @@ func (s *Service) Run(ctx context.Context) error {
 		runErr = errors.Join(runErr, <-projDone)
 	}
 	<-watchDone
-	s.grpc.ShutdownWithin(s.cfg.ShutdownTimeout)
+	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	if !serveStopped {
 		runErr = errors.Join(runErr, <-serveDone)
 	}
@@ -431,8 +427,8 @@ func (s *Service) close() {
 			s.log.Warn("close clickhouse", "err", err)
 		}
 	}
-	if s.nc != nil {
-		s.nc.Close()
+	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
+		s.log.Warn("stop", "err", err)
 	}
 }
 

@@ -56,7 +56,6 @@ func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Co
 		ClickHouseUser:     "default",
 		FlushRows:          100,
 		FlushInterval:      10 * time.Millisecond,
-		ShutdownTimeout:    5 * time.Second,
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -204,7 +203,7 @@ func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 			APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
 		ClickHouseAddr:     testkit.ClickHouseAddr(),
 		ClickHouseDatabase: database,
-		FlushRows:          10, FlushInterval: 10 * time.Millisecond, ShutdownTimeout: time.Second,
+		FlushRows:          10, FlushInterval: 10 * time.Millisecond,
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range 2 {

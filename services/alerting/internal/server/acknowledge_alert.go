@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -28,7 +28,7 @@ func (s *Server) AcknowledgeAlert(ctx context.Context, req *v1.AcknowledgeAlertR
 	id := req.GetAlertId()
 	parts := strings.Split(id, ".")
 	if len(parts) < 4 || len(id) > 512 {
-		return nil, invalidField("alert_id", fmt.Errorf("%s is not an alert id (kind.org.team.sequence...)", quote.Prefix(id)))
+		return nil, grpcserver.Invalid("alert_id", "%s is not an alert id (kind.org.team.sequence...)", quote.Prefix(id))
 	}
 	if rules.OrgOfAlertID(id) != org {
 		return nil, status.Errorf(codes.NotFound, "alert %s not found", quote.Prefix(id)) // never say it exists elsewhere

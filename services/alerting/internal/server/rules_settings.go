@@ -66,7 +66,7 @@ func (s *Server) SetRules(ctx context.Context, req *v1.SetRulesRequest) (*v1.Set
 		return nil, err
 	}
 	if err := eventlog.CheckID("team id", req.GetTeamId()); err != nil {
-		return nil, invalidField("team_id", err)
+		return nil, grpcserver.Invalid("team_id", "%s", err)
 	}
 	settings := req.GetSettings()
 	if settings == nil {

@@ -94,11 +94,11 @@ func orgOf(ctx context.Context) (string, error) {
 func checkIDs(field, kind string, ids []string) ([]string, error) {
 	const maxIDs = 100
 	if len(ids) > maxIDs {
-		return nil, invalidField(field, fmt.Errorf("at most %d values, got %d", maxIDs, len(ids)))
+		return nil, grpcserver.Invalid(field, "at most %d values, got %d", maxIDs, len(ids))
 	}
 	for i, id := range ids {
 		if err := eventlog.CheckID(kind, id); err != nil {
-			return nil, invalidField(fmt.Sprintf("%s[%d]", field, i), err)
+			return nil, grpcserver.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s", err)
 		}
 	}
 	out := slices.Clone(ids)
@@ -124,14 +124,6 @@ func filterSubjects(org string, teams, kinds []string) []string {
 		}
 	}
 	return out
-}
-
-// invalidField is InvalidArgument naming the bad field in a BadRequest
-// detail, bounded as every violation is.
-func invalidField(field string, err error) error {
-	var v grpcserver.Violations
-	v.Check(field, err)
-	return v.Err()
 }
 
 // alertOf decodes the alert of an ALERTS message and sets its stream sequence.

@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -160,7 +159,7 @@ func (s *Server) filter(ctx context.Context, teamIDs []string, r *v1.UsageRange)
 
 // invalid is an InvalidArgument naming field.
 func invalid(field, format string, args ...any) error {
-	return &query.InvalidError{Violations: []query.Violation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
+	return grpcserver.Invalid(field, format, args...)
 }
 
 // order maps a request's sort and limit.
