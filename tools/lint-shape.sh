@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that keep the project's shape, run by `make lint`:
 #   - no service module imports another service, and libs import no service;
+#   - the pure domain cores import no NATS, ClickHouse or HTTP gateway;
 #   - the generated proto code is what `make proto` makes from the sources.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +18,19 @@ for dir in libs libs/testkit proto services/*/; do
 	}' | sort -u)
 	if [[ -n $bad ]]; then
 		echo "lint: $dir imports another service (services talk over gRPC and the event log):"
+		echo "$bad" | sed 's/^/  /' | head -5
+		status=1
+	fi
+done
+
+# The domain cores: driven by events and a clock, tested without servers.
+pure=(ledger:pool alerting:rules reporting:advice reporting:forecast)
+for core in "${pure[@]}"; do
+	svc=${core%%:*} pkg=${core#*:}
+	bad=$(cd "services/$svc" && go list -deps "./internal/$pkg" |
+		grep -E "^(github.com/nats-io/|github.com/ClickHouse/|github.com/grpc-ecosystem/)" || true)
+	if [[ -n $bad ]]; then
+		echo "lint: services/$svc/internal/$pkg is a pure core but imports:"
 		echo "$bad" | sed 's/^/  /' | head -5
 		status=1
 	fi

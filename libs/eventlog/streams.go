@@ -11,14 +11,14 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // Stream names, as in DESIGN.md; natsauth grants access by them.
 const (
-	LedgerStream = natsauth.LedgerStream
-	UsageStream  = natsauth.UsageStream
-	AlertsStream = natsauth.AlertsStream
+	LedgerStream = subject.LedgerStream
+	UsageStream  = subject.UsageStream
+	AlertsStream = subject.AlertsStream
 )
 
 // StreamOptions tunes provisioning; the zero value suits a single dev server.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // Identity names: one per service, plus the tools'.
@@ -22,12 +24,12 @@ const (
 	Reader = "reader"
 )
 
-// Stream and bucket names, as eventlog and the services spell them; kept
-// here so this package imports no service.
+// Stream and bucket names, as eventlog and the services spell them (the
+// streams' from libs/subject); kept here so this package imports no service.
 const (
-	LedgerStream = "LEDGER"
-	UsageStream  = "USAGE"
-	AlertsStream = "ALERTS"
+	LedgerStream = subject.LedgerStream
+	UsageStream  = subject.UsageStream
+	AlertsStream = subject.AlertsStream
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -35,7 +35,7 @@ func AlertID(kind, org, team string, seq uint64, keys ...string) string {
 
 // idToken keeps an id usable in alert ids, hashing what is not.
 func idToken(s string) string {
-	if eventlog.ValidID(s) {
+	if subject.ValidID(s) {
 		return s
 	}
 	sum := sha256.Sum256([]byte(s))

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -41,7 +41,7 @@ func NewSessions(defaults Config) (*Sessions, error) {
 func (s *Sessions) SetTeamConfig(org, team string, cfg *Config) { s.set(org, team, cfg) }
 
 // Source is the stream the fold reads.
-func (s *Sessions) Source() string { return eventlog.UsageStream }
+func (s *Sessions) Source() string { return subject.UsageStream }
 
 // Open is the number of sessions tracked (for tests and metrics).
 func (s *Sessions) Open() int { return len(s.open) }
@@ -104,7 +104,7 @@ func (s *Sessions) heartbeat(seq uint64, k sessionKey, at time.Time) []*v1.Alert
 		"hours_open":  hours,
 		"limit_hours": cfg.Hours,
 	}, k.user, k.product, k.device)
-	a.SourceStream = eventlog.UsageStream
+	a.SourceStream = subject.UsageStream
 	return []*v1.Alert{a}
 }
 

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -251,4 +251,4 @@ func (t *team) learn(f *fold, ev *v1.Event) {
 }
 
 // Source is the stream a fold reads (for the alerts' source_stream).
-func (r *Rules) Source() string { return eventlog.LedgerStream }
+func (r *Rules) Source() string { return subject.LedgerStream }

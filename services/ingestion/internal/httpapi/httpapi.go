@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	gateway "github.com/tokenmeter/tokenmeter/proto/gen/go/gateway/tokenmeter/v1"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -39,7 +40,7 @@ type Server struct {
 // over the network.
 func Listen(ctx context.Context, listen string, tlsConf *tls.Config, conn grpc.ClientConnInterface) (*Server, error) {
 	mux := grpcserver.NewGateway()
-	if err := v1.RegisterIngestionServiceHandlerClient(ctx, mux, v1.NewIngestionServiceClient(conn)); err != nil {
+	if err := gateway.RegisterIngestionServiceHandlerClient(ctx, mux, v1.NewIngestionServiceClient(conn)); err != nil {
 		return nil, fmt.Errorf("http door: %w", err)
 	}
 	lis, err := net.Listen("tcp", listen)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	gateway "github.com/tokenmeter/tokenmeter/proto/gen/go/gateway/tokenmeter/v1"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -66,13 +67,13 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	for i, b := range []backend{
 		{cfg.ReportingAddr, func(ctx context.Context, c *grpc.ClientConn) error {
-			return v1.RegisterReportingServiceHandler(ctx, gw, c)
+			return gateway.RegisterReportingServiceHandler(ctx, gw, c)
 		}},
 		{cfg.LedgerAddr, func(ctx context.Context, c *grpc.ClientConn) error {
-			return v1.RegisterLedgerServiceHandler(ctx, gw, c)
+			return gateway.RegisterLedgerServiceHandler(ctx, gw, c)
 		}},
 		{cfg.AlertingAddr, func(ctx context.Context, c *grpc.ClientConn) error {
-			return v1.RegisterAlertingServiceHandler(ctx, gw, c)
+			return gateway.RegisterAlertingServiceHandler(ctx, gw, c)
 		}},
 	} {
 		if b.addr == "" {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
@@ -61,7 +61,7 @@ func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (F
 	default:
 		seen := make(map[string]bool, len(teamIDs))
 		for i, id := range teamIDs {
-			if !eventlog.ValidID(id) {
+			if !subject.ValidID(id) {
 				inv.add(fmt.Sprintf("team_ids[%d]", i), "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quote.Prefix(id))
 				continue
 			}

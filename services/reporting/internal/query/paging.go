@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // Cursor is where a page of users ended: the sort key of its last user and
@@ -55,7 +55,7 @@ func decodeCursor(token string) (*Cursor, error) {
 		return nil, errors.New("bad sort key")
 	}
 	c.Key, c.User = key, string(b[9+n:])
-	if !eventlog.ValidID(c.User) {
+	if !subject.ValidID(c.User) {
 		return nil, errors.New("bad user")
 	}
 	return c, nil

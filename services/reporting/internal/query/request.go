@@ -5,7 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
@@ -45,7 +45,7 @@ func (c *Check) Products(field string, codes []string) {
 		return
 	}
 	for i, code := range codes {
-		if !eventlog.ValidID(code) {
+		if !subject.ValidID(code) {
 			c.inv.add(field+"["+strconv.Itoa(i)+"]", "%s is not a product code: 1-64 letters, digits, '-' or '_'", quote.Prefix(code))
 		}
 	}
@@ -103,7 +103,7 @@ const MaxTermTokens = 1_000_000_000_000
 
 // TeamID checks one required team id.
 func (c *Check) TeamID(field, id string) {
-	if !eventlog.ValidID(id) {
+	if !subject.ValidID(id) {
 		c.inv.add(field, "%s is not a team id: 1-64 letters, digits, '-' or '_', starting with a letter or digit", quote.Prefix(id))
 	}
 }

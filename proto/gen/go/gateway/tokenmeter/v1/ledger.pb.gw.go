@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extTokenmeterv1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_LedgerService_Authorize_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_Authorize_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AuthorizeRequest
+		protoReq extTokenmeterv1.AuthorizeRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_LedgerService_Authorize_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_Authorize_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_Authorize_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AuthorizeRequest
+		protoReq extTokenmeterv1.AuthorizeRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_LedgerService_Authorize_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_LedgerService_AuthorizeBatch_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_AuthorizeBatch_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AuthorizeBatchRequest
+		protoReq extTokenmeterv1.AuthorizeBatchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -77,9 +78,9 @@ func request_LedgerService_AuthorizeBatch_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_AuthorizeBatch_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_AuthorizeBatch_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AuthorizeBatchRequest
+		protoReq extTokenmeterv1.AuthorizeBatchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -89,9 +90,9 @@ func local_request_LedgerService_AuthorizeBatch_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_LedgerService_QuoteLaunch_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_QuoteLaunch_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq QuoteLaunchRequest
+		protoReq extTokenmeterv1.QuoteLaunchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -104,9 +105,9 @@ func request_LedgerService_QuoteLaunch_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_QuoteLaunch_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_QuoteLaunch_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq QuoteLaunchRequest
+		protoReq extTokenmeterv1.QuoteLaunchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -116,9 +117,9 @@ func local_request_LedgerService_QuoteLaunch_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_LedgerService_GetBalance_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_GetBalance_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetBalanceRequest
+		protoReq extTokenmeterv1.GetBalanceRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -131,9 +132,9 @@ func request_LedgerService_GetBalance_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_GetBalance_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_GetBalance_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetBalanceRequest
+		protoReq extTokenmeterv1.GetBalanceRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -143,9 +144,9 @@ func local_request_LedgerService_GetBalance_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_LedgerService_AddPack_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_AddPack_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AddPackRequest
+		protoReq extTokenmeterv1.AddPackRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -158,9 +159,9 @@ func request_LedgerService_AddPack_0(ctx context.Context, marshaler runtime.Mars
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_AddPack_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_AddPack_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AddPackRequest
+		protoReq extTokenmeterv1.AddPackRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -170,9 +171,9 @@ func local_request_LedgerService_AddPack_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func request_LedgerService_AdjustBalance_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_AdjustBalance_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AdjustBalanceRequest
+		protoReq extTokenmeterv1.AdjustBalanceRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -185,9 +186,9 @@ func request_LedgerService_AdjustBalance_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_AdjustBalance_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_AdjustBalance_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AdjustBalanceRequest
+		protoReq extTokenmeterv1.AdjustBalanceRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -197,9 +198,9 @@ func local_request_LedgerService_AdjustBalance_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_LedgerService_ListPacks_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_ListPacks_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListPacksRequest
+		protoReq extTokenmeterv1.ListPacksRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -212,9 +213,9 @@ func request_LedgerService_ListPacks_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_ListPacks_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_ListPacks_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListPacksRequest
+		protoReq extTokenmeterv1.ListPacksRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -224,9 +225,9 @@ func local_request_LedgerService_ListPacks_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_LedgerService_ListTransactions_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_ListTransactions_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTransactionsRequest
+		protoReq extTokenmeterv1.ListTransactionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -239,9 +240,9 @@ func request_LedgerService_ListTransactions_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_ListTransactions_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_ListTransactions_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTransactionsRequest
+		protoReq extTokenmeterv1.ListTransactionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -251,9 +252,9 @@ func local_request_LedgerService_ListTransactions_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_LedgerService_SetProductRate_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_SetProductRate_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetProductRateRequest
+		protoReq extTokenmeterv1.SetProductRateRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -266,9 +267,9 @@ func request_LedgerService_SetProductRate_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_SetProductRate_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_SetProductRate_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetProductRateRequest
+		protoReq extTokenmeterv1.SetProductRateRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -278,9 +279,9 @@ func local_request_LedgerService_SetProductRate_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_LedgerService_ListProducts_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_ListProducts_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListProductsRequest
+		protoReq extTokenmeterv1.ListProductsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -293,9 +294,9 @@ func request_LedgerService_ListProducts_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_ListProducts_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_ListProducts_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListProductsRequest
+		protoReq extTokenmeterv1.ListProductsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -305,9 +306,9 @@ func local_request_LedgerService_ListProducts_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_LedgerService_AssignUser_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_AssignUser_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AssignUserRequest
+		protoReq extTokenmeterv1.AssignUserRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -320,9 +321,9 @@ func request_LedgerService_AssignUser_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_AssignUser_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_AssignUser_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AssignUserRequest
+		protoReq extTokenmeterv1.AssignUserRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -332,9 +333,9 @@ func local_request_LedgerService_AssignUser_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_LedgerService_UnassignUser_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_UnassignUser_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UnassignUserRequest
+		protoReq extTokenmeterv1.UnassignUserRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -347,9 +348,9 @@ func request_LedgerService_UnassignUser_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_UnassignUser_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_UnassignUser_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UnassignUserRequest
+		protoReq extTokenmeterv1.UnassignUserRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -359,9 +360,9 @@ func local_request_LedgerService_UnassignUser_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_LedgerService_RecordHeartbeat_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_RecordHeartbeat_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RecordHeartbeatRequest
+		protoReq extTokenmeterv1.RecordHeartbeatRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -374,9 +375,9 @@ func request_LedgerService_RecordHeartbeat_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_RecordHeartbeat_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_RecordHeartbeat_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RecordHeartbeatRequest
+		protoReq extTokenmeterv1.RecordHeartbeatRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -386,9 +387,9 @@ func local_request_LedgerService_RecordHeartbeat_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_LedgerService_MergeTeams_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_MergeTeams_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq MergeTeamsRequest
+		protoReq extTokenmeterv1.MergeTeamsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -401,9 +402,9 @@ func request_LedgerService_MergeTeams_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_MergeTeams_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_MergeTeams_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq MergeTeamsRequest
+		protoReq extTokenmeterv1.MergeTeamsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -413,9 +414,9 @@ func local_request_LedgerService_MergeTeams_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_LedgerService_SetBudget_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_SetBudget_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetBudgetRequest
+		protoReq extTokenmeterv1.SetBudgetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -428,9 +429,9 @@ func request_LedgerService_SetBudget_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_SetBudget_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_SetBudget_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetBudgetRequest
+		protoReq extTokenmeterv1.SetBudgetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -440,9 +441,9 @@ func local_request_LedgerService_SetBudget_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_LedgerService_ListBudgets_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_ListBudgets_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListBudgetsRequest
+		protoReq extTokenmeterv1.ListBudgetsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -455,9 +456,9 @@ func request_LedgerService_ListBudgets_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_ListBudgets_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_ListBudgets_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListBudgetsRequest
+		protoReq extTokenmeterv1.ListBudgetsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -467,9 +468,9 @@ func local_request_LedgerService_ListBudgets_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_LedgerService_SetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_SetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetCapacityRequest
+		protoReq extTokenmeterv1.SetCapacityRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -482,9 +483,9 @@ func request_LedgerService_SetCapacity_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_SetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_SetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetCapacityRequest
+		protoReq extTokenmeterv1.SetCapacityRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -494,9 +495,9 @@ func local_request_LedgerService_SetCapacity_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_LedgerService_UseCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_UseCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UseCapacityRequest
+		protoReq extTokenmeterv1.UseCapacityRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -509,9 +510,9 @@ func request_LedgerService_UseCapacity_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_UseCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_UseCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UseCapacityRequest
+		protoReq extTokenmeterv1.UseCapacityRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -521,9 +522,9 @@ func local_request_LedgerService_UseCapacity_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_LedgerService_ReturnCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_ReturnCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ReturnCapacityRequest
+		protoReq extTokenmeterv1.ReturnCapacityRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -536,9 +537,9 @@ func request_LedgerService_ReturnCapacity_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_ReturnCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_ReturnCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ReturnCapacityRequest
+		protoReq extTokenmeterv1.ReturnCapacityRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -548,9 +549,9 @@ func local_request_LedgerService_ReturnCapacity_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_LedgerService_ListTeams_0(ctx context.Context, marshaler runtime.Marshaler, client LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_LedgerService_ListTeams_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTeamsRequest
+		protoReq extTokenmeterv1.ListTeamsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -563,9 +564,9 @@ func request_LedgerService_ListTeams_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_LedgerService_ListTeams_0(ctx context.Context, marshaler runtime.Marshaler, server LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_LedgerService_ListTeams_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTeamsRequest
+		protoReq extTokenmeterv1.ListTeamsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -580,7 +581,7 @@ func local_request_LedgerService_ListTeams_0(ctx context.Context, marshaler runt
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterLedgerServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterLedgerServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server LedgerServiceServer) error {
+func RegisterLedgerServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extTokenmeterv1.LedgerServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_LedgerService_Authorize_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1012,15 +1013,15 @@ func RegisterLedgerServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.
 // RegisterLedgerServiceHandler registers the http handlers for service LedgerService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterLedgerServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterLedgerServiceHandlerClient(ctx, mux, NewLedgerServiceClient(conn))
+	return RegisterLedgerServiceHandlerClient(ctx, mux, extTokenmeterv1.NewLedgerServiceClient(conn))
 }
 
 // RegisterLedgerServiceHandlerClient registers the http handlers for service LedgerService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "LedgerServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "LedgerServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extTokenmeterv1.LedgerServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extTokenmeterv1.LedgerServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "LedgerServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterLedgerServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client LedgerServiceClient) error {
+// "extTokenmeterv1.LedgerServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterLedgerServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extTokenmeterv1.LedgerServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_LedgerService_Authorize_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

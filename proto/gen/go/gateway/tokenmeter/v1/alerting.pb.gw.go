@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extTokenmeterv1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_AlertingService_WatchAlerts_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (AlertingService_WatchAlertsClient, runtime.ServerMetadata, error) {
+func request_AlertingService_WatchAlerts_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (extTokenmeterv1.AlertingService_WatchAlertsClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq WatchAlertsRequest
+		protoReq extTokenmeterv1.WatchAlertsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -58,9 +59,9 @@ func request_AlertingService_WatchAlerts_0(ctx context.Context, marshaler runtim
 	return stream, metadata, nil
 }
 
-func request_AlertingService_ListAlerts_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_ListAlerts_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAlertsRequest
+		protoReq extTokenmeterv1.ListAlertsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -73,9 +74,9 @@ func request_AlertingService_ListAlerts_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_ListAlerts_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_ListAlerts_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAlertsRequest
+		protoReq extTokenmeterv1.ListAlertsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -85,9 +86,9 @@ func local_request_AlertingService_ListAlerts_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_AlertingService_AcknowledgeAlert_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_AcknowledgeAlert_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AcknowledgeAlertRequest
+		protoReq extTokenmeterv1.AcknowledgeAlertRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -100,9 +101,9 @@ func request_AlertingService_AcknowledgeAlert_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_AcknowledgeAlert_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_AcknowledgeAlert_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AcknowledgeAlertRequest
+		protoReq extTokenmeterv1.AcknowledgeAlertRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -112,9 +113,9 @@ func local_request_AlertingService_AcknowledgeAlert_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_AlertingService_ListRules_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_ListRules_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRulesRequest
+		protoReq extTokenmeterv1.ListRulesRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -127,9 +128,9 @@ func request_AlertingService_ListRules_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_ListRules_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_ListRules_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRulesRequest
+		protoReq extTokenmeterv1.ListRulesRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -139,9 +140,9 @@ func local_request_AlertingService_ListRules_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_AlertingService_SetRules_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_SetRules_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetRulesRequest
+		protoReq extTokenmeterv1.SetRulesRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -154,9 +155,9 @@ func request_AlertingService_SetRules_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_SetRules_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_SetRules_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetRulesRequest
+		protoReq extTokenmeterv1.SetRulesRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -166,9 +167,9 @@ func local_request_AlertingService_SetRules_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_AlertingService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListWebhooksRequest
+		protoReq extTokenmeterv1.ListWebhooksRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -181,9 +182,9 @@ func request_AlertingService_ListWebhooks_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListWebhooksRequest
+		protoReq extTokenmeterv1.ListWebhooksRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -193,9 +194,9 @@ func local_request_AlertingService_ListWebhooks_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_AlertingService_SetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_SetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetWebhookRequest
+		protoReq extTokenmeterv1.SetWebhookRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -208,9 +209,9 @@ func request_AlertingService_SetWebhook_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_SetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_SetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetWebhookRequest
+		protoReq extTokenmeterv1.SetWebhookRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -220,9 +221,9 @@ func local_request_AlertingService_SetWebhook_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_AlertingService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteWebhookRequest
+		protoReq extTokenmeterv1.DeleteWebhookRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -235,9 +236,9 @@ func request_AlertingService_DeleteWebhook_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteWebhookRequest
+		protoReq extTokenmeterv1.DeleteWebhookRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -247,9 +248,9 @@ func local_request_AlertingService_DeleteWebhook_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_AlertingService_ListDeadLetters_0(ctx context.Context, marshaler runtime.Marshaler, client AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AlertingService_ListDeadLetters_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.AlertingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListDeadLettersRequest
+		protoReq extTokenmeterv1.ListDeadLettersRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -262,9 +263,9 @@ func request_AlertingService_ListDeadLetters_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_AlertingService_ListDeadLetters_0(ctx context.Context, marshaler runtime.Marshaler, server AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AlertingService_ListDeadLetters_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.AlertingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListDeadLettersRequest
+		protoReq extTokenmeterv1.ListDeadLettersRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -279,7 +280,7 @@ func local_request_AlertingService_ListDeadLetters_0(ctx context.Context, marsha
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterAlertingServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterAlertingServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server AlertingServiceServer) error {
+func RegisterAlertingServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extTokenmeterv1.AlertingServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_AlertingService_WatchAlerts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
 		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
@@ -477,15 +478,15 @@ func RegisterAlertingServiceHandlerFromEndpoint(ctx context.Context, mux *runtim
 // RegisterAlertingServiceHandler registers the http handlers for service AlertingService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterAlertingServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterAlertingServiceHandlerClient(ctx, mux, NewAlertingServiceClient(conn))
+	return RegisterAlertingServiceHandlerClient(ctx, mux, extTokenmeterv1.NewAlertingServiceClient(conn))
 }
 
 // RegisterAlertingServiceHandlerClient registers the http handlers for service AlertingService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "AlertingServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "AlertingServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extTokenmeterv1.AlertingServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extTokenmeterv1.AlertingServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "AlertingServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterAlertingServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client AlertingServiceClient) error {
+// "extTokenmeterv1.AlertingServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterAlertingServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extTokenmeterv1.AlertingServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_AlertingService_WatchAlerts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extTokenmeterv1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_ReportingService_GetUsageSummary_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetUsageSummary_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageSummaryRequest
+		protoReq extTokenmeterv1.GetUsageSummaryRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_ReportingService_GetUsageSummary_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetUsageSummary_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetUsageSummary_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageSummaryRequest
+		protoReq extTokenmeterv1.GetUsageSummaryRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_ReportingService_GetUsageSummary_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_ReportingService_GetUsageByDay_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetUsageByDay_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByDayRequest
+		protoReq extTokenmeterv1.GetUsageByDayRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -77,9 +78,9 @@ func request_ReportingService_GetUsageByDay_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetUsageByDay_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetUsageByDay_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByDayRequest
+		protoReq extTokenmeterv1.GetUsageByDayRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -89,9 +90,9 @@ func local_request_ReportingService_GetUsageByDay_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_ReportingService_GetUsageByProduct_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetUsageByProduct_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByProductRequest
+		protoReq extTokenmeterv1.GetUsageByProductRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -104,9 +105,9 @@ func request_ReportingService_GetUsageByProduct_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetUsageByProduct_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetUsageByProduct_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByProductRequest
+		protoReq extTokenmeterv1.GetUsageByProductRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -116,9 +117,9 @@ func local_request_ReportingService_GetUsageByProduct_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_ReportingService_GetUsageByUser_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetUsageByUser_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByUserRequest
+		protoReq extTokenmeterv1.GetUsageByUserRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -131,9 +132,9 @@ func request_ReportingService_GetUsageByUser_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetUsageByUser_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetUsageByUser_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByUserRequest
+		protoReq extTokenmeterv1.GetUsageByUserRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -143,9 +144,9 @@ func local_request_ReportingService_GetUsageByUser_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func request_ReportingService_Export_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (ReportingService_ExportClient, runtime.ServerMetadata, error) {
+func request_ReportingService_Export_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (extTokenmeterv1.ReportingService_ExportClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq ExportRequest
+		protoReq extTokenmeterv1.ExportRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -166,9 +167,9 @@ func request_ReportingService_Export_0(ctx context.Context, marshaler runtime.Ma
 	return stream, metadata, nil
 }
 
-func request_ReportingService_Forecast_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_Forecast_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ForecastRequest
+		protoReq extTokenmeterv1.ForecastRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -181,9 +182,9 @@ func request_ReportingService_Forecast_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_Forecast_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_Forecast_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ForecastRequest
+		protoReq extTokenmeterv1.ForecastRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -193,9 +194,9 @@ func local_request_ReportingService_Forecast_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_ReportingService_AdviseLicensing_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_AdviseLicensing_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AdviseLicensingRequest
+		protoReq extTokenmeterv1.AdviseLicensingRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -208,9 +209,9 @@ func request_ReportingService_AdviseLicensing_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_AdviseLicensing_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_AdviseLicensing_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AdviseLicensingRequest
+		protoReq extTokenmeterv1.AdviseLicensingRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -220,9 +221,9 @@ func local_request_ReportingService_AdviseLicensing_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_ReportingService_GetUsageByAttribute_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetUsageByAttribute_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByAttributeRequest
+		protoReq extTokenmeterv1.GetUsageByAttributeRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -235,9 +236,9 @@ func request_ReportingService_GetUsageByAttribute_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetUsageByAttribute_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetUsageByAttribute_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetUsageByAttributeRequest
+		protoReq extTokenmeterv1.GetUsageByAttributeRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -247,9 +248,9 @@ func local_request_ReportingService_GetUsageByAttribute_0(ctx context.Context, m
 	return msg, metadata, err
 }
 
-func request_ReportingService_GetDenials_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetDenials_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetDenialsRequest
+		protoReq extTokenmeterv1.GetDenialsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -262,9 +263,9 @@ func request_ReportingService_GetDenials_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetDenials_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetDenials_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetDenialsRequest
+		protoReq extTokenmeterv1.GetDenialsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -274,9 +275,9 @@ func local_request_ReportingService_GetDenials_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_ReportingService_GetSpend_0(ctx context.Context, marshaler runtime.Marshaler, client ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReportingService_GetSpend_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetSpendRequest
+		protoReq extTokenmeterv1.GetSpendRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -289,9 +290,9 @@ func request_ReportingService_GetSpend_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_ReportingService_GetSpend_0(ctx context.Context, marshaler runtime.Marshaler, server ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReportingService_GetSpend_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetSpendRequest
+		protoReq extTokenmeterv1.GetSpendRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -306,7 +307,7 @@ func local_request_ReportingService_GetSpend_0(ctx context.Context, marshaler ru
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterReportingServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterReportingServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ReportingServiceServer) error {
+func RegisterReportingServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extTokenmeterv1.ReportingServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_ReportingService_GetUsageSummary_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -525,15 +526,15 @@ func RegisterReportingServiceHandlerFromEndpoint(ctx context.Context, mux *runti
 // RegisterReportingServiceHandler registers the http handlers for service ReportingService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterReportingServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterReportingServiceHandlerClient(ctx, mux, NewReportingServiceClient(conn))
+	return RegisterReportingServiceHandlerClient(ctx, mux, extTokenmeterv1.NewReportingServiceClient(conn))
 }
 
 // RegisterReportingServiceHandlerClient registers the http handlers for service ReportingService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ReportingServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ReportingServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extTokenmeterv1.ReportingServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extTokenmeterv1.ReportingServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ReportingServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterReportingServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ReportingServiceClient) error {
+// "extTokenmeterv1.ReportingServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterReportingServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extTokenmeterv1.ReportingServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_ReportingService_GetUsageSummary_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extTokenmeterv1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_IngestionService_Launch_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_Launch_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq LaunchRequest
+		protoReq extTokenmeterv1.LaunchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_IngestionService_Launch_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_Launch_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_Launch_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq LaunchRequest
+		protoReq extTokenmeterv1.LaunchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_IngestionService_Launch_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_IngestionService_Heartbeat_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_Heartbeat_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq HeartbeatRequest
+		protoReq extTokenmeterv1.HeartbeatRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -77,9 +78,9 @@ func request_IngestionService_Heartbeat_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_Heartbeat_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_Heartbeat_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq HeartbeatRequest
+		protoReq extTokenmeterv1.HeartbeatRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -89,9 +90,9 @@ func local_request_IngestionService_Heartbeat_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_IngestionService_EndSession_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_EndSession_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EndSessionRequest
+		protoReq extTokenmeterv1.EndSessionRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -104,9 +105,9 @@ func request_IngestionService_EndSession_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_EndSession_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_EndSession_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EndSessionRequest
+		protoReq extTokenmeterv1.EndSessionRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -116,9 +117,9 @@ func local_request_IngestionService_EndSession_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_IngestionService_IngestBatch_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_IngestBatch_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq IngestBatchRequest
+		protoReq extTokenmeterv1.IngestBatchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -131,9 +132,9 @@ func request_IngestionService_IngestBatch_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_IngestBatch_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_IngestBatch_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq IngestBatchRequest
+		protoReq extTokenmeterv1.IngestBatchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -143,9 +144,9 @@ func local_request_IngestionService_IngestBatch_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_IngestionService_Quote_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_Quote_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq QuoteRequest
+		protoReq extTokenmeterv1.QuoteRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -158,9 +159,9 @@ func request_IngestionService_Quote_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_Quote_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_Quote_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq QuoteRequest
+		protoReq extTokenmeterv1.QuoteRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -170,9 +171,9 @@ func local_request_IngestionService_Quote_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_IngestionService_CreateLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_CreateLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateLauncherKeyRequest
+		protoReq extTokenmeterv1.CreateLauncherKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -185,9 +186,9 @@ func request_IngestionService_CreateLauncherKey_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_CreateLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_CreateLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateLauncherKeyRequest
+		protoReq extTokenmeterv1.CreateLauncherKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -197,9 +198,9 @@ func local_request_IngestionService_CreateLauncherKey_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_IngestionService_RevokeLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_RevokeLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RevokeLauncherKeyRequest
+		protoReq extTokenmeterv1.RevokeLauncherKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -212,9 +213,9 @@ func request_IngestionService_RevokeLauncherKey_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_RevokeLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_RevokeLauncherKey_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RevokeLauncherKeyRequest
+		protoReq extTokenmeterv1.RevokeLauncherKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -224,9 +225,9 @@ func local_request_IngestionService_RevokeLauncherKey_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_IngestionService_ListLauncherKeys_0(ctx context.Context, marshaler runtime.Marshaler, client IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IngestionService_ListLauncherKeys_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.IngestionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListLauncherKeysRequest
+		protoReq extTokenmeterv1.ListLauncherKeysRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -239,9 +240,9 @@ func request_IngestionService_ListLauncherKeys_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_IngestionService_ListLauncherKeys_0(ctx context.Context, marshaler runtime.Marshaler, server IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IngestionService_ListLauncherKeys_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.IngestionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListLauncherKeysRequest
+		protoReq extTokenmeterv1.ListLauncherKeysRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -256,7 +257,7 @@ func local_request_IngestionService_ListLauncherKeys_0(ctx context.Context, mars
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterIngestionServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterIngestionServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server IngestionServiceServer) error {
+func RegisterIngestionServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extTokenmeterv1.IngestionServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_IngestionService_Launch_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -448,15 +449,15 @@ func RegisterIngestionServiceHandlerFromEndpoint(ctx context.Context, mux *runti
 // RegisterIngestionServiceHandler registers the http handlers for service IngestionService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterIngestionServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterIngestionServiceHandlerClient(ctx, mux, NewIngestionServiceClient(conn))
+	return RegisterIngestionServiceHandlerClient(ctx, mux, extTokenmeterv1.NewIngestionServiceClient(conn))
 }
 
 // RegisterIngestionServiceHandlerClient registers the http handlers for service IngestionService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "IngestionServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "IngestionServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extTokenmeterv1.IngestionServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extTokenmeterv1.IngestionServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "IngestionServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterIngestionServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client IngestionServiceClient) error {
+// "extTokenmeterv1.IngestionServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterIngestionServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extTokenmeterv1.IngestionServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_IngestionService_Launch_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
