@@ -106,8 +106,11 @@ func ParseExposition(r io.Reader) (Exported, error) {
 					set[l.GetName()] = true
 				}
 			}
-			if s == "_bucket" || f.GetType() == dto.MetricType_SUMMARY && s == "" {
-				set["le"], set["quantile"] = s == "_bucket", s == ""
+			// The parser keeps bucket bounds and quantiles apart from the labels.
+			if s == "_bucket" {
+				set["le"] = true
+			} else if s == "" && f.GetType() == dto.MetricType_SUMMARY {
+				set["quantile"] = true
 			}
 		}
 	}
