@@ -11,8 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 // metricsServer serves the process's OpenTelemetry metrics in Prometheus'
@@ -23,10 +25,13 @@ type metricsServer struct {
 }
 
 // startMetrics builds the Prometheus reader for the meter provider and
-// starts serving it on listen (TLS when tlsConf is set).
+// starts serving it on listen (TLS when tlsConf is set). Every series carries
+// service_name, so dashboards and rules tell the services apart whatever the
+// scrape job calls them.
 func startMetrics(listen string, tlsConf *tls.Config) (sdkmetric.Reader, *metricsServer, error) {
 	registry := prometheus.NewRegistry()
-	reader, err := otelprom.New(otelprom.WithRegisterer(registry))
+	reader, err := otelprom.New(otelprom.WithRegisterer(registry),
+		otelprom.WithResourceAsConstantLabels(attribute.NewAllowKeysFilter(semconv.ServiceNameKey)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("prometheus exporter: %w", err)
 	}

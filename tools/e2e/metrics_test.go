@@ -1,58 +1,130 @@
 package e2e
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"regexp"
-	"strconv"
+	"bytes"
+	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
-	"github.com/tokenmeter/tokenmeter/libs/telemetry"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
+	"github.com/tokenmeter/tokenmeter/tools/monitoring"
 )
 
-// After a short load every service's calls show in the Prometheus metrics:
-// a count per method (rate), per status code (errors) and a duration histogram.
+// After a short load every service's calls show in the Prometheus metrics (a
+// count per method and status code, a duration histogram), and so does the
+// domain's work: decisions, appends, launches, projections, alerts, webhooks.
 func TestMetricsMoveUnderLoad(t *testing.T) {
-	tel, err := telemetry.Setup(t.Context(), telemetry.Config{ServiceName: "e2e", MetricsListen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	stack, _ := startStack(t)
+	s := startMetricsStack(t)
 	ctx := t.Context()
-	ledger := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.AdminKey))
-	_, err = ledger.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "metrics-rate-1", ProductCode: "REVIT", DailyRate: 10})
+	ledger := v1.NewLedgerServiceClient(dial(t, s.stack.Ledger.Addr(), devstack.AdminKey))
+	_, err := ledger.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "design"})
 	require.NoError(t, err)
-	_, err = ledger.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "design"})
-	require.NoError(t, err)
-	ingest := v1.NewIngestionServiceClient(dial(t, stack.Ingestion.Addr(), devstack.LauncherKey))
-	_, _ = ingest.Launch(ctx, &v1.LaunchRequest{EventId: "metrics-launch-1", TeamId: "design", UserId: "ann", ProductCode: "REVIT"})
-	reports := v1.NewReportingServiceClient(dial(t, stack.Reporting.Addr(), devstack.AdminKey))
+	reports := v1.NewReportingServiceClient(dial(t, s.stack.Reporting.Addr(), devstack.AdminKey))
 	_, _ = reports.GetUsageSummary(ctx, &v1.GetUsageSummaryRequest{TeamIds: []string{"design"}})
-	alerts := v1.NewAlertingServiceClient(dial(t, stack.Alerting.Addr(), devstack.AdminKey))
+	alerts := v1.NewAlertingServiceClient(dial(t, s.stack.Alerting.Addr(), devstack.AdminKey))
 	_, _ = alerts.ListRules(auth.ActingFor(ctx, devstack.DemoOrg), &v1.ListRulesRequest{})
 
-	resp, err := http.Get("http://" + tel.MetricsAddr() + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	body := scrape(t, s.metrics)
 	for _, method := range []string{"IngestionService/Launch", "LedgerService/GetBalance", "ReportingService/GetUsageSummary", "AlertingService/ListRules"} {
-		require.Positive(t, callCount(string(body), method), "calls of %s", method)
+		n, _ := seriesSum(t, body, "rpc_server_call_duration_seconds", map[string]string{"rpc_method": "tokenmeter.v1." + method})
+		require.Positive(t, n, "calls of %s", method)
+	}
+	moved := []struct {
+		name  string
+		match map[string]string
+	}{
+		{"tokenmeter_ledger_decisions_total", map[string]string{"outcome": "authorized"}},
+		{"tokenmeter_ledger_decisions_total", map[string]string{"outcome": "refused"}},
+		{"tokenmeter_ledger_decision_duration_seconds", nil},
+		{"tokenmeter_ledger_pools", nil},
+		{"tokenmeter_eventlog_append_duration_seconds", nil},
+		{"tokenmeter_nats_connected", nil},
+		{"tokenmeter_ingestion_launches_total", map[string]string{"outcome": "authorized"}},
+		{"tokenmeter_ingestion_launches_total", map[string]string{"outcome": "refused"}},
+		{"tokenmeter_reporting_rows_projected_total", nil},
+		{"tokenmeter_reporting_projection_lag_seconds", nil},
+		{"tokenmeter_reporting_clickhouse_insert_duration_seconds", nil},
+		{"tokenmeter_alerting_alerts_total", map[string]string{"kind": "low_balance"}},
+		{"tokenmeter_alerting_webhook_deliveries_total", map[string]string{"outcome": "delivered"}},
+		{"tokenmeter_alerting_webhook_deliveries_total", map[string]string{"outcome": "retry"}},
+	}
+	for _, m := range moved {
+		n, ok := seriesSum(t, body, m.name, m.match)
+		if !ok && (pendingSeries[m.name] || pendingSeries[m.name+"_count"]) {
+			t.Logf("pending (another branch adds it): %s%v", m.name, m.match)
+			continue
+		}
+		require.True(t, ok, "no series %s%v", m.name, m.match)
+		require.Positive(t, n, "%s%v did not move", m.name, m.match)
 	}
 }
 
-// callCount sums the duration histograms' counts of one method.
-func callCount(metrics, method string) int {
-	re := regexp.MustCompile(`(?m)^rpc_server_[a-z_]*duration[a-z_]*_count\{[^}]*` + regexp.QuoteMeta(method) + `[^}]*\} (\d+)`)
-	n := 0
-	for _, m := range re.FindAllStringSubmatch(metrics, -1) {
-		v, _ := strconv.Atoi(m[1])
-		n += v
+// TestDashboardsAndRulesUseExportedSeries: every series and label that a
+// Grafana dashboard or an alert rule of deploy/ names is exported by the
+// services after a short load, and every tokenmeter series is on a dashboard.
+func TestDashboardsAndRulesUseExportedSeries(t *testing.T) {
+	s := startMetricsStack(t)
+	exported, err := monitoring.ParseExposition(bytes.NewReader(scrape(t, s.metrics)))
+	require.NoError(t, err)
+
+	dashboards, err := monitoring.DashboardQueries(filepath.Join("..", "..", "deploy", "grafana", "dashboards"))
+	require.NoError(t, err)
+	rules, err := monitoring.Rules(filepath.Join("..", "..", "deploy", "prometheus", "rules"))
+	require.NoError(t, err)
+	usedBy := map[string][]string{} // missing series -> where used
+	shown := map[string]bool{}      // series on a dashboard
+	var labelProblems []string
+	for i, q := range append(dashboards, monitoring.RuleQueries(rules)...) {
+		uses, err := monitoring.Uses(q.Expr)
+		require.NoError(t, err, "%s: %s", q.Source, q.Expr)
+		for _, u := range uses {
+			shown[seriesBase(u.Metric)] = shown[seriesBase(u.Metric)] || i < len(dashboards)
+		}
+		missing, labels := exported.Missing(uses)
+		for _, name := range missing {
+			usedBy[name] = append(usedBy[name], q.Source)
+		}
+		for _, l := range labels {
+			labelProblems = append(labelProblems, q.Source+": "+l)
+		}
 	}
-	return n
+	var unexported, pending []string
+	for name, sources := range usedBy {
+		if pendingSeries[name] {
+			pending = append(pending, name)
+			continue
+		}
+		unexported = append(unexported, name+" (used by "+strings.Join(sources, "; ")+")")
+	}
+	sort.Strings(unexported)
+	sort.Strings(pending)
+	if len(pending) > 0 {
+		t.Logf("%d series still pending (TODO(merge) list in metrics_load_test.go):\n  %s", len(pending), strings.Join(pending, "\n  "))
+	}
+	require.Empty(t, unexported, "series no service exports after the load (a counter of rare events, "+
+		"such as errors or conflicts, must be created at start with Add(ctx, 0) for each of its label values)")
+	require.Empty(t, labelProblems, "labels the series do not carry")
+	for name := range pendingSeries {
+		require.NotContains(t, exported, name, "%s is exported now: delete it from pendingSeries", name)
+	}
+	for name := range exported {
+		if strings.HasPrefix(name, "tokenmeter_") || strings.HasPrefix(name, "rpc_server_") {
+			require.True(t, shown[seriesBase(name)], "%s is on no dashboard", name)
+		}
+	}
+}
+
+// seriesBase is a histogram's name without _bucket, _sum or _count.
+func seriesBase(name string) string {
+	for _, s := range []string{"_bucket", "_sum", "_count"} {
+		if b, ok := strings.CutSuffix(name, s); ok {
+			return b
+		}
+	}
+	return name
 }
