@@ -94,6 +94,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = reg.Unregister() }()
+	e.zero(ctx)
 	var lag sync.WaitGroup
 	defer lag.Wait()
 	lagCtx, stopLag := context.WithCancel(ctx)

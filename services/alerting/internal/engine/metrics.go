@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 )
 
 // meterName is the instrumentation scope of the engine's series.
@@ -46,6 +48,14 @@ func (e *Engine) instrument() (metric.Registration, error) {
 	}
 	e.metrics = in
 	return reg, nil
+}
+
+// zero shows every kind's count from the start, so rates and absence
+// checks see a series before the first alert.
+func (e *Engine) zero(ctx context.Context) {
+	for _, kind := range rules.Kinds {
+		e.metrics.alerts.Add(ctx, 0, metric.WithAttributes(attribute.String("kind", kind)))
+	}
 }
 
 // raised counts an alert stored for the first time.

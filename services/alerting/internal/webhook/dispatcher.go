@@ -128,6 +128,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = reg.Unregister() }()
+	d.zero(ctx)
 	var counter sync.WaitGroup
 	defer counter.Wait()
 	countCtx, stopCounting := context.WithCancel(ctx)

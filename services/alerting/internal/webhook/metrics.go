@@ -53,6 +53,14 @@ func (d *Dispatcher) instrument() (metric.Registration, error) {
 	return reg, nil
 }
 
+// zero shows every outcome's count from the start, so rates and absence
+// checks see a series before the first delivery.
+func (d *Dispatcher) zero(ctx context.Context) {
+	for _, o := range []string{outcomeDelivered, outcomeRetry, outcomeDead} {
+		d.metrics.deliveries.Add(ctx, 0, metric.WithAttributes(attribute.String("outcome", o)))
+	}
+}
+
 // delivered counts one attempt's outcome.
 func (d *Dispatcher) delivered(ctx context.Context, outcome string) {
 	d.metrics.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))

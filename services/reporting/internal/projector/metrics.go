@@ -71,3 +71,12 @@ func (p *Projector) observeLag() (metric.Registration, error) {
 	}
 	return reg, nil
 }
+
+// zero shows each table's counts from the start, so rates and absence
+// checks see a series before the first row or failure.
+func (p *Projector) zero(ctx context.Context) {
+	for _, w := range p.writers {
+		p.metrics.rows.Add(ctx, 0, w.attrs)
+		p.metrics.insertErrs.Add(ctx, 0, w.tableAttr)
+	}
+}

@@ -187,6 +187,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = reg.Unregister() }()
+	p.zero(ctx)
 	var lag sync.WaitGroup
 	defer lag.Wait()
 	lagCtx, stopLag := context.WithCancel(ctx)
