@@ -237,7 +237,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 	attempt := 1
 	for ; ; attempt++ {
 		if last = d.post(ctx, hook, a, body, attempt); last == nil {
-			d.delivered(ctx, outcomeDelivered)
+			d.countOutcome(ctx, outcomeDelivered)
 			d.o.Log.InfoContext(ctx, "webhook delivered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt)
 			return
 		}
@@ -246,7 +246,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 		if attempt == d.o.Attempts || errors.Is(last, errPermanent) {
 			break
 		}
-		d.delivered(ctx, outcomeRetry)
+		d.countOutcome(ctx, outcomeRetry)
 		_ = msg.InProgress()
 		select {
 		case <-ctx.Done():
@@ -255,7 +255,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 		}
 		wait = min(2*wait, d.o.MaxBackoff)
 	}
-	d.delivered(ctx, outcomeDead)
+	d.countOutcome(ctx, outcomeDead)
 	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: Redact(hook.GetUrl()), Alert: a,
 		Attempts: int32(attempt), LastError: failure(last), FailedAt: timestamppb.New(d.o.Now())}
 	if err := d.store.DeadLetters.Put(ctx, a.GetOrgId(), dl); err != nil {

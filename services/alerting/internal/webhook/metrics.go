@@ -61,8 +61,8 @@ func (d *Dispatcher) zero(ctx context.Context) {
 	}
 }
 
-// delivered counts one attempt's outcome.
-func (d *Dispatcher) delivered(ctx context.Context, outcome string) {
+// countOutcome counts one attempt's outcome.
+func (d *Dispatcher) countOutcome(ctx context.Context, outcome string) {
 	d.metrics.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
 }
 
