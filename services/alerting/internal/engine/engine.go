@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/streamlag"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
@@ -40,6 +43,11 @@ type Options struct {
 	// Now is the wall clock of ticks (nil: time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// LagInterval is how often the source stream's last sequence and the
+	// age of the next event are read for the lag gauges (default 5s).
+	LagInterval time.Duration
+	// Meter provides the engine's series (default the global provider).
+	Meter metric.MeterProvider
 }
 
 // Engine folds one source stream into rules and publishes new alerts.
@@ -50,6 +58,11 @@ type Engine struct {
 	mu        sync.Mutex
 	processed uint64
 	changed   chan struct{}
+
+	// stream and lag follow how far the engine trails its source.
+	stream  *streamlag.Stream
+	lag     *streamlag.Reader
+	metrics *instruments
 }
 
 // New returns an engine with empty rule state; Run rebuilds it from the log.
@@ -57,7 +70,17 @@ func New(js jetstream.JetStream, o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{js: js, o: o, changed: make(chan struct{})}
+	if o.LagInterval <= 0 {
+		o.LagInterval = 5 * time.Second
+	}
+	if o.Meter == nil {
+		o.Meter = otel.GetMeterProvider()
+	}
+	e := &Engine{js: js, o: o, changed: make(chan struct{})}
+	// Lag is measured on the real clock: Now may be a test's.
+	e.stream = streamlag.New(js, o.Fold.Source(), o.LagInterval, nil)
+	e.lag = e.stream.Reader(e.Processed)
+	return e
 }
 
 // Run reads the source stream from its first message, in order, until ctx
@@ -66,7 +89,18 @@ func New(js jetstream.JetStream, o Options) *Engine {
 // ends, the message in hand is finished (its alerts published) before Run
 // returns nil. Run is meant to be called once.
 func (e *Engine) Run(ctx context.Context) error {
-	err := e.run(ctx)
+	reg, err := e.instrument()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = reg.Unregister() }()
+	e.zero(ctx)
+	var lag sync.WaitGroup
+	defer lag.Wait()
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	lag.Go(func() { e.stream.Run(lagCtx) })
+	err = e.run(ctx)
 	if err != nil && ctx.Err() != nil {
 		// Stopped during start-up, or before an alert was stored: not lost,
 		// the next start replays the message and publishes it.
@@ -129,6 +163,7 @@ func (e *Engine) run(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s message metadata: %w", source, err)
 			}
+			e.stream.Saw(meta)
 			last = meta.Sequence.Stream
 			if err := e.handle(work, ctx, msg, last, h); err != nil {
 				return err

@@ -49,6 +49,9 @@ func (e *Engine) publish(ctx, stop context.Context, a *v1.Alert) error {
 		res, err := eventlog.Append(actx, e.js, subject, ev, nil)
 		cancel()
 		if err == nil {
+			if !res.Duplicate {
+				e.raised(ctx, a.GetKind())
+			}
 			span.SetAttributes(attribute.Int64("tokenmeter.alert_seq", int64(res.Sequence)))
 			e.o.Log.InfoContext(ctx, "alert raised", "alert_id", a.GetAlertId(), "kind", a.GetKind(),
 				"org", a.GetOrgId(), "team", a.GetTeamId(), "alert_seq", res.Sequence, "duplicate", res.Duplicate)

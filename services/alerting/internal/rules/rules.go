@@ -37,6 +37,11 @@ const (
 	KindCapacityLow    = "capacity_low"
 )
 
+// Kinds lists every alert kind, for series that show each from the start.
+var Kinds = []string{KindLowBalance, KindLaunchDenied, KindUsageTier, KindForecastRunOut, KindBurnPace,
+	KindPackExpiring, KindUsageSpike, KindHeavyUser, KindMultiProduct, KindLongSession, KindSessionRenewed,
+	KindInactiveUser, KindBudgetCrossed, KindCapacityLow}
+
 // sweepEvery is how much event time passes between evaluations of the
 // time-based rules of every team.
 const sweepEvery = time.Hour

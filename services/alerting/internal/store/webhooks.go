@@ -86,3 +86,18 @@ func (d *DeadLetters) List(ctx context.Context, org, team string) ([]*v1.DeadLet
 	}
 	return out, nil
 }
+
+// Held is how many dead letters the bucket holds: its distinct keys, which
+// one stream info tells however many there are (a dead letter is never
+// deleted, and a delivery given up twice keeps one key).
+func (d *DeadLetters) Held(ctx context.Context) (int64, error) {
+	st, err := d.kv.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count dead letters: %w", err)
+	}
+	info, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, fmt.Errorf("count dead letters: bucket status %T has no stream info", st)
+	}
+	return int64(info.StreamInfo().State.NumSubjects), nil
+}

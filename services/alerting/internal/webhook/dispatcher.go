@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"code.dny.dev/ssrf"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
@@ -42,6 +45,11 @@ type Options struct {
 	Client *http.Client
 	Now    func() time.Time
 	Log    *slog.Logger
+	// CountEvery is how often the dead letters held are counted for their
+	// gauge, besides after each one recorded (default 5s).
+	CountEvery time.Duration
+	// Meter provides the dispatcher's series (default the global provider).
+	Meter metric.MeterProvider
 }
 
 func (o *Options) defaults() {
@@ -72,6 +80,12 @@ func (o *Options) defaults() {
 	if o.After == nil {
 		o.After = time.After
 	}
+	if o.CountEvery <= 0 {
+		o.CountEvery = 5 * time.Second
+	}
+	if o.Meter == nil {
+		o.Meter = otel.GetMeterProvider()
+	}
 }
 
 // Schedule is the wait before each retry of a delivery with o's settings:
@@ -89,41 +103,40 @@ func Schedule(o Options) []time.Duration {
 // once: a message is acknowledged when each delivery succeeded or became a
 // dead letter, so a crash re-sends (receivers dedupe on X-Tokenmeter-Alert-Id).
 type Dispatcher struct {
-	js    jetstream.JetStream
-	store *store.Stores
-	o     Options
+	js      jetstream.JetStream
+	store   *store.Stores
+	o       Options
+	metrics *instruments
+	// held is the count of dead letters (-1 until first read); recorded
+	// asks for a new count.
+	held     atomic.Int64
+	recorded chan struct{}
 }
 
 // New returns a dispatcher.
 func New(js jetstream.JetStream, st *store.Stores, o Options) *Dispatcher {
 	o.defaults()
-	return &Dispatcher{js: js, store: st, o: o}
+	d := &Dispatcher{js: js, store: st, o: o, recorded: make(chan struct{}, 1)}
+	d.held.Store(-1)
+	return d
 }
 
 // Run delivers until ctx ends, then waits for the deliveries in hand.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	// The worst case of one delivery, so JetStream does not redeliver it meanwhile.
-	ackWait := time.Duration(d.o.Attempts)*(d.o.Timeout+d.o.MaxBackoff) + time.Minute
-	cons, err := d.js.CreateOrUpdateConsumer(ctx, eventlog.AlertsStream, jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
-		Description:   "webhook deliveries",
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: d.o.Concurrency,
-	})
+	reg, err := d.instrument()
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while starting
-		}
-		return fmt.Errorf("webhook consumer: %w", err)
+		return err
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(d.o.Concurrency))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("webhook consumer: %w", err)
+	defer func() { _ = reg.Unregister() }()
+	d.zero(ctx)
+	var counter sync.WaitGroup
+	defer counter.Wait()
+	countCtx, stopCounting := context.WithCancel(ctx)
+	defer stopCounting()
+	counter.Go(func() { d.countDeadLetters(countCtx) })
+	iter, err := d.consume(ctx)
+	if err != nil || iter == nil {
+		return err
 	}
 	defer iter.Stop()
 	var wg sync.WaitGroup
@@ -149,6 +162,31 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.handle(ctx, msg)
 		}()
 	}
+}
+
+// consume reads the webhook consumer, creating it if need be (nil, nil:
+// stopped while starting).
+func (d *Dispatcher) consume(ctx context.Context) (jetstream.MessagesContext, error) {
+	// The worst case of one delivery, so JetStream does not redeliver it meanwhile.
+	ackWait := time.Duration(d.o.Attempts)*(d.o.Timeout+d.o.MaxBackoff) + time.Minute
+	cons, err := d.js.CreateOrUpdateConsumer(ctx, eventlog.AlertsStream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "webhook deliveries",
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: d.o.Concurrency,
+	})
+	if err == nil {
+		var iter jetstream.MessagesContext
+		if iter, err = cons.Messages(jetstream.PullMaxMessages(d.o.Concurrency)); err == nil {
+			return iter, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("webhook consumer: %w", err)
 }
 
 func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
@@ -199,6 +237,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 	attempt := 1
 	for ; ; attempt++ {
 		if last = d.post(ctx, hook, a, body, attempt); last == nil {
+			d.countOutcome(ctx, outcomeDelivered)
 			d.o.Log.InfoContext(ctx, "webhook delivered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt)
 			return
 		}
@@ -207,6 +246,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 		if attempt == d.o.Attempts || errors.Is(last, errPermanent) {
 			break
 		}
+		d.countOutcome(ctx, outcomeRetry)
 		_ = msg.InProgress()
 		select {
 		case <-ctx.Done():
@@ -215,11 +255,16 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 		}
 		wait = min(2*wait, d.o.MaxBackoff)
 	}
+	d.countOutcome(ctx, outcomeDead)
 	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: Redact(hook.GetUrl()), Alert: a,
 		Attempts: int32(attempt), LastError: failure(last), FailedAt: timestamppb.New(d.o.Now())}
 	if err := d.store.DeadLetters.Put(ctx, a.GetOrgId(), dl); err != nil {
 		d.o.Log.ErrorContext(ctx, "record dead letter", "err", err)
 		return
+	}
+	select {
+	case d.recorded <- struct{}{}:
+	default: // a count is already due
 	}
 	d.o.Log.WarnContext(ctx, "webhook dead-lettered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempts", attempt)
 }

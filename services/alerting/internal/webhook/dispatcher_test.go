@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
@@ -71,6 +72,8 @@ type rig struct {
 	store *store.Stores
 	waits *waits
 	now   time.Time
+	// read reads the dispatcher's series (see meter).
+	read func(name string, want ...attribute.KeyValue) float64
 }
 
 // startDispatcher runs a dispatcher whose policy opens 127.0.0.1, where the
@@ -92,9 +95,11 @@ func startDispatcherWith(t *testing.T, attempts int, policy *webhook.Policy) *ri
 	t.Cleanup(nc.Close)
 	st, err := store.Open(t.Context(), js, 0)
 	require.NoError(t, err)
-	r := &rig{js: js, store: st, waits: &waits{}, now: time.Now()}
+	mp, read := meter(t)
+	r := &rig{js: js, store: st, waits: &waits{}, now: time.Now(), read: read}
 	d := webhook.New(js, st, webhook.Options{Attempts: attempts, Backoff: time.Second, MaxBackoff: 3 * time.Second,
-		Timeout: 5 * time.Second, After: r.waits.after, Now: func() time.Time { return r.now }, Log: log, Policy: policy})
+		Timeout: 5 * time.Second, After: r.waits.after, Now: func() time.Time { return r.now }, Log: log, Policy: policy,
+		CountEvery: 20 * time.Millisecond, Meter: mp})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

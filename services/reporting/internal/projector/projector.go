@@ -19,14 +19,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/outage"
+	"github.com/tokenmeter/tokenmeter/libs/streamlag"
 )
 
 // Options tune a projector; zero values take the defaults.
@@ -46,6 +45,11 @@ type Options struct {
 	// CheckpointInterval is how often a table's position past its last
 	// row is recorded (default 10s), and on every clean stop.
 	CheckpointInterval time.Duration
+	// LagInterval is how often the stream's last sequence and the age of
+	// each table's next event are read for the lag gauges (default 5s).
+	LagInterval time.Duration
+	// Meter provides the projector's series (default the global provider).
+	Meter metric.MeterProvider
 }
 
 func (o *Options) defaults() {
@@ -70,6 +74,12 @@ func (o *Options) defaults() {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = 10 * time.Second
 	}
+	if o.LagInterval <= 0 {
+		o.LagInterval = 5 * time.Second
+	}
+	if o.Meter == nil {
+		o.Meter = otel.GetMeterProvider()
+	}
 }
 
 // Table is one projection and the sink that stores its rows.
@@ -88,6 +98,9 @@ type Projector struct {
 	opts    Options
 	read    atomic.Uint64
 	resumed atomic.Uint64
+	metrics *instruments
+	// lag follows how far each table trails the stream.
+	lag *streamlag.Stream
 	// state logs the projector's stops (NATS or ClickHouse gone) and resumptions.
 	state *outage.Tracker
 }
@@ -103,29 +116,23 @@ func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.
 		return nil, fmt.Errorf("projector of %s: no table", stream)
 	}
 	opts.defaults()
-	meter := otel.Meter("github.com/tokenmeter/tokenmeter/services/reporting/internal/projector")
-	lag, err := meter.Float64Histogram("tokenmeter.reporting.projection_lag",
-		metric.WithUnit("s"),
-		metric.WithDescription("Time from an event's server time to its projection into ClickHouse, at each flush"))
+	in, err := newInstruments(opts.Meter)
 	if err != nil {
-		return nil, fmt.Errorf("projection lag metric: %w", err)
+		return nil, err
 	}
-	rows, err := meter.Int64Counter("tokenmeter.reporting.rows_projected",
-		metric.WithDescription("Rows inserted into ClickHouse by the projector"))
-	if err != nil {
-		return nil, fmt.Errorf("rows projected metric: %w", err)
-	}
-	p := &Projector{js: js, stream: stream, opts: opts}
+	p := &Projector{js: js, stream: stream, opts: opts, metrics: in, lag: streamlag.New(js, stream, opts.LagInterval, opts.Now)}
 	var names []string
 	for _, t := range tables {
 		if t.Projection.Stream != stream {
 			return nil, fmt.Errorf("projector of %s: table %s reads %s", stream, t.Projection.Table, t.Projection.Stream)
 		}
 		names = append(names, t.Projection.Table)
-		p.writers = append(p.writers, &writer{
-			proj: t.Projection, sink: t.Sink, lag: lag, rows: rows,
-			attrs: metric.WithAttributes(attribute.String("table", t.Projection.Table), attribute.String("stream", stream)),
-		})
+		w := &writer{proj: t.Projection, sink: t.Sink, metrics: in,
+			attrs:     metric.WithAttributes(attribute.String("table", t.Projection.Table), attribute.String("stream", stream)),
+			tableAttr: metric.WithAttributes(attribute.String("table", t.Projection.Table)),
+		}
+		w.lag = p.lag.Reader(w.caughtUp.Load)
+		p.writers = append(p.writers, w)
 	}
 	p.log = log.With("stream", stream, "tables", strings.Join(names, ","))
 	p.state = outage.New(p.log, "projector stopped; restarting from ClickHouse's last sequences until it can", "projector resumed")
@@ -175,6 +182,17 @@ func (p *Projector) ResumedAfter() uint64 { return p.resumed.Load() }
 // returns nil. A failure (NATS, ClickHouse) restarts the reader from the
 // tables' highest sequences after a pause, so no row is lost or written twice.
 func (p *Projector) Run(ctx context.Context) error {
+	reg, err := p.observeLag()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = reg.Unregister() }()
+	p.zero(ctx)
+	var lag sync.WaitGroup
+	defer lag.Wait()
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	lag.Go(func() { p.lag.Run(lagCtx) })
 	for {
 		err := p.runOnce(ctx)
 		if ctx.Err() != nil {
@@ -294,29 +312,6 @@ func (p *Projector) startWriters(ctx context.Context) (failed chan error, finish
 	}
 }
 
-// startReaders reads the stream in batches that decoders turn into rows in
-// parallel; ordered hands the batches on in stream order.
-func (p *Projector) startReaders(ctx context.Context, iter jetstream.MessagesContext) (ordered chan *readBatch, stop func()) {
-	readCtx, stopReading := context.WithCancel(ctx)
-	var readers sync.WaitGroup
-	context.AfterFunc(readCtx, iter.Stop)
-	ordered, jobs := make(chan *readBatch, p.opts.Decoders+1), make(chan *readBatch, p.opts.Decoders)
-	readers.Go(func() { p.pull(readCtx, iter, ordered, jobs) })
-	for range p.opts.Decoders {
-		readers.Go(func() {
-			for b := range jobs {
-				p.decode(ctx, b)
-				close(b.done)
-			}
-		})
-	}
-	return ordered, func() {
-		stopReading()
-		iter.Stop()
-		readers.Wait()
-	}
-}
-
 // project applies the decoded batches to the tables' buffers in stream
 // order, and flushes them as they fill or age, until ctx ends or a read or
 // a writer fails.
@@ -349,103 +344,6 @@ func (p *Projector) project(ctx context.Context, ordered chan *readBatch, failed
 			}
 			p.tick(now)
 		}
-	}
-}
-
-// decodeBatch is the most messages one decoder job holds.
-const decodeBatch = 256
-
-// readBatch is a run of consecutive messages and, once done is closed, the
-// rows each table makes of them. err ends the stream after the messages.
-type readBatch struct {
-	msgs []jetstream.Msg
-	out  []decoded
-	err  error
-	done chan struct{}
-}
-
-// decoded is one event turned into a row per table (nil where the table
-// does not hold it, or the event could not be decoded).
-type decoded struct {
-	seq  uint64
-	at   time.Time
-	rows []Record
-}
-
-// pull reads the stream into batches: each batch goes to ordered (the
-// apply order) and to jobs (a decoder). A batch takes what arrives within a
-// millisecond of its first message, up to decodeBatch.
-func (p *Projector) pull(ctx context.Context, iter jetstream.MessagesContext, ordered, jobs chan<- *readBatch) {
-	defer close(jobs)
-	for {
-		b := &readBatch{done: make(chan struct{})}
-		msg, err := iter.Next()
-		if err != nil {
-			b.err = err
-		} else {
-			b.msgs = append(make([]jetstream.Msg, 0, decodeBatch), msg)
-			for len(b.msgs) < decodeBatch {
-				msg, err := iter.Next(jetstream.NextMaxWait(time.Millisecond))
-				if err != nil {
-					if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-						b.err = err
-					}
-					break
-				}
-				b.msgs = append(b.msgs, msg)
-			}
-		}
-		select {
-		case ordered <- b:
-		case <-ctx.Done():
-			return
-		}
-		if len(b.msgs) == 0 {
-			close(b.done)
-		} else {
-			select {
-			case jobs <- b:
-			case <-ctx.Done():
-				close(b.done)
-				return
-			}
-		}
-		if b.err != nil {
-			return
-		}
-	}
-}
-
-// decode turns b's messages into rows: each event is decoded once and
-// mapped by every table that does not hold it yet.
-func (p *Projector) decode(ctx context.Context, b *readBatch) {
-	b.out = make([]decoded, 0, len(b.msgs))
-	for _, msg := range b.msgs {
-		meta, err := msg.Metadata()
-		if err != nil {
-			b.err = fmt.Errorf("message metadata: %w", err)
-			return
-		}
-		d := decoded{seq: meta.Sequence.Stream, at: meta.Timestamp, rows: make([]Record, len(p.writers))}
-		ev, err := eventlog.Decode(msg.Data())
-		if err != nil {
-			// The ledger is the truth; a message no one can decode cannot be
-			// projected, and stopping would stop every report with it.
-			p.log.ErrorContext(ctx, "skipping undecodable event", "seq", d.seq, "err", err)
-			b.out = append(b.out, d)
-			continue
-		}
-		if ev.GetServerTime() != nil {
-			d.at = ev.GetServerTime().AsTime()
-		}
-		for i, w := range p.writers {
-			if d.seq > w.resume {
-				if row, ok := w.proj.Map(d.seq, ev); ok {
-					d.rows[i] = row
-				}
-			}
-		}
-		b.out = append(b.out, d)
 	}
 }
 

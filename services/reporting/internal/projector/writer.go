@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tokenmeter/tokenmeter/libs/streamlag"
 )
 
 // block is one INSERT: rows of one partition, and the stream position
@@ -18,12 +20,14 @@ type block struct {
 
 // writer is one table of a stream projector.
 type writer struct {
-	proj     Projection
-	sink     Sink
-	attrs    metric.MeasurementOption
-	lag      metric.Float64Histogram
-	rows     metric.Int64Counter
-	caughtUp atomic.Uint64
+	proj    Projection
+	sink    Sink
+	metrics *instruments
+	// attrs label the table's series with table and stream, tableAttr
+	// with the table alone.
+	attrs, tableAttr metric.MeasurementOption
+	lag              *streamlag.Reader
+	caughtUp         atomic.Uint64
 
 	// proven is the highest sequence ClickHouse proves projected: the
 	// table's last row or its checkpoint.
@@ -64,10 +68,7 @@ func (w *writer) write(ctx context.Context, opts Options) {
 		if failed {
 			continue
 		}
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.InsertTimeout)
-		err := w.sink.Insert(ictx, b.rows)
-		cancel()
-		if err != nil {
+		if err := w.insert(ctx, b.rows, opts.InsertTimeout); err != nil {
 			failed = true
 			w.failed <- err
 			continue
@@ -75,9 +76,22 @@ func (w *writer) write(ctx context.Context, opts Options) {
 		w.advance(b.seq)
 		w.prove(b.rows[len(b.rows)-1].Sequence())
 		w.pending.Add(-1)
-		w.rows.Add(ctx, int64(len(b.rows)), w.attrs)
+		w.metrics.rows.Add(ctx, int64(len(b.rows)), w.attrs)
 		if !b.at.IsZero() {
-			w.lag.Record(ctx, opts.Now().Sub(b.at).Seconds(), w.attrs)
+			w.metrics.lag.Record(ctx, opts.Now().Sub(b.at).Seconds(), w.attrs)
 		}
 	}
+}
+
+// insert stores one block within timeout, and measures it.
+func (w *writer) insert(ctx context.Context, rows []Record, timeout time.Duration) error {
+	start := time.Now()
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	err := w.sink.Insert(ictx, rows)
+	cancel()
+	w.metrics.insert.Record(ctx, time.Since(start).Seconds(), w.tableAttr)
+	if err != nil {
+		w.metrics.insertErrs.Add(ctx, 1, w.tableAttr)
+	}
+	return err
 }

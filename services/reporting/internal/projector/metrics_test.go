@@ -1,0 +1,115 @@
+package projector_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
+)
+
+// meter returns a meter provider and a reader of its series: the sum over
+// the points of name whose attributes include want (a histogram's count).
+func meter(t *testing.T) (metric.MeterProvider, func(name string, want ...attribute.KeyValue) float64) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	return mp, func(name string, want ...attribute.KeyValue) float64 {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(t.Context(), &rm))
+		total := 0.0
+		add := func(set attribute.Set, v float64) {
+			for _, kv := range want {
+				if got, ok := set.Value(kv.Key); !ok || got != kv.Value {
+					return
+				}
+			}
+			total += v
+		}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != name {
+					continue
+				}
+				switch d := m.Data.(type) {
+				case metricdata.Gauge[int64]:
+					for _, p := range d.DataPoints {
+						add(p.Attributes, float64(p.Value))
+					}
+				case metricdata.Gauge[float64]:
+					for _, p := range d.DataPoints {
+						add(p.Attributes, p.Value)
+					}
+				case metricdata.Sum[int64]:
+					for _, p := range d.DataPoints {
+						add(p.Attributes, float64(p.Value))
+					}
+				case metricdata.Histogram[float64]:
+					for _, p := range d.DataPoints {
+						add(p.Attributes, float64(p.Count))
+					}
+				}
+			}
+		}
+		return total
+	}
+}
+
+// While ClickHouse refuses its table, a projector shows how many events and
+// how long it trails, and counts the failed inserts; once the table is back
+// it catches up and the lag is 0 again.
+func TestLagAndInsertMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tokens, charges := e.publish(t, "acme", "design", 30, 10)
+	mp, read := meter(t)
+	p, err := projector.New(e.js, projector.Charges, chargesSink(e), e.log, projector.Options{
+		BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond,
+		LagInterval: 20 * time.Millisecond, Meter: mp,
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var run sync.WaitGroup
+	run.Go(func() { require.NoError(t, p.Run(ctx)) })
+	t.Cleanup(func() { cancel(); run.Wait() })
+	e.waitCaughtUp(t, p)
+
+	table := attribute.String("table", "charges_v2")
+	ledger := attribute.String("stream", "LEDGER")
+	require.Equal(t, float64(charges), read("tokenmeter.reporting.rows_projected", table, ledger))
+	require.Positive(t, read("tokenmeter.reporting.clickhouse.insert.duration", table))
+	require.Zero(t, read("tokenmeter.reporting.clickhouse.insert.errors", table))
+
+	// The table goes away: the next block fails and the projector stops
+	// there, restarting until the table is back.
+	require.NoError(t, e.ch.Exec(t.Context(), "RENAME TABLE charges_v2 TO charges_v2_away"))
+	stuckAt := e.last
+	before := time.Now()
+	more, moreCharges := e.publish(t, "acme", "design", 5, 10)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, read("tokenmeter.reporting.clickhouse.insert.errors", table), 1.0)
+		assert.Equal(c, 5.0, read("tokenmeter.reporting.projection.lag_events", table, ledger))
+		assert.Positive(c, read("tokenmeter.reporting.projection.delay", table, ledger))
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, stuckAt, p.CaughtUpTo())
+	require.LessOrEqual(t, read("tokenmeter.reporting.projection.delay", table, ledger), time.Since(before).Seconds(),
+		"the age of the first event appended while the table was gone")
+
+	require.NoError(t, e.ch.Exec(t.Context(), "RENAME TABLE charges_v2_away TO charges_v2"))
+	e.waitCaughtUp(t, p)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Zero(c, read("tokenmeter.reporting.projection.lag_events", table, ledger))
+		assert.Zero(c, read("tokenmeter.reporting.projection.delay", table, ledger))
+	}, 10*time.Second, 10*time.Millisecond)
+	e.requireTotals(t, tokens+more, charges+moreCharges)
+	require.Equal(t, float64(charges+moreCharges), read("tokenmeter.reporting.rows_projected", table, ledger))
+}
