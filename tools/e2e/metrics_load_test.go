@@ -42,17 +42,6 @@ var pendingSeries = map[string]bool{
 	"tokenmeter_ingestion_queued":                        true,
 	"tokenmeter_ingestion_shed_total":                    true,
 	"tokenmeter_ingestion_launches_total":                true,
-	// metrics-read
-	"tokenmeter_reporting_projection_lag_events":                     true,
-	"tokenmeter_reporting_projection_delay_seconds":                  true,
-	"tokenmeter_reporting_clickhouse_insert_duration_seconds_bucket": true,
-	"tokenmeter_reporting_clickhouse_insert_duration_seconds_count":  true,
-	"tokenmeter_reporting_clickhouse_insert_errors_total":            true,
-	"tokenmeter_alerting_engine_lag_events":                          true,
-	"tokenmeter_alerting_engine_delay_seconds":                       true,
-	"tokenmeter_alerting_alerts_total":                               true,
-	"tokenmeter_alerting_webhook_deliveries_total":                   true,
-	"tokenmeter_alerting_dead_letters":                               true,
 }
 
 // loadedStack is the dev stack in one process after metricsLoad, with the
