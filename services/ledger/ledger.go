@@ -259,6 +259,7 @@ func (s *Service) sweep(ctx context.Context) {
 func (s *Service) close() {
 	if s.store != nil {
 		s.store.WaitSnapshots()
+		s.store.Close()
 	}
 	s.forwarder.Close()
 	s.catalogs.Stop()
