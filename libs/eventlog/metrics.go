@@ -73,7 +73,6 @@ func streamIndex(subject string) int {
 // observeAppend records an append to subject that started at start and
 // ended with *err.
 func observeAppend(ctx context.Context, subject string, start time.Time, err *error) {
-	ctx = context.WithoutCancel(ctx) // a caller gone still counts
 	i := streamIndex(subject)
 	appendDuration.Record(ctx, time.Since(start).Seconds(), durationOpts[i])
 	if *err != nil {

@@ -59,7 +59,7 @@ func (l *Limiter) acquire(ctx context.Context) error {
 	}
 	defer l.waiting.Add(-1)
 	queued.Add(ctx, 1)
-	defer queued.Add(context.WithoutCancel(ctx), -1)
+	defer queued.Add(ctx, -1)
 	wait := time.NewTimer(l.timeout)
 	defer wait.Stop()
 	select {

@@ -56,7 +56,7 @@ func attrs(key, value string) metric.AddOption {
 }
 
 func shed(ctx context.Context, reason int) {
-	shedCalls.Add(context.WithoutCancel(ctx), 1, shedOpts[reason])
+	shedCalls.Add(ctx, 1, shedOpts[reason])
 }
 
 // countLaunch counts a launch's answer: res, or err; duplicate means the
@@ -71,5 +71,5 @@ func countLaunch(ctx context.Context, res *v1.LaunchResponse, duplicate bool, er
 	case res.GetDecision() == v1.Decision_DECISION_AUTHORIZED:
 		opt = authorizedOpt
 	}
-	launches.Add(context.WithoutCancel(ctx), 1, opt)
+	launches.Add(ctx, 1, opt)
 }

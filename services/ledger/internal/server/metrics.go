@@ -47,7 +47,6 @@ func reasonCode(name string) string {
 // countDecision counts the launch decision o; duplicate means the event id
 // had been decided before and o is that answer again.
 func countDecision(ctx context.Context, o pool.Outcome, duplicate bool) {
-	ctx = context.WithoutCancel(ctx)
 	switch {
 	case duplicate:
 		decisions.Add(ctx, 1, duplicateOpt)

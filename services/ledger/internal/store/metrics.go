@@ -61,7 +61,7 @@ func observeDecision(ctx context.Context, start time.Time) {
 		}
 		opt, _ = rpcOpts.LoadOrStore(method, metric.WithAttributeSet(attribute.NewSet(attribute.String("rpc", rpc))))
 	}
-	decisionDuration.Record(context.WithoutCancel(ctx), time.Since(start).Seconds(), opt.(metric.RecordOption))
+	decisionDuration.Record(ctx, time.Since(start).Seconds(), opt.(metric.RecordOption))
 }
 
 // live are the stores of this process not yet closed, observed by the gauges.
