@@ -39,14 +39,14 @@ type Appended struct {
 // context.WithTimeout of its own, and a plain acknowledgement is read without
 // encoding/json. Anything else (an error, an unexpected shape) is read and
 // reported as jetstream.PublishMsg does.
-func Append(ctx context.Context, js jetstream.JetStream, subject string, ev *v1.Event, expectLast *uint64) (Appended, error) {
+func Append(ctx context.Context, js jetstream.JetStream, subject string, ev *v1.Event, expectLast *uint64) (_ Appended, err error) {
+	defer observeAppend(ctx, subject, time.Now(), &err)
 	m := appendMsgs.Get().(*appendMsg)
 	defer m.release()
 	if err := m.fill(ctx, subject, ev, expectLast); err != nil {
 		return Appended{}, err
 	}
 	var ack Appended
-	var err error
 	if nc := js.Conn(); nc != nil {
 		ack, err = publish(ctx, nc, js.Options().DefaultTimeout, &m.msg)
 	} else { // a JetStream without a connection of its own (a test double)

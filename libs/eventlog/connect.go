@@ -48,12 +48,17 @@ func Connect(ctx context.Context, c natsauth.Client, name string, log *slog.Logg
 				log.Warn("nats disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			natsReconnects.Add(context.Background(), 1)
+			log.Info("nats reconnected", "url", c.ConnectedUrl())
+		}),
+		nats.ClosedHandler(untrackConn),
 	)
 	nc, err := nats.Connect(c.URL, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect nats %s as %s: %w", c.URL, c.Identity, err)
 	}
+	trackConn(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()

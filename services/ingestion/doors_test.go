@@ -50,7 +50,12 @@ type fakeLedger struct {
 	batches atomic.Int64
 	// orgs records the organisation each batched launch was decided for.
 	orgs sync.Map
+	// hold, while set, keeps each Authorize waiting until it is closed.
+	hold atomic.Pointer[chan struct{}]
 }
+
+// deniedUser is refused every launch, as a user not assigned to the team.
+const deniedUser = "nobody"
 
 // AuthorizeBatch answers each launch as Authorize, in order, as the ledger does.
 func (f *fakeLedger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchRequest) (*v1.AuthorizeBatchResponse, error) {
@@ -74,8 +79,14 @@ func (f *fakeLedger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchR
 
 func (f *fakeLedger) Authorize(_ context.Context, req *v1.AuthorizeRequest) (*v1.AuthorizeResponse, error) {
 	f.calls.Add(1)
+	if h := f.hold.Load(); h != nil {
+		<-*h
+	}
 	if f.down.Load() {
 		return nil, status.Error(codes.Unavailable, "ledger down")
+	}
+	if req.GetLaunch().GetUserId() == deniedUser {
+		return &v1.AuthorizeResponse{Result: &v1.LaunchResponse{Decision: v1.Decision_DECISION_DENIED, DenyReason: v1.DenyReason_DENY_REASON_USER_NOT_ASSIGNED}}, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -255,6 +255,7 @@ func (s *Service) close() {
 	}
 	if s.store != nil {
 		s.store.WaitSnapshots()
+		s.store.Close()
 	}
 	s.forwarder.Close()
 	if s.catalogs != nil {

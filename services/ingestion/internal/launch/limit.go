@@ -44,25 +44,32 @@ func (l *Limiter) acquire(ctx context.Context) error {
 	}
 	select {
 	case l.slots <- struct{}{}:
+		inFlight.Add(ctx, 1)
 		return nil // no wait: the coalescer checks the caller anyway
 	default:
 	}
 	if l.timeout <= 0 {
+		shed(ctx, queueFull)
 		return l.busy
 	}
 	if l.waiting.Add(1) > int64(cap(l.slots)) {
 		l.waiting.Add(-1)
+		shed(ctx, queueFull)
 		return l.busy
 	}
 	defer l.waiting.Add(-1)
+	queued.Add(ctx, 1)
+	defer queued.Add(ctx, -1)
 	wait := time.NewTimer(l.timeout)
 	defer wait.Stop()
 	select {
 	case l.slots <- struct{}{}:
 		return l.still(ctx)
 	case <-wait.C:
+		shed(ctx, queueTimeout)
 		return l.busy
 	case <-ctx.Done():
+		shed(ctx, clientGone)
 		return status.FromContextError(ctx.Err()).Err()
 	}
 }
@@ -72,14 +79,17 @@ func (l *Limiter) acquire(ctx context.Context) error {
 func (l *Limiter) still(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		<-l.slots
+		shed(ctx, clientGone)
 		return status.FromContextError(err).Err()
 	}
+	inFlight.Add(ctx, 1)
 	return nil
 }
 
 // release frees the slot acquire took.
 func (l *Limiter) release() {
 	if l != nil {
+		inFlight.Add(context.Background(), -1)
 		<-l.slots
 	}
 }

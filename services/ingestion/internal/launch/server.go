@@ -76,11 +76,13 @@ func (s *Server) Launch(ctx context.Context, req *v1.LaunchRequest) (*v1.LaunchR
 	return s.launch(ctx, p, req, now)
 }
 
-func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchRequest, now time.Time) (*v1.LaunchResponse, error) {
+func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchRequest, now time.Time) (res *v1.LaunchResponse, err error) {
+	var duplicate bool
+	defer func() { countLaunch(ctx, res, duplicate, err) }()
 	// One timestamp for the ledger's request and the USAGE event: neither
 	// changes it.
 	at := timestamppb.New(now)
-	res, err := s.authorize(ctx, p.Org, &v1.AuthorizeRequest{Launch: req, ReceivedAt: at})
+	res, err = s.authorize(ctx, p.Org, &v1.AuthorizeRequest{Launch: req, ReceivedAt: at})
 	if err != nil {
 		return nil, upstream("ledger", err)
 	}
@@ -93,7 +95,8 @@ func (s *Server) launch(ctx context.Context, p auth.Principal, req *v1.LaunchReq
 	if req.GetOccurredAt() != nil {
 		received.ClockSkewMs = now.Sub(req.GetOccurredAt().AsTime()).Milliseconds()
 	}
-	if err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), at, &v1.Event_LaunchReceived{LaunchReceived: received}); err != nil {
+	duplicate, err = s.record(ctx, p, req.GetEventId(), req.GetTeamId(), at, &v1.Event_LaunchReceived{LaunchReceived: received})
+	if err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -108,8 +111,9 @@ func (s *Server) authorize(ctx context.Context, org string, req *v1.AuthorizeReq
 }
 
 // record appends a raw launcher event, stamped with the server's time of
-// receipt at, to the USAGE stream (deduplicated by event id).
-func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team string, at *timestamppb.Timestamp, payload any) error {
+// receipt at, to the USAGE stream (deduplicated by event id: duplicate says
+// it was there already).
+func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team string, at *timestamppb.Timestamp, payload any) (duplicate bool, err error) {
 	ev := &v1.Event{
 		EventId: eventID, OrgId: p.Org, TeamId: team, ServerTime: at,
 		Actor: &v1.Actor{Kind: string(p.Role), Id: p.KeyID},
@@ -122,7 +126,7 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 	case *v1.Event_SessionEnded:
 		ev.Payload = pl
 	default:
-		return status.Errorf(codes.Internal, "unexpected usage payload %T", payload)
+		return false, status.Errorf(codes.Internal, "unexpected usage payload %T", payload)
 	}
 	timeout := s.AppendTimeout
 	if timeout <= 0 {
@@ -138,12 +142,12 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 	}
 	app, err := eventlog.Append(actx, s.JS, eventlog.UsageSubject(p.Org, team), ev, nil)
 	if err != nil {
-		return unavailable(fmt.Sprintf("could not record the event: %v", err))
+		return false, unavailable(fmt.Sprintf("could not record the event: %v", err))
 	}
 	if app.Duplicate {
-		return s.sameEvent(actx, app.Sequence, ev)
+		return true, s.sameEvent(actx, app.Sequence, ev)
 	}
-	return nil
+	return false, nil
 }
 
 // upstream turns a ledger error into the launcher's answer: the ledger's own

@@ -47,7 +47,7 @@ func (s *Server) heartbeat(ctx context.Context, p auth.Principal, req *v1.Heartb
 	case res == nil:
 		res = &v1.HeartbeatResponse{KeepRunning: true, WindowId: req.GetWindowId()}
 	}
-	err = s.record(ctx, p, req.GetEventId(), req.GetTeamId(), at, &v1.Event_HeartbeatReceived{HeartbeatReceived: &v1.HeartbeatReceived{
+	_, err = s.record(ctx, p, req.GetEventId(), req.GetTeamId(), at, &v1.Event_HeartbeatReceived{HeartbeatReceived: &v1.HeartbeatReceived{
 		UserId: req.GetUserId(), ProductCode: req.GetProductCode(), DeviceId: req.GetDeviceId(),
 		WindowId: req.GetWindowId(), Active: req.GetActive(), OccurredAt: req.GetOccurredAt(),
 	}})
@@ -74,7 +74,7 @@ func (s *Server) EndSession(ctx context.Context, req *v1.EndSessionRequest) (*v1
 }
 
 func (s *Server) endSession(ctx context.Context, p auth.Principal, req *v1.EndSessionRequest, now time.Time) (*v1.EndSessionResponse, error) {
-	err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), timestamppb.New(now), &v1.Event_SessionEnded{SessionEnded: &v1.SessionEnded{
+	_, err := s.record(ctx, p, req.GetEventId(), req.GetTeamId(), timestamppb.New(now), &v1.Event_SessionEnded{SessionEnded: &v1.SessionEnded{
 		UserId: req.GetUserId(), ProductCode: req.GetProductCode(), DeviceId: req.GetDeviceId(),
 		WindowId: req.GetWindowId(), OccurredAt: req.GetOccurredAt(),
 	}})

@@ -47,12 +47,13 @@ func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.Author
 	}
 	cat := l.Catalogs.Get(p.Org)
 	var out pool.Outcome
+	var duplicate bool
 	err := l.Store.Decide(ctx, p.Org, lr.GetTeamId(), at, func(pl *pool.Pool) ([]*v1.Event, error) {
 		if err := pl.CheckEventID(launch.EventID, launch.User, launch.Product); err != nil {
 			return nil, err
 		}
 		o, ev := pl.DecideLaunch(launch, cat)
-		out = o
+		out, duplicate = o, ev == nil // nothing to append: decided before
 		if ev == nil {
 			return nil, nil
 		}
@@ -61,6 +62,7 @@ func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.Author
 	if err != nil {
 		return nil, statusOf(err)
 	}
+	countDecision(ctx, out, duplicate)
 	return launchResponse(out), nil
 }
 

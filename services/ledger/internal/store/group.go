@@ -41,6 +41,7 @@ func (s *Store) serveGroup(e *entry, group []*request) {
 		s.grouped.Add(uint64(len(group)))
 	} else {
 		s.regrouped.Add(uint64(len(group)))
+		retries.Add(context.Background(), int64(len(group)))
 		e.loaded = false
 		for i, r := range group {
 			errs[i] = s.run(e, r)
@@ -122,6 +123,7 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(base, 10))
 	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
 	if err != nil || ack.BatchSize != uint64(len(msgs)) {
+		countConflict(ctx, err)
 		if err != nil && !eventlog.IsConflict(err) { // a conflict is another replica's write: expected
 			s.log.WarnContext(ctx, "group commit refused; deciding one by one", "subject", subject, "decisions", len(group), "err", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/nats-io/nats.go/jetstream"
@@ -27,7 +28,8 @@ var chunkSize = 512 << 10
 
 // Snapshots reads and writes pool snapshots.
 type Snapshots struct {
-	kv jetstream.KeyValue
+	kv    jetstream.KeyValue
+	times snapshotTimes
 }
 
 // OpenSnapshots creates or opens the snapshot bucket.
@@ -91,6 +93,7 @@ func (s *Snapshots) Load(ctx context.Context, org, team string) (p *pool.Pool, s
 	if err != nil {
 		return nil, 0, false, nil // a snapshot of another version: replay instead
 	}
+	s.times.set(headKey(org, team), entry.Created())
 	return p, seq, true, nil
 }
 
@@ -127,6 +130,7 @@ func (s *Snapshots) Save(ctx context.Context, org, team string, seq uint64, stat
 	if _, err := s.kv.Put(ctx, headKey(org, team), head); err != nil {
 		return fmt.Errorf("save snapshot %s/%s: %w", org, team, err)
 	}
+	s.times.set(headKey(org, team), time.Now())
 	for i := 0; i < prevN; i++ {
 		_ = s.kv.Purge(ctx, chunkKey(org, team, prevGen, i))
 	}

@@ -80,13 +80,17 @@ type entry struct {
 
 // New returns a store over js.
 func New(js jetstream.JetStream, log *slog.Logger) *Store {
-	return &Store{js: js, log: log, pools: map[poolKey]*entry{}}
+	s := &Store{js: js, log: log, pools: map[poolKey]*entry{}}
+	track(s)
+	return s
 }
 
 // WithSnapshots makes the store start pools from snapshots and write one
 // every `every` events of a pool, or further apart for a busy pool (see
 // snapshotDue).
 func (s *Store) WithSnapshots(snaps *Snapshots, every uint64) *Store {
+	s.mu.Lock() // the snapshot age gauge reads them
+	defer s.mu.Unlock()
 	s.snapshots, s.snapshotEvery = snaps, every
 	return s
 }
@@ -105,6 +109,7 @@ type Decision func(p *pool.Pool) ([]*v1.Event, error)
 // soon as an append is acknowledged, without waiting for its caller to be
 // scheduled. A caller finding the pool idle serves its own decision.
 func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, decide Decision) error {
+	defer observeDecision(ctx, time.Now())
 	e := s.entry(org, team)
 	r := newRequest(ctx, now, decide)
 	if e.queue.push(r) {
@@ -125,6 +130,7 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide D
 		if err := backOff(ctx, attempt); err != nil {
 			return err
 		}
+		countRetry(ctx, attempt)
 		if err := s.catchUp(ctx, e, subject, !e.loaded || attempt > 0); err != nil {
 			return err
 		}
@@ -209,6 +215,7 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 		expect := e.seq
 		ack, err := eventlog.Append(ctx, s.js, subject, ev, &expect)
 		if eventlog.IsConflict(err) {
+			countConflict(ctx, err)
 			return true, nil
 		}
 		if err != nil {
