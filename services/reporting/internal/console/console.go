@@ -21,6 +21,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 )
 
 // MaxBodyBytes bounds an API request body.
@@ -38,6 +39,8 @@ type Config struct {
 	// TLS serves the console over TLS (nil: plaintext); SelfTLS dials
 	// ReportingAddr and ClientTLS the other services (nil: plaintext).
 	TLS, SelfTLS, ClientTLS *tls.Config
+	// SSO signs people in with OpenID Connect (zero: API keys only).
+	SSO sso.Config
 }
 
 // Server is the listening console.
@@ -93,12 +96,21 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, fmt.Errorf("console api: %w", err)
 		}
 	}
-	exports := &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])}
-
-	rpc := http.StripPrefix("/api", limitBody(gw))
+	var exports http.Handler = &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])}
+	var api http.Handler = apiRoutes(http.StripPrefix("/api", limitBody(gw)))
 	mux := http.NewServeMux()
+	if cfg.SSO.Enabled() {
+		signOn, err := sso.New(ctx, cfg.SSO)
+		if err != nil {
+			return nil, err
+		}
+		signOn.Routes(mux)
+		exports, api = signOn.Wrap(exports), signOn.Wrap(api)
+	} else {
+		mux.HandleFunc("GET /auth/session", noSSO)
+	}
 	mux.Handle("GET /api/export", exports)
-	mux.HandleFunc("/api/", apiRoutes(rpc))
+	mux.Handle("/api/", api)
 	mux.Handle("/", assets())
 
 	lis, err := net.Listen("tcp", cfg.Listen)
@@ -183,6 +195,12 @@ func apiRoutes(rpc http.Handler) http.HandlerFunc {
 			apiNotFound(w, r)
 		}
 	}
+}
+
+// noSSO tells the page to sign in with an API key.
+func noSSO(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"sso":false,"signed_in":false}`))
 }
 
 func apiNotFound(w http.ResponseWriter, r *http.Request) {
