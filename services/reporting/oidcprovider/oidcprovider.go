@@ -95,4 +95,3 @@ func (s *withClaims) SetUserinfoFromRequest(ctx context.Context, info *oidc.User
 	}
 	return nil
 }
-

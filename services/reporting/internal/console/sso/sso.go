@@ -24,8 +24,13 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
-// providerTimeout bounds one call to the identity provider.
-const providerTimeout = 10 * time.Second
+// providerTimeout bounds one call to the identity provider; after a failed
+// discovery, sign-ins fail at once for discoveryRetry rather than each
+// waiting on a provider that is down.
+const (
+	providerTimeout = 10 * time.Second
+	discoveryRetry  = 5 * time.Second
+)
 
 // SSO is the console's relying party and its sessions.
 type SSO struct {
@@ -42,6 +47,8 @@ type SSO struct {
 
 	mu       sync.Mutex
 	provider *oidc.Provider
+	failed   time.Time
+	failure  error
 }
 
 // New reads the grants and the client secret. The provider is discovered
@@ -92,9 +99,13 @@ func (s *SSO) oauth() (*oidc.Provider, *oauth2.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.provider == nil {
+		if s.now().Sub(s.failed) < discoveryRetry {
+			return nil, nil, s.failure
+		}
 		p, err := oidc.NewProvider(s.base, s.cfg.Issuer)
 		if err != nil {
-			return nil, nil, fmt.Errorf("the identity provider at %s did not answer its discovery: %w", s.cfg.Issuer, err)
+			s.failed, s.failure = s.now(), fmt.Errorf("the identity provider at %s did not answer its discovery: %w", s.cfg.Issuer, err)
+			return nil, nil, s.failure
 		}
 		s.provider = p
 	}
