@@ -196,6 +196,9 @@ func (c *Config) Validate() error {
 	if c.TokenPrice < 0 {
 		errs = append(errs, fmt.Errorf("-token-price %g: must not be negative", c.TokenPrice))
 	}
+	if c.ConsoleOIDC.Enabled() && !c.TLS.Serving() && !c.InsecurePlaintext {
+		errs = append(errs, errors.New("-console-oidc-issuer: the console's session cookie is Secure: serve it with -tls-cert/-tls-key (or -insecure-plaintext for development)"))
+	}
 	if c.LedgerAddr != "" && c.LedgerAPIKey == "" {
 		errs = append(errs, fmt.Errorf("-ledger-api-key is required with -ledger-addr"))
 	}

@@ -233,8 +233,9 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestConsoleOIDCFlags: sign-on's flags are checked at start; an http
-// provider or callback beyond loopback needs -insecure-plaintext.
+// TestConsoleOIDCFlags: sign-on's flags are checked at start; a console
+// without TLS, or an http provider or callback beyond loopback, needs
+// -insecure-plaintext.
 func TestConsoleOIDCFlags(t *testing.T) {
 	t.Parallel()
 	parse := func(extra ...string) error {
@@ -250,6 +251,7 @@ func TestConsoleOIDCFlags(t *testing.T) {
 	err := parse()
 	require.ErrorContains(t, err, `-console-oidc-issuer "http://idp.example": https is required beyond loopback`)
 	require.ErrorContains(t, err, `-console-oidc-redirect-url "http://console.example/auth/call"… (36 bytes): https is required`)
+	require.ErrorContains(t, err, "the console's session cookie is Secure: serve it with -tls-cert/-tls-key")
 	require.NoError(t, parse("-insecure-plaintext"))
 	require.ErrorContains(t, parse("-insecure-plaintext", "-console-session-lifetime", "0s"), "-console-session-lifetime 0s")
 }
