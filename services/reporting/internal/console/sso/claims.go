@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
@@ -90,6 +92,14 @@ func (s *SSO) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		r.Header.Set("Authorization", "Bearer "+sess.Grant.key)
+		// A person acts for their grant's organisation alone: no header may
+		// name another one (a service key put in the grants file by mistake
+		// would otherwise act for any organisation) or add gRPC metadata.
+		for name := range r.Header {
+			if strings.EqualFold(name, auth.MetadataOrg) || strings.HasPrefix(strings.ToLower(name), "grpc-metadata-") {
+				r.Header.Del(name)
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -58,7 +58,7 @@ func newRig(t *testing.T, lifetime time.Duration) *rig {
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	mux.Handle("/api/", s.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, r.Header.Get("Authorization"))
+		_, _ = io.WriteString(w, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Tokenmeter-Org")+r.Header.Get("Grpc-Metadata-X-Tokenmeter-Org"))
 	})))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "the console") })
 	console.Config.Handler = mux
@@ -124,6 +124,9 @@ func api(t *testing.T, c *http.Client, console, csrf string) (int, string) {
 	if csrf != "" {
 		req.Header.Set(CSRFHeader, csrf)
 	}
+	// A session's call may not name another organisation than its own.
+	req.Header.Set("X-Tokenmeter-Org", "other")
+	req.Header.Set("Grpc-Metadata-X-Tokenmeter-Org", "other")
 	res, err := c.Do(req)
 	require.NoError(t, err)
 	body := read(t, res)
