@@ -313,7 +313,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if cfg.ConsoleListen != "" {
 		tlsConf.Listen, tlsConf.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
 		tlsConf.LedgerAddr, tlsConf.AlertingAddr = cfg.LedgerAddr, cfg.AlertingAddr
-		tlsConf.SSO = cfg.oidc()
+		tlsConf.SSO, tlsConf.Log = cfg.oidc(), log.With("component", "console")
 		if s.console, err = console.Listen(ctx, tlsConf); err != nil {
 			return nil, err
 		}

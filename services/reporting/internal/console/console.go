@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -41,6 +42,8 @@ type Config struct {
 	TLS, SelfTLS, ClientTLS *tls.Config
 	// SSO signs people in with OpenID Connect (zero: API keys only).
 	SSO sso.Config
+	// Log records sign-ins refused and providers unreachable (nil: slog's default).
+	Log *slog.Logger
 }
 
 // Server is the listening console.
@@ -96,11 +99,32 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, fmt.Errorf("console api: %w", err)
 		}
 	}
-	var exports http.Handler = &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])}
-	var api http.Handler = apiRoutes(http.StripPrefix("/api", limitBody(gw)))
+	mux, err := routes(ctx, cfg, &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])},
+		apiRoutes(http.StripPrefix("/api", limitBody(gw))))
+	if err != nil {
+		return nil, err
+	}
+
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("console listen %s: %w", cfg.Listen, err)
+	}
+	s.listener, s.tls = certs.HTTPListener(lis, cfg.TLS), cfg.TLS != nil
+	// No write timeout: exports and the alert feed stream for as long as they need.
+	s.http = grpcserver.NewHTTPServer(otelhttp.NewHandler(secureHeaders(mux), "reporting.console"), grpcserver.DoorReadTimeout, 0)
+	return s, nil
+}
+
+// routes serves the API (through sign-on's sessions when it is configured),
+// the sign-in routes and the app.
+func routes(ctx context.Context, cfg Config, exports, api http.Handler) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	if cfg.SSO.Enabled() {
-		signOn, err := sso.New(ctx, cfg.SSO)
+		log := cfg.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		signOn, err := sso.New(ctx, cfg.SSO, log)
 		if err != nil {
 			return nil, err
 		}
@@ -112,15 +136,7 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux.Handle("GET /api/export", exports)
 	mux.Handle("/api/", api)
 	mux.Handle("/", assets())
-
-	lis, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("console listen %s: %w", cfg.Listen, err)
-	}
-	s.listener, s.tls = certs.HTTPListener(lis, cfg.TLS), cfg.TLS != nil
-	// No write timeout: exports and the alert feed stream for as long as they need.
-	s.http = grpcserver.NewHTTPServer(otelhttp.NewHandler(secureHeaders(mux), "reporting.console"), grpcserver.DoorReadTimeout, 0)
-	return s, nil
+	return mux, nil
 }
 
 // Addr is the address actually listened on.

@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -25,7 +24,7 @@ func (s *SSO) Routes(mux *http.ServeMux) {
 func (s *SSO) login(w http.ResponseWriter, r *http.Request) {
 	_, conf, err := s.oauth()
 	if err != nil {
-		slog.WarnContext(r.Context(), "console sign-in", "error", err)
+		s.log.WarnContext(r.Context(), "console sign-in", "error", err)
 		page(w, http.StatusBadGateway, "The identity provider cannot be reached", "Try again in a moment; if it persists, tell the console's operator.")
 		return
 	}
@@ -57,13 +56,13 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := s.redeem(r, q.Get("code"), p)
 	if err != nil {
-		slog.WarnContext(r.Context(), "console sign-in refused", "error", err)
+		s.log.WarnContext(r.Context(), "console sign-in refused", "error", err)
 		page(w, http.StatusForbidden, "The sign-in could not be verified", "The identity provider's answer did not check out. Start again from the console.")
 		return
 	}
 	grant, refusal := mapClaims(claims, s.cfg.OrgClaim, s.cfg.RoleClaim, s.grants)
 	if refusal != "" {
-		slog.InfoContext(r.Context(), "console sign-in refused", "subject", claims.subject(), "reason", refusal)
+		s.log.InfoContext(r.Context(), "console sign-in refused", "subject", claims.subject(), "reason", refusal)
 		page(w, http.StatusForbidden, "You may not use this console", "You are signed in at your identity provider as "+clip(claims.name())+", but "+refusal+
 			". Ask your licence office to grant you a role in tokenmeter.")
 		return

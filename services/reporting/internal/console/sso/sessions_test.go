@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,7 +54,7 @@ func TestProviderDown(t *testing.T) {
 	t.Cleanup(down.Close)
 	s, err := New(t.Context(), Config{Issuer: down.URL, ClientID: "c", ClientSecretFile: filepath.Join(dir, "secret"),
 		RedirectURL: "http://127.0.0.1:2/auth/callback", OrgClaim: "org", RoleClaim: "role", GrantsFile: filepath.Join(dir, "grants"),
-		Lifetime: time.Hour, MaxSessions: 1})
+		Lifetime: time.Hour, MaxSessions: 1}, slog.Default())
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	s.Routes(mux)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type SSO struct {
 	sessions *store
 	sealer   *sealer
 	now      func() time.Time
+	log      *slog.Logger
 	// base is the context of discovery and of the provider's key set,
 	// which refreshes keys after the call that created it returned.
 	base context.Context
@@ -53,7 +55,7 @@ type SSO struct {
 
 // New reads the grants and the client secret. The provider is discovered
 // at the first sign-in, so the console starts while the provider is down.
-func New(ctx context.Context, cfg Config) (*SSO, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*SSO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*SSO, error) {
 		return nil, err
 	}
 	return &SSO{cfg: cfg, grants: grants, secret: strings.TrimSpace(string(secret)), client: client,
-		sessions: newStore(cfg.MaxSessions, time.Now), sealer: sl, now: time.Now,
+		sessions: newStore(cfg.MaxSessions, time.Now), sealer: sl, now: time.Now, log: log,
 		base: oidc.ClientContext(context.WithoutCancel(ctx), client)}, nil
 }
 

@@ -3,6 +3,7 @@ package sso
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -53,7 +54,7 @@ func newRig(t *testing.T, lifetime time.Duration) *rig {
 	}
 	s, err := New(t.Context(), Config{Issuer: op.Issuer, ClientID: clientID, ClientSecretFile: write("secret", clientSecret+"\n"),
 		RedirectURL: redirect, OrgClaim: "tokenmeter_org", RoleClaim: "groups", Lifetime: lifetime, MaxSessions: 10,
-		GrantsFile: write("grants", "# org:role:key\nacme:licence-admins:"+adminKey+"\n")})
+		GrantsFile: write("grants", "# org:role:key\nacme:licence-admins:"+adminKey+"\n")}, slog.Default())
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	s.Routes(mux)
