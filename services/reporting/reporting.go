@@ -27,6 +27,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
@@ -72,6 +73,9 @@ type Config struct {
 	// console); AlertingAddr lets its alert pages reach the alerting service.
 	ConsoleListen string
 	AlertingAddr  string
+	// ConsoleOIDC signs people into the console through the organisation's
+	// identity provider (no issuer: API-key sign-in only).
+	ConsoleOIDC sso.Config
 
 	// PersonalDataOrgs lists the organisations (comma-separated, "*" all)
 	// whose reports and exports show user ids as they are; every other
@@ -110,6 +114,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
 	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
 	fs.StringVar(&c.ConsoleListen, "console-listen", "127.0.0.1:7074", "host:port of the admin web console (empty: none)")
+	c.registerOIDC(fs)
 	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
 	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "organisations whose reports show user ids (comma-separated, * for all); others see keyed hashes")
 	fs.StringVar(&c.UserHashKey, "user-hash-key", "", "secret keying the hashed user ids (set it: without it pseudonyms can be guessed)")
@@ -121,6 +126,27 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.IdleDays, "advice-idle-days", 90, "days without a charge after which an assigned user should be unassigned")
 	fs.StringVar(&c.TokenBuckets, "token-buckets", "100,500,1000", "upper bounds of the by-product token buckets")
 	fs.DurationVar(&c.SessionMaxGap, "session-max-gap", 15*time.Minute, "longest gap between a session's events counted as active or idle time")
+}
+
+func (c *Config) registerOIDC(fs *flag.FlagSet) {
+	o := &c.ConsoleOIDC
+	fs.StringVar(&o.Issuer, "console-oidc-issuer", "", "OpenID Connect issuer URL the console signs people in with (empty: API keys only)")
+	fs.StringVar(&o.ClientID, "console-oidc-client-id", "", "the console's client id at the identity provider")
+	fs.StringVar(&o.ClientSecretFile, "console-oidc-client-secret-file", "", "file holding the console's client secret")
+	fs.StringVar(&o.RedirectURL, "console-oidc-redirect-url", "", "the console's https://host/auth/callback as registered at the identity provider")
+	fs.StringVar(&o.OrgClaim, "console-oidc-org-claim", "tokenmeter_org", "ID token claim naming the person's organisation (string or array)")
+	fs.StringVar(&o.RoleClaim, "console-oidc-role-claim", "tokenmeter_role", "ID token claim naming the person's role (string or array, e.g. groups)")
+	fs.StringVar(&o.GrantsFile, "console-oidc-grants-file", "", "file of org:role:api-key lines: who may sign in, and the key their calls carry (first match wins)")
+	fs.StringVar(&o.CAFile, "console-oidc-ca", "", "PEM CAs trusted for the identity provider (empty: the system roots)")
+	fs.DurationVar(&o.Lifetime, "console-session-lifetime", 8*time.Hour, "how long a console sign-in lasts (1s to 168h)")
+	fs.IntVar(&o.MaxSessions, "console-max-sessions", 10_000, "most console sessions held at once; sign-ins beyond are refused")
+}
+
+// oidc is ConsoleOIDC with the cookies' Secure flag off only under -insecure-plaintext.
+func (c *Config) oidc() sso.Config {
+	o := c.ConsoleOIDC
+	o.Insecure = c.InsecurePlaintext
+	return o
 }
 
 // buckets parses TokenBuckets: increasing positive integers.
@@ -141,7 +167,7 @@ func (c *Config) buckets() ([]int64, error) {
 
 // Validate joins every configuration problem.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen)}
+	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate()}
 	if c.ClickHouseAddr == "" {
 		errs = append(errs, config.Required("clickhouse-addr"))
 	}
@@ -167,6 +193,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenPrice < 0 {
 		errs = append(errs, fmt.Errorf("-token-price %g: must not be negative", c.TokenPrice))
+	}
+	if c.ConsoleOIDC.Enabled() && !c.TLS.Serving() && !c.InsecurePlaintext {
+		errs = append(errs, errors.New("-console-oidc-issuer: the console's session cookie is Secure: serve it with -tls-cert/-tls-key (or -insecure-plaintext for development)"))
 	}
 	if c.LedgerAddr != "" && c.LedgerAPIKey == "" {
 		errs = append(errs, fmt.Errorf("-ledger-api-key is required with -ledger-addr"))
@@ -282,6 +311,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if cfg.ConsoleListen != "" {
 		tlsConf.Listen, tlsConf.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
 		tlsConf.LedgerAddr, tlsConf.AlertingAddr = cfg.LedgerAddr, cfg.AlertingAddr
+		tlsConf.SSO, tlsConf.Log = cfg.oidc(), log.With("component", "console")
 		if s.console, err = console.Listen(ctx, tlsConf); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package reporting_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -229,6 +230,29 @@ func TestConfigValidate(t *testing.T) {
 	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "-clickhouse-addr", "-clickhouse-database", "-projector-flush-rows"} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+// TestConsoleOIDCFlags: sign-on's flags are checked at start; a console
+// without TLS, or an http provider or callback beyond loopback, needs
+// -insecure-plaintext.
+func TestConsoleOIDCFlags(t *testing.T) {
+	t.Parallel()
+	parse := func(extra ...string) error {
+		var cfg reporting.Config
+		fs := flag.NewFlagSet("reporting", flag.ContinueOnError)
+		cfg.Register(fs)
+		args := append([]string{"-api-keys", "admin-key:acme:admin", "-console-oidc-issuer", "http://idp.example",
+			"-console-oidc-client-id", "console", "-console-oidc-client-secret-file", "/s", "-console-oidc-grants-file", "/g",
+			"-console-oidc-redirect-url", "http://console.example/auth/callback"}, extra...)
+		require.NoError(t, fs.Parse(args))
+		return cfg.Validate()
+	}
+	err := parse()
+	require.ErrorContains(t, err, `-console-oidc-issuer "http://idp.example": https is required beyond loopback`)
+	require.ErrorContains(t, err, `-console-oidc-redirect-url "http://console.example/auth/call"… (36 bytes): https is required`)
+	require.ErrorContains(t, err, "the console's session cookie is Secure: serve it with -tls-cert/-tls-key")
+	require.NoError(t, parse("-insecure-plaintext"))
+	require.ErrorContains(t, parse("-insecure-plaintext", "-console-session-lifetime", "0s"), "-console-session-lifetime 0s")
 }
 
 // testLogger writes the service's log to the test's output, shown on failure.

@@ -53,6 +53,9 @@ type Options struct {
 	// Now is the server clock of ledger and ingestion (nil: wall clock).
 	Now func() time.Time
 	Log *slog.Logger
+	// Reporting adjusts the reporting service's configuration before it
+	// starts (console single sign-on in tests); nil: the defaults.
+	Reporting func(*reporting.Config)
 	// ResetStaleProjections drops the ClickHouse database and projects again
 	// when it holds projections of another event log (a new NATS store): for
 	// demo data only. Without it Start refuses, as the reporting service does.
@@ -137,6 +140,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	// The demo organisation shows real user ids; a deployment lists its own.
 	rc.PersonalDataOrgs, rc.UserHashKey = DemoOrg, "dev-user-hash-key"
 	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
+	if o.Reporting != nil {
+		o.Reporting(&rc)
+	}
 	if s.Reporting, err = startReporting(ctx, rc, o); err != nil {
 		return nil, fmt.Errorf("reporting: %w", err)
 	}

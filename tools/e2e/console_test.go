@@ -25,21 +25,7 @@ import (
 // history, exports and a live alert. The figures the pages must show come from the ledger here.
 // Screenshots of each page land in test-output/console at the repository root.
 func TestConsoleInBrowser(t *testing.T) {
-	spec, err := filepath.Abs("console")
-	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(spec, "node_modules", "playwright-core")); err != nil {
-		t.Fatalf("playwright-core is not installed: run `make console-e2e-deps` (npm ci in tools/e2e/console)")
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("no Chromium at %s: install Debian's chromium package (.ci/run does) or set CHROMIUM", chromium)
-	}
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed to run the browser tests")
-
+	spec, chromium, node := browserTools(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
@@ -85,6 +71,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("browser tests failed (exit %d); screenshots in %s", exit.ExitCode(), shots)
 	}
 	require.NoError(t, err)
+}
+
+// browserTools finds the browser tests' directory, Chromium and node.
+func browserTools(t *testing.T) (spec, chromium, node string) {
+	t.Helper()
+	spec, err := filepath.Abs("console")
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(spec, "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("playwright-core is not installed: run `make console-e2e-deps` (npm ci in tools/e2e/console)")
+	}
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("no Chromium at %s: install Debian's chromium package (.ci/run does) or set CHROMIUM", chromium)
+	}
+	node, err = exec.LookPath("node")
+	require.NoError(t, err, "node is needed to run the browser tests")
+	return spec, chromium, node
 }
 
 // expectations are what the console must show, read from the ledger (and

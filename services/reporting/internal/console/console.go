@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	gateway "github.com/tokenmeter/tokenmeter/proto/gen/go/gateway/tokenmeter/v1"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 )
 
 // MaxBodyBytes bounds an API request body.
@@ -39,6 +41,10 @@ type Config struct {
 	// TLS serves the console over TLS (nil: plaintext); SelfTLS dials
 	// ReportingAddr and ClientTLS the other services (nil: plaintext).
 	TLS, SelfTLS, ClientTLS *tls.Config
+	// SSO signs people in with OpenID Connect (zero: API keys only).
+	SSO sso.Config
+	// Log records sign-ins refused and providers unreachable (nil: slog's default).
+	Log *slog.Logger
 }
 
 // Server is the listening console.
@@ -94,13 +100,11 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, fmt.Errorf("console api: %w", err)
 		}
 	}
-	exports := &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])}
-
-	rpc := http.StripPrefix("/api", limitBody(gw))
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/export", exports)
-	mux.HandleFunc("/api/", apiRoutes(rpc))
-	mux.Handle("/", assets())
+	mux, err := routes(ctx, cfg, &exportHandler{reporting: v1.NewReportingServiceClient(s.conns[0])},
+		apiRoutes(http.StripPrefix("/api", limitBody(gw))))
+	if err != nil {
+		return nil, err
+	}
 
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -110,6 +114,30 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// No write timeout: exports and the alert feed stream for as long as they need.
 	s.http = grpcserver.NewHTTPServer(otelhttp.NewHandler(secureHeaders(mux), "reporting.console"), grpcserver.DoorReadTimeout, 0)
 	return s, nil
+}
+
+// routes serves the API (through sign-on's sessions when it is configured),
+// the sign-in routes and the app.
+func routes(ctx context.Context, cfg Config, exports, api http.Handler) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	if cfg.SSO.Enabled() {
+		log := cfg.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		signOn, err := sso.New(ctx, cfg.SSO, log)
+		if err != nil {
+			return nil, err
+		}
+		signOn.Routes(mux)
+		exports, api = signOn.Wrap(exports), signOn.Wrap(api)
+	} else {
+		mux.HandleFunc("GET /auth/session", noSSO)
+	}
+	mux.Handle("GET /api/export", exports)
+	mux.Handle("/api/", api)
+	mux.Handle("/", assets())
+	return mux, nil
 }
 
 // Addr is the address actually listened on.
@@ -184,6 +212,12 @@ func apiRoutes(rpc http.Handler) http.HandlerFunc {
 			apiNotFound(w, r)
 		}
 	}
+}
+
+// noSSO tells the page to sign in with an API key.
+func noSSO(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"sso":false,"signed_in":false}`))
 }
 
 func apiNotFound(w http.ResponseWriter, r *http.Request) {

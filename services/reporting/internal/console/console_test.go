@@ -70,6 +70,12 @@ func TestServer(t *testing.T) {
 	require.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'self'")
 	require.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
 
+	res, body = get("/auth/session")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.JSONEq(t, `{"sso":false,"signed_in":false}`, body, "without an issuer the page offers API-key sign-in alone")
+	res, _ = get("/auth/login")
+	require.NotEqual(t, http.StatusFound, res.StatusCode, "and no sign-on route exists")
+
 	res, _ = get("/app.js")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, res.Header.Get("Content-Type"), "javascript")

@@ -1,12 +1,36 @@
 // The console's only way to the data: the services' gRPC contract through
-// the reporting service's HTTP gateway, with the signed-in admin's key.
+// the reporting service's HTTP gateway, as the signed-in person: an API key
+// typed in (kept in this tab only), or a single sign-on session, whose
+// HttpOnly cookie the page never sees and whose CSRF token it holds in memory.
 
 const KEY = 'tokenmeter.apiKey';
+const CSRF = 'X-CSRF-Token';
 
 export const session = {
   get key() { return sessionStorage.getItem(KEY) || ''; },
   set key(v) { v ? sessionStorage.setItem(KEY, v) : sessionStorage.removeItem(KEY); },
+  // sso is {name, org, role, csrf, expires} while signed in through the provider.
+  sso: null,
+  get signedIn() { return Boolean(this.sso || this.key); },
 };
+
+// loadSession asks the console whether a sign-on session is open; its
+// answer's sso says whether sign-on is offered at all.
+export async function loadSession() {
+  const res = await fetch('/auth/session', { cache: 'no-store' });
+  const info = res.ok ? await res.json() : { sso: false, signed_in: false };
+  session.sso = info.signed_in ? info : null;
+  return info;
+}
+
+// signOut ends the server's session (or forgets the key).
+export async function signOut() {
+  if (session.sso) {
+    await fetch('/auth/logout', { method: 'POST', headers: { [CSRF]: session.sso.csrf } }).catch(() => {});
+  }
+  session.sso = null;
+  session.key = '';
+}
 
 export class ApiError extends Error {
   constructor(httpStatus, message) {
@@ -18,6 +42,7 @@ export class ApiError extends Error {
 }
 
 function headers() {
+  if (session.sso) return { 'Content-Type': 'application/json', [CSRF]: session.sso.csrf };
   return { 'Content-Type': 'application/json', Authorization: `Bearer ${session.key}` };
 }
 

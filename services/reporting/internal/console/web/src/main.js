@@ -1,6 +1,6 @@
 // The console shell: sign-in, navigation, the team and range pickers, and
 // the live alert feed that runs while signed in.
-import { session, ApiError } from './api.js';
+import { session, ApiError, loadSession, signOut } from './api.js';
 import { listAll } from './paging.js';
 import { h, notice } from './format.js';
 import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
@@ -68,8 +68,12 @@ async function loadTeams() {
   return (await listAll('LedgerService', 'ListTeams', {}, 'teams')).map((b) => b.team_id);
 }
 
+// ssoOffered: the console signs people in through their identity provider.
+let ssoOffered = false;
+
 function signInView(message) {
   stopAlertFeed();
+  session.sso = null;
   const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'key-help' });
   const status = h('div', { 'aria-live': 'assertive' }, message ? notice(message, 'error') : null);
   const form = h('form', {
@@ -86,7 +90,8 @@ function signInView(message) {
     },
   },
   h('h1', {}, 'tokenmeter'),
-  h('p', {}, 'Sign in with an admin API key of your organisation.'),
+  ssoOffered ? h('a', { class: 'button', href: '/auth/login' }, 'Sign in with your organisation’s account') : null,
+  h('p', {}, ssoOffered ? 'Or, for machines and development, with an admin API key:' : 'Sign in with an admin API key of your organisation.'),
   h('label', { for: 'api-key' }, 'Admin API key'),
   input,
   h('p', { id: 'key-help', class: 'hint' }, 'The key stays in this browser tab only and is sent with every request.'),
@@ -98,7 +103,7 @@ function signInView(message) {
 
 function signInProblem(err) {
   if (!(err instanceof ApiError)) return `The console could not reach the server: ${err.message}`;
-  if (err.httpStatus === 401) return 'That key was refused: it is unknown or revoked.';
+  if (err.httpStatus === 401) return session.sso ? 'Your session has ended: sign in again.' : 'That key was refused: it is unknown or revoked.';
   if (err.httpStatus === 403) return 'That key may not administer the organisation: sign in with an admin key.';
   if (err.notConfigured) return `The console cannot reach the ledger to list your teams: ${err.message}`;
   return err.message;
@@ -123,14 +128,15 @@ function shell(current) {
     select('range-picker', 'Range', ranges, state.range, (v) => {
       state.range = v; sessionStorage.setItem('tokenmeter.range', v); route();
     }),
-    h('button', { class: 'link', onclick: () => { session.key = ''; signInView(); } }, 'Sign out'));
+    session.sso ? h('span', { class: 'who', 'data-testid': 'signed-in-as' }, `${session.sso.name} · ${session.sso.org} · ${session.sso.role}`) : null,
+    h('button', { class: 'link', onclick: async () => { await signOut(); signInView('You are signed out.'); } }, 'Sign out'));
   const main = h('main', { id: 'main', tabindex: '-1' });
   app.replaceChildren(header, nav, main);
   return main;
 }
 
 async function route() {
-  if (!session.key) return signInView();
+  if (!session.signedIn) return signInView();
   const [, path = 'summary', ...rest] = location.hash.split('/');
   const current = pages.find((p) => p.path === path) || pages[0];
   const main = shell(current);
@@ -144,7 +150,7 @@ async function route() {
     main.querySelector('.loading').replaceWith(body);
   } catch (err) {
     if (seq !== renderSeq) return;
-    if (err instanceof ApiError && err.signedOut) return signInView('Your key was refused: sign in again.');
+    if (err instanceof ApiError && err.signedOut) return signInView(session.sso ? 'Your session has ended: sign in again.' : 'Your key was refused: sign in again.');
     main.querySelector('.loading').replaceWith(notice(problem(err), 'error'));
   }
 }
@@ -163,5 +169,8 @@ async function start() {
 }
 
 window.addEventListener('hashchange', route);
-if (session.key) start().catch((err) => signInView(signInProblem(err)));
-else signInView();
+loadSession().catch(() => ({ sso: false })).then((info) => {
+  ssoOffered = info.sso;
+  if (session.signedIn) start().catch((err) => signInView(signInProblem(err)));
+  else signInView();
+});

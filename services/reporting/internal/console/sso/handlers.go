@@ -1,0 +1,134 @@
+package sso
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Routes adds the sign-in routes to mux:
+// GET /auth/login starts a sign-in at the provider, GET /auth/callback ends
+// it, POST /auth/logout ends the session, GET /auth/session describes it.
+func (s *SSO) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /auth/login", s.login)
+	mux.HandleFunc("GET /auth/callback", s.callback)
+	mux.HandleFunc("POST /auth/logout", s.logout)
+	mux.HandleFunc("GET /auth/session", s.info)
+}
+
+func (s *SSO) login(w http.ResponseWriter, r *http.Request) {
+	_, conf, err := s.oauth()
+	if err != nil {
+		s.log.WarnContext(r.Context(), "console sign-in", "error", err)
+		page(w, http.StatusBadGateway, "The identity provider cannot be reached", "Try again in a moment; if it persists, tell the console's operator.")
+		return
+	}
+	p := pending{State: random(), Verifier: oauth2.GenerateVerifier(), Nonce: random(), Expires: s.now().Add(loginTTL)}
+	http.SetCookie(w, s.cookie(loginCookie, s.sealer.seal(p), loginTTL))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, conf.AuthCodeURL(p.State, oauth2.S256ChallengeOption(p.Verifier), oidc.Nonce(p.Nonce)), http.StatusFound)
+}
+
+// callback checks the state against this browser's login cookie, redeems
+// the code with the PKCE verifier, verifies the ID token and its nonce,
+// maps the claims to a grant and opens the session.
+func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.SetCookie(w, s.cookie(loginCookie, "", -1)) // a sign-in is answered once
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		page(w, http.StatusForbidden, "The identity provider did not sign you in", "It answered "+clip(e)+": "+clip(q.Get("error_description"))+".")
+		return
+	}
+	c, err := r.Cookie(s.cookieName(loginCookie))
+	var p pending
+	if err == nil {
+		p, err = s.sealer.open(c.Value, s.now())
+	}
+	if err != nil || subtle.ConstantTimeCompare([]byte(p.State), []byte(q.Get("state"))) != 1 {
+		page(w, http.StatusBadRequest, "This sign-in was not started here", "Its state does not match a sign-in under way in this browser. Start again from the console.")
+		return
+	}
+	claims, err := s.redeem(r, q.Get("code"), p)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "console sign-in refused", "error", err)
+		page(w, http.StatusForbidden, "The sign-in could not be verified", "The identity provider's answer did not check out. Start again from the console.")
+		return
+	}
+	grant, refusal := mapClaims(claims, s.cfg.OrgClaim, s.cfg.RoleClaim, s.grants)
+	if refusal != "" {
+		s.log.InfoContext(r.Context(), "console sign-in refused", "subject", claims.subject(), "reason", refusal)
+		page(w, http.StatusForbidden, "You may not use this console", "You are signed in at your identity provider as "+clip(claims.name())+", but "+refusal+
+			". Ask your licence office to grant you a role in tokenmeter.")
+		return
+	}
+	id, err := s.sessions.add(Session{Subject: claims.subject(), Name: claims.name(), Grant: grant, Expires: s.now().Add(s.cfg.Lifetime)})
+	if err != nil {
+		page(w, http.StatusServiceUnavailable, "The console is full", "It holds as many sessions as it may. Try again later.")
+		return
+	}
+	http.SetCookie(w, s.cookie(sessionCookie, id, s.cfg.Lifetime))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// redeem exchanges the code (with the verifier) and returns the verified
+// ID token's claims.
+func (s *SSO) redeem(r *http.Request, code string, p pending) (claims, error) {
+	provider, conf, err := s.oauth()
+	if err != nil {
+		return nil, err
+	}
+	ctx := oidc.ClientContext(r.Context(), s.client)
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(p.Verifier))
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		return nil, errors.New("the token answer has no id_token")
+	}
+	idt, err := provider.VerifierContext(s.base, &oidc.Config{ClientID: s.cfg.ClientID, Now: s.now}).Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.Nonce)) != 1 {
+		return nil, errors.New("the ID token's nonce is not this sign-in's")
+	}
+	var c claims
+	if err := idt.Claims(&c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// logout ends the session (the CSRF token proves the console asked).
+func (s *SSO) logout(w http.ResponseWriter, r *http.Request) {
+	sess, id, ok := s.Session(r)
+	if ok && subtle.ConstantTimeCompare([]byte(r.Header.Get(CSRFHeader)), []byte(sess.CSRF)) != 1 {
+		http.Error(w, "missing or wrong "+CSRFHeader, http.StatusForbidden)
+		return
+	}
+	if ok {
+		s.sessions.remove(id)
+	}
+	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// info tells the page whether it is signed in, as whom, and its CSRF token
+// (readable by this origin only: the console sends no CORS headers).
+func (s *SSO) info(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"sso": true, "signed_in": false}
+	if sess, _, ok := s.Session(r); ok {
+		out = map[string]any{"sso": true, "signed_in": true, "name": sess.Name, "org": sess.Grant.Org,
+			"role": sess.Grant.Role, "csrf": sess.CSRF, "expires": sess.Expires.UTC().Format(time.RFC3339)}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(out)
+}

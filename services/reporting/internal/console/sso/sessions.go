@@ -1,0 +1,108 @@
+package sso
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"sync"
+	"time"
+)
+
+// perSubject bounds one person's sessions: a new sign-in beyond it ends
+// that person's oldest, so one account cannot fill the store.
+const perSubject = 8
+
+var errFull = errors.New("the console has as many sessions as it may hold")
+
+// Session is one signed-in person.
+type Session struct {
+	Subject, Name string
+	Grant         Grant
+	// CSRF must come back in X-CSRF-Token with every call that is not a GET.
+	CSRF    string
+	Expires time.Time
+}
+
+// store keeps sessions in memory, by the SHA-256 of their cookie value (a
+// dump of the map holds no cookie). Server-side, so signing out ends a
+// session at once and the key a session acts with never leaves the server.
+type store struct {
+	mu       sync.Mutex
+	sessions map[[32]byte]*Session
+	max      int
+	now      func() time.Time
+}
+
+func newStore(max int, now func() time.Time) *store {
+	return &store{sessions: map[[32]byte]*Session{}, max: max, now: now}
+}
+
+// add stores s and returns the cookie value that finds it.
+func (st *store) add(s Session) (string, error) {
+	id, csrf := random(), random()
+	s.CSRF = csrf
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := st.now()
+	var mine []([32]byte)
+	for k, v := range st.sessions {
+		switch {
+		case !now.Before(v.Expires):
+			delete(st.sessions, k)
+		case v.Subject == s.Subject:
+			mine = append(mine, k)
+		}
+	}
+	if len(mine) >= perSubject {
+		oldest := mine[0]
+		for _, k := range mine[1:] {
+			if st.sessions[k].Expires.Before(st.sessions[oldest].Expires) {
+				oldest = k
+			}
+		}
+		delete(st.sessions, oldest)
+	}
+	if len(st.sessions) >= st.max {
+		return "", errFull
+	}
+	st.sessions[sha256.Sum256([]byte(id))] = &s
+	return id, nil
+}
+
+// get returns the live session of a cookie value; an expired one is removed.
+func (st *store) get(id string) (Session, bool) {
+	k := sha256.Sum256([]byte(id))
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.sessions[k]
+	if !ok {
+		return Session{}, false
+	}
+	if !st.now().Before(s.Expires) {
+		delete(st.sessions, k)
+		return Session{}, false
+	}
+	return *s, true
+}
+
+// remove ends a session.
+func (st *store) remove(id string) {
+	k := sha256.Sum256([]byte(id))
+	st.mu.Lock()
+	delete(st.sessions, k)
+	st.mu.Unlock()
+}
+
+func (st *store) len() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.sessions)
+}
+
+// random is 256 bits from the system's generator, URL-safe.
+func random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics rather)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,145 @@
+package sso
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Cookie names: __Host- makes the browser accept the cookie only when
+// Secure, for this host alone and Path=/ (no subdomain can plant one).
+const (
+	hostPrefix    = "__Host-"
+	sessionCookie = "tokenmeter-session"
+	loginCookie   = "tokenmeter-login"
+	// CSRFHeader carries the session's token on every call but GETs.
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// providerTimeout bounds one call to the identity provider; after a failed
+// discovery, sign-ins fail at once for discoveryRetry rather than each
+// waiting on a provider that is down.
+const (
+	providerTimeout = 10 * time.Second
+	discoveryRetry  = 5 * time.Second
+)
+
+// SSO is the console's relying party and its sessions.
+type SSO struct {
+	cfg      Config
+	grants   []Grant
+	secret   string
+	client   *http.Client
+	sessions *store
+	sealer   *sealer
+	now      func() time.Time
+	log      *slog.Logger
+	// base is the context of discovery and of the provider's key set,
+	// which refreshes keys after the call that created it returned.
+	base context.Context
+
+	mu       sync.Mutex
+	provider *oidc.Provider
+	failed   time.Time
+	failure  error
+}
+
+// New reads the grants and the client secret. The provider is discovered
+// at the first sign-in, so the console starts while the provider is down.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*SSO, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	grants, err := readGrants(cfg.GrantsFile)
+	if err != nil {
+		return nil, fmt.Errorf("console sso grants: %w", err)
+	}
+	secret, err := readBounded(cfg.ClientSecretFile, 4096)
+	if err != nil {
+		return nil, fmt.Errorf("console sso client secret: %w", err)
+	}
+	client, err := providerClient(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := newSealer()
+	if err != nil {
+		return nil, err
+	}
+	return &SSO{cfg: cfg, grants: grants, secret: strings.TrimSpace(string(secret)), client: client,
+		sessions: newStore(cfg.MaxSessions, time.Now), sealer: sl, now: time.Now, log: log,
+		base: oidc.ClientContext(context.WithoutCancel(ctx), client)}, nil
+}
+
+func providerClient(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := readBounded(caFile, 1<<20)
+		if err != nil {
+			return nil, fmt.Errorf("-console-oidc-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-console-oidc-ca %s: no PEM certificate in it", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: providerTimeout}, nil
+}
+
+// oauth returns the provider, discovering it once it answers.
+func (s *SSO) oauth() (*oidc.Provider, *oauth2.Config, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.provider == nil {
+		if s.now().Sub(s.failed) < discoveryRetry {
+			return nil, nil, s.failure
+		}
+		p, err := oidc.NewProvider(s.base, s.cfg.Issuer)
+		if err != nil {
+			s.failed, s.failure = s.now(), fmt.Errorf("the identity provider at %s did not answer its discovery: %w", s.cfg.Issuer, err)
+			return nil, nil, s.failure
+		}
+		s.provider = p
+	}
+	return s.provider, &oauth2.Config{ClientID: s.cfg.ClientID, ClientSecret: s.secret, RedirectURL: s.cfg.RedirectURL,
+		Endpoint: s.provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}, nil
+}
+
+// cookie is a cookie of the console: HttpOnly, SameSite=Lax (the provider's
+// redirect back is a top-level GET from another site), Secure with the
+// __Host- prefix unless -insecure-plaintext.
+func (s *SSO) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+	c := &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", HttpOnly: true,
+		Secure: !s.cfg.Insecure, SameSite: http.SameSiteLaxMode, MaxAge: int(maxAge / time.Second)}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	return c
+}
+
+func (s *SSO) cookieName(name string) string {
+	if s.cfg.Insecure {
+		return name
+	}
+	return hostPrefix + name
+}
+
+// Session returns the signed-in session of r, if any.
+func (s *SSO) Session(r *http.Request) (Session, string, bool) {
+	c, err := r.Cookie(s.cookieName(sessionCookie))
+	if err != nil || len(c.Value) > 64 {
+		return Session{}, "", false
+	}
+	sess, ok := s.sessions.get(c.Value)
+	return sess, c.Value, ok
+}

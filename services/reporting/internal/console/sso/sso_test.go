@@ -1,0 +1,135 @@
+package sso
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/services/reporting/oidcprovider"
+)
+
+const (
+	clientID     = "tokenmeter-console"
+	clientSecret = "console-client-secret"
+	adminKey     = "acme-admin-key-for-the-console"
+)
+
+// people at the provider: one the grants let in, one of an organisation they do not.
+var people = []oidcprovider.Person{
+	{ID: "u-ann", Username: "ann@acme.example", Password: "ann-password", Name: "Ann Admin",
+		Claims: map[string]any{"tokenmeter_org": "acme", "groups": []string{"staff", "licence-admins"}}},
+	{ID: "u-rex", Username: "rex@other.example", Password: "rex-password", Name: "Rex Refused",
+		Claims: map[string]any{"tokenmeter_org": "other", "groups": []string{"licence-admins"}}},
+}
+
+// rig is a console-shaped server (the sign-in routes, and an API that
+// echoes the Authorization it receives) in front of a real provider.
+type rig struct {
+	sso     *SSO
+	console *httptest.Server
+}
+
+func newRig(t *testing.T, lifetime time.Duration) *rig {
+	t.Helper()
+	console := httptest.NewUnstartedServer(nil)
+	redirect := "https://" + console.Listener.Addr().String() + "/auth/callback"
+	op := oidcprovider.Start(t, clientID, clientSecret, redirect, people...)
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+		return p
+	}
+	s, err := New(t.Context(), Config{Issuer: op.Issuer, ClientID: clientID, ClientSecretFile: write("secret", clientSecret+"\n"),
+		RedirectURL: redirect, OrgClaim: "tokenmeter_org", RoleClaim: "groups", Lifetime: lifetime, MaxSessions: 10,
+		GrantsFile: write("grants", "# org:role:key\nacme:licence-admins:"+adminKey+"\n")}, slog.Default())
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	s.Routes(mux)
+	mux.Handle("/api/", s.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Tokenmeter-Org")+r.Header.Get("Grpc-Metadata-X-Tokenmeter-Org"))
+	})))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "the console") })
+	console.Config.Handler = mux
+	console.StartTLS()
+	t.Cleanup(console.Close)
+	return &rig{sso: s, console: console}
+}
+
+// browser is an HTTP client with a cookie jar that trusts the console; stop
+// makes it halt before following a redirect to that path of the console.
+func (r *rig) browser(t *testing.T, stop string) *http.Client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := r.console.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if stop != "" && req.URL.Host == r.console.Listener.Addr().String() && req.URL.Path == stop {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	return c
+}
+
+var loginID = regexp.MustCompile(`name="id" value="([^"]+)"`)
+
+// signIn starts at the console, signs in on the provider's login page and
+// returns the last answer of the redirects that follow.
+func signIn(t *testing.T, c *http.Client, console, user, password string) (*http.Response, string) {
+	t.Helper()
+	res, err := c.Get(console + "/auth/login")
+	require.NoError(t, err)
+	body := read(t, res)
+	m := loginID.FindStringSubmatch(body)
+	require.NotNil(t, m, "the provider's login page: %s", body)
+	login := res.Request.URL.ResolveReference(&url.URL{Path: "/login/username"})
+	res, err = c.PostForm(login.String(), url.Values{"id": {m[1]}, "username": {user}, "password": {password}})
+	require.NoError(t, err)
+	return res, read(t, res)
+}
+
+func read(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func sessionInfo(t *testing.T, c *http.Client, console string) map[string]any {
+	t.Helper()
+	res, err := c.Get(console + "/auth/session")
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(read(t, res)), &out))
+	return out
+}
+
+func api(t *testing.T, c *http.Client, console, csrf string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, console+"/api/tokenmeter.v1.LedgerService/ListTeams", strings.NewReader("{}"))
+	require.NoError(t, err)
+	if csrf != "" {
+		req.Header.Set(CSRFHeader, csrf)
+	}
+	// A session's call may not name another organisation than its own.
+	req.Header.Set("X-Tokenmeter-Org", "other")
+	req.Header.Set("Grpc-Metadata-X-Tokenmeter-Org", "other")
+	res, err := c.Do(req)
+	require.NoError(t, err)
+	body := read(t, res)
+	return res.StatusCode, body
+}
