@@ -101,7 +101,22 @@ var conns = struct {
 	set map[*nats.Conn]struct{}
 }{set: map[*nats.Conn]struct{}{}}
 
+// zeroCounters makes the counters of rare events (errors, reconnects) exist
+// at 0 from a connection's start, so a rate or an alert rule sees them
+// before the first one. Measurements before a provider is installed are
+// dropped, so this runs per connection, not at init.
+func zeroCounters() {
+	ctx := context.Background()
+	for i := range streams {
+		for k := range errorKinds {
+			appendErrors.Add(ctx, 0, errorOpts[i][k])
+		}
+	}
+	natsReconnects.Add(ctx, 0)
+}
+
 func trackConn(nc *nats.Conn) {
+	zeroCounters()
 	conns.Lock()
 	defer conns.Unlock()
 	if !nc.IsClosed() { // closed already: its ClosedHandler ran before this

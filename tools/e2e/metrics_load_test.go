@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,47 +21,35 @@ import (
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
 
-// pendingSeries are series of the agreed list (issue #15, "Metrics and
-// dashboards") that the services of this branch do not export yet; the
-// metrics-core and metrics-read branches add them.
-// TODO(merge): delete this list when those branches are merged.
-var pendingSeries = map[string]bool{
-	// metrics-core
-	"tokenmeter_ledger_decisions_total":                  true,
-	"tokenmeter_ledger_decision_duration_seconds_bucket": true,
-	"tokenmeter_ledger_decision_duration_seconds_count":  true,
-	"tokenmeter_ledger_conflicts_total":                  true,
-	"tokenmeter_ledger_retries_total":                    true,
-	"tokenmeter_ledger_snapshot_age_seconds":             true,
-	"tokenmeter_ledger_pools":                            true,
-	"tokenmeter_eventlog_append_duration_seconds_bucket": true,
-	"tokenmeter_eventlog_append_duration_seconds_count":  true,
-	"tokenmeter_eventlog_append_errors_total":            true,
-	"tokenmeter_nats_connected":                          true,
-	"tokenmeter_nats_reconnects_total":                   true,
-	"tokenmeter_ingestion_in_flight":                     true,
-	"tokenmeter_ingestion_queued":                        true,
-	"tokenmeter_ingestion_shed_total":                    true,
-	"tokenmeter_ingestion_launches_total":                true,
-}
-
 // loadedStack is the dev stack in one process after metricsLoad, with the
 // process's /metrics.
 type loadedStack struct {
 	stack   *devstack.Stack
 	metrics string // where to scrape
+	before  []byte // the scrape before the load
 }
+
+// processMetrics is the one meter provider of this test process: instruments
+// made once per package bind to the first provider installed, as in a
+// service, so every test here shares it and compares before with after.
+var processMetrics = sync.OnceValues(func() (string, error) {
+	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "e2e", MetricsListen: "127.0.0.1:0"})
+	if err != nil {
+		return "", err
+	}
+	return "http://" + tel.MetricsAddr() + "/metrics", nil
+})
 
 // startMetricsStack serves the process's metrics, starts the stack and
 // drives metricsLoad through it.
 func startMetricsStack(t *testing.T) loadedStack {
 	t.Helper()
-	tel, err := telemetry.Setup(t.Context(), telemetry.Config{ServiceName: "e2e", MetricsListen: "127.0.0.1:0"})
+	addr, err := processMetrics()
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	stack, _ := startStack(t)
+	before := scrape(t, addr)
 	metricsLoad(t, stack)
-	return loadedStack{stack: stack, metrics: "http://" + tel.MetricsAddr() + "/metrics"}
+	return loadedStack{stack: stack, metrics: addr, before: before}
 }
 
 // metricsLoad makes every domain series appear: a launch authorized, one

@@ -28,6 +28,7 @@ type Limiter struct {
 // more wait up to timeout each (0: none waits).
 func NewLimiter(inFlight int, timeout time.Duration) *Limiter {
 	inFlight = max(1, inFlight)
+	zeroCounters()
 	busy := grpcserver.Retryable(codes.ResourceExhausted, retryDelay, "ingestion is at capacity; retry with the same event_id")
 	return &Limiter{slots: make(chan struct{}, inFlight), timeout: timeout, busy: busy}
 }

@@ -55,6 +55,20 @@ func attrs(key, value string) metric.AddOption {
 	return metric.WithAttributeSet(attribute.NewSet(attribute.String(key, value)))
 }
 
+// zeroCounters makes the limiter's series exist at 0 from its start, so a
+// rate or an alert rule sees them before the first refusal.
+func zeroCounters() {
+	ctx := context.Background()
+	for _, opt := range shedOpts {
+		shedCalls.Add(ctx, 0, opt)
+	}
+	for _, opt := range []metric.AddOption{authorizedOpt, refusedOpt, duplicateOpt, errorOpt} {
+		launches.Add(ctx, 0, opt)
+	}
+	inFlight.Add(ctx, 0)
+	queued.Add(ctx, 0)
+}
+
 func shed(ctx context.Context, reason int) {
 	shedCalls.Add(ctx, 1, shedOpts[reason])
 }
