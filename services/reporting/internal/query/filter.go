@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // MaxTeams bounds the teams one report may name.

@@ -5,8 +5,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // Maxima of report request fields besides teams (MaxTeams) and the range.
