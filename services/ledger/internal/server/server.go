@@ -1,5 +1,6 @@
 // Package server is the ledger's gRPC edge: it validates requests, calls the
-// pool core through the store, and is the one place errors become status codes.
+// pool core through the store (use cases spanning two pools through
+// internal/command), and is the one place errors become status codes.
 package server
 
 import (
