@@ -27,6 +27,16 @@ const org = "acme"
 type pools struct {
 	*store.Store
 	before map[string]func() error
+	// readFails, when set for a team, is the error of its next Read (once).
+	readFails map[string]error
+}
+
+func (p *pools) Read(ctx context.Context, org, team string, fn func(*pool.Pool)) error {
+	if err := p.readFails[team]; err != nil {
+		delete(p.readFails, team)
+		return err
+	}
+	return p.Store.Read(ctx, org, team, fn)
 }
 
 func (p *pools) Decide(ctx context.Context, org, team string, now time.Time, decide pool.Command) error {
@@ -45,7 +55,7 @@ func newPools(t *testing.T) *pools {
 	js, err := jetstream.New(testkit.Connect(t, url, "ledger"))
 	require.NoError(t, err)
 	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}, eventlog.LedgerStream))
-	return &pools{Store: store.New(js, slog.Default()), before: map[string]func() error{}}
+	return &pools{Store: store.New(js, slog.Default()), before: map[string]func() error{}, readFails: map[string]error{}}
 }
 
 // fund gives team a pack of tokens expiring in 30 days and one user.
@@ -193,6 +203,25 @@ func TestMergeTeamsRetryCompletes(t *testing.T) {
 	got, err := h.Handle(t.Context(), merge)
 	require.NoError(t, err)
 	require.Equal(t, Merged{TokensMoved: 50, UsersMoved: 1}, got)
+	into, _ := balance(t, p, "new")
+	require.EqualValues(t, 50, into)
+}
+
+// When the move a merge recorded cannot be read back, the merge fails (to be
+// retried) rather than answer success with the tokens left nowhere.
+func TestMergeTeamsReadFailureIsNotSuccess(t *testing.T) {
+	p := newPools(t)
+	fund(t, p, "old", 50)
+	lost := errors.New("connection lost")
+	p.readFails["old"] = lost
+	merge := MergeTeams{Org: org, From: "old", Into: "new", EventID: "merge-3", Reason: "one team", At: t0}
+	h := MergeTeamsHandler{Pools: p}
+
+	_, err := h.Handle(t.Context(), merge)
+	require.ErrorIs(t, err, lost)
+	got, err := h.Handle(t.Context(), merge)
+	require.NoError(t, err)
+	require.EqualValues(t, 50, got.TokensMoved)
 	into, _ := balance(t, p, "new")
 	require.EqualValues(t, 50, into)
 }

@@ -208,7 +208,7 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 		}
 		if err != nil {
 			e.loaded = false
-			return false, err
+			return false, eventlog.Unavailable(ctx, err)
 		}
 		if ack.Duplicate {
 			// Stored before (a retry after a lost ack, or another replica): fold
@@ -235,7 +235,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 		if s.snapshots != nil {
 			p, seq, ok, err := s.snapshots.Load(ctx, org, team)
 			if err != nil {
-				return err
+				return eventlog.Unavailable(ctx, err)
 			}
 			if ok {
 				e.pool, e.seq = p, seq
@@ -244,7 +244,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	}
 	stream, err := s.ledgerStream(ctx)
 	if err != nil {
-		return fmt.Errorf("load pool %s: %w", subject, err)
+		return fmt.Errorf("load pool %s: %w", subject, eventlog.Unavailable(ctx, err))
 	}
 	last, err := eventlog.ReadStream(ctx, stream, subject, e.seq, func(st eventlog.Stored) error {
 		e.sinceSnapshot++
@@ -259,7 +259,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	})
 	if err != nil {
 		e.loaded = false
-		return fmt.Errorf("load pool %s: %w", subject, err)
+		return fmt.Errorf("load pool %s: %w", subject, eventlog.Unavailable(ctx, err))
 	}
 	e.seq, e.loaded = last, true
 	return nil
