@@ -219,6 +219,8 @@ func (s *Server) ShutdownWithin(d time.Duration) {
 	s.Shutdown(ctx)
 }
 
+// recoverUnary answers a panic with Internal, and logs it as it logs the
+// cause of an answer made with Internal.
 func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
@@ -227,7 +229,9 @@ func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 				err = status.Error(codes.Internal, "internal error")
 			}
 		}()
-		return handler(ctx, req)
+		resp, err = handler(ctx, req)
+		logInternal(ctx, log, info.FullMethod, err)
+		return resp, err
 	}
 }
 

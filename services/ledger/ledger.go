@@ -146,8 +146,8 @@ func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
 		addr = advertised(s.grpc.Addr())
 	}
 	const interval = 2 * time.Second
-	r := ring.New(id, 3*interval, time.Now)
-	a, err := ring.OpenAnnouncer(ctx, js, r, ring.Member{ID: id, Addr: addr, Seen: time.Now()}, interval, s.log)
+	r := ring.New(id, 3*interval, s.cfg.Now)
+	a, err := ring.OpenAnnouncer(ctx, js, r, ring.Member{ID: id, Addr: addr, Seen: s.cfg.Now()}, interval, s.log)
 	if err != nil {
 		return err
 	}

@@ -40,13 +40,17 @@ type replica struct {
 	done   chan error
 }
 
-func startReplica(t *testing.T, natsURL, id string) *replica {
+// startReplica starts a ledger replica; each of with changes its config.
+func startReplica(t *testing.T, natsURL, id string, with ...func(*ledger.Config)) *replica {
 	t.Helper()
 	var cfg ledger.Config
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen = natsURL, keys, "127.0.0.1:0"
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 50, 15*time.Minute
 	cfg.ReplicaID, cfg.PeerAPIKey = id, serviceKey
+	for _, f := range with {
+		f(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

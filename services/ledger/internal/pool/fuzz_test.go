@@ -27,81 +27,100 @@ const (
 	opCount
 )
 
-// fuzzer is a pool driven the store's way (due expiries, decide, fold)
-// from fuzz input.
+// fuzzer is a pool driven the store's way (Pool.Decide) from fuzz input;
+// replica folds what the decisions append, one event at a time.
 type fuzzer struct {
-	t   *testing.T
-	p   *Pool
-	cat *Catalog
-	now time.Time
-	n   int
+	t          *testing.T
+	p, replica *Pool
+	cat        *Catalog
+	now        time.Time
+	n          int
 }
 
 func (z *fuzzer) id() string { z.n++; return fmt.Sprintf("fz-%d", z.n) }
 
-// fold applies an event a decision made: the fold must never refuse one.
-func (z *fuzzer) fold(ev *v1.Event) {
+// decide runs a command with Decide: the fold must never refuse what a
+// decision made, and a domain error (an invalid command names its field)
+// appends nothing. Invariant 1 holds after every event the replica folds.
+func (z *fuzzer) decide(cmd Command) {
 	z.t.Helper()
-	if err := z.p.Apply(ev); err != nil {
-		z.t.Fatalf("the fold refused a decided event: %v", err)
-	}
-	checkInvariant1(z.t, z.p)
-}
-
-// decided checks a decision's outcome: an event to fold, or a domain error
-// (an invalid command names its field).
-func (z *fuzzer) decided(ev *v1.Event, err error) {
-	z.t.Helper()
+	events, err := z.p.Decide(z.now, cmd)
 	var fe *FieldError
 	switch {
-	case err == nil && ev != nil:
-		z.fold(ev)
+	case errors.Is(err, ErrRefused):
+		z.t.Fatalf("the fold refused a decided event: %v", err)
 	case errors.Is(err, ErrInvalid) && !errors.As(err, &fe):
 		z.t.Fatalf("invalid command naming no field: %v", err)
 	case err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrInsufficient) &&
 		!errors.Is(err, ErrNotFound) && !errors.Is(err, ErrSuspended) && !errors.Is(err, ErrPackExists):
 		z.t.Fatalf("unexpected error: %v", err)
 	}
+	for _, ev := range events {
+		if err := z.replica.Apply(ev); err != nil {
+			z.t.Fatalf("a replica refused a decided event: %v", err)
+		}
+		checkInvariant1(z.t, z.replica)
+	}
+	checkInvariant1(z.t, z.p)
+}
+
+// single is the Command result of a decision of one event.
+func single(ev *v1.Event, err error) ([]*v1.Event, error) {
+	if err != nil {
+		return nil, err
+	}
+	return events(ev), nil
 }
 
 // raw folds a hand-appended event: refused or not, invariant 1 holds.
 func (z *fuzzer) raw(ev *v1.Event) {
 	z.t.Helper()
-	if err := z.p.Apply(ev); err != nil && !errors.Is(err, ErrRefused) {
-		z.t.Fatalf("fold error not marked refused: %v", err)
+	for _, p := range []*Pool{z.p, z.replica} {
+		if err := p.Apply(ev); err != nil && !errors.Is(err, ErrRefused) {
+			z.t.Fatalf("fold error not marked refused: %v", err)
+		}
+		checkInvariant1(z.t, p)
 	}
-	checkInvariant1(z.t, z.p)
 }
 
 func (z *fuzzer) step(op byte, n int64) {
-	for _, ev := range z.p.DueExpiries(z.now) {
-		z.fold(ev)
-	}
 	switch op % opCount {
 	case opAddPack:
-		z.decided(z.p.DecideAddPack(AddPack{EventID: z.id(), PackID: z.id(), Tokens: n, UnitPriceMicros: n / 7,
-			ExpiresAt: z.now.Add(time.Duration(1+uint64(n)%(400*24)) * time.Hour), At: z.now}))
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			return single(p.DecideAddPack(AddPack{EventID: z.id(), PackID: z.id(), Tokens: n, UnitPriceMicros: n / 7,
+				ExpiresAt: z.now.Add(time.Duration(1+uint64(n)%(400*24)) * time.Hour), At: z.now}))
+		})
 	case opAdjust:
-		z.decided(z.p.DecideAdjust(Adjust{EventID: z.id(), Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REMOVE, Tokens: n, Reason: "fuzz", At: z.now}))
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			return single(p.DecideAdjust(Adjust{EventID: z.id(), Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REMOVE, Tokens: n, Reason: "fuzz", At: z.now}))
+		})
 	case opLaunch:
 		product := []string{"ONE", "BIG", "MID"}[uint64(n)%3]
-		o, ev := z.p.DecideLaunch(Launch{EventID: z.id(), User: fmt.Sprintf("u%d", uint64(n)%5), Product: product, At: z.now}, z.cat)
-		if o.BalanceAfter < 0 {
-			z.t.Fatalf("launch answered balance_after %d", o.BalanceAfter)
-		}
-		if ev != nil {
-			z.fold(ev)
-		}
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			o, ev := p.DecideLaunch(Launch{EventID: z.id(), User: fmt.Sprintf("u%d", uint64(n)%5), Product: product, At: z.now}, z.cat)
+			if o.BalanceAfter < 0 {
+				z.t.Fatalf("launch answered balance_after %d", o.BalanceAfter)
+			}
+			return events(ev), nil
+		})
 	case opMoveOut:
-		z.decided(z.p.DecideMoveOut(z.id(), "civil", n, "fuzz", z.now, nil))
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			return single(p.DecideMoveOut(z.id(), "civil", n, "fuzz", z.now, nil))
+		})
 	case opAdvance:
 		z.now = z.now.Add(time.Duration(uint64(n)%(40*24)) * time.Hour)
 	case opBudget:
-		z.decided(z.p.DecideSetBudget(z.id(), &v1.Budget{BudgetId: "b", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "u1",
-			LimitTokens: n, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY, Hard: n%2 == 0}, z.now, nil))
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			return single(p.DecideSetBudget(z.id(), &v1.Budget{BudgetId: "b", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "u1",
+				LimitTokens: n, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY, Hard: n%2 == 0}, z.now, nil))
+		})
 	case opCapacity:
-		z.decided(z.p.DecideSetCapacity(z.id(), "SEATS", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, n, z.now, nil))
-		z.decided(z.p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			return single(p.DecideSetCapacity(z.id(), "SEATS", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, n, z.now, nil))
+		})
+		z.decide(func(p *Pool) ([]*v1.Event, error) {
+			return single(p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))
+		})
 	case opRawPack:
 		z.raw(&v1.Event{EventId: z.id(), ServerTime: tsOf(z.now), Payload: &v1.Event_PackAdded{PackAdded: &v1.PackAdded{
 			PackId: z.id(), Tokens: n, PurchasedAt: tsOf(z.now), ExpiresAt: tsOf(z.now.AddDate(1, 0, 0))}}})
@@ -116,7 +135,7 @@ func (z *fuzzer) step(op byte, n int64) {
 			UserId: "u1", ProductCode: "ONE", Tokens: n, Split: split}}})
 	case opMerge:
 		if n%5 == 0 {
-			z.decided(z.p.DecideMerge(z.id(), "civil", "fuzz", z.now, nil))
+			z.decide(func(p *Pool) ([]*v1.Event, error) { return single(p.DecideMerge(z.id(), "civil", "fuzz", z.now, nil)) })
 		}
 	}
 }
@@ -154,9 +173,9 @@ func fuzzPool(t *testing.T, data []byte) {
 		for code, rate := range map[string]int64{"ONE": 1, "MID": 12345, "BIG": MaxDailyRate} {
 			_ = cat.Apply(rateEvent(code, rate, t0.Add(-time.Hour)))
 		}
-		z := &fuzzer{t: t, p: New("acme", "design"), cat: cat, now: t0}
+		z := &fuzzer{t: t, p: New("acme", "design"), replica: New("acme", "design"), cat: cat, now: t0}
 		for _, u := range []string{"u0", "u1", "u2", "u3", "u4"} {
-			z.decided(z.p.DecideAssign(z.id(), u, []string{"*"}, t0, nil))
+			z.decide(func(p *Pool) ([]*v1.Event, error) { return single(p.DecideAssign(z.id(), u, []string{"*"}, t0, nil)) })
 		}
 		for len(data) > 0 && z.n < 2000 {
 			var arg [8]byte

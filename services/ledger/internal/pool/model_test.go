@@ -19,9 +19,8 @@ import (
 // deliberately simple reference model (mPool below: plain slices, maps and
 // loops) and checks after every step that both agree on every answer and on
 // the pools' state, and that invariants 1–3 of DESIGN.md hold on the events
-// the core appended. Commands go through the store's discipline: due expiries
-// first, then the decision, each event folded with Apply, then due budget
-// crossings.
+// the core appended. Commands go through Pool.Decide, as the store's do; the
+// events it returns are folded one at a time by a replica reading the log.
 //
 // The default run (100 checks, ~90 steps each) takes a few seconds. Longer:
 //
@@ -544,7 +543,10 @@ type request struct {
 }
 
 type side struct {
-	core    *Pool
+	core *Pool
+	// replica folds the log one event at a time, as another ledger replica
+	// does; core folded each decision's events itself (Pool.Decide).
+	replica *Pool
 	model   *mPool
 	log     []*v1.Event
 	lastEnd map[[2]string]time.Time // per (user, product): end of its latest charged window
@@ -575,7 +577,7 @@ func newWorld(t *rapid.T) *world {
 	}
 	w.idle = rapid.SampledFrom([]time.Duration{0, 5 * time.Minute, 30 * time.Minute}).Draw(t, "idleTimeout")
 	for i, team := range []string{"design", "civil"} {
-		s := &side{core: New(mOrg, team), model: newMPool(team), lastEnd: map[[2]string]time.Time{}}
+		s := &side{core: New(mOrg, team), replica: New(mOrg, team), model: newMPool(team), lastEnd: map[[2]string]time.Time{}}
 		w.sides[i] = s
 		w.assign(t, s, "ann", []string{"*"})
 		w.assign(t, s, "bob", []string{"REVIT", "ACAD"})
@@ -963,14 +965,46 @@ func windowKeys(m *mPool) [][2]string {
 	return keys
 }
 
-// step runs one command on a pool as the store does: the due expiries (as of
-// now) and the decision's events are appended and folded in that order, then
-// the budget crossings the folded state implies. A decision that fails
-// appends nothing. dueM is the model's expectation of the due expiries; the
-// model has already made its own decision.
-func (w *world) step(t *rapid.T, s *side, now time.Time, dueM []mExpiry, decide func(p *Pool) ([]*v1.Event, error)) error {
+// step runs one command on a pool with Pool.Decide, as the store does, and
+// appends what it returns: the due expiries (as of now), the decision's
+// events, then the budget crossings. A decision that fails appends nothing.
+// dueM is the model's expectation of the due expiries; the model has already
+// made its own decision.
+func (w *world) step(t *rapid.T, s *side, now time.Time, dueM []mExpiry, decide Command) error {
 	t.Helper()
-	due := s.core.DueExpiries(now)
+	sameExpiries(t, s, now, s.core.DueExpiries(now), dueM)
+	events, err := s.core.Decide(now, decide)
+	if err != nil {
+		return err
+	}
+	s.model.expire(dueM)
+	if len(events) < len(dueM) {
+		t.Fatalf("%s: a decision at %s appends %d events, fewer than the %d expiries due", s.core.Team, now, len(events), len(dueM))
+	}
+	sameExpiries(t, s, now, events[:len(dueM)], dueM) // first
+	last := len(events)
+	for last > len(dueM) && events[last-1].GetBudgetCrossed() != nil {
+		last--
+	}
+	want := s.model.dueCrossings(now)
+	var gotC []mCrossing
+	for _, ev := range events[last:] {
+		e := ev.GetBudgetCrossed()
+		gotC = append(gotC, mCrossing{id: ev.GetEventId(), budget: e.GetBudgetId(), period: e.GetPeriodStart(), spent: e.GetSpent()})
+	}
+	if fmt.Sprint(gotC) != fmt.Sprint(want) {
+		t.Fatalf("%s: budget crossings at %s: core %v, model %v", s.core.Team, now, gotC, want)
+	}
+	s.model.cross(want)
+	for _, ev := range events {
+		w.append(t, s, ev)
+	}
+	return nil
+}
+
+// sameExpiries compares PackExpired events with the model's due expiries.
+func sameExpiries(t *rapid.T, s *side, now time.Time, due []*v1.Event, dueM []mExpiry) {
+	t.Helper()
 	var got []mExpiry
 	for _, ev := range due {
 		e := ev.GetPackExpired()
@@ -981,32 +1015,10 @@ func (w *world) step(t *rapid.T, s *side, now time.Time, dueM []mExpiry, decide 
 	if fmt.Sprint(got) != fmt.Sprint(dueM) {
 		t.Fatalf("%s: due expiries at %s: core %v, model %v", s.core.Team, now, got, dueM)
 	}
-	more, err := decide(s.core)
-	if err != nil {
-		return err
-	}
-	s.model.expire(dueM)
-	for _, ev := range append(due, more...) {
-		w.append(t, s, ev)
-	}
-	crossings := s.core.DueBudgetCrossings(now)
-	want := s.model.dueCrossings(now)
-	var gotC []mCrossing
-	for _, ev := range crossings {
-		e := ev.GetBudgetCrossed()
-		gotC = append(gotC, mCrossing{id: ev.GetEventId(), budget: e.GetBudgetId(), period: e.GetPeriodStart(), spent: e.GetSpent()})
-	}
-	if fmt.Sprint(gotC) != fmt.Sprint(want) {
-		t.Fatalf("%s: budget crossings at %s: core %v, model %v", s.core.Team, now, gotC, want)
-	}
-	s.model.cross(want)
-	for _, ev := range crossings {
-		w.append(t, s, ev)
-	}
-	return nil
 }
 
-// append folds one event and checks what must hold at every event.
+// append records one event on the log, folds it into the replica and checks
+// what must hold at every event.
 func (w *world) append(t *rapid.T, s *side, ev *v1.Event) {
 	t.Helper()
 	id := ev.GetEventId()
@@ -1017,13 +1029,13 @@ func (w *world) append(t *rapid.T, s *side, ev *v1.Event) {
 	if ev.GetTeamId() != s.core.Team || ev.GetOrgId() != mOrg {
 		t.Fatalf("event %s is addressed to %s/%s, appended to %s/%s", id, ev.GetOrgId(), ev.GetTeamId(), mOrg, s.core.Team)
 	}
-	if err := s.core.Apply(ev); err != nil {
+	if err := s.replica.Apply(ev); err != nil {
 		t.Fatalf("fold %s: %v", id, err)
 	}
 	s.log = append(s.log, ev)
 	at := ev.GetServerTime().AsTime()
-	b := s.core.BalanceAt(at)
-	if avail := s.core.Available(); avail != b.Purchased-b.Debited-b.Expired-b.Removed || avail < 0 || b.Available < 0 {
+	b := s.replica.BalanceAt(at)
+	if avail := s.replica.Available(); avail != b.Purchased-b.Debited-b.Expired-b.Removed || avail < 0 || b.Available < 0 {
 		t.Fatalf("invariant 1 after %s: available %d (live %d), purchased %d, debited %d, expired %d, removed %d",
 			id, avail, b.Available, b.Purchased, b.Debited, b.Expired, b.Removed)
 	}
@@ -1270,6 +1282,9 @@ func (w *world) check(t *rapid.T) {
 	for _, s := range w.sides {
 		c, m, team := s.core, s.model, s.core.Team
 		b := c.BalanceAt(w.now)
+		if rb := s.replica.BalanceAt(w.now); fmt.Sprint(rb) != fmt.Sprint(b) || len(s.replica.applied) != len(c.applied) {
+			t.Fatalf("%s: the core's own folds differ from a replica's of its log: balance %+v, replica %+v", team, b, rb)
+		}
 		live, next := int64(0), time.Time{}
 		for _, pk := range m.packs {
 			if m.live(pk, w.now) {

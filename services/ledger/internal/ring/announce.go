@@ -99,8 +99,10 @@ func (a *Announcer) apply(e jetstream.KeyValueEntry) {
 		a.ring.Remove(e.Key())
 		return
 	}
+	// Seen when heard, on the ring's clock: liveness is judged on that clock
+	// alone (the entry's own stamp is the NATS server's wall clock).
 	addr := strings.TrimSpace(string(e.Value()))
-	a.ring.Upsert(Member{ID: e.Key(), Addr: addr, Seen: e.Created()})
+	a.ring.Upsert(Member{ID: e.Key(), Addr: addr, Seen: a.ring.now()})
 }
 
 // livePeers are the live replicas other than this one.

@@ -49,7 +49,7 @@ func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsR
 	}
 	stream, err := l.JS.Stream(ctx, eventlog.LedgerStream)
 	if err != nil {
-		return nil, statusOf(err)
+		return nil, statusOf(eventlog.Unavailable(ctx, err))
 	}
 	resp := &v1.ListTransactionsResponse{}
 	errStop := errors.New("page done")
@@ -71,7 +71,7 @@ func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsR
 	if errors.Is(err, errStop) {
 		resp.NextPageToken = pg.Next(strconv.FormatUint(last, 10))
 	} else if err != nil {
-		return nil, statusOf(err)
+		return nil, statusOf(eventlog.Unavailable(ctx, err))
 	}
 	return resp, nil
 }

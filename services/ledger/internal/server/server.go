@@ -1,5 +1,6 @@
 // Package server is the ledger's gRPC edge: it validates requests, calls the
-// pool core through the store, and is the one place errors become status codes.
+// pool core through the store (use cases spanning two pools through
+// internal/command), and is the one place errors become status codes.
 package server
 
 import (
@@ -94,7 +95,9 @@ func actorOf(p auth.Principal) *v1.Actor {
 const logRetryDelay = 500 * time.Millisecond
 
 // statusOf maps domain and store errors to gRPC status codes. Their
-// messages may name what a request sent, so they are cut to a bound.
+// messages may name what a request sent, so they are cut to a bound. Only a
+// failure of the event log is Unavailable; an error no case expects is a
+// logged Internal.
 func statusOf(err error) error {
 	if err == nil {
 		return nil
@@ -104,6 +107,8 @@ func statusOf(err error) error {
 	}
 	msg := quote.Cut(err.Error(), grpcserver.MaxMessage)
 	switch {
+	case errors.Is(err, pool.ErrRefused):
+		return grpcserver.Internal(err) // a decided event the fold refuses: a bug
 	case errors.Is(err, auth.ErrPermission):
 		return status.Error(codes.PermissionDenied, "this credential may not act on that team")
 	case errors.Is(err, pool.ErrInvalid):
@@ -122,13 +127,16 @@ func statusOf(err error) error {
 		return status.Error(codes.NotFound, msg)
 	case errors.Is(err, store.ErrContention):
 		return status.Error(codes.Aborted, msg)
+	case errors.Is(err, eventlog.ErrUnavailable):
+		// The log could not be read or written (its own timeouts included):
+		// the caller may retry the same event id.
+		return grpcserver.Retryable(codes.Unavailable, logRetryDelay, msg+"; retry with the same event_id")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, msg)
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, msg)
 	}
-	// The log could not be read or written: the caller may retry the same event id.
-	return grpcserver.Retryable(codes.Unavailable, logRetryDelay, "event log unavailable: "+msg+"; retry with the same event_id")
+	return grpcserver.Internal(err) // not retryable: a bug, or a decision that panicked
 }
 
 // appendCatalog appends a catalog event and waits until this
@@ -139,7 +147,7 @@ func statusOf(err error) error {
 func (l *Ledger) appendCatalog(ctx context.Context, org string, ev *v1.Event) error {
 	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(org), ev, nil)
 	if err != nil {
-		return err
+		return eventlog.Unavailable(ctx, err)
 	}
 	if ack.Duplicate {
 		l.Catalogs.WaitForEvent(ctx, org, ev.GetEventId(), 2*time.Second)

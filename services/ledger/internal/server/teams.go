@@ -62,12 +62,12 @@ const listTeamsReaders = 8
 func (l *Ledger) teamsOf(ctx context.Context, org string) ([]string, error) {
 	stream, err := l.JS.Stream(ctx, eventlog.LedgerStream)
 	if err != nil {
-		return nil, err
+		return nil, eventlog.Unavailable(ctx, err)
 	}
 	prefix := eventlog.LedgerSubject(org, "")
 	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(prefix+"*"))
 	if err != nil {
-		return nil, err
+		return nil, eventlog.Unavailable(ctx, err)
 	}
 	teams := make([]string, 0, len(info.State.Subjects))
 	for subject := range info.State.Subjects {

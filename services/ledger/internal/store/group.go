@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
@@ -9,7 +10,7 @@ import (
 	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
 // serveGroup decides the requests that queued up on a busy pool together and
@@ -84,37 +85,28 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 	}
 	base, subject := e.seq, e.subject
 	var msgs []*nats.Msg
-	// fold folds events ahead of the log, so the next decision sees them
-	// (undone by a reload if the batch is not stored), and queues them.
-	fold := func(r *request, events []*v1.Event) bool {
-		for _, ev := range events {
-			if err := e.pool.Apply(ev); err != nil {
-				return false
-			}
-			msg, err := eventlog.NewMsg(r.ctx, subject, ev)
-			if err != nil {
-				return false
-			}
-			msgs = append(msgs, msg)
-		}
-		return true
-	}
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
-		events := e.pool.DueExpiries(r.now)
-		more, err := r.decide(e.pool)
+		// Each decision is made on the pool as the ones before it left it,
+		// folded ahead of the log (undone by a reload if the batch is not
+		// stored).
+		events, err := e.pool.Decide(r.now, r.decide)
+		if errors.Is(err, pool.ErrRefused) {
+			return false
+		}
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		// Each decision is followed by the budget crossings it causes, at its
-		// own time, as one decision at a time records them (consequences):
-		// a crossing is looked for only in the period holding that time.
-		if !fold(r, append(events, more...)) || !fold(r, e.pool.DueBudgetCrossings(r.now)) {
-			return false
+		for _, ev := range events {
+			msg, err := eventlog.NewMsg(r.ctx, subject, ev)
+			if err != nil {
+				return false
+			}
+			msgs = append(msgs, msg)
 		}
 	}
 	if len(msgs) == 0 {

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
 // request is one caller's decision waiting for its pool.
 type request struct {
 	ctx    context.Context
 	now    time.Time
-	decide Decision
+	decide pool.Command
 	done   chan error // buffered: the answer, sent once
 }
 
@@ -19,7 +21,7 @@ type request struct {
 // otherwise allocate both for every decision.
 var requests = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
 
-func newRequest(ctx context.Context, now time.Time, decide Decision) *request {
+func newRequest(ctx context.Context, now time.Time, decide pool.Command) *request {
 	r := requests.Get().(*request)
 	r.ctx, r.now, r.decide = ctx, now, decide
 	return r

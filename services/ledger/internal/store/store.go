@@ -95,20 +95,17 @@ func (s *Store) WithSnapshots(snaps *Snapshots, every uint64) *Store {
 	return s
 }
 
-// Decision proposes events for a pool; it may be called several times when
-// another writer got there first, each time on fresher state.
-type Decision func(p *pool.Pool) ([]*v1.Event, error)
-
-// Decide runs decide on the pool of (org, team) and appends what it returns.
-// Expiries due by now are recorded first. When the subject moved (another
-// replica appended), the pool catches up from the log and decide runs again.
+// Decide makes one decision (pool.Decide: due expiries, decide's events,
+// budget crossings) on the pool of (org, team) and appends its events. decide
+// may be called several times when another writer got there first, each time
+// on fresher state: the pool is loaded again from the log and decides again.
 // On return the events are durable in JetStream and folded into the pool.
 //
 // Concurrent decisions on one pool queue up and are served in order by one
 // goroutine at a time (see lead), so the pool moves on to the next decision as
 // soon as an append is acknowledged, without waiting for its caller to be
 // scheduled. A caller finding the pool idle serves its own decision.
-func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, decide Decision) error {
+func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, decide pool.Command) error {
 	defer observeDecision(ctx, time.Now())
 	e := s.entry(org, team)
 	r := newRequest(ctx, now, decide)
@@ -124,7 +121,7 @@ func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, dec
 }
 
 // decideOne runs one decision on the held pool until it is appended.
-func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide Decision) error {
+func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide pool.Command) error {
 	subject := e.subject
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if err := backOff(ctx, attempt); err != nil {
@@ -134,22 +131,18 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide D
 		if err := s.catchUp(ctx, e, subject, !e.loaded || attempt > 0); err != nil {
 			return err
 		}
-		events := e.pool.DueExpiries(now)
-		more, err := decide(e.pool)
+		events, err := e.pool.Decide(now, decide)
 		if err != nil {
+			if errors.Is(err, pool.ErrRefused) {
+				e.loaded = false // folded in part: the log is the truth
+			}
 			return err
-		}
-		if len(events) == 0 {
-			events = more // the usual case: no expiry due, nothing to copy
-		} else {
-			events = append(events, more...)
 		}
 		retry, err := s.appendAll(ctx, e, subject, events)
 		if err != nil {
 			return err
 		}
 		if !retry {
-			s.consequences(ctx, e, subject, now)
 			s.maybeSnapshot(ctx, e)
 			return nil
 		}
@@ -202,13 +195,14 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 	return nil
 }
 
-// appendAll appends events in order, each expecting the subject's sequence the
-// previous one left (the first: the one the decision was made on), so none is
-// appended on state the decision did not see. Each event is a fact with its
-// own id: when the log moves part way, the events already appended are folded
-// and the decision, run again, makes only what is still missing. retry is
-// true when the log moved or already held an event: the decision must be
-// made again on fresh state.
+// appendAll appends events, already folded into the pool, in order, each
+// expecting the subject's sequence the previous one left (the first: the one
+// the decision was made on), so none is appended on state the decision did
+// not see. retry is true when the log moved or already held an event: the
+// decision must be made again on fresh state. Unless all were appended, the
+// pool holds events the log does not and is loaded again next time; the
+// events already appended are facts with their own ids, found there, so the
+// decision made again makes only what is still missing.
 func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events []*v1.Event) (retry bool, err error) {
 	e.dup = ""
 	for _, ev := range events {
@@ -216,21 +210,19 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 		ack, err := eventlog.Append(ctx, s.js, subject, ev, &expect)
 		if eventlog.IsConflict(err) {
 			countConflict(ctx, err)
+			e.loaded = false
 			return true, nil
 		}
 		if err != nil {
-			return false, err
+			e.loaded = false
+			return false, eventlog.Unavailable(ctx, err)
 		}
 		if ack.Duplicate {
 			// Stored before (a retry after a lost ack, or another replica): fold
 			// it from the log and decide again, which finds its outcome.
 			e.dup = ev.GetEventId()
-			return true, nil
-		}
-		if err := e.pool.Apply(ev); err != nil {
-			// The log is the truth; drop the cached state and reload next time.
 			e.loaded = false
-			return false, fmt.Errorf("fold own event %s: %w", ev.GetEventId(), err)
+			return true, nil
 		}
 		e.seq = ack.Sequence
 		e.sinceSnapshot++
@@ -250,7 +242,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 		if s.snapshots != nil {
 			p, seq, ok, err := s.snapshots.Load(ctx, org, team)
 			if err != nil {
-				return err
+				return eventlog.Unavailable(ctx, err)
 			}
 			if ok {
 				e.pool, e.seq = p, seq
@@ -259,7 +251,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	}
 	stream, err := s.ledgerStream(ctx)
 	if err != nil {
-		return fmt.Errorf("load pool %s: %w", subject, err)
+		return fmt.Errorf("load pool %s: %w", subject, eventlog.Unavailable(ctx, err))
 	}
 	last, err := eventlog.ReadStream(ctx, stream, subject, e.seq, func(st eventlog.Stored) error {
 		e.sinceSnapshot++
@@ -274,7 +266,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	})
 	if err != nil {
 		e.loaded = false
-		return fmt.Errorf("load pool %s: %w", subject, err)
+		return fmt.Errorf("load pool %s: %w", subject, eventlog.Unavailable(ctx, err))
 	}
 	e.seq, e.loaded = last, true
 	return nil
@@ -306,19 +298,6 @@ func (s *Store) entry(org, team string) *entry {
 		s.pools[key] = e
 	}
 	return e
-}
-
-// consequences appends what the folded state now implies (budget crossings).
-// They are derived again by every later decision, so one that fails to append
-// here is not lost: the next decision on the pool records it.
-func (s *Store) consequences(ctx context.Context, e *entry, subject string, now time.Time) {
-	events := e.pool.DueBudgetCrossings(now)
-	if len(events) == 0 {
-		return
-	}
-	if _, err := s.appendAll(ctx, e, subject, events); err != nil {
-		s.log.WarnContext(ctx, "record budget crossing", "subject", subject, "err", err)
-	}
 }
 
 // maybeSnapshot writes a snapshot when enough events passed since the last.
