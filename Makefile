@@ -89,8 +89,11 @@ proto: ## regenerate proto/gen with buf (plugins pinned in tools/go.mod)
 	cd proto && go tool buf lint && go tool buf generate
 
 .PHONY: proto-lint
-proto-lint: ## buf lint
+proto-lint: ## buf lint, and buf breaking against the main branch (when the clone has one)
 	cd proto && go tool buf lint
+	@if git rev-parse --verify -q main >/dev/null; then \
+		cd proto && go tool buf breaking --against '../.git#branch=main,subdir=proto'; \
+	else echo "proto-lint: no local main branch; buf breaking skipped"; fi
 
 .PHONY: compose-check
 compose-check: ## validate docker-compose.yml (no Docker engine needed)
