@@ -24,7 +24,7 @@ var (
 		metric.WithDescription("Appends that failed, by kind: conflict (expected sequence moved), unavailable, other")))
 	natsReconnects = must(meter.Int64Counter("tokenmeter.nats.reconnects",
 		metric.WithDescription("Times a NATS connection of this process was re-established")))
-	natsConnected = must(meter.Int64ObservableGauge("tokenmeter.nats.connected",
+	_ = must(meter.Int64ObservableGauge("tokenmeter.nats.connected",
 		metric.WithDescription("1 when every NATS connection of this process is connected, else 0"),
 		metric.WithInt64Callback(observeConnected)))
 )

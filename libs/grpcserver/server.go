@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -184,7 +185,7 @@ func (s *Server) Serve() error {
 	for name := range s.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
-	if err := s.Server.Serve(s.listener); err != nil && err != grpc.ErrServerStopped {
+	if err := s.Server.Serve(s.listener); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return err
 	}
 	return nil

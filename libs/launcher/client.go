@@ -170,9 +170,9 @@ func (c *Client) Record(ev *v1.OfflineEvent) error {
 
 func (c *Client) enqueue(ev *v1.OfflineEvent, cause error) error {
 	if err := c.queue.Push(ev); err != nil {
-		return fmt.Errorf("queue offline event after %v: %w", cause, err)
+		return fmt.Errorf("queue offline event after %w: %w", cause, err)
 	}
-	return fmt.Errorf("%w (%v)", ErrQueued, cause)
+	return fmt.Errorf("%w (%w)", ErrQueued, cause)
 }
 
 // Pending is the number of queued events.
