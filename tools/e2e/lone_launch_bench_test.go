@@ -31,35 +31,7 @@ import (
 // path.
 func BenchmarkLoneLaunch(b *testing.B) {
 	env := setupLaunchBench(b)
-	ctx := context.Background()
-	ledger := v1.NewLedgerServiceClient(benchConn(b, env.led.addr, devstack.ServiceKey))
-	ingest := v1.NewIngestionServiceClient(benchConn(b, env.ing.Addr(), devstack.ServiceKey))
-	health := healthpb.NewHealthClient(benchConn(b, env.led.addr, devstack.ServiceKey))
-	paths := []struct {
-		name string
-		op   func(prefix string) func(i int) error
-	}{
-		{"append", rawAppend(b, env.led.nats)},
-		{"hop", func(string) func(int) error {
-			return func(int) error {
-				_, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
-				return err
-			}
-		}},
-		{"ledger", func(p string) func(int) error {
-			return func(i int) error {
-				_, err := ledger.Authorize(env.svc, &v1.AuthorizeRequest{Launch: benchLaunch(i, p)})
-				return err
-			}
-		}},
-		{"grpc", func(p string) func(int) error {
-			return func(i int) error {
-				_, err := ingest.Launch(env.svc, benchLaunch(i, p))
-				return err
-			}
-		}},
-		{"http", httpLaunch(ctx, "http://"+env.ing.HTTPAddr())},
-	}
+	paths := lonePaths(b, env)
 	ops := make([]func(int) error, len(paths))
 	for k, p := range paths {
 		// Warm the path (connections, every pool loaded, buffers grown) unmeasured.
@@ -96,6 +68,43 @@ func BenchmarkLoneLaunch(b *testing.B) {
 	// What ingestion ÷ ledger would be if a launch cost nothing beyond the
 	// ledger's Authorize but its own two steps: one more hop, one more append.
 	b.ReportMetric((med["ledger"]+med["hop"]+med["append"])/med["ledger"], "floor/ledger")
+}
+
+// lonePath is one path a lone call can take: op makes its operation for
+// calls with event ids starting with prefix.
+type lonePath struct {
+	name string
+	op   func(prefix string) func(i int) error
+}
+
+// lonePaths are BenchmarkLoneLaunch's paths on env.
+func lonePaths(b *testing.B, env *launchBench) []lonePath {
+	ctx := context.Background()
+	ledger := v1.NewLedgerServiceClient(benchConn(b, env.led.addr, devstack.ServiceKey))
+	ingest := v1.NewIngestionServiceClient(benchConn(b, env.ing.Addr(), devstack.ServiceKey))
+	health := healthpb.NewHealthClient(benchConn(b, env.led.addr, devstack.ServiceKey))
+	return []lonePath{
+		{"append", rawAppend(b, env.led.nats)},
+		{"hop", func(string) func(int) error {
+			return func(int) error {
+				_, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+				return err
+			}
+		}},
+		{"ledger", func(p string) func(int) error {
+			return func(i int) error {
+				_, err := ledger.Authorize(env.svc, &v1.AuthorizeRequest{Launch: benchLaunch(i, p)})
+				return err
+			}
+		}},
+		{"grpc", func(p string) func(int) error {
+			return func(i int) error {
+				_, err := ingest.Launch(env.svc, benchLaunch(i, p))
+				return err
+			}
+		}},
+		{"http", httpLaunch(ctx, "http://"+env.ing.HTTPAddr())},
+	}
 }
 
 // loneRound is how many calls each path makes before the next takes its turn.
