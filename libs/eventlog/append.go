@@ -1,9 +1,7 @@
 package eventlog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -26,19 +24,12 @@ type Appended struct {
 	Duplicate bool
 }
 
-// Append publishes ev on subject and waits for JetStream's acknowledgement.
-// expectLast, when non-nil, is the subject's last sequence the decision was
-// made on (0: the subject must be empty); a mismatch returns ErrConflict.
-//
-// It is JetStream's synchronous publish (jetstream.PublishMsg) made for the
-// ledger's hot path: the message, its header map and its encoding buffer are
-// recycled (a synchronous request has copied them into the connection's
-// buffer by the time it returns), the expected sequence is a header rather
-// than a PublishOpt (which costs an options slice, a closure and an option
-// struct), a context that can never end waits on a pooled timer instead of a
-// context.WithTimeout of its own, and a plain acknowledgement is read without
-// encoding/json. Anything else (an error, an unexpected shape) is read and
-// reported as jetstream.PublishMsg does.
+// Append publishes ev on subject with jetstream.PublishMsg and waits for
+// JetStream's acknowledgement. expectLast, when non-nil, is the subject's
+// last sequence the decision was made on (0: the subject must be empty); a
+// mismatch returns ErrConflict. The message, its header map and its
+// encoding buffer are recycled: a synchronous publish has copied them into
+// the connection's buffer by the time it returns.
 func Append(ctx context.Context, js jetstream.JetStream, subject string, ev *v1.Event, expectLast *uint64) (_ Appended, err error) {
 	defer observeAppend(ctx, subject, time.Now(), &err)
 	m := appendMsgs.Get().(*appendMsg)
@@ -46,293 +37,14 @@ func Append(ctx context.Context, js jetstream.JetStream, subject string, ev *v1.
 	if err := m.fill(ctx, subject, ev, expectLast); err != nil {
 		return Appended{}, err
 	}
-	var ack Appended
-	if nc := js.Conn(); nc != nil {
-		ack, err = publish(ctx, nc, js.Options().DefaultTimeout, &m.msg)
-	} else { // a JetStream without a connection of its own (a test double)
-		var pa *jetstream.PubAck
-		if pa, err = js.PublishMsg(ctx, &m.msg); err == nil {
-			ack = Appended{Sequence: pa.Sequence, Duplicate: pa.Duplicate}
-		}
-	}
+	ack, err := js.PublishMsg(ctx, &m.msg)
 	if err != nil {
 		if IsConflict(err) {
 			return Appended{}, fmt.Errorf("append %s to %s: %w", ev.GetEventId(), subject, ErrConflict)
 		}
 		return Appended{}, fmt.Errorf("append %s to %s: %w", ev.GetEventId(), subject, err)
 	}
-	return ack, nil
-}
-
-// publish is jetstream.PublishMsg without options: the request, retried
-// while the stream has no responders (a leader election), then the
-// acknowledgement; all within ctx's deadline or, when it has none, timeout
-// (as jetstream does). Errors are jetstream's: ErrNoStreamResponse,
-// ErrInvalidJSAck, the stream's *jetstream.APIError, context errors.
-func publish(ctx context.Context, nc *nats.Conn, timeout time.Duration, msg *nats.Msg) (Appended, error) {
-	var deadline time.Time
-	if _, ok := ctx.Deadline(); !ok {
-		if ctx.Done() == nil {
-			// A context that can never end: wait on nats.go's pooled timers
-			// until this deadline rather than on a context.WithTimeout made
-			// for each append.
-			deadline = time.Now().Add(timeout)
-		} else {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
-			defer cancel()
-		}
-	}
-	resp, err := request(ctx, nc, deadline, msg)
-	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
-		wait := jetstream.DefaultPubRetryWait
-		if !deadline.IsZero() {
-			// ctx can never end: the deadline bounds the wait, as the
-			// context.WithTimeout jetstream would have made does.
-			if left := time.Until(deadline); left < wait {
-				wait = max(left, 0)
-			}
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-		resp, err = request(ctx, nc, deadline, msg)
-	}
-	if err != nil {
-		if errors.Is(err, nats.ErrNoResponders) {
-			return Appended{}, jetstream.ErrNoStreamResponse
-		}
-		return Appended{}, err
-	}
-	return readPubAck(resp.Data)
-}
-
-// request sends msg and waits for its reply: until deadline when it is set
-// (ctx can never end), reporting its passing as context.DeadlineExceeded
-// like a context would; otherwise for as long as ctx allows.
-func request(ctx context.Context, nc *nats.Conn, deadline time.Time, msg *nats.Msg) (*nats.Msg, error) {
-	if deadline.IsZero() {
-		return nc.RequestMsgWithContext(ctx, msg)
-	}
-	left := time.Until(deadline)
-	if left <= 0 {
-		return nil, context.DeadlineExceeded
-	}
-	resp, err := nc.RequestMsg(msg, left)
-	if errors.Is(err, nats.ErrTimeout) {
-		return nil, context.DeadlineExceeded
-	}
-	return resp, err
-}
-
-// pubAckReply is a JetStream publish acknowledgement as encoding/json reads
-// it: jetstream's own pubAckResponse, flattened.
-type pubAckReply struct {
-	Error     *jetstream.APIError `json:"error,omitempty"`
-	Stream    string              `json:"stream"`
-	Sequence  uint64              `json:"seq"`
-	Duplicate bool                `json:"duplicate,omitempty"`
-}
-
-// readPubAck reads a publish acknowledgement. The plain one every append
-// gets ({"stream":"LEDGER","seq":42}, maybe with "duplicate" and "domain")
-// is scanned by hand; anything else goes through encoding/json and gets
-// jetstream.PublishMsg's errors.
-func readPubAck(data []byte) (Appended, error) {
-	if ack, ok := scanPubAck(data); ok {
-		return ack, nil
-	}
-	var r pubAckReply
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Appended{}, jetstream.ErrInvalidJSAck
-	}
-	if r.Error != nil {
-		return Appended{}, fmt.Errorf("nats: %w", r.Error)
-	}
-	if r.Stream == "" {
-		return Appended{}, jetstream.ErrInvalidJSAck
-	}
-	return Appended{Sequence: r.Sequence, Duplicate: r.Duplicate}, nil
-}
-
-// scanPubAck reads a flat JSON object holding a non-empty "stream" and a
-// "seq", and no "error". ok is false for anything else (nested values,
-// escapes in keys, a malformed or different reply): the caller then decodes
-// it properly.
-func scanPubAck(d []byte) (ack Appended, ok bool) {
-	i := skipSpace(d, 0)
-	if i >= len(d) || d[i] != '{' {
-		return ack, false
-	}
-	i = skipSpace(d, i+1)
-	var stream, seq bool
-	for i < len(d) && d[i] != '}' {
-		key, val, next, good := scanField(d, i)
-		if !good || !ack.set(key, val, &stream, &seq) {
-			return ack, false
-		}
-		i = skipSpace(d, next)
-		if i < len(d) && d[i] == ',' {
-			i = skipSpace(d, i+1)
-			if i >= len(d) || d[i] != '"' {
-				return ack, false
-			}
-		} else if i < len(d) && d[i] != '}' {
-			return ack, false
-		}
-	}
-	if i >= len(d) || skipSpace(d, i+1) != len(d) {
-		return ack, false
-	}
-	return ack, stream && seq
-}
-
-// scanField reads `"key": value` at d[i:] where the value is a string or a
-// plain scalar; next is just past the value.
-func scanField(d []byte, i int) (key, val []byte, next int, ok bool) {
-	if d[i] != '"' {
-		return nil, nil, 0, false
-	}
-	end := i + 1
-	for end < len(d) && d[end] != '"' {
-		if d[end] < 0x20 || d[end] >= 0x80 || d[end] == '\\' {
-			return nil, nil, 0, false // escapes, non-ASCII: let encoding/json read them
-		}
-		end++
-	}
-	if end >= len(d) {
-		return nil, nil, 0, false
-	}
-	key = d[i+1 : end]
-	i = skipSpace(d, end+1)
-	if i >= len(d) || d[i] != ':' {
-		return nil, nil, 0, false
-	}
-	i = skipSpace(d, i+1)
-	if i >= len(d) {
-		return nil, nil, 0, false
-	}
-	next, ok = scanValue(d, i)
-	if !ok {
-		return nil, nil, 0, false
-	}
-	val = d[i:next]
-	if val[0] != '"' && !plainScalar(val) {
-		return nil, nil, 0, false
-	}
-	return key, val, next, true
-}
-
-// scanValue returns the end of the string or scalar at d[i:]; an object or
-// an array is not a plain acknowledgement.
-func scanValue(d []byte, i int) (next int, ok bool) {
-	switch c := d[i]; {
-	case c == '"':
-		i++
-		for i < len(d) && d[i] != '"' {
-			if d[i] < 0x20 || d[i] == '\\' {
-				return 0, false // escapes: let encoding/json read them
-			}
-			i++
-		}
-		if i >= len(d) {
-			return 0, false
-		}
-		return i + 1, true
-	case c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'):
-		for i < len(d) && d[i] != ',' && d[i] != '}' && d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r' {
-			i++
-		}
-		return i, true
-	default:
-		return 0, false
-	}
-}
-
-// set records one field of an acknowledgement; false sends the whole reply
-// to encoding/json (an error, a malformed value, a known key in another case).
-func (ack *Appended) set(key, val []byte, stream, seq *bool) bool {
-	switch string(key) {
-	case "error":
-		return false
-	case "stream":
-		if len(val) < 3 || val[0] != '"' {
-			return false
-		}
-		*stream = true
-	case "seq":
-		n, good := parseUint(val)
-		if !good {
-			return false
-		}
-		ack.Sequence, *seq = n, true
-	case "duplicate":
-		switch string(val) {
-		case "true":
-			ack.Duplicate = true
-		case "false":
-			ack.Duplicate = false
-		default:
-			return false
-		}
-	default:
-		return !foldsToKnown(key) // encoding/json matches keys regardless of case
-	}
-	return true
-}
-
-// foldsToKnown reports whether key is one of the acknowledgement's keys in
-// another case.
-func foldsToKnown(key []byte) bool {
-	for _, k := range [...]string{"error", "stream", "seq", "duplicate"} {
-		if bytes.EqualFold(key, []byte(k)) {
-			return true
-		}
-	}
-	return false
-}
-
-// plainScalar reports whether b is true, false, null or an integer: the
-// only other values a plain acknowledgement holds.
-func plainScalar(b []byte) bool {
-	switch string(b) {
-	case "true", "false", "null":
-		return true
-	}
-	if b[0] == '-' {
-		b = b[1:]
-	}
-	_, ok := parseUint(b)
-	return ok
-}
-
-func skipSpace(d []byte, i int) int {
-	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// parseUint reads a JSON unsigned integer that fits in a uint64.
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 || (b[0] == '0' && len(b) > 1) {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
+	return Appended{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
 // appendMsg is what one Append builds and recycles: the message, its header

@@ -45,23 +45,34 @@ func (r Result) Report(b *testing.B, unit string, raw float64) {
 }
 
 // Closed runs n operations from g goroutines, each starting its next
-// operation when the previous one answered.
+// operation when the previous one answered; the benchmark's timer covers
+// exactly this run.
 func Closed(b *testing.B, g, n int, op func(i int) error) Result {
 	b.Helper()
-	var next atomic.Int64
-	lats := make([][]time.Duration, g)
-	errs := make(chan error, g)
-	var wg sync.WaitGroup
 	// ResetTimer only restarts a running timer: a caller that stopped it
 	// (to measure a baseline first) would otherwise time nothing, and Go
 	// would raise b.N without end.
 	b.ResetTimer()
 	b.StartTimer()
+	r, err := Run(g, n, op)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// Run is Closed without the benchmark's timer, for a benchmark that times
+// several runs itself (variants taking turns); the error is the first an
+// operation returned.
+func Run(g, n int, op func(i int) error) (Result, error) {
+	var next atomic.Int64
+	lats := make([][]time.Duration, g)
+	errs := make(chan error, g)
+	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			mine := make([]time.Duration, 0, n/g+1)
 			for {
 				i := int(next.Add(1) - 1)
@@ -76,16 +87,15 @@ func Closed(b *testing.B, g, n int, op func(i int) error) Result {
 				mine = append(mine, time.Since(t))
 			}
 			lats[w] = mine
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	b.StopTimer()
 	close(errs)
-	for err := range errs {
-		b.Fatal(err)
+	if err := <-errs; err != nil {
+		return Result{}, err
 	}
-	return Result{Ops: n, Elapsed: elapsed, Lat: slices.Concat(lats...)}
+	return Result{Ops: n, Elapsed: elapsed, Lat: slices.Concat(lats...)}, nil
 }
 
 // Open offers n operations at a fixed rate (a rate limiter that does not

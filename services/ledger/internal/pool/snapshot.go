@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -19,14 +20,10 @@ const snapshotVersion = 1
 
 // snapshot is the encoded state: the fields of snapshotHead, "applied",
 // then those of snapshotTail, as one JSON object (embedded fields are
-// encoded in place). Capture.Encode writes it in parts and joins them (the
-// tests hold it to encoding/json's encoding of this struct), so that most of
-// the work can leave the pool's lock, and the answers, most of a busy pool's
-// snapshot, are written by appliedMap without encoding/json reading its
-// output again.
+// encoded in place).
 type snapshot struct {
 	snapshotHead
-	Applied appliedMap `json:"applied"`
+	Applied map[string]Outcome `json:"applied"`
 	snapshotTail
 }
 
@@ -74,41 +71,43 @@ func (p *Pool) MarshalSnapshot() ([]byte, error) {
 	return c.Encode()
 }
 
-// Capture is a pool's state taken for a snapshot: what can change later is
-// encoded or copied already, and the bulk of the work — sorting and encoding
-// the windows, users and remembered answers — is left to Encode, which may
-// run on another goroutine while the pool goes on deciding.
+// Capture is a pool's state taken for a snapshot: copies of what can
+// change later, so that the bulk of the work — sorting and encoding the
+// windows, users and remembered answers — is left to Encode, which may run
+// on another goroutine while the pool goes on deciding.
 type Capture struct {
-	// front is the JSON object of the fields before "windows", back that of
-	// the fields after "applied" (snapshotTail).
-	front, back []byte
-	windows     []windowRecord
-	users       map[string][]string
-	applied     appliedCopy
+	s       snapshot // without windows, users and answers
+	windows []windowRecord
+	users   map[string][]string
+	// ids and answers are the remembered answers (answers[i] to ids[i]):
+	// two slices are the cheapest copy to take under the pool's lock.
+	ids     []string
+	answers []answer
 }
 
 // CaptureSnapshot takes the pool's state for Encode; call it where the pool
 // may be read (under its lock).
 func (p *Pool) CaptureSnapshot() (*Capture, error) {
-	var order []int // null without packs, as before
-	for _, pk := range p.packs {
-		order = append(order, pk.order)
+	c := &Capture{s: snapshot{
+		snapshotHead: snapshotHead{Version: snapshotVersion, Org: p.Org, Team: p.Team},
+		snapshotTail: snapshotTail{
+			// A move never changes once recorded: the map is all to copy.
+			Suspended: p.suspended, MergedInto: p.mergedInto, Moves: maps.Clone(p.moves),
+			Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
+			Capacities: maps.Clone(p.capacities),
+		},
+	}}
+	if p.packs != nil {
+		c.s.Packs = make([]*Pack, len(p.packs))
 	}
-	// Packs change with every charge: encoded now.
-	front, err := json.Marshal(struct {
-		Version   int     `json:"v"`
-		Org       string  `json:"org"`
-		Team      string  `json:"team"`
-		Packs     []*Pack `json:"packs"`
-		PackOrder []int   `json:"pack_order"`
-	}{snapshotVersion, p.Org, p.Team, p.packs, order})
-	if err != nil {
-		return nil, err
+	for i, pk := range p.packs {
+		cp := *pk
+		c.s.Packs[i], c.s.PackOrder = &cp, append(c.s.PackOrder, pk.order)
 	}
-	tail := snapshotTail{
-		Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
-		Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
-		Capacities: p.capacities,
+	for code, k := range c.s.Capacities {
+		cp := *k
+		cp.Used, cp.Out = maps.Clone(k.Used), maps.Clone(k.Out)
+		c.s.Capacities[code] = &cp
 	}
 	for _, id := range p.budgetIDs() {
 		st := p.budgets[id]
@@ -116,19 +115,21 @@ func (p *Pool) CaptureSnapshot() (*Capture, error) {
 		if err != nil {
 			return nil, fmt.Errorf("snapshot budget %s: %w", id, err)
 		}
-		tail.Budgets = append(tail.Budgets, budgetRecord{Budget: raw, Spent: st.spent, Crossed: st.crossed})
+		c.s.Budgets = append(c.s.Budgets, budgetRecord{Budget: raw, Spent: maps.Clone(st.spent), Crossed: maps.Clone(st.crossed)})
 	}
-	back, err := json.Marshal(tail)
-	if err != nil {
-		return nil, err
-	}
-	c := &Capture{front: front, back: back, users: make(map[string][]string, len(p.users)), applied: appliedMap(p.applied).copied()}
+	p.captureBulk(c)
+	return c, nil
+}
+
+// captureBulk copies the windows, users and answers into c.
+func (p *Pool) captureBulk(c *Capture) {
 	if len(p.windows) > 0 {
 		c.windows = make([]windowRecord, 0, len(p.windows))
 	}
 	for k, w := range p.windows {
 		c.windows = append(c.windows, windowRecord{User: k.user, Product: k.product, ID: w.ID, Start: w.Start, End: w.End})
 	}
+	c.users = make(map[string][]string, len(p.users))
 	for u, products := range p.users {
 		list := make([]string, 0, len(products))
 		for code := range products {
@@ -136,51 +137,35 @@ func (p *Pool) CaptureSnapshot() (*Capture, error) {
 		}
 		c.users[u] = list
 	}
-	return c, nil
+	c.ids, c.answers = make([]string, 0, len(p.applied)), make([]answer, 0, len(p.applied))
+	for id, a := range p.applied {
+		c.ids = append(c.ids, id)
+		c.answers = append(c.answers, a)
+	}
 }
 
-// Encode writes the snapshot: the bytes encoding/json writes for snapshot
-// (fields in order, the answers by appliedMap).
+// Encode writes the snapshot: encoding/json's encoding of snapshot, with
+// the windows and each user's products sorted so that equal states encode
+// to equal bytes (encoding/json sorts map keys itself).
 func (c *Capture) Encode() ([]byte, error) {
+	s := c.s
 	slices.SortFunc(c.windows, func(a, b windowRecord) int {
 		return cmp.Or(strings.Compare(a.User, b.User), strings.Compare(a.Product, b.Product))
 	})
 	for _, list := range c.users {
 		slices.Sort(list)
 	}
-	windows, err := json.Marshal(c.windows)
-	if err != nil {
-		return nil, err
+	s.Windows, s.Users = c.windows, c.users
+	s.Applied = make(map[string]Outcome, len(c.ids))
+	for i, id := range c.ids {
+		s.Applied[id] = c.answers[i].outcome()
 	}
-	users, err := json.Marshal(c.users)
-	if err != nil {
-		return nil, err
-	}
-	// {front...} and {back...} are objects with fields: {front...,
-	// "windows":[...],"users":{...},"applied":{...},back...}.
-	out := make([]byte, 0, len(c.front)+len(windows)+len(users)+len(c.back)+len(c.applied.ids)*256)
-	out = append(out, c.front[:len(c.front)-1]...)
-	out = append(out, `,"windows":`...)
-	out = append(out, windows...)
-	out = append(out, `,"users":`...)
-	out = append(out, users...)
-	out = append(out, `,"applied":`...)
-	if out, err = c.applied.appendJSON(out); err != nil {
-		return nil, err
-	}
-	out = append(out, ',')
-	return append(out, c.back[1:]...), nil
+	return json.Marshal(s)
 }
 
 // UnmarshalSnapshot restores a pool from MarshalSnapshot's bytes.
 func UnmarshalSnapshot(data []byte) (*Pool, error) {
-	// The answers are read as the Outcomes they were written as (in one
-	// pass with the rest, which appliedMap's UnmarshalJSON would not be).
-	var s struct {
-		snapshotHead
-		Applied map[string]Outcome `json:"applied"`
-		snapshotTail
-	}
+	var s snapshot
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode snapshot: %w", err)
 	}

@@ -91,12 +91,15 @@ func TestSnapshotGolden(t *testing.T) {
 func referenceSnapshot(t *testing.T, p *Pool) []byte {
 	s := snapshot{
 		snapshotHead: snapshotHead{Version: snapshotVersion, Org: p.Org, Team: p.Team, Packs: p.packs, Users: map[string][]string{}},
-		Applied:      p.applied,
+		Applied:      map[string]Outcome{},
 		snapshotTail: snapshotTail{
 			Suspended: p.suspended, MergedInto: p.mergedInto, Moves: p.moves,
 			Purchased: p.purchased, Debited: p.debited, Expired: p.expired, Removed: p.removed, LastTime: p.lastTime,
 			Capacities: p.capacities,
 		},
+	}
+	for id, a := range p.applied {
+		s.Applied[id] = a.outcome()
 	}
 	for _, pk := range p.packs {
 		s.PackOrder = append(s.PackOrder, pk.order)
@@ -138,13 +141,17 @@ func TestCaptureEncodesTheStateWhenTaken(t *testing.T) {
 	h.pack("p1", 500, t0, t0.AddDate(1, 0, 0))
 	h.launch("ann", "REVIT", t0.Add(time.Minute))
 	h.launch("bob", "REVIT", t0.Add(2*time.Minute))
+	h.budget(&v1.Budget{BudgetId: "b0", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 1000, Period: v1.BudgetPeriod_BUDGET_PERIOD_MONTH})
+	h.must(h.p.DecideSetCapacity("c1", "API", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, 100, t0, nil))
+	h.must(h.p.DecideUseCapacity("u1", "API", "ann", 10, t0, nil))
 	want := referenceSnapshot(t, h.p)
 	c, err := h.p.CaptureSnapshot()
 	require.NoError(t, err)
 
-	// The pool moves on: charges (packs' remaining), new windows, answers,
-	// users and their products, a budget.
+	// The pool moves on: charges (packs' remaining, a budget's spending),
+	// new windows, answers, users and their products, capacity used, a budget.
 	h.launch("ann", "ACAD", t0.Add(3*time.Minute))
+	h.must(h.p.DecideUseCapacity("u2", "API", "ann", 10, t0.Add(3*time.Minute), nil))
 	h.assign("cat", "*")
 	h.assign("bob", "ACAD")
 	h.launch("cat", "REVIT", t0.Add(4*time.Minute))
