@@ -141,8 +141,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
-		if err != nil {
-			s.close()
+		if err == nil {
+			return
+		}
+		if cerr := s.close(); cerr != nil {
+			log.Warn("clean up after a failed start", "err", cerr)
 		}
 	}()
 	s.nc, s.js, err = cfg.ConnectNATS(ctx, natsauth.Alerting, log, eventlog.Streams{

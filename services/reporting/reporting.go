@@ -417,13 +417,13 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err := <-serveDone:
 		serveStopped = true
-		runErr = fmt.Errorf("grpc server stopped unexpectedly: %v", err)
+		runErr = fmt.Errorf("grpc server stopped unexpectedly: %w", err)
 	case err := <-consoleDone:
-		runErr = fmt.Errorf("console stopped unexpectedly: %v", err)
+		runErr = fmt.Errorf("console stopped unexpectedly: %w", err)
 	case err := <-projDone:
 		projRunning--
 		if ctx.Err() == nil { // it also returns (nil) when ctx is done
-			runErr = fmt.Errorf("projector stopped unexpectedly: %v", err)
+			runErr = fmt.Errorf("projector stopped unexpectedly: %w", err)
 		}
 	}
 	s.log.InfoContext(ctx, "reporting shutting down")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"io"
 	"sort"
 	"strconv"
@@ -223,7 +224,7 @@ func readExport(t *testing.T, stream interface {
 	var first *v1.ExportResponse
 	for {
 		msg, err := stream.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)

@@ -60,7 +60,7 @@ type panel struct {
 func DashboardQueries(dir string) ([]Query, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no dashboards in %s (%v)", dir, err)
+		return nil, fmt.Errorf("no dashboards in %s (%w)", dir, err)
 	}
 	var out []Query
 	for _, f := range files {
@@ -130,7 +130,7 @@ type RuleFile struct {
 func Rules(dir string) ([]RuleFile, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no rules files in %s (%v)", dir, err)
+		return nil, fmt.Errorf("no rules files in %s (%w)", dir, err)
 	}
 	var out []RuleFile
 	for _, f := range files {

@@ -37,7 +37,7 @@ func Uses(expr string) ([]Use, error) {
 		u := Use{Metric: vs.Name}
 		for _, m := range vs.LabelMatchers {
 			switch {
-			case m.Name != labels.MetricName:
+			case m.Name != model.MetricNameLabel:
 				u.Labels = append(u.Labels, m.Name)
 			case m.Type == labels.MatchEqual:
 				u.Metric = m.Value

@@ -80,7 +80,7 @@ func (w *watch) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	next, err := w.start(ctx)
 	if ctx.Err() != nil {
-		return nil // Ctrl-C before the first alert
+		return nil //nolint:nilerr // Ctrl-C before the first alert
 	}
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (w *watch) run(cmd *cobra.Command) error {
 	for {
 		next, err = w.follow(ctx, next)
 		if ctx.Err() != nil {
-			return nil // Ctrl-C: the state already holds the last alert printed
+			return nil //nolint:nilerr // Ctrl-C: the state already holds the last alert printed
 		}
 		if !retryable(err) {
 			return w.app.explain(w.app.alerting(), err)

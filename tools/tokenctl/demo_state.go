@@ -56,7 +56,7 @@ func (l *demoLoad) loadState() (*demoState, error) {
 	}
 	var st demoState
 	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("demo load state %s is unreadable (%v): delete it to start over (nothing is charged twice)", l.statePath, err)
+		return nil, fmt.Errorf("demo load state %s is unreadable (%w): delete it to start over (nothing is charged twice)", l.statePath, err)
 	}
 	p, q := st.Plan, l.plan
 	same := st.Ledger == s.LedgerAddr && st.Org == s.Org && slices.Equal(p.Teams, q.Teams) && p.Users == q.Users && p.Weeks == q.Weeks && p.Seed == q.Seed

@@ -90,7 +90,7 @@ func openPart(path string, req *v1.ExportRequest, restart bool) (*partSink, erro
 			err = json.Unmarshal(data, &old)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s is an interrupted export but its checkpoint %s is missing or unreadable (%v): pass --restart to start over",
+			return nil, fmt.Errorf("%s is an interrupted export but its checkpoint %s is missing or unreadable (%w): pass --restart to start over",
 				s.part, s.ckptPath, err)
 		}
 		if !old.sameExport(s.ckpt) {

@@ -27,9 +27,8 @@ and the teams with --team (default: every team of the organisation).`,
 
 // scope is the teams and days of a report.
 type scope struct {
-	teams          []string
-	rng, from, to  string
-	fromSet, toSet bool
+	teams         []string
+	rng, from, to string
 }
 
 func (a *app) scopeFlags(cmd *cobra.Command, s *scope) {

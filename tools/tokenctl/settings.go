@@ -176,7 +176,7 @@ func (s *settings) configPath() (path string, explicit bool, err error) {
 	if dir == "" {
 		home, err := s.home()
 		if err != nil {
-			return "", false, nil // no home: no default config file
+			return "", false, nil //nolint:nilerr // no home: no default config file
 		}
 		dir = filepath.Join(home, ".config")
 	}

@@ -61,7 +61,7 @@ func loadState(path string) (st watchState, found bool, err error) {
 		return watchState{}, false, fmt.Errorf("read watch state: %w", err)
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return watchState{}, false, fmt.Errorf("watch state %s is unreadable (%v): delete it to start from now, or pass --from N", path, err)
+		return watchState{}, false, fmt.Errorf("watch state %s is unreadable (%w): delete it to start from now, or pass --from N", path, err)
 	}
 	return st, true, nil
 }

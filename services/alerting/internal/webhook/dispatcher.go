@@ -184,7 +184,7 @@ func (d *Dispatcher) consume(ctx context.Context) (jetstream.MessagesContext, er
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, nil
+		return nil, nil //nolint:nilerr // stopping, not failing: the caller ends on nil
 	}
 	return nil, fmt.Errorf("webhook consumer: %w", err)
 }

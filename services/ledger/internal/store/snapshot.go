@@ -81,20 +81,26 @@ func (s *Snapshots) Load(ctx context.Context, org, team string) (p *pool.Pool, s
 		}
 		packed.Write(c.Value())
 	}
-	zr, err := gzip.NewReader(&packed)
-	if err != nil {
-		return nil, 0, false, nil
-	}
-	state, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, 0, false, nil
-	}
-	p, err = pool.UnmarshalSnapshot(state)
-	if err != nil {
-		return nil, 0, false, nil // a snapshot of another version: replay instead
+	if p, ok = decodeSnapshot(&packed); !ok {
+		return nil, 0, false, nil // unreadable or of another version: replay instead
 	}
 	s.times.set(headKey(org, team), entry.Created())
 	return p, seq, true, nil
+}
+
+// decodeSnapshot unpacks a snapshot's chunks; ok is false when they do not
+// make a pool this version can read.
+func decodeSnapshot(packed io.Reader) (*pool.Pool, bool) {
+	zr, err := gzip.NewReader(packed)
+	if err != nil {
+		return nil, false
+	}
+	state, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, false
+	}
+	p, err := pool.UnmarshalSnapshot(state)
+	return p, err == nil
 }
 
 // Save stores a pool's state as of subject sequence seq: the chunks of a new

@@ -2,6 +2,7 @@ package projector
 
 import (
 	"strings"
+	"time"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -32,7 +33,7 @@ func usageRow(seq uint64, ev *v1.Event) (Record, bool) {
 		user, product, version, device, window, kind, decision, reason string
 		active                                                         uint8
 		tokens, skew                                                   int64
-		occurred                                                       = zeroTime
+		occurred                                                       time.Time
 		attrs                                                          map[string]string
 	)
 	switch pl := ev.GetPayload().(type) {
