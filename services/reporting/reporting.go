@@ -245,35 +245,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	if s.ch, err = openClickHouse(ctx, cfg); err != nil {
+	if err = s.openProjections(ctx, js); err != nil {
 		return nil, err
-	}
-	applied, err := schema.Migrate(ctx, s.ch)
-	if err != nil {
-		return nil, err
-	}
-	if len(applied) > 0 {
-		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
-	}
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		if err := origin.Check(ctx, s.ch, js, stream, cfg.ClickHouseDatabase); err != nil {
-			return nil, err
-		}
-	}
-	// One reader per stream decodes each event once for all its tables.
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		var tables []projector.Table
-		for _, p := range projector.Projections() {
-			if p.Stream == stream {
-				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
-			}
-		}
-		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
-			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
-		if err != nil {
-			return nil, err
-		}
-		s.projs = append(s.projs, proj)
 	}
 	opts, err := serverOptions(cfg, log)
 	if err != nil {
@@ -317,6 +290,43 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		}
 	}
 	return s, nil
+}
+
+// openProjections opens ClickHouse, migrates its schema, checks that the
+// tables project this log and builds one projector per stream, which
+// decodes each event once for all its tables.
+func (s *Service) openProjections(ctx context.Context, js jetstream.JetStream) (err error) {
+	cfg, log := s.cfg, s.log
+	if s.ch, err = openClickHouse(ctx, cfg); err != nil {
+		return err
+	}
+	applied, err := schema.Migrate(ctx, s.ch)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
+	}
+	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
+		if err := origin.Check(ctx, s.ch, js, stream, cfg.ClickHouseDatabase); err != nil {
+			return err
+		}
+	}
+	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
+		var tables []projector.Table
+		for _, p := range projector.Projections() {
+			if p.Stream == stream {
+				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
+			}
+		}
+		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
+			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
+		if err != nil {
+			return err
+		}
+		s.projs = append(s.projs, proj)
+	}
+	return nil
 }
 
 // transport is the TLS of the gRPC server and the console: serving, calling

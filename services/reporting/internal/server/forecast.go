@@ -30,20 +30,30 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	if err := p.CheckTeam(req.GetTeamId()); err != nil {
 		return nil, errPermission(req.GetTeamId())
 	}
+	in, source, err := s.forecastInput(ctx, p.Org, req, month)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return forecastResponse(forecast.Compute(in), in.TermTokens, source), nil
+}
+
+// forecastInput gathers a team's daily totals and packs (from the ledger
+// when it answers, else the projection; source says which) for the core.
+func (s *Server) forecastInput(ctx context.Context, org string, req *v1.ForecastRequest, month time.Time) (forecast.Input, string, error) {
 	now := s.now().UTC()
 	today := dateOf(now)
 	termStart := time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, time.UTC)
 	if !month.IsZero() {
 		termStart = month
 	}
-	f := query.Filter{OrgID: p.Org, TeamIDs: []string{req.GetTeamId()}}
+	f := query.Filter{OrgID: org, TeamIDs: []string{req.GetTeamId()}}
 	from := today.AddDate(-1, 0, -1)
 	if termStart.Before(from) {
 		from = termStart
 	}
 	days, err := s.reports.DailyTotals(ctx, f.WithRange(from, today))
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		return forecast.Input{}, "", err
 	}
 	daily := make(map[time.Time]int64, len(days))
 	for _, d := range days {
@@ -51,7 +61,7 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	}
 	projected, err := s.reports.Packs(ctx, f)
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		return forecast.Input{}, "", err
 	}
 	termEnd := termStart.AddDate(1, 0, 0)
 	termTokens := req.GetTermTokens()
@@ -64,7 +74,7 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	}
 	in := forecast.Input{Now: now, Daily: daily, TermStart: termStart, TermTokens: termTokens}
 	source := "projection"
-	if b, err := s.balance(ctx, p.Org, req.GetTeamId()); err == nil {
+	if b, err := s.balance(ctx, org, req.GetTeamId()); err == nil {
 		source = "ledger"
 		for _, pk := range b.GetPacks() {
 			if !pk.GetExpired() && pk.GetRemaining() > 0 {
@@ -79,7 +89,11 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 			}
 		}
 	}
-	r := forecast.Compute(in)
+	return in, source, nil
+}
+
+// forecastResponse is the core's forecast on the wire.
+func forecastResponse(r forecast.Result, termTokens int64, source string) *v1.ForecastResponse {
 	resp := &v1.ForecastResponse{
 		BurnRate_30Days: round2(r.Burn30), BurnRate_90Days: round2(r.Burn90),
 		TokensExpiringUnspent: r.ExpiringUnspent, SuggestedRenewal: r.Renewal, TokensAvailable: r.Available,
@@ -98,5 +112,5 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 		}
 		resp.Months = append(resp.Months, row)
 	}
-	return resp, nil
+	return resp
 }
