@@ -17,6 +17,7 @@ import (
 
 // Moves, merges, budgets and renewal through the gRPC contract.
 func TestAdminAndRenewalThroughGRPC(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")

@@ -17,6 +17,7 @@ import (
 // AuthorizeBatch answers each launch as Authorize would: in order, each event
 // id charged once however often it appears, a bad launch failing alone.
 func TestAuthorizeBatch(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")

@@ -86,6 +86,7 @@ func (f *ledgerFixture) launch(t *testing.T, id string) *v1.LaunchResponse {
 // 50 was accepted and the balance wrapped negative; a removal of as many
 // wrapped it back. Both are refused naming tokens, and the pool still charges.
 func TestHugeNumbersAreRefused(t *testing.T) {
+	t.Parallel()
 	f := newLedgerFixture(t)
 	ctx := t.Context()
 	_, err := f.admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-huge-0001", TeamId: "design", PackId: "huge", Tokens: 9223372036854775797})
@@ -133,6 +134,7 @@ func TestHugeNumbersAreRefused(t *testing.T) {
 // An event appended to the log by hand, past every check, cannot make the
 // balance negative: the fold refuses it and the pool goes on.
 func TestFoldRefusesHandAppendedOverflow(t *testing.T) {
+	t.Parallel()
 	f := newLedgerFixture(t)
 	now := time.Now()
 	ev := &v1.Event{EventId: "by-hand-0001", OrgId: "acme", TeamId: "design", ServerTime: timestamppb.New(now),
@@ -148,6 +150,7 @@ func TestFoldRefusesHandAppendedOverflow(t *testing.T) {
 
 // Issue 13 defect 7: errors that named no field.
 func TestInvalidArgumentNamesTheField(t *testing.T) {
+	t.Parallel()
 	f := newLedgerFixture(t)
 	ctx := t.Context()
 	_, err := f.admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-past-0001", TeamId: "design", PackId: "past", Tokens: 10,
@@ -161,6 +164,7 @@ func TestInvalidArgumentNamesTheField(t *testing.T) {
 
 // Issue 13 defect 8: every call that changes the ledger needs an event id.
 func TestMutatingCallsRequireEventID(t *testing.T) {
+	t.Parallel()
 	f := newLedgerFixture(t)
 	ctx := t.Context()
 	budget := &v1.Budget{BudgetId: "b1", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 5, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY}
@@ -231,6 +235,7 @@ func (f *ledgerFixture) eventsWithID(t *testing.T, subject, id string) int {
 // Issue 13 defect 8: a retried call, same event id, answers as the first
 // did and applies nothing twice, for every call that changes the ledger.
 func TestRetriesApplyOnce(t *testing.T) {
+	t.Parallel()
 	f := newLedgerFixture(t)
 	ctx := t.Context()
 	design := eventlog.LedgerSubject("acme", "design")
@@ -312,6 +317,7 @@ func TestRetriesApplyOnce(t *testing.T) {
 
 // Issue 13 defect 9: the ledger applies ingestion's launch rules again.
 func TestLedgerAppliesLaunchRules(t *testing.T) {
+	t.Parallel()
 	f := newLedgerFixture(t)
 	formula := "=HYPERLINK(\"http://x\")"
 	_, err := f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "x", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: formula})

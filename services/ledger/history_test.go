@@ -15,6 +15,7 @@ import (
 // organisation's rate changes, each with actor, tokens and words, and
 // filters by type and time.
 func TestListTransactionsHistory(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")

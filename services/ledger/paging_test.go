@@ -62,6 +62,7 @@ func badField(t *testing.T, err error, field, sent string) {
 // Every List call of the ledger pages with an opaque token until its end,
 // and refuses a token it did not give out for the same query.
 func TestListsPageToTheEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")
@@ -185,6 +186,7 @@ func transactionKeys(ctx context.Context, c v1.LedgerServiceClient, req *v1.List
 // ListTransactions walks a history longer than a page, with the default
 // page size and with a small one, to its end: every event once, in order.
 func TestListTransactionsPagesToTheEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")

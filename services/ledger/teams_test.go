@@ -17,6 +17,7 @@ import (
 // ListTeams lists one organisation's pools with their balances, never
 // another's (invariant 6), and refuses launcher keys.
 func TestListTeams(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")
