@@ -26,7 +26,14 @@ type Principal struct {
 	// Team is set for launcher keys: the only team they may name.
 	Team string
 	Role Role
+	// Service names the tokenmeter service a service key belongs to
+	// (ingestion, reporting, ledger): it may make only that service's calls.
+	Service string
 }
+
+// AnyTeam as a launcher key's team lets it launch for every team of its
+// organisation (a launcher gateway).
+const AnyTeam = "*"
 
 // Errors the interceptor maps to gRPC codes.
 var (
@@ -67,8 +74,16 @@ func FromContext(ctx context.Context) (Principal, bool) {
 // Launcher keys are bound to one team; admins and services to an organisation,
 // which confines them already since every subject is scoped by organisation.
 func (p Principal) CheckTeam(team string) error {
-	if p.Role == RoleLauncher && p.Team != team {
+	if p.Role == RoleLauncher && p.Team != team && p.Team != AnyTeam {
 		return ErrPermission
 	}
 	return nil
+}
+
+// describe names the kind of key p is, for refusals.
+func (p Principal) describe() string {
+	if p.Role == RoleService && p.Service != "" {
+		return p.Service + " service"
+	}
+	return string(p.Role)
 }

@@ -84,11 +84,6 @@ func (c *Config) defaults() rules.Config {
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate()}
-	if c.APIKeys != "" {
-		if _, err := auth.ParseKeyring(c.APIKeys); err != nil {
-			errs = append(errs, fmt.Errorf("api-keys: %w", err))
-		}
-	}
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
@@ -126,9 +121,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("api-keys: %w", err)
+		return nil, err
 	}
 	hooks, err := cfg.webhookPolicy()
 	if err != nil {

@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	ring, err := auth.ParseKeyring(cfg.APIKeys)
+	ring, err := cfg.Keyring(ctx, log)
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
 		return nil, err
 	}

@@ -26,11 +26,14 @@ import (
 
 const (
 	adminKey   = "test-admin-key"
-	serviceKey = "test-service-key"
+	serviceKey = "test-service-key" // ingestion's
+	peerKey    = "test-peer-key"
+	// reporting's service key reads balances.
+	reportingKey = "test-reporting-key"
 	// Another organisation's admin and a launcher key of acme's design team.
 	globexAdminKey = "test-globex-admin-key"
 	launcherKey    = "test-launcher-key"
-	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service," +
+	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service:ingestion," + peerKey + ":*:service:ledger," + reportingKey + ":*:service:reporting," +
 		globexAdminKey + ":globex:admin," + launcherKey + ":acme:launcher:design"
 )
 
@@ -46,7 +49,7 @@ func startReplica(t *testing.T, natsURL, id string) *replica {
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen = natsURL, keys, "127.0.0.1:0"
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 50, 15*time.Minute
-	cfg.ReplicaID, cfg.PeerAPIKey = id, serviceKey
+	cfg.ReplicaID, cfg.PeerAPIKey = id, peerKey
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

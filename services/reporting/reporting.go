@@ -173,11 +173,6 @@ func (c *Config) Validate() error {
 	if c.LedgerAddr != "" && c.LedgerAPIKey == "" {
 		errs = append(errs, fmt.Errorf("-ledger-api-key is required with -ledger-addr"))
 	}
-	if c.APIKeys != "" {
-		if _, err := auth.ParseKeyring(c.APIKeys); err != nil {
-			errs = append(errs, fmt.Errorf("-api-keys: %w", err))
-		}
-	}
 	return errors.Join(errs...)
 }
 
@@ -200,9 +195,9 @@ type Service struct {
 // New connects NATS and ClickHouse, migrates the schema and listens for
 // gRPC; Addr is known when it returns. Run starts the work.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("api keys: %w", err)
+		return nil, err
 	}
 	s := &Service{cfg: cfg, log: log}
 	defer func() {

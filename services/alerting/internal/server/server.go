@@ -25,10 +25,10 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
 )
 
-// Policy lets organisation admins and services acting for an organisation
-// call every AlertingService method.
+// Policy lets organisation admins call every AlertingService method; no
+// other service calls alerting, so no service key may.
 func Policy() auth.Policy {
-	roles := []auth.Role{auth.RoleAdmin, auth.RoleService}
+	roles := []auth.Role{auth.RoleAdmin}
 	return auth.Policy{
 		v1.AlertingService_WatchAlerts_FullMethodName:      roles,
 		v1.AlertingService_ListAlerts_FullMethodName:       roles,

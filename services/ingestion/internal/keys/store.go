@@ -54,7 +54,7 @@ func (r Record) hash() ([32]byte, error) {
 }
 
 func (r Record) principal() auth.Principal {
-	return auth.Principal{Org: r.Org, Team: r.Team, Role: auth.RoleLauncher}
+	return auth.Principal{KeyID: r.KeyID, Org: r.Org, Team: r.Team, Role: auth.RoleLauncher}
 }
 
 // Store creates, revokes and lists launcher keys in the bucket.
@@ -79,7 +79,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 // KV is the bucket, for watchers.
 func (s *Store) KV() jetstream.KeyValue { return s.kv }
 
-// Create makes a key for team and returns its secret, which is not kept.
+// Create makes a key for team and returns its secret, which is not kept. Its
+// id is drawn at random: ids are published, so they must not be a function
+// of the secret.
 func (s *Store) Create(ctx context.Context, org, team, label, createdBy string, now time.Time) (string, Record, error) {
 	for range 3 {
 		var raw [32]byte
@@ -89,7 +91,7 @@ func (s *Store) Create(ctx context.Context, org, team, label, createdBy string, 
 		secret := SecretPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 		sum := auth.Hash(secret)
 		rec := Record{
-			KeyID: auth.KeyID(sum), SHA256: hex.EncodeToString(sum[:]), Org: org, Team: team,
+			KeyID: auth.NewKeyID(), SHA256: hex.EncodeToString(sum[:]), Org: org, Team: team,
 			Label: label, CreatedBy: createdBy, CreatedAt: now.UTC(),
 		}
 		data, err := json.Marshal(rec)

@@ -117,11 +117,12 @@ func NewWith(o Options) *Server {
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 
-// Policy lets admins and services call every ReportingService method.
+// Policy lets admins call every ReportingService method; no other service
+// calls reporting, so no service key may.
 func Policy() auth.Policy {
 	pol := auth.Policy{}
 	desc := v1.ReportingService_ServiceDesc
-	roles := []auth.Role{auth.RoleAdmin, auth.RoleService}
+	roles := []auth.Role{auth.RoleAdmin}
 	for _, m := range desc.Methods {
 		pol["/"+desc.ServiceName+"/"+m.MethodName] = roles
 	}

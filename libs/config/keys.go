@@ -1,0 +1,116 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+)
+
+// maxKeyFile bounds the keyring file.
+const maxKeyFile = 4 << 20
+
+// keyFileCheck is how often the keyring file's modification time is looked at
+// (a variable for tests); a SIGHUP reloads at once.
+var keyFileCheck = 10 * time.Second
+
+// keySpec is the static keyring: -api-keys followed by -api-keys-file.
+func (c *Common) keySpec() (string, error) {
+	if c.APIKeysFile == "" {
+		return c.APIKeys, nil
+	}
+	st, err := os.Stat(c.APIKeysFile)
+	if err != nil {
+		return "", fmt.Errorf("-api-keys-file: %w", err)
+	}
+	if st.Size() > maxKeyFile {
+		return "", fmt.Errorf("-api-keys-file %s: larger than %d bytes", c.APIKeysFile, maxKeyFile)
+	}
+	b, err := os.ReadFile(c.APIKeysFile)
+	if err != nil {
+		return "", fmt.Errorf("-api-keys-file: %w", err)
+	}
+	return c.APIKeys + "\n" + string(b), nil
+}
+
+// Keyring loads the static keys and keeps them current until ctx ends: a
+// SIGHUP, or a change of -api-keys-file, reloads them without a restart
+// (keys added at run time, such as launcher keys, stay). A reload that fails
+// keeps the keys as they were and says why in the log.
+func (c *Common) Keyring(ctx context.Context, log *slog.Logger) (*auth.Keyring, error) {
+	ring := auth.NewKeyring()
+	changed := fileChanged(c.APIKeysFile) // before the load: a change during it is seen
+	if err := c.reloadKeys(ring, log); err != nil {
+		return nil, err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		tick := time.NewTicker(keyFileCheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			case <-tick.C:
+				if !changed() {
+					continue
+				}
+			}
+			if err := c.reloadKeys(ring, log); err != nil {
+				log.Error("api keys not reloaded; the previous keys stay", "err", err)
+			}
+		}
+	}()
+	return ring, nil
+}
+
+func (c *Common) reloadKeys(ring *auth.Keyring, log *slog.Logger) error {
+	spec, err := c.keySpec()
+	if err != nil {
+		return err
+	}
+	entries, err := ring.Reload(spec)
+	if err != nil {
+		return fmt.Errorf("api keys: %w", err)
+	}
+	plaintext := 0
+	for _, e := range entries {
+		if e.Plaintext {
+			plaintext++
+		}
+	}
+	log.Info("api keys loaded", "keys", len(entries), "plaintext", plaintext)
+	return nil
+}
+
+// fileChanged reports, each time it is called, whether file's modification
+// time or size differs from the last call's.
+func fileChanged(file string) func() bool {
+	stamp := func() (time.Time, int64) {
+		if file == "" {
+			return time.Time{}, 0
+		}
+		st, err := os.Stat(file)
+		if err != nil {
+			return time.Time{}, -1
+		}
+		return st.ModTime(), st.Size()
+	}
+	last, size := stamp()
+	return func() bool {
+		t, s := stamp()
+		if t.Equal(last) && s == size {
+			return false
+		}
+		last, size = t, s
+		return true
+	}
+}
