@@ -101,6 +101,12 @@ func (a Authorizer) Unary() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
+		// A team admin's call must be about its team alone (see TeamFields).
+		if p, _ := FromContext(ctx); p.Role == RoleTeamAdmin {
+			if err := checkTeamScope(req, p.Team); err != nil {
+				return nil, err
+			}
+		}
 		return handler(ctx, req)
 	}
 }
@@ -111,6 +117,10 @@ func (a Authorizer) Stream() grpc.StreamServerInterceptor {
 		ctx, err := a.authorize(ss.Context(), info.FullMethod)
 		if err != nil {
 			return err
+		}
+		if p, _ := FromContext(ctx); p.Role == RoleTeamAdmin {
+			// Its request is read after this: a team admin streams nothing.
+			return status.Error(codes.PermissionDenied, "a team admin may not open streams")
 		}
 		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 	}

@@ -35,7 +35,8 @@ type Entry struct {
 //	[id@]credential:org:role[:team-or-service]
 //
 // where credential is the secret itself or "sha256:<hex>" (its SHA-256),
-// role is admin, launcher or service, a launcher key names its team (or *
+// role is owner, admin, viewer, team-admin, launcher or service, a team
+// admin names its team, a launcher key its team (or *
 // for every team of its organisation, e.g. a launcher gateway) and a
 // service key the service it is (ingestion, reporting or ledger), which
 // limits it to the calls that service makes. A key's id is the one given
@@ -141,12 +142,16 @@ func specPrincipal(parts []string) (Principal, error) {
 		if fourth == "" {
 			return p, fmt.Errorf("a launcher key needs a team")
 		}
-	case RoleAdmin:
+	case RoleTeamAdmin:
+		if fourth == "" || fourth == AnyTeam {
+			return p, fmt.Errorf("a team-admin key needs a team")
+		}
+	case RoleOwner, RoleAdmin, RoleViewer:
 		if fourth != "" {
-			return p, fmt.Errorf("an admin key has no team")
+			return p, fmt.Errorf("%s keys have no team", p.Role)
 		}
 	default:
-		return p, fmt.Errorf("unknown role %s (admin, launcher or service)", quote.Prefix(string(p.Role)))
+		return p, fmt.Errorf("unknown role %s (owner, admin, viewer, team-admin, launcher or service)", quote.Prefix(string(p.Role)))
 	}
 	if p.Org == AnyOrg {
 		return p, fmt.Errorf("only a service key may act for any organisation (*)")

@@ -16,10 +16,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
@@ -159,7 +161,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gs, err := grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
 		Log:  log,
 	})
 	if err != nil {
@@ -168,6 +170,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	srv := server.New(js, st, defaults, hooks, log)
 	v1.RegisterAlertingServiceServer(gs, srv)
+	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return &Service{
 		log: log, nc: nc, js: js, server: srv, grpc: gs,
 		ledger: engine.New(js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings,

@@ -15,10 +15,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/outage"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -110,7 +112,7 @@ type Service struct {
 	log    *slog.Logger
 	nc     *nats.Conn
 	ledger *grpc.ClientConn
-	keys   *keys.Watcher
+	keys   []*keystore.Watcher
 	grpc   *grpcserver.Server
 	http   *httpapi.Server
 	// ledgerState logs the ledger connection's losses and recoveries.
@@ -146,12 +148,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		return nil, err
 	}
 	s.nc = nc
-	store, err := keys.Open(ctx, js, cfg.Replicas)
+	store, err := keystore.Open(ctx, js, keystore.Launchers, cfg.Replicas)
 	if err != nil {
 		return nil, err
 	}
-	if s.keys, err = keys.Watch(ctx, store.KV(), ring, log); err != nil {
+	people, err := keystore.Open(ctx, js, keystore.People, cfg.Replicas)
+	if err != nil {
 		return nil, err
+	}
+	for _, st := range []*keystore.Store{store, people} {
+		w, err := keystore.Watch(ctx, st.KV(), st.Kind(), ring, log)
+		if err != nil {
+			return nil, err
+		}
+		s.keys = append(s.keys, w)
 	}
 	serverTLS, err := cfg.ServerTLS()
 	if err != nil {
@@ -166,7 +176,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	}
 	s.ledgerState = outage.New(log.With("ledger", cfg.LedgerAddr), "ledger unreachable", "ledger reachable again")
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy, Throttle: cfg.Throttle()}}); err != nil {
+		Auth: auth.Authorizer{Keys: ring, Policy: access.Policy, Throttle: cfg.Throttle()}}); err != nil {
 		return nil, err
 	}
 	ledger := v1.NewLedgerServiceClient(s.ledger)
@@ -182,7 +192,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 			Coalescer:     coalescer,
 			Limit:         launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
 		},
-		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
+		Admin: &keys.Admin{Store: store, People: people, Ring: ring, Now: cfg.Now},
 	})
 	if cfg.HTTPListen != "" {
 		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, serverTLS, s.grpc.InProcess()); err != nil {
@@ -237,8 +247,8 @@ func (s *Service) close() {
 	if s.grpc != nil {
 		s.grpc.Stop()
 	}
-	if s.keys != nil {
-		s.keys.Stop()
+	for _, w := range s.keys {
+		w.Stop()
 	}
 	if s.ledger != nil {
 		_ = s.ledger.Close()

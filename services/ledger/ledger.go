@@ -15,10 +15,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
@@ -118,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gs, err := grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, Log: log, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy, Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
 	})
 	if err != nil {
 		catalogs.Stop()
@@ -138,6 +140,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Store:    svc.store,
 		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: svc.forwarder,
 	})
+	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return svc, nil
 }
 

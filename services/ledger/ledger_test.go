@@ -30,11 +30,15 @@ const (
 	peerKey    = "test-peer-key"
 	// reporting's service key reads balances.
 	reportingKey = "test-reporting-key"
+	// People's roles: a viewer, and an admin of acme's design team.
+	viewerKey    = "test-viewer-key"
+	teamAdminKey = "test-team-admin-key"
 	// Another organisation's admin and a launcher key of acme's design team.
 	globexAdminKey = "test-globex-admin-key"
 	launcherKey    = "test-launcher-key"
 	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service:ingestion," + peerKey + ":*:service:ledger," + reportingKey + ":*:service:reporting," +
-		globexAdminKey + ":globex:admin," + launcherKey + ":acme:launcher:design"
+		globexAdminKey + ":globex:admin," + viewerKey + ":acme:viewer," +
+		teamAdminKey + ":acme:team-admin:design," + launcherKey + ":acme:launcher:design"
 )
 
 type replica struct {

@@ -18,10 +18,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
@@ -269,7 +271,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: tlsConf.TLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
 		Log:  log,
 	})
 	if err != nil {
@@ -283,6 +285,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil, err
 		}
 	}
+	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return s, nil
 }
 

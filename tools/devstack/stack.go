@@ -23,6 +23,8 @@ import (
 // Dev credentials. They are printed by `make run`; never use them elsewhere.
 const (
 	AdminKey = "dev-admin-key"
+	// OwnerKey may also create and revoke people's access keys.
+	OwnerKey = "dev-owner-key"
 	// ServiceKey is ingestion's service key: the ledger lets it make only
 	// ingestion's calls (launches, heartbeats, quotes).
 	ServiceKey = "dev-service-key"
@@ -36,7 +38,7 @@ const (
 
 // Keys returns the dev keyring of one service: only the keys that call it.
 func Keys(service string) string {
-	people := fmt.Sprintf("%s:%s:admin", AdminKey, DemoOrg)
+	people := fmt.Sprintf("%s:%s:admin,%s:%s:owner", AdminKey, DemoOrg, OwnerKey, DemoOrg)
 	launchers := fmt.Sprintf("%s:%s:launcher:design,dev-launcher-civil:%s:launcher:civil,%s:%s:launcher:*",
 		LauncherKey, DemoOrg, DemoOrg, GatewayKey, DemoOrg)
 	switch service {

@@ -46,37 +46,6 @@ func forwardable(err error) bool {
 	return false
 }
 
-// Policy says who may call what. Each service's key makes only the calls
-// that service makes: ingestion launches, heartbeats and quotes; reporting
-// reads balances; ledger replicas forward launches and heartbeats.
-var (
-	ingestion = auth.ServiceOf(auth.ServiceIngestion)
-	reporting = auth.ServiceOf(auth.ServiceReporting)
-	peer      = auth.ServiceOf(auth.ServiceLedger)
-	Policy    = auth.Policy{
-		v1.LedgerService_Authorize_FullMethodName:        {ingestion, peer},
-		v1.LedgerService_AuthorizeBatch_FullMethodName:   {ingestion},
-		v1.LedgerService_QuoteLaunch_FullMethodName:      {ingestion, auth.RoleAdmin},
-		v1.LedgerService_GetBalance_FullMethodName:       {reporting, auth.RoleAdmin},
-		v1.LedgerService_AddPack_FullMethodName:          {auth.RoleAdmin},
-		v1.LedgerService_AdjustBalance_FullMethodName:    {auth.RoleAdmin},
-		v1.LedgerService_ListPacks_FullMethodName:        {auth.RoleAdmin},
-		v1.LedgerService_ListTransactions_FullMethodName: {auth.RoleAdmin},
-		v1.LedgerService_SetProductRate_FullMethodName:   {auth.RoleAdmin},
-		v1.LedgerService_ListProducts_FullMethodName:     {auth.RoleAdmin},
-		v1.LedgerService_AssignUser_FullMethodName:       {auth.RoleAdmin},
-		v1.LedgerService_UnassignUser_FullMethodName:     {auth.RoleAdmin},
-		v1.LedgerService_RecordHeartbeat_FullMethodName:  {ingestion, peer},
-		v1.LedgerService_MergeTeams_FullMethodName:       {auth.RoleAdmin},
-		v1.LedgerService_SetBudget_FullMethodName:        {auth.RoleAdmin},
-		v1.LedgerService_ListBudgets_FullMethodName:      {auth.RoleAdmin},
-		v1.LedgerService_SetCapacity_FullMethodName:      {auth.RoleAdmin},
-		v1.LedgerService_UseCapacity_FullMethodName:      {auth.RoleLauncher, auth.RoleAdmin},
-		v1.LedgerService_ReturnCapacity_FullMethodName:   {auth.RoleLauncher, auth.RoleAdmin},
-		v1.LedgerService_ListTeams_FullMethodName:        {auth.RoleAdmin},
-	}
-)
-
 func caller(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {

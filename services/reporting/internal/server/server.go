@@ -117,21 +117,6 @@ func NewWith(o Options) *Server {
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 
-// Policy lets admins call every ReportingService method; no other service
-// calls reporting, so no service key may.
-func Policy() auth.Policy {
-	pol := auth.Policy{}
-	desc := v1.ReportingService_ServiceDesc
-	roles := []auth.Role{auth.RoleAdmin}
-	for _, m := range desc.Methods {
-		pol["/"+desc.ServiceName+"/"+m.MethodName] = roles
-	}
-	for _, s := range desc.Streams {
-		pol["/"+desc.ServiceName+"/"+s.StreamName] = roles
-	}
-	return pol
-}
-
 // caller returns the authenticated principal; every query is confined to its org.
 func caller(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
