@@ -135,6 +135,7 @@ func TestEveryRPCHasAPolicyForEveryRole(t *testing.T) {
 // all an admin may; a viewer only reads; a team admin is granted only calls
 // that name teams and are not streams (else the grant would be dead).
 func TestPolicyShape(t *testing.T) {
+	require.NotEmpty(t, nestedTeams((&v1.QuoteLaunchRequest{}).ProtoReflect().Descriptor(), 0), "nested teams are found")
 	readOnly := []string{"Get", "List", "Watch", "Export", "Forecast", "Advise", "Quote"}
 	for _, m := range methods(t) {
 		name, roles := fullName(m), Policy[fullName(m)]
@@ -149,6 +150,7 @@ func TestPolicyShape(t *testing.T) {
 			scope, _ := auth.TeamFields(m.Input())
 			require.NotEmpty(t, scope, "%s: granted to team admins but names no team", name)
 			require.False(t, m.IsStreamingServer() || m.IsStreamingClient(), "%s: team admins open no streams", name)
+			require.Empty(t, nestedTeams(m.Input(), 0), "%s: a team named inside a nested message is not checked", name)
 		}
 	}
 }
@@ -160,4 +162,23 @@ func startsWithAny(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// nestedTeams lists team fields of the messages inside md, which the
+// team check (top-level fields only) does not see.
+func nestedTeams(md protoreflect.MessageDescriptor, depth int) []string {
+	var out []string
+	if depth > 0 {
+		scope, other := auth.TeamFields(md)
+		for _, f := range append(scope, other...) {
+			out = append(out, string(f.FullName()))
+		}
+	}
+	fields := md.Fields()
+	for i := range fields.Len() {
+		if f := fields.Get(i); f.Message() != nil && depth < 3 {
+			out = append(out, nestedTeams(f.Message(), depth+1)...)
+		}
+	}
+	return out
 }

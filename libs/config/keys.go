@@ -48,11 +48,12 @@ func (c *Common) Keyring(ctx context.Context, log *slog.Logger) (*auth.Keyring, 
 	if err := c.reloadKeys(ring, log); err != nil {
 		return nil, err
 	}
+	every := keyFileCheck
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		defer signal.Stop(hup)
-		tick := time.NewTicker(keyFileCheck)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {

@@ -113,6 +113,7 @@ var followRetry = time.Second
 // owner to make the bucket, then watches it, and watches again if the watch
 // ends. It returns at once; keys arrive as they are read.
 func Follow(ctx context.Context, js jetstream.JetStream, kind Kind, ring *auth.Keyring, log *slog.Logger) {
+	retry := followRetry
 	go func() {
 		for ctx.Err() == nil {
 			if err := followOnce(ctx, js, kind, ring, log); err != nil && ctx.Err() == nil {
@@ -120,7 +121,7 @@ func Follow(ctx context.Context, js jetstream.JetStream, kind Kind, ring *auth.K
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(followRetry):
+			case <-time.After(retry):
 			}
 		}
 	}()
