@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,18 +25,23 @@ func (c *Common) keySpec() (string, error) {
 	if c.APIKeysFile == "" {
 		return c.APIKeys, nil
 	}
-	st, err := os.Stat(c.APIKeysFile)
-	if err != nil {
-		return "", fmt.Errorf("-api-keys-file: %w", err)
-	}
-	if st.Size() > maxKeyFile {
-		return "", fmt.Errorf("-api-keys-file %s: larger than %d bytes", c.APIKeysFile, maxKeyFile)
-	}
-	b, err := os.ReadFile(c.APIKeysFile)
+	b, err := readSmall(c.APIKeysFile)
 	if err != nil {
 		return "", fmt.Errorf("-api-keys-file: %w", err)
 	}
 	return c.APIKeys + "\n" + string(b), nil
+}
+
+// readSmall reads a key file of at most maxKeyFile bytes.
+func readSmall(file string) ([]byte, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxKeyFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxKeyFile)
+	}
+	return os.ReadFile(file)
 }
 
 // Keyring loads the static keys and keeps them current until ctx ends: a
@@ -44,9 +50,40 @@ func (c *Common) keySpec() (string, error) {
 // keeps the keys as they were and says why in the log.
 func (c *Common) Keyring(ctx context.Context, log *slog.Logger) (*auth.Keyring, error) {
 	ring := auth.NewKeyring()
-	changed := fileChanged(c.APIKeysFile) // before the load: a change during it is seen
-	if err := c.reloadKeys(ring, log); err != nil {
-		return nil, err
+	err := follow(ctx, c.APIKeysFile, log, "api keys", func() error { return c.reloadKeys(ring, log) })
+	return ring, err
+}
+
+// CallerKey is the key a service calls another with: value (flag -name), or
+// the contents of file (flag -name-file), reread on SIGHUP or when the file
+// changes so that a rotated key needs no restart.
+func CallerKey(ctx context.Context, log *slog.Logger, name, value, file string) (*auth.RotatingBearer, error) {
+	if file == "" {
+		return auth.NewRotatingBearer(value), nil
+	}
+	key := auth.NewRotatingBearer("")
+	err := follow(ctx, file, log, name, func() error {
+		b, err := readSmall(file)
+		if err != nil {
+			return fmt.Errorf("-%s-file: %w", name, err)
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" || strings.ContainsAny(v, " \t\n,") {
+			return fmt.Errorf("-%s-file %s: want one key", name, file)
+		}
+		key.Set(v)
+		log.Info("key loaded", "key", name)
+		return nil
+	})
+	return key, err
+}
+
+// follow calls load now, then again on SIGHUP or when file changes, until
+// ctx ends; a failed reload is logged and changes nothing.
+func follow(ctx context.Context, file string, log *slog.Logger, what string, load func() error) error {
+	changed := fileChanged(file) // before the load: a change during it is seen
+	if err := load(); err != nil {
+		return err
 	}
 	every := keyFileCheck
 	hup := make(chan os.Signal, 1)
@@ -65,12 +102,12 @@ func (c *Common) Keyring(ctx context.Context, log *slog.Logger) (*auth.Keyring, 
 					continue
 				}
 			}
-			if err := c.reloadKeys(ring, log); err != nil {
-				log.Error("api keys not reloaded; the previous keys stay", "err", err)
+			if err := load(); err != nil {
+				log.Error(what+" not reloaded; the previous stay", "err", err)
 			}
 		}
 	}()
-	return ring, nil
+	return nil
 }
 
 func (c *Common) reloadKeys(ring *auth.Keyring, log *slog.Logger) error {

@@ -64,3 +64,31 @@ func TestValidateReadsTheKeyring(t *testing.T) {
 	c.APIKeys, c.APIKeysFile = "", filepath.Join(t.TempDir(), "missing")
 	require.ErrorContains(t, c.Validate(), "-api-keys-file")
 }
+
+// A service's own key, given as a file, is reread on SIGHUP: the next call
+// carries the rotated key, with no restart.
+func TestCallerKeyReloadsOnSIGHUP(t *testing.T) {
+	old := keyFileCheck
+	keyFileCheck = time.Hour
+	t.Cleanup(func() { keyFileCheck = old })
+	file := filepath.Join(t.TempDir(), "ledger-api-key")
+	require.NoError(t, os.WriteFile(file, []byte("old-service-key\n"), 0o600))
+	key, err := CallerKey(t.Context(), slog.New(slog.DiscardHandler), "ledger-api-key", "", file)
+	require.NoError(t, err)
+	sent := func() string {
+		md, err := key.GetRequestMetadata(t.Context())
+		require.NoError(t, err)
+		return md["authorization"]
+	}
+	require.Equal(t, "Bearer old-service-key", sent())
+	require.NoError(t, os.WriteFile(file, []byte("new-service-key"), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return sent() == "Bearer new-service-key" }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, os.WriteFile(file, []byte("two keys"), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, "Bearer new-service-key", sent(), "a bad file keeps the last key")
+
+	_, err = CallerKey(t.Context(), slog.New(slog.DiscardHandler), "ledger-api-key", "", filepath.Join(t.TempDir(), "none"))
+	require.ErrorContains(t, err, "-ledger-api-key-file")
+}

@@ -32,13 +32,15 @@ import (
 // Config is ingestion's configuration.
 type Config struct {
 	config.Common
-	HTTPListen      string
-	LedgerAddr      string
-	LedgerAPIKey    string
-	MaxClockSkew    time.Duration
-	AppendTimeout   time.Duration
-	Replicas        int
-	ShutdownTimeout time.Duration
+	HTTPListen   string
+	LedgerAddr   string
+	LedgerAPIKey string
+	// LedgerAPIKeyFile holds LedgerAPIKey instead, reread on SIGHUP.
+	LedgerAPIKeyFile string
+	MaxClockSkew     time.Duration
+	AppendTimeout    time.Duration
+	Replicas         int
+	ShutdownTimeout  time.Duration
 	// LedgerBatch is how many concurrent launches go to the ledger in one
 	// AuthorizeBatch call at most (0: 128; negative: one Authorize call
 	// each); LedgerCalls how many such calls per organisation may be in
@@ -59,6 +61,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPListen, "http-listen", "", "HTTP/JSON listen address, e.g. 127.0.0.1:7080 (:0 picks a free port; empty: gRPC only)")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "127.0.0.1:7071", "ledger gRPC address")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key ingestion presents to the ledger")
+	fs.StringVar(&c.LedgerAPIKeyFile, "ledger-api-key-file", "", "file holding -ledger-api-key, reread on SIGHUP or when it changes")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", 2*time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
@@ -75,7 +78,7 @@ func (c *Config) Validate() error {
 	if c.LedgerAddr == "" {
 		errs = append(errs, config.Required("ledger-addr"))
 	}
-	if c.LedgerAPIKey == "" {
+	if c.LedgerAPIKey == "" && c.LedgerAPIKeyFile == "" {
 		errs = append(errs, config.Required("ledger-api-key"))
 	}
 	if c.LedgerBatch > 1000 {
@@ -171,7 +174,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if err != nil {
 		return nil, err
 	}
-	if s.ledger, err = grpcserver.DialTLS(cfg.LedgerAddr, cfg.LedgerAPIKey, clientTLS); err != nil {
+	ledgerKey, err := config.CallerKey(ctx, log, "ledger-api-key", cfg.LedgerAPIKey, cfg.LedgerAPIKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger, err = grpcserver.DialKey(cfg.LedgerAddr, ledgerKey, clientTLS); err != nil {
 		return nil, err
 	}
 	s.ledgerState = outage.New(log.With("ledger", cfg.LedgerAddr), "ledger unreachable", "ledger reachable again")

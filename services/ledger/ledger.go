@@ -37,11 +37,13 @@ type Config struct {
 	IdleTimeout     time.Duration
 	SweepInterval   time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
-	// others reach it; PeerAPIKey is the service key it forwards with (empty:
-	// no ring, every replica decides every pool it is asked about).
-	ReplicaID     string
-	AdvertiseAddr string
-	PeerAPIKey    string
+	// others reach it; PeerAPIKey (or the file PeerAPIKeyFile, reread on
+	// SIGHUP) is the service key it forwards with (neither: no ring, every
+	// replica decides every pool it is asked about).
+	ReplicaID      string
+	AdvertiseAddr  string
+	PeerAPIKey     string
+	PeerAPIKeyFile string
 	// Now is the clock (tests pass a fake one); nil means the wall clock.
 	Now func() time.Time
 }
@@ -57,6 +59,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
+	fs.StringVar(&c.PeerAPIKeyFile, "peer-api-key-file", "", "file holding -peer-api-key, reread on SIGHUP or when it changes")
 }
 
 // Validate joins every problem with the configuration.
@@ -128,7 +131,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	svc := &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}
-	if cfg.PeerAPIKey != "" {
+	if cfg.PeerAPIKey != "" || cfg.PeerAPIKeyFile != "" {
 		if err := svc.joinRing(ctx, js); err != nil {
 			gs.Stop()
 			svc.close()
@@ -146,6 +149,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 
 // joinRing announces this replica and builds the forwarder to the others.
 func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
+	key, err := config.CallerKey(ctx, s.log, "peer-api-key", s.cfg.PeerAPIKey, s.cfg.PeerAPIKeyFile)
+	if err != nil {
+		return err
+	}
 	id := s.cfg.ReplicaID
 	if id == "" {
 		host, _ := os.Hostname()
@@ -165,7 +172,7 @@ func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
-	s.announcer, s.forwarder = a, ring.NewForwarder(r, s.cfg.PeerAPIKey, clientTLS)
+	s.announcer, s.forwarder = a, ring.NewForwarder(r, key, clientTLS)
 	s.log.Info("joined the ledger ring", "replica", id, "addr", addr)
 	return nil
 }

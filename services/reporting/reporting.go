@@ -64,9 +64,11 @@ type Config struct {
 
 	// LedgerAddr and LedgerAPIKey (a service key) reach the ledger for the
 	// tokens remaining and live packs; empty: reports say remaining is unknown.
-	LedgerAddr    string
-	LedgerAPIKey  string
-	LedgerTimeout time.Duration
+	LedgerAddr   string
+	LedgerAPIKey string
+	// LedgerAPIKeyFile holds LedgerAPIKey instead, reread on SIGHUP.
+	LedgerAPIKeyFile string
+	LedgerTimeout    time.Duration
 
 	// ConsoleListen is where the admin web console listens (empty: no
 	// console); AlertingAddr lets its alert pages reach the alerting service.
@@ -109,6 +111,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ClickHousePing, "clickhouse-ping-interval", defaultClickHousePing, "how often ClickHouse is pinged to log its loss and recovery")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
+	fs.StringVar(&c.LedgerAPIKeyFile, "ledger-api-key-file", "", "file holding -ledger-api-key, reread on SIGHUP or when it changes")
 	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
 	fs.StringVar(&c.ConsoleListen, "console-listen", "127.0.0.1:7074", "host:port of the admin web console (empty: none)")
 	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
@@ -172,7 +175,7 @@ func (c *Config) Validate() error {
 	if c.TokenPrice < 0 {
 		errs = append(errs, fmt.Errorf("-token-price %g: must not be negative", c.TokenPrice))
 	}
-	if c.LedgerAddr != "" && c.LedgerAPIKey == "" {
+	if c.LedgerAddr != "" && c.LedgerAPIKey == "" && c.LedgerAPIKeyFile == "" {
 		errs = append(errs, fmt.Errorf("-ledger-api-key is required with -ledger-addr"))
 	}
 	return errors.Join(errs...)
@@ -253,7 +256,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	if s.ledger, err = balance.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.LedgerTimeout, clientTLS); err != nil {
+	ledgerKey, err := config.CallerKey(ctx, log, "ledger-api-key", cfg.LedgerAPIKey, cfg.LedgerAPIKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger, err = balance.Dial(cfg.LedgerAddr, ledgerKey, cfg.LedgerTimeout, clientTLS); err != nil {
 		return nil, err
 	}
 	if s.ledger != nil {
