@@ -73,7 +73,7 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 		return nil, status.Error(codes.Unauthenticated, "unknown or revoked api key")
 	}
 	if !a.Policy.allows(method, p) {
-		return nil, status.Errorf(codes.PermissionDenied, "a %s key may not call %s", p.describe(), method)
+		return nil, status.Errorf(codes.PermissionDenied, "%s may not call %s", p.describe(), method)
 	}
 	if p.Role == RoleService && a.ServiceCertRequired && !verifiedPeer(ctx) {
 		return nil, status.Error(codes.PermissionDenied, "a service key is accepted only with a client certificate signed by the server's -tls-client-ca")

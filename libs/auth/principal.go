@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
@@ -123,10 +124,14 @@ func (p Principal) CheckTeam(team string) error {
 	return nil
 }
 
-// describe names the kind of key p is, for refusals.
+// describe names the kind of key p is, for refusals: "a viewer key".
 func (p Principal) describe() string {
+	kind := string(p.Role)
 	if p.Role == RoleService && p.Service != "" {
-		return p.Service + " service"
+		kind = p.Service + " service"
 	}
-	return string(p.Role)
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind + " key"
+	}
+	return "a " + kind + " key"
 }
