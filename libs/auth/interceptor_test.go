@@ -36,3 +36,14 @@ func TestServiceKeysAreScopedToTheirService(t *testing.T) {
 	require.Equal(t, codes.OK, call("reporting-key-1", read))
 	require.Equal(t, codes.OK, call("reporting-key-1", any), "plain RoleService admits every service key")
 }
+
+func TestPolicyCheckAllocatesNothing(t *testing.T) {
+	pol := Policy{"/t.Ledger/Authorize": {RoleAdmin, ServiceOf(ServiceReporting), ServiceOf(ServiceIngestion)}}
+	p := Principal{Org: AnyOrg, Role: RoleService, Service: ServiceIngestion}
+	allocs := testing.AllocsPerRun(100, func() {
+		if !pol.allows("/t.Ledger/Authorize", p) {
+			t.Fatal("refused")
+		}
+	})
+	require.Zero(t, allocs)
+}

@@ -1,5 +1,7 @@
 package auth
 
+import "strings"
+
 // The tokenmeter services that call others, each with its own service key.
 const (
 	ServiceIngestion = "ingestion"
@@ -20,7 +22,15 @@ func knownService(name string) bool {
 // RoleService in a policy admits every service key.)
 func ServiceOf(name string) Role { return Role(string(RoleService) + ":" + name) }
 
-// grants says whether a policy entry admits p.
+// grantedBy says whether a policy entry admits p. It builds no string:
+// it runs on every call.
 func (p Principal) grantedBy(r Role) bool {
-	return r == p.Role || (p.Role == RoleService && p.Service != "" && r == ServiceOf(p.Service))
+	if r == p.Role {
+		return true
+	}
+	if p.Role != RoleService || p.Service == "" {
+		return false
+	}
+	name, ok := strings.CutPrefix(string(r), string(RoleService)+":")
+	return ok && name == p.Service
 }
