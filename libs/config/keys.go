@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 )
 
 // maxKeyFile bounds the keyring file.
@@ -126,6 +127,9 @@ func (c *Common) reloadKeys(ring *auth.Keyring, log *slog.Logger) error {
 		}
 	}
 	log.Info("api keys loaded", "keys", len(entries), "plaintext", plaintext)
+	if plaintext > 0 && !certs.Loopback(c.Listen) {
+		log.Warn("api keys given as plaintext secrets on a listener beyond loopback: give their sha256 hashes instead (tokenctl keys static)", "plaintext", plaintext)
+	}
 	return nil
 }
 

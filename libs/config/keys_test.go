@@ -1,9 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -91,4 +93,16 @@ func TestCallerKeyReloadsOnSIGHUP(t *testing.T) {
 
 	_, err = CallerKey(t.Context(), slog.New(slog.DiscardHandler), "ledger-api-key", "", filepath.Join(t.TempDir(), "none"))
 	require.ErrorContains(t, err, "-ledger-api-key-file")
+}
+
+// Plaintext secrets in the keyring of a service listening beyond loopback
+// are worth a warning: production keyrings hold hashes.
+func TestPlaintextKeysBeyondLoopbackWarn(t *testing.T) {
+	for listen, warned := range map[string]bool{":7071": true, "127.0.0.1:0": false} {
+		var out bytes.Buffer
+		c := Common{APIKeys: "plain-admin-key:acme:admin", Listen: listen}
+		_, err := c.Keyring(t.Context(), slog.New(slog.NewTextHandler(&out, nil)))
+		require.NoError(t, err)
+		require.Equal(t, warned, strings.Contains(out.String(), "level=WARN"), "%s: %s", listen, out.String())
+	}
 }
