@@ -84,6 +84,7 @@ var Policy = auth.Policy{
 	v1.ReportingService_Export_FullMethodName:              read,
 	v1.ReportingService_Forecast_FullMethodName:            readTeam,
 	v1.ReportingService_AdviseLicensing_FullMethodName:     readTeam,
+	v1.ReportingService_WhoAmI_FullMethodName:              readTeam,
 
 	// Alerting: alerts and rules are read by viewers; acknowledging, rules
 	// and webhooks (whose URLs are often secrets) are admins'.

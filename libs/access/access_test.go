@@ -121,7 +121,7 @@ func TestEveryRPCHasAPolicyForEveryRole(t *testing.T) {
 				require.Equal(t, codes.PermissionDenied, status.Code(err), "%s may not call %s: %v", who, name, err)
 			}
 		}
-		if allows(m, "team-admin") {
+		if scope, _ := auth.TeamFields(m.Input()); allows(m, "team-admin") && len(scope) > 0 {
 			require.Equal(t, codes.PermissionDenied, status.Code(call(t, a, m, "team-admin", "civil")),
 				"a team admin of design calls %s for civil", name)
 		}
@@ -136,7 +136,7 @@ func TestEveryRPCHasAPolicyForEveryRole(t *testing.T) {
 // that name teams and are not streams (else the grant would be dead).
 func TestPolicyShape(t *testing.T) {
 	require.NotEmpty(t, nestedTeams((&v1.QuoteLaunchRequest{}).ProtoReflect().Descriptor(), 0), "nested teams are found")
-	readOnly := []string{"Get", "List", "Watch", "Export", "Forecast", "Advise", "Quote"}
+	readOnly := []string{"Get", "List", "Watch", "Export", "Forecast", "Advise", "Quote", "WhoAmI"}
 	for _, m := range methods(t) {
 		name, roles := fullName(m), Policy[fullName(m)]
 		require.NotContains(t, roles, auth.RoleService, "%s: name the service (auth.ServiceOf)", name)
@@ -148,7 +148,8 @@ func TestPolicyShape(t *testing.T) {
 		}
 		if allows(m, "team-admin") {
 			scope, _ := auth.TeamFields(m.Input())
-			require.NotEmpty(t, scope, "%s: granted to team admins but names no team", name)
+			aboutCaller := m.Input().Fields().Len() == 0 && m.Name() == "WhoAmI"
+			require.True(t, len(scope) > 0 || aboutCaller, "%s: granted to team admins but names no team", name)
 			require.False(t, m.IsStreamingServer() || m.IsStreamingClient(), "%s: team admins open no streams", name)
 			require.Empty(t, nestedTeams(m.Input(), 0), "%s: a team named inside a nested message is not checked", name)
 		}

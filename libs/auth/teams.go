@@ -32,13 +32,17 @@ func TeamFields(md protoreflect.MessageDescriptor) (scope, other []protoreflect.
 }
 
 // checkTeamScope refuses a team-bound caller's request unless every team it
-// names is the caller's and it names at least one (no team means all).
+// names is the caller's and it names at least one (no team means all). A
+// request with no fields at all asks about the caller and passes.
 func checkTeamScope(req any, team string) error {
 	m, ok := req.(proto.Message)
 	if !ok {
 		return status.Error(codes.PermissionDenied, "this call is not about one team")
 	}
 	msg := m.ProtoReflect()
+	if msg.Descriptor().Fields().Len() == 0 {
+		return nil // it names nothing: a question about the caller (WhoAmI)
+	}
 	scope, other := TeamFields(msg.Descriptor())
 	if len(scope) == 0 {
 		return status.Error(codes.PermissionDenied, "this call is not about one team")

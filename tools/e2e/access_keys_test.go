@@ -64,6 +64,10 @@ func TestAccessKeysAcrossServices(t *testing.T) {
 	require.NoError(t, err, "a team admin adds packs to its team")
 	_, err = ledger(team.GetSecret()).AddPack(ctx, &v1.AddPackRequest{EventId: uuid.NewString(), TeamId: "civil", PackId: "t", Tokens: 5})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "and to no other")
+	me, err := v1.NewReportingServiceClient(dial(t, stack.Reporting.Addr(), team.GetSecret())).WhoAmI(ctx, &v1.WhoAmIRequest{})
+	require.NoError(t, err)
+	require.Equal(t, []string{devstack.DemoOrg, "team-admin", "design", team.GetKey().GetKeyId()},
+		[]string{me.GetOrgId(), me.GetRole(), me.GetRoleTeamId(), me.GetKeyId()})
 
 	listed, err := owner.ListAccessKeys(ctx, &v1.ListAccessKeysRequest{})
 	require.NoError(t, err)

@@ -113,15 +113,15 @@ as protojson (field names as in the .proto files), -o csv the table's rows.`,
 		c.GroupID = groupLedger
 		root.AddCommand(c)
 	}
-	keys, access := a.keysCommand(), a.accessCommand()
-	keys.GroupID, access.GroupID = groupAccess, groupAccess
+	keys, access, whoami := a.keysCommand(), a.accessCommand(), a.whoamiCommand()
+	keys.GroupID, access.GroupID, whoami.GroupID = groupAccess, groupAccess, groupAccess
 	report, export := a.reportCommand(), a.exportCommand()
 	report.GroupID, export.GroupID = groupReports, groupReports
 	alerts := a.alertsCommand()
 	alerts.GroupID = groupAlerts
 	demo := a.demoCommand()
 	demo.GroupID = groupTools
-	root.AddCommand(keys, access, report, export, alerts, demo)
+	root.AddCommand(keys, access, whoami, report, export, alerts, demo)
 	root.SetHelpCommandGroupID(groupTools)
 	root.SetCompletionCommandGroupID(groupTools)
 	return a, root
