@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"sync/atomic"
 
 	"google.golang.org/grpc/metadata"
 )
@@ -24,3 +25,25 @@ func (Bearer) RequireTransportSecurity() bool { return false }
 func ActingFor(ctx context.Context, org string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, MetadataOrg, org)
 }
+
+// RotatingBearer is a Bearer whose key can be replaced while calls go on
+// (a service key rotated without a restart).
+type RotatingBearer struct{ key atomic.Pointer[string] }
+
+// NewRotatingBearer returns a credential sending key until Set.
+func NewRotatingBearer(key string) *RotatingBearer {
+	b := &RotatingBearer{}
+	b.Set(key)
+	return b
+}
+
+// Set makes the next calls send key.
+func (b *RotatingBearer) Set(key string) { b.key.Store(&key) }
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (b *RotatingBearer) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	return Bearer(*b.key.Load()).GetRequestMetadata(ctx, uri...)
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials.
+func (*RotatingBearer) RequireTransportSecurity() bool { return false }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 )
@@ -8,19 +9,24 @@ import (
 // Hash is the SHA-256 of a secret: all a keyring, or a key store, keeps.
 func Hash(secret string) [32]byte { return sha256.Sum256([]byte(secret)) }
 
-// KeyID is the public id of a credential: a prefix of its secret's hash.
-func KeyID(sum [32]byte) string { return hex.EncodeToString(sum[:6]) }
+// NewKeyID draws a random key id (12 hex digits): ids are published in
+// actors and lists, so they must say nothing about the secret.
+func NewKeyID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
 
 // AddHash stores a credential known only by its secret's hash, such as a
-// launcher key created at run time and kept hashed in a shared store.
+// launcher key created at run time and kept hashed in a shared store; p
+// carries the key's id.
 func (k *Keyring) AddHash(sum [32]byte, p Principal) {
-	p.KeyID = KeyID(sum)
 	k.mu.Lock()
 	k.keys[sum] = p
 	k.mu.Unlock()
 }
 
-// RevokeHash removes the credential whose secret hashes to sum.
+// RevokeHash removes the run-time credential whose secret hashes to sum.
 func (k *Keyring) RevokeHash(sum [32]byte) {
 	k.mu.Lock()
 	delete(k.keys, sum)

@@ -23,13 +23,14 @@ const MetadataOrg = "x-tokenmeter-org"
 const AnyOrg = "*"
 
 // Policy says which roles may call each full method name
-// ("/tokenmeter.v1.LedgerService/Authorize"). Unlisted methods are refused,
-// except the public ones (health checking and reflection).
+// ("/tokenmeter.v1.LedgerService/Authorize"); ServiceOf(name) admits that
+// service's key alone. Unlisted methods are refused, except the public ones
+// (health checking and reflection).
 type Policy map[string][]Role
 
-func (pol Policy) allows(method string, r Role) bool {
+func (pol Policy) allows(method string, p Principal) bool {
 	for _, allowed := range pol[method] {
-		if allowed == r {
+		if p.grantedBy(allowed) {
 			return true
 		}
 	}
@@ -71,8 +72,8 @@ func (a Authorizer) authorize(ctx context.Context, method string) (context.Conte
 		a.Throttle.failed(ctx, now)
 		return nil, status.Error(codes.Unauthenticated, "unknown or revoked api key")
 	}
-	if !a.Policy.allows(method, p.Role) {
-		return nil, status.Errorf(codes.PermissionDenied, "a %s key may not call %s", p.Role, method)
+	if !a.Policy.allows(method, p) {
+		return nil, status.Errorf(codes.PermissionDenied, "%s may not call %s", p.describe(), method)
 	}
 	if p.Role == RoleService && a.ServiceCertRequired && !verifiedPeer(ctx) {
 		return nil, status.Error(codes.PermissionDenied, "a service key is accepted only with a client certificate signed by the server's -tls-client-ca")
@@ -100,6 +101,12 @@ func (a Authorizer) Unary() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
+		// A team admin's call must be about its team alone (see TeamFields).
+		if p, _ := FromContext(ctx); p.Role == RoleTeamAdmin {
+			if err := checkTeamScope(req, p.Team); err != nil {
+				return nil, err
+			}
+		}
 		return handler(ctx, req)
 	}
 }
@@ -110,6 +117,10 @@ func (a Authorizer) Stream() grpc.StreamServerInterceptor {
 		ctx, err := a.authorize(ss.Context(), info.FullMethod)
 		if err != nil {
 			return err
+		}
+		if p, _ := FromContext(ctx); p.Role == RoleTeamAdmin {
+			// Its request is read after this: a team admin streams nothing.
+			return status.Error(codes.PermissionDenied, "a team admin may not open streams")
 		}
 		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 	}

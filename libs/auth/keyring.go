@@ -2,70 +2,47 @@ package auth
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"strings"
 	"sync"
 )
 
-// Keyring holds credentials by the SHA-256 of their secret; secrets are never kept.
+// Keyring holds credentials by the SHA-256 of their secret; secrets are never
+// kept. Static keys come from a keyring spec and are replaced whole by
+// Reload; keys created at run time are added and removed one by one.
 type Keyring struct {
-	mu   sync.RWMutex
-	keys map[[32]byte]Principal
+	mu     sync.RWMutex
+	static map[[32]byte]Principal
+	keys   map[[32]byte]Principal
 }
 
 // NewKeyring returns an empty keyring.
-func NewKeyring() *Keyring { return &Keyring{keys: map[[32]byte]Principal{}} }
+func NewKeyring() *Keyring {
+	return &Keyring{static: map[[32]byte]Principal{}, keys: map[[32]byte]Principal{}}
+}
 
-// ParseKeyring reads a static keyring: comma-separated "secret:org:role[:team]"
-// entries, as given by flag or environment.
+// ParseKeyring returns a keyring holding the static keys of spec (ParseSpec).
 func ParseKeyring(spec string) (*Keyring, error) {
 	k := NewKeyring()
-	for i, entry := range strings.Split(spec, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		parts := strings.Split(entry, ":")
-		if len(parts) < 3 || len(parts) > 4 {
-			return nil, fmt.Errorf("api key %d: want secret:org:role[:team], got %d fields", i+1, len(parts))
-		}
-		p := Principal{Org: parts[1], Role: Role(parts[2])}
-		if len(parts) == 4 {
-			p.Team = parts[3]
-		}
-		switch p.Role {
-		case RoleAdmin, RoleService:
-		case RoleLauncher:
-			if p.Team == "" {
-				return nil, fmt.Errorf("api key %d: a launcher key needs a team", i+1)
-			}
-		default:
-			return nil, fmt.Errorf("api key %d: unknown role %q (admin, launcher or service)", i+1, p.Role)
-		}
-		if len(parts[0]) < 8 {
-			return nil, fmt.Errorf("api key %d: secret must be at least 8 characters", i+1)
-		}
-		k.Add(parts[0], p)
+	if _, err := k.Reload(spec); err != nil {
+		return nil, err
 	}
 	return k, nil
 }
 
-// Add stores a credential; its key id is a prefix of the secret's hash.
-func (k *Keyring) Add(secret string, p Principal) {
-	sum := sha256.Sum256([]byte(secret))
-	p.KeyID = hex.EncodeToString(sum[:6])
+// Reload replaces the static keys with those of spec and returns them; on an
+// error the keys stay as they were.
+func (k *Keyring) Reload(spec string) ([]Entry, error) {
+	entries, err := ParseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	static := make(map[[32]byte]Principal, len(entries))
+	for _, e := range entries {
+		static[e.Hash] = e.Principal
+	}
 	k.mu.Lock()
-	k.keys[sum] = p
+	k.static = static
 	k.mu.Unlock()
-}
-
-// Revoke removes a credential.
-func (k *Keyring) Revoke(secret string) {
-	sum := sha256.Sum256([]byte(secret))
-	k.mu.Lock()
-	delete(k.keys, sum)
-	k.mu.Unlock()
+	return entries, nil
 }
 
 // Authenticate returns the principal of secret. Lookup is by hash, so the
@@ -74,9 +51,11 @@ func (k *Keyring) Authenticate(secret string) (Principal, error) {
 	sum := sha256.Sum256([]byte(secret))
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	p, ok := k.keys[sum]
-	if !ok {
-		return Principal{}, ErrUnauthenticated
+	if p, ok := k.static[sum]; ok {
+		return p, nil
 	}
-	return p, nil
+	if p, ok := k.keys[sum]; ok {
+		return p, nil
+	}
+	return Principal{}, ErrUnauthenticated
 }

@@ -5,6 +5,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // Role is what a credential may do.
@@ -13,20 +19,65 @@ type Role string
 const (
 	// RoleLauncher is a team's launcher key: launch, heartbeat, end, quote for its team.
 	RoleLauncher Role = "launcher"
-	// RoleAdmin administers one organisation.
+	// RoleOwner may do everything in one organisation, keys and roles included.
+	RoleOwner Role = "owner"
+	// RoleAdmin administers one organisation: packs, users, rules, webhooks.
 	RoleAdmin Role = "admin"
+	// RoleViewer reads one organisation's reports, balances and alerts, and changes nothing.
+	RoleViewer Role = "viewer"
+	// RoleTeamAdmin administers one team: its users and packs, and reads its reports.
+	RoleTeamAdmin Role = "team-admin"
 	// RoleService is another tokenmeter service acting for an organisation it names.
 	RoleService Role = "service"
 )
+
+// PeopleRoles are the roles a person (or a person's key) may hold, most
+// powerful first.
+var PeopleRoles = []Role{RoleOwner, RoleAdmin, RoleViewer, RoleTeamAdmin}
+
+// ParseRole reads a person's role; team-admin needs a team, the others none.
+func ParseRole(role, team string) (Role, error) {
+	r := Role(role)
+	switch {
+	case !slices.Contains(PeopleRoles, r):
+		return "", fmt.Errorf("unknown role %s (owner, admin, viewer or team-admin)", quote.Prefix(role))
+	case r == RoleTeamAdmin && !eventlog.ValidID(team):
+		return "", fmt.Errorf("a team-admin needs a team id")
+	case r != RoleTeamAdmin && team != "":
+		return "", fmt.Errorf("a %s has no team", r)
+	}
+	return r, nil
+}
+
+// PersonPrincipal is the principal of a person signed in another way than
+// with a key (the console's single sign-on): role and team as ParseRole
+// takes them, id naming the person in actors (e.g. "sso:<subject>").
+func PersonPrincipal(org, role, team, id string) (Principal, error) {
+	if !eventlog.ValidID(org) {
+		return Principal{}, fmt.Errorf("organisation %s must be an id", quote.Prefix(org))
+	}
+	r, err := ParseRole(role, team)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{KeyID: id, Org: org, Team: team, Role: r}, nil
+}
 
 // Principal is an authenticated caller.
 type Principal struct {
 	KeyID string
 	Org   string
-	// Team is set for launcher keys: the only team they may name.
+	// Team is set for launcher keys and team admins: the only team they may name.
 	Team string
 	Role Role
+	// Service names the tokenmeter service a service key belongs to
+	// (ingestion, reporting, ledger): it may make only that service's calls.
+	Service string
 }
+
+// AnyTeam as a launcher key's team lets it launch for every team of its
+// organisation (a launcher gateway).
+const AnyTeam = "*"
 
 // Errors the interceptor maps to gRPC codes.
 var (
@@ -64,11 +115,23 @@ func FromContext(ctx context.Context) (Principal, bool) {
 }
 
 // CheckTeam returns ErrPermission when the caller may not act on team.
-// Launcher keys are bound to one team; admins and services to an organisation,
+// Launcher keys and team admins are bound to one team; others to an organisation,
 // which confines them already since every subject is scoped by organisation.
 func (p Principal) CheckTeam(team string) error {
-	if p.Role == RoleLauncher && p.Team != team {
+	if (p.Role == RoleLauncher || p.Role == RoleTeamAdmin) && p.Team != team && p.Team != AnyTeam {
 		return ErrPermission
 	}
 	return nil
+}
+
+// describe names the kind of key p is, for refusals: "a viewer key".
+func (p Principal) describe() string {
+	kind := string(p.Role)
+	if p.Role == RoleService && p.Service != "" {
+		kind = p.Service + " service"
+	}
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind + " key"
+	}
+	return "a " + kind + " key"
 }

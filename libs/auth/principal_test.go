@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 type otherKey struct{}
@@ -40,4 +42,22 @@ func TestPrincipalContext(t *testing.T) {
 	if p, _ := FromContext(ctx); p != want {
 		t.Fatalf("principal changed through a copy: %+v", p)
 	}
+}
+
+// A person signed in by other means than a key gets a principal for the
+// role its organisation gives it; a team admin is bound to its team.
+func TestPersonPrincipal(t *testing.T) {
+	p, err := PersonPrincipal("acme", "team-admin", "design", "sso:ann")
+	require.NoError(t, err)
+	require.Equal(t, Principal{KeyID: "sso:ann", Org: "acme", Team: "design", Role: RoleTeamAdmin}, p)
+	require.ErrorIs(t, p.CheckTeam("civil"), ErrPermission)
+	v, err := PersonPrincipal("acme", "viewer", "", "sso:bob")
+	require.NoError(t, err)
+	require.Equal(t, RoleViewer, v.Role)
+	for _, bad := range [][2]string{{"root", ""}, {"service", ""}, {"launcher", "design"}, {"team-admin", ""}, {"admin", "design"}} {
+		_, err := PersonPrincipal("acme", bad[0], bad[1], "sso:x")
+		require.Error(t, err, bad)
+	}
+	_, err = PersonPrincipal("*", "owner", "", "sso:x")
+	require.Error(t, err, "one organisation")
 }

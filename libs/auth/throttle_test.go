@@ -15,7 +15,7 @@ const throttledMethod = "/tokenmeter.test.Probe/Check"
 
 func throttled(t *testing.T, perSecond float64, burst int) Authorizer {
 	t.Helper()
-	ring, err := ParseKeyring("admin-key-000001:acme:admin,service-key-00001:*:service")
+	ring, err := ParseKeyring("admin-key-000001:acme:admin,service-key-00001:*:service:ingestion")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,9 @@ type Common struct {
 	NATSCreds    string
 	OTLPEndpoint string
 	APIKeys      string
-	LogLevel     string
+	// APIKeysFile holds more static keys, reloaded on SIGHUP or when it changes.
+	APIKeysFile string
+	LogLevel    string
 	// TLS of every listener and of the calls to other services.
 	TLS certs.Files
 	// InsecurePlaintext allows listening beyond loopback without TLS.
@@ -65,7 +67,8 @@ func (c *Common) Register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials of this service's identity: a .creds file or an nkey seed file (empty: anonymous, which a secured server refuses)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP/gRPC collector host:port; empty disables export")
-	fs.StringVar(&c.APIKeys, "api-keys", "", "static keyring: comma-separated secret:org:role[:team] (role admin|launcher|service; org * lets a service key act for any org)")
+	fs.StringVar(&c.APIKeys, "api-keys", "", "static keyring: comma-separated [id@]secret:org:role[:team] or [id@]sha256:<hex>:org:role[:team] (role admin|launcher|service; a service key ends :service:<its service>; org * lets it act for any org)")
+	fs.StringVar(&c.APIKeysFile, "api-keys-file", "", "file of more keyring entries (one a line or comma-separated, # comments), reloaded on SIGHUP or when it changes")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.TLS.Cert, "tls-cert", "", "PEM certificate chain of every listener, and the client certificate for mutual TLS (reloaded when the file changes)")
 	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of -tls-cert")
@@ -150,8 +153,12 @@ func (c *Common) Validate() error {
 	if c.NATSURL == "" {
 		errs = append(errs, Required("nats-url"))
 	}
-	if c.APIKeys == "" {
+	if c.APIKeys == "" && c.APIKeysFile == "" {
 		errs = append(errs, Required("api-keys"))
+	} else if spec, err := c.keySpec(); err != nil {
+		errs = append(errs, err)
+	} else if _, err := auth.ParseSpec(spec); err != nil {
+		errs = append(errs, fmt.Errorf("api keys: %w", err))
 	}
 	if err := c.TLS.Check(); err != nil {
 		errs = append(errs, err)

@@ -28,6 +28,16 @@ func Dial(addr, apiKey string) (*grpc.ClientConn, error) {
 
 // DialTLS is Dial over TLS with tlsConf (nil: plaintext).
 func DialTLS(addr, apiKey string, tlsConf *tls.Config) (*grpc.ClientConn, error) {
+	var key credentials.PerRPCCredentials
+	if apiKey != "" {
+		key = auth.Bearer(apiKey)
+	}
+	return DialKey(addr, key, tlsConf)
+}
+
+// DialKey is DialTLS sending the credential key (nil: none), such as an
+// auth.RotatingBearer that a reload replaces.
+func DialKey(addr string, key credentials.PerRPCCredentials, tlsConf *tls.Config) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if tlsConf != nil {
 		creds = credentials.NewTLS(tlsConf)
@@ -38,8 +48,8 @@ func DialTLS(addr, apiKey string, tlsConf *tls.Config) (*grpc.ClientConn, error)
 		grpc.WithStaticConnWindowSize(ClientWindow),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 	}
-	if apiKey != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(auth.Bearer(apiKey)))
+	if key != nil {
+		opts = append(opts, grpc.WithPerRPCCredentials(key))
 	}
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {

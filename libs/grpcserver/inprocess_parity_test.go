@@ -75,7 +75,7 @@ func (b *behaving) do(ctx context.Context, req any) (any, error) {
 // a handler's context errors as their codes, the caller's deadline and
 // cancellation, the handler's header and trailer, its peer and method.
 func TestInProcessAnswersAsTheNetworkDoes(t *testing.T) {
-	s := listenForService(t, "svc-secret:org-1:service", behaveMethod)
+	s := listenForService(t, "svc-secret:org-1:service:ingestion", behaveMethod)
 	b := &behaving{}
 	s.RegisterService(&behaveDesc, b)
 	go func() { _ = s.Serve() }()

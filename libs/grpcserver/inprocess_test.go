@@ -51,7 +51,7 @@ var probeDesc = grpc.ServiceDesc{
 // policy, panic recovery), sees the caller's outgoing metadata as incoming and
 // carries none out, and works on a copy of the request.
 func TestInProcessCallsRunTheServersInterceptors(t *testing.T) {
-	s := listenForService(t, "svc-secret:org-1:service,admin-secret:org-1:admin", probeMethod)
+	s := listenForService(t, "svc-secret:org-1:service:ingestion,admin-secret:org-1:admin", probeMethod)
 	p := &probe{}
 	s.RegisterService(&probeDesc, p)
 	conn := s.InProcess()

@@ -21,7 +21,7 @@ func listenTLS(t *testing.T, files certs.Files) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := auth.ParseKeyring("service-key-0001:*:service,admin-key-00001:acme:admin")
+	ring, err := auth.ParseKeyring("service-key-0001:*:service:ingestion,admin-key-00001:acme:admin")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,9 @@ const (
 	LedgerStream = subject.LedgerStream
 	UsageStream  = subject.UsageStream
 	AlertsStream = subject.AlertsStream
+	// AccessKeys holds people's access keys: ingestion writes it, every
+	// service reads it (libs/keystore).
+	AccessKeys = "ACCESS_KEYS"
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded
@@ -51,17 +54,19 @@ type Grant struct {
 // Grants is the table of every identity.
 var Grants = map[string]Grant{
 	Ledger: {
-		Append:     []string{"ledger.>"},
-		OwnStreams: []string{LedgerStream},
-		OwnBuckets: []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS"},
+		Append:      []string{"ledger.>"},
+		OwnStreams:  []string{LedgerStream},
+		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS"},
+		ReadBuckets: []string{AccessKeys},
 	},
 	Ingestion: {
 		Append:     []string{"usage.>"},
 		OwnStreams: []string{UsageStream},
-		OwnBuckets: []string{"LAUNCHER_KEYS"},
+		OwnBuckets: []string{"LAUNCHER_KEYS", AccessKeys},
 	},
 	Reporting: {
 		ReadStreams: []string{LedgerStream, UsageStream},
+		ReadBuckets: []string{AccessKeys},
 	},
 	Alerting: {
 		Append:      []string{"alerts.>"},
@@ -69,6 +74,7 @@ var Grants = map[string]Grant{
 		OwnBuckets:  []string{"ALERTING_RULES", "ALERTING_ACKS", "ALERTING_WEBHOOKS", "ALERTING_DEADLETTERS"},
 		OwnDurables: []string{AlertsStream + "/alerting-webhooks"},
 		ReadStreams: []string{LedgerStream, UsageStream},
+		ReadBuckets: []string{AccessKeys},
 	},
 	Admin:  {All: true},
 	Reader: {ReadStreams: []string{LedgerStream, UsageStream, AlertsStream}},

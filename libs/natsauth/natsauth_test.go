@@ -198,3 +198,35 @@ func TestOthersDurableConsumersAreOffLimits(t *testing.T) {
 	_, err = js.OrderedConsumer(t.Context(), eventlog.AlertsStream, jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err, "the reader still reads the stream")
 }
+
+// People's access keys: only ingestion writes them (a forged owner key is
+// an organisation taken over); every service reads and watches them.
+func TestOnlyIngestionWritesAccessKeys(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	ing, _ := connect(t, url, natsauth.Ingestion)
+	kv, err := eventlog.OpenBucket(t.Context(), ing, jetstream.KeyValueConfig{Bucket: natsauth.AccessKeys})
+	require.NoError(t, err)
+	_, err = kv.Put(t.Context(), "acme.k1", []byte("issued"))
+	require.NoError(t, err)
+	for _, id := range []string{natsauth.Ledger, natsauth.Reporting, natsauth.Alerting} {
+		js, r := connect(t, url, id)
+		r.requireRefused(t, id+" puts an access key", func(ctx context.Context) error {
+			_, err := js.Publish(ctx, "$KV."+natsauth.AccessKeys+".victim.forged", []byte(`{"org":"victim","role":"owner"}`))
+			return err
+		})
+		kv, err := js.KeyValue(t.Context(), natsauth.AccessKeys)
+		require.NoError(t, err, "%s reads the bucket", id)
+		w, err := kv.WatchAll(t.Context())
+		require.NoError(t, err, "%s watches the bucket", id)
+		entry := <-w.Updates()
+		require.NotNil(t, entry, id)
+		require.Equal(t, "issued", string(entry.Value()))
+		require.NoError(t, w.Stop())
+	}
+	js, r := connect(t, url, natsauth.Reader)
+	r.requireRefused(t, "reader opens the access keys", func(ctx context.Context) error {
+		_, err := js.KeyValue(ctx, natsauth.AccessKeys)
+		return err
+	})
+}

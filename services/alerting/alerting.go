@@ -16,10 +16,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
@@ -78,11 +80,6 @@ func (c *Config) defaults() rules.Config {
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate()}
-	if c.APIKeys != "" {
-		if _, err := auth.ParseKeyring(c.APIKeys); err != nil {
-			errs = append(errs, fmt.Errorf("api-keys: %w", err))
-		}
-	}
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
@@ -118,9 +115,9 @@ type Service struct {
 // New connects to NATS, provisions the streams and opens the gRPC listener,
 // so Addr is known as soon as New returns. Run starts the work.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("api-keys: %w", err)
+		return nil, err
 	}
 	hooks, err := cfg.webhookPolicy()
 	if err != nil {
@@ -161,7 +158,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
 		Log:  log,
 	}); err != nil {
 		return nil, err
@@ -174,6 +171,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Log: log.With("source", eventlog.UsageStream)})
 	s.webhooks = webhook.New(s.js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
 		Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")})
+	keystore.Follow(ctx, s.js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return s, nil
 }
 

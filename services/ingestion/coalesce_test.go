@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -86,10 +85,9 @@ func TestLaunchesCoalesce(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				org := []string{"acme", "globex"}[i%2]
-				ctx := metadata.AppendToOutgoingContext(t.Context(), "x-tokenmeter-org", org)
+				org, key := []string{"acme", "globex"}[i%2], []string{designKey, globexKey}[i%2]
 				req := &v1.LaunchRequest{EventId: fmt.Sprintf("evt-%s-%04d", org, i), TeamId: "design", UserId: "ann", ProductCode: "REVIT"}
-				require.NoError(t, d.call(ctx, "svc-secret", "Launch", req, &v1.LaunchResponse{}))
+				require.NoError(t, d.call(t.Context(), key, "Launch", req, &v1.LaunchResponse{}))
 			})
 		}
 		wg.Wait()

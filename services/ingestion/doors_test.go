@@ -28,12 +28,14 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/ingestion"
 )
 
-// Test keys: two launcher keys of organisation acme, its admin, a service key.
+// Test keys: two launcher keys of organisation acme, its admin, a launcher
+// key of globex.
 const (
 	adminKey  = "admin-secret:acme:admin"
 	designKey = "launch-design"
 	civilKey  = "launch-civil"
-	testKeys  = adminKey + ",launch-design:acme:launcher:design,launch-civil:acme:launcher:civil,svc-secret:*:service"
+	globexKey = "launch-globex"
+	testKeys  = adminKey + ",launch-design:acme:launcher:design,launch-civil:acme:launcher:civil,launch-globex:globex:launcher:design"
 )
 
 // fakeLedger stands in for the ledger (another service): it authorizes every

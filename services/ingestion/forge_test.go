@@ -48,10 +48,10 @@ func putKey(t *testing.T, url, identity, secret string) error {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	sum := auth.Hash(secret)
-	rec, err := json.Marshal(map[string]any{"key_id": auth.KeyID(sum), "sha256": hex.EncodeToString(sum[:]),
+	sum, id := auth.Hash(secret), auth.NewKeyID()
+	rec, err := json.Marshal(map[string]any{"key_id": id, "sha256": hex.EncodeToString(sum[:]),
 		"org": "victim-org", "team": "design", "created_at": time.Now().UTC()})
 	require.NoError(t, err)
-	_, err = js.Publish(ctx, "$KV.LAUNCHER_KEYS.victim-org."+auth.KeyID(sum), rec)
+	_, err = js.Publish(ctx, "$KV.LAUNCHER_KEYS.victim-org."+id, rec)
 	return err
 }

@@ -15,10 +15,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/outage"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -30,12 +32,14 @@ import (
 // Config is ingestion's configuration.
 type Config struct {
 	config.Common
-	HTTPListen    string
-	LedgerAddr    string
-	LedgerAPIKey  string
-	MaxClockSkew  time.Duration
-	AppendTimeout time.Duration
-	Replicas      int
+	HTTPListen   string
+	LedgerAddr   string
+	LedgerAPIKey string
+	// LedgerAPIKeyFile holds LedgerAPIKey instead, reread on SIGHUP.
+	LedgerAPIKeyFile string
+	MaxClockSkew     time.Duration
+	AppendTimeout    time.Duration
+	Replicas         int
 	// LedgerBatch is how many concurrent launches go to the ledger in one
 	// AuthorizeBatch call at most (0: 128; negative: one Authorize call
 	// each); LedgerCalls how many such calls per organisation may be in
@@ -56,6 +60,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPListen, "http-listen", "", "HTTP/JSON listen address, e.g. 127.0.0.1:7080 (:0 picks a free port; empty: gRPC only)")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "127.0.0.1:7071", "ledger gRPC address")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key ingestion presents to the ledger")
+	fs.StringVar(&c.LedgerAPIKeyFile, "ledger-api-key-file", "", "file holding -ledger-api-key, reread on SIGHUP or when it changes")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", 2*time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
@@ -71,7 +76,7 @@ func (c *Config) Validate() error {
 	if c.LedgerAddr == "" {
 		errs = append(errs, config.Required("ledger-addr"))
 	}
-	if c.LedgerAPIKey == "" {
+	if c.LedgerAPIKey == "" && c.LedgerAPIKeyFile == "" {
 		errs = append(errs, config.Required("ledger-api-key"))
 	}
 	if c.LedgerBatch > 1000 {
@@ -108,7 +113,7 @@ type Service struct {
 	log    *slog.Logger
 	nc     *nats.Conn
 	ledger *grpc.ClientConn
-	keys   *keys.Watcher
+	keys   []*keystore.Watcher
 	grpc   *grpcserver.Server
 	http   *httpapi.Server
 	// ledgerState logs the ledger connection's losses and recoveries.
@@ -127,7 +132,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	ring, err := auth.ParseKeyring(cfg.APIKeys)
+	ring, err := cfg.Keyring(ctx, log)
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +149,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		return nil, err
 	}
 	s.nc = nc
-	store, err := keys.Open(ctx, js, cfg.Replicas)
+	store, err := keystore.Open(ctx, js, keystore.Launchers, cfg.Replicas)
 	if err != nil {
 		return nil, err
 	}
-	if s.keys, err = keys.Watch(ctx, store.KV(), ring, log); err != nil {
+	people, err := keystore.Open(ctx, js, keystore.People, cfg.Replicas)
+	if err != nil {
 		return nil, err
+	}
+	for _, st := range []*keystore.Store{store, people} {
+		w, err := keystore.Watch(ctx, st.KV(), st.Kind(), ring, log)
+		if err != nil {
+			return nil, err
+		}
+		s.keys = append(s.keys, w)
 	}
 	serverTLS, err := cfg.ServerTLS()
 	if err != nil {
@@ -159,12 +172,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if err != nil {
 		return nil, err
 	}
-	if s.ledger, err = grpcserver.DialTLS(cfg.LedgerAddr, cfg.LedgerAPIKey, clientTLS); err != nil {
+	ledgerKey, err := config.CallerKey(ctx, log, "ledger-api-key", cfg.LedgerAPIKey, cfg.LedgerAPIKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger, err = grpcserver.DialKey(cfg.LedgerAddr, ledgerKey, clientTLS); err != nil {
 		return nil, err
 	}
 	s.ledgerState = outage.New(log.With("ledger", cfg.LedgerAddr), "ledger unreachable", "ledger reachable again")
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{Listen: cfg.Listen, Log: log, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: ring, Policy: launch.Policy, Throttle: cfg.Throttle()}}); err != nil {
+		Auth: auth.Authorizer{Keys: ring, Policy: access.Policy, Throttle: cfg.Throttle()}}); err != nil {
 		return nil, err
 	}
 	ledger := v1.NewLedgerServiceClient(s.ledger)
@@ -180,7 +197,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 			Coalescer:     coalescer,
 			Limit:         launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
 		},
-		Admin: &keys.Admin{Store: store, Ring: ring, Now: cfg.Now},
+		Admin: &keys.Admin{Store: store, People: people, Ring: ring, Now: cfg.Now},
 	})
 	if cfg.HTTPListen != "" {
 		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, serverTLS, s.grpc.InProcess()); err != nil {
@@ -237,8 +254,8 @@ func (s *Service) close() {
 	if s.grpc != nil {
 		s.grpc.Stop()
 	}
-	if s.keys != nil {
-		s.keys.Stop()
+	for _, w := range s.keys {
+		w.Stop()
 	}
 	if s.ledger != nil {
 		_ = s.ledger.Close()

@@ -1,6 +1,7 @@
 package ingestion_test
 
 import (
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -26,6 +28,8 @@ func TestLauncherKeysAcrossReplicas(t *testing.T) {
 			secret, keyID := created.GetSecret(), created.GetKey().GetKeyId()
 			require.NotEmpty(t, secret)
 			require.NotContains(t, keyID, secret)
+			sum := auth.Hash(secret)
+			require.NotEqual(t, hex.EncodeToString(sum[:6]), keyID, "a key id is not a function of the secret")
 
 			launch := func(d door, n, team string) error {
 				return d.call(ctx, secret, "Launch", &v1.LaunchRequest{EventId: id(name, n), TeamId: team, UserId: "ann", ProductCode: "REVIT"}, &v1.LaunchResponse{})

@@ -87,15 +87,15 @@ func TestAdminAndRenewalThroughGRPC(t *testing.T) {
 		require.NoError(t, err)
 		use := &v1.UseCapacityRequest{EventId: "seat-0001", TeamId: "civil", ProductCode: "SEATS", Units: 4, UserId: "ann"}
 		for i := 0; i < 2; i++ { // a retry uses nothing more
-			resp, err := svc.UseCapacity(acme, use)
+			resp, err := admin.UseCapacity(acme, use)
 			require.NoError(t, err)
 			require.Equal(t, "seat-0001", resp.GetCheckoutId())
 			require.EqualValues(t, 1, resp.GetCapacity().GetAvailable())
 			require.True(t, resp.GetCapacity().GetStatusRed(), "1 of 5 left")
 		}
-		_, err = svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-0002", TeamId: "civil", ProductCode: "SEATS", Units: 2, UserId: "bob"})
+		_, err = admin.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-0002", TeamId: "civil", ProductCode: "SEATS", Units: 2, UserId: "bob"})
 		require.Equal(t, codes.FailedPrecondition, status.Code(err))
-		back, err := svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "SEATS", CheckoutId: "seat-0001"})
+		back, err := admin.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "SEATS", CheckoutId: "seat-0001"})
 		require.NoError(t, err)
 		require.EqualValues(t, 5, back.GetCapacity().GetAvailable())
 		b, err := admin.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "civil"})

@@ -111,7 +111,7 @@ func benchLedger(b *testing.B, url string, pools int) v1.LedgerServiceClient {
 	var cfg Config
 	cfg.NATSURL, cfg.Listen = url, "127.0.0.1:0"
 	cfg.NATSCreds = testkit.Creds(b, url, "ledger")
-	cfg.APIKeys = benchAdminKey + ":" + benchOrg + ":admin," + benchServiceKey + ":*:service"
+	cfg.APIKeys = benchAdminKey + ":" + benchOrg + ":admin," + benchServiceKey + ":*:service:ingestion"
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery = 1, 5*time.Second, 1000
 	cfg.IdleTimeout, cfg.SweepInterval = 15*time.Minute, time.Minute
 	cfg.Now = func() time.Time { return benchT0 }

@@ -199,11 +199,11 @@ func TestMutatingCallsRequireEventID(t *testing.T) {
 				return err
 			},
 			"UseCapacity": func() error {
-				_, err := f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: id, TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"})
+				_, err := f.admin.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: id, TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"})
 				return err
 			},
 			"ReturnCapacity": func() error {
-				_, err := f.svc.ReturnCapacity(f.acme, &v1.ReturnCapacityRequest{EventId: id, TeamId: "design", ProductCode: "SEATS", CheckoutId: "checkout-0001"})
+				_, err := f.admin.ReturnCapacity(f.acme, &v1.ReturnCapacityRequest{EventId: id, TeamId: "design", ProductCode: "SEATS", CheckoutId: "checkout-0001"})
 				return err
 			},
 			"MergeTeams": func() error {
@@ -284,14 +284,14 @@ func TestRetriesApplyOnce(t *testing.T) {
 		return err
 	})
 	twice("UseCapacity", design, "checkout-0001", func() error {
-		resp, err := f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "checkout-0001", TeamId: "design", ProductCode: "SEATS", Units: 2, UserId: "ann"})
+		resp, err := f.admin.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "checkout-0001", TeamId: "design", ProductCode: "SEATS", Units: 2, UserId: "ann"})
 		if err == nil {
 			require.EqualValues(t, 1, resp.GetCapacity().GetAvailable())
 		}
 		return err
 	})
 	twice("ReturnCapacity", design, "return-0001", func() error {
-		resp, err := f.svc.ReturnCapacity(f.acme, &v1.ReturnCapacityRequest{EventId: "return-0001", TeamId: "design", ProductCode: "SEATS", CheckoutId: "checkout-0001"})
+		resp, err := f.admin.ReturnCapacity(f.acme, &v1.ReturnCapacityRequest{EventId: "return-0001", TeamId: "design", ProductCode: "SEATS", CheckoutId: "checkout-0001"})
 		if err == nil {
 			require.EqualValues(t, 3, resp.GetCapacity().GetAvailable())
 		}
@@ -300,7 +300,7 @@ func TestRetriesApplyOnce(t *testing.T) {
 	// An id already used for something else is refused, not taken as a retry.
 	_, err := f.admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "rate-acad-0001", ProductCode: "REVIT", DailyRate: 99})
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "%v", err)
-	_, err = f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "checkout-0001", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "bob"})
+	_, err = f.admin.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "checkout-0001", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "bob"})
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "%v", err)
 	_, err = f.admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "assign-bob-0001", ProductCode: "MAYA", DailyRate: 4})
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "an id the log holds for a pool event: %v", err)
@@ -320,7 +320,7 @@ func TestLedgerAppliesLaunchRules(t *testing.T) {
 	t.Parallel()
 	f := newLedgerFixture(t)
 	formula := "=HYPERLINK(\"http://x\")"
-	_, err := f.svc.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "x", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: formula})
+	_, err := f.admin.UseCapacity(f.acme, &v1.UseCapacityRequest{EventId: "x", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: formula})
 	require.ElementsMatch(t, []string{"event_id", "user_id"}, badFields(t, err))
 	_, err = f.svc.Authorize(f.acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "x", TeamId: "design", UserId: "=alice", ProductCode: "REVIT"}})
 	require.ElementsMatch(t, []string{"launch.event_id", "launch.user_id"}, badFields(t, err))

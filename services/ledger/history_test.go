@@ -37,8 +37,8 @@ func TestListTransactionsHistory(t *testing.T) {
 	launch("launch-3-0000", "bob") // not assigned: denied
 	must(admin.AdjustBalance(ctx, &v1.AdjustBalanceRequest{EventId: "adjust-1-0000", TeamId: "design", Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND, Tokens: 5, Reason: "refund"}))
 	must(admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: "cap-1-0000", TeamId: "design", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 3}))
-	must(svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-1-0000", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"}))
-	must(svc.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: "seat-back-1-0000", TeamId: "design", ProductCode: "SEATS", CheckoutId: "seat-1-0000"}))
+	must(admin.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-1-0000", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"}))
+	must(admin.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: "seat-back-1-0000", TeamId: "design", ProductCode: "SEATS", CheckoutId: "seat-1-0000"}))
 	must(admin.UnassignUser(ctx, &v1.UnassignUserRequest{EventId: "unassign-1-0000", TeamId: "design", UserId: "ann"}))
 	must(admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-1-0000", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"}))
 

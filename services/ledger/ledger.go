@@ -15,10 +15,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
@@ -34,11 +36,13 @@ type Config struct {
 	IdleTimeout    time.Duration
 	SweepInterval  time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
-	// others reach it; PeerAPIKey is the service key it forwards with (empty:
-	// no ring, every replica decides every pool it is asked about).
-	ReplicaID     string
-	AdvertiseAddr string
-	PeerAPIKey    string
+	// others reach it; PeerAPIKey (or the file PeerAPIKeyFile, reread on
+	// SIGHUP) is the service key it forwards with (neither: no ring, every
+	// replica decides every pool it is asked about).
+	ReplicaID      string
+	AdvertiseAddr  string
+	PeerAPIKey     string
+	PeerAPIKeyFile string
 	// Now is the clock (tests pass a fake one); nil means the wall clock.
 	Now func() time.Time
 }
@@ -53,6 +57,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
+	fs.StringVar(&c.PeerAPIKeyFile, "peer-api-key-file", "", "file holding -peer-api-key, reread on SIGHUP or when it changes")
 }
 
 // Validate joins every problem with the configuration.
@@ -88,7 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +122,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, Log: log, TLS: serverTLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy, Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
 	}); err != nil {
 		return nil, err
 	}
-	if cfg.PeerAPIKey != "" {
+	if cfg.PeerAPIKey != "" || cfg.PeerAPIKeyFile != "" {
 		if err := s.joinRing(ctx, js); err != nil {
 			return nil, err
 		}
@@ -131,11 +136,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Store:    s.store,
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
 	})
+	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return s, nil
 }
 
 // joinRing announces this replica and builds the forwarder to the others.
 func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
+	key, err := config.CallerKey(ctx, s.log, "peer-api-key", s.cfg.PeerAPIKey, s.cfg.PeerAPIKeyFile)
+	if err != nil {
+		return err
+	}
 	id := s.cfg.ReplicaID
 	if id == "" {
 		host, _ := os.Hostname()
@@ -155,7 +165,7 @@ func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
-	s.announcer, s.forwarder = a, ring.NewForwarder(r, s.cfg.PeerAPIKey, clientTLS)
+	s.announcer, s.forwarder = a, ring.NewForwarder(r, key, clientTLS)
 	s.log.Info("joined the ledger ring", "replica", id, "addr", addr)
 	return nil
 }

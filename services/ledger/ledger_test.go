@@ -26,12 +26,19 @@ import (
 
 const (
 	adminKey   = "test-admin-key"
-	serviceKey = "test-service-key"
+	serviceKey = "test-service-key" // ingestion's
+	peerKey    = "test-peer-key"
+	// reporting's service key reads balances.
+	reportingKey = "test-reporting-key"
+	// People's roles: a viewer, and an admin of acme's design team.
+	viewerKey    = "test-viewer-key"
+	teamAdminKey = "test-team-admin-key"
 	// Another organisation's admin and a launcher key of acme's design team.
 	globexAdminKey = "test-globex-admin-key"
 	launcherKey    = "test-launcher-key"
-	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service," +
-		globexAdminKey + ":globex:admin," + launcherKey + ":acme:launcher:design"
+	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service:ingestion," + peerKey + ":*:service:ledger," + reportingKey + ":*:service:reporting," +
+		globexAdminKey + ":globex:admin," + viewerKey + ":acme:viewer," +
+		teamAdminKey + ":acme:team-admin:design," + launcherKey + ":acme:launcher:design"
 )
 
 type replica struct {
@@ -47,7 +54,7 @@ func startReplica(t *testing.T, natsURL, id string, with ...func(*ledger.Config)
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen = natsURL, keys, "127.0.0.1:0"
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 50, 15*time.Minute
-	cfg.ReplicaID, cfg.PeerAPIKey = id, serviceKey
+	cfg.ReplicaID, cfg.PeerAPIKey = id, peerKey
 	for _, f := range with {
 		f(&cfg)
 	}

@@ -69,14 +69,21 @@ func TestListTeams(t *testing.T) {
 	})
 
 	t.Run("a service acts for the organisation it names", func(t *testing.T) {
-		resp, err := svc.ListTeams(auth.ActingFor(ctx, "globex"), &v1.ListTeamsRequest{})
+		reporting := client(t, r.svc.Addr(), reportingKey)
+		b, err := reporting.GetBalance(auth.ActingFor(ctx, "globex"), &v1.GetBalanceRequest{TeamId: "design"})
 		require.NoError(t, err)
-		require.Equal(t, []string{"design", "ops"}, teamIDs(resp))
-		resp, err = svc.ListTeams(auth.ActingFor(ctx, "initech"), &v1.ListTeamsRequest{})
-		require.NoError(t, err)
-		require.Empty(t, resp.GetTeams())
-		_, err = svc.ListTeams(auth.ActingFor(ctx, "*"), &v1.ListTeamsRequest{})
-		require.Equal(t, codes.InvalidArgument, status.Code(err), "a wildcard organisation would list every tenant")
+		require.EqualValues(t, 7, b.GetBalance().GetAvailable(), "globex's design, not acme's")
+		_, err = reporting.GetBalance(auth.ActingFor(ctx, "*"), &v1.GetBalanceRequest{TeamId: "design"})
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "a wildcard organisation would read every tenant")
+	})
+
+	t.Run("a service key makes only its own service's calls", func(t *testing.T) {
+		_, err := svc.ListTeams(auth.ActingFor(ctx, "globex"), &v1.ListTeamsRequest{})
+		require.Equal(t, codes.PermissionDenied, status.Code(err), "ingestion's key lists no teams")
+		_, err = client(t, r.svc.Addr(), reportingKey).Authorize(auth.ActingFor(ctx, "acme"), &v1.AuthorizeRequest{})
+		require.Equal(t, codes.PermissionDenied, status.Code(err), "reporting's key authorizes no launch")
+		_, err = client(t, r.svc.Addr(), reportingKey).AddPack(auth.ActingFor(ctx, "acme"), &v1.AddPackRequest{})
+		require.Equal(t, codes.PermissionDenied, status.Code(err), "reporting's key adds no pack")
 	})
 
 	t.Run("a launcher key is refused", func(t *testing.T) {

@@ -18,10 +18,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
@@ -65,9 +67,11 @@ type Config struct {
 
 	// LedgerAddr and LedgerAPIKey (a service key) reach the ledger for the
 	// tokens remaining and live packs; empty: reports say remaining is unknown.
-	LedgerAddr    string
-	LedgerAPIKey  string
-	LedgerTimeout time.Duration
+	LedgerAddr   string
+	LedgerAPIKey string
+	// LedgerAPIKeyFile holds LedgerAPIKey instead, reread on SIGHUP.
+	LedgerAPIKeyFile string
+	LedgerTimeout    time.Duration
 
 	// ConsoleListen is where the admin web console listens (empty: no
 	// console); AlertingAddr lets its alert pages reach the alerting service.
@@ -112,6 +116,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ClickHousePing, "clickhouse-ping-interval", defaultClickHousePing, "how often ClickHouse is pinged to log its loss and recovery")
 	fs.StringVar(&c.LedgerAddr, "ledger-addr", "", "ledger gRPC host:port for tokens remaining (empty: reported unknown)")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key for the ledger")
+	fs.StringVar(&c.LedgerAPIKeyFile, "ledger-api-key-file", "", "file holding -ledger-api-key, reread on SIGHUP or when it changes")
 	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", 2*time.Second, "longest a balance read from the ledger may take")
 	fs.StringVar(&c.ConsoleListen, "console-listen", "127.0.0.1:7074", "host:port of the admin web console (empty: none)")
 	c.registerOIDC(fs)
@@ -197,13 +202,8 @@ func (c *Config) Validate() error {
 	if c.ConsoleOIDC.Enabled() && !c.TLS.Serving() && !c.InsecurePlaintext {
 		errs = append(errs, errors.New("-console-oidc-issuer: the console's session cookie is Secure: serve it with -tls-cert/-tls-key (or -insecure-plaintext for development)"))
 	}
-	if c.LedgerAddr != "" && c.LedgerAPIKey == "" {
+	if c.LedgerAddr != "" && c.LedgerAPIKey == "" && c.LedgerAPIKeyFile == "" {
 		errs = append(errs, fmt.Errorf("-ledger-api-key is required with -ledger-addr"))
-	}
-	if c.APIKeys != "" {
-		if _, err := auth.ParseKeyring(c.APIKeys); err != nil {
-			errs = append(errs, fmt.Errorf("-api-keys: %w", err))
-		}
 	}
 	return errors.Join(errs...)
 }
@@ -227,9 +227,9 @@ type Service struct {
 // New connects NATS and ClickHouse, migrates the schema and listens for
 // gRPC; Addr is known when it returns. Run starts the work.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
-	keys, err := auth.ParseKeyring(cfg.APIKeys)
+	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("api keys: %w", err)
+		return nil, err
 	}
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
@@ -256,7 +256,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	if s.ledger, err = balance.Dial(cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.LedgerTimeout, clientTLS); err != nil {
+	ledgerKey, err := config.CallerKey(ctx, log, "ledger-api-key", cfg.LedgerAPIKey, cfg.LedgerAPIKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger, err = balance.Dial(cfg.LedgerAddr, ledgerKey, cfg.LedgerTimeout, clientTLS); err != nil {
 		return nil, err
 	}
 	if s.ledger != nil {
@@ -274,7 +278,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: tlsConf.TLS,
-		Auth: auth.Authorizer{Keys: keys, Policy: server.Policy(), Throttle: cfg.Throttle()},
+		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
 		Log:  log,
 	})
 	if err != nil {
@@ -289,6 +293,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil, err
 		}
 	}
+	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return s, nil
 }
 

@@ -30,6 +30,7 @@ const (
 	globexKey  = "globex-admin-secret"
 	serviceKey = "any-org-service-secret"
 	launchKey  = "acme-launcher-secret"
+	initechKey = "initech-admin-secret"
 )
 
 func startService(t *testing.T) (svc *reporting.Service, natsURL string) {
@@ -49,7 +50,7 @@ func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Co
 			Listen:    "127.0.0.1:0",
 			NATSURL:   natsURL,
 			NATSCreds: testkit.Creds(t, natsURL, "reporting"),
-			APIKeys:   acmeKey + ":acme:admin," + globexKey + ":globex:admin," + serviceKey + ":*:service," + launchKey + ":acme:launcher:design",
+			APIKeys:   acmeKey + ":acme:admin," + globexKey + ":globex:admin," + serviceKey + ":*:service:reporting," + initechKey + ":initech:admin," + launchKey + ":acme:launcher:design",
 			LogLevel:  "info",
 		},
 		ClickHouseAddr:     testkit.ClickHouseAddr(),
@@ -152,19 +153,18 @@ func TestGetUsageByDay(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(1000), resp.GetTotalTokens())
 
-		// A service key acting for an org with no data sees none.
-		resp, err = client(t, svc.Addr(), serviceKey).GetUsageByDay(auth.ActingFor(t.Context(), "initech"),
+		// An organisation with no data sees none.
+		resp, err = client(t, svc.Addr(), initechKey).GetUsageByDay(t.Context(),
 			&v1.GetUsageByDayRequest{TeamIds: []string{"design", "ops"}})
 		require.NoError(t, err)
 		require.Empty(t, resp.GetDays())
 		require.Zero(t, resp.GetTotalTokens())
 	})
 
-	t.Run("service key acts for the org it names", func(t *testing.T) {
+	t.Run("no service key reads reports", func(t *testing.T) {
 		ctx := auth.ActingFor(t.Context(), "acme")
-		resp, err := client(t, svc.Addr(), serviceKey).GetUsageByDay(ctx, req)
-		require.NoError(t, err)
-		require.Equal(t, int64(37), resp.GetTotalTokens())
+		_, err := client(t, svc.Addr(), serviceKey).GetUsageByDay(ctx, req)
+		require.Equal(t, codes.PermissionDenied, status.Code(err))
 	})
 
 	t.Run("errors", func(t *testing.T) {

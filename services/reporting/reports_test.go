@@ -159,8 +159,8 @@ func TestReportsAgainstLedgerWorkload(t *testing.T) {
 	ledger.mu.Unlock()
 
 	t.Run("an organisation without data sees none", func(t *testing.T) {
-		c := client(t, svc.Addr(), serviceKey)
-		ctx := actingFor(t, "initech")
+		c := client(t, svc.Addr(), initechKey)
+		ctx := t.Context()
 		sum, err := c.GetUsageSummary(ctx, &v1.GetUsageSummaryRequest{TeamIds: teams, Range: rng})
 		require.NoError(t, err)
 		require.Zero(t, sum.GetTokensUsed())

@@ -170,5 +170,3 @@ func startFakeLedger(t *testing.T, f *fakeLedger) string {
 	t.Cleanup(srv.Stop)
 	return lis.Addr().String()
 }
-
-func actingFor(t *testing.T, org string) context.Context { return auth.ActingFor(t.Context(), org) }

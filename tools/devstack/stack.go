@@ -22,17 +22,37 @@ import (
 
 // Dev credentials. They are printed by `make run`; never use them elsewhere.
 const (
-	AdminKey    = "dev-admin-key"
-	ServiceKey  = "dev-service-key"
-	LauncherKey = "dev-launcher-design"
-	DemoOrg     = "demo"
+	AdminKey = "dev-admin-key"
+	// OwnerKey may also create and revoke people's access keys.
+	OwnerKey = "dev-owner-key"
+	// ServiceKey is ingestion's service key: the ledger lets it make only
+	// ingestion's calls (launches, heartbeats, quotes).
+	ServiceKey = "dev-service-key"
+	// ReportingKey is reporting's service key: balances from the ledger.
+	ReportingKey = "dev-reporting-key"
+	LauncherKey  = "dev-launcher-design"
+	// GatewayKey launches for every team of the demo organisation.
+	GatewayKey = "dev-launcher-gateway"
+	DemoOrg    = "demo"
 )
 
-// APIKeys is the dev keyring given to every service.
-func APIKeys() string {
-	return fmt.Sprintf("%s:%s:admin,%s:*:service,%s:%s:launcher:design,dev-launcher-civil:%s:launcher:civil",
-		AdminKey, DemoOrg, ServiceKey, LauncherKey, DemoOrg, DemoOrg)
+// Keys returns the dev keyring of one service: only the keys that call it.
+func Keys(service string) string {
+	people := fmt.Sprintf("%s:%s:admin,%s:%s:owner", AdminKey, DemoOrg, OwnerKey, DemoOrg)
+	launchers := fmt.Sprintf("%s:%s:launcher:design,dev-launcher-civil:%s:launcher:civil,%s:%s:launcher:*",
+		LauncherKey, DemoOrg, DemoOrg, GatewayKey, DemoOrg)
+	switch service {
+	case "ledger":
+		return fmt.Sprintf("%s,%s,%s:*:service:ingestion,%s:*:service:reporting", people, launchers, ServiceKey, ReportingKey)
+	case "ingestion":
+		return people + "," + launchers
+	}
+	return people
 }
+
+// APIKeys is every dev key, for a process that runs all four services with
+// one keyring.
+func APIKeys() string { return Keys("ledger") }
 
 // Options say where the stack's pieces are.
 type Options struct {
@@ -84,7 +104,7 @@ func defaults(register func(*flag.FlagSet)) {
 }
 
 func common(c *config.Common, o Options, identity, listen string) {
-	c.NATSURL, c.APIKeys, c.Listen, c.TLS = o.NATSURL, APIKeys(), listen, o.TLS
+	c.NATSURL, c.APIKeys, c.Listen, c.TLS = o.NATSURL, Keys(identity), listen, o.TLS
 	c.NATSCreds = o.NATSCreds[identity]
 }
 
@@ -135,7 +155,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	defaults(rc.Register)
 	common(&rc.Common, o, "reporting", o.ReportingListen)
 	rc.ClickHouseAddr, rc.ClickHouseDatabase = o.ClickHouseAddr, o.ClickHouseDatabase
-	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ServiceKey
+	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ReportingKey
 	rc.ConsoleListen, rc.AlertingAddr = o.ConsoleListen, s.Alerting.Addr()
 	// The demo organisation shows real user ids; a deployment lists its own.
 	rc.PersonalDataOrgs, rc.UserHashKey = DemoOrg, "dev-user-hash-key"

@@ -78,7 +78,7 @@ func TestIngestionRefusals(t *testing.T) {
 		require.NoError(t, err)
 		// The service key acting for another organisation reads that organisation's
 		// (empty) pool of the same team name, never demo's.
-		svc := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.ServiceKey))
+		svc := v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.ReportingKey))
 		b, err := svc.GetBalance(actingFor(ctx, "other-org"), &v1.GetBalanceRequest{TeamId: "design"})
 		require.NoError(t, err)
 		require.Zero(t, b.GetBalance().GetPurchased())

@@ -97,7 +97,7 @@ func BenchmarkLaunch(b *testing.B) {
 		})
 	})
 	b.Run("ingestion-grpc", func(b *testing.B) {
-		ingest := v1.NewIngestionServiceClient(benchConn(b, ing.Addr(), devstack.ServiceKey))
+		ingest := v1.NewIngestionServiceClient(benchConn(b, ing.Addr(), devstack.GatewayKey))
 		p := prefix("grpc")
 		parallel(b, func(i int) error {
 			_, err := ingest.Launch(svc, benchLaunch(i, p))
@@ -115,7 +115,7 @@ func BenchmarkLaunch(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			req.Header.Set("Authorization", "Bearer "+devstack.ServiceKey)
+			req.Header.Set("Authorization", "Bearer "+devstack.GatewayKey)
 			req.Header.Set(auth.MetadataOrg, devstack.DemoOrg)
 			res, err := client.Do(req)
 			if err != nil {

@@ -27,7 +27,7 @@ import (
 func BenchmarkLaunchVersusLedger(b *testing.B) {
 	env := setupLaunchBench(b)
 	ledger := v1.NewLedgerServiceClient(benchConn(b, env.led.addr, devstack.ServiceKey))
-	ingest := v1.NewIngestionServiceClient(benchConn(b, env.ing.Addr(), devstack.ServiceKey))
+	ingest := v1.NewIngestionServiceClient(benchConn(b, env.ing.Addr(), devstack.GatewayKey))
 	authorizeOp := func() func(int) error {
 		p := env.prefix("ledger")
 		return func(i int) error {

@@ -328,7 +328,7 @@ func TestTokenctlAlertsListAndAck(t *testing.T) {
 
 	code, out, stderr = ctl(t, env, "alerts", "ack", id)
 	require.Equal(t, 0, code, stderr)
-	require.Regexp(t, `^acknowledged `+strings.ReplaceAll(id, ".", `\.`)+` \(low_balance, team design\) by [0-9a-f]+ at \d{4}-`, out)
+	require.Regexp(t, `^acknowledged `+strings.ReplaceAll(id, ".", `\.`)+` \(low_balance, team design\) by [0-9A-Za-z_-]+ at \d{4}-`, out)
 
 	code, out, stderr = ctl(t, env, "alerts", "list", "-o", "json", "--unacked")
 	require.Equal(t, 0, code, stderr)
@@ -372,7 +372,7 @@ func TestTokenctlErrorsSayWhatToDo(t *testing.T) {
 		{"watch resuming with an unknown key stops at once", "not-a-key-of-ours", nil, []string{"alerts", "watch", "--from", "1"},
 			[]string{"does not accept the API key"}},
 		{"launcher key", ctlLauncherKey, nil, []string{"alerts", "list"},
-			[]string{"alerting refused the call: a launcher key may not call", "needs an admin key of your organisation"}},
+			[]string{"alerting refused the call: a launcher key may not call", "needs a key of your organisation whose role may do it"}},
 		{"bad team", ctlAdminKey, nil, []string{"alerts", "list", "--team", "design,a.b"},
 			[]string{"invalid --team: team id \"a.b\""}},
 		{"bad kind on a watch", ctlAdminKey, nil, []string{"alerts", "watch", "--from", "1", "--kind", "*"},

@@ -100,7 +100,7 @@ func (a *app) explain(ep endpoint, err error) error {
 				ep.service, ep.addr, s.from["api-key"], msg)
 		}
 	case codes.PermissionDenied:
-		out = fmt.Sprintf("%s refused the call: %s; tokenctl needs an admin key of your organisation (or a service key with --org)", ep.service, msg)
+		out = fmt.Sprintf("%s refused the call: %s; tokenctl needs a key of your organisation whose role may do it (owner or admin to change, viewer to read, owner for access keys)", ep.service, msg)
 	case codes.InvalidArgument:
 		out = invalid(st)
 	case codes.NotFound:

@@ -35,7 +35,7 @@ func testErrors(t *testing.T, s *stack) {
 		{"remove more than there is", nil, []string{"packs", "remove", "err-a", "5", "--reason", "x"},
 			[]string{"ledger refused: "}},
 		{"launcher key", map[string]string{"TOKENMETER_API_KEY": "dev-launcher-design"}, []string{"teams", "list"},
-			[]string{"ledger refused the call: a launcher key may not call", "needs an admin key of your organisation"}},
+			[]string{"ledger refused the call: a launcher key may not call", "needs a key of your organisation whose role may do it"}},
 		{"unknown key", map[string]string{"TOKENMETER_API_KEY": "nope"}, []string{"keys", "list"},
 			[]string{"ingestion at " + s.Ingestion.Addr() + " does not accept the API key from TOKENMETER_API_KEY"}},
 		{"ledger down: the change may be retried", map[string]string{"TOKENMETER_LEDGER_ADDR": "127.0.0.1:1"},

@@ -17,7 +17,7 @@ func (a *app) keysCommand() *cobra.Command {
 Its secret is shown once, when it is made: tokenmeter keeps only its SHA-256.
 A revoked key is refused on every ingestion replica within a second.`,
 	}
-	cmd.AddCommand(a.keysCreateCommand(), a.keysListCommand(), a.keysRevokeCommand())
+	cmd.AddCommand(a.keysCreateCommand(), a.keysListCommand(), a.keysRevokeCommand(), a.keysStaticCommand())
 	return cmd
 }
 

@@ -2,8 +2,11 @@ package tokenctl
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -36,4 +39,35 @@ func testKeys(t *testing.T, s *stack) {
 	require.Equal(t, made.GetKey().GetKeyId(), live.GetKeys()[0].GetKeyId())
 	protoOut(t, ok(t, env, "keys", "list", "--team", "key-team", "--revoked", "-o", "json"), &live)
 	require.Len(t, live.GetKeys(), 2)
+}
+
+// An owner makes, lists and revokes access keys; an admin may not; the new
+// key works with its role (a viewer reads balances and adds no pack).
+func testAccess(t *testing.T, s *stack) {
+	env := s.env(t)
+	r := ctl(t, env, "access", "create", "viewer", "--label", "auditor")
+	require.NotEqual(t, 0, r.code, "an admin key grants no role")
+	env["TOKENMETER_API_KEY"] = devstack.OwnerKey
+	var made v1.CreateAccessKeyResponse
+	protoOut(t, ok(t, env, "access", "create", "viewer", "--label", "auditor", "-o", "json"), &made)
+	require.Equal(t, "viewer", made.GetKey().GetRole())
+	rows := tableRows(t, ok(t, env, "access", "create", "team-admin", "--team", "design"))
+	require.Equal(t, []string{"KEY_ID", "ROLE", "TEAM", "LABEL", "SECRET"}, rows[0])
+	require.Equal(t, []string{"team-admin", "design"}, rows[1][1:3])
+
+	list := csvRows(t, ok(t, env, "access", "list", "-o", "csv"))
+	require.Equal(t, []string{"key_id", "role", "team", "label", "created", "created_by", "revoked"}, list[0])
+	require.Len(t, list, 3)
+
+	viewer := s.env(t)
+	viewer["TOKENMETER_API_KEY"] = made.GetSecret()
+	require.Eventually(t, func() bool { return ctl(t, viewer, "balance", "design").code == 0 }, 5*time.Second, 200*time.Millisecond)
+	rows = tableRows(t, ok(t, viewer, "whoami"))
+	require.Equal(t, []string{"demo", "viewer", "-", made.GetKey().GetKeyId()}, rows[1])
+	r = ctl(t, viewer, "packs", "add", "design", "viewer-pack", "10")
+	require.NotEqual(t, 0, r.code, "a viewer adds no pack")
+	require.Contains(t, r.stderr, "may not")
+
+	ok(t, env, "access", "revoke", made.GetKey().GetKeyId())
+	require.Len(t, csvRows(t, ok(t, env, "access", "list", "-o", "csv")), 2)
 }

@@ -104,7 +104,7 @@ as protojson (field names as in the .proto files), -o csv the table's rows.`,
 		return []string{outputTable, outputJSON, outputCSV}, cobra.ShellCompDirectiveNoFileComp
 	})
 	root.AddGroup(&cobra.Group{ID: groupLedger, Title: "Teams, users, products and tokens (ledger):"},
-		&cobra.Group{ID: groupAccess, Title: "Launcher keys (ingestion):"},
+		&cobra.Group{ID: groupAccess, Title: "Launcher and access keys (ingestion):"},
 		&cobra.Group{ID: groupReports, Title: "Reports and exports (reporting):"},
 		&cobra.Group{ID: groupAlerts, Title: "Alerts (alerting):"},
 		&cobra.Group{ID: groupTools, Title: "Tools:"})
@@ -113,15 +113,15 @@ as protojson (field names as in the .proto files), -o csv the table's rows.`,
 		c.GroupID = groupLedger
 		root.AddCommand(c)
 	}
-	keys := a.keysCommand()
-	keys.GroupID = groupAccess
+	keys, access, whoami := a.keysCommand(), a.accessCommand(), a.whoamiCommand()
+	keys.GroupID, access.GroupID, whoami.GroupID = groupAccess, groupAccess, groupAccess
 	report, export := a.reportCommand(), a.exportCommand()
 	report.GroupID, export.GroupID = groupReports, groupReports
 	alerts := a.alertsCommand()
 	alerts.GroupID = groupAlerts
 	demo := a.demoCommand()
 	demo.GroupID = groupTools
-	root.AddCommand(keys, report, export, alerts, demo)
+	root.AddCommand(keys, access, whoami, report, export, alerts, demo)
 	root.SetHelpCommandGroupID(groupTools)
 	root.SetCompletionCommandGroupID(groupTools)
 	return a, root

@@ -16,6 +16,7 @@ func TestTokenctl(t *testing.T) {
 		{"ledger", testLedger},
 		{"history and paging", testHistory},
 		{"keys", testKeys},
+		{"access", testAccess},
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},

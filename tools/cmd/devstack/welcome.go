@@ -19,7 +19,8 @@ tokenmeter is running (Ctrl-C stops it; data is kept in %s/)
 
   ingestion  %s   (launcher API; key %s for team "design")
              http://%s   (the same API as HTTP/JSON)
-  ledger     %s   (admin key %s)
+  ledger     %s   (admin key %s; owner key %s also makes people's
+             access keys: go run ./tools/cmd/tokenctl access create viewer)
   reporting  %s
   alerting   %s
   NATS       %s   (JetStream: LEDGER, USAGE, ALERTS; no anonymous access:
@@ -47,7 +48,7 @@ the patched Go 1.27.3, so first: export GOTOOLCHAIN=go1.27.3):
     %s tokenmeter.v1.AlertingService/WatchAlerts
 
 `, stateDir, s.Reporting.ConsoleURL(), devstack.AdminKey,
-		s.Ingestion.Addr(), devstack.LauncherKey, s.Ingestion.HTTPAddr(), s.Ledger.Addr(), devstack.AdminKey, s.Reporting.Addr(), s.Alerting.Addr(),
+		s.Ingestion.Addr(), devstack.LauncherKey, s.Ingestion.HTTPAddr(), s.Ledger.Addr(), devstack.AdminKey, devstack.OwnerKey, s.Reporting.Addr(), s.Alerting.Addr(),
 		natsURL, stateDir, chAddr, chDB,
 		devstack.LauncherKey, s.Ingestion.HTTPAddr(),
 		devstack.LauncherKey, s.Ingestion.Addr(), devstack.AdminKey, s.Ledger.Addr(),

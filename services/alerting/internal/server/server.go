@@ -25,23 +25,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/webhook"
 )
 
-// Policy lets organisation admins and services acting for an organisation
-// call every AlertingService method.
-func Policy() auth.Policy {
-	roles := []auth.Role{auth.RoleAdmin, auth.RoleService}
-	return auth.Policy{
-		v1.AlertingService_WatchAlerts_FullMethodName:      roles,
-		v1.AlertingService_ListAlerts_FullMethodName:       roles,
-		v1.AlertingService_AcknowledgeAlert_FullMethodName: roles,
-		v1.AlertingService_ListRules_FullMethodName:        roles,
-		v1.AlertingService_SetRules_FullMethodName:         roles,
-		v1.AlertingService_ListWebhooks_FullMethodName:     roles,
-		v1.AlertingService_SetWebhook_FullMethodName:       roles,
-		v1.AlertingService_DeleteWebhook_FullMethodName:    roles,
-		v1.AlertingService_ListDeadLetters_FullMethodName:  roles,
-	}
-}
-
 // Server implements AlertingService over the ALERTS stream and alerting's
 // KV buckets.
 type Server struct {

@@ -15,16 +15,20 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 const maxLabelLen = 128
 
-// Admin serves the launcher-key RPCs of IngestionService to admins of an
-// organisation; the auth policy keeps every other role out.
+// Admin serves the key RPCs of IngestionService: launcher keys to admins
+// and owners, access keys to owners (the policy, libs/access, keeps every
+// other role out).
 type Admin struct {
-	Store *Store
+	Store *keystore.Store
+	// People holds the access keys.
+	People *keystore.Store
 	// Ring is this replica's keyring: changes land in it at once, so the
 	// admin's next call here sees them; the watch brings them everywhere.
 	Ring *auth.Keyring
@@ -33,8 +37,8 @@ type Admin struct {
 
 func admin(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
-	if !ok || p.Role != auth.RoleAdmin {
-		return p, status.Error(codes.PermissionDenied, "launcher keys are managed with an admin key")
+	if !ok || (p.Role != auth.RoleAdmin && p.Role != auth.RoleOwner) {
+		return p, status.Error(codes.PermissionDenied, "launcher keys are managed with an admin or owner key")
 	}
 	return p, nil
 }
@@ -53,11 +57,11 @@ func (a *Admin) CreateLauncherKey(ctx context.Context, req *v1.CreateLauncherKey
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
-	secret, rec, err := a.Store.Create(ctx, p.Org, req.GetTeamId(), req.GetLabel(), p.KeyID, a.Now())
+	secret, rec, err := a.Store.Create(ctx, keystore.Record{Org: p.Org, Team: req.GetTeamId(), Label: req.GetLabel(), CreatedBy: p.KeyID}, a.Now())
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
 	}
-	a.Ring.AddHash(auth.Hash(secret), rec.principal())
+	a.Ring.AddHash(auth.Hash(secret), rec.Principal())
 	return &v1.CreateLauncherKeyResponse{Key: toProto(rec), Secret: secret}, nil
 }
 
@@ -67,19 +71,19 @@ func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKey
 	if err != nil {
 		return nil, err
 	}
-	if !ValidKeyID(req.GetKeyId()) {
+	if !keystore.ValidKeyID(req.GetKeyId()) {
 		var bad grpcserver.Violations
 		bad.Add("key_id", "must be a key id as listed: 12 lowercase hex digits")
 		return nil, bad.Err()
 	}
 	rec, err := a.Store.Revoke(ctx, p.Org, req.GetKeyId(), a.Now())
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, keystore.ErrNotFound) {
 		return nil, status.Errorf(codes.NotFound, "no launcher key %s in this organisation", quote.Prefix(req.GetKeyId()))
 	}
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
 	}
-	if sum, err := rec.hash(); err == nil {
+	if sum, err := rec.Hash(); err == nil {
 		a.Ring.RevokeHash(sum)
 	}
 	return &v1.RevokeLauncherKeyResponse{Key: toProto(rec)}, nil
@@ -105,10 +109,10 @@ func (a *Admin) ListLauncherKeys(ctx context.Context, req *v1.ListLauncherKeysRe
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
 	}
-	recs = slices.DeleteFunc(recs, func(r Record) bool {
+	recs = slices.DeleteFunc(recs, func(r keystore.Record) bool {
 		return (req.GetTeamId() != "" && r.Team != req.GetTeamId()) || (r.RevokedAt != nil && !req.GetIncludeRevoked())
 	})
-	slices.SortFunc(recs, func(a, b Record) int { return strings.Compare(pageKey(a), pageKey(b)) })
+	slices.SortFunc(recs, func(a, b keystore.Record) int { return strings.Compare(pageKey(a), pageKey(b)) })
 	recs, next := grpcserver.PageSlice(page, recs, pageKey)
 	resp := &v1.ListLauncherKeysResponse{NextPageToken: next}
 	for _, r := range recs {
@@ -118,11 +122,11 @@ func (a *Admin) ListLauncherKeys(ctx context.Context, req *v1.ListLauncherKeysRe
 }
 
 // pageKey orders keys by creation, then id: a fixed-width UTC time sorts as text.
-func pageKey(r Record) string {
+func pageKey(r keystore.Record) string {
 	return r.CreatedAt.UTC().Format("20060102T150405.000000000") + "." + r.KeyID
 }
 
-func toProto(r Record) *v1.LauncherKey {
+func toProto(r keystore.Record) *v1.LauncherKey {
 	k := &v1.LauncherKey{KeyId: r.KeyID, TeamId: r.Team, Label: r.Label, CreatedBy: r.CreatedBy, CreatedAt: timestamppb.New(r.CreatedAt)}
 	if r.RevokedAt != nil {
 		k.RevokedAt = timestamppb.New(*r.RevokedAt)

@@ -33,20 +33,6 @@ type Server struct {
 	Limit *Limiter
 }
 
-// Policy says who may call what: launcher keys for their own team; service
-// credentials (e.g. a launcher gateway) for any team of the organisation.
-var Policy = auth.Policy{
-	v1.IngestionService_Launch_FullMethodName:      {auth.RoleLauncher, auth.RoleService},
-	v1.IngestionService_Heartbeat_FullMethodName:   {auth.RoleLauncher, auth.RoleService},
-	v1.IngestionService_EndSession_FullMethodName:  {auth.RoleLauncher, auth.RoleService},
-	v1.IngestionService_IngestBatch_FullMethodName: {auth.RoleLauncher, auth.RoleService},
-	v1.IngestionService_Quote_FullMethodName:       {auth.RoleLauncher, auth.RoleService, auth.RoleAdmin},
-	// Launcher keys are managed by the organisation's admins only.
-	v1.IngestionService_CreateLauncherKey_FullMethodName: {auth.RoleAdmin},
-	v1.IngestionService_RevokeLauncherKey_FullMethodName: {auth.RoleAdmin},
-	v1.IngestionService_ListLauncherKeys_FullMethodName:  {auth.RoleAdmin},
-}
-
 func caller(ctx context.Context, team string) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {

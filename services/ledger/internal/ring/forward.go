@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
@@ -21,9 +22,9 @@ const MetadataForwarded = "x-tokenmeter-forwarded-by"
 // Forwarder reaches the replica that owns a pool.
 type Forwarder struct {
 	// tls dials the other replicas (nil: plaintext).
-	tls    *tls.Config
-	ring   *Ring
-	apiKey string
+	tls  *tls.Config
+	ring *Ring
+	key  credentials.PerRPCCredentials
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
@@ -31,9 +32,9 @@ type Forwarder struct {
 	forwarded atomic.Int64
 }
 
-// NewForwarder forwards with apiKey, a service credential the other replicas accept.
-func NewForwarder(r *Ring, apiKey string, tlsConf *tls.Config) *Forwarder {
-	return &Forwarder{ring: r, apiKey: apiKey, tls: tlsConf, conns: map[string]*grpc.ClientConn{}}
+// NewForwarder forwards with key, a service credential the other replicas accept.
+func NewForwarder(r *Ring, key credentials.PerRPCCredentials, tlsConf *tls.Config) *Forwarder {
+	return &Forwarder{ring: r, key: key, tls: tlsConf, conns: map[string]*grpc.ClientConn{}}
 }
 
 // Target returns a client of the pool's owner and the context to call it
@@ -65,7 +66,7 @@ func (f *Forwarder) conn(addr string) (*grpc.ClientConn, error) {
 	if c, ok := f.conns[addr]; ok {
 		return c, nil
 	}
-	c, err := grpcserver.DialTLS(addr, f.apiKey, f.tls)
+	c, err := grpcserver.DialKey(addr, f.key, f.tls)
 	if err != nil {
 		return nil, err
 	}

@@ -47,30 +47,6 @@ func forwardable(err error) bool {
 	return false
 }
 
-// Policy says who may call what.
-var Policy = auth.Policy{
-	v1.LedgerService_Authorize_FullMethodName:        {auth.RoleService},
-	v1.LedgerService_AuthorizeBatch_FullMethodName:   {auth.RoleService},
-	v1.LedgerService_QuoteLaunch_FullMethodName:      {auth.RoleService, auth.RoleAdmin},
-	v1.LedgerService_GetBalance_FullMethodName:       {auth.RoleService, auth.RoleAdmin},
-	v1.LedgerService_AddPack_FullMethodName:          {auth.RoleAdmin},
-	v1.LedgerService_AdjustBalance_FullMethodName:    {auth.RoleAdmin},
-	v1.LedgerService_ListPacks_FullMethodName:        {auth.RoleService, auth.RoleAdmin},
-	v1.LedgerService_ListTransactions_FullMethodName: {auth.RoleService, auth.RoleAdmin},
-	v1.LedgerService_SetProductRate_FullMethodName:   {auth.RoleAdmin},
-	v1.LedgerService_ListProducts_FullMethodName:     {auth.RoleService, auth.RoleAdmin},
-	v1.LedgerService_AssignUser_FullMethodName:       {auth.RoleAdmin},
-	v1.LedgerService_UnassignUser_FullMethodName:     {auth.RoleAdmin},
-	v1.LedgerService_RecordHeartbeat_FullMethodName:  {auth.RoleService},
-	v1.LedgerService_MergeTeams_FullMethodName:       {auth.RoleAdmin},
-	v1.LedgerService_SetBudget_FullMethodName:        {auth.RoleAdmin},
-	v1.LedgerService_ListBudgets_FullMethodName:      {auth.RoleService, auth.RoleAdmin},
-	v1.LedgerService_SetCapacity_FullMethodName:      {auth.RoleAdmin},
-	v1.LedgerService_UseCapacity_FullMethodName:      {auth.RoleService, auth.RoleLauncher, auth.RoleAdmin},
-	v1.LedgerService_ReturnCapacity_FullMethodName:   {auth.RoleService, auth.RoleLauncher, auth.RoleAdmin},
-	v1.LedgerService_ListTeams_FullMethodName:        {auth.RoleService, auth.RoleAdmin},
-}
-
 func caller(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {

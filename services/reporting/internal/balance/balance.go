@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
@@ -28,14 +29,14 @@ type Ledger struct {
 
 // Dial returns a client of the ledger at addr (nil, nil when addr is empty:
 // reports then say the remaining tokens are unknown).
-func Dial(addr, serviceKey string, timeout time.Duration, tlsConf *tls.Config) (*Ledger, error) {
+func Dial(addr string, serviceKey credentials.PerRPCCredentials, timeout time.Duration, tlsConf *tls.Config) (*Ledger, error) {
 	if addr == "" {
 		return nil, nil
 	}
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	conn, err := grpcserver.DialTLS(addr, serviceKey, tlsConf)
+	conn, err := grpcserver.DialKey(addr, serviceKey, tlsConf)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

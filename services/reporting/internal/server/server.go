@@ -116,20 +116,6 @@ func NewWith(o Options) *Server {
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 
-// Policy lets admins and services call every ReportingService method.
-func Policy() auth.Policy {
-	pol := auth.Policy{}
-	desc := v1.ReportingService_ServiceDesc
-	roles := []auth.Role{auth.RoleAdmin, auth.RoleService}
-	for _, m := range desc.Methods {
-		pol["/"+desc.ServiceName+"/"+m.MethodName] = roles
-	}
-	for _, s := range desc.Streams {
-		pol["/"+desc.ServiceName+"/"+s.StreamName] = roles
-	}
-	return pol
-}
-
 // caller returns the authenticated principal; every query is confined to its org.
 func caller(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)

@@ -106,14 +106,3 @@ func TestGetUsageByDayErrors(t *testing.T) {
 		require.Equal(t, codes.InvalidArgument, status.Code(err))
 	})
 }
-
-func TestPolicy(t *testing.T) {
-	t.Parallel()
-	pol := Policy()
-	require.Len(t, pol, 10)
-	for method, roles := range pol {
-		require.ElementsMatch(t, []auth.Role{auth.RoleAdmin, auth.RoleService}, roles, method)
-	}
-	require.Contains(t, pol, "/tokenmeter.v1.ReportingService/GetUsageByDay")
-	require.Contains(t, pol, "/tokenmeter.v1.ReportingService/Export")
-}

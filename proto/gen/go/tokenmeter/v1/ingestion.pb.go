@@ -1384,6 +1384,422 @@ func (x *ListLauncherKeysResponse) GetNextPageToken() string {
 	return ""
 }
 
+// AccessKey is a key granting one role of an organisation to whoever holds its secret.
+type AccessKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Random; never derived from the secret.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// owner, admin, viewer or team-admin.
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// The team of a team-admin key; empty for the other roles.
+	RoleTeamId string                 `protobuf:"bytes,3,opt,name=role_team_id,json=roleTeamId,proto3" json:"role_team_id,omitempty"`
+	Label      string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Set once the key is revoked.
+	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	// Key id of the owner who created it.
+	CreatedBy     string `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessKey) Reset() {
+	*x = AccessKey{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessKey) ProtoMessage() {}
+
+func (x *AccessKey) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessKey.ProtoReflect.Descriptor instead.
+func (*AccessKey) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AccessKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *AccessKey) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AccessKey) GetRoleTeamId() string {
+	if x != nil {
+		return x.RoleTeamId
+	}
+	return ""
+}
+
+func (x *AccessKey) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *AccessKey) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *AccessKey) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+func (x *AccessKey) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+type CreateAccessKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// owner, admin, viewer or team-admin.
+	Role string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// The team of a team-admin key; empty for the other roles.
+	RoleTeamId string `protobuf:"bytes,2,opt,name=role_team_id,json=roleTeamId,proto3" json:"role_team_id,omitempty"`
+	// At most 128 characters.
+	Label         string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessKeyRequest) Reset() {
+	*x = CreateAccessKeyRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessKeyRequest) ProtoMessage() {}
+
+func (x *CreateAccessKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessKeyRequest.ProtoReflect.Descriptor instead.
+func (*CreateAccessKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CreateAccessKeyRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *CreateAccessKeyRequest) GetRoleTeamId() string {
+	if x != nil {
+		return x.RoleTeamId
+	}
+	return ""
+}
+
+func (x *CreateAccessKeyRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+type CreateAccessKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   *AccessKey             `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The bearer secret; shown once.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessKeyResponse) Reset() {
+	*x = CreateAccessKeyResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessKeyResponse) ProtoMessage() {}
+
+func (x *CreateAccessKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessKeyResponse.ProtoReflect.Descriptor instead.
+func (*CreateAccessKeyResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CreateAccessKeyResponse) GetKey() *AccessKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *CreateAccessKeyResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+type RevokeAccessKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessKeyRequest) Reset() {
+	*x = RevokeAccessKeyRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessKeyRequest) ProtoMessage() {}
+
+func (x *RevokeAccessKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessKeyRequest.ProtoReflect.Descriptor instead.
+func (*RevokeAccessKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RevokeAccessKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+type RevokeAccessKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *AccessKey             `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessKeyResponse) Reset() {
+	*x = RevokeAccessKeyResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessKeyResponse) ProtoMessage() {}
+
+func (x *RevokeAccessKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessKeyResponse.ProtoReflect.Descriptor instead.
+func (*RevokeAccessKeyResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RevokeAccessKeyResponse) GetKey() *AccessKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type ListAccessKeysRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IncludeRevoked bool                   `protobuf:"varint,1,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
+	// Keys per page (default 100, at most 1,000) and the previous answer's token.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessKeysRequest) Reset() {
+	*x = ListAccessKeysRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessKeysRequest) ProtoMessage() {}
+
+func (x *ListAccessKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListAccessKeysRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListAccessKeysRequest) GetIncludeRevoked() bool {
+	if x != nil {
+		return x.IncludeRevoked
+	}
+	return false
+}
+
+func (x *ListAccessKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAccessKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAccessKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Keys  []*AccessKey           `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessKeysResponse) Reset() {
+	*x = ListAccessKeysResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessKeysResponse) ProtoMessage() {}
+
+func (x *ListAccessKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListAccessKeysResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListAccessKeysResponse) GetKeys() []*AccessKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListAccessKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ingestion_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
@@ -1500,7 +1916,39 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"r\n" +
 	"\x18ListLauncherKeysResponse\x12.\n" +
 	"\x04keys\x18\x01 \x03(\v2\x1a.tokenmeter.v1.LauncherKeyR\x04keys\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcb\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x83\x02\n" +
+	"\tAccessKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12 \n" +
+	"\frole_team_id\x18\x03 \x01(\tR\n" +
+	"roleTeamId\x12\x14\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x129\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\a \x01(\tR\tcreatedBy\"d\n" +
+	"\x16CreateAccessKeyRequest\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12 \n" +
+	"\frole_team_id\x18\x02 \x01(\tR\n" +
+	"roleTeamId\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\"]\n" +
+	"\x17CreateAccessKeyResponse\x12*\n" +
+	"\x03key\x18\x01 \x01(\v2\x18.tokenmeter.v1.AccessKeyR\x03key\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"/\n" +
+	"\x16RevokeAccessKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"E\n" +
+	"\x17RevokeAccessKeyResponse\x12*\n" +
+	"\x03key\x18\x01 \x01(\v2\x18.tokenmeter.v1.AccessKeyR\x03key\"|\n" +
+	"\x15ListAccessKeysRequest\x12'\n" +
+	"\x0finclude_revoked\x18\x01 \x01(\bR\x0eincludeRevoked\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"n\n" +
+	"\x16ListAccessKeysResponse\x12,\n" +
+	"\x04keys\x18\x01 \x03(\v2\x18.tokenmeter.v1.AccessKeyR\x04keys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xee\a\n" +
 	"\x10IngestionService\x12E\n" +
 	"\x06Launch\x12\x1c.tokenmeter.v1.LaunchRequest\x1a\x1d.tokenmeter.v1.LaunchResponse\x12N\n" +
 	"\tHeartbeat\x12\x1f.tokenmeter.v1.HeartbeatRequest\x1a .tokenmeter.v1.HeartbeatResponse\x12Q\n" +
@@ -1510,7 +1958,10 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\x05Quote\x12\x1b.tokenmeter.v1.QuoteRequest\x1a\x1c.tokenmeter.v1.QuoteResponse\x12f\n" +
 	"\x11CreateLauncherKey\x12'.tokenmeter.v1.CreateLauncherKeyRequest\x1a(.tokenmeter.v1.CreateLauncherKeyResponse\x12f\n" +
 	"\x11RevokeLauncherKey\x12'.tokenmeter.v1.RevokeLauncherKeyRequest\x1a(.tokenmeter.v1.RevokeLauncherKeyResponse\x12c\n" +
-	"\x10ListLauncherKeys\x12&.tokenmeter.v1.ListLauncherKeysRequest\x1a'.tokenmeter.v1.ListLauncherKeysResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x10ListLauncherKeys\x12&.tokenmeter.v1.ListLauncherKeysRequest\x1a'.tokenmeter.v1.ListLauncherKeysResponse\x12`\n" +
+	"\x0fCreateAccessKey\x12%.tokenmeter.v1.CreateAccessKeyRequest\x1a&.tokenmeter.v1.CreateAccessKeyResponse\x12`\n" +
+	"\x0fRevokeAccessKey\x12%.tokenmeter.v1.RevokeAccessKeyRequest\x1a&.tokenmeter.v1.RevokeAccessKeyResponse\x12]\n" +
+	"\x0eListAccessKeys\x12$.tokenmeter.v1.ListAccessKeysRequest\x1a%.tokenmeter.v1.ListAccessKeysResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ingestion_proto_rawDescOnce sync.Once
@@ -1524,7 +1975,7 @@ func file_tokenmeter_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ingestion_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_tokenmeter_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tokenmeter_v1_ingestion_proto_goTypes = []any{
 	(*LaunchRequest)(nil),             // 0: tokenmeter.v1.LaunchRequest
 	(*LaunchResponse)(nil),            // 1: tokenmeter.v1.LaunchResponse
@@ -1545,21 +1996,28 @@ var file_tokenmeter_v1_ingestion_proto_goTypes = []any{
 	(*RevokeLauncherKeyResponse)(nil), // 16: tokenmeter.v1.RevokeLauncherKeyResponse
 	(*ListLauncherKeysRequest)(nil),   // 17: tokenmeter.v1.ListLauncherKeysRequest
 	(*ListLauncherKeysResponse)(nil),  // 18: tokenmeter.v1.ListLauncherKeysResponse
-	nil,                               // 19: tokenmeter.v1.LaunchRequest.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
-	(Decision)(0),                     // 21: tokenmeter.v1.Decision
-	(DenyReason)(0),                   // 22: tokenmeter.v1.DenyReason
+	(*AccessKey)(nil),                 // 19: tokenmeter.v1.AccessKey
+	(*CreateAccessKeyRequest)(nil),    // 20: tokenmeter.v1.CreateAccessKeyRequest
+	(*CreateAccessKeyResponse)(nil),   // 21: tokenmeter.v1.CreateAccessKeyResponse
+	(*RevokeAccessKeyRequest)(nil),    // 22: tokenmeter.v1.RevokeAccessKeyRequest
+	(*RevokeAccessKeyResponse)(nil),   // 23: tokenmeter.v1.RevokeAccessKeyResponse
+	(*ListAccessKeysRequest)(nil),     // 24: tokenmeter.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),    // 25: tokenmeter.v1.ListAccessKeysResponse
+	nil,                               // 26: tokenmeter.v1.LaunchRequest.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
+	(Decision)(0),                     // 28: tokenmeter.v1.Decision
+	(DenyReason)(0),                   // 29: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_ingestion_proto_depIdxs = []int32{
-	20, // 0: tokenmeter.v1.LaunchRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	19, // 1: tokenmeter.v1.LaunchRequest.attributes:type_name -> tokenmeter.v1.LaunchRequest.AttributesEntry
-	21, // 2: tokenmeter.v1.LaunchResponse.decision:type_name -> tokenmeter.v1.Decision
-	22, // 3: tokenmeter.v1.LaunchResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	20, // 4: tokenmeter.v1.LaunchResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	20, // 5: tokenmeter.v1.HeartbeatRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	20, // 6: tokenmeter.v1.HeartbeatResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	22, // 7: tokenmeter.v1.HeartbeatResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	20, // 8: tokenmeter.v1.EndSessionRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 0: tokenmeter.v1.LaunchRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	26, // 1: tokenmeter.v1.LaunchRequest.attributes:type_name -> tokenmeter.v1.LaunchRequest.AttributesEntry
+	28, // 2: tokenmeter.v1.LaunchResponse.decision:type_name -> tokenmeter.v1.Decision
+	29, // 3: tokenmeter.v1.LaunchResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	27, // 4: tokenmeter.v1.LaunchResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	27, // 5: tokenmeter.v1.HeartbeatRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 6: tokenmeter.v1.HeartbeatResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	29, // 7: tokenmeter.v1.HeartbeatResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	27, // 8: tokenmeter.v1.EndSessionRequest.occurred_at:type_name -> google.protobuf.Timestamp
 	7,  // 9: tokenmeter.v1.IngestBatchRequest.events:type_name -> tokenmeter.v1.OfflineEvent
 	0,  // 10: tokenmeter.v1.OfflineEvent.launch:type_name -> tokenmeter.v1.LaunchRequest
 	2,  // 11: tokenmeter.v1.OfflineEvent.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
@@ -1568,34 +2026,45 @@ var file_tokenmeter_v1_ingestion_proto_depIdxs = []int32{
 	1,  // 14: tokenmeter.v1.OfflineEventResult.launch:type_name -> tokenmeter.v1.LaunchResponse
 	3,  // 15: tokenmeter.v1.OfflineEventResult.heartbeat:type_name -> tokenmeter.v1.HeartbeatResponse
 	5,  // 16: tokenmeter.v1.OfflineEventResult.end_session:type_name -> tokenmeter.v1.EndSessionResponse
-	22, // 17: tokenmeter.v1.QuoteResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	20, // 18: tokenmeter.v1.QuoteResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	20, // 19: tokenmeter.v1.LauncherKey.created_at:type_name -> google.protobuf.Timestamp
-	20, // 20: tokenmeter.v1.LauncherKey.revoked_at:type_name -> google.protobuf.Timestamp
+	29, // 17: tokenmeter.v1.QuoteResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	27, // 18: tokenmeter.v1.QuoteResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	27, // 19: tokenmeter.v1.LauncherKey.created_at:type_name -> google.protobuf.Timestamp
+	27, // 20: tokenmeter.v1.LauncherKey.revoked_at:type_name -> google.protobuf.Timestamp
 	12, // 21: tokenmeter.v1.CreateLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
 	12, // 22: tokenmeter.v1.RevokeLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
 	12, // 23: tokenmeter.v1.ListLauncherKeysResponse.keys:type_name -> tokenmeter.v1.LauncherKey
-	0,  // 24: tokenmeter.v1.IngestionService.Launch:input_type -> tokenmeter.v1.LaunchRequest
-	2,  // 25: tokenmeter.v1.IngestionService.Heartbeat:input_type -> tokenmeter.v1.HeartbeatRequest
-	4,  // 26: tokenmeter.v1.IngestionService.EndSession:input_type -> tokenmeter.v1.EndSessionRequest
-	6,  // 27: tokenmeter.v1.IngestionService.IngestBatch:input_type -> tokenmeter.v1.IngestBatchRequest
-	10, // 28: tokenmeter.v1.IngestionService.Quote:input_type -> tokenmeter.v1.QuoteRequest
-	13, // 29: tokenmeter.v1.IngestionService.CreateLauncherKey:input_type -> tokenmeter.v1.CreateLauncherKeyRequest
-	15, // 30: tokenmeter.v1.IngestionService.RevokeLauncherKey:input_type -> tokenmeter.v1.RevokeLauncherKeyRequest
-	17, // 31: tokenmeter.v1.IngestionService.ListLauncherKeys:input_type -> tokenmeter.v1.ListLauncherKeysRequest
-	1,  // 32: tokenmeter.v1.IngestionService.Launch:output_type -> tokenmeter.v1.LaunchResponse
-	3,  // 33: tokenmeter.v1.IngestionService.Heartbeat:output_type -> tokenmeter.v1.HeartbeatResponse
-	5,  // 34: tokenmeter.v1.IngestionService.EndSession:output_type -> tokenmeter.v1.EndSessionResponse
-	8,  // 35: tokenmeter.v1.IngestionService.IngestBatch:output_type -> tokenmeter.v1.IngestBatchResponse
-	11, // 36: tokenmeter.v1.IngestionService.Quote:output_type -> tokenmeter.v1.QuoteResponse
-	14, // 37: tokenmeter.v1.IngestionService.CreateLauncherKey:output_type -> tokenmeter.v1.CreateLauncherKeyResponse
-	16, // 38: tokenmeter.v1.IngestionService.RevokeLauncherKey:output_type -> tokenmeter.v1.RevokeLauncherKeyResponse
-	18, // 39: tokenmeter.v1.IngestionService.ListLauncherKeys:output_type -> tokenmeter.v1.ListLauncherKeysResponse
-	32, // [32:40] is the sub-list for method output_type
-	24, // [24:32] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	27, // 24: tokenmeter.v1.AccessKey.created_at:type_name -> google.protobuf.Timestamp
+	27, // 25: tokenmeter.v1.AccessKey.revoked_at:type_name -> google.protobuf.Timestamp
+	19, // 26: tokenmeter.v1.CreateAccessKeyResponse.key:type_name -> tokenmeter.v1.AccessKey
+	19, // 27: tokenmeter.v1.RevokeAccessKeyResponse.key:type_name -> tokenmeter.v1.AccessKey
+	19, // 28: tokenmeter.v1.ListAccessKeysResponse.keys:type_name -> tokenmeter.v1.AccessKey
+	0,  // 29: tokenmeter.v1.IngestionService.Launch:input_type -> tokenmeter.v1.LaunchRequest
+	2,  // 30: tokenmeter.v1.IngestionService.Heartbeat:input_type -> tokenmeter.v1.HeartbeatRequest
+	4,  // 31: tokenmeter.v1.IngestionService.EndSession:input_type -> tokenmeter.v1.EndSessionRequest
+	6,  // 32: tokenmeter.v1.IngestionService.IngestBatch:input_type -> tokenmeter.v1.IngestBatchRequest
+	10, // 33: tokenmeter.v1.IngestionService.Quote:input_type -> tokenmeter.v1.QuoteRequest
+	13, // 34: tokenmeter.v1.IngestionService.CreateLauncherKey:input_type -> tokenmeter.v1.CreateLauncherKeyRequest
+	15, // 35: tokenmeter.v1.IngestionService.RevokeLauncherKey:input_type -> tokenmeter.v1.RevokeLauncherKeyRequest
+	17, // 36: tokenmeter.v1.IngestionService.ListLauncherKeys:input_type -> tokenmeter.v1.ListLauncherKeysRequest
+	20, // 37: tokenmeter.v1.IngestionService.CreateAccessKey:input_type -> tokenmeter.v1.CreateAccessKeyRequest
+	22, // 38: tokenmeter.v1.IngestionService.RevokeAccessKey:input_type -> tokenmeter.v1.RevokeAccessKeyRequest
+	24, // 39: tokenmeter.v1.IngestionService.ListAccessKeys:input_type -> tokenmeter.v1.ListAccessKeysRequest
+	1,  // 40: tokenmeter.v1.IngestionService.Launch:output_type -> tokenmeter.v1.LaunchResponse
+	3,  // 41: tokenmeter.v1.IngestionService.Heartbeat:output_type -> tokenmeter.v1.HeartbeatResponse
+	5,  // 42: tokenmeter.v1.IngestionService.EndSession:output_type -> tokenmeter.v1.EndSessionResponse
+	8,  // 43: tokenmeter.v1.IngestionService.IngestBatch:output_type -> tokenmeter.v1.IngestBatchResponse
+	11, // 44: tokenmeter.v1.IngestionService.Quote:output_type -> tokenmeter.v1.QuoteResponse
+	14, // 45: tokenmeter.v1.IngestionService.CreateLauncherKey:output_type -> tokenmeter.v1.CreateLauncherKeyResponse
+	16, // 46: tokenmeter.v1.IngestionService.RevokeLauncherKey:output_type -> tokenmeter.v1.RevokeLauncherKeyResponse
+	18, // 47: tokenmeter.v1.IngestionService.ListLauncherKeys:output_type -> tokenmeter.v1.ListLauncherKeysResponse
+	21, // 48: tokenmeter.v1.IngestionService.CreateAccessKey:output_type -> tokenmeter.v1.CreateAccessKeyResponse
+	23, // 49: tokenmeter.v1.IngestionService.RevokeAccessKey:output_type -> tokenmeter.v1.RevokeAccessKeyResponse
+	25, // 50: tokenmeter.v1.IngestionService.ListAccessKeys:output_type -> tokenmeter.v1.ListAccessKeysResponse
+	40, // [40:51] is the sub-list for method output_type
+	29, // [29:40] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ingestion_proto_init() }
@@ -1621,7 +2090,7 @@ func file_tokenmeter_v1_ingestion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ingestion_proto_rawDesc), len(file_tokenmeter_v1_ingestion_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,9 @@ const (
 	IngestionService_CreateLauncherKey_FullMethodName = "/tokenmeter.v1.IngestionService/CreateLauncherKey"
 	IngestionService_RevokeLauncherKey_FullMethodName = "/tokenmeter.v1.IngestionService/RevokeLauncherKey"
 	IngestionService_ListLauncherKeys_FullMethodName  = "/tokenmeter.v1.IngestionService/ListLauncherKeys"
+	IngestionService_CreateAccessKey_FullMethodName   = "/tokenmeter.v1.IngestionService/CreateAccessKey"
+	IngestionService_RevokeAccessKey_FullMethodName   = "/tokenmeter.v1.IngestionService/RevokeAccessKey"
+	IngestionService_ListAccessKeys_FullMethodName    = "/tokenmeter.v1.IngestionService/ListAccessKeys"
 )
 
 // IngestionServiceClient is the client API for IngestionService service.
@@ -52,6 +55,14 @@ type IngestionServiceClient interface {
 	RevokeLauncherKey(ctx context.Context, in *RevokeLauncherKeyRequest, opts ...grpc.CallOption) (*RevokeLauncherKeyResponse, error)
 	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
 	ListLauncherKeys(ctx context.Context, in *ListLauncherKeysRequest, opts ...grpc.CallOption) (*ListLauncherKeysResponse, error)
+	// CreateAccessKey makes a key for a person or a tool with one role of the
+	// organisation (owner only); the secret is in this answer only. Every
+	// service accepts it within a second.
+	CreateAccessKey(ctx context.Context, in *CreateAccessKeyRequest, opts ...grpc.CallOption) (*CreateAccessKeyResponse, error)
+	// RevokeAccessKey revokes an access key on every service within a second (owner only).
+	RevokeAccessKey(ctx context.Context, in *RevokeAccessKeyRequest, opts ...grpc.CallOption) (*RevokeAccessKeyResponse, error)
+	// ListAccessKeys lists the organisation's access keys, never their secrets (owner only).
+	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 }
 
 type ingestionServiceClient struct {
@@ -142,6 +153,36 @@ func (c *ingestionServiceClient) ListLauncherKeys(ctx context.Context, in *ListL
 	return out, nil
 }
 
+func (c *ingestionServiceClient) CreateAccessKey(ctx context.Context, in *CreateAccessKeyRequest, opts ...grpc.CallOption) (*CreateAccessKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAccessKeyResponse)
+	err := c.cc.Invoke(ctx, IngestionService_CreateAccessKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) RevokeAccessKey(ctx context.Context, in *RevokeAccessKeyRequest, opts ...grpc.CallOption) (*RevokeAccessKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeAccessKeyResponse)
+	err := c.cc.Invoke(ctx, IngestionService_RevokeAccessKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccessKeysResponse)
+	err := c.cc.Invoke(ctx, IngestionService_ListAccessKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestionServiceServer is the server API for IngestionService service.
 // All implementations must embed UnimplementedIngestionServiceServer
 // for forward compatibility.
@@ -165,6 +206,14 @@ type IngestionServiceServer interface {
 	RevokeLauncherKey(context.Context, *RevokeLauncherKeyRequest) (*RevokeLauncherKeyResponse, error)
 	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
 	ListLauncherKeys(context.Context, *ListLauncherKeysRequest) (*ListLauncherKeysResponse, error)
+	// CreateAccessKey makes a key for a person or a tool with one role of the
+	// organisation (owner only); the secret is in this answer only. Every
+	// service accepts it within a second.
+	CreateAccessKey(context.Context, *CreateAccessKeyRequest) (*CreateAccessKeyResponse, error)
+	// RevokeAccessKey revokes an access key on every service within a second (owner only).
+	RevokeAccessKey(context.Context, *RevokeAccessKeyRequest) (*RevokeAccessKeyResponse, error)
+	// ListAccessKeys lists the organisation's access keys, never their secrets (owner only).
+	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	mustEmbedUnimplementedIngestionServiceServer()
 }
 
@@ -198,6 +247,15 @@ func (UnimplementedIngestionServiceServer) RevokeLauncherKey(context.Context, *R
 }
 func (UnimplementedIngestionServiceServer) ListLauncherKeys(context.Context, *ListLauncherKeysRequest) (*ListLauncherKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLauncherKeys not implemented")
+}
+func (UnimplementedIngestionServiceServer) CreateAccessKey(context.Context, *CreateAccessKeyRequest) (*CreateAccessKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAccessKey not implemented")
+}
+func (UnimplementedIngestionServiceServer) RevokeAccessKey(context.Context, *RevokeAccessKeyRequest) (*RevokeAccessKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeAccessKey not implemented")
+}
+func (UnimplementedIngestionServiceServer) ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAccessKeys not implemented")
 }
 func (UnimplementedIngestionServiceServer) mustEmbedUnimplementedIngestionServiceServer() {}
 func (UnimplementedIngestionServiceServer) testEmbeddedByValue()                          {}
@@ -364,6 +422,60 @@ func _IngestionService_ListLauncherKeys_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestionService_CreateAccessKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAccessKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).CreateAccessKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_CreateAccessKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).CreateAccessKey(ctx, req.(*CreateAccessKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_RevokeAccessKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeAccessKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).RevokeAccessKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_RevokeAccessKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).RevokeAccessKey(ctx, req.(*RevokeAccessKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_ListAccessKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccessKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).ListAccessKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_ListAccessKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).ListAccessKeys(ctx, req.(*ListAccessKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestionService_ServiceDesc is the grpc.ServiceDesc for IngestionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -402,6 +514,18 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListLauncherKeys",
 			Handler:    _IngestionService_ListLauncherKeys_Handler,
+		},
+		{
+			MethodName: "CreateAccessKey",
+			Handler:    _IngestionService_CreateAccessKey_Handler,
+		},
+		{
+			MethodName: "RevokeAccessKey",
+			Handler:    _IngestionService_RevokeAccessKey_Handler,
+		},
+		{
+			MethodName: "ListAccessKeys",
+			Handler:    _IngestionService_ListAccessKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

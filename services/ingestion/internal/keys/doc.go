@@ -1,0 +1,6 @@
+// Package keys serves the key RPCs of IngestionService: per-team launcher
+// keys, made by admins, and access keys granting people's roles, made by
+// owners. Both live hashed in JetStream KV buckets (libs/keystore) that
+// every replica watches, so a revocation takes effect everywhere within a
+// second.
+package keys
