@@ -14,8 +14,10 @@ import (
 
 // Bounds of the answers during faults (issue 15's items 1 and 2).
 const (
-	// unavailableBound: while NATS is away a call answers within this.
-	unavailableBound = time.Second
+	// unavailableBound: while NATS is away a call answers within this: the
+	// services' append timeout (1 s) for a call in flight when it went, and
+	// half a second of scheduling on two busy cores.
+	unavailableBound = 1500 * time.Millisecond
 	// recoverBound: after NATS returns, launches are authorized again within this.
 	recoverBound = 10 * time.Second
 	// refusalBound: ingestion's queue timeout (250 ms) and a second of slack.
