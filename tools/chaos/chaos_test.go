@@ -97,8 +97,10 @@ func TestChaos(t *testing.T) {
 	})
 	phase("checked")
 	sum.print(t)
-	if t.Failed() {
-		dir := filepath.Join(os.TempDir(), "tokenmeter-chaos-"+began.Format("20060102-150405"))
+	if dir := os.Getenv("CHAOS_LOGS"); dir != "" || t.Failed() {
+		if dir == "" {
+			dir = filepath.Join(os.TempDir(), "tokenmeter-chaos-"+began.Format("20060102-150405"))
+		}
 		if err := keepLogs(dir, s.procs()); err != nil {
 			t.Logf("keeping the logs: %v", err)
 		} else {
