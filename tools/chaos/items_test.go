@@ -170,6 +170,9 @@ func checkLogged(t *testing.T, s *stack, o outage, answers []attempt) {
 		for _, stream := range []string{"LEDGER", "USAGE"} {
 			once(s.reporting, "projector stopped", "projector resumed", false, "stream", stream)
 		}
+		// A long outage makes each replica lose the other, until both announce again.
+		once(s.ledgerA, "ledger replica lost", "ledger replica joined", false, "replica", "ledger-b")
+		once(s.ledgerB, "ledger replica lost", "ledger replica joined", false, "replica", "ledger-a")
 	case s.ledgerA:
 		// Ingestion finds the ledger gone when a launch fails on it.
 		once(s.ingestion, "ledger unreachable", "ledger reachable again", figuresOf(o, answers).unavailable > 0)

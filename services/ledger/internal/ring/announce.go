@@ -90,7 +90,7 @@ func (a *Announcer) watch(ctx context.Context) (reopened bool, err error) {
 	defer func() { _ = w.Stop() }()
 	tick := time.NewTicker(a.interval)
 	defer tick.Stop()
-	loaded := false // the members there at start are not news
+	loaded := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -108,7 +108,12 @@ func (a *Announcer) watch(ctx context.Context) (reopened bool, err error) {
 				return false, nil
 			}
 			if e == nil { // initial values delivered
-				loaded, a.peers = true, a.livePeers()
+				loaded = true
+				if a.peers == nil {
+					a.peers = a.livePeers() // the members there at start are not news
+				} else {
+					a.follow(ctx) // a new bucket: who came back since the old one went
+				}
 				continue
 			}
 			a.apply(e)

@@ -105,3 +105,36 @@ func TestAnnounceFailureIsLoggedOnce(t *testing.T) {
 		return err == nil && string(e.Value()) == "a:1"
 	}, 5*time.Second, interval, "announced in the new bucket")
 }
+
+// A NATS restart that outlasts the staleness makes each replica lose the
+// other; when both announce in the new bucket, each logs the other's return.
+func TestPeerReturnAfterNATSRestartIsLogged(t *testing.T) {
+	const interval, staleAfter = 20 * time.Millisecond, 500 * time.Millisecond
+	url, srv := testkit.NATS(t)
+	run := func(id string, log *slog.Logger) *Ring {
+		nc := testkit.Connect(t, url, "ledger", nats.ReconnectBufSize(-1), nats.ReconnectWait(20*time.Millisecond), nats.MaxReconnects(-1))
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		r := New(id, staleAfter, time.Now)
+		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1"}, interval, log)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return r
+	}
+	logs := &testkit.Output{}
+	ringA := run("a", slog.New(slog.NewTextHandler(logs, nil)))
+	require.Eventually(t, func() bool { return len(ringA.Live()) == 1 }, 5*time.Second, interval)
+	run("b", slog.New(slog.DiscardHandler))
+	const lost, joined = `msg="ledger replica lost`, `msg="ledger replica joined`
+	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 1 }, 5*time.Second, interval)
+
+	restart := testkit.StopNATS(t, srv)
+	require.Eventually(t, func() bool { return logs.Count(lost, "replica=b ") == 1 }, 5*time.Second, interval)
+	restart()
+	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 2 }, 10*time.Second, interval,
+		"b's return is logged:\n%s", logs)
+	require.Equal(t, 1, logs.Count(lost, "replica=b "))
+}
