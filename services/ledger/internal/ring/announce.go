@@ -72,17 +72,27 @@ func (a *Announcer) announce(ctx context.Context) error {
 // withdraws this replica so the others take its pools at once.
 func (a *Announcer) Run(ctx context.Context) error {
 	for {
-		reopened, err := a.watch(ctx)
-		if err != nil || !reopened {
-			return err
+		again, err := a.watch(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// The bucket went again before the watch began: retry at the next tick.
+			a.failing.Fail(ctx, err, "replica", a.self.ID)
+			select {
+			case <-ctx.Done():
+			case <-time.After(a.interval):
+			}
+		case !again:
+			return nil
 		}
 	}
 }
 
-// watch is Run on one members bucket. It returns reopened when the bucket
-// was gone and has been created again (a restarted single NATS server
-// keeps no memory stream), so that Run watches the new one.
-func (a *Announcer) watch(ctx context.Context) (reopened bool, err error) {
+// watch is Run on one members bucket. It returns again when NATS was
+// reconnected since the watch began: a restarted single server keeps no
+// memory stream, so the bucket is a new one (made by this replica or
+// another), which a new watch follows.
+func (a *Announcer) watch(ctx context.Context) (again bool, err error) {
+	reconnects := a.js.Conn().Stats().Reconnects
 	w, err := a.kv.WatchAll(ctx)
 	if err != nil {
 		return false, fmt.Errorf("watch members: %w", err)
@@ -97,7 +107,7 @@ func (a *Announcer) watch(ctx context.Context) (reopened bool, err error) {
 			a.withdraw(ctx)
 			return false, nil
 		case <-tick.C:
-			if a.tick(ctx) {
+			if a.tick(ctx) && a.js.Conn().Stats().Reconnects != reconnects {
 				return true, nil
 			}
 			if loaded {
@@ -124,13 +134,14 @@ func (a *Announcer) watch(ctx context.Context) (reopened bool, err error) {
 	}
 }
 
-// tick announces this replica, creating the bucket again if it is gone;
-// a failure is logged when the first happens and when they end.
-func (a *Announcer) tick(ctx context.Context) (reopened bool) {
+// tick announces this replica, making the bucket again if it is gone, and
+// reports whether it is announced; a failure is logged when the first
+// happens and when they end.
+func (a *Announcer) tick(ctx context.Context) (announced bool) {
 	err := a.announce(ctx)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
 		if kv, oerr := openMembers(ctx, a.js); oerr == nil {
-			a.kv, reopened = kv, true
+			a.kv = kv
 			err = a.announce(ctx)
 		}
 	}
@@ -140,7 +151,7 @@ func (a *Announcer) tick(ctx context.Context) (reopened bool) {
 	case ctx.Err() == nil:
 		a.failing.Fail(ctx, err, "replica", a.self.ID)
 	}
-	return reopened
+	return err == nil
 }
 
 func (a *Announcer) withdraw(ctx context.Context) {

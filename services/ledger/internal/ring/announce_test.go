@@ -107,11 +107,12 @@ func TestAnnounceFailureIsLoggedOnce(t *testing.T) {
 }
 
 // A NATS restart that outlasts the staleness makes each replica lose the
-// other; when both announce in the new bucket, each logs the other's return.
+// other; when both announce in the new bucket, each logs the other's return,
+// also the one that found the bucket made again by the other (a is slower).
 func TestPeerReturnAfterNATSRestartIsLogged(t *testing.T) {
-	const interval, staleAfter = 20 * time.Millisecond, 500 * time.Millisecond
+	const staleAfter = 800 * time.Millisecond
 	url, srv := testkit.NATS(t)
-	run := func(id string, log *slog.Logger) *Ring {
+	run := func(id string, interval time.Duration, log *slog.Logger) *Ring {
 		nc := testkit.Connect(t, url, "ledger", nats.ReconnectBufSize(-1), nats.ReconnectWait(20*time.Millisecond), nats.MaxReconnects(-1))
 		js, err := jetstream.New(nc)
 		require.NoError(t, err)
@@ -125,16 +126,17 @@ func TestPeerReturnAfterNATSRestartIsLogged(t *testing.T) {
 		return r
 	}
 	logs := &testkit.Output{}
-	ringA := run("a", slog.New(slog.NewTextHandler(logs, nil)))
-	require.Eventually(t, func() bool { return len(ringA.Live()) == 1 }, 5*time.Second, interval)
-	run("b", slog.New(slog.DiscardHandler))
+	ringA := run("a", 200*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil)))
+	require.Eventually(t, func() bool { return len(ringA.Live()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	run("b", 20*time.Millisecond, slog.New(slog.DiscardHandler))
 	const lost, joined = `msg="ledger replica lost`, `msg="ledger replica joined`
-	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 1 }, 5*time.Second, interval)
+	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 1 }, 5*time.Second, 10*time.Millisecond)
 
 	restart := testkit.StopNATS(t, srv)
-	require.Eventually(t, func() bool { return logs.Count(lost, "replica=b ") == 1 }, 5*time.Second, interval)
+	require.Eventually(t, func() bool { return logs.Count(lost, "replica=b ") == 1 }, 5*time.Second, 10*time.Millisecond)
 	restart()
-	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 2 }, 10*time.Second, interval,
+	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 2 }, 10*time.Second, 10*time.Millisecond,
 		"b's return is logged:\n%s", logs)
 	require.Equal(t, 1, logs.Count(lost, "replica=b "))
+	require.Eventually(t, func() bool { return len(ringA.Live()) == 2 }, 5*time.Second, 10*time.Millisecond, "a sees b again")
 }
