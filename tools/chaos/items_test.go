@@ -38,10 +38,11 @@ func (o outage) during(a attempt) bool { return !a.start.Before(o.killed) && a.s
 type outageFigures struct {
 	calls, unavailable, timeouts, noRetryInfo int
 	worstUnavailable, worst                   time.Duration
+	why                                       map[string]int // Unavailable answers by message
 }
 
 func figuresOf(o outage, answers []attempt) outageFigures {
-	var f outageFigures
+	f := outageFigures{why: map[string]int{}}
 	for _, a := range answers {
 		if a.burst || !o.during(a) {
 			continue
@@ -52,6 +53,7 @@ func figuresOf(o outage, answers []attempt) outageFigures {
 		case codes.Unavailable:
 			f.unavailable++
 			f.worstUnavailable = max(f.worstUnavailable, a.took())
+			f.why[a.why]++
 			if a.retryIn == 0 {
 				f.noRetryInfo++
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -36,6 +38,7 @@ type attempt struct {
 	start, end time.Time
 	code       codes.Code
 	retryIn    time.Duration // the answer's RetryInfo, 0 without
+	why        string        // an error's message, cut short
 	decision   v1.Decision
 	tokens     int64
 	burst      bool // part of an overload burst
@@ -140,12 +143,16 @@ func (l *load) call(team string, req *v1.LaunchRequest) attempt {
 	a.end = time.Now()
 	a.code = status.Code(err)
 	if err != nil {
-		a.retryIn = retryInfo(err)
+		// Without the event ids, answers group by why.
+		why := eventIDs.ReplaceAllString(status.Convert(err).Message(), "chaos-…")
+		a.retryIn, a.why = retryInfo(err), quote.Cut(why, 72)
 		return a
 	}
 	a.decision, a.tokens = resp.GetDecision(), resp.GetTokensCharged()
 	return a
 }
+
+var eventIDs = regexp.MustCompile(`chaos-[0-9]+`)
 
 func retryable(c codes.Code) bool {
 	return c == codes.Unavailable || c == codes.ResourceExhausted || c == codes.DeadlineExceeded || c == codes.Aborted

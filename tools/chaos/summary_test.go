@@ -30,6 +30,9 @@ func (s summary) print(t *testing.T) {
 		fmt.Fprintf(&b, "  %-9s down %6s: %4d calls, %4d Unavailable (worst %s), %d timeouts, worst answer %s\n",
 			o.p.name, o.back.Sub(o.killed).Round(time.Millisecond), f.calls, f.unavailable,
 			f.worstUnavailable.Round(time.Millisecond), f.timeouts, f.worst.Round(time.Millisecond))
+		if why, n := mostOf(f.why); n > 0 {
+			fmt.Fprintf(&b, "            mostly (%d) %q\n", n, why)
+		}
 	}
 	for _, r := range s.resumes {
 		fmt.Fprintf(&b, "  reporting restart resumed LEDGER after %d (last sequence at the kill %d)\n", r[0], r[1])
@@ -42,4 +45,14 @@ func (s summary) print(t *testing.T) {
 	}
 	b.WriteString("  " + verdict)
 	t.Log(b.String())
+}
+
+// mostOf is the most frequent key of counts and its count.
+func mostOf(counts map[string]int) (key string, n int) {
+	for k, c := range counts {
+		if c > n || (c == n && k < key) {
+			key, n = k, c
+		}
+	}
+	return key, n
 }
