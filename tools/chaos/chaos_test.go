@@ -40,7 +40,7 @@ const (
 	users       = 200
 	tokens      = 1500
 	maxInFlight = 64
-	burstSize   = 2000
+	burstSize   = 1000
 )
 
 func TestChaos(t *testing.T) {
