@@ -81,12 +81,19 @@ func (l *ledgerLog) add(st eventlog.Stored) {
 	}
 }
 
-// checkLedger: every authorized answer has its decision (and its tokens) in
-// LEDGER, every refusal its denial and no charge, no event id is decided
-// twice, and no pool is below zero, in the log or in the ledger's balance.
-func checkLedger(t *testing.T, s *stack, answers []attempt, l *ledgerLog) {
-	t.Helper()
-	var missing, wrong []string
+// ledgerFaults are the answers LEDGER contradicts and the events that break
+// its invariants.
+type ledgerFaults struct {
+	missing, wrong []string // answers with no decision, or another one
+	twice          map[string][]decided
+	negative       []string
+}
+
+// faults compares the answers with LEDGER: every authorized answer has its
+// decision (and its tokens) there, every refusal its denial and no charge;
+// no event id is decided twice; no pool goes below zero.
+func (l *ledgerLog) faults(answers []attempt) ledgerFaults {
+	f := ledgerFaults{twice: map[string][]decided{}, negative: l.negative}
 	for _, a := range answers {
 		if a.code != codes.OK {
 			continue
@@ -101,21 +108,28 @@ func checkLedger(t *testing.T, s *stack, answers []attempt, l *ledgerLog) {
 		}
 		switch {
 		case len(got) == 0:
-			missing = append(missing, a.id)
+			f.missing = append(f.missing, a.id)
 		case got[0].kind != want || got[0].tokens != a.tokens:
-			wrong = append(wrong, fmt.Sprintf("%s: answered %s (%d tokens), logged %s (%d)", a.id, want, a.tokens, got[0].kind, got[0].tokens))
+			f.wrong = append(f.wrong, fmt.Sprintf("%s: answered %s (%d tokens), logged %s (%d)", a.id, want, a.tokens, got[0].kind, got[0].tokens))
 		}
 	}
-	assert.Empty(t, missing, "answers with no decision in LEDGER")
-	assert.Empty(t, wrong, "answers that differ from LEDGER")
-	twice := map[string][]decided{}
 	for id, d := range l.decisions {
 		if len(d) > 1 {
-			twice[id] = d
+			f.twice[id] = d
 		}
 	}
-	assert.Empty(t, twice, "event ids decided more than once")
-	assert.Empty(t, l.negative, "pools below zero in LEDGER")
+	return f
+}
+
+// checkLedger requires no fault, and each team's balance at the ledger to
+// be at least zero and its packs less its charges in LEDGER.
+func checkLedger(t *testing.T, s *stack, answers []attempt, l *ledgerLog) {
+	t.Helper()
+	f := l.faults(answers)
+	assert.Empty(t, f.missing, "answers with no decision in LEDGER")
+	assert.Empty(t, f.wrong, "answers that differ from LEDGER")
+	assert.Empty(t, f.twice, "event ids decided more than once")
+	assert.Empty(t, f.negative, "pools below zero in LEDGER")
 
 	conn, err := grpcserver.Dial(s.ledgerA.addr, devstack.AdminKey)
 	require.NoError(t, err)
