@@ -97,16 +97,24 @@ func TestChaos(t *testing.T) {
 	})
 	phase("checked")
 	sum.print(t)
-	if dir := os.Getenv("CHAOS_LOGS"); dir != "" || t.Failed() {
-		if dir == "" {
-			dir = filepath.Join(os.TempDir(), "tokenmeter-chaos-"+began.Format("20060102-150405"))
-		}
-		if err := keepLogs(dir, s.procs()); err != nil {
-			t.Logf("keeping the logs: %v", err)
-		} else {
-			t.Logf("every process's log is in %s", dir)
-		}
+	s.keepLogs(t, began)
+}
+
+// keepLogs writes every process's logs to $CHAOS_LOGS, or when the test
+// failed to a new directory under $TMPDIR, and says where.
+func (s *stack) keepLogs(t *testing.T, began time.Time) {
+	dir := os.Getenv("CHAOS_LOGS")
+	if dir == "" && !t.Failed() {
+		return
 	}
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "tokenmeter-chaos-"+began.Format("20060102-150405"))
+	}
+	if err := writeLogs(dir, s.procs()); err != nil {
+		t.Logf("keeping the logs: %v", err)
+		return
+	}
+	t.Logf("every process's log is in %s", dir)
 }
 
 // checkpointEvery is reporting's checkpoint interval and a flush: a restart

@@ -167,8 +167,8 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// keepLogs writes every life's output to dir, one file each.
-func keepLogs(dir string, procs []*proc) error {
+// writeLogs writes every life's output to dir, one file each.
+func writeLogs(dir string, procs []*proc) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
