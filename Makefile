@@ -42,6 +42,12 @@ bench: clickhouse ## benchmarks, each printed beside the raw component measured 
 		(cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; \
 	done
 
+CHAOS_DURATION ?= 3m
+
+.PHONY: chaos
+chaos: clickhouse ## kill every component with SIGKILL under load for CHAOS_DURATION, then check the invariants (tools/chaos)
+	cd tools && go test -count=1 -timeout 60m -run '^TestChaos$$' -v ./chaos -args -chaos.duration=$(CHAOS_DURATION)
+
 .PHONY: fuzz
 fuzz: clickhouse ## run every fuzz target for FUZZTIME each (make test runs only their seed corpora)
 	@tools/fuzz.sh "$(FUZZTIME)" $(MODULES)

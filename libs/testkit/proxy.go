@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -18,10 +17,12 @@ type Proxy struct {
 	addr   string
 	target string
 
-	mu    sync.Mutex
-	lis   net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	lis     net.Listener
+	conns   map[net.Conn]struct{}
+	stalled bool
+	flowing *sync.Cond // signalled when stalled ends
+	wg      sync.WaitGroup
 }
 
 // NewProxy forwards a free loopback address (Addr) to target until the
@@ -29,6 +30,7 @@ type Proxy struct {
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
 	p := &Proxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
+	p.flowing = sync.NewCond(&p.mu)
 	p.listen("127.0.0.1:0")
 	p.addr = p.lis.Addr().String()
 	t.Cleanup(func() {
@@ -41,10 +43,29 @@ func NewProxy(t testing.TB, target string) *Proxy {
 // Addr is where clients connect.
 func (p *Proxy) Addr() string { return p.addr }
 
+// Stall stops forwarding bytes, both ways, but keeps every connection
+// open: a server that hangs or a network that drops packets, which the
+// clients cannot tell from a slow answer. Flow resumes their bytes.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
+// Flow forwards again what Stall held back, and what follows.
+func (p *Proxy) Flow() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = false
+	p.flowing.Broadcast()
+}
+
 // Cut closes every connection and refuses new ones until Restore.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stalled = false
+	p.flowing.Broadcast()
 	if p.lis != nil {
 		_ = p.lis.Close()
 		p.lis = nil
@@ -107,7 +128,23 @@ func (p *Proxy) track(in, out net.Conn) bool {
 }
 
 func (p *Proxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.stalled {
+				p.flowing.Wait()
+			}
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	_, _ = dst.Close(), src.Close()
 	p.mu.Lock()
 	delete(p.conns, dst)

@@ -35,6 +35,8 @@ type Config struct {
 	SnapshotEvery  int
 	IdleTimeout    time.Duration
 	SweepInterval  time.Duration
+	// AppendTimeout bounds each append to the log (0: store.DefaultAppendTimeout).
+	AppendTimeout time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
 	// others reach it; PeerAPIKey (or the file PeerAPIKeyFile, reread on
 	// SIGHUP) is the service key it forwards with (neither: no ring, every
@@ -54,6 +56,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events, or every half as many as the answers it remembers when that is more, up to 10N (0: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired packs of idle pools are recorded")
+	fs.DurationVar(&c.AppendTimeout, "append-timeout", store.DefaultAppendTimeout, "how long a decision waits for JetStream to store its event before answering Unavailable (the caller retries with the same event id)")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
@@ -69,6 +72,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SnapshotEvery < 0 {
 		errs = append(errs, fmt.Errorf("snapshot-every %d: want 0 or more", c.SnapshotEvery))
+	}
+	if c.AppendTimeout < 0 {
+		errs = append(errs, fmt.Errorf("append-timeout %s: want a positive duration", c.AppendTimeout))
 	}
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("idle-timeout %s: want a positive duration", c.IdleTimeout))
@@ -131,7 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil, err
 		}
 	}
-	s.store = store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery))
+	s.store = store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)).WithAppendTimeout(cfg.AppendTimeout)
 	v1.RegisterLedgerServiceServer(s.grpc, &server.Ledger{
 		Store:    s.store,
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,

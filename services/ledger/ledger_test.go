@@ -50,8 +50,15 @@ type replica struct {
 // startReplica starts a ledger replica; each of with changes its config.
 func startReplica(t *testing.T, natsURL, id string, with ...func(*ledger.Config)) *replica {
 	t.Helper()
+	return startReplicaVia(t, natsURL, natsURL, id, with...)
+}
+
+// startReplicaVia is startReplica reaching the server at natsURL through
+// dialURL (a proxy).
+func startReplicaVia(t *testing.T, natsURL, dialURL, id string, with ...func(*ledger.Config)) *replica {
+	t.Helper()
 	var cfg ledger.Config
-	cfg.NATSURL, cfg.APIKeys, cfg.Listen = natsURL, keys, "127.0.0.1:0"
+	cfg.NATSURL, cfg.APIKeys, cfg.Listen = dialURL, keys, "127.0.0.1:0"
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 50, 15*time.Minute
 	cfg.ReplicaID, cfg.PeerAPIKey = id, peerKey

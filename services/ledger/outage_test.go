@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +57,46 @@ func TestLogOutageAnswersUnavailablePromptly(t *testing.T) {
 	restart()
 	require.Eventually(t, func() bool { return launch(ctx, 1) == nil }, 20*time.Second, 200*time.Millisecond,
 		"decisions resume once the log is back")
+}
+
+// An append in flight when the log stops answering (a NATS server killed or
+// hung, a network dropping packets) gets no acknowledgement: the decision
+// answers Unavailable with a retry hint after the append timeout, not at the
+// caller's deadline, and the retry under the same event id finds the event.
+func TestStalledLogAnswersUnavailablePromptly(t *testing.T) {
+	natsURL, _ := testkit.NATS(t)
+	proxy := testkit.NewProxy(t, strings.TrimPrefix(natsURL, "nats://"))
+	r := startReplicaVia(t, natsURL, "nats://"+proxy.Addr(), "solo")
+	admin := client(t, r.svc.Addr(), adminKey)
+	svc := client(t, r.svc.Addr(), serviceKey)
+	ctx := t.Context()
+	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "stall-rate-1", ProductCode: "REVIT", DailyRate: 10})
+	require.NoError(t, err)
+	_, err = admin.AddPack(ctx, &v1.AddPackRequest{EventId: "stall-pack-1", TeamId: "design", PackId: "p1", Tokens: 1000})
+	require.NoError(t, err)
+	_, err = admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: "stall-assign-1", TeamId: "design", UserId: "ann", ProductCodes: []string{"REVIT"}})
+	require.NoError(t, err)
+	launch := func(ctx context.Context) (*v1.AuthorizeResponse, error) {
+		return svc.Authorize(auth.ActingFor(ctx, "acme"), &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{
+			EventId: "stall-launch-1", TeamId: "design", UserId: "ann", ProductCode: "REVIT"}})
+	}
+
+	proxy.Stall()
+	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = launch(callCtx)
+	took := time.Since(start)
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	require.Less(t, took, 3*time.Second, "answered after %s", took)
+	var hinted bool
+	for _, d := range status.Convert(err).Details() {
+		_, hinted = d.(*errdetails.RetryInfo)
+	}
+	require.True(t, hinted, "Unavailable carries RetryInfo")
+
+	proxy.Flow()
+	resp, err := launch(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 990, resp.GetResult().GetBalanceAfter(), "charged once")
 }

@@ -24,7 +24,7 @@ type Server struct {
 	JS      jetstream.JetStream
 	Now     func() time.Time
 	MaxSkew time.Duration
-	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 2s).
+	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 1s).
 	AppendTimeout time.Duration
 	// Coalescer, when set, sends concurrent launches to the ledger together;
 	// nil: one Authorize call each.
@@ -116,7 +116,7 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 	}
 	timeout := s.AppendTimeout
 	if timeout <= 0 {
-		timeout = 2 * time.Second
+		timeout = time.Second
 	}
 	actx := ctx
 	if d, ok := ctx.Deadline(); !ok || time.Until(d) > timeout {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -62,4 +63,80 @@ func TestReplicaLossAndReturnAreLoggedOnce(t *testing.T) {
 	require.Never(t, func() bool {
 		return logs.Count(`msg="`+lost, "replica=c ") > 1 || logs.Count(`msg="`+lost, "replica=b ") > 2
 	}, 10*interval, interval)
+}
+
+// While NATS is away every announcement fails: that is one line when the
+// first fails and one when they work again, not one a tick.
+func TestAnnounceFailureIsLoggedOnce(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	url, srv := testkit.NATS(t)
+	// As the service connects: no reconnect buffer, so a put fails at once.
+	nc := testkit.Connect(t, url, "ledger", nats.ReconnectBufSize(-1), nats.ReconnectWait(20*time.Millisecond), nats.MaxReconnects(-1))
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	logs := &testkit.Output{}
+	r := New("a", time.Second, time.Now)
+	a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: "a", Addr: "a:1"}, interval,
+		slog.New(slog.NewTextHandler(logs, nil)))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	const failing, restored = "ledger ring announcement failing", "ledger ring announcement restored"
+	// Its watch has delivered its own entry: Run is under way.
+	require.Eventually(t, func() bool { return len(r.Live()) == 1 }, 5*time.Second, interval)
+	restart := testkit.StopNATS(t, srv)
+	require.Eventually(t, func() bool { return logs.Count(`msg="`+failing) == 1 }, 5*time.Second, interval)
+	time.Sleep(20 * interval) // twenty more failed ticks
+	// The restarted server lost the members bucket (memory storage): the
+	// announcer makes it again and is seen in it.
+	restart()
+	require.Eventually(t, func() bool { return logs.Count(`msg="`+restored) == 1 }, 10*time.Second, interval)
+	require.Equal(t, 1, logs.Count(`msg="`+failing), "one line for the loss, however many ticks failed")
+	require.Zero(t, logs.Count("level=WARN"), "no other warning a tick:\n%s", logs)
+	require.Eventually(t, func() bool {
+		kv, err := js.KeyValue(t.Context(), MembersBucket)
+		if err != nil {
+			return false
+		}
+		e, err := kv.Get(t.Context(), "a")
+		return err == nil && string(e.Value()) == "a:1"
+	}, 5*time.Second, interval, "announced in the new bucket")
+}
+
+// A NATS restart that outlasts the staleness makes each replica lose the
+// other; when both announce in the new bucket, each logs the other's return,
+// also the one that found the bucket made again by the other (a is slower).
+func TestPeerReturnAfterNATSRestartIsLogged(t *testing.T) {
+	const staleAfter = 800 * time.Millisecond
+	url, srv := testkit.NATS(t)
+	run := func(id string, interval time.Duration, log *slog.Logger) *Ring {
+		nc := testkit.Connect(t, url, "ledger", nats.ReconnectBufSize(-1), nats.ReconnectWait(20*time.Millisecond), nats.MaxReconnects(-1))
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		r := New(id, staleAfter, time.Now)
+		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1"}, interval, log)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return r
+	}
+	logs := &testkit.Output{}
+	ringA := run("a", 200*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil)))
+	require.Eventually(t, func() bool { return len(ringA.Live()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	run("b", 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	const lost, joined = `msg="ledger replica lost`, `msg="ledger replica joined`
+	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	restart := testkit.StopNATS(t, srv)
+	require.Eventually(t, func() bool { return logs.Count(lost, "replica=b ") == 1 }, 5*time.Second, 10*time.Millisecond)
+	restart()
+	require.Eventually(t, func() bool { return logs.Count(joined, "replica=b ") == 2 }, 10*time.Second, 10*time.Millisecond,
+		"b's return is logged:\n%s", logs)
+	require.Equal(t, 1, logs.Count(lost, "replica=b "))
+	require.Eventually(t, func() bool { return len(ringA.Live()) == 2 }, 5*time.Second, 10*time.Millisecond, "a sees b again")
 }

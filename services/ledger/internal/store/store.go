@@ -23,6 +23,14 @@ import (
 // ErrContention means the pool kept moving under us; the caller may retry.
 var ErrContention = errors.New("pool is contended: too many concurrent writers")
 
+// ErrLogTimeout means JetStream did not acknowledge an append within the
+// store's append timeout: the log is unreachable or stalled. The event may
+// have been stored; a retry with the same event id finds out.
+var ErrLogTimeout = errors.New("event log did not acknowledge the append in time")
+
+// DefaultAppendTimeout bounds one append when WithAppendTimeout was not called.
+const DefaultAppendTimeout = time.Second
+
 const maxAttempts = 16
 
 // Store holds the pools this replica has loaded.
@@ -44,6 +52,10 @@ type Store struct {
 	snapshots     *Snapshots
 	snapshotEvery uint64
 	saves         sync.WaitGroup
+
+	// appendTimeout bounds each append, whatever the caller's deadline: an
+	// append in flight when NATS goes away is never answered.
+	appendTimeout time.Duration
 
 	// grouped counts decisions appended by a group commit, regrouped those
 	// of refused groups, decided again one by one (see serveGroup).
@@ -80,8 +92,16 @@ type entry struct {
 
 // New returns a store over js.
 func New(js jetstream.JetStream, log *slog.Logger) *Store {
-	s := &Store{js: js, log: log, pools: map[poolKey]*entry{}}
+	s := &Store{js: js, log: log, pools: map[poolKey]*entry{}, appendTimeout: DefaultAppendTimeout}
 	track(s)
+	return s
+}
+
+// WithAppendTimeout bounds each append by d (0: DefaultAppendTimeout).
+func (s *Store) WithAppendTimeout(d time.Duration) *Store {
+	if d > 0 {
+		s.appendTimeout = d
+	}
 	return s
 }
 
@@ -206,8 +226,7 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events []*v1.Event) (retry bool, err error) {
 	e.dup = ""
 	for _, ev := range events {
-		expect := e.seq
-		ack, err := eventlog.Append(ctx, s.js, subject, ev, &expect)
+		ack, err := s.append(ctx, subject, ev, e.seq)
 		if eventlog.IsConflict(err) {
 			countConflict(ctx, err)
 			e.loaded = false
@@ -228,6 +247,17 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 		e.sinceSnapshot++
 	}
 	return false, nil
+}
+
+// append appends ev expecting the subject at expect, within the append timeout.
+func (s *Store) append(ctx context.Context, subject string, ev *v1.Event, expect uint64) (eventlog.Appended, error) {
+	actx, cancel := context.WithTimeout(ctx, s.appendTimeout)
+	defer cancel()
+	ack, err := eventlog.Append(actx, s.js, subject, ev, &expect)
+	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return ack, fmt.Errorf("append %s: no acknowledgement within %s: %w", ev.GetEventId(), s.appendTimeout, ErrLogTimeout)
+	}
+	return ack, err
 }
 
 // catchUp folds the subject's events after e.seq; when full, it first resets

@@ -1,0 +1,45 @@
+package chaos
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// The ledger checks find each fault they look for: a lost charge, a charge
+// of other tokens, a refusal logged as a charge, an event id decided twice,
+// a pool below zero.
+func TestLedgerChecksFindFaults(t *testing.T) {
+	l := &ledgerLog{decisions: map[string][]decided{}, charges: map[string]teamTotals{}, packs: map[string]int64{}}
+	charged := func(seq uint64, id string, tokens, available int64) {
+		l.add(eventlog.Stored{Sequence: seq, Event: &v1.Event{EventId: id, TeamId: "design",
+			Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{Tokens: tokens, Pool: &v1.PoolFigures{Available: available}}}}})
+	}
+	charged(1, "ok", 3, 7)
+	charged(2, "other-tokens", 3, 4)
+	charged(3, "refused-but-charged", 2, 2)
+	charged(4, "twice", 2, 0)
+	charged(5, "twice", 2, -2)
+	authorized := func(id string, tokens int64) attempt {
+		return attempt{id: id, code: codes.OK, decision: v1.Decision_DECISION_AUTHORIZED, tokens: tokens}
+	}
+	f := l.faults([]attempt{
+		authorized("ok", 3),
+		authorized("lost", 3),
+		authorized("other-tokens", 5),
+		{id: "refused-but-charged", code: codes.OK, decision: v1.Decision_DECISION_DENIED},
+		{id: "unanswered", code: codes.Unavailable},
+	})
+	require.Equal(t, []string{"lost"}, f.missing)
+	require.Len(t, f.wrong, 2)
+	require.Contains(t, f.wrong[0], "other-tokens")
+	require.Contains(t, f.wrong[1], "refused-but-charged")
+	require.Len(t, f.twice, 1)
+	require.Len(t, f.twice["twice"], 2)
+	require.Len(t, f.negative, 1)
+	require.Equal(t, teamTotals{Charges: 5, Tokens: 12}, l.charges["design"])
+}
