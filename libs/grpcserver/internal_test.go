@@ -41,7 +41,7 @@ var failingDesc = grpc.ServiceDesc{
 // logs with the method (the interceptors are the network's, see
 // TestInProcessCallsRunTheServersInterceptors).
 func TestInternalIsLoggedNotTold(t *testing.T) {
-	ring, err := auth.ParseKeyring("svc-secret:org-1:service")
+	ring, err := auth.ParseKeyring("svc-secret:org-1:service:ingestion")
 	if err != nil {
 		t.Fatal(err)
 	}
