@@ -29,6 +29,7 @@ const (
 	ReportingService_GetUsageByAttribute_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
 	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
 	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
+	ReportingService_GetSessions_FullMethodName         = "/tokenmeter.v1.ReportingService/GetSessions"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -56,6 +57,11 @@ type ReportingServiceClient interface {
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
 	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
+	// GetSessions answers how long products stayed open and how much of it
+	// was idle, who has what open right now, the peak of concurrent users per
+	// product and day, use per device, and the charges of windows that were
+	// open only briefly (a day's tokens for a few minutes' use).
+	GetSessions(ctx context.Context, in *GetSessionsRequest, opts ...grpc.CallOption) (*GetSessionsResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -175,6 +181,16 @@ func (c *reportingServiceClient) GetSpend(ctx context.Context, in *GetSpendReque
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetSessions(ctx context.Context, in *GetSessionsRequest, opts ...grpc.CallOption) (*GetSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSessionsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -200,6 +216,11 @@ type ReportingServiceServer interface {
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
 	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
+	// GetSessions answers how long products stayed open and how much of it
+	// was idle, who has what open right now, the peak of concurrent users per
+	// product and day, use per device, and the charges of windows that were
+	// open only briefly (a day's tokens for a few minutes' use).
+	GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -239,6 +260,9 @@ func (UnimplementedReportingServiceServer) GetDenials(context.Context, *GetDenia
 }
 func (UnimplementedReportingServiceServer) GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSpend not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSessions not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -434,6 +458,24 @@ func _ReportingService_GetSpend_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSessions(ctx, req.(*GetSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -476,6 +518,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSpend",
 			Handler:    _ReportingService_GetSpend_Handler,
+		},
+		{
+			MethodName: "GetSessions",
+			Handler:    _ReportingService_GetSessions_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
