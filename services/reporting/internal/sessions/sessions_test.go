@@ -9,7 +9,9 @@ import (
 
 var day0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
-func at(h, m int) time.Time { return day0.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+func at(h, m int) time.Time {
+	return day0.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
 
 func sess(user, product, device string, from, to time.Time) Session {
 	return Session{Team: "t", User: user, Product: product, Device: device, Window: "w-" + user + "-" + product,
@@ -21,8 +23,8 @@ func TestPeaksCountUsersAtOnce(t *testing.T) {
 		sess("ann", "REVIT", "a1", at(9, 0), at(12, 0)),
 		sess("ann", "REVIT", "a2", at(10, 0), at(11, 0)), // ann again on a second device: still one user
 		sess("bob", "REVIT", "b1", at(10, 30), at(13, 0)),
-		sess("cy", "REVIT", "c1", at(12, 0), at(14, 0)), // starts as ann's ends: they only touch
-		sess("cy", "ACAD", "c1", at(8, 0), at(8, 0)),    // one event: open for a second
+		sess("cy", "REVIT", "c1", at(12, 0), at(14, 0)),  // starts as ann's ends: they only touch
+		sess("cy", "ACAD", "c1", at(8, 0), at(8, 0)),     // one event: open for a second
 		sess("dee", "REVIT", "d1", at(23, 0), at(26, 0)), // across midnight
 		sess("eve", "REVIT", "e1", at(47, 0), at(49, 0)), // ends after the range
 	}
@@ -72,7 +74,7 @@ func TestBriefCharges(t *testing.T) {
 	rules := Rules{Brief: 30 * time.Minute, Live: 15 * time.Minute}
 	short := sess("ann", "REVIT", "pc", at(9, 0), at(9, 10)) // 600 s
 	again := sess("ann", "REVIT", "pc-2", at(15, 0), at(15, 19))
-	again.Active, again.Idle = 900, 240 // with the first: 1,740 s < 30 min
+	again.Active, again.Idle = 900, 240                     // with the first: 1,740 s < 30 min
 	long := sess("bob", "REVIT", "pc", at(9, 0), at(9, 30)) // exactly 30 min: not brief
 	live := sess("cy", "REVIT", "pc", at(29, 50), at(29, 55))
 	live.Ended = false
