@@ -110,10 +110,11 @@ func TestGetUsageByDayErrors(t *testing.T) {
 func TestPolicy(t *testing.T) {
 	t.Parallel()
 	pol := Policy()
-	require.Len(t, pol, 10)
+	require.Len(t, pol, 11)
 	for method, roles := range pol {
 		require.ElementsMatch(t, []auth.Role{auth.RoleAdmin, auth.RoleService}, roles, method)
 	}
 	require.Contains(t, pol, "/tokenmeter.v1.ReportingService/GetUsageByDay")
 	require.Contains(t, pol, "/tokenmeter.v1.ReportingService/Export")
+	require.Contains(t, pol, "/tokenmeter.v1.ReportingService/GetSessions")
 }
