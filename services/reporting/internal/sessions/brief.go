@@ -35,22 +35,19 @@ type windowUse struct {
 // charged is the tokens of the charges that were judged; the brief ones
 // come in Key order.
 func BriefCharges(ss []Session, charges []Charge, r Rules, now time.Time) (brief []Brief, charged int64) {
-	use := map[windowKey]*windowUse{}
+	use := make(map[windowKey]windowUse, len(charges))
 	for _, s := range ss {
 		k := windowKey{s.Team, s.User, s.Product, s.Window}
 		u := use[k]
-		if u == nil {
-			u = &windowUse{}
-			use[k] = u
-		}
 		u.sessions++
 		u.open += s.Open()
 		u.active += s.Active
 		u.live = u.live || s.Live(now, r.Live)
+		use[k] = u
 	}
 	for _, c := range charges {
-		u := use[windowKey{c.Team, c.User, c.Product, c.Window}]
-		if u == nil || u.live || c.Tokens <= 0 {
+		u, ok := use[windowKey{c.Team, c.User, c.Product, c.Window}]
+		if !ok || u.live || c.Tokens <= 0 {
 			continue
 		}
 		charged += c.Tokens
