@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := loadDemo(ctx, stack, natsauth.Client{URL: ns.ClientURL(), Identity: "ingestion", Creds: creds["ingestion"]}, o.demoWeeks); err != nil {
+	if err := loadDemo(ctx, stack, natsauth.Client{URL: ns.ClientURL(), Identity: natsauth.Ingestion, Creds: creds[natsauth.Ingestion]}, o.demoWeeks); err != nil {
 		return err
 	}
 	printWelcome(stack, o.stateDir, ns.ClientURL(), o.clickhouseAddr, o.clickhouseDB)
