@@ -24,7 +24,7 @@ for dir in libs libs/testkit proto services/*/; do
 done
 
 # The domain cores: driven by events and a clock, tested without servers.
-pure=(ledger:pool alerting:rules reporting:advice reporting:forecast)
+pure=(ledger:pool alerting:rules reporting:advice reporting:forecast reporting:sessions)
 for core in "${pure[@]}"; do
 	svc=${core%%:*} pkg=${core#*:}
 	bad=$(cd "services/$svc" && go list -deps "./internal/$pkg" |

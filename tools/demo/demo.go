@@ -47,75 +47,127 @@ func Loaded(ctx context.Context, ledger v1.LedgerServiceClient) (bool, error) {
 // Load writes the demo data. admin and service are ledger connections with
 // the dev admin and service keys; history goes back weeks days before now.
 func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now time.Time, weeks int) (launches int, err error) {
+	return LoadWithSessions(ctx, admin, service, nil, org, now, weeks)
+}
+
+// LoadWithSessions is Load, and when usage is set it also appends the
+// launcher telemetry of every granted launch (heartbeats, ends) and leaves
+// a few sessions open now, for the Sessions report.
+func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usage UsageLog, org string, now time.Time, weeks int) (launches int, err error) {
 	ledger := v1.NewLedgerServiceClient(admin)
 	start := now.AddDate(0, 0, -7*weeks).Truncate(24 * time.Hour)
-	// Event ids derive from what they set (and the history's start): loading
-	// again applies nothing twice.
-	startDay := start.Format("20060102")
-	for _, p := range Products {
-		if _, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{
-			EventId: "demo-rate-" + p.Code + "-" + startDay, ProductCode: p.Code, Name: p.Name, Group: p.Group, DailyRate: p.Rate,
-			EffectiveFrom: timestamppb.New(start.AddDate(-1, 0, 0)),
-		}); err != nil {
-			return 0, fmt.Errorf("rate %s: %w", p.Code, err)
-		}
+	if err := setUp(ctx, ledger, now, start); err != nil {
+		return 0, err
 	}
 	// The project pack ends once the history is in: a few seconds on.
 	projectEnds := time.Now().Add(3 * time.Second)
 	if err := addPacks(ctx, ledger, now, start, projectEnds); err != nil {
 		return 0, err
 	}
-	for team, users := range Teams {
-		for _, u := range users {
-			if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{EventId: "demo-assign-" + team + "-" + u, TeamId: team, UserId: u, ProductCodes: []string{"*"}}); err != nil {
-				return 0, fmt.Errorf("assign %s: %w", u, err)
-			}
-		}
-	}
-	// History: working days, each user opening one or two products in the
-	// morning, sometimes again after lunch (free inside the window).
-	svc := v1.NewLedgerServiceClient(service)
 	if err := setUpRefusals(ctx, ledger, start); err != nil {
 		return 0, err
 	}
-	rng := rand.New(rand.NewPCG(42, 7))
+	svc := v1.NewLedgerServiceClient(service)
 	sctx := auth.ActingFor(ctx, org)
+	h := &history{svc: svc, rng: rand.New(rand.NewPCG(42, 7)), keep: usage != nil}
 	for day := start; day.Before(now.Truncate(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			continue
 		}
 		n, err := refusals(sctx, svc, day)
-		if launches += n; err != nil {
-			return launches, err
+		if h.launches += n; err != nil {
+			return h.launches, err
 		}
-		for team, users := range Teams {
-			for ui, u := range users {
-				if rng.IntN(10) < 3 { // an occasional user stays away
-					continue
-				}
-				products := []string{Products[(ui+int(day.Unix()/86400))%len(Products)].Code}
-				if rng.IntN(4) == 0 {
-					products = append(products, Products[rng.IntN(len(Products))].Code)
-				}
-				for _, code := range products {
-					at := day.Add(8*time.Hour + time.Duration(rng.IntN(120))*time.Minute)
-					for i := 0; i < 1+rng.IntN(2); i++ {
-						launches++
-						_, err := svc.Authorize(sctx, &v1.AuthorizeRequest{
-							Launch: &v1.LaunchRequest{
-								EventId: fmt.Sprintf("demo-%s-%s-%s-%s-%d", team, u, code, day.Format("20060102"), i),
-								TeamId:  team, UserId: u, ProductCode: code, ProductVersion: "2026",
-								DeviceId: u + "-laptop", Attributes: map[string]string{"project": fmt.Sprintf("P-%d", 100+ui%3)},
-							},
-							ReceivedAt: timestamppb.New(at.Add(time.Duration(i) * 4 * time.Hour)),
-						})
-						if err != nil {
-							return launches, fmt.Errorf("launch %s %s: %w", u, code, err)
-						}
+		if err := h.day(sctx, day); err != nil {
+			return h.launches, err
+		}
+	}
+	if err := recordProjectExpiry(sctx, svc, projectEnds); err != nil || usage == nil {
+		return h.launches + 1, err
+	}
+	live, err := openLive(sctx, svc, now)
+	if err != nil {
+		return h.launches + 1, err
+	}
+	_, err = sendSessions(ctx, usage, append(h.kept, live...), now)
+	return h.launches + 1 + len(live), err
+}
+
+// setUp sets the products' rates and assigns every user. Event ids derive
+// from what they set (and the history's start): loading again applies
+// nothing twice.
+func setUp(ctx context.Context, ledger v1.LedgerServiceClient, now, start time.Time) error {
+	startDay := start.Format("20060102")
+	for _, p := range Products {
+		if _, err := ledger.SetProductRate(ctx, &v1.SetProductRateRequest{
+			EventId: "demo-rate-" + p.Code + "-" + startDay, ProductCode: p.Code, Name: p.Name, Group: p.Group, DailyRate: p.Rate,
+			EffectiveFrom: timestamppb.New(start.AddDate(-1, 0, 0)),
+		}); err != nil {
+			return fmt.Errorf("rate %s: %w", p.Code, err)
+		}
+	}
+	for team, users := range Teams {
+		for _, u := range users {
+			if _, err := ledger.AssignUser(ctx, &v1.AssignUserRequest{EventId: "demo-assign-" + team + "-" + u, TeamId: team, UserId: u, ProductCodes: []string{"*"}}); err != nil {
+				return fmt.Errorf("assign %s: %w", u, err)
+			}
+		}
+	}
+	return nil
+}
+
+// history sends the working days' launches; with keep it keeps each one
+// for its session telemetry.
+type history struct {
+	svc      v1.LedgerServiceClient
+	rng      *rand.Rand
+	keep     bool
+	kept     []launched
+	launches int
+}
+
+// day: each user opening one or two products in the morning, sometimes
+// again after lunch on the desktop (free inside the window).
+func (h *history) day(ctx context.Context, day time.Time) error {
+	for team, users := range Teams {
+		for ui, u := range users {
+			if h.rng.IntN(10) < 3 { // an occasional user stays away
+				continue
+			}
+			products := []string{Products[(ui+int(day.Unix()/86400))%len(Products)].Code}
+			if h.rng.IntN(4) == 0 {
+				products = append(products, Products[h.rng.IntN(len(Products))].Code)
+			}
+			for _, code := range products {
+				at := day.Add(8*time.Hour + time.Duration(h.rng.IntN(120))*time.Minute)
+				for i := 0; i < 1+h.rng.IntN(2); i++ {
+					l := launched{id: fmt.Sprintf("demo-%s-%s-%s-%s-%d", team, u, code, day.Format("20060102"), i),
+						team: team, user: u, product: code, device: u + []string{"-laptop", "-desktop"}[i], at: at.Add(time.Duration(i) * 4 * time.Hour)}
+					if err := h.launch(ctx, l, ui); err != nil {
+						return err
 					}
 				}
 			}
 		}
 	}
-	return launches + 1, recordProjectExpiry(sctx, svc, projectEnds)
+	return nil
+}
+
+func (h *history) launch(ctx context.Context, l launched, ui int) error {
+	h.launches++
+	resp, err := h.svc.Authorize(ctx, &v1.AuthorizeRequest{
+		Launch: &v1.LaunchRequest{
+			EventId: l.id, TeamId: l.team, UserId: l.user, ProductCode: l.product, ProductVersion: "2026",
+			DeviceId: l.device, Attributes: map[string]string{"project": fmt.Sprintf("P-%d", 100+ui%3)},
+		},
+		ReceivedAt: timestamppb.New(l.at),
+	})
+	if err != nil {
+		return fmt.Errorf("launch %s %s: %w", l.user, l.product, err)
+	}
+	if h.keep {
+		l.result = resp.GetResult()
+		h.kept = append(h.kept, l)
+	}
+	return nil
 }

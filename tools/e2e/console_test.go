@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/demo"
@@ -40,8 +43,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NoError(t, stack.Wait())
 	})
 	admin := dial(t, stack.Ledger.Addr(), devstack.AdminKey)
-	_, err = demo.Load(ctx, admin, dial(t, stack.Ledger.Addr(), devstack.ServiceKey), devstack.DemoOrg, time.Now(), 6)
+	js, err := jetstream.New(testkit.Connect(t, natsURL, "ingestion"))
 	require.NoError(t, err)
+	_, err = demo.LoadWithSessions(ctx, admin, dial(t, stack.Ledger.Addr(), devstack.ServiceKey), demo.UsageTo(js, devstack.DemoOrg),
+		devstack.DemoOrg, time.Now(), 6)
+	require.NoError(t, err)
+	// Each usage table projects on its own: wait for all of them.
+	usage, err := js.Stream(ctx, eventlog.UsageStream)
+	require.NoError(t, err)
+	info, err := usage.Info(ctx)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return stack.Reporting.UsageCaughtUpTo() >= info.State.LastSeq },
+		30*time.Second, 100*time.Millisecond, "reporting projects the demo's session telemetry")
 
 	// A budget change for the History page to show beside the demo's assignments.
 	_, err = v1.NewLedgerServiceClient(admin).SetBudget(ctx, &v1.SetBudgetRequest{EventId: "e2e-history-budget", TeamId: "design",
@@ -96,17 +109,24 @@ func browserTools(t *testing.T) (spec, chromium, node string) {
 // expectations are what the console must show, read from the ledger (and
 // the charge count from reporting, once it has caught up with the ledger).
 type expectations struct {
-	Used          int64            `json:"used"`
-	Remaining     int64            `json:"remaining"`
-	Team          string           `json:"team"`
-	TeamRemaining int64            `json:"teamRemaining"`
-	Product       string           `json:"product"`
-	Pools         map[string]int64 `json:"pools"`
-	Charges       int64            `json:"charges"`
-	AlertTeam     string           `json:"alertTeam"`
-	RemoveTokens  int64            `json:"removeTokens"`
-	Denials       int64            `json:"denials"`
-	Currencies    []string         `json:"currencies"`
+	Used            int64            `json:"used"`
+	Remaining       int64            `json:"remaining"`
+	Team            string           `json:"team"`
+	TeamRemaining   int64            `json:"teamRemaining"`
+	Product         string           `json:"product"`
+	Pools           map[string]int64 `json:"pools"`
+	Charges         int64            `json:"charges"`
+	AlertTeam       string           `json:"alertTeam"`
+	RemoveTokens    int64            `json:"removeTokens"`
+	Denials         int64            `json:"denials"`
+	Currencies      []string         `json:"currencies"`
+	Sessions        int64            `json:"sessions"`
+	OpenNow         int64            `json:"openNow"`
+	OpenUsers       []string         `json:"openUsers"`
+	PeakUsers       int64            `json:"peakUsers"`
+	BriefCharges    int64            `json:"briefCharges"`
+	Devices         int64            `json:"devices"`
+	SessionProducts int              `json:"sessionProducts"`
 }
 
 func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1.ReportingServiceClient) expectations {
@@ -158,5 +178,30 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 		want.Currencies = append(want.Currencies, m.GetCurrency())
 	}
 	require.Equal(t, []string{"EUR", "USD"}, want.Currencies, "the demo's packs are priced in two currencies")
+	sessionExpectations(t, reports, ids, &want)
 	return want
+}
+
+// sessionExpectations reads the sessions report once the demo's last
+// telemetry, its sessions open now, is projected.
+func sessionExpectations(t *testing.T, reports v1.ReportingServiceClient, ids []string, want *expectations) {
+	t.Helper()
+	var r *v1.GetSessionsResponse
+	require.Eventually(t, func() bool {
+		var err error
+		r, err = reports.GetSessions(t.Context(), &v1.GetSessionsRequest{TeamIds: ids, Range: &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}})
+		return err == nil && r.GetOpenNowTotal() == 4
+	}, 30*time.Second, 100*time.Millisecond, "reporting projects the demo's sessions")
+	want.Sessions, want.OpenNow, want.BriefCharges, want.Devices = r.GetSessions(), r.GetOpenNowTotal(), r.GetBriefCharges(), r.GetTotalDevices()
+	want.SessionProducts = len(r.GetByProduct())
+	for _, o := range r.GetOpenNow() {
+		want.OpenUsers = append(want.OpenUsers, o.GetUserId())
+	}
+	slices.Sort(want.OpenUsers)
+	for _, p := range r.GetByProduct() {
+		want.PeakUsers = max(want.PeakUsers, p.GetPeakUsers())
+	}
+	require.Equal(t, []string{"ann", "bob", "carla", "gus"}, want.OpenUsers)
+	require.Positive(t, want.BriefCharges, "the demo opens products briefly")
+	require.Greater(t, want.PeakUsers, int64(1), "the demo's users overlap")
 }

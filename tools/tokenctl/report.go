@@ -13,14 +13,14 @@ func (a *app) reportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "report",
 		Aliases: []string{"reports"},
-		Short:   "Usage reports: summary, by day, product, user or attribute; denials; spend; forecast; licensing advice",
+		Short:   "Usage reports: summary, by day, product, user or attribute; denials; spend; sessions; forecast; licensing advice",
 		Long: `Reports come from the reporting service's ClickHouse projections of the event
 log (usage is reported on the day its window started, in UTC). Choose the days
 with --range (` + strings.Join(rangeNames(), ", ") + `; the short forms
 3m, 6m, 9m and 12m work too; default last-12-months) or with --from/--to dates,
 and the teams with --team (default: every team of the organisation).`,
 	}
-	cmd.AddCommand(a.summaryCommand(), a.byDayCommand(), a.byProductCommand(), a.byUserCommand(), a.byAttributeCommand(), a.denialsCommand(), a.spendCommand(),
+	cmd.AddCommand(a.summaryCommand(), a.byDayCommand(), a.byProductCommand(), a.byUserCommand(), a.byAttributeCommand(), a.denialsCommand(), a.spendCommand(), a.sessionsCommand(),
 		a.forecastCommand(), a.adviceCommand())
 	return cmd
 }

@@ -21,6 +21,7 @@ func TestTokenctl(t *testing.T) {
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
 		{"denials and spend", testDenialsAndSpend},
+		{"sessions", testSessions},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},

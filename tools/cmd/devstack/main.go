@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/tokenmeter/tokenmeter/libs/config"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth/embedded"
@@ -99,7 +101,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := loadDemo(ctx, stack, o.demoWeeks); err != nil {
+	if err := loadDemo(ctx, stack, natsauth.Client{URL: ns.ClientURL(), Identity: natsauth.Ingestion, Creds: creds[natsauth.Ingestion]}, o.demoWeeks); err != nil {
 		return err
 	}
 	printWelcome(stack, o.stateDir, ns.ClientURL(), o.clickhouseAddr, o.clickhouseDB)
@@ -169,7 +171,9 @@ func startNATS(o options) (*server.Server, map[string]string, error) {
 	return ns, creds, nil
 }
 
-func loadDemo(ctx context.Context, stack *devstack.Stack, weeks int) error {
+// loadDemo loads the demo through the ledger, and its launchers' session
+// telemetry through the event log as the ingestion identity (nc).
+func loadDemo(ctx context.Context, stack *devstack.Stack, nc natsauth.Client, weeks int) error {
 	if weeks == 0 {
 		return nil
 	}
@@ -192,7 +196,12 @@ func loadDemo(ctx context.Context, stack *devstack.Stack, weeks int) error {
 		return nil
 	}
 	fmt.Printf("demo data: loading %d weeks of launches ...\n", weeks)
-	n, err := demo.Load(ctx, admin, service, devstack.DemoOrg, time.Now(), weeks)
+	conn, js, err := eventlog.Connect(ctx, nc, "tokenmeter-demo", slog.New(slog.DiscardHandler), eventlog.Streams{Read: []string{eventlog.UsageStream}})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Drain() }()
+	n, err := demo.LoadWithSessions(ctx, admin, service, demo.UsageTo(js, devstack.DemoOrg), devstack.DemoOrg, time.Now(), weeks)
 	if err != nil {
 		return fmt.Errorf("load demo data: %w", err)
 	}

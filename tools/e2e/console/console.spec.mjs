@@ -165,6 +165,26 @@ test('the console', async (t) => {
     }
   });
 
+  await step('sessions: open and idle time, who is using what now, peaks, devices, brief charges', async () => {
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    const open = page.getByTestId('sessions-open-table');
+    await open.waitFor();
+    assert.equal(await number('sessions-total'), expected.sessions, 'the sessions reporting counts');
+    assert.equal(await number('sessions-open-now'), expected.openNow, 'the demo leaves sessions open');
+    assert.equal(await number('sessions-peak'), expected.peakUsers, 'the highest peak of concurrent users');
+    assert.equal(await number('sessions-brief'), expected.briefCharges, 'charges for a brief use');
+    assert.deepEqual((await open.locator('tbody td:first-child').allInnerTexts()).sort(), expected.openUsers, 'who is using what now');
+    assert.equal(await page.getByTestId('sessions-products').locator('tbody tr').count(), expected.sessionProducts, 'a row per product');
+    assert.ok(await page.getByTestId('sessions-peaks').locator('tbody tr').count() > 1, 'peaks on several days');
+    assert.equal(await page.getByTestId('sessions-devices').locator('tbody tr').count(), Math.min(100, expected.devices), 'a row per device');
+    assert.equal(await page.getByTestId('sessions-brief-table').locator('tbody tr').count(), Math.min(50, expected.briefCharges), 'the first page of brief charges');
+    await shot('sessions');
+    if (expected.briefCharges > 50) {
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await page.getByTestId('sessions-page').filter({ hasText: 'Page 2' }).waitFor();
+    }
+  });
+
   await step('money: spend per currency, expired and remaining value', async () => {
     await page.getByRole('link', { name: 'Money' }).click();
     const table = page.getByTestId('spend-table');

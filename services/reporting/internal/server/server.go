@@ -18,6 +18,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/sessions"
 )
 
 // Reports runs report queries (query.Reader).
@@ -47,6 +48,8 @@ type Reports interface {
 	DenialGroups(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialReasons(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
+	SessionList(ctx context.Context, f query.Filter, products []string, maxGap time.Duration, limit int) ([]sessions.Session, error)
+	WindowCharges(ctx context.Context, f query.Filter, products []string, limit int) ([]sessions.Charge, error)
 	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
 }

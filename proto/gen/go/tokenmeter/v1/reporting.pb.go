@@ -3849,6 +3849,790 @@ func (x *WhoAmIResponse) GetKeyId() string {
 	return ""
 }
 
+// GetSessionsRequest reads the launcher sessions (one per team, user,
+// product, device and window) with events in the range. The rules (what is
+// idle, brief, open now, concurrent) are in docs/DESIGN.md, "Sessions".
+type GetSessionsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	// Only these products (empty: all; at most 1,000).
+	ProductCodes []string `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// A charged window whose sessions were open less than this many minutes
+	// in all is brief: default 30, 1 to 1,440.
+	BriefMinutes int32 `protobuf:"varint,4,opt,name=brief_minutes,json=briefMinutes,proto3" json:"brief_minutes,omitempty"`
+	// Brief charges listed per page: default 100, at most 1,000.
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous answer (same request otherwise).
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Devices listed, most open time first: default 100, at most 1,000.
+	DeviceLimit   int32 `protobuf:"varint,7,opt,name=device_limit,json=deviceLimit,proto3" json:"device_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSessionsRequest) Reset() {
+	*x = GetSessionsRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSessionsRequest) ProtoMessage() {}
+
+func (x *GetSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSessionsRequest.ProtoReflect.Descriptor instead.
+func (*GetSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetSessionsRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *GetSessionsRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *GetSessionsRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *GetSessionsRequest) GetBriefMinutes() int32 {
+	if x != nil {
+		return x.BriefMinutes
+	}
+	return 0
+}
+
+func (x *GetSessionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetSessionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *GetSessionsRequest) GetDeviceLimit() int32 {
+	if x != nil {
+		return x.DeviceLimit
+	}
+	return 0
+}
+
+// ProductSessions is the sessions of one product in the range.
+type ProductSessions struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Sessions    int64                  `protobuf:"varint,2,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	Users       int64                  `protobuf:"varint,3,opt,name=users,proto3" json:"users,omitempty"`
+	// Open = active + idle.
+	OpenSeconds   int64 `protobuf:"varint,4,opt,name=open_seconds,json=openSeconds,proto3" json:"open_seconds,omitempty"`
+	ActiveSeconds int64 `protobuf:"varint,5,opt,name=active_seconds,json=activeSeconds,proto3" json:"active_seconds,omitempty"`
+	IdleSeconds   int64 `protobuf:"varint,6,opt,name=idle_seconds,json=idleSeconds,proto3" json:"idle_seconds,omitempty"`
+	// idle_seconds / open_seconds * 100 (0 when never open).
+	IdlePercent           float64 `protobuf:"fixed64,7,opt,name=idle_percent,json=idlePercent,proto3" json:"idle_percent,omitempty"`
+	AverageSessionSeconds int64   `protobuf:"varint,8,opt,name=average_session_seconds,json=averageSessionSeconds,proto3" json:"average_session_seconds,omitempty"`
+	// The highest daily peak of concurrent users in the range.
+	PeakUsers     int64 `protobuf:"varint,9,opt,name=peak_users,json=peakUsers,proto3" json:"peak_users,omitempty"`
+	BriefCharges  int64 `protobuf:"varint,10,opt,name=brief_charges,json=briefCharges,proto3" json:"brief_charges,omitempty"`
+	BriefTokens   int64 `protobuf:"varint,11,opt,name=brief_tokens,json=briefTokens,proto3" json:"brief_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductSessions) Reset() {
+	*x = ProductSessions{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductSessions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductSessions) ProtoMessage() {}
+
+func (x *ProductSessions) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductSessions.ProtoReflect.Descriptor instead.
+func (*ProductSessions) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ProductSessions) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *ProductSessions) GetSessions() int64 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetOpenSeconds() int64 {
+	if x != nil {
+		return x.OpenSeconds
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetActiveSeconds() int64 {
+	if x != nil {
+		return x.ActiveSeconds
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetIdleSeconds() int64 {
+	if x != nil {
+		return x.IdleSeconds
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetIdlePercent() float64 {
+	if x != nil {
+		return x.IdlePercent
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetAverageSessionSeconds() int64 {
+	if x != nil {
+		return x.AverageSessionSeconds
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetPeakUsers() int64 {
+	if x != nil {
+		return x.PeakUsers
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetBriefCharges() int64 {
+	if x != nil {
+		return x.BriefCharges
+	}
+	return 0
+}
+
+func (x *ProductSessions) GetBriefTokens() int64 {
+	if x != nil {
+		return x.BriefTokens
+	}
+	return 0
+}
+
+// DayPeak is the most users who had one product open at the same instant
+// on one day (UTC).
+type DayPeak struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Day         string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	ProductCode string                 `protobuf:"bytes,2,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	PeakUsers   int64                  `protobuf:"varint,3,opt,name=peak_users,json=peakUsers,proto3" json:"peak_users,omitempty"`
+	// When the peak was first reached.
+	PeakAt        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=peak_at,json=peakAt,proto3" json:"peak_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DayPeak) Reset() {
+	*x = DayPeak{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DayPeak) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DayPeak) ProtoMessage() {}
+
+func (x *DayPeak) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DayPeak.ProtoReflect.Descriptor instead.
+func (*DayPeak) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *DayPeak) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *DayPeak) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *DayPeak) GetPeakUsers() int64 {
+	if x != nil {
+		return x.PeakUsers
+	}
+	return 0
+}
+
+func (x *DayPeak) GetPeakAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeakAt
+	}
+	return nil
+}
+
+// DeviceSessions is the use of one device (host or workstation).
+type DeviceSessions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Sessions      int64                  `protobuf:"varint,2,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	Users         int64                  `protobuf:"varint,3,opt,name=users,proto3" json:"users,omitempty"`
+	ProductCodes  []string               `protobuf:"bytes,4,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	OpenSeconds   int64                  `protobuf:"varint,5,opt,name=open_seconds,json=openSeconds,proto3" json:"open_seconds,omitempty"`
+	ActiveSeconds int64                  `protobuf:"varint,6,opt,name=active_seconds,json=activeSeconds,proto3" json:"active_seconds,omitempty"`
+	IdleSeconds   int64                  `protobuf:"varint,7,opt,name=idle_seconds,json=idleSeconds,proto3" json:"idle_seconds,omitempty"`
+	LastSeenAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_seen_at,json=lastSeenAt,proto3" json:"last_seen_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceSessions) Reset() {
+	*x = DeviceSessions{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceSessions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceSessions) ProtoMessage() {}
+
+func (x *DeviceSessions) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceSessions.ProtoReflect.Descriptor instead.
+func (*DeviceSessions) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *DeviceSessions) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceSessions) GetSessions() int64 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *DeviceSessions) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *DeviceSessions) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *DeviceSessions) GetOpenSeconds() int64 {
+	if x != nil {
+		return x.OpenSeconds
+	}
+	return 0
+}
+
+func (x *DeviceSessions) GetActiveSeconds() int64 {
+	if x != nil {
+		return x.ActiveSeconds
+	}
+	return 0
+}
+
+func (x *DeviceSessions) GetIdleSeconds() int64 {
+	if x != nil {
+		return x.IdleSeconds
+	}
+	return 0
+}
+
+func (x *DeviceSessions) GetLastSeenAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenAt
+	}
+	return nil
+}
+
+// SessionInfo is one session.
+type SessionInfo struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// A pseudonym where the organisation hides personal data.
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode   string                 `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	DeviceId      string                 `protobuf:"bytes,4,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	WindowId      string                 `protobuf:"bytes,5,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	LastSeenAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_seen_at,json=lastSeenAt,proto3" json:"last_seen_at,omitempty"`
+	ActiveSeconds int64                  `protobuf:"varint,8,opt,name=active_seconds,json=activeSeconds,proto3" json:"active_seconds,omitempty"`
+	IdleSeconds   int64                  `protobuf:"varint,9,opt,name=idle_seconds,json=idleSeconds,proto3" json:"idle_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionInfo) Reset() {
+	*x = SessionInfo{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionInfo) ProtoMessage() {}
+
+func (x *SessionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionInfo.ProtoReflect.Descriptor instead.
+func (*SessionInfo) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SessionInfo) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetWindowId() string {
+	if x != nil {
+		return x.WindowId
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetLastSeenAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenAt
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetActiveSeconds() int64 {
+	if x != nil {
+		return x.ActiveSeconds
+	}
+	return 0
+}
+
+func (x *SessionInfo) GetIdleSeconds() int64 {
+	if x != nil {
+		return x.IdleSeconds
+	}
+	return 0
+}
+
+// BriefCharge is a charged window whose sessions together stayed open less
+// than the brief threshold.
+type BriefCharge struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// A pseudonym where the organisation hides personal data.
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode   string                 `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	WindowId      string                 `protobuf:"bytes,4,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
+	ChargedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=charged_at,json=chargedAt,proto3" json:"charged_at,omitempty"`
+	Tokens        int64                  `protobuf:"varint,6,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	Sessions      int64                  `protobuf:"varint,7,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	OpenSeconds   int64                  `protobuf:"varint,8,opt,name=open_seconds,json=openSeconds,proto3" json:"open_seconds,omitempty"`
+	ActiveSeconds int64                  `protobuf:"varint,9,opt,name=active_seconds,json=activeSeconds,proto3" json:"active_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BriefCharge) Reset() {
+	*x = BriefCharge{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BriefCharge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BriefCharge) ProtoMessage() {}
+
+func (x *BriefCharge) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BriefCharge.ProtoReflect.Descriptor instead.
+func (*BriefCharge) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *BriefCharge) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *BriefCharge) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *BriefCharge) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *BriefCharge) GetWindowId() string {
+	if x != nil {
+		return x.WindowId
+	}
+	return ""
+}
+
+func (x *BriefCharge) GetChargedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChargedAt
+	}
+	return nil
+}
+
+func (x *BriefCharge) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *BriefCharge) GetSessions() int64 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *BriefCharge) GetOpenSeconds() int64 {
+	if x != nil {
+		return x.OpenSeconds
+	}
+	return 0
+}
+
+func (x *BriefCharge) GetActiveSeconds() int64 {
+	if x != nil {
+		return x.ActiveSeconds
+	}
+	return 0
+}
+
+type GetSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most open time first.
+	ByProduct []*ProductSessions `protobuf:"bytes,1,rep,name=by_product,json=byProduct,proto3" json:"by_product,omitempty"`
+	// Days in order, then products.
+	Peaks []*DayPeak `protobuf:"bytes,2,rep,name=peaks,proto3" json:"peaks,omitempty"`
+	// At most device_limit, most open time first.
+	ByDevice     []*DeviceSessions `protobuf:"bytes,3,rep,name=by_device,json=byDevice,proto3" json:"by_device,omitempty"`
+	TotalDevices int64             `protobuf:"varint,4,opt,name=total_devices,json=totalDevices,proto3" json:"total_devices,omitempty"`
+	// Sessions open now, whatever the range: newest first, at most 1,000.
+	OpenNow      []*SessionInfo `protobuf:"bytes,5,rep,name=open_now,json=openNow,proto3" json:"open_now,omitempty"`
+	OpenNowTotal int64          `protobuf:"varint,6,opt,name=open_now_total,json=openNowTotal,proto3" json:"open_now_total,omitempty"`
+	// This page of brief charges, newest first.
+	Brief        []*BriefCharge `protobuf:"bytes,7,rep,name=brief,proto3" json:"brief,omitempty"`
+	BriefCharges int64          `protobuf:"varint,8,opt,name=brief_charges,json=briefCharges,proto3" json:"brief_charges,omitempty"`
+	BriefTokens  int64          `protobuf:"varint,9,opt,name=brief_tokens,json=briefTokens,proto3" json:"brief_tokens,omitempty"`
+	// Tokens charged in the range for windows with sessions.
+	ChargedTokens int64  `protobuf:"varint,10,opt,name=charged_tokens,json=chargedTokens,proto3" json:"charged_tokens,omitempty"`
+	NextPageToken string `protobuf:"bytes,11,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	FromDate      string `protobuf:"bytes,12,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string `protobuf:"bytes,13,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	BriefMinutes  int32  `protobuf:"varint,14,opt,name=brief_minutes,json=briefMinutes,proto3" json:"brief_minutes,omitempty"`
+	Sessions      int64  `protobuf:"varint,15,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSessionsResponse) Reset() {
+	*x = GetSessionsResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSessionsResponse) ProtoMessage() {}
+
+func (x *GetSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSessionsResponse.ProtoReflect.Descriptor instead.
+func (*GetSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetSessionsResponse) GetByProduct() []*ProductSessions {
+	if x != nil {
+		return x.ByProduct
+	}
+	return nil
+}
+
+func (x *GetSessionsResponse) GetPeaks() []*DayPeak {
+	if x != nil {
+		return x.Peaks
+	}
+	return nil
+}
+
+func (x *GetSessionsResponse) GetByDevice() []*DeviceSessions {
+	if x != nil {
+		return x.ByDevice
+	}
+	return nil
+}
+
+func (x *GetSessionsResponse) GetTotalDevices() int64 {
+	if x != nil {
+		return x.TotalDevices
+	}
+	return 0
+}
+
+func (x *GetSessionsResponse) GetOpenNow() []*SessionInfo {
+	if x != nil {
+		return x.OpenNow
+	}
+	return nil
+}
+
+func (x *GetSessionsResponse) GetOpenNowTotal() int64 {
+	if x != nil {
+		return x.OpenNowTotal
+	}
+	return 0
+}
+
+func (x *GetSessionsResponse) GetBrief() []*BriefCharge {
+	if x != nil {
+		return x.Brief
+	}
+	return nil
+}
+
+func (x *GetSessionsResponse) GetBriefCharges() int64 {
+	if x != nil {
+		return x.BriefCharges
+	}
+	return 0
+}
+
+func (x *GetSessionsResponse) GetBriefTokens() int64 {
+	if x != nil {
+		return x.BriefTokens
+	}
+	return 0
+}
+
+func (x *GetSessionsResponse) GetChargedTokens() int64 {
+	if x != nil {
+		return x.ChargedTokens
+	}
+	return 0
+}
+
+func (x *GetSessionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *GetSessionsResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetSessionsResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+func (x *GetSessionsResponse) GetBriefMinutes() int32 {
+	if x != nil {
+		return x.BriefMinutes
+	}
+	return 0
+}
+
+func (x *GetSessionsResponse) GetSessions() int64 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -4148,7 +4932,87 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12 \n" +
 	"\frole_team_id\x18\x03 \x01(\tR\n" +
 	"roleTeamId\x12\x15\n" +
-	"\x06key_id\x18\x04 \x01(\tR\x05keyId*\x88\x01\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\"\x89\x02\n" +
+	"\x12GetSessionsRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12#\n" +
+	"\rproduct_codes\x18\x03 \x03(\tR\fproductCodes\x12#\n" +
+	"\rbrief_minutes\x18\x04 \x01(\x05R\fbriefMinutes\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12!\n" +
+	"\fdevice_limit\x18\a \x01(\x05R\vdeviceLimit\"\x95\x03\n" +
+	"\x0fProductSessions\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x1a\n" +
+	"\bsessions\x18\x02 \x01(\x03R\bsessions\x12\x14\n" +
+	"\x05users\x18\x03 \x01(\x03R\x05users\x12!\n" +
+	"\fopen_seconds\x18\x04 \x01(\x03R\vopenSeconds\x12%\n" +
+	"\x0eactive_seconds\x18\x05 \x01(\x03R\ractiveSeconds\x12!\n" +
+	"\fidle_seconds\x18\x06 \x01(\x03R\vidleSeconds\x12!\n" +
+	"\fidle_percent\x18\a \x01(\x01R\vidlePercent\x126\n" +
+	"\x17average_session_seconds\x18\b \x01(\x03R\x15averageSessionSeconds\x12\x1d\n" +
+	"\n" +
+	"peak_users\x18\t \x01(\x03R\tpeakUsers\x12#\n" +
+	"\rbrief_charges\x18\n" +
+	" \x01(\x03R\fbriefCharges\x12!\n" +
+	"\fbrief_tokens\x18\v \x01(\x03R\vbriefTokens\"\x92\x01\n" +
+	"\aDayPeak\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12!\n" +
+	"\fproduct_code\x18\x02 \x01(\tR\vproductCode\x12\x1d\n" +
+	"\n" +
+	"peak_users\x18\x03 \x01(\x03R\tpeakUsers\x123\n" +
+	"\apeak_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06peakAt\"\xaf\x02\n" +
+	"\x0eDeviceSessions\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x1a\n" +
+	"\bsessions\x18\x02 \x01(\x03R\bsessions\x12\x14\n" +
+	"\x05users\x18\x03 \x01(\x03R\x05users\x12#\n" +
+	"\rproduct_codes\x18\x04 \x03(\tR\fproductCodes\x12!\n" +
+	"\fopen_seconds\x18\x05 \x01(\x03R\vopenSeconds\x12%\n" +
+	"\x0eactive_seconds\x18\x06 \x01(\x03R\ractiveSeconds\x12!\n" +
+	"\fidle_seconds\x18\a \x01(\x03R\vidleSeconds\x12<\n" +
+	"\flast_seen_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastSeenAt\"\xdf\x02\n" +
+	"\vSessionInfo\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x1b\n" +
+	"\tdevice_id\x18\x04 \x01(\tR\bdeviceId\x12\x1b\n" +
+	"\twindow_id\x18\x05 \x01(\tR\bwindowId\x129\n" +
+	"\n" +
+	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12<\n" +
+	"\flast_seen_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastSeenAt\x12%\n" +
+	"\x0eactive_seconds\x18\b \x01(\x03R\ractiveSeconds\x12!\n" +
+	"\fidle_seconds\x18\t \x01(\x03R\vidleSeconds\"\xb8\x02\n" +
+	"\vBriefCharge\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x1b\n" +
+	"\twindow_id\x18\x04 \x01(\tR\bwindowId\x129\n" +
+	"\n" +
+	"charged_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tchargedAt\x12\x16\n" +
+	"\x06tokens\x18\x06 \x01(\x03R\x06tokens\x12\x1a\n" +
+	"\bsessions\x18\a \x01(\x03R\bsessions\x12!\n" +
+	"\fopen_seconds\x18\b \x01(\x03R\vopenSeconds\x12%\n" +
+	"\x0eactive_seconds\x18\t \x01(\x03R\ractiveSeconds\"\x80\x05\n" +
+	"\x13GetSessionsResponse\x12=\n" +
+	"\n" +
+	"by_product\x18\x01 \x03(\v2\x1e.tokenmeter.v1.ProductSessionsR\tbyProduct\x12,\n" +
+	"\x05peaks\x18\x02 \x03(\v2\x16.tokenmeter.v1.DayPeakR\x05peaks\x12:\n" +
+	"\tby_device\x18\x03 \x03(\v2\x1d.tokenmeter.v1.DeviceSessionsR\bbyDevice\x12#\n" +
+	"\rtotal_devices\x18\x04 \x01(\x03R\ftotalDevices\x125\n" +
+	"\bopen_now\x18\x05 \x03(\v2\x1a.tokenmeter.v1.SessionInfoR\aopenNow\x12$\n" +
+	"\x0eopen_now_total\x18\x06 \x01(\x03R\fopenNowTotal\x120\n" +
+	"\x05brief\x18\a \x03(\v2\x1a.tokenmeter.v1.BriefChargeR\x05brief\x12#\n" +
+	"\rbrief_charges\x18\b \x01(\x03R\fbriefCharges\x12!\n" +
+	"\fbrief_tokens\x18\t \x01(\x03R\vbriefTokens\x12%\n" +
+	"\x0echarged_tokens\x18\n" +
+	" \x01(\x03R\rchargedTokens\x12&\n" +
+	"\x0fnext_page_token\x18\v \x01(\tR\rnextPageToken\x12\x1b\n" +
+	"\tfrom_date\x18\f \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\r \x01(\tR\x06toDate\x12#\n" +
+	"\rbrief_minutes\x18\x0e \x01(\x05R\fbriefMinutes\x12\x1a\n" +
+	"\bsessions\x18\x0f \x01(\x03R\bsessions*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -4190,7 +5054,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x13SPEND_GROUPING_TEAM\x10\x01\x12\x1a\n" +
 	"\x16SPEND_GROUPING_PRODUCT\x10\x02\x12\x17\n" +
 	"\x13SPEND_GROUPING_USER\x10\x03\x12\x1c\n" +
-	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\xe4\a\n" +
+	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\xba\b\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -4203,7 +5067,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\n" +
 	"GetDenials\x12 .tokenmeter.v1.GetDenialsRequest\x1a!.tokenmeter.v1.GetDenialsResponse\x12K\n" +
 	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponse\x12E\n" +
-	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponse\x12T\n" +
+	"\vGetSessions\x12!.tokenmeter.v1.GetSessionsRequest\x1a\".tokenmeter.v1.GetSessionsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -4218,7 +5083,7 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
@@ -4269,9 +5134,16 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(*GetSpendResponse)(nil),            // 46: tokenmeter.v1.GetSpendResponse
 	(*WhoAmIRequest)(nil),               // 47: tokenmeter.v1.WhoAmIRequest
 	(*WhoAmIResponse)(nil),              // 48: tokenmeter.v1.WhoAmIResponse
-	(*Budget)(nil),                      // 49: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),       // 50: google.protobuf.Timestamp
-	(DenyReason)(0),                     // 51: tokenmeter.v1.DenyReason
+	(*GetSessionsRequest)(nil),          // 49: tokenmeter.v1.GetSessionsRequest
+	(*ProductSessions)(nil),             // 50: tokenmeter.v1.ProductSessions
+	(*DayPeak)(nil),                     // 51: tokenmeter.v1.DayPeak
+	(*DeviceSessions)(nil),              // 52: tokenmeter.v1.DeviceSessions
+	(*SessionInfo)(nil),                 // 53: tokenmeter.v1.SessionInfo
+	(*BriefCharge)(nil),                 // 54: tokenmeter.v1.BriefCharge
+	(*GetSessionsResponse)(nil),         // 55: tokenmeter.v1.GetSessionsResponse
+	(*Budget)(nil),                      // 56: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),       // 57: google.protobuf.Timestamp
+	(DenyReason)(0),                     // 58: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
@@ -4281,7 +5153,7 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	11, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
 	12, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
 	10, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	49, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	56, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
 	7,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
 	14, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
 	17, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
@@ -4291,11 +5163,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	16, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
 	12, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	50, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	57, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
 	23, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
 	24, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	50, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	50, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	57, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	57, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
 	7,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	22, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
@@ -4305,17 +5177,17 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	7,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	50, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	57, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
 	34, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
 	36, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
 	7,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	51, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	58, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
 	40, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	51, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	50, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	51, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	58, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	57, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	58, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
 	39, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
 	40, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
 	41, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
@@ -4325,33 +5197,46 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	44, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
 	44, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
 	44, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
-	8,  // 51: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	13, // 52: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	20, // 53: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	25, // 54: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	30, // 55: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	32, // 56: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	35, // 57: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	27, // 58: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	38, // 59: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	43, // 60: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	47, // 61: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	9,  // 62: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	15, // 63: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	21, // 64: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	26, // 65: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	31, // 66: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	33, // 67: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	37, // 68: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	29, // 69: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	42, // 70: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	46, // 71: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	48, // 72: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	62, // [62:73] is the sub-list for method output_type
-	51, // [51:62] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	7,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	57, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	57, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	57, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	57, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	57, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	50, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
+	51, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
+	52, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
+	53, // 60: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
+	54, // 61: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
+	8,  // 62: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	13, // 63: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	20, // 64: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	25, // 65: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	30, // 66: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	32, // 67: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	35, // 68: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	27, // 69: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	38, // 70: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	43, // 71: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	47, // 72: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	49, // 73: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	9,  // 74: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	15, // 75: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	21, // 76: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	26, // 77: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	31, // 78: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	33, // 79: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	37, // 80: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	29, // 81: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	42, // 82: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	46, // 83: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	48, // 84: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	55, // 85: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	74, // [74:86] is the sub-list for method output_type
+	62, // [62:74] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -4366,7 +5251,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   42,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,7 @@ const (
 	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
 	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
 	ReportingService_WhoAmI_FullMethodName              = "/tokenmeter.v1.ReportingService/WhoAmI"
+	ReportingService_GetSessions_FullMethodName         = "/tokenmeter.v1.ReportingService/GetSessions"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -60,6 +61,11 @@ type ReportingServiceClient interface {
 	// WhoAmI says who the caller's key (or sign-in) is: organisation, role,
 	// team and key id, so a console or tool offers only what the role may do.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// GetSessions answers how long products stayed open and how much of it
+	// was idle, who has what open right now, the peak of concurrent users per
+	// product and day, use per device, and the charges of windows that were
+	// open only briefly (a day's tokens for a few minutes' use).
+	GetSessions(ctx context.Context, in *GetSessionsRequest, opts ...grpc.CallOption) (*GetSessionsResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -189,6 +195,16 @@ func (c *reportingServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, 
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetSessions(ctx context.Context, in *GetSessionsRequest, opts ...grpc.CallOption) (*GetSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSessionsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -217,6 +233,11 @@ type ReportingServiceServer interface {
 	// WhoAmI says who the caller's key (or sign-in) is: organisation, role,
 	// team and key id, so a console or tool offers only what the role may do.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// GetSessions answers how long products stayed open and how much of it
+	// was idle, who has what open right now, the peak of concurrent users per
+	// product and day, use per device, and the charges of windows that were
+	// open only briefly (a day's tokens for a few minutes' use).
+	GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -259,6 +280,9 @@ func (UnimplementedReportingServiceServer) GetSpend(context.Context, *GetSpendRe
 }
 func (UnimplementedReportingServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSessions not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -472,6 +496,24 @@ func _ReportingService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSessions(ctx, req.(*GetSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -518,6 +560,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _ReportingService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "GetSessions",
+			Handler:    _ReportingService_GetSessions_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

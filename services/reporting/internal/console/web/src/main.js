@@ -8,6 +8,7 @@ import * as summary from './pages/summary.js';
 import * as products from './pages/products.js';
 import * as users from './pages/users.js';
 import * as denials from './pages/denials.js';
+import * as sessionsPage from './pages/sessions.js';
 import * as money from './pages/money.js';
 import * as balances from './pages/balances.js';
 import * as history from './pages/history.js';
@@ -21,6 +22,7 @@ const pages = [
   { path: 'products', title: 'By product', page: products },
   { path: 'users', title: 'By user', page: users },
   { path: 'denials', title: 'Denials', page: denials },
+  { path: 'sessions', title: 'Sessions', page: sessionsPage },
   { path: 'money', title: 'Money', page: money },
   { path: 'balances', title: 'Balances', page: balances },
   { path: 'history', title: 'History', page: history },
