@@ -29,6 +29,7 @@ const (
 	ReportingService_GetUsageByAttribute_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
 	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
 	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
+	ReportingService_GetCapacityUsage_FullMethodName    = "/tokenmeter.v1.ReportingService/GetCapacityUsage"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -56,6 +57,9 @@ type ReportingServiceClient interface {
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
 	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
+	// GetCapacityUsage is one capacity product's use over a range, by day,
+	// week (Monday to Sunday) or month, every bucket of the range listed.
+	GetCapacityUsage(ctx context.Context, in *GetCapacityUsageRequest, opts ...grpc.CallOption) (*GetCapacityUsageResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -175,6 +179,16 @@ func (c *reportingServiceClient) GetSpend(ctx context.Context, in *GetSpendReque
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetCapacityUsage(ctx context.Context, in *GetCapacityUsageRequest, opts ...grpc.CallOption) (*GetCapacityUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCapacityUsageResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetCapacityUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -200,6 +214,9 @@ type ReportingServiceServer interface {
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
 	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
+	// GetCapacityUsage is one capacity product's use over a range, by day,
+	// week (Monday to Sunday) or month, every bucket of the range listed.
+	GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -239,6 +256,9 @@ func (UnimplementedReportingServiceServer) GetDenials(context.Context, *GetDenia
 }
 func (UnimplementedReportingServiceServer) GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSpend not implemented")
+}
+func (UnimplementedReportingServiceServer) GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCapacityUsage not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -434,6 +454,24 @@ func _ReportingService_GetSpend_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetCapacityUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCapacityUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetCapacityUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetCapacityUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetCapacityUsage(ctx, req.(*GetCapacityUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -476,6 +514,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSpend",
 			Handler:    _ReportingService_GetSpend_Handler,
+		},
+		{
+			MethodName: "GetCapacityUsage",
+			Handler:    _ReportingService_GetCapacityUsage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
