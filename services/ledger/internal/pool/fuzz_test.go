@@ -62,6 +62,7 @@ func (z *fuzzer) decide(cmd Command) {
 		checkInvariant1(z.t, z.replica)
 	}
 	checkInvariant1(z.t, z.p)
+	checkCapacities(z.t, z.p, z.replica, z.now)
 }
 
 // single is the Command result of a decision of one event.
@@ -115,8 +116,14 @@ func (z *fuzzer) step(op byte, n int64) {
 				LimitTokens: n, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY, Hard: n%2 == 0}, z.now, nil))
 		})
 	case opCapacity:
+		// A term of 0 to 89 days (0: none), ending at any hour; either kind.
+		var ends time.Time
+		if d := time.Duration(uint64(n)%(90*24)) * time.Hour; d > 0 {
+			ends = z.now.Add(d)
+		}
+		kind := []v1.CapacityKind{v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, v1.CapacityKind_CAPACITY_KIND_RETURNABLE}[uint64(n)>>8%2]
 		z.decide(func(p *Pool) ([]*v1.Event, error) {
-			return single(p.DecideSetCapacity(z.id(), "SEATS", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, n, z.now, nil))
+			return single(p.DecideSetCapacityTerm(z.id(), "SEATS", kind, n, ends, z.now, nil))
 		})
 		z.decide(func(p *Pool) ([]*v1.Event, error) {
 			return single(p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))

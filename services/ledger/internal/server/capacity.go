@@ -2,14 +2,24 @@ package server
 
 import (
 	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
 func capacityOf(c pool.CapacityCard) *v1.Capacity {
-	return &v1.Capacity{ProductCode: c.Product, Kind: c.Kind, Total: c.Total, Available: c.Available,
-		InUse: c.InUse, StatusRed: c.Red}
+	out := &v1.Capacity{ProductCode: c.Product, Kind: c.Kind, Total: c.Total, Available: c.Available,
+		InUse: c.InUse, StatusRed: c.Red, Expired: c.Expired}
+	if !c.EndsAt.IsZero() {
+		out.EndsAt = timestamppb.New(c.EndsAt)
+	}
+	if !c.RefreshesAt.IsZero() {
+		out.RefreshesAt = timestamppb.New(c.RefreshesAt)
+	}
+	return out
 }
 
 // capacityCall runs decide on the pool of a validated request and answers
@@ -46,11 +56,15 @@ func (l *Ledger) SetCapacity(ctx context.Context, req *v1.SetCapacityRequest) (*
 		return nil, err
 	}
 	id, now := req.GetEventId(), l.Now()
+	var ends time.Time
+	if req.GetEndsAt() != nil {
+		ends = req.GetEndsAt().AsTime()
+	}
 	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
 		if _, done := pl.Applied(id); done {
 			return nil, nil
 		}
-		return pl.DecideSetCapacity(id, req.GetProductCode(), req.GetKind(), req.GetUnits(), now, a)
+		return pl.DecideSetCapacityTerm(id, req.GetProductCode(), req.GetKind(), req.GetUnits(), ends, now, a)
 	})
 	if err != nil {
 		return nil, err

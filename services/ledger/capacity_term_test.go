@@ -1,0 +1,55 @@
+package ledger_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger"
+)
+
+// A capacity product's term end and next refresh travel through the gRPC
+// contract, and on the ledger's clock the capacity expires at its end.
+func TestCapacityTermThroughGRPC(t *testing.T) {
+	ctx := t.Context()
+	natsURL, _ := testkit.NATS(t)
+	clk := &fakeClock{now: time.Date(2026, 3, 19, 9, 0, 0, 0, time.UTC)}
+	r := startReplica(t, natsURL, "capacity-term", func(cfg *ledger.Config) { cfg.Now = clk.Now })
+	admin := client(t, r.svc.Addr(), adminKey)
+	svc := client(t, r.svc.Addr(), serviceKey)
+	acme := auth.ActingFor(ctx, "acme")
+	ends := clk.Now().Add(30 * 24 * time.Hour)
+
+	_, err := admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "API",
+		Kind: v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, Units: 100, EndsAt: timestamppb.New(clk.Now().Add(-time.Hour))})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	require.Contains(t, status.Convert(err).Message(), "ends_at")
+
+	set, err := admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "API",
+		Kind: v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, Units: 100, EndsAt: timestamppb.New(ends)})
+	require.NoError(t, err)
+	c := set.GetCapacity()
+	require.Equal(t, ends, c.GetEndsAt().AsTime(), "ends in 30 days")
+	require.Equal(t, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), c.GetRefreshesAt().AsTime(), "refreshes in 13 days")
+	require.False(t, c.GetExpired())
+
+	clk.Advance(30 * 24 * time.Hour)
+	_, err = svc.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "api-0001", TeamId: "civil", ProductCode: "API", Units: 1, UserId: "ann"})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "expired at its end")
+	b, err := admin.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "civil"})
+	require.NoError(t, err)
+	require.Len(t, b.GetBalance().GetCapacities(), 1)
+	c = b.GetBalance().GetCapacities()[0]
+	require.True(t, c.GetExpired())
+	require.True(t, c.GetStatusRed())
+	require.Zero(t, c.GetAvailable())
+	require.Nil(t, c.GetRefreshesAt(), "no refresh once expired")
+}
