@@ -20,6 +20,7 @@ func TestTokenctl(t *testing.T) {
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
 		{"denials and spend", testDenialsAndSpend},
+		{"capacity term and usage", testCapacity},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},
