@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -52,4 +53,41 @@ func TestCapacityTermThroughGRPC(t *testing.T) {
 	require.True(t, c.GetStatusRed())
 	require.Zero(t, c.GetAvailable())
 	require.Nil(t, c.GetRefreshesAt(), "no refresh once expired")
+}
+
+// A service may record a use when it happened (the demo's history); no one
+// else may, and never in the future or more than 400 days back.
+func TestCapacityUseReceivedAt(t *testing.T) {
+	ctx := t.Context()
+	natsURL, _ := testkit.NATS(t)
+	clk := &fakeClock{now: time.Date(2026, 3, 19, 9, 0, 0, 0, time.UTC)}
+	r := startReplica(t, natsURL, "capacity-at", func(cfg *ledger.Config) { cfg.Now = clk.Now })
+	admin := client(t, r.svc.Addr(), adminKey)
+	svc := client(t, r.svc.Addr(), serviceKey)
+	acme := auth.ActingFor(ctx, "acme")
+	_, err := admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: uuid.NewString(), TeamId: "civil", ProductCode: "API",
+		Kind: v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, Units: 100})
+	require.NoError(t, err)
+	use := func(c v1.LedgerServiceClient, ctx context.Context, id string, at time.Time) error {
+		_, err := c.UseCapacity(ctx, &v1.UseCapacityRequest{EventId: id, TeamId: "civil", ProductCode: "API", Units: 40, UserId: "ann",
+			ReceivedAt: timestamppb.New(at)})
+		return err
+	}
+	require.NoError(t, use(svc, acme, "api-0001", clk.Now().AddDate(0, -1, 0)), "last month's allowance")
+	b, err := admin.GetBalance(ctx, &v1.GetBalanceRequest{TeamId: "civil"})
+	require.NoError(t, err)
+	require.EqualValues(t, 100, b.GetBalance().GetCapacities()[0].GetAvailable(), "this month's allowance is untouched")
+	for _, bad := range []struct {
+		c   v1.LedgerServiceClient
+		ctx context.Context
+		at  time.Time
+	}{
+		{admin, ctx, clk.Now().Add(-time.Hour)},
+		{svc, acme, clk.Now().Add(time.Minute)},
+		{svc, acme, clk.Now().Add(-401 * 24 * time.Hour)},
+	} {
+		err := use(bad.c, bad.ctx, uuid.NewString(), bad.at)
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%s", bad.at)
+		require.Contains(t, status.Convert(err).Message(), "received_at")
+	}
 }

@@ -17,6 +17,21 @@ const CapacityRedPercent = 20
 // MaxCapacityTerm bounds how far ahead a capacity term may end.
 const MaxCapacityTerm = 10 * 366 * 24 * time.Hour
 
+// MaxCapacityUseAge bounds how far back a use may be recorded.
+const MaxCapacityUseAge = 400 * 24 * time.Hour
+
+// CheckCapacityUseTime returns the FieldError of a use recorded at at when
+// it is now: never in the future, at most MaxCapacityUseAge back.
+func CheckCapacityUseTime(at, now time.Time) error {
+	switch {
+	case at.After(now):
+		return invalid("received_at", "%s is in the future", at.UTC().Format(time.RFC3339))
+	case now.Sub(at) > MaxCapacityUseAge:
+		return invalid("received_at", "at most 400 days back")
+	}
+	return nil
+}
+
 // capacity is a capacity product of the pool (seed 004): an exhaustible
 // monthly allowance that refreshes each UTC month without rollover, or
 // returnable units checked out and given back.

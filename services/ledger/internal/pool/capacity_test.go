@@ -157,4 +157,12 @@ func TestCapacityTermBounds(t *testing.T) {
 	}
 	_, err := h.p.DecideSetCapacityTerm("c1", "API", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, 10, t0.Add(MaxCapacityTerm), t0, nil)
 	require.NoError(t, err)
+
+	require.NoError(t, CheckCapacityUseTime(t0, t0))
+	require.NoError(t, CheckCapacityUseTime(t0.Add(-MaxCapacityUseAge), t0))
+	for _, at := range []time.Time{t0.Add(time.Second), t0.Add(-MaxCapacityUseAge - time.Second)} {
+		var fe *FieldError
+		require.ErrorAs(t, CheckCapacityUseTime(at, t0), &fe, "at %s", at)
+		require.Equal(t, "received_at", fe.Field)
+	}
 }

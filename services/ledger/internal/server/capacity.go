@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -78,12 +80,15 @@ func (l *Ledger) UseCapacity(ctx context.Context, req *v1.UseCapacityRequest) (*
 	if err := checkUseCapacity(req); err != nil {
 		return nil, err
 	}
-	now := l.Now()
+	at, err := useTime(ctx, req.GetReceivedAt(), l.Now())
+	if err != nil {
+		return nil, err
+	}
 	c, err := l.capacityCall(ctx, req.GetTeamId(), req.GetProductCode(), func(pl *pool.Pool, a *v1.Actor) (*v1.Event, error) {
 		if err := pl.CheckEventID(req.GetEventId(), req.GetUserId(), req.GetProductCode()); err != nil {
 			return nil, err
 		}
-		return pl.DecideUseCapacity(req.GetEventId(), req.GetProductCode(), req.GetUserId(), req.GetUnits(), now, a)
+		return pl.DecideUseCapacity(req.GetEventId(), req.GetProductCode(), req.GetUserId(), req.GetUnits(), at, a)
 	})
 	if err != nil {
 		return nil, err
@@ -93,6 +98,27 @@ func (l *Ledger) UseCapacity(ctx context.Context, req *v1.UseCapacityRequest) (*
 		resp.CheckoutId = req.GetEventId()
 	}
 	return resp, nil
+}
+
+// useTime is when a use happened: now, or the received_at a service gave.
+func useTime(ctx context.Context, received *timestamppb.Timestamp, now time.Time) (time.Time, error) {
+	if received == nil {
+		return now, nil
+	}
+	p, err := caller(ctx)
+	if err != nil {
+		return now, err
+	}
+	var bad grpcserver.Violations
+	switch {
+	case p.Role != auth.RoleService:
+		bad.Add("received_at", "only a service may set it")
+	case received.CheckValid() != nil:
+		bad.Add("received_at", "is not a valid timestamp")
+	default:
+		addFieldErrors(&bad, pool.CheckCapacityUseTime(received.AsTime(), now))
+	}
+	return received.AsTime(), bad.Err()
 }
 
 // ReturnCapacity gives checked-out returnable units back.
