@@ -1,6 +1,7 @@
 // Package demo loads a demo organisation through the services' gRPC APIs:
 // products at the seed documents' rates, two teams with packs of different
-// expiries, users, and a few weeks of launches.
+// expiries, users, a few weeks of launches, and capacity products with a
+// term and a history of use.
 package demo
 
 import (
@@ -116,6 +117,9 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 				}
 			}
 		}
+	}
+	if err := loadCapacity(ctx, sctx, ledger, svc, now, start); err != nil {
+		return launches, err
 	}
 	return launches + 1, recordProjectExpiry(sctx, svc, projectEnds)
 }
