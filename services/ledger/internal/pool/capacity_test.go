@@ -107,7 +107,11 @@ func TestCapacityTermRefreshAndExpiry(t *testing.T) {
 		}
 		require.Equal(t, want, card, "at %s", at)
 	}
-	_, err := h.p.DecideUseCapacity("u2", "API", "ann", 1, ends.Add(-time.Second), nil)
+	set, err := h.p.DecideSetCapacityTerm("c0", "API", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, 100, ends, start, nil)
+	require.NoError(t, err)
+	tx, _ := Transaction(set)
+	require.Equal(t, "100 exhaustible units, term ends 2026-03-10T12:00:00Z", tx.GetDetail(), "the history names the term")
+	_, err = h.p.DecideUseCapacity("u2", "API", "ann", 1, ends.Add(-time.Second), nil)
 	require.NoError(t, err, "usable up to the last instant")
 	_, err = h.p.DecideUseCapacity("u2", "API", "ann", 1, ends, nil)
 	require.ErrorIs(t, err, ErrInsufficient, "expired capacity cannot be used")
