@@ -19,43 +19,7 @@ import (
 // asserted by day, week and month by hand.
 func TestGetCapacityUsage(t *testing.T) {
 	t.Parallel()
-	svc, natsURL := startService(t)
-	js := logAs(t, natsURL, "admin")
-	on := func(date string, hour int) time.Time {
-		d, err := time.Parse(time.DateOnly, date)
-		require.NoError(t, err)
-		return d.Add(time.Duration(hour) * time.Hour)
-	}
-	used := func(product, user string, units int64, checkout string) *v1.Event {
-		return &v1.Event{Payload: &v1.Event_CapacityUsed{CapacityUsed: &v1.CapacityUsed{ProductCode: product, UserId: user, Units: units, CheckoutId: checkout,
-			Capacity: &v1.CapacityFigures{Total: 100}}}}
-	}
-	type ev struct {
-		org, team string
-		at        time.Time
-		e         *v1.Event
-	}
-	events := []ev{
-		{"acme", "design", on("2025-12-30", 9), &v1.Event{Payload: &v1.Event_CapacitySet{CapacitySet: &v1.CapacitySet{ProductCode: "API",
-			Kind: v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, Units: 100, EndsAt: timestamppb.New(on("2026-06-30", 0))}}}},
-		{"acme", "design", on("2025-12-31", 23), used("API", "ann", 10, "")},
-		{"acme", "design", on("2026-01-02", 0), used("API", "bob", 5, "")},
-		{"acme", "design", on("2026-01-02", 12), used("API", "ann", 7, "")},
-		{"acme", "design", on("2026-01-05", 8), used("API", "ann", 20, "")},
-		{"acme", "design", on("2026-02-03", 8), used("API", "cat", 1, "")},
-		{"acme", "design", on("2026-01-02", 8), used("SEATS", "ann", 2, "out-1")},
-		{"acme", "design", on("2026-01-06", 8), &v1.Event{Payload: &v1.Event_CapacityReturned{CapacityReturned: &v1.CapacityReturned{
-			ProductCode: "SEATS", CheckoutId: "out-1", Units: 2}}}},
-		{"acme", "ops", on("2026-01-02", 8), used("API", "dan", 50, "")},
-		{"globex", "design", on("2026-01-02", 8), used("API", "gil", 99, "")},
-	}
-	for i, e := range events {
-		e.e.EventId, e.e.OrgId, e.e.TeamId, e.e.ServerTime = fmt.Sprintf("c-%02d", i), e.org, e.team, timestamppb.New(e.at)
-		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject(e.org, e.team), e.e, nil)
-		require.NoError(t, err)
-	}
-	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(len(events)) }, 20*time.Second, 10*time.Millisecond)
-	acme := client(t, svc.Addr(), acmeKey)
+	acme := startCapacityFixture(t)
 	usage := func(product string, b v1.CapacityBucket, from, to string) *v1.GetCapacityUsageResponse {
 		resp, err := acme.GetCapacityUsage(t.Context(), &v1.GetCapacityUsageRequest{TeamId: "design", ProductCode: product, Bucket: b,
 			Range: &v1.UsageRange{FromDate: from, ToDate: to}})
@@ -111,4 +75,48 @@ func TestGetCapacityUsage(t *testing.T) {
 	_, err := acme.GetCapacityUsage(t.Context(), &v1.GetCapacityUsageRequest{TeamId: "design", ProductCode: "API", Bucket: v1.CapacityBucket_CAPACITY_BUCKET_WEEK,
 		Range: &v1.UsageRange{FromDate: "2025-01-01", ToDate: "2026-02-10"}})
 	require.NoError(t, err, "the same range by week is 58 buckets")
+}
+
+// startCapacityFixture appends the log the test counts by hand: API
+// (exhaustible) and SEATS (returnable) in acme's design team, and uses of
+// API by another team and another organisation that must not count.
+func startCapacityFixture(t *testing.T) v1.ReportingServiceClient {
+	t.Helper()
+	svc, natsURL := startService(t)
+	js := logAs(t, natsURL, "admin")
+	on := func(date string, hour int) time.Time {
+		d, err := time.Parse(time.DateOnly, date)
+		require.NoError(t, err)
+		return d.Add(time.Duration(hour) * time.Hour)
+	}
+	used := func(product, user string, units int64, checkout string) *v1.Event {
+		return &v1.Event{Payload: &v1.Event_CapacityUsed{CapacityUsed: &v1.CapacityUsed{ProductCode: product, UserId: user, Units: units, CheckoutId: checkout,
+			Capacity: &v1.CapacityFigures{Total: 100}}}}
+	}
+	type ev struct {
+		org, team string
+		at        time.Time
+		e         *v1.Event
+	}
+	events := []ev{
+		{"acme", "design", on("2025-12-30", 9), &v1.Event{Payload: &v1.Event_CapacitySet{CapacitySet: &v1.CapacitySet{ProductCode: "API",
+			Kind: v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, Units: 100, EndsAt: timestamppb.New(on("2026-06-30", 0))}}}},
+		{"acme", "design", on("2025-12-31", 23), used("API", "ann", 10, "")},
+		{"acme", "design", on("2026-01-02", 0), used("API", "bob", 5, "")},
+		{"acme", "design", on("2026-01-02", 12), used("API", "ann", 7, "")},
+		{"acme", "design", on("2026-01-05", 8), used("API", "ann", 20, "")},
+		{"acme", "design", on("2026-02-03", 8), used("API", "cat", 1, "")},
+		{"acme", "design", on("2026-01-02", 8), used("SEATS", "ann", 2, "out-1")},
+		{"acme", "design", on("2026-01-06", 8), &v1.Event{Payload: &v1.Event_CapacityReturned{CapacityReturned: &v1.CapacityReturned{
+			ProductCode: "SEATS", CheckoutId: "out-1", Units: 2}}}},
+		{"acme", "ops", on("2026-01-02", 8), used("API", "dan", 50, "")},
+		{"globex", "design", on("2026-01-02", 8), used("API", "gil", 99, "")},
+	}
+	for i, e := range events {
+		e.e.EventId, e.e.OrgId, e.e.TeamId, e.e.ServerTime = fmt.Sprintf("c-%02d", i), e.org, e.team, timestamppb.New(e.at)
+		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject(e.org, e.team), e.e, nil)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(len(events)) }, 20*time.Second, 10*time.Millisecond)
+	return client(t, svc.Addr(), acmeKey)
 }

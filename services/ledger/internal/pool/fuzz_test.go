@@ -116,18 +116,7 @@ func (z *fuzzer) step(op byte, n int64) {
 				LimitTokens: n, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY, Hard: n%2 == 0}, z.now, nil))
 		})
 	case opCapacity:
-		// A term of 0 to 89 days (0: none), ending at any hour; either kind.
-		var ends time.Time
-		if d := time.Duration(uint64(n)%(90*24)) * time.Hour; d > 0 {
-			ends = z.now.Add(d)
-		}
-		kind := []v1.CapacityKind{v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, v1.CapacityKind_CAPACITY_KIND_RETURNABLE}[uint64(n)>>8%2]
-		z.decide(func(p *Pool) ([]*v1.Event, error) {
-			return single(p.DecideSetCapacityTerm(z.id(), "SEATS", kind, n, ends, z.now, nil))
-		})
-		z.decide(func(p *Pool) ([]*v1.Event, error) {
-			return single(p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))
-		})
+		z.capacity(n)
 	case opRawPack:
 		z.raw(&v1.Event{EventId: z.id(), ServerTime: tsOf(z.now), Payload: &v1.Event_PackAdded{PackAdded: &v1.PackAdded{
 			PackId: z.id(), Tokens: n, PurchasedAt: tsOf(z.now), ExpiresAt: tsOf(z.now.AddDate(1, 0, 0))}}})
@@ -145,6 +134,22 @@ func (z *fuzzer) step(op byte, n int64) {
 			z.decide(func(p *Pool) ([]*v1.Event, error) { return single(p.DecideMerge(z.id(), "civil", "fuzz", z.now, nil)) })
 		}
 	}
+}
+
+// capacity sets a capacity product of either kind with a term of 0 to 89
+// days (0: none) ending at any hour, then uses half of it.
+func (z *fuzzer) capacity(n int64) {
+	var ends time.Time
+	if d := time.Duration(uint64(n)%(90*24)) * time.Hour; d > 0 {
+		ends = z.now.Add(d)
+	}
+	kind := []v1.CapacityKind{v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, v1.CapacityKind_CAPACITY_KIND_RETURNABLE}[uint64(n)>>8%2]
+	z.decide(func(p *Pool) ([]*v1.Event, error) {
+		return single(p.DecideSetCapacityTerm(z.id(), "SEATS", kind, n, ends, z.now, nil))
+	})
+	z.decide(func(p *Pool) ([]*v1.Event, error) {
+		return single(p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))
+	})
 }
 
 // FuzzPoolCommands drives a pool with commands whose numbers come from the
