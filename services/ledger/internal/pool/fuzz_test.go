@@ -171,6 +171,8 @@ func FuzzPoolCommands(f *testing.F) {
 	f.Add(le(opAddPack, int64(100), opRawCharge, int64(math.MaxInt64), opRawCharge, int64(math.MinInt64), opRawCharge, int64(3)))
 	f.Add(le(opAddPack, int64(math.MaxInt64), opAddPack, int64(math.MinInt64), opAdjust, int64(math.MinInt64), opMoveOut, int64(math.MaxInt64)))
 	f.Add(le(opBudget, int64(math.MaxInt64), opCapacity, int64(math.MaxInt64), opCapacity, int64(MaxCapacityUnits), opCapacity, int64(MaxCapacityUnits)))
+	// A 48-hour term, three days on: the next decision sees it expired.
+	f.Add(le(opCapacity, int64(48), opAdvance, int64(72), opLaunch, int64(0)))
 	many := []any{}
 	for i := range 40 {
 		many = append(many, opAddPack, int64(MaxPackTokens-int64(i)), opLaunch, int64(i), opAdvance, int64(100))
