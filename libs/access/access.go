@@ -82,6 +82,7 @@ var Policy = auth.Policy{
 	v1.ReportingService_GetDenials_FullMethodName:          readTeam,
 	v1.ReportingService_GetSpend_FullMethodName:            readTeam,
 	v1.ReportingService_GetSessions_FullMethodName:         readTeam,
+	v1.ReportingService_GetCapacityUsage_FullMethodName:    readTeam,
 	v1.ReportingService_Export_FullMethodName:              read,
 	v1.ReportingService_Forecast_FullMethodName:            readTeam,
 	v1.ReportingService_AdviseLicensing_FullMethodName:     readTeam,

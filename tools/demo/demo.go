@@ -1,6 +1,7 @@
 // Package demo loads a demo organisation through the services' gRPC APIs:
 // products at the seed documents' rates, two teams with packs of different
-// expiries, users, and a few weeks of launches.
+// expiries, users, a few weeks of launches, and capacity products with a
+// term and a history of use.
 package demo
 
 import (
@@ -81,6 +82,9 @@ func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usag
 		if err := h.day(sctx, day); err != nil {
 			return h.launches, err
 		}
+	}
+	if err := loadCapacity(ctx, sctx, ledger, svc, now, start); err != nil {
+		return h.launches, err
 	}
 	if err := recordProjectExpiry(sctx, svc, projectEnds); err != nil || usage == nil {
 		return h.launches + 1, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
@@ -127,6 +130,17 @@ type expectations struct {
 	BriefCharges    int64            `json:"briefCharges"`
 	Devices         int64            `json:"devices"`
 	SessionProducts int              `json:"sessionProducts"`
+	Capacity        capacityWant     `json:"capacity"`
+}
+
+// capacityWant is what the demo's capacity cards and usage details show.
+type capacityWant struct {
+	Product string `json:"product"`
+	Seats   string `json:"seats"`
+	// Term is the card's line: "Ends in 45 days, refreshes in 26 days".
+	Term string `json:"term"`
+	// Used is the units used over the last 12 months, from reporting.
+	Used int64 `json:"used"`
 }
 
 func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1.ReportingServiceClient) expectations {
@@ -179,6 +193,42 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 	}
 	require.Equal(t, []string{"EUR", "USD"}, want.Currencies, "the demo's packs are priced in two currencies")
 	sessionExpectations(t, reports, ids, &want)
+	want.Capacity = capacityExpectations(t, teams.GetTeams(), reports)
+	return want
+}
+
+// capacityExpectations waits for the demo's capacity history to be
+// projected and checks this month's use in reporting against the ledger's.
+func capacityExpectations(t *testing.T, teams []*v1.Balance, reports v1.ReportingServiceClient) capacityWant {
+	t.Helper()
+	ctx := t.Context()
+	want := capacityWant{Product: demo.CapacityAPI, Seats: demo.CapacitySeats}
+	var card *v1.Capacity
+	for _, b := range teams {
+		for _, c := range b.GetCapacities() {
+			if b.GetTeamId() == "design" && c.GetProductCode() == demo.CapacityAPI {
+				card = c
+			}
+		}
+	}
+	require.NotNil(t, card, "the demo sets design's %s", demo.CapacityAPI)
+	require.NotNil(t, card.GetRefreshesAt(), "the term outlasts this month")
+	in := func(ts *timestamppb.Timestamp) int { return int(math.Ceil(time.Until(ts.AsTime()).Hours() / 24)) }
+	want.Term = fmt.Sprintf("Ends in %d days, refreshes in %d days", in(card.GetEndsAt()), in(card.GetRefreshesAt()))
+	usage := func(product string, b v1.CapacityBucket, preset v1.RangePreset) *v1.GetCapacityUsageResponse {
+		r, err := reports.GetCapacityUsage(ctx, &v1.GetCapacityUsageRequest{TeamId: "design", ProductCode: product, Bucket: b,
+			Range: &v1.UsageRange{Preset: preset}})
+		require.NoError(t, err)
+		return r
+	}
+	// The seats are checked out last: once they are projected, every use is.
+	require.Eventually(t, func() bool {
+		return usage(demo.CapacitySeats, v1.CapacityBucket_CAPACITY_BUCKET_DAY, v1.RangePreset_RANGE_PRESET_THIS_MONTH).GetUses() == 4
+	}, 30*time.Second, 100*time.Millisecond, "reporting projects the demo's capacity uses")
+	month := usage(demo.CapacityAPI, v1.CapacityBucket_CAPACITY_BUCKET_MONTH, v1.RangePreset_RANGE_PRESET_THIS_MONTH)
+	require.Equal(t, card.GetInUse(), month.GetUnitsUsed(), "this month's history adds up to the ledger's use")
+	want.Used = usage(demo.CapacityAPI, v1.CapacityBucket_CAPACITY_BUCKET_MONTH, v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS).GetUnitsUsed()
+	require.Positive(t, want.Used)
 	return want
 }
 

@@ -110,9 +110,9 @@ func testLedger(t *testing.T, s *stack) {
 	require.Len(t, csvRows(t, ok(t, env, "budgets", "list", "lgr-a", "-o", "csv")), 1, "only the header")
 
 	rows = tableRows(t, ok(t, env, "capacity", "set", "lgr-a", "SEATS", "10", "--kind", "returnable"))
-	require.Equal(t, []string{"lgr-a", "SEATS", "returnable", "10", "10", "0", "ok"}, rows[1])
+	require.Equal(t, []string{"lgr-a", "SEATS", "returnable", "10", "10", "0", "ok", "-", "-"}, rows[1])
 	cc := csvRows(t, ok(t, env, "capacity", "list", "-o", "csv"))
-	require.Contains(t, cc, []string{"lgr-a", "SEATS", "returnable", "10", "10", "0", "ok"})
+	require.Contains(t, cc, []string{"lgr-a", "SEATS", "returnable", "10", "10", "0", "ok", "-", "-"})
 
 	// Transactions: the pool's history, oldest first.
 	var txs v1.ListTransactionsResponse

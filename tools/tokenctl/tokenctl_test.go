@@ -22,6 +22,7 @@ func TestTokenctl(t *testing.T) {
 		{"reports and export", testReportsAndExport},
 		{"denials and spend", testDenialsAndSpend},
 		{"sessions", testSessions},
+		{"capacity term and usage", testCapacity},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},

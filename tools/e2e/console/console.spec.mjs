@@ -208,6 +208,28 @@ test('the console', async (t) => {
     await shot('balances');
   });
 
+  await step('capacity: the term, the 20 % status and the usage details', async () => {
+    const fmt = (v) => new Intl.NumberFormat('en-US').format(v);
+    const id = `capacity-design-${expected.capacity.product}`;
+    const card = page.getByTestId(id);
+    await card.waitFor();
+    assert.equal(await page.getByTestId(`${id}-term`).innerText(), expected.capacity.term);
+    assert.match(await card.getAttribute('class'), /green/);
+    assert.match(await page.getByTestId(`capacity-design-${expected.capacity.seats}`).getAttribute('class'), /red/,
+      '1 of 5 seats left: red at or below 20 %');
+    await card.getByRole('button', { name: 'View usage details' }).click();
+    const total = page.getByTestId('capacity-usage-total');
+    await total.waitFor();
+    assert.match(await total.innerText(), new RegExp(`^${fmt(expected.capacity.used)} units used in `));
+    await page.getByRole('img', { name: /Units per day/ }).waitFor();
+    await shot('capacity-usage-by-day');
+    await page.locator('#capacity-bucket').selectOption('CAPACITY_BUCKET_MONTH');
+    await page.getByRole('img', { name: /Units per month/ }).waitFor();
+    const used = await page.getByTestId('capacity-usage-table').locator('tbody td:nth-child(2)').allTextContents();
+    assert.equal(used.reduce((sum, v) => sum + Number(v.replace(/[^0-9]/g, '')), 0), expected.capacity.used, 'the months add up');
+    await shot('capacity-usage-by-month');
+  });
+
   await step('history: a team\'s events with who and why, by type and a page at a time', async () => {
     await page.getByRole('link', { name: 'History' }).click();
     await page.locator('#history-team').selectOption(expected.team);

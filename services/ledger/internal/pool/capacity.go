@@ -6,11 +6,31 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // CapacityRedPercent: a capacity card is red at or below this share available.
 const CapacityRedPercent = 20
+
+// MaxCapacityTerm bounds how far ahead a capacity term may end.
+const MaxCapacityTerm = 10 * 366 * 24 * time.Hour
+
+// MaxCapacityUseAge bounds how far back a use may be recorded.
+const MaxCapacityUseAge = 400 * 24 * time.Hour
+
+// CheckCapacityUseTime returns the FieldError of a use recorded at at when
+// it is now: never in the future, at most MaxCapacityUseAge back.
+func CheckCapacityUseTime(at, now time.Time) error {
+	switch {
+	case at.After(now):
+		return invalid("received_at", "%s is in the future", at.UTC().Format(time.RFC3339))
+	case now.Sub(at) > MaxCapacityUseAge:
+		return invalid("received_at", "at most 400 days back")
+	}
+	return nil
+}
 
 // capacity is a capacity product of the pool (seed 004): an exhaustible
 // monthly allowance that refreshes each UTC month without rollover, or
@@ -22,6 +42,9 @@ type capacity struct {
 	Used map[string]int64
 	// Out is returnable units checked out, by checkout id.
 	Out map[string]int64
+	// EndsAt is the end of the term (zero: none): from then on the
+	// capacity is expired, nothing is available.
+	EndsAt time.Time `json:",omitzero"`
 }
 
 // CapacityCard is a capacity product's state at a time.
@@ -31,6 +54,10 @@ type CapacityCard struct {
 	Total, Available int64
 	InUse            int64
 	Red              bool
+	// EndsAt is the term's end, RefreshesAt the exhaustible allowance's next
+	// refresh; zero when there is none.
+	EndsAt, RefreshesAt time.Time
+	Expired             bool
 }
 
 func monthKey(t time.Time) string {
@@ -52,15 +79,42 @@ func (c *capacity) inUse(at time.Time) int64 {
 	return n
 }
 
+// expiredAt: the term has ended at t (its end instant included).
+func (c *capacity) expiredAt(t time.Time) bool {
+	return !c.EndsAt.IsZero() && !t.Before(c.EndsAt)
+}
+
+// refreshAt is when an exhaustible allowance next refreshes after t: the
+// next UTC month start, zero when the term ends first or for returnable
+// capacity, which never refreshes.
+func (c *capacity) refreshAt(t time.Time) time.Time {
+	if c.Kind != v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE || c.expiredAt(t) {
+		return time.Time{}
+	}
+	t = t.UTC()
+	next := time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	if !c.EndsAt.IsZero() && !next.Before(c.EndsAt) {
+		return time.Time{}
+	}
+	return next
+}
+
+// available is what may still be used at t, less delta: nothing once expired.
+func (c *capacity) available(at time.Time, delta int64) int64 {
+	if c.expiredAt(at) {
+		return 0
+	}
+	return max(c.Total-c.inUse(at)-delta, 0)
+}
+
 func (c *capacity) card(product string, at time.Time) CapacityCard {
-	used := c.inUse(at)
-	avail := max(c.Total-used, 0)
-	return CapacityCard{Product: product, Kind: c.Kind, Total: c.Total, Available: avail, InUse: used,
-		Red: avail*100 <= c.Total*CapacityRedPercent}
+	avail := c.available(at, 0)
+	return CapacityCard{Product: product, Kind: c.Kind, Total: c.Total, Available: avail, InUse: c.inUse(at),
+		Red: avail*100 <= c.Total*CapacityRedPercent, EndsAt: c.EndsAt, RefreshesAt: c.refreshAt(at), Expired: c.expiredAt(at)}
 }
 
 func (c *capacity) figures(at time.Time, delta int64) *v1.CapacityFigures {
-	return &v1.CapacityFigures{Total: c.Total, Available: max(c.Total-c.inUse(at)-delta, 0)}
+	return &v1.CapacityFigures{Total: c.Total, Available: c.available(at, delta)}
 }
 
 // Capacities lists the pool's capacity products at t, by product code.
@@ -104,7 +158,10 @@ func (p *Pool) applyCapacity(ev *v1.Event) error {
 			c = &capacity{Kind: e.GetKind(), Used: map[string]int64{}, Out: map[string]int64{}}
 			p.capacities[e.GetProductCode()] = c
 		}
-		c.Total = e.GetUnits()
+		c.Total, c.EndsAt = e.GetUnits(), time.Time{}
+		if e.GetEndsAt() != nil {
+			c.EndsAt = e.GetEndsAt().AsTime().UTC()
+		}
 	case *v1.Event_CapacityUsed:
 		e := pl.CapacityUsed
 		if err := p.useCapacity(e); err != nil {
@@ -155,13 +212,35 @@ func CheckCapacity(kind v1.CapacityKind, units int64) error {
 	return nil
 }
 
-// DecideSetCapacity gives the pool a capacity product, changes its size, or
-// (units 0) removes it.
+// CheckCapacityTerm returns the FieldError of a term end: none (zero), or
+// after at and at most MaxCapacityTerm later.
+func CheckCapacityTerm(ends, at time.Time) error {
+	switch {
+	case ends.IsZero():
+		return nil
+	case !ends.After(at):
+		return invalid("ends_at", "%s is not after now (%s)", ends.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	case ends.Sub(at) > MaxCapacityTerm:
+		return invalid("ends_at", "at most 10 years ahead")
+	}
+	return nil
+}
+
+// DecideSetCapacity is DecideSetCapacityTerm without a term end.
 func (p *Pool) DecideSetCapacity(eventID, product string, kind v1.CapacityKind, units int64, at time.Time, actor *v1.Actor) (*v1.Event, error) {
+	return p.DecideSetCapacityTerm(eventID, product, kind, units, time.Time{}, at, actor)
+}
+
+// DecideSetCapacityTerm gives the pool a capacity product whose term ends
+// at ends (zero: never), changes its size or term, or (units 0) removes it.
+func (p *Pool) DecideSetCapacityTerm(eventID, product string, kind v1.CapacityKind, units int64, ends, at time.Time, actor *v1.Actor) (*v1.Event, error) {
 	if p.suspended {
 		return nil, ErrSuspended
 	}
 	if err := CheckCapacity(kind, units); err != nil {
+		return nil, err
+	}
+	if err := CheckCapacityTerm(ends, at); err != nil && units > 0 {
 		return nil, err
 	}
 	if _, ok := p.capacities[product]; !ok && units == 0 {
@@ -172,7 +251,11 @@ func (p *Pool) DecideSetCapacity(eventID, product string, kind v1.CapacityKind, 
 	if c, ok := p.capacities[product]; ok && c.Kind == kind {
 		fig.Available = max(units-c.inUse(at), 0)
 	}
-	ev.Payload = &v1.Event_CapacitySet{CapacitySet: &v1.CapacitySet{ProductCode: product, Kind: kind, Units: units, Capacity: fig}}
+	set := &v1.CapacitySet{ProductCode: product, Kind: kind, Units: units, Capacity: fig}
+	if !ends.IsZero() && units > 0 {
+		set.EndsAt = timestamppb.New(ends)
+	}
+	ev.Payload = &v1.Event_CapacitySet{CapacitySet: set}
 	return ev, nil
 }
 
@@ -192,6 +275,9 @@ func (p *Pool) DecideUseCapacity(eventID, product, user string, units int64, at 
 	}
 	if err := CheckRange("units", units, 1, MaxCapacityUnits); err != nil {
 		return nil, err
+	}
+	if c.expiredAt(at) {
+		return nil, fmt.Errorf("capacity %s expired at %s: %w", product, c.EndsAt.Format(time.RFC3339), ErrInsufficient)
 	}
 	if avail := c.Total - c.inUse(at); units > avail {
 		return nil, fmt.Errorf("use %d units of %s, %d available: %w", units, product, max(avail, 0), ErrInsufficient)

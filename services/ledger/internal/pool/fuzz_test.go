@@ -62,6 +62,7 @@ func (z *fuzzer) decide(cmd Command) {
 		checkInvariant1(z.t, z.replica)
 	}
 	checkInvariant1(z.t, z.p)
+	checkCapacities(z.t, z.p, z.replica, z.now)
 }
 
 // single is the Command result of a decision of one event.
@@ -115,12 +116,7 @@ func (z *fuzzer) step(op byte, n int64) {
 				LimitTokens: n, Period: v1.BudgetPeriod_BUDGET_PERIOD_DAY, Hard: n%2 == 0}, z.now, nil))
 		})
 	case opCapacity:
-		z.decide(func(p *Pool) ([]*v1.Event, error) {
-			return single(p.DecideSetCapacity(z.id(), "SEATS", v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, n, z.now, nil))
-		})
-		z.decide(func(p *Pool) ([]*v1.Event, error) {
-			return single(p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))
-		})
+		z.capacity(n)
 	case opRawPack:
 		z.raw(&v1.Event{EventId: z.id(), ServerTime: tsOf(z.now), Payload: &v1.Event_PackAdded{PackAdded: &v1.PackAdded{
 			PackId: z.id(), Tokens: n, PurchasedAt: tsOf(z.now), ExpiresAt: tsOf(z.now.AddDate(1, 0, 0))}}})
@@ -138,6 +134,22 @@ func (z *fuzzer) step(op byte, n int64) {
 			z.decide(func(p *Pool) ([]*v1.Event, error) { return single(p.DecideMerge(z.id(), "civil", "fuzz", z.now, nil)) })
 		}
 	}
+}
+
+// capacity sets a capacity product of either kind with a term of 0 to 89
+// days (0: none) ending at any hour, then uses half of it.
+func (z *fuzzer) capacity(n int64) {
+	var ends time.Time
+	if d := time.Duration(uint64(n)%(90*24)) * time.Hour; d > 0 {
+		ends = z.now.Add(d)
+	}
+	kind := []v1.CapacityKind{v1.CapacityKind_CAPACITY_KIND_EXHAUSTIBLE, v1.CapacityKind_CAPACITY_KIND_RETURNABLE}[uint64(n)>>8%2]
+	z.decide(func(p *Pool) ([]*v1.Event, error) {
+		return single(p.DecideSetCapacityTerm(z.id(), "SEATS", kind, n, ends, z.now, nil))
+	})
+	z.decide(func(p *Pool) ([]*v1.Event, error) {
+		return single(p.DecideUseCapacity(z.id(), "SEATS", "u1", n/2, z.now, nil))
+	})
 }
 
 // FuzzPoolCommands drives a pool with commands whose numbers come from the
@@ -159,6 +171,8 @@ func FuzzPoolCommands(f *testing.F) {
 	f.Add(le(opAddPack, int64(100), opRawCharge, int64(math.MaxInt64), opRawCharge, int64(math.MinInt64), opRawCharge, int64(3)))
 	f.Add(le(opAddPack, int64(math.MaxInt64), opAddPack, int64(math.MinInt64), opAdjust, int64(math.MinInt64), opMoveOut, int64(math.MaxInt64)))
 	f.Add(le(opBudget, int64(math.MaxInt64), opCapacity, int64(math.MaxInt64), opCapacity, int64(MaxCapacityUnits), opCapacity, int64(MaxCapacityUnits)))
+	// A 48-hour term, three days on: the next decision sees it expired.
+	f.Add(le(opCapacity, int64(48), opAdvance, int64(72), opLaunch, int64(0)))
 	many := []any{}
 	for i := range 40 {
 		many = append(many, opAddPack, int64(MaxPackTokens-int64(i)), opLaunch, int64(i), opAdvance, int64(100))

@@ -103,6 +103,9 @@ func describeCapacity(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) 
 		e := pl.CapacitySet
 		tx.Type, tx.ProductCode = "capacity_set", e.GetProductCode()
 		tx.Detail = fmt.Sprintf("%d %s units", e.GetUnits(), kindText(e.GetKind()))
+		if e.GetEndsAt() != nil {
+			tx.Detail += ", term ends " + stamp(e.GetEndsAt().AsTime())
+		}
 		if e.GetUnits() == 0 {
 			tx.Detail = "capacity product removed"
 		}

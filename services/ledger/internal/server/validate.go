@@ -156,6 +156,9 @@ func checkSetCapacity(req *v1.SetCapacityRequest) error {
 	var bad grpcserver.Violations
 	checkCapacity(&bad, req.GetEventId(), req.GetTeamId(), req.GetProductCode())
 	addFieldErrors(&bad, pool.CheckCapacity(req.GetKind(), req.GetUnits()))
+	if ts := req.GetEndsAt(); ts != nil && ts.CheckValid() != nil {
+		bad.Add("ends_at", "is not a valid timestamp")
+	}
 	return bad.Err()
 }
 

@@ -35,9 +35,12 @@ func TestProjectionsMapTheirEvents(t *testing.T) {
 		{Payload: &v1.Event_BudgetSet{BudgetSet: &v1.BudgetSet{Budget: &v1.Budget{BudgetId: "b"}}}},
 		{Payload: &v1.Event_BudgetCrossed{BudgetCrossed: &v1.BudgetCrossed{BudgetId: "b", PeriodStart: "2025-03-01"}}},
 		{Payload: &v1.Event_LaunchReceived{LaunchReceived: &v1.LaunchReceived{UserId: "u", Decision: v1.Decision_DECISION_DENIED}}},
+		{Payload: &v1.Event_CapacitySet{CapacitySet: &v1.CapacitySet{ProductCode: "API", Units: 10, EndsAt: at}}},
+		{Payload: &v1.Event_CapacityUsed{CapacityUsed: &v1.CapacityUsed{ProductCode: "API", Units: 2, UserId: "u"}}},
+		{Payload: &v1.Event_CapacityReturned{CapacityReturned: &v1.CapacityReturned{ProductCode: "API", Units: 2}}},
 	}
 	want := map[string]int{"charges_v2": 1, "launches_v2": 3, "pool_events_v2": 4, "assignments_v2": 2, "products": 1, "usage_events": 4,
-		"budget_events_v2": 2, "sessions_v2": 3}
+		"budget_events_v2": 2, "sessions_v2": 3, "capacity_events": 3}
 	for _, p := range projector.Projections() {
 		n := 0
 		for i, ev := range events {

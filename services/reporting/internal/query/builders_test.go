@@ -82,6 +82,9 @@ func TestBuildersBindEveryPlaceholder(t *testing.T) {
 		"Spend":          func() (string, []any) { return Spend(acme, SpendByTeam, "") },
 		"SpendAttribute": func() (string, []any) { return Spend(acme, SpendByAttribute, "project") },
 		"ExpiredValue":   func() (string, []any) { return ExpiredValue(acme) },
+		"CapacityUsage": func() (string, []any) {
+			return CapacityUsage(CapacityScope{Filter: acme, Product: "API", Bucket: BucketWeek})
+		},
 		"BudgetSpend": func() (string, []any) {
 			return BudgetSpend(acme, []BudgetCharges{
 				{TeamID: "design", AfterSeq: 3, From: day("2025-01-01"), Scope: "user", Key: "u1"},

@@ -281,5 +281,33 @@ ENGINE = MergeTree PARTITION BY toYear(day) ORDER BY (org_id, team_id, budget_id
 ) ENGINE = ReplacingMergeTree(seq)
 ORDER BY table_name`,
 		},
+	}, {
+		Version: 7,
+		Name:    "capacity events",
+		// One row per capacity event on the LEDGER stream (seed 004's
+		// "view usage details"): set, used or returned. Partitioned by
+		// year like the other one-team tables.
+		Statements: []string{
+			`CREATE TABLE IF NOT EXISTS capacity_events (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	product_code String,
+	day Date,
+	at DateTime,
+	kind String,
+	capacity_kind String,
+	user_id String,
+	checkout_id String,
+	units Int64,
+	total Int64,
+	available_after Int64,
+	ends_at DateTime,
+	actor String
+) ENGINE = MergeTree
+PARTITION BY toYear(day)
+ORDER BY (org_id, team_id, product_code, day, seq)`,
+		},
 	},
 }

@@ -52,6 +52,7 @@ type Reports interface {
 	WindowCharges(ctx context.Context, f query.Filter, products []string, limit int) ([]sessions.Charge, error)
 	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
+	CapacityUsage(ctx context.Context, s query.CapacityScope) ([]query.CapacityUse, error)
 }
 
 // Balances reads pools' balances from the ledger (balance.Ledger).

@@ -1941,11 +1941,13 @@ func (x *CapacityFigures) GetAvailable() int64 {
 
 // CapacitySet gives a pool a capacity product (units = 0 removes it).
 type CapacitySet struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProductCode   string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
-	Kind          CapacityKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=tokenmeter.v1.CapacityKind" json:"kind,omitempty"`
-	Units         int64                  `protobuf:"varint,3,opt,name=units,proto3" json:"units,omitempty"`
-	Capacity      *CapacityFigures       `protobuf:"bytes,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Kind        CapacityKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=tokenmeter.v1.CapacityKind" json:"kind,omitempty"`
+	Units       int64                  `protobuf:"varint,3,opt,name=units,proto3" json:"units,omitempty"`
+	Capacity    *CapacityFigures       `protobuf:"bytes,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// End of the term; unset: none.
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2004,6 +2006,13 @@ func (x *CapacitySet) GetUnits() int64 {
 func (x *CapacitySet) GetCapacity() *CapacityFigures {
 	if x != nil {
 		return x.Capacity
+	}
+	return nil
+}
+
+func (x *CapacitySet) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
 	}
 	return nil
 }
@@ -2349,12 +2358,13 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\fproduct_code\x18\a \x01(\tR\vproductCode\"E\n" +
 	"\x0fCapacityFigures\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x03R\x05total\x12\x1c\n" +
-	"\tavailable\x18\x02 \x01(\x03R\tavailable\"\xb3\x01\n" +
+	"\tavailable\x18\x02 \x01(\x03R\tavailable\"\xe8\x01\n" +
 	"\vCapacitySet\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
 	"\x05units\x18\x03 \x01(\x03R\x05units\x12:\n" +
-	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\"\xe0\x01\n" +
+	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\x123\n" +
+	"\aends_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\"\xe0\x01\n" +
 	"\fCapacityUsed\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x14\n" +
 	"\x05units\x18\x02 \x01(\x03R\x05units\x12\x1f\n" +
@@ -2472,13 +2482,14 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	33, // 48: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
 	34, // 49: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
 	19, // 50: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 51: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 52: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	27, // 51: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 52: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 53: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }

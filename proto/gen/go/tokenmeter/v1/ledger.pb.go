@@ -138,8 +138,16 @@ type Capacity struct {
 	Available   int64                  `protobuf:"varint,4,opt,name=available,proto3" json:"available,omitempty"`
 	// Units in use: consumed this month, or checked out.
 	InUse int64 `protobuf:"varint,5,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
-	// Red at or below 20 % available.
-	StatusRed     bool `protobuf:"varint,6,opt,name=status_red,json=statusRed,proto3" json:"status_red,omitempty"`
+	// Red at or below 20 % available (always red once expired).
+	StatusRed bool `protobuf:"varint,6,opt,name=status_red,json=statusRed,proto3" json:"status_red,omitempty"`
+	// End of the term; unset: no end. At and after it the capacity is
+	// expired: nothing is available and nothing can be used.
+	EndsAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	// Exhaustible capacity: when the month's allowance next refreshes (the
+	// next UTC month start); unset for returnable capacity, once expired, and
+	// when the term ends before then.
+	RefreshesAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=refreshes_at,json=refreshesAt,proto3" json:"refreshes_at,omitempty"`
+	Expired       bool                   `protobuf:"varint,9,opt,name=expired,proto3" json:"expired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -216,6 +224,27 @@ func (x *Capacity) GetStatusRed() bool {
 	return false
 }
 
+func (x *Capacity) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *Capacity) GetRefreshesAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RefreshesAt
+	}
+	return nil
+}
+
+func (x *Capacity) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
+}
+
 type SetCapacityRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	EventId     string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -223,7 +252,10 @@ type SetCapacityRequest struct {
 	ProductCode string                 `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
 	Kind        CapacityKind           `protobuf:"varint,4,opt,name=kind,proto3,enum=tokenmeter.v1.CapacityKind" json:"kind,omitempty"`
 	// Units of the allowance or of returnable capacity; 0 removes the product.
-	Units         int64 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
+	Units int64 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
+	// End of the term (unset: none), after now and at most 10 years ahead.
+	// Each SetCapacity sets it anew: renewing a term is a SetCapacity.
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -293,6 +325,13 @@ func (x *SetCapacityRequest) GetUnits() int64 {
 	return 0
 }
 
+func (x *SetCapacityRequest) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
 type SetCapacityResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Capacity      *Capacity              `protobuf:"bytes,1,opt,name=capacity,proto3" json:"capacity,omitempty"`
@@ -340,11 +379,14 @@ func (x *SetCapacityResponse) GetCapacity() *Capacity {
 type UseCapacityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-made id; a retry gets the same answer and uses nothing more.
-	EventId       string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	TeamId        string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	ProductCode   string `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
-	Units         int64  `protobuf:"varint,4,opt,name=units,proto3" json:"units,omitempty"`
-	UserId        string `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	EventId     string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId      string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	ProductCode string `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Units       int64  `protobuf:"varint,4,opt,name=units,proto3" json:"units,omitempty"`
+	UserId      string `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// When the use happened, as the calling service received it (default:
+	// now). Service role only; at most 400 days back and never in the future.
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -412,6 +454,13 @@ func (x *UseCapacityRequest) GetUserId() string {
 		return x.UserId
 	}
 	return ""
+}
+
+func (x *UseCapacityRequest) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
 }
 
 type UseCapacityResponse struct {
@@ -2952,7 +3001,7 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"i\n" +
 	"\x11ListTeamsResponse\x12,\n" +
 	"\x05teams\x18\x01 \x03(\v2\x16.tokenmeter.v1.BalanceR\x05teams\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc8\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd6\x02\n" +
 	"\bCapacity\x12!\n" +
 	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
@@ -2960,21 +3009,27 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\tavailable\x18\x04 \x01(\x03R\tavailable\x12\x15\n" +
 	"\x06in_use\x18\x05 \x01(\x03R\x05inUse\x12\x1d\n" +
 	"\n" +
-	"status_red\x18\x06 \x01(\bR\tstatusRed\"\xb2\x01\n" +
+	"status_red\x18\x06 \x01(\bR\tstatusRed\x123\n" +
+	"\aends_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12=\n" +
+	"\frefreshes_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vrefreshesAt\x12\x18\n" +
+	"\aexpired\x18\t \x01(\bR\aexpired\"\xe7\x01\n" +
 	"\x12SetCapacityRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12!\n" +
 	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12/\n" +
 	"\x04kind\x18\x04 \x01(\x0e2\x1b.tokenmeter.v1.CapacityKindR\x04kind\x12\x14\n" +
-	"\x05units\x18\x05 \x01(\x03R\x05units\"J\n" +
+	"\x05units\x18\x05 \x01(\x03R\x05units\x123\n" +
+	"\aends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\"J\n" +
 	"\x13SetCapacityResponse\x123\n" +
-	"\bcapacity\x18\x01 \x01(\v2\x17.tokenmeter.v1.CapacityR\bcapacity\"\x9a\x01\n" +
+	"\bcapacity\x18\x01 \x01(\v2\x17.tokenmeter.v1.CapacityR\bcapacity\"\xd7\x01\n" +
 	"\x12UseCapacityRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12!\n" +
 	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x14\n" +
 	"\x05units\x18\x04 \x01(\x03R\x05units\x12\x17\n" +
-	"\auser_id\x18\x05 \x01(\tR\x06userId\"\x85\x01\n" +
+	"\auser_id\x18\x05 \x01(\tR\x06userId\x12;\n" +
+	"\vreceived_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\"\x85\x01\n" +
 	"\x13UseCapacityResponse\x12\x18\n" +
 	"\agranted\x18\x01 \x01(\bR\agranted\x12\x1f\n" +
 	"\vcheckout_id\x18\x02 \x01(\tR\n" +
@@ -3260,8 +3315,8 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*UnassignUserResponse)(nil),     // 45: tokenmeter.v1.UnassignUserResponse
 	nil,                              // 46: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
 	(CapacityKind)(0),                // 47: tokenmeter.v1.CapacityKind
-	(*HeartbeatRequest)(nil),         // 48: tokenmeter.v1.HeartbeatRequest
-	(*timestamppb.Timestamp)(nil),    // 49: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil),    // 48: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),         // 49: tokenmeter.v1.HeartbeatRequest
 	(*HeartbeatResponse)(nil),        // 50: tokenmeter.v1.HeartbeatResponse
 	(*Budget)(nil),                   // 51: tokenmeter.v1.Budget
 	(*LaunchRequest)(nil),            // 52: tokenmeter.v1.LaunchRequest
@@ -3274,96 +3329,100 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
 	47, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	47, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	2,  // 3: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	2,  // 4: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	2,  // 5: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	48, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	49, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	50, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
-	26, // 9: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	51, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	51, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	51, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	52, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	49, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	46, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	53, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
-	17, // 17: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
-	21, // 18: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	53, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	54, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	49, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	55, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
-	26, // 23: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	27, // 24: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	49, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
-	2,  // 26: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	49, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	49, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	56, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	49, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	49, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	49, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	56, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
-	27, // 34: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
-	26, // 35: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	57, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	26, // 37: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	27, // 38: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	49, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	49, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
-	36, // 41: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	49, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	49, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
-	39, // 44: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	49, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
-	39, // 46: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	17, // 47: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 48: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 49: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 50: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 51: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 52: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 53: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 54: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 55: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 56: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 57: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 58: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 59: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 60: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 61: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 62: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 63: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 64: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 65: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 66: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	18, // 67: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 68: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 69: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 70: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 71: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 72: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 73: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 74: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 75: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 76: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 77: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 78: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 79: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 80: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 81: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 82: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 83: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 84: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 85: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 86: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	67, // [67:87] is the sub-list for method output_type
-	47, // [47:67] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	48, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	48, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	47, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	48, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	2,  // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	48, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	2,  // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	49, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	48, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	50, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	26, // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
+	51, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	51, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	51, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	52, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	48, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	46, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	53, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	17, // 21: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
+	21, // 22: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
+	53, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	54, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	48, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	55, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	26, // 27: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	27, // 28: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
+	48, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	2,  // 30: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
+	48, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	48, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	56, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	48, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	48, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	48, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	56, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	27, // 38: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
+	26, // 39: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
+	57, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	26, // 41: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	27, // 42: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
+	48, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	48, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	36, // 45: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
+	48, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	48, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	39, // 48: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
+	48, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	39, // 50: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
+	17, // 51: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 52: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 53: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 54: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 55: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 56: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 57: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 58: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 59: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 60: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 61: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 62: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 63: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 64: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 65: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 66: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 67: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 68: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 69: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 70: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	18, // 71: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 72: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 73: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 74: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 75: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 76: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 77: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 78: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 79: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 80: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 81: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 82: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 83: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 84: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 85: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 86: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 87: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 88: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 89: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 90: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	71, // [71:91] is the sub-list for method output_type
+	51, // [51:71] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }

@@ -415,6 +415,59 @@ func (SpendGrouping) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{6}
 }
 
+// CapacityBucket is the length of a capacity history's buckets.
+type CapacityBucket int32
+
+const (
+	CapacityBucket_CAPACITY_BUCKET_UNSPECIFIED CapacityBucket = 0
+	CapacityBucket_CAPACITY_BUCKET_DAY         CapacityBucket = 1
+	CapacityBucket_CAPACITY_BUCKET_WEEK        CapacityBucket = 2
+	CapacityBucket_CAPACITY_BUCKET_MONTH       CapacityBucket = 3
+)
+
+// Enum value maps for CapacityBucket.
+var (
+	CapacityBucket_name = map[int32]string{
+		0: "CAPACITY_BUCKET_UNSPECIFIED",
+		1: "CAPACITY_BUCKET_DAY",
+		2: "CAPACITY_BUCKET_WEEK",
+		3: "CAPACITY_BUCKET_MONTH",
+	}
+	CapacityBucket_value = map[string]int32{
+		"CAPACITY_BUCKET_UNSPECIFIED": 0,
+		"CAPACITY_BUCKET_DAY":         1,
+		"CAPACITY_BUCKET_WEEK":        2,
+		"CAPACITY_BUCKET_MONTH":       3,
+	}
+)
+
+func (x CapacityBucket) Enum() *CapacityBucket {
+	p := new(CapacityBucket)
+	*p = x
+	return p
+}
+
+func (x CapacityBucket) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CapacityBucket) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[7].Descriptor()
+}
+
+func (CapacityBucket) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[7]
+}
+
+func (x CapacityBucket) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CapacityBucket.Descriptor instead.
+func (CapacityBucket) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
+}
+
 // UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive).
 type UsageRange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4633,6 +4686,253 @@ func (x *GetSessionsResponse) GetSessions() int64 {
 	return 0
 }
 
+type GetCapacityUsageRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	TeamId      string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	ProductCode string                 `protobuf:"bytes,2,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// Default DAY.
+	Bucket CapacityBucket `protobuf:"varint,3,opt,name=bucket,proto3,enum=tokenmeter.v1.CapacityBucket" json:"bucket,omitempty"`
+	// At most 400 buckets: about 13 months by day, 7 years by week or 33
+	// years by month. Default: the last 12 months.
+	Range         *UsageRange `protobuf:"bytes,4,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCapacityUsageRequest) Reset() {
+	*x = GetCapacityUsageRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCapacityUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCapacityUsageRequest) ProtoMessage() {}
+
+func (x *GetCapacityUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCapacityUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetCapacityUsageRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetCapacityUsageRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *GetCapacityUsageRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *GetCapacityUsageRequest) GetBucket() CapacityBucket {
+	if x != nil {
+		return x.Bucket
+	}
+	return CapacityBucket_CAPACITY_BUCKET_UNSPECIFIED
+}
+
+func (x *GetCapacityUsageRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+// CapacityUsageBucket is the use of one bucket, zero when nothing happened.
+type CapacityUsageBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First day of the bucket (YYYY-MM-DD): the day, the week's Monday or the
+	// month's 1st; the range's ends cut the first and last buckets.
+	StartDate string `protobuf:"bytes,1,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// Units consumed (exhaustible) or checked out (returnable).
+	UnitsUsed int64 `protobuf:"varint,2,opt,name=units_used,json=unitsUsed,proto3" json:"units_used,omitempty"`
+	// Returnable units given back.
+	UnitsReturned int64 `protobuf:"varint,3,opt,name=units_returned,json=unitsReturned,proto3" json:"units_returned,omitempty"`
+	// Uses (UseCapacity calls granted).
+	Uses int64 `protobuf:"varint,4,opt,name=uses,proto3" json:"uses,omitempty"`
+	// Distinct users among the uses (pseudonyms where personal data is hidden
+	// count the same).
+	Users         int64 `protobuf:"varint,5,opt,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityUsageBucket) Reset() {
+	*x = CapacityUsageBucket{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityUsageBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityUsageBucket) ProtoMessage() {}
+
+func (x *CapacityUsageBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityUsageBucket.ProtoReflect.Descriptor instead.
+func (*CapacityUsageBucket) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CapacityUsageBucket) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *CapacityUsageBucket) GetUnitsUsed() int64 {
+	if x != nil {
+		return x.UnitsUsed
+	}
+	return 0
+}
+
+func (x *CapacityUsageBucket) GetUnitsReturned() int64 {
+	if x != nil {
+		return x.UnitsReturned
+	}
+	return 0
+}
+
+func (x *CapacityUsageBucket) GetUses() int64 {
+	if x != nil {
+		return x.Uses
+	}
+	return 0
+}
+
+func (x *CapacityUsageBucket) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+type GetCapacityUsageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bucket        CapacityBucket         `protobuf:"varint,1,opt,name=bucket,proto3,enum=tokenmeter.v1.CapacityBucket" json:"bucket,omitempty"`
+	Buckets       []*CapacityUsageBucket `protobuf:"bytes,2,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	UnitsUsed     int64                  `protobuf:"varint,3,opt,name=units_used,json=unitsUsed,proto3" json:"units_used,omitempty"`
+	UnitsReturned int64                  `protobuf:"varint,4,opt,name=units_returned,json=unitsReturned,proto3" json:"units_returned,omitempty"`
+	Uses          int64                  `protobuf:"varint,5,opt,name=uses,proto3" json:"uses,omitempty"`
+	FromDate      string                 `protobuf:"bytes,6,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string                 `protobuf:"bytes,7,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCapacityUsageResponse) Reset() {
+	*x = GetCapacityUsageResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCapacityUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCapacityUsageResponse) ProtoMessage() {}
+
+func (x *GetCapacityUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCapacityUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetCapacityUsageResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetCapacityUsageResponse) GetBucket() CapacityBucket {
+	if x != nil {
+		return x.Bucket
+	}
+	return CapacityBucket_CAPACITY_BUCKET_UNSPECIFIED
+}
+
+func (x *GetCapacityUsageResponse) GetBuckets() []*CapacityUsageBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *GetCapacityUsageResponse) GetUnitsUsed() int64 {
+	if x != nil {
+		return x.UnitsUsed
+	}
+	return 0
+}
+
+func (x *GetCapacityUsageResponse) GetUnitsReturned() int64 {
+	if x != nil {
+		return x.UnitsReturned
+	}
+	return 0
+}
+
+func (x *GetCapacityUsageResponse) GetUses() int64 {
+	if x != nil {
+		return x.Uses
+	}
+	return 0
+}
+
+func (x *GetCapacityUsageResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetCapacityUsageResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -5012,7 +5312,29 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\tfrom_date\x18\f \x01(\tR\bfromDate\x12\x17\n" +
 	"\ato_date\x18\r \x01(\tR\x06toDate\x12#\n" +
 	"\rbrief_minutes\x18\x0e \x01(\x05R\fbriefMinutes\x12\x1a\n" +
-	"\bsessions\x18\x0f \x01(\x03R\bsessions*\x88\x01\n" +
+	"\bsessions\x18\x0f \x01(\x03R\bsessions\"\xbd\x01\n" +
+	"\x17GetCapacityUsageRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12!\n" +
+	"\fproduct_code\x18\x02 \x01(\tR\vproductCode\x125\n" +
+	"\x06bucket\x18\x03 \x01(\x0e2\x1d.tokenmeter.v1.CapacityBucketR\x06bucket\x12/\n" +
+	"\x05range\x18\x04 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xa4\x01\n" +
+	"\x13CapacityUsageBucket\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x01 \x01(\tR\tstartDate\x12\x1d\n" +
+	"\n" +
+	"units_used\x18\x02 \x01(\x03R\tunitsUsed\x12%\n" +
+	"\x0eunits_returned\x18\x03 \x01(\x03R\runitsReturned\x12\x12\n" +
+	"\x04uses\x18\x04 \x01(\x03R\x04uses\x12\x14\n" +
+	"\x05users\x18\x05 \x01(\x03R\x05users\"\x9f\x02\n" +
+	"\x18GetCapacityUsageResponse\x125\n" +
+	"\x06bucket\x18\x01 \x01(\x0e2\x1d.tokenmeter.v1.CapacityBucketR\x06bucket\x12<\n" +
+	"\abuckets\x18\x02 \x03(\v2\".tokenmeter.v1.CapacityUsageBucketR\abuckets\x12\x1d\n" +
+	"\n" +
+	"units_used\x18\x03 \x01(\x03R\tunitsUsed\x12%\n" +
+	"\x0eunits_returned\x18\x04 \x01(\x03R\runitsReturned\x12\x12\n" +
+	"\x04uses\x18\x05 \x01(\x03R\x04uses\x12\x1b\n" +
+	"\tfrom_date\x18\x06 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\a \x01(\tR\x06toDate*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -5054,7 +5376,12 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x13SPEND_GROUPING_TEAM\x10\x01\x12\x1a\n" +
 	"\x16SPEND_GROUPING_PRODUCT\x10\x02\x12\x17\n" +
 	"\x13SPEND_GROUPING_USER\x10\x03\x12\x1c\n" +
-	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\xba\b\n" +
+	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x04*\x7f\n" +
+	"\x0eCapacityBucket\x12\x1f\n" +
+	"\x1bCAPACITY_BUCKET_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CAPACITY_BUCKET_DAY\x10\x01\x12\x18\n" +
+	"\x14CAPACITY_BUCKET_WEEK\x10\x02\x12\x19\n" +
+	"\x15CAPACITY_BUCKET_MONTH\x10\x032\x9f\t\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -5068,7 +5395,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"GetDenials\x12 .tokenmeter.v1.GetDenialsRequest\x1a!.tokenmeter.v1.GetDenialsResponse\x12K\n" +
 	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponse\x12E\n" +
 	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponse\x12T\n" +
-	"\vGetSessions\x12!.tokenmeter.v1.GetSessionsRequest\x1a\".tokenmeter.v1.GetSessionsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\vGetSessions\x12!.tokenmeter.v1.GetSessionsRequest\x1a\".tokenmeter.v1.GetSessionsResponse\x12c\n" +
+	"\x10GetCapacityUsage\x12&.tokenmeter.v1.GetCapacityUsageRequest\x1a'.tokenmeter.v1.GetCapacityUsageResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -5082,8 +5410,8 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_reporting_proto_rawDescData
 }
 
-var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
@@ -5092,151 +5420,161 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(Recommendation)(0),                 // 4: tokenmeter.v1.Recommendation
 	(DenialGrouping)(0),                 // 5: tokenmeter.v1.DenialGrouping
 	(SpendGrouping)(0),                  // 6: tokenmeter.v1.SpendGrouping
-	(*UsageRange)(nil),                  // 7: tokenmeter.v1.UsageRange
-	(*GetUsageSummaryRequest)(nil),      // 8: tokenmeter.v1.GetUsageSummaryRequest
-	(*GetUsageSummaryResponse)(nil),     // 9: tokenmeter.v1.GetUsageSummaryResponse
-	(*BudgetUsage)(nil),                 // 10: tokenmeter.v1.BudgetUsage
-	(*TeamRemaining)(nil),               // 11: tokenmeter.v1.TeamRemaining
-	(*GroupUsage)(nil),                  // 12: tokenmeter.v1.GroupUsage
-	(*GetUsageByDayRequest)(nil),        // 13: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                    // 14: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),       // 15: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),                // 16: tokenmeter.v1.ProductUsage
-	(*BucketCount)(nil),                 // 17: tokenmeter.v1.BucketCount
-	(*VersionUsers)(nil),                // 18: tokenmeter.v1.VersionUsers
-	(*ProductUser)(nil),                 // 19: tokenmeter.v1.ProductUser
-	(*GetUsageByProductRequest)(nil),    // 20: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil),   // 21: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                   // 22: tokenmeter.v1.UserUsage
-	(*UserProduct)(nil),                 // 23: tokenmeter.v1.UserProduct
-	(*SameDayProducts)(nil),             // 24: tokenmeter.v1.SameDayProducts
-	(*GetUsageByUserRequest)(nil),       // 25: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),      // 26: tokenmeter.v1.GetUsageByUserResponse
-	(*GetUsageByAttributeRequest)(nil),  // 27: tokenmeter.v1.GetUsageByAttributeRequest
-	(*AttributeUsage)(nil),              // 28: tokenmeter.v1.AttributeUsage
-	(*GetUsageByAttributeResponse)(nil), // 29: tokenmeter.v1.GetUsageByAttributeResponse
-	(*ExportRequest)(nil),               // 30: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),              // 31: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),             // 32: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),            // 33: tokenmeter.v1.ForecastResponse
-	(*ForecastMonth)(nil),               // 34: tokenmeter.v1.ForecastMonth
-	(*AdviseLicensingRequest)(nil),      // 35: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),             // 36: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),     // 37: tokenmeter.v1.AdviseLicensingResponse
-	(*GetDenialsRequest)(nil),           // 38: tokenmeter.v1.GetDenialsRequest
-	(*DenialCount)(nil),                 // 39: tokenmeter.v1.DenialCount
-	(*ReasonCount)(nil),                 // 40: tokenmeter.v1.ReasonCount
-	(*Denial)(nil),                      // 41: tokenmeter.v1.Denial
-	(*GetDenialsResponse)(nil),          // 42: tokenmeter.v1.GetDenialsResponse
-	(*GetSpendRequest)(nil),             // 43: tokenmeter.v1.GetSpendRequest
-	(*Money)(nil),                       // 44: tokenmeter.v1.Money
-	(*SpendRow)(nil),                    // 45: tokenmeter.v1.SpendRow
-	(*GetSpendResponse)(nil),            // 46: tokenmeter.v1.GetSpendResponse
-	(*WhoAmIRequest)(nil),               // 47: tokenmeter.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),              // 48: tokenmeter.v1.WhoAmIResponse
-	(*GetSessionsRequest)(nil),          // 49: tokenmeter.v1.GetSessionsRequest
-	(*ProductSessions)(nil),             // 50: tokenmeter.v1.ProductSessions
-	(*DayPeak)(nil),                     // 51: tokenmeter.v1.DayPeak
-	(*DeviceSessions)(nil),              // 52: tokenmeter.v1.DeviceSessions
-	(*SessionInfo)(nil),                 // 53: tokenmeter.v1.SessionInfo
-	(*BriefCharge)(nil),                 // 54: tokenmeter.v1.BriefCharge
-	(*GetSessionsResponse)(nil),         // 55: tokenmeter.v1.GetSessionsResponse
-	(*Budget)(nil),                      // 56: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),       // 57: google.protobuf.Timestamp
-	(DenyReason)(0),                     // 58: tokenmeter.v1.DenyReason
+	(CapacityBucket)(0),                 // 7: tokenmeter.v1.CapacityBucket
+	(*UsageRange)(nil),                  // 8: tokenmeter.v1.UsageRange
+	(*GetUsageSummaryRequest)(nil),      // 9: tokenmeter.v1.GetUsageSummaryRequest
+	(*GetUsageSummaryResponse)(nil),     // 10: tokenmeter.v1.GetUsageSummaryResponse
+	(*BudgetUsage)(nil),                 // 11: tokenmeter.v1.BudgetUsage
+	(*TeamRemaining)(nil),               // 12: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                  // 13: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),        // 14: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                    // 15: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),       // 16: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                // 17: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                 // 18: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                // 19: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                 // 20: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),    // 21: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),   // 22: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                   // 23: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                 // 24: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),             // 25: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),       // 26: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),      // 27: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),  // 28: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),              // 29: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil), // 30: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),               // 31: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),              // 32: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),             // 33: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),            // 34: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),               // 35: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),      // 36: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),             // 37: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),     // 38: tokenmeter.v1.AdviseLicensingResponse
+	(*GetDenialsRequest)(nil),           // 39: tokenmeter.v1.GetDenialsRequest
+	(*DenialCount)(nil),                 // 40: tokenmeter.v1.DenialCount
+	(*ReasonCount)(nil),                 // 41: tokenmeter.v1.ReasonCount
+	(*Denial)(nil),                      // 42: tokenmeter.v1.Denial
+	(*GetDenialsResponse)(nil),          // 43: tokenmeter.v1.GetDenialsResponse
+	(*GetSpendRequest)(nil),             // 44: tokenmeter.v1.GetSpendRequest
+	(*Money)(nil),                       // 45: tokenmeter.v1.Money
+	(*SpendRow)(nil),                    // 46: tokenmeter.v1.SpendRow
+	(*GetSpendResponse)(nil),            // 47: tokenmeter.v1.GetSpendResponse
+	(*WhoAmIRequest)(nil),               // 48: tokenmeter.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),              // 49: tokenmeter.v1.WhoAmIResponse
+	(*GetSessionsRequest)(nil),          // 50: tokenmeter.v1.GetSessionsRequest
+	(*ProductSessions)(nil),             // 51: tokenmeter.v1.ProductSessions
+	(*DayPeak)(nil),                     // 52: tokenmeter.v1.DayPeak
+	(*DeviceSessions)(nil),              // 53: tokenmeter.v1.DeviceSessions
+	(*SessionInfo)(nil),                 // 54: tokenmeter.v1.SessionInfo
+	(*BriefCharge)(nil),                 // 55: tokenmeter.v1.BriefCharge
+	(*GetSessionsResponse)(nil),         // 56: tokenmeter.v1.GetSessionsResponse
+	(*GetCapacityUsageRequest)(nil),     // 57: tokenmeter.v1.GetCapacityUsageRequest
+	(*CapacityUsageBucket)(nil),         // 58: tokenmeter.v1.CapacityUsageBucket
+	(*GetCapacityUsageResponse)(nil),    // 59: tokenmeter.v1.GetCapacityUsageResponse
+	(*Budget)(nil),                      // 60: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),       // 61: google.protobuf.Timestamp
+	(DenyReason)(0),                     // 62: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
-	7,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
-	14, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
-	16, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
-	11, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
-	12, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
-	10, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	56, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
-	7,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
-	14, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
-	17, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
-	18, // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
-	19, // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
-	7,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
+	8,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
+	15, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
+	17, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
+	12, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
+	13, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
+	11, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
+	60, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	8,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
+	15, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
+	18, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
+	19, // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
+	20, // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
+	8,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	16, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
-	12, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	57, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
-	23, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
-	24, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	57, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	57, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
-	7,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
+	17, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
+	13, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
+	61, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	24, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
+	25, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
+	61, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	61, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	8,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	22, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
-	7,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
-	16, // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
-	28, // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
-	7,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
+	23, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
+	8,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
+	17, // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
+	29, // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
+	8,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	57, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
-	34, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
+	61, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	35, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
-	36, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
-	7,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	37, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
+	8,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	58, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
-	40, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	58, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	57, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	58, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
-	39, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
-	40, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	41, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
-	7,  // 45: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
+	62, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	41, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	62, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	61, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	62, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	40, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
+	41, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	42, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
+	8,  // 45: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
 	6,  // 46: tokenmeter.v1.GetSpendRequest.group_by:type_name -> tokenmeter.v1.SpendGrouping
-	45, // 47: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
-	44, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
-	44, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
-	44, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
-	7,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	57, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
-	57, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
-	57, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
-	57, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
-	57, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
-	50, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
-	51, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
-	52, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
-	53, // 60: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
-	54, // 61: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
-	8,  // 62: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	13, // 63: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	20, // 64: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	25, // 65: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	30, // 66: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	32, // 67: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	35, // 68: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	27, // 69: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	38, // 70: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	43, // 71: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	47, // 72: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	49, // 73: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
-	9,  // 74: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	15, // 75: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	21, // 76: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	26, // 77: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	31, // 78: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	33, // 79: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	37, // 80: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	29, // 81: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	42, // 82: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	46, // 83: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	48, // 84: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	55, // 85: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
-	74, // [74:86] is the sub-list for method output_type
-	62, // [62:74] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	46, // 47: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
+	45, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
+	45, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
+	45, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
+	8,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	61, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	61, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	61, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	61, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	61, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	51, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
+	52, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
+	53, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
+	54, // 60: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
+	55, // 61: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
+	7,  // 62: tokenmeter.v1.GetCapacityUsageRequest.bucket:type_name -> tokenmeter.v1.CapacityBucket
+	8,  // 63: tokenmeter.v1.GetCapacityUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	7,  // 64: tokenmeter.v1.GetCapacityUsageResponse.bucket:type_name -> tokenmeter.v1.CapacityBucket
+	58, // 65: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
+	9,  // 66: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	14, // 67: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	21, // 68: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	26, // 69: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	31, // 70: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	33, // 71: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	36, // 72: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	28, // 73: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	39, // 74: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	44, // 75: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	48, // 76: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	50, // 77: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	57, // 78: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
+	10, // 79: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	16, // 80: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	22, // 81: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	27, // 82: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	32, // 83: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	34, // 84: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	38, // 85: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	30, // 86: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	43, // 87: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	47, // 88: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	49, // 89: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	56, // 90: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	59, // 91: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
+	79, // [79:92] is the sub-list for method output_type
+	66, // [66:79] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -5250,8 +5588,8 @@ func file_tokenmeter_v1_reporting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   49,
+			NumEnums:      8,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

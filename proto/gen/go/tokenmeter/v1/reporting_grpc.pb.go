@@ -31,6 +31,7 @@ const (
 	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
 	ReportingService_WhoAmI_FullMethodName              = "/tokenmeter.v1.ReportingService/WhoAmI"
 	ReportingService_GetSessions_FullMethodName         = "/tokenmeter.v1.ReportingService/GetSessions"
+	ReportingService_GetCapacityUsage_FullMethodName    = "/tokenmeter.v1.ReportingService/GetCapacityUsage"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -66,6 +67,9 @@ type ReportingServiceClient interface {
 	// product and day, use per device, and the charges of windows that were
 	// open only briefly (a day's tokens for a few minutes' use).
 	GetSessions(ctx context.Context, in *GetSessionsRequest, opts ...grpc.CallOption) (*GetSessionsResponse, error)
+	// GetCapacityUsage is one capacity product's use over a range, by day,
+	// week (Monday to Sunday) or month, every bucket of the range listed.
+	GetCapacityUsage(ctx context.Context, in *GetCapacityUsageRequest, opts ...grpc.CallOption) (*GetCapacityUsageResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -205,6 +209,16 @@ func (c *reportingServiceClient) GetSessions(ctx context.Context, in *GetSession
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetCapacityUsage(ctx context.Context, in *GetCapacityUsageRequest, opts ...grpc.CallOption) (*GetCapacityUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCapacityUsageResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetCapacityUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -238,6 +252,9 @@ type ReportingServiceServer interface {
 	// product and day, use per device, and the charges of windows that were
 	// open only briefly (a day's tokens for a few minutes' use).
 	GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error)
+	// GetCapacityUsage is one capacity product's use over a range, by day,
+	// week (Monday to Sunday) or month, every bucket of the range listed.
+	GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -283,6 +300,9 @@ func (UnimplementedReportingServiceServer) WhoAmI(context.Context, *WhoAmIReques
 }
 func (UnimplementedReportingServiceServer) GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSessions not implemented")
+}
+func (UnimplementedReportingServiceServer) GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCapacityUsage not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -514,6 +534,24 @@ func _ReportingService_GetSessions_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetCapacityUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCapacityUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetCapacityUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetCapacityUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetCapacityUsage(ctx, req.(*GetCapacityUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -564,6 +602,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSessions",
 			Handler:    _ReportingService_GetSessions_Handler,
+		},
+		{
+			MethodName: "GetCapacityUsage",
+			Handler:    _ReportingService_GetCapacityUsage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -3,6 +3,7 @@
 import { call } from '../api.js';
 import { listAll } from '../paging.js';
 import { h, tokens, day, notice } from '../format.js';
+import { termLine, showUsage } from './capacity.js';
 
 const RED_AT = 20;
 
@@ -24,7 +25,9 @@ export async function render(el, ctx) {
   const capacities = balances.flatMap((b) => (b.capacities || []).map((c) => ({ ...c, team_id: b.team_id })));
   if (capacities.length) {
     el.append(h('h2', {}, 'Capacity products'));
-    el.append(h('div', { class: 'cards balances' }, capacities.map(capacityCard)));
+    const panel = h('section', { class: 'capacity-usage', 'data-testid': 'capacity-usage', 'aria-live': 'polite' });
+    const open = (c) => { showUsage(panel, c, ctx).catch((err) => panel.replaceChildren(notice(err.message, 'error'))); };
+    el.append(h('div', { class: 'cards balances' }, capacities.map((c) => capacityCard(c, open))), panel);
   }
 }
 
@@ -44,18 +47,22 @@ function poolCard(b) {
   });
 }
 
-function capacityCard(c) {
+function capacityCard(c, open) {
   const total = Number(c.total);
   const available = Number(c.available);
   const share = total > 0 ? (available / total) * 100 : 0;
   const kind = c.kind === 'CAPACITY_KIND_RETURNABLE' ? 'checked out' : 'used this month';
-  return statusCard({
-    testid: `capacity-${c.team_id}-${c.product_code}`,
-    title: `${c.product_code} · ${c.team_id}`,
+  const testid = `capacity-${c.team_id}-${c.product_code}`;
+  const card = statusCard({
+    testid,
+    title: `${c.product_code} · ${c.team_id}${c.expired ? ' (expired)' : ''}`,
     available, total, share, red: c.status_red,
-    lines: [`${tokens(c.in_use)} ${kind}`],
+    lines: [`${(100 - share).toFixed(0)} % used · ${tokens(total)} units bought`, `${tokens(c.in_use)} ${kind}`,
+      h('span', { 'data-testid': `${testid}-term` }, termLine(c))],
     unit: 'units',
   });
+  card.append(h('button', { type: 'button', class: 'link', onclick: () => open(c) }, 'View usage details'));
+  return card;
 }
 
 function statusCard({ testid, title, available, total, share, red, lines, unit = 'tokens' }) {
