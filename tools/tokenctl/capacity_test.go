@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
@@ -32,11 +31,11 @@ func testCapacity(t *testing.T, s *stack) {
 	require.NotEqual(t, 0, r.code)
 	require.Contains(t, r.stderr, "ends_at", "the ledger names the field")
 
-	conn, err := grpcserver.Dial(s.Ledger.Addr(), devstack.ServiceKey)
+	conn, err := grpcserver.Dial(s.Ledger.Addr(), devstack.AdminKey)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	svc := v1.NewLedgerServiceClient(conn)
-	ctx := auth.ActingFor(t.Context(), devstack.DemoOrg)
+	ctx := t.Context()
 	for i, units := range []int64{30, 55} {
 		_, err := svc.UseCapacity(ctx, &v1.UseCapacityRequest{EventId: fmt.Sprintf("cap-use-%d", i), TeamId: "cap-a", ProductCode: "API-UNITS",
 			Units: units, UserId: []string{"ann", "bob"}[i]})
