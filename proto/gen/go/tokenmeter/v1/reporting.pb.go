@@ -3741,6 +3741,233 @@ func (x *GetSpendResponse) GetToDate() string {
 	return ""
 }
 
+type GetSubscriptionUsageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range         *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubscriptionUsageRequest) Reset() {
+	*x = GetSubscriptionUsageRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubscriptionUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubscriptionUsageRequest) ProtoMessage() {}
+
+func (x *GetSubscriptionUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubscriptionUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetSubscriptionUsageRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetSubscriptionUsageRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *GetSubscriptionUsageRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+// SubscriptionUse is one user's launches of one product under a named subscription.
+type SubscriptionUse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// A pseudonym where the organisation hides personal data.
+	UserId      string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode string `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Launches    int64  `protobuf:"varint,4,opt,name=launches,proto3" json:"launches,omitempty"`
+	DaysUsed    int64  `protobuf:"varint,5,opt,name=days_used,json=daysUsed,proto3" json:"days_used,omitempty"`
+	// YYYY-MM-DD.
+	LastUsed      string `protobuf:"bytes,6,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionUse) Reset() {
+	*x = SubscriptionUse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionUse) ProtoMessage() {}
+
+func (x *SubscriptionUse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionUse.ProtoReflect.Descriptor instead.
+func (*SubscriptionUse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SubscriptionUse) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SubscriptionUse) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SubscriptionUse) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *SubscriptionUse) GetLaunches() int64 {
+	if x != nil {
+		return x.Launches
+	}
+	return 0
+}
+
+func (x *SubscriptionUse) GetDaysUsed() int64 {
+	if x != nil {
+		return x.DaysUsed
+	}
+	return 0
+}
+
+func (x *SubscriptionUse) GetLastUsed() string {
+	if x != nil {
+		return x.LastUsed
+	}
+	return ""
+}
+
+type GetSubscriptionUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most days first.
+	Rows []*SubscriptionUse `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Launches authorized by subscription in the range (no tokens).
+	SubscriptionLaunches int64 `protobuf:"varint,2,opt,name=subscription_launches,json=subscriptionLaunches,proto3" json:"subscription_launches,omitempty"`
+	// Launches authorized on tokens (charged or covered by a window) and the
+	// tokens charged, in the same range and teams.
+	TokenLaunches int64  `protobuf:"varint,3,opt,name=token_launches,json=tokenLaunches,proto3" json:"token_launches,omitempty"`
+	TokensCharged int64  `protobuf:"varint,4,opt,name=tokens_charged,json=tokensCharged,proto3" json:"tokens_charged,omitempty"`
+	FromDate      string `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubscriptionUsageResponse) Reset() {
+	*x = GetSubscriptionUsageResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubscriptionUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubscriptionUsageResponse) ProtoMessage() {}
+
+func (x *GetSubscriptionUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubscriptionUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetSubscriptionUsageResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetSubscriptionUsageResponse) GetRows() []*SubscriptionUse {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetSubscriptionUsageResponse) GetSubscriptionLaunches() int64 {
+	if x != nil {
+		return x.SubscriptionLaunches
+	}
+	return 0
+}
+
+func (x *GetSubscriptionUsageResponse) GetTokenLaunches() int64 {
+	if x != nil {
+		return x.TokenLaunches
+	}
+	return 0
+}
+
+func (x *GetSubscriptionUsageResponse) GetTokensCharged() int64 {
+	if x != nil {
+		return x.TokensCharged
+	}
+	return 0
+}
+
+func (x *GetSubscriptionUsageResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetSubscriptionUsageResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -4033,6 +4260,23 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x0eexpired_unused\x18\x03 \x03(\v2\x14.tokenmeter.v1.MoneyR\rexpiredUnused\x122\n" +
 	"\tremaining\x18\x04 \x03(\v2\x14.tokenmeter.v1.MoneyR\tremaining\x12\x1b\n" +
 	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate\"i\n" +
+	"\x1bGetSubscriptionUsageRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xbc\x01\n" +
+	"\x0fSubscriptionUse\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x1a\n" +
+	"\blaunches\x18\x04 \x01(\x03R\blaunches\x12\x1b\n" +
+	"\tdays_used\x18\x05 \x01(\x03R\bdaysUsed\x12\x1b\n" +
+	"\tlast_used\x18\x06 \x01(\tR\blastUsed\"\x8b\x02\n" +
+	"\x1cGetSubscriptionUsageResponse\x122\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1e.tokenmeter.v1.SubscriptionUseR\x04rows\x123\n" +
+	"\x15subscription_launches\x18\x02 \x01(\x03R\x14subscriptionLaunches\x12%\n" +
+	"\x0etoken_launches\x18\x03 \x01(\x03R\rtokenLaunches\x12%\n" +
+	"\x0etokens_charged\x18\x04 \x01(\x03R\rtokensCharged\x12\x1b\n" +
+	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
 	"\ato_date\x18\x06 \x01(\tR\x06toDate*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
@@ -4075,7 +4319,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x13SPEND_GROUPING_TEAM\x10\x01\x12\x1a\n" +
 	"\x16SPEND_GROUPING_PRODUCT\x10\x02\x12\x17\n" +
 	"\x13SPEND_GROUPING_USER\x10\x03\x12\x1c\n" +
-	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\x9d\a\n" +
+	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\x8e\b\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -4087,7 +4331,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x13GetUsageByAttribute\x12).tokenmeter.v1.GetUsageByAttributeRequest\x1a*.tokenmeter.v1.GetUsageByAttributeResponse\x12Q\n" +
 	"\n" +
 	"GetDenials\x12 .tokenmeter.v1.GetDenialsRequest\x1a!.tokenmeter.v1.GetDenialsResponse\x12K\n" +
-	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponse\x12o\n" +
+	"\x14GetSubscriptionUsage\x12*.tokenmeter.v1.GetSubscriptionUsageRequest\x1a+.tokenmeter.v1.GetSubscriptionUsageResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -4102,58 +4347,61 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
-	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
-	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
-	(ExportKind)(0),                     // 2: tokenmeter.v1.ExportKind
-	(ExportFormat)(0),                   // 3: tokenmeter.v1.ExportFormat
-	(Recommendation)(0),                 // 4: tokenmeter.v1.Recommendation
-	(DenialGrouping)(0),                 // 5: tokenmeter.v1.DenialGrouping
-	(SpendGrouping)(0),                  // 6: tokenmeter.v1.SpendGrouping
-	(*UsageRange)(nil),                  // 7: tokenmeter.v1.UsageRange
-	(*GetUsageSummaryRequest)(nil),      // 8: tokenmeter.v1.GetUsageSummaryRequest
-	(*GetUsageSummaryResponse)(nil),     // 9: tokenmeter.v1.GetUsageSummaryResponse
-	(*BudgetUsage)(nil),                 // 10: tokenmeter.v1.BudgetUsage
-	(*TeamRemaining)(nil),               // 11: tokenmeter.v1.TeamRemaining
-	(*GroupUsage)(nil),                  // 12: tokenmeter.v1.GroupUsage
-	(*GetUsageByDayRequest)(nil),        // 13: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                    // 14: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),       // 15: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),                // 16: tokenmeter.v1.ProductUsage
-	(*BucketCount)(nil),                 // 17: tokenmeter.v1.BucketCount
-	(*VersionUsers)(nil),                // 18: tokenmeter.v1.VersionUsers
-	(*ProductUser)(nil),                 // 19: tokenmeter.v1.ProductUser
-	(*GetUsageByProductRequest)(nil),    // 20: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil),   // 21: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                   // 22: tokenmeter.v1.UserUsage
-	(*UserProduct)(nil),                 // 23: tokenmeter.v1.UserProduct
-	(*SameDayProducts)(nil),             // 24: tokenmeter.v1.SameDayProducts
-	(*GetUsageByUserRequest)(nil),       // 25: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),      // 26: tokenmeter.v1.GetUsageByUserResponse
-	(*GetUsageByAttributeRequest)(nil),  // 27: tokenmeter.v1.GetUsageByAttributeRequest
-	(*AttributeUsage)(nil),              // 28: tokenmeter.v1.AttributeUsage
-	(*GetUsageByAttributeResponse)(nil), // 29: tokenmeter.v1.GetUsageByAttributeResponse
-	(*ExportRequest)(nil),               // 30: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),              // 31: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),             // 32: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),            // 33: tokenmeter.v1.ForecastResponse
-	(*ForecastMonth)(nil),               // 34: tokenmeter.v1.ForecastMonth
-	(*AdviseLicensingRequest)(nil),      // 35: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),             // 36: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),     // 37: tokenmeter.v1.AdviseLicensingResponse
-	(*GetDenialsRequest)(nil),           // 38: tokenmeter.v1.GetDenialsRequest
-	(*DenialCount)(nil),                 // 39: tokenmeter.v1.DenialCount
-	(*ReasonCount)(nil),                 // 40: tokenmeter.v1.ReasonCount
-	(*Denial)(nil),                      // 41: tokenmeter.v1.Denial
-	(*GetDenialsResponse)(nil),          // 42: tokenmeter.v1.GetDenialsResponse
-	(*GetSpendRequest)(nil),             // 43: tokenmeter.v1.GetSpendRequest
-	(*Money)(nil),                       // 44: tokenmeter.v1.Money
-	(*SpendRow)(nil),                    // 45: tokenmeter.v1.SpendRow
-	(*GetSpendResponse)(nil),            // 46: tokenmeter.v1.GetSpendResponse
-	(*Budget)(nil),                      // 47: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),       // 48: google.protobuf.Timestamp
-	(DenyReason)(0),                     // 49: tokenmeter.v1.DenyReason
+	(SortBy)(0),                          // 0: tokenmeter.v1.SortBy
+	(RangePreset)(0),                     // 1: tokenmeter.v1.RangePreset
+	(ExportKind)(0),                      // 2: tokenmeter.v1.ExportKind
+	(ExportFormat)(0),                    // 3: tokenmeter.v1.ExportFormat
+	(Recommendation)(0),                  // 4: tokenmeter.v1.Recommendation
+	(DenialGrouping)(0),                  // 5: tokenmeter.v1.DenialGrouping
+	(SpendGrouping)(0),                   // 6: tokenmeter.v1.SpendGrouping
+	(*UsageRange)(nil),                   // 7: tokenmeter.v1.UsageRange
+	(*GetUsageSummaryRequest)(nil),       // 8: tokenmeter.v1.GetUsageSummaryRequest
+	(*GetUsageSummaryResponse)(nil),      // 9: tokenmeter.v1.GetUsageSummaryResponse
+	(*BudgetUsage)(nil),                  // 10: tokenmeter.v1.BudgetUsage
+	(*TeamRemaining)(nil),                // 11: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                   // 12: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),         // 13: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                     // 14: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),        // 15: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                 // 16: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                  // 17: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                 // 18: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                  // 19: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),     // 20: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),    // 21: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                    // 22: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                  // 23: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),              // 24: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),        // 25: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),       // 26: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),   // 27: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),               // 28: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil),  // 29: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),                // 30: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),               // 31: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),              // 32: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),             // 33: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),                // 34: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),       // 35: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),              // 36: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),      // 37: tokenmeter.v1.AdviseLicensingResponse
+	(*GetDenialsRequest)(nil),            // 38: tokenmeter.v1.GetDenialsRequest
+	(*DenialCount)(nil),                  // 39: tokenmeter.v1.DenialCount
+	(*ReasonCount)(nil),                  // 40: tokenmeter.v1.ReasonCount
+	(*Denial)(nil),                       // 41: tokenmeter.v1.Denial
+	(*GetDenialsResponse)(nil),           // 42: tokenmeter.v1.GetDenialsResponse
+	(*GetSpendRequest)(nil),              // 43: tokenmeter.v1.GetSpendRequest
+	(*Money)(nil),                        // 44: tokenmeter.v1.Money
+	(*SpendRow)(nil),                     // 45: tokenmeter.v1.SpendRow
+	(*GetSpendResponse)(nil),             // 46: tokenmeter.v1.GetSpendResponse
+	(*GetSubscriptionUsageRequest)(nil),  // 47: tokenmeter.v1.GetSubscriptionUsageRequest
+	(*SubscriptionUse)(nil),              // 48: tokenmeter.v1.SubscriptionUse
+	(*GetSubscriptionUsageResponse)(nil), // 49: tokenmeter.v1.GetSubscriptionUsageResponse
+	(*Budget)(nil),                       // 50: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),        // 51: google.protobuf.Timestamp
+	(DenyReason)(0),                      // 52: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
@@ -4163,7 +4411,7 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	11, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
 	12, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
 	10, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	47, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	50, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
 	7,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
 	14, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
 	17, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
@@ -4173,11 +4421,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	16, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
 	12, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	48, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	51, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
 	23, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
 	24, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	48, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	48, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	51, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	51, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
 	7,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	22, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
@@ -4187,17 +4435,17 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	7,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	48, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	51, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
 	34, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
 	36, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
 	7,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	49, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	52, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
 	40, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	49, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	48, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	49, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	52, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	51, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	52, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
 	39, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
 	40, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
 	41, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
@@ -4207,31 +4455,35 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	44, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
 	44, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
 	44, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
-	8,  // 51: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	13, // 52: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	20, // 53: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	25, // 54: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	30, // 55: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	32, // 56: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	35, // 57: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	27, // 58: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	38, // 59: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	43, // 60: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	9,  // 61: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	15, // 62: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	21, // 63: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	26, // 64: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	31, // 65: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	33, // 66: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	37, // 67: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	29, // 68: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	42, // 69: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	46, // 70: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	61, // [61:71] is the sub-list for method output_type
-	51, // [51:61] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	7,  // 51: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	48, // 52: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
+	8,  // 53: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	13, // 54: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	20, // 55: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	25, // 56: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	30, // 57: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	32, // 58: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	35, // 59: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	27, // 60: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	38, // 61: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	43, // 62: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	47, // 63: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
+	9,  // 64: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	15, // 65: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	21, // 66: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	26, // 67: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	31, // 68: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	33, // 69: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	37, // 70: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	29, // 71: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	42, // 72: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	46, // 73: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	49, // 74: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
+	64, // [64:75] is the sub-list for method output_type
+	53, // [53:64] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -4246,7 +4498,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   40,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

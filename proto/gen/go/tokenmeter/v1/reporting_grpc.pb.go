@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportingService_GetUsageSummary_FullMethodName     = "/tokenmeter.v1.ReportingService/GetUsageSummary"
-	ReportingService_GetUsageByDay_FullMethodName       = "/tokenmeter.v1.ReportingService/GetUsageByDay"
-	ReportingService_GetUsageByProduct_FullMethodName   = "/tokenmeter.v1.ReportingService/GetUsageByProduct"
-	ReportingService_GetUsageByUser_FullMethodName      = "/tokenmeter.v1.ReportingService/GetUsageByUser"
-	ReportingService_Export_FullMethodName              = "/tokenmeter.v1.ReportingService/Export"
-	ReportingService_Forecast_FullMethodName            = "/tokenmeter.v1.ReportingService/Forecast"
-	ReportingService_AdviseLicensing_FullMethodName     = "/tokenmeter.v1.ReportingService/AdviseLicensing"
-	ReportingService_GetUsageByAttribute_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
-	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
-	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
+	ReportingService_GetUsageSummary_FullMethodName      = "/tokenmeter.v1.ReportingService/GetUsageSummary"
+	ReportingService_GetUsageByDay_FullMethodName        = "/tokenmeter.v1.ReportingService/GetUsageByDay"
+	ReportingService_GetUsageByProduct_FullMethodName    = "/tokenmeter.v1.ReportingService/GetUsageByProduct"
+	ReportingService_GetUsageByUser_FullMethodName       = "/tokenmeter.v1.ReportingService/GetUsageByUser"
+	ReportingService_Export_FullMethodName               = "/tokenmeter.v1.ReportingService/Export"
+	ReportingService_Forecast_FullMethodName             = "/tokenmeter.v1.ReportingService/Forecast"
+	ReportingService_AdviseLicensing_FullMethodName      = "/tokenmeter.v1.ReportingService/AdviseLicensing"
+	ReportingService_GetUsageByAttribute_FullMethodName  = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
+	ReportingService_GetDenials_FullMethodName           = "/tokenmeter.v1.ReportingService/GetDenials"
+	ReportingService_GetSpend_FullMethodName             = "/tokenmeter.v1.ReportingService/GetSpend"
+	ReportingService_GetSubscriptionUsage_FullMethodName = "/tokenmeter.v1.ReportingService/GetSubscriptionUsage"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -56,6 +57,9 @@ type ReportingServiceClient interface {
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
 	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
+	// GetSubscriptionUsage shows launches authorized by named subscriptions
+	// apart from token use: per user and product, with both totals.
+	GetSubscriptionUsage(ctx context.Context, in *GetSubscriptionUsageRequest, opts ...grpc.CallOption) (*GetSubscriptionUsageResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -175,6 +179,16 @@ func (c *reportingServiceClient) GetSpend(ctx context.Context, in *GetSpendReque
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetSubscriptionUsage(ctx context.Context, in *GetSubscriptionUsageRequest, opts ...grpc.CallOption) (*GetSubscriptionUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSubscriptionUsageResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSubscriptionUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -200,6 +214,9 @@ type ReportingServiceServer interface {
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
 	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
+	// GetSubscriptionUsage shows launches authorized by named subscriptions
+	// apart from token use: per user and product, with both totals.
+	GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -239,6 +256,9 @@ func (UnimplementedReportingServiceServer) GetDenials(context.Context, *GetDenia
 }
 func (UnimplementedReportingServiceServer) GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSpend not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSubscriptionUsage not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -434,6 +454,24 @@ func _ReportingService_GetSpend_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetSubscriptionUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSubscriptionUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSubscriptionUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSubscriptionUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSubscriptionUsage(ctx, req.(*GetSubscriptionUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -476,6 +514,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSpend",
 			Handler:    _ReportingService_GetSpend_Handler,
+		},
+		{
+			MethodName: "GetSubscriptionUsage",
+			Handler:    _ReportingService_GetSubscriptionUsage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
