@@ -233,3 +233,30 @@ func (p *Pool) restoreSubscription(s Subscription) {
 	}
 	p.subs[s.User][s.Product] = s
 }
+
+// describeSubscription fills the history rows of the subscription events.
+func describeSubscription(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) {
+	switch pl := ev.GetPayload().(type) {
+	case *v1.Event_SubscriptionGranted:
+		e := pl.SubscriptionGranted
+		tx.Type, tx.UserId, tx.Reason = "subscription_granted", e.GetUserId(), e.GetReason()
+		tx.Detail = "named subscription for " + productsText(e.GetProductCodes()) + " until revoked"
+		if e.GetEndsAt() != nil {
+			tx.Detail = "named subscription for " + productsText(e.GetProductCodes()) + " until " + stamp(e.GetEndsAt().AsTime())
+		}
+	case *v1.Event_SubscriptionRevoked:
+		e := pl.SubscriptionRevoked
+		tx.Type, tx.UserId, tx.Reason = "subscription_revoked", e.GetUserId(), e.GetReason()
+		tx.Detail = "named subscription revoked for every product"
+		if len(e.GetProductCodes()) > 0 {
+			tx.Detail = "named subscription revoked for " + productsText(e.GetProductCodes())
+		}
+	case *v1.Event_LaunchSubscribed:
+		e := pl.LaunchSubscribed
+		tx.Type, tx.UserId, tx.ProductCode = "launch_subscribed", e.GetUserId(), e.GetProductCode()
+		tx.Detail = "authorized by the user's named subscription: no tokens"
+	default:
+		return nil, false
+	}
+	return tx, true
+}
