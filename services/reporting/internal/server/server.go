@@ -49,6 +49,8 @@ type Reports interface {
 	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
 	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
+	SubscriptionUses(ctx context.Context, f query.Filter) ([]query.SubscriptionUse, error)
+	UseTotals(ctx context.Context, f query.Filter) (query.UseTotals, error)
 }
 
 // Balances reads pools' balances from the ledger (balance.Ledger).
