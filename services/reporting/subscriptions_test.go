@@ -88,4 +88,12 @@ func TestGetSubscriptionUsage(t *testing.T) {
 	require.Len(t, gl.GetRows(), 1)
 	require.NotEqual(t, "gil", gl.GetRows()[0].GetUserId(), "globex sees pseudonyms")
 	require.EqualValues(t, 1, gl.GetSubscriptionLaunches(), "confined to the caller's organisation")
+
+	// Advice can be applied by its user ids only where they are real.
+	adv, err := acme.AdviseLicensing(t.Context(), &v1.AdviseLicensingRequest{TeamIds: []string{"design"}})
+	require.NoError(t, err)
+	require.False(t, adv.GetPseudonymous())
+	adv, err = globex.AdviseLicensing(t.Context(), &v1.AdviseLicensingRequest{TeamIds: []string{"design"}})
+	require.NoError(t, err)
+	require.True(t, adv.GetPseudonymous())
 }

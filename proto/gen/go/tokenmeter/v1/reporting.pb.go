@@ -2924,8 +2924,12 @@ type AdviseLicensingResponse struct {
 	UsersToUnassign   int64   `protobuf:"varint,4,opt,name=users_to_unassign,json=usersToUnassign,proto3" json:"users_to_unassign,omitempty"`
 	TokenPrice        float64 `protobuf:"fixed64,5,opt,name=token_price,json=tokenPrice,proto3" json:"token_price,omitempty"`
 	Currency          string  `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// True when user ids are pseudonyms (the organisation hides personal
+	// data): advice cannot be applied by them (GrantSubscription needs the
+	// real id).
+	Pseudonymous  bool `protobuf:"varint,7,opt,name=pseudonymous,proto3" json:"pseudonymous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdviseLicensingResponse) Reset() {
@@ -2998,6 +3002,13 @@ func (x *AdviseLicensingResponse) GetCurrency() string {
 		return x.Currency
 	}
 	return ""
+}
+
+func (x *AdviseLicensingResponse) GetPseudonymous() bool {
+	if x != nil {
+		return x.Pseudonymous
+	}
+	return false
 }
 
 type GetDenialsRequest struct {
@@ -4191,7 +4202,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11subscription_name\x18\f \x01(\tR\x10subscriptionName\x12\x1a\n" +
 	"\bcurrency\x18\r \x01(\tR\bcurrency\x12\x17\n" +
 	"\ateam_id\x18\x0e \x01(\tR\x06teamId\x12\x1b\n" +
-	"\tlast_used\x18\x0f \x01(\tR\blastUsed\"\x8e\x02\n" +
+	"\tlast_used\x18\x0f \x01(\tR\blastUsed\"\xb2\x02\n" +
 	"\x17AdviseLicensingResponse\x126\n" +
 	"\x06advice\x18\x01 \x03(\v2\x1e.tokenmeter.v1.LicensingAdviceR\x06advice\x12.\n" +
 	"\x13total_yearly_saving\x18\x02 \x01(\x01R\x11totalYearlySaving\x12\"\n" +
@@ -4199,7 +4210,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11users_to_unassign\x18\x04 \x01(\x03R\x0fusersToUnassign\x12\x1f\n" +
 	"\vtoken_price\x18\x05 \x01(\x01R\n" +
 	"tokenPrice\x12\x1a\n" +
-	"\bcurrency\x18\x06 \x01(\tR\bcurrency\"\xaf\x02\n" +
+	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x12\"\n" +
+	"\fpseudonymous\x18\a \x01(\bR\fpseudonymous\"\xaf\x02\n" +
 	"\x11GetDenialsRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x128\n" +
