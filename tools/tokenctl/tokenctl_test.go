@@ -20,6 +20,7 @@ func TestTokenctl(t *testing.T) {
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
 		{"denials and spend", testDenialsAndSpend},
+		{"subscriptions", testSubscriptions},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},
