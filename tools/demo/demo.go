@@ -1,6 +1,7 @@
 // Package demo loads a demo organisation through the services' gRPC APIs:
 // products at the seed documents' rates, two teams with packs of different
-// expiries, users, and a few weeks of launches.
+// expiries, users, and a few weeks of launches; and a studio team whose
+// daily Revit users show the hybrid model (named subscriptions).
 package demo
 
 import (
@@ -116,6 +117,10 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 				}
 			}
 		}
+	}
+	n, err := loadStudio(sctx, ledger, svc, now)
+	if launches += n; err != nil {
+		return launches, err
 	}
 	return launches + 1, recordProjectExpiry(sctx, svc, projectEnds)
 }

@@ -107,6 +107,11 @@ type expectations struct {
 	RemoveTokens  int64            `json:"removeTokens"`
 	Denials       int64            `json:"denials"`
 	Currencies    []string         `json:"currencies"`
+	// SubscriptionLaunches are the demo's launches by named subscription
+	// over 12 months; MoveUser is the studio user the advice says to move.
+	SubscriptionLaunches int64  `json:"subscriptionLaunches"`
+	MoveUser             string `json:"moveUser"`
+	SubscribedUser       string `json:"subscribedUser"`
 }
 
 func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1.ReportingServiceClient) expectations {
@@ -129,7 +134,7 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 			want.RemoveTokens = b.GetAvailable() - b.GetLive()/10
 		}
 	}
-	require.ElementsMatch(t, []string{"civil", "design"}, ids)
+	require.ElementsMatch(t, []string{"civil", "design", demo.StudioTeam}, ids)
 	require.Positive(t, want.RemoveTokens, "the demo's civil pool must be above 10 %% for the live-alert step")
 	last12 := &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}
 	require.Eventually(t, func() bool {
@@ -158,5 +163,9 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 		want.Currencies = append(want.Currencies, m.GetCurrency())
 	}
 	require.Equal(t, []string{"EUR", "USD"}, want.Currencies, "the demo's packs are priced in two currencies")
+	subs, err := reports.GetSubscriptionUsage(ctx, &v1.GetSubscriptionUsageRequest{TeamIds: ids, Range: last12})
+	require.NoError(t, err)
+	want.SubscriptionLaunches, want.MoveUser, want.SubscribedUser = subs.GetSubscriptionLaunches(), "max", "lee"
+	require.Positive(t, want.SubscriptionLaunches, "the demo's studio has a subscribed user")
 	return want
 }
