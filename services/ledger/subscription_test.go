@@ -61,6 +61,18 @@ func TestSubscriptionsThroughGRPC(t *testing.T) {
 	_, err = f.admin.RevokeSubscription(ctx, &v1.RevokeSubscriptionRequest{EventId: "unsub-sam-0002", TeamId: "design", UserId: "sam"})
 	require.Equal(t, codes.NotFound, status.Code(err))
 
+	// A merge carries the subscriptions in force into the target team.
+	_, err = f.admin.GrantSubscription(ctx, &v1.GrantSubscriptionRequest{EventId: "sub-sam-0003", TeamId: "design", UserId: "sam", ProductCodes: []string{"REVIT"}})
+	require.NoError(t, err)
+	_, err = f.admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-design-0001", FromTeamId: "design", IntoTeamId: "civil"})
+	require.NoError(t, err)
+	civil, err := f.admin.ListSubscriptions(ctx, &v1.ListSubscriptionsRequest{TeamId: "civil"})
+	require.NoError(t, err)
+	require.Len(t, civil.GetSubscriptions(), 1)
+	resp, err := f.svc.Authorize(f.acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "launch-sam-0003", TeamId: "civil", UserId: "sam", ProductCode: "REVIT"}})
+	require.NoError(t, err)
+	require.True(t, resp.GetResult().GetBySubscription())
+
 	_, err = f.svc.GrantSubscription(f.acme, grant)
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "a service may not grant")
 	_, err = f.svc.ListSubscriptions(f.acme, &v1.ListSubscriptionsRequest{TeamId: "design"})

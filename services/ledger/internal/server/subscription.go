@@ -108,8 +108,6 @@ func checkSubscription(eventID, team, user string, products []string, reason str
 			break
 		}
 	}
-	if len(reason) > pool.MaxReasonLen {
-		bad.Add("reason", "at most 512 bytes")
-	}
+	launchrules.CheckText(&bad, "reason", reason, pool.MaxReasonLen)
 	return bad.Err()
 }
