@@ -20,38 +20,7 @@ import (
 // token reports (versions, last use) do not count them.
 func TestGetSubscriptionUsage(t *testing.T) {
 	t.Parallel()
-	natsURL, _ := testkit.NATS(t)
-	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
-	js := logAs(t, natsURL, "admin")
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	ago := func(days int) time.Time { return today.AddDate(0, 0, -days).Add(time.Hour) }
-	day := func(n int) string { return today.AddDate(0, 0, -n).Format(time.DateOnly) }
-	sub := func(user, product string) *v1.Event {
-		return &v1.Event{Payload: &v1.Event_LaunchSubscribed{LaunchSubscribed: &v1.LaunchSubscribed{UserId: user, ProductCode: product, ProductVersion: "2027"}}}
-	}
-	events := []struct {
-		org, team string
-		at        time.Time
-		ev        *v1.Event
-	}{
-		{"acme", "design", ago(3), &v1.Event{Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{UserId: "ann", ProductCode: "REVIT",
-			ProductVersion: "2026", Tokens: 10, WindowStart: timestamppb.New(ago(3)), WindowEnd: timestamppb.New(ago(2))}}}},
-		{"acme", "design", ago(3), &v1.Event{Payload: &v1.Event_LaunchCovered{LaunchCovered: &v1.LaunchCovered{UserId: "ann", ProductCode: "REVIT", ProductVersion: "2026"}}}},
-		{"acme", "design", ago(2), sub("sam", "REVIT")},
-		{"acme", "design", ago(2), sub("sam", "REVIT")},
-		{"acme", "design", ago(1), sub("sam", "REVIT")},
-		{"acme", "design", ago(1), sub("sam", "ACAD")},
-		{"acme", "ops", ago(1), sub("cat", "REVIT")},
-		{"acme", "design", ago(0), &v1.Event{Payload: &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{UserId: "eve", ProductCode: "REVIT", TokensRequired: 10}}}},
-		{"globex", "design", ago(1), sub("gil", "REVIT")},
-	}
-	for i, e := range events {
-		e.ev.EventId, e.ev.OrgId, e.ev.TeamId, e.ev.ServerTime = fmt.Sprintf("s-%02d", i), e.org, e.team, timestamppb.New(e.at)
-		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject(e.org, e.team), e.ev, nil)
-		require.NoError(t, err)
-	}
-	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(len(events)) }, 20*time.Second, 10*time.Millisecond)
-	acme, globex := client(t, svc.Addr(), acmeKey), client(t, svc.Addr(), globexKey)
+	acme, globex, day := startSubscriptionFixture(t)
 
 	resp, err := acme.GetSubscriptionUsage(t.Context(), &v1.GetSubscriptionUsageRequest{TeamIds: []string{"design", "ops"}})
 	require.NoError(t, err)
@@ -96,4 +65,43 @@ func TestGetSubscriptionUsage(t *testing.T) {
 	adv, err = globex.AdviseLicensing(t.Context(), &v1.AdviseLicensingRequest{TeamIds: []string{"design"}})
 	require.NoError(t, err)
 	require.True(t, adv.GetPseudonymous())
+}
+
+// startSubscriptionFixture appends launches on tokens, by subscription and
+// refused, in two organisations, and returns their clients once projected
+// and day(n), the date n days ago.
+func startSubscriptionFixture(t *testing.T) (acme, globex v1.ReportingServiceClient, day func(int) string) {
+	t.Helper()
+	natsURL, _ := testkit.NATS(t)
+	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
+	js := logAs(t, natsURL, "admin")
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	ago := func(days int) time.Time { return today.AddDate(0, 0, -days).Add(time.Hour) }
+	day = func(n int) string { return today.AddDate(0, 0, -n).Format(time.DateOnly) }
+	sub := func(user, product string) *v1.Event {
+		return &v1.Event{Payload: &v1.Event_LaunchSubscribed{LaunchSubscribed: &v1.LaunchSubscribed{UserId: user, ProductCode: product, ProductVersion: "2027"}}}
+	}
+	events := []struct {
+		org, team string
+		at        time.Time
+		ev        *v1.Event
+	}{
+		{"acme", "design", ago(3), &v1.Event{Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{UserId: "ann", ProductCode: "REVIT",
+			ProductVersion: "2026", Tokens: 10, WindowStart: timestamppb.New(ago(3)), WindowEnd: timestamppb.New(ago(2))}}}},
+		{"acme", "design", ago(3), &v1.Event{Payload: &v1.Event_LaunchCovered{LaunchCovered: &v1.LaunchCovered{UserId: "ann", ProductCode: "REVIT", ProductVersion: "2026"}}}},
+		{"acme", "design", ago(2), sub("sam", "REVIT")},
+		{"acme", "design", ago(2), sub("sam", "REVIT")},
+		{"acme", "design", ago(1), sub("sam", "REVIT")},
+		{"acme", "design", ago(1), sub("sam", "ACAD")},
+		{"acme", "ops", ago(1), sub("cat", "REVIT")},
+		{"acme", "design", ago(0), &v1.Event{Payload: &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{UserId: "eve", ProductCode: "REVIT", TokensRequired: 10}}}},
+		{"globex", "design", ago(1), sub("gil", "REVIT")},
+	}
+	for i, e := range events {
+		e.ev.EventId, e.ev.OrgId, e.ev.TeamId, e.ev.ServerTime = fmt.Sprintf("s-%02d", i), e.org, e.team, timestamppb.New(e.at)
+		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject(e.org, e.team), e.ev, nil)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(len(events)) }, 20*time.Second, 10*time.Millisecond)
+	return client(t, svc.Addr(), acmeKey), client(t, svc.Addr(), globexKey), day
 }

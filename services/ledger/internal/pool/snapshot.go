@@ -233,9 +233,7 @@ func UnmarshalSnapshot(data []byte) (*Pool, error) {
 		}
 		p.capacities[code] = c
 	}
-	for _, sub := range s.Subscriptions {
-		p.restoreSubscription(sub)
-	}
+	p.restoreSubscriptions(s.Subscriptions)
 	p.suspended, p.mergedInto = s.Suspended, s.MergedInto
 	p.purchased, p.debited, p.expired, p.removed, p.lastTime = s.Purchased, s.Debited, s.Expired, s.Removed, s.LastTime
 	return p, nil

@@ -224,6 +224,12 @@ func (p *Pool) allSubscriptions() []Subscription {
 	return out
 }
 
+func (p *Pool) restoreSubscriptions(subs []Subscription) {
+	for _, s := range subs {
+		p.restoreSubscription(s)
+	}
+}
+
 func (p *Pool) restoreSubscription(s Subscription) {
 	if p.subs == nil {
 		p.subs = map[string]map[string]Subscription{}
