@@ -40,6 +40,12 @@ func (p *Pool) subscribed(user, product string, known bool, t time.Time) (Subscr
 	return s, true
 }
 
+// holds reports whether user holds a subscription for product, ended or not.
+func (p *Pool) holds(user, product string) bool {
+	_, ok := p.subs[user][product]
+	return ok
+}
+
 // Subscriptions returns the subscriptions in force at t, by user then product.
 func (p *Pool) Subscriptions(t time.Time) []Subscription {
 	return slices.DeleteFunc(p.allSubscriptions(), func(s Subscription) bool { return !s.ActiveAt(t) })
@@ -178,6 +184,9 @@ func subscribedOutcome(user, product string, ends *timestamppb.Timestamp, balanc
 // decideSubscribed is a launch authorized by the user's subscription, if
 // they hold one for the product: LaunchSubscribed, nothing charged.
 func (p *Pool) decideSubscribed(l Launch, cat *Catalog) (Outcome, *v1.Event, bool) {
+	if !p.holds(l.User, l.Product) {
+		return Outcome{}, nil, false // the usual case, without a catalog lookup
+	}
 	_, known := cat.At(l.Product, l.At)
 	s, ok := p.subscribed(l.User, l.Product, known, l.At)
 	if !ok {
@@ -199,6 +208,9 @@ func (p *Pool) decideSubscribed(l Launch, cat *Catalog) (Outcome, *v1.Event, boo
 // subscribedHeartbeat keeps a subscribed session running: nothing to charge
 // or renew while the subscription lasts.
 func (p *Pool) subscribedHeartbeat(h Heartbeat, cat *Catalog) (Outcome, bool) {
+	if !p.holds(h.User, h.Product) {
+		return Outcome{}, false
+	}
 	_, known := cat.At(h.Product, h.At)
 	s, ok := p.subscribed(h.User, h.Product, known, h.At)
 	if !ok {
