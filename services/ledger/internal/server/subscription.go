@@ -17,12 +17,7 @@ import (
 // their launches of them are authorized without touching the pool.
 func (l *Ledger) GrantSubscription(ctx context.Context, req *v1.GrantSubscriptionRequest) (*v1.GrantSubscriptionResponse, error) {
 	now := l.Now()
-	if err := checkSubscription(req.GetEventId(), req.GetTeamId(), req.GetUserId(), req.GetProductCodes(), req.GetReason(), true); err != nil {
-		return nil, err
-	}
-	var bad grpcserver.Violations
-	checkTime(&bad, "ends_at", req.GetEndsAt(), now)
-	if err := bad.Err(); err != nil {
+	if err := checkGrant(req, now); err != nil {
 		return nil, err
 	}
 	g := pool.Grant{EventID: req.GetEventId(), User: req.GetUserId(), Products: req.GetProductCodes(),
@@ -41,7 +36,7 @@ func (l *Ledger) GrantSubscription(ctx context.Context, req *v1.GrantSubscriptio
 // RevokeSubscription ends a user's subscription for the products named (none: all).
 func (l *Ledger) RevokeSubscription(ctx context.Context, req *v1.RevokeSubscriptionRequest) (*v1.RevokeSubscriptionResponse, error) {
 	now := l.Now()
-	if err := checkSubscription(req.GetEventId(), req.GetTeamId(), req.GetUserId(), req.GetProductCodes(), req.GetReason(), false); err != nil {
+	if err := checkRevoke(req); err != nil {
 		return nil, err
 	}
 	err := l.assignment(ctx, req.GetTeamId(), req.GetEventId(), func(pl *pool.Pool, now time.Time, a *v1.Actor) (*v1.Event, error) {
@@ -89,11 +84,23 @@ func subscriptionOf(team string, s pool.Subscription) *v1.Subscription {
 	return out
 }
 
-// checkSubscription checks the fields a grant and a revocation share; a
-// grant must name its products, a revocation may name none (all).
-func checkSubscription(eventID, team, user string, products []string, reason string, grant bool) error {
+func checkGrant(req *v1.GrantSubscriptionRequest, now time.Time) error {
 	var bad grpcserver.Violations
-	launchrules.CheckEventID(&bad, "event_id", eventID)
+	checkSubscriptionFields(&bad, req.GetEventId(), req.GetTeamId(), req.GetUserId(), req.GetProductCodes(), req.GetReason(), true)
+	checkTime(&bad, "ends_at", req.GetEndsAt(), now)
+	return bad.Err()
+}
+
+func checkRevoke(req *v1.RevokeSubscriptionRequest) error {
+	var bad grpcserver.Violations
+	checkSubscriptionFields(&bad, req.GetEventId(), req.GetTeamId(), req.GetUserId(), req.GetProductCodes(), req.GetReason(), false)
+	return bad.Err()
+}
+
+// checkSubscriptionFields checks the fields a grant and a revocation share;
+// a grant must name its products, a revocation may name none (all).
+func checkSubscriptionFields(bad *grpcserver.Violations, eventID, team, user string, products []string, reason string, grant bool) {
+	launchrules.CheckEventID(bad, "event_id", eventID)
 	bad.Check("team_id", eventlog.CheckID("team_id", team))
 	bad.Check("user_id", eventlog.CheckID("user_id", user))
 	switch {
@@ -108,6 +115,5 @@ func checkSubscription(eventID, team, user string, products []string, reason str
 			break
 		}
 	}
-	launchrules.CheckText(&bad, "reason", reason, pool.MaxReasonLen)
-	return bad.Err()
+	launchrules.CheckText(bad, "reason", reason, pool.MaxReasonLen)
 }
