@@ -82,6 +82,9 @@ func TestLedgerMetrics(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	require.Len(t, batch.GetOutcomes(), 2)
+	_, err = admin.GrantSubscription(ctx, &v1.GrantSubscriptionRequest{EventId: "metrics-sub", TeamId: "design", UserId: "sam", ProductCodes: []string{"REVIT"}})
+	require.NoError(t, err)
+	require.Equal(t, v1.Decision_DECISION_AUTHORIZED, launch(onA, "metrics-7", "sam"), "by subscription")
 
 	after := testkit.Scrape(t, addr)
 	moved := func(name string, labels ...string) float64 {
@@ -94,11 +97,12 @@ func TestLedgerMetrics(t *testing.T) {
 	require.Equal(t, 2.0, decided("duplicate", ""), "metrics-1 twice, metrics-3 in the batch")
 	require.Equal(t, 2.0, decided("refused", "user_not_assigned"))
 	require.Equal(t, 1.0, decided("refused", "insufficient_tokens"))
-	require.Equal(t, 8.0, moved("tokenmeter_ledger_decisions_total"))
+	require.Equal(t, 1.0, decided("authorized", "subscription"))
+	require.Equal(t, 9.0, moved("tokenmeter_ledger_decisions_total"))
 	timed := func(rpc string) float64 {
 		return moved("tokenmeter_ledger_decision_duration_seconds_count", "rpc", rpc)
 	}
-	require.Equal(t, 6.0, timed("Authorize"))
+	require.Equal(t, 7.0, timed("Authorize"))
 	require.Equal(t, 2.0, timed("AuthorizeBatch"))
 	require.Equal(t, 2.0, timed("AssignUser"))
 	require.Equal(t, 1.0, timed("AddPack"))

@@ -1,7 +1,8 @@
 // Package demo loads a demo organisation through the services' gRPC APIs:
 // products at the seed documents' rates, two teams with packs of different
-// expiries, users, a few weeks of launches, and capacity products with a
-// term and a history of use.
+// expiries, users, a few weeks of launches, capacity products with a term
+// and a history of use, and a studio team whose daily Revit users show the
+// hybrid model (named subscriptions).
 package demo
 
 import (
@@ -84,6 +85,10 @@ func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usag
 		}
 	}
 	if err := loadCapacity(ctx, sctx, ledger, svc, now, start); err != nil {
+		return h.launches, err
+	}
+	n, err := loadStudio(sctx, ledger, svc, now)
+	if h.launches += n; err != nil {
 		return h.launches, err
 	}
 	if err := recordProjectExpiry(sctx, svc, projectEnds); err != nil || usage == nil {

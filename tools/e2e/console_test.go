@@ -131,6 +131,11 @@ type expectations struct {
 	Devices         int64            `json:"devices"`
 	SessionProducts int              `json:"sessionProducts"`
 	Capacity        capacityWant     `json:"capacity"`
+	// SubscriptionLaunches are the demo's launches by named subscription
+	// over 12 months; MoveUser is the studio user the advice says to move.
+	SubscriptionLaunches int64  `json:"subscriptionLaunches"`
+	MoveUser             string `json:"moveUser"`
+	SubscribedUser       string `json:"subscribedUser"`
 }
 
 // capacityWant is what the demo's capacity cards and usage details show.
@@ -163,7 +168,7 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 			want.RemoveTokens = b.GetAvailable() - b.GetLive()/10
 		}
 	}
-	require.ElementsMatch(t, []string{"civil", "design"}, ids)
+	require.ElementsMatch(t, []string{"civil", "design", demo.StudioTeam}, ids)
 	require.Positive(t, want.RemoveTokens, "the demo's civil pool must be above 10 %% for the live-alert step")
 	last12 := &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}
 	require.Eventually(t, func() bool {
@@ -194,6 +199,10 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 	require.Equal(t, []string{"EUR", "USD"}, want.Currencies, "the demo's packs are priced in two currencies")
 	sessionExpectations(t, reports, ids, &want)
 	want.Capacity = capacityExpectations(t, teams.GetTeams(), reports)
+	subs, err := reports.GetSubscriptionUsage(ctx, &v1.GetSubscriptionUsageRequest{TeamIds: ids, Range: last12})
+	require.NoError(t, err)
+	want.SubscriptionLaunches, want.MoveUser, want.SubscribedUser = subs.GetSubscriptionLaunches(), "max", "lee"
+	require.Positive(t, want.SubscriptionLaunches, "the demo's studio has a subscribed user")
 	return want
 }
 

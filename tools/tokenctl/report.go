@@ -13,7 +13,7 @@ func (a *app) reportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "report",
 		Aliases: []string{"reports"},
-		Short:   "Usage reports: summary, by day, product, user or attribute; denials; spend; sessions; forecast; licensing advice",
+		Short:   "Usage reports: summary, by day, product, user or attribute; denials; spend; sessions; forecast; licensing advice; subscriptions",
 		Long: `Reports come from the reporting service's ClickHouse projections of the event
 log (usage is reported on the day its window started, in UTC). Choose the days
 with --range (` + strings.Join(rangeNames(), ", ") + `; the short forms
@@ -21,7 +21,7 @@ with --range (` + strings.Join(rangeNames(), ", ") + `; the short forms
 and the teams with --team (default: every team of the organisation).`,
 	}
 	cmd.AddCommand(a.summaryCommand(), a.byDayCommand(), a.byProductCommand(), a.byUserCommand(), a.byAttributeCommand(), a.denialsCommand(), a.spendCommand(), a.sessionsCommand(),
-		a.forecastCommand(), a.adviceCommand())
+		a.forecastCommand(), a.adviceCommand(), a.subscriptionUsageCommand())
 	return cmd
 }
 

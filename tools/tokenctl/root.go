@@ -109,19 +109,19 @@ as protojson (field names as in the .proto files), -o csv the table's rows.`,
 		&cobra.Group{ID: groupAlerts, Title: "Alerts (alerting):"},
 		&cobra.Group{ID: groupTools, Title: "Tools:"})
 	for _, c := range []*cobra.Command{a.teamsCommand(), a.usersCommand(), a.productsCommand(), a.packsCommand(),
-		a.balanceCommand(), a.transactionsCommand(), a.budgetsCommand(), a.capacityCommand()} {
+		a.balanceCommand(), a.transactionsCommand(), a.budgetsCommand(), a.capacityCommand(), a.subscriptionsCommand()} {
 		c.GroupID = groupLedger
 		root.AddCommand(c)
 	}
 	keys, access, whoami := a.keysCommand(), a.accessCommand(), a.whoamiCommand()
 	keys.GroupID, access.GroupID, whoami.GroupID = groupAccess, groupAccess, groupAccess
-	report, export := a.reportCommand(), a.exportCommand()
-	report.GroupID, export.GroupID = groupReports, groupReports
+	report, export, adv := a.reportCommand(), a.exportCommand(), a.adviceApplyCommand()
+	report.GroupID, export.GroupID, adv.GroupID = groupReports, groupReports, groupReports
 	alerts := a.alertsCommand()
 	alerts.GroupID = groupAlerts
 	demo := a.demoCommand()
 	demo.GroupID = groupTools
-	root.AddCommand(keys, access, whoami, report, export, alerts, demo)
+	root.AddCommand(keys, access, whoami, report, export, adv, alerts, demo)
 	root.SetHelpCommandGroupID(groupTools)
 	root.SetCompletionCommandGroupID(groupTools)
 	return a, root

@@ -23,6 +23,7 @@ func TestTokenctl(t *testing.T) {
 		{"denials and spend", testDenialsAndSpend},
 		{"sessions", testSessions},
 		{"capacity term and usage", testCapacity},
+		{"subscriptions", testSubscriptions},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},

@@ -267,6 +267,32 @@ test('the console', async (t) => {
     await shot('advice');
   });
 
+  await step('subscriptions: the advice is applied in one step and undone', async () => {
+    await page.getByRole('link', { name: 'Subscriptions' }).click();
+    await page.getByTestId('subs-launches').waitFor();
+    assert.equal(await number('subs-launches'), expected.subscriptionLaunches, 'launches by subscription, apart from token use');
+    assert.ok(await number('subs-token-launches') > 0);
+    const subs = page.getByTestId('subs-table');
+    await subs.locator('tbody td').filter({ hasText: new RegExp(`^${expected.subscribedUser}$`) }).waitFor();
+    await page.getByTestId('subs-use-table').locator('tbody td').filter({ hasText: new RegExp(`^${expected.subscribedUser}$`) }).waitFor();
+    assert.equal(await subs.locator('tbody td').filter({ hasText: new RegExp(`^${expected.moveUser}$`) }).count(), 0, 'not subscribed yet');
+    await shot('subscriptions');
+
+    await page.getByRole('link', { name: 'Advice' }).click();
+    await page.getByRole('button', { name: `Move ${expected.moveUser} REVIT` }).click();
+    await page.getByRole('button', { name: `Undo ${expected.moveUser} REVIT` }).waitFor();
+    await shot('advice-applied');
+    await page.getByRole('link', { name: 'Subscriptions' }).click();
+    await subs.locator('tbody td').filter({ hasText: new RegExp(`^${expected.moveUser}$`) }).waitFor();
+
+    await page.getByRole('link', { name: 'Advice' }).click();
+    await page.getByRole('button', { name: `Undo ${expected.moveUser} REVIT` }).click();
+    await page.getByRole('button', { name: `Move ${expected.moveUser} REVIT` }).waitFor();
+    await page.getByRole('link', { name: 'Subscriptions' }).click();
+    await page.getByTestId('subs-launches').waitFor();
+    assert.equal(await subs.locator('tbody td').filter({ hasText: new RegExp(`^${expected.moveUser}$`) }).count(), 0, 'undone');
+  });
+
   await step('export: a CSV of usage downloads', async () => {
     await page.getByRole('link', { name: 'Export' }).click();
     await page.getByLabel('Usage: one row per charge').check();

@@ -24,15 +24,19 @@ type Merged struct {
 
 // MergeTeamsHandler suspends the source pool, moving out every live token,
 // then gives the target those tokens (one pack per part, keeping each
-// source pack's expiry) and every assignment of the source, in one decision.
+// source pack's expiry), every assignment and every named subscription in
+// force of the source, in one decision.
 // A retry with the same event id completes an interrupted merge.
 type MergeTeamsHandler struct{ Pools Pools }
 
 // Handle runs the merge.
 func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, error) {
-	var users map[string][]string
+	var (
+		users map[string][]string
+		subs  []pool.Subscription
+	)
 	err := h.Pools.Decide(ctx, c.Org, c.From, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
-		users = pl.Users()
+		users, subs = pl.Users(), pl.Subscriptions(c.At)
 		if _, done := pl.Applied(c.EventID); done {
 			return nil, nil
 		}
@@ -65,7 +69,8 @@ func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, er
 			}
 			out = append(out, ev)
 		}
-		return out, nil
+		carried, err := carrySubscriptions(pl, subs, c)
+		return append(out, carried...), err
 	})
 	if err != nil {
 		return Merged{}, err
@@ -77,4 +82,23 @@ func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, er
 		}
 	}
 	return m, nil
+}
+
+// carrySubscriptions grants in the target pool the source's subscriptions
+// in force, each with its end, under ids derived from the merge's.
+func carrySubscriptions(pl *pool.Pool, subs []pool.Subscription, c MergeTeams) ([]*v1.Event, error) {
+	var out []*v1.Event
+	for _, s := range subs {
+		id := fmt.Sprintf("%s/subscription/%s/%s", c.EventID, s.User, s.Product)
+		if _, done := pl.Applied(id); done {
+			continue
+		}
+		ev, err := pl.DecideGrant(pool.Grant{EventID: id, User: s.User, Products: []string{s.Product}, EndsAt: s.EndsAt,
+			Reason: "merged from " + c.From, At: c.At, Actor: c.Actor})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ type answer struct {
 	decision              v1.Decision
 	denyReason            v1.DenyReason
 	keepRunning           bool
+	bySubscription        bool
 }
 
 // Remembered is how many answered event ids the pool keeps: most of its
@@ -34,6 +35,7 @@ func answerOf(o Outcome) answer {
 		atSec: o.At.Unix(), atNsec: int32(o.At.Nanosecond()),
 		windowEndSec: o.WindowEnd.Unix(), windowEndNsec: int32(o.WindowEnd.Nanosecond()),
 		decision: o.Decision, denyReason: o.DenyReason, keepRunning: o.KeepRunning,
+		bySubscription: o.BySubscription,
 	}
 }
 
@@ -44,6 +46,7 @@ func (a *answer) outcome() Outcome {
 		Decision: a.decision, DenyReason: a.denyReason, Tokens: a.tokens, WindowID: a.windowID,
 		WindowEnd: time.Unix(a.windowEndSec, int64(a.windowEndNsec)).UTC(), BalanceAfter: a.balanceAfter,
 		At: a.at(), Fingerprint: a.fingerprint, KeepRunning: a.keepRunning,
+		BySubscription: a.bySubscription,
 	}
 }
 

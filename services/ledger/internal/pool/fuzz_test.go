@@ -24,6 +24,7 @@ const (
 	opRawPack   // a PackAdded appended by hand, any tokens
 	opRawCharge // a WindowCharged appended by hand, any tokens and split
 	opMerge
+	opSubscription // a grant (or, for n divisible by 3, a revocation) of a named subscription
 	opCount
 )
 
@@ -129,6 +130,8 @@ func (z *fuzzer) step(op byte, n int64) {
 		}
 		z.raw(&v1.Event{EventId: z.id(), ServerTime: tsOf(z.now), Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{
 			UserId: "u1", ProductCode: "ONE", Tokens: n, Split: split}}})
+	case opSubscription:
+		z.subscription(n)
 	case opMerge:
 		if n%5 == 0 {
 			z.decide(func(p *Pool) ([]*v1.Event, error) { return single(p.DecideMerge(z.id(), "civil", "fuzz", z.now, nil)) })
@@ -178,6 +181,7 @@ func FuzzPoolCommands(f *testing.F) {
 		many = append(many, opAddPack, int64(MaxPackTokens-int64(i)), opLaunch, int64(i), opAdvance, int64(100))
 	}
 	f.Add(le(append(many, opMerge, int64(0))...))
+	f.Add(le(opAddPack, int64(20), opSubscription, int64(1), opLaunch, int64(1), opAdvance, int64(30), opLaunch, int64(1), opSubscription, int64(3), opLaunch, int64(1)))
 	f.Fuzz(fuzzPool)
 }
 

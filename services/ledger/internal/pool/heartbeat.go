@@ -32,6 +32,9 @@ func (p *Pool) DecideHeartbeat(h Heartbeat, cat *Catalog) (Outcome, *v1.Event) {
 	if a, ok := p.applied[h.EventID]; ok {
 		return a.outcome(), nil
 	}
+	if o, ok := p.subscribedHeartbeat(h, cat); ok {
+		return o, nil
+	}
 	if w, open := p.OpenWindow(h.User, h.Product, h.At); open {
 		// A pool suspended, or a user unassigned, since the launch: stop now.
 		_, known := cat.At(h.Product, h.At)

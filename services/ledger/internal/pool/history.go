@@ -15,6 +15,7 @@ var HistoryTypes = []string{
 	"launch_denied", "launch_covered", "user_assigned", "user_unassigned",
 	"budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned",
 	"product_rate_set",
+	"subscription_granted", "subscription_revoked", "launch_subscribed",
 }
 
 // IsHistoryType reports whether name is one of HistoryTypes.
@@ -121,7 +122,7 @@ func describeCapacity(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) 
 		tx.Type, tx.ProductCode = "capacity_returned", e.GetProductCode()
 		tx.Detail = fmt.Sprintf("%d units returned (checkout %s), %d of %d left", e.GetUnits(), e.GetCheckoutId(), e.GetCapacity().GetAvailable(), e.GetCapacity().GetTotal())
 	default:
-		return nil, false
+		return describeSubscription(ev, tx)
 	}
 	return tx, true
 }

@@ -49,6 +49,11 @@ func historyEvents() []struct {
 			Capacity: &v1.CapacityFigures{Total: 5, Available: 5}}}}), 0, "2 units returned (checkout c1), 5 of 5 left"},
 		{env(&v1.Event{Payload: &v1.Event_ProductRateSet{ProductRateSet: &v1.ProductRateSet{ProductCode: "REVIT", Name: "Revit", DailyRate: 10, EffectiveFrom: timestamppb.New(t0)}}}), 0,
 			`daily rate 10 tokens from 2026-01-05T09:00:00Z (name "Revit", group "")`},
+		{env(&v1.Event{Payload: &v1.Event_SubscriptionGranted{SubscriptionGranted: &v1.SubscriptionGranted{UserId: "sam", ProductCodes: []string{"REVIT"}, EndsAt: timestamppb.New(t0)}}}), 0,
+			"named subscription for REVIT until 2026-01-05T09:00:00Z"},
+		{env(&v1.Event{Payload: &v1.Event_SubscriptionRevoked{SubscriptionRevoked: &v1.SubscriptionRevoked{UserId: "sam"}}}), 0, "named subscription revoked for every product"},
+		{env(&v1.Event{Payload: &v1.Event_LaunchSubscribed{LaunchSubscribed: &v1.LaunchSubscribed{UserId: "sam", ProductCode: "REVIT"}}}), 0,
+			"authorized by the user's named subscription: no tokens"},
 	}
 }
 

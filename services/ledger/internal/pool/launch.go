@@ -23,6 +23,9 @@ type Outcome struct {
 	Fingerprint string
 	// KeepRunning is the heartbeat answer: false when a renewal was refused.
 	KeepRunning bool
+	// BySubscription: the user's named subscription authorized it (no
+	// tokens, no window; WindowEnd is the subscription's end, if any).
+	BySubscription bool `json:",omitempty"`
 }
 
 // Fingerprint identifies what a launch or heartbeat is about.
@@ -60,6 +63,9 @@ type Launch struct {
 func (p *Pool) DecideLaunch(l Launch, cat *Catalog) (Outcome, *v1.Event) {
 	if a, ok := p.applied[l.EventID]; ok {
 		return a.outcome(), nil
+	}
+	if o, ev, ok := p.decideSubscribed(l, cat); ok {
+		return o, ev
 	}
 	// An open window covers only a launch that may happen at all: a user
 	// unassigned (or no longer allowed the product) since it opened is
@@ -175,12 +181,22 @@ type Quote struct {
 	Explanation string
 	Window      *Window
 	Balance     int64
+	// BySubscription: the user's named subscription covers the launch.
+	BySubscription bool
 }
 
 // QuoteLaunch tells what a launch of product by user would cost at t, without deciding it.
 func (p *Pool) QuoteLaunch(user, product string, t time.Time, cat *Catalog) Quote {
 	q := Quote{Balance: p.BalanceAt(t).Available}
 	prod, known := cat.At(product, t)
+	if s, ok := p.subscribed(user, product, known, t); ok {
+		q.Affordable, q.BySubscription = true, true
+		q.Explanation = "covered by the user's named subscription"
+		if !s.EndsAt.IsZero() {
+			q.Explanation += " until " + s.EndsAt.UTC().Format(time.RFC3339)
+		}
+		return q
+	}
 	if reason := p.refusal(user, product, known); reason != v1.DenyReason_DENY_REASON_UNSPECIFIED {
 		q.DenyReason, q.Explanation = reason, "the launch would be refused: "+reasonText(reason)
 		return q

@@ -163,6 +163,7 @@ type mAnswer struct {
 	balance     int64
 	keep        bool
 	fingerprint string
+	bySub       bool
 }
 
 var authorized = mAnswer{decision: v1.Decision_DECISION_AUTHORIZED}
@@ -175,6 +176,7 @@ type mPool struct {
 	answers   map[string]mAnswer
 	budgets   map[string]*mBudget
 	moves     map[string][]mPart
+	subs      map[[2]string]time.Time // (user, product) → end (zero: until revoked)
 	suspended bool
 
 	purchased, debited, expired, removed int64
@@ -184,6 +186,7 @@ func newMPool(team string) *mPool {
 	return &mPool{
 		team: team, windows: map[[2]string]mWindow{}, users: map[string][]string{},
 		answers: map[string]mAnswer{}, budgets: map[string]*mBudget{}, moves: map[string][]mPart{},
+		subs: map[[2]string]time.Time{},
 	}
 }
 
@@ -279,6 +282,9 @@ func (m *mPool) launch(id, user, product string, attrs map[string]string, now ti
 	if a, ok := m.answers[id]; ok {
 		return mDecision{ans: a}
 	}
+	if d, ok := m.subscribedLaunch(id, user, product, now); ok {
+		return d
+	}
 	if w, open := m.window(user, product, now); open && m.refusal(user, product, now) == v1.DenyReason_DENY_REASON_UNSPECIFIED {
 		a := mAnswer{decision: v1.Decision_DECISION_AUTHORIZED, windowID: w.id, windowEnd: w.end,
 			balance: m.balanceAt(now), keep: true, fingerprint: Fingerprint(user, product)}
@@ -326,6 +332,9 @@ func (m *mPool) heartbeat(id, user, product string, active bool, idle time.Durat
 	if a, ok := m.answers[id]; ok {
 		return mDecision{ans: a}
 	}
+	if end, ok := m.subscribed(user, product, now); ok {
+		return mDecision{ans: mAnswer{decision: v1.Decision_DECISION_AUTHORIZED, windowEnd: end, balance: m.balanceAt(now), keep: true, bySub: true}}
+	}
 	prev, had := m.windows[[2]string{user, product}]
 	// Inside its window a session keeps running, unless the pool was
 	// suspended or the user unassigned since the launch: then it stops.
@@ -354,6 +363,10 @@ func (m *mPool) heartbeat(id, user, product string, active bool, idle time.Durat
 // quote is what the model says QuoteLaunch should answer.
 func (m *mPool) quote(user, product string, now time.Time) Quote {
 	q := Quote{Balance: m.balanceAt(now)}
+	if _, ok := m.subscribed(user, product, now); ok {
+		q.Affordable, q.BySubscription = true, true
+		return q
+	}
 	if r := m.refusal(user, product, now); r != v1.DenyReason_DENY_REASON_UNSPECIFIED {
 		q.DenyReason = r
 		return q
@@ -800,6 +813,8 @@ func (w *world) actions() map[string]func(*rapid.T) {
 			})
 			sameErr(t, "set budget "+id, err, wantErr)
 		}),
+		"grant":  guard(func(t *rapid.T) { w.grant(t) }),
+		"revoke": guard(func(t *rapid.T) { w.revoke(t) }),
 		"assign": guard(func(t *rapid.T) {
 			_, s := w.pick(t)
 			w.assign(t, s, rapid.SampledFrom(mUsers).Draw(t, "user"), rapid.SampledFrom([][]string{
@@ -1091,7 +1106,7 @@ func (w *world) launch(t *rapid.T, s *side, l Launch, first bool) {
 	prior, answered := s.model.answers[l.EventID]
 	if !answered {
 		got, want := s.core.QuoteLaunch(l.User, l.Product, l.At, w.cat), s.model.quote(l.User, l.Product, l.At)
-		if got.Tokens != want.Tokens || got.Affordable != want.Affordable || got.DenyReason != want.DenyReason ||
+		if got.Tokens != want.Tokens || got.Affordable != want.Affordable || got.DenyReason != want.DenyReason || got.BySubscription != want.BySubscription ||
 			got.Balance != want.Balance || (got.Window == nil) != (want.Window == nil) || (got.Window != nil && got.Window.ID != want.Window.ID) {
 			t.Fatalf("quote %s of %s for %s at %s: core %+v, model %+v", l.EventID, l.Product, l.User, l.At, got, want)
 		}
@@ -1231,7 +1246,7 @@ func sameAnswer(t *rapid.T, what string, got Outcome, want mAnswer) {
 	t.Helper()
 	if got.Decision != want.decision || got.DenyReason != want.reason || got.Tokens != want.tokens ||
 		got.WindowID != want.windowID || !got.WindowEnd.Equal(want.windowEnd) || got.BalanceAfter != want.balance ||
-		got.KeepRunning != want.keep || got.Fingerprint != want.fingerprint {
+		got.KeepRunning != want.keep || got.Fingerprint != want.fingerprint || got.BySubscription != want.bySub {
 		t.Fatalf("%s:\ncore  %s %s tokens=%d window=%q end=%s balance=%d keep=%v fp=%q\nmodel %s %s tokens=%d window=%q end=%s balance=%d keep=%v fp=%q",
 			what, got.Decision, got.DenyReason, got.Tokens, got.WindowID, got.WindowEnd, got.BalanceAfter, got.KeepRunning, got.Fingerprint,
 			want.decision, want.reason, want.tokens, want.windowID, want.windowEnd, want.balance, want.keep, want.fingerprint)
@@ -1245,6 +1260,10 @@ func checkDecision(t *rapid.T, what string, o Outcome, ev *v1.Event, want mDecis
 	case "":
 		if ev != nil {
 			t.Fatalf("%s: core appends %T, model expects nothing", what, ev.GetPayload())
+		}
+	case "subscribed":
+		if e := ev.GetLaunchSubscribed(); e == nil || e.GetUserId()+"\x00"+e.GetProductCode() != want.ans.fingerprint {
+			t.Fatalf("%s: core appends %v, model expects a launch by subscription", what, ev)
 		}
 	case "covered":
 		if e := ev.GetLaunchCovered(); e == nil || e.GetWindowId() != want.ans.windowID {
@@ -1330,6 +1349,7 @@ func (w *world) check(t *rapid.T) {
 		if fmt.Sprint(users) != fmt.Sprint(m.users) {
 			t.Fatalf("%s: users: core %v, model %v", team, users, m.users)
 		}
+		w.checkSubscriptions(t, s)
 		if c.suspended != m.suspended {
 			t.Fatalf("%s: suspended: core %v, model %v", team, c.suspended, m.suspended)
 		}

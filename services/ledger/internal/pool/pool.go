@@ -28,6 +28,8 @@ type Pool struct {
 	budgets    map[string]*budgetState
 	moves      map[string]*Move
 	capacities map[string]*capacity
+	// subs are the named subscriptions: user → product → subscription.
+	subs map[string]map[string]Subscription
 
 	purchased, debited, expired, removed int64
 	// lastTime is the server time of the newest folded event.
@@ -201,6 +203,9 @@ func (p *Pool) applyAdmin(ev *v1.Event, t time.Time) error {
 		delete(p.users, pl.UserUnassigned.GetUserId())
 	case *v1.Event_CapacitySet, *v1.Event_CapacityUsed, *v1.Event_CapacityReturned:
 		return p.applyCapacity(ev)
+	case *v1.Event_SubscriptionGranted, *v1.Event_SubscriptionRevoked, *v1.Event_LaunchSubscribed:
+		p.applySubscription(ev, t)
+		return nil
 	default:
 		// Events of later versions that this one does not know: remembered so
 		// their ids are never reused, otherwise ignored.

@@ -48,6 +48,8 @@ type snapshotTail struct {
 	Removed    int64                `json:"removed"`
 	LastTime   time.Time            `json:"last_time"`
 	Capacities map[string]*capacity `json:"capacities,omitempty"`
+	// Subscriptions: every subscription granted and not revoked, by user then product.
+	Subscriptions []Subscription `json:"subscriptions,omitempty"`
 }
 
 type windowRecord struct {
@@ -117,6 +119,7 @@ func (p *Pool) CaptureSnapshot() (*Capture, error) {
 		}
 		c.s.Budgets = append(c.s.Budgets, budgetRecord{Budget: raw, Spent: maps.Clone(st.spent), Crossed: maps.Clone(st.crossed)})
 	}
+	c.s.Subscriptions = p.allSubscriptions()
 	p.captureBulk(c)
 	return c, nil
 }
@@ -230,6 +233,7 @@ func UnmarshalSnapshot(data []byte) (*Pool, error) {
 		}
 		p.capacities[code] = c
 	}
+	p.restoreSubscriptions(s.Subscriptions)
 	p.suspended, p.mergedInto = s.Suspended, s.MergedInto
 	p.purchased, p.debited, p.expired, p.removed, p.lastTime = s.Purchased, s.Debited, s.Expired, s.Removed, s.LastTime
 	return p, nil

@@ -69,7 +69,7 @@ func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.Author
 func launchResponse(o pool.Outcome) *v1.LaunchResponse {
 	r := &v1.LaunchResponse{
 		Decision: o.Decision, DenyReason: o.DenyReason, TokensCharged: o.Tokens,
-		WindowId: o.WindowID, BalanceAfter: o.BalanceAfter,
+		WindowId: o.WindowID, BalanceAfter: o.BalanceAfter, BySubscription: o.BySubscription,
 	}
 	if !o.WindowEnd.IsZero() {
 		r.WindowEndsAt = timestamppb.New(o.WindowEnd)
@@ -103,7 +103,7 @@ func (l *Ledger) QuoteLaunch(ctx context.Context, req *v1.QuoteLaunchRequest) (*
 	}
 	resp := &v1.QuoteResponse{
 		Tokens: quote.Tokens, Affordable: quote.Affordable, DenyReason: quote.DenyReason,
-		Explanation: quote.Explanation, Balance: quote.Balance,
+		Explanation: quote.Explanation, Balance: quote.Balance, BySubscription: quote.BySubscription,
 	}
 	if quote.Window != nil {
 		resp.WindowId, resp.WindowEndsAt = quote.Window.ID, timestamppb.New(quote.Window.End)

@@ -16,11 +16,12 @@ import (
 // (which hands it to the one telemetry.Setup installs).
 var decisions, decisionsErr = otel.Meter("github.com/tokenmeter/tokenmeter/services/ledger/internal/server").Int64Counter(
 	"tokenmeter.ledger.decisions",
-	metric.WithDescription("Launch decisions by outcome (authorized, refused, duplicate) and refusal reason"))
+	metric.WithDescription("Launch decisions by outcome (authorized, refused, duplicate) and reason (the refusal's, or subscription for a launch a named subscription authorized)"))
 
 // The attribute sets of every outcome, built once: counting allocates nothing.
 var (
 	authorizedOpt = outcomeOpt("authorized", "")
+	subscribedOpt = outcomeOpt("authorized", "subscription")
 	duplicateOpt  = outcomeOpt("duplicate", "")
 	refusedOpts   = map[v1.DenyReason]metric.AddOption{}
 )
@@ -50,6 +51,8 @@ func countDecision(ctx context.Context, o pool.Outcome, duplicate bool) {
 	switch {
 	case duplicate:
 		decisions.Add(ctx, 1, duplicateOpt)
+	case o.BySubscription:
+		decisions.Add(ctx, 1, subscribedOpt)
 	case o.Decision == v1.Decision_DECISION_AUTHORIZED:
 		decisions.Add(ctx, 1, authorizedOpt)
 	default:

@@ -15,6 +15,8 @@ const (
 	OutcomeCharged = "charged"
 	OutcomeCovered = "covered"
 	OutcomeDenied  = "denied"
+	// OutcomeSubscription: authorized by the user's named subscription, no tokens.
+	OutcomeSubscription = "subscription"
 )
 
 // Launches projects every launch decision of the LEDGER stream.
@@ -53,6 +55,10 @@ func launchRow(seq uint64, ev *v1.Event) (Record, bool) {
 		e := pl.LaunchCovered
 		user, product, version, device, attrs = e.GetUserId(), e.GetProductCode(), e.GetProductVersion(), e.GetDeviceId(), e.GetAttributes()
 		outcome = OutcomeCovered
+	case *v1.Event_LaunchSubscribed:
+		e := pl.LaunchSubscribed
+		user, product, version, device, attrs = e.GetUserId(), e.GetProductCode(), e.GetProductVersion(), e.GetDeviceId(), e.GetAttributes()
+		outcome = OutcomeSubscription
 	case *v1.Event_LaunchDenied:
 		e := pl.LaunchDenied
 		user, product, version, device, attrs = e.GetUserId(), e.GetProductCode(), e.GetProductVersion(), e.GetDeviceId(), e.GetAttributes()

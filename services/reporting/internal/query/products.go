@@ -112,7 +112,7 @@ type VersionUse struct {
 func ProductVersions(f Filter, codes []string) (string, []any) {
 	sql := `SELECT product_code, product_version, uniqExact(user_id) AS users, count() AS launches
 FROM launches_v2
-WHERE ` + scope(f) + ` AND outcome != 'denied'` + inList("product_code", len(codes)) + `
+WHERE ` + scope(f) + ` AND ` + tokenOutcomes + inList("product_code", len(codes)) + `
 GROUP BY product_code, product_version
 ORDER BY product_code, users DESC, product_version`
 	return sql, strArgs(scopeArgs(f), codes)

@@ -130,7 +130,7 @@ func (r *Reader) UserProductUse(ctx context.Context, f Filter, users, products [
 func LastUse(f Filter, users []string) (string, []any) {
 	sql := `SELECT user_id, max(at) AS last_at
 FROM launches_v2
-WHERE ` + scope(f) + ` AND outcome != 'denied'` + inList("user_id", len(users)) + `
+WHERE ` + scope(f) + ` AND ` + tokenOutcomes + inList("user_id", len(users)) + `
 GROUP BY user_id`
 	return sql, strArgs(scopeArgs(f), users)
 }

@@ -61,7 +61,7 @@ func (s *Server) AdviseLicensing(ctx context.Context, req *v1.AdviseLicensingReq
 	show := s.privacy.Users(f.OrgID)
 	resp := &v1.AdviseLicensingResponse{
 		TotalYearlySaving: r.TotalSaving, UsersToMove: r.UsersToMove, UsersToUnassign: r.UsersToUnassign,
-		TokenPrice: s.advice.TokenPrice, Currency: s.advice.Currency,
+		TokenPrice: s.advice.TokenPrice, Currency: s.advice.Currency, Pseudonymous: !s.privacy.ShowsPersonalData(f.OrgID),
 	}
 	for _, a := range r.Advice {
 		resp.Advice = append(resp.Advice, &v1.LicensingAdvice{

@@ -53,6 +53,8 @@ type Reports interface {
 	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
 	CapacityUsage(ctx context.Context, s query.CapacityScope) ([]query.CapacityUse, error)
+	SubscriptionUses(ctx context.Context, f query.Filter) ([]query.SubscriptionUse, error)
+	UseTotals(ctx context.Context, f query.Filter) (query.UseTotals, error)
 }
 
 // Balances reads pools' balances from the ledger (balance.Ledger).

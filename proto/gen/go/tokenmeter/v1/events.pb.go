@@ -56,6 +56,9 @@ type Event struct {
 	//	*Event_CapacitySet
 	//	*Event_CapacityUsed
 	//	*Event_CapacityReturned
+	//	*Event_SubscriptionGranted
+	//	*Event_SubscriptionRevoked
+	//	*Event_LaunchSubscribed
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -303,6 +306,33 @@ func (x *Event) GetCapacityReturned() *CapacityReturned {
 	return nil
 }
 
+func (x *Event) GetSubscriptionGranted() *SubscriptionGranted {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_SubscriptionGranted); ok {
+			return x.SubscriptionGranted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetSubscriptionRevoked() *SubscriptionRevoked {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_SubscriptionRevoked); ok {
+			return x.SubscriptionRevoked
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetLaunchSubscribed() *LaunchSubscribed {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_LaunchSubscribed); ok {
+			return x.LaunchSubscribed
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -390,6 +420,18 @@ type Event_CapacityReturned struct {
 	CapacityReturned *CapacityReturned `protobuf:"bytes,44,opt,name=capacity_returned,json=capacityReturned,proto3,oneof"`
 }
 
+type Event_SubscriptionGranted struct {
+	SubscriptionGranted *SubscriptionGranted `protobuf:"bytes,45,opt,name=subscription_granted,json=subscriptionGranted,proto3,oneof"`
+}
+
+type Event_SubscriptionRevoked struct {
+	SubscriptionRevoked *SubscriptionRevoked `protobuf:"bytes,46,opt,name=subscription_revoked,json=subscriptionRevoked,proto3,oneof"`
+}
+
+type Event_LaunchSubscribed struct {
+	LaunchSubscribed *LaunchSubscribed `protobuf:"bytes,47,opt,name=launch_subscribed,json=launchSubscribed,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -430,6 +472,12 @@ func (*Event_CapacitySet) isEvent_Payload() {}
 func (*Event_CapacityUsed) isEvent_Payload() {}
 
 func (*Event_CapacityReturned) isEvent_Payload() {}
+
+func (*Event_SubscriptionGranted) isEvent_Payload() {}
+
+func (*Event_SubscriptionRevoked) isEvent_Payload() {}
+
+func (*Event_LaunchSubscribed) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -2172,11 +2220,233 @@ func (x *CapacityReturned) GetCapacity() *CapacityFigures {
 	return nil
 }
 
+// SubscriptionGranted records that a user holds a named subscription for
+// some products (the seeds' hybrid model): their launches of those products
+// are authorized without touching the pool until ends_at or a revocation.
+// Granting a product again replaces its end.
+type SubscriptionGranted struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	UserId       string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCodes []string               `protobuf:"bytes,2,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// When the subscription ends; unset: until revoked.
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionGranted) Reset() {
+	*x = SubscriptionGranted{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionGranted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionGranted) ProtoMessage() {}
+
+func (x *SubscriptionGranted) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionGranted.ProtoReflect.Descriptor instead.
+func (*SubscriptionGranted) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SubscriptionGranted) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SubscriptionGranted) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *SubscriptionGranted) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *SubscriptionGranted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SubscriptionRevoked ends a user's named subscription for some products.
+type SubscriptionRevoked struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The products revoked; empty: every product of the user's subscription.
+	ProductCodes  []string `protobuf:"bytes,2,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Reason        string   `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionRevoked) Reset() {
+	*x = SubscriptionRevoked{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionRevoked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionRevoked) ProtoMessage() {}
+
+func (x *SubscriptionRevoked) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionRevoked.ProtoReflect.Descriptor instead.
+func (*SubscriptionRevoked) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SubscriptionRevoked) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SubscriptionRevoked) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *SubscriptionRevoked) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// LaunchSubscribed is a launch authorized by the user's named subscription:
+// no tokens, no window, no budget.
+type LaunchSubscribed struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	UserId         string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode    string                 `protobuf:"bytes,2,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	ProductVersion string                 `protobuf:"bytes,3,opt,name=product_version,json=productVersion,proto3" json:"product_version,omitempty"`
+	DeviceId       string                 `protobuf:"bytes,4,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Attributes     map[string]string      `protobuf:"bytes,5,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The subscription's end; unset: until revoked.
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LaunchSubscribed) Reset() {
+	*x = LaunchSubscribed{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LaunchSubscribed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LaunchSubscribed) ProtoMessage() {}
+
+func (x *LaunchSubscribed) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LaunchSubscribed.ProtoReflect.Descriptor instead.
+func (*LaunchSubscribed) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *LaunchSubscribed) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *LaunchSubscribed) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *LaunchSubscribed) GetProductVersion() string {
+	if x != nil {
+		return x.ProductVersion
+	}
+	return ""
+}
+
+func (x *LaunchSubscribed) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *LaunchSubscribed) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *LaunchSubscribed) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xf8\v\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xfa\r\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2204,7 +2474,10 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x0ebudget_crossed\x18) \x01(\v2\x1c.tokenmeter.v1.BudgetCrossedH\x00R\rbudgetCrossed\x12?\n" +
 	"\fcapacity_set\x18* \x01(\v2\x1a.tokenmeter.v1.CapacitySetH\x00R\vcapacitySet\x12B\n" +
 	"\rcapacity_used\x18+ \x01(\v2\x1b.tokenmeter.v1.CapacityUsedH\x00R\fcapacityUsed\x12N\n" +
-	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12,\n" +
+	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12W\n" +
+	"\x14subscription_granted\x18- \x01(\v2\".tokenmeter.v1.SubscriptionGrantedH\x00R\x13subscriptionGranted\x12W\n" +
+	"\x14subscription_revoked\x18. \x01(\v2\".tokenmeter.v1.SubscriptionRevokedH\x00R\x13subscriptionRevoked\x12N\n" +
+	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -2378,7 +2651,28 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\vcheckout_id\x18\x02 \x01(\tR\n" +
 	"checkoutId\x12\x14\n" +
 	"\x05units\x18\x03 \x01(\x03R\x05units\x12:\n" +
-	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacityBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\"\xa0\x01\n" +
+	"\x13SubscriptionGranted\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12#\n" +
+	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x123\n" +
+	"\aends_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"k\n" +
+	"\x13SubscriptionRevoked\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12#\n" +
+	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xd9\x02\n" +
+	"\x10LaunchSubscribed\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x02 \x01(\tR\vproductCode\x12'\n" +
+	"\x0fproduct_version\x18\x03 \x01(\tR\x0eproductVersion\x12\x1b\n" +
+	"\tdevice_id\x18\x04 \x01(\tR\bdeviceId\x12O\n" +
+	"\n" +
+	"attributes\x18\x05 \x03(\v2/.tokenmeter.v1.LaunchSubscribed.AttributesEntryR\n" +
+	"attributes\x123\n" +
+	"\aends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01BJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2392,7 +2686,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2417,21 +2711,25 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*CapacitySet)(nil),           // 20: tokenmeter.v1.CapacitySet
 	(*CapacityUsed)(nil),          // 21: tokenmeter.v1.CapacityUsed
 	(*CapacityReturned)(nil),      // 22: tokenmeter.v1.CapacityReturned
-	nil,                           // 23: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 24: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 25: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 26: tokenmeter.v1.LaunchDenied.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 28: tokenmeter.v1.Alert
-	(Decision)(0),                 // 29: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 30: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 31: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 32: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 33: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 34: tokenmeter.v1.CapacityKind
+	(*SubscriptionGranted)(nil),   // 23: tokenmeter.v1.SubscriptionGranted
+	(*SubscriptionRevoked)(nil),   // 24: tokenmeter.v1.SubscriptionRevoked
+	(*LaunchSubscribed)(nil),      // 25: tokenmeter.v1.LaunchSubscribed
+	nil,                           // 26: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 27: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 28: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 29: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                           // 30: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 32: tokenmeter.v1.Alert
+	(Decision)(0),                 // 33: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 34: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 35: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 36: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 37: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 38: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	27, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	31, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2451,45 +2749,51 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	20, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
 	21, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
 	22, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
-	28, // 20: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	27, // 21: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	23, // 22: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	29, // 23: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	30, // 24: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	27, // 25: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 26: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 27: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	27, // 28: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 29: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 30: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	24, // 31: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	27, // 32: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	25, // 33: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	30, // 34: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 35: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	26, // 36: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	27, // 37: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	27, // 38: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	31, // 39: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 40: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	32, // 41: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 42: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 43: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 44: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	27, // 45: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 46: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 47: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 48: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	34, // 49: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 50: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	27, // 51: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 52: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 53: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	23, // 20: tokenmeter.v1.Event.subscription_granted:type_name -> tokenmeter.v1.SubscriptionGranted
+	24, // 21: tokenmeter.v1.Event.subscription_revoked:type_name -> tokenmeter.v1.SubscriptionRevoked
+	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
+	32, // 23: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	31, // 24: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	26, // 25: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	33, // 26: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	34, // 27: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	31, // 28: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	31, // 29: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	31, // 30: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	31, // 31: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 32: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 33: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	27, // 34: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	31, // 35: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	28, // 36: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	34, // 37: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 38: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	29, // 39: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	31, // 40: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	31, // 41: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	35, // 42: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 43: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	36, // 44: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 45: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 46: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 47: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	31, // 48: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 49: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 50: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	37, // 51: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	38, // 52: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 53: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	31, // 54: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 55: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 56: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	31, // 57: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	30, // 58: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	31, // 59: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2517,6 +2821,9 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_CapacitySet)(nil),
 		(*Event_CapacityUsed)(nil),
 		(*Event_CapacityReturned)(nil),
+		(*Event_SubscriptionGranted)(nil),
+		(*Event_SubscriptionRevoked)(nil),
+		(*Event_LaunchSubscribed)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -2525,7 +2832,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -133,8 +133,11 @@ type LaunchResponse struct {
 	WindowId      string                 `protobuf:"bytes,4,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
 	WindowEndsAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=window_ends_at,json=windowEndsAt,proto3" json:"window_ends_at,omitempty"`
 	BalanceAfter  int64                  `protobuf:"varint,6,opt,name=balance_after,json=balanceAfter,proto3" json:"balance_after,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// True when the user's named subscription authorized the launch: nothing
+	// was charged and no window opened.
+	BySubscription bool `protobuf:"varint,7,opt,name=by_subscription,json=bySubscription,proto3" json:"by_subscription,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LaunchResponse) Reset() {
@@ -207,6 +210,13 @@ func (x *LaunchResponse) GetBalanceAfter() int64 {
 		return x.BalanceAfter
 	}
 	return 0
+}
+
+func (x *LaunchResponse) GetBySubscription() bool {
+	if x != nil {
+		return x.BySubscription
+	}
+	return false
 }
 
 type HeartbeatRequest struct {
@@ -892,12 +902,14 @@ type QuoteResponse struct {
 	Affordable bool       `protobuf:"varint,2,opt,name=affordable,proto3" json:"affordable,omitempty"`
 	DenyReason DenyReason `protobuf:"varint,3,opt,name=deny_reason,json=denyReason,proto3,enum=tokenmeter.v1.DenyReason" json:"deny_reason,omitempty"`
 	// Why: "new window", "covered by window until ...".
-	Explanation   string                 `protobuf:"bytes,4,opt,name=explanation,proto3" json:"explanation,omitempty"`
-	WindowId      string                 `protobuf:"bytes,5,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
-	WindowEndsAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=window_ends_at,json=windowEndsAt,proto3" json:"window_ends_at,omitempty"`
-	Balance       int64                  `protobuf:"varint,7,opt,name=balance,proto3" json:"balance,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Explanation  string                 `protobuf:"bytes,4,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	WindowId     string                 `protobuf:"bytes,5,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
+	WindowEndsAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=window_ends_at,json=windowEndsAt,proto3" json:"window_ends_at,omitempty"`
+	Balance      int64                  `protobuf:"varint,7,opt,name=balance,proto3" json:"balance,omitempty"`
+	// True when the user's named subscription covers the launch (tokens 0).
+	BySubscription bool `protobuf:"varint,8,opt,name=by_subscription,json=bySubscription,proto3" json:"by_subscription,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *QuoteResponse) Reset() {
@@ -977,6 +989,13 @@ func (x *QuoteResponse) GetBalance() int64 {
 		return x.Balance
 	}
 	return 0
+}
+
+func (x *QuoteResponse) GetBySubscription() bool {
+	if x != nil {
+		return x.BySubscription
+	}
+	return false
 }
 
 // LauncherKey describes a launcher key; its secret is never stored or shown again.
@@ -1819,7 +1838,7 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x02\n" +
 	"\x0eLaunchResponse\x123\n" +
 	"\bdecision\x18\x01 \x01(\x0e2\x17.tokenmeter.v1.DecisionR\bdecision\x12:\n" +
 	"\vdeny_reason\x18\x02 \x01(\x0e2\x19.tokenmeter.v1.DenyReasonR\n" +
@@ -1827,7 +1846,8 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\x0etokens_charged\x18\x03 \x01(\x03R\rtokensCharged\x12\x1b\n" +
 	"\twindow_id\x18\x04 \x01(\tR\bwindowId\x12@\n" +
 	"\x0ewindow_ends_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fwindowEndsAt\x12#\n" +
-	"\rbalance_after\x18\x06 \x01(\x03R\fbalanceAfter\"\x91\x02\n" +
+	"\rbalance_after\x18\x06 \x01(\x03R\fbalanceAfter\x12'\n" +
+	"\x0fby_subscription\x18\a \x01(\bR\x0ebySubscription\"\x91\x02\n" +
 	"\x10HeartbeatRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x17\n" +
@@ -1876,7 +1896,7 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\fQuoteRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
-	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\"\x9e\x02\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\"\xc7\x02\n" +
 	"\rQuoteResponse\x12\x16\n" +
 	"\x06tokens\x18\x01 \x01(\x03R\x06tokens\x12\x1e\n" +
 	"\n" +
@@ -1887,7 +1907,8 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\vexplanation\x18\x04 \x01(\tR\vexplanation\x12\x1b\n" +
 	"\twindow_id\x18\x05 \x01(\tR\bwindowId\x12@\n" +
 	"\x0ewindow_ends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fwindowEndsAt\x12\x18\n" +
-	"\abalance\x18\a \x01(\x03R\abalance\"\xe8\x01\n" +
+	"\abalance\x18\a \x01(\x03R\abalance\x12'\n" +
+	"\x0fby_subscription\x18\b \x01(\bR\x0ebySubscription\"\xe8\x01\n" +
 	"\vLauncherKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x14\n" +

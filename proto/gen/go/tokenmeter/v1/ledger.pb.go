@@ -2990,6 +2990,452 @@ func (*UnassignUserResponse) Descriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
+// Subscription is one user's named subscription for one product.
+type Subscription struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	TeamId      string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId      string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode string                 `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// Unset: until revoked.
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	GrantedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Subscription) Reset() {
+	*x = Subscription{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Subscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Subscription) ProtoMessage() {}
+
+func (x *Subscription) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
+func (*Subscription) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *Subscription) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Subscription) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Subscription) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *Subscription) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *Subscription) GetGrantedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GrantedAt
+	}
+	return nil
+}
+
+type GrantSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client-made id, required: a retry gets the same answer and changes nothing more.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId  string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId  string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// 1 to 256 product codes.
+	ProductCodes []string `protobuf:"bytes,4,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// When the subscription ends (after now, within 100 years); unset: until revoked.
+	EndsAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	// At most 512 bytes.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantSubscriptionRequest) Reset() {
+	*x = GrantSubscriptionRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantSubscriptionRequest) ProtoMessage() {}
+
+func (x *GrantSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*GrantSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GrantSubscriptionRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *GrantSubscriptionRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *GrantSubscriptionRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *GrantSubscriptionRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *GrantSubscriptionRequest) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *GrantSubscriptionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type GrantSubscriptionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user's subscriptions in this team afterwards.
+	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantSubscriptionResponse) Reset() {
+	*x = GrantSubscriptionResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantSubscriptionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantSubscriptionResponse) ProtoMessage() {}
+
+func (x *GrantSubscriptionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantSubscriptionResponse.ProtoReflect.Descriptor instead.
+func (*GrantSubscriptionResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GrantSubscriptionResponse) GetSubscriptions() []*Subscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+type RevokeSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client-made id, required: a retry gets the same answer and changes nothing more.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId  string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId  string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The products to revoke (at most 256); empty: all of the user's.
+	ProductCodes  []string `protobuf:"bytes,4,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Reason        string   `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSubscriptionRequest) Reset() {
+	*x = RevokeSubscriptionRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSubscriptionRequest) ProtoMessage() {}
+
+func (x *RevokeSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*RevokeSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *RevokeSubscriptionRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *RevokeSubscriptionRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *RevokeSubscriptionRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RevokeSubscriptionRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *RevokeSubscriptionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RevokeSubscriptionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user's subscriptions left in this team.
+	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSubscriptionResponse) Reset() {
+	*x = RevokeSubscriptionResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSubscriptionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSubscriptionResponse) ProtoMessage() {}
+
+func (x *RevokeSubscriptionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSubscriptionResponse.ProtoReflect.Descriptor instead.
+func (*RevokeSubscriptionResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *RevokeSubscriptionResponse) GetSubscriptions() []*Subscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+type ListSubscriptionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionsRequest) Reset() {
+	*x = ListSubscriptionsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionsRequest) ProtoMessage() {}
+
+func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListSubscriptionsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListSubscriptionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubscriptionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListSubscriptionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subscriptions []*Subscription        `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionsResponse) Reset() {
+	*x = ListSubscriptionsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionsResponse) ProtoMessage() {}
+
+func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+func (x *ListSubscriptionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -3227,7 +3673,39 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x19\n" +
 	"\bevent_id\x18\x03 \x01(\tR\aeventId\"\x16\n" +
-	"\x14UnassignUserResponse2\xdc\r\n" +
+	"\x14UnassignUserResponse\"\xd3\x01\n" +
+	"\fSubscription\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x123\n" +
+	"\aends_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x129\n" +
+	"\n" +
+	"granted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tgrantedAt\"\xd9\x01\n" +
+	"\x18GrantSubscriptionRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x12#\n" +
+	"\rproduct_codes\x18\x04 \x03(\tR\fproductCodes\x123\n" +
+	"\aends_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"^\n" +
+	"\x19GrantSubscriptionResponse\x12A\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2\x1b.tokenmeter.v1.SubscriptionR\rsubscriptions\"\xa5\x01\n" +
+	"\x19RevokeSubscriptionRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x12#\n" +
+	"\rproduct_codes\x18\x04 \x03(\tR\fproductCodes\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"_\n" +
+	"\x1aRevokeSubscriptionResponse\x12A\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2\x1b.tokenmeter.v1.SubscriptionR\rsubscriptions\"o\n" +
+	"\x18ListSubscriptionsRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
+	"\x19ListSubscriptionsResponse\x12A\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2\x1b.tokenmeter.v1.SubscriptionR\rsubscriptions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x97\x10\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -3251,7 +3729,10 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\vSetCapacity\x12!.tokenmeter.v1.SetCapacityRequest\x1a\".tokenmeter.v1.SetCapacityResponse\x12T\n" +
 	"\vUseCapacity\x12!.tokenmeter.v1.UseCapacityRequest\x1a\".tokenmeter.v1.UseCapacityResponse\x12]\n" +
 	"\x0eReturnCapacity\x12$.tokenmeter.v1.ReturnCapacityRequest\x1a%.tokenmeter.v1.ReturnCapacityResponse\x12N\n" +
-	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponse\x12f\n" +
+	"\x11GrantSubscription\x12'.tokenmeter.v1.GrantSubscriptionRequest\x1a(.tokenmeter.v1.GrantSubscriptionResponse\x12i\n" +
+	"\x12RevokeSubscription\x12(.tokenmeter.v1.RevokeSubscriptionRequest\x1a).tokenmeter.v1.RevokeSubscriptionResponse\x12f\n" +
+	"\x11ListSubscriptions\x12'.tokenmeter.v1.ListSubscriptionsRequest\x1a(.tokenmeter.v1.ListSubscriptionsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -3265,164 +3746,183 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
-	(*ListTeamsRequest)(nil),         // 0: tokenmeter.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),        // 1: tokenmeter.v1.ListTeamsResponse
-	(*Capacity)(nil),                 // 2: tokenmeter.v1.Capacity
-	(*SetCapacityRequest)(nil),       // 3: tokenmeter.v1.SetCapacityRequest
-	(*SetCapacityResponse)(nil),      // 4: tokenmeter.v1.SetCapacityResponse
-	(*UseCapacityRequest)(nil),       // 5: tokenmeter.v1.UseCapacityRequest
-	(*UseCapacityResponse)(nil),      // 6: tokenmeter.v1.UseCapacityResponse
-	(*ReturnCapacityRequest)(nil),    // 7: tokenmeter.v1.ReturnCapacityRequest
-	(*ReturnCapacityResponse)(nil),   // 8: tokenmeter.v1.ReturnCapacityResponse
-	(*RecordHeartbeatRequest)(nil),   // 9: tokenmeter.v1.RecordHeartbeatRequest
-	(*RecordHeartbeatResponse)(nil),  // 10: tokenmeter.v1.RecordHeartbeatResponse
-	(*MergeTeamsRequest)(nil),        // 11: tokenmeter.v1.MergeTeamsRequest
-	(*MergeTeamsResponse)(nil),       // 12: tokenmeter.v1.MergeTeamsResponse
-	(*SetBudgetRequest)(nil),         // 13: tokenmeter.v1.SetBudgetRequest
-	(*SetBudgetResponse)(nil),        // 14: tokenmeter.v1.SetBudgetResponse
-	(*ListBudgetsRequest)(nil),       // 15: tokenmeter.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),      // 16: tokenmeter.v1.ListBudgetsResponse
-	(*AuthorizeRequest)(nil),         // 17: tokenmeter.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),        // 18: tokenmeter.v1.AuthorizeResponse
-	(*AuthorizeBatchRequest)(nil),    // 19: tokenmeter.v1.AuthorizeBatchRequest
-	(*AuthorizeBatchResponse)(nil),   // 20: tokenmeter.v1.AuthorizeBatchResponse
-	(*AuthorizeOutcome)(nil),         // 21: tokenmeter.v1.AuthorizeOutcome
-	(*QuoteLaunchRequest)(nil),       // 22: tokenmeter.v1.QuoteLaunchRequest
-	(*QuoteLaunchResponse)(nil),      // 23: tokenmeter.v1.QuoteLaunchResponse
-	(*GetBalanceRequest)(nil),        // 24: tokenmeter.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),       // 25: tokenmeter.v1.GetBalanceResponse
-	(*Balance)(nil),                  // 26: tokenmeter.v1.Balance
-	(*Pack)(nil),                     // 27: tokenmeter.v1.Pack
-	(*AddPackRequest)(nil),           // 28: tokenmeter.v1.AddPackRequest
-	(*AddPackResponse)(nil),          // 29: tokenmeter.v1.AddPackResponse
-	(*AdjustBalanceRequest)(nil),     // 30: tokenmeter.v1.AdjustBalanceRequest
-	(*AdjustBalanceResponse)(nil),    // 31: tokenmeter.v1.AdjustBalanceResponse
-	(*ListPacksRequest)(nil),         // 32: tokenmeter.v1.ListPacksRequest
-	(*ListPacksResponse)(nil),        // 33: tokenmeter.v1.ListPacksResponse
-	(*ListTransactionsRequest)(nil),  // 34: tokenmeter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 35: tokenmeter.v1.ListTransactionsResponse
-	(*Transaction)(nil),              // 36: tokenmeter.v1.Transaction
-	(*SetProductRateRequest)(nil),    // 37: tokenmeter.v1.SetProductRateRequest
-	(*SetProductRateResponse)(nil),   // 38: tokenmeter.v1.SetProductRateResponse
-	(*Product)(nil),                  // 39: tokenmeter.v1.Product
-	(*ListProductsRequest)(nil),      // 40: tokenmeter.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),     // 41: tokenmeter.v1.ListProductsResponse
-	(*AssignUserRequest)(nil),        // 42: tokenmeter.v1.AssignUserRequest
-	(*AssignUserResponse)(nil),       // 43: tokenmeter.v1.AssignUserResponse
-	(*UnassignUserRequest)(nil),      // 44: tokenmeter.v1.UnassignUserRequest
-	(*UnassignUserResponse)(nil),     // 45: tokenmeter.v1.UnassignUserResponse
-	nil,                              // 46: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                // 47: tokenmeter.v1.CapacityKind
-	(*timestamppb.Timestamp)(nil),    // 48: google.protobuf.Timestamp
-	(*HeartbeatRequest)(nil),         // 49: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 50: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                   // 51: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),            // 52: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),           // 53: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 54: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 55: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 56: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 57: tokenmeter.v1.AdjustmentKind
+	(*ListTeamsRequest)(nil),           // 0: tokenmeter.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),          // 1: tokenmeter.v1.ListTeamsResponse
+	(*Capacity)(nil),                   // 2: tokenmeter.v1.Capacity
+	(*SetCapacityRequest)(nil),         // 3: tokenmeter.v1.SetCapacityRequest
+	(*SetCapacityResponse)(nil),        // 4: tokenmeter.v1.SetCapacityResponse
+	(*UseCapacityRequest)(nil),         // 5: tokenmeter.v1.UseCapacityRequest
+	(*UseCapacityResponse)(nil),        // 6: tokenmeter.v1.UseCapacityResponse
+	(*ReturnCapacityRequest)(nil),      // 7: tokenmeter.v1.ReturnCapacityRequest
+	(*ReturnCapacityResponse)(nil),     // 8: tokenmeter.v1.ReturnCapacityResponse
+	(*RecordHeartbeatRequest)(nil),     // 9: tokenmeter.v1.RecordHeartbeatRequest
+	(*RecordHeartbeatResponse)(nil),    // 10: tokenmeter.v1.RecordHeartbeatResponse
+	(*MergeTeamsRequest)(nil),          // 11: tokenmeter.v1.MergeTeamsRequest
+	(*MergeTeamsResponse)(nil),         // 12: tokenmeter.v1.MergeTeamsResponse
+	(*SetBudgetRequest)(nil),           // 13: tokenmeter.v1.SetBudgetRequest
+	(*SetBudgetResponse)(nil),          // 14: tokenmeter.v1.SetBudgetResponse
+	(*ListBudgetsRequest)(nil),         // 15: tokenmeter.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),        // 16: tokenmeter.v1.ListBudgetsResponse
+	(*AuthorizeRequest)(nil),           // 17: tokenmeter.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),          // 18: tokenmeter.v1.AuthorizeResponse
+	(*AuthorizeBatchRequest)(nil),      // 19: tokenmeter.v1.AuthorizeBatchRequest
+	(*AuthorizeBatchResponse)(nil),     // 20: tokenmeter.v1.AuthorizeBatchResponse
+	(*AuthorizeOutcome)(nil),           // 21: tokenmeter.v1.AuthorizeOutcome
+	(*QuoteLaunchRequest)(nil),         // 22: tokenmeter.v1.QuoteLaunchRequest
+	(*QuoteLaunchResponse)(nil),        // 23: tokenmeter.v1.QuoteLaunchResponse
+	(*GetBalanceRequest)(nil),          // 24: tokenmeter.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),         // 25: tokenmeter.v1.GetBalanceResponse
+	(*Balance)(nil),                    // 26: tokenmeter.v1.Balance
+	(*Pack)(nil),                       // 27: tokenmeter.v1.Pack
+	(*AddPackRequest)(nil),             // 28: tokenmeter.v1.AddPackRequest
+	(*AddPackResponse)(nil),            // 29: tokenmeter.v1.AddPackResponse
+	(*AdjustBalanceRequest)(nil),       // 30: tokenmeter.v1.AdjustBalanceRequest
+	(*AdjustBalanceResponse)(nil),      // 31: tokenmeter.v1.AdjustBalanceResponse
+	(*ListPacksRequest)(nil),           // 32: tokenmeter.v1.ListPacksRequest
+	(*ListPacksResponse)(nil),          // 33: tokenmeter.v1.ListPacksResponse
+	(*ListTransactionsRequest)(nil),    // 34: tokenmeter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil),   // 35: tokenmeter.v1.ListTransactionsResponse
+	(*Transaction)(nil),                // 36: tokenmeter.v1.Transaction
+	(*SetProductRateRequest)(nil),      // 37: tokenmeter.v1.SetProductRateRequest
+	(*SetProductRateResponse)(nil),     // 38: tokenmeter.v1.SetProductRateResponse
+	(*Product)(nil),                    // 39: tokenmeter.v1.Product
+	(*ListProductsRequest)(nil),        // 40: tokenmeter.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),       // 41: tokenmeter.v1.ListProductsResponse
+	(*AssignUserRequest)(nil),          // 42: tokenmeter.v1.AssignUserRequest
+	(*AssignUserResponse)(nil),         // 43: tokenmeter.v1.AssignUserResponse
+	(*UnassignUserRequest)(nil),        // 44: tokenmeter.v1.UnassignUserRequest
+	(*UnassignUserResponse)(nil),       // 45: tokenmeter.v1.UnassignUserResponse
+	(*Subscription)(nil),               // 46: tokenmeter.v1.Subscription
+	(*GrantSubscriptionRequest)(nil),   // 47: tokenmeter.v1.GrantSubscriptionRequest
+	(*GrantSubscriptionResponse)(nil),  // 48: tokenmeter.v1.GrantSubscriptionResponse
+	(*RevokeSubscriptionRequest)(nil),  // 49: tokenmeter.v1.RevokeSubscriptionRequest
+	(*RevokeSubscriptionResponse)(nil), // 50: tokenmeter.v1.RevokeSubscriptionResponse
+	(*ListSubscriptionsRequest)(nil),   // 51: tokenmeter.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),  // 52: tokenmeter.v1.ListSubscriptionsResponse
+	nil,                                // 53: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                  // 54: tokenmeter.v1.CapacityKind
+	(*timestamppb.Timestamp)(nil),      // 55: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),           // 56: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),          // 57: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                     // 58: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),              // 59: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),             // 60: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),               // 61: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),              // 62: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                    // 63: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),                // 64: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	47, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	48, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
-	48, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
-	47, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	48, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	54, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	55, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	55, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	54, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	55, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	48, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	55, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
 	2,  // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	49, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	48, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	50, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	56, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	55, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	57, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	51, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	51, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	51, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	52, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	48, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	46, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	53, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	58, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	58, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	58, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	59, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	55, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	53, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	60, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 21: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 22: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	53, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	54, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	48, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	55, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	60, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	61, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	55, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	62, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 27: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 28: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	48, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	55, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 30: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	48, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	48, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	56, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	48, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	48, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	48, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	56, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	55, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	55, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	63, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	55, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	55, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	55, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	63, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 38: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 39: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	57, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	64, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 41: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 42: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	48, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	48, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	55, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	55, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 45: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	48, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	48, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	55, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	55, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 48: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	48, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	55, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 50: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	17, // 51: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 52: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 53: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 54: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 55: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 56: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 57: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 58: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 59: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 60: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 61: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 62: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 63: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 64: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 65: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 66: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 67: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 68: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 69: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 70: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	18, // 71: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 72: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 73: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 74: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 75: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 76: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 77: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 78: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 79: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 80: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 81: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 82: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 83: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 84: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 85: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 86: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 87: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 88: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 89: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 90: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	71, // [71:91] is the sub-list for method output_type
-	51, // [51:71] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	55, // 51: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
+	55, // 52: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
+	55, // 53: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
+	46, // 54: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
+	46, // 55: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
+	46, // 56: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
+	17, // 57: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 58: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 59: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 60: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 61: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 62: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 63: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 64: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 65: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 66: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 67: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 68: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 69: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 70: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 71: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 72: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 73: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 74: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 75: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 76: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	47, // 77: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
+	49, // 78: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
+	51, // 79: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
+	18, // 80: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 81: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 82: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 83: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 84: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 85: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 86: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 87: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 88: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 89: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 90: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 91: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 92: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 93: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 94: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 95: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 96: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 97: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 98: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 99: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	48, // 100: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
+	50, // 101: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
+	52, // 102: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
+	80, // [80:103] is the sub-list for method output_type
+	57, // [57:80] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -3438,7 +3938,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,26 +19,29 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LedgerService_Authorize_FullMethodName        = "/tokenmeter.v1.LedgerService/Authorize"
-	LedgerService_AuthorizeBatch_FullMethodName   = "/tokenmeter.v1.LedgerService/AuthorizeBatch"
-	LedgerService_QuoteLaunch_FullMethodName      = "/tokenmeter.v1.LedgerService/QuoteLaunch"
-	LedgerService_GetBalance_FullMethodName       = "/tokenmeter.v1.LedgerService/GetBalance"
-	LedgerService_AddPack_FullMethodName          = "/tokenmeter.v1.LedgerService/AddPack"
-	LedgerService_AdjustBalance_FullMethodName    = "/tokenmeter.v1.LedgerService/AdjustBalance"
-	LedgerService_ListPacks_FullMethodName        = "/tokenmeter.v1.LedgerService/ListPacks"
-	LedgerService_ListTransactions_FullMethodName = "/tokenmeter.v1.LedgerService/ListTransactions"
-	LedgerService_SetProductRate_FullMethodName   = "/tokenmeter.v1.LedgerService/SetProductRate"
-	LedgerService_ListProducts_FullMethodName     = "/tokenmeter.v1.LedgerService/ListProducts"
-	LedgerService_AssignUser_FullMethodName       = "/tokenmeter.v1.LedgerService/AssignUser"
-	LedgerService_UnassignUser_FullMethodName     = "/tokenmeter.v1.LedgerService/UnassignUser"
-	LedgerService_RecordHeartbeat_FullMethodName  = "/tokenmeter.v1.LedgerService/RecordHeartbeat"
-	LedgerService_MergeTeams_FullMethodName       = "/tokenmeter.v1.LedgerService/MergeTeams"
-	LedgerService_SetBudget_FullMethodName        = "/tokenmeter.v1.LedgerService/SetBudget"
-	LedgerService_ListBudgets_FullMethodName      = "/tokenmeter.v1.LedgerService/ListBudgets"
-	LedgerService_SetCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/SetCapacity"
-	LedgerService_UseCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/UseCapacity"
-	LedgerService_ReturnCapacity_FullMethodName   = "/tokenmeter.v1.LedgerService/ReturnCapacity"
-	LedgerService_ListTeams_FullMethodName        = "/tokenmeter.v1.LedgerService/ListTeams"
+	LedgerService_Authorize_FullMethodName          = "/tokenmeter.v1.LedgerService/Authorize"
+	LedgerService_AuthorizeBatch_FullMethodName     = "/tokenmeter.v1.LedgerService/AuthorizeBatch"
+	LedgerService_QuoteLaunch_FullMethodName        = "/tokenmeter.v1.LedgerService/QuoteLaunch"
+	LedgerService_GetBalance_FullMethodName         = "/tokenmeter.v1.LedgerService/GetBalance"
+	LedgerService_AddPack_FullMethodName            = "/tokenmeter.v1.LedgerService/AddPack"
+	LedgerService_AdjustBalance_FullMethodName      = "/tokenmeter.v1.LedgerService/AdjustBalance"
+	LedgerService_ListPacks_FullMethodName          = "/tokenmeter.v1.LedgerService/ListPacks"
+	LedgerService_ListTransactions_FullMethodName   = "/tokenmeter.v1.LedgerService/ListTransactions"
+	LedgerService_SetProductRate_FullMethodName     = "/tokenmeter.v1.LedgerService/SetProductRate"
+	LedgerService_ListProducts_FullMethodName       = "/tokenmeter.v1.LedgerService/ListProducts"
+	LedgerService_AssignUser_FullMethodName         = "/tokenmeter.v1.LedgerService/AssignUser"
+	LedgerService_UnassignUser_FullMethodName       = "/tokenmeter.v1.LedgerService/UnassignUser"
+	LedgerService_RecordHeartbeat_FullMethodName    = "/tokenmeter.v1.LedgerService/RecordHeartbeat"
+	LedgerService_MergeTeams_FullMethodName         = "/tokenmeter.v1.LedgerService/MergeTeams"
+	LedgerService_SetBudget_FullMethodName          = "/tokenmeter.v1.LedgerService/SetBudget"
+	LedgerService_ListBudgets_FullMethodName        = "/tokenmeter.v1.LedgerService/ListBudgets"
+	LedgerService_SetCapacity_FullMethodName        = "/tokenmeter.v1.LedgerService/SetCapacity"
+	LedgerService_UseCapacity_FullMethodName        = "/tokenmeter.v1.LedgerService/UseCapacity"
+	LedgerService_ReturnCapacity_FullMethodName     = "/tokenmeter.v1.LedgerService/ReturnCapacity"
+	LedgerService_ListTeams_FullMethodName          = "/tokenmeter.v1.LedgerService/ListTeams"
+	LedgerService_GrantSubscription_FullMethodName  = "/tokenmeter.v1.LedgerService/GrantSubscription"
+	LedgerService_RevokeSubscription_FullMethodName = "/tokenmeter.v1.LedgerService/RevokeSubscription"
+	LedgerService_ListSubscriptions_FullMethodName  = "/tokenmeter.v1.LedgerService/ListSubscriptions"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -81,6 +84,12 @@ type LedgerServiceClient interface {
 	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
 	// team id, each with its balance.
 	ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error)
+	// Named subscriptions (the seeds' hybrid model): a subscribed user's
+	// launches of the products are authorized without touching the pool.
+	GrantSubscription(ctx context.Context, in *GrantSubscriptionRequest, opts ...grpc.CallOption) (*GrantSubscriptionResponse, error)
+	RevokeSubscription(ctx context.Context, in *RevokeSubscriptionRequest, opts ...grpc.CallOption) (*RevokeSubscriptionResponse, error)
+	// ListSubscriptions lists a team's subscriptions in force, by user then product.
+	ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -291,6 +300,36 @@ func (c *ledgerServiceClient) ListTeams(ctx context.Context, in *ListTeamsReques
 	return out, nil
 }
 
+func (c *ledgerServiceClient) GrantSubscription(ctx context.Context, in *GrantSubscriptionRequest, opts ...grpc.CallOption) (*GrantSubscriptionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GrantSubscriptionResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GrantSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) RevokeSubscription(ctx context.Context, in *RevokeSubscriptionRequest, opts ...grpc.CallOption) (*RevokeSubscriptionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeSubscriptionResponse)
+	err := c.cc.Invoke(ctx, LedgerService_RevokeSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubscriptionsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ListSubscriptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -331,6 +370,12 @@ type LedgerServiceServer interface {
 	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
 	// team id, each with its balance.
 	ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error)
+	// Named subscriptions (the seeds' hybrid model): a subscribed user's
+	// launches of the products are authorized without touching the pool.
+	GrantSubscription(context.Context, *GrantSubscriptionRequest) (*GrantSubscriptionResponse, error)
+	RevokeSubscription(context.Context, *RevokeSubscriptionRequest) (*RevokeSubscriptionResponse, error)
+	// ListSubscriptions lists a team's subscriptions in force, by user then product.
+	ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -400,6 +445,15 @@ func (UnimplementedLedgerServiceServer) ReturnCapacity(context.Context, *ReturnC
 }
 func (UnimplementedLedgerServiceServer) ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTeams not implemented")
+}
+func (UnimplementedLedgerServiceServer) GrantSubscription(context.Context, *GrantSubscriptionRequest) (*GrantSubscriptionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GrantSubscription not implemented")
+}
+func (UnimplementedLedgerServiceServer) RevokeSubscription(context.Context, *RevokeSubscriptionRequest) (*RevokeSubscriptionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeSubscription not implemented")
+}
+func (UnimplementedLedgerServiceServer) ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubscriptions not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -782,6 +836,60 @@ func _LedgerService_ListTeams_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_GrantSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GrantSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GrantSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GrantSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GrantSubscription(ctx, req.(*GrantSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_RevokeSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).RevokeSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_RevokeSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).RevokeSubscription(ctx, req.(*RevokeSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_ListSubscriptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubscriptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ListSubscriptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ListSubscriptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ListSubscriptions(ctx, req.(*ListSubscriptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -868,6 +976,18 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTeams",
 			Handler:    _LedgerService_ListTeams_Handler,
+		},
+		{
+			MethodName: "GrantSubscription",
+			Handler:    _LedgerService_GrantSubscription_Handler,
+		},
+		{
+			MethodName: "RevokeSubscription",
+			Handler:    _LedgerService_RevokeSubscription_Handler,
+		},
+		{
+			MethodName: "ListSubscriptions",
+			Handler:    _LedgerService_ListSubscriptions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

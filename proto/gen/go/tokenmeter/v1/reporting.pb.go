@@ -2977,8 +2977,12 @@ type AdviseLicensingResponse struct {
 	UsersToUnassign   int64   `protobuf:"varint,4,opt,name=users_to_unassign,json=usersToUnassign,proto3" json:"users_to_unassign,omitempty"`
 	TokenPrice        float64 `protobuf:"fixed64,5,opt,name=token_price,json=tokenPrice,proto3" json:"token_price,omitempty"`
 	Currency          string  `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// True when user ids are pseudonyms (the organisation hides personal
+	// data): advice cannot be applied by them (GrantSubscription needs the
+	// real id).
+	Pseudonymous  bool `protobuf:"varint,7,opt,name=pseudonymous,proto3" json:"pseudonymous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdviseLicensingResponse) Reset() {
@@ -3051,6 +3055,13 @@ func (x *AdviseLicensingResponse) GetCurrency() string {
 		return x.Currency
 	}
 	return ""
+}
+
+func (x *AdviseLicensingResponse) GetPseudonymous() bool {
+	if x != nil {
+		return x.Pseudonymous
+	}
+	return false
 }
 
 type GetDenialsRequest struct {
@@ -4933,6 +4944,233 @@ func (x *GetCapacityUsageResponse) GetToDate() string {
 	return ""
 }
 
+type GetSubscriptionUsageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamIds       []string               `protobuf:"bytes,1,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	Range         *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubscriptionUsageRequest) Reset() {
+	*x = GetSubscriptionUsageRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubscriptionUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubscriptionUsageRequest) ProtoMessage() {}
+
+func (x *GetSubscriptionUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubscriptionUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetSubscriptionUsageRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetSubscriptionUsageRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *GetSubscriptionUsageRequest) GetRange() *UsageRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+// SubscriptionUse is one user's launches of one product under a named subscription.
+type SubscriptionUse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// A pseudonym where the organisation hides personal data.
+	UserId      string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCode string `protobuf:"bytes,3,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Launches    int64  `protobuf:"varint,4,opt,name=launches,proto3" json:"launches,omitempty"`
+	DaysUsed    int64  `protobuf:"varint,5,opt,name=days_used,json=daysUsed,proto3" json:"days_used,omitempty"`
+	// YYYY-MM-DD.
+	LastUsed      string `protobuf:"bytes,6,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionUse) Reset() {
+	*x = SubscriptionUse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionUse) ProtoMessage() {}
+
+func (x *SubscriptionUse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionUse.ProtoReflect.Descriptor instead.
+func (*SubscriptionUse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *SubscriptionUse) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SubscriptionUse) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SubscriptionUse) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *SubscriptionUse) GetLaunches() int64 {
+	if x != nil {
+		return x.Launches
+	}
+	return 0
+}
+
+func (x *SubscriptionUse) GetDaysUsed() int64 {
+	if x != nil {
+		return x.DaysUsed
+	}
+	return 0
+}
+
+func (x *SubscriptionUse) GetLastUsed() string {
+	if x != nil {
+		return x.LastUsed
+	}
+	return ""
+}
+
+type GetSubscriptionUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most days first.
+	Rows []*SubscriptionUse `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Launches authorized by subscription in the range (no tokens).
+	SubscriptionLaunches int64 `protobuf:"varint,2,opt,name=subscription_launches,json=subscriptionLaunches,proto3" json:"subscription_launches,omitempty"`
+	// Launches authorized on tokens (charged or covered by a window) and the
+	// tokens charged, in the same range and teams.
+	TokenLaunches int64  `protobuf:"varint,3,opt,name=token_launches,json=tokenLaunches,proto3" json:"token_launches,omitempty"`
+	TokensCharged int64  `protobuf:"varint,4,opt,name=tokens_charged,json=tokensCharged,proto3" json:"tokens_charged,omitempty"`
+	FromDate      string `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubscriptionUsageResponse) Reset() {
+	*x = GetSubscriptionUsageResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubscriptionUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubscriptionUsageResponse) ProtoMessage() {}
+
+func (x *GetSubscriptionUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubscriptionUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetSubscriptionUsageResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetSubscriptionUsageResponse) GetRows() []*SubscriptionUse {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetSubscriptionUsageResponse) GetSubscriptionLaunches() int64 {
+	if x != nil {
+		return x.SubscriptionLaunches
+	}
+	return 0
+}
+
+func (x *GetSubscriptionUsageResponse) GetTokenLaunches() int64 {
+	if x != nil {
+		return x.TokenLaunches
+	}
+	return 0
+}
+
+func (x *GetSubscriptionUsageResponse) GetTokensCharged() int64 {
+	if x != nil {
+		return x.TokensCharged
+	}
+	return 0
+}
+
+func (x *GetSubscriptionUsageResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetSubscriptionUsageResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -5156,7 +5394,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11subscription_name\x18\f \x01(\tR\x10subscriptionName\x12\x1a\n" +
 	"\bcurrency\x18\r \x01(\tR\bcurrency\x12\x17\n" +
 	"\ateam_id\x18\x0e \x01(\tR\x06teamId\x12\x1b\n" +
-	"\tlast_used\x18\x0f \x01(\tR\blastUsed\"\x8e\x02\n" +
+	"\tlast_used\x18\x0f \x01(\tR\blastUsed\"\xb2\x02\n" +
 	"\x17AdviseLicensingResponse\x126\n" +
 	"\x06advice\x18\x01 \x03(\v2\x1e.tokenmeter.v1.LicensingAdviceR\x06advice\x12.\n" +
 	"\x13total_yearly_saving\x18\x02 \x01(\x01R\x11totalYearlySaving\x12\"\n" +
@@ -5164,7 +5402,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11users_to_unassign\x18\x04 \x01(\x03R\x0fusersToUnassign\x12\x1f\n" +
 	"\vtoken_price\x18\x05 \x01(\x01R\n" +
 	"tokenPrice\x12\x1a\n" +
-	"\bcurrency\x18\x06 \x01(\tR\bcurrency\"\xaf\x02\n" +
+	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x12\"\n" +
+	"\fpseudonymous\x18\a \x01(\bR\fpseudonymous\"\xaf\x02\n" +
 	"\x11GetDenialsRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x128\n" +
@@ -5334,7 +5573,24 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x0eunits_returned\x18\x04 \x01(\x03R\runitsReturned\x12\x12\n" +
 	"\x04uses\x18\x05 \x01(\x03R\x04uses\x12\x1b\n" +
 	"\tfrom_date\x18\x06 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\a \x01(\tR\x06toDate*\x88\x01\n" +
+	"\ato_date\x18\a \x01(\tR\x06toDate\"i\n" +
+	"\x1bGetSubscriptionUsageRequest\x12\x19\n" +
+	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
+	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\"\xbc\x01\n" +
+	"\x0fSubscriptionUse\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
+	"\fproduct_code\x18\x03 \x01(\tR\vproductCode\x12\x1a\n" +
+	"\blaunches\x18\x04 \x01(\x03R\blaunches\x12\x1b\n" +
+	"\tdays_used\x18\x05 \x01(\x03R\bdaysUsed\x12\x1b\n" +
+	"\tlast_used\x18\x06 \x01(\tR\blastUsed\"\x8b\x02\n" +
+	"\x1cGetSubscriptionUsageResponse\x122\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1e.tokenmeter.v1.SubscriptionUseR\x04rows\x123\n" +
+	"\x15subscription_launches\x18\x02 \x01(\x03R\x14subscriptionLaunches\x12%\n" +
+	"\x0etoken_launches\x18\x03 \x01(\x03R\rtokenLaunches\x12%\n" +
+	"\x0etokens_charged\x18\x04 \x01(\x03R\rtokensCharged\x12\x1b\n" +
+	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -5381,7 +5637,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1bCAPACITY_BUCKET_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CAPACITY_BUCKET_DAY\x10\x01\x12\x18\n" +
 	"\x14CAPACITY_BUCKET_WEEK\x10\x02\x12\x19\n" +
-	"\x15CAPACITY_BUCKET_MONTH\x10\x032\x9f\t\n" +
+	"\x15CAPACITY_BUCKET_MONTH\x10\x032\x90\n" +
+	"\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -5396,7 +5653,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponse\x12E\n" +
 	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponse\x12T\n" +
 	"\vGetSessions\x12!.tokenmeter.v1.GetSessionsRequest\x1a\".tokenmeter.v1.GetSessionsResponse\x12c\n" +
-	"\x10GetCapacityUsage\x12&.tokenmeter.v1.GetCapacityUsageRequest\x1a'.tokenmeter.v1.GetCapacityUsageResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x10GetCapacityUsage\x12&.tokenmeter.v1.GetCapacityUsageRequest\x1a'.tokenmeter.v1.GetCapacityUsageResponse\x12o\n" +
+	"\x14GetSubscriptionUsage\x12*.tokenmeter.v1.GetSubscriptionUsageRequest\x1a+.tokenmeter.v1.GetSubscriptionUsageResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -5411,71 +5669,74 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
-	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
-	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
-	(ExportKind)(0),                     // 2: tokenmeter.v1.ExportKind
-	(ExportFormat)(0),                   // 3: tokenmeter.v1.ExportFormat
-	(Recommendation)(0),                 // 4: tokenmeter.v1.Recommendation
-	(DenialGrouping)(0),                 // 5: tokenmeter.v1.DenialGrouping
-	(SpendGrouping)(0),                  // 6: tokenmeter.v1.SpendGrouping
-	(CapacityBucket)(0),                 // 7: tokenmeter.v1.CapacityBucket
-	(*UsageRange)(nil),                  // 8: tokenmeter.v1.UsageRange
-	(*GetUsageSummaryRequest)(nil),      // 9: tokenmeter.v1.GetUsageSummaryRequest
-	(*GetUsageSummaryResponse)(nil),     // 10: tokenmeter.v1.GetUsageSummaryResponse
-	(*BudgetUsage)(nil),                 // 11: tokenmeter.v1.BudgetUsage
-	(*TeamRemaining)(nil),               // 12: tokenmeter.v1.TeamRemaining
-	(*GroupUsage)(nil),                  // 13: tokenmeter.v1.GroupUsage
-	(*GetUsageByDayRequest)(nil),        // 14: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                    // 15: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),       // 16: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),                // 17: tokenmeter.v1.ProductUsage
-	(*BucketCount)(nil),                 // 18: tokenmeter.v1.BucketCount
-	(*VersionUsers)(nil),                // 19: tokenmeter.v1.VersionUsers
-	(*ProductUser)(nil),                 // 20: tokenmeter.v1.ProductUser
-	(*GetUsageByProductRequest)(nil),    // 21: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil),   // 22: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                   // 23: tokenmeter.v1.UserUsage
-	(*UserProduct)(nil),                 // 24: tokenmeter.v1.UserProduct
-	(*SameDayProducts)(nil),             // 25: tokenmeter.v1.SameDayProducts
-	(*GetUsageByUserRequest)(nil),       // 26: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),      // 27: tokenmeter.v1.GetUsageByUserResponse
-	(*GetUsageByAttributeRequest)(nil),  // 28: tokenmeter.v1.GetUsageByAttributeRequest
-	(*AttributeUsage)(nil),              // 29: tokenmeter.v1.AttributeUsage
-	(*GetUsageByAttributeResponse)(nil), // 30: tokenmeter.v1.GetUsageByAttributeResponse
-	(*ExportRequest)(nil),               // 31: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),              // 32: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),             // 33: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),            // 34: tokenmeter.v1.ForecastResponse
-	(*ForecastMonth)(nil),               // 35: tokenmeter.v1.ForecastMonth
-	(*AdviseLicensingRequest)(nil),      // 36: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),             // 37: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),     // 38: tokenmeter.v1.AdviseLicensingResponse
-	(*GetDenialsRequest)(nil),           // 39: tokenmeter.v1.GetDenialsRequest
-	(*DenialCount)(nil),                 // 40: tokenmeter.v1.DenialCount
-	(*ReasonCount)(nil),                 // 41: tokenmeter.v1.ReasonCount
-	(*Denial)(nil),                      // 42: tokenmeter.v1.Denial
-	(*GetDenialsResponse)(nil),          // 43: tokenmeter.v1.GetDenialsResponse
-	(*GetSpendRequest)(nil),             // 44: tokenmeter.v1.GetSpendRequest
-	(*Money)(nil),                       // 45: tokenmeter.v1.Money
-	(*SpendRow)(nil),                    // 46: tokenmeter.v1.SpendRow
-	(*GetSpendResponse)(nil),            // 47: tokenmeter.v1.GetSpendResponse
-	(*WhoAmIRequest)(nil),               // 48: tokenmeter.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),              // 49: tokenmeter.v1.WhoAmIResponse
-	(*GetSessionsRequest)(nil),          // 50: tokenmeter.v1.GetSessionsRequest
-	(*ProductSessions)(nil),             // 51: tokenmeter.v1.ProductSessions
-	(*DayPeak)(nil),                     // 52: tokenmeter.v1.DayPeak
-	(*DeviceSessions)(nil),              // 53: tokenmeter.v1.DeviceSessions
-	(*SessionInfo)(nil),                 // 54: tokenmeter.v1.SessionInfo
-	(*BriefCharge)(nil),                 // 55: tokenmeter.v1.BriefCharge
-	(*GetSessionsResponse)(nil),         // 56: tokenmeter.v1.GetSessionsResponse
-	(*GetCapacityUsageRequest)(nil),     // 57: tokenmeter.v1.GetCapacityUsageRequest
-	(*CapacityUsageBucket)(nil),         // 58: tokenmeter.v1.CapacityUsageBucket
-	(*GetCapacityUsageResponse)(nil),    // 59: tokenmeter.v1.GetCapacityUsageResponse
-	(*Budget)(nil),                      // 60: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),       // 61: google.protobuf.Timestamp
-	(DenyReason)(0),                     // 62: tokenmeter.v1.DenyReason
+	(SortBy)(0),                          // 0: tokenmeter.v1.SortBy
+	(RangePreset)(0),                     // 1: tokenmeter.v1.RangePreset
+	(ExportKind)(0),                      // 2: tokenmeter.v1.ExportKind
+	(ExportFormat)(0),                    // 3: tokenmeter.v1.ExportFormat
+	(Recommendation)(0),                  // 4: tokenmeter.v1.Recommendation
+	(DenialGrouping)(0),                  // 5: tokenmeter.v1.DenialGrouping
+	(SpendGrouping)(0),                   // 6: tokenmeter.v1.SpendGrouping
+	(CapacityBucket)(0),                  // 7: tokenmeter.v1.CapacityBucket
+	(*UsageRange)(nil),                   // 8: tokenmeter.v1.UsageRange
+	(*GetUsageSummaryRequest)(nil),       // 9: tokenmeter.v1.GetUsageSummaryRequest
+	(*GetUsageSummaryResponse)(nil),      // 10: tokenmeter.v1.GetUsageSummaryResponse
+	(*BudgetUsage)(nil),                  // 11: tokenmeter.v1.BudgetUsage
+	(*TeamRemaining)(nil),                // 12: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                   // 13: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),         // 14: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                     // 15: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),        // 16: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                 // 17: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                  // 18: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                 // 19: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                  // 20: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),     // 21: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),    // 22: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                    // 23: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                  // 24: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),              // 25: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),        // 26: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),       // 27: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),   // 28: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),               // 29: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil),  // 30: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),                // 31: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),               // 32: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),              // 33: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),             // 34: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),                // 35: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),       // 36: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),              // 37: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),      // 38: tokenmeter.v1.AdviseLicensingResponse
+	(*GetDenialsRequest)(nil),            // 39: tokenmeter.v1.GetDenialsRequest
+	(*DenialCount)(nil),                  // 40: tokenmeter.v1.DenialCount
+	(*ReasonCount)(nil),                  // 41: tokenmeter.v1.ReasonCount
+	(*Denial)(nil),                       // 42: tokenmeter.v1.Denial
+	(*GetDenialsResponse)(nil),           // 43: tokenmeter.v1.GetDenialsResponse
+	(*GetSpendRequest)(nil),              // 44: tokenmeter.v1.GetSpendRequest
+	(*Money)(nil),                        // 45: tokenmeter.v1.Money
+	(*SpendRow)(nil),                     // 46: tokenmeter.v1.SpendRow
+	(*GetSpendResponse)(nil),             // 47: tokenmeter.v1.GetSpendResponse
+	(*WhoAmIRequest)(nil),                // 48: tokenmeter.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),               // 49: tokenmeter.v1.WhoAmIResponse
+	(*GetSessionsRequest)(nil),           // 50: tokenmeter.v1.GetSessionsRequest
+	(*ProductSessions)(nil),              // 51: tokenmeter.v1.ProductSessions
+	(*DayPeak)(nil),                      // 52: tokenmeter.v1.DayPeak
+	(*DeviceSessions)(nil),               // 53: tokenmeter.v1.DeviceSessions
+	(*SessionInfo)(nil),                  // 54: tokenmeter.v1.SessionInfo
+	(*BriefCharge)(nil),                  // 55: tokenmeter.v1.BriefCharge
+	(*GetSessionsResponse)(nil),          // 56: tokenmeter.v1.GetSessionsResponse
+	(*GetCapacityUsageRequest)(nil),      // 57: tokenmeter.v1.GetCapacityUsageRequest
+	(*CapacityUsageBucket)(nil),          // 58: tokenmeter.v1.CapacityUsageBucket
+	(*GetCapacityUsageResponse)(nil),     // 59: tokenmeter.v1.GetCapacityUsageResponse
+	(*GetSubscriptionUsageRequest)(nil),  // 60: tokenmeter.v1.GetSubscriptionUsageRequest
+	(*SubscriptionUse)(nil),              // 61: tokenmeter.v1.SubscriptionUse
+	(*GetSubscriptionUsageResponse)(nil), // 62: tokenmeter.v1.GetSubscriptionUsageResponse
+	(*Budget)(nil),                       // 63: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),        // 64: google.protobuf.Timestamp
+	(DenyReason)(0),                      // 65: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
@@ -5485,7 +5746,7 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	12, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
 	13, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
 	11, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	60, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	63, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
 	8,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
 	15, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
 	18, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
@@ -5495,11 +5756,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	17, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
 	13, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	61, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	64, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
 	24, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
 	25, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	61, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	61, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	64, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	64, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
 	8,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	23, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
@@ -5509,17 +5770,17 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	8,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	61, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	64, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
 	35, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
 	37, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
 	8,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	62, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	65, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
 	41, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	62, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	61, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	62, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	65, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	64, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	65, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
 	40, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
 	41, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
 	42, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
@@ -5530,11 +5791,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	45, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
 	45, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
 	8,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	61, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
-	61, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
-	61, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
-	61, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
-	61, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	64, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	64, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	64, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	64, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	64, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
 	51, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
 	52, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
 	53, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
@@ -5544,37 +5805,41 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	8,  // 63: tokenmeter.v1.GetCapacityUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
 	7,  // 64: tokenmeter.v1.GetCapacityUsageResponse.bucket:type_name -> tokenmeter.v1.CapacityBucket
 	58, // 65: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
-	9,  // 66: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	14, // 67: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	21, // 68: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	26, // 69: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	31, // 70: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	33, // 71: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	36, // 72: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	28, // 73: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	39, // 74: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	44, // 75: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	48, // 76: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	50, // 77: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
-	57, // 78: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
-	10, // 79: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	16, // 80: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	22, // 81: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	27, // 82: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	32, // 83: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	34, // 84: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	38, // 85: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	30, // 86: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	43, // 87: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	47, // 88: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	49, // 89: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	56, // 90: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
-	59, // 91: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
-	79, // [79:92] is the sub-list for method output_type
-	66, // [66:79] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	8,  // 66: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	61, // 67: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
+	9,  // 68: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	14, // 69: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	21, // 70: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	26, // 71: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	31, // 72: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	33, // 73: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	36, // 74: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	28, // 75: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	39, // 76: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	44, // 77: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	48, // 78: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	50, // 79: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	57, // 80: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
+	60, // 81: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
+	10, // 82: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	16, // 83: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	22, // 84: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	27, // 85: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	32, // 86: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	34, // 87: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	38, // 88: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	30, // 89: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	43, // 90: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	47, // 91: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	49, // 92: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	56, // 93: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	59, // 94: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
+	62, // 95: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
+	82, // [82:96] is the sub-list for method output_type
+	68, // [68:82] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -5589,7 +5854,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   52,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

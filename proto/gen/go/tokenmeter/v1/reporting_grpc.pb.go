@@ -19,19 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportingService_GetUsageSummary_FullMethodName     = "/tokenmeter.v1.ReportingService/GetUsageSummary"
-	ReportingService_GetUsageByDay_FullMethodName       = "/tokenmeter.v1.ReportingService/GetUsageByDay"
-	ReportingService_GetUsageByProduct_FullMethodName   = "/tokenmeter.v1.ReportingService/GetUsageByProduct"
-	ReportingService_GetUsageByUser_FullMethodName      = "/tokenmeter.v1.ReportingService/GetUsageByUser"
-	ReportingService_Export_FullMethodName              = "/tokenmeter.v1.ReportingService/Export"
-	ReportingService_Forecast_FullMethodName            = "/tokenmeter.v1.ReportingService/Forecast"
-	ReportingService_AdviseLicensing_FullMethodName     = "/tokenmeter.v1.ReportingService/AdviseLicensing"
-	ReportingService_GetUsageByAttribute_FullMethodName = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
-	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
-	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
-	ReportingService_WhoAmI_FullMethodName              = "/tokenmeter.v1.ReportingService/WhoAmI"
-	ReportingService_GetSessions_FullMethodName         = "/tokenmeter.v1.ReportingService/GetSessions"
-	ReportingService_GetCapacityUsage_FullMethodName    = "/tokenmeter.v1.ReportingService/GetCapacityUsage"
+	ReportingService_GetUsageSummary_FullMethodName      = "/tokenmeter.v1.ReportingService/GetUsageSummary"
+	ReportingService_GetUsageByDay_FullMethodName        = "/tokenmeter.v1.ReportingService/GetUsageByDay"
+	ReportingService_GetUsageByProduct_FullMethodName    = "/tokenmeter.v1.ReportingService/GetUsageByProduct"
+	ReportingService_GetUsageByUser_FullMethodName       = "/tokenmeter.v1.ReportingService/GetUsageByUser"
+	ReportingService_Export_FullMethodName               = "/tokenmeter.v1.ReportingService/Export"
+	ReportingService_Forecast_FullMethodName             = "/tokenmeter.v1.ReportingService/Forecast"
+	ReportingService_AdviseLicensing_FullMethodName      = "/tokenmeter.v1.ReportingService/AdviseLicensing"
+	ReportingService_GetUsageByAttribute_FullMethodName  = "/tokenmeter.v1.ReportingService/GetUsageByAttribute"
+	ReportingService_GetDenials_FullMethodName           = "/tokenmeter.v1.ReportingService/GetDenials"
+	ReportingService_GetSpend_FullMethodName             = "/tokenmeter.v1.ReportingService/GetSpend"
+	ReportingService_WhoAmI_FullMethodName               = "/tokenmeter.v1.ReportingService/WhoAmI"
+	ReportingService_GetSessions_FullMethodName          = "/tokenmeter.v1.ReportingService/GetSessions"
+	ReportingService_GetCapacityUsage_FullMethodName     = "/tokenmeter.v1.ReportingService/GetCapacityUsage"
+	ReportingService_GetSubscriptionUsage_FullMethodName = "/tokenmeter.v1.ReportingService/GetSubscriptionUsage"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -70,6 +71,9 @@ type ReportingServiceClient interface {
 	// GetCapacityUsage is one capacity product's use over a range, by day,
 	// week (Monday to Sunday) or month, every bucket of the range listed.
 	GetCapacityUsage(ctx context.Context, in *GetCapacityUsageRequest, opts ...grpc.CallOption) (*GetCapacityUsageResponse, error)
+	// GetSubscriptionUsage shows launches authorized by named subscriptions
+	// apart from token use: per user and product, with both totals.
+	GetSubscriptionUsage(ctx context.Context, in *GetSubscriptionUsageRequest, opts ...grpc.CallOption) (*GetSubscriptionUsageResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -219,6 +223,16 @@ func (c *reportingServiceClient) GetCapacityUsage(ctx context.Context, in *GetCa
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetSubscriptionUsage(ctx context.Context, in *GetSubscriptionUsageRequest, opts ...grpc.CallOption) (*GetSubscriptionUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSubscriptionUsageResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSubscriptionUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -255,6 +269,9 @@ type ReportingServiceServer interface {
 	// GetCapacityUsage is one capacity product's use over a range, by day,
 	// week (Monday to Sunday) or month, every bucket of the range listed.
 	GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error)
+	// GetSubscriptionUsage shows launches authorized by named subscriptions
+	// apart from token use: per user and product, with both totals.
+	GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -303,6 +320,9 @@ func (UnimplementedReportingServiceServer) GetSessions(context.Context, *GetSess
 }
 func (UnimplementedReportingServiceServer) GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCapacityUsage not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSubscriptionUsage not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -552,6 +572,24 @@ func _ReportingService_GetCapacityUsage_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetSubscriptionUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSubscriptionUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSubscriptionUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSubscriptionUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSubscriptionUsage(ctx, req.(*GetSubscriptionUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -606,6 +644,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCapacityUsage",
 			Handler:    _ReportingService_GetCapacityUsage_Handler,
+		},
+		{
+			MethodName: "GetSubscriptionUsage",
+			Handler:    _ReportingService_GetSubscriptionUsage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -383,6 +383,33 @@ func local_request_ReportingService_GetCapacityUsage_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
+func request_ReportingService_GetSubscriptionUsage_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.ReportingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.GetSubscriptionUsageRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetSubscriptionUsage(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ReportingService_GetSubscriptionUsage_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.ReportingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.GetSubscriptionUsageRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetSubscriptionUsage(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterReportingServiceHandlerServer registers the http handlers for service ReportingService to "mux".
 // UnaryRPC     :call ReportingServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -635,6 +662,26 @@ func RegisterReportingServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 			return
 		}
 		forward_ReportingService_GetCapacityUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_ReportingService_GetSubscriptionUsage_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.ReportingService/GetSubscriptionUsage", runtime.WithHTTPPathPattern("/tokenmeter.v1.ReportingService/GetSubscriptionUsage"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ReportingService_GetSubscriptionUsage_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ReportingService_GetSubscriptionUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -897,37 +944,56 @@ func RegisterReportingServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_ReportingService_GetCapacityUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_ReportingService_GetSubscriptionUsage_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.ReportingService/GetSubscriptionUsage", runtime.WithHTTPPathPattern("/tokenmeter.v1.ReportingService/GetSubscriptionUsage"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ReportingService_GetSubscriptionUsage_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ReportingService_GetSubscriptionUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_ReportingService_GetUsageSummary_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageSummary"}, ""))
-	pattern_ReportingService_GetUsageByDay_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByDay"}, ""))
-	pattern_ReportingService_GetUsageByProduct_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByProduct"}, ""))
-	pattern_ReportingService_GetUsageByUser_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByUser"}, ""))
-	pattern_ReportingService_Export_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "Export"}, ""))
-	pattern_ReportingService_Forecast_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "Forecast"}, ""))
-	pattern_ReportingService_AdviseLicensing_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "AdviseLicensing"}, ""))
-	pattern_ReportingService_GetUsageByAttribute_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByAttribute"}, ""))
-	pattern_ReportingService_GetDenials_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetDenials"}, ""))
-	pattern_ReportingService_GetSpend_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetSpend"}, ""))
-	pattern_ReportingService_WhoAmI_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "WhoAmI"}, ""))
-	pattern_ReportingService_GetSessions_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetSessions"}, ""))
-	pattern_ReportingService_GetCapacityUsage_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetCapacityUsage"}, ""))
+	pattern_ReportingService_GetUsageSummary_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageSummary"}, ""))
+	pattern_ReportingService_GetUsageByDay_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByDay"}, ""))
+	pattern_ReportingService_GetUsageByProduct_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByProduct"}, ""))
+	pattern_ReportingService_GetUsageByUser_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByUser"}, ""))
+	pattern_ReportingService_Export_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "Export"}, ""))
+	pattern_ReportingService_Forecast_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "Forecast"}, ""))
+	pattern_ReportingService_AdviseLicensing_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "AdviseLicensing"}, ""))
+	pattern_ReportingService_GetUsageByAttribute_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetUsageByAttribute"}, ""))
+	pattern_ReportingService_GetDenials_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetDenials"}, ""))
+	pattern_ReportingService_GetSpend_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetSpend"}, ""))
+	pattern_ReportingService_WhoAmI_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "WhoAmI"}, ""))
+	pattern_ReportingService_GetSessions_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetSessions"}, ""))
+	pattern_ReportingService_GetCapacityUsage_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetCapacityUsage"}, ""))
+	pattern_ReportingService_GetSubscriptionUsage_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.ReportingService", "GetSubscriptionUsage"}, ""))
 )
 
 var (
-	forward_ReportingService_GetUsageSummary_0     = runtime.ForwardResponseMessage
-	forward_ReportingService_GetUsageByDay_0       = runtime.ForwardResponseMessage
-	forward_ReportingService_GetUsageByProduct_0   = runtime.ForwardResponseMessage
-	forward_ReportingService_GetUsageByUser_0      = runtime.ForwardResponseMessage
-	forward_ReportingService_Export_0              = runtime.ForwardResponseStream
-	forward_ReportingService_Forecast_0            = runtime.ForwardResponseMessage
-	forward_ReportingService_AdviseLicensing_0     = runtime.ForwardResponseMessage
-	forward_ReportingService_GetUsageByAttribute_0 = runtime.ForwardResponseMessage
-	forward_ReportingService_GetDenials_0          = runtime.ForwardResponseMessage
-	forward_ReportingService_GetSpend_0            = runtime.ForwardResponseMessage
-	forward_ReportingService_WhoAmI_0              = runtime.ForwardResponseMessage
-	forward_ReportingService_GetSessions_0         = runtime.ForwardResponseMessage
-	forward_ReportingService_GetCapacityUsage_0    = runtime.ForwardResponseMessage
+	forward_ReportingService_GetUsageSummary_0      = runtime.ForwardResponseMessage
+	forward_ReportingService_GetUsageByDay_0        = runtime.ForwardResponseMessage
+	forward_ReportingService_GetUsageByProduct_0    = runtime.ForwardResponseMessage
+	forward_ReportingService_GetUsageByUser_0       = runtime.ForwardResponseMessage
+	forward_ReportingService_Export_0               = runtime.ForwardResponseStream
+	forward_ReportingService_Forecast_0             = runtime.ForwardResponseMessage
+	forward_ReportingService_AdviseLicensing_0      = runtime.ForwardResponseMessage
+	forward_ReportingService_GetUsageByAttribute_0  = runtime.ForwardResponseMessage
+	forward_ReportingService_GetDenials_0           = runtime.ForwardResponseMessage
+	forward_ReportingService_GetSpend_0             = runtime.ForwardResponseMessage
+	forward_ReportingService_WhoAmI_0               = runtime.ForwardResponseMessage
+	forward_ReportingService_GetSessions_0          = runtime.ForwardResponseMessage
+	forward_ReportingService_GetCapacityUsage_0     = runtime.ForwardResponseMessage
+	forward_ReportingService_GetSubscriptionUsage_0 = runtime.ForwardResponseMessage
 )

@@ -14,6 +14,7 @@ import * as balances from './pages/balances.js';
 import * as history from './pages/history.js';
 import * as forecast from './pages/forecast.js';
 import * as advice from './pages/advice.js';
+import * as subscriptions from './pages/subscriptions.js';
 import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
 
@@ -28,6 +29,7 @@ const pages = [
   { path: 'history', title: 'History', page: history },
   { path: 'forecast', title: 'Forecast', page: forecast },
   { path: 'advice', title: 'Advice', page: advice },
+  { path: 'subscriptions', title: 'Subscriptions', page: subscriptions },
   { path: 'alerts', title: 'Alerts', page: alerts },
   { path: 'export', title: 'Export', page: exporter },
 ];

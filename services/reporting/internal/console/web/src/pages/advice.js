@@ -1,11 +1,15 @@
 // Licensing advice: whom to move to a named subscription, with the yearly
-// saving, and whom to unassign.
+// saving, and whom to unassign. A move is applied in one step (the ledger
+// grants the named subscription) and undone by revoking it.
 import { call } from '../api.js';
 import { h, card, tokens, money, table } from '../format.js';
+import { inForce, grant, revoke } from './subscriptions.js';
 
 export async function render(el, ctx) {
-  const r = await call('ReportingService', 'AdviseLicensing', { team_ids: ctx.teamIds });
+  const [r, subs] = await Promise.all([call('ReportingService', 'AdviseLicensing', { team_ids: ctx.teamIds }), inForce(ctx.teamIds)]);
   const all = r.advice || [];
+  const rerender = () => { el.replaceChildren(); render(el, ctx); };
+  const held = new Set(subs.map((s) => `${s.team_id}/${s.user_id}/${s.product_code}`));
   const move = all.filter((a) => a.action === 'RECOMMENDATION_MOVE_TO_SUBSCRIPTION');
   const unassign = all.filter((a) => a.action === 'RECOMMENDATION_UNASSIGN');
   const keep = all.filter((a) => a.action === 'RECOMMENDATION_KEEP_ON_TOKENS');
@@ -24,6 +28,7 @@ export async function render(el, ctx) {
     { label: 'Tokens a year', num: true, value: (a) => money(a.yearly_token_cost, a.currency) },
     { label: 'Subscription', num: true, value: (a) => `${money(a.yearly_subscription_cost, a.currency)} ${a.subscription_name || ''}` },
     { label: 'Saving', num: true, value: (a) => money(a.yearly_saving, a.currency) },
+    { label: '', value: (a) => applyButton(a, r.pseudonymous, held, rerender) },
   ], move, { testid: 'advice-move-table' }));
   el.append(h('h2', {}, 'Unassign (idle)'));
   el.append(table([
@@ -38,4 +43,21 @@ export async function render(el, ctx) {
     { label: 'Days a year', num: true, value: (a) => tokens(a.days_used_last_year) },
     { label: 'Why', value: (a) => a.recommendation },
   ], keep)));
+}
+
+// applyButton moves the row's user to a named subscription for its product,
+// or, once moved, undoes it. Pseudonyms are not user ids: nothing to apply.
+function applyButton(a, pseudonymous, held, rerender) {
+  if (pseudonymous) return h('span', { class: 'muted' }, 'grant by the real user id');
+  const on = held.has(`${a.team_id}/${a.user_id}/${a.product_code}`);
+  const act = async (e) => {
+    e.target.disabled = true;
+    if (on) await revoke(a.team_id, a.user_id, [a.product_code], 'licensing advice undone in the console');
+    else await grant(a.team_id, a.user_id, [a.product_code], 'licensing advice: move to subscription');
+    rerender();
+  };
+  return h('span', {},
+    on ? h('span', { class: 'on-subscription' }, 'On subscription ') : null,
+    h('button', { type: 'button', class: 'small', 'aria-label': `${on ? 'Undo' : 'Move'} ${a.user_id} ${a.product_code}`, onclick: act },
+      on ? 'Undo' : 'Move to subscription'));
 }

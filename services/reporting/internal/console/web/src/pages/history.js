@@ -23,6 +23,9 @@ const types = [
   ['capacity_used', 'Capacity used'],
   ['capacity_returned', 'Capacity returned'],
   ['product_rate_set', 'Rate change'],
+  ['subscription_granted', 'Subscription granted'],
+  ['subscription_revoked', 'Subscription revoked'],
+  ['launch_subscribed', 'Launch by subscription'],
 ];
 const typeLabel = (t) => types.find(([v]) => v === t)?.[1] || t;
 
