@@ -58,6 +58,9 @@ var Policy = auth.Policy{
 	v1.LedgerService_UseCapacity_FullMethodName:      with(manage, launcher),
 	v1.LedgerService_ReturnCapacity_FullMethodName:   with(manage, launcher),
 	v1.LedgerService_ListTeams_FullMethodName:        read,
+	// The personal-data setting is the organisation's owner's to change.
+	v1.LedgerService_SetPersonalData_FullMethodName: {owner},
+	v1.LedgerService_GetPersonalData_FullMethodName: read,
 
 	// Ingestion: launchers for their team; launcher keys by admins,
 	// access keys (people's roles) by owners.

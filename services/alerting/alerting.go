@@ -23,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -57,6 +58,8 @@ type Config struct {
 	WebhookAllow string
 	// StreamReplicas is the JetStream replication of ALERTS and the buckets.
 	StreamReplicas int
+	// UserHashKey keys the pseudonyms alerts of pseudonymised organisations carry.
+	UserHashKey string
 	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -69,6 +72,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the ALERTS stream and the alerting buckets (3 in a cluster)")
+	privacy.RegisterKey(fs, &c.UserHashKey)
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", "", "comma-separated hosts, IP addresses and CIDR prefixes webhooks may reach over http or on internal addresses (default: public https hosts only)")
 }
 
@@ -85,7 +89,7 @@ func (c *Config) defaults() rules.Config {
 
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate()}
+	errs := []error{c.Common.Validate(), privacy.CheckKey(c.UserHashKey)}
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
@@ -143,6 +147,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	settings, err := privacy.Follow(ctx, js)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	people := privacy.New(cfg.UserHashKey, settings)
 	defaults := cfg.defaults()
 	ledgerFold, err := rules.New(defaults)
 	if err != nil {
@@ -173,9 +183,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return &Service{
 		log: log, nc: nc, js: js, server: srv, grpc: gs,
-		ledger: engine.New(js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings,
+		ledger: engine.New(js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings, People: people,
 			TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)}),
-		usage: engine.New(js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings,
+		usage: engine.New(js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings, People: people,
 			Log: log.With("source", eventlog.UsageStream)}),
 		webhooks: webhook.New(js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
 			Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")}),

@@ -22,6 +22,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
@@ -44,6 +45,8 @@ type Config struct {
 	AdvertiseAddr  string
 	PeerAPIKey     string
 	PeerAPIKeyFile string
+	// UserHashKey keys the pseudonyms of organisations that do not show personal data.
+	UserHashKey string
 	// Now is the clock (tests pass a fake one); nil means the wall clock.
 	Now func() time.Time
 }
@@ -60,12 +63,13 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
 	fs.StringVar(&c.PeerAPIKeyFile, "peer-api-key-file", "", "file holding -peer-api-key, reread on SIGHUP or when it changes")
+	privacy.RegisterKey(fs, &c.UserHashKey)
 }
 
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
 	var errs []error
-	errs = append(errs, c.Common.Validate())
+	errs = append(errs, c.Common.Validate(), privacy.CheckKey(c.UserHashKey))
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("stream-replicas %d: want 1 to 5", c.StreamReplicas))
 	}
@@ -85,6 +89,7 @@ type Service struct {
 	nc        *nats.Conn
 	grpc      *grpcserver.Server
 	catalogs  *store.Catalogs
+	settings  *privacy.Settings
 	announcer *ring.Announcer
 	forwarder *ring.Forwarder
 	store     *store.Store
@@ -94,6 +99,9 @@ type Service struct {
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := privacy.CheckKey(cfg.UserHashKey); err != nil {
+		return nil, err
 	}
 	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
@@ -115,6 +123,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	settings, err := privacy.Follow(ctx, js)
+	if err != nil {
+		catalogs.Stop()
+		nc.Close()
+		return nil, err
+	}
 	serverTLS, err := cfg.ServerTLS()
 	if err != nil {
 		catalogs.Stop()
@@ -130,7 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
-	svc := &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs}
+	svc := &Service{cfg: cfg, log: log, nc: nc, grpc: gs, catalogs: catalogs, settings: settings}
 	if cfg.PeerAPIKey != "" || cfg.PeerAPIKeyFile != "" {
 		if err := svc.joinRing(ctx, js); err != nil {
 			gs.Stop()
@@ -142,6 +156,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	v1.RegisterLedgerServiceServer(gs, &server.Ledger{
 		Store:    svc.store,
 		Catalogs: catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: svc.forwarder,
+		Settings: settings, Privacy: privacy.New(cfg.UserHashKey, settings),
 	})
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return svc, nil
@@ -272,6 +287,7 @@ func (s *Service) close() {
 	}
 	s.forwarder.Close()
 	s.catalogs.Stop()
+	s.settings.Stop()
 	if err := s.nc.Drain(); err != nil {
 		s.nc.Close()
 	}

@@ -42,7 +42,7 @@ func startLedger(t testing.TB, natsURL, addr string, now func() time.Time) *stop
 	flagDefaults(cfg.Register)
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen, cfg.Now = natsURL, devstack.APIKeys(), addr, now
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ShutdownTimeout, cfg.UserHashKey = 5*time.Second, testkit.UserHashKey
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

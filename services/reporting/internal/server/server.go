@@ -14,10 +14,10 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
 
@@ -102,7 +102,7 @@ func NewWith(o Options) *Server {
 		o.Now = time.Now
 	}
 	if o.Privacy == nil {
-		o.Privacy = privacy.NewPolicy([]string{"*"}, "")
+		o.Privacy = privacy.New("", privacy.Fixed(true))
 	}
 	if len(o.Buckets) == 0 {
 		o.Buckets = []int64{100, 500, 1000}

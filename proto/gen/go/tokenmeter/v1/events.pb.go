@@ -56,6 +56,7 @@ type Event struct {
 	//	*Event_CapacitySet
 	//	*Event_CapacityUsed
 	//	*Event_CapacityReturned
+	//	*Event_PersonalDataSet
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -303,6 +304,15 @@ func (x *Event) GetCapacityReturned() *CapacityReturned {
 	return nil
 }
 
+func (x *Event) GetPersonalDataSet() *PersonalDataSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PersonalDataSet); ok {
+			return x.PersonalDataSet
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -390,6 +400,11 @@ type Event_CapacityReturned struct {
 	CapacityReturned *CapacityReturned `protobuf:"bytes,44,opt,name=capacity_returned,json=capacityReturned,proto3,oneof"`
 }
 
+type Event_PersonalDataSet struct {
+	// On the organisation's catalog subject: its personal-data setting.
+	PersonalDataSet *PersonalDataSet `protobuf:"bytes,45,opt,name=personal_data_set,json=personalDataSet,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -430,6 +445,8 @@ func (*Event_CapacitySet) isEvent_Payload() {}
 func (*Event_CapacityUsed) isEvent_Payload() {}
 
 func (*Event_CapacityReturned) isEvent_Payload() {}
+
+func (*Event_PersonalDataSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -2163,11 +2180,66 @@ func (x *CapacityReturned) GetCapacity() *CapacityFigures {
 	return nil
 }
 
+// PersonalDataSet is an organisation's personal-data setting: show user ids
+// (and device ids, event ids, personal attributes) as they are, or keyed
+// pseudonyms. Before the first one, an organisation is pseudonymised.
+type PersonalDataSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Show          bool                   `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonalDataSet) Reset() {
+	*x = PersonalDataSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonalDataSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonalDataSet) ProtoMessage() {}
+
+func (x *PersonalDataSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonalDataSet.ProtoReflect.Descriptor instead.
+func (*PersonalDataSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PersonalDataSet) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *PersonalDataSet) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xf8\v\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xc6\f\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2195,7 +2267,8 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x0ebudget_crossed\x18) \x01(\v2\x1c.tokenmeter.v1.BudgetCrossedH\x00R\rbudgetCrossed\x12?\n" +
 	"\fcapacity_set\x18* \x01(\v2\x1a.tokenmeter.v1.CapacitySetH\x00R\vcapacitySet\x12B\n" +
 	"\rcapacity_used\x18+ \x01(\v2\x1b.tokenmeter.v1.CapacityUsedH\x00R\fcapacityUsed\x12N\n" +
-	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12,\n" +
+	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12L\n" +
+	"\x11personal_data_set\x18- \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -2368,7 +2441,10 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\vcheckout_id\x18\x02 \x01(\tR\n" +
 	"checkoutId\x12\x14\n" +
 	"\x05units\x18\x03 \x01(\x03R\x05units\x12:\n" +
-	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacityBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\"=\n" +
+	"\x0fPersonalDataSet\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2382,7 +2458,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2407,21 +2483,22 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*CapacitySet)(nil),           // 20: tokenmeter.v1.CapacitySet
 	(*CapacityUsed)(nil),          // 21: tokenmeter.v1.CapacityUsed
 	(*CapacityReturned)(nil),      // 22: tokenmeter.v1.CapacityReturned
-	nil,                           // 23: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 24: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 25: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 26: tokenmeter.v1.LaunchDenied.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 28: tokenmeter.v1.Alert
-	(Decision)(0),                 // 29: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 30: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 31: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 32: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 33: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 34: tokenmeter.v1.CapacityKind
+	(*PersonalDataSet)(nil),       // 23: tokenmeter.v1.PersonalDataSet
+	nil,                           // 24: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 25: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 26: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 27: tokenmeter.v1.LaunchDenied.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 29: tokenmeter.v1.Alert
+	(Decision)(0),                 // 30: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 31: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 32: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 33: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 34: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 35: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	27, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	28, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2441,44 +2518,45 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	20, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
 	21, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
 	22, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
-	28, // 20: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	27, // 21: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	23, // 22: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	29, // 23: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	30, // 24: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	27, // 25: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 26: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 27: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	27, // 28: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 29: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 30: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	24, // 31: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	27, // 32: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	25, // 33: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	30, // 34: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 35: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	26, // 36: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	27, // 37: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	27, // 38: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	31, // 39: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 40: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	32, // 41: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 42: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 43: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 44: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	27, // 45: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 46: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 47: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 48: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	34, // 49: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 50: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 51: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 52: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	23, // 20: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
+	29, // 21: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	28, // 22: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	24, // 23: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	30, // 24: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	31, // 25: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	28, // 26: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	28, // 27: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	28, // 28: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	28, // 29: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 30: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 31: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	25, // 32: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	28, // 33: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	26, // 34: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	31, // 35: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 36: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	27, // 37: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	28, // 38: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	28, // 39: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	32, // 40: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 41: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	33, // 42: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 43: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 44: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 45: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	28, // 46: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 47: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 48: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	34, // 49: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	35, // 50: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 51: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 52: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 53: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2506,6 +2584,7 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_CapacitySet)(nil),
 		(*Event_CapacityUsed)(nil),
 		(*Event_CapacityReturned)(nil),
+		(*Event_PersonalDataSet)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -2514,7 +2593,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2941,6 +2941,265 @@ func (*UnassignUserResponse) Descriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
+type SetPersonalDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True: every edge shows user ids, device ids, event ids and attributes as
+	// they are; false: keyed pseudonyms.
+	Show bool `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// Why, for the record; at most 256 bytes.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPersonalDataRequest) Reset() {
+	*x = SetPersonalDataRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPersonalDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPersonalDataRequest) ProtoMessage() {}
+
+func (x *SetPersonalDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPersonalDataRequest.ProtoReflect.Descriptor instead.
+func (*SetPersonalDataRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SetPersonalDataRequest) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *SetPersonalDataRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetPersonalDataRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type SetPersonalDataResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *PersonalDataSetting   `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPersonalDataResponse) Reset() {
+	*x = SetPersonalDataResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPersonalDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPersonalDataResponse) ProtoMessage() {}
+
+func (x *SetPersonalDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPersonalDataResponse.ProtoReflect.Descriptor instead.
+func (*SetPersonalDataResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *SetPersonalDataResponse) GetSetting() *PersonalDataSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type GetPersonalDataRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPersonalDataRequest) Reset() {
+	*x = GetPersonalDataRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersonalDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersonalDataRequest) ProtoMessage() {}
+
+func (x *GetPersonalDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersonalDataRequest.ProtoReflect.Descriptor instead.
+func (*GetPersonalDataRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{48}
+}
+
+type GetPersonalDataResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *PersonalDataSetting   `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPersonalDataResponse) Reset() {
+	*x = GetPersonalDataResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersonalDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersonalDataResponse) ProtoMessage() {}
+
+func (x *GetPersonalDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersonalDataResponse.ProtoReflect.Descriptor instead.
+func (*GetPersonalDataResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetPersonalDataResponse) GetSetting() *PersonalDataSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+// PersonalDataSetting is an organisation's personal-data setting as the log holds it.
+type PersonalDataSetting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Show  bool                   `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// Unset while the organisation never set it (then: pseudonyms).
+	SetAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	// Who set it: the key id of an owner.
+	Actor         string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonalDataSetting) Reset() {
+	*x = PersonalDataSetting{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonalDataSetting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonalDataSetting) ProtoMessage() {}
+
+func (x *PersonalDataSetting) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonalDataSetting.ProtoReflect.Descriptor instead.
+func (*PersonalDataSetting) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PersonalDataSetting) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *PersonalDataSetting) GetSetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SetAt
+	}
+	return nil
+}
+
+func (x *PersonalDataSetting) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *PersonalDataSetting) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -3172,7 +3431,21 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x19\n" +
 	"\bevent_id\x18\x03 \x01(\tR\aeventId\"\x16\n" +
-	"\x14UnassignUserResponse2\xdc\r\n" +
+	"\x14UnassignUserResponse\"_\n" +
+	"\x16SetPersonalDataRequest\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\"W\n" +
+	"\x17SetPersonalDataResponse\x12<\n" +
+	"\asetting\x18\x01 \x01(\v2\".tokenmeter.v1.PersonalDataSettingR\asetting\"\x18\n" +
+	"\x16GetPersonalDataRequest\"W\n" +
+	"\x17GetPersonalDataResponse\x12<\n" +
+	"\asetting\x18\x01 \x01(\v2\".tokenmeter.v1.PersonalDataSettingR\asetting\"\x8a\x01\n" +
+	"\x13PersonalDataSetting\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x121\n" +
+	"\x06set_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason2\xa0\x0f\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -3196,7 +3469,9 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\vSetCapacity\x12!.tokenmeter.v1.SetCapacityRequest\x1a\".tokenmeter.v1.SetCapacityResponse\x12T\n" +
 	"\vUseCapacity\x12!.tokenmeter.v1.UseCapacityRequest\x1a\".tokenmeter.v1.UseCapacityResponse\x12]\n" +
 	"\x0eReturnCapacity\x12$.tokenmeter.v1.ReturnCapacityRequest\x1a%.tokenmeter.v1.ReturnCapacityResponse\x12N\n" +
-	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponse\x12`\n" +
+	"\x0fSetPersonalData\x12%.tokenmeter.v1.SetPersonalDataRequest\x1a&.tokenmeter.v1.SetPersonalDataResponse\x12`\n" +
+	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -3210,7 +3485,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),         // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),        // 1: tokenmeter.v1.ListTeamsResponse
@@ -3258,112 +3533,124 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*AssignUserResponse)(nil),       // 43: tokenmeter.v1.AssignUserResponse
 	(*UnassignUserRequest)(nil),      // 44: tokenmeter.v1.UnassignUserRequest
 	(*UnassignUserResponse)(nil),     // 45: tokenmeter.v1.UnassignUserResponse
-	nil,                              // 46: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                // 47: tokenmeter.v1.CapacityKind
-	(*HeartbeatRequest)(nil),         // 48: tokenmeter.v1.HeartbeatRequest
-	(*timestamppb.Timestamp)(nil),    // 49: google.protobuf.Timestamp
-	(*HeartbeatResponse)(nil),        // 50: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                   // 51: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),            // 52: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),           // 53: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 54: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 55: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 56: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 57: tokenmeter.v1.AdjustmentKind
+	(*SetPersonalDataRequest)(nil),   // 46: tokenmeter.v1.SetPersonalDataRequest
+	(*SetPersonalDataResponse)(nil),  // 47: tokenmeter.v1.SetPersonalDataResponse
+	(*GetPersonalDataRequest)(nil),   // 48: tokenmeter.v1.GetPersonalDataRequest
+	(*GetPersonalDataResponse)(nil),  // 49: tokenmeter.v1.GetPersonalDataResponse
+	(*PersonalDataSetting)(nil),      // 50: tokenmeter.v1.PersonalDataSetting
+	nil,                              // 51: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                // 52: tokenmeter.v1.CapacityKind
+	(*HeartbeatRequest)(nil),         // 53: tokenmeter.v1.HeartbeatRequest
+	(*timestamppb.Timestamp)(nil),    // 54: google.protobuf.Timestamp
+	(*HeartbeatResponse)(nil),        // 55: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                   // 56: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),            // 57: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),           // 58: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),             // 59: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),            // 60: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                  // 61: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),              // 62: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	47, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	47, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	52, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	52, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
 	2,  // 3: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 4: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 5: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	48, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	49, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	50, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	53, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	54, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	55, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 9: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	51, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	51, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	51, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	52, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	49, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	46, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	53, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	56, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	56, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	56, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	57, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	54, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	51, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	58, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 17: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 18: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	53, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	54, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	49, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	55, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	58, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	59, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	54, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	60, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 23: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 24: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	49, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	54, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 26: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	49, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	49, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	56, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	49, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	49, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	49, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	56, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	54, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	54, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	61, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	54, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	54, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	54, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	61, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 34: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 35: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	57, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	62, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 37: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 38: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	49, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	49, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	54, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	54, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 41: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	49, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	49, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	54, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	54, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 44: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	49, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	54, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 46: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	17, // 47: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 48: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 49: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 50: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 51: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 52: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 53: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 54: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 55: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 56: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 57: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 58: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 59: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 60: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 61: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 62: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 63: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 64: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 65: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 66: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	18, // 67: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 68: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 69: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 70: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 71: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 72: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 73: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 74: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 75: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 76: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 77: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 78: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 79: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 80: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 81: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 82: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 83: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 84: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 85: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 86: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	67, // [67:87] is the sub-list for method output_type
-	47, // [47:67] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	50, // 47: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
+	50, // 48: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
+	54, // 49: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	17, // 50: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 51: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 52: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 53: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 54: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 55: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 56: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 57: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 58: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 59: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 60: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 61: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 62: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 63: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 64: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 65: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 66: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 67: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 68: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 69: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	46, // 70: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	48, // 71: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	18, // 72: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 73: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 74: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 75: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 76: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 77: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 78: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 79: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 80: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 81: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 82: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 83: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 84: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 85: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 86: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 87: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 88: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 89: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 90: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 91: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	47, // 92: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	49, // 93: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	72, // [72:94] is the sub-list for method output_type
+	50, // [50:72] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -3379,7 +3666,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,8 @@ const (
 	LedgerService_UseCapacity_FullMethodName      = "/tokenmeter.v1.LedgerService/UseCapacity"
 	LedgerService_ReturnCapacity_FullMethodName   = "/tokenmeter.v1.LedgerService/ReturnCapacity"
 	LedgerService_ListTeams_FullMethodName        = "/tokenmeter.v1.LedgerService/ListTeams"
+	LedgerService_SetPersonalData_FullMethodName  = "/tokenmeter.v1.LedgerService/SetPersonalData"
+	LedgerService_GetPersonalData_FullMethodName  = "/tokenmeter.v1.LedgerService/GetPersonalData"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -81,6 +83,11 @@ type LedgerServiceClient interface {
 	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
 	// team id, each with its balance.
 	ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error)
+	// SetPersonalData sets whether the organisation's users are shown as they
+	// are or as keyed pseudonyms (the default) by every service: an event on
+	// the organisation's catalog subject, recorded with its actor. Owners only.
+	SetPersonalData(ctx context.Context, in *SetPersonalDataRequest, opts ...grpc.CallOption) (*SetPersonalDataResponse, error)
+	GetPersonalData(ctx context.Context, in *GetPersonalDataRequest, opts ...grpc.CallOption) (*GetPersonalDataResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -291,6 +298,26 @@ func (c *ledgerServiceClient) ListTeams(ctx context.Context, in *ListTeamsReques
 	return out, nil
 }
 
+func (c *ledgerServiceClient) SetPersonalData(ctx context.Context, in *SetPersonalDataRequest, opts ...grpc.CallOption) (*SetPersonalDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPersonalDataResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetPersonalData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) GetPersonalData(ctx context.Context, in *GetPersonalDataRequest, opts ...grpc.CallOption) (*GetPersonalDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPersonalDataResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetPersonalData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -331,6 +358,11 @@ type LedgerServiceServer interface {
 	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
 	// team id, each with its balance.
 	ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error)
+	// SetPersonalData sets whether the organisation's users are shown as they
+	// are or as keyed pseudonyms (the default) by every service: an event on
+	// the organisation's catalog subject, recorded with its actor. Owners only.
+	SetPersonalData(context.Context, *SetPersonalDataRequest) (*SetPersonalDataResponse, error)
+	GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -400,6 +432,12 @@ func (UnimplementedLedgerServiceServer) ReturnCapacity(context.Context, *ReturnC
 }
 func (UnimplementedLedgerServiceServer) ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTeams not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetPersonalData(context.Context, *SetPersonalDataRequest) (*SetPersonalDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPersonalData not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPersonalData not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -782,6 +820,42 @@ func _LedgerService_ListTeams_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_SetPersonalData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPersonalDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetPersonalData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetPersonalData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetPersonalData(ctx, req.(*SetPersonalDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_GetPersonalData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPersonalDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetPersonalData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetPersonalData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetPersonalData(ctx, req.(*GetPersonalDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -868,6 +942,14 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTeams",
 			Handler:    _LedgerService_ListTeams_Handler,
+		},
+		{
+			MethodName: "SetPersonalData",
+			Handler:    _LedgerService_SetPersonalData_Handler,
+		},
+		{
+			MethodName: "GetPersonalData",
+			Handler:    _LedgerService_GetPersonalData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
