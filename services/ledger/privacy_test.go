@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	"github.com/tokenmeter/tokenmeter/services/ledger"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -96,5 +98,18 @@ func TestLedgerReadsPseudonymise(t *testing.T) {
 	shown := read()
 	for _, id := range raw {
 		require.Contains(t, shown, `"`+id+`"`, "shown once the owner allows it")
+	}
+}
+
+// Without a user-hash key the ledger does not start: every organisation
+// that never set its setting is pseudonymised.
+func TestRefusesToStartWithoutUserHashKey(t *testing.T) {
+	var cfg ledger.Config
+	cfg.NATSURL, cfg.APIKeys, cfg.Listen = "nats://127.0.0.1:1", keys, "127.0.0.1:0"
+	for key, want := range map[string]string{"": "-user-hash-key is required", "short": "at least 16 bytes"} {
+		cfg.UserHashKey = key
+		_, err := ledger.New(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		require.ErrorContains(t, err, want)
+		require.ErrorContains(t, cfg.Validate(), want)
 	}
 }

@@ -224,6 +224,16 @@ func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 	require.Equal(t, uint64(1), n)
 }
 
+// The retired -personal-data-orgs stops the start rather than quietly
+// switching the organisations it listed to pseudonyms.
+func TestRetiredPersonalDataOrgsRefused(t *testing.T) {
+	t.Parallel()
+	cfg := reporting.Config{PersonalDataOrgs: "acme", UserHashKey: testkit.UserHashKey}
+	require.ErrorContains(t, cfg.Validate(), "-personal-data-orgs is retired")
+	_, err := reporting.New(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "-personal-data-orgs is retired")
+}
+
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	cfg := reporting.Config{ClickHouseDatabase: "bad-name", FlushRows: 0}
