@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
-	"github.com/tokenmeter/tokenmeter/services/ledger"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger"
 )
 
 // The personal-data setting is the organisation's own: only its owner
