@@ -14,8 +14,9 @@ import (
 
 // Setting is an organisation's personal-data setting as the log holds it.
 type Setting struct {
-	Show   bool
-	At     time.Time
+	Show bool
+	At   time.Time
+	// Actor is who set it: role and key id ("owner:k-1a2b…").
 	Actor  string
 	Reason string
 	// EventID is the id of the event that set it.
@@ -76,7 +77,7 @@ func (s *Settings) handle(msg jetstream.Msg) {
 	s.mu.Lock()
 	if set := ev.GetPersonalDataSet(); err == nil && set != nil {
 		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
-			Actor: ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
+			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
 	}
 	s.seq = meta.Sequence.Stream
 	close(s.advanced)

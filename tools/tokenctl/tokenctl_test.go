@@ -17,6 +17,7 @@ func TestTokenctl(t *testing.T) {
 		{"history and paging", testHistory},
 		{"keys", testKeys},
 		{"access", testAccess},
+		{"personal data", testPersonalData},
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
