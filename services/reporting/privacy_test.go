@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -29,7 +30,12 @@ func TestReportsAndExportsPseudonymise(t *testing.T) {
 		w.Attributes = map[string]string{"user": "annika", "project": "P-7"}
 		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject(org, "design"), ev, nil)
 		require.NoError(t, err)
-		n++
+		denied := &v1.Event{EventId: "annika-laptop-REVIT-0002", OrgId: org, TeamId: "design", ServerTime: timestamppb.New(at),
+			Payload: &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{UserId: "annika", DeviceId: "annika-laptop", ProductCode: "REVIT",
+				Reason: v1.DenyReason_DENY_REASON_USER_NOT_ASSIGNED, Attributes: map[string]string{"user": "annika"}}}}
+		_, err = eventlog.Append(t.Context(), js, eventlog.LedgerSubject(org, "design"), denied, nil)
+		require.NoError(t, err)
+		n += 2
 	}
 	// The setting itself is on the log too.
 	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(n+1) }, 10*time.Second, 10*time.Millisecond)
@@ -49,6 +55,11 @@ func TestReportsAndExportsPseudonymise(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, users.GetUsers())
 		b.WriteString(protojson.Format(users))
+		denials, err := c.GetDenials(t.Context(), &v1.GetDenialsRequest{TeamIds: []string{"design"}, Range: rng,
+			GroupBy: v1.DenialGrouping_DENIAL_GROUPING_USER})
+		require.NoError(t, err)
+		require.NotEmpty(t, denials.GetDenials())
+		b.WriteString(protojson.Format(denials))
 		attr, err := c.GetUsageByAttribute(t.Context(), &v1.GetUsageByAttributeRequest{TeamIds: []string{"design"}, Range: rng, AttributeKey: "user"})
 		require.NoError(t, err)
 		require.NotEmpty(t, attr.GetValues())
