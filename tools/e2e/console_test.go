@@ -80,7 +80,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd := exec.CommandContext(run, node, "--test", "--test-reporter=spec", "console.spec.mjs")
 	cmd.Dir = spec
 	cmd.Env = append(os.Environ(),
-		"CONSOLE_URL="+stack.Reporting.ConsoleURL(), "ADMIN_KEY="+devstack.AdminKey,
+		"CONSOLE_URL="+stack.Reporting.ConsoleURL(), "ADMIN_KEY="+devstack.AdminKey, "OWNER_KEY="+devstack.OwnerKey,
 		"SCREENSHOT_DIR="+shots, "EXPECT="+string(expect), "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser tests:\n%s", out)

@@ -14,6 +14,7 @@ const env = (name) => {
 };
 const url = env('CONSOLE_URL');
 const adminKey = env('ADMIN_KEY');
+const ownerKey = env('OWNER_KEY');
 const shots = env('SCREENSHOT_DIR');
 const expected = JSON.parse(env('EXPECT'));
 
@@ -271,6 +272,32 @@ test('the console', async (t) => {
     await shot('alerts-live');
     await alert.getByRole('button', { name: 'Acknowledge' }).click();
     await alert.getByText('acknowledged').waitFor();
+  });
+
+  await step('settings: an admin sees the personal-data setting but may not change it', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('personal-data-state').filter({ hasText: 'shown as they are' }).waitFor();
+    await page.getByText('Only the organisation\'s owner may change this setting.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0, 'no change button for an admin');
+    await shot('settings-admin');
+  });
+
+  await step('settings: the owner switches to pseudonyms, recorded with who and why, and every page follows', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin API key').fill(ownerKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor(); // signed in where it signed out
+    await page.getByLabel('As pseudonyms').check();
+    await page.getByLabel(/^Reason/).fill('browser test');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('personal-data-state').filter({ hasText: 'pseudonyms' }).waitFor();
+    assert.match(await page.getByTestId('personal-data-record').innerText(), /by owner:.* — browser test$/);
+    await shot('settings-owner');
+    await page.getByRole('link', { name: 'By user' }).click();
+    const first = page.getByTestId('users-table').locator('tbody tr td').first();
+    await first.waitFor();
+    assert.match(await first.innerText(), /^u_[0-9a-f]{20}$/, 'users are pseudonyms now');
+    await shot('by-user-pseudonyms');
   });
 
   await step('no errors in the browser console', () => {

@@ -15,6 +15,7 @@ import * as forecast from './pages/forecast.js';
 import * as advice from './pages/advice.js';
 import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
+import * as settings from './pages/settings.js';
 
 const pages = [
   { path: 'summary', title: 'Token usage', page: summary },
@@ -28,6 +29,7 @@ const pages = [
   { path: 'advice', title: 'Advice', page: advice },
   { path: 'alerts', title: 'Alerts', page: alerts },
   { path: 'export', title: 'Export', page: exporter },
+  { path: 'settings', title: 'Settings', page: settings },
 ];
 
 export const ranges = [
