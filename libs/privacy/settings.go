@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // Setting is an organisation's personal-data setting as the log holds it.
@@ -23,12 +24,18 @@ type Setting struct {
 	EventID string
 }
 
+// Profile is a user's display name and e-mail address, for the directory.
+type Profile struct {
+	DisplayName, Email string
+}
+
 // Settings follows every organisation's personal-data setting on the
-// catalog subjects of the LEDGER stream. Until an organisation sets it, it
-// is pseudonymised.
+// catalog subjects of the LEDGER stream, and the profiles its users were
+// given there. Until an organisation sets it, it is pseudonymised.
 type Settings struct {
 	mu       sync.RWMutex
 	byOrg    map[string]Setting
+	profiles map[string]map[string]Profile // org → user → profile
 	seq      uint64
 	advanced chan struct{} // closed and replaced whenever seq moves
 	ready    chan struct{}
@@ -40,7 +47,7 @@ type Settings struct {
 // setting already on the log (or ctx ends), so a service never answers with
 // a setting older than its start.
 func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
-	s := &Settings{byOrg: map[string]Setting{}, advanced: make(chan struct{}), ready: make(chan struct{})}
+	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, advanced: make(chan struct{}), ready: make(chan struct{})}
 	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventlog.CatalogSubject("*")},
 	})
@@ -75,9 +82,8 @@ func (s *Settings) handle(msg jetstream.Msg) {
 	ev, err := eventlog.Decode(msg.Data())
 	org := strings.Split(msg.Subject(), ".")[1]
 	s.mu.Lock()
-	if set := ev.GetPersonalDataSet(); err == nil && set != nil {
-		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
-			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
+	if err == nil {
+		s.apply(org, ev)
 	}
 	s.seq = meta.Sequence.Stream
 	close(s.advanced)
@@ -86,6 +92,34 @@ func (s *Settings) handle(msg jetstream.Msg) {
 	if meta.NumPending == 0 {
 		s.once.Do(func() { close(s.ready) })
 	}
+}
+
+func (s *Settings) apply(org string, ev *v1.Event) {
+	if set := ev.GetPersonalDataSet(); set != nil {
+		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
+			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
+	}
+	if p := ev.GetUserProfileSet(); p != nil {
+		users := s.profiles[org]
+		if users == nil {
+			users = map[string]Profile{}
+			s.profiles[org] = users
+		}
+		if p.GetDisplayName() == "" && p.GetEmail() == "" {
+			delete(users, p.GetUserId())
+		} else {
+			users[p.GetUserId()] = Profile{DisplayName: p.GetDisplayName(), Email: p.GetEmail()}
+		}
+	}
+}
+
+// Profile returns the profile org gave user, if any. Callers show it only
+// where org shows personal data.
+func (s *Settings) Profile(org, user string) (Profile, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.profiles[org][user]
+	return p, ok
 }
 
 // ShowsPersonalData reports whether org shows its people as they are.

@@ -113,3 +113,24 @@ func TestRefusesToStartWithoutUserHashKey(t *testing.T) {
 		require.ErrorContains(t, cfg.Validate(), want)
 	}
 }
+
+// A user's profile is set by admins (not viewers), every field bounded and
+// named when refused.
+func TestSetUserProfile(t *testing.T) {
+	ctx := t.Context()
+	natsURL, _ := testkit.NATS(t)
+	r := startReplica(t, natsURL, "solo")
+	admin := client(t, r.svc.Addr(), adminKey)
+	ok := &v1.SetUserProfileRequest{UserId: "ann", DisplayName: "Ann Example", Email: "ann@example.com", EventId: "profile-0001"}
+	_, err := client(t, r.svc.Addr(), viewerKey).SetUserProfile(ctx, ok)
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+	_, err = admin.SetUserProfile(ctx, ok)
+	require.NoError(t, err)
+	_, err = admin.SetUserProfile(ctx, ok)
+	require.NoError(t, err, "a retry")
+	_, err = admin.SetUserProfile(ctx, &v1.SetUserProfileRequest{UserId: "a.b", DisplayName: strings.Repeat("n", 129),
+		Email: "Ann <ann@example.com>", EventId: "profile-0002"})
+	require.ElementsMatch(t, []string{"user_id", "display_name", "email"}, badFields(t, err))
+	_, err = admin.SetUserProfile(ctx, &v1.SetUserProfileRequest{UserId: "ann", Email: strings.Repeat("a", 250) + "@x.io", EventId: "profile-0003"})
+	require.Equal(t, []string{"email"}, badFields(t, err))
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/mail"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -67,4 +68,50 @@ func settingOf(set privacy.Setting, ok bool) *v1.PersonalDataSetting {
 		return &v1.PersonalDataSetting{}
 	}
 	return &v1.PersonalDataSetting{Show: set.Show, SetAt: timestamppb.New(set.At), Actor: set.Actor, Reason: set.Reason}
+}
+
+// Bounds of a user's profile.
+const (
+	MaxDisplayName = 128
+	MaxEmail       = 254
+)
+
+// SetUserProfile records a user's display name and e-mail address on the
+// organisation's catalog subject. Setting the same again changes nothing a
+// reader sees, so a retry past the log's duplicate window is harmless.
+func (l *Ledger) SetUserProfile(ctx context.Context, req *v1.SetUserProfileRequest) (*v1.SetUserProfileResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUserProfile(req); err != nil {
+		return nil, err
+	}
+	ev := &v1.Event{EventId: req.GetEventId(), Type: "user_profile_set", OrgId: p.Org,
+		ServerTime: timestamppb.New(l.Now()), Actor: actorOf(p),
+		Payload: &v1.Event_UserProfileSet{UserProfileSet: &v1.UserProfileSet{
+			UserId: req.GetUserId(), DisplayName: req.GetDisplayName(), Email: req.GetEmail()}}}
+	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(p.Org), ev, nil)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = l.Settings.WaitFor(wctx, ack.Sequence)
+	return &v1.SetUserProfileResponse{}, nil
+}
+
+func checkUserProfile(req *v1.SetUserProfileRequest) error {
+	var bad grpcserver.Violations
+	launchrules.CheckEventID(&bad, "event_id", req.GetEventId())
+	bad.Check("user_id", eventlog.CheckID("user_id", req.GetUserId()))
+	launchrules.CheckText(&bad, "display_name", req.GetDisplayName(), MaxDisplayName)
+	if e := req.GetEmail(); len(e) > MaxEmail {
+		bad.Add("email", "must be at most %d characters", MaxEmail)
+	} else if e != "" {
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+			bad.Add("email", "must be one plain address, e.g. ann@example.com")
+		}
+	}
+	return bad.Err()
 }

@@ -21,6 +21,11 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
 
+// Profiles are the users' profiles as their organisation gave them (privacy.Settings).
+type Profiles interface {
+	Profile(org, user string) (privacy.Profile, bool)
+}
+
 // Reports runs report queries (query.Reader).
 type Reports interface {
 	UsageByDay(ctx context.Context, f query.Filter) ([]query.DayUsage, error)
@@ -48,6 +53,7 @@ type Reports interface {
 	DenialGroups(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialReasons(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
+	Directory(ctx context.Context, org, team string) ([]query.DirectoryUser, error)
 	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
 }
@@ -65,6 +71,8 @@ type Options struct {
 	// then reported unknown and forecasts use the projected packs.
 	Balances Balances
 	Privacy  *privacy.Policy
+	// Profiles are the users' display names and e-mail addresses (nil: none).
+	Profiles Profiles
 	Advice   advice.Config
 	// Buckets are the upper bounds of the token buckets (default 100, 500, 1000).
 	Buckets []int64
@@ -83,6 +91,7 @@ type Server struct {
 	reports  Reports
 	balances Balances
 	privacy  *privacy.Policy
+	profiles Profiles
 	advice   advice.Config
 	buckets  []int64
 	idleDays int
@@ -113,7 +122,7 @@ func NewWith(o Options) *Server {
 	if o.SessionMaxGap <= 0 {
 		o.SessionMaxGap = 15 * time.Minute
 	}
-	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, advice: o.Advice,
+	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 

@@ -57,6 +57,7 @@ type Event struct {
 	//	*Event_CapacityUsed
 	//	*Event_CapacityReturned
 	//	*Event_PersonalDataSet
+	//	*Event_UserProfileSet
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -313,6 +314,15 @@ func (x *Event) GetPersonalDataSet() *PersonalDataSet {
 	return nil
 }
 
+func (x *Event) GetUserProfileSet() *UserProfileSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_UserProfileSet); ok {
+			return x.UserProfileSet
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -405,6 +415,11 @@ type Event_PersonalDataSet struct {
 	PersonalDataSet *PersonalDataSet `protobuf:"bytes,45,opt,name=personal_data_set,json=personalDataSet,proto3,oneof"`
 }
 
+type Event_UserProfileSet struct {
+	// On the organisation's catalog subject: a user's name and address.
+	UserProfileSet *UserProfileSet `protobuf:"bytes,46,opt,name=user_profile_set,json=userProfileSet,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -447,6 +462,8 @@ func (*Event_CapacityUsed) isEvent_Payload() {}
 func (*Event_CapacityReturned) isEvent_Payload() {}
 
 func (*Event_PersonalDataSet) isEvent_Payload() {}
+
+func (*Event_UserProfileSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -2235,11 +2252,73 @@ func (x *PersonalDataSet) GetReason() string {
 	return ""
 }
 
+// UserProfileSet gives a user of the organisation a display name and an
+// e-mail address (empty: none) for the user directory.
+type UserProfileSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserProfileSet) Reset() {
+	*x = UserProfileSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserProfileSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserProfileSet) ProtoMessage() {}
+
+func (x *UserProfileSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserProfileSet.ProtoReflect.Descriptor instead.
+func (*UserProfileSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UserProfileSet) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *UserProfileSet) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *UserProfileSet) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xc6\f\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x91\r\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2268,7 +2347,8 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\fcapacity_set\x18* \x01(\v2\x1a.tokenmeter.v1.CapacitySetH\x00R\vcapacitySet\x12B\n" +
 	"\rcapacity_used\x18+ \x01(\v2\x1b.tokenmeter.v1.CapacityUsedH\x00R\fcapacityUsed\x12N\n" +
 	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12L\n" +
-	"\x11personal_data_set\x18- \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12,\n" +
+	"\x11personal_data_set\x18- \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12I\n" +
+	"\x10user_profile_set\x18. \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -2444,7 +2524,11 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\bcapacity\x18\x04 \x01(\v2\x1e.tokenmeter.v1.CapacityFiguresR\bcapacity\"=\n" +
 	"\x0fPersonalDataSet\x12\x12\n" +
 	"\x04show\x18\x01 \x01(\bR\x04show\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reasonBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"b\n" +
+	"\x0eUserProfileSet\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05emailBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2458,7 +2542,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2484,21 +2568,22 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*CapacityUsed)(nil),          // 21: tokenmeter.v1.CapacityUsed
 	(*CapacityReturned)(nil),      // 22: tokenmeter.v1.CapacityReturned
 	(*PersonalDataSet)(nil),       // 23: tokenmeter.v1.PersonalDataSet
-	nil,                           // 24: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 25: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 26: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 27: tokenmeter.v1.LaunchDenied.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 29: tokenmeter.v1.Alert
-	(Decision)(0),                 // 30: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 31: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 32: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 33: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 34: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 35: tokenmeter.v1.CapacityKind
+	(*UserProfileSet)(nil),        // 24: tokenmeter.v1.UserProfileSet
+	nil,                           // 25: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 26: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 27: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 28: tokenmeter.v1.LaunchDenied.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 30: tokenmeter.v1.Alert
+	(Decision)(0),                 // 31: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 32: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 33: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 34: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 35: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 36: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	28, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	29, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2519,44 +2604,45 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	21, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
 	22, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
 	23, // 20: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
-	29, // 21: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	28, // 22: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	24, // 23: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	30, // 24: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	31, // 25: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	28, // 26: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	28, // 27: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	28, // 28: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	28, // 29: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 30: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 31: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	25, // 32: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	28, // 33: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	26, // 34: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	31, // 35: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 36: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	27, // 37: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	28, // 38: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	28, // 39: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	32, // 40: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 41: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 42: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 43: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 44: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 45: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	28, // 46: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 47: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 48: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	34, // 49: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	35, // 50: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 51: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 52: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 53: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	24, // 21: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
+	30, // 22: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	29, // 23: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	25, // 24: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	31, // 25: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	32, // 26: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	29, // 27: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	29, // 28: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	29, // 29: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	29, // 30: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 31: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 32: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	26, // 33: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	29, // 34: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	27, // 35: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	32, // 36: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 37: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	28, // 38: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	29, // 39: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	29, // 40: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	33, // 41: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 42: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	34, // 43: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 44: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 45: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 46: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	29, // 47: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 48: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 49: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	35, // 50: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	36, // 51: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 52: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 53: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 54: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2585,6 +2671,7 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_CapacityUsed)(nil),
 		(*Event_CapacityReturned)(nil),
 		(*Event_PersonalDataSet)(nil),
+		(*Event_UserProfileSet)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -2593,7 +2680,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3200,6 +3200,113 @@ func (x *PersonalDataSetting) GetReason() string {
 	return ""
 }
 
+type SetUserProfileRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// At most 128 bytes of printable text.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// One address, at most 254 bytes.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserProfileRequest) Reset() {
+	*x = SetUserProfileRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserProfileRequest) ProtoMessage() {}
+
+func (x *SetUserProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserProfileRequest.ProtoReflect.Descriptor instead.
+func (*SetUserProfileRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SetUserProfileRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetUserProfileRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *SetUserProfileRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *SetUserProfileRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type SetUserProfileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserProfileResponse) Reset() {
+	*x = SetUserProfileResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserProfileResponse) ProtoMessage() {}
+
+func (x *SetUserProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserProfileResponse.ProtoReflect.Descriptor instead.
+func (*SetUserProfileResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{52}
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -3445,7 +3552,13 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x04show\x18\x01 \x01(\bR\x04show\x121\n" +
 	"\x06set_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\x12\x14\n" +
 	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\xa0\x0f\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x84\x01\n" +
+	"\x15SetUserProfileRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\x18\n" +
+	"\x16SetUserProfileResponse2\xff\x0f\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -3471,7 +3584,8 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x0eReturnCapacity\x12$.tokenmeter.v1.ReturnCapacityRequest\x1a%.tokenmeter.v1.ReturnCapacityResponse\x12N\n" +
 	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponse\x12`\n" +
 	"\x0fSetPersonalData\x12%.tokenmeter.v1.SetPersonalDataRequest\x1a&.tokenmeter.v1.SetPersonalDataResponse\x12`\n" +
-	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponse\x12]\n" +
+	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -3485,7 +3599,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),         // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),        // 1: tokenmeter.v1.ListTeamsResponse
@@ -3538,70 +3652,72 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*GetPersonalDataRequest)(nil),   // 48: tokenmeter.v1.GetPersonalDataRequest
 	(*GetPersonalDataResponse)(nil),  // 49: tokenmeter.v1.GetPersonalDataResponse
 	(*PersonalDataSetting)(nil),      // 50: tokenmeter.v1.PersonalDataSetting
-	nil,                              // 51: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                // 52: tokenmeter.v1.CapacityKind
-	(*HeartbeatRequest)(nil),         // 53: tokenmeter.v1.HeartbeatRequest
-	(*timestamppb.Timestamp)(nil),    // 54: google.protobuf.Timestamp
-	(*HeartbeatResponse)(nil),        // 55: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                   // 56: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),            // 57: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),           // 58: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 59: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 60: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 61: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 62: tokenmeter.v1.AdjustmentKind
+	(*SetUserProfileRequest)(nil),    // 51: tokenmeter.v1.SetUserProfileRequest
+	(*SetUserProfileResponse)(nil),   // 52: tokenmeter.v1.SetUserProfileResponse
+	nil,                              // 53: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                // 54: tokenmeter.v1.CapacityKind
+	(*HeartbeatRequest)(nil),         // 55: tokenmeter.v1.HeartbeatRequest
+	(*timestamppb.Timestamp)(nil),    // 56: google.protobuf.Timestamp
+	(*HeartbeatResponse)(nil),        // 57: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                   // 58: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),            // 59: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),           // 60: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),             // 61: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),            // 62: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                  // 63: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),              // 64: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	52, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	52, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	54, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	54, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
 	2,  // 3: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 4: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 5: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	53, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	54, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	55, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	55, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	56, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	57, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 9: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	56, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	56, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	56, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	57, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	54, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	51, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	58, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	58, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	58, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	58, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	59, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	56, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	53, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	60, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 17: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 18: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	58, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	59, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	54, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	60, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	60, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	61, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	56, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	62, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 23: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 24: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	54, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	56, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 26: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	54, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	54, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	61, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	54, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	54, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	54, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	61, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	56, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	56, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	63, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	56, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	56, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	56, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	63, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 34: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 35: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	62, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	64, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 37: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 38: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	54, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	54, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	56, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	56, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 41: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	54, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	54, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	56, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	56, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 44: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	54, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	56, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 46: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
 	50, // 47: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
 	50, // 48: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	54, // 49: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	56, // 49: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
 	17, // 50: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
 	19, // 51: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
 	22, // 52: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
@@ -3624,30 +3740,32 @@ var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	0,  // 69: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
 	46, // 70: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
 	48, // 71: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
-	18, // 72: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 73: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 74: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 75: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 76: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 77: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 78: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 79: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 80: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 81: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 82: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 83: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 84: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 85: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 86: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 87: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 88: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 89: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 90: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 91: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	47, // 92: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
-	49, // 93: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
-	72, // [72:94] is the sub-list for method output_type
-	50, // [50:72] is the sub-list for method input_type
+	51, // 72: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	18, // 73: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 74: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 75: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 76: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 77: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 78: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 79: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 80: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 81: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 82: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 83: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 84: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 85: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 86: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 87: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 88: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 89: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 90: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 91: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 92: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	47, // 93: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	49, // 94: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	52, // 95: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	73, // [73:96] is the sub-list for method output_type
+	50, // [50:73] is the sub-list for method input_type
 	50, // [50:50] is the sub-list for extension type_name
 	50, // [50:50] is the sub-list for extension extendee
 	0,  // [0:50] is the sub-list for field type_name
@@ -3666,7 +3784,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

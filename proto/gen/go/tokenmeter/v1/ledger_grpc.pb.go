@@ -41,6 +41,7 @@ const (
 	LedgerService_ListTeams_FullMethodName        = "/tokenmeter.v1.LedgerService/ListTeams"
 	LedgerService_SetPersonalData_FullMethodName  = "/tokenmeter.v1.LedgerService/SetPersonalData"
 	LedgerService_GetPersonalData_FullMethodName  = "/tokenmeter.v1.LedgerService/GetPersonalData"
+	LedgerService_SetUserProfile_FullMethodName   = "/tokenmeter.v1.LedgerService/SetUserProfile"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -88,6 +89,10 @@ type LedgerServiceClient interface {
 	// the organisation's catalog subject, recorded with its actor. Owners only.
 	SetPersonalData(ctx context.Context, in *SetPersonalDataRequest, opts ...grpc.CallOption) (*SetPersonalDataResponse, error)
 	GetPersonalData(ctx context.Context, in *GetPersonalDataRequest, opts ...grpc.CallOption) (*GetPersonalDataResponse, error)
+	// SetUserProfile gives a user a display name and an e-mail address (empty
+	// clears them) for the user directory, which shows them only where the
+	// organisation shows personal data.
+	SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -318,6 +323,16 @@ func (c *ledgerServiceClient) GetPersonalData(ctx context.Context, in *GetPerson
 	return out, nil
 }
 
+func (c *ledgerServiceClient) SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetUserProfileResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetUserProfile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -363,6 +378,10 @@ type LedgerServiceServer interface {
 	// the organisation's catalog subject, recorded with its actor. Owners only.
 	SetPersonalData(context.Context, *SetPersonalDataRequest) (*SetPersonalDataResponse, error)
 	GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error)
+	// SetUserProfile gives a user a display name and an e-mail address (empty
+	// clears them) for the user directory, which shows them only where the
+	// organisation shows personal data.
+	SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -438,6 +457,9 @@ func (UnimplementedLedgerServiceServer) SetPersonalData(context.Context, *SetPer
 }
 func (UnimplementedLedgerServiceServer) GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPersonalData not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetUserProfile not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -856,6 +878,24 @@ func _LedgerService_GetPersonalData_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_SetUserProfile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetUserProfileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetUserProfile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetUserProfile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetUserProfile(ctx, req.(*SetUserProfileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -950,6 +990,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPersonalData",
 			Handler:    _LedgerService_GetPersonalData_Handler,
+		},
+		{
+			MethodName: "SetUserProfile",
+			Handler:    _LedgerService_SetUserProfile_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -3849,6 +3849,273 @@ func (x *WhoAmIResponse) GetKeyId() string {
 	return ""
 }
 
+type ListUsersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One team; empty: every team of the organisation.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Default 100, at most 1,000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersRequest) Reset() {
+	*x = ListUsersRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersRequest) ProtoMessage() {}
+
+func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
+func (*ListUsersRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListUsersRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListUsersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListUsersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListUsersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Users         []*DirectoryUser       `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersResponse) Reset() {
+	*x = ListUsersResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersResponse) ProtoMessage() {}
+
+func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
+func (*ListUsersResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListUsersResponse) GetUsers() []*DirectoryUser {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+func (x *ListUsersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// DirectoryUser is one user of the directory.
+type DirectoryUser struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user id, or its pseudonym.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Set through LedgerService.SetUserProfile; empty where the organisation
+	// shows pseudonyms.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Email       string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// The teams the user is assigned to now, with the products allowed there.
+	Assignments []*UserAssignment `protobuf:"bytes,4,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	// Last charged day in the teams listed (unset: never).
+	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	// "assigned" (and used within the idle days), "idle" (assigned, no use
+	// within the idle days) or "unassigned" (charged or assigned before).
+	Status        string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryUser) Reset() {
+	*x = DirectoryUser{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryUser) ProtoMessage() {}
+
+func (x *DirectoryUser) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryUser.ProtoReflect.Descriptor instead.
+func (*DirectoryUser) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *DirectoryUser) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *DirectoryUser) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *DirectoryUser) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *DirectoryUser) GetAssignments() []*UserAssignment {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *DirectoryUser) GetLastUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return nil
+}
+
+func (x *DirectoryUser) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type UserAssignment struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// "*" allows every product.
+	ProductCodes  []string               `protobuf:"bytes,2,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	AssignedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserAssignment) Reset() {
+	*x = UserAssignment{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserAssignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserAssignment) ProtoMessage() {}
+
+func (x *UserAssignment) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserAssignment.ProtoReflect.Descriptor instead.
+func (*UserAssignment) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UserAssignment) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *UserAssignment) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *UserAssignment) GetAssignedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssignedAt
+	}
+	return nil
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -4148,7 +4415,28 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12 \n" +
 	"\frole_team_id\x18\x03 \x01(\tR\n" +
 	"roleTeamId\x12\x15\n" +
-	"\x06key_id\x18\x04 \x01(\tR\x05keyId*\x88\x01\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\"g\n" +
+	"\x10ListUsersRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"o\n" +
+	"\x11ListUsersResponse\x122\n" +
+	"\x05users\x18\x01 \x03(\v2\x1c.tokenmeter.v1.DirectoryUserR\x05users\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf8\x01\n" +
+	"\rDirectoryUser\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12?\n" +
+	"\vassignments\x18\x04 \x03(\v2\x1d.tokenmeter.v1.UserAssignmentR\vassignments\x12<\n" +
+	"\flast_used_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastUsedAt\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\"\x8b\x01\n" +
+	"\x0eUserAssignment\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
+	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12;\n" +
+	"\vassigned_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assignedAt*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -4190,7 +4478,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x13SPEND_GROUPING_TEAM\x10\x01\x12\x1a\n" +
 	"\x16SPEND_GROUPING_PRODUCT\x10\x02\x12\x17\n" +
 	"\x13SPEND_GROUPING_USER\x10\x03\x12\x1c\n" +
-	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\xe4\a\n" +
+	"\x18SPEND_GROUPING_ATTRIBUTE\x10\x042\xb4\b\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -4203,7 +4491,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\n" +
 	"GetDenials\x12 .tokenmeter.v1.GetDenialsRequest\x1a!.tokenmeter.v1.GetDenialsResponse\x12K\n" +
 	"\bGetSpend\x12\x1e.tokenmeter.v1.GetSpendRequest\x1a\x1f.tokenmeter.v1.GetSpendResponse\x12E\n" +
-	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponse\x12N\n" +
+	"\tListUsers\x12\x1f.tokenmeter.v1.ListUsersRequest\x1a .tokenmeter.v1.ListUsersResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -4218,7 +4507,7 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                         // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                    // 1: tokenmeter.v1.RangePreset
@@ -4269,9 +4558,13 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(*GetSpendResponse)(nil),            // 46: tokenmeter.v1.GetSpendResponse
 	(*WhoAmIRequest)(nil),               // 47: tokenmeter.v1.WhoAmIRequest
 	(*WhoAmIResponse)(nil),              // 48: tokenmeter.v1.WhoAmIResponse
-	(*Budget)(nil),                      // 49: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),       // 50: google.protobuf.Timestamp
-	(DenyReason)(0),                     // 51: tokenmeter.v1.DenyReason
+	(*ListUsersRequest)(nil),            // 49: tokenmeter.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),           // 50: tokenmeter.v1.ListUsersResponse
+	(*DirectoryUser)(nil),               // 51: tokenmeter.v1.DirectoryUser
+	(*UserAssignment)(nil),              // 52: tokenmeter.v1.UserAssignment
+	(*Budget)(nil),                      // 53: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),       // 54: google.protobuf.Timestamp
+	(DenyReason)(0),                     // 55: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
@@ -4281,7 +4574,7 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	11, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
 	12, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
 	10, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	49, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	53, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
 	7,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
 	14, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
 	17, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
@@ -4291,11 +4584,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	16, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
 	12, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	50, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	54, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
 	23, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
 	24, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	50, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	50, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	54, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	54, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
 	7,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	22, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
@@ -4305,17 +4598,17 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	7,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	50, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	54, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
 	34, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
 	36, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
 	7,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	51, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	55, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
 	40, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	51, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	50, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	51, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	55, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	54, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	55, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
 	39, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
 	40, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
 	41, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
@@ -4325,33 +4618,39 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	44, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
 	44, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
 	44, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
-	8,  // 51: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	13, // 52: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	20, // 53: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	25, // 54: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	30, // 55: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	32, // 56: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	35, // 57: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	27, // 58: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	38, // 59: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	43, // 60: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	47, // 61: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	9,  // 62: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	15, // 63: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	21, // 64: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	26, // 65: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	31, // 66: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	33, // 67: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	37, // 68: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	29, // 69: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	42, // 70: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	46, // 71: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	48, // 72: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	62, // [62:73] is the sub-list for method output_type
-	51, // [51:62] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	51, // 51: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
+	52, // 52: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
+	54, // 53: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
+	54, // 54: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
+	8,  // 55: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	13, // 56: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	20, // 57: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	25, // 58: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	30, // 59: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	32, // 60: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	35, // 61: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	27, // 62: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	38, // 63: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	43, // 64: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	47, // 65: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	49, // 66: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
+	9,  // 67: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	15, // 68: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	21, // 69: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	26, // 70: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	31, // 71: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	33, // 72: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	37, // 73: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	29, // 74: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	42, // 75: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	46, // 76: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	48, // 77: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	50, // 78: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
+	67, // [67:79] is the sub-list for method output_type
+	55, // [55:67] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -4366,7 +4665,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   42,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

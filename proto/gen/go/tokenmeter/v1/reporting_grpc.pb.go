@@ -30,6 +30,7 @@ const (
 	ReportingService_GetDenials_FullMethodName          = "/tokenmeter.v1.ReportingService/GetDenials"
 	ReportingService_GetSpend_FullMethodName            = "/tokenmeter.v1.ReportingService/GetSpend"
 	ReportingService_WhoAmI_FullMethodName              = "/tokenmeter.v1.ReportingService/WhoAmI"
+	ReportingService_ListUsers_FullMethodName           = "/tokenmeter.v1.ReportingService/ListUsers"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -60,6 +61,12 @@ type ReportingServiceClient interface {
 	// WhoAmI says who the caller's key (or sign-in) is: organisation, role,
 	// team and key id, so a console or tool offers only what the role may do.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// ListUsers is the user directory of the organisation or one team: every
+	// user ever assigned or charged, with assignments, allowed products, last
+	// use and status, sorted by user id as shown (pseudonyms where the
+	// organisation shows them); names and e-mail addresses only where the
+	// organisation shows personal data.
+	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -189,6 +196,16 @@ func (c *reportingServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, 
 	return out, nil
 }
 
+func (c *reportingServiceClient) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUsersResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -217,6 +234,12 @@ type ReportingServiceServer interface {
 	// WhoAmI says who the caller's key (or sign-in) is: organisation, role,
 	// team and key id, so a console or tool offers only what the role may do.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// ListUsers is the user directory of the organisation or one team: every
+	// user ever assigned or charged, with assignments, allowed products, last
+	// use and status, sorted by user id as shown (pseudonyms where the
+	// organisation shows them); names and e-mail addresses only where the
+	// organisation shows personal data.
+	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -259,6 +282,9 @@ func (UnimplementedReportingServiceServer) GetSpend(context.Context, *GetSpendRe
 }
 func (UnimplementedReportingServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedReportingServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -472,6 +498,24 @@ func _ReportingService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_ListUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListUsers(ctx, req.(*ListUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -518,6 +562,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _ReportingService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "ListUsers",
+			Handler:    _ReportingService_ListUsers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
