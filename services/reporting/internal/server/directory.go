@@ -87,4 +87,3 @@ func (s *Server) status(u query.DirectoryUser) string {
 	}
 	return statusIdle
 }
-
