@@ -2,6 +2,7 @@ package tokenctl
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -34,4 +35,33 @@ func testPersonalData(t *testing.T, s *stack) {
 	require.Equal(t, "pseudonyms", rows[1][0])
 	require.Contains(t, rows[1], "policy-2026")
 	require.Contains(t, out, " owner:", "recorded with its actor")
+}
+
+// testDirectory: the directory lists a team's users with their assignments
+// and status, as pseudonyms in the demo organisation (which shows none),
+// so a profile set for one is not shown.
+func testDirectory(t *testing.T, s *stack) {
+	env := s.env(t)
+	ok(t, env, "users", "assign", "dir-a", "dana", "--products", "REVIT,ACAD")
+	ok(t, env, "users", "assign", "dir-a", "dora", "--products", "*")
+	ok(t, env, "users", "set-profile", "dana", "--name", "Dana Example", "--email", "dana@example.com")
+	r := ctl(t, env, "users", "set-profile", "dana", "--email", "not an address")
+	require.NotZero(t, r.code)
+	require.Contains(t, r.stderr, "email")
+
+	var rows [][]string
+	require.Eventually(t, func() bool {
+		rows = csvRows(t, ok(t, env, "users", "list", "--team", "dir-a", "-o", "csv"))
+		return len(rows) == 3
+	}, 15*time.Second, 50*time.Millisecond, "reporting projects the assignments")
+	require.Equal(t, []string{"user", "name", "email", "status", "last_used", "assignments"}, rows[0])
+	got := map[string]bool{}
+	for _, row := range rows[1:] {
+		require.Regexp(t, `^u_[0-9a-f]{20}$`, row[0])
+		require.Empty(t, row[1], "no name where the organisation shows pseudonyms")
+		require.Empty(t, row[2])
+		require.Equal(t, "assigned", row[3])
+		got[row[5]] = true
+	}
+	require.Equal(t, map[string]bool{"dir-a:ACAD,REVIT": true, "dir-a:*": true}, got)
 }

@@ -18,6 +18,7 @@ func TestTokenctl(t *testing.T) {
 		{"keys", testKeys},
 		{"access", testAccess},
 		{"personal data", testPersonalData},
+		{"user directory", testDirectory},
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
