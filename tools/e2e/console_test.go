@@ -61,6 +61,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	_, err = demo.Load(ctx, admin, dial(t, stack.Ledger.Addr(), devstack.ServiceKey), devstack.DemoOrg, time.Now(), 6)
 	require.NoError(t, err)
 
+	// A name and address for the Directory page to show.
+	_, err = v1.NewLedgerServiceClient(admin).SetUserProfile(ctx, &v1.SetUserProfileRequest{EventId: "e2e-profile-ann",
+		UserId: "ann", DisplayName: "Ann Archer", Email: "ann@example.com"})
+	require.NoError(t, err)
+
 	// A budget change for the History page to show beside the demo's assignments.
 	_, err = v1.NewLedgerServiceClient(admin).SetBudget(ctx, &v1.SetBudgetRequest{EventId: "e2e-history-budget", TeamId: "design",
 		Budget: &v1.Budget{BudgetId: "e2e-history", Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 1_000_000,
@@ -105,6 +110,8 @@ type expectations struct {
 	RemoveTokens  int64            `json:"removeTokens"`
 	Denials       int64            `json:"denials"`
 	Currencies    []string         `json:"currencies"`
+	// DirectoryUsers is how many users the demo has.
+	DirectoryUsers int `json:"directoryUsers"`
 }
 
 func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1.ReportingServiceClient) expectations {
@@ -149,6 +156,10 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 		return err == nil && len(r.GetDenials()) == 1 && strings.HasPrefix(r.GetDenials()[0].GetEventId(), "demo-refusal-design-zoe-expiry-")
 	}, 30*time.Second, 100*time.Millisecond, "reporting projects the demo's last refusal")
 	want.Denials = denials.GetTotalDenials()
+	dir, err := reports.ListUsers(ctx, &v1.ListUsersRequest{PageSize: 1000})
+	require.NoError(t, err)
+	want.DirectoryUsers = len(dir.GetUsers())
+	require.GreaterOrEqual(t, want.DirectoryUsers, len(demo.Teams["design"])+len(demo.Teams["civil"]), "every demo user")
 	require.GreaterOrEqual(t, len(denials.GetGroups()), 4, "the demo refuses launches for several reasons")
 	spend, err := reports.GetSpend(ctx, &v1.GetSpendRequest{TeamIds: ids, Range: last12})
 	require.NoError(t, err)

@@ -274,6 +274,30 @@ test('the console', async (t) => {
     await alert.getByText('acknowledged').waitFor();
   });
 
+  await step('directory: every user with assignments and status, names where people are shown, page by page', async () => {
+    await page.getByLabel('Team').selectOption('');
+    await page.getByRole('link', { name: 'Directory' }).click();
+    const table = page.getByTestId('directory-table');
+    const ann = table.locator('tbody tr').filter({ hasText: 'Ann Archer' });
+    await ann.waitFor();
+    assert.match(await ann.innerText(), /^ann\tAnn Archer\tann@example\.com\tassigned\t/);
+    await page.locator('#directory-size').selectOption('5');
+    await page.getByTestId('directory-page').filter({ hasText: 'Page 1' }).waitFor();
+    const seen = [];
+    for (let n = 1; ; n++) {
+      await page.getByTestId('directory-page').filter({ hasText: `Page ${n}` }).waitFor();
+      const rows = await table.locator('tbody tr td:first-child').allInnerTexts();
+      assert.ok(rows.length <= 5);
+      seen.push(...rows);
+      const next = page.getByRole('button', { name: 'Next →' });
+      if (await next.isDisabled()) break;
+      await next.click();
+    }
+    assert.equal(seen.length, expected.directoryUsers, 'the pages walk every user once');
+    assert.deepEqual(seen, [...seen].sort(), 'sorted by user id');
+    await shot('directory');
+  });
+
   await step('settings: an admin sees the personal-data setting but may not change it', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByTestId('personal-data-state').filter({ hasText: 'shown as they are' }).waitFor();
@@ -298,6 +322,11 @@ test('the console', async (t) => {
     await first.waitFor();
     assert.match(await first.innerText(), /^u_[0-9a-f]{20}$/, 'users are pseudonyms now');
     await shot('by-user-pseudonyms');
+    await page.getByRole('link', { name: 'Directory' }).click();
+    const dir = page.getByTestId('directory-table');
+    await dir.locator('tbody tr').first().waitFor();
+    assert.match(await dir.locator('tbody tr td').first().innerText(), /^u_[0-9a-f]{20}$/);
+    assert.equal(await dir.getByText('Ann Archer').count(), 0, 'no names where people are pseudonyms');
   });
 
   await step('no errors in the browser console', () => {

@@ -16,6 +16,7 @@ import * as advice from './pages/advice.js';
 import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
 import * as settings from './pages/settings.js';
+import * as directory from './pages/directory.js';
 
 const pages = [
   { path: 'summary', title: 'Token usage', page: summary },
@@ -28,6 +29,7 @@ const pages = [
   { path: 'forecast', title: 'Forecast', page: forecast },
   { path: 'advice', title: 'Advice', page: advice },
   { path: 'alerts', title: 'Alerts', page: alerts },
+  { path: 'directory', title: 'Directory', page: directory },
   { path: 'export', title: 'Export', page: exporter },
   { path: 'settings', title: 'Settings', page: settings },
 ];
