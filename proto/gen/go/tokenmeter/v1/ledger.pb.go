@@ -3307,6 +3307,230 @@ func (*SetUserProfileResponse) Descriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{52}
 }
 
+type PlanAssignmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1,000.
+	Rows          []*AssignmentRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanAssignmentsRequest) Reset() {
+	*x = PlanAssignmentsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanAssignmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanAssignmentsRequest) ProtoMessage() {}
+
+func (x *PlanAssignmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanAssignmentsRequest.ProtoReflect.Descriptor instead.
+func (*PlanAssignmentsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PlanAssignmentsRequest) GetRows() []*AssignmentRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// AssignmentRow is one wanted assignment: the products a user may open from
+// a team's pool, or none (unassign).
+type AssignmentRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCodes  []string               `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Unassign      bool                   `protobuf:"varint,4,opt,name=unassign,proto3" json:"unassign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignmentRow) Reset() {
+	*x = AssignmentRow{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignmentRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignmentRow) ProtoMessage() {}
+
+func (x *AssignmentRow) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignmentRow.ProtoReflect.Descriptor instead.
+func (*AssignmentRow) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *AssignmentRow) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AssignmentRow) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AssignmentRow) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *AssignmentRow) GetUnassign() bool {
+	if x != nil {
+		return x.Unassign
+	}
+	return false
+}
+
+type PlanAssignmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per row, in the rows' order.
+	Plans         []*AssignmentPlan `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanAssignmentsResponse) Reset() {
+	*x = PlanAssignmentsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanAssignmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanAssignmentsResponse) ProtoMessage() {}
+
+func (x *PlanAssignmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanAssignmentsResponse.ProtoReflect.Descriptor instead.
+func (*PlanAssignmentsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *PlanAssignmentsResponse) GetPlans() []*AssignmentPlan {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+type AssignmentPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "assign" (not assigned now), "replace" (other products now), "unassign",
+	// "unchanged" or "invalid" (see error).
+	Change string `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	// The products assigned now, sorted.
+	ProductsNow []string `protobuf:"bytes,2,rep,name=products_now,json=productsNow,proto3" json:"products_now,omitempty"`
+	// Why an invalid row is refused, naming the field.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignmentPlan) Reset() {
+	*x = AssignmentPlan{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignmentPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignmentPlan) ProtoMessage() {}
+
+func (x *AssignmentPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignmentPlan.ProtoReflect.Descriptor instead.
+func (*AssignmentPlan) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *AssignmentPlan) GetChange() string {
+	if x != nil {
+		return x.Change
+	}
+	return ""
+}
+
+func (x *AssignmentPlan) GetProductsNow() []string {
+	if x != nil {
+		return x.ProductsNow
+	}
+	return nil
+}
+
+func (x *AssignmentPlan) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -3558,7 +3782,20 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
 	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\x18\n" +
-	"\x16SetUserProfileResponse2\xff\x0f\n" +
+	"\x16SetUserProfileResponse\"J\n" +
+	"\x16PlanAssignmentsRequest\x120\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1c.tokenmeter.v1.AssignmentRowR\x04rows\"\x82\x01\n" +
+	"\rAssignmentRow\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
+	"\rproduct_codes\x18\x03 \x03(\tR\fproductCodes\x12\x1a\n" +
+	"\bunassign\x18\x04 \x01(\bR\bunassign\"N\n" +
+	"\x17PlanAssignmentsResponse\x123\n" +
+	"\x05plans\x18\x01 \x03(\v2\x1d.tokenmeter.v1.AssignmentPlanR\x05plans\"a\n" +
+	"\x0eAssignmentPlan\x12\x16\n" +
+	"\x06change\x18\x01 \x01(\tR\x06change\x12!\n" +
+	"\fproducts_now\x18\x02 \x03(\tR\vproductsNow\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error2\xe1\x10\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -3585,7 +3822,8 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponse\x12`\n" +
 	"\x0fSetPersonalData\x12%.tokenmeter.v1.SetPersonalDataRequest\x1a&.tokenmeter.v1.SetPersonalDataResponse\x12`\n" +
 	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponse\x12]\n" +
-	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponse\x12`\n" +
+	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -3599,7 +3837,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),         // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),        // 1: tokenmeter.v1.ListTeamsResponse
@@ -3654,121 +3892,129 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*PersonalDataSetting)(nil),      // 50: tokenmeter.v1.PersonalDataSetting
 	(*SetUserProfileRequest)(nil),    // 51: tokenmeter.v1.SetUserProfileRequest
 	(*SetUserProfileResponse)(nil),   // 52: tokenmeter.v1.SetUserProfileResponse
-	nil,                              // 53: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                // 54: tokenmeter.v1.CapacityKind
-	(*HeartbeatRequest)(nil),         // 55: tokenmeter.v1.HeartbeatRequest
-	(*timestamppb.Timestamp)(nil),    // 56: google.protobuf.Timestamp
-	(*HeartbeatResponse)(nil),        // 57: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                   // 58: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),            // 59: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),           // 60: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),             // 61: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),            // 62: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                  // 63: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),              // 64: tokenmeter.v1.AdjustmentKind
+	(*PlanAssignmentsRequest)(nil),   // 53: tokenmeter.v1.PlanAssignmentsRequest
+	(*AssignmentRow)(nil),            // 54: tokenmeter.v1.AssignmentRow
+	(*PlanAssignmentsResponse)(nil),  // 55: tokenmeter.v1.PlanAssignmentsResponse
+	(*AssignmentPlan)(nil),           // 56: tokenmeter.v1.AssignmentPlan
+	nil,                              // 57: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                // 58: tokenmeter.v1.CapacityKind
+	(*HeartbeatRequest)(nil),         // 59: tokenmeter.v1.HeartbeatRequest
+	(*timestamppb.Timestamp)(nil),    // 60: google.protobuf.Timestamp
+	(*HeartbeatResponse)(nil),        // 61: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                   // 62: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),            // 63: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),           // 64: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),             // 65: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),            // 66: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                  // 67: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),              // 68: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	54, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	54, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	58, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	58, // 2: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
 	2,  // 3: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 4: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 5: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	55, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	56, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	57, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	59, // 6: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	60, // 7: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	61, // 8: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 9: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	58, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	58, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	58, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	59, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	56, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	53, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	60, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	62, // 10: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	62, // 11: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	62, // 12: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	63, // 13: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	60, // 14: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	57, // 15: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	64, // 16: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 17: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 18: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	60, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	61, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	56, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	62, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	64, // 19: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	65, // 20: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	60, // 21: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	66, // 22: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 23: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 24: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	56, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	60, // 25: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 26: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	56, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	56, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	63, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	56, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	56, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	56, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	63, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	60, // 27: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	60, // 28: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	67, // 29: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	60, // 30: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	60, // 31: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	60, // 32: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	67, // 33: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 34: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 35: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	64, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	68, // 36: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 37: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 38: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	56, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	56, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	60, // 39: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	60, // 40: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 41: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	56, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	56, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	60, // 42: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	60, // 43: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 44: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	56, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	60, // 45: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 46: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
 	50, // 47: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
 	50, // 48: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	56, // 49: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
-	17, // 50: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 51: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 52: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 53: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 54: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 55: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 56: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 57: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 58: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 59: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 60: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 61: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 62: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 63: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 64: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 65: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 66: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 67: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 68: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 69: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	46, // 70: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
-	48, // 71: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
-	51, // 72: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
-	18, // 73: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 74: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 75: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 76: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 77: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 78: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 79: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 80: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 81: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 82: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 83: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 84: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 85: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 86: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 87: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 88: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 89: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 90: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 91: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 92: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	47, // 93: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
-	49, // 94: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
-	52, // 95: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
-	73, // [73:96] is the sub-list for method output_type
-	50, // [50:73] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	60, // 49: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	54, // 50: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
+	56, // 51: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
+	17, // 52: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 53: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 54: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 55: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 56: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 57: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 58: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 59: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 60: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 61: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 62: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 63: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 64: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 65: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 66: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 67: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 68: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 69: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 70: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 71: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	46, // 72: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	48, // 73: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	51, // 74: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	53, // 75: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
+	18, // 76: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 77: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 78: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 79: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 80: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 81: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 82: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 83: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 84: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 85: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 86: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 87: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 88: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 89: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 90: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 91: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 92: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 93: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 94: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 95: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	47, // 96: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	49, // 97: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	52, // 98: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	55, // 99: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
+	76, // [76:100] is the sub-list for method output_type
+	52, // [52:76] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -3784,7 +4030,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,7 @@ const (
 	LedgerService_SetPersonalData_FullMethodName  = "/tokenmeter.v1.LedgerService/SetPersonalData"
 	LedgerService_GetPersonalData_FullMethodName  = "/tokenmeter.v1.LedgerService/GetPersonalData"
 	LedgerService_SetUserProfile_FullMethodName   = "/tokenmeter.v1.LedgerService/SetUserProfile"
+	LedgerService_PlanAssignments_FullMethodName  = "/tokenmeter.v1.LedgerService/PlanAssignments"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -93,6 +94,10 @@ type LedgerServiceClient interface {
 	// clears them) for the user directory, which shows them only where the
 	// organisation shows personal data.
 	SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error)
+	// PlanAssignments says, row by row, what assigning (or unassigning) each
+	// row would change, and why a row is refused; it changes nothing. Bulk
+	// assignment (tokenctl users import) shows it before applying.
+	PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -333,6 +338,16 @@ func (c *ledgerServiceClient) SetUserProfile(ctx context.Context, in *SetUserPro
 	return out, nil
 }
 
+func (c *ledgerServiceClient) PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlanAssignmentsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_PlanAssignments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -382,6 +397,10 @@ type LedgerServiceServer interface {
 	// clears them) for the user directory, which shows them only where the
 	// organisation shows personal data.
 	SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error)
+	// PlanAssignments says, row by row, what assigning (or unassigning) each
+	// row would change, and why a row is refused; it changes nothing. Bulk
+	// assignment (tokenctl users import) shows it before applying.
+	PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -460,6 +479,9 @@ func (UnimplementedLedgerServiceServer) GetPersonalData(context.Context, *GetPer
 }
 func (UnimplementedLedgerServiceServer) SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetUserProfile not implemented")
+}
+func (UnimplementedLedgerServiceServer) PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlanAssignments not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -896,6 +918,24 @@ func _LedgerService_SetUserProfile_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_PlanAssignments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlanAssignmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).PlanAssignments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_PlanAssignments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).PlanAssignments(ctx, req.(*PlanAssignmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -994,6 +1034,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetUserProfile",
 			Handler:    _LedgerService_SetUserProfile_Handler,
+		},
+		{
+			MethodName: "PlanAssignments",
+			Handler:    _LedgerService_PlanAssignments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
