@@ -19,6 +19,7 @@ func TestTokenctl(t *testing.T) {
 		{"access", testAccess},
 		{"personal data", testPersonalData},
 		{"user directory", testDirectory},
+		{"users import", testImport},
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},
