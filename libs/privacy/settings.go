@@ -36,6 +36,8 @@ type Settings struct {
 	mu       sync.RWMutex
 	byOrg    map[string]Setting
 	profiles map[string]map[string]Profile // org → user → profile
+	// hidden is when each organisation last stopped showing its people.
+	hidden map[string]time.Time
 	seq      uint64
 	advanced chan struct{} // closed and replaced whenever seq moves
 	ready    chan struct{}
@@ -47,7 +49,7 @@ type Settings struct {
 // setting already on the log (or ctx ends), so a service never answers with
 // a setting older than its start.
 func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
-	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, advanced: make(chan struct{}), ready: make(chan struct{})}
+	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
 	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventlog.CatalogSubject("*")},
 	})
@@ -96,6 +98,9 @@ func (s *Settings) handle(msg jetstream.Msg) {
 
 func (s *Settings) apply(org string, ev *v1.Event) {
 	if set := ev.GetPersonalDataSet(); set != nil {
+		if !set.GetShow() && s.byOrg[org].Show {
+			s.hidden[org] = ev.GetServerTime().AsTime()
+		}
 		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
 			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
 	}
@@ -111,6 +116,15 @@ func (s *Settings) apply(org string, ev *v1.Event) {
 			users[p.GetUserId()] = Profile{DisplayName: p.GetDisplayName(), Email: p.GetEmail()}
 		}
 	}
+}
+
+// HiddenSince is when org last switched from showing its people to
+// pseudonyms (zero if it never showed them): what was written about them
+// before then may name them.
+func (s *Settings) HiddenSince(org string) time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.hidden[org]
 }
 
 // Profile returns the profile org gave user, if any. Callers show it only

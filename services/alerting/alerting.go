@@ -179,6 +179,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	srv := server.New(js, st, defaults, hooks, log)
+	srv.People = people
 	v1.RegisterAlertingServiceServer(gs, srv)
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return &Service{
@@ -188,7 +189,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		usage: engine.New(js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings, People: people,
 			Log: log.With("source", eventlog.UsageStream)}),
 		webhooks: webhook.New(js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
-			Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")}),
+			Policy: hooks, People: people, Now: cfg.Now, Log: log.With("part", "webhooks")}),
 	}, nil
 }
 

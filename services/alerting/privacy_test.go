@@ -8,6 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -67,4 +71,31 @@ func TestAlertsPseudonymise(t *testing.T) {
 		require.Contains(t, out, "annika of team design left RVT open on annika-laptop")
 		require.Contains(t, out, "for annika")
 	})
+}
+
+// An alert raised while the organisation showed its people, read after its
+// owner switched to pseudonyms, no longer tells their names.
+func TestAlertsRaisedBeforePseudonymsAreHidden(t *testing.T) {
+	t.Parallel()
+	h := startServiceShowing(t, true)
+	c := h.client(acmeAdmin)
+	h.append("acme", "design", &v1.Event{Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{
+		UserId: "annika", DeviceId: "annika-laptop", ProductCode: "RVT", Tokens: 10, Renewal: true}}}, 900, 1000)
+	list, err := c.ListAlerts(t.Context(), &v1.ListAlertsRequest{})
+	require.NoError(t, err)
+	require.Contains(t, protojson.Format(list), "annika", "shown while the organisation shows people")
+
+	_, err = eventlog.Append(t.Context(), h.js, eventlog.CatalogSubject("acme"), &v1.Event{
+		EventId: "acme-personal-data-2", Type: "personal_data_set", OrgId: "acme", ServerTime: timestamppb.Now(),
+		Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: false}},
+	}, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		list, err := c.ListAlerts(t.Context(), &v1.ListAlertsRequest{})
+		return err == nil && !strings.Contains(protojson.Format(list), "annika")
+	}, 10*time.Second, 10*time.Millisecond, "hidden once the owner switched to pseudonyms")
+	stream, cancel := watch(t, c, &v1.WatchAlertsRequest{FromSequence: 1})
+	defer cancel()
+	a := receive(t, stream, 1)[0]
+	require.Equal(t, privacy.HiddenText, a.GetMessage())
 }
