@@ -247,20 +247,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil, err
 		}
 	}
-	// One reader per stream decodes each event once for all its tables.
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		var tables []projector.Table
-		for _, p := range projector.Projections() {
-			if p.Stream == stream {
-				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
-			}
-		}
-		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
-			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
-		if err != nil {
-			return nil, err
-		}
-		s.projs = append(s.projs, proj)
+	if err := s.openProjectors(js, cfg, log); err != nil {
+		return nil, err
 	}
 	opts, err := serverOptions(cfg, log)
 	if err != nil {
