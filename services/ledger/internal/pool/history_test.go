@@ -49,6 +49,8 @@ func historyEvents() []struct {
 			Capacity: &v1.CapacityFigures{Total: 5, Available: 5}}}}), 0, "2 units returned (checkout c1), 5 of 5 left"},
 		{env(&v1.Event{Payload: &v1.Event_ProductRateSet{ProductRateSet: &v1.ProductRateSet{ProductCode: "REVIT", Name: "Revit", DailyRate: 10, EffectiveFrom: timestamppb.New(t0)}}}), 0,
 			`daily rate 10 tokens from 2026-01-05T09:00:00Z (name "Revit", group "")`},
+		{env(&v1.Event{Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: false, Reason: "policy"}}}), 0,
+			"people shown as keyed pseudonyms"},
 	}
 }
 
