@@ -37,7 +37,7 @@ type Settings struct {
 	byOrg    map[string]Setting
 	profiles map[string]map[string]Profile // org → user → profile
 	// hidden is when each organisation last stopped showing its people.
-	hidden map[string]time.Time
+	hidden   map[string]time.Time
 	seq      uint64
 	advanced chan struct{} // closed and replaced whenever seq moves
 	ready    chan struct{}
