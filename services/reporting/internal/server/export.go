@@ -95,11 +95,17 @@ func (u *usageRows) row(c *query.Charge, shown *privacy.Shown) []any {
 	return u.cells
 }
 
+// attrSeparators turns ClickHouse's control separators into the export's.
+var attrSeparators = strings.NewReplacer(query.AttrSep, ";", query.AttrKV, "=")
+
 // attributesText writes a charge's attributes as "key=value" joined by
 // ";", pseudonymising the values of personal attributes where people are.
 func attributesText(s string, shown *privacy.Shown) string {
 	if s == "" {
 		return s
+	}
+	if shown.Raw() {
+		return attrSeparators.Replace(s)
 	}
 	var b strings.Builder
 	for i, pair := range strings.Split(s, query.AttrSep) {
