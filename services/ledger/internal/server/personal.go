@@ -41,10 +41,15 @@ func (l *Ledger) SetPersonalData(ctx context.Context, req *v1.SetPersonalDataReq
 			return nil, statusOf(err)
 		}
 		// A duplicate's sequence may be on another subject the settings never
-		// read: then wait briefly for its event id instead.
+		// read: the wait then ends at its bound and the id is refused below.
+		// A new event not read back in time is DeadlineExceeded: a retry with
+		// the same id finds it.
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_ = l.Settings.WaitFor(wctx, ack.Sequence)
+		err = l.Settings.WaitFor(wctx, ack.Sequence)
 		cancel()
+		if err != nil && !ack.Duplicate {
+			return nil, statusOf(err)
+		}
 	}
 	set, _ := l.Settings.Get(p.Org)
 	if set.EventID != req.GetEventId() {
