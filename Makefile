@@ -106,7 +106,7 @@ proto-lint: ## buf lint, and buf breaking against the main branch (when the clon
 
 .PHONY: compose-check
 compose-check: ## validate docker-compose.yml (no Docker engine needed)
-	TOKENMETER_CLICKHOUSE_PASSWORD=compose-check GRAFANA_ADMIN_PASSWORD=compose-check \
+	TOKENMETER_CLICKHOUSE_PASSWORD=compose-check GRAFANA_ADMIN_PASSWORD=compose-check TOKENMETER_USER_HASH_KEY=compose-check \
 	$(foreach id,ADMIN ALERTING INGESTION LEDGER READER REPORTING,TOKENMETER_NATS_$(id)_NKEY=compose-check) \
 		docker-compose -f docker-compose.yml config -q
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the secrets docker-compose.yml refuses to start without into .env at the
 # repository root (or the file given), readable by you alone: a random password for
-# ClickHouse's tokenmeter user and one for Grafana's admin. Values already there are
+# ClickHouse's tokenmeter user and one for Grafana's admin, and the key of every pseudonym. Values already there are
 # kept, so running it again changes nothing; delete a line to get a new value.
 # It also makes the NATS nkey seed of each identity in .local/compose-nats/ beside
 # that file (kept if there; needs Go) and writes their public keys, which the NATS
@@ -32,7 +32,7 @@ while IFS='=' read -r name value; do
 done <<<"$nkeys"
 printf 'compose-env: NATS seeds in %s, their public keys in %s\n' "$seeds" "$env_file"
 
-for name in TOKENMETER_CLICKHOUSE_PASSWORD GRAFANA_ADMIN_PASSWORD; do
+for name in TOKENMETER_CLICKHOUSE_PASSWORD GRAFANA_ADMIN_PASSWORD TOKENMETER_USER_HASH_KEY; do
 	if grep -q "^${name}=." "$env_file"; then
 		printf 'compose-env: %s kept in %s\n' "$name" "$env_file"
 	else

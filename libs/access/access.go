@@ -61,6 +61,11 @@ var Policy = auth.Policy{
 	v1.LedgerService_RevokeSubscription_FullMethodName: manage,
 	v1.LedgerService_ListSubscriptions_FullMethodName:  read,
 	v1.LedgerService_ListTeams_FullMethodName:          read,
+	// The personal-data setting is the organisation's owner's to change.
+	v1.LedgerService_SetPersonalData_FullMethodName: {owner},
+	v1.LedgerService_GetPersonalData_FullMethodName: read,
+	v1.LedgerService_SetUserProfile_FullMethodName:  manage,
+	v1.LedgerService_PlanAssignments_FullMethodName: manage,
 
 	// Ingestion: launchers for their team; launcher keys by admins,
 	// access keys (people's roles) by owners.
@@ -91,6 +96,7 @@ var Policy = auth.Policy{
 	v1.ReportingService_Forecast_FullMethodName:             readTeam,
 	v1.ReportingService_AdviseLicensing_FullMethodName:      readTeam,
 	v1.ReportingService_WhoAmI_FullMethodName:               readTeam,
+	v1.ReportingService_ListUsers_FullMethodName:            readTeam,
 
 	// Alerting: alerts and rules are read by viewers; acknowledging, rules
 	// and webhooks (whose URLs are often secrets) are admins'.

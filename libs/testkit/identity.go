@@ -92,3 +92,6 @@ func AllCreds(t testing.TB, url string) map[string]string {
 	}
 	return creds
 }
+
+// UserHashKey is the -user-hash-key of services started by tests.
+const UserHashKey = "testkit-user-hash-key"

@@ -23,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -51,6 +52,8 @@ type Config struct {
 	WebhookAllow string
 	// StreamReplicas is the JetStream replication of ALERTS and the buckets.
 	StreamReplicas int
+	// UserHashKey keys the pseudonyms alerts of pseudonymised organisations carry.
+	UserHashKey string
 	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -63,6 +66,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the ALERTS stream and the alerting buckets (3 in a cluster)")
+	privacy.RegisterKey(fs, &c.UserHashKey)
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", "", "comma-separated hosts, IP addresses and CIDR prefixes webhooks may reach over http or on internal addresses (default: public https hosts only)")
 }
 
@@ -79,7 +83,7 @@ func (c *Config) defaults() rules.Config {
 
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate()}
+	errs := []error{c.Common.Validate(), privacy.CheckKey(c.UserHashKey)}
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
@@ -156,6 +160,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
+	settings, err := privacy.Follow(ctx, s.js)
+	if err != nil {
+		return nil, err
+	}
+	people := privacy.New(cfg.UserHashKey, settings)
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
@@ -164,13 +173,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.server = server.New(s.js, st, defaults, hooks, log)
+	s.server.People = people
 	v1.RegisterAlertingServiceServer(s.grpc, s.server)
-	s.ledger = engine.New(s.js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings,
+	s.ledger = engine.New(s.js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings, People: people,
 		TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)})
-	s.usage = engine.New(s.js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings,
+	s.usage = engine.New(s.js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings, People: people,
 		Log: log.With("source", eventlog.UsageStream)})
 	s.webhooks = webhook.New(s.js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
-		Policy: hooks, Now: cfg.Now, Log: log.With("part", "webhooks")})
+		Policy: hooks, People: people, Now: cfg.Now, Log: log.With("part", "webhooks")})
 	keystore.Follow(ctx, s.js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return s, nil
 }

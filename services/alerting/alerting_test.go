@@ -48,7 +48,11 @@ type harness struct {
 	done   chan error
 }
 
-func startService(t *testing.T) *harness {
+// startService runs the service for organisations acme and other, acme
+// showing its people as they are (as its owner set through the ledger).
+func startService(t *testing.T) *harness { return startServiceShowing(t, true) }
+
+func startServiceShowing(t *testing.T, acmeShows bool) *harness {
 	t.Helper()
 	url, _ := testkit.NATS(t)
 	// The test plays the ledger, and ingestion provisions USAGE, as each
@@ -61,6 +65,11 @@ func startService(t *testing.T) *harness {
 		eventlog.Streams{Own: []string{eventlog.UsageStream}})
 	require.NoError(t, err)
 	usage.Close()
+	_, err = eventlog.Append(t.Context(), js, eventlog.CatalogSubject("acme"), &v1.Event{
+		EventId: "acme-personal-data", Type: "personal_data_set", OrgId: "acme", ServerTime: timestamppb.Now(),
+		Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: acmeShows}},
+	}, nil)
+	require.NoError(t, err)
 	cfg := alerting.Config{
 		Common: config.Common{
 			Listen:    "127.0.0.1:0",
@@ -78,6 +87,7 @@ func startService(t *testing.T) *harness {
 		WebhookAttempts:   3,
 		WebhookBackoff:    5 * time.Millisecond,
 		WebhookAllow:      "127.0.0.1",
+		UserHashKey:       testkit.UserHashKey,
 	}
 	svc, err := alerting.New(t.Context(), cfg, quiet())
 	require.NoError(t, err)
@@ -440,7 +450,7 @@ func TestConfigValidate(t *testing.T) {
 	cfg := alerting.Config{LowBalancePercent: 100}
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "log-level", "low-balance-percent"} {
+	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "log-level", "low-balance-percent", "-user-hash-key"} {
 		require.ErrorContains(t, err, want)
 	}
 }

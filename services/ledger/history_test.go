@@ -20,40 +20,13 @@ func TestListTransactionsHistory(t *testing.T) {
 	natsURL, _ := testkit.NATS(t)
 	r := startReplica(t, natsURL, "solo")
 	admin := client(t, r.svc.Addr(), adminKey)
-	svc := client(t, r.svc.Addr(), serviceKey)
-	acme := auth.ActingFor(ctx, "acme")
-
-	must := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
-	launch := func(id, user string) {
-		must(svc.Authorize(acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: id, TeamId: "design", UserId: user, ProductCode: "REVIT"}}))
-	}
-	must(admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "rate-1-0000", ProductCode: "REVIT", DailyRate: 10}))
-	must(admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-1-0000", TeamId: "design", PackId: "p1", Tokens: 100, Reason: "po-77"}))
-	must(admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: "assign-1-0000", TeamId: "design", UserId: "ann", ProductCodes: []string{"REVIT"}}))
-	must(admin.SetBudget(ctx, &v1.SetBudgetRequest{EventId: "budget-1-0000", TeamId: "design", Budget: &v1.Budget{BudgetId: "ann-month",
-		Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 10, Period: v1.BudgetPeriod_BUDGET_PERIOD_MONTH}}))
-	launch("launch-1-0000", "ann") // reaches ann's soft budget
-	launch("launch-2-0000", "ann") // covered by the open window
-	launch("launch-3-0000", "bob") // not assigned: denied
-	must(admin.AdjustBalance(ctx, &v1.AdjustBalanceRequest{EventId: "adjust-1-0000", TeamId: "design", Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND, Tokens: 5, Reason: "refund"}))
-	must(admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: "cap-1-0000", TeamId: "design", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 3}))
-	must(admin.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-1-0000", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"}))
-	must(admin.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: "seat-back-1-0000", TeamId: "design", ProductCode: "SEATS", CheckoutId: "seat-1-0000"}))
-	must(admin.UnassignUser(ctx, &v1.UnassignUserRequest{EventId: "unassign-1-0000", TeamId: "design", UserId: "ann"}))
-	must(admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-1-0000", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"}))
+	_, err := client(t, r.svc.Addr(), ownerKey).SetPersonalData(ctx, &v1.SetPersonalDataRequest{Show: true, EventId: "show-people-0000"})
+	require.NoError(t, err)
+	seedHistory(t, admin, client(t, r.svc.Addr(), serviceKey))
 
 	list := func(req *v1.ListTransactionsRequest) []*v1.Transaction {
 		t.Helper()
-		var all []*v1.Transaction
-		for {
-			resp, err := admin.ListTransactions(ctx, req)
-			require.NoError(t, err)
-			all = append(all, resp.GetTransactions()...)
-			if resp.GetNextPageToken() == "" {
-				return all
-			}
-			req.PageToken = resp.GetNextPageToken()
-		}
+		return listAll(t, admin, req)
 	}
 	byType := func(txs []*v1.Transaction) map[string]*v1.Transaction {
 		m := map[string]*v1.Transaction{}
@@ -62,11 +35,11 @@ func TestListTransactionsHistory(t *testing.T) {
 		}
 		return m
 	}
-
 	history := list(&v1.ListTransactionsRequest{TeamId: "design"})
 	got := byType(history)
 	for _, typ := range []string{"product_rate_set", "pack_added", "user_assigned", "window_charged", "launch_covered", "launch_denied",
-		"tokens_adjusted", "budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned", "user_unassigned", "pool_suspended"} {
+		"tokens_adjusted", "budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned", "user_unassigned", "pool_suspended",
+		"personal_data_set"} {
 		require.Contains(t, got, typ, "design's history lists %s", typ)
 		require.NotEmpty(t, got[typ].GetActor(), typ)
 		require.NotNil(t, got[typ].GetAt(), typ)
@@ -115,8 +88,9 @@ func TestListTransactionsHistory(t *testing.T) {
 
 	t.Run("an empty team_id lists the organisation's rate changes", func(t *testing.T) {
 		org := list(&v1.ListTransactionsRequest{})
-		require.Len(t, org, 1)
-		require.Equal(t, "product_rate_set", org[0].GetType())
+		require.Len(t, org, 2)
+		require.Equal(t, "personal_data_set", org[0].GetType())
+		require.Equal(t, "product_rate_set", org[1].GetType())
 	})
 
 	t.Run("bad filters are refused", func(t *testing.T) {
@@ -132,4 +106,45 @@ func TestListTransactionsHistory(t *testing.T) {
 		_, err = admin.ListTransactions(ctx, &v1.ListTransactionsRequest{TeamId: "de.sign"})
 		badField(t, err, "team_id", "")
 	})
+}
+
+// seedHistory gives acme's design team one event of every type.
+func seedHistory(t *testing.T, admin, svc v1.LedgerServiceClient) {
+	t.Helper()
+	ctx := t.Context()
+	acme := auth.ActingFor(ctx, "acme")
+	must := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
+	launch := func(id, user string) {
+		must(svc.Authorize(acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: id, TeamId: "design", UserId: user, ProductCode: "REVIT"}}))
+	}
+	must(admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "rate-1-0000", ProductCode: "REVIT", DailyRate: 10}))
+	must(admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-1-0000", TeamId: "design", PackId: "p1", Tokens: 100, Reason: "po-77"}))
+	must(admin.AssignUser(ctx, &v1.AssignUserRequest{EventId: "assign-1-0000", TeamId: "design", UserId: "ann", ProductCodes: []string{"REVIT"}}))
+	must(admin.SetBudget(ctx, &v1.SetBudgetRequest{EventId: "budget-1-0000", TeamId: "design", Budget: &v1.Budget{BudgetId: "ann-month",
+		Scope: v1.BudgetScope_BUDGET_SCOPE_USER, Key: "ann", LimitTokens: 10, Period: v1.BudgetPeriod_BUDGET_PERIOD_MONTH}}))
+	launch("launch-1-0000", "ann") // reaches ann's soft budget
+	launch("launch-2-0000", "ann") // covered by the open window
+	launch("launch-3-0000", "bob") // not assigned: denied
+	must(admin.AdjustBalance(ctx, &v1.AdjustBalanceRequest{EventId: "adjust-1-0000", TeamId: "design", Kind: v1.AdjustmentKind_ADJUSTMENT_KIND_REFUND, Tokens: 5, Reason: "refund"}))
+	must(admin.SetCapacity(ctx, &v1.SetCapacityRequest{EventId: "cap-1-0000", TeamId: "design", ProductCode: "SEATS", Kind: v1.CapacityKind_CAPACITY_KIND_RETURNABLE, Units: 3}))
+	must(admin.UseCapacity(acme, &v1.UseCapacityRequest{EventId: "seat-1-0000", TeamId: "design", ProductCode: "SEATS", Units: 1, UserId: "ann"}))
+	must(admin.ReturnCapacity(acme, &v1.ReturnCapacityRequest{EventId: "seat-back-1-0000", TeamId: "design", ProductCode: "SEATS", CheckoutId: "seat-1-0000"}))
+	must(admin.UnassignUser(ctx, &v1.UnassignUserRequest{EventId: "unassign-1-0000", TeamId: "design", UserId: "ann"}))
+	must(admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-1-0000", FromTeamId: "design", IntoTeamId: "civil", Reason: "reorg"}))
+
+}
+
+// listAll reads every page of a ListTransactions request.
+func listAll(t *testing.T, c v1.LedgerServiceClient, req *v1.ListTransactionsRequest) []*v1.Transaction {
+	t.Helper()
+	var all []*v1.Transaction
+	for {
+		resp, err := c.ListTransactions(t.Context(), req)
+		require.NoError(t, err)
+		all = append(all, resp.GetTransactions()...)
+		if resp.GetNextPageToken() == "" {
+			return all
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
 }

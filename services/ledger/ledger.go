@@ -22,6 +22,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
@@ -45,6 +46,8 @@ type Config struct {
 	AdvertiseAddr  string
 	PeerAPIKey     string
 	PeerAPIKeyFile string
+	// UserHashKey keys the pseudonyms of organisations that do not show personal data.
+	UserHashKey string
 	// Now is the clock (tests pass a fake one); nil means the wall clock.
 	Now func() time.Time
 }
@@ -61,12 +64,13 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
 	fs.StringVar(&c.PeerAPIKeyFile, "peer-api-key-file", "", "file holding -peer-api-key, reread on SIGHUP or when it changes")
+	privacy.RegisterKey(fs, &c.UserHashKey)
 }
 
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
 	var errs []error
-	errs = append(errs, c.Common.Validate())
+	errs = append(errs, c.Common.Validate(), privacy.CheckKey(c.UserHashKey))
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("stream-replicas %d: want 1 to 5", c.StreamReplicas))
 	}
@@ -89,6 +93,7 @@ type Service struct {
 	nc        *nats.Conn
 	grpc      *grpcserver.Server
 	catalogs  *store.Catalogs
+	settings  *privacy.Settings
 	announcer *ring.Announcer
 	forwarder *ring.Forwarder
 	store     *store.Store
@@ -98,6 +103,9 @@ type Service struct {
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := privacy.CheckKey(cfg.UserHashKey); err != nil {
+		return nil, err
 	}
 	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
@@ -126,6 +134,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if s.catalogs, err = store.WatchCatalogs(ctx, js); err != nil {
 		return nil, err
 	}
+	if s.settings, err = privacy.Follow(ctx, js); err != nil {
+		return nil, err
+	}
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, Log: log, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
@@ -141,6 +152,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	v1.RegisterLedgerServiceServer(s.grpc, &server.Ledger{
 		Store:    s.store,
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
+		Settings: s.settings, Privacy: privacy.New(cfg.UserHashKey, s.settings),
 	})
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	return s, nil
@@ -276,6 +288,9 @@ func (s *Service) close() {
 	s.forwarder.Close()
 	if s.catalogs != nil {
 		s.catalogs.Stop()
+	}
+	if s.settings != nil {
+		s.settings.Stop()
 	}
 	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
 		s.log.Warn("stop", "err", err)

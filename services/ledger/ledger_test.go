@@ -36,7 +36,8 @@ const (
 	// Another organisation's admin and a launcher key of acme's design team.
 	globexAdminKey = "test-globex-admin-key"
 	launcherKey    = "test-launcher-key"
-	keys           = adminKey + ":acme:admin," + serviceKey + ":*:service:ingestion," + peerKey + ":*:service:ledger," + reportingKey + ":*:service:reporting," +
+	ownerKey       = "test-owner-key"
+	keys           = ownerKey + ":acme:owner," + adminKey + ":acme:admin," + serviceKey + ":*:service:ingestion," + peerKey + ":*:service:ledger," + reportingKey + ":*:service:reporting," +
 		globexAdminKey + ":globex:admin," + viewerKey + ":acme:viewer," +
 		teamAdminKey + ":acme:team-admin:design," + launcherKey + ":acme:launcher:design"
 )
@@ -62,6 +63,7 @@ func startReplicaVia(t *testing.T, natsURL, dialURL, id string, with ...func(*le
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 50, 15*time.Minute
 	cfg.ReplicaID, cfg.PeerAPIKey = id, peerKey
+	cfg.UserHashKey = testkit.UserHashKey
 	for _, f := range with {
 		f(&cfg)
 	}

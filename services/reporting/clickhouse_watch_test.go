@@ -25,7 +25,7 @@ func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
 			APIKeys: acmeKey + ":acme:admin", LogLevel: "info"},
 		ClickHouseAddr: proxy.Addr(), ClickHouseDatabase: database, ClickHouseUser: "default",
 		FlushRows: 100, FlushInterval: 10 * time.Millisecond,
-		ClickHousePing: 20 * time.Millisecond,
+		ClickHousePing: 20 * time.Millisecond, UserHashKey: testkit.UserHashKey,
 	}
 	require.NoError(t, cfg.Validate())
 	logs := &testkit.Output{}

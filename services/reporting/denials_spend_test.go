@@ -12,7 +12,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting"
 )
 
 // moneyFixture is a small log of packs in two currencies and none, charges
@@ -28,7 +27,8 @@ func (f moneyFixture) day(n int) string { return f.today.AddDate(0, 0, -n).Forma
 func startMoneyFixture(t *testing.T) moneyFixture {
 	t.Helper()
 	natsURL, _ := testkit.NATS(t)
-	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
+	showPersonalData(t, natsURL, "acme")
+	svc := startServiceWith(t, natsURL, nil)
 	js := logAs(t, natsURL, "admin") // the fixture writes ledger and usage events
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	ago := func(days int) time.Time { return today.AddDate(0, 0, -days).Add(time.Hour) }

@@ -18,7 +18,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting"
 )
 
 // filterCharge is one charge of the filter fixture: days before today.
@@ -61,7 +60,8 @@ func (f filterFixture) day(n int) string { return f.today.AddDate(0, 0, -n).Form
 func startFilterFixture(t *testing.T) filterFixture {
 	t.Helper()
 	natsURL, _ := testkit.NATS(t)
-	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
+	showPersonalData(t, natsURL, "acme")
+	svc := startServiceWith(t, natsURL, nil)
 	js := logAs(t, natsURL, "ledger")
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	for i, c := range filterCharges {

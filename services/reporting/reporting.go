@@ -25,13 +25,13 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
@@ -81,11 +81,11 @@ type Config struct {
 	// identity provider (no issuer: API-key sign-in only).
 	ConsoleOIDC sso.Config
 
-	// PersonalDataOrgs lists the organisations (comma-separated, "*" all)
-	// whose reports and exports show user ids as they are; every other
-	// organisation sees a stable pseudonym keyed with UserHashKey.
-	PersonalDataOrgs string
+	// UserHashKey keys the pseudonyms of organisations that do not show
+	// personal data (their own setting, on the log). PersonalDataOrgs is the
+	// retired flag that listed the others: set, it stops the start.
 	UserHashKey      string
+	PersonalDataOrgs string
 
 	// TokenPrice and Currency price a token; Subscriptions the named
 	// subscriptions per product ("CODE=yearly price[:name],…").
@@ -121,8 +121,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ConsoleListen, "console-listen", "127.0.0.1:7074", "host:port of the admin web console (empty: none)")
 	c.registerOIDC(fs)
 	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
-	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "organisations whose reports show user ids (comma-separated, * for all); others see keyed hashes")
-	fs.StringVar(&c.UserHashKey, "user-hash-key", "", "secret keying the hashed user ids (set it: without it pseudonyms can be guessed)")
+	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "retired: each organisation's owner sets it (tokenctl personal-data); refused when set")
+	privacy.RegisterKey(fs, &c.UserHashKey)
 	fs.Float64Var(&c.TokenPrice, "token-price", 3, "price of one token, for licensing advice")
 	fs.StringVar(&c.Currency, "currency", "USD", "currency of token and subscription prices")
 	fs.StringVar(&c.Subscriptions, "subscriptions", "", "yearly named-subscription prices: CODE=price[:name],… (e.g. ACAD=1975:AutoCAD)")
@@ -170,9 +170,18 @@ func (c *Config) buckets() ([]int64, error) {
 	return out, nil
 }
 
+// checkRetired refuses -personal-data-orgs rather than ignore it: an
+// organisation it listed would otherwise quietly switch to pseudonyms.
+func checkRetired(c *Config) error {
+	if c.PersonalDataOrgs != "" {
+		return errors.New("-personal-data-orgs is retired: each organisation's owner sets its personal-data setting (tokenctl personal-data set --show, or the console's settings page); unset it")
+	}
+	return nil
+}
+
 // Validate joins every configuration problem.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate()}
+	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey), checkRetired(c)}
 	if c.ClickHouseAddr == "" {
 		errs = append(errs, config.Required("clickhouse-addr"))
 	}
@@ -222,11 +231,16 @@ type Service struct {
 	grpc    *grpcserver.Server
 	console *console.Server
 	projs   []*projector.Projector
+	// settings are the organisations' personal-data settings.
+	settings *privacy.Settings
 }
 
 // New connects NATS and ClickHouse, migrates the schema and listens for
 // gRPC; Addr is known when it returns. Run starts the work.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
+	if err := errors.Join(privacy.CheckKey(cfg.UserHashKey), checkRetired(&cfg)); err != nil {
+		return nil, err
+	}
 	keys, err := cfg.Keyring(ctx, log)
 	if err != nil {
 		return nil, err
@@ -252,6 +266,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
+	if s.settings, err = privacy.Follow(ctx, js); err != nil {
+		return nil, err
+	}
+	opts.Privacy = privacy.New(cfg.UserHashKey, s.settings)
+	opts.Profiles = s.settings
 	clientTLS, err := cfg.ClientTLS()
 	if err != nil {
 		return nil, err
@@ -267,9 +286,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		opts.Balances = s.ledger
 	} else {
 		log.WarnContext(ctx, "no -ledger-addr: reports will say tokens remaining is unknown")
-	}
-	if cfg.UserHashKey == "" {
-		log.WarnContext(ctx, "no -user-hash-key: hashed user ids of organisations without personal data can be guessed")
 	}
 	opts.Reports = query.NewReader(s.ch)
 	tlsConf, err := transport(cfg)
@@ -371,7 +387,6 @@ func serverOptions(cfg Config, log *slog.Logger) (server.Options, error) {
 		return server.Options{}, err
 	}
 	return server.Options{
-		Privacy: privacy.NewPolicy(privacy.ParseOrgs(cfg.PersonalDataOrgs), cfg.UserHashKey),
 		Advice: advice.Config{TokenPrice: cfg.TokenPrice, Currency: cfg.Currency, Subscriptions: subs,
 			HeavyDaysPerYear: int64(cfg.HeavyDaysPerYear), HeavyDaysPerMonth: cfg.HeavyDaysPerMonth},
 		Buckets:       buckets,
@@ -471,6 +486,9 @@ func (s *Service) close() {
 		if err := s.ch.Close(); err != nil {
 			s.log.Warn("close clickhouse", "err", err)
 		}
+	}
+	if s.settings != nil {
+		s.settings.Stop()
 	}
 	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
 		s.log.Warn("stop", "err", err)

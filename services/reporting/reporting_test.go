@@ -58,6 +58,7 @@ func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Co
 		ClickHouseUser:     "default",
 		FlushRows:          100,
 		FlushInterval:      10 * time.Millisecond,
+		UserHashKey:        testkit.UserHashKey,
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -205,6 +206,7 @@ func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 		ClickHouseAddr:     testkit.ClickHouseAddr(),
 		ClickHouseDatabase: database,
 		FlushRows:          10, FlushInterval: 10 * time.Millisecond,
+		UserHashKey: testkit.UserHashKey,
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range 2 {
@@ -222,12 +224,22 @@ func TestNewCreatesDatabaseAndRestartsIdempotently(t *testing.T) {
 	require.Equal(t, uint64(1), n)
 }
 
+// The retired -personal-data-orgs stops the start rather than quietly
+// switching the organisations it listed to pseudonyms.
+func TestRetiredPersonalDataOrgsRefused(t *testing.T) {
+	t.Parallel()
+	cfg := reporting.Config{PersonalDataOrgs: "acme", UserHashKey: testkit.UserHashKey}
+	require.ErrorContains(t, cfg.Validate(), "-personal-data-orgs is retired")
+	_, err := reporting.New(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "-personal-data-orgs is retired")
+}
+
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	cfg := reporting.Config{ClickHouseDatabase: "bad-name", FlushRows: 0}
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "-clickhouse-addr", "-clickhouse-database", "-projector-flush-rows"} {
+	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "-clickhouse-addr", "-clickhouse-database", "-projector-flush-rows", "-user-hash-key"} {
 		require.ErrorContains(t, err, want)
 	}
 }
@@ -277,6 +289,18 @@ func provisionLog(t testing.TB, natsURL string) {
 		require.NoError(t, err)
 		nc.Close()
 	}
+}
+
+// showPersonalData records on the log that org shows its people as they
+// are, as its owner would through the ledger.
+func showPersonalData(t testing.TB, natsURL, org string) {
+	t.Helper()
+	js := logAs(t, natsURL, "ledger")
+	_, err := eventlog.Append(t.Context(), js, eventlog.CatalogSubject(org), &v1.Event{
+		EventId: "show-personal-data-" + org, Type: "personal_data_set", OrgId: org, ServerTime: timestamppb.Now(),
+		Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: true}},
+	}, nil)
+	require.NoError(t, err)
 }
 
 // logAs connects to natsURL as identity ("ledger" to append ledger events,

@@ -31,9 +31,9 @@ func TestReportsAgainstLedgerWorkload(t *testing.T) {
 	w := randomWorkload(t, js, 42)
 	ledger := &fakeLedger{w: w}
 	ledgerAddr := startFakeLedger(t, ledger)
+	showPersonalData(t, natsURL, "acme")
 	svc := startServiceWith(t, natsURL, func(c *reporting.Config) {
 		c.LedgerAddr, c.LedgerAPIKey = ledgerAddr, serviceKey
-		c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret"
 		c.Subscriptions, c.TokenPrice, c.Currency = "REVIT=100:Revit", 3, "EUR"
 	})
 	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(w.events) }, 20*time.Second, 10*time.Millisecond)

@@ -10,7 +10,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting"
 )
 
 // Sessions come from the USAGE stream and budgets from the LEDGER stream;
@@ -20,7 +19,8 @@ import (
 func TestSessionsAndBudgets(t *testing.T) {
 	t.Parallel()
 	natsURL, _ := testkit.NATS(t)
-	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs = "acme" })
+	showPersonalData(t, natsURL, "acme")
+	svc := startServiceWith(t, natsURL, nil)
 	js := logAs(t, natsURL, "admin")
 
 	t0 := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Minute)

@@ -105,6 +105,20 @@ func TestComposeClickHouseNeedsPassword(t *testing.T) {
 	requireSecretVar(t, "grafana", "GF_SECURITY_ADMIN_PASSWORD", grafana.Environment["GF_SECURITY_ADMIN_PASSWORD"])
 }
 
+// TestComposeUserHashKey: ledger, reporting and alerting key their
+// pseudonyms with one required variable, never a default anyone can read.
+func TestComposeUserHashKey(t *testing.T) {
+	f := loadCompose(t)
+	for _, name := range []string{"ledger", "reporting", "alerting"} {
+		svc, ok := f.Services[name]
+		require.True(t, ok, "no %s service", name)
+		got := requireSecretVar(t, name, "TOKENMETER_USER_HASH_KEY", svc.Environment["TOKENMETER_USER_HASH_KEY"])
+		require.Equal(t, "TOKENMETER_USER_HASH_KEY", got, "service %s: the one hash key variable", name)
+		_, retired := svc.Environment["TOKENMETER_PERSONAL_DATA_ORGS"]
+		require.False(t, retired, "service %s: -personal-data-orgs is retired (reporting refuses it)", name)
+	}
+}
+
 // chUsers is the <users> section of a ClickHouse users.d file.
 type chUsers struct {
 	Users struct {

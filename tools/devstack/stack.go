@@ -34,6 +34,8 @@ const (
 	// GatewayKey launches for every team of the demo organisation.
 	GatewayKey = "dev-launcher-gateway"
 	DemoOrg    = "demo"
+	// UserHashKey keys the dev stack's pseudonyms: public, so dev only.
+	UserHashKey = "dev-user-hash-key"
 )
 
 // Keys returns the dev keyring of one service: only the keys that call it.
@@ -125,7 +127,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	var lc ledger.Config
 	defaults(lc.Register)
 	common(&lc.Common, o, "ledger", o.LedgerListen)
-	lc.Now = o.Now
+	lc.Now, lc.UserHashKey = o.Now, UserHashKey
 	if s.Ledger, err = ledger.New(ctx, lc, o.Log.With("service", "ledger")); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -146,6 +148,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	common(&ac.Common, o, "alerting", o.AlertingListen)
 	// A dev stack's webhooks go to receivers on this machine.
 	ac.WebhookAllow = "127.0.0.1,::1,localhost"
+	ac.UserHashKey = UserHashKey
 	if s.Alerting, err = alerting.New(ctx, ac, o.Log.With("service", "alerting")); err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
 	}
@@ -157,8 +160,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	rc.ClickHouseAddr, rc.ClickHouseDatabase = o.ClickHouseAddr, o.ClickHouseDatabase
 	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ReportingKey
 	rc.ConsoleListen, rc.AlertingAddr = o.ConsoleListen, s.Alerting.Addr()
-	// The demo organisation shows real user ids; a deployment lists its own.
-	rc.PersonalDataOrgs, rc.UserHashKey = DemoOrg, "dev-user-hash-key"
+	rc.UserHashKey = UserHashKey
 	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
 	if o.Reporting != nil {
 		o.Reporting(&rc)

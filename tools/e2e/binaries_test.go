@@ -85,7 +85,7 @@ func TestSeparateBinaries(t *testing.T) {
 	env := []string{"TOKENMETER_NATS_URL=" + natsURL, "TOKENMETER_API_KEYS=" + devstack.APIKeys(), "TOKENMETER_LOG_LEVEL=warn"}
 	// Each binary connects as its own NATS identity, its seed file named by environment.
 	ledgerProc := start(t, binary(t, "ledger"), append(env, "TOKENMETER_LISTEN="+ledgerAddr,
-		"TOKENMETER_NATS_CREDS="+testkit.Creds(t, natsURL, "ledger"))...)
+		"TOKENMETER_NATS_CREDS="+testkit.Creds(t, natsURL, "ledger"), "TOKENMETER_USER_HASH_KEY="+testkit.UserHashKey)...)
 	ingestProc := start(t, binary(t, "ingestion"), append(env, "TOKENMETER_LISTEN="+ingestAddr,
 		"TOKENMETER_NATS_CREDS="+testkit.Creds(t, natsURL, "ingestion"),
 		"TOKENMETER_LEDGER_ADDR="+ledgerAddr, "TOKENMETER_LEDGER_API_KEY="+devstack.ServiceKey)...)
@@ -117,4 +117,15 @@ func TestBinaryRefusesBadConfig(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, string(out), "TOKENMETER_API_KEYS")
 	require.Contains(t, string(out), "TOKENMETER_LEDGER_API_KEY", "every problem is named at once")
+}
+
+// Without a user-hash key the services that show people do not start.
+func TestBinariesRefuseToStartWithoutUserHashKey(t *testing.T) {
+	for _, name := range []string{"ledger", "reporting", "alerting"} {
+		cmd := exec.Command(binary(t, name))
+		cmd.Env = append(os.Environ(), "TOKENMETER_API_KEYS="+devstack.APIKeys(), "TOKENMETER_USER_HASH_KEY=")
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, name)
+		require.Contains(t, string(out), "user-hash-key is required", "%s:\n%s", name, out)
+	}
 }

@@ -47,6 +47,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NoError(t, stack.Wait())
 	})
 	admin := dial(t, stack.Ledger.Addr(), devstack.AdminKey)
+	// The demo's people are made up: its owner shows them, as the dev stack does.
+	_, err = v1.NewLedgerServiceClient(dial(t, stack.Ledger.Addr(), devstack.OwnerKey)).SetPersonalData(ctx,
+		&v1.SetPersonalDataRequest{Show: true, Reason: "demo data", EventId: "demo-personal-data"})
+	require.NoError(t, err)
 	js, err := jetstream.New(testkit.Connect(t, natsURL, "ingestion"))
 	require.NoError(t, err)
 	_, err = demo.LoadWithSessions(ctx, admin, dial(t, stack.Ledger.Addr(), devstack.ServiceKey), demo.UsageTo(js, devstack.DemoOrg),
@@ -59,6 +63,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return stack.Reporting.UsageCaughtUpTo() >= info.State.LastSeq },
 		30*time.Second, 100*time.Millisecond, "reporting projects the demo's session telemetry")
+
+	// A name and address for the Directory page to show.
+	_, err = v1.NewLedgerServiceClient(admin).SetUserProfile(ctx, &v1.SetUserProfileRequest{EventId: "e2e-profile-ann",
+		UserId: "ann", DisplayName: "Ann Archer", Email: "ann@example.com"})
+	require.NoError(t, err)
 
 	// A budget change for the History page to show beside the demo's assignments.
 	_, err = v1.NewLedgerServiceClient(admin).SetBudget(ctx, &v1.SetBudgetRequest{EventId: "e2e-history-budget", TeamId: "design",
@@ -81,7 +90,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd := exec.CommandContext(run, node, "--test", "--test-reporter=spec", "console.spec.mjs")
 	cmd.Dir = spec
 	cmd.Env = append(os.Environ(),
-		"CONSOLE_URL="+stack.Reporting.ConsoleURL(), "ADMIN_KEY="+devstack.AdminKey,
+		"CONSOLE_URL="+stack.Reporting.ConsoleURL(), "ADMIN_KEY="+devstack.AdminKey, "OWNER_KEY="+devstack.OwnerKey,
 		"SCREENSHOT_DIR="+shots, "EXPECT="+string(expect), "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser tests:\n%s", out)
@@ -139,6 +148,8 @@ type expectations struct {
 	SubscriptionLaunches int64  `json:"subscriptionLaunches"`
 	MoveUser             string `json:"moveUser"`
 	SubscribedUser       string `json:"subscribedUser"`
+	// DirectoryUsers is how many users the demo has.
+	DirectoryUsers int `json:"directoryUsers"`
 }
 
 // capacityWant is what the demo's capacity cards and usage details show.
@@ -193,6 +204,10 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 		return err == nil && len(r.GetDenials()) == 1 && strings.HasPrefix(r.GetDenials()[0].GetEventId(), "demo-refusal-design-zoe-expiry-")
 	}, 30*time.Second, 100*time.Millisecond, "reporting projects the demo's last refusal")
 	want.Denials = denials.GetTotalDenials()
+	dir, err := reports.ListUsers(ctx, &v1.ListUsersRequest{PageSize: 1000})
+	require.NoError(t, err)
+	want.DirectoryUsers = len(dir.GetUsers())
+	require.GreaterOrEqual(t, want.DirectoryUsers, len(demo.Teams["design"])+len(demo.Teams["civil"]), "every demo user")
 	require.GreaterOrEqual(t, len(denials.GetGroups()), 4, "the demo refuses launches for several reasons")
 	spend, err := reports.GetSpend(ctx, &v1.GetSpendRequest{TeamIds: ids, Range: last12})
 	require.NoError(t, err)

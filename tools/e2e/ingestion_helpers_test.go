@@ -44,7 +44,7 @@ func startLedger(t testing.TB, natsURL, addr string, now func() time.Time) *stop
 	// As ingestion's: the benchmarks fund a thousand teams with the admin key.
 	cfg.RateLimit = 0
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ShutdownTimeout, cfg.UserHashKey = 5*time.Second, testkit.UserHashKey
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -69,7 +69,7 @@ func (r *alertingRig) start(listen string) {
 	cfg := alerting.Config{
 		Common: config.Common{Listen: listen, NATSURL: r.url, NATSCreds: testkit.Creds(r.t, r.url, "alerting"), LogLevel: "info",
 			APIKeys: ctlAdminKey + ":acme:admin," + ctlLauncherKey + ":acme:launcher:design"},
-		LowBalancePercent: 20, WebhookAttempts: 1, WebhookBackoff: time.Millisecond,
+		LowBalancePercent: 20, WebhookAttempts: 1, WebhookBackoff: time.Millisecond, UserHashKey: testkit.UserHashKey,
 	}
 	svc, err := alerting.New(r.t.Context(), cfg, quietLog())
 	require.NoError(r.t, err)

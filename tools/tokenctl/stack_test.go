@@ -46,6 +46,12 @@ func startStack(t *testing.T) *stack {
 	conn, err := grpcserver.Dial(s.Ledger.Addr(), devstack.AdminKey)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
+	// The demo's people are made up: its owner shows them, as the dev stack does.
+	owner, err := grpcserver.Dial(s.Ledger.Addr(), devstack.OwnerKey)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = owner.Close() })
+	_, err = v1.NewLedgerServiceClient(owner).SetPersonalData(ctx, &v1.SetPersonalDataRequest{Show: true, EventId: "tokenctl-test-show"})
+	require.NoError(t, err)
 	return &stack{Stack: s, ledger: v1.NewLedgerServiceClient(conn), natsURL: natsURL}
 }
 

@@ -15,9 +15,10 @@ func (a *app) usersCommand() *cobra.Command {
 		Short: "Assign users to teams with the products they may use, or unassign them",
 		Long: `A launch by a user who is not assigned to the team, or of a product the
 assignment does not allow, is refused. 'tokenctl report by-user' and
-'tokenctl export --kind users' list the assignments.`,
+'tokenctl export --kind users' list the assignments; 'tokenctl users list' is the
+directory.`,
 	}
-	cmd.AddCommand(a.usersAssignCommand(), a.usersUnassignCommand())
+	cmd.AddCommand(a.usersAssignCommand(), a.usersUnassignCommand(), a.usersListCommand(), a.usersSetProfileCommand(), a.usersImportCommand())
 	return cmd
 }
 

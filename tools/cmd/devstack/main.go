@@ -26,6 +26,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth/embedded"
 	"github.com/tokenmeter/tokenmeter/libs/telemetry"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/demo"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
@@ -187,6 +188,17 @@ func loadDemo(ctx context.Context, stack *devstack.Stack, nc natsauth.Client, we
 		return err
 	}
 	defer service.Close()
+	owner, err := grpcserver.Dial(stack.Ledger.Addr(), devstack.OwnerKey)
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	// The demo's people are made up: its owner lets every page show them.
+	if _, err := v1Ledger(owner).SetPersonalData(ctx, &v1.SetPersonalDataRequest{
+		Show: true, Reason: "demo data: made-up people", EventId: "demo-personal-data",
+	}); err != nil {
+		return fmt.Errorf("demo personal-data setting: %w", err)
+	}
 	loaded, err := demo.Loaded(ctx, v1Ledger(admin))
 	if err != nil {
 		return fmt.Errorf("check demo data: %w", err)

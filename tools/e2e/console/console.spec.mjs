@@ -14,6 +14,7 @@ const env = (name) => {
 };
 const url = env('CONSOLE_URL');
 const adminKey = env('ADMIN_KEY');
+const ownerKey = env('OWNER_KEY');
 const shots = env('SCREENSHOT_DIR');
 const expected = JSON.parse(env('EXPECT'));
 
@@ -339,6 +340,61 @@ test('the console', async (t) => {
     await shot('alerts-live');
     await alert.getByRole('button', { name: 'Acknowledge' }).click();
     await alert.getByText('acknowledged').waitFor();
+  });
+
+  await step('directory: every user with assignments and status, names where people are shown, page by page', async () => {
+    await page.getByLabel('Team').selectOption('');
+    await page.getByRole('link', { name: 'Directory' }).click();
+    const table = page.getByTestId('directory-table');
+    const ann = table.locator('tbody tr').filter({ hasText: 'Ann Archer' });
+    await ann.waitFor();
+    assert.match(await ann.innerText(), /^ann\tAnn Archer\tann@example\.com\tassigned\t/);
+    await page.locator('#directory-size').selectOption('5');
+    await page.getByTestId('directory-page').filter({ hasText: 'Page 1' }).waitFor();
+    const seen = [];
+    for (let n = 1; ; n++) {
+      await page.getByTestId('directory-page').filter({ hasText: `Page ${n}` }).waitFor();
+      const rows = await table.locator('tbody tr td:first-child').allInnerTexts();
+      assert.ok(rows.length <= 5);
+      seen.push(...rows);
+      const next = page.getByRole('button', { name: 'Next →' });
+      if (await next.isDisabled()) break;
+      await next.click();
+    }
+    assert.equal(seen.length, expected.directoryUsers, 'the pages walk every user once');
+    assert.deepEqual(seen, [...seen].sort(), 'sorted by user id');
+    await shot('directory');
+  });
+
+  await step('settings: an admin sees the personal-data setting but may not change it', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('personal-data-state').filter({ hasText: 'shown as they are' }).waitFor();
+    await page.getByText('Only the organisation\'s owner may change this setting.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0, 'no change button for an admin');
+    await shot('settings-admin');
+  });
+
+  await step('settings: the owner switches to pseudonyms, recorded with who and why, and every page follows', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin API key').fill(ownerKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor(); // signed in where it signed out
+    await page.getByLabel('As pseudonyms').check();
+    await page.getByLabel(/^Reason/).fill('browser test');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('personal-data-state').filter({ hasText: 'pseudonyms' }).waitFor();
+    assert.match(await page.getByTestId('personal-data-record').innerText(), /by owner:.* — browser test$/);
+    await shot('settings-owner');
+    await page.getByRole('link', { name: 'By user' }).click();
+    const first = page.getByTestId('users-table').locator('tbody tr td').first();
+    await first.waitFor();
+    assert.match(await first.innerText(), /^u_[0-9a-f]{20}$/, 'users are pseudonyms now');
+    await shot('by-user-pseudonyms');
+    await page.getByRole('link', { name: 'Directory' }).click();
+    const dir = page.getByTestId('directory-table');
+    await dir.locator('tbody tr').first().waitFor();
+    assert.match(await dir.locator('tbody tr td').first().innerText(), /^u_[0-9a-f]{20}$/);
+    assert.equal(await dir.getByText('Ann Archer').count(), 0, 'no names where people are pseudonyms');
   });
 
   await step('no errors in the browser console', () => {

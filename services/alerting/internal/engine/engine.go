@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/streamlag"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -38,6 +39,10 @@ type Options struct {
 	Defaults rules.Config
 	// Settings, when set, give teams their own rules, followed live.
 	Settings *store.Settings
+	// People, when set, masks the people of every event before the rules
+	// see it, so alerts (their texts, ids and the webhooks that carry them)
+	// name people as their organisation's setting says when raised.
+	People *privacy.Policy
 	// TickEvery is how often the wall clock ticks the time-based rules; 0: never.
 	TickEvery time.Duration
 	// Now is the wall clock of ticks (nil: time.Now).
@@ -260,6 +265,9 @@ func (e *Engine) handle(work, stop context.Context, msg jetstream.Msg, seq uint6
 		// A message no rule can read must not stop every alert after it.
 		e.o.Log.ErrorContext(work, "skipping undecodable message", "seq", seq, "subject", msg.Subject(), "err", err)
 		return nil
+	}
+	if e.o.People != nil {
+		ev = e.o.People.Mask(ev)
 	}
 	alerts := e.o.Fold.Apply(seq, ev)
 	if seq <= h.seq {

@@ -83,7 +83,7 @@ func (s *Server) alertsPage(ctx context.Context, org string, filters []string, s
 		for _, a := range window {
 			// The subject filter already excludes other organisations.
 			if a.GetOrgId() == org && !(unackOnly && a.GetAcknowledged()) {
-				out = append(out, a)
+				out = append(out, s.shown(a))
 			}
 		}
 		if len(out) > page.Size {

@@ -18,6 +18,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -36,6 +37,9 @@ type Server struct {
 	now      func() time.Time
 	hooks    *webhook.Policy
 	watches  watchers
+	// People, when set, hides the text of alerts raised while their
+	// organisation showed people, once it no longer does.
+	People *privacy.Policy
 
 	stopOnce sync.Once
 	stopping chan struct{}
@@ -121,4 +125,12 @@ func alertOf(data []byte, seq uint64) (*v1.Alert, error) {
 	}
 	a.Sequence = seq
 	return a, nil
+}
+
+// shown is a as its organisation may see it now.
+func (s *Server) shown(a *v1.Alert) *v1.Alert {
+	if s.People == nil {
+		return a
+	}
+	return s.People.Alert(a)
 }

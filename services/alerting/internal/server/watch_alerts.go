@@ -80,7 +80,7 @@ func (s *Server) WatchAlerts(req *v1.WatchAlertsRequest, stream grpc.ServerStrea
 		if err := s.withAcks(ctx, org, a); err != nil {
 			s.log.WarnContext(ctx, "acknowledgement unknown", "alert_id", a.GetAlertId(), "err", err)
 		}
-		if err := stream.Send(&v1.WatchAlertsResponse{Alert: a}); err != nil {
+		if err := stream.Send(&v1.WatchAlertsResponse{Alert: s.shown(a)}); err != nil {
 			return err
 		}
 		next = a.GetSequence() + 1

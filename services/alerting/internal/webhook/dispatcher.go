@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/store"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	Policy *Policy
 	// Client defaults to Policy's guarded client.
 	Client *http.Client
+	// People, when set, hides the text of an alert raised while its
+	// organisation showed people, once it no longer does.
+	People *privacy.Policy
 	Now    func() time.Time
 	Log    *slog.Logger
 	// CountEvery is how often the dead letters held are counted for their
@@ -199,6 +203,9 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if meta, err := msg.Metadata(); err == nil {
 		a.Sequence = meta.Sequence.Stream
+	}
+	if d.o.People != nil {
+		a = d.o.People.Alert(a)
 	}
 	hooks, err := d.store.Webhooks.List(ctx, a.GetOrgId(), a.GetTeamId())
 	if err != nil {

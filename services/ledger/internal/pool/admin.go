@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -219,4 +220,35 @@ func (p *Pool) DueExpiries(now time.Time) []*v1.Event {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// Changes an assignment can make (PlanAssign).
+const (
+	ChangeAssign    = "assign"
+	ChangeReplace   = "replace"
+	ChangeUnassign  = "unassign"
+	ChangeUnchanged = "unchanged"
+)
+
+// PlanAssign says what assigning user the products (or unassigning, when
+// unassign) would change, and the products assigned now, sorted.
+func (p *Pool) PlanAssign(user string, products []string, unassign bool) (change string, now []string) {
+	cur, assigned := p.users[user]
+	for c := range cur {
+		now = append(now, c)
+	}
+	slices.Sort(now)
+	switch {
+	case unassign && !assigned:
+		return ChangeUnchanged, now
+	case unassign:
+		return ChangeUnassign, now
+	case !assigned:
+		return ChangeAssign, now
+	}
+	want := slices.Compact(slices.Sorted(slices.Values(products)))
+	if slices.Equal(want, now) {
+		return ChangeUnchanged, now
+	}
+	return ChangeReplace, now
 }

@@ -14,7 +14,7 @@ var HistoryTypes = []string{
 	"pack_added", "window_charged", "tokens_adjusted", "pack_expired", "pool_suspended",
 	"launch_denied", "launch_covered", "user_assigned", "user_unassigned",
 	"budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned",
-	"product_rate_set",
+	"product_rate_set", "personal_data_set",
 	"subscription_granted", "subscription_revoked", "launch_subscribed",
 }
 
@@ -92,6 +92,11 @@ func describe(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) {
 		e := pl.ProductRateSet
 		tx.Type, tx.ProductCode = "product_rate_set", e.GetProductCode()
 		tx.Detail = fmt.Sprintf("daily rate %d tokens from %s (name %q, group %q)", e.GetDailyRate(), stamp(e.GetEffectiveFrom().AsTime()), e.GetName(), e.GetGroup())
+	case *v1.Event_PersonalDataSet:
+		tx.Type, tx.Reason, tx.Detail = "personal_data_set", pl.PersonalDataSet.GetReason(), "people shown as keyed pseudonyms"
+		if pl.PersonalDataSet.GetShow() {
+			tx.Detail = "people shown as they are (user ids, devices, event ids, personal attributes)"
+		}
 	default:
 		return describeCapacity(ev, tx)
 	}

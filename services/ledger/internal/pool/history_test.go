@@ -54,6 +54,8 @@ func historyEvents() []struct {
 		{env(&v1.Event{Payload: &v1.Event_SubscriptionRevoked{SubscriptionRevoked: &v1.SubscriptionRevoked{UserId: "sam"}}}), 0, "named subscription revoked for every product"},
 		{env(&v1.Event{Payload: &v1.Event_LaunchSubscribed{LaunchSubscribed: &v1.LaunchSubscribed{UserId: "sam", ProductCode: "REVIT"}}}), 0,
 			"authorized by the user's named subscription: no tokens"},
+		{env(&v1.Event{Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: false, Reason: "policy"}}}), 0,
+			"people shown as keyed pseudonyms"},
 	}
 }
 

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
@@ -39,11 +41,18 @@ func (l *Ledger) SetBudget(ctx context.Context, req *v1.SetBudgetRequest) (*v1.S
 func (l *Ledger) ListBudgets(ctx context.Context, req *v1.ListBudgetsRequest) (*v1.ListBudgetsResponse, error) {
 	resp := &v1.ListBudgetsResponse{}
 	now := l.Now()
-	err := l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg grpcserver.Page) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shown := l.Privacy.For(p.Org)
+	err = l.readPoolPage(ctx, req.GetTeamId(), req, func(pl *pool.Pool, pg grpcserver.Page) {
 		var budgets []pool.BudgetSpend
 		budgets, resp.NextPageToken = grpcserver.PageSlice(pg, pl.Budgets(now), func(b pool.BudgetSpend) string { return b.Budget.GetBudgetId() })
 		for _, b := range budgets {
-			resp.Budgets = append(resp.Budgets, b.Budget)
+			budget := proto.Clone(b.Budget).(*v1.Budget) // the pool's own is shared
+			shown.MaskBudget(budget)
+			resp.Budgets = append(resp.Budgets, budget)
 			resp.Spent = append(resp.Spent, b.Spent)
 		}
 	}, "budgets")

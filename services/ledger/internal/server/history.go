@@ -53,9 +53,10 @@ func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsR
 	}
 	resp := &v1.ListTransactionsResponse{}
 	errStop := errors.New("page done")
+	shown := l.Privacy.For(p.Org)
 	scanned, last := 0, after
 	_, err = eventlog.ReadSubjects(ctx, stream, subjects, after, func(st eventlog.Stored) error {
-		if tx, ok := pool.Transaction(st.Event); ok && f.match(tx) {
+		if tx, ok := pool.Transaction(shown.Mask(st.Event)); ok && f.match(tx) {
 			if len(resp.Transactions) == pg.Size {
 				return errStop // a next page exists: it starts here
 			}

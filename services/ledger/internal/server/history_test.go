@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
@@ -39,7 +40,7 @@ func TestListTransactionsScansABoundedStretch(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	l := &Ledger{JS: js, Now: time.Now}
+	l := &Ledger{JS: js, Now: time.Now, Privacy: privacy.New(testkit.UserHashKey, privacy.Fixed(false))}
 	admin := auth.WithPrincipal(ctx, auth.Principal{KeyID: "k", Org: "acme", Role: auth.RoleAdmin})
 	req := &v1.ListTransactionsRequest{TeamId: "design", Types: []string{"user_unassigned"}}
 	var got []string

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
@@ -34,6 +35,10 @@ type Ledger struct {
 	IdleTimeout time.Duration
 	// Forwarder, when set, sends decisions to the replica that owns the pool.
 	Forwarder *ring.Forwarder
+	// Settings are the organisations' personal-data settings; Privacy shows
+	// people by them in every read.
+	Settings *privacy.Settings
+	Privacy  *privacy.Policy
 }
 
 // forwardable reports whether a failed forward may be decided here instead:

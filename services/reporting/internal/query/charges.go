@@ -15,19 +15,27 @@ type Charge struct {
 	Tokens                      int64
 	Renewal                     uint8
 	// Split is the pack split as "pack_id:tokens" joined by ";", and
-	// Attributes the launch attributes as "key=value" joined by ";" (in the
-	// stored order, sorted by key), both joined by ClickHouse: scanning
-	// four arrays per row costs the exporter more than the rest of the row.
+	// Attributes the launch attributes as key AttrKV value joined by AttrSep
+	// (in the stored order, sorted by key), both joined by ClickHouse:
+	// scanning four arrays per row costs the exporter more than the rest of
+	// the row. The separators are control characters no attribute may hold,
+	// so the exporter can take the pairs apart to pseudonymise a value.
 	Split, Attributes      string
 	WindowStart, WindowEnd time.Time
 }
+
+// Separators of Charge.Attributes.
+const (
+	AttrSep = "\x1f"
+	AttrKV  = "\x1e"
+)
 
 // Charges builds every charge of f, in day order.
 func Charges(f Filter) (string, []any) {
 	sql := `SELECT day, team_id, user_id, product_code, product_group, product_version, device_id, event_id, tokens, renewal,
 	arrayStringConcat(arrayMap((p, t) -> concat(p, ':', toString(t)), split_pack_ids, split_tokens), ';') AS split,
 	window_start, window_end,
-	arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), attribute_keys, attribute_values), ';') AS attributes
+	arrayStringConcat(arrayMap((k, v) -> concat(k, '\x1e', v), attribute_keys, attribute_values), '\x1f') AS attributes
 FROM charges_v2
 WHERE ` + scope(f) + `
 ORDER BY day, team_id, window_start, seq`

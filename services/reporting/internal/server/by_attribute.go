@@ -43,8 +43,9 @@ func (s *Server) GetUsageByAttribute(ctx context.Context, req *v1.GetUsageByAttr
 		FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout),
 	}
 	byValue := map[string]*v1.AttributeUsage{}
+	shown := s.privacy.For(f.OrgID)
 	for _, v := range values {
-		av := &v1.AttributeUsage{Value: v.Value, Tokens: v.Tokens, Charges: int64(v.Charges), Users: int64(v.Users)}
+		av := &v1.AttributeUsage{Value: shown.Value(key, v.Value), Tokens: v.Tokens, Charges: int64(v.Charges), Users: int64(v.Users)}
 		byValue[v.Value] = av
 		resp.Values = append(resp.Values, av)
 	}

@@ -55,12 +55,12 @@ func (s *Server) GetDenials(ctx context.Context, req *v1.GetDenialsRequest) (*v1
 		list = list[:size]
 		resp.NextPageToken = query.DenialCursor(scope, list[size-1].Seq).Token()
 	}
-	show := s.privacy.Users(f.OrgID)
-	resp.Groups, resp.ByReason, resp.TotalDenials = denialCounts(groups, reasons, group, show)
+	shown := s.privacy.For(f.OrgID)
+	resp.Groups, resp.ByReason, resp.TotalDenials = denialCounts(groups, reasons, group, shown.User)
 	for _, x := range list {
 		resp.Denials = append(resp.Denials, &v1.Denial{
-			EventId: x.EventID, TeamId: x.TeamID, UserId: show(x.UserID), ProductCode: x.Product,
-			ProductVersion: x.Version, DeviceId: x.Device, At: timestamppb.New(x.At),
+			EventId: shown.Event(x.EventID), TeamId: x.TeamID, UserId: shown.User(x.UserID), ProductCode: x.Product,
+			ProductVersion: x.Version, DeviceId: shown.Device(x.Device), At: timestamppb.New(x.At),
 			Reason: reasonOf(x.Reason), TokensRequired: x.TokensRequired, Renewal: x.Renewal,
 		})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/export"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
@@ -52,7 +53,7 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 	if err != nil {
 		return s.toStatus(ctx, err)
 	}
-	show := s.privacy.Users(f.OrgID)
+	shown := s.privacy.For(f.OrgID)
 	row := func(values []any) error {
 		out.rows++
 		return w.Row(values)
@@ -60,11 +61,11 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 	switch kind {
 	case "usage":
 		var u usageRows
-		err = s.reports.EachCharge(ctx, f, func(c *query.Charge) error { return row(u.row(c, show)) })
+		err = s.reports.EachCharge(ctx, f, func(c *query.Charge) error { return row(u.row(c, shown)) })
 	case "packs":
 		err = s.exportPacks(ctx, f, row)
 	case "users":
-		err = s.exportUsers(ctx, f, show, row)
+		err = s.exportUsers(ctx, f, shown.User, row)
 	}
 	if err != nil {
 		w.Discard()
@@ -84,14 +85,39 @@ type usageRows struct {
 	dayText string
 }
 
-func (u *usageRows) row(c *query.Charge, show func(string) string) []any {
+func (u *usageRows) row(c *query.Charge, shown *privacy.Shown) []any {
 	if !c.Day.Equal(u.day) || u.dayText == "" {
 		u.day, u.dayText = c.Day, c.Day.Format(query.DateLayout)
 	}
 	u.cells = append(u.cells[:0],
-		u.dayText, c.TeamID, show(c.UserID), c.Code, c.Group, c.Version, c.Device,
-		c.Tokens, c.Renewal == 1, c.Split, stamp(c.WindowStart), stamp(c.WindowEnd), c.Attributes, c.EventID)
+		u.dayText, c.TeamID, shown.User(c.UserID), c.Code, c.Group, c.Version, shown.Device(c.Device),
+		c.Tokens, c.Renewal == 1, c.Split, stamp(c.WindowStart), stamp(c.WindowEnd), attributesText(c.Attributes, shown), shown.Event(c.EventID))
 	return u.cells
+}
+
+// attrSeparators turns ClickHouse's control separators into the export's.
+var attrSeparators = strings.NewReplacer(query.AttrSep, ";", query.AttrKV, "=")
+
+// attributesText writes a charge's attributes as "key=value" joined by
+// ";", pseudonymising the values of personal attributes where people are.
+func attributesText(s string, shown *privacy.Shown) string {
+	if s == "" {
+		return s
+	}
+	if shown.Raw() {
+		return attrSeparators.Replace(s)
+	}
+	var b strings.Builder
+	for i, pair := range strings.Split(s, query.AttrSep) {
+		k, v, _ := strings.Cut(pair, query.AttrKV)
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(shown.Value(k, v))
+	}
+	return b.String()
 }
 
 func (s *Server) exportPacks(ctx context.Context, f query.Filter, row func([]any) error) error {

@@ -13,13 +13,18 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/privacy"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/sessions"
 )
+
+// Profiles are the users' profiles as their organisation gave them (privacy.Settings).
+type Profiles interface {
+	Profile(org, user string) (privacy.Profile, bool)
+}
 
 // Reports runs report queries (query.Reader).
 type Reports interface {
@@ -50,6 +55,7 @@ type Reports interface {
 	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
 	SessionList(ctx context.Context, f query.Filter, products []string, maxGap time.Duration, limit int) ([]sessions.Session, error)
 	WindowCharges(ctx context.Context, f query.Filter, products []string, limit int) ([]sessions.Charge, error)
+	Directory(ctx context.Context, org, team string) ([]query.DirectoryUser, error)
 	Spend(ctx context.Context, f query.Filter, g query.SpendGroup, attrKey string) ([]query.SpendAmount, error)
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
 	CapacityUsage(ctx context.Context, s query.CapacityScope) ([]query.CapacityUse, error)
@@ -70,6 +76,8 @@ type Options struct {
 	// then reported unknown and forecasts use the projected packs.
 	Balances Balances
 	Privacy  *privacy.Policy
+	// Profiles are the users' display names and e-mail addresses (nil: none).
+	Profiles Profiles
 	Advice   advice.Config
 	// Buckets are the upper bounds of the token buckets (default 100, 500, 1000).
 	Buckets []int64
@@ -88,6 +96,7 @@ type Server struct {
 	reports  Reports
 	balances Balances
 	privacy  *privacy.Policy
+	profiles Profiles
 	advice   advice.Config
 	buckets  []int64
 	idleDays int
@@ -107,7 +116,7 @@ func NewWith(o Options) *Server {
 		o.Now = time.Now
 	}
 	if o.Privacy == nil {
-		o.Privacy = privacy.NewPolicy([]string{"*"}, "")
+		o.Privacy = privacy.New("", privacy.Fixed(true))
 	}
 	if len(o.Buckets) == 0 {
 		o.Buckets = []int64{100, 500, 1000}
@@ -118,7 +127,7 @@ func NewWith(o Options) *Server {
 	if o.SessionMaxGap <= 0 {
 		o.SessionMaxGap = 15 * time.Minute
 	}
-	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, advice: o.Advice,
+	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 

@@ -59,6 +59,8 @@ type Event struct {
 	//	*Event_SubscriptionGranted
 	//	*Event_SubscriptionRevoked
 	//	*Event_LaunchSubscribed
+	//	*Event_PersonalDataSet
+	//	*Event_UserProfileSet
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -333,6 +335,24 @@ func (x *Event) GetLaunchSubscribed() *LaunchSubscribed {
 	return nil
 }
 
+func (x *Event) GetPersonalDataSet() *PersonalDataSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PersonalDataSet); ok {
+			return x.PersonalDataSet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetUserProfileSet() *UserProfileSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_UserProfileSet); ok {
+			return x.UserProfileSet
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -432,6 +452,16 @@ type Event_LaunchSubscribed struct {
 	LaunchSubscribed *LaunchSubscribed `protobuf:"bytes,47,opt,name=launch_subscribed,json=launchSubscribed,proto3,oneof"`
 }
 
+type Event_PersonalDataSet struct {
+	// On the organisation's catalog subject: its personal-data setting.
+	PersonalDataSet *PersonalDataSet `protobuf:"bytes,48,opt,name=personal_data_set,json=personalDataSet,proto3,oneof"`
+}
+
+type Event_UserProfileSet struct {
+	// On the organisation's catalog subject: a user's name and address.
+	UserProfileSet *UserProfileSet `protobuf:"bytes,49,opt,name=user_profile_set,json=userProfileSet,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -478,6 +508,10 @@ func (*Event_SubscriptionGranted) isEvent_Payload() {}
 func (*Event_SubscriptionRevoked) isEvent_Payload() {}
 
 func (*Event_LaunchSubscribed) isEvent_Payload() {}
+
+func (*Event_PersonalDataSet) isEvent_Payload() {}
+
+func (*Event_UserProfileSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -2442,11 +2476,128 @@ func (x *LaunchSubscribed) GetEndsAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// PersonalDataSet is an organisation's personal-data setting: show user ids
+// (and device ids, event ids, personal attributes) as they are, or keyed
+// pseudonyms. Before the first one, an organisation is pseudonymised.
+type PersonalDataSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Show          bool                   `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonalDataSet) Reset() {
+	*x = PersonalDataSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonalDataSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonalDataSet) ProtoMessage() {}
+
+func (x *PersonalDataSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonalDataSet.ProtoReflect.Descriptor instead.
+func (*PersonalDataSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PersonalDataSet) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *PersonalDataSet) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// UserProfileSet gives a user of the organisation a display name and an
+// e-mail address (empty: none) for the user directory.
+type UserProfileSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserProfileSet) Reset() {
+	*x = UserProfileSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserProfileSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserProfileSet) ProtoMessage() {}
+
+func (x *UserProfileSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserProfileSet.ProtoReflect.Descriptor instead.
+func (*UserProfileSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UserProfileSet) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *UserProfileSet) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *UserProfileSet) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xfa\r\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x93\x0f\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2477,7 +2628,9 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x11capacity_returned\x18, \x01(\v2\x1f.tokenmeter.v1.CapacityReturnedH\x00R\x10capacityReturned\x12W\n" +
 	"\x14subscription_granted\x18- \x01(\v2\".tokenmeter.v1.SubscriptionGrantedH\x00R\x13subscriptionGranted\x12W\n" +
 	"\x14subscription_revoked\x18. \x01(\v2\".tokenmeter.v1.SubscriptionRevokedH\x00R\x13subscriptionRevoked\x12N\n" +
-	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12,\n" +
+	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12L\n" +
+	"\x11personal_data_set\x180 \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12I\n" +
+	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -2672,7 +2825,14 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\aends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01BJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
+	"\x0fPersonalDataSet\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"b\n" +
+	"\x0eUserProfileSet\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05emailBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2686,7 +2846,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2714,22 +2874,24 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*SubscriptionGranted)(nil),   // 23: tokenmeter.v1.SubscriptionGranted
 	(*SubscriptionRevoked)(nil),   // 24: tokenmeter.v1.SubscriptionRevoked
 	(*LaunchSubscribed)(nil),      // 25: tokenmeter.v1.LaunchSubscribed
-	nil,                           // 26: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 27: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 28: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 29: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                           // 30: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 32: tokenmeter.v1.Alert
-	(Decision)(0),                 // 33: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 34: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 35: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 36: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 37: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 38: tokenmeter.v1.CapacityKind
+	(*PersonalDataSet)(nil),       // 26: tokenmeter.v1.PersonalDataSet
+	(*UserProfileSet)(nil),        // 27: tokenmeter.v1.UserProfileSet
+	nil,                           // 28: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 29: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 30: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 31: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                           // 32: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 34: tokenmeter.v1.Alert
+	(Decision)(0),                 // 35: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 36: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 37: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 38: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 39: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 40: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	31, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	33, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2752,48 +2914,50 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	23, // 20: tokenmeter.v1.Event.subscription_granted:type_name -> tokenmeter.v1.SubscriptionGranted
 	24, // 21: tokenmeter.v1.Event.subscription_revoked:type_name -> tokenmeter.v1.SubscriptionRevoked
 	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
-	32, // 23: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	31, // 24: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	26, // 25: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	33, // 26: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	34, // 27: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	31, // 28: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	31, // 29: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	31, // 30: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	31, // 31: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 32: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 33: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	27, // 34: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	31, // 35: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	28, // 36: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	34, // 37: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 38: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	29, // 39: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	31, // 40: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	31, // 41: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	35, // 42: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 43: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	36, // 44: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 45: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 46: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 47: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	31, // 48: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 49: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 50: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	37, // 51: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	38, // 52: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 53: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	31, // 54: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 55: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 56: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	31, // 57: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	30, // 58: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	31, // 59: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	60, // [60:60] is the sub-list for method output_type
-	60, // [60:60] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	26, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
+	27, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
+	34, // 25: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	33, // 26: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	28, // 27: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	35, // 28: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	36, // 29: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	33, // 30: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	33, // 31: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	33, // 32: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	33, // 33: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 34: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 35: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	29, // 36: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	33, // 37: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	30, // 38: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	36, // 39: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 40: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	31, // 41: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	33, // 42: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	33, // 43: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	37, // 44: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 45: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	38, // 46: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 47: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 48: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 49: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	33, // 50: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 51: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 52: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	39, // 53: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	40, // 54: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 55: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	33, // 56: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 57: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 58: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	33, // 59: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	32, // 60: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	33, // 61: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	62, // [62:62] is the sub-list for method output_type
+	62, // [62:62] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2824,6 +2988,8 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_SubscriptionGranted)(nil),
 		(*Event_SubscriptionRevoked)(nil),
 		(*Event_LaunchSubscribed)(nil),
+		(*Event_PersonalDataSet)(nil),
+		(*Event_UserProfileSet)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -2832,7 +2998,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3436,6 +3436,596 @@ func (x *ListSubscriptionsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type SetPersonalDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True: every edge shows user ids, device ids, event ids and attributes as
+	// they are; false: keyed pseudonyms.
+	Show bool `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// Why, for the record; at most 256 bytes.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPersonalDataRequest) Reset() {
+	*x = SetPersonalDataRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPersonalDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPersonalDataRequest) ProtoMessage() {}
+
+func (x *SetPersonalDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPersonalDataRequest.ProtoReflect.Descriptor instead.
+func (*SetPersonalDataRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *SetPersonalDataRequest) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *SetPersonalDataRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetPersonalDataRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type SetPersonalDataResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *PersonalDataSetting   `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPersonalDataResponse) Reset() {
+	*x = SetPersonalDataResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPersonalDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPersonalDataResponse) ProtoMessage() {}
+
+func (x *SetPersonalDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPersonalDataResponse.ProtoReflect.Descriptor instead.
+func (*SetPersonalDataResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *SetPersonalDataResponse) GetSetting() *PersonalDataSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type GetPersonalDataRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPersonalDataRequest) Reset() {
+	*x = GetPersonalDataRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersonalDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersonalDataRequest) ProtoMessage() {}
+
+func (x *GetPersonalDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersonalDataRequest.ProtoReflect.Descriptor instead.
+func (*GetPersonalDataRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{55}
+}
+
+type GetPersonalDataResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *PersonalDataSetting   `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPersonalDataResponse) Reset() {
+	*x = GetPersonalDataResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersonalDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersonalDataResponse) ProtoMessage() {}
+
+func (x *GetPersonalDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersonalDataResponse.ProtoReflect.Descriptor instead.
+func (*GetPersonalDataResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *GetPersonalDataResponse) GetSetting() *PersonalDataSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+// PersonalDataSetting is an organisation's personal-data setting as the log holds it.
+type PersonalDataSetting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Show  bool                   `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// Unset while the organisation never set it (then: pseudonyms).
+	SetAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	// Who set it: the key id of an owner.
+	Actor         string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonalDataSetting) Reset() {
+	*x = PersonalDataSetting{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonalDataSetting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonalDataSetting) ProtoMessage() {}
+
+func (x *PersonalDataSetting) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonalDataSetting.ProtoReflect.Descriptor instead.
+func (*PersonalDataSetting) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *PersonalDataSetting) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *PersonalDataSetting) GetSetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SetAt
+	}
+	return nil
+}
+
+func (x *PersonalDataSetting) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *PersonalDataSetting) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SetUserProfileRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// At most 128 bytes of printable text.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// One address, at most 254 bytes.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserProfileRequest) Reset() {
+	*x = SetUserProfileRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserProfileRequest) ProtoMessage() {}
+
+func (x *SetUserProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserProfileRequest.ProtoReflect.Descriptor instead.
+func (*SetUserProfileRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *SetUserProfileRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetUserProfileRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *SetUserProfileRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *SetUserProfileRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type SetUserProfileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserProfileResponse) Reset() {
+	*x = SetUserProfileResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserProfileResponse) ProtoMessage() {}
+
+func (x *SetUserProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserProfileResponse.ProtoReflect.Descriptor instead.
+func (*SetUserProfileResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{59}
+}
+
+type PlanAssignmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1,000.
+	Rows          []*AssignmentRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanAssignmentsRequest) Reset() {
+	*x = PlanAssignmentsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanAssignmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanAssignmentsRequest) ProtoMessage() {}
+
+func (x *PlanAssignmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanAssignmentsRequest.ProtoReflect.Descriptor instead.
+func (*PlanAssignmentsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *PlanAssignmentsRequest) GetRows() []*AssignmentRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// AssignmentRow is one wanted assignment: the products a user may open from
+// a team's pool, or none (unassign).
+type AssignmentRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCodes  []string               `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Unassign      bool                   `protobuf:"varint,4,opt,name=unassign,proto3" json:"unassign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignmentRow) Reset() {
+	*x = AssignmentRow{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignmentRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignmentRow) ProtoMessage() {}
+
+func (x *AssignmentRow) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignmentRow.ProtoReflect.Descriptor instead.
+func (*AssignmentRow) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *AssignmentRow) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AssignmentRow) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AssignmentRow) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *AssignmentRow) GetUnassign() bool {
+	if x != nil {
+		return x.Unassign
+	}
+	return false
+}
+
+type PlanAssignmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per row, in the rows' order.
+	Plans         []*AssignmentPlan `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanAssignmentsResponse) Reset() {
+	*x = PlanAssignmentsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanAssignmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanAssignmentsResponse) ProtoMessage() {}
+
+func (x *PlanAssignmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanAssignmentsResponse.ProtoReflect.Descriptor instead.
+func (*PlanAssignmentsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *PlanAssignmentsResponse) GetPlans() []*AssignmentPlan {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+type AssignmentPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "assign" (not assigned now), "replace" (other products now), "unassign",
+	// "unchanged" or "invalid" (see error).
+	Change string `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	// The products assigned now, sorted.
+	ProductsNow []string `protobuf:"bytes,2,rep,name=products_now,json=productsNow,proto3" json:"products_now,omitempty"`
+	// Why an invalid row is refused, naming the field.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignmentPlan) Reset() {
+	*x = AssignmentPlan{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignmentPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignmentPlan) ProtoMessage() {}
+
+func (x *AssignmentPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignmentPlan.ProtoReflect.Descriptor instead.
+func (*AssignmentPlan) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *AssignmentPlan) GetChange() string {
+	if x != nil {
+		return x.Change
+	}
+	return ""
+}
+
+func (x *AssignmentPlan) GetProductsNow() []string {
+	if x != nil {
+		return x.ProductsNow
+	}
+	return nil
+}
+
+func (x *AssignmentPlan) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -3705,7 +4295,40 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
 	"\x19ListSubscriptionsResponse\x12A\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2\x1b.tokenmeter.v1.SubscriptionR\rsubscriptions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x97\x10\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"_\n" +
+	"\x16SetPersonalDataRequest\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\"W\n" +
+	"\x17SetPersonalDataResponse\x12<\n" +
+	"\asetting\x18\x01 \x01(\v2\".tokenmeter.v1.PersonalDataSettingR\asetting\"\x18\n" +
+	"\x16GetPersonalDataRequest\"W\n" +
+	"\x17GetPersonalDataResponse\x12<\n" +
+	"\asetting\x18\x01 \x01(\v2\".tokenmeter.v1.PersonalDataSettingR\asetting\"\x8a\x01\n" +
+	"\x13PersonalDataSetting\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x121\n" +
+	"\x06set_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x84\x01\n" +
+	"\x15SetUserProfileRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\x18\n" +
+	"\x16SetUserProfileResponse\"J\n" +
+	"\x16PlanAssignmentsRequest\x120\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1c.tokenmeter.v1.AssignmentRowR\x04rows\"\x82\x01\n" +
+	"\rAssignmentRow\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
+	"\rproduct_codes\x18\x03 \x03(\tR\fproductCodes\x12\x1a\n" +
+	"\bunassign\x18\x04 \x01(\bR\bunassign\"N\n" +
+	"\x17PlanAssignmentsResponse\x123\n" +
+	"\x05plans\x18\x01 \x03(\v2\x1d.tokenmeter.v1.AssignmentPlanR\x05plans\"a\n" +
+	"\x0eAssignmentPlan\x12\x16\n" +
+	"\x06change\x18\x01 \x01(\tR\x06change\x12!\n" +
+	"\fproducts_now\x18\x02 \x03(\tR\vproductsNow\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error2\x9c\x13\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -3732,7 +4355,11 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\tListTeams\x12\x1f.tokenmeter.v1.ListTeamsRequest\x1a .tokenmeter.v1.ListTeamsResponse\x12f\n" +
 	"\x11GrantSubscription\x12'.tokenmeter.v1.GrantSubscriptionRequest\x1a(.tokenmeter.v1.GrantSubscriptionResponse\x12i\n" +
 	"\x12RevokeSubscription\x12(.tokenmeter.v1.RevokeSubscriptionRequest\x1a).tokenmeter.v1.RevokeSubscriptionResponse\x12f\n" +
-	"\x11ListSubscriptions\x12'.tokenmeter.v1.ListSubscriptionsRequest\x1a(.tokenmeter.v1.ListSubscriptionsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x11ListSubscriptions\x12'.tokenmeter.v1.ListSubscriptionsRequest\x1a(.tokenmeter.v1.ListSubscriptionsResponse\x12`\n" +
+	"\x0fSetPersonalData\x12%.tokenmeter.v1.SetPersonalDataRequest\x1a&.tokenmeter.v1.SetPersonalDataResponse\x12`\n" +
+	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponse\x12]\n" +
+	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponse\x12`\n" +
+	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -3746,7 +4373,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),           // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),          // 1: tokenmeter.v1.ListTeamsResponse
@@ -3801,128 +4428,152 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*RevokeSubscriptionResponse)(nil), // 50: tokenmeter.v1.RevokeSubscriptionResponse
 	(*ListSubscriptionsRequest)(nil),   // 51: tokenmeter.v1.ListSubscriptionsRequest
 	(*ListSubscriptionsResponse)(nil),  // 52: tokenmeter.v1.ListSubscriptionsResponse
-	nil,                                // 53: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                  // 54: tokenmeter.v1.CapacityKind
-	(*timestamppb.Timestamp)(nil),      // 55: google.protobuf.Timestamp
-	(*HeartbeatRequest)(nil),           // 56: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),          // 57: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                     // 58: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),              // 59: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),             // 60: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),               // 61: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),              // 62: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                    // 63: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),                // 64: tokenmeter.v1.AdjustmentKind
+	(*SetPersonalDataRequest)(nil),     // 53: tokenmeter.v1.SetPersonalDataRequest
+	(*SetPersonalDataResponse)(nil),    // 54: tokenmeter.v1.SetPersonalDataResponse
+	(*GetPersonalDataRequest)(nil),     // 55: tokenmeter.v1.GetPersonalDataRequest
+	(*GetPersonalDataResponse)(nil),    // 56: tokenmeter.v1.GetPersonalDataResponse
+	(*PersonalDataSetting)(nil),        // 57: tokenmeter.v1.PersonalDataSetting
+	(*SetUserProfileRequest)(nil),      // 58: tokenmeter.v1.SetUserProfileRequest
+	(*SetUserProfileResponse)(nil),     // 59: tokenmeter.v1.SetUserProfileResponse
+	(*PlanAssignmentsRequest)(nil),     // 60: tokenmeter.v1.PlanAssignmentsRequest
+	(*AssignmentRow)(nil),              // 61: tokenmeter.v1.AssignmentRow
+	(*PlanAssignmentsResponse)(nil),    // 62: tokenmeter.v1.PlanAssignmentsResponse
+	(*AssignmentPlan)(nil),             // 63: tokenmeter.v1.AssignmentPlan
+	nil,                                // 64: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                  // 65: tokenmeter.v1.CapacityKind
+	(*timestamppb.Timestamp)(nil),      // 66: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),           // 67: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),          // 68: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                     // 69: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),              // 70: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),             // 71: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),               // 72: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),              // 73: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                    // 74: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),                // 75: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	54, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	55, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
-	55, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
-	54, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	55, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	65, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	66, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	66, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	65, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	66, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	55, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	66, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
 	2,  // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	56, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	55, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	57, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	67, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	66, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	68, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	58, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	58, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	58, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	59, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	55, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	53, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	60, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	69, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	69, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	69, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	70, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	66, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	64, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	71, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 21: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 22: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	60, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	61, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	55, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	62, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	71, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	72, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	66, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	73, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 27: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 28: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	55, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	66, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 30: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	55, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	55, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	63, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	55, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	55, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	55, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	63, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	66, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	66, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	74, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	66, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	66, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	66, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	74, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 38: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 39: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	64, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	75, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 41: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 42: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	55, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	55, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	66, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	66, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 45: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	55, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	55, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	66, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	66, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 48: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	55, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	66, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 50: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	55, // 51: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
-	55, // 52: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
-	55, // 53: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
+	66, // 51: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
+	66, // 52: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
+	66, // 53: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
 	46, // 54: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46, // 55: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46, // 56: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
-	17, // 57: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 58: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 59: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 60: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 61: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 62: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 63: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 64: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 65: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 66: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 67: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 68: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 69: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 70: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 71: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 72: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 73: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 74: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 75: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 76: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	47, // 77: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
-	49, // 78: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
-	51, // 79: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
-	18, // 80: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 81: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 82: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 83: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 84: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 85: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 86: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 87: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 88: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 89: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 90: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 91: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 92: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 93: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 94: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 95: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 96: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 97: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 98: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 99: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	48, // 100: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
-	50, // 101: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
-	52, // 102: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
-	80, // [80:103] is the sub-list for method output_type
-	57, // [57:80] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	57, // 57: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
+	57, // 58: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
+	66, // 59: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	61, // 60: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
+	63, // 61: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
+	17, // 62: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 63: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 64: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 65: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 66: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 67: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 68: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 69: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 70: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 71: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 72: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 73: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 74: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 75: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 76: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 77: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 78: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 79: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 80: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 81: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	47, // 82: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
+	49, // 83: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
+	51, // 84: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
+	53, // 85: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	55, // 86: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	58, // 87: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	60, // 88: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
+	18, // 89: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 90: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 91: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 92: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 93: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 94: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 95: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 96: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 97: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 98: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 99: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 100: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 101: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 102: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 103: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 104: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 105: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 106: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 107: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 108: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	48, // 109: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
+	50, // 110: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
+	52, // 111: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
+	54, // 112: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	56, // 113: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	59, // 114: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	62, // 115: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
+	89, // [89:116] is the sub-list for method output_type
+	62, // [62:89] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -3938,7 +4589,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

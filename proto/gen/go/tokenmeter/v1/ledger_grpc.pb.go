@@ -42,6 +42,10 @@ const (
 	LedgerService_GrantSubscription_FullMethodName  = "/tokenmeter.v1.LedgerService/GrantSubscription"
 	LedgerService_RevokeSubscription_FullMethodName = "/tokenmeter.v1.LedgerService/RevokeSubscription"
 	LedgerService_ListSubscriptions_FullMethodName  = "/tokenmeter.v1.LedgerService/ListSubscriptions"
+	LedgerService_SetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/SetPersonalData"
+	LedgerService_GetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/GetPersonalData"
+	LedgerService_SetUserProfile_FullMethodName     = "/tokenmeter.v1.LedgerService/SetUserProfile"
+	LedgerService_PlanAssignments_FullMethodName    = "/tokenmeter.v1.LedgerService/PlanAssignments"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -90,6 +94,19 @@ type LedgerServiceClient interface {
 	RevokeSubscription(ctx context.Context, in *RevokeSubscriptionRequest, opts ...grpc.CallOption) (*RevokeSubscriptionResponse, error)
 	// ListSubscriptions lists a team's subscriptions in force, by user then product.
 	ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error)
+	// SetPersonalData sets whether the organisation's users are shown as they
+	// are or as keyed pseudonyms (the default) by every service: an event on
+	// the organisation's catalog subject, recorded with its actor. Owners only.
+	SetPersonalData(ctx context.Context, in *SetPersonalDataRequest, opts ...grpc.CallOption) (*SetPersonalDataResponse, error)
+	GetPersonalData(ctx context.Context, in *GetPersonalDataRequest, opts ...grpc.CallOption) (*GetPersonalDataResponse, error)
+	// SetUserProfile gives a user a display name and an e-mail address (empty
+	// clears them) for the user directory, which shows them only where the
+	// organisation shows personal data.
+	SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error)
+	// PlanAssignments says, row by row, what assigning (or unassigning) each
+	// row would change, and why a row is refused; it changes nothing. Bulk
+	// assignment (tokenctl users import) shows it before applying.
+	PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -330,6 +347,46 @@ func (c *ledgerServiceClient) ListSubscriptions(ctx context.Context, in *ListSub
 	return out, nil
 }
 
+func (c *ledgerServiceClient) SetPersonalData(ctx context.Context, in *SetPersonalDataRequest, opts ...grpc.CallOption) (*SetPersonalDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPersonalDataResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetPersonalData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) GetPersonalData(ctx context.Context, in *GetPersonalDataRequest, opts ...grpc.CallOption) (*GetPersonalDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPersonalDataResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetPersonalData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetUserProfileResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetUserProfile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlanAssignmentsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_PlanAssignments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -376,6 +433,19 @@ type LedgerServiceServer interface {
 	RevokeSubscription(context.Context, *RevokeSubscriptionRequest) (*RevokeSubscriptionResponse, error)
 	// ListSubscriptions lists a team's subscriptions in force, by user then product.
 	ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error)
+	// SetPersonalData sets whether the organisation's users are shown as they
+	// are or as keyed pseudonyms (the default) by every service: an event on
+	// the organisation's catalog subject, recorded with its actor. Owners only.
+	SetPersonalData(context.Context, *SetPersonalDataRequest) (*SetPersonalDataResponse, error)
+	GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error)
+	// SetUserProfile gives a user a display name and an e-mail address (empty
+	// clears them) for the user directory, which shows them only where the
+	// organisation shows personal data.
+	SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error)
+	// PlanAssignments says, row by row, what assigning (or unassigning) each
+	// row would change, and why a row is refused; it changes nothing. Bulk
+	// assignment (tokenctl users import) shows it before applying.
+	PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -454,6 +524,18 @@ func (UnimplementedLedgerServiceServer) RevokeSubscription(context.Context, *Rev
 }
 func (UnimplementedLedgerServiceServer) ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSubscriptions not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetPersonalData(context.Context, *SetPersonalDataRequest) (*SetPersonalDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPersonalData not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPersonalData not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetUserProfile not implemented")
+}
+func (UnimplementedLedgerServiceServer) PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlanAssignments not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -890,6 +972,78 @@ func _LedgerService_ListSubscriptions_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_SetPersonalData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPersonalDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetPersonalData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetPersonalData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetPersonalData(ctx, req.(*SetPersonalDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_GetPersonalData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPersonalDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetPersonalData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetPersonalData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetPersonalData(ctx, req.(*GetPersonalDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_SetUserProfile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetUserProfileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetUserProfile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetUserProfile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetUserProfile(ctx, req.(*SetUserProfileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_PlanAssignments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlanAssignmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).PlanAssignments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_PlanAssignments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).PlanAssignments(ctx, req.(*PlanAssignmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -988,6 +1142,22 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSubscriptions",
 			Handler:    _LedgerService_ListSubscriptions_Handler,
+		},
+		{
+			MethodName: "SetPersonalData",
+			Handler:    _LedgerService_SetPersonalData_Handler,
+		},
+		{
+			MethodName: "GetPersonalData",
+			Handler:    _LedgerService_GetPersonalData_Handler,
+		},
+		{
+			MethodName: "SetUserProfile",
+			Handler:    _LedgerService_SetUserProfile_Handler,
+		},
+		{
+			MethodName: "PlanAssignments",
+			Handler:    _LedgerService_PlanAssignments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -5171,6 +5171,273 @@ func (x *GetSubscriptionUsageResponse) GetToDate() string {
 	return ""
 }
 
+type ListUsersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One team; empty: every team of the organisation.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Default 100, at most 1,000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersRequest) Reset() {
+	*x = ListUsersRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersRequest) ProtoMessage() {}
+
+func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
+func (*ListUsersRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ListUsersRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListUsersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListUsersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListUsersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Users         []*DirectoryUser       `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersResponse) Reset() {
+	*x = ListUsersResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersResponse) ProtoMessage() {}
+
+func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
+func (*ListUsersResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ListUsersResponse) GetUsers() []*DirectoryUser {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+func (x *ListUsersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// DirectoryUser is one user of the directory.
+type DirectoryUser struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user id, or its pseudonym.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Set through LedgerService.SetUserProfile; empty where the organisation
+	// shows pseudonyms.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Email       string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// The teams the user is assigned to now, with the products allowed there.
+	Assignments []*UserAssignment `protobuf:"bytes,4,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	// Last charged day in the teams listed (unset: never).
+	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	// "assigned" (and used within the idle days), "idle" (assigned, no use
+	// within the idle days) or "unassigned" (charged or assigned before).
+	Status        string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryUser) Reset() {
+	*x = DirectoryUser{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryUser) ProtoMessage() {}
+
+func (x *DirectoryUser) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryUser.ProtoReflect.Descriptor instead.
+func (*DirectoryUser) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *DirectoryUser) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *DirectoryUser) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *DirectoryUser) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *DirectoryUser) GetAssignments() []*UserAssignment {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *DirectoryUser) GetLastUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return nil
+}
+
+func (x *DirectoryUser) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type UserAssignment struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// "*" allows every product.
+	ProductCodes  []string               `protobuf:"bytes,2,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	AssignedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserAssignment) Reset() {
+	*x = UserAssignment{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserAssignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserAssignment) ProtoMessage() {}
+
+func (x *UserAssignment) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserAssignment.ProtoReflect.Descriptor instead.
+func (*UserAssignment) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UserAssignment) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *UserAssignment) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *UserAssignment) GetAssignedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssignedAt
+	}
+	return nil
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -5590,7 +5857,28 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x0etoken_launches\x18\x03 \x01(\x03R\rtokenLaunches\x12%\n" +
 	"\x0etokens_charged\x18\x04 \x01(\x03R\rtokensCharged\x12\x1b\n" +
 	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\x06 \x01(\tR\x06toDate*\x88\x01\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate\"g\n" +
+	"\x10ListUsersRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"o\n" +
+	"\x11ListUsersResponse\x122\n" +
+	"\x05users\x18\x01 \x03(\v2\x1c.tokenmeter.v1.DirectoryUserR\x05users\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf8\x01\n" +
+	"\rDirectoryUser\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12?\n" +
+	"\vassignments\x18\x04 \x03(\v2\x1d.tokenmeter.v1.UserAssignmentR\vassignments\x12<\n" +
+	"\flast_used_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastUsedAt\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\"\x8b\x01\n" +
+	"\x0eUserAssignment\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
+	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12;\n" +
+	"\vassigned_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assignedAt*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -5637,7 +5925,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1bCAPACITY_BUCKET_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CAPACITY_BUCKET_DAY\x10\x01\x12\x18\n" +
 	"\x14CAPACITY_BUCKET_WEEK\x10\x02\x12\x19\n" +
-	"\x15CAPACITY_BUCKET_MONTH\x10\x032\x90\n" +
+	"\x15CAPACITY_BUCKET_MONTH\x10\x032\xe0\n" +
 	"\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
@@ -5654,7 +5942,8 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x06WhoAmI\x12\x1c.tokenmeter.v1.WhoAmIRequest\x1a\x1d.tokenmeter.v1.WhoAmIResponse\x12T\n" +
 	"\vGetSessions\x12!.tokenmeter.v1.GetSessionsRequest\x1a\".tokenmeter.v1.GetSessionsResponse\x12c\n" +
 	"\x10GetCapacityUsage\x12&.tokenmeter.v1.GetCapacityUsageRequest\x1a'.tokenmeter.v1.GetCapacityUsageResponse\x12o\n" +
-	"\x14GetSubscriptionUsage\x12*.tokenmeter.v1.GetSubscriptionUsageRequest\x1a+.tokenmeter.v1.GetSubscriptionUsageResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x14GetSubscriptionUsage\x12*.tokenmeter.v1.GetSubscriptionUsageRequest\x1a+.tokenmeter.v1.GetSubscriptionUsageResponse\x12N\n" +
+	"\tListUsers\x12\x1f.tokenmeter.v1.ListUsersRequest\x1a .tokenmeter.v1.ListUsersResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -5669,7 +5958,7 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                          // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                     // 1: tokenmeter.v1.RangePreset
@@ -5734,9 +6023,13 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(*GetSubscriptionUsageRequest)(nil),  // 60: tokenmeter.v1.GetSubscriptionUsageRequest
 	(*SubscriptionUse)(nil),              // 61: tokenmeter.v1.SubscriptionUse
 	(*GetSubscriptionUsageResponse)(nil), // 62: tokenmeter.v1.GetSubscriptionUsageResponse
-	(*Budget)(nil),                       // 63: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),        // 64: google.protobuf.Timestamp
-	(DenyReason)(0),                      // 65: tokenmeter.v1.DenyReason
+	(*ListUsersRequest)(nil),             // 63: tokenmeter.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),            // 64: tokenmeter.v1.ListUsersResponse
+	(*DirectoryUser)(nil),                // 65: tokenmeter.v1.DirectoryUser
+	(*UserAssignment)(nil),               // 66: tokenmeter.v1.UserAssignment
+	(*Budget)(nil),                       // 67: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),        // 68: google.protobuf.Timestamp
+	(DenyReason)(0),                      // 69: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
@@ -5746,7 +6039,7 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	12, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
 	13, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
 	11, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	63, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	67, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
 	8,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
 	15, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
 	18, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
@@ -5756,11 +6049,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	17, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
 	13, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	64, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	68, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
 	24, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
 	25, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	64, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	64, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	68, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	68, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
 	8,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	23, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
@@ -5770,17 +6063,17 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	8,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	64, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	68, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
 	35, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
 	37, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
 	8,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	65, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	69, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
 	41, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	65, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	64, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	65, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	69, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	68, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	69, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
 	40, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
 	41, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
 	42, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
@@ -5791,11 +6084,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	45, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
 	45, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
 	8,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	64, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
-	64, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
-	64, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
-	64, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
-	64, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	68, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	68, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	68, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	68, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	68, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
 	51, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
 	52, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
 	53, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
@@ -5807,39 +6100,45 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	58, // 65: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
 	8,  // 66: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
 	61, // 67: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
-	9,  // 68: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	14, // 69: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	21, // 70: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	26, // 71: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	31, // 72: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	33, // 73: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	36, // 74: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	28, // 75: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	39, // 76: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	44, // 77: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	48, // 78: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	50, // 79: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
-	57, // 80: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
-	60, // 81: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
-	10, // 82: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	16, // 83: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	22, // 84: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	27, // 85: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	32, // 86: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	34, // 87: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	38, // 88: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	30, // 89: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	43, // 90: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	47, // 91: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	49, // 92: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	56, // 93: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
-	59, // 94: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
-	62, // 95: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
-	82, // [82:96] is the sub-list for method output_type
-	68, // [68:82] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	65, // 68: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
+	66, // 69: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
+	68, // 70: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
+	68, // 71: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
+	9,  // 72: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	14, // 73: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	21, // 74: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	26, // 75: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	31, // 76: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	33, // 77: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	36, // 78: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	28, // 79: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	39, // 80: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	44, // 81: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	48, // 82: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	50, // 83: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	57, // 84: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
+	60, // 85: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
+	63, // 86: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
+	10, // 87: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	16, // 88: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	22, // 89: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	27, // 90: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	32, // 91: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	34, // 92: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	38, // 93: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	30, // 94: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	43, // 95: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	47, // 96: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	49, // 97: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	56, // 98: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	59, // 99: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
+	62, // 100: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
+	64, // 101: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
+	87, // [87:102] is the sub-list for method output_type
+	72, // [72:87] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -5854,7 +6153,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   55,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

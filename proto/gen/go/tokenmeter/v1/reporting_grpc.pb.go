@@ -33,6 +33,7 @@ const (
 	ReportingService_GetSessions_FullMethodName          = "/tokenmeter.v1.ReportingService/GetSessions"
 	ReportingService_GetCapacityUsage_FullMethodName     = "/tokenmeter.v1.ReportingService/GetCapacityUsage"
 	ReportingService_GetSubscriptionUsage_FullMethodName = "/tokenmeter.v1.ReportingService/GetSubscriptionUsage"
+	ReportingService_ListUsers_FullMethodName            = "/tokenmeter.v1.ReportingService/ListUsers"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -74,6 +75,12 @@ type ReportingServiceClient interface {
 	// GetSubscriptionUsage shows launches authorized by named subscriptions
 	// apart from token use: per user and product, with both totals.
 	GetSubscriptionUsage(ctx context.Context, in *GetSubscriptionUsageRequest, opts ...grpc.CallOption) (*GetSubscriptionUsageResponse, error)
+	// ListUsers is the user directory of the organisation or one team: every
+	// user ever assigned or charged, with assignments, allowed products, last
+	// use and status, sorted by user id as shown (pseudonyms where the
+	// organisation shows them); names and e-mail addresses only where the
+	// organisation shows personal data.
+	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -233,6 +240,16 @@ func (c *reportingServiceClient) GetSubscriptionUsage(ctx context.Context, in *G
 	return out, nil
 }
 
+func (c *reportingServiceClient) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUsersResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -272,6 +289,12 @@ type ReportingServiceServer interface {
 	// GetSubscriptionUsage shows launches authorized by named subscriptions
 	// apart from token use: per user and product, with both totals.
 	GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error)
+	// ListUsers is the user directory of the organisation or one team: every
+	// user ever assigned or charged, with assignments, allowed products, last
+	// use and status, sorted by user id as shown (pseudonyms where the
+	// organisation shows them); names and e-mail addresses only where the
+	// organisation shows personal data.
+	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -323,6 +346,9 @@ func (UnimplementedReportingServiceServer) GetCapacityUsage(context.Context, *Ge
 }
 func (UnimplementedReportingServiceServer) GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSubscriptionUsage not implemented")
+}
+func (UnimplementedReportingServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -590,6 +616,24 @@ func _ReportingService_GetSubscriptionUsage_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_ListUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListUsers(ctx, req.(*ListUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -648,6 +692,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSubscriptionUsage",
 			Handler:    _ReportingService_GetSubscriptionUsage_Handler,
+		},
+		{
+			MethodName: "ListUsers",
+			Handler:    _ReportingService_ListUsers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

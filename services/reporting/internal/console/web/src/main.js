@@ -17,6 +17,8 @@ import * as advice from './pages/advice.js';
 import * as subscriptions from './pages/subscriptions.js';
 import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
+import * as settings from './pages/settings.js';
+import * as directory from './pages/directory.js';
 
 const pages = [
   { path: 'summary', title: 'Token usage', page: summary },
@@ -31,7 +33,9 @@ const pages = [
   { path: 'advice', title: 'Advice', page: advice },
   { path: 'subscriptions', title: 'Subscriptions', page: subscriptions },
   { path: 'alerts', title: 'Alerts', page: alerts },
+  { path: 'directory', title: 'Directory', page: directory },
   { path: 'export', title: 'Export', page: exporter },
+  { path: 'settings', title: 'Settings', page: settings },
 ];
 
 export const ranges = [

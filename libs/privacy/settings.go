@@ -1,0 +1,182 @@
+package privacy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+)
+
+// Setting is an organisation's personal-data setting as the log holds it.
+type Setting struct {
+	Show bool
+	At   time.Time
+	// Actor is who set it: role and key id ("owner:k-1a2b…").
+	Actor  string
+	Reason string
+	// EventID is the id of the event that set it.
+	EventID string
+}
+
+// Profile is a user's display name and e-mail address, for the directory.
+type Profile struct {
+	DisplayName, Email string
+}
+
+// Settings follows every organisation's personal-data setting on the
+// catalog subjects of the LEDGER stream, and the profiles its users were
+// given there. Until an organisation sets it, it is pseudonymised.
+type Settings struct {
+	mu       sync.RWMutex
+	byOrg    map[string]Setting
+	profiles map[string]map[string]Profile // org → user → profile
+	// hidden is when each organisation last stopped showing its people.
+	hidden   map[string]time.Time
+	seq      uint64
+	advanced chan struct{} // closed and replaced whenever seq moves
+	ready    chan struct{}
+	once     sync.Once
+	cc       jetstream.ConsumeContext
+}
+
+// Follow starts following the settings and returns once it has read every
+// setting already on the log (or ctx ends), so a service never answers with
+// a setting older than its start.
+func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
+	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
+	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{eventlog.CatalogSubject("*")},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow personal-data settings: %w", err)
+	}
+	if s.cc, err = cons.Consume(s.handle); err != nil {
+		return nil, fmt.Errorf("follow personal-data settings: %w", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		s.cc.Stop()
+		return nil, fmt.Errorf("follow personal-data settings: %w", err)
+	}
+	if info.NumPending == 0 && info.Delivered.Stream == 0 {
+		s.once.Do(func() { close(s.ready) })
+	}
+	select {
+	case <-s.ready:
+		return s, nil
+	case <-ctx.Done():
+		s.cc.Stop()
+		return nil, fmt.Errorf("follow personal-data settings: %w", ctx.Err())
+	}
+}
+
+func (s *Settings) handle(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return
+	}
+	ev, err := eventlog.Decode(msg.Data())
+	org := strings.Split(msg.Subject(), ".")[1]
+	s.mu.Lock()
+	if err == nil {
+		s.apply(org, ev)
+	}
+	s.seq = meta.Sequence.Stream
+	close(s.advanced)
+	s.advanced = make(chan struct{})
+	s.mu.Unlock()
+	if meta.NumPending == 0 {
+		s.once.Do(func() { close(s.ready) })
+	}
+}
+
+func (s *Settings) apply(org string, ev *v1.Event) {
+	if set := ev.GetPersonalDataSet(); set != nil {
+		if !set.GetShow() && s.byOrg[org].Show {
+			s.hidden[org] = ev.GetServerTime().AsTime()
+		}
+		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
+			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
+	}
+	if p := ev.GetUserProfileSet(); p != nil {
+		users := s.profiles[org]
+		if users == nil {
+			users = map[string]Profile{}
+			s.profiles[org] = users
+		}
+		if p.GetDisplayName() == "" && p.GetEmail() == "" {
+			delete(users, p.GetUserId())
+		} else {
+			users[p.GetUserId()] = Profile{DisplayName: p.GetDisplayName(), Email: p.GetEmail()}
+		}
+	}
+}
+
+// HiddenSince is when org last switched from showing its people to
+// pseudonyms (zero if it never showed them): what was written about them
+// before then may name them.
+func (s *Settings) HiddenSince(org string) time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.hidden[org]
+}
+
+// Profile returns the profile org gave user, if any. Callers show it only
+// where org shows personal data.
+func (s *Settings) Profile(org, user string) (Profile, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.profiles[org][user]
+	return p, ok
+}
+
+// ShowsPersonalData reports whether org shows its people as they are.
+func (s *Settings) ShowsPersonalData(org string) bool {
+	set, _ := s.Get(org)
+	return set.Show
+}
+
+// Get returns org's setting and whether it ever set one.
+func (s *Settings) Get(org string) (Setting, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	set, ok := s.byOrg[org]
+	return set, ok
+}
+
+// WaitFor blocks until the settings have read stream sequence seq.
+func (s *Settings) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		s.mu.RLock()
+		done, ch := s.seq >= seq, s.advanced
+		s.mu.RUnlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// AnyPseudonymised reports whether some organisation among orgs is
+// pseudonymised.
+func (s *Settings) AnyPseudonymised(orgs []string) bool {
+	for _, o := range orgs {
+		if !s.ShowsPersonalData(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop stops following.
+func (s *Settings) Stop() { s.cc.Stop() }

@@ -1,0 +1,40 @@
+// Directory: every user of the organisation (or the team picked) who was
+// assigned or charged, with the teams and products assigned now, last use
+// and status. Names and e-mail addresses appear only where the
+// organisation shows personal data; elsewhere users are pseudonyms.
+import { call } from '../api.js';
+import { h, table, day } from '../format.js';
+
+let size = 25;
+// The page tokens of the pages shown so far, for one team and page size.
+let tokensOf = { query: '', stack: [''] };
+
+const assignments = (u) => (u.assignments || [])
+  .map((a) => `${a.team_id}: ${(a.product_codes || []).join(', ')}`).join(' · ') || '—';
+
+export async function render(el, ctx) {
+  const query = `${ctx.team}/${size}`;
+  if (tokensOf.query !== query) tokensOf = { query, stack: [''] };
+  const page = tokensOf.stack.length;
+  const r = await call('ReportingService', 'ListUsers', { team_id: ctx.team, page_size: size, page_token: tokensOf.stack[page - 1] });
+  const rerender = () => { el.replaceChildren(); render(el, ctx); };
+  el.append(h('div', { class: 'toolbar' }, h('label', { for: 'directory-size' }, 'Show ',
+    h('select', { id: 'directory-size', onchange: (e) => { size = Number(e.target.value); rerender(); } },
+      [5, 25, 100].map((v) => h('option', { value: v, selected: v === size }, `${v} per page`))))));
+  el.append(h('p', { class: 'range-note' }, ctx.team ? `The users of team ${ctx.team}.` : 'The users of every team.',
+    ' Idle: assigned, but without a charge (or a new assignment) for the idle days.'));
+  el.append(table([
+    { label: 'User', value: (u) => u.user_id },
+    { label: 'Name', value: (u) => u.display_name || '—' },
+    { label: 'E-mail', value: (u) => u.email || '—' },
+    { label: 'Status', value: (u) => h('span', { class: `status ${u.status}` }, u.status) },
+    { label: 'Last used', value: (u) => day(u.last_used_at) },
+    { label: 'Assigned products', value: assignments },
+  ], r.users || [], { testid: 'directory-table' }));
+  if (page > 1 || r.next_page_token) {
+    el.append(h('div', { class: 'pager', role: 'navigation', 'aria-label': 'Pages of the directory' },
+      h('button', { type: 'button', disabled: page === 1, onclick: () => { tokensOf.stack.pop(); rerender(); } }, '← Previous'),
+      h('span', { 'data-testid': 'directory-page' }, ` Page ${page} `),
+      h('button', { type: 'button', disabled: !r.next_page_token, onclick: () => { tokensOf.stack.push(r.next_page_token); rerender(); } }, 'Next →')));
+  }
+}

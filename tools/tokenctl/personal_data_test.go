@@ -1,0 +1,60 @@
+package tokenctl
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/tools/devstack"
+)
+
+// testPersonalData: owners set the organisation's personal-data setting with
+// a reason and see who set it; an admin may read it but not change it. The
+// stack shows the demo's people; the test sets that again, so the groups
+// beside it see no change.
+func testPersonalData(t *testing.T, s *stack) {
+	env := s.env(t)
+	rows := tableRows(t, ok(t, env, "personal-data", "get"))
+	require.Equal(t, []string{"PEOPLE", "SET_AT", "BY", "REASON"}, rows[0])
+	require.Equal(t, "show", rows[1][0], "as the stack's owner set it")
+
+	r := ctl(t, env, "personal-data", "set", "pseudonyms")
+	require.NotZero(t, r.code)
+	require.Contains(t, r.stderr, "an admin key may not call /tokenmeter.v1.LedgerService/SetPersonalData")
+	r = ctl(t, env, "personal-data", "set", "maybe")
+	require.NotZero(t, r.code)
+	require.Contains(t, r.stderr, `invalid setting "maybe"`)
+
+	env["TOKENMETER_API_KEY"] = devstack.OwnerKey
+	r = ctl(t, env, "personal-data", "set", "show", "--reason", string(make([]byte, 300)))
+	require.NotZero(t, r.code)
+	require.Contains(t, r.stderr, "reason")
+	ok(t, env, "personal-data", "set", "show", "--reason", "policy-2026")
+	out := ok(t, env, "personal-data", "get")
+	rows = tableRows(t, out)
+	require.Equal(t, "show", rows[1][0])
+	require.Contains(t, rows[1], "policy-2026")
+	require.Contains(t, out, " owner:", "recorded with its actor")
+}
+
+// testDirectory: the directory lists a team's users with their assignments,
+// status and, the demo showing its people, the profile set for one.
+func testDirectory(t *testing.T, s *stack) {
+	env := s.env(t)
+	ok(t, env, "users", "assign", "dir-a", "dana", "--products", "REVIT,ACAD")
+	ok(t, env, "users", "assign", "dir-a", "dora", "--products", "*")
+	ok(t, env, "users", "set-profile", "dana", "--name", "Dana Example", "--email", "dana@example.com")
+	r := ctl(t, env, "users", "set-profile", "dana", "--email", "not an address")
+	require.NotZero(t, r.code)
+	require.Contains(t, r.stderr, "email")
+
+	var rows [][]string
+	require.Eventually(t, func() bool {
+		rows = csvRows(t, ok(t, env, "users", "list", "--team", "dir-a", "-o", "csv"))
+		return len(rows) == 3
+	}, 15*time.Second, 50*time.Millisecond, "reporting projects the assignments")
+	require.Equal(t, []string{"user", "name", "email", "status", "last_used", "assignments"}, rows[0])
+	require.Equal(t, []string{"dana", "Dana Example", "dana@example.com", "assigned", "", "dir-a:ACAD,REVIT"}, rows[1])
+	require.Equal(t, []string{"dora", "", "", "assigned", "", "dir-a:*"}, rows[2])
+}
