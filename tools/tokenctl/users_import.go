@@ -72,7 +72,7 @@ func readImport(path string) ([]*importRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read only: closing loses nothing
 	if st, err := f.Stat(); err == nil && st.Size() > maxImportBytes {
 		return nil, fmt.Errorf("%s: %d bytes, at most %d", path, st.Size(), maxImportBytes)
 	}
