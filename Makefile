@@ -31,10 +31,11 @@ run: deps-run clickhouse ## start ClickHouse, embedded NATS, the four services a
 
 .PHONY: test
 test: deps-test clickhouse lint proto-lint compose-check console-check console-e2e-deps ## every test of every module, against real NATS and ClickHouse
-	@for m in $(MODULES); do \
+	@failed=""; for m in $(MODULES); do \
 		echo "== go test $${m#$(CURDIR)/}"; \
-		(cd $$m && go test $(GO_TEST_FLAGS) ./...) || exit 1; \
-	done
+		(cd $$m && go test $(GO_TEST_FLAGS) ./...) || failed="$$failed $${m#$(CURDIR)/}"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: failures in:$$failed"; exit 1; fi
 
 .PHONY: bench
 bench: clickhouse ## benchmarks, each printed beside the raw component measured in the same run

@@ -32,7 +32,7 @@ func startAlone(t *testing.T, natsURL string) *replica {
 	t.Helper()
 	var cfg ledger.Config
 	cfg.NATSURL, cfg.APIKeys, cfg.Listen = natsURL, keys, "127.0.0.1:0"
-	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
+	cfg.NATSCreds, cfg.UserHashKey = testkit.Creds(t, natsURL, "ledger"), testkit.UserHashKey
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery, cfg.IdleTimeout = 1, 5*time.Second, 1, 15*time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
