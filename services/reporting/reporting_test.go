@@ -253,7 +253,7 @@ func TestConsoleOIDCFlags(t *testing.T) {
 		var cfg reporting.Config
 		fs := flag.NewFlagSet("reporting", flag.ContinueOnError)
 		cfg.Register(fs)
-		args := append([]string{"-api-keys", "admin-key:acme:admin", "-console-oidc-issuer", "http://idp.example",
+		args := append([]string{"-api-keys", "admin-key:acme:admin", "-user-hash-key", testkit.UserHashKey, "-console-oidc-issuer", "http://idp.example",
 			"-console-oidc-client-id", "console", "-console-oidc-client-secret-file", "/s", "-console-oidc-grants-file", "/g",
 			"-console-oidc-redirect-url", "http://console.example/auth/callback"}, extra...)
 		require.NoError(t, fs.Parse(args))

@@ -23,7 +23,8 @@ import (
 func sessionsFixture(t *testing.T) (acme, globex v1.ReportingServiceClient, base, now time.Time) {
 	t.Helper()
 	natsURL, _ := testkit.NATS(t)
-	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
+	showPersonalData(t, natsURL, "acme")
+	svc := startServiceWith(t, natsURL, func(*reporting.Config) {})
 	js := logAs(t, natsURL, "admin")
 	now = time.Now().UTC().Truncate(time.Second)
 	base = now.Truncate(24*time.Hour).AddDate(0, 0, -2).Add(9 * time.Hour)

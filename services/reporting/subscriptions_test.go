@@ -73,7 +73,8 @@ func TestGetSubscriptionUsage(t *testing.T) {
 func startSubscriptionFixture(t *testing.T) (acme, globex v1.ReportingServiceClient, day func(int) string) {
 	t.Helper()
 	natsURL, _ := testkit.NATS(t)
-	svc := startServiceWith(t, natsURL, func(c *reporting.Config) { c.PersonalDataOrgs, c.UserHashKey = "acme", "test-secret" })
+	showPersonalData(t, natsURL, "acme")
+	svc := startServiceWith(t, natsURL, func(*reporting.Config) {})
 	js := logAs(t, natsURL, "admin")
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	ago := func(days int) time.Time { return today.AddDate(0, 0, -days).Add(time.Hour) }

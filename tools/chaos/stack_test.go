@@ -50,7 +50,7 @@ func startStack(t *testing.T, bin, database string) *stack {
 	common := func(identity, listen string) []string {
 		return []string{"TOKENMETER_NATS_URL=" + s.natsURL, "TOKENMETER_API_KEYS=" + devstack.APIKeys(),
 			"TOKENMETER_LISTEN=" + listen, "TOKENMETER_LOG_LEVEL=info",
-			"TOKENMETER_NATS_CREDS=" + natsauth.SeedFile(s.seeds, identity)}
+			"TOKENMETER_NATS_CREDS=" + natsauth.SeedFile(s.seeds, identity), "TOKENMETER_USER_HASH_KEY=" + testkit.UserHashKey}
 	}
 	svc := func(name, identity string, env ...string) *proc {
 		addr := freeAddr(t)
@@ -71,7 +71,7 @@ func startStack(t *testing.T, bin, database string) *stack {
 	s.alerting = svc("alerting", "alerting")
 	s.reporting = svc("reporting", "reporting", "TOKENMETER_CLICKHOUSE_ADDR="+testkit.ClickHouseAddr(),
 		"TOKENMETER_CLICKHOUSE_DATABASE="+database, "TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr,
-		"TOKENMETER_LEDGER_API_KEY="+devstack.ServiceKey)
+		"TOKENMETER_LEDGER_API_KEY="+devstack.ReportingKey)
 	s.reporting.args = []string{"-console-listen="} // no console: its default port is shared
 	for _, p := range s.procs() {
 		t.Cleanup(p.stop)
