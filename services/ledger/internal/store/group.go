@@ -68,7 +68,7 @@ func (s *Store) groupsPay(ctx context.Context) bool {
 }
 
 // commitGroup decides and appends the group; false means nothing of it may be
-// trusted and errs is to be filled again.
+// trusted and errs is to be filled again. The caller holds e.lock.
 func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {

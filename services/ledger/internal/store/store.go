@@ -140,7 +140,8 @@ func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, dec
 	return err
 }
 
-// decideOne runs one decision on the held pool until it is appended.
+// decideOne runs one decision on the held pool until it is appended. The
+// caller holds e.lock.
 func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide pool.Command) error {
 	subject := e.subject
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -222,7 +223,8 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 // decision must be made again on fresh state. Unless all were appended, the
 // pool holds events the log does not and is loaded again next time; the
 // events already appended are facts with their own ids, found there, so the
-// decision made again makes only what is still missing.
+// decision made again makes only what is still missing. The caller holds
+// e.lock.
 func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events []*v1.Event) (retry bool, err error) {
 	e.dup = ""
 	for _, ev := range events {
@@ -261,7 +263,7 @@ func (s *Store) append(ctx context.Context, subject string, ev *v1.Event, expect
 }
 
 // catchUp folds the subject's events after e.seq; when full, it first resets
-// the pool and reads the subject from the start.
+// the pool and reads the subject from the start. The caller holds e.lock.
 func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bool) error {
 	if !needed {
 		return nil
@@ -335,7 +337,7 @@ func (s *Store) entry(org, team string) *entry {
 // encoded) but encoded and saved in the background, one save per pool at a
 // time; a failure only costs a longer replay next start, so
 // it is logged, and the count restarts either way so a pool that cannot be
-// saved is not re-encoded on every decision.
+// saved is not re-encoded on every decision. The caller holds e.lock.
 func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
 	if s.snapshots == nil || s.snapshotEvery == 0 || e.sinceSnapshot < s.snapshotDue(e) {
 		return
@@ -370,15 +372,10 @@ func (s *Store) maybeSnapshot(ctx context.Context, e *entry) {
 
 // snapshotDue is how many events a pool folds between snapshots:
 // snapshotEvery, or half the answers it remembers when that is more, but
-// never more than maxSnapshotStretch times snapshotEvery. A snapshot costs
-// in proportion to those answers (48 hours of a busy pool's launches, most
-// of its bytes: ~1.3 µs each to encode, more to compress), so a pool of
-// 20,000 answers snapshotting every 1,000 events spent more CPU on snapshots
-// than on deciding; spaced by its size, a snapshot costs each event a couple
-// of answers' encoding however busy the pool. The stretch bounds the other
-// side: a start, and a reload after a refused group commit (which runs
-// under the pool's lock), replay the tail since the last snapshot — with
-// snapshotEvery 1,000 at most 10,000 events, however busy the pool.
+// never more than maxSnapshotStretch times snapshotEvery. A snapshot costs in
+// proportion to the answers a pool remembers, so spacing it by their number
+// keeps its cost per event flat however busy the pool; the stretch bounds
+// the tail a start or a reload must replay. The caller holds e.lock.
 func (s *Store) snapshotDue(e *entry) uint64 {
 	return max(s.snapshotEvery, min(uint64(e.pool.Remembered()/2), maxSnapshotStretch*s.snapshotEvery))
 }
