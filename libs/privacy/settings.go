@@ -39,6 +39,7 @@ type Settings struct {
 	// hidden is when each organisation last stopped showing its people.
 	hidden   map[string]time.Time
 	seq      uint64
+	handled  uint64        // messages handled, as the consumer numbers them
 	advanced chan struct{} // closed and replaced whenever seq moves
 	ready    chan struct{}
 	once     sync.Once
@@ -64,8 +65,11 @@ func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
 		s.cc.Stop()
 		return nil, fmt.Errorf("follow personal-data settings: %w", err)
 	}
-	if info.NumPending == 0 && info.Delivered.Stream == 0 {
-		s.once.Do(func() { close(s.ready) })
+	if info.NumPending == 0 {
+		// Nothing left to deliver: ready once what was delivered is handled.
+		// (The delivered stream sequence is no guide: the server moves it
+		// past the other subjects' events without delivering anything.)
+		go s.readyAfter(ctx, info.Delivered.Consumer)
 	}
 	select {
 	case <-s.ready:
@@ -88,11 +92,33 @@ func (s *Settings) handle(msg jetstream.Msg) {
 		s.apply(org, ev)
 	}
 	s.seq = meta.Sequence.Stream
+	s.handled = meta.Sequence.Consumer
 	close(s.advanced)
 	s.advanced = make(chan struct{})
 	s.mu.Unlock()
 	if meta.NumPending == 0 {
 		s.once.Do(func() { close(s.ready) })
+	}
+}
+
+// readyAfter marks the settings ready once the handler has handled the
+// consumer's first n messages (or ctx ends).
+func (s *Settings) readyAfter(ctx context.Context, n uint64) {
+	for {
+		s.mu.RLock()
+		done, advanced := s.handled >= n, s.advanced
+		s.mu.RUnlock()
+		if done {
+			s.once.Do(func() { close(s.ready) })
+			return
+		}
+		select {
+		case <-advanced:
+		case <-s.ready:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
