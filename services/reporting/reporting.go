@@ -4,7 +4,6 @@ package reporting
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -313,43 +311,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	return s, nil
 }
 
-// openProjections opens ClickHouse, migrates its schema, checks that the
-// tables project this log and builds one projector per stream, which
-// decodes each event once for all its tables.
-func (s *Service) openProjections(ctx context.Context, js jetstream.JetStream) (err error) {
-	cfg, log := s.cfg, s.log
-	if s.ch, err = openClickHouse(ctx, cfg); err != nil {
-		return err
-	}
-	applied, err := schema.Migrate(ctx, s.ch)
-	if err != nil {
-		return err
-	}
-	if len(applied) > 0 {
-		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
-	}
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		if err := origin.Check(ctx, s.ch, js, stream, cfg.ClickHouseDatabase); err != nil {
-			return err
-		}
-	}
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		var tables []projector.Table
-		for _, p := range projector.Projections() {
-			if p.Stream == stream {
-				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
-			}
-		}
-		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
-			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
-		if err != nil {
-			return err
-		}
-		s.projs = append(s.projs, proj)
-	}
-	return nil
-}
-
 // transport is the TLS of the gRPC server and the console: serving, calling
 // the reporting service itself, and calling the others (nil: plaintext).
 func transport(cfg Config) (c console.Config, err error) {
@@ -493,50 +454,4 @@ func (s *Service) close() {
 	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
 		s.log.Warn("stop", "err", err)
 	}
-}
-
-// maxExecutionSeconds is ClickHouse's max_execution_time for d: whole
-// seconds, at least one (0 would mean no limit).
-func maxExecutionSeconds(d time.Duration) int {
-	if d <= 0 {
-		d = time.Minute
-	}
-	return max(1, int(d/time.Second))
-}
-
-func openClickHouse(ctx context.Context, cfg Config) (driver.Conn, error) {
-	var tlsConf *tls.Config
-	if cfg.ClickHouseTLS {
-		var err error
-		if tlsConf, err = cfg.TLS.Client(); err != nil {
-			return nil, fmt.Errorf("clickhouse tls: %w", err)
-		}
-	}
-	open := func(database string) (driver.Conn, error) {
-		conn, err := clickhouse.Open(&clickhouse.Options{
-			TLS:         tlsConf,
-			Addr:        []string{cfg.ClickHouseAddr},
-			Auth:        clickhouse.Auth{Database: database, Username: cfg.ClickHouseUser, Password: cfg.ClickHousePassword},
-			DialTimeout: 5 * time.Second,
-			Settings:    clickhouse.Settings{"max_execution_time": maxExecutionSeconds(cfg.ClickHouseMaxExecution)},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("open clickhouse %s: %w", cfg.ClickHouseAddr, err)
-		}
-		if err := conn.Ping(ctx); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("ping clickhouse %s: %w", cfg.ClickHouseAddr, err)
-		}
-		return conn, nil
-	}
-	boot, err := open("")
-	if err != nil {
-		return nil, err
-	}
-	err = schema.CreateDatabase(ctx, boot, cfg.ClickHouseDatabase)
-	boot.Close()
-	if err != nil {
-		return nil, err
-	}
-	return open(cfg.ClickHouseDatabase)
 }
