@@ -110,7 +110,7 @@ func benchLedger(b *testing.B, url string, pools int) v1.LedgerServiceClient {
 	b.Helper()
 	var cfg Config
 	cfg.NATSURL, cfg.Listen = url, "127.0.0.1:0"
-	cfg.NATSCreds = testkit.Creds(b, url, "ledger")
+	cfg.NATSCreds, cfg.UserHashKey = testkit.Creds(b, url, "ledger"), testkit.UserHashKey
 	cfg.APIKeys = benchAdminKey + ":" + benchOrg + ":admin," + benchServiceKey + ":*:service:ingestion"
 	cfg.StreamReplicas, cfg.ShutdownTimeout, cfg.SnapshotEvery = 1, 5*time.Second, 1000
 	cfg.IdleTimeout, cfg.SweepInterval = 15*time.Minute, time.Minute
@@ -306,12 +306,14 @@ func BenchmarkAuthorizeOnePool(b *testing.B) {
 		load.ReportCPU(b, cpu, 0)
 	})
 	a := newAuthorizer(benchLedger(b, url, 1), 1)
-	b.Run("grpc-floor-list-products", func(b *testing.B) {
-		// A call with the same gRPC, auth and telemetry but no JetStream:
-		// what the transport alone costs per sequential call.
+	b.Run("grpc-floor-quote", func(b *testing.B) {
+		// A call with the same gRPC, auth and telemetry but no JetStream (a
+		// quote reads the pool and appends nothing): what the transport
+		// alone costs per sequential call, on a call ingestion's key may make.
 		ctx := auth.ActingFor(context.Background(), benchOrg)
+		quote := &v1.QuoteLaunchRequest{Quote: &v1.QuoteRequest{TeamId: teamName(0), UserId: "u0", ProductCode: "P0"}}
 		r := load.Closed(b, 1, b.N, func(int) error {
-			_, err := a.c.ListProducts(ctx, &v1.ListProductsRequest{})
+			_, err := a.c.QuoteLaunch(ctx, quote)
 			return err
 		})
 		r.Report(b, "call/s", 0)
