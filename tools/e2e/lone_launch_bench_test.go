@@ -81,7 +81,7 @@ type lonePath struct {
 func lonePaths(b *testing.B, env *launchBench) []lonePath {
 	ctx := context.Background()
 	ledger := v1.NewLedgerServiceClient(benchConn(b, env.led.addr, devstack.ServiceKey))
-	ingest := v1.NewIngestionServiceClient(benchConn(b, env.ing.Addr(), devstack.ServiceKey))
+	ingest := v1.NewIngestionServiceClient(benchConn(b, env.ing.Addr(), devstack.GatewayKey))
 	health := healthpb.NewHealthClient(benchConn(b, env.led.addr, devstack.ServiceKey))
 	return []lonePath{
 		{"append", rawAppend(b, env.led.nats)},
@@ -141,7 +141,7 @@ func httpLaunch(ctx context.Context, base string) func(string) func(int) error {
 			if err != nil {
 				return err
 			}
-			req.Header.Set("Authorization", "Bearer "+devstack.ServiceKey)
+			req.Header.Set("Authorization", "Bearer "+devstack.GatewayKey)
 			req.Header.Set(auth.MetadataOrg, devstack.DemoOrg)
 			res, err := client.Do(req)
 			if err != nil {
