@@ -12,29 +12,24 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tokenmeter/tokenmeter/libs/telemetry"
 )
 
 // The instruments are made once on the global meter provider, which hands
 // them to the provider telemetry.Setup installs.
 var (
 	meter          = otel.Meter("github.com/tokenmeter/tokenmeter/libs/eventlog")
-	appendDuration = must(meter.Float64Histogram("tokenmeter.eventlog.append.duration", metric.WithUnit("s"),
+	appendDuration = telemetry.Must(meter.Float64Histogram("tokenmeter.eventlog.append.duration", metric.WithUnit("s"),
 		metric.WithDescription("Time from an append's start to JetStream's acknowledgement or error")))
-	appendErrors = must(meter.Int64Counter("tokenmeter.eventlog.append.errors",
+	appendErrors = telemetry.Must(meter.Int64Counter("tokenmeter.eventlog.append.errors",
 		metric.WithDescription("Appends that failed, by kind: conflict (expected sequence moved), unavailable, other")))
-	natsReconnects = must(meter.Int64Counter("tokenmeter.nats.reconnects",
+	natsReconnects = telemetry.Must(meter.Int64Counter("tokenmeter.nats.reconnects",
 		metric.WithDescription("Times a NATS connection of this process was re-established")))
-	_ = must(meter.Int64ObservableGauge("tokenmeter.nats.connected",
+	_ = telemetry.Must(meter.Int64ObservableGauge("tokenmeter.nats.connected",
 		metric.WithDescription("1 when every NATS connection of this process is connected, else 0"),
 		metric.WithInt64Callback(observeConnected)))
 )
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		otel.Handle(err) // an invalid name: a programming error the SDK reports; v is a no-op
-	}
-	return v
-}
 
 // streams are the label values of the stream attribute; a subject of
 // anything else counts as "other", so the label stays bounded.

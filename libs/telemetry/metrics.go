@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -67,4 +68,14 @@ func (m *metricsServer) addr() string {
 		return ""
 	}
 	return m.listener.Addr().String()
+}
+
+// Must returns an instrument, reporting a creation error (an invalid name: a
+// programming error) to OpenTelemetry's handler; the instrument is then a
+// no-op, so a service still runs.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		otel.Handle(err)
+	}
+	return v
 }

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tokenmeter/tokenmeter/libs/telemetry"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -14,22 +15,15 @@ import (
 // to the one telemetry.Setup installs).
 var (
 	meter    = otel.Meter("github.com/tokenmeter/tokenmeter/services/ingestion/internal/launch")
-	inFlight = must(meter.Int64UpDownCounter("tokenmeter.ingestion.in_flight",
+	inFlight = telemetry.Must(meter.Int64UpDownCounter("tokenmeter.ingestion.in_flight",
 		metric.WithDescription("Launcher calls being worked on (holding a slot of -max-in-flight)")))
-	queued = must(meter.Int64UpDownCounter("tokenmeter.ingestion.queued",
+	queued = telemetry.Must(meter.Int64UpDownCounter("tokenmeter.ingestion.queued",
 		metric.WithDescription("Launcher calls waiting for a slot")))
-	shedCalls = must(meter.Int64Counter("tokenmeter.ingestion.shed",
+	shedCalls = telemetry.Must(meter.Int64Counter("tokenmeter.ingestion.shed",
 		metric.WithDescription("Launcher calls refused by the limiter, by reason: queue_full, queue_timeout, client_gone")))
-	launches = must(meter.Int64Counter("tokenmeter.ingestion.launches",
+	launches = telemetry.Must(meter.Int64Counter("tokenmeter.ingestion.launches",
 		metric.WithDescription("Launches answered, by outcome: authorized, refused, duplicate (a retried event id), error")))
 )
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		otel.Handle(err) // an invalid name: a programming error the SDK reports; v is a no-op
-	}
-	return v
-}
 
 // Why the limiter refused a call, and the attribute set of each, built once.
 const (

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/telemetry"
 )
 
 // The store's instruments, made once on the global meter provider (which
@@ -19,25 +20,18 @@ import (
 // nothing: the counts are taken here, where decisions meet the log.
 var (
 	meter     = otel.Meter("github.com/tokenmeter/tokenmeter/services/ledger/internal/store")
-	conflicts = must(meter.Int64Counter("tokenmeter.ledger.conflicts",
+	conflicts = telemetry.Must(meter.Int64Counter("tokenmeter.ledger.conflicts",
 		metric.WithDescription("Appends refused because another writer moved the pool's subject first (wrong expected last sequence)")))
-	retries = must(meter.Int64Counter("tokenmeter.ledger.retries",
+	retries = telemetry.Must(meter.Int64Counter("tokenmeter.ledger.retries",
 		metric.WithDescription("Decisions made again on fresher state after the log moved under them")))
-	decisionDuration = must(meter.Float64Histogram("tokenmeter.ledger.decision.duration", metric.WithUnit("s"),
+	decisionDuration = telemetry.Must(meter.Float64Histogram("tokenmeter.ledger.decision.duration", metric.WithUnit("s"),
 		metric.WithDescription("Time from a decision's arrival at its pool to its events being durable, by the RPC that asked")))
-	_ = must(meter.Int64ObservableGauge("tokenmeter.ledger.pools",
+	_ = telemetry.Must(meter.Int64ObservableGauge("tokenmeter.ledger.pools",
 		metric.WithDescription("Pools held in memory"), metric.WithInt64Callback(observePools)))
-	_ = must(meter.Float64ObservableGauge("tokenmeter.ledger.snapshot.age", metric.WithUnit("s"),
+	_ = telemetry.Must(meter.Float64ObservableGauge("tokenmeter.ledger.snapshot.age", metric.WithUnit("s"),
 		metric.WithDescription("Age of the oldest pool snapshot held pools would start from, not yet rewritten (0: none)"),
 		metric.WithFloat64Callback(observeSnapshotAge)))
 )
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		otel.Handle(err) // an invalid name: a programming error the SDK reports; v is a no-op
-	}
-	return v
-}
 
 // countConflict counts err when it is a conflicting append.
 func countConflict(ctx context.Context, err error) {
