@@ -18,14 +18,16 @@ import (
 const k8sDir = "deploy/k8s"
 
 type meta struct {
-	Name   string            `yaml:"name"`
-	Labels map[string]string `yaml:"labels"`
+	Name        string            `yaml:"name"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
 }
 
 type object struct {
-	Kind     string    `yaml:"kind"`
-	Metadata meta      `yaml:"metadata"`
-	Spec     yaml.Node `yaml:"spec"`
+	Kind     string            `yaml:"kind"`
+	Metadata meta              `yaml:"metadata"`
+	Spec     yaml.Node         `yaml:"spec"`
+	Data     map[string]string `yaml:"data"`
 }
 
 type deploymentSpec struct {
@@ -55,7 +57,8 @@ type podSpec struct {
 type container struct {
 	Name  string `yaml:"name"`
 	Ports []struct {
-		ContainerPort int `yaml:"containerPort"`
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
 	Env []struct {
 		Name      string `yaml:"name"`
@@ -75,9 +78,10 @@ type container struct {
 
 // deployment is a rendered Deployment with its pod template decoded.
 type deployment struct {
-	Name      string
-	PodLabels map[string]string
-	Pod       podSpec
+	Name           string
+	PodLabels      map[string]string
+	PodAnnotations map[string]string
+	Pod            podSpec
 }
 
 // render builds deploy/k8s the way `kubectl apply -k` does and returns its objects.
@@ -112,7 +116,8 @@ func deployments(t *testing.T, objs []object) []deployment {
 		}
 		var spec deploymentSpec
 		require.NoError(t, o.Spec.Decode(&spec), o.Metadata.Name)
-		ds = append(ds, deployment{Name: o.Metadata.Name, PodLabels: spec.Template.Metadata.Labels, Pod: spec.Template.Spec})
+		ds = append(ds, deployment{Name: o.Metadata.Name, PodLabels: spec.Template.Metadata.Labels,
+			PodAnnotations: spec.Template.Metadata.Annotations, Pod: spec.Template.Spec})
 	}
 	require.Len(t, ds, 4, "one Deployment per service")
 	return ds

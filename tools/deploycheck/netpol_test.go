@@ -125,6 +125,7 @@ func oneNamespace(name string) source {
 var (
 	fromTokenmeter = podsOf("tokenmeter pods", tokenmeterLabels)
 	fromIngress    = oneNamespace("the ingress controller's namespace")
+	fromMonitoring = oneNamespace("the monitoring namespace")
 )
 
 // requireOnlyFrom: some rule opens port on the pods labelled so, and every
@@ -190,9 +191,12 @@ func TestNetworkPolicyServicePorts(t *testing.T) {
 		require.True(t, matches(t, selector{MatchLabels: tokenmeterLabels}, d.PodLabels), "%s pods lack %v", d.Name, tokenmeterLabels)
 		for _, c := range d.Pod.Containers {
 			for _, p := range c.Ports {
-				if publicPorts[p.ContainerPort] {
+				switch {
+				case publicPorts[p.ContainerPort]:
 					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromIngress)
-				} else {
+				case p.Name == "metrics":
+					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromMonitoring)
+				default:
 					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromTokenmeter)
 				}
 			}
@@ -212,4 +216,34 @@ func TestNetworkPolicyDataStores(t *testing.T) {
 	requireOnlyFrom(t, ps, "ClickHouse", clickhouseLabels, 8123, chPeers, oneNamespace("the ClickHouse operator's namespace"))
 	requireOnlyFrom(t, ps, "ClickHouse", clickhouseLabels, 9009, chPeers)
 	requireOnlyFrom(t, ps, "the collector", collectorLabels, 4317, fromTokenmeter)
+}
+
+// TestPrometheusScrapesEveryService: every service serves its metrics on the
+// port the shared ConfigMap names, declares it as the pod's "metrics" port
+// with the scrape annotations Prometheus' kubernetes_sd relabelling reads,
+// and only the monitoring namespace may reach it.
+func TestPrometheusScrapesEveryService(t *testing.T) {
+	objs := render(t)
+	listen := ""
+	for _, o := range objs {
+		if o.Kind == "ConfigMap" && o.Metadata.Name == "tokenmeter-env" {
+			listen = o.Data["TOKENMETER_METRICS_LISTEN"]
+		}
+	}
+	require.NotEmpty(t, listen, "ConfigMap tokenmeter-env sets no TOKENMETER_METRICS_LISTEN")
+	port, err := strconv.Atoi(strings.TrimPrefix(listen, ":"))
+	require.NoError(t, err, "TOKENMETER_METRICS_LISTEN %q is not :port", listen)
+	ps := policies(t, objs)
+	for _, d := range deployments(t, objs) {
+		declared := false
+		for _, c := range d.Pod.Containers {
+			for _, p := range c.Ports {
+				declared = declared || (p.Name == "metrics" && p.ContainerPort == port)
+			}
+		}
+		require.True(t, declared, "%s declares no container port metrics:%d", d.Name, port)
+		require.Equal(t, "true", d.PodAnnotations["prometheus.io/scrape"], "%s pods", d.Name)
+		require.Equal(t, strconv.Itoa(port), d.PodAnnotations["prometheus.io/port"], "%s pods", d.Name)
+		requireOnlyFrom(t, ps, d.Name, d.PodLabels, port, fromMonitoring)
+	}
 }
