@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
@@ -38,9 +39,19 @@ func (s *Store) serveGroup(e *entry, group []*request) {
 	e.lock <- struct{}{}
 	defer func() { <-e.lock }()
 	errs := make([]error, len(group))
-	if s.commitGroup(e, group, errs) {
+	ok, timedOut := s.commitGroup(e, group, errs)
+	switch {
+	case ok:
 		s.grouped.Add(uint64(len(group)))
-	} else {
+	case timedOut != nil:
+		// The log did not answer within the append timeout: deciding each
+		// again from it would hold the pool for a timeout per request. Each
+		// caller retries with its event id, which finds a stored outcome.
+		e.loaded = false
+		for i, r := range group {
+			errs[i] = eventlog.Unavailable(r.ctx, timedOut)
+		}
+	default:
 		s.regrouped.Add(uint64(len(group)))
 		retries.Add(context.Background(), int64(len(group)))
 		e.loaded = false
@@ -68,20 +79,26 @@ func (s *Store) groupsPay(ctx context.Context) bool {
 }
 
 // commitGroup decides and appends the group; false means nothing of it may be
-// trusted and errs is to be filled again. The caller holds e.lock.
-func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) {
+// trusted and errs is to be filled again, timedOut (wrapping ErrLogTimeout)
+// that the log did not acknowledge the batch in time. The caller holds e.lock.
+func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool, timedOut error) {
 	defer func() {
 		if p := recover(); p != nil {
 			ok = false // a decision panicked: run reports it to its caller
 		}
 	}()
 	// The group's work is no single caller's: one caller giving up must not
-	// fail the others' batch (it still gets its error below). JetStream's
-	// timeout bounds it instead, catch-up included, as the pool is held.
+	// fail the others' batch (it still gets its error below). The append
+	// timeout bounds its catch-up and its append instead, as the pool is held.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), s.js.Options().DefaultTimeout)
 	defer cancel()
-	if err := s.catchUp(ctx, e, e.subject, !e.loaded); err != nil {
-		return false
+	cctx, ccancel := context.WithTimeout(ctx, s.appendTimeout)
+	defer ccancel()
+	if err := s.catchUp(cctx, e, e.subject, !e.loaded); err != nil {
+		if errors.Is(err, eventlog.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			return false, fmt.Errorf("load pool %s for a group of %d within %s: %w", e.subject, len(group), s.appendTimeout, ErrLogTimeout)
+		}
+		return false, nil
 	}
 	base, subject := e.seq, e.subject
 	var msgs []*nats.Msg
@@ -95,7 +112,7 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 		// stored).
 		events, err := e.pool.Decide(r.now, r.decide)
 		if errors.Is(err, pool.ErrRefused) {
-			return false
+			return false, nil
 		}
 		if err != nil {
 			errs[i] = err
@@ -104,25 +121,30 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool) 
 		for _, ev := range events {
 			msg, err := eventlog.NewMsg(r.ctx, subject, ev)
 			if err != nil {
-				return false
+				return false, nil
 			}
 			msgs = append(msgs, msg)
 		}
 	}
 	if len(msgs) == 0 {
-		return true // every answer came from the pool as it is
+		return true, nil // every answer came from the pool as it is
 	}
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(base, 10))
-	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
+	pctx, pcancel := context.WithTimeout(ctx, s.appendTimeout)
+	defer pcancel()
+	ack, err := jetstreamext.PublishMsgBatch(pctx, s.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
+	if err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		return false, fmt.Errorf("append a group of %d on %s: no acknowledgement within %s: %w", len(group), subject, s.appendTimeout, ErrLogTimeout)
+	}
 	if err != nil || ack.BatchSize != uint64(len(msgs)) {
 		countConflict(ctx, err)
 		if err != nil && !eventlog.IsConflict(err) { // a conflict is another replica's write: expected
 			s.log.WarnContext(ctx, "group commit refused; deciding one by one", "subject", subject, "decisions", len(group), "err", err)
 		}
-		return false
+		return false, nil
 	}
 	e.seq = ack.Sequence
 	e.sinceSnapshot += uint64(len(msgs))
 	s.maybeSnapshot(ctx, e)
-	return true
+	return true, nil
 }

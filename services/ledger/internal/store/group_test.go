@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -255,4 +256,47 @@ func TestGroupCommitRecordsEachCrossing(t *testing.T) {
 	require.Len(t, group, 1, "the day-1 crossing is recorded")
 	require.EqualValues(t, 10, group[0].GetSpent())
 	require.Equal(t, one[0].GetPeriodStart(), group[0].GetPeriodStart())
+}
+
+// A group on a pool whose log stops answering (the network drops every
+// packet; the connection still looks up) answers every caller Unavailable
+// within the append timeout, not after JetStream's own 5 s for its catch-up
+// and then one more wait per request decided again one by one.
+func TestGroupCommitBoundedByAppendTimeout(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	proxy := testkit.NewProxy(t, strings.TrimPrefix(url, "nats://"))
+	t.Cleanup(proxy.Flow)
+	purl := "nats://" + proxy.Addr()
+	nc, err := nats.Connect(purl, testkit.Options(t, url, "ledger")...)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{MemoryStorage: true}, eventlog.LedgerStream))
+	const timeout = 200 * time.Millisecond
+	s := New(js, slog.Default()).WithAppendTimeout(timeout)
+	seed(t, s, 1000, 8)
+	cat := revitCatalog()
+	e := s.entry("acme", "design")
+
+	e.lock <- struct{}{}
+	errs := make(chan error, 8)
+	for u := range 8 {
+		go func() {
+			_, err := launch(t.Context(), s, cat, fmt.Sprintf("launch-u%d", u), fmt.Sprintf("u%d", u))
+			errs <- err
+		}()
+	}
+	queued(t, e, 7)
+	proxy.Stall()
+	start := time.Now()
+	<-e.lock
+	for range 8 {
+		require.ErrorIs(t, <-errs, eventlog.ErrUnavailable)
+	}
+	// The first caller's append, then the group's catch-up: two timeouts.
+	require.Less(t, time.Since(start), 5*timeout)
+	grouped, regrouped := s.GroupStats()
+	require.Zero(t, grouped)
+	require.Zero(t, regrouped, "a group the log did not answer is not decided again one by one")
 }
