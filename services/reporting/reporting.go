@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -22,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
+	"github.com/tokenmeter/tokenmeter/libs/lease"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -98,11 +100,13 @@ type Config struct {
 	TokenBuckets string
 	// SessionMaxGap caps one gap between a session's events in active/idle time.
 	SessionMaxGap time.Duration
+	Replication
 }
 
 // Register adds the flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "127.0.0.1:7072")
+	c.Replication.register(fs)
 	fs.StringVar(&c.ClickHouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native protocol host:port")
 	fs.StringVar(&c.ClickHouseDatabase, "clickhouse-database", "tokenmeter", "ClickHouse database (created if missing)")
 	fs.StringVar(&c.ClickHouseUser, "clickhouse-user", "default", "ClickHouse user")
@@ -179,7 +183,7 @@ func checkRetired(c *Config) error {
 
 // Validate joins every configuration problem.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey), checkRetired(c)}
+	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey), checkRetired(c), c.Replication.validate()}
 	if c.ClickHouseAddr == "" {
 		errs = append(errs, config.Required("clickhouse-addr"))
 	}
@@ -231,6 +235,10 @@ type Service struct {
 	projs   []*projector.Projector
 	// settings are the organisations' personal-data settings.
 	settings *privacy.Settings
+	// leases share the streams' projection among replicas (nil: no lease).
+	leases     *lease.Bucket
+	holder     string
+	projecting atomic.Int32
 }
 
 // New connects NATS and ClickHouse, migrates the schema and listens for
@@ -258,6 +266,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	if err = s.openProjections(ctx, js); err != nil {
+		return nil, err
+	}
+	if err = s.openLeases(ctx, js); err != nil {
 		return nil, err
 	}
 	opts, err := serverOptions(cfg, log)
@@ -390,7 +401,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer stopProjectors()
 	projDone := make(chan error, len(s.projs))
 	for _, p := range s.projs {
-		go func() { projDone <- p.Run(projCtx) }()
+		go func() { projDone <- s.project(projCtx, p) }()
 	}
 	watchDone := s.watchClickHouse(projCtx)
 	serveDone := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,9 +44,21 @@ func startService(t *testing.T) (svc *reporting.Service, natsURL string) {
 // database; configure, when set, adjusts its configuration.
 func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Config)) *reporting.Service {
 	t.Helper()
+	cfg := serviceConfig(t, natsURL)
+	if configure != nil {
+		configure(&cfg)
+	}
+	svc, _ := runService(t, cfg)
+	return svc
+}
+
+// serviceConfig is the tests' configuration: the log at natsURL and a
+// fresh ClickHouse database.
+func serviceConfig(t *testing.T, natsURL string) reporting.Config {
+	t.Helper()
 	_, database := testkit.ClickHouse(t)
 	provisionLog(t, natsURL)
-	cfg := reporting.Config{
+	return reporting.Config{
 		Common: config.Common{
 			Listen:    "127.0.0.1:0",
 			NATSURL:   natsURL,
@@ -60,20 +73,24 @@ func startServiceWith(t *testing.T, natsURL string, configure func(*reporting.Co
 		FlushInterval:      10 * time.Millisecond,
 		UserHashKey:        testkit.UserHashKey,
 	}
-	if configure != nil {
-		configure(&cfg)
-	}
+}
+
+// runService starts a service on cfg; stop (also run at the test's end)
+// stops it and checks that it stopped cleanly.
+func runService(t *testing.T, cfg reporting.Config) (svc *reporting.Service, stop func()) {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
 	svc, err := reporting.New(t.Context(), cfg, testLogger(t))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		require.NoError(t, <-done, "Run returns nil on a clean stop")
 	})
-	return svc
+	t.Cleanup(stop)
+	return svc, stop
 }
 
 func client(t *testing.T, addr, key string) v1.ReportingServiceClient {

@@ -41,7 +41,7 @@ func (p *Projector) checkpoint(ctx context.Context) error {
 		if pos <= w.proven.Load() {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.InsertTimeout)
+		cctx, cancel := p.writeContext(ctx)
 		err := w.sink.Checkpoint(cctx, pos)
 		cancel()
 		if err != nil {

@@ -103,6 +103,8 @@ type Projector struct {
 	lag *streamlag.Stream
 	// state logs the projector's stops (NATS or ClickHouse gone) and resumptions.
 	state *outage.Tracker
+	// fence, set for a run under a lease, is when its writes must be done by.
+	fence func() time.Time
 }
 
 // New builds the projector of the single table p into sink; Run starts it.
@@ -181,7 +183,13 @@ func (p *Projector) ResumedAfter() uint64 { return p.resumed.Load() }
 // Run projects until ctx is done, then lets the blocks in hand land and
 // returns nil. A failure (NATS, ClickHouse) restarts the reader from the
 // tables' highest sequences after a pause, so no row is lost or written twice.
-func (p *Projector) Run(ctx context.Context) error {
+func (p *Projector) Run(ctx context.Context) error { return p.RunFenced(ctx, nil) }
+
+// RunFenced is Run for a holder of a lease (libs/lease): every insert and
+// checkpoint ends by fence's time, so none lands once another replica may
+// have taken the stream over. Runs must not overlap.
+func (p *Projector) RunFenced(ctx context.Context, fence func() time.Time) error {
+	p.fence = fence
 	reg, err := p.observeLag()
 	if err != nil {
 		return err
@@ -279,7 +287,7 @@ func (p *Projector) startWriters(ctx context.Context) (failed chan error, finish
 	for _, w := range p.writers {
 		w.blocks = make(chan block, 1)
 		w.failed = failed
-		writers.Go(func() { w.write(ctx, p.opts) })
+		writers.Go(func() { w.write(ctx, p.opts, p.writeContext) })
 	}
 	cpCtx, stopCheckpoints := context.WithCancel(ctx)
 	writers.Go(func() { p.checkpoints(cpCtx) })
@@ -398,4 +406,16 @@ func (p *Projector) cut(w *writer) {
 	// Never blocks for long: the writer takes blocks until its channel
 	// closes, even after a failure (it then drops them).
 	w.blocks <- b
+}
+
+// writeContext bounds one write: detached from ctx (a stop lets the block
+// in hand land) but ended by the insert timeout and by the lease's fence.
+func (p *Projector) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(p.opts.InsertTimeout)
+	if p.fence != nil {
+		if f := p.fence(); f.Before(deadline) {
+			deadline = f
+		}
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }

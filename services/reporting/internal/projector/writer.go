@@ -62,13 +62,13 @@ func (w *writer) skip(seq uint64, serverTime time.Time) {
 // write inserts w's blocks in order until its channel closes. After a
 // failure it stores nothing more (a later block would move max(seq) past
 // the lost one) and only drains.
-func (w *writer) write(ctx context.Context, opts Options) {
+func (w *writer) write(ctx context.Context, opts Options, bound func(context.Context) (context.Context, context.CancelFunc)) {
 	failed := false
 	for b := range w.blocks {
 		if failed {
 			continue
 		}
-		if err := w.insert(ctx, b.rows, opts.InsertTimeout); err != nil {
+		if err := w.insert(ctx, b.rows, bound); err != nil {
 			failed = true
 			w.failed <- err
 			continue
@@ -83,10 +83,10 @@ func (w *writer) write(ctx context.Context, opts Options) {
 	}
 }
 
-// insert stores one block within timeout, and measures it.
-func (w *writer) insert(ctx context.Context, rows []Record, timeout time.Duration) error {
+// insert stores one block within bound's deadline, and measures it.
+func (w *writer) insert(ctx context.Context, rows []Record, bound func(context.Context) (context.Context, context.CancelFunc)) error {
 	start := time.Now()
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	ictx, cancel := bound(ctx)
 	err := w.sink.Insert(ictx, rows)
 	cancel()
 	w.metrics.insert.Record(ctx, time.Since(start).Seconds(), w.tableAttr)

@@ -1,0 +1,80 @@
+package reporting
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/lease"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
+)
+
+// LeaseBucket holds which reporting replica projects which stream.
+const LeaseBucket = "REPORTING_LEASES"
+
+// Replication is how several reporting replicas share the projection work:
+// each stream is projected by the one replica holding its lease, and every
+// replica answers queries.
+type Replication struct {
+	// ProjectionLease is the lease's TTL: a replica that dies unannounced
+	// (kill -9, partition) is taken over within it; 0 projects without a
+	// lease (one replica only).
+	ProjectionLease time.Duration
+	// Replicas is the JetStream replication of the lease bucket.
+	Replicas int
+}
+
+func (r *Replication) register(fs *flag.FlagSet) {
+	fs.DurationVar(&r.ProjectionLease, "projection-lease", 5*time.Second,
+		"TTL of a stream's projection lease: replicas share the streams, a dead one is taken over within it (0: no lease, a single replica)")
+	fs.IntVar(&r.Replicas, "replicas", 1, "JetStream replicas of the projection lease bucket")
+}
+
+func (r *Replication) validate() error {
+	if r.ProjectionLease != 0 && r.ProjectionLease < 400*time.Millisecond {
+		return fmt.Errorf("-projection-lease %s: want 0 or at least 400ms", r.ProjectionLease)
+	}
+	if r.Replicas < 0 || r.Replicas > 5 {
+		return fmt.Errorf("-replicas %d: want 1 to 5 (0: 1)", r.Replicas)
+	}
+	return nil
+}
+
+// openLeases opens the lease bucket when projections are leased.
+func (s *Service) openLeases(ctx context.Context, js jetstream.JetStream) error {
+	r := s.cfg.Replication
+	if r.ProjectionLease == 0 {
+		return nil
+	}
+	b, err := lease.Open(ctx, js, LeaseBucket, r.ProjectionLease, r.Replicas)
+	if err != nil {
+		return err
+	}
+	s.leases = b
+	host, _ := os.Hostname()
+	s.holder = fmt.Sprintf("%s-%s", host, rand.Text()[:8])
+	return nil
+}
+
+// project runs p: under its stream's lease when there is one.
+func (s *Service) project(ctx context.Context, p *projector.Projector) error {
+	run := func(ctx context.Context, fence func() time.Time) error {
+		s.projecting.Add(1)
+		defer s.projecting.Add(-1)
+		return p.RunFenced(ctx, fence)
+	}
+	if s.leases == nil {
+		return run(ctx, nil)
+	}
+	o := lease.Options{Holder: s.holder, TTL: s.cfg.Replication.ProjectionLease, Log: s.log.With("component", "projector")}
+	return s.leases.Run(ctx, p.Stream(), o, run)
+}
+
+// Projecting is how many streams this replica projects now; other
+// replicas hold the others' leases.
+func (s *Service) Projecting() int { return int(s.projecting.Load()) }
