@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -34,6 +35,9 @@ func TestBatchSkipsLaunchesWhoseCallerGaveUp(t *testing.T) {
 	require.EqualValues(t, codes.InvalidArgument, bad.GetErrorCode(), "%v", bad)
 	require.Contains(t, bad.GetErrorMessage(), "timeout")
 	require.EqualValues(t, 40, f.available(t), "only the live launch charged")
+	// The same when ingestion falls back to Authorize (an older ledger's batch).
+	_, err = f.svc.Authorize(f.acme, &v1.AuthorizeRequest{Launch: launch("launch-gone-0002"), Timeout: durationpb.New(time.Nanosecond)})
+	require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
 
 	// Nothing was decided for it: its retry is decided now, inside the live
 	// launch's window.

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,7 +35,6 @@ func (l *Ledger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchReque
 		bad.Add("launches", "%d in one batch, at most %d", len(launches), MaxAuthorizeBatch)
 		return nil, bad.Err()
 	}
-	arrived := time.Now()
 	outcomes := make([]*v1.AuthorizeOutcome, len(launches))
 	tracer := otel.Tracer("github.com/tokenmeter/tokenmeter/services/ledger") // the provider set now
 	// The span options are the same for every launch of the batch: made once.
@@ -47,13 +45,6 @@ func (l *Ledger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchReque
 		lctx, span := tracer.Start(otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(launches[i].GetTraceContext())),
 			v1.LedgerService_Authorize_FullMethodName[1:], serverSpan, batchSize)
 		defer span.End()
-		if t := launches[i].GetTimeout(); t != nil {
-			// The call outlives all but its most patient caller: this
-			// launch is not decided once its own caller has given up.
-			var cancel context.CancelFunc
-			lctx, cancel = context.WithDeadline(lctx, arrived.Add(t.AsDuration()))
-			defer cancel()
-		}
 		res, err := l.authorize(lctx, p, launches[i])
 		if err != nil {
 			st := status.Convert(err)

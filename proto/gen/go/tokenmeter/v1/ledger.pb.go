@@ -1098,10 +1098,10 @@ type AuthorizeRequest struct {
 	// launch (its span and its event's headers), not the batch call's.
 	TraceContext map[string]string `protobuf:"bytes,3,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// How long this launch's caller still waits, as of when the call was sent
-	// (relative, as gRPC's own timeout, so clocks need not agree). Set by
-	// ingestion on each launch of an AuthorizeBatch, whose call lasts as long
-	// as its most patient caller: the ledger does not decide a launch once
-	// its own time has passed since the call arrived, and answers it
+	// (relative, as gRPC's own timeout, so clocks need not agree). Ingestion
+	// sets it on each launch it sends, as an AuthorizeBatch call lasts as
+	// long as its most patient caller: the ledger does not decide a launch
+	// once its own time has passed since the call arrived, and answers it
 	// DEADLINE_EXCEEDED with nothing charged. Unset: the call's deadline
 	// alone. Not negative; beyond the call's deadline it changes nothing.
 	Timeout       *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
