@@ -27,7 +27,9 @@ import (
 // alike. Reported per path: median and p99 in µs; the ratios of the medians
 // ingestion ÷ ledger (target ≤ 1.5) and HTTP ÷ gRPC (target ≤ 1.3); and
 // floor/ledger, ingestion ÷ ledger if a launch added to the ledger's
-// Authorize only what it must: a hop and an append. b.N is the calls of each
+// Authorize only what it must: a hop and an append; and the same without
+// the append (nousage-floor/ledger), the most any design taking ingestion's
+// USAGE append off a launch's path could reach. b.N is the calls of each
 // path.
 func BenchmarkLoneLaunch(b *testing.B) {
 	env := setupLaunchBench(b)
@@ -68,6 +70,7 @@ func BenchmarkLoneLaunch(b *testing.B) {
 	// What ingestion ÷ ledger would be if a launch cost nothing beyond the
 	// ledger's Authorize but its own two steps: one more hop, one more append.
 	b.ReportMetric((med["ledger"]+med["hop"]+med["append"])/med["ledger"], "floor/ledger")
+	b.ReportMetric((med["ledger"]+med["hop"])/med["ledger"], "nousage-floor/ledger")
 }
 
 // lonePath is one path a lone call can take: op makes its operation for

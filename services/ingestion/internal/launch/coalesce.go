@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -153,7 +154,13 @@ func (c *Coalescer) send(org string, batch []*waiting) {
 		live = append(live, w)
 		d, ok := w.ctx.Deadline()
 		bounded = bounded && ok
-		timeout = max(timeout, time.Until(d))
+		left := time.Until(d)
+		timeout = max(timeout, left)
+		if ok {
+			// The call lasts for the most patient caller: each launch
+			// tells the ledger when its own caller stops waiting.
+			w.req.Timeout = durationpb.New(max(left, 0))
+		}
 	}
 	if len(live) == 0 {
 		return
@@ -162,8 +169,8 @@ func (c *Coalescer) send(org string, batch []*waiting) {
 		timeout = c.timeout
 	}
 	// The call serves several callers: it carries the first one's values
-	// (trace) and outlives none but the last of their deadlines, so the
-	// ledger stops deciding once every caller has given up.
+	// (trace) and outlives none but the last of their deadlines; each
+	// launch's own timeout stops its decision once its caller has gone.
 	ctx, cancel := context.WithTimeout(auth.ActingFor(context.WithoutCancel(live[0].ctx), org), timeout)
 	defer cancel()
 	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}

@@ -29,6 +29,13 @@ func (l *Ledger) authorize(ctx context.Context, p auth.Principal, req *v1.Author
 	if err := checkAuthorize(req); err != nil {
 		return nil, err
 	}
+	if t := req.GetTimeout(); t != nil {
+		// A batch call lasts for its most patient caller: this launch is
+		// not decided once its own caller has given up.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.AsDuration())
+		defer cancel()
+	}
 	at := l.Now()
 	if req.GetReceivedAt() != nil {
 		at = req.GetReceivedAt().AsTime()

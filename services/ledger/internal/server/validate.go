@@ -198,6 +198,9 @@ func checkMerge(req *v1.MergeTeamsRequest) error {
 func checkAuthorize(req *v1.AuthorizeRequest) error {
 	var bad grpcserver.Violations
 	launchrules.CheckLaunch(&bad, "launch.", req.GetLaunch())
+	if t := req.GetTimeout(); t != nil && (!t.IsValid() || t.AsDuration() < 0) {
+		bad.Add("timeout", "must be a duration of at least 0")
+	}
 	return bad.Err()
 }
 
