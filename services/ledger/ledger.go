@@ -155,6 +155,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Settings: s.settings, Privacy: privacy.New(cfg.UserHashKey, s.settings),
 	})
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
+	keystore.Follow(ctx, js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil
 }
 

@@ -125,6 +125,8 @@ func oneNamespace(name string) source {
 var (
 	fromTokenmeter = podsOf("tokenmeter pods", tokenmeterLabels)
 	fromIngress    = oneNamespace("the ingress controller's namespace")
+	// The console (in the reporting pods) manages access keys through ingestion's gRPC.
+	fromConsole = podsOf("the console's reporting pods", map[string]string{"app.kubernetes.io/name": "reporting", "app.kubernetes.io/part-of": "tokenmeter"})
 )
 
 // requireOnlyFrom: some rule opens port on the pods labelled so, and every
@@ -190,9 +192,12 @@ func TestNetworkPolicyServicePorts(t *testing.T) {
 		require.True(t, matches(t, selector{MatchLabels: tokenmeterLabels}, d.PodLabels), "%s pods lack %v", d.Name, tokenmeterLabels)
 		for _, c := range d.Pod.Containers {
 			for _, p := range c.Ports {
-				if publicPorts[p.ContainerPort] {
+				switch {
+				case d.Name == "ingestion" && p.ContainerPort == 7070:
+					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromIngress, fromConsole)
+				case publicPorts[p.ContainerPort]:
 					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromIngress)
-				} else {
+				default:
 					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromTokenmeter)
 				}
 			}
