@@ -31,7 +31,8 @@ const ssoLifetime = 30 * time.Second
 // Connect provider (zitadel/oidc's, in process) with Chromium: a person
 // whose organisation has no grant is refused, an admin lands on the demo
 // organisation's figures and signs out; a viewer reads the reports, is
-// offered no change and is refused by the API when it tries one; an owner
+// offered no change and is refused by the API when it tries one; a team
+// admin reads its team's pages and is refused another team; an owner
 // creates, sees once and revokes an access key that names her as its
 // creator; and a session past its lifetime sends the browser back to sign-in. The console serves TLS, as it must for
 // Secure __Host- cookies; console/sso.spec.mjs is the browser's part.
@@ -48,13 +49,15 @@ func TestConsoleSignOnInBrowser(t *testing.T) {
 			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "viewer"}},
 		oidcprovider.Person{ID: "u-olga", Username: "olga@demo.example", Password: "olga-password", Name: "Olga Owner",
 			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "owner"}},
+		oidcprovider.Person{ID: "u-tess", Username: "tess@demo.example", Password: "tess-password", Name: "Tess Team",
+			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "design-leads"}},
 		oidcprovider.Person{ID: "u-rex", Username: "rex@elsewhere.example", Password: "rex-password", Name: "Rex Refused",
 			Claims: map[string]any{"tokenmeter_org": "elsewhere", "tokenmeter_role": "admin"}})
 	dir := t.TempDir()
 	secret, grants := filepath.Join(dir, "secret"), filepath.Join(dir, "grants")
 	require.NoError(t, os.WriteFile(secret, []byte("console-secret"), 0o600))
 	require.NoError(t, os.WriteFile(grants, []byte(devstack.DemoOrg+":admin:admin\n"+devstack.DemoOrg+":viewer:viewer\n"+
-		devstack.DemoOrg+":owner:owner\n"), 0o600))
+		devstack.DemoOrg+":owner:owner\n"+devstack.DemoOrg+":design-leads:team-admin:design\n"), 0o600))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	natsURL, _ := testkit.NATS(t)

@@ -155,6 +155,40 @@ test('single sign-on', async (t) => {
     await page.getByText('You are signed out.').waitFor();
   });
 
+  await step('a team admin reads its team\'s pages without a change button, and is refused another team', async () => {
+    await signIn('tess@demo.example', 'tess-password');
+    await page.getByRole('heading', { name: 'Token usage' }).waitFor();
+    assert.equal(await page.getByTestId('signed-in-as').innerText(), 'Tess Team · demo · team-admin');
+    assert.deepEqual(await page.getByLabel('Team').locator('option').allInnerTexts(), ['design'], 'its one team');
+    const links = await page.getByRole('navigation').getByRole('link').allInnerTexts();
+    for (const hidden of ['Access keys', 'Export', 'Settings']) assert.ok(!links.includes(hidden), `no ${hidden} page`);
+    for (const title of links.map((l) => l.replace(/\d+$/, '').trim())) {
+      await page.getByRole('navigation').getByRole('link', { name: title, exact: true }).click();
+      await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+      await page.locator('main .loading').waitFor({ state: 'detached' });
+      assert.equal(await page.locator('main .notice.error').count(), 0, `${title} loads for a team admin`);
+    }
+    for (const [link, table] of [['Advice', 'advice-move-table'], ['Subscriptions', 'subs-table']]) {
+      await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
+      await page.getByTestId(table).waitFor();
+      assert.equal(await page.getByTestId(table).getByRole('button').count(), 0, `no change on ${link}`);
+    }
+    const answers = await page.evaluate(async () => {
+      const { csrf } = await (await fetch('/auth/session')).json();
+      const post = async (path, body) => (await fetch(`/api/tokenmeter.v1.${path}`, { method: 'POST', body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf } })).status;
+      return {
+        own: await post('LedgerService/GetBalance', { team_id: 'design' }),
+        other: await post('LedgerService/GetBalance', { team_id: 'civil' }),
+        grant: await post('LedgerService/GrantSubscription', { team_id: 'design', user_id: 'x', product_codes: ['REVIT'], event_id: 'tess-try' }),
+      };
+    });
+    assert.deepEqual(answers, { own: 200, other: 403, grant: 403 });
+    await shot('sso-team-admin');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+  });
+
   await step('an owner creates an access key, sees its secret once, and revokes it', async () => {
     await signIn('olga@demo.example', 'olga-password');
     await page.getByRole('heading', { name: 'Token usage' }).waitFor();

@@ -36,8 +36,8 @@ const pages = [
   { path: 'subscriptions', title: 'Subscriptions', page: subscriptions },
   { path: 'alerts', title: 'Alerts', page: alerts },
   { path: 'directory', title: 'Directory', page: directory },
-  { path: 'export', title: 'Export', page: exporter },
-  { path: 'settings', title: 'Settings', page: settings },
+  { path: 'export', title: 'Export', page: exporter, only: 'org' },
+  { path: 'settings', title: 'Settings', page: settings, only: 'org' },
   { path: 'access', title: 'Access keys', page: access, only: 'own' },
 ];
 
@@ -141,7 +141,7 @@ function shell(current) {
     h('a', { href: `#/${p.path}`, 'aria-current': p === current ? 'page' : false }, p.title, p.path === 'alerts' ? badge : null)))));
   const header = h('header', {},
     h('div', { class: 'brand' }, 'tokenmeter'),
-    select('team-picker', 'Team', [['', 'All teams'], ...state.teams.map((t) => [t, t])], state.team, (v) => {
+    select('team-picker', 'Team', [...(state.may.org ? [['', 'All teams']] : []), ...state.teams.map((t) => [t, t])], state.team, (v) => {
       state.team = v; sessionStorage.setItem('tokenmeter.team', v); route();
     }),
     select('range-picker', 'Range', ranges, state.range, (v) => {
@@ -186,7 +186,8 @@ async function start() {
   state.may = abilities(state.me);
   state.teams = await loadTeams(state.me);
   if (state.team && !state.teams.includes(state.team)) state.team = '';
-  startAlertFeed(() => { if (location.hash.startsWith('#/alerts')) route(); });
+  if (!state.may.org) state.team = state.teams[0]; // a team admin's one team, named in every call
+  startAlertFeed(() => { if (location.hash.startsWith('#/alerts')) route(); }, state.may.role === 'team-admin' ? state.may.team : '');
   if (!location.hash) location.hash = '#/summary';
   else route();
 }

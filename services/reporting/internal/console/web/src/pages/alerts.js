@@ -7,7 +7,9 @@ export async function render(el, ctx) {
   const feed = ctx.feed;
   feed.seen();
   const shown = feed.alerts.filter((a) => !ctx.team || a.team_id === ctx.team);
-  el.append(h('p', { class: 'range-note', 'data-testid': 'feed-state' }, feed.live ? '● Live: new alerts appear here as they are raised.' : 'Connecting to the live feed …'));
+  let state = feed.live ? '● Live: new alerts appear here as they are raised.' : 'Connecting to the live feed …';
+  if (ctx.may.role === 'team-admin') state = `Alerts of team ${ctx.may.team}, read again every 15 seconds.`;
+  el.append(h('p', { class: 'range-note', 'data-testid': 'feed-state' }, state));
   if (!shown.length) {
     el.append(notice('No alerts.'));
     return;
