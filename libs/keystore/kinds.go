@@ -26,9 +26,11 @@ const MaxSessionKeyLife = 7 * 24 * time.Hour
 
 // Sessions are the keys of people signed into the console through single
 // sign-on, one per session: made by the reporting service's console, naming
-// the person, expiring with the session, revoked at sign-out.
+// the person, expiring with the session, revoked at sign-out. Records go
+// from the bucket a day after the longest session could end.
 var Sessions = Kind{
 	Bucket: "SESSION_KEYS", Description: "tokenmeter console sessions' keys (SHA-256 of the secret)", SecretPrefix: "tms_",
+	TTL: MaxSessionKeyLife + 24*time.Hour,
 	Admits: func(r Record) bool {
 		_, err := auth.ParseRole(r.Role, r.Team)
 		return err == nil && strings.HasPrefix(r.Person, auth.PersonPrefix) && r.ExpiresAt != nil &&

@@ -80,6 +80,8 @@ type Kind struct {
 	// Admits says whether a record may enter a keyring: a record of the
 	// wrong role (a forged one) is ignored.
 	Admits func(Record) bool
+	// TTL drops records this long after their last change (0: kept).
+	TTL time.Duration
 }
 
 // Store creates, revokes and lists the keys of one bucket.
@@ -91,7 +93,7 @@ type Store struct {
 // Open provisions the bucket (idempotently) and returns the store.
 func Open(ctx context.Context, js jetstream.JetStream, kind Kind, replicas int) (*Store, error) {
 	kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: kind.Bucket, Description: kind.Description, History: 5, Replicas: max(replicas, 1),
+		Bucket: kind.Bucket, Description: kind.Description, History: 5, Replicas: max(replicas, 1), TTL: kind.TTL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("key bucket %s: %w", kind.Bucket, err)
