@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,10 +23,15 @@ func TestStoreBounds(t *testing.T) {
 	st := newStore(perSubject+1, func() time.Time { return now })
 	var first string
 	for i := range perSubject + 1 {
-		id, _, err := st.add(Session{Subject: "ann", Expires: now.Add(time.Hour + time.Duration(i)*time.Second)})
+		id, ended, err := st.add(Session{Subject: "ann", keyID: fmt.Sprint(i), Expires: now.Add(time.Hour + time.Duration(i)*time.Second)})
 		require.NoError(t, err)
 		if i == 0 {
 			first = id
+		}
+		if i < perSubject {
+			require.Nil(t, ended)
+		} else {
+			require.Equal(t, "0", ended.keyID, "the session made way for is handed back, to revoke its key")
 		}
 	}
 	require.Equal(t, perSubject, st.len())
