@@ -59,7 +59,7 @@ var Policy = auth.Policy{
 	v1.LedgerService_ReturnCapacity_FullMethodName:     with(manage, launcher),
 	v1.LedgerService_GrantSubscription_FullMethodName:  manage,
 	v1.LedgerService_RevokeSubscription_FullMethodName: manage,
-	v1.LedgerService_ListSubscriptions_FullMethodName:  read,
+	v1.LedgerService_ListSubscriptions_FullMethodName:  readTeam,
 	v1.LedgerService_ListTeams_FullMethodName:          read,
 	// The personal-data setting is the organisation's owner's to change.
 	v1.LedgerService_SetPersonalData_FullMethodName: {owner},

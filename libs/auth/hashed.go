@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 )
 
 // Hash is the SHA-256 of a secret: all a keyring, or a key store, keeps.
@@ -22,8 +23,19 @@ func NewKeyID() string {
 // carries the key's id.
 func (k *Keyring) AddHash(sum [32]byte, p Principal) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !p.Expires.IsZero() {
+		k.dropExpired(time.Now()) // session keys that ended unrevoked: at most one sweep per sign-in
+	}
 	k.keys[sum] = p
-	k.mu.Unlock()
+}
+
+func (k *Keyring) dropExpired(now time.Time) {
+	for sum, p := range k.keys {
+		if !p.Expires.IsZero() && !now.Before(p.Expires) {
+			delete(k.keys, sum)
+		}
+	}
 }
 
 // RevokeHash removes the run-time credential whose secret hashes to sum.

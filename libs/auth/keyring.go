@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/sha256"
 	"sync"
+	"time"
 )
 
 // Keyring holds credentials by the SHA-256 of their secret; secrets are never
@@ -54,7 +55,7 @@ func (k *Keyring) Authenticate(secret string) (Principal, error) {
 	if p, ok := k.static[sum]; ok {
 		return p, nil
 	}
-	if p, ok := k.keys[sum]; ok {
+	if p, ok := k.keys[sum]; ok && (p.Expires.IsZero() || time.Now().Before(p.Expires)) {
 		return p, nil
 	}
 	return Principal{}, ErrUnauthenticated

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
@@ -73,7 +74,13 @@ type Principal struct {
 	// Service names the tokenmeter service a service key belongs to
 	// (ingestion, reporting, ledger): it may make only that service's calls.
 	Service string
+	// Expires ends the credential by itself (zero: it lasts until revoked).
+	Expires time.Time
 }
+
+// PersonPrefix starts the id of a person signed in through single sign-on,
+// in place of a key id in actors ("sso:ann@example.com", "sso:u_…").
+const PersonPrefix = "sso:"
 
 // AnyTeam as a launcher key's team lets it launch for every team of its
 // organisation (a launcher gateway).

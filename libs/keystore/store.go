@@ -38,6 +38,11 @@ type Record struct {
 	CreatedBy string     `json:"created_by,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Person is whom a console session's key stands for ("sso:<id>"): the
+	// actor of its calls. Empty for keys made through the API.
+	Person string `json:"person,omitempty"`
+	// ExpiresAt ends a session key by itself (nil: a key lasts until revoked).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // Hash is the SHA-256 the record holds.
@@ -57,7 +62,14 @@ func (r Record) Principal() auth.Principal {
 	if role == "" {
 		role = auth.RoleLauncher
 	}
-	return auth.Principal{KeyID: r.KeyID, Org: r.Org, Team: r.Team, Role: role}
+	p := auth.Principal{KeyID: r.KeyID, Org: r.Org, Team: r.Team, Role: role}
+	if r.Person != "" {
+		p.KeyID = r.Person // actors name the person, not the session's key
+	}
+	if r.ExpiresAt != nil {
+		p.Expires = *r.ExpiresAt
+	}
+	return p
 }
 
 // Kind is one bucket of keys.
@@ -68,6 +80,8 @@ type Kind struct {
 	// Admits says whether a record may enter a keyring: a record of the
 	// wrong role (a forged one) is ignored.
 	Admits func(Record) bool
+	// TTL drops records this long after their last change (0: kept).
+	TTL time.Duration
 }
 
 // Store creates, revokes and lists the keys of one bucket.
@@ -79,7 +93,7 @@ type Store struct {
 // Open provisions the bucket (idempotently) and returns the store.
 func Open(ctx context.Context, js jetstream.JetStream, kind Kind, replicas int) (*Store, error) {
 	kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: kind.Bucket, Description: kind.Description, History: 5, Replicas: max(replicas, 1),
+		Bucket: kind.Bucket, Description: kind.Description, History: 5, Replicas: max(replicas, 1), TTL: kind.TTL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("key bucket %s: %w", kind.Bucket, err)

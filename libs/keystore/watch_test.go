@@ -62,3 +62,36 @@ func TestFollowAdmitsOnlyPeoplesRoles(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { _, err := ring.Authenticate("viewer-secret"); return err != nil }, time.Second, 5*time.Millisecond)
 }
+
+// Session keys enter a keyring only naming a person and expiring within
+// MaxSessionKeyLife; their principal acts as the person, and an expired
+// one is refused though nobody revoked it.
+func TestSessionKeysNamePeopleAndExpire(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	js, err := jetstream.New(testkit.Connect(t, url, natsauth.Reporting))
+	require.NoError(t, err)
+	store, err := Open(t.Context(), js, Sessions, 1)
+	require.NoError(t, err)
+	ring := auth.NewKeyring()
+	w, err := Watch(t.Context(), store.KV(), Sessions, ring, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(w.Stop)
+
+	soon, late := time.Now().Add(300*time.Millisecond), time.Now().Add(MaxSessionKeyLife+time.Hour)
+	secret, _, err := store.Create(t.Context(), Record{Org: "acme", Role: "viewer", Person: "sso:ann@acme.example", ExpiresAt: &soon}, time.Now())
+	require.NoError(t, err)
+	put(t, store.KV(), "no-person", Record{KeyID: "aaaaaaaaaaaa", Org: "acme", Role: "owner", ExpiresAt: &soon})
+	put(t, store.KV(), "forever", Record{KeyID: "bbbbbbbbbbbb", Org: "acme", Role: "owner", Person: "sso:x"})
+	put(t, store.KV(), "too-long", Record{KeyID: "cccccccccccc", Org: "acme", Role: "owner", Person: "sso:x", ExpiresAt: &late})
+
+	require.Eventually(t, func() bool { _, err := ring.Authenticate(secret); return err == nil }, time.Second, 5*time.Millisecond)
+	p, _ := ring.Authenticate(secret)
+	require.Equal(t, "sso:ann@acme.example", p.KeyID, "actors name the person")
+	require.Equal(t, auth.RoleViewer, p.Role)
+	for _, refused := range []string{"no-person", "forever", "too-long"} {
+		_, err := ring.Authenticate(refused)
+		require.ErrorIs(t, err, auth.ErrUnauthenticated, refused)
+	}
+	require.Eventually(t, func() bool { _, err := ring.Authenticate(secret); return err != nil }, 2*time.Second, 10*time.Millisecond,
+		"past its expiry the key is refused")
+}

@@ -33,6 +33,9 @@ const (
 	// AccessKeys holds people's access keys: ingestion writes it, every
 	// service reads it (libs/keystore).
 	AccessKeys = "ACCESS_KEYS"
+	// SessionKeys holds the keys of people signed into the console:
+	// reporting (which serves it) writes it, every service reads it.
+	SessionKeys = "SESSION_KEYS"
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded
@@ -57,16 +60,17 @@ var Grants = map[string]Grant{
 		Append:      []string{"ledger.>"},
 		OwnStreams:  []string{LedgerStream},
 		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS"},
-		ReadBuckets: []string{AccessKeys},
+		ReadBuckets: []string{AccessKeys, SessionKeys},
 	},
 	Ingestion: {
-		Append:     []string{"usage.>"},
-		OwnStreams: []string{UsageStream},
-		OwnBuckets: []string{"LAUNCHER_KEYS", AccessKeys},
+		Append:      []string{"usage.>"},
+		OwnStreams:  []string{UsageStream},
+		OwnBuckets:  []string{"LAUNCHER_KEYS", AccessKeys},
+		ReadBuckets: []string{SessionKeys},
 	},
 	Reporting: {
-		OwnBuckets:  []string{"REPORTING_LEASES"},
 		ReadStreams: []string{LedgerStream, UsageStream},
+		OwnBuckets:  []string{SessionKeys, "REPORTING_LEASES"},
 		ReadBuckets: []string{AccessKeys},
 	},
 	Alerting: {
@@ -75,7 +79,7 @@ var Grants = map[string]Grant{
 		OwnBuckets:  []string{"ALERTING_RULES", "ALERTING_ACKS", "ALERTING_WEBHOOKS", "ALERTING_DEADLETTERS"},
 		OwnDurables: []string{AlertsStream + "/alerting-webhooks"},
 		ReadStreams: []string{LedgerStream, UsageStream},
-		ReadBuckets: []string{AccessKeys},
+		ReadBuckets: []string{AccessKeys, SessionKeys},
 	},
 	Admin:  {All: true},
 	Reader: {ReadStreams: []string{LedgerStream, UsageStream, AlertsStream}},

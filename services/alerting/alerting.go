@@ -181,7 +181,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Log: log.With("source", eventlog.UsageStream)})
 	s.webhooks = webhook.New(s.js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
 		Policy: hooks, People: people, Now: cfg.Now, Log: log.With("part", "webhooks")})
-	keystore.Follow(ctx, s.js, keystore.People, keys, log) // people's access keys, made through ingestion
+	keystore.Follow(ctx, s.js, keystore.People, keys, log)   // people's access keys, made through ingestion
+	keystore.Follow(ctx, s.js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil
 }
 

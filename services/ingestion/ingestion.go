@@ -164,6 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		}
 		s.keys = append(s.keys, w)
 	}
+	keystore.Follow(ctx, js, keystore.Sessions, ring, log) // console sessions' keys, made by reporting
 	serverTLS, err := cfg.ServerTLS()
 	if err != nil {
 		return nil, err

@@ -154,7 +154,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
 		Settings: s.settings, Privacy: privacy.New(cfg.UserHashKey, s.settings),
 	})
-	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
+	keystore.Follow(ctx, js, keystore.People, keys, log)   // people's access keys, made through ingestion
+	keystore.Follow(ctx, js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil
 }
 

@@ -25,33 +25,26 @@ type Replication struct {
 	// (kill -9, partition) is taken over within it; 0 projects without a
 	// lease (one replica only).
 	ProjectionLease time.Duration
-	// Replicas is the JetStream replication of the lease bucket.
-	Replicas int
 }
 
 func (r *Replication) register(fs *flag.FlagSet) {
 	fs.DurationVar(&r.ProjectionLease, "projection-lease", 5*time.Second,
 		"TTL of a stream's projection lease: replicas share the streams, a dead one is taken over within it (0: no lease, a single replica)")
-	fs.IntVar(&r.Replicas, "replicas", 1, "JetStream replicas of the projection lease bucket")
 }
 
 func (r *Replication) validate() error {
 	if r.ProjectionLease != 0 && r.ProjectionLease < 400*time.Millisecond {
 		return fmt.Errorf("-projection-lease %s: want 0 or at least 400ms", r.ProjectionLease)
 	}
-	if r.Replicas < 0 || r.Replicas > 5 {
-		return fmt.Errorf("-replicas %d: want 1 to 5 (0: 1)", r.Replicas)
-	}
 	return nil
 }
 
 // openLeases opens the lease bucket when projections are leased.
 func (s *Service) openLeases(ctx context.Context, js jetstream.JetStream) error {
-	r := s.cfg.Replication
-	if r.ProjectionLease == 0 {
+	if s.cfg.ProjectionLease == 0 {
 		return nil
 	}
-	b, err := lease.Open(ctx, js, LeaseBucket, r.ProjectionLease, r.Replicas)
+	b, err := lease.Open(ctx, js, LeaseBucket, s.cfg.ProjectionLease, s.cfg.Replicas)
 	if err != nil {
 		return err
 	}

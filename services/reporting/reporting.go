@@ -77,9 +77,13 @@ type Config struct {
 	// console); AlertingAddr lets its alert pages reach the alerting service.
 	ConsoleListen string
 	AlertingAddr  string
+	// IngestionAddr lets its access keys page reach ingestion.
+	IngestionAddr string
 	// ConsoleOIDC signs people into the console through the organisation's
 	// identity provider (no issuer: API-key sign-in only).
 	ConsoleOIDC sso.Config
+	// Replicas are the JetStream replicas of the session key bucket.
+	Replicas int
 
 	// UserHashKey keys the pseudonyms of organisations that do not show
 	// personal data (their own setting, on the log). PersonalDataOrgs is the
@@ -123,6 +127,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ConsoleListen, "console-listen", "127.0.0.1:7074", "host:port of the admin web console (empty: none)")
 	c.registerOIDC(fs)
 	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
+	fs.StringVar(&c.IngestionAddr, "ingestion-addr", "", "ingestion gRPC host:port for the console's access keys page (empty: that page says so)")
+	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of reporting's buckets (console session keys, projection leases)")
 	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "retired: each organisation's owner sets it (tokenctl personal-data); refused when set")
 	privacy.RegisterKey(fs, &c.UserHashKey)
 	fs.Float64Var(&c.TokenPrice, "token-price", 3, "price of one token, for licensing advice")
@@ -143,7 +149,7 @@ func (c *Config) registerOIDC(fs *flag.FlagSet) {
 	fs.StringVar(&o.RedirectURL, "console-oidc-redirect-url", "", "the console's https://host/auth/callback as registered at the identity provider")
 	fs.StringVar(&o.OrgClaim, "console-oidc-org-claim", "tokenmeter_org", "ID token claim naming the person's organisation (string or array)")
 	fs.StringVar(&o.RoleClaim, "console-oidc-role-claim", "tokenmeter_role", "ID token claim naming the person's role (string or array, e.g. groups)")
-	fs.StringVar(&o.GrantsFile, "console-oidc-grants-file", "", "file of org:role:api-key lines: who may sign in, and the key their calls carry (first match wins)")
+	fs.StringVar(&o.GrantsFile, "console-oidc-grants-file", "", "file of org:claim:role[:team] lines: who may sign in, and the role they hold (first match wins)")
 	fs.StringVar(&o.CAFile, "console-oidc-ca", "", "PEM CAs trusted for the identity provider (empty: the system roots)")
 	fs.DurationVar(&o.Lifetime, "console-session-lifetime", 8*time.Hour, "how long a console sign-in lasts (1s to 168h)")
 	fs.IntVar(&o.MaxSessions, "console-max-sessions", 10_000, "most console sessions held at once; sign-ins beyond are refused")
@@ -191,6 +197,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, config.Required("clickhouse-database"))
 	} else if err := schema.CheckDatabase(c.ClickHouseDatabase); err != nil {
 		errs = append(errs, fmt.Errorf("-clickhouse-database: %w", err))
+	}
+	if c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("-replicas %d: want at most 5", c.Replicas))
 	}
 	if c.FlushRows < 1 {
 		errs = append(errs, fmt.Errorf("-projector-flush-rows %d: want at least 1", c.FlushRows))
@@ -311,15 +320,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	v1.RegisterReportingServiceServer(s.grpc, server.NewWith(opts))
 	if cfg.ConsoleListen != "" {
-		tlsConf.Listen, tlsConf.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
-		tlsConf.LedgerAddr, tlsConf.AlertingAddr = cfg.LedgerAddr, cfg.AlertingAddr
-		tlsConf.SSO, tlsConf.Log = cfg.oidc(), log.With("component", "console")
-		if s.console, err = console.Listen(ctx, tlsConf); err != nil {
+		if err := s.listenConsole(ctx, cfg, tlsConf, js, opts.Privacy); err != nil {
 			return nil, err
 		}
 	}
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
+	keystore.Follow(ctx, js, keystore.Sessions, keys, log)
 	return s, nil
+}
+
+// listenConsole opens the console; with single sign-on, the bucket of its
+// sessions' keys too (reporting owns it, every service follows it).
+func (s *Service) listenConsole(ctx context.Context, cfg Config, c console.Config, js jetstream.JetStream, people *privacy.Policy) error {
+	c.Listen, c.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
+	c.LedgerAddr, c.AlertingAddr, c.IngestionAddr = cfg.LedgerAddr, cfg.AlertingAddr, cfg.IngestionAddr
+	c.SSO, c.Log, c.People = cfg.oidc(), s.log.With("component", "console"), people.Users
+	if c.SSO.Enabled() {
+		store, err := keystore.Open(ctx, js, keystore.Sessions, cfg.Replicas)
+		if err != nil {
+			return err
+		}
+		c.SessionKeys = store
+	}
+	var err error
+	s.console, err = console.Listen(ctx, c)
+	return err
 }
 
 // transport is the TLS of the gRPC server and the console: serving, calling

@@ -126,6 +126,8 @@ var (
 	fromTokenmeter = podsOf("tokenmeter pods", tokenmeterLabels)
 	fromIngress    = oneNamespace("the ingress controller's namespace")
 	fromMonitoring = oneNamespace("the monitoring namespace")
+	// The console (in the reporting pods) manages access keys through ingestion's gRPC.
+	fromConsole = podsOf("the console's reporting pods", map[string]string{"app.kubernetes.io/name": "reporting", "app.kubernetes.io/part-of": "tokenmeter"})
 )
 
 // requireOnlyFrom: some rule opens port on the pods labelled so, and every
@@ -192,6 +194,8 @@ func TestNetworkPolicyServicePorts(t *testing.T) {
 		for _, c := range d.Pod.Containers {
 			for _, p := range c.Ports {
 				switch {
+				case d.Name == "ingestion" && p.ContainerPort == 7070:
+					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromIngress, fromConsole)
 				case publicPorts[p.ContainerPort]:
 					requireOnlyFrom(t, ps, d.Name, d.PodLabels, p.ContainerPort, fromIngress)
 				case p.Name == "metrics":

@@ -159,7 +159,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	common(&rc.Common, o, "reporting", o.ReportingListen)
 	rc.ClickHouseAddr, rc.ClickHouseDatabase = o.ClickHouseAddr, o.ClickHouseDatabase
 	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ReportingKey
-	rc.ConsoleListen, rc.AlertingAddr = o.ConsoleListen, s.Alerting.Addr()
+	rc.ConsoleListen, rc.AlertingAddr, rc.IngestionAddr = o.ConsoleListen, s.Alerting.Addr(), s.Ingestion.Addr()
 	rc.UserHashKey = UserHashKey
 	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
 	if o.Reporting != nil {

@@ -25,13 +25,16 @@ import (
 
 // ssoLifetime is the console sessions' lifetime here: long enough for a
 // sign-in and a page, short enough for the test to wait it out.
-const ssoLifetime = 20 * time.Second
+const ssoLifetime = 30 * time.Second
 
 // TestConsoleSignOnInBrowser signs into the console through a real OpenID
 // Connect provider (zitadel/oidc's, in process) with Chromium: a person
 // whose organisation has no grant is refused, an admin lands on the demo
-// organisation's figures, signs out, and a session past its lifetime sends
-// the browser back to sign-in. The console serves TLS, as it must for
+// organisation's figures and signs out; a viewer reads the reports, is
+// offered no change and is refused by the API when it tries one; a team
+// admin reads its team's pages and is refused another team; an owner
+// creates, sees once and revokes an access key that names her as its
+// creator; and a session past its lifetime sends the browser back to sign-in. The console serves TLS, as it must for
 // Secure __Host- cookies; console/sso.spec.mjs is the browser's part.
 func TestConsoleSignOnInBrowser(t *testing.T) {
 	spec, chromium, node := browserTools(t)
@@ -42,12 +45,19 @@ func TestConsoleSignOnInBrowser(t *testing.T) {
 	op := oidcprovider.Start(t, "tokenmeter-console", "console-secret", redirect,
 		oidcprovider.Person{ID: "u-ann", Username: "ann@demo.example", Password: "ann-password", Name: "Ann Admin",
 			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": []string{"staff", "admin"}}},
+		oidcprovider.Person{ID: "u-vic", Username: "vic@demo.example", Password: "vic-password", Name: "Vic Viewer",
+			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "viewer"}},
+		oidcprovider.Person{ID: "u-olga", Username: "olga@demo.example", Password: "olga-password", Name: "Olga Owner",
+			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "owner"}},
+		oidcprovider.Person{ID: "u-tess", Username: "tess@demo.example", Password: "tess-password", Name: "Tess Team",
+			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "design-leads"}},
 		oidcprovider.Person{ID: "u-rex", Username: "rex@elsewhere.example", Password: "rex-password", Name: "Rex Refused",
 			Claims: map[string]any{"tokenmeter_org": "elsewhere", "tokenmeter_role": "admin"}})
 	dir := t.TempDir()
 	secret, grants := filepath.Join(dir, "secret"), filepath.Join(dir, "grants")
 	require.NoError(t, os.WriteFile(secret, []byte("console-secret"), 0o600))
-	require.NoError(t, os.WriteFile(grants, []byte(devstack.DemoOrg+":admin:"+devstack.AdminKey+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(grants, []byte(devstack.DemoOrg+":admin:admin\n"+devstack.DemoOrg+":viewer:viewer\n"+
+		devstack.DemoOrg+":owner:owner\n"+devstack.DemoOrg+":design-leads:team-admin:design\n"), 0o600))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	natsURL, _ := testkit.NATS(t)

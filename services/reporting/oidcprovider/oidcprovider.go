@@ -77,8 +77,8 @@ func (u userStore) GetUserByUsername(name string) *storage.User {
 
 func (u userStore) ExampleClientID() string { return storage.ServiceUserID }
 
-// withClaims is the example storage, adding each person's claims and name
-// to the ID tokens it issues.
+// withClaims is the example storage, adding each person's claims, name and
+// e-mail address to the ID tokens it issues.
 type withClaims struct {
 	*storage.Storage
 	people userStore
@@ -90,6 +90,8 @@ func (s *withClaims) SetUserinfoFromRequest(ctx context.Context, info *oidc.User
 	}
 	p := s.people[token.GetSubject()]
 	info.Name = p.Name
+	// The username is the person's verified address, as at most providers.
+	info.Email, info.EmailVerified = p.Username, true
 	for k, v := range p.Claims {
 		info.AppendClaims(k, v)
 	}

@@ -61,14 +61,14 @@ test('the console', async (t) => {
   const step = steps(t);
   await step('a wrong key is refused with a clear message', async () => {
     await page.goto(url);
-    await page.getByLabel('Admin API key').fill('not-a-key');
+    await page.getByLabel('API key').fill('not-a-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('That key was refused').waitFor();
     await shot('sign-in-refused');
   });
 
   await step('sign-in with an admin key opens the summary', async () => {
-    await page.getByLabel('Admin API key').fill(adminKey);
+    await page.getByLabel('API key').fill(adminKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Token usage' }).waitFor();
     await page.getByTestId('tokens-used').waitFor();
@@ -376,7 +376,7 @@ test('the console', async (t) => {
 
   await step('settings: the owner switches to pseudonyms, recorded with who and why, and every page follows', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Admin API key').fill(ownerKey);
+    await page.getByLabel('API key').fill(ownerKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor(); // signed in where it signed out
     await page.getByLabel('As pseudonyms').check();

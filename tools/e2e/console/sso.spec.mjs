@@ -80,6 +80,10 @@ test('single sign-on', async (t) => {
     assert.equal(await number('tokens-used'), expected.used);
     assert.equal(await number('tokens-remaining'), expected.remaining);
     await shot('sso-summary');
+    assert.equal(await page.getByRole('link', { name: 'Access keys' }).count(), 0, 'an admin manages no access keys');
+    await page.getByRole('link', { name: 'Advice' }).click();
+    await page.getByTestId('advice-move-table').waitFor();
+    assert.ok(await page.getByTestId('advice-move-table').getByRole('button').count() > 0, 'an admin may apply the advice');
   });
 
   await step('the session lives in an HttpOnly, Secure, SameSite cookie, not in the page\'s storage', async () => {
@@ -106,6 +110,114 @@ test('single sign-on', async (t) => {
     await page.getByRole('link', { name: 'Sign in with your organisation’s account' }).waitFor();
     const info = await page.evaluate(async () => (await fetch('/auth/session')).json());
     assert.equal(info.signed_in, false);
+  });
+
+  await step('a viewer sees the reports but no change button anywhere', async () => {
+    await signIn('vic@demo.example', 'vic-password');
+    await page.getByRole('heading', { name: 'Token usage' }).waitFor();
+    assert.equal(await page.getByTestId('signed-in-as').innerText(), 'Vic Viewer · demo · viewer');
+    await page.getByTestId('tokens-used').waitFor();
+    assert.equal(await number('tokens-used'), expected.used);
+    assert.equal(await page.getByRole('link', { name: 'Access keys' }).count(), 0, 'the access keys page is the owner\'s');
+    await page.getByRole('link', { name: 'Advice' }).click();
+    await page.getByTestId('advice-move-table').waitFor();
+    assert.ok(await page.getByTestId('advice-move-table').getByRole('row').count() > 1, 'the viewer reads the advice');
+    assert.equal(await page.getByTestId('advice-move-table').getByRole('button').count(), 0, 'no Move or Undo');
+    await page.getByRole('link', { name: 'Subscriptions', exact: true }).click();
+    await page.getByTestId('subs-table').waitFor();
+    assert.ok(await page.getByTestId('subs-table').getByRole('row').count() > 1, 'the viewer reads the subscriptions');
+    assert.equal(await page.getByTestId('subs-table').getByRole('button').count(), 0, 'no Revoke');
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByTestId('feed-state').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Acknowledge' }).count(), 0);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('personal-data-state').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0);
+    await shot('sso-viewer-settings');
+  });
+
+  await step('the API refuses a viewer\'s change with PermissionDenied', async () => {
+    const answers = await page.evaluate(async () => {
+      const { csrf } = await (await fetch('/auth/session')).json();
+      const post = async (path, body) => {
+        const res = await fetch(`/api/tokenmeter.v1.${path}`, { method: 'POST', body: JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf } });
+        return { status: res.status, code: (await res.json()).code };
+      };
+      return [
+        await post('LedgerService/SetPersonalData', { show: false, reason: 'viewer tries', event_id: 'viewer-try-1' }),
+        await post('LedgerService/RevokeSubscription', { team_id: 'studio', user_id: 'lee', product_codes: ['REVIT'], reason: 'viewer tries' }),
+        await post('IngestionService/CreateAccessKey', { role: 'owner' }),
+      ];
+    });
+    for (const a of answers) assert.deepEqual(a, { status: 403, code: 7 }, 'PermissionDenied');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+  });
+
+  await step('a team admin reads its team\'s pages without a change button, and is refused another team', async () => {
+    await signIn('tess@demo.example', 'tess-password');
+    await page.getByRole('heading', { name: 'Token usage' }).waitFor();
+    assert.equal(await page.getByTestId('signed-in-as').innerText(), 'Tess Team · demo · team-admin');
+    assert.deepEqual(await page.getByLabel('Team').locator('option').allInnerTexts(), ['design'], 'its one team');
+    const links = await page.getByRole('navigation').getByRole('link').allInnerTexts();
+    for (const hidden of ['Access keys', 'Export', 'Settings']) assert.ok(!links.includes(hidden), `no ${hidden} page`);
+    for (const title of links.map((l) => l.replace(/\d+$/, '').trim())) {
+      await page.getByRole('navigation').getByRole('link', { name: title, exact: true }).click();
+      await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+      await page.locator('main .loading').waitFor({ state: 'detached' });
+      assert.equal(await page.locator('main .notice.error').count(), 0, `${title} loads for a team admin`);
+    }
+    for (const [link, table] of [['Advice', 'advice-move-table'], ['Subscriptions', 'subs-table']]) {
+      await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
+      await page.getByTestId(table).waitFor();
+      assert.equal(await page.getByTestId(table).getByRole('button').count(), 0, `no change on ${link}`);
+    }
+    const answers = await page.evaluate(async () => {
+      const { csrf } = await (await fetch('/auth/session')).json();
+      const post = async (path, body) => (await fetch(`/api/tokenmeter.v1.${path}`, { method: 'POST', body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf } })).status;
+      return {
+        own: await post('LedgerService/GetBalance', { team_id: 'design' }),
+        other: await post('LedgerService/GetBalance', { team_id: 'civil' }),
+        grant: await post('LedgerService/GrantSubscription', { team_id: 'design', user_id: 'x', product_codes: ['REVIT'], event_id: 'tess-try' }),
+      };
+    });
+    assert.deepEqual(answers, { own: 200, other: 403, grant: 403 });
+    await shot('sso-team-admin');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+  });
+
+  await step('an owner creates an access key, sees its secret once, and revokes it', async () => {
+    await signIn('olga@demo.example', 'olga-password');
+    await page.getByRole('heading', { name: 'Token usage' }).waitFor();
+    await page.getByRole('link', { name: 'Access keys' }).click();
+    await page.getByTestId('access-keys').waitFor();
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByLabel('Label (whose key').fill('auditor');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByTestId('new-key-secret').innerText();
+    assert.match(secret, /^tma_/);
+    const row = page.getByTestId('access-keys').getByRole('row').filter({ hasText: 'auditor' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /by sso:olga@demo\.example/, 'the key\'s creator is the person, not a shared key');
+    const whoami = (key) => page.evaluate(async (k) => (await fetch('/api/tokenmeter.v1.ReportingService/WhoAmI', {
+      method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${k}` } })).status, key);
+    assert.equal(await whoami(secret), 200, 'the new key works at once');
+    await shot('sso-access-keys');
+    await row.getByRole('button', { name: /^Revoke key/ }).click();
+    await row.waitFor({ state: 'detached' });
+    const deadline = Date.now() + 1000;
+    while (await whoami(secret) !== 401) {
+      assert.ok(Date.now() < deadline, 'the revoked key is refused within a second');
+      await page.waitForTimeout(50);
+    }
+    await page.reload();
+    await page.getByTestId('access-keys').waitFor();
+    assert.equal(await page.getByText(secret).count(), 0, 'the secret is not shown again');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
   });
 
   await step('a session past its lifetime sends the browser back to sign-in', async () => {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -38,11 +39,18 @@ type Config struct {
 	// and alert pages say the service is not configured.
 	LedgerAddr   string
 	AlertingAddr string
+	// IngestionAddr is optional: without it the access keys page says the
+	// service is not configured.
+	IngestionAddr string
 	// TLS serves the console over TLS (nil: plaintext); SelfTLS dials
 	// ReportingAddr and ClientTLS the other services (nil: plaintext).
 	TLS, SelfTLS, ClientTLS *tls.Config
-	// SSO signs people in with OpenID Connect (zero: API keys only).
-	SSO sso.Config
+	// SSO signs people in with OpenID Connect (zero: API keys only);
+	// SessionKeys stores each session's key and People shows the person it
+	// names as the organisation shows its people (both needed with SSO).
+	SSO         sso.Config
+	SessionKeys sso.Keys
+	People      sso.People
 	// Log records sign-ins refused and providers unreachable (nil: slog's default).
 	Log *slog.Logger
 }
@@ -80,6 +88,9 @@ func Listen(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}},
 		{cfg.AlertingAddr, func(ctx context.Context, c *grpc.ClientConn) error {
 			return gateway.RegisterAlertingServiceHandler(ctx, gw, c)
+		}},
+		{cfg.IngestionAddr, func(ctx context.Context, c *grpc.ClientConn) error {
+			return gateway.RegisterIngestionServiceHandler(ctx, gw, c)
 		}},
 	} {
 		if b.addr == "" {
@@ -125,7 +136,7 @@ func routes(ctx context.Context, cfg Config, exports, api http.Handler) (*http.S
 		if log == nil {
 			log = slog.Default()
 		}
-		signOn, err := sso.New(ctx, cfg.SSO, log)
+		signOn, err := sso.New(ctx, cfg.SSO, cfg.SessionKeys, cfg.People, log)
 		if err != nil {
 			return nil, err
 		}
@@ -198,11 +209,18 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// ingestionCalls are the ingestion RPCs the console offers: access keys.
+const ingestionPrefix = "/api/tokenmeter.v1.IngestionService/"
+
+var ingestionCalls = []string{"ListAccessKeys", "CreateAccessKey", "RevokeAccessKey"}
+
 // apiRoutes serves /api/ but GET /api/export: the RPCs, and a 405 with Allow
 // for another method on a path that exists.
 func apiRoutes(rpc http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case strings.HasPrefix(r.URL.Path, ingestionPrefix) && !slices.Contains(ingestionCalls, strings.TrimPrefix(r.URL.Path, ingestionPrefix)):
+			apiNotFound(w, r) // the launchers' calls are the launchers' door's
 		case strings.HasPrefix(r.URL.Path, "/api/tokenmeter.v1."):
 			rpc.ServeHTTP(w, r) // another method than POST: 405, Allow: POST
 		case r.URL.Path == "/api/export":

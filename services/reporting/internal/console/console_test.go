@@ -49,7 +49,7 @@ func TestParseExport(t *testing.T) {
 func TestServer(t *testing.T) {
 	// Nothing listens on the reporting address: the gateway answers the way
 	// it does when the service is down.
-	s, err := Listen(t.Context(), Config{Listen: "127.0.0.1:0", ReportingAddr: "127.0.0.1:1"})
+	s, err := Listen(t.Context(), Config{Listen: "127.0.0.1:0", ReportingAddr: "127.0.0.1:1", IngestionAddr: "127.0.0.1:1"})
 	require.NoError(t, err)
 	go func() { _ = s.Serve() }()
 	t.Cleanup(func() { s.Shutdown(t.Context()) })
@@ -130,4 +130,12 @@ func TestServer(t *testing.T) {
 	require.NoError(t, err)
 	defer post.Body.Close()
 	require.Equal(t, http.StatusNotFound, post.StatusCode)
+
+	// Of ingestion, the console offers the access keys alone, not the launchers' calls.
+	for path, want := range map[string]int{"ListAccessKeys": http.StatusServiceUnavailable, "Launch": http.StatusNotFound, "CreateLauncherKey": http.StatusNotFound} {
+		post, err = http.Post(base+"api/tokenmeter.v1.IngestionService/"+path, "application/json", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		_ = post.Body.Close()
+		require.Equal(t, want, post.StatusCode, path)
+	}
 }

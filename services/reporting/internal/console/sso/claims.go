@@ -22,6 +22,19 @@ func (c claims) str(name string) string {
 
 func (c claims) subject() string { return c.str("sub") }
 
+// MaxPersonID bounds the id a person acts under (an e-mail address has at
+// most 254 bytes, a subject 255).
+const MaxPersonID = 255
+
+// personID is whom the session acts as: the e-mail address the provider
+// vouches for, else the subject.
+func (c claims) personID() string {
+	if v, _ := c["email_verified"].(bool); v && c.str("email") != "" {
+		return c.str("email")
+	}
+	return c.subject()
+}
+
 // name is what the console shows for the person.
 func (c claims) name() string {
 	for _, k := range []string{"name", "preferred_username", "email", "sub"} {
@@ -62,14 +75,14 @@ func mapClaims(c claims, orgClaim, roleClaim string, grants []Grant) (Grant, str
 		return Grant{}, fmt.Sprintf("your account names no role (claim %s)", quote.Prefix(roleClaim))
 	}
 	for _, g := range grants {
-		if slices.Contains(orgs, g.Org) && slices.Contains(roles, g.Role) {
+		if slices.Contains(orgs, g.Org) && slices.Contains(roles, g.Claim) {
 			return g, ""
 		}
 	}
 	return Grant{}, fmt.Sprintf("organisation %s with role %s has no access to this console", quote.Prefix(orgs[0]), quote.Prefix(roles[0]))
 }
 
-// Wrap lets a signed-in session call the API through its grant's key.
+// Wrap lets a signed-in session call the API through its own key.
 // A request with its own Authorization header (a machine's or a
 // developer's API key) passes as it came; so does one without either,
 // which the services then refuse as unauthenticated.
@@ -91,10 +104,9 @@ func (s *SSO) Wrap(next http.Handler) http.Handler {
 			_, _ = w.Write([]byte(`{"code":7,"message":"a call made with the session cookie needs its ` + CSRFHeader + ` header"}`))
 			return
 		}
-		r.Header.Set("Authorization", "Bearer "+sess.Grant.key)
+		r.Header.Set("Authorization", "Bearer "+sess.key)
 		// A person acts for their grant's organisation alone: no header may
-		// name another one (a service key put in the grants file by mistake
-		// would otherwise act for any organisation) or add gRPC metadata.
+		// name another one or add gRPC metadata.
 		for name := range r.Header {
 			if strings.EqualFold(name, auth.MetadataOrg) || strings.HasPrefix(strings.ToLower(name), "grpc-metadata-") {
 				r.Header.Del(name)

@@ -1,9 +1,11 @@
 // Package sso signs people into the console with OpenID Connect: the
 // authorization code flow with PKCE against the organisation's identity
 // provider, claims mapped to an organisation and a role, and a server-side
-// session behind an HttpOnly cookie. A session acts through the API key the
-// operator bound to its organisation and role, so the services authorize it
-// exactly as they authorize that key.
+// session behind an HttpOnly cookie. Each session acts through a key of its
+// own (libs/keystore.Sessions) naming the person and holding the role the
+// operator's grants give, so the services authorize it as any key of that
+// role and record the person as the actor; the key expires with the session
+// and sign-out revokes it.
 package sso
 
 import (
@@ -16,7 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/certs"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
@@ -40,8 +45,8 @@ type Config struct {
 	// OrgClaim and RoleClaim name the ID token claims that carry the
 	// organisation and the role (a string or an array of strings).
 	OrgClaim, RoleClaim string
-	// GrantsFile lists "org:role:api-key" lines: the organisations and roles
-	// allowed in, and the key each one's calls carry.
+	// GrantsFile lists "org:claim:role[:team]" lines: the organisations and
+	// role-claim values allowed in, and the tokenmeter role each one holds.
 	GrantsFile string
 	// CAFile holds PEM CAs trusted for the provider (empty: system roots).
 	CAFile string
@@ -75,7 +80,7 @@ func (c Config) Validate() error {
 	if err := c.checkURL("console-oidc-redirect-url", c.RedirectURL); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Lifetime < time.Second || c.Lifetime > 7*24*time.Hour {
+	if c.Lifetime < time.Second || c.Lifetime > keystore.MaxSessionKeyLife {
 		errs = append(errs, fmt.Errorf("-console-session-lifetime %s: want 1s to 168h", c.Lifetime))
 	}
 	if c.MaxSessions < 1 || c.MaxSessions > 1_000_000 {
@@ -96,14 +101,20 @@ func (c Config) checkURL(flag, raw string) error {
 	return nil
 }
 
-// Grant is one organisation and role allowed in, with the key its calls carry.
+// Grant lets the people whose claims carry one organisation and one value
+// of the role claim into the console, holding one tokenmeter role.
 type Grant struct {
-	Org, Role string
-	key       string
+	// Org is the organisation (also the value of the organisation claim);
+	// Claim the value of the role claim (a group, say).
+	Org, Claim string
+	// Role is what the session may do (owner, admin, viewer, team-admin),
+	// Team a team-admin's team.
+	Role auth.Role
+	Team string
 }
 
-// readGrants reads the grants file: "org:role:api-key" a line, blank lines
-// and #-comments ignored. The first line matching a person's claims wins.
+// readGrants reads the grants file: "org:claim:role[:team]" a line, blank
+// lines and #-comments ignored. The first line matching a person's claims wins.
 func readGrants(path string) ([]Grant, error) {
 	data, err := readBounded(path, MaxGrantsFileBytes)
 	if err != nil {
@@ -116,20 +127,39 @@ func readGrants(path string) ([]Grant, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		org, rest, ok1 := strings.Cut(line, ":")
-		role, key, ok2 := strings.Cut(rest, ":")
-		if !ok1 || !ok2 || org == "" || role == "" || len(key) < 8 {
-			return nil, fmt.Errorf("%s line %d: want org:role:api-key (the key at least 8 characters)", path, n)
+		g, err := parseGrant(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, n, err)
 		}
 		if len(out) == MaxGrants {
 			return nil, fmt.Errorf("%s: more than %d grants", path, MaxGrants)
 		}
-		out = append(out, Grant{Org: org, Role: role, key: key})
+		out = append(out, g)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no grants: nobody could sign in", path)
 	}
 	return out, sc.Err()
+}
+
+func parseGrant(line string) (Grant, error) {
+	f := strings.Split(line, ":")
+	if len(f) < 3 || len(f) > 4 || f[0] == "" || f[1] == "" {
+		return Grant{}, errors.New("want org:claim:role[:team] (grants hold no API keys: each session gets its own)")
+	}
+	if !eventlog.ValidID(f[0]) {
+		return Grant{}, fmt.Errorf("organisation %s must be an id", quote.Prefix(f[0]))
+	}
+	g := Grant{Org: f[0], Claim: f[1]}
+	if len(f) == 4 {
+		g.Team = f[3]
+	}
+	role, err := auth.ParseRole(f[2], g.Team)
+	if err != nil {
+		return Grant{}, err
+	}
+	g.Role = role
+	return g, nil
 }
 
 func readBounded(path string, limit int64) ([]byte, error) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -45,22 +47,29 @@ func TestReadGrants(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
 		return p
 	}
-	g, err := readGrants(file("# who may sign in\n\nacme:admin:acme-admin-key\nacme:viewer:acme-viewer-key:with-colon\n"))
+	g, err := readGrants(file("# who may sign in\n\nacme:licence-admins:admin\nacme:design-leads:team-admin:design\n"))
 	require.NoError(t, err)
-	require.Equal(t, []Grant{{Org: "acme", Role: "admin", key: "acme-admin-key"}, {Org: "acme", Role: "viewer", key: "acme-viewer-key:with-colon"}}, g)
-	_, err = readGrants(file("acme:admin\n"))
-	require.ErrorContains(t, err, "line 1: want org:role:api-key")
-	_, err = readGrants(file("acme:admin:short\n"))
-	require.ErrorContains(t, err, "at least 8 characters")
-	_, err = readGrants(file("# nobody\n"))
-	require.ErrorContains(t, err, "no grants")
+	require.Equal(t, []Grant{{Org: "acme", Claim: "licence-admins", Role: auth.RoleAdmin},
+		{Org: "acme", Claim: "design-leads", Role: auth.RoleTeamAdmin, Team: "design"}}, g)
+	for text, problem := range map[string]string{
+		"acme:admin\n":                 "line 1: want org:claim:role[:team]",
+		"acme:admins:acme-admin-key\n": `unknown role "acme-admin-key"`,
+		"acme:leads:team-admin\n":      "a team-admin needs a team id",
+		"acme:staff:viewer:design\n":   "a viewer has no team",
+		"*:staff:owner\n":              "organisation \"*\" must be an id",
+		"acme:a:viewer:b:c\n":          "want org:claim:role[:team]",
+		"# nobody\n":                   "no grants",
+	} {
+		_, err = readGrants(file(text))
+		require.ErrorContains(t, err, problem, text)
+	}
 }
 
 func TestMapClaims(t *testing.T) {
-	grants := []Grant{{Org: "acme", Role: "licence-admins"}, {Org: "acme", Role: "staff"}}
+	grants := []Grant{{Org: "acme", Claim: "licence-admins", Role: auth.RoleAdmin}, {Org: "acme", Claim: "staff", Role: auth.RoleViewer}}
 	g, why := mapClaims(claims{"org": "acme", "groups": []any{"staff", "licence-admins"}}, "org", "groups", grants)
 	require.Empty(t, why)
-	require.Equal(t, "licence-admins", g.Role, "the first grant in the file wins")
+	require.Equal(t, auth.RoleAdmin, g.Role, "the first grant in the file wins")
 	_, why = mapClaims(claims{"groups": "staff"}, "org", "groups", grants)
 	require.Equal(t, `your account names no organisation (claim "org")`, why)
 	_, why = mapClaims(claims{"org": "acme", "groups": []any{1, true}}, "org", "groups", grants)

@@ -1,14 +1,19 @@
 package sso
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 )
 
 // Routes adds the sign-in routes to mux:
@@ -67,9 +72,17 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 			". Ask your licence office to grant you a role in tokenmeter.")
 		return
 	}
-	id, err := s.sessions.add(Session{Subject: claims.subject(), Name: claims.name(), Grant: grant, Expires: s.now().Add(s.cfg.Lifetime)})
-	if err != nil {
+	id, err := s.open(r.Context(), claims, grant)
+	switch {
+	case errors.Is(err, errPerson):
+		page(w, http.StatusForbidden, "You may not use this console", "Your identity provider sent no usable e-mail address or subject (at most "+strconv.Itoa(MaxPersonID)+" bytes).")
+		return
+	case errors.Is(err, errFull):
 		page(w, http.StatusServiceUnavailable, "The console is full", "It holds as many sessions as it may. Try again later.")
+		return
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "console session key", "error", err)
+		page(w, http.StatusServiceUnavailable, "Your session could not be opened", "The console could not store its key. Try again in a moment.")
 		return
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, id, s.cfg.Lifetime))
@@ -106,15 +119,54 @@ func (s *SSO) redeem(r *http.Request, code string, p pending) (claims, error) {
 	return c, nil
 }
 
-// logout ends the session (the CSRF token proves the console asked).
+var errPerson = errors.New("the ID token names no person the console can act as")
+
+// open makes the session's own key (naming the person as the organisation
+// shows its people, holding the grant's role, expiring with the session)
+// and the session; it returns the session cookie's value.
+func (s *SSO) open(ctx context.Context, c claims, g Grant) (string, error) {
+	id := c.personID()
+	if id == "" || len(id) > MaxPersonID {
+		return "", errPerson
+	}
+	now := s.now()
+	expires := now.Add(s.cfg.Lifetime).UTC()
+	person := auth.PersonPrefix + s.people(g.Org)(id)
+	secret, rec, err := s.keys.Create(ctx, keystore.Record{Org: g.Org, Team: g.Team, Role: string(g.Role),
+		Label: "console session", CreatedBy: "console", Person: person, ExpiresAt: &expires}, now)
+	if err != nil {
+		return "", err
+	}
+	sess := Session{Subject: c.subject(), Name: c.name(), Person: person, Grant: g, Expires: expires, key: secret, keyID: rec.KeyID}
+	cookie, ended, err := s.sessions.add(sess)
+	if ended != nil {
+		s.revoke(ctx, *ended)
+	}
+	if err != nil {
+		s.revoke(ctx, sess)
+	}
+	return cookie, err
+}
+
+// revoke revokes a session's key at every service. On failure the key still
+// expires with the session, and nobody holds it: it never left the server.
+func (s *SSO) revoke(ctx context.Context, sess Session) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), providerTimeout)
+	defer cancel()
+	if _, err := s.keys.Revoke(ctx, sess.Grant.Org, sess.keyID, s.now()); err != nil {
+		s.log.WarnContext(ctx, "console session key not revoked; it expires with the session", "key_id", sess.keyID, "error", err)
+	}
+}
+
+// logout ends the session and revokes its key (the CSRF token proves the console asked).
 func (s *SSO) logout(w http.ResponseWriter, r *http.Request) {
 	sess, id, ok := s.Session(r)
 	if ok && subtle.ConstantTimeCompare([]byte(r.Header.Get(CSRFHeader)), []byte(sess.CSRF)) != 1 {
 		http.Error(w, "missing or wrong "+CSRFHeader, http.StatusForbidden)
 		return
 	}
-	if ok {
-		s.sessions.remove(id)
+	if ended, ok := s.sessions.remove(id); ok {
+		s.revoke(r.Context(), ended)
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
 	w.WriteHeader(http.StatusNoContent)
@@ -126,7 +178,8 @@ func (s *SSO) info(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"sso": true, "signed_in": false}
 	if sess, _, ok := s.Session(r); ok {
 		out = map[string]any{"sso": true, "signed_in": true, "name": sess.Name, "org": sess.Grant.Org,
-			"role": sess.Grant.Role, "csrf": sess.CSRF, "expires": sess.Expires.UTC().Format(time.RFC3339)}
+			"role": sess.Grant.Role, "team": sess.Grant.Team, "person": sess.Person, "csrf": sess.CSRF,
+			"expires": sess.Expires.UTC().Format(time.RFC3339)}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -24,8 +24,9 @@ func TestSignInThroughProvider(t *testing.T) {
 	info := sessionInfo(t, c, r.console.URL)
 	require.Equal(t, true, info["signed_in"])
 	require.Equal(t, "acme", info["org"])
-	require.Equal(t, "licence-admins", info["role"])
+	require.Equal(t, "admin", info["role"], "the grant's tokenmeter role, not the claim")
 	require.Equal(t, "Ann Admin", info["name"])
+	require.Equal(t, "sso:ann@acme.example", info["person"], "the verified e-mail address; acme shows its people")
 
 	status, body := api(t, c, r.console.URL, "")
 	require.Equal(t, http.StatusForbidden, status, "a call with the cookie but no CSRF token is refused")
@@ -34,7 +35,8 @@ func TestSignInThroughProvider(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, status, body)
 	status, body = api(t, c, r.console.URL, info["csrf"].(string))
 	require.Equal(t, http.StatusOK, status)
-	require.Equal(t, "Bearer "+adminKey+"|", body, "the session calls with its grant's key, for its organisation alone")
+	require.Equal(t, "acme/admin/sso:ann@acme.example|", body, "the session calls with a key of its own naming Ann, for her organisation alone")
+	key := r.onlySessionKey(t)
 
 	req, err := http.NewRequest(http.MethodPost, r.console.URL+"/auth/logout", nil)
 	require.NoError(t, err)
@@ -48,7 +50,55 @@ func TestSignInThroughProvider(t *testing.T) {
 	require.Zero(t, r.sso.sessions.len(), "sign-out ends the server's session")
 	require.Equal(t, false, sessionInfo(t, c, r.console.URL)["signed_in"])
 	_, body = api(t, c, r.console.URL, info["csrf"].(string))
-	require.Equal(t, "|otherother", body, "after sign-out a call carries no key (what it sent passes, for the services to refuse)")
+	require.Equal(t, "no key|otherother", body, "after sign-out a call carries no key (what it sent passes, for the services to refuse)")
+	require.Eventually(t, func() bool { _, err := r.ring.Authenticate(key); return err != nil }, time.Second, 5*time.Millisecond,
+		"sign-out revokes the session's key at every service within a second")
+}
+
+// TestSessionActsAsPseudonym: in an organisation that shows pseudonyms, the
+// person a session acts as is the pseudonym, and the grant's role holds.
+func TestSessionActsAsPseudonym(t *testing.T) {
+	r := newRig(t, time.Hour)
+	c := r.browser(t, "")
+	res, body := signIn(t, c, r.console.URL, "bea@beta.example", "bea-password")
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	info := sessionInfo(t, c, r.console.URL)
+	require.Equal(t, "viewer", info["role"])
+	person := info["person"].(string)
+	require.Regexp(t, `^sso:u_[0-9a-z]+$`, person)
+	_, body = api(t, c, r.console.URL, info["csrf"].(string))
+	require.Equal(t, "beta/viewer/"+person+"|", body)
+	require.NotContains(t, body, "bea")
+}
+
+// TestOwnerRevokesSession: a session's key revoked in the bucket (as an
+// owner would) is refused everywhere within a second.
+func TestOwnerRevokesSession(t *testing.T) {
+	r := newRig(t, time.Hour)
+	c := r.browser(t, "")
+	res, body := signIn(t, c, r.console.URL, "ann@acme.example", "ann-password")
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	key := r.onlySessionKey(t)
+	require.Eventually(t, func() bool { _, err := r.ring.Authenticate(key); return err == nil }, time.Second, 5*time.Millisecond)
+	var keyID string
+	for _, s := range r.sso.sessions.sessions {
+		keyID = s.keyID
+	}
+	_, err := r.keys.Revoke(t.Context(), "acme", keyID, time.Now())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, err := r.ring.Authenticate(key); return err != nil }, time.Second, 5*time.Millisecond)
+	_, body = api(t, c, r.console.URL, sessionInfo(t, c, r.console.URL)["csrf"].(string))
+	require.Equal(t, "unknown key|", body)
+}
+
+// onlySessionKey is the secret of the one open session.
+func (r *rig) onlySessionKey(t *testing.T) string {
+	t.Helper()
+	require.Equal(t, 1, r.sso.sessions.len())
+	for _, s := range r.sso.sessions.sessions {
+		return s.key
+	}
+	return ""
 }
 
 // TestSessionCookieFlags reads the Set-Cookie of the callback itself.
@@ -146,7 +196,7 @@ func TestSessionExpires(t *testing.T) {
 	r.sso.sessions.now = func() time.Time { return later }
 	require.Equal(t, false, sessionInfo(t, c, r.console.URL)["signed_in"])
 	_, body := api(t, c, r.console.URL, csrf)
-	require.Equal(t, "|otherother", body, "an expired session's call carries no key")
+	require.Equal(t, "no key|otherother", body, "an expired session's call carries no key")
 	require.Zero(t, r.sso.sessions.len(), "the expired session is dropped")
 }
 

@@ -18,15 +18,19 @@ var errFull = errors.New("the console has as many sessions as it may hold")
 // Session is one signed-in person.
 type Session struct {
 	Subject, Name string
-	Grant         Grant
+	// Person is whom the session's calls name as their actor ("sso:…").
+	Person string
+	Grant  Grant
 	// CSRF must come back in X-CSRF-Token with every call that is not a GET.
 	CSRF    string
 	Expires time.Time
+	// key is the session's own secret, keyID its record's id.
+	key, keyID string
 }
 
 // store keeps sessions in memory, by the SHA-256 of their cookie value (a
-// dump of the map holds no cookie). Server-side, so signing out ends a
-// session at once and the key a session acts with never leaves the server.
+// dump of the map holds no cookie). Server-side, so the key a session acts
+// with never leaves the server.
 type store struct {
 	mu       sync.Mutex
 	sessions map[[32]byte]*Session
@@ -38,8 +42,9 @@ func newStore(max int, now func() time.Time) *store {
 	return &store{sessions: map[[32]byte]*Session{}, max: max, now: now}
 }
 
-// add stores s and returns the cookie value that finds it.
-func (st *store) add(s Session) (string, error) {
+// add stores s and returns the cookie value that finds it, and the session
+// it ended to make room, if any (whose key is to be revoked).
+func (st *store) add(s Session) (string, *Session, error) {
 	id, csrf := random(), random()
 	s.CSRF = csrf
 	st.mu.Lock()
@@ -54,6 +59,7 @@ func (st *store) add(s Session) (string, error) {
 			mine = append(mine, k)
 		}
 	}
+	var ended *Session
 	if len(mine) >= perSubject {
 		oldest := mine[0]
 		for _, k := range mine[1:] {
@@ -61,13 +67,14 @@ func (st *store) add(s Session) (string, error) {
 				oldest = k
 			}
 		}
+		ended = st.sessions[oldest]
 		delete(st.sessions, oldest)
 	}
 	if len(st.sessions) >= st.max {
-		return "", errFull
+		return "", ended, errFull
 	}
 	st.sessions[sha256.Sum256([]byte(id))] = &s
-	return id, nil
+	return id, ended, nil
 }
 
 // get returns the live session of a cookie value; an expired one is removed.
@@ -86,12 +93,17 @@ func (st *store) get(id string) (Session, bool) {
 	return *s, true
 }
 
-// remove ends a session.
-func (st *store) remove(id string) {
+// remove ends a session and returns it.
+func (st *store) remove(id string) (Session, bool) {
 	k := sha256.Sum256([]byte(id))
 	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.sessions[k]
+	if !ok {
+		return Session{}, false
+	}
 	delete(st.sessions, k)
-	st.mu.Unlock()
+	return *s, true
 }
 
 func (st *store) len() int {

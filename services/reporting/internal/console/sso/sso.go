@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
 )
 
 // Cookie names: __Host- makes the browser accept the cookie only when
@@ -33,9 +36,22 @@ const (
 	discoveryRetry  = 5 * time.Second
 )
 
+// Keys makes and revokes the sessions' keys: a keystore.Store of
+// keystore.Sessions, which every service follows.
+type Keys interface {
+	Create(ctx context.Context, tmpl keystore.Record, now time.Time) (string, keystore.Record, error)
+	Revoke(ctx context.Context, org, keyID string, now time.Time) (keystore.Record, error)
+}
+
+// People shows an organisation's people as its personal-data setting says
+// (privacy.Policy.Users): the person a session acts as is shown so.
+type People func(org string) func(id string) string
+
 // SSO is the console's relying party and its sessions.
 type SSO struct {
 	cfg      Config
+	keys     Keys
+	people   People
 	grants   []Grant
 	secret   string
 	client   *http.Client
@@ -55,9 +71,12 @@ type SSO struct {
 
 // New reads the grants and the client secret. The provider is discovered
 // at the first sign-in, so the console starts while the provider is down.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*SSO, error) {
+func New(ctx context.Context, cfg Config, keys Keys, people People, log *slog.Logger) (*SSO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if keys == nil || people == nil {
+		return nil, errors.New("console sso: no store for the sessions' keys")
 	}
 	grants, err := readGrants(cfg.GrantsFile)
 	if err != nil {
@@ -75,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*SSO, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SSO{cfg: cfg, grants: grants, secret: strings.TrimSpace(string(secret)), client: client,
+	return &SSO{cfg: cfg, keys: keys, people: people, grants: grants, secret: strings.TrimSpace(string(secret)), client: client,
 		sessions: newStore(cfg.MaxSessions, time.Now), sealer: sl, now: time.Now, log: log,
 		base: oidc.ClientContext(context.WithoutCancel(ctx), client)}, nil
 }

@@ -15,31 +15,63 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/keystore"
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	"github.com/tokenmeter/tokenmeter/services/reporting/oidcprovider"
 )
 
 const (
 	clientID     = "tokenmeter-console"
 	clientSecret = "console-client-secret"
-	adminKey     = "acme-admin-key-for-the-console"
 )
 
 // people at the provider: one the grants let in, one of an organisation they do not.
 var people = []oidcprovider.Person{
 	{ID: "u-ann", Username: "ann@acme.example", Password: "ann-password", Name: "Ann Admin",
 		Claims: map[string]any{"tokenmeter_org": "acme", "groups": []string{"staff", "licence-admins"}}},
+	{ID: "u-bea", Username: "bea@beta.example", Password: "bea-password", Name: "Bea Viewer",
+		Claims: map[string]any{"tokenmeter_org": "beta", "groups": "staff"}},
 	{ID: "u-rex", Username: "rex@other.example", Password: "rex-password", Name: "Rex Refused",
 		Claims: map[string]any{"tokenmeter_org": "other", "groups": []string{"licence-admins"}}},
 }
 
 // rig is a console-shaped server (the sign-in routes, and an API that
-// echoes the Authorization it receives) in front of a real provider.
+// answers who the key it receives stands for, as a service's keyring
+// following the session keys sees it) in front of a real provider.
 type rig struct {
 	sso     *SSO
 	console *httptest.Server
+	ring    *auth.Keyring
+	keys    *keystore.Store
 }
+
+// sessionKeys is the session key bucket on an embedded NATS, as reporting
+// owns it, and a keyring following it as another service's does.
+func sessionKeys(t *testing.T) (*keystore.Store, *auth.Keyring) {
+	url, _ := testkit.NATS(t)
+	js, err := jetstream.New(testkit.Connect(t, url, natsauth.Reporting))
+	require.NoError(t, err)
+	store, err := keystore.Open(t.Context(), js, keystore.Sessions, 1)
+	require.NoError(t, err)
+	follower, err := jetstream.New(testkit.Connect(t, url, natsauth.Ledger))
+	require.NoError(t, err)
+	ring := auth.NewKeyring()
+	keystore.Follow(t.Context(), follower, keystore.Sessions, ring, slog.Default())
+	return store, ring
+}
+
+// showsAcme: acme shows its people as they are, other organisations as pseudonyms.
+type showsAcme struct{}
+
+func (showsAcme) ShowsPersonalData(org string) bool { return org == "acme" }
+
+var pseudonyms = privacy.New(testkit.UserHashKey, showsAcme{}).Users
 
 func newRig(t *testing.T, lifetime time.Duration) *rig {
 	t.Helper()
@@ -52,20 +84,28 @@ func newRig(t *testing.T, lifetime time.Duration) *rig {
 		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
 		return p
 	}
+	keys, ring := sessionKeys(t)
 	s, err := New(t.Context(), Config{Issuer: op.Issuer, ClientID: clientID, ClientSecretFile: write("secret", clientSecret+"\n"),
 		RedirectURL: redirect, OrgClaim: "tokenmeter_org", RoleClaim: "groups", Lifetime: lifetime, MaxSessions: 10,
-		GrantsFile: write("grants", "# org:role:key\nacme:licence-admins:"+adminKey+"\n")}, slog.Default())
+		GrantsFile: write("grants", "# org:claim:role\nacme:licence-admins:admin\nbeta:staff:viewer\n")}, keys, pseudonyms, slog.Default())
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	mux.Handle("/api/", s.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Tokenmeter-Org")+r.Header.Get("Grpc-Metadata-X-Tokenmeter-Org"))
+		who := "no key"
+		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			who = "unknown key"
+			if p, err := ring.Authenticate(bearer); err == nil {
+				who = p.Org + "/" + string(p.Role) + "/" + p.KeyID
+			}
+		}
+		_, _ = io.WriteString(w, who+"|"+r.Header.Get("X-Tokenmeter-Org")+r.Header.Get("Grpc-Metadata-X-Tokenmeter-Org"))
 	})))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "the console") })
 	console.Config.Handler = mux
 	console.StartTLS()
 	t.Cleanup(console.Close)
-	return &rig{sso: s, console: console}
+	return &rig{sso: s, console: console, ring: ring, keys: keys}
 }
 
 // browser is an HTTP client with a cookie jar that trusts the console; stop

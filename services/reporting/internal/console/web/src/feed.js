@@ -7,21 +7,36 @@ export const alertFeed = {
   alerts: [],       // newest first
   unseen: 0,
   live: false,
+  // listed: a team admin's first list is in (what follows is new).
+  listed: false,
   onBadge: null,
   seen() { this.unseen = 0; this.onBadge?.(0); },
 };
 
 let controller = null;
 
-export async function startAlertFeed(onAlert) {
+// POLL is how often a team admin's list is read again: the live feed is an
+// organisation's (WatchAlerts is not about one team), a team admin's alerts
+// are listed for its team.
+const POLL = 15_000;
+
+async function list(teams, signal) {
+  const res = await call('AlertingService', 'ListAlerts', { limit: 200, team_ids: teams }, signal);
+  return (res.alerts || []).sort((a, b) => Date.parse(b.raised_at) - Date.parse(a.raised_at));
+}
+
+// startAlertFeed follows the organisation's alerts, or with team set
+// (a team admin) lists that team's every POLL.
+export async function startAlertFeed(onAlert, team = '') {
   stopAlertFeed();
   const ctl = new AbortController();
   controller = ctl;
   alertFeed.alerts = [];
   alertFeed.unseen = 0;
+  alertFeed.listed = false;
+  if (team) return pollTeam(team, ctl.signal, onAlert);
   try {
-    const res = await call('AlertingService', 'ListAlerts', { limit: 200 }, ctl.signal);
-    alertFeed.alerts = (res.alerts || []).sort((a, b) => Date.parse(b.raised_at) - Date.parse(a.raised_at));
+    alertFeed.alerts = await list([], ctl.signal);
   } catch { /* the feed below reports the problem */ }
   let from = alertFeed.alerts.reduce((m, a) => Math.max(m, Number(a.sequence)), 0) + 1;
   let delay = 1000;
@@ -44,6 +59,22 @@ export async function startAlertFeed(onAlert) {
     if (ctl.signal.aborted) return;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 30_000);
+  }
+}
+
+async function pollTeam(team, signal, onAlert) {
+  while (!signal.aborted) {
+    try {
+      const fresh = (await list([team], signal)).filter((a) => !alertFeed.alerts.some((x) => x.alert_id === a.alert_id));
+      alertFeed.alerts = [...fresh, ...alertFeed.alerts].sort((a, b) => Date.parse(b.raised_at) - Date.parse(a.raised_at));
+      if (fresh.length && alertFeed.listed) {
+        alertFeed.unseen += fresh.length;
+        alertFeed.onBadge?.(alertFeed.unseen);
+        onAlert(fresh[0]);
+      }
+      alertFeed.listed = true;
+    } catch { /* refused or broken: try again at the next poll */ }
+    await new Promise((r) => setTimeout(r, POLL));
   }
 }
 

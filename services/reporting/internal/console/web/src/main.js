@@ -1,6 +1,6 @@
 // The console shell: sign-in, navigation, the team and range pickers, and
 // the live alert feed that runs while signed in.
-import { session, ApiError, loadSession, signOut } from './api.js';
+import { session, ApiError, call, loadSession, signOut } from './api.js';
 import { listAll } from './paging.js';
 import { h, notice } from './format.js';
 import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
@@ -19,6 +19,8 @@ import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
 import * as settings from './pages/settings.js';
 import * as directory from './pages/directory.js';
+import * as access from './pages/access.js';
+import { abilities } from './roles.js';
 
 const pages = [
   { path: 'summary', title: 'Token usage', page: summary },
@@ -34,9 +36,13 @@ const pages = [
   { path: 'subscriptions', title: 'Subscriptions', page: subscriptions },
   { path: 'alerts', title: 'Alerts', page: alerts },
   { path: 'directory', title: 'Directory', page: directory },
-  { path: 'export', title: 'Export', page: exporter },
-  { path: 'settings', title: 'Settings', page: settings },
+  { path: 'export', title: 'Export', page: exporter, only: 'org' },
+  { path: 'settings', title: 'Settings', page: settings, only: 'org' },
+  { path: 'access', title: 'Access keys', page: access, only: 'own' },
 ];
+
+// offered are the pages the signed-in role may use.
+const offered = () => pages.filter((p) => !p.only || state.may[p.only]);
 
 export const ranges = [
   ['RANGE_PRESET_THIS_MONTH', 'This month'],
@@ -46,9 +52,12 @@ export const ranges = [
   ['RANGE_PRESET_LAST_12_MONTHS', 'Last 12 months'],
 ];
 
-// state is what every page reads: the teams of the organisation, the team
-// chosen ('' = all) and the range preset.
+// state is what every page reads: who is signed in (WhoAmI) and what they
+// may change, the teams of the organisation, the team chosen ('' = all)
+// and the range preset.
 const state = {
+  me: null,
+  may: abilities(null),
   teams: [],
   team: sessionStorage.getItem('tokenmeter.team') || '',
   range: sessionStorage.getItem('tokenmeter.range') || 'RANGE_PRESET_LAST_12_MONTHS',
@@ -59,6 +68,8 @@ let renderSeq = 0;
 
 function context() {
   return {
+    me: state.me,
+    may: state.may,
     teams: state.teams,
     team: state.team,
     // Reports want the teams named: 'all' is every team of the organisation.
@@ -70,9 +81,9 @@ function context() {
   };
 }
 
-// loadTeams is also the sign-in check: the ledger answers only a valid key
-// allowed to administer the organisation.
-async function loadTeams() {
+// loadTeams: a team admin's one team, the organisation's for the others.
+async function loadTeams(me) {
+  if (me.role === 'team-admin') return [me.role_team_id];
   return (await listAll('LedgerService', 'ListTeams', {}, 'teams')).map((b) => b.team_id);
 }
 
@@ -99,8 +110,8 @@ function signInView(message) {
   },
   h('h1', {}, 'tokenmeter'),
   ssoOffered ? h('a', { class: 'button', href: '/auth/login' }, 'Sign in with your organisation’s account') : null,
-  h('p', {}, ssoOffered ? 'Or, for machines and development, with an admin API key:' : 'Sign in with an admin API key of your organisation.'),
-  h('label', { for: 'api-key' }, 'Admin API key'),
+  h('p', {}, ssoOffered ? 'Or, for machines and development, with an API key:' : 'Sign in with an API key of your organisation (an owner’s, admin’s, viewer’s or team admin’s).'),
+  h('label', { for: 'api-key' }, 'API key'),
   input,
   h('p', { id: 'key-help', class: 'hint' }, 'The key stays in this browser tab only and is sent with every request.'),
   h('button', { type: 'submit' }, 'Sign in'),
@@ -112,7 +123,7 @@ function signInView(message) {
 function signInProblem(err) {
   if (!(err instanceof ApiError)) return `The console could not reach the server: ${err.message}`;
   if (err.httpStatus === 401) return session.sso ? 'Your session has ended: sign in again.' : 'That key was refused: it is unknown or revoked.';
-  if (err.httpStatus === 403) return 'That key may not administer the organisation: sign in with an admin key.';
+  if (err.httpStatus === 403) return 'That key may not read the organisation\'s reports: sign in with a key of a person\'s role (owner, admin, viewer or team admin).';
   if (err.notConfigured) return `The console cannot reach the ledger to list your teams: ${err.message}`;
   return err.message;
 }
@@ -126,17 +137,19 @@ function select(id, label, options, value, onChange) {
 function shell(current) {
   const badge = h('span', { class: 'badge', 'data-testid': 'alert-badge', hidden: alertFeed.unseen === 0 }, String(alertFeed.unseen));
   alertFeed.onBadge = (count) => { badge.textContent = String(count); badge.hidden = count === 0; };
-  const nav = h('nav', { 'aria-label': 'Reports' }, h('ul', {}, pages.map((p) => h('li', {},
+  const nav = h('nav', { 'aria-label': 'Reports' }, h('ul', {}, offered().map((p) => h('li', {},
     h('a', { href: `#/${p.path}`, 'aria-current': p === current ? 'page' : false }, p.title, p.path === 'alerts' ? badge : null)))));
   const header = h('header', {},
     h('div', { class: 'brand' }, 'tokenmeter'),
-    select('team-picker', 'Team', [['', 'All teams'], ...state.teams.map((t) => [t, t])], state.team, (v) => {
+    select('team-picker', 'Team', [...(state.may.org ? [['', 'All teams']] : []), ...state.teams.map((t) => [t, t])], state.team, (v) => {
       state.team = v; sessionStorage.setItem('tokenmeter.team', v); route();
     }),
     select('range-picker', 'Range', ranges, state.range, (v) => {
       state.range = v; sessionStorage.setItem('tokenmeter.range', v); route();
     }),
-    session.sso ? h('span', { class: 'who', 'data-testid': 'signed-in-as' }, `${session.sso.name} · ${session.sso.org} · ${session.sso.role}`) : null,
+    h('span', { class: 'who', 'data-testid': 'signed-in-as' }, session.sso
+      ? `${session.sso.name} · ${session.sso.org} · ${session.sso.role}`
+      : `key ${state.me.key_id} · ${state.me.org_id} · ${state.me.role}`),
     h('button', { class: 'link', onclick: async () => { await signOut(); signInView('You are signed out.'); } }, 'Sign out'));
   const main = h('main', { id: 'main', tabindex: '-1' });
   app.replaceChildren(header, nav, main);
@@ -146,7 +159,7 @@ function shell(current) {
 async function route() {
   if (!session.signedIn) return signInView();
   const [, path = 'summary', ...rest] = location.hash.split('/');
-  const current = pages.find((p) => p.path === path) || pages[0];
+  const current = offered().find((p) => p.path === path) || pages[0];
   const main = shell(current);
   document.title = `${current.title} · tokenmeter`;
   const seq = ++renderSeq;
@@ -169,9 +182,12 @@ function problem(err) {
 }
 
 async function start() {
-  state.teams = await loadTeams();
+  state.me = await call('ReportingService', 'WhoAmI', {});
+  state.may = abilities(state.me);
+  state.teams = await loadTeams(state.me);
   if (state.team && !state.teams.includes(state.team)) state.team = '';
-  startAlertFeed(() => { if (location.hash.startsWith('#/alerts')) route(); });
+  if (!state.may.org) state.team = state.teams[0]; // a team admin's one team, named in every call
+  startAlertFeed(() => { if (location.hash.startsWith('#/alerts')) route(); }, state.may.role === 'team-admin' ? state.may.team : '');
   if (!location.hash) location.hash = '#/summary';
   else route();
 }

@@ -28,8 +28,8 @@ export async function render(el, ctx) {
     { label: 'Tokens a year', num: true, value: (a) => money(a.yearly_token_cost, a.currency) },
     { label: 'Subscription', num: true, value: (a) => `${money(a.yearly_subscription_cost, a.currency)} ${a.subscription_name || ''}` },
     { label: 'Saving', num: true, value: (a) => money(a.yearly_saving, a.currency) },
-    { label: '', value: (a) => applyButton(a, r.pseudonymous, held, rerender) },
-  ], move, { testid: 'advice-move-table' }));
+    ctx.may.manage ? { label: '', value: (a) => applyButton(a, r.pseudonymous, held, rerender) } : null,
+  ].filter(Boolean), move, { testid: 'advice-move-table' }));
   el.append(h('h2', {}, 'Unassign (idle)'));
   el.append(table([
     { label: 'User', value: (a) => a.user_id },

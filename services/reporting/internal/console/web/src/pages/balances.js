@@ -8,13 +8,14 @@ import { termLine, showUsage } from './capacity.js';
 const RED_AT = 20;
 
 export async function render(el, ctx) {
+  const eachTeam = () => Promise.all(ctx.teams.map(async (t) => (await call('LedgerService', 'GetBalance', { team_id: t })).balance));
   let balances;
   try {
-    balances = await listAll('LedgerService', 'ListTeams', {}, 'teams');
+    // A team admin asks for its team's balance; ListTeams is the organisation's.
+    balances = ctx.may.org ? await listAll('LedgerService', 'ListTeams', {}, 'teams') : await eachTeam();
   } catch (err) {
     if (!err.notConfigured) throw err;
-    // An older ledger without ListTeams: ask each known team.
-    balances = await Promise.all(ctx.teams.map(async (t) => (await call('LedgerService', 'GetBalance', { team_id: t })).balance));
+    balances = await eachTeam(); // an older ledger without ListTeams
   }
   if (ctx.team) balances = balances.filter((b) => b.team_id === ctx.team);
   if (!balances.length) {

@@ -11,10 +11,7 @@ function describe(s) {
 }
 
 export async function render(el, ctx) {
-  const [{ setting = {} }, me] = await Promise.all([
-    call('LedgerService', 'GetPersonalData', {}),
-    call('ReportingService', 'WhoAmI', {}),
-  ]);
+  const { setting = {} } = await call('LedgerService', 'GetPersonalData', {});
   const rerender = () => { el.replaceChildren(); render(el, ctx); };
   el.append(h('section', { 'aria-labelledby': 'personal-data-title' },
     h('h2', { id: 'personal-data-title' }, 'Personal data'),
@@ -23,7 +20,7 @@ export async function render(el, ctx) {
       ? `Set ${dateTime(setting.set_at)} by ${setting.actor}${setting.reason ? ` — ${setting.reason}` : ''}`
       : 'Never set: pseudonyms, the default.'),
     h('p', { class: 'hint' }, 'Pseudonyms (u_…, d_…, e_…) stand for users, devices, launch ids and attributes that name a person, in every report, export, history, alert and webhook.'),
-    me.role === 'owner' ? form(setting, rerender) : notice('Only the organisation\'s owner may change this setting.')));
+    ctx.may.own ? form(setting, rerender) : notice('Only the organisation\'s owner may change this setting.')));
 }
 
 function form(setting, rerender) {

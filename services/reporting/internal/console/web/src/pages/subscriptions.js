@@ -40,13 +40,13 @@ export async function render(el, ctx) {
     { label: 'Product', value: (s) => s.product_code },
     { label: 'Ends', value: (s) => (s.ends_at ? day(s.ends_at) : 'until revoked') },
     { label: 'Granted', value: (s) => day(s.granted_at) },
-    {
+    ctx.may.manage ? {
       label: '', value: (s) => h('button', {
         type: 'button', class: 'small', 'aria-label': `Revoke ${s.user_id}'s ${s.product_code} subscription`,
         onclick: async (e) => { e.target.disabled = true; await revoke(s.team_id, s.user_id, [s.product_code], 'revoked in the console'); rerender(); },
       }, 'Revoke'),
-    },
-  ], subs, { testid: 'subs-table' }));
+    } : null,
+  ].filter(Boolean), subs, { testid: 'subs-table' }));
   el.append(h('h2', {}, 'Use by subscription'));
   el.append(table([
     { label: 'User', value: (u) => u.user_id },

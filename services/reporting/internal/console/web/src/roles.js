@@ -1,0 +1,17 @@
+// What the signed-in role may change, so the console offers no button the
+// services would refuse. The services decide (libs/access); this mirrors
+// the role sets of that table: owners and admins change the organisation,
+// owners alone its access keys and settings. A team admin's changes are
+// its team's packs, users and budgets, none of which the console offers,
+// and it reads its team's reports, not the organisation's (org: exports,
+// the personal-data setting).
+export function abilities(me) {
+  const role = me?.role || '';
+  return {
+    role,
+    team: me?.role_team_id || '',
+    org: role !== 'team-admin',
+    manage: role === 'owner' || role === 'admin',
+    own: role === 'owner',
+  };
+}
