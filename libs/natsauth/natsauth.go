@@ -33,6 +33,9 @@ const (
 	// AccessKeys holds people's access keys: ingestion writes it, every
 	// service reads it (libs/keystore).
 	AccessKeys = "ACCESS_KEYS"
+	// PersonKeys holds the keys sealing users' profiles (libs/privacy): the
+	// ledger writes and erases them, reporting reads them for the directory.
+	PersonKeys = "PERSON_KEYS"
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded
@@ -56,7 +59,7 @@ var Grants = map[string]Grant{
 	Ledger: {
 		Append:      []string{"ledger.>"},
 		OwnStreams:  []string{LedgerStream},
-		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS"},
+		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS", PersonKeys},
 		ReadBuckets: []string{AccessKeys},
 	},
 	Ingestion: {
@@ -66,7 +69,7 @@ var Grants = map[string]Grant{
 	},
 	Reporting: {
 		ReadStreams: []string{LedgerStream, UsageStream},
-		ReadBuckets: []string{AccessKeys},
+		ReadBuckets: []string{AccessKeys, PersonKeys},
 	},
 	Alerting: {
 		Append:      []string{"alerts.>"},
