@@ -157,8 +157,11 @@ func (s *Shown) Attributes(m map[string]string) map[string]string {
 
 // Value shows the value of attribute key: pseudonymised when key is personal.
 func (s *Shown) Value(key, v string) string {
-	if s.raw || !PersonalAttribute(key) {
+	if !PersonalAttribute(key) {
 		return v
+	}
+	if s.raw && s.isErased(v) { // the value is an erased user's id
+		return s.pseudonymous().show(ValuePrefix, v)
 	}
 	return s.show(ValuePrefix, v)
 }
