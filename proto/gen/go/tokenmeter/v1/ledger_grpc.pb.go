@@ -108,7 +108,8 @@ type LedgerServiceClient interface {
 	// UserErased with its actor and deletes the user's profile key, so the
 	// name and address can never be read again, and every reader shows the
 	// user by pseudonym only. Errors: InvalidArgument (naming the field),
-	// FailedPrecondition (the event id was used for another event).
+	// AlreadyExists (the event id was used for another event), Unavailable
+	// (the log or the key bucket could not be reached: retry with the same id).
 	// Erasing twice answers the first erasure.
 	EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error)
 	// PlanAssignments says, row by row, what assigning (or unassigning) each
@@ -464,7 +465,8 @@ type LedgerServiceServer interface {
 	// UserErased with its actor and deletes the user's profile key, so the
 	// name and address can never be read again, and every reader shows the
 	// user by pseudonym only. Errors: InvalidArgument (naming the field),
-	// FailedPrecondition (the event id was used for another event).
+	// AlreadyExists (the event id was used for another event), Unavailable
+	// (the log or the key bucket could not be reached: retry with the same id).
 	// Erasing twice answers the first erasure.
 	EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error)
 	// PlanAssignments says, row by row, what assigning (or unassigning) each
