@@ -2549,9 +2549,9 @@ func (x *PersonalDataSet) GetReason() string {
 }
 
 // UserProfileSet gives a user of the organisation a display name and an
-// e-mail address (empty: none) for the user directory. Since erasure came,
-// the ledger writes them only sealed (display_name and email empty): see
-// sealed. Events written before carry them in plain text.
+// e-mail address (empty: none) for the user directory. The ledger writes
+// them sealed (display_name and email empty; see sealed); events written
+// before profiles were sealed carry them in plain text.
 type UserProfileSet struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	UserId      string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
