@@ -29,6 +29,10 @@ func permissionAdvice(ep endpoint, method, msg string) string {
 	if rpc == "." || rpc == "/" {
 		rpc = "the call"
 	}
+	if role == "" && strings.Contains(msg, "service key") {
+		return fmt.Sprintf("%s refused %s: %s; a service key acts only for the organisations it was given: check --org or TOKENMETER_ORG, or use a person's key",
+			ep.service, rpc, msg)
+	}
 	if role == "" {
 		// Refused for the team or organisation it names, not for the role.
 		return fmt.Sprintf("%s refused %s: %s; a team-admin key acts for its own team only: name that team, or ask an owner of your organisation for an admin key",

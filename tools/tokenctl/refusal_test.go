@@ -36,6 +36,8 @@ func TestRefusalAdvice(t *testing.T) {
 			"this key's role admin may not call AuthorizeBatch, and no person's key may: it is a call between services"},
 		{"another team", addPack, status.New(codes.PermissionDenied, "a team admin of design may not act for team civil"),
 			"ledger refused AddPack: a team admin of design may not act for team civil; a team-admin key acts for its own team only"},
+		{"service key for another organisation", addPack, status.New(codes.PermissionDenied, "this service key may not act for organisation initech"),
+			"ledger refused AddPack: this service key may not act for organisation initech; a service key acts only for the organisations it was given: check --org"},
 		{"revoked key", addPack, status.New(codes.Unauthenticated, "unknown or revoked api key"),
 			"ledger at ledger.example:7071 does not accept the API key from TOKENMETER_API_KEY (unknown or revoked api key): set --api-key or TOKENMETER_API_KEY to a current key of your organisation; an owner makes one with 'tokenctl access create ROLE'"},
 		{"nothing listens", addPack, status.New(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.9:7071: connect: connection refused"`),
