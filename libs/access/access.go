@@ -65,6 +65,7 @@ var Policy = auth.Policy{
 	v1.LedgerService_SetPersonalData_FullMethodName: {owner},
 	v1.LedgerService_GetPersonalData_FullMethodName: read,
 	v1.LedgerService_SetUserProfile_FullMethodName:  manage,
+	v1.LedgerService_EraseUser_FullMethodName:       manage,
 	v1.LedgerService_PlanAssignments_FullMethodName: manage,
 
 	// Ingestion: launchers for their team; launcher keys by admins,

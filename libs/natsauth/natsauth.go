@@ -36,6 +36,9 @@ const (
 	// SessionKeys holds the keys of people signed into the console:
 	// reporting (which serves it) writes it, every service reads it.
 	SessionKeys = "SESSION_KEYS"
+	// PersonKeys holds the keys sealing users' profiles (libs/privacy): the
+	// ledger writes and erases them, reporting reads them for the directory.
+	PersonKeys = "PERSON_KEYS"
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded
@@ -59,7 +62,7 @@ var Grants = map[string]Grant{
 	Ledger: {
 		Append:      []string{"ledger.>"},
 		OwnStreams:  []string{LedgerStream},
-		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS"},
+		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS", PersonKeys},
 		ReadBuckets: []string{AccessKeys, SessionKeys},
 	},
 	Ingestion: {
@@ -71,7 +74,7 @@ var Grants = map[string]Grant{
 	Reporting: {
 		ReadStreams: []string{LedgerStream, UsageStream},
 		OwnBuckets:  []string{SessionKeys, "REPORTING_LEASES"},
-		ReadBuckets: []string{AccessKeys},
+		ReadBuckets: []string{AccessKeys, PersonKeys},
 	},
 	Alerting: {
 		Append:      []string{"alerts.>"},

@@ -11,6 +11,9 @@ import (
 // personal attributes and user budget keys are pseudonyms (ev is not
 // changed). This is the one list of the personal fields of an event.
 func (s *Shown) Mask(ev *v1.Event) *v1.Event {
+	if s.raw && len(s.erased) > 0 && ev != nil && s.isErased(userOf(ev)) {
+		return s.pseudonymous().Mask(ev)
+	}
 	if s.raw || ev == nil {
 		return ev
 	}
@@ -24,6 +27,11 @@ func (s *Shown) Mask(ev *v1.Event) *v1.Event {
 		p.UserAssigned.UserId = s.User(p.UserAssigned.GetUserId())
 	case *v1.Event_UserUnassigned:
 		p.UserUnassigned.UserId = s.User(p.UserUnassigned.GetUserId())
+	case *v1.Event_UserErased:
+		p.UserErased.UserId = s.User(p.UserErased.GetUserId())
+	case *v1.Event_UserProfileSet:
+		p.UserProfileSet.UserId = s.User(p.UserProfileSet.GetUserId())
+		p.UserProfileSet.DisplayName, p.UserProfileSet.Email, p.UserProfileSet.Sealed = "", "", nil
 	case *v1.Event_BudgetSet:
 		s.MaskBudget(p.BudgetSet.GetBudget())
 	case *v1.Event_BudgetCrossed:
@@ -75,13 +83,30 @@ func (s *Shown) maskLaunch(ev *v1.Event) bool {
 // MaskBudget pseudonymises, in place, a budget's key when it names a user
 // or the value of a personal attribute.
 func (s *Shown) MaskBudget(b *v1.Budget) {
-	if s.raw || b == nil {
+	if b == nil || s.raw && len(s.erased) == 0 {
 		return
 	}
 	switch {
 	case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_USER:
 		b.Key = s.User(b.GetKey())
-	case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE && PersonalAttribute(b.GetAttributeKey()):
+	case !s.raw && b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE && PersonalAttribute(b.GetAttributeKey()):
 		b.Key = s.show(ValuePrefix, b.GetKey())
 	}
+}
+
+// userOf is the user an event concerns: its payload's user_id, or the key
+// of a user budget; "" for none.
+func userOf(ev *v1.Event) string {
+	if b := ev.GetBudgetSet().GetBudget(); b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_USER {
+		return b.GetKey()
+	}
+	m := ev.ProtoReflect()
+	f := m.WhichOneof(m.Descriptor().Oneofs().ByName("payload"))
+	if f == nil {
+		return ""
+	}
+	if u, ok := m.Get(f).Message().Interface().(interface{ GetUserId() string }); ok {
+		return u.GetUserId()
+	}
+	return ""
 }

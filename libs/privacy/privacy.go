@@ -57,13 +57,30 @@ func (p *Policy) Users(org string) func(string) string { return p.For(org).User 
 // an export names the same users row after row, and a keyed hash costs a
 // microsecond.
 func (p *Policy) For(org string) *Shown {
-	return &Shown{p: p, org: org, raw: p.ShowsPersonalData(org), memo: map[string]string{}}
+	s := &Shown{p: p, org: org, raw: p.ShowsPersonalData(org), memo: map[string]string{}}
+	if s.raw {
+		s.erased = p.erasedIn(org)
+	}
+	return s
+}
+
+// eraser is a Source that knows the users each organisation erased.
+type eraser interface {
+	ErasedIn(org string) map[string]Erasure
+}
+
+// erasedIn returns the users org erased (none when the source cannot say).
+func (p *Policy) erasedIn(org string) map[string]Erasure {
+	if e, ok := p.src.(eraser); ok {
+		return e.ErasedIn(org)
+	}
+	return nil
 }
 
 // Mask is For(ev's organisation).Mask(ev), without the answer's memory
-// when the organisation shows its people.
+// when the organisation shows its people and erased none of them.
 func (p *Policy) Mask(ev *v1.Event) *v1.Event {
-	if p.ShowsPersonalData(ev.GetOrgId()) {
+	if p.ShowsPersonalData(ev.GetOrgId()) && len(p.erasedIn(ev.GetOrgId())) == 0 {
 		return ev
 	}
 	return p.For(ev.GetOrgId()).Mask(ev)
@@ -74,18 +91,47 @@ const memoSize = 1 << 16
 
 // Shown shows one organisation's people in one answer.
 type Shown struct {
-	p    *Policy
-	org  string
-	raw  bool
-	mu   sync.Mutex
-	memo map[string]string
+	p   *Policy
+	org string
+	raw bool
+	// erased are the users shown by pseudonym even where org shows people.
+	erased map[string]Erasure
+	mu     sync.Mutex
+	memo   map[string]string
+	once   sync.Once
+	hidden *Shown
 }
 
 // Raw reports whether people are shown as they are.
 func (s *Shown) Raw() bool { return s.raw }
 
-// User shows a user id.
-func (s *Shown) User(id string) string { return s.show(Prefix, id) }
+// User shows a user id: an erased user's by pseudonym always.
+func (s *Shown) User(id string) string {
+	if s.raw && s.isErased(id) {
+		return s.pseudonymous().User(id)
+	}
+	return s.show(Prefix, id)
+}
+
+func (s *Shown) isErased(user string) bool {
+	_, ok := s.erased[user]
+	return ok
+}
+
+// Row returns how to show the devices, event ids and attributes of one of
+// user's rows: pseudonymised when user was erased, else as s shows them.
+func (s *Shown) Row(user string) *Shown {
+	if s.raw && s.isErased(user) {
+		return s.pseudonymous()
+	}
+	return s
+}
+
+// pseudonymous is s for people shown by pseudonym.
+func (s *Shown) pseudonymous() *Shown {
+	s.once.Do(func() { s.hidden = &Shown{p: s.p, org: s.org, memo: map[string]string{}} })
+	return s.hidden
+}
 
 // Device shows a device id (often a person's machine name).
 func (s *Shown) Device(id string) string { return s.show(DevicePrefix, id) }
@@ -111,8 +157,11 @@ func (s *Shown) Attributes(m map[string]string) map[string]string {
 
 // Value shows the value of attribute key: pseudonymised when key is personal.
 func (s *Shown) Value(key, v string) string {
-	if s.raw || !PersonalAttribute(key) {
+	if !PersonalAttribute(key) {
 		return v
+	}
+	if s.raw && s.isErased(v) { // the value is an erased user's id
+		return s.pseudonymous().show(ValuePrefix, v)
 	}
 	return s.show(ValuePrefix, v)
 }

@@ -97,3 +97,14 @@ func TestCheckKey(t *testing.T) {
 	require.ErrorContains(t, CheckKey(string(make([]byte, MaxKey+1))), "at most 1024")
 	require.NoError(t, CheckKey("sixteen-bytes-ok"))
 }
+
+// mentions finds an id as a whole word only: an alert about "ann" is not
+// hidden for naming "anne" or "ann-marie".
+func TestMentions(t *testing.T) {
+	for text, want := range map[string]bool{
+		"ann used 10 tokens": true, "renewed for ann.": true, "user ann": true,
+		"anne used 10 tokens": false, "ann-marie renewed": false, "joann": false, "": false,
+	} {
+		require.Equal(t, want, mentions(text, "ann"), text)
+	}
+}

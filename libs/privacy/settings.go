@@ -35,7 +35,10 @@ type Profile struct {
 type Settings struct {
 	mu       sync.RWMutex
 	byOrg    map[string]Setting
-	profiles map[string]map[string]Profile // org → user → profile
+	profiles map[string]map[string]storedProfile // org → user → profile
+	// erased are the users each organisation erased; each org's map is
+	// replaced, never changed, so a Shown may hold it without a lock.
+	erased map[string]map[string]Erasure
 	// hidden is when each organisation last stopped showing its people.
 	hidden   map[string]time.Time
 	seq      uint64
@@ -50,7 +53,8 @@ type Settings struct {
 // setting already on the log (or ctx ends), so a service never answers with
 // a setting older than its start.
 func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
-	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
+	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]storedProfile{},
+		erased: map[string]map[string]Erasure{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
 	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventlog.CatalogSubject("*")},
 	})
@@ -128,21 +132,18 @@ func (s *Settings) apply(org string, ev *v1.Event) {
 			s.hidden[org] = ev.GetServerTime().AsTime()
 		}
 		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
-			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
+			Actor: actorText(ev.GetActor()), Reason: set.GetReason(), EventID: ev.GetEventId()}
 	}
 	if p := ev.GetUserProfileSet(); p != nil {
-		users := s.profiles[org]
-		if users == nil {
-			users = map[string]Profile{}
-			s.profiles[org] = users
-		}
-		if p.GetDisplayName() == "" && p.GetEmail() == "" {
-			delete(users, p.GetUserId())
-		} else {
-			users[p.GetUserId()] = Profile{DisplayName: p.GetDisplayName(), Email: p.GetEmail()}
-		}
+		s.setProfile(org, p)
+	}
+	if e := ev.GetUserErased(); e != nil {
+		s.erase(org, e.GetUserId(), Erasure{At: ev.GetServerTime().AsTime(), Actor: actorText(ev.GetActor()),
+			Reason: e.GetReason(), EventID: ev.GetEventId()})
 	}
 }
+
+func actorText(a *v1.Actor) string { return a.GetKind() + ":" + a.GetId() }
 
 // HiddenSince is when org last switched from showing its people to
 // pseudonyms (zero if it never showed them): what was written about them
@@ -151,15 +152,6 @@ func (s *Settings) HiddenSince(org string) time.Time {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.hidden[org]
-}
-
-// Profile returns the profile org gave user, if any. Callers show it only
-// where org shows personal data.
-func (s *Settings) Profile(org, user string) (Profile, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, ok := s.profiles[org][user]
-	return p, ok
 }
 
 // ShowsPersonalData reports whether org shows its people as they are.

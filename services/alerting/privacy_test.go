@@ -99,3 +99,38 @@ func TestAlertsRaisedBeforePseudonymsAreHidden(t *testing.T) {
 	a := receive(t, stream, 1)[0]
 	require.Equal(t, privacy.HiddenText, a.GetMessage())
 }
+
+// Alerts naming a user the organisation (which shows people) erased have
+// their text hidden in ListAlerts and WatchAlerts; alerts raised after the
+// erasure name the user by pseudonym.
+func TestAlertsNamingAnErasedUserAreHidden(t *testing.T) {
+	t.Parallel()
+	h := startServiceShowing(t, true)
+	c := h.client(acmeAdmin)
+	renewal := func() *v1.Event {
+		return &v1.Event{Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{
+			UserId: "annika", DeviceId: "annika-laptop", ProductCode: "RVT", Tokens: 10, Renewal: true}}}
+	}
+	h.append("acme", "design", renewal(), 900, 1000)
+	list, err := c.ListAlerts(t.Context(), &v1.ListAlertsRequest{})
+	require.NoError(t, err)
+	require.Contains(t, protojson.Format(list), "annika", "shown while the organisation shows people")
+
+	_, err = eventlog.Append(t.Context(), h.js, eventlog.CatalogSubject("acme"), &v1.Event{
+		EventId: "acme-erase-annika", Type: "user_erased", OrgId: "acme", ServerTime: timestamppb.Now(),
+		Payload: &v1.Event_UserErased{UserErased: &v1.UserErased{UserId: "annika"}},
+	}, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		list, err := c.ListAlerts(t.Context(), &v1.ListAlertsRequest{})
+		return err == nil && !strings.Contains(protojson.Format(list), "annika")
+	}, 10*time.Second, 10*time.Millisecond, "hidden once the user is erased")
+	stream, cancel := watch(t, c, &v1.WatchAlertsRequest{FromSequence: 1})
+	defer cancel()
+	require.Equal(t, privacy.ErasedText, receive(t, stream, 1)[0].GetMessage())
+
+	h.append("acme", "design", renewal(), 800, 1000)
+	a := receive(t, stream, 1)[0]
+	require.NotContains(t, protojson.Format(a), "annika", "raised after the erasure")
+	require.Contains(t, a.GetMessage(), privacy.Prefix)
+}

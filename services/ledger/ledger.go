@@ -137,6 +137,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if s.settings, err = privacy.Follow(ctx, js); err != nil {
 		return nil, err
 	}
+	personKeys, err := privacy.OpenPersonKeys(ctx, js, cfg.UserHashKey, cfg.StreamReplicas)
+	if err != nil {
+		return nil, err
+	}
 	if s.grpc, err = grpcserver.Listen(grpcserver.Options{
 		Listen: cfg.Listen, Log: log, TLS: serverTLS,
 		Auth: auth.Authorizer{Keys: keys, Policy: access.Policy, Throttle: cfg.Throttle()},
@@ -152,7 +156,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	v1.RegisterLedgerServiceServer(s.grpc, &server.Ledger{
 		Store:    s.store,
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
-		Settings: s.settings, Privacy: privacy.New(cfg.UserHashKey, s.settings),
+		Settings: s.settings, Privacy: privacy.New(cfg.UserHashKey, s.settings), PersonKeys: personKeys,
 	})
 	keystore.Follow(ctx, js, keystore.People, keys, log)   // people's access keys, made through ingestion
 	keystore.Follow(ctx, js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting

@@ -288,7 +288,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	opts.Privacy = privacy.New(cfg.UserHashKey, s.settings)
-	opts.Profiles = s.settings
+	opts.Profiles = privacy.FollowDirectory(ctx, js, s.settings, cfg.UserHashKey, log)
 	clientTLS, err := cfg.ClientTLS()
 	if err != nil {
 		return nil, err

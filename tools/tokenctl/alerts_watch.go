@@ -97,7 +97,7 @@ func (w *watch) run(cmd *cobra.Command) error {
 			return nil //nolint:nilerr // Ctrl-C: the state already holds the last alert printed
 		}
 		if !retryable(err) {
-			return w.app.explain(w.app.alerting(), err)
+			return w.app.explain(w.app.alerting(), v1.AlertingService_WatchAlerts_FullMethodName, err)
 		}
 		if !w.backoff(ctx, fmt.Sprintf("lost alerting at %s (%s); resuming from sequence %d", a.settings.AlertingAddr, status.Convert(err).Message(), next)) {
 			return nil

@@ -47,7 +47,7 @@ func (c *conn) Invoke(ctx context.Context, method string, args, reply any, opts 
 	ctx, cancel := context.WithTimeout(c.a.callContext(ctx), c.a.settings.Timeout)
 	defer cancel()
 	if err := c.cc.Invoke(ctx, method, args, reply, opts...); err != nil {
-		return c.a.explain(c.ep, err)
+		return c.a.explain(c.ep, method, err)
 	}
 	return nil
 }

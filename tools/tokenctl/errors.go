@@ -80,9 +80,10 @@ var requestFields = map[string]string{
 
 var indexSuffix = regexp.MustCompile(`\[\d+\]$`)
 
-// explain turns the error of a call to ep into a callError; other errors
+// explain turns the error of a call of method ("" when unknown) to ep into
+// a callError: one line of what went wrong and what to do. Other errors
 // pass unchanged.
-func (a *app) explain(ep endpoint, err error) error {
+func (a *app) explain(ep endpoint, method string, err error) error {
 	st, ok := status.FromError(err)
 	if !ok || st.Code() == codes.OK {
 		return err
@@ -96,17 +97,17 @@ func (a *app) explain(ep endpoint, err error) error {
 			out = fmt.Sprintf("%s at %s needs an API key: set --api-key or TOKENMETER_API_KEY (or api_key in %s) to an admin key of your organisation",
 				ep.service, ep.addr, a.configName())
 		} else {
-			out = fmt.Sprintf("%s at %s does not accept the API key from %s (%s): set --api-key or TOKENMETER_API_KEY to a current admin key of your organisation",
+			out = fmt.Sprintf("%s at %s does not accept the API key from %s (%s): set --api-key or TOKENMETER_API_KEY to a current key of your organisation; an owner makes one with 'tokenctl access create ROLE'",
 				ep.service, ep.addr, s.from["api-key"], msg)
 		}
 	case codes.PermissionDenied:
-		out = fmt.Sprintf("%s refused the call: %s; tokenctl needs a key of your organisation whose role may do it (owner or admin to change, viewer to read, owner for access keys)", ep.service, msg)
+		out = permissionAdvice(ep, method, msg)
 	case codes.InvalidArgument:
 		out = invalid(st)
 	case codes.NotFound:
 		out = msg
 	case codes.FailedPrecondition:
-		out = fmt.Sprintf("%s refused: %s", ep.service, msg)
+		out = fmt.Sprintf("%s refused: %s (nothing was changed)", ep.service, msg)
 	case codes.AlreadyExists:
 		out = fmt.Sprintf("%s refused: %s (a retry must repeat the same request; a new request needs a new --event-id)", ep.service, msg)
 	case codes.ResourceExhausted:
@@ -114,7 +115,7 @@ func (a *app) explain(ep endpoint, err error) error {
 	case codes.Aborted:
 		out = fmt.Sprintf("%s at %s gave up on a conflict (%s): try again", ep.service, ep.addr, msg)
 	case codes.Unavailable:
-		out = fmt.Sprintf("cannot reach %s at %s (%s): is it running? Check %s or %s", ep.service, ep.addr, msg, ep.flag, ep.env)
+		out = unavailableAdvice(ep, msg)
 	case codes.DeadlineExceeded:
 		out = fmt.Sprintf("%s at %s did not answer within %s: try again, or give it longer with --timeout", ep.service, ep.addr, s.Timeout)
 	case codes.Unimplemented:

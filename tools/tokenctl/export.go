@@ -170,7 +170,7 @@ func (x *exporter) stream(client v1.ReportingServiceClient, out sink) (err error
 	defer func() { pr.finish(err) }()
 	stream, err := client.Export(ctx, x.req)
 	if err != nil {
-		return x.app.explain(x.app.endpoint(svcReporting), err)
+		return x.app.explain(x.app.endpoint(svcReporting), v1.ReportingService_Export_FullMethodName, err)
 	}
 	var chunks, rows int64
 	for {
@@ -179,7 +179,7 @@ func (x *exporter) stream(client v1.ReportingServiceClient, out sink) (err error
 			break
 		}
 		if err != nil {
-			return x.app.explain(x.app.endpoint(svcReporting), err)
+			return x.app.explain(x.app.endpoint(svcReporting), v1.ReportingService_Export_FullMethodName, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return err // interrupted: nothing more is written

@@ -1,6 +1,7 @@
 package tokenctl
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func testPersonalData(t *testing.T, s *stack) {
 
 	r := ctl(t, env, "personal-data", "set", "pseudonyms")
 	require.NotZero(t, r.code)
-	require.Contains(t, r.stderr, "an admin key may not call /tokenmeter.v1.LedgerService/SetPersonalData")
+	require.Contains(t, r.stderr, "this key's role admin may not call SetPersonalData (only an owner may); ask an owner of your organisation to do it")
 	r = ctl(t, env, "personal-data", "set", "maybe")
 	require.NotZero(t, r.code)
 	require.Contains(t, r.stderr, `invalid setting "maybe"`)
@@ -57,4 +58,17 @@ func testDirectory(t *testing.T, s *stack) {
 	require.Equal(t, []string{"user", "name", "email", "status", "last_used", "assignments"}, rows[0])
 	require.Equal(t, []string{"dana", "Dana Example", "dana@example.com", "assigned", "", "dir-a:ACAD,REVIT"}, rows[1])
 	require.Equal(t, []string{"dora", "", "", "assigned", "", "dir-a:*"}, rows[2])
+
+	erased := csvRows(t, ok(t, env, "users", "erase", "dana", "--reason", "left", "-o", "csv"))
+	require.Equal(t, "dana", erased[1][0])
+	require.Contains(t, erased[1][2], "admin:", "recorded with its actor")
+	require.Equal(t, erased, csvRows(t, ok(t, env, "users", "erase", "dana", "-o", "csv")), "erasing again answers the first erasure")
+	rows = csvRows(t, ok(t, env, "users", "list", "--team", "dir-a", "-o", "csv"))
+	require.Len(t, rows, 3)
+	out := fmt.Sprint(rows)
+	require.NotContains(t, out, "dana", "the erased user is shown by pseudonym, without name or address")
+	require.Contains(t, out, "dora")
+	require.Contains(t, out, "u_")
+	r = ctl(t, env, "users", "set-profile", "dana", "--name", "Dana")
+	require.Contains(t, r.stderr, "ledger refused: user_id was erased")
 }

@@ -28,7 +28,8 @@ Without TEAM: the organisation's rate changes alone.
 window_charged, tokens_adjusted, pack_expired, pool_suspended, launch_denied,
 launch_covered, user_assigned, user_unassigned, budget_set, budget_crossed,
 capacity_set, capacity_used, capacity_returned, product_rate_set,
-subscription_granted, subscription_revoked, launch_subscribed.
+subscription_granted, subscription_revoked, launch_subscribed, personal_data_set,
+user_erased.
 --from and --to keep the events at or after --from and before --to.
 Every page is read (--limit caps the rows); with -o json the answer is one
 ListTransactionsResponse holding them all.`,

@@ -18,7 +18,7 @@ assignment does not allow, is refused. 'tokenctl report by-user' and
 'tokenctl export --kind users' list the assignments; 'tokenctl users list' is the
 directory.`,
 	}
-	cmd.AddCommand(a.usersAssignCommand(), a.usersUnassignCommand(), a.usersListCommand(), a.usersSetProfileCommand(), a.usersImportCommand())
+	cmd.AddCommand(a.usersAssignCommand(), a.usersUnassignCommand(), a.usersListCommand(), a.usersSetProfileCommand(), a.usersEraseCommand(), a.usersImportCommand())
 	return cmd
 }
 

@@ -84,3 +84,36 @@ The directory shows them only where the organisation shows personal data.`,
 	eventFlag(cmd, &id)
 	return cmd
 }
+
+func (a *app) usersEraseCommand() *cobra.Command {
+	var reason, id string
+	cmd := &cobra.Command{
+		Use:   "erase USER",
+		Short: "Erase a user's personal data (right to erasure): name and address gone, shown by pseudonym only",
+		Long: `Erase USER's personal data: the key that sealed the display name and e-mail
+address is deleted, so no one can read them again, and every report, export,
+ledger read, alert and webhook shows USER by pseudonym only, even where the
+organisation shows people. The user's usage stays (it is the organisation's
+record of what was used), under the pseudonym. Recorded with who erased and
+--reason; erasing again answers the first erasure. It cannot be undone.`,
+		Example: `  tokenctl users erase ann --reason "left the company, ticket 4711"`,
+		Args:    exactArgs("USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := a.ledgerClient(cmd)
+			if err != nil {
+				return err
+			}
+			id = eventID(id)
+			resp, err := client.EraseUser(cmd.Context(), &v1.EraseUserRequest{UserId: args[0], Reason: reason, EventId: id})
+			if err != nil {
+				return retryHint(err, id)
+			}
+			t := newTable("USER", "ERASED_AT", "ACTOR")
+			t.add(args[0], resp.GetErasedAt(), resp.GetActor())
+			return a.emit(cmd, resp, t)
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the erasure)")
+	eventFlag(cmd, &id)
+	return cmd
+}

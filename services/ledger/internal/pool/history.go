@@ -14,7 +14,7 @@ var HistoryTypes = []string{
 	"pack_added", "window_charged", "tokens_adjusted", "pack_expired", "pool_suspended",
 	"launch_denied", "launch_covered", "user_assigned", "user_unassigned",
 	"budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned",
-	"product_rate_set", "personal_data_set",
+	"product_rate_set", "personal_data_set", "user_erased",
 	"subscription_granted", "subscription_revoked", "launch_subscribed",
 }
 
@@ -97,6 +97,9 @@ func describe(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) {
 		if pl.PersonalDataSet.GetShow() {
 			tx.Detail = "people shown as they are (user ids, devices, event ids, personal attributes)"
 		}
+	case *v1.Event_UserErased:
+		tx.Type, tx.UserId, tx.Reason = "user_erased", pl.UserErased.GetUserId(), pl.UserErased.GetReason()
+		tx.Detail = "personal data erased: profile key deleted, user shown by pseudonym only"
 	default:
 		return describeCapacity(ev, tx)
 	}

@@ -56,6 +56,8 @@ func historyEvents() []struct {
 			"authorized by the user's named subscription: no tokens"},
 		{env(&v1.Event{Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: false, Reason: "policy"}}}), 0,
 			"people shown as keyed pseudonyms"},
+		{env(&v1.Event{Payload: &v1.Event_UserErased{UserErased: &v1.UserErased{UserId: "ann", Reason: "leaver"}}}), 0,
+			"personal data erased: profile key deleted, user shown by pseudonym only"},
 	}
 }
 

@@ -81,8 +81,8 @@ const (
 	MaxEmail       = 254
 )
 
-// SetUserProfile records a user's display name and e-mail address on the
-// organisation's catalog subject. Setting the same again changes nothing a
+// SetUserProfile records a user's display name and e-mail address, sealed
+// under the user's key, on the organisation's catalog subject. Setting the same again changes nothing a
 // reader sees, so a retry past the log's duplicate window is harmless.
 func (l *Ledger) SetUserProfile(ctx context.Context, req *v1.SetUserProfileRequest) (*v1.SetUserProfileResponse, error) {
 	p, err := caller(ctx)
@@ -92,10 +92,13 @@ func (l *Ledger) SetUserProfile(ctx context.Context, req *v1.SetUserProfileReque
 	if err := checkUserProfile(req); err != nil {
 		return nil, err
 	}
+	set, err := l.sealProfile(ctx, p.Org, req)
+	if err != nil {
+		return nil, err
+	}
 	ev := &v1.Event{EventId: req.GetEventId(), Type: "user_profile_set", OrgId: p.Org,
 		ServerTime: timestamppb.New(l.Now()), Actor: actorOf(p),
-		Payload: &v1.Event_UserProfileSet{UserProfileSet: &v1.UserProfileSet{
-			UserId: req.GetUserId(), DisplayName: req.GetDisplayName(), Email: req.GetEmail()}}}
+		Payload: &v1.Event_UserProfileSet{UserProfileSet: set}}
 	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(p.Org), ev, nil)
 	if err != nil {
 		return nil, statusOf(err)

@@ -39,6 +39,8 @@ type Ledger struct {
 	// people by them in every read.
 	Settings *privacy.Settings
 	Privacy  *privacy.Policy
+	// PersonKeys seal users' profiles; erasing a user deletes its key.
+	PersonKeys *privacy.PersonKeys
 }
 
 // forwardable reports whether a failed forward may be decided here instead:

@@ -58,9 +58,10 @@ func (s *Server) GetDenials(ctx context.Context, req *v1.GetDenialsRequest) (*v1
 	shown := s.privacy.For(f.OrgID)
 	resp.Groups, resp.ByReason, resp.TotalDenials = denialCounts(groups, reasons, group, shown.User)
 	for _, x := range list {
+		row := shown.Row(x.UserID)
 		resp.Denials = append(resp.Denials, &v1.Denial{
-			EventId: shown.Event(x.EventID), TeamId: x.TeamID, UserId: shown.User(x.UserID), ProductCode: x.Product,
-			ProductVersion: x.Version, DeviceId: shown.Device(x.Device), At: timestamppb.New(x.At),
+			EventId: row.Event(x.EventID), TeamId: x.TeamID, UserId: row.User(x.UserID), ProductCode: x.Product,
+			ProductVersion: x.Version, DeviceId: row.Device(x.Device), At: timestamppb.New(x.At),
 			Reason: reasonOf(x.Reason), TokensRequired: x.TokensRequired, Renewal: x.Renewal,
 		})
 	}

@@ -89,6 +89,7 @@ func (u *usageRows) row(c *query.Charge, shown *privacy.Shown) []any {
 	if !c.Day.Equal(u.day) || u.dayText == "" {
 		u.day, u.dayText = c.Day, c.Day.Format(query.DateLayout)
 	}
+	shown = shown.Row(c.UserID) // an erased user's devices and ids are pseudonyms too
 	u.cells = append(u.cells[:0],
 		u.dayText, c.TeamID, shown.User(c.UserID), c.Code, c.Group, c.Version, shown.Device(c.Device),
 		c.Tokens, c.Renewal == 1, c.Split, stamp(c.WindowStart), stamp(c.WindowEnd), attributesText(c.Attributes, shown), shown.Event(c.EventID))

@@ -21,7 +21,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/sessions"
 )
 
-// Profiles are the users' profiles as their organisation gave them (privacy.Settings).
+// Profiles are the users' profiles as their organisation gave them (privacy.Directory).
 type Profiles interface {
 	Profile(org, user string) (privacy.Profile, bool)
 }

@@ -3818,6 +3818,121 @@ func (*SetUserProfileResponse) Descriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{59}
 }
 
+type EraseUserRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Why, at most 256 bytes of printable text (e.g. "leaver, ticket 4711").
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserRequest) Reset() {
+	*x = EraseUserRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserRequest) ProtoMessage() {}
+
+func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserRequest.ProtoReflect.Descriptor instead.
+func (*EraseUserRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *EraseUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *EraseUserRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EraseUserRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type EraseUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the user was (first) erased, and by whom (role:key id).
+	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserResponse) Reset() {
+	*x = EraseUserResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserResponse) ProtoMessage() {}
+
+func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserResponse.ProtoReflect.Descriptor instead.
+func (*EraseUserResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *EraseUserResponse) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
+	}
+	return nil
+}
+
+func (x *EraseUserResponse) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
 type PlanAssignmentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most 1,000.
@@ -3828,7 +3943,7 @@ type PlanAssignmentsRequest struct {
 
 func (x *PlanAssignmentsRequest) Reset() {
 	*x = PlanAssignmentsRequest{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[60]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3840,7 +3955,7 @@ func (x *PlanAssignmentsRequest) String() string {
 func (*PlanAssignmentsRequest) ProtoMessage() {}
 
 func (x *PlanAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[60]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3853,7 +3968,7 @@ func (x *PlanAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*PlanAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PlanAssignmentsRequest) GetRows() []*AssignmentRow {
@@ -3877,7 +3992,7 @@ type AssignmentRow struct {
 
 func (x *AssignmentRow) Reset() {
 	*x = AssignmentRow{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[61]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3889,7 +4004,7 @@ func (x *AssignmentRow) String() string {
 func (*AssignmentRow) ProtoMessage() {}
 
 func (x *AssignmentRow) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[61]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3902,7 +4017,7 @@ func (x *AssignmentRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentRow.ProtoReflect.Descriptor instead.
 func (*AssignmentRow) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AssignmentRow) GetTeamId() string {
@@ -3943,7 +4058,7 @@ type PlanAssignmentsResponse struct {
 
 func (x *PlanAssignmentsResponse) Reset() {
 	*x = PlanAssignmentsResponse{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[62]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3955,7 +4070,7 @@ func (x *PlanAssignmentsResponse) String() string {
 func (*PlanAssignmentsResponse) ProtoMessage() {}
 
 func (x *PlanAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[62]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3968,7 +4083,7 @@ func (x *PlanAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*PlanAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{62}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PlanAssignmentsResponse) GetPlans() []*AssignmentPlan {
@@ -3993,7 +4108,7 @@ type AssignmentPlan struct {
 
 func (x *AssignmentPlan) Reset() {
 	*x = AssignmentPlan{}
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[63]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4005,7 +4120,7 @@ func (x *AssignmentPlan) String() string {
 func (*AssignmentPlan) ProtoMessage() {}
 
 func (x *AssignmentPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[63]
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4018,7 +4133,7 @@ func (x *AssignmentPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentPlan.ProtoReflect.Descriptor instead.
 func (*AssignmentPlan) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AssignmentPlan) GetChange() string {
@@ -4332,7 +4447,14 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
 	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\x18\n" +
-	"\x16SetUserProfileResponse\"J\n" +
+	"\x16SetUserProfileResponse\"^\n" +
+	"\x10EraseUserRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\"b\n" +
+	"\x11EraseUserResponse\x127\n" +
+	"\terased_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\"J\n" +
 	"\x16PlanAssignmentsRequest\x120\n" +
 	"\x04rows\x18\x01 \x03(\v2\x1c.tokenmeter.v1.AssignmentRowR\x04rows\"\x82\x01\n" +
 	"\rAssignmentRow\x12\x17\n" +
@@ -4345,7 +4467,7 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x0eAssignmentPlan\x12\x16\n" +
 	"\x06change\x18\x01 \x01(\tR\x06change\x12!\n" +
 	"\fproducts_now\x18\x02 \x03(\tR\vproductsNow\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error2\x9c\x13\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error2\xec\x13\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -4375,7 +4497,8 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x11ListSubscriptions\x12'.tokenmeter.v1.ListSubscriptionsRequest\x1a(.tokenmeter.v1.ListSubscriptionsResponse\x12`\n" +
 	"\x0fSetPersonalData\x12%.tokenmeter.v1.SetPersonalDataRequest\x1a&.tokenmeter.v1.SetPersonalDataResponse\x12`\n" +
 	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponse\x12]\n" +
-	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponse\x12`\n" +
+	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponse\x12N\n" +
+	"\tEraseUser\x12\x1f.tokenmeter.v1.EraseUserRequest\x1a .tokenmeter.v1.EraseUserResponse\x12`\n" +
 	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
@@ -4390,7 +4513,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),           // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),          // 1: tokenmeter.v1.ListTeamsResponse
@@ -4452,147 +4575,152 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*PersonalDataSetting)(nil),        // 57: tokenmeter.v1.PersonalDataSetting
 	(*SetUserProfileRequest)(nil),      // 58: tokenmeter.v1.SetUserProfileRequest
 	(*SetUserProfileResponse)(nil),     // 59: tokenmeter.v1.SetUserProfileResponse
-	(*PlanAssignmentsRequest)(nil),     // 60: tokenmeter.v1.PlanAssignmentsRequest
-	(*AssignmentRow)(nil),              // 61: tokenmeter.v1.AssignmentRow
-	(*PlanAssignmentsResponse)(nil),    // 62: tokenmeter.v1.PlanAssignmentsResponse
-	(*AssignmentPlan)(nil),             // 63: tokenmeter.v1.AssignmentPlan
-	nil,                                // 64: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                  // 65: tokenmeter.v1.CapacityKind
-	(*timestamppb.Timestamp)(nil),      // 66: google.protobuf.Timestamp
-	(*HeartbeatRequest)(nil),           // 67: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),          // 68: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                     // 69: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),              // 70: tokenmeter.v1.LaunchRequest
-	(*durationpb.Duration)(nil),        // 71: google.protobuf.Duration
-	(*LaunchResponse)(nil),             // 72: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),               // 73: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),              // 74: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                    // 75: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),                // 76: tokenmeter.v1.AdjustmentKind
+	(*EraseUserRequest)(nil),           // 60: tokenmeter.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),          // 61: tokenmeter.v1.EraseUserResponse
+	(*PlanAssignmentsRequest)(nil),     // 62: tokenmeter.v1.PlanAssignmentsRequest
+	(*AssignmentRow)(nil),              // 63: tokenmeter.v1.AssignmentRow
+	(*PlanAssignmentsResponse)(nil),    // 64: tokenmeter.v1.PlanAssignmentsResponse
+	(*AssignmentPlan)(nil),             // 65: tokenmeter.v1.AssignmentPlan
+	nil,                                // 66: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                  // 67: tokenmeter.v1.CapacityKind
+	(*timestamppb.Timestamp)(nil),      // 68: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),           // 69: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),          // 70: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                     // 71: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),              // 72: tokenmeter.v1.LaunchRequest
+	(*durationpb.Duration)(nil),        // 73: google.protobuf.Duration
+	(*LaunchResponse)(nil),             // 74: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),               // 75: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),              // 76: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                    // 77: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),                // 78: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	65, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	66, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
-	66, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
-	65, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	66, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	67, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	68, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	68, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	67, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	68, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	66, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	68, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
 	2,  // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	67, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	66, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	68, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	69, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	68, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	70, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	69, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	69, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	69, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	70, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	66, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	64, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	71, // 20: tokenmeter.v1.AuthorizeRequest.timeout:type_name -> google.protobuf.Duration
-	72, // 21: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	71, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	71, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	71, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	72, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	68, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	66, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	73, // 20: tokenmeter.v1.AuthorizeRequest.timeout:type_name -> google.protobuf.Duration
+	74, // 21: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 22: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 23: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	72, // 24: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	73, // 25: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	66, // 26: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	74, // 27: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	74, // 24: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	75, // 25: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	68, // 26: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	76, // 27: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 28: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 29: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	66, // 30: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	68, // 30: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 31: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	66, // 32: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	66, // 33: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	75, // 34: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	66, // 35: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	66, // 36: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	66, // 37: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	75, // 38: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	68, // 32: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	68, // 33: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	77, // 34: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	68, // 35: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	68, // 36: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	68, // 37: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	77, // 38: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 39: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 40: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	76, // 41: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	78, // 41: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 42: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 43: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	66, // 44: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	66, // 45: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	68, // 44: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	68, // 45: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 46: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	66, // 47: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	66, // 48: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	68, // 47: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	68, // 48: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 49: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	66, // 50: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	68, // 50: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 51: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	66, // 52: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
-	66, // 53: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
-	66, // 54: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
+	68, // 52: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
+	68, // 53: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
+	68, // 54: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
 	46, // 55: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46, // 56: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46, // 57: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	57, // 58: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
 	57, // 59: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	66, // 60: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
-	61, // 61: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
-	63, // 62: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
-	17, // 63: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 64: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 65: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 66: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 67: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 68: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 69: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 70: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 71: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 72: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 73: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 74: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 75: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 76: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 77: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 78: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 79: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 80: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 81: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 82: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	47, // 83: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
-	49, // 84: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
-	51, // 85: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
-	53, // 86: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
-	55, // 87: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
-	58, // 88: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
-	60, // 89: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
-	18, // 90: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 91: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 92: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 93: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 94: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 95: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 96: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 97: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 98: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 99: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 100: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 101: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 102: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 103: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 104: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 105: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 106: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 107: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 108: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 109: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	48, // 110: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
-	50, // 111: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
-	52, // 112: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
-	54, // 113: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
-	56, // 114: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
-	59, // 115: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
-	62, // 116: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
-	90, // [90:117] is the sub-list for method output_type
-	63, // [63:90] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	68, // 60: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	68, // 61: tokenmeter.v1.EraseUserResponse.erased_at:type_name -> google.protobuf.Timestamp
+	63, // 62: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
+	65, // 63: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
+	17, // 64: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 65: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 66: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 67: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 68: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 69: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 70: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 71: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 72: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 73: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 74: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 75: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 76: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 77: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 78: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 79: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 80: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 81: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 82: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 83: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	47, // 84: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
+	49, // 85: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
+	51, // 86: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
+	53, // 87: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	55, // 88: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	58, // 89: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	60, // 90: tokenmeter.v1.LedgerService.EraseUser:input_type -> tokenmeter.v1.EraseUserRequest
+	62, // 91: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
+	18, // 92: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 93: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 94: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 95: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 96: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 97: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 98: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 99: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 100: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 101: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 102: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 103: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 104: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 105: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 106: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 107: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 108: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 109: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 110: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 111: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	48, // 112: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
+	50, // 113: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
+	52, // 114: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
+	54, // 115: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	56, // 116: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	59, // 117: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	61, // 118: tokenmeter.v1.LedgerService.EraseUser:output_type -> tokenmeter.v1.EraseUserResponse
+	64, // 119: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
+	92, // [92:120] is the sub-list for method output_type
+	64, // [64:92] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -4608,7 +4736,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,7 @@ const (
 	LedgerService_SetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/SetPersonalData"
 	LedgerService_GetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/GetPersonalData"
 	LedgerService_SetUserProfile_FullMethodName     = "/tokenmeter.v1.LedgerService/SetUserProfile"
+	LedgerService_EraseUser_FullMethodName          = "/tokenmeter.v1.LedgerService/EraseUser"
 	LedgerService_PlanAssignments_FullMethodName    = "/tokenmeter.v1.LedgerService/PlanAssignments"
 )
 
@@ -103,6 +104,14 @@ type LedgerServiceClient interface {
 	// clears them) for the user directory, which shows them only where the
 	// organisation shows personal data.
 	SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error)
+	// EraseUser erases a user's personal data (right to erasure): it records
+	// UserErased with its actor and deletes the user's profile key, so the
+	// name and address can never be read again, and every reader shows the
+	// user by pseudonym only. Errors: InvalidArgument (naming the field),
+	// AlreadyExists (the event id was used for another event), Unavailable
+	// (the log or the key bucket could not be reached: retry with the same id).
+	// Erasing twice answers the first erasure.
+	EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error)
 	// PlanAssignments says, row by row, what assigning (or unassigning) each
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
@@ -377,6 +386,16 @@ func (c *ledgerServiceClient) SetUserProfile(ctx context.Context, in *SetUserPro
 	return out, nil
 }
 
+func (c *ledgerServiceClient) EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseUserResponse)
+	err := c.cc.Invoke(ctx, LedgerService_EraseUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ledgerServiceClient) PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PlanAssignmentsResponse)
@@ -442,6 +461,14 @@ type LedgerServiceServer interface {
 	// clears them) for the user directory, which shows them only where the
 	// organisation shows personal data.
 	SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error)
+	// EraseUser erases a user's personal data (right to erasure): it records
+	// UserErased with its actor and deletes the user's profile key, so the
+	// name and address can never be read again, and every reader shows the
+	// user by pseudonym only. Errors: InvalidArgument (naming the field),
+	// AlreadyExists (the event id was used for another event), Unavailable
+	// (the log or the key bucket could not be reached: retry with the same id).
+	// Erasing twice answers the first erasure.
+	EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error)
 	// PlanAssignments says, row by row, what assigning (or unassigning) each
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
@@ -533,6 +560,9 @@ func (UnimplementedLedgerServiceServer) GetPersonalData(context.Context, *GetPer
 }
 func (UnimplementedLedgerServiceServer) SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetUserProfile not implemented")
+}
+func (UnimplementedLedgerServiceServer) EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseUser not implemented")
 }
 func (UnimplementedLedgerServiceServer) PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlanAssignments not implemented")
@@ -1026,6 +1056,24 @@ func _LedgerService_SetUserProfile_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_EraseUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).EraseUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_EraseUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).EraseUser(ctx, req.(*EraseUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LedgerService_PlanAssignments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PlanAssignmentsRequest)
 	if err := dec(in); err != nil {
@@ -1154,6 +1202,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetUserProfile",
 			Handler:    _LedgerService_SetUserProfile_Handler,
+		},
+		{
+			MethodName: "EraseUser",
+			Handler:    _LedgerService_EraseUser_Handler,
 		},
 		{
 			MethodName: "PlanAssignments",
