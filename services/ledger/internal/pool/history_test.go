@@ -56,6 +56,11 @@ func historyEvents() []struct {
 			"authorized by the user's named subscription: no tokens"},
 		{env(&v1.Event{Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: false, Reason: "policy"}}}), 0,
 			"people shown as keyed pseudonyms"},
+		{env(&v1.Event{Payload: &v1.Event_UserGroupSet{UserGroupSet: &v1.UserGroupSet{GroupId: "drafters", Name: "Drafters", ProductCodes: []string{"ACAD"}}}}), 0,
+			`user group drafters ("Drafters") opens ACAD`},
+		{env(&v1.Event{Payload: &v1.Event_UserGroupMembersChanged{UserGroupMembersChanged: &v1.UserGroupMembersChanged{GroupId: "drafters", AddedUserIds: []string{"ann", "bob"}}}}), 0,
+			"user group drafters: 2 added, 0 removed"},
+		{env(&v1.Event{Payload: &v1.Event_UserGroupDeleted{UserGroupDeleted: &v1.UserGroupDeleted{GroupId: "drafters"}}}), 0, "user group drafters deleted"},
 	}
 }
 
