@@ -213,3 +213,30 @@ func TestUserGroupInputsAreBounded(t *testing.T) {
 		require.Equal(t, []string{c.field}, badFields(t, c.call()), c.field)
 	}
 }
+
+// A merge carries the source's user groups into the target: a member of a
+// design group launches its product in civil after the merge.
+func TestMergeCarriesUserGroups(t *testing.T) {
+	f := newLedgerFixture(t)
+	ctx := t.Context()
+	_, err := f.admin.AddPack(ctx, &v1.AddPackRequest{EventId: "pack-civil-0001", TeamId: "civil", PackId: "c1", Tokens: 50})
+	require.NoError(t, err)
+	_, err = f.admin.CreateUserGroup(ctx, &v1.CreateUserGroupRequest{EventId: "group-render-0001", TeamId: "design", GroupId: "render", Name: "Render farm"})
+	require.NoError(t, err)
+	_, err = f.admin.SetUserGroupProducts(ctx, &v1.SetUserGroupProductsRequest{EventId: "group-render-0002", TeamId: "design", GroupId: "render", ProductCodes: []string{"REVIT"}})
+	require.NoError(t, err)
+	_, err = f.admin.ChangeUserGroupMembers(ctx, &v1.ChangeUserGroupMembersRequest{EventId: "group-render-0003", TeamId: "design", GroupId: "render", AddUserIds: []string{"gia"}})
+	require.NoError(t, err)
+	for range 2 {
+		_, err = f.admin.MergeTeams(ctx, &v1.MergeTeamsRequest{EventId: "merge-design-0001", FromTeamId: "design", IntoTeamId: "civil"})
+		require.NoError(t, err, "a retry completes nothing twice")
+	}
+	list, err := f.admin.ListUserGroups(ctx, &v1.ListUserGroupsRequest{TeamId: "civil"})
+	require.NoError(t, err)
+	require.Len(t, list.GetGroups(), 1)
+	require.Equal(t, "Render farm", list.GetGroups()[0].GetName())
+	require.Len(t, list.GetGroups()[0].GetMemberIds(), 1)
+	resp, err := f.svc.Authorize(f.acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "launch-gia-civil-1", TeamId: "civil", UserId: "gia", ProductCode: "REVIT"}})
+	require.NoError(t, err)
+	require.EqualValues(t, 10, resp.GetResult().GetTokensCharged(), "the member launches in the merged team")
+}

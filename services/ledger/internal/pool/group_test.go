@@ -263,3 +263,36 @@ func TestSnapshotKeepsGroups(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, back.Groups())
 }
+
+func TestCarryGroups(t *testing.T) {
+	h := newHarness(t)
+	h.drafters([]string{"REVIT"}, "zed")
+	source := []Group{
+		{ID: "drafters", Name: "Other name", Products: []string{"ACAD"}, Members: []string{"gia", "zed"}},
+		{ID: "render", Name: "Render farm", Products: []string{"*"}, Members: []string{"hal"}},
+		{ID: "empty", Name: "Empty"},
+	}
+	evs, err := h.decide(t0, func(p *Pool) ([]*v1.Event, error) {
+		return p.DecideCarryGroups("into_team_id", "merge-1", source, t0, nil)
+	})
+	require.NoError(t, err)
+	require.Len(t, evs, 5, "set and members for each group with members, set alone for the empty one")
+	require.Equal(t, "merge-1/group/drafters/members", evs[1].GetEventId())
+	require.Equal(t, []Group{
+		{ID: "drafters", Name: "Drafters", Products: []string{"ACAD", "REVIT"}, Members: []string{"gia", "zed"}},
+		{ID: "empty", Name: "Empty"},
+		{ID: "render", Name: "Render farm", Products: []string{"*"}, Members: []string{"hal"}},
+	}, h.p.Groups(), "a group the team has keeps its name and gains products and members")
+	again, err := h.p.DecideCarryGroups("into_team_id", "merge-1", source, t0, nil)
+	require.NoError(t, err)
+	require.Empty(t, again, "a retried merge carries nothing twice")
+
+	many := make([]Group, MaxGroupsPerTeam-2)
+	for i := range many {
+		many[i] = Group{ID: fmt.Sprintf("g%03d", i), Name: "G"}
+	}
+	_, err = h.p.DecideCarryGroups("into_team_id", "merge-2", many, t0, nil)
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "into_team_id", fe.Field, "3 + %d groups", len(many))
+}
