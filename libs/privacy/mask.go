@@ -24,6 +24,9 @@ func (s *Shown) Mask(ev *v1.Event) *v1.Event {
 		p.UserAssigned.UserId = s.User(p.UserAssigned.GetUserId())
 	case *v1.Event_UserUnassigned:
 		p.UserUnassigned.UserId = s.User(p.UserUnassigned.GetUserId())
+	case *v1.Event_UserGroupMembersChanged:
+		e := p.UserGroupMembersChanged
+		e.AddedUserIds, e.RemovedUserIds = s.users(e.GetAddedUserIds()), s.users(e.GetRemovedUserIds())
 	case *v1.Event_BudgetSet:
 		s.MaskBudget(p.BudgetSet.GetBudget())
 	case *v1.Event_BudgetCrossed:
@@ -84,4 +87,13 @@ func (s *Shown) MaskBudget(b *v1.Budget) {
 	case b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE && PersonalAttribute(b.GetAttributeKey()):
 		b.Key = s.show(ValuePrefix, b.GetKey())
 	}
+}
+
+// users returns the pseudonyms of ids.
+func (s *Shown) users(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = s.User(id)
+	}
+	return out
 }
