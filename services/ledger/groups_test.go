@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -88,9 +89,16 @@ func TestUserGroupsThroughGRPC(t *testing.T) {
 	require.Equal(t, v1.DenyReason_DENY_REASON_USER_NOT_ASSIGNED, launch("launch-hal-0002", "hal", "ACAD").GetDenyReason(), "a removed member, even with a window open")
 
 	r.stop()
-	r = startReplica(t, natsURL, "solo-again")
+	groupsReadBackAndDeleted(t, acme, startReplica(t, natsURL, "solo-again"))
+}
+
+// groupsReadBackAndDeleted: a restarted replica r reads design's group back
+// from the log, its history names the actor, and deleting it takes its
+// members and budget.
+func groupsReadBackAndDeleted(t *testing.T, acme context.Context, r *replica) {
+	ctx := t.Context()
 	admin, viewer := client(t, r.svc.Addr(), adminKey), client(t, r.svc.Addr(), viewerKey)
-	_, err = client(t, r.svc.Addr(), ownerKey).SetPersonalData(ctx, &v1.SetPersonalDataRequest{Show: true, EventId: "personal-data-0001"})
+	_, err := client(t, r.svc.Addr(), ownerKey).SetPersonalData(ctx, &v1.SetPersonalDataRequest{Show: true, EventId: "personal-data-0001"})
 	require.NoError(t, err)
 	list, err := viewer.ListUserGroups(ctx, &v1.ListUserGroupsRequest{TeamId: "design"})
 	require.NoError(t, err, "a viewer reads groups")
@@ -111,7 +119,7 @@ func TestUserGroupsThroughGRPC(t *testing.T) {
 	list, err = viewer.ListUserGroups(ctx, &v1.ListUserGroupsRequest{TeamId: "design"})
 	require.NoError(t, err)
 	require.Empty(t, list.GetGroups())
-	budgets, err = admin.ListBudgets(ctx, &v1.ListBudgetsRequest{TeamId: "design"})
+	budgets, err := admin.ListBudgets(ctx, &v1.ListBudgetsRequest{TeamId: "design"})
 	require.NoError(t, err)
 	require.Empty(t, budgets.GetBudgets(), "the group's budget went with it")
 	resp, err := client(t, r.svc.Addr(), serviceKey).Authorize(acme, &v1.AuthorizeRequest{Launch: &v1.LaunchRequest{EventId: "launch-gia-0004", TeamId: "design", UserId: "gia", ProductCode: "ACAD"}})
