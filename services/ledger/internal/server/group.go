@@ -21,7 +21,7 @@ type groupRequest interface {
 
 // CreateUserGroup makes a new, empty user group in a team.
 func (l *Ledger) CreateUserGroup(ctx context.Context, req *v1.CreateUserGroupRequest) (*v1.CreateUserGroupResponse, error) {
-	g, err := l.changeGroup(ctx, req, checkGroupName(req.GetName()), func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
+	g, err := l.changeGroup(ctx, req, checkGroupFields(req, checkGroupName(req.GetName())), func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
 		return pl.DecideCreateGroup(c, req.GetName())
 	})
 	return &v1.CreateUserGroupResponse{Group: g}, err
@@ -29,7 +29,7 @@ func (l *Ledger) CreateUserGroup(ctx context.Context, req *v1.CreateUserGroupReq
 
 // RenameUserGroup changes a group's name; its id stays.
 func (l *Ledger) RenameUserGroup(ctx context.Context, req *v1.RenameUserGroupRequest) (*v1.RenameUserGroupResponse, error) {
-	g, err := l.changeGroup(ctx, req, checkGroupName(req.GetName()), func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
+	g, err := l.changeGroup(ctx, req, checkGroupFields(req, checkGroupName(req.GetName())), func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
 		return pl.DecideRenameGroup(c, req.GetName())
 	})
 	return &v1.RenameUserGroupResponse{Group: g}, err
@@ -37,10 +37,7 @@ func (l *Ledger) RenameUserGroup(ctx context.Context, req *v1.RenameUserGroupReq
 
 // SetUserGroupProducts replaces the products a group's members may open.
 func (l *Ledger) SetUserGroupProducts(ctx context.Context, req *v1.SetUserGroupProductsRequest) (*v1.SetUserGroupProductsResponse, error) {
-	var bad grpcserver.Violations
-	addFieldErrors(&bad, pool.CheckGroupProducts(req.GetProductCodes()))
-	checkCodes(&bad, req.GetProductCodes())
-	g, err := l.changeGroup(ctx, req, bad, func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
+	g, err := l.changeGroup(ctx, req, checkGroupProducts(req), func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
 		return pl.DecideGroupProducts(c, req.GetProductCodes())
 	})
 	return &v1.SetUserGroupProductsResponse{Group: g}, err
@@ -48,11 +45,7 @@ func (l *Ledger) SetUserGroupProducts(ctx context.Context, req *v1.SetUserGroupP
 
 // ChangeUserGroupMembers adds users to a group and removes others.
 func (l *Ledger) ChangeUserGroupMembers(ctx context.Context, req *v1.ChangeUserGroupMembersRequest) (*v1.ChangeUserGroupMembersResponse, error) {
-	var bad grpcserver.Violations
-	addFieldErrors(&bad, pool.CheckGroupMembers(req.GetAddUserIds(), req.GetRemoveUserIds()))
-	checkUsers(&bad, "add_user_ids", req.GetAddUserIds())
-	checkUsers(&bad, "remove_user_ids", req.GetRemoveUserIds())
-	g, err := l.changeGroup(ctx, req, bad, func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
+	g, err := l.changeGroup(ctx, req, checkGroupMembers(req), func(pl *pool.Pool, c pool.GroupChange) (*v1.Event, error) {
 		return pl.DecideGroupMembers(c, req.GetAddUserIds(), req.GetRemoveUserIds())
 	})
 	return &v1.ChangeUserGroupMembersResponse{Group: g}, err
@@ -99,11 +92,11 @@ func (l *Ledger) ListUserGroups(ctx context.Context, req *v1.ListUserGroupsReque
 	return resp, err
 }
 
-// changeGroup checks a change (bad holds the checks of its own fields),
-// decides it on the team's pool and answers the group as it stands.
-func (l *Ledger) changeGroup(ctx context.Context, req groupRequest, bad grpcserver.Violations, decide func(*pool.Pool, pool.GroupChange) (*v1.Event, error)) (*v1.UserGroup, error) {
-	if err := checkGroupFields(req, bad); err != nil {
-		return nil, err
+// changeGroup decides a change that passed its checks (invalid: their
+// refusal) on the team's pool and answers the group as it stands.
+func (l *Ledger) changeGroup(ctx context.Context, req groupRequest, invalid error, decide func(*pool.Pool, pool.GroupChange) (*v1.Event, error)) (*v1.UserGroup, error) {
+	if invalid != nil {
+		return nil, invalid
 	}
 	c := pool.GroupChange{EventID: req.GetEventId(), Group: req.GetGroupId(), Reason: req.GetReason()}
 	err := l.assignment(ctx, req.GetTeamId(), req.GetEventId(), func(pl *pool.Pool, now time.Time, a *v1.Actor) (*v1.Event, error) {
@@ -151,6 +144,21 @@ func checkGroupName(name string) grpcserver.Violations {
 		bad.Add("name", "must be printable text")
 	}
 	return bad
+}
+
+func checkGroupProducts(req *v1.SetUserGroupProductsRequest) error {
+	var bad grpcserver.Violations
+	addFieldErrors(&bad, pool.CheckGroupProducts(req.GetProductCodes()))
+	checkCodes(&bad, req.GetProductCodes())
+	return checkGroupFields(req, bad)
+}
+
+func checkGroupMembers(req *v1.ChangeUserGroupMembersRequest) error {
+	var bad grpcserver.Violations
+	addFieldErrors(&bad, pool.CheckGroupMembers(req.GetAddUserIds(), req.GetRemoveUserIds()))
+	checkUsers(&bad, "add_user_ids", req.GetAddUserIds())
+	checkUsers(&bad, "remove_user_ids", req.GetRemoveUserIds())
+	return checkGroupFields(req, bad)
 }
 
 func checkCodes(bad *grpcserver.Violations, codes []string) {
