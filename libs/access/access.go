@@ -67,6 +67,13 @@ var Policy = auth.Policy{
 	v1.LedgerService_SetUserProfile_FullMethodName:  manage,
 	v1.LedgerService_EraseUser_FullMethodName:       manage,
 	v1.LedgerService_PlanAssignments_FullMethodName: manage,
+	// User groups: an admin, or a team admin for its own team, changes them.
+	v1.LedgerService_CreateUserGroup_FullMethodName:        manageTeam,
+	v1.LedgerService_RenameUserGroup_FullMethodName:        manageTeam,
+	v1.LedgerService_SetUserGroupProducts_FullMethodName:   manageTeam,
+	v1.LedgerService_ChangeUserGroupMembers_FullMethodName: manageTeam,
+	v1.LedgerService_DeleteUserGroup_FullMethodName:        manageTeam,
+	v1.LedgerService_ListUserGroups_FullMethodName:         readTeam,
 
 	// Ingestion: launchers for their team; launcher keys by admins,
 	// access keys (people's roles) by owners.

@@ -32,6 +32,9 @@ func (s *Shown) Mask(ev *v1.Event) *v1.Event {
 	case *v1.Event_UserProfileSet:
 		p.UserProfileSet.UserId = s.User(p.UserProfileSet.GetUserId())
 		p.UserProfileSet.DisplayName, p.UserProfileSet.Email, p.UserProfileSet.Sealed = "", "", nil
+	case *v1.Event_UserGroupMembersChanged:
+		e := p.UserGroupMembersChanged
+		e.AddedUserIds, e.RemovedUserIds = s.users(e.GetAddedUserIds()), s.users(e.GetRemovedUserIds())
 	case *v1.Event_BudgetSet:
 		s.MaskBudget(p.BudgetSet.GetBudget())
 	case *v1.Event_BudgetCrossed:
@@ -109,4 +112,13 @@ func userOf(ev *v1.Event) string {
 		return u.GetUserId()
 	}
 	return ""
+}
+
+// users returns the pseudonyms of ids.
+func (s *Shown) users(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = s.User(id)
+	}
+	return out
 }

@@ -108,3 +108,16 @@ func TestMentions(t *testing.T) {
 		require.Equal(t, want, mentions(text, "ann"), text)
 	}
 }
+
+// A user group's membership change names people: pseudonyms where the
+// organisation shows them so; the group itself is no person.
+func TestMaskGroupMembers(t *testing.T) {
+	t.Parallel()
+	p := New("secret-secret-16", orgs{})
+	ev := &v1.Event{OrgId: "initech", Payload: &v1.Event_UserGroupMembersChanged{UserGroupMembersChanged: &v1.UserGroupMembersChanged{
+		GroupId: "drafters", AddedUserIds: []string{"ann"}, RemovedUserIds: []string{"bob"}}}}
+	m := p.Mask(ev).GetUserGroupMembersChanged()
+	require.Equal(t, []string{p.For("initech").User("ann")}, m.GetAddedUserIds())
+	require.Equal(t, []string{p.For("initech").User("bob")}, m.GetRemovedUserIds())
+	require.Equal(t, "drafters", m.GetGroupId())
+}

@@ -102,7 +102,8 @@ func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usag
 	return h.launches + 1 + len(live), err
 }
 
-// setUp sets the products' rates and assigns every user. Event ids derive
+// setUp sets the products' rates, assigns every user and makes the user
+// group. Event ids derive
 // from what they set (and the history's start): loading again applies
 // nothing twice.
 func setUp(ctx context.Context, ledger v1.LedgerServiceClient, now, start time.Time) error {
@@ -122,7 +123,7 @@ func setUp(ctx context.Context, ledger v1.LedgerServiceClient, now, start time.T
 			}
 		}
 	}
-	return nil
+	return setUpGroup(ctx, ledger)
 }
 
 // history sends the working days' launches; with keep it keeps each one

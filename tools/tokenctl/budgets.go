@@ -69,8 +69,9 @@ func (a *app) budgetsSetCommand() *cobra.Command {
 		Short: "Create or change a budget of a team",
 		Long: `Create BUDGET_ID in TEAM, or replace it: a cap of --limit tokens per --period
 on one user (--scope user --key USER), one product group (--scope group --key
-GROUP) or one value of a launch attribute (--scope attribute --attribute
-project --key P-100). --hard refuses the launch that would cross the cap;
+GROUP), one value of a launch attribute (--scope attribute --attribute
+project --key P-100) or the members of a user group together (--scope
+user-group --key GROUP_ID, see 'tokenctl groups'). --hard refuses the launch that would cross the cap;
 without it the cap only alerts.`,
 		Example: `  tokenctl budgets set design ann-monthly --scope user --key ann --limit 150 --period month --hard
   tokenctl budgets set design p100 --scope attribute --attribute project --key P-100 --limit 2000 --period year`,

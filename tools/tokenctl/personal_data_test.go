@@ -55,10 +55,10 @@ func testDirectory(t *testing.T, s *stack) {
 		rows = csvRows(t, ok(t, env, "users", "list", "--team", "dir-a", "-o", "csv"))
 		return len(rows) == 3
 	}, 15*time.Second, 50*time.Millisecond, "reporting projects the assignments")
-	require.Equal(t, []string{"user", "name", "email", "status", "last_used", "assignments"}, rows[0])
-	require.Equal(t, []string{"dana", "Dana Example", "dana@example.com", "assigned", "", "dir-a:ACAD,REVIT"}, rows[1])
-	require.Equal(t, []string{"dora", "", "", "assigned", "", "dir-a:*"}, rows[2])
 
+	require.Equal(t, []string{"user", "name", "email", "status", "last_used", "assignments", "groups"}, rows[0])
+	require.Equal(t, []string{"dana", "Dana Example", "dana@example.com", "assigned", "", "dir-a:ACAD,REVIT", ""}, rows[1])
+	require.Equal(t, []string{"dora", "", "", "assigned", "", "dir-a:*", ""}, rows[2])
 	erased := csvRows(t, ok(t, env, "users", "erase", "dana", "--reason", "left", "-o", "csv"))
 	require.Equal(t, "dana", erased[1][0])
 	require.Contains(t, erased[1][2], "admin:", "recorded with its actor")

@@ -27,6 +27,7 @@ func TestTokenctl(t *testing.T) {
 		{"sessions", testSessions},
 		{"capacity term and usage", testCapacity},
 		{"subscriptions", testSubscriptions},
+		{"user groups", testGroups},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},

@@ -15,8 +15,9 @@ func (a *app) usersListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "The user directory: every user assigned or charged, with assignments, last use and status",
 		Long: `List the users of the organisation (or of --team): the teams they are assigned
-to with the products allowed there, their last use, and their status (assigned,
-idle: assigned but unused for the idle days, unassigned). Names and e-mail
+to with the products allowed there, the user groups they belong to, their last
+use, and their status (assigned, idle: assigned but unused for the idle days,
+unassigned). Names and e-mail
 addresses show only where the organisation shows personal data
 ('tokenctl personal-data get'); elsewhere users are pseudonyms.`,
 		Example: "  tokenctl users list\n  tokenctl users list --team design -o csv",
@@ -42,13 +43,16 @@ addresses show only where the organisation shows personal data
 }
 
 func directoryTable(users []*v1.DirectoryUser) *table {
-	t := newTable("USER", "NAME", "EMAIL", "STATUS", "LAST_USED", "ASSIGNMENTS")
+	t := newTable("USER", "NAME", "EMAIL", "STATUS", "LAST_USED", "ASSIGNMENTS", "GROUPS")
 	for _, u := range users {
-		var as []string
+		var as, gs []string
 		for _, a := range u.GetAssignments() {
 			as = append(as, a.GetTeamId()+":"+strings.Join(a.GetProductCodes(), ","))
 		}
-		t.add(u.GetUserId(), u.GetDisplayName(), u.GetEmail(), u.GetStatus(), u.GetLastUsedAt(), strings.Join(as, " "))
+		for _, g := range u.GetGroups() {
+			gs = append(gs, g.GetTeamId()+":"+g.GetGroupId())
+		}
+		t.add(u.GetUserId(), u.GetDisplayName(), u.GetEmail(), u.GetStatus(), u.GetLastUsedAt(), strings.Join(as, " "), strings.Join(gs, " "))
 	}
 	return t
 }

@@ -363,6 +363,9 @@ test('the console', async (t) => {
     }
     assert.equal(seen.length, expected.directoryUsers, 'the pages walk every user once');
     assert.deepEqual(seen, [...seen].sort(), 'sorted by user id');
+    const group = page.getByTestId('groups-table').locator('tbody tr').filter({ hasText: 'Drafting office' });
+    await group.waitFor();
+    assert.match(await group.innerText(), /^design\tDrafting office\tdrafting\tACAD, ACAD-MEP\t2\tann, bob$/, 'the demo group, its products and members');
     await shot('directory');
   });
 

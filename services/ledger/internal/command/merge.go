@@ -24,19 +24,24 @@ type Merged struct {
 
 // MergeTeamsHandler suspends the source pool, moving out every live token,
 // then gives the target those tokens (one pack per part, keeping each
-// source pack's expiry), every assignment and every named subscription in
-// force of the source, in one decision.
+// source pack's expiry), every assignment, every named subscription in
+// force and every user group of the source, in one decision. A merge the
+// target's group bounds could not take is refused before the source changes.
 // A retry with the same event id completes an interrupted merge.
 type MergeTeamsHandler struct{ Pools Pools }
 
 // Handle runs the merge.
 func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, error) {
 	var (
-		users map[string][]string
-		subs  []pool.Subscription
+		users  map[string][]string
+		subs   []pool.Subscription
+		groups []pool.Group
 	)
+	if err := groupsFit(ctx, h.Pools, c); err != nil {
+		return Merged{}, err
+	}
 	err := h.Pools.Decide(ctx, c.Org, c.From, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
-		users, subs = pl.Users(), pl.Subscriptions(c.At)
+		users, subs, groups = pl.Users(), pl.Subscriptions(c.At), pl.Groups()
 		if _, done := pl.Applied(c.EventID); done {
 			return nil, nil
 		}
@@ -50,27 +55,7 @@ func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, er
 		return Merged{}, err
 	}
 	err = h.Pools.Decide(ctx, c.Org, c.Into, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
-		var out []*v1.Event
-		if move != nil {
-			in, err := pl.DecideMoveIn(move, c.From, c.At, c.Actor)
-			if err != nil {
-				return nil, err
-			}
-			out = in
-		}
-		for user, products := range users {
-			id := fmt.Sprintf("%s/user/%s", c.EventID, user)
-			if _, done := pl.Applied(id); done {
-				continue
-			}
-			ev, err := pl.DecideAssign(id, user, products, c.At, c.Actor)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ev)
-		}
-		carried, err := carrySubscriptions(pl, subs, c)
-		return append(out, carried...), err
+		return carryInto(pl, c, move, carry{users, subs, groups})
 	})
 	if err != nil {
 		return Merged{}, err
@@ -101,4 +86,57 @@ func carrySubscriptions(pl *pool.Pool, subs []pool.Subscription, c MergeTeams) (
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// groupsFit refuses a merge whose target could not take the source's user
+// groups, before the source is suspended.
+func groupsFit(ctx context.Context, pools Pools, c MergeTeams) error {
+	var groups []pool.Group
+	if err := pools.Read(ctx, c.Org, c.From, func(pl *pool.Pool) { groups = pl.Groups() }); err != nil {
+		return fmt.Errorf("read groups of %s: %w", c.From, err)
+	}
+	var fit error
+	if err := pools.Read(ctx, c.Org, c.Into, func(pl *pool.Pool) { fit = pl.CheckCarryGroups("into_team_id", groups) }); err != nil {
+		return fmt.Errorf("read groups of %s: %w", c.Into, err)
+	}
+	return fit
+}
+
+// carry is what a merge gives the target besides tokens.
+type carry struct {
+	users  map[string][]string
+	subs   []pool.Subscription
+	groups []pool.Group
+}
+
+// carryInto decides the target's side of a merge: the moved packs, the
+// assignments, subscriptions and user groups, each under an id derived from
+// the merge's (skipped when a retry finds it applied).
+func carryInto(pl *pool.Pool, c MergeTeams, move *pool.Move, k carry) ([]*v1.Event, error) {
+	var out []*v1.Event
+	if move != nil {
+		in, err := pl.DecideMoveIn(move, c.From, c.At, c.Actor)
+		if err != nil {
+			return nil, err
+		}
+		out = in
+	}
+	for user, products := range k.users {
+		id := fmt.Sprintf("%s/user/%s", c.EventID, user)
+		if _, done := pl.Applied(id); done {
+			continue
+		}
+		ev, err := pl.DecideAssign(id, user, products, c.At, c.Actor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	carried, err := carrySubscriptions(pl, k.subs, c)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, carried...)
+	carried, err = pl.DecideCarryGroups("into_team_id", c.EventID, k.groups, c.At, c.Actor)
+	return append(out, carried...), err
 }

@@ -37,9 +37,12 @@ func periodKey(b *v1.Budget, t time.Time) string {
 }
 
 // matches reports whether a charge of product (in group, with attributes) by
-// user counts against b.
-func matches(b *v1.Budget, user, group string, attrs map[string]string) bool {
+// user counts against b: a user group's budget counts its members' charges
+// made while they belong to it.
+func (p *Pool) matches(b *v1.Budget, user, group string, attrs map[string]string) bool {
 	switch b.GetScope() {
+	case v1.BudgetScope_BUDGET_SCOPE_USER_GROUP:
+		return p.isMember(user, b.GetKey())
 	case v1.BudgetScope_BUDGET_SCOPE_USER:
 		return b.GetKey() == user
 	case v1.BudgetScope_BUDGET_SCOPE_GROUP:
@@ -66,7 +69,7 @@ func (p *Pool) setBudget(b *v1.Budget) {
 // spend folds a charge into every budget it counts against.
 func (p *Pool) spend(e *v1.WindowCharged, start time.Time) {
 	for _, st := range p.budgets {
-		if matches(st.b, e.GetUserId(), e.GetProductGroup(), e.GetAttributes()) {
+		if p.matches(st.b, e.GetUserId(), e.GetProductGroup(), e.GetAttributes()) {
 			st.spent[periodKey(st.b, start)] += e.GetTokens()
 		}
 	}
@@ -83,7 +86,7 @@ func (p *Pool) budgetCrossed(e *v1.BudgetCrossed) {
 func (p *Pool) hardCapRefusal(user, group string, attrs map[string]string, tokens int64, at time.Time) string {
 	for _, id := range p.budgetIDs() {
 		st := p.budgets[id]
-		if !st.b.GetHard() || !matches(st.b, user, group, attrs) {
+		if !st.b.GetHard() || !p.matches(st.b, user, group, attrs) {
 			continue
 		}
 		if st.spent[periodKey(st.b, at)]+tokens > st.b.GetLimitTokens() {
@@ -136,7 +139,7 @@ func CheckBudget(b *v1.Budget) error {
 	}
 	var errs []error
 	if _, ok := v1.BudgetScope_name[int32(b.GetScope())]; !ok || b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_UNSPECIFIED {
-		errs = append(errs, invalid("budget.scope", "is required (user, group or attribute)"))
+		errs = append(errs, invalid("budget.scope", "is required (user, group, attribute or user group)"))
 	}
 	if b.GetKey() == "" || len(b.GetKey()) > MaxKeyLen {
 		errs = append(errs, invalid("budget.key", "is required, at most %d characters", MaxKeyLen))
@@ -158,6 +161,9 @@ func (p *Pool) DecideSetBudget(eventID string, b *v1.Budget, at time.Time, actor
 	}
 	if _, ok := p.budgets[b.GetBudgetId()]; b.GetDeleted() && !ok {
 		return nil, fmt.Errorf("budget %s: %w", b.GetBudgetId(), ErrNotFound)
+	}
+	if _, ok := p.groups[b.GetKey()]; !b.GetDeleted() && b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_USER_GROUP && !ok {
+		return nil, fmt.Errorf("user group %s: %w", b.GetKey(), ErrNotFound)
 	}
 	ev := p.envelope(eventID, at, actor)
 	ev.Payload = &v1.Event_BudgetSet{BudgetSet: &v1.BudgetSet{Budget: b}}

@@ -16,6 +16,7 @@ var HistoryTypes = []string{
 	"budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned",
 	"product_rate_set", "personal_data_set", "user_erased",
 	"subscription_granted", "subscription_revoked", "launch_subscribed",
+	"user_group_set", "user_group_members_changed", "user_group_deleted",
 }
 
 // IsHistoryType reports whether name is one of HistoryTypes.

@@ -58,6 +58,11 @@ func historyEvents() []struct {
 			"people shown as keyed pseudonyms"},
 		{env(&v1.Event{Payload: &v1.Event_UserErased{UserErased: &v1.UserErased{UserId: "ann", Reason: "leaver"}}}), 0,
 			"personal data erased: profile key deleted, user shown by pseudonym only"},
+		{env(&v1.Event{Payload: &v1.Event_UserGroupSet{UserGroupSet: &v1.UserGroupSet{GroupId: "drafters", Name: "Drafters", ProductCodes: []string{"ACAD"}}}}), 0,
+			`user group drafters ("Drafters") opens ACAD`},
+		{env(&v1.Event{Payload: &v1.Event_UserGroupMembersChanged{UserGroupMembersChanged: &v1.UserGroupMembersChanged{GroupId: "drafters", AddedUserIds: []string{"ann", "bob"}}}}), 0,
+			"user group drafters: 2 added, 0 removed"},
+		{env(&v1.Event{Payload: &v1.Event_UserGroupDeleted{UserGroupDeleted: &v1.UserGroupDeleted{GroupId: "drafters"}}}), 0, "user group drafters deleted"},
 	}
 }
 

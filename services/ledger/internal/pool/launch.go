@@ -119,13 +119,18 @@ func (p *Pool) refusal(user, product string, known bool) v1.DenyReason {
 		return v1.DenyReason_DENY_REASON_UNKNOWN_PRODUCT
 	}
 	allowed, assigned := p.users[user]
-	if !assigned {
+	if allowed[product] || allowed["*"] {
+		return v1.DenyReason_DENY_REASON_UNSPECIFIED
+	}
+	// A member of a user group may open the group's products as if assigned.
+	viaGroup, member := p.groupAllows(user, product)
+	switch {
+	case viaGroup:
+		return v1.DenyReason_DENY_REASON_UNSPECIFIED
+	case !assigned && !member:
 		return v1.DenyReason_DENY_REASON_USER_NOT_ASSIGNED
 	}
-	if !allowed[product] && !allowed["*"] {
-		return v1.DenyReason_DENY_REASON_PRODUCT_NOT_ALLOWED
-	}
-	return v1.DenyReason_DENY_REASON_UNSPECIFIED
+	return v1.DenyReason_DENY_REASON_PRODUCT_NOT_ALLOWED
 }
 
 func (p *Pool) deny(l Launch, now time.Time, reason v1.DenyReason, required int64, budget string, renewal bool) (Outcome, *v1.Event) {

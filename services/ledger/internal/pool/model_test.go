@@ -140,8 +140,11 @@ type mBudget struct {
 	crossed      map[string]bool
 }
 
-func (b *mBudget) counts(user, group string, attrs map[string]string) bool {
+func (b *mBudget) counts(m *mPool, user, group string, attrs map[string]string) bool {
 	switch b.scope {
+	case v1.BudgetScope_BUDGET_SCOPE_USER_GROUP:
+		g := m.groups[b.key]
+		return g != nil && g.members[user]
 	case v1.BudgetScope_BUDGET_SCOPE_USER:
 		return b.key == user
 	case v1.BudgetScope_BUDGET_SCOPE_GROUP:
@@ -177,6 +180,7 @@ type mPool struct {
 	budgets   map[string]*mBudget
 	moves     map[string][]mPart
 	subs      map[[2]string]time.Time // (user, product) → end (zero: until revoked)
+	groups    map[string]*mGroup
 	suspended bool
 
 	purchased, debited, expired, removed int64
@@ -186,7 +190,7 @@ func newMPool(team string) *mPool {
 	return &mPool{
 		team: team, windows: map[[2]string]mWindow{}, users: map[string][]string{},
 		answers: map[string]mAnswer{}, budgets: map[string]*mBudget{}, moves: map[string][]mPart{},
-		subs: map[[2]string]time.Time{},
+		subs: map[[2]string]time.Time{}, groups: map[string]*mGroup{},
 	}
 }
 
@@ -252,7 +256,14 @@ func (m *mPool) refusal(user, product string, t time.Time) v1.DenyReason {
 		return v1.DenyReason_DENY_REASON_UNKNOWN_PRODUCT
 	}
 	products, ok := m.users[user]
-	if !ok {
+	member := false
+	for _, g := range m.groups {
+		if g.members[user] {
+			member = true
+			products = append(slices.Clone(products), g.products...)
+		}
+	}
+	if !ok && !member {
 		return v1.DenyReason_DENY_REASON_USER_NOT_ASSIGNED
 	}
 	if !slices.Contains(products, product) && !slices.Contains(products, "*") {
@@ -263,7 +274,7 @@ func (m *mPool) refusal(user, product string, t time.Time) v1.DenyReason {
 
 func (m *mPool) overHardCap(user, group string, attrs map[string]string, rate int64, start time.Time) bool {
 	for _, b := range m.budgets {
-		if b.hard && b.counts(user, group, attrs) && b.spent[mPeriodKey(b.period, start)]+rate > b.limit {
+		if b.hard && b.counts(m, user, group, attrs) && b.spent[mPeriodKey(b.period, start)]+rate > b.limit {
 			return true
 		}
 	}
@@ -318,7 +329,7 @@ func (m *mPool) charge(id, user, product string, attrs map[string]string, start,
 	w := mWindow{id: id, start: start, end: start.Add(mDay)}
 	m.windows[[2]string{user, product}] = w
 	for _, b := range m.budgets {
-		if b.counts(user, group, attrs) {
+		if b.counts(m, user, group, attrs) {
 			b.spent[mPeriodKey(b.period, start)] += rate
 		}
 	}
@@ -536,6 +547,9 @@ func (m *mPool) setBudget(id string, b *v1.Budget) error {
 	}
 	if b.GetLimitTokens() <= 0 {
 		return ErrInvalid
+	}
+	if b.GetScope() == v1.BudgetScope_BUDGET_SCOPE_USER_GROUP && m.groups[b.GetKey()] == nil {
+		return ErrNotFound
 	}
 	nb := &mBudget{scope: b.GetScope(), key: b.GetKey(), attrKey: b.GetAttributeKey(), limit: b.GetLimitTokens(),
 		period: b.GetPeriod(), hard: b.GetHard(), spent: map[string]int64{}, crossed: map[string]bool{}}
@@ -785,7 +799,7 @@ func (w *world) actions() map[string]func(*rapid.T) {
 			b := &v1.Budget{
 				BudgetId: rapid.SampledFrom([]string{"b1", "b2", "b3"}).Draw(t, "budget"),
 				Scope: rapid.SampledFrom([]v1.BudgetScope{v1.BudgetScope_BUDGET_SCOPE_USER,
-					v1.BudgetScope_BUDGET_SCOPE_GROUP, v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE}).Draw(t, "scope"),
+					v1.BudgetScope_BUDGET_SCOPE_GROUP, v1.BudgetScope_BUDGET_SCOPE_ATTRIBUTE, v1.BudgetScope_BUDGET_SCOPE_USER_GROUP}).Draw(t, "scope"),
 				// Sums of the rates, so that a charge can meet a limit exactly.
 				LimitTokens: int64(rapid.SampledFrom([]int{0, 2, 7, 9, 10, 12, 14, 17, 20, 24, 30}).Draw(t, "limit")),
 				Period: rapid.SampledFrom([]v1.BudgetPeriod{v1.BudgetPeriod_BUDGET_PERIOD_DAY,
@@ -798,6 +812,8 @@ func (w *world) actions() map[string]func(*rapid.T) {
 				b.Key = rapid.SampledFrom(mUsers).Draw(t, "key")
 			case v1.BudgetScope_BUDGET_SCOPE_GROUP:
 				b.Key = rapid.SampledFrom([]string{"bim", "acad", "mfg", "media"}).Draw(t, "key")
+			case v1.BudgetScope_BUDGET_SCOPE_USER_GROUP:
+				b.Key = rapid.SampledFrom(mGroups).Draw(t, "key")
 			default:
 				b.AttributeKey, b.Key = "project", rapid.SampledFrom([]string{"P1", "P2"}).Draw(t, "key")
 			}
@@ -815,6 +831,7 @@ func (w *world) actions() map[string]func(*rapid.T) {
 		}),
 		"grant":  guard(func(t *rapid.T) { w.grant(t) }),
 		"revoke": guard(func(t *rapid.T) { w.revoke(t) }),
+		"group":  guard(func(t *rapid.T) { w.group(t) }),
 		"assign": guard(func(t *rapid.T) {
 			_, s := w.pick(t)
 			w.assign(t, s, rapid.SampledFrom(mUsers).Draw(t, "user"), rapid.SampledFrom([][]string{
@@ -938,7 +955,7 @@ func (w *world) actions() map[string]func(*rapid.T) {
 		},
 	}
 	// Repeat picks actions uniformly: more names for the busy ones.
-	for name, copies := range map[string]int{"launch": 6, "heartbeat": 4, "advance": 2, "sessionAtMark": 3, "addPack": 2, "redeliver": 2, "setBudget": 2} {
+	for name, copies := range map[string]int{"launch": 6, "heartbeat": 4, "advance": 2, "sessionAtMark": 3, "addPack": 2, "redeliver": 2, "setBudget": 2, "group": 3} {
 		for i := 2; i <= copies; i++ {
 			actions[fmt.Sprintf("%s#%d", name, i)] = actions[name]
 		}
@@ -1350,6 +1367,7 @@ func (w *world) check(t *rapid.T) {
 			t.Fatalf("%s: users: core %v, model %v", team, users, m.users)
 		}
 		w.checkSubscriptions(t, s)
+		checkGroups(t, s)
 		if c.suspended != m.suspended {
 			t.Fatalf("%s: suspended: core %v, model %v", team, c.suspended, m.suspended)
 		}

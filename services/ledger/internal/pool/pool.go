@@ -30,6 +30,10 @@ type Pool struct {
 	capacities map[string]*capacity
 	// subs are the named subscriptions: user → product → subscription.
 	subs map[string]map[string]Subscription
+	// groups are the team's user groups by id; memberOf indexes them by
+	// member (user → group ids), for the launch path.
+	groups   map[string]*userGroup
+	memberOf map[string]map[string]bool
 
 	purchased, debited, expired, removed int64
 	// lastTime is the server time of the newest folded event.
@@ -48,6 +52,7 @@ func New(org, team string) *Pool {
 		moves:   map[string]*Move{},
 
 		capacities: map[string]*capacity{},
+		groups:     map[string]*userGroup{}, memberOf: map[string]map[string]bool{},
 	}
 }
 
@@ -203,6 +208,8 @@ func (p *Pool) applyAdmin(ev *v1.Event, t time.Time) error {
 		delete(p.users, pl.UserUnassigned.GetUserId())
 	case *v1.Event_CapacitySet, *v1.Event_CapacityUsed, *v1.Event_CapacityReturned:
 		return p.applyCapacity(ev)
+	case *v1.Event_UserGroupSet, *v1.Event_UserGroupMembersChanged, *v1.Event_UserGroupDeleted:
+		p.applyGroup(ev)
 	case *v1.Event_SubscriptionGranted, *v1.Event_SubscriptionRevoked, *v1.Event_LaunchSubscribed:
 		p.applySubscription(ev, t)
 		return nil

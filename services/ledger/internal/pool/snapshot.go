@@ -50,6 +50,8 @@ type snapshotTail struct {
 	Capacities map[string]*capacity `json:"capacities,omitempty"`
 	// Subscriptions: every subscription granted and not revoked, by user then product.
 	Subscriptions []Subscription `json:"subscriptions,omitempty"`
+	// Groups: the team's user groups by id (absent from older snapshots).
+	Groups []Group `json:"groups,omitempty"`
 }
 
 type windowRecord struct {
@@ -120,6 +122,7 @@ func (p *Pool) CaptureSnapshot() (*Capture, error) {
 		c.s.Budgets = append(c.s.Budgets, budgetRecord{Budget: raw, Spent: maps.Clone(st.spent), Crossed: maps.Clone(st.crossed)})
 	}
 	c.s.Subscriptions = p.allSubscriptions()
+	c.s.Groups = p.allGroups()
 	p.captureBulk(c)
 	return c, nil
 }
@@ -234,6 +237,7 @@ func UnmarshalSnapshot(data []byte) (*Pool, error) {
 		p.capacities[code] = c
 	}
 	p.restoreSubscriptions(s.Subscriptions)
+	p.restoreGroups(s.Groups)
 	p.suspended, p.mergedInto = s.Suspended, s.MergedInto
 	p.purchased, p.debited, p.expired, p.removed, p.lastTime = s.Purchased, s.Debited, s.Expired, s.Removed, s.LastTime
 	return p, nil

@@ -274,7 +274,7 @@ func describeSubscription(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bo
 		tx.Type, tx.UserId, tx.ProductCode = "launch_subscribed", e.GetUserId(), e.GetProductCode()
 		tx.Detail = "authorized by the user's named subscription: no tokens"
 	default:
-		return nil, false
+		return describeGroup(ev, tx)
 	}
 	return tx, true
 }

@@ -104,7 +104,7 @@ func statusOf(err error) error {
 		return status.Error(codes.FailedPrecondition, "the team's pool is suspended (merged or closed)")
 	case errors.Is(err, pool.ErrInsufficient):
 		return status.Error(codes.FailedPrecondition, msg)
-	case errors.Is(err, pool.ErrPackExists):
+	case errors.Is(err, pool.ErrPackExists), errors.Is(err, pool.ErrGroupExists):
 		return status.Error(codes.AlreadyExists, msg)
 	case errors.Is(err, pool.ErrNotFound):
 		return status.Error(codes.NotFound, msg)

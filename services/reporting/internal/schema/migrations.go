@@ -309,5 +309,31 @@ ORDER BY table_name`,
 PARTITION BY toYear(day)
 ORDER BY (org_id, team_id, product_code, day, seq)`,
 		},
+	}, {
+		Version: 8,
+		Name:    "user group events",
+		// One row per user group event on the LEDGER stream: a group set
+		// (its name and products as they stand), members added and removed,
+		// or the group deleted. The directory folds them into each user's
+		// groups now.
+		Statements: []string{
+			`CREATE TABLE IF NOT EXISTS user_group_events (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	group_id String,
+	day Date,
+	at DateTime,
+	kind String,
+	name String,
+	product_codes Array(String),
+	added_user_ids Array(String),
+	removed_user_ids Array(String),
+	actor String
+) ENGINE = MergeTree
+PARTITION BY toYear(day)
+ORDER BY (org_id, team_id, group_id, seq)`,
+		},
 	},
 }

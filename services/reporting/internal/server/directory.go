@@ -63,6 +63,9 @@ func (s *Server) directoryUser(org string, u query.DirectoryUser, shown *privacy
 		out.Assignments = append(out.Assignments, &v1.UserAssignment{TeamId: a.TeamID, ProductCodes: a.Products,
 			AssignedAt: timestamppb.New(a.AssignedAt)})
 	}
+	for _, g := range u.Groups {
+		out.Groups = append(out.Groups, &v1.UserGroupMembership{TeamId: g.TeamID, GroupId: g.GroupID, Name: g.Name})
+	}
 	if shown.Raw() && s.profiles != nil {
 		if pr, ok := s.profiles.Profile(org, u.UserID); ok {
 			out.DisplayName, out.Email = pr.DisplayName, pr.Email
@@ -71,16 +74,20 @@ func (s *Server) directoryUser(org string, u query.DirectoryUser, shown *privacy
 	return out
 }
 
-// status: assigned users without a charge (or an assignment) within the
-// idle days are idle.
+// status: a user assigned or in a user group (who may launch as if
+// assigned) without a charge, an assignment or a joining within the idle
+// days is idle.
 func (s *Server) status(u query.DirectoryUser) string {
-	if len(u.Assignments) == 0 {
+	if len(u.Assignments) == 0 && len(u.Groups) == 0 {
 		return statusUnassigned
 	}
 	since := s.now().AddDate(0, 0, -s.idleDays)
 	recent := u.LastDay.After(since)
 	for _, a := range u.Assignments {
 		recent = recent || a.AssignedAt.After(since)
+	}
+	for _, g := range u.Groups {
+		recent = recent || g.JoinedAt.After(since)
 	}
 	if recent {
 		return statusAssigned

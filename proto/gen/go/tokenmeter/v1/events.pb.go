@@ -61,6 +61,9 @@ type Event struct {
 	//	*Event_LaunchSubscribed
 	//	*Event_PersonalDataSet
 	//	*Event_UserProfileSet
+	//	*Event_UserGroupSet
+	//	*Event_UserGroupMembersChanged
+	//	*Event_UserGroupDeleted
 	//	*Event_UserErased
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
@@ -354,6 +357,33 @@ func (x *Event) GetUserProfileSet() *UserProfileSet {
 	return nil
 }
 
+func (x *Event) GetUserGroupSet() *UserGroupSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_UserGroupSet); ok {
+			return x.UserGroupSet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetUserGroupMembersChanged() *UserGroupMembersChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_UserGroupMembersChanged); ok {
+			return x.UserGroupMembersChanged
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetUserGroupDeleted() *UserGroupDeleted {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_UserGroupDeleted); ok {
+			return x.UserGroupDeleted
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetUserErased() *UserErased {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_UserErased); ok {
@@ -472,6 +502,20 @@ type Event_UserProfileSet struct {
 	UserProfileSet *UserProfileSet `protobuf:"bytes,49,opt,name=user_profile_set,json=userProfileSet,proto3,oneof"`
 }
 
+type Event_UserGroupSet struct {
+	// LEDGER stream: a team's user groups (members launch the group's
+	// products as if assigned; a budget of scope USER_GROUP counts them).
+	UserGroupSet *UserGroupSet `protobuf:"bytes,53,opt,name=user_group_set,json=userGroupSet,proto3,oneof"`
+}
+
+type Event_UserGroupMembersChanged struct {
+	UserGroupMembersChanged *UserGroupMembersChanged `protobuf:"bytes,54,opt,name=user_group_members_changed,json=userGroupMembersChanged,proto3,oneof"`
+}
+
+type Event_UserGroupDeleted struct {
+	UserGroupDeleted *UserGroupDeleted `protobuf:"bytes,55,opt,name=user_group_deleted,json=userGroupDeleted,proto3,oneof"`
+}
+
 type Event_UserErased struct {
 	// On the organisation's catalog subject: a user's personal data erased.
 	UserErased *UserErased `protobuf:"bytes,57,opt,name=user_erased,json=userErased,proto3,oneof"`
@@ -527,6 +571,12 @@ func (*Event_LaunchSubscribed) isEvent_Payload() {}
 func (*Event_PersonalDataSet) isEvent_Payload() {}
 
 func (*Event_UserProfileSet) isEvent_Payload() {}
+
+func (*Event_UserGroupSet) isEvent_Payload() {}
+
+func (*Event_UserGroupMembersChanged) isEvent_Payload() {}
+
+func (*Event_UserGroupDeleted) isEvent_Payload() {}
 
 func (*Event_UserErased) isEvent_Payload() {}
 
@@ -2687,11 +2737,205 @@ func (x *UserErased) GetReason() string {
 	return ""
 }
 
+// UserGroupSet creates a user group of a team or changes it: its whole
+// definition (name and products) as it stands after the change.
+type UserGroupSet struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The products members may open ("*": all; none: only budgets).
+	ProductCodes  []string `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Reason        string   `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserGroupSet) Reset() {
+	*x = UserGroupSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserGroupSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserGroupSet) ProtoMessage() {}
+
+func (x *UserGroupSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserGroupSet.ProtoReflect.Descriptor instead.
+func (*UserGroupSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *UserGroupSet) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UserGroupSet) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserGroupSet) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *UserGroupSet) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// UserGroupMembersChanged adds users to a group and removes others.
+type UserGroupMembersChanged struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	GroupId        string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AddedUserIds   []string               `protobuf:"bytes,2,rep,name=added_user_ids,json=addedUserIds,proto3" json:"added_user_ids,omitempty"`
+	RemovedUserIds []string               `protobuf:"bytes,3,rep,name=removed_user_ids,json=removedUserIds,proto3" json:"removed_user_ids,omitempty"`
+	Reason         string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UserGroupMembersChanged) Reset() {
+	*x = UserGroupMembersChanged{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserGroupMembersChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserGroupMembersChanged) ProtoMessage() {}
+
+func (x *UserGroupMembersChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserGroupMembersChanged.ProtoReflect.Descriptor instead.
+func (*UserGroupMembersChanged) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UserGroupMembersChanged) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UserGroupMembersChanged) GetAddedUserIds() []string {
+	if x != nil {
+		return x.AddedUserIds
+	}
+	return nil
+}
+
+func (x *UserGroupMembersChanged) GetRemovedUserIds() []string {
+	if x != nil {
+		return x.RemovedUserIds
+	}
+	return nil
+}
+
+func (x *UserGroupMembersChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// UserGroupDeleted removes a group; the same decision first removes its
+// members and its budgets with their own events.
+type UserGroupDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserGroupDeleted) Reset() {
+	*x = UserGroupDeleted{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserGroupDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserGroupDeleted) ProtoMessage() {}
+
+func (x *UserGroupDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserGroupDeleted.ProtoReflect.Descriptor instead.
+func (*UserGroupDeleted) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UserGroupDeleted) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UserGroupDeleted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xd1\x0f\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xce\x11\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2724,7 +2968,10 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x14subscription_revoked\x18. \x01(\v2\".tokenmeter.v1.SubscriptionRevokedH\x00R\x13subscriptionRevoked\x12N\n" +
 	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12L\n" +
 	"\x11personal_data_set\x180 \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12I\n" +
-	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12<\n" +
+	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12C\n" +
+	"\x0euser_group_set\x185 \x01(\v2\x1b.tokenmeter.v1.UserGroupSetH\x00R\fuserGroupSet\x12e\n" +
+	"\x1auser_group_members_changed\x186 \x01(\v2&.tokenmeter.v1.UserGroupMembersChangedH\x00R\x17userGroupMembersChanged\x12O\n" +
+	"\x12user_group_deleted\x187 \x01(\v2\x1f.tokenmeter.v1.UserGroupDeletedH\x00R\x10userGroupDeleted\x12<\n" +
 	"\vuser_erased\x189 \x01(\v2\x19.tokenmeter.v1.UserErasedH\x00R\n" +
 	"userErased\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
@@ -2934,6 +3181,19 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"UserErased\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"z\n" +
+	"\fUserGroupSet\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
+	"\rproduct_codes\x18\x03 \x03(\tR\fproductCodes\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x9c\x01\n" +
+	"\x17UserGroupMembersChanged\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12$\n" +
+	"\x0eadded_user_ids\x18\x02 \x03(\tR\faddedUserIds\x12(\n" +
+	"\x10removed_user_ids\x18\x03 \x03(\tR\x0eremovedUserIds\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"E\n" +
+	"\x10UserGroupDeleted\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reasonBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
@@ -2948,53 +3208,56 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
-	(*Event)(nil),                 // 0: tokenmeter.v1.Event
-	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
-	(*LaunchReceived)(nil),        // 2: tokenmeter.v1.LaunchReceived
-	(*HeartbeatReceived)(nil),     // 3: tokenmeter.v1.HeartbeatReceived
-	(*SessionEnded)(nil),          // 4: tokenmeter.v1.SessionEnded
-	(*PackSplit)(nil),             // 5: tokenmeter.v1.PackSplit
-	(*PoolFigures)(nil),           // 6: tokenmeter.v1.PoolFigures
-	(*WindowCharged)(nil),         // 7: tokenmeter.v1.WindowCharged
-	(*LaunchCovered)(nil),         // 8: tokenmeter.v1.LaunchCovered
-	(*LaunchDenied)(nil),          // 9: tokenmeter.v1.LaunchDenied
-	(*PackAdded)(nil),             // 10: tokenmeter.v1.PackAdded
-	(*TokensAdjusted)(nil),        // 11: tokenmeter.v1.TokensAdjusted
-	(*PackExpired)(nil),           // 12: tokenmeter.v1.PackExpired
-	(*UserAssigned)(nil),          // 13: tokenmeter.v1.UserAssigned
-	(*UserUnassigned)(nil),        // 14: tokenmeter.v1.UserUnassigned
-	(*ProductRateSet)(nil),        // 15: tokenmeter.v1.ProductRateSet
-	(*PoolSuspended)(nil),         // 16: tokenmeter.v1.PoolSuspended
-	(*BudgetSet)(nil),             // 17: tokenmeter.v1.BudgetSet
-	(*BudgetCrossed)(nil),         // 18: tokenmeter.v1.BudgetCrossed
-	(*CapacityFigures)(nil),       // 19: tokenmeter.v1.CapacityFigures
-	(*CapacitySet)(nil),           // 20: tokenmeter.v1.CapacitySet
-	(*CapacityUsed)(nil),          // 21: tokenmeter.v1.CapacityUsed
-	(*CapacityReturned)(nil),      // 22: tokenmeter.v1.CapacityReturned
-	(*SubscriptionGranted)(nil),   // 23: tokenmeter.v1.SubscriptionGranted
-	(*SubscriptionRevoked)(nil),   // 24: tokenmeter.v1.SubscriptionRevoked
-	(*LaunchSubscribed)(nil),      // 25: tokenmeter.v1.LaunchSubscribed
-	(*PersonalDataSet)(nil),       // 26: tokenmeter.v1.PersonalDataSet
-	(*UserProfileSet)(nil),        // 27: tokenmeter.v1.UserProfileSet
-	(*UserErased)(nil),            // 28: tokenmeter.v1.UserErased
-	nil,                           // 29: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 30: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 31: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 32: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                           // 33: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 35: tokenmeter.v1.Alert
-	(Decision)(0),                 // 36: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 37: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 38: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 39: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 40: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 41: tokenmeter.v1.CapacityKind
+	(*Event)(nil),                   // 0: tokenmeter.v1.Event
+	(*Actor)(nil),                   // 1: tokenmeter.v1.Actor
+	(*LaunchReceived)(nil),          // 2: tokenmeter.v1.LaunchReceived
+	(*HeartbeatReceived)(nil),       // 3: tokenmeter.v1.HeartbeatReceived
+	(*SessionEnded)(nil),            // 4: tokenmeter.v1.SessionEnded
+	(*PackSplit)(nil),               // 5: tokenmeter.v1.PackSplit
+	(*PoolFigures)(nil),             // 6: tokenmeter.v1.PoolFigures
+	(*WindowCharged)(nil),           // 7: tokenmeter.v1.WindowCharged
+	(*LaunchCovered)(nil),           // 8: tokenmeter.v1.LaunchCovered
+	(*LaunchDenied)(nil),            // 9: tokenmeter.v1.LaunchDenied
+	(*PackAdded)(nil),               // 10: tokenmeter.v1.PackAdded
+	(*TokensAdjusted)(nil),          // 11: tokenmeter.v1.TokensAdjusted
+	(*PackExpired)(nil),             // 12: tokenmeter.v1.PackExpired
+	(*UserAssigned)(nil),            // 13: tokenmeter.v1.UserAssigned
+	(*UserUnassigned)(nil),          // 14: tokenmeter.v1.UserUnassigned
+	(*ProductRateSet)(nil),          // 15: tokenmeter.v1.ProductRateSet
+	(*PoolSuspended)(nil),           // 16: tokenmeter.v1.PoolSuspended
+	(*BudgetSet)(nil),               // 17: tokenmeter.v1.BudgetSet
+	(*BudgetCrossed)(nil),           // 18: tokenmeter.v1.BudgetCrossed
+	(*CapacityFigures)(nil),         // 19: tokenmeter.v1.CapacityFigures
+	(*CapacitySet)(nil),             // 20: tokenmeter.v1.CapacitySet
+	(*CapacityUsed)(nil),            // 21: tokenmeter.v1.CapacityUsed
+	(*CapacityReturned)(nil),        // 22: tokenmeter.v1.CapacityReturned
+	(*SubscriptionGranted)(nil),     // 23: tokenmeter.v1.SubscriptionGranted
+	(*SubscriptionRevoked)(nil),     // 24: tokenmeter.v1.SubscriptionRevoked
+	(*LaunchSubscribed)(nil),        // 25: tokenmeter.v1.LaunchSubscribed
+	(*PersonalDataSet)(nil),         // 26: tokenmeter.v1.PersonalDataSet
+	(*UserProfileSet)(nil),          // 27: tokenmeter.v1.UserProfileSet
+	(*UserErased)(nil),              // 28: tokenmeter.v1.UserErased
+	(*UserGroupSet)(nil),            // 29: tokenmeter.v1.UserGroupSet
+	(*UserGroupMembersChanged)(nil), // 30: tokenmeter.v1.UserGroupMembersChanged
+	(*UserGroupDeleted)(nil),        // 31: tokenmeter.v1.UserGroupDeleted
+	nil,                             // 32: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                             // 33: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                             // 34: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                             // 35: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                             // 36: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil),   // 37: google.protobuf.Timestamp
+	(*Alert)(nil),                   // 38: tokenmeter.v1.Alert
+	(Decision)(0),                   // 39: tokenmeter.v1.Decision
+	(DenyReason)(0),                 // 40: tokenmeter.v1.DenyReason
+	(PackSource)(0),                 // 41: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),             // 42: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                  // 43: tokenmeter.v1.Budget
+	(CapacityKind)(0),               // 44: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	34, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	37, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -3019,49 +3282,52 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
 	26, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
 	27, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
-	28, // 25: tokenmeter.v1.Event.user_erased:type_name -> tokenmeter.v1.UserErased
-	35, // 26: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	34, // 27: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	29, // 28: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	36, // 29: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	37, // 30: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	34, // 31: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	34, // 32: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	34, // 33: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	34, // 34: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 35: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 36: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	30, // 37: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	34, // 38: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	31, // 39: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	37, // 40: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 41: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	32, // 42: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	34, // 43: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	34, // 44: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	38, // 45: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 46: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	39, // 47: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 48: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 49: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 50: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	34, // 51: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 52: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 53: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	40, // 54: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	41, // 55: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 56: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	34, // 57: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 58: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 59: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	34, // 60: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	33, // 61: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	34, // 62: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	63, // [63:63] is the sub-list for method output_type
-	63, // [63:63] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	29, // 25: tokenmeter.v1.Event.user_group_set:type_name -> tokenmeter.v1.UserGroupSet
+	30, // 26: tokenmeter.v1.Event.user_group_members_changed:type_name -> tokenmeter.v1.UserGroupMembersChanged
+	31, // 27: tokenmeter.v1.Event.user_group_deleted:type_name -> tokenmeter.v1.UserGroupDeleted
+	28, // 28: tokenmeter.v1.Event.user_erased:type_name -> tokenmeter.v1.UserErased
+	38, // 29: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	37, // 30: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 31: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	39, // 32: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	40, // 33: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	37, // 34: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	37, // 35: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	37, // 36: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	37, // 37: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 38: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 39: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	33, // 40: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	37, // 41: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	34, // 42: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	40, // 43: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 44: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	35, // 45: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	37, // 46: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	37, // 47: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	41, // 48: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 49: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	42, // 50: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 51: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 52: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 53: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	37, // 54: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 55: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 56: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	43, // 57: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	44, // 58: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 59: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	37, // 60: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 61: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 62: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	37, // 63: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	36, // 64: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	37, // 65: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -3094,6 +3360,9 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_LaunchSubscribed)(nil),
 		(*Event_PersonalDataSet)(nil),
 		(*Event_UserProfileSet)(nil),
+		(*Event_UserGroupSet)(nil),
+		(*Event_UserGroupMembersChanged)(nil),
+		(*Event_UserGroupDeleted)(nil),
 		(*Event_UserErased)(nil),
 		(*Event_Alert)(nil),
 	}
@@ -3103,7 +3372,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4157,6 +4157,796 @@ func (x *AssignmentPlan) GetError() string {
 	return ""
 }
 
+// UserGroup is a team's user group as it stands.
+type UserGroup struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamId  string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name    string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Sorted; "*" allows every product.
+	ProductCodes []string `protobuf:"bytes,4,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// Sorted user ids (pseudonyms where the organisation shows pseudonyms).
+	MemberIds     []string `protobuf:"bytes,5,rep,name=member_ids,json=memberIds,proto3" json:"member_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserGroup) Reset() {
+	*x = UserGroup{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserGroup) ProtoMessage() {}
+
+func (x *UserGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserGroup.ProtoReflect.Descriptor instead.
+func (*UserGroup) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *UserGroup) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *UserGroup) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UserGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserGroup) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *UserGroup) GetMemberIds() []string {
+	if x != nil {
+		return x.MemberIds
+	}
+	return nil
+}
+
+// Group ids are 1-64 letters, digits, '-' or '_'; names 1-128 bytes of
+// printable text; a team holds at most 256 groups, a group 1,000 members.
+type CreateUserGroupRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamId  string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name    string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Client-made id, required: a retry gets the same answer and changes nothing more.
+	EventId       string `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUserGroupRequest) Reset() {
+	*x = CreateUserGroupRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUserGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUserGroupRequest) ProtoMessage() {}
+
+func (x *CreateUserGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUserGroupRequest.ProtoReflect.Descriptor instead.
+func (*CreateUserGroupRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *CreateUserGroupRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CreateUserGroupRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CreateUserGroupRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateUserGroupRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *CreateUserGroupRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CreateUserGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         *UserGroup             `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUserGroupResponse) Reset() {
+	*x = CreateUserGroupResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUserGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUserGroupResponse) ProtoMessage() {}
+
+func (x *CreateUserGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUserGroupResponse.ProtoReflect.Descriptor instead.
+func (*CreateUserGroupResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *CreateUserGroupResponse) GetGroup() *UserGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+type RenameUserGroupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId       string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	EventId       string                 `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameUserGroupRequest) Reset() {
+	*x = RenameUserGroupRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameUserGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameUserGroupRequest) ProtoMessage() {}
+
+func (x *RenameUserGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameUserGroupRequest.ProtoReflect.Descriptor instead.
+func (*RenameUserGroupRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *RenameUserGroupRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *RenameUserGroupRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *RenameUserGroupRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RenameUserGroupRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *RenameUserGroupRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RenameUserGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         *UserGroup             `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameUserGroupResponse) Reset() {
+	*x = RenameUserGroupResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameUserGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameUserGroupResponse) ProtoMessage() {}
+
+func (x *RenameUserGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameUserGroupResponse.ProtoReflect.Descriptor instead.
+func (*RenameUserGroupResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *RenameUserGroupResponse) GetGroup() *UserGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+type SetUserGroupProductsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamId  string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// At most 256; "*" for all; none: the group opens nothing (a budget only).
+	ProductCodes  []string `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	EventId       string   `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Reason        string   `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserGroupProductsRequest) Reset() {
+	*x = SetUserGroupProductsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserGroupProductsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserGroupProductsRequest) ProtoMessage() {}
+
+func (x *SetUserGroupProductsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserGroupProductsRequest.ProtoReflect.Descriptor instead.
+func (*SetUserGroupProductsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *SetUserGroupProductsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SetUserGroupProductsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *SetUserGroupProductsRequest) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *SetUserGroupProductsRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *SetUserGroupProductsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SetUserGroupProductsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         *UserGroup             `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserGroupProductsResponse) Reset() {
+	*x = SetUserGroupProductsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserGroupProductsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserGroupProductsResponse) ProtoMessage() {}
+
+func (x *SetUserGroupProductsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserGroupProductsResponse.ProtoReflect.Descriptor instead.
+func (*SetUserGroupProductsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *SetUserGroupProductsResponse) GetGroup() *UserGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+type ChangeUserGroupMembersRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamId  string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Adding a member already in the group changes nothing.
+	AddUserIds []string `protobuf:"bytes,3,rep,name=add_user_ids,json=addUserIds,proto3" json:"add_user_ids,omitempty"`
+	// Each must be a member.
+	RemoveUserIds []string `protobuf:"bytes,4,rep,name=remove_user_ids,json=removeUserIds,proto3" json:"remove_user_ids,omitempty"`
+	EventId       string   `protobuf:"bytes,5,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Reason        string   `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeUserGroupMembersRequest) Reset() {
+	*x = ChangeUserGroupMembersRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeUserGroupMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeUserGroupMembersRequest) ProtoMessage() {}
+
+func (x *ChangeUserGroupMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeUserGroupMembersRequest.ProtoReflect.Descriptor instead.
+func (*ChangeUserGroupMembersRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ChangeUserGroupMembersRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ChangeUserGroupMembersRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ChangeUserGroupMembersRequest) GetAddUserIds() []string {
+	if x != nil {
+		return x.AddUserIds
+	}
+	return nil
+}
+
+func (x *ChangeUserGroupMembersRequest) GetRemoveUserIds() []string {
+	if x != nil {
+		return x.RemoveUserIds
+	}
+	return nil
+}
+
+func (x *ChangeUserGroupMembersRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *ChangeUserGroupMembersRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ChangeUserGroupMembersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         *UserGroup             `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeUserGroupMembersResponse) Reset() {
+	*x = ChangeUserGroupMembersResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeUserGroupMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeUserGroupMembersResponse) ProtoMessage() {}
+
+func (x *ChangeUserGroupMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeUserGroupMembersResponse.ProtoReflect.Descriptor instead.
+func (*ChangeUserGroupMembersResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ChangeUserGroupMembersResponse) GetGroup() *UserGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+type DeleteUserGroupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId       string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	EventId       string                 `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteUserGroupRequest) Reset() {
+	*x = DeleteUserGroupRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteUserGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteUserGroupRequest) ProtoMessage() {}
+
+func (x *DeleteUserGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteUserGroupRequest.ProtoReflect.Descriptor instead.
+func (*DeleteUserGroupRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *DeleteUserGroupRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *DeleteUserGroupRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *DeleteUserGroupRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeleteUserGroupRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type DeleteUserGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteUserGroupResponse) Reset() {
+	*x = DeleteUserGroupResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteUserGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteUserGroupResponse) ProtoMessage() {}
+
+func (x *DeleteUserGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteUserGroupResponse.ProtoReflect.Descriptor instead.
+func (*DeleteUserGroupResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{76}
+}
+
+type ListUserGroupsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserGroupsRequest) Reset() {
+	*x = ListUserGroupsRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserGroupsRequest) ProtoMessage() {}
+
+func (x *ListUserGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserGroupsRequest.ProtoReflect.Descriptor instead.
+func (*ListUserGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *ListUserGroupsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListUserGroupsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListUserGroupsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListUserGroupsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By group id.
+	Groups        []*UserGroup `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	NextPageToken string       `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserGroupsResponse) Reset() {
+	*x = ListUserGroupsResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserGroupsResponse) ProtoMessage() {}
+
+func (x *ListUserGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserGroupsResponse.ProtoReflect.Descriptor instead.
+func (*ListUserGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *ListUserGroupsResponse) GetGroups() []*UserGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ListUserGroupsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -4467,7 +5257,62 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x0eAssignmentPlan\x12\x16\n" +
 	"\x06change\x18\x01 \x01(\tR\x06change\x12!\n" +
 	"\fproducts_now\x18\x02 \x03(\tR\vproductsNow\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error2\xec\x13\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\x97\x01\n" +
+	"\tUserGroup\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12#\n" +
+	"\rproduct_codes\x18\x04 \x03(\tR\fproductCodes\x12\x1d\n" +
+	"\n" +
+	"member_ids\x18\x05 \x03(\tR\tmemberIds\"\x93\x01\n" +
+	"\x16CreateUserGroupRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x19\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"I\n" +
+	"\x17CreateUserGroupResponse\x12.\n" +
+	"\x05group\x18\x01 \x01(\v2\x18.tokenmeter.v1.UserGroupR\x05group\"\x93\x01\n" +
+	"\x16RenameUserGroupRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x19\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"I\n" +
+	"\x17RenameUserGroupResponse\x12.\n" +
+	"\x05group\x18\x01 \x01(\v2\x18.tokenmeter.v1.UserGroupR\x05group\"\xa9\x01\n" +
+	"\x1bSetUserGroupProductsRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12#\n" +
+	"\rproduct_codes\x18\x03 \x03(\tR\fproductCodes\x12\x19\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"N\n" +
+	"\x1cSetUserGroupProductsResponse\x12.\n" +
+	"\x05group\x18\x01 \x01(\v2\x18.tokenmeter.v1.UserGroupR\x05group\"\xd0\x01\n" +
+	"\x1dChangeUserGroupMembersRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12 \n" +
+	"\fadd_user_ids\x18\x03 \x03(\tR\n" +
+	"addUserIds\x12&\n" +
+	"\x0fremove_user_ids\x18\x04 \x03(\tR\rremoveUserIds\x12\x19\n" +
+	"\bevent_id\x18\x05 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"P\n" +
+	"\x1eChangeUserGroupMembersResponse\x12.\n" +
+	"\x05group\x18\x01 \x01(\v2\x18.tokenmeter.v1.UserGroupR\x05group\"\x7f\n" +
+	"\x16DeleteUserGroupRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x19\n" +
+	"\x17DeleteUserGroupResponse\"l\n" +
+	"\x15ListUserGroupsRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
+	"\x16ListUserGroupsResponse\x120\n" +
+	"\x06groups\x18\x01 \x03(\v2\x18.tokenmeter.v1.UserGroupR\x06groups\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd9\x18\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -4499,7 +5344,13 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponse\x12]\n" +
 	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponse\x12N\n" +
 	"\tEraseUser\x12\x1f.tokenmeter.v1.EraseUserRequest\x1a .tokenmeter.v1.EraseUserResponse\x12`\n" +
-	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponse\x12`\n" +
+	"\x0fCreateUserGroup\x12%.tokenmeter.v1.CreateUserGroupRequest\x1a&.tokenmeter.v1.CreateUserGroupResponse\x12`\n" +
+	"\x0fRenameUserGroup\x12%.tokenmeter.v1.RenameUserGroupRequest\x1a&.tokenmeter.v1.RenameUserGroupResponse\x12o\n" +
+	"\x14SetUserGroupProducts\x12*.tokenmeter.v1.SetUserGroupProductsRequest\x1a+.tokenmeter.v1.SetUserGroupProductsResponse\x12u\n" +
+	"\x16ChangeUserGroupMembers\x12,.tokenmeter.v1.ChangeUserGroupMembersRequest\x1a-.tokenmeter.v1.ChangeUserGroupMembersResponse\x12`\n" +
+	"\x0fDeleteUserGroup\x12%.tokenmeter.v1.DeleteUserGroupRequest\x1a&.tokenmeter.v1.DeleteUserGroupResponse\x12]\n" +
+	"\x0eListUserGroups\x12$.tokenmeter.v1.ListUserGroupsRequest\x1a%.tokenmeter.v1.ListUserGroupsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -4513,214 +5364,244 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
-	(*ListTeamsRequest)(nil),           // 0: tokenmeter.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),          // 1: tokenmeter.v1.ListTeamsResponse
-	(*Capacity)(nil),                   // 2: tokenmeter.v1.Capacity
-	(*SetCapacityRequest)(nil),         // 3: tokenmeter.v1.SetCapacityRequest
-	(*SetCapacityResponse)(nil),        // 4: tokenmeter.v1.SetCapacityResponse
-	(*UseCapacityRequest)(nil),         // 5: tokenmeter.v1.UseCapacityRequest
-	(*UseCapacityResponse)(nil),        // 6: tokenmeter.v1.UseCapacityResponse
-	(*ReturnCapacityRequest)(nil),      // 7: tokenmeter.v1.ReturnCapacityRequest
-	(*ReturnCapacityResponse)(nil),     // 8: tokenmeter.v1.ReturnCapacityResponse
-	(*RecordHeartbeatRequest)(nil),     // 9: tokenmeter.v1.RecordHeartbeatRequest
-	(*RecordHeartbeatResponse)(nil),    // 10: tokenmeter.v1.RecordHeartbeatResponse
-	(*MergeTeamsRequest)(nil),          // 11: tokenmeter.v1.MergeTeamsRequest
-	(*MergeTeamsResponse)(nil),         // 12: tokenmeter.v1.MergeTeamsResponse
-	(*SetBudgetRequest)(nil),           // 13: tokenmeter.v1.SetBudgetRequest
-	(*SetBudgetResponse)(nil),          // 14: tokenmeter.v1.SetBudgetResponse
-	(*ListBudgetsRequest)(nil),         // 15: tokenmeter.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),        // 16: tokenmeter.v1.ListBudgetsResponse
-	(*AuthorizeRequest)(nil),           // 17: tokenmeter.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),          // 18: tokenmeter.v1.AuthorizeResponse
-	(*AuthorizeBatchRequest)(nil),      // 19: tokenmeter.v1.AuthorizeBatchRequest
-	(*AuthorizeBatchResponse)(nil),     // 20: tokenmeter.v1.AuthorizeBatchResponse
-	(*AuthorizeOutcome)(nil),           // 21: tokenmeter.v1.AuthorizeOutcome
-	(*QuoteLaunchRequest)(nil),         // 22: tokenmeter.v1.QuoteLaunchRequest
-	(*QuoteLaunchResponse)(nil),        // 23: tokenmeter.v1.QuoteLaunchResponse
-	(*GetBalanceRequest)(nil),          // 24: tokenmeter.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),         // 25: tokenmeter.v1.GetBalanceResponse
-	(*Balance)(nil),                    // 26: tokenmeter.v1.Balance
-	(*Pack)(nil),                       // 27: tokenmeter.v1.Pack
-	(*AddPackRequest)(nil),             // 28: tokenmeter.v1.AddPackRequest
-	(*AddPackResponse)(nil),            // 29: tokenmeter.v1.AddPackResponse
-	(*AdjustBalanceRequest)(nil),       // 30: tokenmeter.v1.AdjustBalanceRequest
-	(*AdjustBalanceResponse)(nil),      // 31: tokenmeter.v1.AdjustBalanceResponse
-	(*ListPacksRequest)(nil),           // 32: tokenmeter.v1.ListPacksRequest
-	(*ListPacksResponse)(nil),          // 33: tokenmeter.v1.ListPacksResponse
-	(*ListTransactionsRequest)(nil),    // 34: tokenmeter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil),   // 35: tokenmeter.v1.ListTransactionsResponse
-	(*Transaction)(nil),                // 36: tokenmeter.v1.Transaction
-	(*SetProductRateRequest)(nil),      // 37: tokenmeter.v1.SetProductRateRequest
-	(*SetProductRateResponse)(nil),     // 38: tokenmeter.v1.SetProductRateResponse
-	(*Product)(nil),                    // 39: tokenmeter.v1.Product
-	(*ListProductsRequest)(nil),        // 40: tokenmeter.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),       // 41: tokenmeter.v1.ListProductsResponse
-	(*AssignUserRequest)(nil),          // 42: tokenmeter.v1.AssignUserRequest
-	(*AssignUserResponse)(nil),         // 43: tokenmeter.v1.AssignUserResponse
-	(*UnassignUserRequest)(nil),        // 44: tokenmeter.v1.UnassignUserRequest
-	(*UnassignUserResponse)(nil),       // 45: tokenmeter.v1.UnassignUserResponse
-	(*Subscription)(nil),               // 46: tokenmeter.v1.Subscription
-	(*GrantSubscriptionRequest)(nil),   // 47: tokenmeter.v1.GrantSubscriptionRequest
-	(*GrantSubscriptionResponse)(nil),  // 48: tokenmeter.v1.GrantSubscriptionResponse
-	(*RevokeSubscriptionRequest)(nil),  // 49: tokenmeter.v1.RevokeSubscriptionRequest
-	(*RevokeSubscriptionResponse)(nil), // 50: tokenmeter.v1.RevokeSubscriptionResponse
-	(*ListSubscriptionsRequest)(nil),   // 51: tokenmeter.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),  // 52: tokenmeter.v1.ListSubscriptionsResponse
-	(*SetPersonalDataRequest)(nil),     // 53: tokenmeter.v1.SetPersonalDataRequest
-	(*SetPersonalDataResponse)(nil),    // 54: tokenmeter.v1.SetPersonalDataResponse
-	(*GetPersonalDataRequest)(nil),     // 55: tokenmeter.v1.GetPersonalDataRequest
-	(*GetPersonalDataResponse)(nil),    // 56: tokenmeter.v1.GetPersonalDataResponse
-	(*PersonalDataSetting)(nil),        // 57: tokenmeter.v1.PersonalDataSetting
-	(*SetUserProfileRequest)(nil),      // 58: tokenmeter.v1.SetUserProfileRequest
-	(*SetUserProfileResponse)(nil),     // 59: tokenmeter.v1.SetUserProfileResponse
-	(*EraseUserRequest)(nil),           // 60: tokenmeter.v1.EraseUserRequest
-	(*EraseUserResponse)(nil),          // 61: tokenmeter.v1.EraseUserResponse
-	(*PlanAssignmentsRequest)(nil),     // 62: tokenmeter.v1.PlanAssignmentsRequest
-	(*AssignmentRow)(nil),              // 63: tokenmeter.v1.AssignmentRow
-	(*PlanAssignmentsResponse)(nil),    // 64: tokenmeter.v1.PlanAssignmentsResponse
-	(*AssignmentPlan)(nil),             // 65: tokenmeter.v1.AssignmentPlan
-	nil,                                // 66: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                  // 67: tokenmeter.v1.CapacityKind
-	(*timestamppb.Timestamp)(nil),      // 68: google.protobuf.Timestamp
-	(*HeartbeatRequest)(nil),           // 69: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),          // 70: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                     // 71: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),              // 72: tokenmeter.v1.LaunchRequest
-	(*durationpb.Duration)(nil),        // 73: google.protobuf.Duration
-	(*LaunchResponse)(nil),             // 74: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),               // 75: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),              // 76: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                    // 77: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),                // 78: tokenmeter.v1.AdjustmentKind
+	(*ListTeamsRequest)(nil),               // 0: tokenmeter.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),              // 1: tokenmeter.v1.ListTeamsResponse
+	(*Capacity)(nil),                       // 2: tokenmeter.v1.Capacity
+	(*SetCapacityRequest)(nil),             // 3: tokenmeter.v1.SetCapacityRequest
+	(*SetCapacityResponse)(nil),            // 4: tokenmeter.v1.SetCapacityResponse
+	(*UseCapacityRequest)(nil),             // 5: tokenmeter.v1.UseCapacityRequest
+	(*UseCapacityResponse)(nil),            // 6: tokenmeter.v1.UseCapacityResponse
+	(*ReturnCapacityRequest)(nil),          // 7: tokenmeter.v1.ReturnCapacityRequest
+	(*ReturnCapacityResponse)(nil),         // 8: tokenmeter.v1.ReturnCapacityResponse
+	(*RecordHeartbeatRequest)(nil),         // 9: tokenmeter.v1.RecordHeartbeatRequest
+	(*RecordHeartbeatResponse)(nil),        // 10: tokenmeter.v1.RecordHeartbeatResponse
+	(*MergeTeamsRequest)(nil),              // 11: tokenmeter.v1.MergeTeamsRequest
+	(*MergeTeamsResponse)(nil),             // 12: tokenmeter.v1.MergeTeamsResponse
+	(*SetBudgetRequest)(nil),               // 13: tokenmeter.v1.SetBudgetRequest
+	(*SetBudgetResponse)(nil),              // 14: tokenmeter.v1.SetBudgetResponse
+	(*ListBudgetsRequest)(nil),             // 15: tokenmeter.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),            // 16: tokenmeter.v1.ListBudgetsResponse
+	(*AuthorizeRequest)(nil),               // 17: tokenmeter.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),              // 18: tokenmeter.v1.AuthorizeResponse
+	(*AuthorizeBatchRequest)(nil),          // 19: tokenmeter.v1.AuthorizeBatchRequest
+	(*AuthorizeBatchResponse)(nil),         // 20: tokenmeter.v1.AuthorizeBatchResponse
+	(*AuthorizeOutcome)(nil),               // 21: tokenmeter.v1.AuthorizeOutcome
+	(*QuoteLaunchRequest)(nil),             // 22: tokenmeter.v1.QuoteLaunchRequest
+	(*QuoteLaunchResponse)(nil),            // 23: tokenmeter.v1.QuoteLaunchResponse
+	(*GetBalanceRequest)(nil),              // 24: tokenmeter.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),             // 25: tokenmeter.v1.GetBalanceResponse
+	(*Balance)(nil),                        // 26: tokenmeter.v1.Balance
+	(*Pack)(nil),                           // 27: tokenmeter.v1.Pack
+	(*AddPackRequest)(nil),                 // 28: tokenmeter.v1.AddPackRequest
+	(*AddPackResponse)(nil),                // 29: tokenmeter.v1.AddPackResponse
+	(*AdjustBalanceRequest)(nil),           // 30: tokenmeter.v1.AdjustBalanceRequest
+	(*AdjustBalanceResponse)(nil),          // 31: tokenmeter.v1.AdjustBalanceResponse
+	(*ListPacksRequest)(nil),               // 32: tokenmeter.v1.ListPacksRequest
+	(*ListPacksResponse)(nil),              // 33: tokenmeter.v1.ListPacksResponse
+	(*ListTransactionsRequest)(nil),        // 34: tokenmeter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil),       // 35: tokenmeter.v1.ListTransactionsResponse
+	(*Transaction)(nil),                    // 36: tokenmeter.v1.Transaction
+	(*SetProductRateRequest)(nil),          // 37: tokenmeter.v1.SetProductRateRequest
+	(*SetProductRateResponse)(nil),         // 38: tokenmeter.v1.SetProductRateResponse
+	(*Product)(nil),                        // 39: tokenmeter.v1.Product
+	(*ListProductsRequest)(nil),            // 40: tokenmeter.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),           // 41: tokenmeter.v1.ListProductsResponse
+	(*AssignUserRequest)(nil),              // 42: tokenmeter.v1.AssignUserRequest
+	(*AssignUserResponse)(nil),             // 43: tokenmeter.v1.AssignUserResponse
+	(*UnassignUserRequest)(nil),            // 44: tokenmeter.v1.UnassignUserRequest
+	(*UnassignUserResponse)(nil),           // 45: tokenmeter.v1.UnassignUserResponse
+	(*Subscription)(nil),                   // 46: tokenmeter.v1.Subscription
+	(*GrantSubscriptionRequest)(nil),       // 47: tokenmeter.v1.GrantSubscriptionRequest
+	(*GrantSubscriptionResponse)(nil),      // 48: tokenmeter.v1.GrantSubscriptionResponse
+	(*RevokeSubscriptionRequest)(nil),      // 49: tokenmeter.v1.RevokeSubscriptionRequest
+	(*RevokeSubscriptionResponse)(nil),     // 50: tokenmeter.v1.RevokeSubscriptionResponse
+	(*ListSubscriptionsRequest)(nil),       // 51: tokenmeter.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),      // 52: tokenmeter.v1.ListSubscriptionsResponse
+	(*SetPersonalDataRequest)(nil),         // 53: tokenmeter.v1.SetPersonalDataRequest
+	(*SetPersonalDataResponse)(nil),        // 54: tokenmeter.v1.SetPersonalDataResponse
+	(*GetPersonalDataRequest)(nil),         // 55: tokenmeter.v1.GetPersonalDataRequest
+	(*GetPersonalDataResponse)(nil),        // 56: tokenmeter.v1.GetPersonalDataResponse
+	(*PersonalDataSetting)(nil),            // 57: tokenmeter.v1.PersonalDataSetting
+	(*SetUserProfileRequest)(nil),          // 58: tokenmeter.v1.SetUserProfileRequest
+	(*SetUserProfileResponse)(nil),         // 59: tokenmeter.v1.SetUserProfileResponse
+	(*EraseUserRequest)(nil),               // 60: tokenmeter.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),              // 61: tokenmeter.v1.EraseUserResponse
+	(*PlanAssignmentsRequest)(nil),         // 62: tokenmeter.v1.PlanAssignmentsRequest
+	(*AssignmentRow)(nil),                  // 63: tokenmeter.v1.AssignmentRow
+	(*PlanAssignmentsResponse)(nil),        // 64: tokenmeter.v1.PlanAssignmentsResponse
+	(*AssignmentPlan)(nil),                 // 65: tokenmeter.v1.AssignmentPlan
+	(*UserGroup)(nil),                      // 66: tokenmeter.v1.UserGroup
+	(*CreateUserGroupRequest)(nil),         // 67: tokenmeter.v1.CreateUserGroupRequest
+	(*CreateUserGroupResponse)(nil),        // 68: tokenmeter.v1.CreateUserGroupResponse
+	(*RenameUserGroupRequest)(nil),         // 69: tokenmeter.v1.RenameUserGroupRequest
+	(*RenameUserGroupResponse)(nil),        // 70: tokenmeter.v1.RenameUserGroupResponse
+	(*SetUserGroupProductsRequest)(nil),    // 71: tokenmeter.v1.SetUserGroupProductsRequest
+	(*SetUserGroupProductsResponse)(nil),   // 72: tokenmeter.v1.SetUserGroupProductsResponse
+	(*ChangeUserGroupMembersRequest)(nil),  // 73: tokenmeter.v1.ChangeUserGroupMembersRequest
+	(*ChangeUserGroupMembersResponse)(nil), // 74: tokenmeter.v1.ChangeUserGroupMembersResponse
+	(*DeleteUserGroupRequest)(nil),         // 75: tokenmeter.v1.DeleteUserGroupRequest
+	(*DeleteUserGroupResponse)(nil),        // 76: tokenmeter.v1.DeleteUserGroupResponse
+	(*ListUserGroupsRequest)(nil),          // 77: tokenmeter.v1.ListUserGroupsRequest
+	(*ListUserGroupsResponse)(nil),         // 78: tokenmeter.v1.ListUserGroupsResponse
+	nil,                                    // 79: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                      // 80: tokenmeter.v1.CapacityKind
+	(*timestamppb.Timestamp)(nil),          // 81: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),               // 82: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),              // 83: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                         // 84: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),                  // 85: tokenmeter.v1.LaunchRequest
+	(*durationpb.Duration)(nil),            // 86: google.protobuf.Duration
+	(*LaunchResponse)(nil),                 // 87: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),                   // 88: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),                  // 89: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                        // 90: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),                    // 91: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
-	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	67, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	68, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
-	68, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
-	67, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	68, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
-	2,  // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	68, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	2,  // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	69, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	68, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	70, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
-	26, // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	71, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	71, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	71, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	72, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	68, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	66, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	73, // 20: tokenmeter.v1.AuthorizeRequest.timeout:type_name -> google.protobuf.Duration
-	74, // 21: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
-	17, // 22: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
-	21, // 23: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	74, // 24: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	75, // 25: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	68, // 26: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	76, // 27: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
-	26, // 28: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	27, // 29: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	68, // 30: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
-	2,  // 31: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	68, // 32: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	68, // 33: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	77, // 34: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	68, // 35: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	68, // 36: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	68, // 37: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	77, // 38: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
-	27, // 39: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
-	26, // 40: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	78, // 41: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	26, // 42: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
-	27, // 43: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	68, // 44: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	68, // 45: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
-	36, // 46: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	68, // 47: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	68, // 48: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
-	39, // 49: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	68, // 50: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
-	39, // 51: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	68, // 52: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
-	68, // 53: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
-	68, // 54: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
-	46, // 55: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
-	46, // 56: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
-	46, // 57: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
-	57, // 58: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	57, // 59: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	68, // 60: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
-	68, // 61: tokenmeter.v1.EraseUserResponse.erased_at:type_name -> google.protobuf.Timestamp
-	63, // 62: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
-	65, // 63: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
-	17, // 64: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 65: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 66: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 67: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 68: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 69: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 70: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 71: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 72: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 73: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 74: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 75: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 76: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 77: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 78: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 79: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 80: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 81: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 82: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 83: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	47, // 84: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
-	49, // 85: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
-	51, // 86: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
-	53, // 87: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
-	55, // 88: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
-	58, // 89: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
-	60, // 90: tokenmeter.v1.LedgerService.EraseUser:input_type -> tokenmeter.v1.EraseUserRequest
-	62, // 91: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
-	18, // 92: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 93: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 94: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 95: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 96: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 97: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 98: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 99: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 100: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 101: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 102: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 103: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 104: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 105: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 106: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 107: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 108: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 109: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 110: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 111: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	48, // 112: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
-	50, // 113: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
-	52, // 114: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
-	54, // 115: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
-	56, // 116: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
-	59, // 117: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
-	61, // 118: tokenmeter.v1.LedgerService.EraseUser:output_type -> tokenmeter.v1.EraseUserResponse
-	64, // 119: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
-	92, // [92:120] is the sub-list for method output_type
-	64, // [64:92] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	26,  // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
+	80,  // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	81,  // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	81,  // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	80,  // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	81,  // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	2,   // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	81,  // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	2,   // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	2,   // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
+	82,  // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	81,  // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	83,  // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	26,  // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
+	84,  // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	84,  // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	84,  // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	85,  // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	81,  // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	79,  // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	86,  // 20: tokenmeter.v1.AuthorizeRequest.timeout:type_name -> google.protobuf.Duration
+	87,  // 21: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	17,  // 22: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
+	21,  // 23: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
+	87,  // 24: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	88,  // 25: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	81,  // 26: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	89,  // 27: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	26,  // 28: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	27,  // 29: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
+	81,  // 30: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	2,   // 31: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
+	81,  // 32: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	81,  // 33: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	90,  // 34: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	81,  // 35: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	81,  // 36: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	81,  // 37: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	90,  // 38: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	27,  // 39: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
+	26,  // 40: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
+	91,  // 41: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	26,  // 42: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
+	27,  // 43: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
+	81,  // 44: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	81,  // 45: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	36,  // 46: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
+	81,  // 47: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	81,  // 48: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	39,  // 49: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
+	81,  // 50: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	39,  // 51: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
+	81,  // 52: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
+	81,  // 53: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
+	81,  // 54: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
+	46,  // 55: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
+	46,  // 56: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
+	46,  // 57: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
+	57,  // 58: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
+	57,  // 59: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
+	81,  // 60: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	81,  // 61: tokenmeter.v1.EraseUserResponse.erased_at:type_name -> google.protobuf.Timestamp
+	63,  // 62: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
+	65,  // 63: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
+	66,  // 64: tokenmeter.v1.CreateUserGroupResponse.group:type_name -> tokenmeter.v1.UserGroup
+	66,  // 65: tokenmeter.v1.RenameUserGroupResponse.group:type_name -> tokenmeter.v1.UserGroup
+	66,  // 66: tokenmeter.v1.SetUserGroupProductsResponse.group:type_name -> tokenmeter.v1.UserGroup
+	66,  // 67: tokenmeter.v1.ChangeUserGroupMembersResponse.group:type_name -> tokenmeter.v1.UserGroup
+	66,  // 68: tokenmeter.v1.ListUserGroupsResponse.groups:type_name -> tokenmeter.v1.UserGroup
+	17,  // 69: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19,  // 70: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22,  // 71: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24,  // 72: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28,  // 73: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30,  // 74: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32,  // 75: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34,  // 76: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37,  // 77: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40,  // 78: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42,  // 79: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44,  // 80: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,   // 81: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11,  // 82: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13,  // 83: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15,  // 84: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,   // 85: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,   // 86: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,   // 87: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,   // 88: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	47,  // 89: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
+	49,  // 90: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
+	51,  // 91: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
+	53,  // 92: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	55,  // 93: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	58,  // 94: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	60,  // 95: tokenmeter.v1.LedgerService.EraseUser:input_type -> tokenmeter.v1.EraseUserRequest
+	62,  // 96: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
+	67,  // 97: tokenmeter.v1.LedgerService.CreateUserGroup:input_type -> tokenmeter.v1.CreateUserGroupRequest
+	69,  // 98: tokenmeter.v1.LedgerService.RenameUserGroup:input_type -> tokenmeter.v1.RenameUserGroupRequest
+	71,  // 99: tokenmeter.v1.LedgerService.SetUserGroupProducts:input_type -> tokenmeter.v1.SetUserGroupProductsRequest
+	73,  // 100: tokenmeter.v1.LedgerService.ChangeUserGroupMembers:input_type -> tokenmeter.v1.ChangeUserGroupMembersRequest
+	75,  // 101: tokenmeter.v1.LedgerService.DeleteUserGroup:input_type -> tokenmeter.v1.DeleteUserGroupRequest
+	77,  // 102: tokenmeter.v1.LedgerService.ListUserGroups:input_type -> tokenmeter.v1.ListUserGroupsRequest
+	18,  // 103: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20,  // 104: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23,  // 105: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25,  // 106: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29,  // 107: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31,  // 108: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33,  // 109: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35,  // 110: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38,  // 111: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41,  // 112: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43,  // 113: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45,  // 114: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10,  // 115: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12,  // 116: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14,  // 117: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16,  // 118: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,   // 119: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,   // 120: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,   // 121: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,   // 122: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	48,  // 123: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
+	50,  // 124: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
+	52,  // 125: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
+	54,  // 126: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	56,  // 127: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	59,  // 128: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	61,  // 129: tokenmeter.v1.LedgerService.EraseUser:output_type -> tokenmeter.v1.EraseUserResponse
+	64,  // 130: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
+	68,  // 131: tokenmeter.v1.LedgerService.CreateUserGroup:output_type -> tokenmeter.v1.CreateUserGroupResponse
+	70,  // 132: tokenmeter.v1.LedgerService.RenameUserGroup:output_type -> tokenmeter.v1.RenameUserGroupResponse
+	72,  // 133: tokenmeter.v1.LedgerService.SetUserGroupProducts:output_type -> tokenmeter.v1.SetUserGroupProductsResponse
+	74,  // 134: tokenmeter.v1.LedgerService.ChangeUserGroupMembers:output_type -> tokenmeter.v1.ChangeUserGroupMembersResponse
+	76,  // 135: tokenmeter.v1.LedgerService.DeleteUserGroup:output_type -> tokenmeter.v1.DeleteUserGroupResponse
+	78,  // 136: tokenmeter.v1.LedgerService.ListUserGroups:output_type -> tokenmeter.v1.ListUserGroupsResponse
+	103, // [103:137] is the sub-list for method output_type
+	69,  // [69:103] is the sub-list for method input_type
+	69,  // [69:69] is the sub-list for extension type_name
+	69,  // [69:69] is the sub-list for extension extendee
+	0,   // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -4736,7 +5617,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   67,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

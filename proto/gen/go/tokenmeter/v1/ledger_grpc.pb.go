@@ -19,34 +19,40 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LedgerService_Authorize_FullMethodName          = "/tokenmeter.v1.LedgerService/Authorize"
-	LedgerService_AuthorizeBatch_FullMethodName     = "/tokenmeter.v1.LedgerService/AuthorizeBatch"
-	LedgerService_QuoteLaunch_FullMethodName        = "/tokenmeter.v1.LedgerService/QuoteLaunch"
-	LedgerService_GetBalance_FullMethodName         = "/tokenmeter.v1.LedgerService/GetBalance"
-	LedgerService_AddPack_FullMethodName            = "/tokenmeter.v1.LedgerService/AddPack"
-	LedgerService_AdjustBalance_FullMethodName      = "/tokenmeter.v1.LedgerService/AdjustBalance"
-	LedgerService_ListPacks_FullMethodName          = "/tokenmeter.v1.LedgerService/ListPacks"
-	LedgerService_ListTransactions_FullMethodName   = "/tokenmeter.v1.LedgerService/ListTransactions"
-	LedgerService_SetProductRate_FullMethodName     = "/tokenmeter.v1.LedgerService/SetProductRate"
-	LedgerService_ListProducts_FullMethodName       = "/tokenmeter.v1.LedgerService/ListProducts"
-	LedgerService_AssignUser_FullMethodName         = "/tokenmeter.v1.LedgerService/AssignUser"
-	LedgerService_UnassignUser_FullMethodName       = "/tokenmeter.v1.LedgerService/UnassignUser"
-	LedgerService_RecordHeartbeat_FullMethodName    = "/tokenmeter.v1.LedgerService/RecordHeartbeat"
-	LedgerService_MergeTeams_FullMethodName         = "/tokenmeter.v1.LedgerService/MergeTeams"
-	LedgerService_SetBudget_FullMethodName          = "/tokenmeter.v1.LedgerService/SetBudget"
-	LedgerService_ListBudgets_FullMethodName        = "/tokenmeter.v1.LedgerService/ListBudgets"
-	LedgerService_SetCapacity_FullMethodName        = "/tokenmeter.v1.LedgerService/SetCapacity"
-	LedgerService_UseCapacity_FullMethodName        = "/tokenmeter.v1.LedgerService/UseCapacity"
-	LedgerService_ReturnCapacity_FullMethodName     = "/tokenmeter.v1.LedgerService/ReturnCapacity"
-	LedgerService_ListTeams_FullMethodName          = "/tokenmeter.v1.LedgerService/ListTeams"
-	LedgerService_GrantSubscription_FullMethodName  = "/tokenmeter.v1.LedgerService/GrantSubscription"
-	LedgerService_RevokeSubscription_FullMethodName = "/tokenmeter.v1.LedgerService/RevokeSubscription"
-	LedgerService_ListSubscriptions_FullMethodName  = "/tokenmeter.v1.LedgerService/ListSubscriptions"
-	LedgerService_SetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/SetPersonalData"
-	LedgerService_GetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/GetPersonalData"
-	LedgerService_SetUserProfile_FullMethodName     = "/tokenmeter.v1.LedgerService/SetUserProfile"
-	LedgerService_EraseUser_FullMethodName          = "/tokenmeter.v1.LedgerService/EraseUser"
-	LedgerService_PlanAssignments_FullMethodName    = "/tokenmeter.v1.LedgerService/PlanAssignments"
+	LedgerService_Authorize_FullMethodName              = "/tokenmeter.v1.LedgerService/Authorize"
+	LedgerService_AuthorizeBatch_FullMethodName         = "/tokenmeter.v1.LedgerService/AuthorizeBatch"
+	LedgerService_QuoteLaunch_FullMethodName            = "/tokenmeter.v1.LedgerService/QuoteLaunch"
+	LedgerService_GetBalance_FullMethodName             = "/tokenmeter.v1.LedgerService/GetBalance"
+	LedgerService_AddPack_FullMethodName                = "/tokenmeter.v1.LedgerService/AddPack"
+	LedgerService_AdjustBalance_FullMethodName          = "/tokenmeter.v1.LedgerService/AdjustBalance"
+	LedgerService_ListPacks_FullMethodName              = "/tokenmeter.v1.LedgerService/ListPacks"
+	LedgerService_ListTransactions_FullMethodName       = "/tokenmeter.v1.LedgerService/ListTransactions"
+	LedgerService_SetProductRate_FullMethodName         = "/tokenmeter.v1.LedgerService/SetProductRate"
+	LedgerService_ListProducts_FullMethodName           = "/tokenmeter.v1.LedgerService/ListProducts"
+	LedgerService_AssignUser_FullMethodName             = "/tokenmeter.v1.LedgerService/AssignUser"
+	LedgerService_UnassignUser_FullMethodName           = "/tokenmeter.v1.LedgerService/UnassignUser"
+	LedgerService_RecordHeartbeat_FullMethodName        = "/tokenmeter.v1.LedgerService/RecordHeartbeat"
+	LedgerService_MergeTeams_FullMethodName             = "/tokenmeter.v1.LedgerService/MergeTeams"
+	LedgerService_SetBudget_FullMethodName              = "/tokenmeter.v1.LedgerService/SetBudget"
+	LedgerService_ListBudgets_FullMethodName            = "/tokenmeter.v1.LedgerService/ListBudgets"
+	LedgerService_SetCapacity_FullMethodName            = "/tokenmeter.v1.LedgerService/SetCapacity"
+	LedgerService_UseCapacity_FullMethodName            = "/tokenmeter.v1.LedgerService/UseCapacity"
+	LedgerService_ReturnCapacity_FullMethodName         = "/tokenmeter.v1.LedgerService/ReturnCapacity"
+	LedgerService_ListTeams_FullMethodName              = "/tokenmeter.v1.LedgerService/ListTeams"
+	LedgerService_GrantSubscription_FullMethodName      = "/tokenmeter.v1.LedgerService/GrantSubscription"
+	LedgerService_RevokeSubscription_FullMethodName     = "/tokenmeter.v1.LedgerService/RevokeSubscription"
+	LedgerService_ListSubscriptions_FullMethodName      = "/tokenmeter.v1.LedgerService/ListSubscriptions"
+	LedgerService_SetPersonalData_FullMethodName        = "/tokenmeter.v1.LedgerService/SetPersonalData"
+	LedgerService_GetPersonalData_FullMethodName        = "/tokenmeter.v1.LedgerService/GetPersonalData"
+	LedgerService_SetUserProfile_FullMethodName         = "/tokenmeter.v1.LedgerService/SetUserProfile"
+	LedgerService_EraseUser_FullMethodName              = "/tokenmeter.v1.LedgerService/EraseUser"
+	LedgerService_PlanAssignments_FullMethodName        = "/tokenmeter.v1.LedgerService/PlanAssignments"
+	LedgerService_CreateUserGroup_FullMethodName        = "/tokenmeter.v1.LedgerService/CreateUserGroup"
+	LedgerService_RenameUserGroup_FullMethodName        = "/tokenmeter.v1.LedgerService/RenameUserGroup"
+	LedgerService_SetUserGroupProducts_FullMethodName   = "/tokenmeter.v1.LedgerService/SetUserGroupProducts"
+	LedgerService_ChangeUserGroupMembers_FullMethodName = "/tokenmeter.v1.LedgerService/ChangeUserGroupMembers"
+	LedgerService_DeleteUserGroup_FullMethodName        = "/tokenmeter.v1.LedgerService/DeleteUserGroup"
+	LedgerService_ListUserGroups_FullMethodName         = "/tokenmeter.v1.LedgerService/ListUserGroups"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -116,6 +122,17 @@ type LedgerServiceClient interface {
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
 	PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error)
+	// User groups of a team: members may launch the group's products as if
+	// assigned them, and a budget of scope USER_GROUP caps their spending
+	// together (SetBudget). Each change is an event with its actor.
+	CreateUserGroup(ctx context.Context, in *CreateUserGroupRequest, opts ...grpc.CallOption) (*CreateUserGroupResponse, error)
+	RenameUserGroup(ctx context.Context, in *RenameUserGroupRequest, opts ...grpc.CallOption) (*RenameUserGroupResponse, error)
+	// SetUserGroupProducts replaces the products the group's members may open.
+	SetUserGroupProducts(ctx context.Context, in *SetUserGroupProductsRequest, opts ...grpc.CallOption) (*SetUserGroupProductsResponse, error)
+	ChangeUserGroupMembers(ctx context.Context, in *ChangeUserGroupMembersRequest, opts ...grpc.CallOption) (*ChangeUserGroupMembersResponse, error)
+	// DeleteUserGroup removes the group, its members and its budgets.
+	DeleteUserGroup(ctx context.Context, in *DeleteUserGroupRequest, opts ...grpc.CallOption) (*DeleteUserGroupResponse, error)
+	ListUserGroups(ctx context.Context, in *ListUserGroupsRequest, opts ...grpc.CallOption) (*ListUserGroupsResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -406,6 +423,66 @@ func (c *ledgerServiceClient) PlanAssignments(ctx context.Context, in *PlanAssig
 	return out, nil
 }
 
+func (c *ledgerServiceClient) CreateUserGroup(ctx context.Context, in *CreateUserGroupRequest, opts ...grpc.CallOption) (*CreateUserGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateUserGroupResponse)
+	err := c.cc.Invoke(ctx, LedgerService_CreateUserGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) RenameUserGroup(ctx context.Context, in *RenameUserGroupRequest, opts ...grpc.CallOption) (*RenameUserGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenameUserGroupResponse)
+	err := c.cc.Invoke(ctx, LedgerService_RenameUserGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) SetUserGroupProducts(ctx context.Context, in *SetUserGroupProductsRequest, opts ...grpc.CallOption) (*SetUserGroupProductsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetUserGroupProductsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetUserGroupProducts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) ChangeUserGroupMembers(ctx context.Context, in *ChangeUserGroupMembersRequest, opts ...grpc.CallOption) (*ChangeUserGroupMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChangeUserGroupMembersResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ChangeUserGroupMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) DeleteUserGroup(ctx context.Context, in *DeleteUserGroupRequest, opts ...grpc.CallOption) (*DeleteUserGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteUserGroupResponse)
+	err := c.cc.Invoke(ctx, LedgerService_DeleteUserGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) ListUserGroups(ctx context.Context, in *ListUserGroupsRequest, opts ...grpc.CallOption) (*ListUserGroupsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUserGroupsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ListUserGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -473,6 +550,17 @@ type LedgerServiceServer interface {
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
 	PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error)
+	// User groups of a team: members may launch the group's products as if
+	// assigned them, and a budget of scope USER_GROUP caps their spending
+	// together (SetBudget). Each change is an event with its actor.
+	CreateUserGroup(context.Context, *CreateUserGroupRequest) (*CreateUserGroupResponse, error)
+	RenameUserGroup(context.Context, *RenameUserGroupRequest) (*RenameUserGroupResponse, error)
+	// SetUserGroupProducts replaces the products the group's members may open.
+	SetUserGroupProducts(context.Context, *SetUserGroupProductsRequest) (*SetUserGroupProductsResponse, error)
+	ChangeUserGroupMembers(context.Context, *ChangeUserGroupMembersRequest) (*ChangeUserGroupMembersResponse, error)
+	// DeleteUserGroup removes the group, its members and its budgets.
+	DeleteUserGroup(context.Context, *DeleteUserGroupRequest) (*DeleteUserGroupResponse, error)
+	ListUserGroups(context.Context, *ListUserGroupsRequest) (*ListUserGroupsResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -566,6 +654,24 @@ func (UnimplementedLedgerServiceServer) EraseUser(context.Context, *EraseUserReq
 }
 func (UnimplementedLedgerServiceServer) PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlanAssignments not implemented")
+}
+func (UnimplementedLedgerServiceServer) CreateUserGroup(context.Context, *CreateUserGroupRequest) (*CreateUserGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateUserGroup not implemented")
+}
+func (UnimplementedLedgerServiceServer) RenameUserGroup(context.Context, *RenameUserGroupRequest) (*RenameUserGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RenameUserGroup not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetUserGroupProducts(context.Context, *SetUserGroupProductsRequest) (*SetUserGroupProductsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetUserGroupProducts not implemented")
+}
+func (UnimplementedLedgerServiceServer) ChangeUserGroupMembers(context.Context, *ChangeUserGroupMembersRequest) (*ChangeUserGroupMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangeUserGroupMembers not implemented")
+}
+func (UnimplementedLedgerServiceServer) DeleteUserGroup(context.Context, *DeleteUserGroupRequest) (*DeleteUserGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteUserGroup not implemented")
+}
+func (UnimplementedLedgerServiceServer) ListUserGroups(context.Context, *ListUserGroupsRequest) (*ListUserGroupsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUserGroups not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -1092,6 +1198,114 @@ func _LedgerService_PlanAssignments_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_CreateUserGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateUserGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).CreateUserGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_CreateUserGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).CreateUserGroup(ctx, req.(*CreateUserGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_RenameUserGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenameUserGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).RenameUserGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_RenameUserGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).RenameUserGroup(ctx, req.(*RenameUserGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_SetUserGroupProducts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetUserGroupProductsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetUserGroupProducts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetUserGroupProducts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetUserGroupProducts(ctx, req.(*SetUserGroupProductsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_ChangeUserGroupMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangeUserGroupMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ChangeUserGroupMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ChangeUserGroupMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ChangeUserGroupMembers(ctx, req.(*ChangeUserGroupMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_DeleteUserGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteUserGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).DeleteUserGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_DeleteUserGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).DeleteUserGroup(ctx, req.(*DeleteUserGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_ListUserGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUserGroupsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ListUserGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ListUserGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ListUserGroups(ctx, req.(*ListUserGroupsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1210,6 +1424,30 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PlanAssignments",
 			Handler:    _LedgerService_PlanAssignments_Handler,
+		},
+		{
+			MethodName: "CreateUserGroup",
+			Handler:    _LedgerService_CreateUserGroup_Handler,
+		},
+		{
+			MethodName: "RenameUserGroup",
+			Handler:    _LedgerService_RenameUserGroup_Handler,
+		},
+		{
+			MethodName: "SetUserGroupProducts",
+			Handler:    _LedgerService_SetUserGroupProducts_Handler,
+		},
+		{
+			MethodName: "ChangeUserGroupMembers",
+			Handler:    _LedgerService_ChangeUserGroupMembers_Handler,
+		},
+		{
+			MethodName: "DeleteUserGroup",
+			Handler:    _LedgerService_DeleteUserGroup_Handler,
+		},
+		{
+			MethodName: "ListUserGroups",
+			Handler:    _LedgerService_ListUserGroups_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

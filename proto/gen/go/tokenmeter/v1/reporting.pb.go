@@ -5300,7 +5300,9 @@ type DirectoryUser struct {
 	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	// "assigned" (and used within the idle days), "idle" (assigned, no use
 	// within the idle days) or "unassigned" (charged or assigned before).
-	Status        string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	Status string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// The user groups the user is a member of now, by team then group id.
+	Groups        []*UserGroupMembership `protobuf:"bytes,7,rep,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5377,6 +5379,74 @@ func (x *DirectoryUser) GetStatus() string {
 	return ""
 }
 
+func (x *DirectoryUser) GetGroups() []*UserGroupMembership {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// UserGroupMembership is one group a directory user belongs to.
+type UserGroupMembership struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	GroupId       string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserGroupMembership) Reset() {
+	*x = UserGroupMembership{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserGroupMembership) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserGroupMembership) ProtoMessage() {}
+
+func (x *UserGroupMembership) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserGroupMembership.ProtoReflect.Descriptor instead.
+func (*UserGroupMembership) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UserGroupMembership) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *UserGroupMembership) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UserGroupMembership) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type UserAssignment struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
@@ -5389,7 +5459,7 @@ type UserAssignment struct {
 
 func (x *UserAssignment) Reset() {
 	*x = UserAssignment{}
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[58]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5401,7 +5471,7 @@ func (x *UserAssignment) String() string {
 func (*UserAssignment) ProtoMessage() {}
 
 func (x *UserAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[58]
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5414,7 +5484,7 @@ func (x *UserAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAssignment.ProtoReflect.Descriptor instead.
 func (*UserAssignment) Descriptor() ([]byte, []int) {
-	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{58}
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UserAssignment) GetTeamId() string {
@@ -5865,7 +5935,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"o\n" +
 	"\x11ListUsersResponse\x122\n" +
 	"\x05users\x18\x01 \x03(\v2\x1c.tokenmeter.v1.DirectoryUserR\x05users\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf8\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb4\x02\n" +
 	"\rDirectoryUser\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -5873,7 +5943,12 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\vassignments\x18\x04 \x03(\v2\x1d.tokenmeter.v1.UserAssignmentR\vassignments\x12<\n" +
 	"\flast_used_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastUsedAt\x12\x16\n" +
-	"\x06status\x18\x06 \x01(\tR\x06status\"\x8b\x01\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12:\n" +
+	"\x06groups\x18\a \x03(\v2\".tokenmeter.v1.UserGroupMembershipR\x06groups\"]\n" +
+	"\x13UserGroupMembership\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\x8b\x01\n" +
 	"\x0eUserAssignment\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
 	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12;\n" +
@@ -5958,7 +6033,7 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                          // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                     // 1: tokenmeter.v1.RangePreset
@@ -6026,10 +6101,11 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(*ListUsersRequest)(nil),             // 63: tokenmeter.v1.ListUsersRequest
 	(*ListUsersResponse)(nil),            // 64: tokenmeter.v1.ListUsersResponse
 	(*DirectoryUser)(nil),                // 65: tokenmeter.v1.DirectoryUser
-	(*UserAssignment)(nil),               // 66: tokenmeter.v1.UserAssignment
-	(*Budget)(nil),                       // 67: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),        // 68: google.protobuf.Timestamp
-	(DenyReason)(0),                      // 69: tokenmeter.v1.DenyReason
+	(*UserGroupMembership)(nil),          // 66: tokenmeter.v1.UserGroupMembership
+	(*UserAssignment)(nil),               // 67: tokenmeter.v1.UserAssignment
+	(*Budget)(nil),                       // 68: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),        // 69: google.protobuf.Timestamp
+	(DenyReason)(0),                      // 70: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
@@ -6039,7 +6115,7 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	12, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
 	13, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
 	11, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	67, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	68, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
 	8,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
 	15, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
 	18, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
@@ -6049,11 +6125,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	17, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
 	13, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	68, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	69, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
 	24, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
 	25, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	68, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	68, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	69, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	69, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
 	8,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
 	23, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
@@ -6063,17 +6139,17 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	8,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	68, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	69, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
 	35, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
 	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
 	37, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
 	8,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	69, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	70, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
 	41, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	69, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	68, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	69, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	70, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	69, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	70, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
 	40, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
 	41, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
 	42, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
@@ -6084,11 +6160,11 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	45, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
 	45, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
 	8,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	68, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
-	68, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
-	68, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
-	68, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
-	68, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	69, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	69, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	69, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	69, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	69, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
 	51, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
 	52, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
 	53, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
@@ -6101,44 +6177,45 @@ var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	8,  // 66: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
 	61, // 67: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
 	65, // 68: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
-	66, // 69: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
-	68, // 70: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
-	68, // 71: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
-	9,  // 72: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	14, // 73: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	21, // 74: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	26, // 75: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	31, // 76: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	33, // 77: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	36, // 78: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	28, // 79: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	39, // 80: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	44, // 81: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	48, // 82: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	50, // 83: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
-	57, // 84: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
-	60, // 85: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
-	63, // 86: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
-	10, // 87: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	16, // 88: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	22, // 89: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	27, // 90: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	32, // 91: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	34, // 92: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	38, // 93: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	30, // 94: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	43, // 95: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	47, // 96: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	49, // 97: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	56, // 98: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
-	59, // 99: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
-	62, // 100: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
-	64, // 101: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
-	87, // [87:102] is the sub-list for method output_type
-	72, // [72:87] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	67, // 69: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
+	69, // 70: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
+	66, // 71: tokenmeter.v1.DirectoryUser.groups:type_name -> tokenmeter.v1.UserGroupMembership
+	69, // 72: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
+	9,  // 73: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	14, // 74: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	21, // 75: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	26, // 76: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	31, // 77: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	33, // 78: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	36, // 79: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	28, // 80: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	39, // 81: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	44, // 82: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	48, // 83: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	50, // 84: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	57, // 85: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
+	60, // 86: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
+	63, // 87: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
+	10, // 88: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	16, // 89: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	22, // 90: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	27, // 91: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	32, // 92: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	34, // 93: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	38, // 94: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	30, // 95: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	43, // 96: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	47, // 97: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	49, // 98: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	56, // 99: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	59, // 100: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
+	62, // 101: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
+	64, // 102: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
+	88, // [88:103] is the sub-list for method output_type
+	73, // [73:88] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -6153,7 +6230,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   59,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

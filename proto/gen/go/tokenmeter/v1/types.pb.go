@@ -247,6 +247,8 @@ const (
 	BudgetScope_BUDGET_SCOPE_GROUP BudgetScope = 2
 	// A launch attribute: attribute_key names it, key is its value (e.g. project P-100).
 	BudgetScope_BUDGET_SCOPE_ATTRIBUTE BudgetScope = 3
+	// A user group of the team: key is the group id; charges by its members count.
+	BudgetScope_BUDGET_SCOPE_USER_GROUP BudgetScope = 4
 )
 
 // Enum value maps for BudgetScope.
@@ -256,12 +258,14 @@ var (
 		1: "BUDGET_SCOPE_USER",
 		2: "BUDGET_SCOPE_GROUP",
 		3: "BUDGET_SCOPE_ATTRIBUTE",
+		4: "BUDGET_SCOPE_USER_GROUP",
 	}
 	BudgetScope_value = map[string]int32{
 		"BUDGET_SCOPE_UNSPECIFIED": 0,
 		"BUDGET_SCOPE_USER":        1,
 		"BUDGET_SCOPE_GROUP":       2,
 		"BUDGET_SCOPE_ATTRIBUTE":   3,
+		"BUDGET_SCOPE_USER_GROUP":  4,
 	}
 )
 
@@ -770,12 +774,13 @@ const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\x1bADJUSTMENT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ADJUSTMENT_KIND_REMOVE\x10\x01\x12\x1a\n" +
 	"\x16ADJUSTMENT_KIND_REFUND\x10\x02\x12\x1c\n" +
-	"\x18ADJUSTMENT_KIND_MOVE_OUT\x10\x03*v\n" +
+	"\x18ADJUSTMENT_KIND_MOVE_OUT\x10\x03*\x93\x01\n" +
 	"\vBudgetScope\x12\x1c\n" +
 	"\x18BUDGET_SCOPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11BUDGET_SCOPE_USER\x10\x01\x12\x16\n" +
 	"\x12BUDGET_SCOPE_GROUP\x10\x02\x12\x1a\n" +
-	"\x16BUDGET_SCOPE_ATTRIBUTE\x10\x03*\x8d\x01\n" +
+	"\x16BUDGET_SCOPE_ATTRIBUTE\x10\x03\x12\x1b\n" +
+	"\x17BUDGET_SCOPE_USER_GROUP\x10\x04*\x8d\x01\n" +
 	"\fBudgetPeriod\x12\x1d\n" +
 	"\x19BUDGET_PERIOD_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11BUDGET_PERIOD_DAY\x10\x01\x12\x16\n" +

@@ -792,6 +792,168 @@ func local_request_LedgerService_PlanAssignments_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+func request_LedgerService_CreateUserGroup_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.CreateUserGroupRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.CreateUserGroup(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LedgerService_CreateUserGroup_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.CreateUserGroupRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.CreateUserGroup(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_LedgerService_RenameUserGroup_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.RenameUserGroupRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.RenameUserGroup(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LedgerService_RenameUserGroup_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.RenameUserGroupRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.RenameUserGroup(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_LedgerService_SetUserGroupProducts_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.SetUserGroupProductsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.SetUserGroupProducts(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LedgerService_SetUserGroupProducts_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.SetUserGroupProductsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.SetUserGroupProducts(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_LedgerService_ChangeUserGroupMembers_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.ChangeUserGroupMembersRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ChangeUserGroupMembers(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LedgerService_ChangeUserGroupMembers_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.ChangeUserGroupMembersRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ChangeUserGroupMembers(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_LedgerService_DeleteUserGroup_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.DeleteUserGroupRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.DeleteUserGroup(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LedgerService_DeleteUserGroup_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.DeleteUserGroupRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.DeleteUserGroup(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_LedgerService_ListUserGroups_0(ctx context.Context, marshaler runtime.Marshaler, client extTokenmeterv1.LedgerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.ListUserGroupsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListUserGroups(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LedgerService_ListUserGroups_0(ctx context.Context, marshaler runtime.Marshaler, server extTokenmeterv1.LedgerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extTokenmeterv1.ListUserGroupsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListUserGroups(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterLedgerServiceHandlerServer registers the http handlers for service LedgerService to "mux".
 // UnaryRPC     :call LedgerServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1358,6 +1520,126 @@ func RegisterLedgerServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		}
 		forward_LedgerService_PlanAssignments_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_CreateUserGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/CreateUserGroup", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/CreateUserGroup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LedgerService_CreateUserGroup_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_CreateUserGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_RenameUserGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/RenameUserGroup", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/RenameUserGroup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LedgerService_RenameUserGroup_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_RenameUserGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_SetUserGroupProducts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/SetUserGroupProducts", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/SetUserGroupProducts"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LedgerService_SetUserGroupProducts_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_SetUserGroupProducts_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_ChangeUserGroupMembers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/ChangeUserGroupMembers", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/ChangeUserGroupMembers"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LedgerService_ChangeUserGroupMembers_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_ChangeUserGroupMembers_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_DeleteUserGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/DeleteUserGroup", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/DeleteUserGroup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LedgerService_DeleteUserGroup_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_DeleteUserGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_ListUserGroups_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/ListUserGroups", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/ListUserGroups"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LedgerService_ListUserGroups_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_ListUserGroups_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1874,67 +2156,181 @@ func RegisterLedgerServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		}
 		forward_LedgerService_PlanAssignments_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_CreateUserGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/CreateUserGroup", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/CreateUserGroup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LedgerService_CreateUserGroup_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_CreateUserGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_RenameUserGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/RenameUserGroup", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/RenameUserGroup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LedgerService_RenameUserGroup_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_RenameUserGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_SetUserGroupProducts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/SetUserGroupProducts", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/SetUserGroupProducts"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LedgerService_SetUserGroupProducts_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_SetUserGroupProducts_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_ChangeUserGroupMembers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/ChangeUserGroupMembers", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/ChangeUserGroupMembers"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LedgerService_ChangeUserGroupMembers_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_ChangeUserGroupMembers_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_DeleteUserGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/DeleteUserGroup", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/DeleteUserGroup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LedgerService_DeleteUserGroup_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_DeleteUserGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_LedgerService_ListUserGroups_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tokenmeter.v1.LedgerService/ListUserGroups", runtime.WithHTTPPathPattern("/tokenmeter.v1.LedgerService/ListUserGroups"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LedgerService_ListUserGroups_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LedgerService_ListUserGroups_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_LedgerService_Authorize_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "Authorize"}, ""))
-	pattern_LedgerService_AuthorizeBatch_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AuthorizeBatch"}, ""))
-	pattern_LedgerService_QuoteLaunch_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "QuoteLaunch"}, ""))
-	pattern_LedgerService_GetBalance_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "GetBalance"}, ""))
-	pattern_LedgerService_AddPack_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AddPack"}, ""))
-	pattern_LedgerService_AdjustBalance_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AdjustBalance"}, ""))
-	pattern_LedgerService_ListPacks_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListPacks"}, ""))
-	pattern_LedgerService_ListTransactions_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListTransactions"}, ""))
-	pattern_LedgerService_SetProductRate_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetProductRate"}, ""))
-	pattern_LedgerService_ListProducts_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListProducts"}, ""))
-	pattern_LedgerService_AssignUser_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AssignUser"}, ""))
-	pattern_LedgerService_UnassignUser_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "UnassignUser"}, ""))
-	pattern_LedgerService_RecordHeartbeat_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "RecordHeartbeat"}, ""))
-	pattern_LedgerService_MergeTeams_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "MergeTeams"}, ""))
-	pattern_LedgerService_SetBudget_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetBudget"}, ""))
-	pattern_LedgerService_ListBudgets_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListBudgets"}, ""))
-	pattern_LedgerService_SetCapacity_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetCapacity"}, ""))
-	pattern_LedgerService_UseCapacity_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "UseCapacity"}, ""))
-	pattern_LedgerService_ReturnCapacity_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ReturnCapacity"}, ""))
-	pattern_LedgerService_ListTeams_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListTeams"}, ""))
-	pattern_LedgerService_GrantSubscription_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "GrantSubscription"}, ""))
-	pattern_LedgerService_RevokeSubscription_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "RevokeSubscription"}, ""))
-	pattern_LedgerService_ListSubscriptions_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListSubscriptions"}, ""))
-	pattern_LedgerService_SetPersonalData_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetPersonalData"}, ""))
-	pattern_LedgerService_GetPersonalData_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "GetPersonalData"}, ""))
-	pattern_LedgerService_SetUserProfile_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetUserProfile"}, ""))
-	pattern_LedgerService_EraseUser_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "EraseUser"}, ""))
-	pattern_LedgerService_PlanAssignments_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "PlanAssignments"}, ""))
+	pattern_LedgerService_Authorize_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "Authorize"}, ""))
+	pattern_LedgerService_AuthorizeBatch_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AuthorizeBatch"}, ""))
+	pattern_LedgerService_QuoteLaunch_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "QuoteLaunch"}, ""))
+	pattern_LedgerService_GetBalance_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "GetBalance"}, ""))
+	pattern_LedgerService_AddPack_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AddPack"}, ""))
+	pattern_LedgerService_AdjustBalance_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AdjustBalance"}, ""))
+	pattern_LedgerService_ListPacks_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListPacks"}, ""))
+	pattern_LedgerService_ListTransactions_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListTransactions"}, ""))
+	pattern_LedgerService_SetProductRate_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetProductRate"}, ""))
+	pattern_LedgerService_ListProducts_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListProducts"}, ""))
+	pattern_LedgerService_AssignUser_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "AssignUser"}, ""))
+	pattern_LedgerService_UnassignUser_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "UnassignUser"}, ""))
+	pattern_LedgerService_RecordHeartbeat_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "RecordHeartbeat"}, ""))
+	pattern_LedgerService_MergeTeams_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "MergeTeams"}, ""))
+	pattern_LedgerService_SetBudget_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetBudget"}, ""))
+	pattern_LedgerService_ListBudgets_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListBudgets"}, ""))
+	pattern_LedgerService_SetCapacity_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetCapacity"}, ""))
+	pattern_LedgerService_UseCapacity_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "UseCapacity"}, ""))
+	pattern_LedgerService_ReturnCapacity_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ReturnCapacity"}, ""))
+	pattern_LedgerService_ListTeams_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListTeams"}, ""))
+	pattern_LedgerService_GrantSubscription_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "GrantSubscription"}, ""))
+	pattern_LedgerService_RevokeSubscription_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "RevokeSubscription"}, ""))
+	pattern_LedgerService_ListSubscriptions_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListSubscriptions"}, ""))
+	pattern_LedgerService_SetPersonalData_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetPersonalData"}, ""))
+	pattern_LedgerService_GetPersonalData_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "GetPersonalData"}, ""))
+	pattern_LedgerService_SetUserProfile_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetUserProfile"}, ""))
+	pattern_LedgerService_EraseUser_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "EraseUser"}, ""))
+	pattern_LedgerService_PlanAssignments_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "PlanAssignments"}, ""))
+	pattern_LedgerService_CreateUserGroup_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "CreateUserGroup"}, ""))
+	pattern_LedgerService_RenameUserGroup_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "RenameUserGroup"}, ""))
+	pattern_LedgerService_SetUserGroupProducts_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "SetUserGroupProducts"}, ""))
+	pattern_LedgerService_ChangeUserGroupMembers_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ChangeUserGroupMembers"}, ""))
+	pattern_LedgerService_DeleteUserGroup_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "DeleteUserGroup"}, ""))
+	pattern_LedgerService_ListUserGroups_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"tokenmeter.v1.LedgerService", "ListUserGroups"}, ""))
 )
 
 var (
-	forward_LedgerService_Authorize_0          = runtime.ForwardResponseMessage
-	forward_LedgerService_AuthorizeBatch_0     = runtime.ForwardResponseMessage
-	forward_LedgerService_QuoteLaunch_0        = runtime.ForwardResponseMessage
-	forward_LedgerService_GetBalance_0         = runtime.ForwardResponseMessage
-	forward_LedgerService_AddPack_0            = runtime.ForwardResponseMessage
-	forward_LedgerService_AdjustBalance_0      = runtime.ForwardResponseMessage
-	forward_LedgerService_ListPacks_0          = runtime.ForwardResponseMessage
-	forward_LedgerService_ListTransactions_0   = runtime.ForwardResponseMessage
-	forward_LedgerService_SetProductRate_0     = runtime.ForwardResponseMessage
-	forward_LedgerService_ListProducts_0       = runtime.ForwardResponseMessage
-	forward_LedgerService_AssignUser_0         = runtime.ForwardResponseMessage
-	forward_LedgerService_UnassignUser_0       = runtime.ForwardResponseMessage
-	forward_LedgerService_RecordHeartbeat_0    = runtime.ForwardResponseMessage
-	forward_LedgerService_MergeTeams_0         = runtime.ForwardResponseMessage
-	forward_LedgerService_SetBudget_0          = runtime.ForwardResponseMessage
-	forward_LedgerService_ListBudgets_0        = runtime.ForwardResponseMessage
-	forward_LedgerService_SetCapacity_0        = runtime.ForwardResponseMessage
-	forward_LedgerService_UseCapacity_0        = runtime.ForwardResponseMessage
-	forward_LedgerService_ReturnCapacity_0     = runtime.ForwardResponseMessage
-	forward_LedgerService_ListTeams_0          = runtime.ForwardResponseMessage
-	forward_LedgerService_GrantSubscription_0  = runtime.ForwardResponseMessage
-	forward_LedgerService_RevokeSubscription_0 = runtime.ForwardResponseMessage
-	forward_LedgerService_ListSubscriptions_0  = runtime.ForwardResponseMessage
-	forward_LedgerService_SetPersonalData_0    = runtime.ForwardResponseMessage
-	forward_LedgerService_GetPersonalData_0    = runtime.ForwardResponseMessage
-	forward_LedgerService_SetUserProfile_0     = runtime.ForwardResponseMessage
-	forward_LedgerService_EraseUser_0          = runtime.ForwardResponseMessage
-	forward_LedgerService_PlanAssignments_0    = runtime.ForwardResponseMessage
+	forward_LedgerService_Authorize_0              = runtime.ForwardResponseMessage
+	forward_LedgerService_AuthorizeBatch_0         = runtime.ForwardResponseMessage
+	forward_LedgerService_QuoteLaunch_0            = runtime.ForwardResponseMessage
+	forward_LedgerService_GetBalance_0             = runtime.ForwardResponseMessage
+	forward_LedgerService_AddPack_0                = runtime.ForwardResponseMessage
+	forward_LedgerService_AdjustBalance_0          = runtime.ForwardResponseMessage
+	forward_LedgerService_ListPacks_0              = runtime.ForwardResponseMessage
+	forward_LedgerService_ListTransactions_0       = runtime.ForwardResponseMessage
+	forward_LedgerService_SetProductRate_0         = runtime.ForwardResponseMessage
+	forward_LedgerService_ListProducts_0           = runtime.ForwardResponseMessage
+	forward_LedgerService_AssignUser_0             = runtime.ForwardResponseMessage
+	forward_LedgerService_UnassignUser_0           = runtime.ForwardResponseMessage
+	forward_LedgerService_RecordHeartbeat_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_MergeTeams_0             = runtime.ForwardResponseMessage
+	forward_LedgerService_SetBudget_0              = runtime.ForwardResponseMessage
+	forward_LedgerService_ListBudgets_0            = runtime.ForwardResponseMessage
+	forward_LedgerService_SetCapacity_0            = runtime.ForwardResponseMessage
+	forward_LedgerService_UseCapacity_0            = runtime.ForwardResponseMessage
+	forward_LedgerService_ReturnCapacity_0         = runtime.ForwardResponseMessage
+	forward_LedgerService_ListTeams_0              = runtime.ForwardResponseMessage
+	forward_LedgerService_GrantSubscription_0      = runtime.ForwardResponseMessage
+	forward_LedgerService_RevokeSubscription_0     = runtime.ForwardResponseMessage
+	forward_LedgerService_ListSubscriptions_0      = runtime.ForwardResponseMessage
+	forward_LedgerService_SetPersonalData_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_GetPersonalData_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_SetUserProfile_0         = runtime.ForwardResponseMessage
+	forward_LedgerService_EraseUser_0              = runtime.ForwardResponseMessage
+	forward_LedgerService_PlanAssignments_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_CreateUserGroup_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_RenameUserGroup_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_SetUserGroupProducts_0   = runtime.ForwardResponseMessage
+	forward_LedgerService_ChangeUserGroupMembers_0 = runtime.ForwardResponseMessage
+	forward_LedgerService_DeleteUserGroup_0        = runtime.ForwardResponseMessage
+	forward_LedgerService_ListUserGroups_0         = runtime.ForwardResponseMessage
 )

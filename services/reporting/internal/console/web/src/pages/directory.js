@@ -1,8 +1,10 @@
 // Directory: every user of the organisation (or the team picked) who was
-// assigned or charged, with the teams and products assigned now, last use
-// and status. Names and e-mail addresses appear only where the
-// organisation shows personal data; elsewhere users are pseudonyms.
+// assigned, charged or in a user group, with the teams and products
+// assigned now, their groups, last use and status; then the teams' user
+// groups. Names and e-mail addresses appear only where the organisation
+// shows personal data; elsewhere users are pseudonyms.
 import { call } from '../api.js';
+import { listAll } from '../paging.js';
 import { h, table, day } from '../format.js';
 
 let size = 25;
@@ -11,6 +13,7 @@ let tokensOf = { query: '', stack: [''] };
 
 const assignments = (u) => (u.assignments || [])
   .map((a) => `${a.team_id}: ${(a.product_codes || []).join(', ')}`).join(' · ') || '—';
+const groupsOf = (u) => (u.groups || []).map((g) => `${g.team_id}: ${g.name}`).join(' · ') || '—';
 
 export async function render(el, ctx) {
   const query = `${ctx.team}/${size}`;
@@ -30,6 +33,7 @@ export async function render(el, ctx) {
     { label: 'Status', value: (u) => h('span', { class: `status ${u.status}` }, u.status) },
     { label: 'Last used', value: (u) => day(u.last_used_at) },
     { label: 'Assigned products', value: assignments },
+    { label: 'Groups', value: groupsOf },
   ], r.users || [], { testid: 'directory-table' }));
   if (page > 1 || r.next_page_token) {
     el.append(h('div', { class: 'pager', role: 'navigation', 'aria-label': 'Pages of the directory' },
@@ -37,4 +41,23 @@ export async function render(el, ctx) {
       h('span', { 'data-testid': 'directory-page' }, ` Page ${page} `),
       h('button', { type: 'button', disabled: !r.next_page_token, onclick: () => { tokensOf.stack.push(r.next_page_token); rerender(); } }, 'Next →')));
   }
+  await groups(el, ctx);
+}
+
+// groups lists the user groups of the team picked (or of every team): what
+// their members may launch and who they are. Changes go through the API or
+// tokenctl groups.
+async function groups(el, ctx) {
+  const teams = ctx.team ? [ctx.team] : ctx.teams;
+  const lists = await Promise.all(teams.map((t) => listAll('LedgerService', 'ListUserGroups', { team_id: t }, 'groups')));
+  el.append(h('h2', {}, 'User groups'),
+    h('p', { class: 'range-note' }, 'Members may launch the group\'s products as if assigned them; a budget of scope user group caps them together.'),
+    table([
+      { label: 'Team', value: (g) => g.team_id },
+      { label: 'Group', value: (g) => g.name },
+      { label: 'Id', value: (g) => g.group_id },
+      { label: 'Products', value: (g) => (g.product_codes || []).join(', ') || '—' },
+      { label: 'Members', value: (g) => (g.member_ids || []).length },
+      { label: 'Who', value: (g) => (g.member_ids || []).join(', ') || '—' },
+    ], lists.flat(), { testid: 'groups-table' }));
 }

@@ -26,6 +26,9 @@ const types = [
   ['subscription_granted', 'Subscription granted'],
   ['subscription_revoked', 'Subscription revoked'],
   ['launch_subscribed', 'Launch by subscription'],
+  ['user_group_set', 'User group set'],
+  ['user_group_members_changed', 'User group members'],
+  ['user_group_deleted', 'User group deleted'],
 ];
 const typeLabel = (t) => types.find(([v]) => v === t)?.[1] || t;
 
