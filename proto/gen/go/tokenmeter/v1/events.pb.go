@@ -62,6 +62,8 @@ type Event struct {
 	//	*Event_PersonalDataSet
 	//	*Event_UserProfileSet
 	//	*Event_Alert
+	//	*Event_PlannedProjectAdded
+	//	*Event_PlannedProjectRemoved
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -362,6 +364,24 @@ func (x *Event) GetAlert() *Alert {
 	return nil
 }
 
+func (x *Event) GetPlannedProjectAdded() *PlannedProjectAdded {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PlannedProjectAdded); ok {
+			return x.PlannedProjectAdded
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetPlannedProjectRemoved() *PlannedProjectRemoved {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PlannedProjectRemoved); ok {
+			return x.PlannedProjectRemoved
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -467,6 +487,15 @@ type Event_Alert struct {
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
 }
 
+type Event_PlannedProjectAdded struct {
+	// Reporting's own store of planned projects (not on a stream).
+	PlannedProjectAdded *PlannedProjectAdded `protobuf:"bytes,60,opt,name=planned_project_added,json=plannedProjectAdded,proto3,oneof"`
+}
+
+type Event_PlannedProjectRemoved struct {
+	PlannedProjectRemoved *PlannedProjectRemoved `protobuf:"bytes,61,opt,name=planned_project_removed,json=plannedProjectRemoved,proto3,oneof"`
+}
+
 func (*Event_LaunchReceived) isEvent_Payload() {}
 
 func (*Event_HeartbeatReceived) isEvent_Payload() {}
@@ -514,6 +543,10 @@ func (*Event_PersonalDataSet) isEvent_Payload() {}
 func (*Event_UserProfileSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
+
+func (*Event_PlannedProjectAdded) isEvent_Payload() {}
+
+func (*Event_PlannedProjectRemoved) isEvent_Payload() {}
 
 // Actor says who caused an event.
 type Actor struct {
@@ -2593,11 +2626,102 @@ func (x *UserProfileSet) GetEmail() string {
 	return ""
 }
 
+// PlannedProjectAdded records a team's planned project; its id is the
+// event id. Reporting keeps these in its own store, not on a stream.
+type PlannedProjectAdded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plan          *PlanSpec              `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlannedProjectAdded) Reset() {
+	*x = PlannedProjectAdded{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlannedProjectAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlannedProjectAdded) ProtoMessage() {}
+
+func (x *PlannedProjectAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlannedProjectAdded.ProtoReflect.Descriptor instead.
+func (*PlannedProjectAdded) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PlannedProjectAdded) GetPlan() *PlanSpec {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// PlannedProjectRemoved withdraws a planned project.
+type PlannedProjectRemoved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlanId        string                 `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlannedProjectRemoved) Reset() {
+	*x = PlannedProjectRemoved{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlannedProjectRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlannedProjectRemoved) ProtoMessage() {}
+
+func (x *PlannedProjectRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlannedProjectRemoved.ProtoReflect.Descriptor instead.
+func (*PlannedProjectRemoved) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PlannedProjectRemoved) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x93\x0f\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xcd\x10\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2631,7 +2755,9 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12L\n" +
 	"\x11personal_data_set\x180 \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12I\n" +
 	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12,\n" +
-	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
+	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alert\x12X\n" +
+	"\x15planned_project_added\x18< \x01(\v2\".tokenmeter.v1.PlannedProjectAddedH\x00R\x13plannedProjectAdded\x12^\n" +
+	"\x17planned_project_removed\x18= \x01(\v2$.tokenmeter.v1.PlannedProjectRemovedH\x00R\x15plannedProjectRemovedB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -2832,7 +2958,11 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x0eUserProfileSet\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05emailBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x05email\x18\x03 \x01(\tR\x05email\"B\n" +
+	"\x13PlannedProjectAdded\x12+\n" +
+	"\x04plan\x18\x01 \x01(\v2\x17.tokenmeter.v1.PlanSpecR\x04plan\"0\n" +
+	"\x15PlannedProjectRemoved\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\tR\x06planIdBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2846,7 +2976,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2876,22 +3006,25 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*LaunchSubscribed)(nil),      // 25: tokenmeter.v1.LaunchSubscribed
 	(*PersonalDataSet)(nil),       // 26: tokenmeter.v1.PersonalDataSet
 	(*UserProfileSet)(nil),        // 27: tokenmeter.v1.UserProfileSet
-	nil,                           // 28: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 29: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 30: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 31: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                           // 32: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 34: tokenmeter.v1.Alert
-	(Decision)(0),                 // 35: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 36: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 37: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 38: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 39: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 40: tokenmeter.v1.CapacityKind
+	(*PlannedProjectAdded)(nil),   // 28: tokenmeter.v1.PlannedProjectAdded
+	(*PlannedProjectRemoved)(nil), // 29: tokenmeter.v1.PlannedProjectRemoved
+	nil,                           // 30: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 31: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 32: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 33: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                           // 34: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 36: tokenmeter.v1.Alert
+	(Decision)(0),                 // 37: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 38: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 39: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 40: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 41: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 42: tokenmeter.v1.CapacityKind
+	(*PlanSpec)(nil),              // 43: tokenmeter.v1.PlanSpec
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	33, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	35, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2916,48 +3049,51 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
 	26, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
 	27, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
-	34, // 25: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	33, // 26: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	28, // 27: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	35, // 28: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	36, // 29: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	33, // 30: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 31: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 32: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	33, // 33: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 34: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 35: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	29, // 36: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	33, // 37: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	30, // 38: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	36, // 39: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 40: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	31, // 41: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	33, // 42: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	33, // 43: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	37, // 44: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 45: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	38, // 46: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 47: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 48: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 49: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 50: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 51: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 52: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	39, // 53: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	40, // 54: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 55: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	33, // 56: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 57: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 58: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	33, // 59: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	32, // 60: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	33, // 61: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	62, // [62:62] is the sub-list for method output_type
-	62, // [62:62] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	36, // 25: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	28, // 26: tokenmeter.v1.Event.planned_project_added:type_name -> tokenmeter.v1.PlannedProjectAdded
+	29, // 27: tokenmeter.v1.Event.planned_project_removed:type_name -> tokenmeter.v1.PlannedProjectRemoved
+	35, // 28: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	30, // 29: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	37, // 30: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	38, // 31: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	35, // 32: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	35, // 33: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	35, // 34: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	35, // 35: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 36: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 37: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	31, // 38: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	35, // 39: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	32, // 40: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	38, // 41: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 42: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	33, // 43: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	35, // 44: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	35, // 45: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	39, // 46: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 47: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	40, // 48: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 49: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 50: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 51: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	35, // 52: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 53: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 54: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	41, // 55: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	42, // 56: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 57: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	35, // 58: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 59: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 60: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	35, // 61: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	34, // 62: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	35, // 63: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	43, // 64: tokenmeter.v1.PlannedProjectAdded.plan:type_name -> tokenmeter.v1.PlanSpec
+	65, // [65:65] is the sub-list for method output_type
+	65, // [65:65] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2991,6 +3127,8 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_PersonalDataSet)(nil),
 		(*Event_UserProfileSet)(nil),
 		(*Event_Alert)(nil),
+		(*Event_PlannedProjectAdded)(nil),
+		(*Event_PlannedProjectRemoved)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2998,7 +3136,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
