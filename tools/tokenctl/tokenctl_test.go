@@ -27,6 +27,7 @@ func TestTokenctl(t *testing.T) {
 		{"sessions", testSessions},
 		{"capacity term and usage", testCapacity},
 		{"subscriptions", testSubscriptions},
+		{"planned projects", testPlans},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},
