@@ -75,6 +75,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			Period: v1.BudgetPeriod_BUDGET_PERIOD_YEAR}})
 	require.NoError(t, err)
 
+	// The demo's planned project, for the Planning page.
+	require.NoError(t, demo.LoadPlans(ctx, dial(t, stack.Reporting.Addr(), devstack.AdminKey), time.Now(), 30*time.Second))
+
 	reports := v1.NewReportingServiceClient(dial(t, stack.Reporting.Addr(), devstack.AdminKey))
 	want := consoleExpectations(t, v1.NewLedgerServiceClient(admin), reports)
 	// Only this demo was loaded with its session telemetry.
@@ -149,7 +152,35 @@ type expectations struct {
 	MoveUser             string `json:"moveUser"`
 	SubscribedUser       string `json:"subscribedUser"`
 	// DirectoryUsers is how many users the demo has.
-	DirectoryUsers int `json:"directoryUsers"`
+	DirectoryUsers int      `json:"directoryUsers"`
+	Plan           planWant `json:"plan"`
+}
+
+// planWant is what the Planning page shows of design's forecast and the
+// demo's planned project: run-out dates as the cards print them.
+type planWant struct {
+	Name          string `json:"name"`
+	Tokens        int64  `json:"tokens"`
+	RunOutWith    string `json:"runOutWith"`
+	RunOutWithout string `json:"runOutWithout"`
+}
+
+func planExpectations(t *testing.T, reports v1.ReportingServiceClient) planWant {
+	t.Helper()
+	f, err := reports.Forecast(t.Context(), &v1.ForecastRequest{TeamId: "design"})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, f.GetPlans(), "the demo's planned project is in design's forecast")
+	list, err := reports.ListPlannedProjects(t.Context(), &v1.ListPlannedProjectsRequest{TeamId: "design"})
+	require.NoError(t, err)
+	require.Len(t, list.GetProjects(), 1)
+	shown := func(ts interface{ AsTime() time.Time }, set bool) string {
+		if !set {
+			return "not before the packs expire"
+		}
+		return ts.AsTime().UTC().Format(time.DateOnly)
+	}
+	return planWant{Name: list.GetProjects()[0].GetSpec().GetName(), Tokens: list.GetProjects()[0].GetEstimate().GetTokens(),
+		RunOutWith: shown(f.GetRunOutAt(), f.GetRunOutAt() != nil), RunOutWithout: shown(f.GetRunOutAtWithoutPlans(), f.GetRunOutAtWithoutPlans() != nil)}
 }
 
 // capacityWant is what the demo's capacity cards and usage details show.
@@ -220,6 +251,7 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 	require.NoError(t, err)
 	want.SubscriptionLaunches, want.MoveUser, want.SubscribedUser = subs.GetSubscriptionLaunches(), "max", "lee"
 	require.Positive(t, want.SubscriptionLaunches, "the demo's studio has a subscribed user")
+	want.Plan = planExpectations(t, reports)
 	return want
 }
 
