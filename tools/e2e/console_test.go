@@ -163,6 +163,8 @@ type planWant struct {
 	Tokens        int64  `json:"tokens"`
 	RunOutWith    string `json:"runOutWith"`
 	RunOutWithout string `json:"runOutWithout"`
+	// SeasonalTeam has a year of history: its forecast follows last year.
+	SeasonalTeam string `json:"seasonalTeam"`
 }
 
 func planExpectations(t *testing.T, reports v1.ReportingServiceClient) planWant {
@@ -179,8 +181,14 @@ func planExpectations(t *testing.T, reports v1.ReportingServiceClient) planWant 
 		}
 		return ts.AsTime().UTC().Format(time.DateOnly)
 	}
+	seasonal, err := reports.Forecast(t.Context(), &v1.ForecastRequest{TeamId: demo.SeasonalTeam})
+	require.NoError(t, err)
+	require.True(t, seasonal.GetSeasonal(), "the demo's %s team has a year of history", demo.SeasonalTeam)
+	require.Less(t, seasonal.GetMonthFactors()[7], 0.5, "August is its dip")
+	require.Greater(t, seasonal.GetMonthFactors()[11], 1.5, "December its peak")
 	return planWant{Name: list.GetProjects()[0].GetSpec().GetName(), Tokens: list.GetProjects()[0].GetEstimate().GetTokens(),
-		RunOutWith: shown(f.GetRunOutAt(), f.GetRunOutAt() != nil), RunOutWithout: shown(f.GetRunOutAtWithoutPlans(), f.GetRunOutAtWithoutPlans() != nil)}
+		RunOutWith: shown(f.GetRunOutAt(), f.GetRunOutAt() != nil), RunOutWithout: shown(f.GetRunOutAtWithoutPlans(), f.GetRunOutAtWithoutPlans() != nil),
+		SeasonalTeam: demo.SeasonalTeam}
 }
 
 // capacityWant is what the demo's capacity cards and usage details show.
@@ -213,7 +221,7 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 			want.RemoveTokens = b.GetAvailable() - b.GetLive()/10
 		}
 	}
-	require.ElementsMatch(t, []string{"civil", "design", demo.StudioTeam}, ids)
+	require.ElementsMatch(t, []string{"civil", "design", demo.StudioTeam, demo.SeasonalTeam}, ids)
 	require.Positive(t, want.RemoveTokens, "the demo's civil pool must be above 10 %% for the live-alert step")
 	last12 := &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}
 	require.Eventually(t, func() bool {

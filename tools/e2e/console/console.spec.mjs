@@ -300,6 +300,15 @@ test('the console', async (t) => {
     await page.getByRole('button', { name: 'Remove Survey' }).click();
     await plans.locator('tbody tr').filter({ hasText: 'Survey' }).waitFor({ state: 'detached' });
     await demoRow.waitFor();
+    assert.equal(await page.getByTestId('plan-seasonal').innerText(), 'none yet', 'six weeks of history');
+
+    // A team with a year of history: seasonal, on this page and the forecast's.
+    await page.getByLabel('Team').selectOption(expected.plan.seasonalTeam);
+    await page.getByTestId('plan-seasonal').filter({ hasText: 'last year’s months' }).waitFor();
+    await page.getByRole('link', { name: 'Forecast' }).click();
+    await page.getByTestId('forecast-seasonal').filter({ hasText: 'last year’s months' }).waitFor();
+    await page.getByRole('table', { name: 'Seasonal factors' }).getByText('Aug').waitFor();
+    await shot('forecast-seasonal');
     await page.getByLabel('Team').selectOption(''); // the next steps read every team
   });
 

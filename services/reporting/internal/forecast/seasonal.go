@@ -21,6 +21,10 @@ type Season struct {
 	Weekdays [7]float64
 }
 
+// YearOfHistory is how long before today use must have begun for the
+// projection to be seasonal: the last-12-months report range.
+const YearOfHistory = 364 * 24 * time.Hour
+
 // MinSeasonDivisor keeps a window of almost no seasonal use (a shutdown
 // month) from inflating the level taken out of it: below it, the window's
 // raw rate is the level.
@@ -39,13 +43,14 @@ func flat() Season {
 }
 
 // SeasonOf derives the profile from daily use. There is a year of history
-// when the first day with use is at least 365 days before today; the factors
+// when use began on or before the first day of the last-12-months range
+// (364 days before today, so 365 days with today); the factors
 // come from the 12 calendar months before today's month, each month's mean
 // taken over its days since that first use.
 func SeasonOf(daily map[time.Time]int64, today time.Time) Season {
 	s := flat()
 	first, ok := firstUse(daily)
-	if !ok || today.Sub(first) < 365*24*time.Hour {
+	if !ok || today.Sub(first) < YearOfHistory {
 		return s
 	}
 	from := monthOf(today).AddDate(-1, 0, 0)

@@ -52,8 +52,8 @@ func TestSeasonNeedsAYearOfHistory(t *testing.T) {
 		empty bool
 	}{
 		{"no use at all", today, false, true},
-		{"364 days", today.AddDate(0, 0, -364), false, false},
-		{"365 days", today.AddDate(0, 0, -365), true, false},
+		{"363 days", today.AddDate(0, 0, -363), false, false},
+		{"364 days: the last-12-months range", today.AddDate(0, 0, -364), true, false},
 		{"two years", today.AddDate(-2, 0, 0), true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

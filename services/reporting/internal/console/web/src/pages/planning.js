@@ -39,7 +39,7 @@ export async function render(el, ctx) {
   el.append(h('div', { class: 'cards' },
     card('Run-out with the plans', runOut(f.run_out_at), { testid: 'plan-run-out-with', tone: f.run_out_at ? 'warn' : '' }),
     card('Run-out without them', runOut(f.run_out_at_without_plans), { testid: 'plan-run-out-without' }),
-    card('Planned tokens', tokens(f.planned_tokens), { testid: 'planned-tokens', note: `${f.plans || 0} planned projects from today on` }),
+    card('Planned tokens', tokens(f.planned_tokens), { testid: 'planned-tokens', note: `${f.plans || 0} planned project${f.plans === 1 ? '' : 's'}, from today on` }),
     card('Available now', tokens(f.tokens_available)),
     card('Seasonality', f.seasonal ? 'last year’s months' : 'none yet', { testid: 'plan-seasonal', note: f.seasonal ? 'and the weekday profile' : 'needs a year of history' })));
   el.append(h('h2', {}, 'Planned projects'));
