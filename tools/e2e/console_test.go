@@ -80,6 +80,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	reports := v1.NewReportingServiceClient(dial(t, stack.Reporting.Addr(), devstack.AdminKey))
 	want := consoleExpectations(t, v1.NewLedgerServiceClient(admin), reports)
+	want.Plan = planExpectations(t, reports)
 	// Only this demo was loaded with its session telemetry.
 	sessionExpectations(t, reports, slices.Sorted(maps.Keys(want.Pools)), &want)
 	expect, err := json.Marshal(want)
@@ -259,7 +260,6 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 	require.NoError(t, err)
 	want.SubscriptionLaunches, want.MoveUser, want.SubscribedUser = subs.GetSubscriptionLaunches(), "max", "lee"
 	require.Positive(t, want.SubscriptionLaunches, "the demo's studio has a subscribed user")
-	want.Plan = planExpectations(t, reports)
 	return want
 }
 
