@@ -90,7 +90,7 @@ func Compute(in Input) Result {
 		r.Available += p.Remaining
 	}
 	base := func(day time.Time) float64 { return r.Rate * r.Season.Factor(day) }
-	planned := PlansDemand(in.Plans)
+	planned := plansSeries(in.Plans, today, horizon)
 	withPlans := func(day time.Time) float64 { return base(day) + planned(day) }
 	r.RunOutWithoutPlans, r.ExpiringWithoutPlans = simulate(today, in.Packs, base)
 	r.RunOut, r.ExpiringUnspent = simulate(today, in.Packs, withPlans)

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// day steps through dates: they are UTC midnights, so a day is 24 hours.
+const oneDay = 24 * time.Hour
+
 // ProductRate is one product of a plan and its daily rate in tokens.
 type ProductRate struct {
 	Code string
@@ -66,7 +69,7 @@ func (p Plan) Demand() func(time.Time) float64 {
 func (p Plan) TokensFrom(day time.Time) int64 {
 	demand := p.Demand()
 	var t float64
-	for d := maxTime(dayOf(day), p.Start); !d.After(p.End); d = d.AddDate(0, 0, 1) {
+	for d := maxTime(dayOf(day), p.Start); !d.After(p.End); d = d.Add(oneDay) {
 		t += demand(d)
 	}
 	return int64(math.Round(t))
@@ -84,6 +87,31 @@ func PlansDemand(plans []Plan) func(time.Time) float64 {
 			t += f(day)
 		}
 		return t
+	}
+}
+
+// plansSeries is PlansDemand tabulated for the n days from from (each plan
+// walks only its own days), so a simulation over years of days with many
+// plans looks each day up once; days outside are computed.
+func plansSeries(plans []Plan, from time.Time, n int) func(time.Time) float64 {
+	vals := make([]float64, n)
+	for _, p := range plans {
+		demand := p.Demand()
+		for d := maxTime(p.Start, from); !d.After(p.End); d = d.Add(oneDay) {
+			i := int(d.Sub(from) / (24 * time.Hour))
+			if i >= n {
+				break
+			}
+			vals[i] += demand(d)
+		}
+	}
+	direct := PlansDemand(plans)
+	return func(day time.Time) float64 {
+		off := day.Sub(from)
+		if i := int(off / (24 * time.Hour)); off >= 0 && off%(24*time.Hour) == 0 && i < n {
+			return vals[i]
+		}
+		return direct(day)
 	}
 }
 
@@ -120,7 +148,7 @@ func (p Plan) shareSum() float64 {
 	}
 	workdays, weekend := p.dayCounts()
 	var s float64
-	for d := p.Start; !d.After(p.End); d = d.AddDate(0, 0, 1) {
+	for d := p.Start; !d.After(p.End); d = d.Add(oneDay) {
 		s += p.shareOf(d, workdays, weekend)
 	}
 	return s
@@ -136,12 +164,13 @@ func (p Plan) CalendarDays() int64 {
 
 // dayCounts counts the plan's Monday-to-Friday days and weekend days.
 func (p Plan) dayCounts() (workdays, weekend int64) {
-	for d := p.Start; !d.After(p.End); d = d.AddDate(0, 0, 1) {
-		if weekday(d) < 5 {
+	n := p.CalendarDays()
+	workdays = n / 7 * 5
+	first := weekday(p.Start)
+	for i := range n % 7 {
+		if (first+int(i))%7 < 5 {
 			workdays++
-		} else {
-			weekend++
 		}
 	}
-	return workdays, weekend
+	return workdays, n - workdays
 }
