@@ -160,3 +160,51 @@ func TestFoldPlans(t *testing.T) {
 	_, ok = FindEvent(events, "nope")
 	require.False(t, ok)
 }
+
+// Every start weekday, length and kind of days: the workdays are counted
+// right, each user's days are the share rounded up, and the daily demand
+// sums to the estimate.
+func TestPlanShapes(t *testing.T) {
+	t.Parallel()
+	for offset := range 7 {
+		start := d("2027-01-04").AddDate(0, 0, offset)
+		for length := 1; length <= 45; length++ {
+			end := start.AddDate(0, 0, length-1)
+			var workdays int64
+			for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+				if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday {
+					workdays++
+				}
+			}
+			var plans []Plan
+			for dpw := 1; dpw <= 7; dpw++ {
+				plans = append(plans, Plan{Users: 3, DaysPerWeek: dpw, Products: fusionRevit, Start: start, End: end})
+			}
+			for _, days := range []int64{1, workdays, int64(length)} {
+				if days > 0 {
+					plans = append(plans, Plan{Users: 3, Days: days, Products: fusionRevit, Start: start, End: end})
+				}
+			}
+			for _, p := range plans {
+				w, we := p.dayCounts()
+				require.Equal(t, workdays, w, "%s +%d", start.Format(time.DateOnly), length)
+				require.Equal(t, int64(length)-workdays, we)
+				e := p.Estimate()
+				if p.Days > 0 {
+					require.Equal(t, p.Days, e.DaysPerUser)
+				} else {
+					require.LessOrEqual(t, e.DaysPerUser, int64(length))
+					require.GreaterOrEqual(t, float64(e.DaysPerUser), float64(workdays*int64(min(p.DaysPerWeek, 5)))/5-1e-9, "the workdays' share")
+				}
+				require.Equal(t, 3*e.DaysPerUser*12, e.Tokens)
+				demand := p.Demand()
+				var sum float64
+				for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+					sum += demand(day)
+				}
+				require.InDelta(t, float64(e.Tokens), sum, 1e-6)
+				require.Equal(t, e.Tokens, p.TokensFrom(start))
+			}
+		}
+	}
+}
