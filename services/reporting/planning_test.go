@@ -108,8 +108,14 @@ func TestPlannedProjectsThroughGRPC(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, bare.GetPlans())
 	require.Equal(t, f.GetRunOutAtWithoutPlans().AsTime(), bare.GetRunOutAt().AsTime())
+	removePlan(t, admin, viewer, bare)
+}
 
-	_, err = admin.RemovePlannedProject(ctx, &v1.RemovePlannedProjectRequest{EventId: "plan-rm-0", TeamId: "design", PlanId: "plan-nowhere"})
+// removePlan withdraws plan-bridge-1: the forecast is then the one without it.
+func removePlan(t *testing.T, admin, viewer v1.ReportingServiceClient, bare *v1.ForecastResponse) {
+	t.Helper()
+	ctx := t.Context()
+	_, err := admin.RemovePlannedProject(ctx, &v1.RemovePlannedProjectRequest{EventId: "plan-rm-0", TeamId: "design", PlanId: "plan-nowhere"})
 	require.Equal(t, codes.NotFound, status.Code(err))
 	_, err = admin.RemovePlannedProject(ctx, &v1.RemovePlannedProjectRequest{EventId: "plan-bridge-1", TeamId: "design", PlanId: "plan-bridge-1"})
 	require.Equal(t, []string{"event_id"}, fields(t, err), "the add's event id is not a removal's")
@@ -117,13 +123,41 @@ func TestPlannedProjectsThroughGRPC(t *testing.T) {
 		_, err = admin.RemovePlannedProject(ctx, &v1.RemovePlannedProjectRequest{EventId: "plan-rm-1", TeamId: "design", PlanId: "plan-bridge-1"})
 		require.NoError(t, err, "a retry answers the same")
 	}
-	list, err = viewer.ListPlannedProjects(ctx, &v1.ListPlannedProjectsRequest{TeamId: "design"})
+	list, err := viewer.ListPlannedProjects(ctx, &v1.ListPlannedProjectsRequest{TeamId: "design"})
 	require.NoError(t, err)
 	require.Empty(t, list.GetProjects())
-	f, err = viewer.Forecast(ctx, &v1.ForecastRequest{TeamId: "design"})
+	f, err := viewer.Forecast(ctx, &v1.ForecastRequest{TeamId: "design"})
 	require.NoError(t, err)
 	require.Zero(t, f.GetPlans())
 	require.Equal(t, bare.GetRunOutAt().AsTime(), f.GetRunOutAt().AsTime())
+}
+
+func TestListPlannedProjectsPages(t *testing.T) {
+	t.Parallel()
+	svc, monday := startPlanningFixture(t)
+	admin := client(t, svc.Addr(), acmeKey)
+	for i := range 3 {
+		_, err := admin.AddPlannedProject(t.Context(), &v1.AddPlannedProjectRequest{EventId: fmt.Sprintf("plan-page-%d", i), TeamId: "design", Plan: bridge(monday)})
+		require.NoError(t, err)
+	}
+	var ids []string
+	token := ""
+	for pages := 1; ; pages++ {
+		resp, err := admin.ListPlannedProjects(t.Context(), &v1.ListPlannedProjectsRequest{TeamId: "design", PageSize: 2, PageToken: token})
+		require.NoError(t, err)
+		for _, p := range resp.GetProjects() {
+			ids = append(ids, p.GetPlanId())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			require.Equal(t, 2, pages)
+			break
+		}
+	}
+	require.Equal(t, []string{"plan-page-0", "plan-page-1", "plan-page-2"}, ids)
+	_, err := admin.ListPlannedProjects(t.Context(), &v1.ListPlannedProjectsRequest{TeamId: "civil", PageSize: 2, PageToken: "bad"})
+	require.Equal(t, []string{"page_token"}, fields(t, err))
+	_, err = admin.ListPlannedProjects(t.Context(), &v1.ListPlannedProjectsRequest{TeamId: "design", PageSize: 1001})
+	require.Equal(t, []string{"page_size"}, fields(t, err))
 }
 
 func TestPlanSpecIsChecked(t *testing.T) {
