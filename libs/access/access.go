@@ -105,6 +105,11 @@ var Policy = auth.Policy{
 	v1.ReportingService_AdviseLicensing_FullMethodName:      readTeam,
 	v1.ReportingService_WhoAmI_FullMethodName:               readTeam,
 	v1.ReportingService_ListUsers_FullMethodName:            readTeam,
+	// Planned projects: admins and owners change them; readers list and estimate.
+	v1.ReportingService_AddPlannedProject_FullMethodName:    manage,
+	v1.ReportingService_RemovePlannedProject_FullMethodName: manage,
+	v1.ReportingService_ListPlannedProjects_FullMethodName:  readTeam,
+	v1.ReportingService_EstimatePlan_FullMethodName:         readTeam,
 
 	// Alerting: alerts and rules are read by viewers; acknowledging, rules
 	// and webhooks (whose URLs are often secrets) are admins'.

@@ -136,7 +136,7 @@ func TestEveryRPCHasAPolicyForEveryRole(t *testing.T) {
 // that name teams and are not streams (else the grant would be dead).
 func TestPolicyShape(t *testing.T) {
 	require.NotEmpty(t, nestedTeams((&v1.QuoteLaunchRequest{}).ProtoReflect().Descriptor(), 0), "nested teams are found")
-	readOnly := []string{"Get", "List", "Watch", "Export", "Forecast", "Advise", "Quote", "WhoAmI"}
+	readOnly := []string{"Get", "List", "Watch", "Export", "Forecast", "Advise", "Quote", "WhoAmI", "Estimate"}
 	for _, m := range methods(t) {
 		name, roles := fullName(m), Policy[fullName(m)]
 		require.NotContains(t, roles, auth.RoleService, "%s: name the service (auth.ServiceOf)", name)

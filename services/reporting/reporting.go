@@ -32,6 +32,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/planstore"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
@@ -306,6 +307,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		log.WarnContext(ctx, "no -ledger-addr: reports will say tokens remaining is unknown")
 	}
 	opts.Reports = query.NewReader(s.ch)
+	opts.Plans = planstore.New(s.ch)
 	tlsConf, err := transport(cfg)
 	if err != nil {
 		return nil, err

@@ -91,6 +91,10 @@ func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usag
 	if h.launches += n; err != nil {
 		return h.launches, err
 	}
+	n, err = loadSurvey(sctx, ledger, svc, now)
+	if h.launches += n; err != nil {
+		return h.launches, err
+	}
 	if err := recordProjectExpiry(sctx, svc, projectEnds); err != nil || usage == nil {
 		return h.launches + 1, err
 	}

@@ -75,8 +75,12 @@ func TestConsoleInBrowser(t *testing.T) {
 			Period: v1.BudgetPeriod_BUDGET_PERIOD_YEAR}})
 	require.NoError(t, err)
 
+	// The demo's planned project, for the Planning page.
+	require.NoError(t, demo.LoadPlans(ctx, dial(t, stack.Reporting.Addr(), devstack.AdminKey), time.Now(), 30*time.Second))
+
 	reports := v1.NewReportingServiceClient(dial(t, stack.Reporting.Addr(), devstack.AdminKey))
 	want := consoleExpectations(t, v1.NewLedgerServiceClient(admin), reports)
+	want.Plan = planExpectations(t, reports)
 	// Only this demo was loaded with its session telemetry.
 	sessionExpectations(t, reports, slices.Sorted(maps.Keys(want.Pools)), &want)
 	expect, err := json.Marshal(want)
@@ -149,7 +153,43 @@ type expectations struct {
 	MoveUser             string `json:"moveUser"`
 	SubscribedUser       string `json:"subscribedUser"`
 	// DirectoryUsers is how many users the demo has.
-	DirectoryUsers int `json:"directoryUsers"`
+	DirectoryUsers int      `json:"directoryUsers"`
+	Plan           planWant `json:"plan"`
+}
+
+// planWant is what the Planning page shows of design's forecast and the
+// demo's planned project: run-out dates as the cards print them.
+type planWant struct {
+	Name          string `json:"name"`
+	Tokens        int64  `json:"tokens"`
+	RunOutWith    string `json:"runOutWith"`
+	RunOutWithout string `json:"runOutWithout"`
+	// SeasonalTeam has a year of history: its forecast follows last year.
+	SeasonalTeam string `json:"seasonalTeam"`
+}
+
+func planExpectations(t *testing.T, reports v1.ReportingServiceClient) planWant {
+	t.Helper()
+	f, err := reports.Forecast(t.Context(), &v1.ForecastRequest{TeamId: "design"})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, f.GetPlans(), "the demo's planned project is in design's forecast")
+	list, err := reports.ListPlannedProjects(t.Context(), &v1.ListPlannedProjectsRequest{TeamId: "design"})
+	require.NoError(t, err)
+	require.Len(t, list.GetProjects(), 1)
+	shown := func(ts interface{ AsTime() time.Time }, set bool) string {
+		if !set {
+			return "not before the packs expire"
+		}
+		return ts.AsTime().UTC().Format(time.DateOnly)
+	}
+	seasonal, err := reports.Forecast(t.Context(), &v1.ForecastRequest{TeamId: demo.SeasonalTeam})
+	require.NoError(t, err)
+	require.True(t, seasonal.GetSeasonal(), "the demo's %s team has a year of history", demo.SeasonalTeam)
+	require.Less(t, seasonal.GetMonthFactors()[7], 0.5, "August is its dip")
+	require.Greater(t, seasonal.GetMonthFactors()[11], 1.5, "December its peak")
+	return planWant{Name: list.GetProjects()[0].GetSpec().GetName(), Tokens: list.GetProjects()[0].GetEstimate().GetTokens(),
+		RunOutWith: shown(f.GetRunOutAt(), f.GetRunOutAt() != nil), RunOutWithout: shown(f.GetRunOutAtWithoutPlans(), f.GetRunOutAtWithoutPlans() != nil),
+		SeasonalTeam: demo.SeasonalTeam}
 }
 
 // capacityWant is what the demo's capacity cards and usage details show.
@@ -182,7 +222,7 @@ func consoleExpectations(t *testing.T, ledger v1.LedgerServiceClient, reports v1
 			want.RemoveTokens = b.GetAvailable() - b.GetLive()/10
 		}
 	}
-	require.ElementsMatch(t, []string{"civil", "design", demo.StudioTeam}, ids)
+	require.ElementsMatch(t, []string{"civil", "design", demo.StudioTeam, demo.SeasonalTeam}, ids)
 	require.Positive(t, want.RemoveTokens, "the demo's civil pool must be above 10 %% for the live-alert step")
 	last12 := &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}
 	require.Eventually(t, func() bool {

@@ -115,13 +115,13 @@ as protojson (field names as in the .proto files), -o csv the table's rows.`,
 	}
 	keys, access, whoami := a.keysCommand(), a.accessCommand(), a.whoamiCommand()
 	keys.GroupID, access.GroupID, whoami.GroupID = groupAccess, groupAccess, groupAccess
-	report, export, adv := a.reportCommand(), a.exportCommand(), a.adviceApplyCommand()
-	report.GroupID, export.GroupID, adv.GroupID = groupReports, groupReports, groupReports
+	report, export, adv, plans := a.reportCommand(), a.exportCommand(), a.adviceApplyCommand(), a.plansCommand()
+	report.GroupID, export.GroupID, adv.GroupID, plans.GroupID = groupReports, groupReports, groupReports, groupReports
 	alerts := a.alertsCommand()
 	alerts.GroupID = groupAlerts
 	demo := a.demoCommand()
 	demo.GroupID = groupTools
-	root.AddCommand(keys, access, whoami, report, export, adv, alerts, demo)
+	root.AddCommand(keys, access, whoami, report, export, adv, plans, alerts, demo)
 	root.SetHelpCommandGroupID(groupTools)
 	root.SetCompletionCommandGroupID(groupTools)
 	return a, root

@@ -28,6 +28,7 @@ func TestTokenctl(t *testing.T) {
 		{"capacity term and usage", testCapacity},
 		{"subscriptions", testSubscriptions},
 		{"user groups", testGroups},
+		{"planned projects", testPlans},
 		{"demo load resumes", testDemoLoadResumes},
 		{"errors", testErrors},
 		{"completion", testCompletion},

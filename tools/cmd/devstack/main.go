@@ -218,5 +218,14 @@ func loadDemo(ctx context.Context, stack *devstack.Stack, nc natsauth.Client, we
 		return fmt.Errorf("load demo data: %w", err)
 	}
 	fmt.Printf("demo data: %d launches loaded\n", n)
+	reporting, err := grpcserver.Dial(stack.Reporting.Addr(), devstack.AdminKey)
+	if err != nil {
+		return err
+	}
+	defer reporting.Close()
+	if err := demo.LoadPlans(ctx, reporting, time.Now(), 30*time.Second); err != nil {
+		return err
+	}
+	fmt.Println("demo data: design's planned project 'Bridge tender' recorded")
 	return nil
 }

@@ -268,6 +268,50 @@ test('the console', async (t) => {
     await shot('advice');
   });
 
+  await step('planning: the demo plan, an estimate with the run-out with and without it, added and removed', async () => {
+    await page.getByRole('link', { name: 'Planning' }).click();
+    await page.getByLabel('Team').selectOption('design');
+    await page.getByRole('heading', { name: 'design', exact: true }).waitFor();
+    const plans = page.getByTestId('plans-table');
+    const demoRow = plans.locator('tbody tr').filter({ hasText: expected.plan.name });
+    await demoRow.filter({ hasText: expected.plan.tokens.toLocaleString('en-US') }).waitFor();
+    const shows = async (testid, text) => {
+      const got = await page.getByTestId(testid).innerText();
+      assert.equal(got, text, `${testid}`);
+    };
+    await shows('plan-run-out-with', expected.plan.runOutWith);
+    await shows('plan-run-out-without', expected.plan.runOutWithout);
+    await shot('planning');
+
+    // 4 users × 2 days a week × the form's 4 weeks from Monday × FUSION's 2.
+    await page.getByLabel('Project name').fill('Survey');
+    await page.getByLabel('Users').fill('4');
+    await page.getByLabel('Days a week (1–7)').fill('2');
+    await page.getByLabel('FUSION', { exact: false }).check();
+    await page.getByRole('button', { name: 'Estimate' }).click();
+    await page.getByTestId('estimate-tokens').waitFor();
+    assert.equal(await number('estimate-tokens'), 64);
+    assert.equal(await page.getByTestId('estimate-run-out-without').innerText(), expected.plan.runOutWith, 'without it: the forecast with the recorded plans');
+    await page.getByTestId('estimate-run-out-with').waitFor();
+    await shot('planning-estimate');
+
+    await page.getByRole('button', { name: 'Add to the forecast' }).click();
+    await plans.locator('tbody tr').filter({ hasText: 'Survey' }).waitFor();
+    await page.getByRole('button', { name: 'Remove Survey' }).click();
+    await plans.locator('tbody tr').filter({ hasText: 'Survey' }).waitFor({ state: 'detached' });
+    await demoRow.waitFor();
+    assert.equal(await page.getByTestId('plan-seasonal').innerText(), 'none yet', 'six weeks of history');
+
+    // A team with a year of history: seasonal, on this page and the forecast's.
+    await page.getByLabel('Team').selectOption(expected.plan.seasonalTeam);
+    await page.getByTestId('plan-seasonal').filter({ hasText: 'last year’s months' }).waitFor();
+    await page.getByRole('link', { name: 'Forecast' }).click();
+    await page.getByTestId('forecast-seasonal').filter({ hasText: 'last year’s months' }).waitFor();
+    await page.getByRole('table', { name: 'Seasonal factors' }).getByText('Aug').waitFor();
+    await shot('forecast-seasonal');
+    await page.getByLabel('Team').selectOption(''); // the next steps read every team
+  });
+
   await step('subscriptions: the advice is applied in one step and undone', async () => {
     await page.getByRole('link', { name: 'Subscriptions' }).click();
     await page.getByTestId('subs-launches').waitFor();

@@ -1,7 +1,10 @@
 // Package forecast projects a pool's token use: burn rates, the run-out
 // date, tokens that will expire before they can be spent, the term's
 // month-by-month cumulative table (the seeds' "Token Usage Forecast
-// Example") and a renewal size. It is pure: the caller passes the clock.
+// Example") and a renewal size. With a year of history the projection
+// follows last year's months and the weekday profile (seasonal.go); planned
+// projects add their demand on top (plan.go). It is pure: the caller passes
+// the clock.
 package forecast
 
 import (
@@ -29,6 +32,8 @@ type Input struct {
 	TermStart time.Time
 	// TermTokens is what the term's percentages divide by.
 	TermTokens int64
+	// Plans are planned projects whose demand the projection adds.
+	Plans []Plan
 }
 
 // Month is one row of the term table.
@@ -47,16 +52,24 @@ type Month struct {
 type Result struct {
 	// Burn30 and Burn90 are tokens per day over the 30 and 90 days before today.
 	Burn30, Burn90 float64
-	// Rate is the rate projected: the higher of the two, so that a recent
+	// Rate is the level projected: the higher of the two, so that a recent
 	// surge is not averaged away (the goal is never to be surprised by a
-	// zero balance).
-	Rate            float64
+	// zero balance); with seasonality, the higher of the two with the
+	// season of their days taken out.
+	Rate float64
+	// Season is the seasonal profile applied (Seasonal false: none).
+	Season          Season
 	Available       int64
 	RunOut          time.Time // zero when nothing is used
 	ExpiringUnspent int64
-	Used6, Used12   int64
-	Renewal         int64
-	Months          []Month
+	// RunOutWithoutPlans and ExpiringWithoutPlans are the same without the
+	// planned projects; PlannedTokens is what the plans add from today on.
+	RunOutWithoutPlans   time.Time
+	ExpiringWithoutPlans int64
+	PlannedTokens        int64
+	Used6, Used12        int64
+	Renewal              int64
+	Months               []Month
 }
 
 // RenewalStep rounds the suggested renewal up to a whole number of these.
@@ -71,11 +84,19 @@ func Compute(in Input) Result {
 	r := Result{}
 	r.Burn30 = float64(sumDays(in.Daily, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))) / 30
 	r.Burn90 = float64(sumDays(in.Daily, today.AddDate(0, 0, -90), today.AddDate(0, 0, -1))) / 90
-	r.Rate = math.Max(r.Burn30, r.Burn90)
+	r.Season = SeasonOf(in.Daily, today)
+	r.Rate = r.Season.Level(in.Daily, today)
 	for _, p := range in.Packs {
 		r.Available += p.Remaining
 	}
-	r.RunOut, r.ExpiringUnspent = simulate(today, in.Packs, r.Rate)
+	base := func(day time.Time) float64 { return r.Rate * r.Season.Factor(day) }
+	planned := plansSeries(in.Plans, today, horizon)
+	withPlans := func(day time.Time) float64 { return base(day) + planned(day) }
+	r.RunOutWithoutPlans, r.ExpiringWithoutPlans = simulate(today, in.Packs, base)
+	r.RunOut, r.ExpiringUnspent = simulate(today, in.Packs, withPlans)
+	for _, p := range in.Plans {
+		r.PlannedTokens += p.TokensFrom(today)
+	}
 
 	thisMonth := monthOf(today)
 	r.Used6 = sumDays(in.Daily, thisMonth.AddDate(0, -6, 0), thisMonth.AddDate(0, 0, -1))
@@ -83,15 +104,15 @@ func Compute(in Input) Result {
 	need := max(float64(r.Used12), 2*float64(r.Used6))
 	r.Renewal = int64(math.Ceil(need/RenewalStep)) * RenewalStep
 
-	r.Months = months(in, today, r.Rate)
+	r.Months = months(in, today, withPlans)
 	return r
 }
 
-// simulate spends rate tokens a day from today on, from the pack that
+// simulate spends rate(day) tokens a day from today on, from the pack that
 // expires first (then the smaller one), losing what is left of a pack at its
 // expiry. It returns the first day the pool cannot pay a day's use (spent or
-// expired; zero when rate is 0) and the tokens lost to expiry before then.
-func simulate(today time.Time, packs []Pack, rate float64) (runOut time.Time, lost int64) {
+// expired; zero when nothing is used) and the tokens lost to expiry before then.
+func simulate(today time.Time, packs []Pack, rate func(time.Time) float64) (runOut time.Time, lost int64) {
 	type live struct {
 		left    float64
 		expires time.Time
@@ -116,10 +137,10 @@ func simulate(today time.Time, packs []Pack, rate float64) (runOut time.Time, lo
 			lostF += ps[0].left
 			ps = ps[1:]
 		}
-		if rate <= 0 && len(ps) == 0 {
-			break
+		spend := rate(day)
+		if spend <= 0 && len(ps) == 0 {
+			continue
 		}
-		spend := rate
 		for spend > 1e-9 && len(ps) > 0 {
 			take := math.Min(spend, ps[0].left)
 			ps[0].left -= take
@@ -139,8 +160,8 @@ func simulate(today time.Time, packs []Pack, rate float64) (runOut time.Time, lo
 }
 
 // months builds the term table: ended months as used, the current and later
-// months projected at rate.
-func months(in Input, today time.Time, rate float64) []Month {
+// months projected day by day.
+func months(in Input, today time.Time, rate func(time.Time) float64) []Month {
 	start := monthOf(in.TermStart)
 	termEnd := start.AddDate(1, 0, 0)
 	out := make([]Month, 0, 12)
@@ -153,31 +174,39 @@ func months(in Input, today time.Time, rate float64) []Month {
 		pace := rate
 		if !me.Before(today) { // not ended: project the rest
 			row.Projected = true
-			from := maxTime(ms, today)
-			used += rate * float64(me.Sub(from).Hours()/24+1)
+			for day := maxTime(ms, today); !day.After(me); day = day.AddDate(0, 0, 1) {
+				used += rate(day)
+			}
 		} else {
 			b30 := float64(sumDays(in.Daily, me.AddDate(0, 0, -29), me)) / 30
 			b90 := float64(sumDays(in.Daily, me.AddDate(0, 0, -89), me)) / 90
-			pace = math.Max(b30, b90)
+			p := math.Max(b30, b90)
+			pace = func(time.Time) float64 { return p }
 		}
 		cum += used
 		row.Used, row.Cumulative = int64(math.Round(used)), int64(math.Round(cum))
 		if in.TermTokens > 0 {
 			row.Percent = math.Round(10000*cum/float64(in.TermTokens)) / 100
-			left := float64(in.TermTokens) - cum
-			switch {
-			case left <= 0:
+			row.RunOut = reach(me, float64(in.TermTokens)-cum, pace, termEnd)
+			if cum >= float64(in.TermTokens) {
 				row.RunOut = ms
-			case pace > 0:
-				days := int(math.Ceil(left / pace))
-				if at := me.AddDate(0, 0, days); at.Before(termEnd) {
-					row.RunOut = monthOf(at)
-				}
 			}
 		}
 		out = append(out, row)
 	}
 	return out
+}
+
+// reach is the month of the first day after from by which pace has spent
+// left tokens, zero when that is not before until.
+func reach(from time.Time, left float64, pace func(time.Time) float64, until time.Time) time.Time {
+	for day := from.AddDate(0, 0, 1); day.Before(until); day = day.AddDate(0, 0, 1) {
+		left -= pace(day)
+		if left <= 1e-9 {
+			return monthOf(day)
+		}
+	}
+	return time.Time{}
 }
 
 func sumDays(daily map[time.Time]int64, from, to time.Time) int64 {

@@ -335,5 +335,27 @@ ORDER BY (org_id, team_id, product_code, day, seq)`,
 PARTITION BY toYear(day)
 ORDER BY (org_id, team_id, group_id, seq)`,
 		},
+	}, {
+		Version: 12,
+		Name:    "planned project events",
+		// Reporting's own store, not a projection: the planned projects
+		// admins record (the protobuf Event in event), read back in at_ns
+		// order and folded by forecast.FoldPlans. A rebuild of the
+		// projections must keep this table.
+		Statements: []string{
+			`CREATE TABLE IF NOT EXISTS planned_project_events (
+	org_id String,
+	team_id String,
+	event_id String,
+	plan_id String,
+	kind String,
+	at DateTime,
+	at_ns Int64,
+	actor String,
+	event String
+) ENGINE = MergeTree
+PARTITION BY toYear(at)
+ORDER BY (org_id, team_id, at_ns, event_id)`,
+		},
 	},
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -34,7 +35,59 @@ func (s *Server) Forecast(ctx context.Context, req *v1.ForecastRequest) (*v1.For
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	return forecastResponse(forecast.Compute(in), in.TermTokens, source), nil
+	if !req.GetExcludePlans() {
+		tp, err := s.loadPlans(ctx, p.Org, req.GetTeamId())
+		if err != nil {
+			return nil, s.toStatus(ctx, err)
+		}
+		in.Plans = tp.forecastPlans()
+	}
+	resp := forecastResponse(forecast.Compute(in), in.TermTokens, source)
+	resp.Plans = int32(len(in.Plans))
+	return resp, nil
+}
+
+// EstimatePlan answers how many tokens a plan takes and when the team runs
+// out with it and without it (its recorded plans in both).
+func (s *Server) EstimatePlan(ctx context.Context, req *v1.EstimatePlanRequest) (*v1.EstimatePlanResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var chk query.Check
+	chk.TeamID("team_id", req.GetTeamId())
+	if err := chk.Err(); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	if err := p.CheckTeam(req.GetTeamId()); err != nil {
+		return nil, errPermission(req.GetTeamId())
+	}
+	tp, err := s.loadPlans(ctx, p.Org, req.GetTeamId())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	var bad grpcserver.Violations
+	plan := checkPlanSpec(&bad, "plan.", req.GetPlan(), tp.rates, dateOf(s.now()))
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	in, _, err := s.forecastInput(ctx, p.Org, &v1.ForecastRequest{TeamId: req.GetTeamId()}, time.Time{})
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	in.Plans = tp.forecastPlans()
+	without := forecast.Compute(in)
+	in.Plans = append(in.Plans, plan)
+	with := forecast.Compute(in)
+	resp := &v1.EstimatePlanResponse{Estimate: estimateOf(plan), TokensAvailable: with.Available, Seasonal: with.Season.Seasonal,
+		TokensExpiringUnspentWithoutPlan: without.ExpiringUnspent, TokensExpiringUnspentWithPlan: with.ExpiringUnspent}
+	if !without.RunOut.IsZero() {
+		resp.RunOutAtWithoutPlan = timestamppb.New(without.RunOut)
+	}
+	if !with.RunOut.IsZero() {
+		resp.RunOutAtWithPlan = timestamppb.New(with.RunOut)
+	}
+	return resp, nil
 }
 
 // forecastInput gathers a team's daily totals and packs (from the ledger
@@ -47,7 +100,8 @@ func (s *Server) forecastInput(ctx context.Context, org string, req *v1.Forecast
 		termStart = month
 	}
 	f := query.Filter{OrgID: org, TeamIDs: []string{req.GetTeamId()}}
-	from := today.AddDate(-1, 0, -1)
+	// The seasonal profile reads the 12 calendar months before this one.
+	from := time.Date(today.Year()-1, today.Month(), 1, 0, 0, 0, 0, time.UTC)
 	if termStart.Before(from) {
 		from = termStart
 	}
@@ -98,9 +152,17 @@ func forecastResponse(r forecast.Result, termTokens int64, source string) *v1.Fo
 		BurnRate_30Days: round2(r.Burn30), BurnRate_90Days: round2(r.Burn90),
 		TokensExpiringUnspent: r.ExpiringUnspent, SuggestedRenewal: r.Renewal, TokensAvailable: r.Available,
 		TermTokens: termTokens, UsedLast_6Months: r.Used6, UsedLast_12Months: r.Used12, BalanceSource: source,
+		Seasonal: r.Season.Seasonal, PlannedTokens: r.PlannedTokens, TokensExpiringUnspentWithoutPlans: r.ExpiringWithoutPlans,
+	}
+	if r.Season.Seasonal {
+		resp.MonthFactors = round2s(r.Season.Months[:])
+		resp.WeekdayFactors = round2s(r.Season.Weekdays[:])
 	}
 	if !r.RunOut.IsZero() {
 		resp.RunOutAt = timestamppb.New(r.RunOut)
+	}
+	if !r.RunOutWithoutPlans.IsZero() {
+		resp.RunOutAtWithoutPlans = timestamppb.New(r.RunOutWithoutPlans)
 	}
 	for _, m := range r.Months {
 		row := &v1.ForecastMonth{
@@ -113,4 +175,12 @@ func forecastResponse(r forecast.Result, termTokens int64, source string) *v1.Fo
 		resp.Months = append(resp.Months, row)
 	}
 	return resp
+}
+
+func round2s(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = round2(x)
+	}
+	return out
 }

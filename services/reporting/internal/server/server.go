@@ -61,6 +61,13 @@ type Reports interface {
 	CapacityUsage(ctx context.Context, s query.CapacityScope) ([]query.CapacityUse, error)
 	SubscriptionUses(ctx context.Context, f query.Filter) ([]query.SubscriptionUse, error)
 	UseTotals(ctx context.Context, f query.Filter) (query.UseTotals, error)
+	Rates(ctx context.Context, org string, at time.Time) (map[string]int64, error)
+}
+
+// Plans is the store of planned-project events (planstore.Store).
+type Plans interface {
+	Append(ctx context.Context, ev *v1.Event) error
+	Events(ctx context.Context, org, team string) ([]*v1.Event, error)
 }
 
 // Balances reads pools' balances from the ledger (balance.Ledger).
@@ -75,7 +82,10 @@ type Options struct {
 	// Balances is nil when no ledger is configured: remaining tokens are
 	// then reported unknown and forecasts use the projected packs.
 	Balances Balances
-	Privacy  *privacy.Policy
+	// Plans is nil when planned projects are not kept: the plan calls are
+	// then FailedPrecondition and forecasts hold no plans.
+	Plans   Plans
+	Privacy *privacy.Policy
 	// Profiles are the users' display names and e-mail addresses (nil: none).
 	Profiles Profiles
 	Advice   advice.Config
@@ -95,6 +105,7 @@ type Server struct {
 	v1.UnimplementedReportingServiceServer
 	reports  Reports
 	balances Balances
+	plans    Plans
 	privacy  *privacy.Policy
 	profiles Profiles
 	advice   advice.Config
@@ -127,7 +138,7 @@ func NewWith(o Options) *Server {
 	if o.SessionMaxGap <= 0 {
 		o.SessionMaxGap = 15 * time.Minute
 	}
-	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
+	return &Server{reports: o.Reports, balances: o.Balances, plans: o.Plans, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 

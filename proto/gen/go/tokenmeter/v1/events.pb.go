@@ -66,6 +66,8 @@ type Event struct {
 	//	*Event_UserGroupDeleted
 	//	*Event_UserErased
 	//	*Event_Alert
+	//	*Event_PlannedProjectAdded
+	//	*Event_PlannedProjectRemoved
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -402,6 +404,24 @@ func (x *Event) GetAlert() *Alert {
 	return nil
 }
 
+func (x *Event) GetPlannedProjectAdded() *PlannedProjectAdded {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PlannedProjectAdded); ok {
+			return x.PlannedProjectAdded
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetPlannedProjectRemoved() *PlannedProjectRemoved {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PlannedProjectRemoved); ok {
+			return x.PlannedProjectRemoved
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -526,6 +546,15 @@ type Event_Alert struct {
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
 }
 
+type Event_PlannedProjectAdded struct {
+	// Reporting's own store of planned projects (not on a stream).
+	PlannedProjectAdded *PlannedProjectAdded `protobuf:"bytes,60,opt,name=planned_project_added,json=plannedProjectAdded,proto3,oneof"`
+}
+
+type Event_PlannedProjectRemoved struct {
+	PlannedProjectRemoved *PlannedProjectRemoved `protobuf:"bytes,61,opt,name=planned_project_removed,json=plannedProjectRemoved,proto3,oneof"`
+}
+
 func (*Event_LaunchReceived) isEvent_Payload() {}
 
 func (*Event_HeartbeatReceived) isEvent_Payload() {}
@@ -581,6 +610,10 @@ func (*Event_UserGroupDeleted) isEvent_Payload() {}
 func (*Event_UserErased) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
+
+func (*Event_PlannedProjectAdded) isEvent_Payload() {}
+
+func (*Event_PlannedProjectRemoved) isEvent_Payload() {}
 
 // Actor says who caused an event.
 type Actor struct {
@@ -2931,11 +2964,102 @@ func (x *UserGroupDeleted) GetReason() string {
 	return ""
 }
 
+// PlannedProjectAdded records a team's planned project; its id is the
+// event id. Reporting keeps these in its own store, not on a stream.
+type PlannedProjectAdded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plan          *PlanSpec              `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlannedProjectAdded) Reset() {
+	*x = PlannedProjectAdded{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlannedProjectAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlannedProjectAdded) ProtoMessage() {}
+
+func (x *PlannedProjectAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlannedProjectAdded.ProtoReflect.Descriptor instead.
+func (*PlannedProjectAdded) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PlannedProjectAdded) GetPlan() *PlanSpec {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// PlannedProjectRemoved withdraws a planned project.
+type PlannedProjectRemoved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlanId        string                 `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlannedProjectRemoved) Reset() {
+	*x = PlannedProjectRemoved{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlannedProjectRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlannedProjectRemoved) ProtoMessage() {}
+
+func (x *PlannedProjectRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlannedProjectRemoved.ProtoReflect.Descriptor instead.
+func (*PlannedProjectRemoved) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PlannedProjectRemoved) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xce\x11\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x88\x13\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2974,7 +3098,9 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x12user_group_deleted\x187 \x01(\v2\x1f.tokenmeter.v1.UserGroupDeletedH\x00R\x10userGroupDeleted\x12<\n" +
 	"\vuser_erased\x189 \x01(\v2\x19.tokenmeter.v1.UserErasedH\x00R\n" +
 	"userErased\x12,\n" +
-	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
+	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alert\x12X\n" +
+	"\x15planned_project_added\x18< \x01(\v2\".tokenmeter.v1.PlannedProjectAddedH\x00R\x13plannedProjectAdded\x12^\n" +
+	"\x17planned_project_removed\x18= \x01(\v2$.tokenmeter.v1.PlannedProjectRemovedH\x00R\x15plannedProjectRemovedB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -3194,7 +3320,11 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"E\n" +
 	"\x10UserGroupDeleted\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reasonBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"B\n" +
+	"\x13PlannedProjectAdded\x12+\n" +
+	"\x04plan\x18\x01 \x01(\v2\x17.tokenmeter.v1.PlanSpecR\x04plan\"0\n" +
+	"\x15PlannedProjectRemoved\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\tR\x06planIdBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -3208,7 +3338,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                   // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                   // 1: tokenmeter.v1.Actor
@@ -3242,22 +3372,25 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*UserGroupSet)(nil),            // 29: tokenmeter.v1.UserGroupSet
 	(*UserGroupMembersChanged)(nil), // 30: tokenmeter.v1.UserGroupMembersChanged
 	(*UserGroupDeleted)(nil),        // 31: tokenmeter.v1.UserGroupDeleted
-	nil,                             // 32: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                             // 33: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                             // 34: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                             // 35: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                             // 36: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil),   // 37: google.protobuf.Timestamp
-	(*Alert)(nil),                   // 38: tokenmeter.v1.Alert
-	(Decision)(0),                   // 39: tokenmeter.v1.Decision
-	(DenyReason)(0),                 // 40: tokenmeter.v1.DenyReason
-	(PackSource)(0),                 // 41: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),             // 42: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                  // 43: tokenmeter.v1.Budget
-	(CapacityKind)(0),               // 44: tokenmeter.v1.CapacityKind
+	(*PlannedProjectAdded)(nil),     // 32: tokenmeter.v1.PlannedProjectAdded
+	(*PlannedProjectRemoved)(nil),   // 33: tokenmeter.v1.PlannedProjectRemoved
+	nil,                             // 34: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                             // 35: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                             // 36: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                             // 37: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                             // 38: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
+	(*Alert)(nil),                   // 40: tokenmeter.v1.Alert
+	(Decision)(0),                   // 41: tokenmeter.v1.Decision
+	(DenyReason)(0),                 // 42: tokenmeter.v1.DenyReason
+	(PackSource)(0),                 // 43: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),             // 44: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                  // 45: tokenmeter.v1.Budget
+	(CapacityKind)(0),               // 46: tokenmeter.v1.CapacityKind
+	(*PlanSpec)(nil),                // 47: tokenmeter.v1.PlanSpec
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	37, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	39, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -3286,48 +3419,51 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	30, // 26: tokenmeter.v1.Event.user_group_members_changed:type_name -> tokenmeter.v1.UserGroupMembersChanged
 	31, // 27: tokenmeter.v1.Event.user_group_deleted:type_name -> tokenmeter.v1.UserGroupDeleted
 	28, // 28: tokenmeter.v1.Event.user_erased:type_name -> tokenmeter.v1.UserErased
-	38, // 29: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	37, // 30: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	32, // 31: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	39, // 32: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	40, // 33: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	37, // 34: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	37, // 35: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	37, // 36: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	37, // 37: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 38: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 39: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 40: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	37, // 41: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	34, // 42: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	40, // 43: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 44: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	35, // 45: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	37, // 46: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	37, // 47: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	41, // 48: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 49: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	42, // 50: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 51: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 52: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 53: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	37, // 54: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 55: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 56: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	43, // 57: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	44, // 58: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 59: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	37, // 60: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 61: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 62: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	37, // 63: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	36, // 64: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	37, // 65: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	40, // 29: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	32, // 30: tokenmeter.v1.Event.planned_project_added:type_name -> tokenmeter.v1.PlannedProjectAdded
+	33, // 31: tokenmeter.v1.Event.planned_project_removed:type_name -> tokenmeter.v1.PlannedProjectRemoved
+	39, // 32: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 33: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	41, // 34: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	42, // 35: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	39, // 36: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	39, // 37: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	39, // 38: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	39, // 39: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 40: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 41: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	35, // 42: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	39, // 43: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	36, // 44: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	42, // 45: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 46: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	37, // 47: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	39, // 48: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	39, // 49: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	43, // 50: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 51: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	44, // 52: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 53: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 54: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 55: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	39, // 56: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 57: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 58: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	45, // 59: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	46, // 60: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 61: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	39, // 62: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 63: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 64: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	39, // 65: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	38, // 66: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	39, // 67: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	47, // 68: tokenmeter.v1.PlannedProjectAdded.plan:type_name -> tokenmeter.v1.PlanSpec
+	69, // [69:69] is the sub-list for method output_type
+	69, // [69:69] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -3365,6 +3501,8 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_UserGroupDeleted)(nil),
 		(*Event_UserErased)(nil),
 		(*Event_Alert)(nil),
+		(*Event_PlannedProjectAdded)(nil),
+		(*Event_PlannedProjectRemoved)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3372,7 +3510,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

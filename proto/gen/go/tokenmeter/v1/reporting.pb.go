@@ -2488,7 +2488,9 @@ type ForecastRequest struct {
 	TermStartMonth string `protobuf:"bytes,2,opt,name=term_start_month,json=termStartMonth,proto3" json:"term_start_month,omitempty"`
 	// Tokens of the term the percentages divide by; default: the tokens added
 	// to the team (packs bought, true-ups, moves in) during the term.
-	TermTokens    int64 `protobuf:"varint,3,opt,name=term_tokens,json=termTokens,proto3" json:"term_tokens,omitempty"`
+	TermTokens int64 `protobuf:"varint,3,opt,name=term_tokens,json=termTokens,proto3" json:"term_tokens,omitempty"`
+	// Leave the team's planned projects out of the projection.
+	ExcludePlans  bool `protobuf:"varint,4,opt,name=exclude_plans,json=excludePlans,proto3" json:"exclude_plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2544,6 +2546,13 @@ func (x *ForecastRequest) GetTermTokens() int64 {
 	return 0
 }
 
+func (x *ForecastRequest) GetExcludePlans() bool {
+	if x != nil {
+		return x.ExcludePlans
+	}
+	return false
+}
+
 type ForecastResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tokens per day.
@@ -2561,6 +2570,21 @@ type ForecastResponse struct {
 	UsedLast_12Months int64 `protobuf:"varint,10,opt,name=used_last_12_months,json=usedLast12Months,proto3" json:"used_last_12_months,omitempty"`
 	// Where the pack balances came from: "ledger" or "projection".
 	BalanceSource string `protobuf:"bytes,11,opt,name=balance_source,json=balanceSource,proto3" json:"balance_source,omitempty"`
+	// True when a year of history made the projection seasonal: the level
+	// times last year's month factor times the weekday factor.
+	Seasonal bool `protobuf:"varint,12,opt,name=seasonal,proto3" json:"seasonal,omitempty"`
+	// January … December; empty when not seasonal.
+	MonthFactors []float64 `protobuf:"fixed64,13,rep,packed,name=month_factors,json=monthFactors,proto3" json:"month_factors,omitempty"`
+	// Monday … Sunday; empty when not seasonal.
+	WeekdayFactors []float64 `protobuf:"fixed64,14,rep,packed,name=weekday_factors,json=weekdayFactors,proto3" json:"weekday_factors,omitempty"`
+	// What the planned projects in the projection add from today on.
+	PlannedTokens int64 `protobuf:"varint,15,opt,name=planned_tokens,json=plannedTokens,proto3" json:"planned_tokens,omitempty"`
+	// The run-out date and the tokens expiring unspent without the plans;
+	// run_out_at_without_plans unset when that does not run out.
+	RunOutAtWithoutPlans              *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=run_out_at_without_plans,json=runOutAtWithoutPlans,proto3" json:"run_out_at_without_plans,omitempty"`
+	TokensExpiringUnspentWithoutPlans int64                  `protobuf:"varint,17,opt,name=tokens_expiring_unspent_without_plans,json=tokensExpiringUnspentWithoutPlans,proto3" json:"tokens_expiring_unspent_without_plans,omitempty"`
+	// How many planned projects the projection holds.
+	Plans         int32 `protobuf:"varint,18,opt,name=plans,proto3" json:"plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2670,6 +2694,55 @@ func (x *ForecastResponse) GetBalanceSource() string {
 		return x.BalanceSource
 	}
 	return ""
+}
+
+func (x *ForecastResponse) GetSeasonal() bool {
+	if x != nil {
+		return x.Seasonal
+	}
+	return false
+}
+
+func (x *ForecastResponse) GetMonthFactors() []float64 {
+	if x != nil {
+		return x.MonthFactors
+	}
+	return nil
+}
+
+func (x *ForecastResponse) GetWeekdayFactors() []float64 {
+	if x != nil {
+		return x.WeekdayFactors
+	}
+	return nil
+}
+
+func (x *ForecastResponse) GetPlannedTokens() int64 {
+	if x != nil {
+		return x.PlannedTokens
+	}
+	return 0
+}
+
+func (x *ForecastResponse) GetRunOutAtWithoutPlans() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunOutAtWithoutPlans
+	}
+	return nil
+}
+
+func (x *ForecastResponse) GetTokensExpiringUnspentWithoutPlans() int64 {
+	if x != nil {
+		return x.TokensExpiringUnspentWithoutPlans
+	}
+	return 0
+}
+
+func (x *ForecastResponse) GetPlans() int32 {
+	if x != nil {
+		return x.Plans
+	}
+	return 0
 }
 
 // ForecastMonth is one row of the term's cumulative table, as in the seeds'
@@ -5508,6 +5581,686 @@ func (x *UserAssignment) GetAssignedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// PlanProductEstimate is one product's share of a plan's estimate.
+type PlanProductEstimate struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProductCode string                 `protobuf:"bytes,1,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// The rate in force today, from the ledger's product table.
+	DailyRate     int64 `protobuf:"varint,2,opt,name=daily_rate,json=dailyRate,proto3" json:"daily_rate,omitempty"`
+	Tokens        int64 `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanProductEstimate) Reset() {
+	*x = PlanProductEstimate{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanProductEstimate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanProductEstimate) ProtoMessage() {}
+
+func (x *PlanProductEstimate) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanProductEstimate.ProtoReflect.Descriptor instead.
+func (*PlanProductEstimate) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *PlanProductEstimate) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *PlanProductEstimate) GetDailyRate() int64 {
+	if x != nil {
+		return x.DailyRate
+	}
+	return 0
+}
+
+func (x *PlanProductEstimate) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+// PlanEstimate is users × days × the products' daily rates.
+type PlanEstimate struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tokens int64                  `protobuf:"varint,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// Each user's whole days of use, and users × that.
+	DaysPerUser   int64                  `protobuf:"varint,2,opt,name=days_per_user,json=daysPerUser,proto3" json:"days_per_user,omitempty"`
+	UserDays      int64                  `protobuf:"varint,3,opt,name=user_days,json=userDays,proto3" json:"user_days,omitempty"`
+	Products      []*PlanProductEstimate `protobuf:"bytes,4,rep,name=products,proto3" json:"products,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanEstimate) Reset() {
+	*x = PlanEstimate{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanEstimate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanEstimate) ProtoMessage() {}
+
+func (x *PlanEstimate) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanEstimate.ProtoReflect.Descriptor instead.
+func (*PlanEstimate) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *PlanEstimate) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *PlanEstimate) GetDaysPerUser() int64 {
+	if x != nil {
+		return x.DaysPerUser
+	}
+	return 0
+}
+
+func (x *PlanEstimate) GetUserDays() int64 {
+	if x != nil {
+		return x.UserDays
+	}
+	return 0
+}
+
+func (x *PlanEstimate) GetProducts() []*PlanProductEstimate {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+// PlannedProject is a recorded plan.
+type PlannedProject struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event_id it was added with.
+	PlanId   string                 `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	TeamId   string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Spec     *PlanSpec              `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	Estimate *PlanEstimate          `protobuf:"bytes,4,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	AddedAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=added_at,json=addedAt,proto3" json:"added_at,omitempty"`
+	// "kind:id" of who added it.
+	AddedBy       string `protobuf:"bytes,6,opt,name=added_by,json=addedBy,proto3" json:"added_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlannedProject) Reset() {
+	*x = PlannedProject{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlannedProject) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlannedProject) ProtoMessage() {}
+
+func (x *PlannedProject) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlannedProject.ProtoReflect.Descriptor instead.
+func (*PlannedProject) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *PlannedProject) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
+func (x *PlannedProject) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *PlannedProject) GetSpec() *PlanSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PlannedProject) GetEstimate() *PlanEstimate {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
+func (x *PlannedProject) GetAddedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddedAt
+	}
+	return nil
+}
+
+func (x *PlannedProject) GetAddedBy() string {
+	if x != nil {
+		return x.AddedBy
+	}
+	return ""
+}
+
+type AddPlannedProjectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId        string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Plan          *PlanSpec              `protobuf:"bytes,3,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPlannedProjectRequest) Reset() {
+	*x = AddPlannedProjectRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPlannedProjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPlannedProjectRequest) ProtoMessage() {}
+
+func (x *AddPlannedProjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPlannedProjectRequest.ProtoReflect.Descriptor instead.
+func (*AddPlannedProjectRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *AddPlannedProjectRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AddPlannedProjectRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AddPlannedProjectRequest) GetPlan() *PlanSpec {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+type AddPlannedProjectResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       *PlannedProject        `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPlannedProjectResponse) Reset() {
+	*x = AddPlannedProjectResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPlannedProjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPlannedProjectResponse) ProtoMessage() {}
+
+func (x *AddPlannedProjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPlannedProjectResponse.ProtoReflect.Descriptor instead.
+func (*AddPlannedProjectResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *AddPlannedProjectResponse) GetProject() *PlannedProject {
+	if x != nil {
+		return x.Project
+	}
+	return nil
+}
+
+type RemovePlannedProjectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	TeamId        string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	PlanId        string                 `protobuf:"bytes,3,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemovePlannedProjectRequest) Reset() {
+	*x = RemovePlannedProjectRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovePlannedProjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovePlannedProjectRequest) ProtoMessage() {}
+
+func (x *RemovePlannedProjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovePlannedProjectRequest.ProtoReflect.Descriptor instead.
+func (*RemovePlannedProjectRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *RemovePlannedProjectRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *RemovePlannedProjectRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *RemovePlannedProjectRequest) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
+type RemovePlannedProjectResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemovePlannedProjectResponse) Reset() {
+	*x = RemovePlannedProjectResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovePlannedProjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovePlannedProjectResponse) ProtoMessage() {}
+
+func (x *RemovePlannedProjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovePlannedProjectResponse.ProtoReflect.Descriptor instead.
+func (*RemovePlannedProjectResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{66}
+}
+
+type ListPlannedProjectsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Default 100, at most 1,000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPlannedProjectsRequest) Reset() {
+	*x = ListPlannedProjectsRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPlannedProjectsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPlannedProjectsRequest) ProtoMessage() {}
+
+func (x *ListPlannedProjectsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPlannedProjectsRequest.ProtoReflect.Descriptor instead.
+func (*ListPlannedProjectsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *ListPlannedProjectsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListPlannedProjectsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPlannedProjectsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListPlannedProjectsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Projects      []*PlannedProject      `protobuf:"bytes,1,rep,name=projects,proto3" json:"projects,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPlannedProjectsResponse) Reset() {
+	*x = ListPlannedProjectsResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPlannedProjectsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPlannedProjectsResponse) ProtoMessage() {}
+
+func (x *ListPlannedProjectsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPlannedProjectsResponse.ProtoReflect.Descriptor instead.
+func (*ListPlannedProjectsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *ListPlannedProjectsResponse) GetProjects() []*PlannedProject {
+	if x != nil {
+		return x.Projects
+	}
+	return nil
+}
+
+func (x *ListPlannedProjectsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type EstimatePlanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Plan          *PlanSpec              `protobuf:"bytes,2,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EstimatePlanRequest) Reset() {
+	*x = EstimatePlanRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EstimatePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EstimatePlanRequest) ProtoMessage() {}
+
+func (x *EstimatePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EstimatePlanRequest.ProtoReflect.Descriptor instead.
+func (*EstimatePlanRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *EstimatePlanRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *EstimatePlanRequest) GetPlan() *PlanSpec {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+type EstimatePlanResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Estimate *PlanEstimate          `protobuf:"bytes,1,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	// The team's forecast with its recorded plans (without this one), and
+	// with this one added; unset when the pool does not run out.
+	RunOutAtWithoutPlan *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=run_out_at_without_plan,json=runOutAtWithoutPlan,proto3" json:"run_out_at_without_plan,omitempty"`
+	RunOutAtWithPlan    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=run_out_at_with_plan,json=runOutAtWithPlan,proto3" json:"run_out_at_with_plan,omitempty"`
+	TokensAvailable     int64                  `protobuf:"varint,4,opt,name=tokens_available,json=tokensAvailable,proto3" json:"tokens_available,omitempty"`
+	// Tokens expiring unspent without and with the plan.
+	TokensExpiringUnspentWithoutPlan int64 `protobuf:"varint,5,opt,name=tokens_expiring_unspent_without_plan,json=tokensExpiringUnspentWithoutPlan,proto3" json:"tokens_expiring_unspent_without_plan,omitempty"`
+	TokensExpiringUnspentWithPlan    int64 `protobuf:"varint,6,opt,name=tokens_expiring_unspent_with_plan,json=tokensExpiringUnspentWithPlan,proto3" json:"tokens_expiring_unspent_with_plan,omitempty"`
+	// True when the forecast under both dates is seasonal.
+	Seasonal      bool `protobuf:"varint,7,opt,name=seasonal,proto3" json:"seasonal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EstimatePlanResponse) Reset() {
+	*x = EstimatePlanResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EstimatePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EstimatePlanResponse) ProtoMessage() {}
+
+func (x *EstimatePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EstimatePlanResponse.ProtoReflect.Descriptor instead.
+func (*EstimatePlanResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *EstimatePlanResponse) GetEstimate() *PlanEstimate {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
+func (x *EstimatePlanResponse) GetRunOutAtWithoutPlan() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunOutAtWithoutPlan
+	}
+	return nil
+}
+
+func (x *EstimatePlanResponse) GetRunOutAtWithPlan() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunOutAtWithPlan
+	}
+	return nil
+}
+
+func (x *EstimatePlanResponse) GetTokensAvailable() int64 {
+	if x != nil {
+		return x.TokensAvailable
+	}
+	return 0
+}
+
+func (x *EstimatePlanResponse) GetTokensExpiringUnspentWithoutPlan() int64 {
+	if x != nil {
+		return x.TokensExpiringUnspentWithoutPlan
+	}
+	return 0
+}
+
+func (x *EstimatePlanResponse) GetTokensExpiringUnspentWithPlan() int64 {
+	if x != nil {
+		return x.TokensExpiringUnspentWithPlan
+	}
+	return 0
+}
+
+func (x *EstimatePlanResponse) GetSeasonal() bool {
+	if x != nil {
+		return x.Seasonal
+	}
+	return false
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -5684,12 +6437,13 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x12\n" +
 	"\x04rows\x18\x02 \x01(\x03R\x04rows\x12\x1b\n" +
 	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12!\n" +
-	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\"u\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\"\x9a\x01\n" +
 	"\x0fForecastRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12(\n" +
 	"\x10term_start_month\x18\x02 \x01(\tR\x0etermStartMonth\x12\x1f\n" +
 	"\vterm_tokens\x18\x03 \x01(\x03R\n" +
-	"termTokens\"\x8c\x04\n" +
+	"termTokens\x12#\n" +
+	"\rexclude_plans\x18\x04 \x01(\bR\fexcludePlans\"\xd9\x06\n" +
 	"\x10ForecastResponse\x12)\n" +
 	"\x11burn_rate_30_days\x18\x01 \x01(\x01R\x0eburnRate30Days\x12)\n" +
 	"\x11burn_rate_90_days\x18\x02 \x01(\x01R\x0eburnRate90Days\x128\n" +
@@ -5704,7 +6458,14 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x12used_last_6_months\x18\t \x01(\x03R\x0fusedLast6Months\x12-\n" +
 	"\x13used_last_12_months\x18\n" +
 	" \x01(\x03R\x10usedLast12Months\x12%\n" +
-	"\x0ebalance_source\x18\v \x01(\tR\rbalanceSource\"\xf7\x01\n" +
+	"\x0ebalance_source\x18\v \x01(\tR\rbalanceSource\x12\x1a\n" +
+	"\bseasonal\x18\f \x01(\bR\bseasonal\x12#\n" +
+	"\rmonth_factors\x18\r \x03(\x01R\fmonthFactors\x12'\n" +
+	"\x0fweekday_factors\x18\x0e \x03(\x01R\x0eweekdayFactors\x12%\n" +
+	"\x0eplanned_tokens\x18\x0f \x01(\x03R\rplannedTokens\x12R\n" +
+	"\x18run_out_at_without_plans\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x14runOutAtWithoutPlans\x12P\n" +
+	"%tokens_expiring_unspent_without_plans\x18\x11 \x01(\x03R!tokensExpiringUnspentWithoutPlans\x12\x14\n" +
+	"\x05plans\x18\x12 \x01(\x05R\x05plans\"\xf7\x01\n" +
 	"\rForecastMonth\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1f\n" +
 	"\vtokens_used\x18\x02 \x01(\x03R\n" +
@@ -5953,7 +6714,54 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
 	"\rproduct_codes\x18\x02 \x03(\tR\fproductCodes\x12;\n" +
 	"\vassigned_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assignedAt*\x88\x01\n" +
+	"assignedAt\"o\n" +
+	"\x13PlanProductEstimate\x12!\n" +
+	"\fproduct_code\x18\x01 \x01(\tR\vproductCode\x12\x1d\n" +
+	"\n" +
+	"daily_rate\x18\x02 \x01(\x03R\tdailyRate\x12\x16\n" +
+	"\x06tokens\x18\x03 \x01(\x03R\x06tokens\"\xa7\x01\n" +
+	"\fPlanEstimate\x12\x16\n" +
+	"\x06tokens\x18\x01 \x01(\x03R\x06tokens\x12\"\n" +
+	"\rdays_per_user\x18\x02 \x01(\x03R\vdaysPerUser\x12\x1b\n" +
+	"\tuser_days\x18\x03 \x01(\x03R\buserDays\x12>\n" +
+	"\bproducts\x18\x04 \x03(\v2\".tokenmeter.v1.PlanProductEstimateR\bproducts\"\xfa\x01\n" +
+	"\x0ePlannedProject\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\tR\x06planId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12+\n" +
+	"\x04spec\x18\x03 \x01(\v2\x17.tokenmeter.v1.PlanSpecR\x04spec\x127\n" +
+	"\bestimate\x18\x04 \x01(\v2\x1b.tokenmeter.v1.PlanEstimateR\bestimate\x125\n" +
+	"\badded_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aaddedAt\x12\x19\n" +
+	"\badded_by\x18\x06 \x01(\tR\aaddedBy\"{\n" +
+	"\x18AddPlannedProjectRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12+\n" +
+	"\x04plan\x18\x03 \x01(\v2\x17.tokenmeter.v1.PlanSpecR\x04plan\"T\n" +
+	"\x19AddPlannedProjectResponse\x127\n" +
+	"\aproject\x18\x01 \x01(\v2\x1d.tokenmeter.v1.PlannedProjectR\aproject\"j\n" +
+	"\x1bRemovePlannedProjectRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x17\n" +
+	"\aplan_id\x18\x03 \x01(\tR\x06planId\"\x1e\n" +
+	"\x1cRemovePlannedProjectResponse\"q\n" +
+	"\x1aListPlannedProjectsRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x80\x01\n" +
+	"\x1bListPlannedProjectsResponse\x129\n" +
+	"\bprojects\x18\x01 \x03(\v2\x1d.tokenmeter.v1.PlannedProjectR\bprojects\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"[\n" +
+	"\x13EstimatePlanRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12+\n" +
+	"\x04plan\x18\x02 \x01(\v2\x17.tokenmeter.v1.PlanSpecR\x04plan\"\xce\x03\n" +
+	"\x14EstimatePlanResponse\x127\n" +
+	"\bestimate\x18\x01 \x01(\v2\x1b.tokenmeter.v1.PlanEstimateR\bestimate\x12P\n" +
+	"\x17run_out_at_without_plan\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x13runOutAtWithoutPlan\x12J\n" +
+	"\x14run_out_at_with_plan\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10runOutAtWithPlan\x12)\n" +
+	"\x10tokens_available\x18\x04 \x01(\x03R\x0ftokensAvailable\x12N\n" +
+	"$tokens_expiring_unspent_without_plan\x18\x05 \x01(\x03R tokensExpiringUnspentWithoutPlan\x12H\n" +
+	"!tokens_expiring_unspent_with_plan\x18\x06 \x01(\x03R\x1dtokensExpiringUnspentWithPlan\x12\x1a\n" +
+	"\bseasonal\x18\a \x01(\bR\bseasonal*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -6000,8 +6808,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1bCAPACITY_BUCKET_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CAPACITY_BUCKET_DAY\x10\x01\x12\x18\n" +
 	"\x14CAPACITY_BUCKET_WEEK\x10\x02\x12\x19\n" +
-	"\x15CAPACITY_BUCKET_MONTH\x10\x032\xe0\n" +
-	"\n" +
+	"\x15CAPACITY_BUCKET_MONTH\x10\x032\x80\x0e\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -6018,7 +6825,11 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\vGetSessions\x12!.tokenmeter.v1.GetSessionsRequest\x1a\".tokenmeter.v1.GetSessionsResponse\x12c\n" +
 	"\x10GetCapacityUsage\x12&.tokenmeter.v1.GetCapacityUsageRequest\x1a'.tokenmeter.v1.GetCapacityUsageResponse\x12o\n" +
 	"\x14GetSubscriptionUsage\x12*.tokenmeter.v1.GetSubscriptionUsageRequest\x1a+.tokenmeter.v1.GetSubscriptionUsageResponse\x12N\n" +
-	"\tListUsers\x12\x1f.tokenmeter.v1.ListUsersRequest\x1a .tokenmeter.v1.ListUsersResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\tListUsers\x12\x1f.tokenmeter.v1.ListUsersRequest\x1a .tokenmeter.v1.ListUsersResponse\x12f\n" +
+	"\x11AddPlannedProject\x12'.tokenmeter.v1.AddPlannedProjectRequest\x1a(.tokenmeter.v1.AddPlannedProjectResponse\x12o\n" +
+	"\x14RemovePlannedProject\x12*.tokenmeter.v1.RemovePlannedProjectRequest\x1a+.tokenmeter.v1.RemovePlannedProjectResponse\x12l\n" +
+	"\x13ListPlannedProjects\x12).tokenmeter.v1.ListPlannedProjectsRequest\x1a*.tokenmeter.v1.ListPlannedProjectsResponse\x12W\n" +
+	"\fEstimatePlan\x12\".tokenmeter.v1.EstimatePlanRequest\x1a#.tokenmeter.v1.EstimatePlanResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -6033,7 +6844,7 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                          // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                     // 1: tokenmeter.v1.RangePreset
@@ -6103,119 +6914,151 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(*DirectoryUser)(nil),                // 65: tokenmeter.v1.DirectoryUser
 	(*UserGroupMembership)(nil),          // 66: tokenmeter.v1.UserGroupMembership
 	(*UserAssignment)(nil),               // 67: tokenmeter.v1.UserAssignment
-	(*Budget)(nil),                       // 68: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),        // 69: google.protobuf.Timestamp
-	(DenyReason)(0),                      // 70: tokenmeter.v1.DenyReason
+	(*PlanProductEstimate)(nil),          // 68: tokenmeter.v1.PlanProductEstimate
+	(*PlanEstimate)(nil),                 // 69: tokenmeter.v1.PlanEstimate
+	(*PlannedProject)(nil),               // 70: tokenmeter.v1.PlannedProject
+	(*AddPlannedProjectRequest)(nil),     // 71: tokenmeter.v1.AddPlannedProjectRequest
+	(*AddPlannedProjectResponse)(nil),    // 72: tokenmeter.v1.AddPlannedProjectResponse
+	(*RemovePlannedProjectRequest)(nil),  // 73: tokenmeter.v1.RemovePlannedProjectRequest
+	(*RemovePlannedProjectResponse)(nil), // 74: tokenmeter.v1.RemovePlannedProjectResponse
+	(*ListPlannedProjectsRequest)(nil),   // 75: tokenmeter.v1.ListPlannedProjectsRequest
+	(*ListPlannedProjectsResponse)(nil),  // 76: tokenmeter.v1.ListPlannedProjectsResponse
+	(*EstimatePlanRequest)(nil),          // 77: tokenmeter.v1.EstimatePlanRequest
+	(*EstimatePlanResponse)(nil),         // 78: tokenmeter.v1.EstimatePlanResponse
+	(*Budget)(nil),                       // 79: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),        // 80: google.protobuf.Timestamp
+	(DenyReason)(0),                      // 81: tokenmeter.v1.DenyReason
+	(*PlanSpec)(nil),                     // 82: tokenmeter.v1.PlanSpec
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
-	1,  // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
-	8,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
-	15, // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
-	17, // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
-	12, // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
-	13, // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
-	11, // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	68, // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
-	8,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
-	15, // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
-	18, // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
-	19, // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
-	20, // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
-	8,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
-	0,  // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	17, // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
-	13, // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	69, // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
-	24, // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
-	25, // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	69, // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	69, // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
-	8,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
-	0,  // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	23, // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
-	8,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
-	17, // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
-	29, // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
-	8,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
-	2,  // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
-	3,  // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	69, // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
-	35, // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
-	4,  // 33: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
-	37, // 34: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
-	8,  // 35: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	5,  // 36: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	70, // 37: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
-	41, // 38: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	70, // 39: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	69, // 40: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	70, // 41: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
-	40, // 42: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
-	41, // 43: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	42, // 44: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
-	8,  // 45: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
-	6,  // 46: tokenmeter.v1.GetSpendRequest.group_by:type_name -> tokenmeter.v1.SpendGrouping
-	46, // 47: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
-	45, // 48: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
-	45, // 49: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
-	45, // 50: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
-	8,  // 51: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	69, // 52: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
-	69, // 53: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
-	69, // 54: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
-	69, // 55: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
-	69, // 56: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
-	51, // 57: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
-	52, // 58: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
-	53, // 59: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
-	54, // 60: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
-	55, // 61: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
-	7,  // 62: tokenmeter.v1.GetCapacityUsageRequest.bucket:type_name -> tokenmeter.v1.CapacityBucket
-	8,  // 63: tokenmeter.v1.GetCapacityUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
-	7,  // 64: tokenmeter.v1.GetCapacityUsageResponse.bucket:type_name -> tokenmeter.v1.CapacityBucket
-	58, // 65: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
-	8,  // 66: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
-	61, // 67: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
-	65, // 68: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
-	67, // 69: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
-	69, // 70: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
-	66, // 71: tokenmeter.v1.DirectoryUser.groups:type_name -> tokenmeter.v1.UserGroupMembership
-	69, // 72: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
-	9,  // 73: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	14, // 74: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	21, // 75: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	26, // 76: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	31, // 77: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	33, // 78: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	36, // 79: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	28, // 80: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	39, // 81: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	44, // 82: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	48, // 83: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	50, // 84: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
-	57, // 85: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
-	60, // 86: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
-	63, // 87: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
-	10, // 88: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	16, // 89: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	22, // 90: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	27, // 91: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	32, // 92: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	34, // 93: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	38, // 94: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	30, // 95: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	43, // 96: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	47, // 97: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	49, // 98: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	56, // 99: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
-	59, // 100: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
-	62, // 101: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
-	64, // 102: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
-	88, // [88:103] is the sub-list for method output_type
-	73, // [73:88] is the sub-list for method input_type
-	73, // [73:73] is the sub-list for extension type_name
-	73, // [73:73] is the sub-list for extension extendee
-	0,  // [0:73] is the sub-list for field type_name
+	1,   // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
+	8,   // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
+	15,  // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
+	17,  // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
+	12,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
+	13,  // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
+	11,  // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
+	79,  // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	8,   // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
+	15,  // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
+	18,  // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
+	19,  // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
+	20,  // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
+	8,   // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
+	0,   // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
+	17,  // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
+	13,  // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
+	80,  // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	24,  // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
+	25,  // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
+	80,  // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	80,  // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	8,   // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
+	0,   // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
+	23,  // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
+	8,   // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
+	17,  // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
+	29,  // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
+	8,   // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
+	2,   // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
+	3,   // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
+	80,  // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	35,  // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
+	80,  // 33: tokenmeter.v1.ForecastResponse.run_out_at_without_plans:type_name -> google.protobuf.Timestamp
+	4,   // 34: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
+	37,  // 35: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
+	8,   // 36: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	5,   // 37: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
+	81,  // 38: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	41,  // 39: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	81,  // 40: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	80,  // 41: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	81,  // 42: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	40,  // 43: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
+	41,  // 44: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	42,  // 45: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
+	8,   // 46: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
+	6,   // 47: tokenmeter.v1.GetSpendRequest.group_by:type_name -> tokenmeter.v1.SpendGrouping
+	46,  // 48: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
+	45,  // 49: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
+	45,  // 50: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
+	45,  // 51: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
+	8,   // 52: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	80,  // 53: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	80,  // 54: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	80,  // 55: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	80,  // 56: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	80,  // 57: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	51,  // 58: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
+	52,  // 59: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
+	53,  // 60: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
+	54,  // 61: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
+	55,  // 62: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
+	7,   // 63: tokenmeter.v1.GetCapacityUsageRequest.bucket:type_name -> tokenmeter.v1.CapacityBucket
+	8,   // 64: tokenmeter.v1.GetCapacityUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	7,   // 65: tokenmeter.v1.GetCapacityUsageResponse.bucket:type_name -> tokenmeter.v1.CapacityBucket
+	58,  // 66: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
+	8,   // 67: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	61,  // 68: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
+	65,  // 69: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
+	67,  // 70: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
+	80,  // 71: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
+	66,  // 72: tokenmeter.v1.DirectoryUser.groups:type_name -> tokenmeter.v1.UserGroupMembership
+	80,  // 73: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
+	68,  // 74: tokenmeter.v1.PlanEstimate.products:type_name -> tokenmeter.v1.PlanProductEstimate
+	82,  // 75: tokenmeter.v1.PlannedProject.spec:type_name -> tokenmeter.v1.PlanSpec
+	69,  // 76: tokenmeter.v1.PlannedProject.estimate:type_name -> tokenmeter.v1.PlanEstimate
+	80,  // 77: tokenmeter.v1.PlannedProject.added_at:type_name -> google.protobuf.Timestamp
+	82,  // 78: tokenmeter.v1.AddPlannedProjectRequest.plan:type_name -> tokenmeter.v1.PlanSpec
+	70,  // 79: tokenmeter.v1.AddPlannedProjectResponse.project:type_name -> tokenmeter.v1.PlannedProject
+	70,  // 80: tokenmeter.v1.ListPlannedProjectsResponse.projects:type_name -> tokenmeter.v1.PlannedProject
+	82,  // 81: tokenmeter.v1.EstimatePlanRequest.plan:type_name -> tokenmeter.v1.PlanSpec
+	69,  // 82: tokenmeter.v1.EstimatePlanResponse.estimate:type_name -> tokenmeter.v1.PlanEstimate
+	80,  // 83: tokenmeter.v1.EstimatePlanResponse.run_out_at_without_plan:type_name -> google.protobuf.Timestamp
+	80,  // 84: tokenmeter.v1.EstimatePlanResponse.run_out_at_with_plan:type_name -> google.protobuf.Timestamp
+	9,   // 85: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	14,  // 86: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	21,  // 87: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	26,  // 88: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	31,  // 89: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	33,  // 90: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	36,  // 91: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	28,  // 92: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	39,  // 93: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	44,  // 94: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	48,  // 95: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	50,  // 96: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	57,  // 97: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
+	60,  // 98: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
+	63,  // 99: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
+	71,  // 100: tokenmeter.v1.ReportingService.AddPlannedProject:input_type -> tokenmeter.v1.AddPlannedProjectRequest
+	73,  // 101: tokenmeter.v1.ReportingService.RemovePlannedProject:input_type -> tokenmeter.v1.RemovePlannedProjectRequest
+	75,  // 102: tokenmeter.v1.ReportingService.ListPlannedProjects:input_type -> tokenmeter.v1.ListPlannedProjectsRequest
+	77,  // 103: tokenmeter.v1.ReportingService.EstimatePlan:input_type -> tokenmeter.v1.EstimatePlanRequest
+	10,  // 104: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	16,  // 105: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	22,  // 106: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	27,  // 107: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	32,  // 108: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	34,  // 109: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	38,  // 110: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	30,  // 111: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	43,  // 112: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	47,  // 113: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	49,  // 114: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	56,  // 115: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	59,  // 116: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
+	62,  // 117: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
+	64,  // 118: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
+	72,  // 119: tokenmeter.v1.ReportingService.AddPlannedProject:output_type -> tokenmeter.v1.AddPlannedProjectResponse
+	74,  // 120: tokenmeter.v1.ReportingService.RemovePlannedProject:output_type -> tokenmeter.v1.RemovePlannedProjectResponse
+	76,  // 121: tokenmeter.v1.ReportingService.ListPlannedProjects:output_type -> tokenmeter.v1.ListPlannedProjectsResponse
+	78,  // 122: tokenmeter.v1.ReportingService.EstimatePlan:output_type -> tokenmeter.v1.EstimatePlanResponse
+	104, // [104:123] is the sub-list for method output_type
+	85,  // [85:104] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -6230,7 +7073,7 @@ func file_tokenmeter_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   60,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,10 @@ const (
 	ReportingService_GetCapacityUsage_FullMethodName     = "/tokenmeter.v1.ReportingService/GetCapacityUsage"
 	ReportingService_GetSubscriptionUsage_FullMethodName = "/tokenmeter.v1.ReportingService/GetSubscriptionUsage"
 	ReportingService_ListUsers_FullMethodName            = "/tokenmeter.v1.ReportingService/ListUsers"
+	ReportingService_AddPlannedProject_FullMethodName    = "/tokenmeter.v1.ReportingService/AddPlannedProject"
+	ReportingService_RemovePlannedProject_FullMethodName = "/tokenmeter.v1.ReportingService/RemovePlannedProject"
+	ReportingService_ListPlannedProjects_FullMethodName  = "/tokenmeter.v1.ReportingService/ListPlannedProjects"
+	ReportingService_EstimatePlan_FullMethodName         = "/tokenmeter.v1.ReportingService/EstimatePlan"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -81,6 +85,20 @@ type ReportingServiceClient interface {
 	// organisation shows them); names and e-mail addresses only where the
 	// organisation shows personal data.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
+	// AddPlannedProject records a planned project of one team (users × days
+	// × products from a start date to an end date), which Forecast then adds
+	// to the projection. Its id is the event_id; a retry with the same
+	// event_id answers the same plan.
+	AddPlannedProject(ctx context.Context, in *AddPlannedProjectRequest, opts ...grpc.CallOption) (*AddPlannedProjectResponse, error)
+	// RemovePlannedProject withdraws a planned project.
+	RemovePlannedProject(ctx context.Context, in *RemovePlannedProjectRequest, opts ...grpc.CallOption) (*RemovePlannedProjectResponse, error)
+	// ListPlannedProjects lists a team's planned projects in force with each
+	// one's estimate, paged by plan id.
+	ListPlannedProjects(ctx context.Context, in *ListPlannedProjectsRequest, opts ...grpc.CallOption) (*ListPlannedProjectsResponse, error)
+	// EstimatePlan answers the Flex Estimator's question for a plan not
+	// recorded: how many tokens (users × days × the products' daily rates),
+	// and when the team runs out with it and without it.
+	EstimatePlan(ctx context.Context, in *EstimatePlanRequest, opts ...grpc.CallOption) (*EstimatePlanResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -250,6 +268,46 @@ func (c *reportingServiceClient) ListUsers(ctx context.Context, in *ListUsersReq
 	return out, nil
 }
 
+func (c *reportingServiceClient) AddPlannedProject(ctx context.Context, in *AddPlannedProjectRequest, opts ...grpc.CallOption) (*AddPlannedProjectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddPlannedProjectResponse)
+	err := c.cc.Invoke(ctx, ReportingService_AddPlannedProject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) RemovePlannedProject(ctx context.Context, in *RemovePlannedProjectRequest, opts ...grpc.CallOption) (*RemovePlannedProjectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemovePlannedProjectResponse)
+	err := c.cc.Invoke(ctx, ReportingService_RemovePlannedProject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) ListPlannedProjects(ctx context.Context, in *ListPlannedProjectsRequest, opts ...grpc.CallOption) (*ListPlannedProjectsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPlannedProjectsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListPlannedProjects_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) EstimatePlan(ctx context.Context, in *EstimatePlanRequest, opts ...grpc.CallOption) (*EstimatePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EstimatePlanResponse)
+	err := c.cc.Invoke(ctx, ReportingService_EstimatePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -295,6 +353,20 @@ type ReportingServiceServer interface {
 	// organisation shows them); names and e-mail addresses only where the
 	// organisation shows personal data.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
+	// AddPlannedProject records a planned project of one team (users × days
+	// × products from a start date to an end date), which Forecast then adds
+	// to the projection. Its id is the event_id; a retry with the same
+	// event_id answers the same plan.
+	AddPlannedProject(context.Context, *AddPlannedProjectRequest) (*AddPlannedProjectResponse, error)
+	// RemovePlannedProject withdraws a planned project.
+	RemovePlannedProject(context.Context, *RemovePlannedProjectRequest) (*RemovePlannedProjectResponse, error)
+	// ListPlannedProjects lists a team's planned projects in force with each
+	// one's estimate, paged by plan id.
+	ListPlannedProjects(context.Context, *ListPlannedProjectsRequest) (*ListPlannedProjectsResponse, error)
+	// EstimatePlan answers the Flex Estimator's question for a plan not
+	// recorded: how many tokens (users × days × the products' daily rates),
+	// and when the team runs out with it and without it.
+	EstimatePlan(context.Context, *EstimatePlanRequest) (*EstimatePlanResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -349,6 +421,18 @@ func (UnimplementedReportingServiceServer) GetSubscriptionUsage(context.Context,
 }
 func (UnimplementedReportingServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
+}
+func (UnimplementedReportingServiceServer) AddPlannedProject(context.Context, *AddPlannedProjectRequest) (*AddPlannedProjectResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddPlannedProject not implemented")
+}
+func (UnimplementedReportingServiceServer) RemovePlannedProject(context.Context, *RemovePlannedProjectRequest) (*RemovePlannedProjectResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemovePlannedProject not implemented")
+}
+func (UnimplementedReportingServiceServer) ListPlannedProjects(context.Context, *ListPlannedProjectsRequest) (*ListPlannedProjectsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPlannedProjects not implemented")
+}
+func (UnimplementedReportingServiceServer) EstimatePlan(context.Context, *EstimatePlanRequest) (*EstimatePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EstimatePlan not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -634,6 +718,78 @@ func _ReportingService_ListUsers_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_AddPlannedProject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddPlannedProjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).AddPlannedProject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_AddPlannedProject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).AddPlannedProject(ctx, req.(*AddPlannedProjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_RemovePlannedProject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemovePlannedProjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).RemovePlannedProject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_RemovePlannedProject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).RemovePlannedProject(ctx, req.(*RemovePlannedProjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_ListPlannedProjects_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPlannedProjectsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListPlannedProjects(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListPlannedProjects_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListPlannedProjects(ctx, req.(*ListPlannedProjectsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_EstimatePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EstimatePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).EstimatePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_EstimatePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).EstimatePlan(ctx, req.(*EstimatePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -696,6 +852,22 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListUsers",
 			Handler:    _ReportingService_ListUsers_Handler,
+		},
+		{
+			MethodName: "AddPlannedProject",
+			Handler:    _ReportingService_AddPlannedProject_Handler,
+		},
+		{
+			MethodName: "RemovePlannedProject",
+			Handler:    _ReportingService_RemovePlannedProject_Handler,
+		},
+		{
+			MethodName: "ListPlannedProjects",
+			Handler:    _ReportingService_ListPlannedProjects_Handler,
+		},
+		{
+			MethodName: "EstimatePlan",
+			Handler:    _ReportingService_EstimatePlan_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -718,6 +718,108 @@ func (x *Alert) GetAcknowledgedBy() string {
 	return ""
 }
 
+// PlanSpec is a planned project: users each using every product on
+// days_per_week days of each week (Monday to Friday first, then the
+// weekend) or on days days in all, from start_date to end_date.
+type PlanSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 128 printable characters.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// 1 to 10,000.
+	Users int64 `protobuf:"varint,2,opt,name=users,proto3" json:"users,omitempty"`
+	// 1 to 7; exactly one of days_per_week and days.
+	DaysPerWeek int32 `protobuf:"varint,3,opt,name=days_per_week,json=daysPerWeek,proto3" json:"days_per_week,omitempty"`
+	// Days per user over the plan, 1 to the plan's length in days.
+	Days int64 `protobuf:"varint,4,opt,name=days,proto3" json:"days,omitempty"`
+	// 1 to 64 products of the organisation's catalog.
+	ProductCodes []string `protobuf:"bytes,5,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	// YYYY-MM-DD; the plan lasts at most 1,096 days and starts at most 3
+	// years before or after today.
+	StartDate     string `protobuf:"bytes,6,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate       string `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanSpec) Reset() {
+	*x = PlanSpec{}
+	mi := &file_tokenmeter_v1_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanSpec) ProtoMessage() {}
+
+func (x *PlanSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanSpec.ProtoReflect.Descriptor instead.
+func (*PlanSpec) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PlanSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PlanSpec) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *PlanSpec) GetDaysPerWeek() int32 {
+	if x != nil {
+		return x.DaysPerWeek
+	}
+	return 0
+}
+
+func (x *PlanSpec) GetDays() int64 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *PlanSpec) GetProductCodes() []string {
+	if x != nil {
+		return x.ProductCodes
+	}
+	return nil
+}
+
+func (x *PlanSpec) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *PlanSpec) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_types_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_types_proto_rawDesc = "" +
@@ -750,7 +852,16 @@ const file_tokenmeter_v1_types_proto_rawDesc = "" +
 	"\x0facknowledged_by\x18\x0e \x01(\tR\x0eacknowledgedBy\x1a:\n" +
 	"\fFiguresEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01*R\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xcb\x01\n" +
+	"\bPlanSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05users\x18\x02 \x01(\x03R\x05users\x12\"\n" +
+	"\rdays_per_week\x18\x03 \x01(\x05R\vdaysPerWeek\x12\x12\n" +
+	"\x04days\x18\x04 \x01(\x03R\x04days\x12#\n" +
+	"\rproduct_codes\x18\x05 \x03(\tR\fproductCodes\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\a \x01(\tR\aendDate*R\n" +
 	"\bDecision\x12\x18\n" +
 	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13DECISION_AUTHORIZED\x10\x01\x12\x13\n" +
@@ -810,7 +921,7 @@ func file_tokenmeter_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenmeter_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tokenmeter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_tokenmeter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_tokenmeter_v1_types_proto_goTypes = []any{
 	(Decision)(0),                 // 0: tokenmeter.v1.Decision
 	(DenyReason)(0),               // 1: tokenmeter.v1.DenyReason
@@ -822,16 +933,17 @@ var file_tokenmeter_v1_types_proto_goTypes = []any{
 	(Severity)(0),                 // 7: tokenmeter.v1.Severity
 	(*Budget)(nil),                // 8: tokenmeter.v1.Budget
 	(*Alert)(nil),                 // 9: tokenmeter.v1.Alert
-	nil,                           // 10: tokenmeter.v1.Alert.FiguresEntry
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*PlanSpec)(nil),              // 10: tokenmeter.v1.PlanSpec
+	nil,                           // 11: tokenmeter.v1.Alert.FiguresEntry
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_tokenmeter_v1_types_proto_depIdxs = []int32{
 	4,  // 0: tokenmeter.v1.Budget.scope:type_name -> tokenmeter.v1.BudgetScope
 	5,  // 1: tokenmeter.v1.Budget.period:type_name -> tokenmeter.v1.BudgetPeriod
 	7,  // 2: tokenmeter.v1.Alert.severity:type_name -> tokenmeter.v1.Severity
-	10, // 3: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
-	11, // 4: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	11, // 5: tokenmeter.v1.Alert.acknowledged_at:type_name -> google.protobuf.Timestamp
+	11, // 3: tokenmeter.v1.Alert.figures:type_name -> tokenmeter.v1.Alert.FiguresEntry
+	12, // 4: tokenmeter.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	12, // 5: tokenmeter.v1.Alert.acknowledged_at:type_name -> google.protobuf.Timestamp
 	6,  // [6:6] is the sub-list for method output_type
 	6,  // [6:6] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -850,7 +962,7 @@ func file_tokenmeter_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_types_proto_rawDesc), len(file_tokenmeter_v1_types_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -13,6 +13,7 @@ import * as money from './pages/money.js';
 import * as balances from './pages/balances.js';
 import * as history from './pages/history.js';
 import * as forecast from './pages/forecast.js';
+import * as planning from './pages/planning.js';
 import * as advice from './pages/advice.js';
 import * as subscriptions from './pages/subscriptions.js';
 import * as alerts from './pages/alerts.js';
@@ -32,6 +33,7 @@ const pages = [
   { path: 'balances', title: 'Balances', page: balances },
   { path: 'history', title: 'History', page: history },
   { path: 'forecast', title: 'Forecast', page: forecast },
+  { path: 'planning', title: 'Planning', page: planning },
   { path: 'advice', title: 'Advice', page: advice },
   { path: 'subscriptions', title: 'Subscriptions', page: subscriptions },
   { path: 'alerts', title: 'Alerts', page: alerts },

@@ -18,7 +18,9 @@ export async function render(el, ctx) {
     card('Tokens at risk of expiry', tokens(f.tokens_expiring_unspent), { testid: 'expiring-unspent', note: 'will expire before they can be spent at this pace', tone: Number(f.tokens_expiring_unspent) > 0 ? 'warn' : '' }),
     card('Burn rate', `${Number(f.burn_rate_30_days).toFixed(1)} / day`, { note: `90 days: ${Number(f.burn_rate_90_days).toFixed(1)} / day` }),
     card('Available now', tokens(f.tokens_available)),
-    card('Suggested renewal', tokens(f.suggested_renewal), { note: `used: ${tokens(f.used_last_6_months)} in 6 months, ${tokens(f.used_last_12_months)} in 12` })));
+    card('Suggested renewal', tokens(f.suggested_renewal), { note: `used: ${tokens(f.used_last_6_months)} in 6 months, ${tokens(f.used_last_12_months)} in 12` }),
+    card('Seasonality', f.seasonal ? 'last year’s months' : 'none yet', { testid: 'forecast-seasonal', note: f.seasonal ? 'the projection follows last year’s months and weekdays' : 'needs a year of history' }),
+    f.plans ? card('Planned projects', tokens(f.planned_tokens), { testid: 'forecast-planned', note: `${f.plans} plan${f.plans === 1 ? '' : 's'}; without: ${f.run_out_at_without_plans ? day(f.run_out_at_without_plans) : 'no run-out'}` }) : null));
   const months = f.months || [];
   const term = Number(f.term_tokens);
   chart(el, {
@@ -54,4 +56,22 @@ export async function render(el, ctx) {
     { label: 'Run-out at this pace', value: (m) => m.projected_run_out_month || 'lasts the term' },
     { label: '', value: (m) => (m.projected ? 'projected' : '') },
   ], months, { testid: 'forecast-months' }));
+  if (f.seasonal) el.append(seasonTable(f));
+}
+
+const monthNames = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const weekdayNames = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+// seasonTable lists the factors the projection multiplies the level by:
+// each month's use against the yearly mean, and each weekday's.
+function seasonTable(f) {
+  const rows = [
+    ...monthNames.map((m, i) => ({ name: m, kind: 'month', factor: f.month_factors?.[i] })),
+    ...weekdayNames.map((d, i) => ({ name: d, kind: 'weekday', factor: f.weekday_factors?.[i] })),
+  ];
+  return table([
+    { label: 'Month or weekday', value: (r) => r.name },
+    { label: 'Kind', value: (r) => r.kind },
+    { label: 'Factor', num: true, value: (r) => `× ${Number(r.factor ?? 0).toFixed(2)}` },
+  ], rows, { caption: 'Seasonal factors', testid: 'forecast-season' });
 }
