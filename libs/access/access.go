@@ -66,6 +66,9 @@ var Policy = auth.Policy{
 	v1.LedgerService_GetPersonalData_FullMethodName: read,
 	v1.LedgerService_SetUserProfile_FullMethodName:  manage,
 	v1.LedgerService_PlanAssignments_FullMethodName: manage,
+	// The time zone reports follow is the organisation's managers' to change.
+	v1.LedgerService_SetTimeZone_FullMethodName: manage,
+	v1.LedgerService_GetTimeZone_FullMethodName: read,
 
 	// Ingestion: launchers for their team; launcher keys by admins,
 	// access keys (people's roles) by owners.

@@ -30,12 +30,13 @@ type Profile struct {
 }
 
 // Settings follows every organisation's personal-data setting on the
-// catalog subjects of the LEDGER stream, and the profiles its users were
-// given there. Until an organisation sets it, it is pseudonymised.
+// catalog subjects of the LEDGER stream, the profiles its users were given
+// there and its time zone (zone.go). Until an organisation sets it, it is pseudonymised.
 type Settings struct {
 	mu       sync.RWMutex
 	byOrg    map[string]Setting
 	profiles map[string]map[string]Profile // org → user → profile
+	zones    map[string]ZoneSetting
 	// hidden is when each organisation last stopped showing its people.
 	hidden   map[string]time.Time
 	seq      uint64
@@ -50,7 +51,7 @@ type Settings struct {
 // setting already on the log (or ctx ends), so a service never answers with
 // a setting older than its start.
 func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
-	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
+	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]Profile{}, zones: map[string]ZoneSetting{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
 	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventlog.CatalogSubject("*")},
 	})
@@ -129,6 +130,9 @@ func (s *Settings) apply(org string, ev *v1.Event) {
 		}
 		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
 			Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), Reason: set.GetReason(), EventID: ev.GetEventId()}
+	}
+	if z := ev.GetTimeZoneSet(); z != nil {
+		s.applyZone(org, ev, z.GetZone())
 	}
 	if p := ev.GetUserProfileSet(); p != nil {
 		users := s.profiles[org]

@@ -61,6 +61,7 @@ type Event struct {
 	//	*Event_LaunchSubscribed
 	//	*Event_PersonalDataSet
 	//	*Event_UserProfileSet
+	//	*Event_TimeZoneSet
 	//	*Event_Alert
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -353,6 +354,15 @@ func (x *Event) GetUserProfileSet() *UserProfileSet {
 	return nil
 }
 
+func (x *Event) GetTimeZoneSet() *TimeZoneSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_TimeZoneSet); ok {
+			return x.TimeZoneSet
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -462,6 +472,11 @@ type Event_UserProfileSet struct {
 	UserProfileSet *UserProfileSet `protobuf:"bytes,49,opt,name=user_profile_set,json=userProfileSet,proto3,oneof"`
 }
 
+type Event_TimeZoneSet struct {
+	// On the organisation's catalog subject: its time zone.
+	TimeZoneSet *TimeZoneSet `protobuf:"bytes,59,opt,name=time_zone_set,json=timeZoneSet,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -512,6 +527,8 @@ func (*Event_LaunchSubscribed) isEvent_Payload() {}
 func (*Event_PersonalDataSet) isEvent_Payload() {}
 
 func (*Event_UserProfileSet) isEvent_Payload() {}
+
+func (*Event_TimeZoneSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -2593,11 +2610,59 @@ func (x *UserProfileSet) GetEmail() string {
 	return ""
 }
 
+// TimeZoneSet is an organisation's time zone (an IANA name such as
+// "Europe/Berlin"): its report days, ranges and months follow it. Windows,
+// pack expiry and budget periods keep server time (UTC). Before the first
+// one, an organisation's zone is UTC.
+type TimeZoneSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Zone          string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeZoneSet) Reset() {
+	*x = TimeZoneSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeZoneSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeZoneSet) ProtoMessage() {}
+
+func (x *TimeZoneSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeZoneSet.ProtoReflect.Descriptor instead.
+func (*TimeZoneSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *TimeZoneSet) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x93\x0f\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xd5\x0f\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2630,7 +2695,8 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x14subscription_revoked\x18. \x01(\v2\".tokenmeter.v1.SubscriptionRevokedH\x00R\x13subscriptionRevoked\x12N\n" +
 	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12L\n" +
 	"\x11personal_data_set\x180 \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12I\n" +
-	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12,\n" +
+	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12@\n" +
+	"\rtime_zone_set\x18; \x01(\v2\x1a.tokenmeter.v1.TimeZoneSetH\x00R\vtimeZoneSet\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
@@ -2832,7 +2898,9 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x0eUserProfileSet\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05emailBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x05email\x18\x03 \x01(\tR\x05email\"!\n" +
+	"\vTimeZoneSet\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zoneBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2846,7 +2914,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
@@ -2876,22 +2944,23 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*LaunchSubscribed)(nil),      // 25: tokenmeter.v1.LaunchSubscribed
 	(*PersonalDataSet)(nil),       // 26: tokenmeter.v1.PersonalDataSet
 	(*UserProfileSet)(nil),        // 27: tokenmeter.v1.UserProfileSet
-	nil,                           // 28: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 29: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 30: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 31: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                           // 32: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 34: tokenmeter.v1.Alert
-	(Decision)(0),                 // 35: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 36: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 37: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 38: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 39: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 40: tokenmeter.v1.CapacityKind
+	(*TimeZoneSet)(nil),           // 28: tokenmeter.v1.TimeZoneSet
+	nil,                           // 29: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 30: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 31: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 32: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                           // 33: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 35: tokenmeter.v1.Alert
+	(Decision)(0),                 // 36: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 37: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 38: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 39: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 40: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 41: tokenmeter.v1.CapacityKind
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	33, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	34, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -2916,48 +2985,49 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
 	26, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
 	27, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
-	34, // 25: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	33, // 26: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	28, // 27: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	35, // 28: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	36, // 29: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	33, // 30: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 31: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 32: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	33, // 33: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 34: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 35: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	29, // 36: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	33, // 37: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	30, // 38: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	36, // 39: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 40: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	31, // 41: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	33, // 42: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	33, // 43: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	37, // 44: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 45: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	38, // 46: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 47: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 48: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 49: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 50: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 51: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 52: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	39, // 53: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	40, // 54: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 55: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	33, // 56: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 57: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 58: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	33, // 59: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	32, // 60: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	33, // 61: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	62, // [62:62] is the sub-list for method output_type
-	62, // [62:62] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	28, // 25: tokenmeter.v1.Event.time_zone_set:type_name -> tokenmeter.v1.TimeZoneSet
+	35, // 26: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	34, // 27: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	29, // 28: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	36, // 29: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	37, // 30: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	34, // 31: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 32: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 33: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	34, // 34: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 35: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 36: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	30, // 37: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	34, // 38: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	31, // 39: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	37, // 40: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 41: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	32, // 42: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	34, // 43: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	34, // 44: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	38, // 45: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 46: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	39, // 47: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 48: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 49: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 50: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	34, // 51: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 52: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 53: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	40, // 54: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	41, // 55: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 56: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	34, // 57: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 58: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 59: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	34, // 60: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	33, // 61: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	34, // 62: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	63, // [63:63] is the sub-list for method output_type
+	63, // [63:63] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2990,6 +3060,7 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_LaunchSubscribed)(nil),
 		(*Event_PersonalDataSet)(nil),
 		(*Event_UserProfileSet)(nil),
+		(*Event_TimeZoneSet)(nil),
 		(*Event_Alert)(nil),
 	}
 	type x struct{}
@@ -2998,7 +3069,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4026,6 +4026,248 @@ func (x *AssignmentPlan) GetError() string {
 	return ""
 }
 
+type SetTimeZoneRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An IANA time zone name, e.g. "Pacific/Auckland" or "UTC"; at most 64 bytes.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeZoneRequest) Reset() {
+	*x = SetTimeZoneRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeZoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeZoneRequest) ProtoMessage() {}
+
+func (x *SetTimeZoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeZoneRequest.ProtoReflect.Descriptor instead.
+func (*SetTimeZoneRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *SetTimeZoneRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *SetTimeZoneRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type SetTimeZoneResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *TimeZoneSetting       `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeZoneResponse) Reset() {
+	*x = SetTimeZoneResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeZoneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeZoneResponse) ProtoMessage() {}
+
+func (x *SetTimeZoneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeZoneResponse.ProtoReflect.Descriptor instead.
+func (*SetTimeZoneResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *SetTimeZoneResponse) GetSetting() *TimeZoneSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type GetTimeZoneRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTimeZoneRequest) Reset() {
+	*x = GetTimeZoneRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTimeZoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTimeZoneRequest) ProtoMessage() {}
+
+func (x *GetTimeZoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTimeZoneRequest.ProtoReflect.Descriptor instead.
+func (*GetTimeZoneRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{66}
+}
+
+type GetTimeZoneResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *TimeZoneSetting       `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTimeZoneResponse) Reset() {
+	*x = GetTimeZoneResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTimeZoneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTimeZoneResponse) ProtoMessage() {}
+
+func (x *GetTimeZoneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTimeZoneResponse.ProtoReflect.Descriptor instead.
+func (*GetTimeZoneResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *GetTimeZoneResponse) GetSetting() *TimeZoneSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+// TimeZoneSetting is an organisation's time zone as the log holds it.
+type TimeZoneSetting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "UTC" while the organisation never set one.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// Unset while the organisation never set it.
+	SetAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	// Who set it: role and key id.
+	Actor         string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeZoneSetting) Reset() {
+	*x = TimeZoneSetting{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeZoneSetting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeZoneSetting) ProtoMessage() {}
+
+func (x *TimeZoneSetting) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeZoneSetting.ProtoReflect.Descriptor instead.
+func (*TimeZoneSetting) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *TimeZoneSetting) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *TimeZoneSetting) GetSetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SetAt
+	}
+	return nil
+}
+
+func (x *TimeZoneSetting) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -4328,7 +4570,19 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x0eAssignmentPlan\x12\x16\n" +
 	"\x06change\x18\x01 \x01(\tR\x06change\x12!\n" +
 	"\fproducts_now\x18\x02 \x03(\tR\vproductsNow\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error2\x9c\x13\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"C\n" +
+	"\x12SetTimeZoneRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\"O\n" +
+	"\x13SetTimeZoneResponse\x128\n" +
+	"\asetting\x18\x01 \x01(\v2\x1e.tokenmeter.v1.TimeZoneSettingR\asetting\"\x14\n" +
+	"\x12GetTimeZoneRequest\"O\n" +
+	"\x13GetTimeZoneResponse\x128\n" +
+	"\asetting\x18\x01 \x01(\v2\x1e.tokenmeter.v1.TimeZoneSettingR\asetting\"n\n" +
+	"\x0fTimeZoneSetting\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x121\n" +
+	"\x06set_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor2\xc8\x14\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -4359,7 +4613,9 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x0fSetPersonalData\x12%.tokenmeter.v1.SetPersonalDataRequest\x1a&.tokenmeter.v1.SetPersonalDataResponse\x12`\n" +
 	"\x0fGetPersonalData\x12%.tokenmeter.v1.GetPersonalDataRequest\x1a&.tokenmeter.v1.GetPersonalDataResponse\x12]\n" +
 	"\x0eSetUserProfile\x12$.tokenmeter.v1.SetUserProfileRequest\x1a%.tokenmeter.v1.SetUserProfileResponse\x12`\n" +
-	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0fPlanAssignments\x12%.tokenmeter.v1.PlanAssignmentsRequest\x1a&.tokenmeter.v1.PlanAssignmentsResponse\x12T\n" +
+	"\vSetTimeZone\x12!.tokenmeter.v1.SetTimeZoneRequest\x1a\".tokenmeter.v1.SetTimeZoneResponse\x12T\n" +
+	"\vGetTimeZone\x12!.tokenmeter.v1.GetTimeZoneRequest\x1a\".tokenmeter.v1.GetTimeZoneResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -4373,7 +4629,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),           // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),          // 1: tokenmeter.v1.ListTeamsResponse
@@ -4439,141 +4695,153 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*AssignmentRow)(nil),              // 61: tokenmeter.v1.AssignmentRow
 	(*PlanAssignmentsResponse)(nil),    // 62: tokenmeter.v1.PlanAssignmentsResponse
 	(*AssignmentPlan)(nil),             // 63: tokenmeter.v1.AssignmentPlan
-	nil,                                // 64: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                  // 65: tokenmeter.v1.CapacityKind
-	(*timestamppb.Timestamp)(nil),      // 66: google.protobuf.Timestamp
-	(*HeartbeatRequest)(nil),           // 67: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),          // 68: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                     // 69: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),              // 70: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),             // 71: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),               // 72: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),              // 73: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                    // 74: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),                // 75: tokenmeter.v1.AdjustmentKind
+	(*SetTimeZoneRequest)(nil),         // 64: tokenmeter.v1.SetTimeZoneRequest
+	(*SetTimeZoneResponse)(nil),        // 65: tokenmeter.v1.SetTimeZoneResponse
+	(*GetTimeZoneRequest)(nil),         // 66: tokenmeter.v1.GetTimeZoneRequest
+	(*GetTimeZoneResponse)(nil),        // 67: tokenmeter.v1.GetTimeZoneResponse
+	(*TimeZoneSetting)(nil),            // 68: tokenmeter.v1.TimeZoneSetting
+	nil,                                // 69: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                  // 70: tokenmeter.v1.CapacityKind
+	(*timestamppb.Timestamp)(nil),      // 71: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),           // 72: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),          // 73: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                     // 74: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),              // 75: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),             // 76: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),               // 77: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),              // 78: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                    // 79: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),                // 80: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26, // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	65, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	66, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
-	66, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
-	65, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	66, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	70, // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	71, // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	71, // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	70, // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	71, // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	66, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	71, // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
 	2,  // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,  // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	67, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	66, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	68, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	72, // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	71, // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	73, // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26, // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	69, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	69, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	69, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	70, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	66, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	64, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	71, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	74, // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	74, // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	74, // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	75, // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	71, // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	69, // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	76, // 20: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17, // 21: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21, // 22: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	71, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	72, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	66, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	73, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	76, // 23: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	77, // 24: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	71, // 25: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	78, // 26: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26, // 27: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 28: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	66, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	71, // 29: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,  // 30: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	66, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	66, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	74, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	66, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	66, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	66, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	74, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	71, // 31: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	71, // 32: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	79, // 33: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	71, // 34: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	71, // 35: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	71, // 36: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	79, // 37: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27, // 38: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26, // 39: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	75, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	80, // 40: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26, // 41: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27, // 42: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	66, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	66, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	71, // 43: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	71, // 44: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36, // 45: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	66, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	66, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	71, // 46: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	71, // 47: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 48: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	66, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	71, // 49: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39, // 50: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	66, // 51: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
-	66, // 52: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
-	66, // 53: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
+	71, // 51: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
+	71, // 52: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
+	71, // 53: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
 	46, // 54: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46, // 55: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46, // 56: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	57, // 57: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
 	57, // 58: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	66, // 59: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	71, // 59: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
 	61, // 60: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
 	63, // 61: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
-	17, // 62: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19, // 63: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22, // 64: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24, // 65: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28, // 66: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30, // 67: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32, // 68: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34, // 69: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37, // 70: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40, // 71: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42, // 72: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44, // 73: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,  // 74: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11, // 75: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13, // 76: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15, // 77: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,  // 78: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,  // 79: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,  // 80: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,  // 81: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	47, // 82: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
-	49, // 83: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
-	51, // 84: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
-	53, // 85: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
-	55, // 86: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
-	58, // 87: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
-	60, // 88: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
-	18, // 89: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20, // 90: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23, // 91: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25, // 92: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29, // 93: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31, // 94: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33, // 95: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35, // 96: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38, // 97: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41, // 98: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43, // 99: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45, // 100: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10, // 101: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12, // 102: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14, // 103: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16, // 104: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,  // 105: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,  // 106: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,  // 107: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,  // 108: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	48, // 109: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
-	50, // 110: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
-	52, // 111: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
-	54, // 112: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
-	56, // 113: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
-	59, // 114: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
-	62, // 115: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
-	89, // [89:116] is the sub-list for method output_type
-	62, // [62:89] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	68, // 62: tokenmeter.v1.SetTimeZoneResponse.setting:type_name -> tokenmeter.v1.TimeZoneSetting
+	68, // 63: tokenmeter.v1.GetTimeZoneResponse.setting:type_name -> tokenmeter.v1.TimeZoneSetting
+	71, // 64: tokenmeter.v1.TimeZoneSetting.set_at:type_name -> google.protobuf.Timestamp
+	17, // 65: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19, // 66: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22, // 67: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24, // 68: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28, // 69: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30, // 70: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32, // 71: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34, // 72: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37, // 73: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40, // 74: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42, // 75: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44, // 76: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,  // 77: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11, // 78: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13, // 79: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15, // 80: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,  // 81: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,  // 82: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,  // 83: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,  // 84: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	47, // 85: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
+	49, // 86: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
+	51, // 87: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
+	53, // 88: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	55, // 89: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	58, // 90: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	60, // 91: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
+	64, // 92: tokenmeter.v1.LedgerService.SetTimeZone:input_type -> tokenmeter.v1.SetTimeZoneRequest
+	66, // 93: tokenmeter.v1.LedgerService.GetTimeZone:input_type -> tokenmeter.v1.GetTimeZoneRequest
+	18, // 94: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20, // 95: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23, // 96: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25, // 97: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29, // 98: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31, // 99: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33, // 100: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35, // 101: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38, // 102: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41, // 103: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43, // 104: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45, // 105: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10, // 106: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12, // 107: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14, // 108: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16, // 109: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,  // 110: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,  // 111: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,  // 112: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,  // 113: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	48, // 114: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
+	50, // 115: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
+	52, // 116: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
+	54, // 117: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	56, // 118: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	59, // 119: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	62, // 120: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
+	65, // 121: tokenmeter.v1.LedgerService.SetTimeZone:output_type -> tokenmeter.v1.SetTimeZoneResponse
+	67, // 122: tokenmeter.v1.LedgerService.GetTimeZone:output_type -> tokenmeter.v1.GetTimeZoneResponse
+	94, // [94:123] is the sub-list for method output_type
+	65, // [65:94] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -4589,7 +4857,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -46,6 +46,8 @@ const (
 	LedgerService_GetPersonalData_FullMethodName    = "/tokenmeter.v1.LedgerService/GetPersonalData"
 	LedgerService_SetUserProfile_FullMethodName     = "/tokenmeter.v1.LedgerService/SetUserProfile"
 	LedgerService_PlanAssignments_FullMethodName    = "/tokenmeter.v1.LedgerService/PlanAssignments"
+	LedgerService_SetTimeZone_FullMethodName        = "/tokenmeter.v1.LedgerService/SetTimeZone"
+	LedgerService_GetTimeZone_FullMethodName        = "/tokenmeter.v1.LedgerService/GetTimeZone"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -107,6 +109,13 @@ type LedgerServiceClient interface {
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
 	PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error)
+	// SetTimeZone sets the organisation's time zone, which report days,
+	// ranges and "this month" follow (windows and expiry keep UTC): an event
+	// on the organisation's catalog subject, recorded with its actor. Owners
+	// and admins. Errors: InvalidArgument (zone, event_id), AlreadyExists
+	// (event_id reused for another setting).
+	SetTimeZone(ctx context.Context, in *SetTimeZoneRequest, opts ...grpc.CallOption) (*SetTimeZoneResponse, error)
+	GetTimeZone(ctx context.Context, in *GetTimeZoneRequest, opts ...grpc.CallOption) (*GetTimeZoneResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -387,6 +396,26 @@ func (c *ledgerServiceClient) PlanAssignments(ctx context.Context, in *PlanAssig
 	return out, nil
 }
 
+func (c *ledgerServiceClient) SetTimeZone(ctx context.Context, in *SetTimeZoneRequest, opts ...grpc.CallOption) (*SetTimeZoneResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTimeZoneResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetTimeZone_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) GetTimeZone(ctx context.Context, in *GetTimeZoneRequest, opts ...grpc.CallOption) (*GetTimeZoneResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTimeZoneResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetTimeZone_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -446,6 +475,13 @@ type LedgerServiceServer interface {
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
 	PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error)
+	// SetTimeZone sets the organisation's time zone, which report days,
+	// ranges and "this month" follow (windows and expiry keep UTC): an event
+	// on the organisation's catalog subject, recorded with its actor. Owners
+	// and admins. Errors: InvalidArgument (zone, event_id), AlreadyExists
+	// (event_id reused for another setting).
+	SetTimeZone(context.Context, *SetTimeZoneRequest) (*SetTimeZoneResponse, error)
+	GetTimeZone(context.Context, *GetTimeZoneRequest) (*GetTimeZoneResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -536,6 +572,12 @@ func (UnimplementedLedgerServiceServer) SetUserProfile(context.Context, *SetUser
 }
 func (UnimplementedLedgerServiceServer) PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlanAssignments not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetTimeZone(context.Context, *SetTimeZoneRequest) (*SetTimeZoneResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTimeZone not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetTimeZone(context.Context, *GetTimeZoneRequest) (*GetTimeZoneResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTimeZone not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -1044,6 +1086,42 @@ func _LedgerService_PlanAssignments_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_SetTimeZone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTimeZoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetTimeZone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetTimeZone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetTimeZone(ctx, req.(*SetTimeZoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_GetTimeZone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTimeZoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetTimeZone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetTimeZone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetTimeZone(ctx, req.(*GetTimeZoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1158,6 +1236,14 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PlanAssignments",
 			Handler:    _LedgerService_PlanAssignments_Handler,
+		},
+		{
+			MethodName: "SetTimeZone",
+			Handler:    _LedgerService_SetTimeZone_Handler,
+		},
+		{
+			MethodName: "GetTimeZone",
+			Handler:    _LedgerService_GetTimeZone_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
