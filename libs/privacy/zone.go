@@ -66,3 +66,9 @@ func (s *Settings) Zone(org string) *time.Location {
 	}
 	return loc
 }
+
+// ZoneNameOK reports whether name has the shape of an IANA name, which is
+// also what makes it safe to write into SQL as a literal.
+func ZoneNameOK(name string) bool {
+	return len(name) <= MaxZoneLen && zoneName.MatchString(name)
+}

@@ -269,6 +269,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	opts.Privacy = privacy.New(cfg.UserHashKey, s.settings)
 	opts.Profiles = s.settings
+	opts.Zones = s.settings
 	clientTLS, err := cfg.ClientTLS()
 	if err != nil {
 		return nil, err

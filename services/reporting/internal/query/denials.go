@@ -25,19 +25,27 @@ const (
 // denialKeys are the grouping expressions; the SQL takes them from here,
 // never from a request.
 var denialKeys = map[DenialGroup]string{
-	DenyByDay: "toString(day)", DenyByTeam: "team_id", DenyByUser: "user_id",
+	DenyByTeam: "team_id", DenyByUser: "user_id",
 	DenyByProduct: "product_code", DenyByReason: "deny_reason",
 }
 
 // DenialScope is which refusals a report reads: f, narrowed to some reasons
 // (names as in launches.deny_reason) and products when given.
+// key is what g groups by: a day is the date in the filter's zone.
+func (d DenialScope) key(g DenialGroup) string {
+	if g == DenyByDay {
+		return "toString(" + dayOf(d.Filter, "at") + ")"
+	}
+	return denialKeys[g]
+}
+
 type DenialScope struct {
 	Filter
 	Reasons, Products []string
 }
 
 func (d DenialScope) where() (string, []any) {
-	sql := scope(d.Filter) + " AND outcome = 'denied'" + inList("deny_reason", len(d.Reasons)) + inList("product_code", len(d.Products))
+	sql := scope(d.Filter, "at") + " AND outcome = 'denied'" + inList("deny_reason", len(d.Reasons)) + inList("product_code", len(d.Products))
 	return sql, strArgs(strArgs(scopeArgs(d.Filter), d.Reasons), d.Products)
 }
 
@@ -57,7 +65,7 @@ func DenialGroups(d DenialScope, g DenialGroup) (string, []any) {
 	if g == DenyByDay {
 		order = "k"
 	}
-	sql := `SELECT ` + denialKeys[g] + ` AS k, count() AS denials, uniqExact(user_id) AS users, sum(tokens) AS required
+	sql := `SELECT ` + d.key(g) + ` AS k, count() AS denials, uniqExact(user_id) AS users, sum(tokens) AS required
 FROM launches_v2
 WHERE ` + where + `
 GROUP BY k
@@ -68,7 +76,7 @@ ORDER BY ` + order
 // DenialReasons builds the refusals of d per key of g and reason.
 func DenialReasons(d DenialScope, g DenialGroup) (string, []any) {
 	where, args := d.where()
-	sql := `SELECT ` + denialKeys[g] + ` AS k, deny_reason, count() AS denials
+	sql := `SELECT ` + d.key(g) + ` AS k, deny_reason, count() AS denials
 FROM launches_v2
 WHERE ` + where + `
 GROUP BY k, deny_reason

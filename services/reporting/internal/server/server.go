@@ -26,6 +26,11 @@ type Profiles interface {
 	Profile(org, user string) (privacy.Profile, bool)
 }
 
+// Zones are the organisations' time zones (privacy.Settings).
+type Zones interface {
+	Zone(org string) *time.Location
+}
+
 // Reports runs report queries (query.Reader).
 type Reports interface {
 	UsageByDay(ctx context.Context, f query.Filter) ([]query.DayUsage, error)
@@ -78,7 +83,9 @@ type Options struct {
 	Privacy  *privacy.Policy
 	// Profiles are the users' display names and e-mail addresses (nil: none).
 	Profiles Profiles
-	Advice   advice.Config
+	// Zones are the time zones report dates follow (nil: UTC for all).
+	Zones  Zones
+	Advice advice.Config
 	// Buckets are the upper bounds of the token buckets (default 100, 500, 1000).
 	Buckets []int64
 	// IdleDays without a charge make an assigned user idle (default 90).
@@ -97,6 +104,7 @@ type Server struct {
 	balances Balances
 	privacy  *privacy.Policy
 	profiles Profiles
+	zones    Zones
 	advice   advice.Config
 	buckets  []int64
 	idleDays int
@@ -127,7 +135,7 @@ func NewWith(o Options) *Server {
 	if o.SessionMaxGap <= 0 {
 		o.SessionMaxGap = 15 * time.Minute
 	}
-	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
+	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, profiles: o.Profiles, zones: o.Zones, advice: o.Advice,
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 
@@ -146,7 +154,7 @@ func (s *Server) filter(ctx context.Context, teamIDs []string, r *v1.UsageRange)
 	if err != nil {
 		return query.Filter{}, err
 	}
-	f, err := query.NewFilter(p.Org, teamIDs, rangeSpec(r), s.now())
+	f, err := query.NewFilterIn(p.Org, teamIDs, rangeSpec(r), s.now(), s.zone(p.Org))
 	if err != nil {
 		return query.Filter{}, s.toStatus(ctx, err)
 	}
@@ -156,6 +164,14 @@ func (s *Server) filter(ctx context.Context, teamIDs []string, r *v1.UsageRange)
 		}
 	}
 	return f, nil
+}
+
+// zone is the time zone org's report dates follow.
+func (s *Server) zone(org string) *time.Location {
+	if s.zones == nil {
+		return time.UTC
+	}
+	return s.zones.Zone(org)
 }
 
 // invalid is an InvalidArgument naming field.
