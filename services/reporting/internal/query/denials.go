@@ -178,3 +178,36 @@ func DenialFingerprint(d DenialScope) uint64 {
 	}
 	return h.Sum64()
 }
+
+// DenialRow is one refused launch for an export, with its date in the
+// filter's zone.
+type DenialRow struct {
+	Denial
+	Day time.Time
+}
+
+// DenialRows builds every refusal of d, oldest first.
+func DenialRows(d DenialScope) (string, []any) {
+	where, args := d.where()
+	sql := `SELECT ` + dayOf(d.Filter, "at") + ` AS d, seq, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
+FROM launches_v2
+WHERE ` + where + `
+ORDER BY seq`
+	return sql, args
+}
+
+// EachDenial calls fn with every refusal of d, oldest first; the row is
+// reused from call to call.
+func (r *Reader) EachDenial(ctx context.Context, d DenialScope, fn func(*DenialRow) error) error {
+	sql, args := DenialRows(d)
+	var x DenialRow
+	return r.each(ctx, "denial rows", sql, args, func(rows driver.Rows) error {
+		var renewal uint8
+		if err := rows.Scan(&x.Day, &x.Seq, &x.EventID, &x.TeamID, &x.UserID, &x.Product, &x.Version, &x.Device,
+			&x.Reason, &x.At, &x.TokensRequired, &renewal); err != nil {
+			return err
+		}
+		x.Renewal = renewal == 1
+		return fn(&x)
+	})
+}

@@ -17,8 +17,9 @@ import (
 // chunkSize is the most bytes one ExportResponse carries.
 const chunkSize = 64 << 10
 
-// Export streams usage (one row per charge), packs (subscriptions) or users
-// as CSV or XLSX, in chunks of at most 64 KiB. Columns: EXPORTS.md.
+// Export streams usage (one row per charge), packs (subscriptions), users,
+// denials or spend as CSV or XLSX, in chunks of at most 64 KiB. Columns:
+// EXPORTS.md.
 func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer[v1.ExportResponse]) error {
 	ctx := stream.Context()
 	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
@@ -42,6 +43,10 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 		kind, columns = "packs", export.PackColumns
 	case v1.ExportKind_EXPORT_KIND_USERS:
 		kind, columns = "users", export.UserColumns
+	case v1.ExportKind_EXPORT_KIND_DENIALS:
+		kind, columns = "denials", export.DenialColumns
+	case v1.ExportKind_EXPORT_KIND_SPEND:
+		kind, columns = "spend", export.SpendColumns
 	default:
 		return s.toStatus(ctx, invalid("kind", "unknown kind %d", req.GetKind()))
 	}
@@ -66,6 +71,10 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 		err = s.exportPacks(ctx, f, row)
 	case "users":
 		err = s.exportUsers(ctx, f, shown.User, row)
+	case "denials":
+		err = s.exportDenials(ctx, f, shown, row)
+	case "spend":
+		err = s.exportSpend(ctx, f, shown.User, row)
 	}
 	if err != nil {
 		w.Discard()
