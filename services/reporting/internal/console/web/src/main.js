@@ -1,8 +1,8 @@
 // The console shell: sign-in, navigation, the team and range pickers, and
 // the live alert feed that runs while signed in.
-import { session, ApiError, loadSession, signOut } from './api.js';
+import { session, ApiError, loadSession, signOut, call } from './api.js';
 import { listAll } from './paging.js';
-import { h, notice } from './format.js';
+import { h, notice, zone, setZone } from './format.js';
 import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
 import * as summary from './pages/summary.js';
 import * as products from './pages/products.js';
@@ -67,6 +67,8 @@ function context() {
     rangeLabel: ranges.find(([v]) => v === state.range)?.[1] || '',
     feed: alertFeed,
     go: (hash) => { location.hash = hash; },
+    // reload renders the page again, header included (after a setting changed).
+    reload: () => route(),
   };
 }
 
@@ -136,6 +138,8 @@ function shell(current) {
     select('range-picker', 'Range', ranges, state.range, (v) => {
       state.range = v; sessionStorage.setItem('tokenmeter.range', v); route();
     }),
+    h('span', { class: 'zone', 'data-testid': 'time-zone', title: 'Report days, ranges and "this month" are dates in the organisation\'s time zone (Settings)' },
+      `Dates in ${zone.name}`),
     session.sso ? h('span', { class: 'who', 'data-testid': 'signed-in-as' }, `${session.sso.name} · ${session.sso.org} · ${session.sso.role}`) : null,
     h('button', { class: 'link', onclick: async () => { await signOut(); signInView('You are signed out.'); } }, 'Sign out'));
   const main = h('main', { id: 'main', tabindex: '-1' });
@@ -170,6 +174,7 @@ function problem(err) {
 
 async function start() {
   state.teams = await loadTeams();
+  setZone((await call('ReportingService', 'WhoAmI', {})).time_zone || 'UTC');
   if (state.team && !state.teams.includes(state.team)) state.team = '';
   startAlertFeed(() => { if (location.hash.startsWith('#/alerts')) route(); });
   if (!location.hash) location.hash = '#/summary';
