@@ -47,6 +47,13 @@ func TestTimeZoneSetting(t *testing.T) {
 	_, err = admin.SetTimeZone(ctx, &v1.SetTimeZoneRequest{Zone: "Europe/Berlin", EventId: "zone-0001"})
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "an event id already used for another setting: %v", err)
 
+	var changes []string
+	for _, tx := range listAll(t, admin, &v1.ListTransactionsRequest{Types: []string{"time_zone_set"}}) {
+		changes = append(changes, tx.GetDetail()+" by "+tx.GetActor())
+	}
+	require.Len(t, changes, 2, "the organisation's history holds each change")
+	require.Regexp(t, `^report days are dates in America/Los_Angeles by admin:`, changes[1])
+
 	r.stop()
 	r2 := startReplica(t, natsURL, "solo-again")
 	got, err = client(t, r2.svc.Addr(), viewerKey).GetTimeZone(ctx, &v1.GetTimeZoneRequest{})

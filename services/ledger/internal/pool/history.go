@@ -14,7 +14,7 @@ var HistoryTypes = []string{
 	"pack_added", "window_charged", "tokens_adjusted", "pack_expired", "pool_suspended",
 	"launch_denied", "launch_covered", "user_assigned", "user_unassigned",
 	"budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned",
-	"product_rate_set", "personal_data_set",
+	"product_rate_set", "personal_data_set", "time_zone_set",
 	"subscription_granted", "subscription_revoked", "launch_subscribed",
 }
 
@@ -97,6 +97,8 @@ func describe(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) {
 		if pl.PersonalDataSet.GetShow() {
 			tx.Detail = "people shown as they are (user ids, devices, event ids, personal attributes)"
 		}
+	case *v1.Event_TimeZoneSet:
+		tx.Type, tx.Detail = "time_zone_set", "report days are dates in "+pl.TimeZoneSet.GetZone()
 	default:
 		return describeCapacity(ev, tx)
 	}

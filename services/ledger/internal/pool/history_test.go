@@ -56,6 +56,8 @@ func historyEvents() []struct {
 			"authorized by the user's named subscription: no tokens"},
 		{env(&v1.Event{Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: false, Reason: "policy"}}}), 0,
 			"people shown as keyed pseudonyms"},
+		{env(&v1.Event{Payload: &v1.Event_TimeZoneSet{TimeZoneSet: &v1.TimeZoneSet{Zone: "Pacific/Auckland"}}}), 0,
+			"report days are dates in Pacific/Auckland"},
 	}
 }
 
