@@ -476,7 +476,8 @@ func (CapacityBucket) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
 }
 
-// UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive).
+// UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive),
+// both dates of the organisation's time zone (WhoAmIResponse.time_zone).
 type UsageRange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Preset        RangePreset            `protobuf:"varint,1,opt,name=preset,proto3,enum=tokenmeter.v1.RangePreset" json:"preset,omitempty"`
@@ -4189,7 +4190,7 @@ func (x *ProductSessions) GetBriefTokens() int64 {
 }
 
 // DayPeak is the most users who had one product open at the same instant
-// on one day (UTC).
+// on one day (of the organisation's time zone).
 type DayPeak struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Day         string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
