@@ -5343,7 +5343,7 @@ type DirectoryUser struct {
 	Email       string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	// The teams the user is assigned to now, with the products allowed there.
 	Assignments []*UserAssignment `protobuf:"bytes,4,rep,name=assignments,proto3" json:"assignments,omitempty"`
-	// Last charged day in the teams listed (unset: never).
+	// The last charge in the teams listed (unset: never).
 	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	// "assigned" (and used within the idle days), "idle" (assigned, no use
 	// within the idle days) or "unassigned" (charged or assigned before).
