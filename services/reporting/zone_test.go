@@ -54,6 +54,9 @@ func TestReportDaysFollowTheOrganisationsZone(t *testing.T) {
 			Payload: &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{UserId: "ann", ProductCode: "REVIT",
 				Reason: v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS, TokensRequired: 10}}},
 		charge("initech", "design", "utc-1", "REVIT", 10, at(la, "2026-03-08 23:30")), // no zone: UTC
+		{EventId: "la-cap", OrgId: "globex", TeamId: "design", ServerTime: timestamppb.New(at(la, "2026-03-31 23:30")),
+			Payload: &v1.Event_CapacityUsed{CapacityUsed: &v1.CapacityUsed{ProductCode: "API", UserId: "ann", Units: 5,
+				CheckoutId: "k1", Capacity: &v1.CapacityFigures{Total: 100}}}},
 	}
 	js := logAs(t, natsURL, "ledger")
 	for _, ev := range events {
@@ -104,5 +107,16 @@ func TestReportDaysFollowTheOrganisationsZone(t *testing.T) {
 			days = append(days, r[0])
 		}
 		require.Equal(t, []string{"2026-03-07", "2026-03-08", "2026-03-31"}, days, "the export's day column: %v", rows[0])
+	})
+
+	t.Run("capacity months", func(t *testing.T) {
+		resp, err := client(t, svc.Addr(), globexKey).GetCapacityUsage(t.Context(), &v1.GetCapacityUsageRequest{TeamId: "design",
+			ProductCode: "API", Bucket: v1.CapacityBucket_CAPACITY_BUCKET_MONTH, Range: &v1.UsageRange{FromDate: "2026-03-01", ToDate: "2026-04-30"}})
+		require.NoError(t, err)
+		var used []string
+		for _, b := range resp.GetBuckets() {
+			used = append(used, fmt.Sprintf("%s %d", b.GetStartDate(), b.GetUnitsUsed()))
+		}
+		require.Equal(t, []string{"2026-03-01 5", "2026-04-01 0"}, used, "the last evening of March, local time, is March's")
 	})
 }
