@@ -37,13 +37,16 @@ type ZoneSetting struct {
 	Actor string
 	// EventID is the id of the event that set it.
 	EventID string
+	// loc is Zone loaded once; nil when this binary does not know it.
+	loc *time.Location
 }
 
 // applyZone records a TimeZoneSet; a name this binary cannot load (an older
 // time zone database) leaves the organisation in UTC rather than guessing.
 func (s *Settings) applyZone(org string, ev *v1.Event, zone string) {
+	loc, _ := LoadZone(zone)
 	s.zones[org] = ZoneSetting{Zone: zone, At: ev.GetServerTime().AsTime(),
-		Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), EventID: ev.GetEventId()}
+		Actor: ev.GetActor().GetKind() + ":" + ev.GetActor().GetId(), EventID: ev.GetEventId(), loc: loc}
 }
 
 // ZoneSetting returns org's time zone setting and whether it ever set one.
@@ -56,15 +59,11 @@ func (s *Settings) ZoneSetting(org string) (ZoneSetting, bool) {
 
 // Zone is the time zone org's reports follow: UTC until it sets one.
 func (s *Settings) Zone(org string) *time.Location {
-	z, ok := s.ZoneSetting(org)
-	if !ok {
+	z, _ := s.ZoneSetting(org)
+	if z.loc == nil {
 		return time.UTC
 	}
-	loc, err := LoadZone(z.Zone)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
+	return z.loc
 }
 
 // ZoneNameOK reports whether name has the shape of an IANA name, which is
