@@ -74,6 +74,9 @@ var Policy = auth.Policy{
 	v1.LedgerService_ChangeUserGroupMembers_FullMethodName: manageTeam,
 	v1.LedgerService_DeleteUserGroup_FullMethodName:        manageTeam,
 	v1.LedgerService_ListUserGroups_FullMethodName:         readTeam,
+	// The time zone reports follow is the organisation's managers' to change.
+	v1.LedgerService_SetTimeZone_FullMethodName: manage,
+	v1.LedgerService_GetTimeZone_FullMethodName: read,
 
 	// Ingestion: launchers for their team; launcher keys by admins,
 	// access keys (people's roles) by owners.

@@ -30,8 +30,8 @@ type Profile struct {
 }
 
 // Settings follows every organisation's personal-data setting on the
-// catalog subjects of the LEDGER stream, and the profiles its users were
-// given there. Until an organisation sets it, it is pseudonymised.
+// catalog subjects of the LEDGER stream, the profiles its users were given
+// there and its time zone (zone.go). Until an organisation sets it, it is pseudonymised.
 type Settings struct {
 	mu       sync.RWMutex
 	byOrg    map[string]Setting
@@ -39,6 +39,7 @@ type Settings struct {
 	// erased are the users each organisation erased; each org's map is
 	// replaced, never changed, so a Shown may hold it without a lock.
 	erased map[string]map[string]Erasure
+	zones  map[string]ZoneSetting
 	// hidden is when each organisation last stopped showing its people.
 	hidden   map[string]time.Time
 	seq      uint64
@@ -54,7 +55,8 @@ type Settings struct {
 // a setting older than its start.
 func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
 	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]storedProfile{},
-		erased: map[string]map[string]Erasure{}, hidden: map[string]time.Time{}, advanced: make(chan struct{}), ready: make(chan struct{})}
+		erased: map[string]map[string]Erasure{}, zones: map[string]ZoneSetting{}, hidden: map[string]time.Time{},
+		advanced: make(chan struct{}), ready: make(chan struct{})}
 	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventlog.CatalogSubject("*")},
 	})
@@ -133,6 +135,9 @@ func (s *Settings) apply(org string, ev *v1.Event) {
 		}
 		s.byOrg[org] = Setting{Show: set.GetShow(), At: ev.GetServerTime().AsTime(),
 			Actor: actorText(ev.GetActor()), Reason: set.GetReason(), EventID: ev.GetEventId()}
+	}
+	if z := ev.GetTimeZoneSet(); z != nil {
+		s.applyZone(org, ev, z.GetZone())
 	}
 	if p := ev.GetUserProfileSet(); p != nil {
 		s.setProfile(org, p)

@@ -261,6 +261,12 @@ func BenchmarkReports(b *testing.B) {
 	srv := server.NewWith(server.Options{Reports: query.NewReader(conn), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return year.AddDate(1, 0, -1) }})
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Org: "bench", Role: auth.RoleAdmin})
+	// The same reports for an organisation in another zone read the charges
+	// (dated there) instead of usage_daily_v2's UTC days.
+	auckland, err := time.LoadLocation("Pacific/Auckland")
+	require.NoError(b, err)
+	zoned := server.NewWith(server.Options{Reports: query.NewReader(conn), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return year.AddDate(1, 0, -1) }, Zones: fixedZone{auckland}})
 	team := []string{"team-7"}
 	yearRange := &v1.UsageRange{Preset: v1.RangePreset_RANGE_PRESET_LAST_12_MONTHS}
 	reports := map[string]func() error{
@@ -282,6 +288,18 @@ func BenchmarkReports(b *testing.B) {
 		},
 		"by_attribute": func() error {
 			_, err := srv.GetUsageByAttribute(ctx, &v1.GetUsageByAttributeRequest{TeamIds: team, Range: yearRange, AttributeKey: "project"})
+			return err
+		},
+		"by_day_zoned": func() error {
+			_, err := zoned.GetUsageByDay(ctx, &v1.GetUsageByDayRequest{TeamIds: team, Range: yearRange})
+			return err
+		},
+		"by_user_top10_zoned": func() error {
+			_, err := zoned.GetUsageByUser(ctx, &v1.GetUsageByUserRequest{TeamIds: team, Range: yearRange, Limit: 10})
+			return err
+		},
+		"summary_zoned": func() error {
+			_, err := zoned.GetUsageSummary(ctx, &v1.GetUsageSummaryRequest{TeamIds: team, Range: yearRange})
 			return err
 		},
 		"forecast": func() error { _, err := srv.Forecast(ctx, &v1.ForecastRequest{TeamId: "team-7"}); return err },
@@ -311,6 +329,11 @@ func BenchmarkReports(b *testing.B) {
 		})
 	}
 }
+
+// fixedZone puts every organisation in one time zone.
+type fixedZone struct{ loc *time.Location }
+
+func (z fixedZone) Zone(string) *time.Location { return z.loc }
 
 // settle merges each table down to one part per partition. While a
 // background merge holds some of the parts, OPTIMIZE … FINAL does nothing

@@ -141,6 +141,31 @@ func TestGetSpend(t *testing.T) {
 	require.Equal(t, []string{"attribute_key"}, refusedFields(t, err))
 	_, err = fx.acme.GetSpend(t.Context(), &v1.GetSpendRequest{TeamIds: both, GroupBy: 99, AttributeKey: strings.Repeat("k", 5000)})
 	require.Equal(t, []string{"group_by"}, refusedFields(t, err))
+
+	t.Run("pages", func(t *testing.T) {
+		all := spend(&v1.GetSpendRequest{TeamIds: both, GroupBy: v1.SpendGrouping_SPEND_GROUPING_ATTRIBUTE, AttributeKey: "project"})
+		require.Len(t, all.GetRows(), 5)
+		require.Empty(t, all.GetNextPageToken(), "the default page holds them all")
+		var paged []string
+		req := &v1.GetSpendRequest{TeamIds: both, GroupBy: v1.SpendGrouping_SPEND_GROUPING_ATTRIBUTE, AttributeKey: "project", PageSize: 2}
+		for pages := 1; ; pages++ {
+			resp := spend(req)
+			require.LessOrEqual(t, len(resp.GetRows()), 2)
+			require.Equal(t, money(all.GetTotalSpent()), money(resp.GetTotalSpent()), "totals are of the whole range on every page")
+			paged = append(paged, rows(resp)...)
+			if resp.GetNextPageToken() == "" {
+				require.Equal(t, 3, pages)
+				break
+			}
+			req.PageToken = resp.GetNextPageToken()
+		}
+		require.Equal(t, rows(all), paged, "the pages, in order, are the whole answer")
+
+		_, err := fx.acme.GetSpend(t.Context(), &v1.GetSpendRequest{TeamIds: both, PageSize: 1001})
+		require.Equal(t, []string{"page_size"}, refusedFields(t, err))
+		_, err = fx.acme.GetSpend(t.Context(), &v1.GetSpendRequest{TeamIds: []string{"design"}, PageSize: 2, PageToken: req.GetPageToken()})
+		require.Equal(t, []string{"page_token"}, refusedFields(t, err), "a token of another request")
+	})
 }
 
 func money(ms []*v1.Money) []string {

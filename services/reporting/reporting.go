@@ -290,6 +290,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	opts.Privacy = privacy.New(cfg.UserHashKey, s.settings)
 	opts.Profiles = privacy.FollowDirectory(ctx, js, s.settings, cfg.UserHashKey, log)
+	opts.Zones = s.settings
 	clientTLS, err := cfg.ClientTLS()
 	if err != nil {
 		return nil, err

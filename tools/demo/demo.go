@@ -58,6 +58,9 @@ func Load(ctx context.Context, admin, service *grpc.ClientConn, org string, now 
 func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usage UsageLog, org string, now time.Time, weeks int) (launches int, err error) {
 	ledger := v1.NewLedgerServiceClient(admin)
 	start := now.AddDate(0, 0, -7*weeks).Truncate(24 * time.Hour)
+	if err := setZone(ctx, ledger); err != nil {
+		return 0, err
+	}
 	if err := setUp(ctx, ledger, now, start); err != nil {
 		return 0, err
 	}
@@ -81,6 +84,9 @@ func LoadWithSessions(ctx context.Context, admin, service *grpc.ClientConn, usag
 			return h.launches, err
 		}
 		if err := h.day(sctx, day); err != nil {
+			return h.launches, err
+		}
+		if err := h.lateLaunch(sctx, day); err != nil {
 			return h.launches, err
 		}
 	}

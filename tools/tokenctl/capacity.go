@@ -29,7 +29,9 @@ Status is red at or below 20 % available. A product may have a term end
 	return cmd
 }
 
-func capacityTable(balances []*v1.Balance) *table {
+// capacityTable shows the term ends and refresh dates, instants the ledger
+// keeps in UTC, as dates in the organisation's zone.
+func capacityTable(balances []*v1.Balance, zone *time.Location) *table {
 	now := time.Now()
 	t := newTable("TEAM", "PRODUCT", "KIND", "TOTAL", "AVAILABLE", "IN_USE", "STATUS", "ENDS", "REFRESHES")
 	for _, b := range balances {
@@ -39,31 +41,34 @@ func capacityTable(balances []*v1.Balance) *table {
 				status = "expired"
 			}
 			t.add(b.GetTeamId(), c.GetProductCode(), enumName(c.GetKind().String(), "CAPACITY_KIND_"), c.GetTotal(), c.GetAvailable(),
-				c.GetInUse(), status, dateOr(c.GetEndsAt()), dateOr(c.GetRefreshesAt()))
-			if note := termNote(c, now); note != "" {
+				c.GetInUse(), status, dateOr(c.GetEndsAt(), zone), dateOr(c.GetRefreshesAt(), zone))
+			if note := termNote(c, now, zone); note != "" {
 				t.note("%s of %s: %s", c.GetProductCode(), b.GetTeamId(), note)
 			}
 		}
 	}
+	if zone != time.UTC {
+		t.note("dates in %s", zone)
+	}
 	return t
 }
 
-// dateOr is ts's UTC date, "-" when unset.
-func dateOr(ts *timestamppb.Timestamp) string {
+// dateOr is ts's date in zone, "-" when unset.
+func dateOr(ts *timestamppb.Timestamp, zone *time.Location) string {
 	if ts == nil {
 		return "-"
 	}
-	return ts.AsTime().UTC().Format(time.DateOnly)
+	return ts.AsTime().In(zone).Format(time.DateOnly)
 }
 
 // termNote says a card's term as the seed's cards do: "ends in 30 days,
 // refreshes in 12 days" (whole days, rounded up), or "expired".
-func termNote(c *v1.Capacity, now time.Time) string {
+func termNote(c *v1.Capacity, now time.Time, zone *time.Location) string {
 	in := func(ts *timestamppb.Timestamp) int64 { return int64(math.Ceil(ts.AsTime().Sub(now).Hours() / 24)) }
 	var parts []string
 	switch {
 	case c.GetExpired():
-		parts = append(parts, "expired on "+dateOr(c.GetEndsAt()))
+		parts = append(parts, "expired on "+dateOr(c.GetEndsAt(), zone))
 	case c.GetEndsAt() != nil:
 		parts = append(parts, fmt.Sprintf("ends in %d days", in(c.GetEndsAt())))
 	}
@@ -102,7 +107,11 @@ without TEAM (-o json: the GetBalanceResponse or ListTeamsResponse).`,
 			if err != nil {
 				return err
 			}
-			return a.emit(cmd, resp, capacityTable(balances))
+			client, err := a.ledgerClient(cmd)
+			if err != nil {
+				return err
+			}
+			return a.emit(cmd, resp, capacityTable(balances, a.zone(cmd.Context(), client)))
 		},
 	}
 }
@@ -138,7 +147,7 @@ func (a *app) capacitySetCommand() *cobra.Command {
 			if err != nil {
 				return retryHint(err, id)
 			}
-			return a.emit(cmd, resp, capacityTable([]*v1.Balance{{TeamId: args[0], Capacities: []*v1.Capacity{resp.GetCapacity()}}}))
+			return a.emit(cmd, resp, capacityTable([]*v1.Balance{{TeamId: args[0], Capacities: []*v1.Capacity{resp.GetCapacity()}}}, a.zone(cmd.Context(), client)))
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", fmt.Sprintf("how it is consumed: %v", enumNames(v1.CapacityKind_value, "CAPACITY_KIND_")))

@@ -21,11 +21,13 @@ func (a *app) exportCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "export FILE",
-		Short: "Export usage, packs or users to a CSV or XLSX file; Ctrl-C and re-run resumes",
+		Short: "Export usage, packs, users, denials or spend to a CSV or XLSX file; Ctrl-C and re-run resumes",
 		Long: `Export a report to FILE: usage (one row per charge: day, team, user, product,
-tokens, pack split, window, attributes, event id), packs or users, as CSV or
-XLSX (--format, default from FILE's extension, else CSV). FILE "-" writes to
-stdout (no resume).
+tokens, pack split, window, attributes, event id), packs, users, denials (every
+refused launch) or spend (the range's cost by team, product and user, per
+currency), as CSV or XLSX (--format, default from FILE's extension, else CSV).
+Days are dates in the organisation's time zone (tokenctl time-zone). FILE "-"
+writes to stdout (no resume).
 
 Progress shows on stderr: a bar with rate and ETA on a terminal, otherwise a
 line every few seconds.
@@ -45,7 +47,8 @@ refuses to touch FILE.part; --restart discards it.`,
 		Example: `  tokenctl export usage-march.csv --from 2026-03-01 --to 2026-03-31
   tokenctl export usage.xlsx --range this-month --team design
   tokenctl export packs.csv --kind packs
-  tokenctl export - --kind users | head`,
+  tokenctl export - --kind users | head
+  tokenctl export denials.xlsx --kind denials --range 3m`,
 		Args: exactArgs("FILE"),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return []string{"csv", "xlsx"}, cobra.ShellCompDirectiveFilterFileExt

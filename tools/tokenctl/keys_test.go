@@ -63,7 +63,7 @@ func testAccess(t *testing.T, s *stack) {
 	viewer["TOKENMETER_API_KEY"] = made.GetSecret()
 	require.Eventually(t, func() bool { return ctl(t, viewer, "balance", "design").code == 0 }, 5*time.Second, 200*time.Millisecond)
 	rows = tableRows(t, ok(t, viewer, "whoami"))
-	require.Equal(t, []string{"demo", "viewer", "-", made.GetKey().GetKeyId()}, rows[1])
+	require.Equal(t, []string{"demo", "viewer", "-", made.GetKey().GetKeyId(), "UTC"}, rows[1])
 	r = ctl(t, viewer, "packs", "add", "design", "viewer-pack", "10")
 	require.NotEqual(t, 0, r.code, "a viewer adds no pack")
 	require.Contains(t, r.stderr, "may not")

@@ -54,6 +54,9 @@ func testDenialsAndSpend(t *testing.T, s *stack) {
 	require.Equal(t, [][]string{{"KEY", "CURRENCY", "AMOUNT", "TOKENS", "CHARGES"},
 		{"ann", "EUR", "25.00", "10", "2"}, {"ann", "USD", "18.00", "6", "1"}}, tableRows(t, out))
 	require.Contains(t, out, "\nleft in the packs now: 282.00 USD (94 tokens)\n")
+	paged := ctlWith(t, Options{pageSize: 1}, env, append([]string{"report", "spend", "--by", "user"}, scope...)...)
+	require.Equal(t, 0, paged.code, paged.stderr)
+	require.Equal(t, out, paged.out, "page by page, the same report")
 
 	var denials v1.GetDenialsResponse
 	require.Eventually(t, func() bool {

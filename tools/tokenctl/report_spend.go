@@ -1,6 +1,7 @@
 package tokenctl
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -42,10 +43,17 @@ in the range, and the value left in the packs now.`,
 				return err
 			}
 			req.TeamIds, req.Range = teams, rng
-			resp, err := client.GetSpend(cmd.Context(), req)
+			var resp *v1.GetSpendResponse
+			rows, err := allPages(cmd.Context(), a.o.pageSize, 0, func(ctx context.Context, size int32, token string) ([]*v1.SpendRow, string, error) {
+				req.PageSize, req.PageToken = size, token
+				page, err := client.GetSpend(ctx, req)
+				resp = page // the totals are on every page
+				return page.GetRows(), page.GetNextPageToken(), err
+			})
 			if err != nil {
 				return err
 			}
+			resp.Rows, resp.NextPageToken = rows, ""
 			t := newTable("KEY", "CURRENCY", "AMOUNT", "TOKENS", "CHARGES")
 			for _, r := range resp.GetRows() {
 				t.add(r.GetKey(), r.GetCurrency(), micros(r.GetAmountMicros()), r.GetTokens(), r.GetCharges())

@@ -109,7 +109,8 @@ as protojson (field names as in the .proto files), -o csv the table's rows.`,
 		&cobra.Group{ID: groupAlerts, Title: "Alerts (alerting):"},
 		&cobra.Group{ID: groupTools, Title: "Tools:"})
 	for _, c := range []*cobra.Command{a.teamsCommand(), a.usersCommand(), a.productsCommand(), a.packsCommand(),
-		a.balanceCommand(), a.transactionsCommand(), a.budgetsCommand(), a.capacityCommand(), a.subscriptionsCommand(), a.personalDataCommand(), a.groupsCommand()} {
+		a.balanceCommand(), a.transactionsCommand(), a.budgetsCommand(), a.capacityCommand(), a.subscriptionsCommand(), a.personalDataCommand(), a.groupsCommand(),
+		a.timeZoneCommand()} {
 		c.GroupID = groupLedger
 		root.AddCommand(c)
 	}

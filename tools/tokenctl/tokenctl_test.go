@@ -18,6 +18,7 @@ func TestTokenctl(t *testing.T) {
 		{"keys", testKeys},
 		{"access", testAccess},
 		{"personal data", testPersonalData},
+		{"time zone", testTimeZone},
 		{"user directory", testDirectory},
 		{"users import", testImport},
 		{"alert rules and webhooks", testAlerting},

@@ -21,8 +21,8 @@ func (a *app) whoamiCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := newTable("ORG", "ROLE", "TEAM", "KEY_ID")
-			t.add(resp.GetOrgId(), resp.GetRole(), resp.GetRoleTeamId(), resp.GetKeyId())
+			t := newTable("ORG", "ROLE", "TEAM", "KEY_ID", "TIME_ZONE")
+			t.add(resp.GetOrgId(), resp.GetRole(), resp.GetRoleTeamId(), resp.GetKeyId(), resp.GetTimeZone())
 			return a.emit(cmd, resp, t)
 		},
 	}

@@ -417,8 +417,30 @@ test('the console', async (t) => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByTestId('personal-data-state').filter({ hasText: 'shown as they are' }).waitFor();
     await page.getByText('Only the organisation\'s owner may change this setting.').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0, 'no change button for an admin');
+    const personal = page.getByRole('region', { name: 'Personal data' });
+    assert.equal(await personal.getByRole('button', { name: 'Save' }).count(), 0, 'no change button for an admin');
     await shot('settings-admin');
+  });
+
+  await step('settings: an admin sets the time zone, and every page states it', async () => {
+    assert.equal(await page.getByTestId('time-zone').innerText(), 'Dates in Europe/Berlin', 'as the demo set it');
+    const zone = page.getByRole('region', { name: 'Time zone' });
+    assert.equal(await zone.getByLabel(/^Time zone/).inputValue(), 'Europe/Berlin');
+    await zone.getByLabel(/^Time zone/).fill('Pacific/Auckland');
+    await zone.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('time-zone').filter({ hasText: 'Dates in Pacific/Auckland' }).waitFor();
+    await page.getByTestId('time-zone-state').filter({ hasText: 'dates in Pacific/Auckland' }).waitFor();
+    assert.match(await page.getByTestId('time-zone-record').innerText(), /^Set .* by admin:/);
+    await shot('settings-time-zone');
+    await page.getByRole('link', { name: 'Export' }).click();
+    await page.locator('#export-range').selectOption('dates');
+    await page.getByText('Dates (inclusive, in Pacific/Auckland)').waitFor();
+    assert.equal(await page.getByTestId('time-zone').innerText(), 'Dates in Pacific/Auckland');
+    await page.getByRole('link', { name: 'Token usage' }).click();
+    await page.getByTestId('tokens-used').waitFor();
+    assert.equal(await page.getByTestId('time-zone').innerText(), 'Dates in Pacific/Auckland', 'the zone is stated on every page');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('personal-data-state').waitFor();
   });
 
   await step('settings: the owner switches to pseudonyms, recorded with who and why, and every page follows', async () => {
@@ -428,7 +450,7 @@ test('the console', async (t) => {
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor(); // signed in where it signed out
     await page.getByLabel('As pseudonyms').check();
     await page.getByLabel(/^Reason/).fill('browser test');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('region', { name: 'Personal data' }).getByRole('button', { name: 'Save' }).click();
     await page.getByTestId('personal-data-state').filter({ hasText: 'pseudonyms' }).waitFor();
     assert.match(await page.getByTestId('personal-data-record').innerText(), /by owner:.* — browser test$/);
     await shot('settings-owner');

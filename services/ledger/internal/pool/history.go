@@ -14,7 +14,7 @@ var HistoryTypes = []string{
 	"pack_added", "window_charged", "tokens_adjusted", "pack_expired", "pool_suspended",
 	"launch_denied", "launch_covered", "user_assigned", "user_unassigned",
 	"budget_set", "budget_crossed", "capacity_set", "capacity_used", "capacity_returned",
-	"product_rate_set", "personal_data_set", "user_erased",
+	"product_rate_set", "personal_data_set", "user_erased", "time_zone_set",
 	"subscription_granted", "subscription_revoked", "launch_subscribed",
 	"user_group_set", "user_group_members_changed", "user_group_deleted",
 }
@@ -101,6 +101,8 @@ func describe(ev *v1.Event, tx *v1.Transaction) (*v1.Transaction, bool) {
 	case *v1.Event_UserErased:
 		tx.Type, tx.UserId, tx.Reason = "user_erased", pl.UserErased.GetUserId(), pl.UserErased.GetReason()
 		tx.Detail = "personal data erased: profile key deleted, user shown by pseudonym only"
+	case *v1.Event_TimeZoneSet:
+		tx.Type, tx.Detail = "time_zone_set", "report days are dates in "+pl.TimeZoneSet.GetZone()
 	default:
 		return describeCapacity(ev, tx)
 	}

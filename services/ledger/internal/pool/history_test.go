@@ -63,6 +63,8 @@ func historyEvents() []struct {
 		{env(&v1.Event{Payload: &v1.Event_UserGroupMembersChanged{UserGroupMembersChanged: &v1.UserGroupMembersChanged{GroupId: "drafters", AddedUserIds: []string{"ann", "bob"}}}}), 0,
 			"user group drafters: 2 added, 0 removed"},
 		{env(&v1.Event{Payload: &v1.Event_UserGroupDeleted{UserGroupDeleted: &v1.UserGroupDeleted{GroupId: "drafters"}}}), 0, "user group drafters deleted"},
+		{env(&v1.Event{Payload: &v1.Event_TimeZoneSet{TimeZoneSet: &v1.TimeZoneSet{Zone: "Pacific/Auckland"}}}), 0,
+			"report days are dates in Pacific/Auckland"},
 	}
 }
 

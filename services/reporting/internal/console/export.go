@@ -20,7 +20,7 @@ import (
 )
 
 // exportHandler turns ReportingService.Export's stream of chunks into a
-// file download: GET /api/export?kind=usage|packs|users&format=csv|xlsx
+// file download: GET /api/export?kind=usage|packs|users|denials|spend&format=csv|xlsx
 // &range=this-month|3m|6m|9m|12m or &from=YYYY-MM-DD&to=YYYY-MM-DD, and
 // &team=<id> any number of times (none: every team).
 type exportHandler struct {
@@ -28,7 +28,8 @@ type exportHandler struct {
 }
 
 var (
-	exportKinds   = map[string]v1.ExportKind{"usage": v1.ExportKind_EXPORT_KIND_USAGE, "packs": v1.ExportKind_EXPORT_KIND_PACKS, "users": v1.ExportKind_EXPORT_KIND_USERS}
+	exportKinds = map[string]v1.ExportKind{"usage": v1.ExportKind_EXPORT_KIND_USAGE, "packs": v1.ExportKind_EXPORT_KIND_PACKS, "users": v1.ExportKind_EXPORT_KIND_USERS,
+		"denials": v1.ExportKind_EXPORT_KIND_DENIALS, "spend": v1.ExportKind_EXPORT_KIND_SPEND}
 	exportFormats = map[string]v1.ExportFormat{"csv": v1.ExportFormat_EXPORT_FORMAT_CSV, "xlsx": v1.ExportFormat_EXPORT_FORMAT_XLSX}
 	rangePresets  = map[string]v1.RangePreset{
 		"this-month": v1.RangePreset_RANGE_PRESET_THIS_MONTH, "3m": v1.RangePreset_RANGE_PRESET_LAST_3_MONTHS,
@@ -85,7 +86,7 @@ func parseExport(r *http.Request) (*v1.ExportRequest, error) {
 	req := &v1.ExportRequest{TeamIds: q["team"], Range: &v1.UsageRange{}}
 	kind, ok := exportKinds[strings.ToLower(q.Get("kind"))]
 	if !ok {
-		problems = append(problems, fmt.Sprintf("kind %s: want usage, packs or users", quote.Prefix(q.Get("kind"))))
+		problems = append(problems, fmt.Sprintf("kind %s: want usage, packs, users, denials or spend", quote.Prefix(q.Get("kind"))))
 	}
 	req.Kind = kind
 	format := q.Get("format")

@@ -25,6 +25,12 @@ var (
 	UserColumns = []string{
 		"team_id", "user_id", "assigned", "assigned_products", "assigned_at", "tokens", "days_used", "products_used", "last_used",
 	}
+	DenialColumns = []string{
+		"day", "at", "team_id", "user_id", "product_code", "product_version", "device_id", "reason", "tokens_required", "renewal", "event_id",
+	}
+	SpendColumns = []string{
+		"grouping", "key", "currency", "amount", "tokens", "charges",
+	}
 )
 
 // Writer writes a table's rows. A value is a string, an int64, a uint64, a

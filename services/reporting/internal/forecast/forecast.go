@@ -21,9 +21,11 @@ type Pack struct {
 
 // Input is what a forecast is computed from.
 type Input struct {
-	// Now anchors everything; its UTC date is "today".
+	// Now anchors everything; its date in Zone is "today".
 	Now time.Time
-	// Daily is the tokens used per UTC day (the day each window started);
+	// Zone is the organisation's time zone (nil: UTC).
+	Zone *time.Location
+	// Daily is the tokens used per day in Zone (the day each window started);
 	// it must cover the term and the 12 months before today.
 	Daily map[time.Time]int64
 	// Packs are the pool's live packs.
@@ -80,7 +82,7 @@ const horizon = 3 * 366
 
 // Compute forecasts in.
 func Compute(in Input) Result {
-	today := dayOf(in.Now)
+	today := in.today()
 	r := Result{}
 	r.Burn30 = float64(sumDays(in.Daily, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))) / 30
 	r.Burn90 = float64(sumDays(in.Daily, today.AddDate(0, 0, -90), today.AddDate(0, 0, -1))) / 90
@@ -219,9 +221,13 @@ func sumDays(daily map[time.Time]int64, from, to time.Time) int64 {
 	return n
 }
 
-func dayOf(t time.Time) time.Time {
-	t = t.UTC()
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+// today is Now's date in Zone, as a UTC midnight like Daily's keys.
+func (in Input) today() time.Time {
+	local := in.Now
+	if in.Zone != nil {
+		local = local.In(in.Zone)
+	}
+	return time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 func monthOf(t time.Time) time.Time {
@@ -241,4 +247,10 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// dayOf is t's UTC date, the keys of Daily and of plan days.
+func dayOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }

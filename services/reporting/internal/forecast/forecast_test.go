@@ -104,3 +104,20 @@ func TestComputeExpiryAndIdle(t *testing.T) {
 	require.Equal(t, int64(70), idle.ExpiringUnspent, "all of it expires unspent")
 	require.Zero(t, idle.Renewal)
 }
+
+// "Today" is the organisation's date: at 12:30 UTC on 30 April it is
+// already May in Auckland, so April has ended there (its figures are what
+// was used, not a projection) and the burn rates include 30 April's use.
+func TestTodayIsTheOrganisationsDate(t *testing.T) {
+	auckland, err := time.LoadLocation("Pacific/Auckland")
+	require.NoError(t, err)
+	in := Input{Now: time.Date(2026, 4, 30, 12, 30, 0, 0, time.UTC), TermStart: d("2025-06-01"), TermTokens: 1000,
+		Daily: map[time.Time]int64{d("2026-04-30"): 30}}
+	utc := Compute(in)
+	require.True(t, utc.Months[10].Projected, "April has not ended in UTC")
+	require.Zero(t, utc.Burn30, "30 April is today in UTC: not in the trailing 30 days")
+	in.Zone = auckland
+	nz := Compute(in)
+	require.False(t, nz.Months[10].Projected, "April has ended in Auckland")
+	require.InDelta(t, 1.0, nz.Burn30, 1e-9, "30 April is yesterday in Auckland")
+}

@@ -22,7 +22,7 @@ WHERE `
 // AttributeValues builds the use per value of attribute key in f, highest first.
 func AttributeValues(f Filter, key string, limit int) (string, []any) {
 	sql := `SELECT attribute_value, sum(tokens) AS total_tokens, count() AS charges, uniqExact(user_id) AS users
-` + attributeJoin + scope(f) + ` AND attribute_key = ?
+` + attributeJoin + scope(f, "charged_at") + ` AND attribute_key = ?
 GROUP BY attribute_value` + orderBy(Order{Limit: limit}, map[SortBy]string{SortTokens: "total_tokens"}, "attribute_value")
 	return sql, append(scopeArgs(f), key)
 }
@@ -30,7 +30,7 @@ GROUP BY attribute_value` + orderBy(Order{Limit: limit}, map[SortBy]string{SortT
 // AttributeProducts builds the use per value and product of attribute key in f.
 func AttributeProducts(f Filter, key string) (string, []any) {
 	sql := `SELECT attribute_value, product_code, sum(tokens) AS total_tokens, count() AS charges, uniqExact(user_id) AS users
-` + attributeJoin + scope(f) + ` AND attribute_key = ?
+` + attributeJoin + scope(f, "charged_at") + ` AND attribute_key = ?
 GROUP BY attribute_value, product_code
 ORDER BY attribute_value, total_tokens DESC, product_code`
 	return sql, append(scopeArgs(f), key)
@@ -40,7 +40,7 @@ ORDER BY attribute_value, total_tokens DESC, product_code`
 func AttributeCoverage(f Filter, key string) (string, []any) {
 	sql := `SELECT sum(tokens) AS total_tokens, sumIf(tokens, NOT has(attribute_keys, ?)) AS unattributed
 FROM charges_v2
-WHERE ` + scope(f)
+WHERE ` + scope(f, "charged_at")
 	return sql, append([]any{key}, scopeArgs(f)...)
 }
 

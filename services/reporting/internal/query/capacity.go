@@ -26,8 +26,15 @@ const MaxCapacityBuckets = 400
 
 // bucketKeys are the bucket expressions; the SQL takes them from here,
 // never from a request.
-var bucketKeys = map[CapacityBucket]string{
-	BucketDay: "day", BucketWeek: "toMonday(day)", BucketMonth: "toStartOfMonth(day)",
+func bucketKey(s CapacityScope) string {
+	day := dayOf(s.Filter, "at")
+	switch s.Bucket {
+	case BucketWeek:
+		return "toMonday(" + day + ")"
+	case BucketMonth:
+		return "toStartOfMonth(" + day + ")"
+	}
+	return day
 }
 
 // BucketStart is the first day of t's bucket: the day, its week's Monday
@@ -91,11 +98,11 @@ type CapacityUse struct {
 
 // CapacityUsage builds s's use per bucket, buckets with events only.
 func CapacityUsage(s CapacityScope) (string, []any) {
-	sql := `SELECT ` + bucketKeys[s.Bucket] + ` AS b,
+	sql := `SELECT ` + bucketKey(s) + ` AS b,
 	sumIf(units, kind = 'used') AS used, sumIf(units, kind = 'returned') AS returned,
 	toInt64(countIf(kind = 'used')) AS uses, uniqExactIf(user_id, kind = 'used') AS users
 FROM capacity_events
-WHERE ` + scope(s.Filter) + ` AND product_code = ?
+WHERE ` + scope(s.Filter, "at") + ` AND product_code = ?
 GROUP BY b
 ORDER BY b`
 	return sql, append(scopeArgs(s.Filter), s.Product)

@@ -32,13 +32,14 @@ const (
 
 // Charges builds every charge of f, in day order.
 func Charges(f Filter) (string, []any) {
-	sql := `SELECT day, team_id, user_id, product_code, product_group, product_version, device_id, event_id, tokens, renewal,
+	day := dayOf(f, "charged_at")
+	sql := `SELECT ` + day + ` AS d, team_id, user_id, product_code, product_group, product_version, device_id, event_id, tokens, renewal,
 	arrayStringConcat(arrayMap((p, t) -> concat(p, ':', toString(t)), split_pack_ids, split_tokens), ';') AS split,
 	window_start, window_end,
 	arrayStringConcat(arrayMap((k, v) -> concat(k, '\x1e', v), attribute_keys, attribute_values), '\x1f') AS attributes
 FROM charges_v2
-WHERE ` + scope(f) + `
-ORDER BY day, team_id, window_start, seq`
+WHERE ` + scope(f, "charged_at") + `
+ORDER BY d, team_id, window_start, seq`
 	return sql, scopeArgs(f)
 }
 

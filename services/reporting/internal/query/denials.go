@@ -25,19 +25,27 @@ const (
 // denialKeys are the grouping expressions; the SQL takes them from here,
 // never from a request.
 var denialKeys = map[DenialGroup]string{
-	DenyByDay: "toString(day)", DenyByTeam: "team_id", DenyByUser: "user_id",
+	DenyByTeam: "team_id", DenyByUser: "user_id",
 	DenyByProduct: "product_code", DenyByReason: "deny_reason",
 }
 
 // DenialScope is which refusals a report reads: f, narrowed to some reasons
 // (names as in launches.deny_reason) and products when given.
+// key is what g groups by: a day is the date in the filter's zone.
+func (d DenialScope) key(g DenialGroup) string {
+	if g == DenyByDay {
+		return "toString(" + dayOf(d.Filter, "at") + ")"
+	}
+	return denialKeys[g]
+}
+
 type DenialScope struct {
 	Filter
 	Reasons, Products []string
 }
 
 func (d DenialScope) where() (string, []any) {
-	sql := scope(d.Filter) + " AND outcome = 'denied'" + inList("deny_reason", len(d.Reasons)) + inList("product_code", len(d.Products))
+	sql := scope(d.Filter, "at") + " AND outcome = 'denied'" + inList("deny_reason", len(d.Reasons)) + inList("product_code", len(d.Products))
 	return sql, strArgs(strArgs(scopeArgs(d.Filter), d.Reasons), d.Products)
 }
 
@@ -57,7 +65,7 @@ func DenialGroups(d DenialScope, g DenialGroup) (string, []any) {
 	if g == DenyByDay {
 		order = "k"
 	}
-	sql := `SELECT ` + denialKeys[g] + ` AS k, count() AS denials, uniqExact(user_id) AS users, sum(tokens) AS required
+	sql := `SELECT ` + d.key(g) + ` AS k, count() AS denials, uniqExact(user_id) AS users, sum(tokens) AS required
 FROM launches_v2
 WHERE ` + where + `
 GROUP BY k
@@ -68,7 +76,7 @@ ORDER BY ` + order
 // DenialReasons builds the refusals of d per key of g and reason.
 func DenialReasons(d DenialScope, g DenialGroup) (string, []any) {
 	where, args := d.where()
-	sql := `SELECT ` + denialKeys[g] + ` AS k, deny_reason, count() AS denials
+	sql := `SELECT ` + d.key(g) + ` AS k, deny_reason, count() AS denials
 FROM launches_v2
 WHERE ` + where + `
 GROUP BY k, deny_reason
@@ -169,4 +177,37 @@ func DenialFingerprint(d DenialScope) uint64 {
 		write(r)
 	}
 	return h.Sum64()
+}
+
+// DenialRow is one refused launch for an export, with its date in the
+// filter's zone.
+type DenialRow struct {
+	Denial
+	Day time.Time
+}
+
+// DenialRows builds every refusal of d, oldest first.
+func DenialRows(d DenialScope) (string, []any) {
+	where, args := d.where()
+	sql := `SELECT ` + dayOf(d.Filter, "at") + ` AS d, seq, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
+FROM launches_v2
+WHERE ` + where + `
+ORDER BY seq`
+	return sql, args
+}
+
+// EachDenial calls fn with every refusal of d, oldest first; the row is
+// reused from call to call.
+func (r *Reader) EachDenial(ctx context.Context, d DenialScope, fn func(*DenialRow) error) error {
+	sql, args := DenialRows(d)
+	var x DenialRow
+	return r.each(ctx, "denial rows", sql, args, func(rows driver.Rows) error {
+		var renewal uint8
+		if err := rows.Scan(&x.Day, &x.Seq, &x.EventID, &x.TeamID, &x.UserID, &x.Product, &x.Version, &x.Device,
+			&x.Reason, &x.At, &x.TokensRequired, &renewal); err != nil {
+			return err
+		}
+		x.Renewal = renewal == 1
+		return fn(&x)
+	})
 }

@@ -40,15 +40,16 @@ func directoryScope(org, team string) (string, []any) {
 }
 
 // DirectoryUsers builds every user charged, ever assigned or ever added to
-// a user group in the scope, with the last charged day (1970-01-01 when never).
+// a user group in the scope, with the last charge's time (1970-01-01 when
+// never): an instant, whose date each reader shows in the organisation's zone.
 func DirectoryUsers(org, team string) (string, []any) {
 	where, args := directoryScope(org, team)
-	sql := `SELECT user_id, max(last_day) FROM (
-	SELECT user_id, max(day) AS last_day FROM usage_daily_v2 WHERE ` + where + ` GROUP BY user_id
+	sql := `SELECT user_id, max(last_at) FROM (
+	SELECT user_id, max(charged_at) AS last_at FROM charges_v2 WHERE ` + where + ` GROUP BY user_id
 	UNION ALL
-	SELECT user_id, toDate(0) AS last_day FROM assignments_v2 WHERE ` + where + ` GROUP BY user_id
+	SELECT user_id, toDateTime(0) AS last_at FROM assignments_v2 WHERE ` + where + ` GROUP BY user_id
 	UNION ALL
-	SELECT arrayJoin(added_user_ids) AS user_id, toDate(0) AS last_day FROM user_group_events
+	SELECT arrayJoin(added_user_ids) AS user_id, toDateTime(0) AS last_at FROM user_group_events
 	WHERE ` + where + ` AND kind = 'members' GROUP BY user_id
 ) GROUP BY user_id`
 	return sql, append(append(args, args...), args...)

@@ -14,7 +14,7 @@ const MaxTeams = 1000
 // DateLayout is how dates travel in requests and responses.
 const DateLayout = "2006-01-02"
 
-// Preset is a named date range relative to today (UTC).
+// Preset is a named date range relative to today (in the filter's zone).
 type Preset int
 
 // Presets, mirroring tokenmeter.v1.RangePreset.
@@ -39,16 +39,25 @@ type RangeSpec struct {
 type Filter struct {
 	OrgID   string
 	TeamIDs []string
-	// From and To are UTC midnights, both days included.
+	// From and To are dates in Zone (held as UTC midnights), both days included.
 	From, To time.Time
+	// Zone is the organisation's time zone, whose dates the range and every
+	// by-day, week or month grouping are; nil is UTC.
+	Zone *time.Location
 }
 
-// NewFilter validates a request's teams and range for the caller's org;
-// today is the current time (its UTC date anchors presets). An error is an
-// *InvalidError naming every bad field.
+// NewFilter validates a request's teams and range for the caller's org, in
+// UTC; now is the current time. An error is an *InvalidError naming every
+// bad field.
 func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (Filter, error) {
+	return NewFilterIn(orgID, teamIDs, spec, now, time.UTC)
+}
+
+// NewFilterIn is NewFilter in the organisation's zone: now's date there
+// anchors the presets, and the range is of dates there.
+func NewFilterIn(orgID string, teamIDs []string, spec RangeSpec, now time.Time, zone *time.Location) (Filter, error) {
 	inv := &InvalidError{}
-	f := Filter{OrgID: orgID}
+	f := Filter{OrgID: orgID, Zone: zone}
 	if orgID == "" {
 		// The caller's principal always names an org; this is a bug guard.
 		return Filter{}, fmt.Errorf("report without an organisation")
@@ -71,20 +80,21 @@ func NewFilter(orgID string, teamIDs []string, spec RangeSpec, now time.Time) (F
 			}
 		}
 	}
-	f.From, f.To = resolveRange(spec, now, inv)
+	f.From, f.To = resolveRange(spec, now.In(f.zone()), inv)
 	if err := inv.orNil(); err != nil {
 		return Filter{}, err
 	}
 	return f, nil
 }
 
-// resolveRange turns spec into inclusive UTC dates, recording problems in inv.
+// resolveRange turns spec into inclusive dates (today is now's date in now's
+// location), recording problems in inv.
 //
 // Presets end today. THIS_MONTH starts on the 1st of the current month;
 // LAST_N_MONTHS starts the day after the same date N months ago (clamped to
 // the month's length), so "last 3 months" on 15 May is 16 Feb – 15 May.
 func resolveRange(spec RangeSpec, now time.Time, inv *InvalidError) (from, to time.Time) {
-	today := dateOf(now.UTC())
+	today := dateOf(now)
 	explicit := spec.FromDate != "" || spec.ToDate != ""
 	if spec.Preset != PresetNone && explicit {
 		inv.add("range", "give a preset or from_date/to_date, not both")
@@ -170,10 +180,22 @@ func (f Filter) WithRange(from, to time.Time) Filter {
 }
 
 // DaysSince is the whole days from day to the end of f, or to today (now's
-// UTC date) when f ends later: 0 for a day that is the end. A Date column
-// decodes as midnight in its own zone, so only day's calendar date counts.
+// date in f's zone) when f ends later: 0 for a day that is the end. A Date
+// column decodes as midnight in its own zone, so only day's calendar date counts.
 func (f Filter) DaysSince(day, now time.Time) int64 {
-	end := min(f.To.Unix(), dateOf(now.UTC()).Unix())
+	end := min(f.To.Unix(), f.Today(now).Unix())
 	d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 	return max(0, (end-d.Unix())/86400)
+}
+
+// Today is now's date in f's zone, as a UTC midnight like From and To.
+func (f Filter) Today(now time.Time) time.Time {
+	return dateOf(now.In(f.zone()))
+}
+
+func (f Filter) zone() *time.Location {
+	if f.Zone == nil {
+		return time.UTC
+	}
+	return f.Zone
 }

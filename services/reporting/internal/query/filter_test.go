@@ -145,3 +145,20 @@ func TestViolationsQuoteAShortPrefix(t *testing.T) {
 		require.Contains(t, v.Description, `"99999999999999999999999999999999"…`, v.Field)
 	}
 }
+
+// Presets follow the organisation's zone: at 12:30 UTC on 30 April it is
+// already 1 May in Auckland and still 30 April in Los Angeles.
+func TestThisMonthInTheOrganisationsZone(t *testing.T) {
+	now := time.Date(2026, 4, 30, 12, 30, 0, 0, time.UTC)
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	for zone, want := range map[*time.Location][2]string{
+		time.UTC: {"2026-04-01", "2026-04-30"},
+		auckland: {"2026-05-01", "2026-05-01"},
+		la:       {"2026-04-01", "2026-04-30"},
+	} {
+		f, err := NewFilterIn("acme", []string{"design"}, RangeSpec{Preset: PresetThisMonth}, now, zone)
+		require.NoError(t, err)
+		require.Equal(t, want, [2]string{f.From.Format(DateLayout), f.To.Format(DateLayout)}, zone.String())
+		require.Equal(t, want[1], f.Today(now).Format(DateLayout))
+	}
+}

@@ -17,12 +17,12 @@ type MonthUse struct {
 
 // MonthlyUse builds the days and tokens per team, user, product and month of f.
 func MonthlyUse(f Filter) (string, []any) {
-	sql := `SELECT team_id, user_id, product_code, toStartOfMonth(day) AS month, uniqExact(day) AS days, sum(tokens) AS total_tokens
+	sql := `SELECT team_id, user_id, product_code, toStartOfMonth($day) AS month, uniqExact($day) AS days, sum(tokens) AS total_tokens
 FROM usage_daily_v2
-WHERE ` + scope(f) + `
+WHERE ` + scope(f, "charged_at") + `
 GROUP BY team_id, user_id, product_code, month
 ORDER BY team_id, user_id, product_code, month`
-	return sql, scopeArgs(f)
+	return onDaily(f, sql), scopeArgs(f)
 }
 
 // MonthlyUse returns the use per team, user, product and month of f.
@@ -63,11 +63,11 @@ ORDER BY team_id, user_id`
 
 // LastDays builds every user's last charged day per team, of all time.
 func LastDays(f Filter) (string, []any) {
-	sql := `SELECT team_id, user_id, max(day) AS last_day
+	sql := `SELECT team_id, user_id, max($day) AS last_day
 FROM usage_daily_v2
 WHERE ` + teamScope(f) + `
 GROUP BY team_id, user_id`
-	return sql, teamArgs(f)
+	return onDaily(f, sql), teamArgs(f)
 }
 
 // Assignees returns the users assigned to f's teams now, with their last use.

@@ -72,6 +72,7 @@ func Fingerprint(f Filter, products []string, o Order) uint64 {
 	}
 	write(f.From.Format(DateLayout))
 	write(f.To.Format(DateLayout))
+	write("z:" + f.zone().String())
 	for _, p := range sortedCopy(products) {
 		write("p:" + p)
 	}

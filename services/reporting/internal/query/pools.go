@@ -16,11 +16,12 @@ type DayTotal struct {
 
 // DailyTotals builds the tokens and charges per day of f.
 func DailyTotals(f Filter) (string, []any) {
-	sql := `SELECT day, sum(tokens) AS total_tokens, sum(charges) AS total_charges
-FROM usage_daily_v2
-WHERE ` + scope(f) + `
-GROUP BY day
-ORDER BY day`
+	table, day, charges := daily(f)
+	sql := `SELECT ` + day + ` AS d, sum(tokens) AS total_tokens, ` + charges + ` AS total_charges
+FROM ` + table + `
+WHERE ` + scope(f, "charged_at") + `
+GROUP BY d
+ORDER BY d`
 	return sql, scopeArgs(f)
 }
 
@@ -46,7 +47,7 @@ func (r *Reader) DailyTotals(ctx context.Context, f Filter) ([]DayTotal, error) 
 func PoolMoves(f Filter) (string, []any) {
 	sql := `SELECT sumIf(tokens, tokens > 0) AS added, -sumIf(tokens, tokens < 0) AS removed
 FROM pool_events_v2
-WHERE ` + scope(f) + ` AND kind != 'expired'`
+WHERE ` + scope(f, "at") + ` AND kind != 'expired'`
 	return sql, scopeArgs(f)
 }
 

@@ -48,7 +48,7 @@ var productOrder = map[SortBy]string{
 func ProductTotals(f Filter, p ProductScope, o Order) (string, []any) {
 	sql := `SELECT product_code, max(product_group) AS charged_group, sum(tokens) AS total_tokens, uniqExact(user_id) AS users, count() AS charges
 FROM charges_v2
-WHERE ` + scope(f) + p.where() + `
+WHERE ` + scope(f, "charged_at") + p.where() + `
 GROUP BY product_code` + orderBy(o, productOrder, "product_code")
 	return sql, p.args(scopeArgs(f))
 }
@@ -77,12 +77,12 @@ type ProductUser struct {
 
 // ProductUsers builds every user's tokens and days per product of codes.
 func ProductUsers(f Filter, codes []string) (string, []any) {
-	sql := `SELECT product_code, user_id, sum(tokens) AS total_tokens, uniqExact(day) AS days
+	sql := `SELECT product_code, user_id, sum(tokens) AS total_tokens, uniqExact($day) AS days
 FROM usage_daily_v2
-WHERE ` + scope(f) + inList("product_code", len(codes)) + `
+WHERE ` + scope(f, "charged_at") + inList("product_code", len(codes)) + `
 GROUP BY product_code, user_id
 ORDER BY product_code, total_tokens DESC, user_id`
-	return sql, strArgs(scopeArgs(f), codes)
+	return onDaily(f, sql), strArgs(scopeArgs(f), codes)
 }
 
 // ProductUsers returns every user of codes in f, highest use first per product.
@@ -112,7 +112,7 @@ type VersionUse struct {
 func ProductVersions(f Filter, codes []string) (string, []any) {
 	sql := `SELECT product_code, product_version, uniqExact(user_id) AS users, count() AS launches
 FROM launches_v2
-WHERE ` + scope(f) + ` AND ` + tokenOutcomes + inList("product_code", len(codes)) + `
+WHERE ` + scope(f, "at") + ` AND ` + tokenOutcomes + inList("product_code", len(codes)) + `
 GROUP BY product_code, product_version
 ORDER BY product_code, users DESC, product_version`
 	return sql, strArgs(scopeArgs(f), codes)

@@ -54,7 +54,7 @@ func sessionRows(where string) string {
 func SessionTimes(f Filter, users []string, maxGap time.Duration) (string, []any) {
 	sql := `SELECT user_id, count() AS sessions, sum(active_seconds), sum(idle_seconds),
 	countIf(ended = 0) AS open_sessions, min(started) AS first_at, max(last) AS last_at
-FROM (` + sessionRows(scope(f)+inList("user_id", len(users))) + `)
+FROM (` + sessionRows(scope(f, "at")+inList("user_id", len(users))) + `)
 GROUP BY user_id
 ORDER BY user_id`
 	return sql, strArgs(append([]any{int64(maxGap.Seconds())}, scopeArgs(f)...), users)
@@ -82,7 +82,7 @@ const MaxSessions = 200_000
 // given), one row each.
 func SessionList(f Filter, products []string, maxGap time.Duration, limit int) (string, []any) {
 	sql := `SELECT team_id, user_id, product_code, device_id, window_id, started, last, ended, active_seconds, idle_seconds
-FROM (` + sessionRows(scope(f)+inList("product_code", len(products))) + `)
+FROM (` + sessionRows(scope(f, "at")+inList("product_code", len(products))) + `)
 LIMIT ` + strconv.Itoa(max(limit, 1))
 	return sql, strArgs(append([]any{int64(maxGap.Seconds())}, scopeArgs(f)...), products)
 }
@@ -110,7 +110,7 @@ func (r *Reader) SessionList(ctx context.Context, f Filter, products []string, m
 func WindowCharges(f Filter, products []string, limit int) (string, []any) {
 	sql := `SELECT team_id, user_id, product_code, window_id, min(at) AS charged_at, sum(tokens_charged) AS tokens
 FROM usage_events
-WHERE ` + scope(f) + ` AND kind = 'launch' AND tokens_charged > 0` + inList("product_code", len(products)) + `
+WHERE ` + scope(f, "at") + ` AND kind = 'launch' AND tokens_charged > 0` + inList("product_code", len(products)) + `
 GROUP BY team_id, user_id, product_code, window_id
 LIMIT ` + strconv.Itoa(max(limit, 1))
 	return sql, strArgs(scopeArgs(f), products)

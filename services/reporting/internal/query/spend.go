@@ -59,7 +59,7 @@ func Spend(f Filter, g SpendGroup, attrKey string) (string, []any) {
 FROM (
 	SELECT ` + spendKeys[g] + ` AS k, event_id, team_id, split_pack_id AS pack_id, split_token
 	FROM charges_v2 ARRAY JOIN split_pack_ids AS split_pack_id, split_tokens AS split_token
-	WHERE ` + scope(f) + `
+	WHERE ` + scope(f, "charged_at") + `
 ) ANY LEFT JOIN (
 	` + packPrices(f) + `
 ) USING (team_id, pack_id)
@@ -76,7 +76,7 @@ func ExpiredValue(f Filter) (string, []any) {
 FROM (
 	SELECT team_id, pack_id, -tokens AS lost
 	FROM pool_events_v2
-	WHERE ` + scope(f) + ` AND kind = 'expired'
+	WHERE ` + scope(f, "at") + ` AND kind = 'expired'
 ) ANY LEFT JOIN (
 	` + packPrices(f) + `
 ) USING (team_id, pack_id)

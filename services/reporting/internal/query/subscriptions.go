@@ -27,9 +27,9 @@ type SubscriptionUse struct {
 // SubscriptionUses builds the launches authorized by subscription in f per
 // team, user and product, most days first, at most MaxSubscriptionUses rows.
 func SubscriptionUses(f Filter) (string, []any) {
-	sql := `SELECT team_id, user_id, product_code, count() AS launches, uniqExact(day) AS days, max(day) AS last_day
+	sql := `SELECT team_id, user_id, product_code, count() AS launches, uniqExact(` + dayOf(f, "at") + `) AS days, max(` + dayOf(f, "at") + `) AS last_day
 FROM launches_v2
-WHERE ` + scope(f) + ` AND ` + subscriptionOutcome + `
+WHERE ` + scope(f, "at") + ` AND ` + subscriptionOutcome + `
 GROUP BY team_id, user_id, product_code
 ORDER BY ` + subscriptionUseOrder + `
 LIMIT ` + strconv.Itoa(MaxSubscriptionUses)
@@ -63,7 +63,7 @@ func UseTotalsQuery(f Filter) (string, []any) {
 	sql := `SELECT countIf(` + subscriptionOutcome + `) AS subscription, countIf(` + tokenOutcomes + ` AND renewal = 0) AS tokens_launches,
 	sumIf(tokens, outcome = 'charged') AS charged
 FROM launches_v2
-WHERE ` + scope(f)
+WHERE ` + scope(f, "at")
 	return sql, scopeArgs(f)
 }
 

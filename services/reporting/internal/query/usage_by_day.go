@@ -15,14 +15,15 @@ type DayUsage struct {
 }
 
 // UsageByDay builds the per-day, per-product usage query of f.
-// usage_daily_v2 is a SummingMergeTree, so rows are summed again here.
+// usage_daily_v2 is a SummingMergeTree, so rows are summed again here; in
+// a zone other than UTC the charges are dated there instead (onDaily).
 func UsageByDay(f Filter) (string, []any) {
-	sql := `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+	sql := `SELECT $day AS d, product_code, sum(tokens) AS total_tokens, $charges AS total_charges
 FROM usage_daily_v2
-WHERE ` + scope(f) + `
-GROUP BY day, product_code
-ORDER BY day, product_code`
-	return sql, scopeArgs(f)
+WHERE ` + scope(f, "charged_at") + `
+GROUP BY d, product_code
+ORDER BY d, product_code`
+	return onDaily(f, sql), scopeArgs(f)
 }
 
 // UsageByDay returns f's usage per day and product, ordered by day then product.

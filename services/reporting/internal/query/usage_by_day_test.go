@@ -2,6 +2,7 @@ package query
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -17,32 +18,44 @@ func TestUsageByDaySQL(t *testing.T) {
 		{
 			name: "one team",
 			f:    Filter{OrgID: "acme", TeamIDs: []string{"design"}, From: day("2025-01-01"), To: day("2025-01-31")},
-			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+			sql: `SELECT day AS d, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
 FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (?) AND day >= toDate(?) AND day <= toDate(?)
-GROUP BY day, product_code
-ORDER BY day, product_code`,
+GROUP BY d, product_code
+ORDER BY d, product_code`,
 			args: []any{"acme", "design", "2025-01-01", "2025-01-31"},
 		},
 		{
 			name: "several teams",
 			f:    Filter{OrgID: "globex", TeamIDs: []string{"a", "b", "c"}, From: day("2024-05-16"), To: day("2025-05-15")},
-			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+			sql: `SELECT day AS d, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
 FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (?, ?, ?) AND day >= toDate(?) AND day <= toDate(?)
-GROUP BY day, product_code
-ORDER BY day, product_code`,
+GROUP BY d, product_code
+ORDER BY d, product_code`,
 			args: []any{"globex", "a", "b", "c", "2024-05-16", "2025-05-15"},
 		},
 		{
 			name: "no team matches nothing",
 			f:    Filter{OrgID: "acme", From: day("2025-01-01"), To: day("2025-01-01")},
-			sql: `SELECT day, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
+			sql: `SELECT day AS d, product_code, sum(tokens) AS total_tokens, sum(charges) AS total_charges
 FROM usage_daily_v2
 WHERE org_id = ? AND team_id IN (NULL) AND day >= toDate(?) AND day <= toDate(?)
-GROUP BY day, product_code
-ORDER BY day, product_code`,
+GROUP BY d, product_code
+ORDER BY d, product_code`,
 			args: []any{"acme", "2025-01-01", "2025-01-01"},
+		},
+		{
+			// A zone's days are its charges' dates there; the UTC day
+			// column, a day wider each side, still prunes the read.
+			name: "another zone",
+			f:    Filter{OrgID: "acme", TeamIDs: []string{"design"}, From: day("2026-04-01"), To: day("2026-04-30"), Zone: auckland},
+			sql: `SELECT toDate(charged_at, 'Pacific/Auckland') AS d, product_code, sum(tokens) AS total_tokens, count() AS total_charges
+FROM charges_v2
+WHERE org_id = ? AND team_id IN (?) AND day >= toDate(?) AND day <= toDate(?) AND toDate(charged_at, 'Pacific/Auckland') >= toDate(?) AND toDate(charged_at, 'Pacific/Auckland') <= toDate(?)
+GROUP BY d, product_code
+ORDER BY d, product_code`,
+			args: []any{"acme", "design", "2026-03-31", "2026-05-01", "2026-04-01", "2026-04-30"},
 		},
 	}
 	for _, tt := range tests {
@@ -55,6 +68,8 @@ ORDER BY day, product_code`,
 		})
 	}
 }
+
+var auckland, _ = time.LoadLocation("Pacific/Auckland")
 
 func countPlaceholders(sql string) int {
 	n := 0

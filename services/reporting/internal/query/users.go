@@ -27,10 +27,10 @@ var userOrder = map[SortBy]string{
 // first when nil), sorted and limited by o.
 func UserTotals(f Filter, products []string, o Order, after *Cursor) (string, []any) {
 	having, keys := userAfter(o, after)
-	sql := `SELECT user_id, sum(tokens) AS total_tokens, sum(charges) AS total_charges, uniqExact(day) AS days_used, max(day) AS last_day, groupUniqArray(product_code) AS products
+	sql := onDaily(f, `SELECT user_id, sum(tokens) AS total_tokens, $charges AS total_charges, uniqExact($day) AS days_used, max($day) AS last_day, groupUniqArray(product_code) AS products
 FROM usage_daily_v2
-WHERE ` + scope(f) + inList("product_code", len(products)) + `
-GROUP BY user_id` + having + orderBy(o, userOrder, "user_id")
+WHERE `+scope(f, "charged_at")+inList("product_code", len(products))+`
+GROUP BY user_id`) + having + orderBy(o, userOrder, "user_id")
 	return sql, append(strArgs(scopeArgs(f), products), keys...)
 }
 
@@ -54,8 +54,8 @@ func (r *Reader) UserTotals(ctx context.Context, f Filter, products []string, o 
 func Totals(f Filter, products []string) (string, []any) {
 	sql := `SELECT uniqExact(user_id) AS users, sum(tokens) AS total_tokens
 FROM usage_daily_v2
-WHERE ` + scope(f) + inList("product_code", len(products))
-	return sql, strArgs(scopeArgs(f), products)
+WHERE ` + scope(f, "charged_at") + inList("product_code", len(products))
+	return onDaily(f, sql), strArgs(scopeArgs(f), products)
 }
 
 // Totals returns how many users used f's products and their tokens.
@@ -76,13 +76,13 @@ type UserDay struct {
 // SameDay builds the days on which users opened two products or more (each
 // charged separately): the double-charge report.
 func SameDay(f Filter, users, products []string) (string, []any) {
-	sql := `SELECT user_id, day, groupUniqArray(product_code) AS products, sum(tokens) AS total_tokens
+	sql := `SELECT user_id, $day AS d, groupUniqArray(product_code) AS products, sum(tokens) AS total_tokens
 FROM usage_daily_v2
-WHERE ` + scope(f) + inList("user_id", len(users)) + inList("product_code", len(products)) + `
-GROUP BY user_id, day
+WHERE ` + scope(f, "charged_at") + inList("user_id", len(users)) + inList("product_code", len(products)) + `
+GROUP BY user_id, d
 HAVING uniqExact(product_code) > 1
-ORDER BY user_id, day`
-	return sql, strArgs(strArgs(scopeArgs(f), users), products)
+ORDER BY user_id, d`
+	return onDaily(f, sql), strArgs(strArgs(scopeArgs(f), users), products)
 }
 
 // SameDay returns the double-charge days of users (all users when empty).
@@ -103,12 +103,12 @@ func (r *Reader) SameDay(ctx context.Context, f Filter, users, products []string
 
 // UserProductUse builds each user's tokens and days per product.
 func UserProductUse(f Filter, users, products []string) (string, []any) {
-	sql := `SELECT user_id, product_code, sum(tokens) AS total_tokens, uniqExact(day) AS days
+	sql := `SELECT user_id, product_code, sum(tokens) AS total_tokens, uniqExact($day) AS days
 FROM usage_daily_v2
-WHERE ` + scope(f) + inList("user_id", len(users)) + inList("product_code", len(products)) + `
+WHERE ` + scope(f, "charged_at") + inList("user_id", len(users)) + inList("product_code", len(products)) + `
 GROUP BY user_id, product_code
 ORDER BY user_id, total_tokens DESC, product_code`
-	return sql, strArgs(strArgs(scopeArgs(f), users), products)
+	return onDaily(f, sql), strArgs(strArgs(scopeArgs(f), users), products)
 }
 
 // UserProductUse returns users' use per product (all users when empty).
@@ -130,7 +130,7 @@ func (r *Reader) UserProductUse(ctx context.Context, f Filter, users, products [
 func LastUse(f Filter, users []string) (string, []any) {
 	sql := `SELECT user_id, max(at) AS last_at
 FROM launches_v2
-WHERE ` + scope(f) + ` AND ` + tokenOutcomes + inList("user_id", len(users)) + `
+WHERE ` + scope(f, "at") + ` AND ` + tokenOutcomes + inList("user_id", len(users)) + `
 GROUP BY user_id`
 	return sql, strArgs(scopeArgs(f), users)
 }
@@ -162,12 +162,12 @@ type TeamUserUse struct {
 
 // UserTeamUse builds each user's use per team in f.
 func UserTeamUse(f Filter) (string, []any) {
-	sql := `SELECT team_id, user_id, sum(tokens) AS total_tokens, uniqExact(day) AS days, max(day) AS last_day, groupUniqArray(product_code) AS products
+	sql := `SELECT team_id, user_id, sum(tokens) AS total_tokens, uniqExact($day) AS days, max($day) AS last_day, groupUniqArray(product_code) AS products
 FROM usage_daily_v2
-WHERE ` + scope(f) + `
+WHERE ` + scope(f, "charged_at") + `
 GROUP BY team_id, user_id
 ORDER BY team_id, user_id`
-	return sql, scopeArgs(f)
+	return onDaily(f, sql), scopeArgs(f)
 }
 
 // UserTeamUse returns each user's use per team in f.

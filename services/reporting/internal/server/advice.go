@@ -18,7 +18,7 @@ func (s *Server) AdviseLicensing(ctx context.Context, req *v1.AdviseLicensingReq
 	if err != nil {
 		return nil, err
 	}
-	today := dateOf(s.now())
+	today := f.Today(s.now())
 	thisMonth := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
 	first := thisMonth.AddDate(-1, 0, 0)
 	monthly, err := s.reports.MonthlyUse(ctx, f.WithRange(first, thisMonth.AddDate(0, 0, -1)))

@@ -17,8 +17,9 @@ import (
 // chunkSize is the most bytes one ExportResponse carries.
 const chunkSize = 64 << 10
 
-// Export streams usage (one row per charge), packs (subscriptions) or users
-// as CSV or XLSX, in chunks of at most 64 KiB. Columns: EXPORTS.md.
+// Export streams usage (one row per charge), packs (subscriptions), users,
+// denials or spend as CSV or XLSX, in chunks of at most 64 KiB. Columns:
+// EXPORTS.md.
 func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer[v1.ExportResponse]) error {
 	ctx := stream.Context()
 	f, err := s.filter(ctx, req.GetTeamIds(), req.GetRange())
@@ -34,17 +35,11 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 	default:
 		return s.toStatus(ctx, invalid("format", "unknown format %d", req.GetFormat()))
 	}
-	kind, columns := "", []string(nil)
-	switch req.GetKind() {
-	case v1.ExportKind_EXPORT_KIND_USAGE, v1.ExportKind_EXPORT_KIND_UNSPECIFIED:
-		kind, columns = "usage", export.UsageColumns
-	case v1.ExportKind_EXPORT_KIND_PACKS:
-		kind, columns = "packs", export.PackColumns
-	case v1.ExportKind_EXPORT_KIND_USERS:
-		kind, columns = "users", export.UserColumns
-	default:
+	k, ok := exportKinds[req.GetKind()]
+	if !ok {
 		return s.toStatus(ctx, invalid("kind", "unknown kind %d", req.GetKind()))
 	}
+	kind, columns := k.name, k.columns
 	out := &chunker{stream: stream, first: &v1.ExportResponse{
 		FileName:    fmt.Sprintf("tokenmeter-%s-%s-%s%s", kind, f.From.Format(query.DateLayout), f.To.Format(query.DateLayout), format.Extension()),
 		ContentType: format.ContentType(),
@@ -66,6 +61,10 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 		err = s.exportPacks(ctx, f, row)
 	case "users":
 		err = s.exportUsers(ctx, f, shown.User, row)
+	case "denials":
+		err = s.exportDenials(ctx, f, shown, row)
+	case "spend":
+		err = s.exportSpend(ctx, f, shown.User, row)
 	}
 	if err != nil {
 		w.Discard()
@@ -75,6 +74,19 @@ func (s *Server) Export(req *v1.ExportRequest, stream grpc.ServerStreamingServer
 		return s.toStatus(ctx, err)
 	}
 	return s.toStatus(ctx, out.flush())
+}
+
+// exportKinds name each kind's file and sheet, and its columns.
+var exportKinds = map[v1.ExportKind]struct {
+	name    string
+	columns []string
+}{
+	v1.ExportKind_EXPORT_KIND_UNSPECIFIED: {"usage", export.UsageColumns},
+	v1.ExportKind_EXPORT_KIND_USAGE:       {"usage", export.UsageColumns},
+	v1.ExportKind_EXPORT_KIND_PACKS:       {"packs", export.PackColumns},
+	v1.ExportKind_EXPORT_KIND_USERS:       {"users", export.UserColumns},
+	v1.ExportKind_EXPORT_KIND_DENIALS:     {"denials", export.DenialColumns},
+	v1.ExportKind_EXPORT_KIND_SPEND:       {"spend", export.SpendColumns},
 }
 
 // usageRows builds usage rows, reusing its cells from row to row; charges

@@ -93,13 +93,13 @@ func (s *Server) EstimatePlan(ctx context.Context, req *v1.EstimatePlanRequest) 
 // forecastInput gathers a team's daily totals and packs (from the ledger
 // when it answers, else the projection; source says which) for the core.
 func (s *Server) forecastInput(ctx context.Context, org string, req *v1.ForecastRequest, month time.Time) (forecast.Input, string, error) {
-	now := s.now().UTC()
-	today := dateOf(now)
+	now, zone := s.now().UTC(), s.zone(org)
+	f := query.Filter{OrgID: org, TeamIDs: []string{req.GetTeamId()}, Zone: zone}
+	today := f.Today(now)
 	termStart := time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, time.UTC)
 	if !month.IsZero() {
 		termStart = month
 	}
-	f := query.Filter{OrgID: org, TeamIDs: []string{req.GetTeamId()}}
 	// The seasonal profile reads the 12 calendar months before this one.
 	from := time.Date(today.Year()-1, today.Month(), 1, 0, 0, 0, 0, time.UTC)
 	if termStart.Before(from) {
@@ -126,7 +126,7 @@ func (s *Server) forecastInput(ctx context.Context, org string, req *v1.Forecast
 			}
 		}
 	}
-	in := forecast.Input{Now: now, Daily: daily, TermStart: termStart, TermTokens: termTokens}
+	in := forecast.Input{Now: now, Zone: zone, Daily: daily, TermStart: termStart, TermTokens: termTokens}
 	source := "projection"
 	if b, err := s.balance(ctx, org, req.GetTeamId()); err == nil {
 		source = "ledger"

@@ -26,6 +26,11 @@ type Profiles interface {
 	Profile(org, user string) (privacy.Profile, bool)
 }
 
+// Zones are the organisations' time zones (privacy.Settings).
+type Zones interface {
+	Zone(org string) *time.Location
+}
+
 // Reports runs report queries (query.Reader).
 type Reports interface {
 	UsageByDay(ctx context.Context, f query.Filter) ([]query.DayUsage, error)
@@ -53,6 +58,7 @@ type Reports interface {
 	DenialGroups(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialReasons(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
+	EachDenial(ctx context.Context, d query.DenialScope, fn func(*query.DenialRow) error) error
 	SessionList(ctx context.Context, f query.Filter, products []string, maxGap time.Duration, limit int) ([]sessions.Session, error)
 	WindowCharges(ctx context.Context, f query.Filter, products []string, limit int) ([]sessions.Charge, error)
 	Directory(ctx context.Context, org, team string) ([]query.DirectoryUser, error)
@@ -88,7 +94,9 @@ type Options struct {
 	Privacy *privacy.Policy
 	// Profiles are the users' display names and e-mail addresses (nil: none).
 	Profiles Profiles
-	Advice   advice.Config
+	// Zones are the time zones report dates follow (nil: UTC for all).
+	Zones  Zones
+	Advice advice.Config
 	// Buckets are the upper bounds of the token buckets (default 100, 500, 1000).
 	Buckets []int64
 	// IdleDays without a charge make an assigned user idle (default 90).
@@ -108,6 +116,7 @@ type Server struct {
 	plans    Plans
 	privacy  *privacy.Policy
 	profiles Profiles
+	zones    Zones
 	advice   advice.Config
 	buckets  []int64
 	idleDays int
@@ -138,7 +147,7 @@ func NewWith(o Options) *Server {
 	if o.SessionMaxGap <= 0 {
 		o.SessionMaxGap = 15 * time.Minute
 	}
-	return &Server{reports: o.Reports, balances: o.Balances, plans: o.Plans, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
+	return &Server{reports: o.Reports, balances: o.Balances, plans: o.Plans, privacy: o.Privacy, profiles: o.Profiles, zones: o.Zones, advice: o.Advice,
 		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
 }
 
@@ -157,7 +166,7 @@ func (s *Server) filter(ctx context.Context, teamIDs []string, r *v1.UsageRange)
 	if err != nil {
 		return query.Filter{}, err
 	}
-	f, err := query.NewFilter(p.Org, teamIDs, rangeSpec(r), s.now())
+	f, err := query.NewFilterIn(p.Org, teamIDs, rangeSpec(r), s.now(), s.zone(p.Org))
 	if err != nil {
 		return query.Filter{}, s.toStatus(ctx, err)
 	}
@@ -167,6 +176,14 @@ func (s *Server) filter(ctx context.Context, teamIDs []string, r *v1.UsageRange)
 		}
 	}
 	return f, nil
+}
+
+// zone is the time zone org's report dates follow.
+func (s *Server) zone(org string) *time.Location {
+	if s.zones == nil {
+		return time.UTC
+	}
+	return s.zones.Zone(org)
 }
 
 // invalid is an InvalidArgument naming field.

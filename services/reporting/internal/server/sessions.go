@@ -75,7 +75,7 @@ func (s *Server) GetSessions(ctx context.Context, req *v1.GetSessionsRequest) (*
 func (s *Server) readSessions(ctx context.Context, f query.Filter, products []string) (sessionsInput, error) {
 	var in sessionsInput
 	recent := f
-	recent.To = s.now().UTC().Truncate(24 * time.Hour)
+	recent.To = f.Today(s.now())
 	recent.From = recent.To.AddDate(0, 0, -openNowDays)
 	g, gctx := errgroup.WithContext(ctx)
 	// One row more than the bound tells that the bound was passed.

@@ -18,7 +18,7 @@ func (s *Server) sessionsAnswer(f query.Filter, in sessionsInput, r sessions.Rul
 	show := s.privacy.Users(f.OrgID)
 	resp := &v1.GetSessionsResponse{FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout),
 		BriefMinutes: int32(r.Brief.Minutes()), Sessions: int64(len(in.inRange))}
-	peaks := sessions.Peaks(in.inRange, f.From, f.To)
+	peaks := sessions.PeaksIn(in.inRange, f.From, f.To, s.zone(f.OrgID))
 	highest := map[string]int64{}
 	for _, p := range peaks {
 		highest[p.Product] = max(highest[p.Product], p.Users)

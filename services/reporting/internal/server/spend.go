@@ -3,11 +3,14 @@ package server
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
@@ -34,6 +37,13 @@ func (s *Server) GetSpend(ctx context.Context, req *v1.GetSpendRequest) (*v1.Get
 	if err := chk.Err(); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	var bad grpcserver.Violations
+	page := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "spend", f.OrgID,
+		strings.Join(f.TeamIDs, ","), f.From.Format(query.DateLayout), f.To.Format(query.DateLayout), s.zone(f.OrgID).String(),
+		strconv.Itoa(int(group)), req.GetAttributeKey())
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
 	var (
 		spent, expired []query.SpendAmount
 		packs          []query.Pack
@@ -53,10 +63,34 @@ func (s *Server) GetSpend(ctx context.Context, req *v1.GetSpendRequest) (*v1.Get
 		FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout),
 		ExpiredUnused: moneyOf(expired), Remaining: remaining,
 	}
-	if resp.Rows, resp.TotalSpent, err = s.spendRows(f, group, spent); err != nil {
+	rows, total, err := s.spendRows(f, group, spent)
+	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	resp.TotalSpent = total
+	resp.Rows, resp.NextPageToken = pageSpend(page, rows)
 	return resp, nil
+}
+
+// pageSpend is one page of rows. The rows' order (currency, amount, key)
+// has no short unique key, so a page token holds the position of the
+// page's last row, bound to the request: a charge projected between two
+// pages may move a row across their boundary.
+func pageSpend(page grpcserver.Page, rows []*v1.SpendRow) ([]*v1.SpendRow, string) {
+	type at struct {
+		i   int
+		row *v1.SpendRow
+	}
+	numbered := make([]at, len(rows))
+	for i, r := range rows {
+		numbered[i] = at{i, r}
+	}
+	shown, next := grpcserver.PageSlice(page, numbered, func(a at) string { return fmt.Sprintf("%012d", a.i) })
+	out := make([]*v1.SpendRow, len(shown))
+	for i, a := range shown {
+		out[i] = a.row
+	}
+	return out, next
 }
 
 // spendRows are the rows of spent, users shown as the organisation sees

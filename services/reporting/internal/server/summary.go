@@ -21,7 +21,7 @@ func (s *Server) GetUsageSummary(ctx context.Context, req *v1.GetUsageSummaryReq
 	if err != nil {
 		return nil, err
 	}
-	today := dateOf(s.now())
+	today := f.Today(s.now())
 	resp := &v1.GetUsageSummaryResponse{FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout)}
 
 	products, err := s.reports.ProductTotals(ctx, f, query.ProductScope{}, query.Order{})

@@ -12,5 +12,6 @@ func (s *Server) WhoAmI(ctx context.Context, _ *v1.WhoAmIRequest) (*v1.WhoAmIRes
 	if err != nil {
 		return nil, err
 	}
-	return &v1.WhoAmIResponse{OrgId: p.Org, Role: string(p.Role), RoleTeamId: p.Team, KeyId: p.KeyID}, nil
+	return &v1.WhoAmIResponse{OrgId: p.Org, Role: string(p.Role), RoleTeamId: p.Team, KeyId: p.KeyID,
+		TimeZone: s.zone(p.Org).String()}, nil
 }

@@ -8,7 +8,7 @@ import (
 
 // Peak is the most users who had a product open at one instant of a day.
 type Peak struct {
-	// Day is a UTC midnight.
+	// Day is a date of the zone, held as its UTC midnight.
 	Day     time.Time
 	Product string
 	Users   int64
@@ -23,14 +23,19 @@ type edge struct {
 	delta int
 }
 
-// Peaks counts, per product and UTC day from from to to (midnights, both
-// included), the most distinct users with a session of it open at the same
+// Peaks is PeaksIn in UTC.
+func Peaks(ss []Session, from, to time.Time) []Peak {
+	return PeaksIn(ss, from, to, time.UTC)
+}
+
+// PeaksIn counts, per product and day of zone from from to to (dates held
+// as UTC midnights, both included), the most distinct users with a session of it open at the same
 // instant. A session is open from its first event up to, not including, its
 // last (at least one second): sessions that only touch do not overlap, and
 // one user's sessions on two devices count once. A session across midnight
 // counts on both days. Days in order, then products; days without a
 // session are left out.
-func Peaks(ss []Session, from, to time.Time) []Peak {
+func PeaksIn(ss []Session, from, to time.Time, zone *time.Location) []Peak {
 	byProduct := map[string][]edge{}
 	for _, s := range ss {
 		end := s.Last
@@ -41,7 +46,7 @@ func Peaks(ss []Session, from, to time.Time) []Peak {
 	}
 	var out []Peak
 	for product, edges := range byProduct {
-		out = append(out, productPeaks(product, edges, from, to)...)
+		out = append(out, productPeaks(product, edges, from, to, zone)...)
 	}
 	slices.SortFunc(out, func(a, b Peak) int { return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.Product, b.Product)) })
 	return out
@@ -49,16 +54,16 @@ func Peaks(ss []Session, from, to time.Time) []Peak {
 
 // productPeaks sweeps one product's edges in time order, closings before
 // openings at the same instant.
-func productPeaks(product string, edges []edge, from, to time.Time) []Peak {
+func productPeaks(product string, edges []edge, from, to time.Time, zone *time.Location) []Peak {
 	slices.SortFunc(edges, func(a, b edge) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.delta, b.delta)) })
-	last := to.AddDate(0, 0, 1)
+	from, last := midnight(from, zone), midnight(to.AddDate(0, 0, 1), zone)
 	peaks := map[time.Time]*Peak{}
 	var order []time.Time
 	note := func(level int64, at time.Time) {
 		if level == 0 || at.Before(from) || !at.Before(last) {
 			return
 		}
-		day := at.UTC().Truncate(24 * time.Hour)
+		day := dateIn(at, zone)
 		p := peaks[day]
 		if p == nil {
 			p = &Peak{Day: day, Product: product}
@@ -75,7 +80,7 @@ func productPeaks(product string, edges []edge, from, to time.Time) []Peak {
 		t := edges[i].at
 		if i > 0 {
 			// The level held since the previous instant starts each day in between.
-			for m := edges[i-1].at.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1); m.Before(t); m = m.AddDate(0, 0, 1) {
+			for m := nextMidnight(edges[i-1].at, zone); m.Before(t); m = nextMidnight(m, zone) {
 				note(level, m)
 			}
 		}
@@ -97,4 +102,21 @@ func productPeaks(product string, edges []edge, from, to time.Time) []Peak {
 		out = append(out, *peaks[d])
 	}
 	return out
+}
+
+// midnight is the instant date (held as a UTC midnight) begins in zone.
+func midnight(date time.Time, zone *time.Location) time.Time {
+	return time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, zone)
+}
+
+// dateIn is at's date in zone, held as a UTC midnight.
+func dateIn(at time.Time, zone *time.Location) time.Time {
+	l := at.In(zone)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// nextMidnight is the first midnight of zone after at, in UTC like the
+// sessions' times.
+func nextMidnight(at time.Time, zone *time.Location) time.Time {
+	return midnight(dateIn(at, zone).AddDate(0, 0, 1), zone).UTC()
 }

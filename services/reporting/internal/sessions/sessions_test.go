@@ -110,3 +110,19 @@ func TestOpenNow(t *testing.T) {
 	got := OpenNow([]Session{old, recent, silent, ended}, now, 15*time.Minute)
 	require.Equal(t, []Session{recent, old}, got)
 }
+
+// Peaks are per day of the organisation's zone: in Los Angeles (UTC-8 in
+// January) dee's session from 23:00 to 02:00 UTC is all on the local day
+// before, and a session carried through days meets local midnights.
+func TestPeaksFollowTheZone(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	require.NoError(t, err)
+	prev := day0.AddDate(0, 0, -1)
+	got := PeaksIn([]Session{sess("dee", "REVIT", "d1", at(23, 0), at(26, 0))}, prev, day0.AddDate(0, 0, 1), la)
+	require.Equal(t, []Peak{{Day: day0, Product: "REVIT", Users: 1, At: at(23, 0)}}, got, "15:00-18:00 local, one day")
+	got = PeaksIn([]Session{sess("ann", "REVIT", "a", at(-30, 0), at(60, 0))}, day0, day0.AddDate(0, 0, 1), la)
+	require.Equal(t, []Peak{
+		{Day: day0, Product: "REVIT", Users: 1, At: day0.Add(8 * time.Hour)},
+		{Day: day0.AddDate(0, 0, 1), Product: "REVIT", Users: 1, At: at(32, 0)},
+	}, got, "the level held starts each local day at its midnight")
+}

@@ -65,6 +65,7 @@ type Event struct {
 	//	*Event_UserGroupMembersChanged
 	//	*Event_UserGroupDeleted
 	//	*Event_UserErased
+	//	*Event_TimeZoneSet
 	//	*Event_Alert
 	//	*Event_PlannedProjectAdded
 	//	*Event_PlannedProjectRemoved
@@ -395,6 +396,15 @@ func (x *Event) GetUserErased() *UserErased {
 	return nil
 }
 
+func (x *Event) GetTimeZoneSet() *TimeZoneSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_TimeZoneSet); ok {
+			return x.TimeZoneSet
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetAlert() *Alert {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Alert); ok {
@@ -541,6 +551,11 @@ type Event_UserErased struct {
 	UserErased *UserErased `protobuf:"bytes,57,opt,name=user_erased,json=userErased,proto3,oneof"`
 }
 
+type Event_TimeZoneSet struct {
+	// On the organisation's catalog subject: its time zone.
+	TimeZoneSet *TimeZoneSet `protobuf:"bytes,59,opt,name=time_zone_set,json=timeZoneSet,proto3,oneof"`
+}
+
 type Event_Alert struct {
 	// ALERTS stream.
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
@@ -608,6 +623,8 @@ func (*Event_UserGroupMembersChanged) isEvent_Payload() {}
 func (*Event_UserGroupDeleted) isEvent_Payload() {}
 
 func (*Event_UserErased) isEvent_Payload() {}
+
+func (*Event_TimeZoneSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
 
@@ -3055,11 +3072,59 @@ func (x *PlannedProjectRemoved) GetPlanId() string {
 	return ""
 }
 
+// TimeZoneSet is an organisation's time zone (an IANA name such as
+// "Europe/Berlin"): its report days, ranges and months follow it. Windows,
+// pack expiry and budget periods keep server time (UTC). Before the first
+// one, an organisation's zone is UTC.
+type TimeZoneSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Zone          string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeZoneSet) Reset() {
+	*x = TimeZoneSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeZoneSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeZoneSet) ProtoMessage() {}
+
+func (x *TimeZoneSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeZoneSet.ProtoReflect.Descriptor instead.
+func (*TimeZoneSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *TimeZoneSet) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x88\x13\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xca\x13\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -3097,7 +3162,8 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x1auser_group_members_changed\x186 \x01(\v2&.tokenmeter.v1.UserGroupMembersChangedH\x00R\x17userGroupMembersChanged\x12O\n" +
 	"\x12user_group_deleted\x187 \x01(\v2\x1f.tokenmeter.v1.UserGroupDeletedH\x00R\x10userGroupDeleted\x12<\n" +
 	"\vuser_erased\x189 \x01(\v2\x19.tokenmeter.v1.UserErasedH\x00R\n" +
-	"userErased\x12,\n" +
+	"userErased\x12@\n" +
+	"\rtime_zone_set\x18; \x01(\v2\x1a.tokenmeter.v1.TimeZoneSetH\x00R\vtimeZoneSet\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alert\x12X\n" +
 	"\x15planned_project_added\x18< \x01(\v2\".tokenmeter.v1.PlannedProjectAddedH\x00R\x13plannedProjectAdded\x12^\n" +
 	"\x17planned_project_removed\x18= \x01(\v2$.tokenmeter.v1.PlannedProjectRemovedH\x00R\x15plannedProjectRemovedB\t\n" +
@@ -3324,7 +3390,9 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x13PlannedProjectAdded\x12+\n" +
 	"\x04plan\x18\x01 \x01(\v2\x17.tokenmeter.v1.PlanSpecR\x04plan\"0\n" +
 	"\x15PlannedProjectRemoved\x12\x17\n" +
-	"\aplan_id\x18\x01 \x01(\tR\x06planIdBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\aplan_id\x18\x01 \x01(\tR\x06planId\"!\n" +
+	"\vTimeZoneSet\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zoneBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -3338,7 +3406,7 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*Event)(nil),                   // 0: tokenmeter.v1.Event
 	(*Actor)(nil),                   // 1: tokenmeter.v1.Actor
@@ -3374,23 +3442,24 @@ var file_tokenmeter_v1_events_proto_goTypes = []any{
 	(*UserGroupDeleted)(nil),        // 31: tokenmeter.v1.UserGroupDeleted
 	(*PlannedProjectAdded)(nil),     // 32: tokenmeter.v1.PlannedProjectAdded
 	(*PlannedProjectRemoved)(nil),   // 33: tokenmeter.v1.PlannedProjectRemoved
-	nil,                             // 34: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                             // 35: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                             // 36: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                             // 37: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                             // 38: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
-	(*Alert)(nil),                   // 40: tokenmeter.v1.Alert
-	(Decision)(0),                   // 41: tokenmeter.v1.Decision
-	(DenyReason)(0),                 // 42: tokenmeter.v1.DenyReason
-	(PackSource)(0),                 // 43: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),             // 44: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                  // 45: tokenmeter.v1.Budget
-	(CapacityKind)(0),               // 46: tokenmeter.v1.CapacityKind
-	(*PlanSpec)(nil),                // 47: tokenmeter.v1.PlanSpec
+	(*TimeZoneSet)(nil),             // 34: tokenmeter.v1.TimeZoneSet
+	nil,                             // 35: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                             // 36: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                             // 37: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                             // 38: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                             // 39: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil),   // 40: google.protobuf.Timestamp
+	(*Alert)(nil),                   // 41: tokenmeter.v1.Alert
+	(Decision)(0),                   // 42: tokenmeter.v1.Decision
+	(DenyReason)(0),                 // 43: tokenmeter.v1.DenyReason
+	(PackSource)(0),                 // 44: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),             // 45: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                  // 46: tokenmeter.v1.Budget
+	(CapacityKind)(0),               // 47: tokenmeter.v1.CapacityKind
+	(*PlanSpec)(nil),                // 48: tokenmeter.v1.PlanSpec
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	39, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	40, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
 	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
 	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
@@ -3419,51 +3488,52 @@ var file_tokenmeter_v1_events_proto_depIdxs = []int32{
 	30, // 26: tokenmeter.v1.Event.user_group_members_changed:type_name -> tokenmeter.v1.UserGroupMembersChanged
 	31, // 27: tokenmeter.v1.Event.user_group_deleted:type_name -> tokenmeter.v1.UserGroupDeleted
 	28, // 28: tokenmeter.v1.Event.user_erased:type_name -> tokenmeter.v1.UserErased
-	40, // 29: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	32, // 30: tokenmeter.v1.Event.planned_project_added:type_name -> tokenmeter.v1.PlannedProjectAdded
-	33, // 31: tokenmeter.v1.Event.planned_project_removed:type_name -> tokenmeter.v1.PlannedProjectRemoved
-	39, // 32: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	34, // 33: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	41, // 34: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	42, // 35: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	39, // 36: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	39, // 37: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	39, // 38: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	39, // 39: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 40: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 41: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	35, // 42: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	39, // 43: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	36, // 44: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	42, // 45: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 46: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	37, // 47: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	39, // 48: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	39, // 49: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	43, // 50: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 51: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	44, // 52: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 53: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 54: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 55: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	39, // 56: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 57: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 58: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	45, // 59: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	46, // 60: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 61: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	39, // 62: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 63: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 64: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	39, // 65: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	38, // 66: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	39, // 67: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	47, // 68: tokenmeter.v1.PlannedProjectAdded.plan:type_name -> tokenmeter.v1.PlanSpec
-	69, // [69:69] is the sub-list for method output_type
-	69, // [69:69] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	34, // 29: tokenmeter.v1.Event.time_zone_set:type_name -> tokenmeter.v1.TimeZoneSet
+	41, // 30: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	32, // 31: tokenmeter.v1.Event.planned_project_added:type_name -> tokenmeter.v1.PlannedProjectAdded
+	33, // 32: tokenmeter.v1.Event.planned_project_removed:type_name -> tokenmeter.v1.PlannedProjectRemoved
+	40, // 33: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	35, // 34: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	42, // 35: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	43, // 36: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	40, // 37: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	40, // 38: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	40, // 39: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	40, // 40: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 41: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 42: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	36, // 43: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	40, // 44: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	37, // 45: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	43, // 46: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	6,  // 47: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	38, // 48: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	40, // 49: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	40, // 50: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	44, // 51: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	6,  // 52: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	45, // 53: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	5,  // 54: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 55: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	6,  // 56: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	40, // 57: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	5,  // 58: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	6,  // 59: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	46, // 60: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	47, // 61: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	19, // 62: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	40, // 63: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	19, // 64: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	19, // 65: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	40, // 66: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	39, // 67: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	40, // 68: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	48, // 69: tokenmeter.v1.PlannedProjectAdded.plan:type_name -> tokenmeter.v1.PlanSpec
+	70, // [70:70] is the sub-list for method output_type
+	70, // [70:70] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -3500,6 +3570,7 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_UserGroupMembersChanged)(nil),
 		(*Event_UserGroupDeleted)(nil),
 		(*Event_UserErased)(nil),
+		(*Event_TimeZoneSet)(nil),
 		(*Event_Alert)(nil),
 		(*Event_PlannedProjectAdded)(nil),
 		(*Event_PlannedProjectRemoved)(nil),
@@ -3510,7 +3581,7 @@ func file_tokenmeter_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

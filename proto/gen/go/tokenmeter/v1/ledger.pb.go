@@ -4947,6 +4947,248 @@ func (x *ListUserGroupsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type SetTimeZoneRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An IANA time zone name, e.g. "Pacific/Auckland" or "UTC"; at most 64 bytes.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// Client-made id, required: a retry changes nothing more.
+	EventId       string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeZoneRequest) Reset() {
+	*x = SetTimeZoneRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeZoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeZoneRequest) ProtoMessage() {}
+
+func (x *SetTimeZoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeZoneRequest.ProtoReflect.Descriptor instead.
+func (*SetTimeZoneRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *SetTimeZoneRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *SetTimeZoneRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type SetTimeZoneResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *TimeZoneSetting       `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeZoneResponse) Reset() {
+	*x = SetTimeZoneResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeZoneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeZoneResponse) ProtoMessage() {}
+
+func (x *SetTimeZoneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeZoneResponse.ProtoReflect.Descriptor instead.
+func (*SetTimeZoneResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *SetTimeZoneResponse) GetSetting() *TimeZoneSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type GetTimeZoneRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTimeZoneRequest) Reset() {
+	*x = GetTimeZoneRequest{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTimeZoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTimeZoneRequest) ProtoMessage() {}
+
+func (x *GetTimeZoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTimeZoneRequest.ProtoReflect.Descriptor instead.
+func (*GetTimeZoneRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{81}
+}
+
+type GetTimeZoneResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *TimeZoneSetting       `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTimeZoneResponse) Reset() {
+	*x = GetTimeZoneResponse{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTimeZoneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTimeZoneResponse) ProtoMessage() {}
+
+func (x *GetTimeZoneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTimeZoneResponse.ProtoReflect.Descriptor instead.
+func (*GetTimeZoneResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *GetTimeZoneResponse) GetSetting() *TimeZoneSetting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+// TimeZoneSetting is an organisation's time zone as the log holds it.
+type TimeZoneSetting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "UTC" while the organisation never set one.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// Unset while the organisation never set it.
+	SetAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	// Who set it: role and key id.
+	Actor         string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeZoneSetting) Reset() {
+	*x = TimeZoneSetting{}
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeZoneSetting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeZoneSetting) ProtoMessage() {}
+
+func (x *TimeZoneSetting) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ledger_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeZoneSetting.ProtoReflect.Descriptor instead.
+func (*TimeZoneSetting) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ledger_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *TimeZoneSetting) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *TimeZoneSetting) GetSetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SetAt
+	}
+	return nil
+}
+
+func (x *TimeZoneSetting) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
@@ -5312,7 +5554,19 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
 	"\x16ListUserGroupsResponse\x120\n" +
 	"\x06groups\x18\x01 \x03(\v2\x18.tokenmeter.v1.UserGroupR\x06groups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd9\x18\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"C\n" +
+	"\x12SetTimeZoneRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\"O\n" +
+	"\x13SetTimeZoneResponse\x128\n" +
+	"\asetting\x18\x01 \x01(\v2\x1e.tokenmeter.v1.TimeZoneSettingR\asetting\"\x14\n" +
+	"\x12GetTimeZoneRequest\"O\n" +
+	"\x13GetTimeZoneResponse\x128\n" +
+	"\asetting\x18\x01 \x01(\v2\x1e.tokenmeter.v1.TimeZoneSettingR\asetting\"n\n" +
+	"\x0fTimeZoneSetting\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x121\n" +
+	"\x06set_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor2\x85\x1a\n" +
 	"\rLedgerService\x12N\n" +
 	"\tAuthorize\x12\x1f.tokenmeter.v1.AuthorizeRequest\x1a .tokenmeter.v1.AuthorizeResponse\x12]\n" +
 	"\x0eAuthorizeBatch\x12$.tokenmeter.v1.AuthorizeBatchRequest\x1a%.tokenmeter.v1.AuthorizeBatchResponse\x12T\n" +
@@ -5350,7 +5604,9 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\x14SetUserGroupProducts\x12*.tokenmeter.v1.SetUserGroupProductsRequest\x1a+.tokenmeter.v1.SetUserGroupProductsResponse\x12u\n" +
 	"\x16ChangeUserGroupMembers\x12,.tokenmeter.v1.ChangeUserGroupMembersRequest\x1a-.tokenmeter.v1.ChangeUserGroupMembersResponse\x12`\n" +
 	"\x0fDeleteUserGroup\x12%.tokenmeter.v1.DeleteUserGroupRequest\x1a&.tokenmeter.v1.DeleteUserGroupResponse\x12]\n" +
-	"\x0eListUserGroups\x12$.tokenmeter.v1.ListUserGroupsRequest\x1a%.tokenmeter.v1.ListUserGroupsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0eListUserGroups\x12$.tokenmeter.v1.ListUserGroupsRequest\x1a%.tokenmeter.v1.ListUserGroupsResponse\x12T\n" +
+	"\vSetTimeZone\x12!.tokenmeter.v1.SetTimeZoneRequest\x1a\".tokenmeter.v1.SetTimeZoneResponse\x12T\n" +
+	"\vGetTimeZone\x12!.tokenmeter.v1.GetTimeZoneRequest\x1a\".tokenmeter.v1.GetTimeZoneResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ledger_proto_rawDescOnce sync.Once
@@ -5364,7 +5620,7 @@ func file_tokenmeter_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ledger_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
+var file_tokenmeter_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*ListTeamsRequest)(nil),               // 0: tokenmeter.v1.ListTeamsRequest
 	(*ListTeamsResponse)(nil),              // 1: tokenmeter.v1.ListTeamsResponse
@@ -5445,83 +5701,88 @@ var file_tokenmeter_v1_ledger_proto_goTypes = []any{
 	(*DeleteUserGroupResponse)(nil),        // 76: tokenmeter.v1.DeleteUserGroupResponse
 	(*ListUserGroupsRequest)(nil),          // 77: tokenmeter.v1.ListUserGroupsRequest
 	(*ListUserGroupsResponse)(nil),         // 78: tokenmeter.v1.ListUserGroupsResponse
-	nil,                                    // 79: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	(CapacityKind)(0),                      // 80: tokenmeter.v1.CapacityKind
-	(*timestamppb.Timestamp)(nil),          // 81: google.protobuf.Timestamp
-	(*HeartbeatRequest)(nil),               // 82: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),              // 83: tokenmeter.v1.HeartbeatResponse
-	(*Budget)(nil),                         // 84: tokenmeter.v1.Budget
-	(*LaunchRequest)(nil),                  // 85: tokenmeter.v1.LaunchRequest
-	(*durationpb.Duration)(nil),            // 86: google.protobuf.Duration
-	(*LaunchResponse)(nil),                 // 87: tokenmeter.v1.LaunchResponse
-	(*QuoteRequest)(nil),                   // 88: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),                  // 89: tokenmeter.v1.QuoteResponse
-	(PackSource)(0),                        // 90: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),                    // 91: tokenmeter.v1.AdjustmentKind
+	(*SetTimeZoneRequest)(nil),             // 79: tokenmeter.v1.SetTimeZoneRequest
+	(*SetTimeZoneResponse)(nil),            // 80: tokenmeter.v1.SetTimeZoneResponse
+	(*GetTimeZoneRequest)(nil),             // 81: tokenmeter.v1.GetTimeZoneRequest
+	(*GetTimeZoneResponse)(nil),            // 82: tokenmeter.v1.GetTimeZoneResponse
+	(*TimeZoneSetting)(nil),                // 83: tokenmeter.v1.TimeZoneSetting
+	nil,                                    // 84: tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	(CapacityKind)(0),                      // 85: tokenmeter.v1.CapacityKind
+	(*timestamppb.Timestamp)(nil),          // 86: google.protobuf.Timestamp
+	(*HeartbeatRequest)(nil),               // 87: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),              // 88: tokenmeter.v1.HeartbeatResponse
+	(*Budget)(nil),                         // 89: tokenmeter.v1.Budget
+	(*LaunchRequest)(nil),                  // 90: tokenmeter.v1.LaunchRequest
+	(*durationpb.Duration)(nil),            // 91: google.protobuf.Duration
+	(*LaunchResponse)(nil),                 // 92: tokenmeter.v1.LaunchResponse
+	(*QuoteRequest)(nil),                   // 93: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),                  // 94: tokenmeter.v1.QuoteResponse
+	(PackSource)(0),                        // 95: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),                    // 96: tokenmeter.v1.AdjustmentKind
 }
 var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	26,  // 0: tokenmeter.v1.ListTeamsResponse.teams:type_name -> tokenmeter.v1.Balance
-	80,  // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
-	81,  // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
-	81,  // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
-	80,  // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
-	81,  // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
+	85,  // 1: tokenmeter.v1.Capacity.kind:type_name -> tokenmeter.v1.CapacityKind
+	86,  // 2: tokenmeter.v1.Capacity.ends_at:type_name -> google.protobuf.Timestamp
+	86,  // 3: tokenmeter.v1.Capacity.refreshes_at:type_name -> google.protobuf.Timestamp
+	85,  // 4: tokenmeter.v1.SetCapacityRequest.kind:type_name -> tokenmeter.v1.CapacityKind
+	86,  // 5: tokenmeter.v1.SetCapacityRequest.ends_at:type_name -> google.protobuf.Timestamp
 	2,   // 6: tokenmeter.v1.SetCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	81,  // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
+	86,  // 7: tokenmeter.v1.UseCapacityRequest.received_at:type_name -> google.protobuf.Timestamp
 	2,   // 8: tokenmeter.v1.UseCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
 	2,   // 9: tokenmeter.v1.ReturnCapacityResponse.capacity:type_name -> tokenmeter.v1.Capacity
-	82,  // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	81,  // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
-	83,  // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
+	87,  // 10: tokenmeter.v1.RecordHeartbeatRequest.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	86,  // 11: tokenmeter.v1.RecordHeartbeatRequest.received_at:type_name -> google.protobuf.Timestamp
+	88,  // 12: tokenmeter.v1.RecordHeartbeatResponse.result:type_name -> tokenmeter.v1.HeartbeatResponse
 	26,  // 13: tokenmeter.v1.MergeTeamsResponse.into:type_name -> tokenmeter.v1.Balance
-	84,  // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
-	84,  // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
-	84,  // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
-	85,  // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
-	81,  // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
-	79,  // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
-	86,  // 20: tokenmeter.v1.AuthorizeRequest.timeout:type_name -> google.protobuf.Duration
-	87,  // 21: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
+	89,  // 14: tokenmeter.v1.SetBudgetRequest.budget:type_name -> tokenmeter.v1.Budget
+	89,  // 15: tokenmeter.v1.SetBudgetResponse.budget:type_name -> tokenmeter.v1.Budget
+	89,  // 16: tokenmeter.v1.ListBudgetsResponse.budgets:type_name -> tokenmeter.v1.Budget
+	90,  // 17: tokenmeter.v1.AuthorizeRequest.launch:type_name -> tokenmeter.v1.LaunchRequest
+	86,  // 18: tokenmeter.v1.AuthorizeRequest.received_at:type_name -> google.protobuf.Timestamp
+	84,  // 19: tokenmeter.v1.AuthorizeRequest.trace_context:type_name -> tokenmeter.v1.AuthorizeRequest.TraceContextEntry
+	91,  // 20: tokenmeter.v1.AuthorizeRequest.timeout:type_name -> google.protobuf.Duration
+	92,  // 21: tokenmeter.v1.AuthorizeResponse.result:type_name -> tokenmeter.v1.LaunchResponse
 	17,  // 22: tokenmeter.v1.AuthorizeBatchRequest.launches:type_name -> tokenmeter.v1.AuthorizeRequest
 	21,  // 23: tokenmeter.v1.AuthorizeBatchResponse.outcomes:type_name -> tokenmeter.v1.AuthorizeOutcome
-	87,  // 24: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
-	88,  // 25: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
-	81,  // 26: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
-	89,  // 27: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
+	92,  // 24: tokenmeter.v1.AuthorizeOutcome.result:type_name -> tokenmeter.v1.LaunchResponse
+	93,  // 25: tokenmeter.v1.QuoteLaunchRequest.quote:type_name -> tokenmeter.v1.QuoteRequest
+	86,  // 26: tokenmeter.v1.QuoteLaunchRequest.received_at:type_name -> google.protobuf.Timestamp
+	94,  // 27: tokenmeter.v1.QuoteLaunchResponse.quote:type_name -> tokenmeter.v1.QuoteResponse
 	26,  // 28: tokenmeter.v1.GetBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27,  // 29: tokenmeter.v1.Balance.packs:type_name -> tokenmeter.v1.Pack
-	81,  // 30: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
+	86,  // 30: tokenmeter.v1.Balance.next_expiry:type_name -> google.protobuf.Timestamp
 	2,   // 31: tokenmeter.v1.Balance.capacities:type_name -> tokenmeter.v1.Capacity
-	81,  // 32: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
-	81,  // 33: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
-	90,  // 34: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
-	81,  // 35: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
-	81,  // 36: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
-	81,  // 37: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
-	90,  // 38: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
+	86,  // 32: tokenmeter.v1.Pack.purchased_at:type_name -> google.protobuf.Timestamp
+	86,  // 33: tokenmeter.v1.Pack.expires_at:type_name -> google.protobuf.Timestamp
+	95,  // 34: tokenmeter.v1.Pack.source:type_name -> tokenmeter.v1.PackSource
+	86,  // 35: tokenmeter.v1.AddPackRequest.purchased_at:type_name -> google.protobuf.Timestamp
+	86,  // 36: tokenmeter.v1.AddPackRequest.expires_at:type_name -> google.protobuf.Timestamp
+	86,  // 37: tokenmeter.v1.AddPackRequest.contract_end:type_name -> google.protobuf.Timestamp
+	95,  // 38: tokenmeter.v1.AddPackRequest.source:type_name -> tokenmeter.v1.PackSource
 	27,  // 39: tokenmeter.v1.AddPackResponse.pack:type_name -> tokenmeter.v1.Pack
 	26,  // 40: tokenmeter.v1.AddPackResponse.balance:type_name -> tokenmeter.v1.Balance
-	91,  // 41: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	96,  // 41: tokenmeter.v1.AdjustBalanceRequest.kind:type_name -> tokenmeter.v1.AdjustmentKind
 	26,  // 42: tokenmeter.v1.AdjustBalanceResponse.balance:type_name -> tokenmeter.v1.Balance
 	27,  // 43: tokenmeter.v1.ListPacksResponse.packs:type_name -> tokenmeter.v1.Pack
-	81,  // 44: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
-	81,  // 45: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
+	86,  // 44: tokenmeter.v1.ListTransactionsRequest.from:type_name -> google.protobuf.Timestamp
+	86,  // 45: tokenmeter.v1.ListTransactionsRequest.to:type_name -> google.protobuf.Timestamp
 	36,  // 46: tokenmeter.v1.ListTransactionsResponse.transactions:type_name -> tokenmeter.v1.Transaction
-	81,  // 47: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	81,  // 48: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
+	86,  // 47: tokenmeter.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	86,  // 48: tokenmeter.v1.SetProductRateRequest.effective_from:type_name -> google.protobuf.Timestamp
 	39,  // 49: tokenmeter.v1.SetProductRateResponse.product:type_name -> tokenmeter.v1.Product
-	81,  // 50: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
+	86,  // 50: tokenmeter.v1.Product.effective_from:type_name -> google.protobuf.Timestamp
 	39,  // 51: tokenmeter.v1.ListProductsResponse.products:type_name -> tokenmeter.v1.Product
-	81,  // 52: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
-	81,  // 53: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
-	81,  // 54: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
+	86,  // 52: tokenmeter.v1.Subscription.ends_at:type_name -> google.protobuf.Timestamp
+	86,  // 53: tokenmeter.v1.Subscription.granted_at:type_name -> google.protobuf.Timestamp
+	86,  // 54: tokenmeter.v1.GrantSubscriptionRequest.ends_at:type_name -> google.protobuf.Timestamp
 	46,  // 55: tokenmeter.v1.GrantSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46,  // 56: tokenmeter.v1.RevokeSubscriptionResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	46,  // 57: tokenmeter.v1.ListSubscriptionsResponse.subscriptions:type_name -> tokenmeter.v1.Subscription
 	57,  // 58: tokenmeter.v1.SetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
 	57,  // 59: tokenmeter.v1.GetPersonalDataResponse.setting:type_name -> tokenmeter.v1.PersonalDataSetting
-	81,  // 60: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
-	81,  // 61: tokenmeter.v1.EraseUserResponse.erased_at:type_name -> google.protobuf.Timestamp
+	86,  // 60: tokenmeter.v1.PersonalDataSetting.set_at:type_name -> google.protobuf.Timestamp
+	86,  // 61: tokenmeter.v1.EraseUserResponse.erased_at:type_name -> google.protobuf.Timestamp
 	63,  // 62: tokenmeter.v1.PlanAssignmentsRequest.rows:type_name -> tokenmeter.v1.AssignmentRow
 	65,  // 63: tokenmeter.v1.PlanAssignmentsResponse.plans:type_name -> tokenmeter.v1.AssignmentPlan
 	66,  // 64: tokenmeter.v1.CreateUserGroupResponse.group:type_name -> tokenmeter.v1.UserGroup
@@ -5529,79 +5790,86 @@ var file_tokenmeter_v1_ledger_proto_depIdxs = []int32{
 	66,  // 66: tokenmeter.v1.SetUserGroupProductsResponse.group:type_name -> tokenmeter.v1.UserGroup
 	66,  // 67: tokenmeter.v1.ChangeUserGroupMembersResponse.group:type_name -> tokenmeter.v1.UserGroup
 	66,  // 68: tokenmeter.v1.ListUserGroupsResponse.groups:type_name -> tokenmeter.v1.UserGroup
-	17,  // 69: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
-	19,  // 70: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
-	22,  // 71: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
-	24,  // 72: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
-	28,  // 73: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
-	30,  // 74: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
-	32,  // 75: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
-	34,  // 76: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
-	37,  // 77: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
-	40,  // 78: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
-	42,  // 79: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
-	44,  // 80: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
-	9,   // 81: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
-	11,  // 82: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
-	13,  // 83: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
-	15,  // 84: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
-	3,   // 85: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
-	5,   // 86: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
-	7,   // 87: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
-	0,   // 88: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
-	47,  // 89: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
-	49,  // 90: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
-	51,  // 91: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
-	53,  // 92: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
-	55,  // 93: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
-	58,  // 94: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
-	60,  // 95: tokenmeter.v1.LedgerService.EraseUser:input_type -> tokenmeter.v1.EraseUserRequest
-	62,  // 96: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
-	67,  // 97: tokenmeter.v1.LedgerService.CreateUserGroup:input_type -> tokenmeter.v1.CreateUserGroupRequest
-	69,  // 98: tokenmeter.v1.LedgerService.RenameUserGroup:input_type -> tokenmeter.v1.RenameUserGroupRequest
-	71,  // 99: tokenmeter.v1.LedgerService.SetUserGroupProducts:input_type -> tokenmeter.v1.SetUserGroupProductsRequest
-	73,  // 100: tokenmeter.v1.LedgerService.ChangeUserGroupMembers:input_type -> tokenmeter.v1.ChangeUserGroupMembersRequest
-	75,  // 101: tokenmeter.v1.LedgerService.DeleteUserGroup:input_type -> tokenmeter.v1.DeleteUserGroupRequest
-	77,  // 102: tokenmeter.v1.LedgerService.ListUserGroups:input_type -> tokenmeter.v1.ListUserGroupsRequest
-	18,  // 103: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
-	20,  // 104: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
-	23,  // 105: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
-	25,  // 106: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
-	29,  // 107: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
-	31,  // 108: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
-	33,  // 109: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
-	35,  // 110: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
-	38,  // 111: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
-	41,  // 112: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
-	43,  // 113: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
-	45,  // 114: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
-	10,  // 115: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
-	12,  // 116: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
-	14,  // 117: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
-	16,  // 118: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
-	4,   // 119: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
-	6,   // 120: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
-	8,   // 121: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
-	1,   // 122: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
-	48,  // 123: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
-	50,  // 124: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
-	52,  // 125: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
-	54,  // 126: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
-	56,  // 127: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
-	59,  // 128: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
-	61,  // 129: tokenmeter.v1.LedgerService.EraseUser:output_type -> tokenmeter.v1.EraseUserResponse
-	64,  // 130: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
-	68,  // 131: tokenmeter.v1.LedgerService.CreateUserGroup:output_type -> tokenmeter.v1.CreateUserGroupResponse
-	70,  // 132: tokenmeter.v1.LedgerService.RenameUserGroup:output_type -> tokenmeter.v1.RenameUserGroupResponse
-	72,  // 133: tokenmeter.v1.LedgerService.SetUserGroupProducts:output_type -> tokenmeter.v1.SetUserGroupProductsResponse
-	74,  // 134: tokenmeter.v1.LedgerService.ChangeUserGroupMembers:output_type -> tokenmeter.v1.ChangeUserGroupMembersResponse
-	76,  // 135: tokenmeter.v1.LedgerService.DeleteUserGroup:output_type -> tokenmeter.v1.DeleteUserGroupResponse
-	78,  // 136: tokenmeter.v1.LedgerService.ListUserGroups:output_type -> tokenmeter.v1.ListUserGroupsResponse
-	103, // [103:137] is the sub-list for method output_type
-	69,  // [69:103] is the sub-list for method input_type
-	69,  // [69:69] is the sub-list for extension type_name
-	69,  // [69:69] is the sub-list for extension extendee
-	0,   // [0:69] is the sub-list for field type_name
+	83,  // 69: tokenmeter.v1.SetTimeZoneResponse.setting:type_name -> tokenmeter.v1.TimeZoneSetting
+	83,  // 70: tokenmeter.v1.GetTimeZoneResponse.setting:type_name -> tokenmeter.v1.TimeZoneSetting
+	86,  // 71: tokenmeter.v1.TimeZoneSetting.set_at:type_name -> google.protobuf.Timestamp
+	17,  // 72: tokenmeter.v1.LedgerService.Authorize:input_type -> tokenmeter.v1.AuthorizeRequest
+	19,  // 73: tokenmeter.v1.LedgerService.AuthorizeBatch:input_type -> tokenmeter.v1.AuthorizeBatchRequest
+	22,  // 74: tokenmeter.v1.LedgerService.QuoteLaunch:input_type -> tokenmeter.v1.QuoteLaunchRequest
+	24,  // 75: tokenmeter.v1.LedgerService.GetBalance:input_type -> tokenmeter.v1.GetBalanceRequest
+	28,  // 76: tokenmeter.v1.LedgerService.AddPack:input_type -> tokenmeter.v1.AddPackRequest
+	30,  // 77: tokenmeter.v1.LedgerService.AdjustBalance:input_type -> tokenmeter.v1.AdjustBalanceRequest
+	32,  // 78: tokenmeter.v1.LedgerService.ListPacks:input_type -> tokenmeter.v1.ListPacksRequest
+	34,  // 79: tokenmeter.v1.LedgerService.ListTransactions:input_type -> tokenmeter.v1.ListTransactionsRequest
+	37,  // 80: tokenmeter.v1.LedgerService.SetProductRate:input_type -> tokenmeter.v1.SetProductRateRequest
+	40,  // 81: tokenmeter.v1.LedgerService.ListProducts:input_type -> tokenmeter.v1.ListProductsRequest
+	42,  // 82: tokenmeter.v1.LedgerService.AssignUser:input_type -> tokenmeter.v1.AssignUserRequest
+	44,  // 83: tokenmeter.v1.LedgerService.UnassignUser:input_type -> tokenmeter.v1.UnassignUserRequest
+	9,   // 84: tokenmeter.v1.LedgerService.RecordHeartbeat:input_type -> tokenmeter.v1.RecordHeartbeatRequest
+	11,  // 85: tokenmeter.v1.LedgerService.MergeTeams:input_type -> tokenmeter.v1.MergeTeamsRequest
+	13,  // 86: tokenmeter.v1.LedgerService.SetBudget:input_type -> tokenmeter.v1.SetBudgetRequest
+	15,  // 87: tokenmeter.v1.LedgerService.ListBudgets:input_type -> tokenmeter.v1.ListBudgetsRequest
+	3,   // 88: tokenmeter.v1.LedgerService.SetCapacity:input_type -> tokenmeter.v1.SetCapacityRequest
+	5,   // 89: tokenmeter.v1.LedgerService.UseCapacity:input_type -> tokenmeter.v1.UseCapacityRequest
+	7,   // 90: tokenmeter.v1.LedgerService.ReturnCapacity:input_type -> tokenmeter.v1.ReturnCapacityRequest
+	0,   // 91: tokenmeter.v1.LedgerService.ListTeams:input_type -> tokenmeter.v1.ListTeamsRequest
+	47,  // 92: tokenmeter.v1.LedgerService.GrantSubscription:input_type -> tokenmeter.v1.GrantSubscriptionRequest
+	49,  // 93: tokenmeter.v1.LedgerService.RevokeSubscription:input_type -> tokenmeter.v1.RevokeSubscriptionRequest
+	51,  // 94: tokenmeter.v1.LedgerService.ListSubscriptions:input_type -> tokenmeter.v1.ListSubscriptionsRequest
+	53,  // 95: tokenmeter.v1.LedgerService.SetPersonalData:input_type -> tokenmeter.v1.SetPersonalDataRequest
+	55,  // 96: tokenmeter.v1.LedgerService.GetPersonalData:input_type -> tokenmeter.v1.GetPersonalDataRequest
+	58,  // 97: tokenmeter.v1.LedgerService.SetUserProfile:input_type -> tokenmeter.v1.SetUserProfileRequest
+	60,  // 98: tokenmeter.v1.LedgerService.EraseUser:input_type -> tokenmeter.v1.EraseUserRequest
+	62,  // 99: tokenmeter.v1.LedgerService.PlanAssignments:input_type -> tokenmeter.v1.PlanAssignmentsRequest
+	67,  // 100: tokenmeter.v1.LedgerService.CreateUserGroup:input_type -> tokenmeter.v1.CreateUserGroupRequest
+	69,  // 101: tokenmeter.v1.LedgerService.RenameUserGroup:input_type -> tokenmeter.v1.RenameUserGroupRequest
+	71,  // 102: tokenmeter.v1.LedgerService.SetUserGroupProducts:input_type -> tokenmeter.v1.SetUserGroupProductsRequest
+	73,  // 103: tokenmeter.v1.LedgerService.ChangeUserGroupMembers:input_type -> tokenmeter.v1.ChangeUserGroupMembersRequest
+	75,  // 104: tokenmeter.v1.LedgerService.DeleteUserGroup:input_type -> tokenmeter.v1.DeleteUserGroupRequest
+	77,  // 105: tokenmeter.v1.LedgerService.ListUserGroups:input_type -> tokenmeter.v1.ListUserGroupsRequest
+	79,  // 106: tokenmeter.v1.LedgerService.SetTimeZone:input_type -> tokenmeter.v1.SetTimeZoneRequest
+	81,  // 107: tokenmeter.v1.LedgerService.GetTimeZone:input_type -> tokenmeter.v1.GetTimeZoneRequest
+	18,  // 108: tokenmeter.v1.LedgerService.Authorize:output_type -> tokenmeter.v1.AuthorizeResponse
+	20,  // 109: tokenmeter.v1.LedgerService.AuthorizeBatch:output_type -> tokenmeter.v1.AuthorizeBatchResponse
+	23,  // 110: tokenmeter.v1.LedgerService.QuoteLaunch:output_type -> tokenmeter.v1.QuoteLaunchResponse
+	25,  // 111: tokenmeter.v1.LedgerService.GetBalance:output_type -> tokenmeter.v1.GetBalanceResponse
+	29,  // 112: tokenmeter.v1.LedgerService.AddPack:output_type -> tokenmeter.v1.AddPackResponse
+	31,  // 113: tokenmeter.v1.LedgerService.AdjustBalance:output_type -> tokenmeter.v1.AdjustBalanceResponse
+	33,  // 114: tokenmeter.v1.LedgerService.ListPacks:output_type -> tokenmeter.v1.ListPacksResponse
+	35,  // 115: tokenmeter.v1.LedgerService.ListTransactions:output_type -> tokenmeter.v1.ListTransactionsResponse
+	38,  // 116: tokenmeter.v1.LedgerService.SetProductRate:output_type -> tokenmeter.v1.SetProductRateResponse
+	41,  // 117: tokenmeter.v1.LedgerService.ListProducts:output_type -> tokenmeter.v1.ListProductsResponse
+	43,  // 118: tokenmeter.v1.LedgerService.AssignUser:output_type -> tokenmeter.v1.AssignUserResponse
+	45,  // 119: tokenmeter.v1.LedgerService.UnassignUser:output_type -> tokenmeter.v1.UnassignUserResponse
+	10,  // 120: tokenmeter.v1.LedgerService.RecordHeartbeat:output_type -> tokenmeter.v1.RecordHeartbeatResponse
+	12,  // 121: tokenmeter.v1.LedgerService.MergeTeams:output_type -> tokenmeter.v1.MergeTeamsResponse
+	14,  // 122: tokenmeter.v1.LedgerService.SetBudget:output_type -> tokenmeter.v1.SetBudgetResponse
+	16,  // 123: tokenmeter.v1.LedgerService.ListBudgets:output_type -> tokenmeter.v1.ListBudgetsResponse
+	4,   // 124: tokenmeter.v1.LedgerService.SetCapacity:output_type -> tokenmeter.v1.SetCapacityResponse
+	6,   // 125: tokenmeter.v1.LedgerService.UseCapacity:output_type -> tokenmeter.v1.UseCapacityResponse
+	8,   // 126: tokenmeter.v1.LedgerService.ReturnCapacity:output_type -> tokenmeter.v1.ReturnCapacityResponse
+	1,   // 127: tokenmeter.v1.LedgerService.ListTeams:output_type -> tokenmeter.v1.ListTeamsResponse
+	48,  // 128: tokenmeter.v1.LedgerService.GrantSubscription:output_type -> tokenmeter.v1.GrantSubscriptionResponse
+	50,  // 129: tokenmeter.v1.LedgerService.RevokeSubscription:output_type -> tokenmeter.v1.RevokeSubscriptionResponse
+	52,  // 130: tokenmeter.v1.LedgerService.ListSubscriptions:output_type -> tokenmeter.v1.ListSubscriptionsResponse
+	54,  // 131: tokenmeter.v1.LedgerService.SetPersonalData:output_type -> tokenmeter.v1.SetPersonalDataResponse
+	56,  // 132: tokenmeter.v1.LedgerService.GetPersonalData:output_type -> tokenmeter.v1.GetPersonalDataResponse
+	59,  // 133: tokenmeter.v1.LedgerService.SetUserProfile:output_type -> tokenmeter.v1.SetUserProfileResponse
+	61,  // 134: tokenmeter.v1.LedgerService.EraseUser:output_type -> tokenmeter.v1.EraseUserResponse
+	64,  // 135: tokenmeter.v1.LedgerService.PlanAssignments:output_type -> tokenmeter.v1.PlanAssignmentsResponse
+	68,  // 136: tokenmeter.v1.LedgerService.CreateUserGroup:output_type -> tokenmeter.v1.CreateUserGroupResponse
+	70,  // 137: tokenmeter.v1.LedgerService.RenameUserGroup:output_type -> tokenmeter.v1.RenameUserGroupResponse
+	72,  // 138: tokenmeter.v1.LedgerService.SetUserGroupProducts:output_type -> tokenmeter.v1.SetUserGroupProductsResponse
+	74,  // 139: tokenmeter.v1.LedgerService.ChangeUserGroupMembers:output_type -> tokenmeter.v1.ChangeUserGroupMembersResponse
+	76,  // 140: tokenmeter.v1.LedgerService.DeleteUserGroup:output_type -> tokenmeter.v1.DeleteUserGroupResponse
+	78,  // 141: tokenmeter.v1.LedgerService.ListUserGroups:output_type -> tokenmeter.v1.ListUserGroupsResponse
+	80,  // 142: tokenmeter.v1.LedgerService.SetTimeZone:output_type -> tokenmeter.v1.SetTimeZoneResponse
+	82,  // 143: tokenmeter.v1.LedgerService.GetTimeZone:output_type -> tokenmeter.v1.GetTimeZoneResponse
+	108, // [108:144] is the sub-list for method output_type
+	72,  // [72:108] is the sub-list for method input_type
+	72,  // [72:72] is the sub-list for extension type_name
+	72,  // [72:72] is the sub-list for extension extendee
+	0,   // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ledger_proto_init() }
@@ -5617,7 +5885,7 @@ func file_tokenmeter_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ledger_proto_rawDesc), len(file_tokenmeter_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   80,
+			NumMessages:   85,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

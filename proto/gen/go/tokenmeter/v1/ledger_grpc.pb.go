@@ -53,6 +53,8 @@ const (
 	LedgerService_ChangeUserGroupMembers_FullMethodName = "/tokenmeter.v1.LedgerService/ChangeUserGroupMembers"
 	LedgerService_DeleteUserGroup_FullMethodName        = "/tokenmeter.v1.LedgerService/DeleteUserGroup"
 	LedgerService_ListUserGroups_FullMethodName         = "/tokenmeter.v1.LedgerService/ListUserGroups"
+	LedgerService_SetTimeZone_FullMethodName            = "/tokenmeter.v1.LedgerService/SetTimeZone"
+	LedgerService_GetTimeZone_FullMethodName            = "/tokenmeter.v1.LedgerService/GetTimeZone"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -133,6 +135,13 @@ type LedgerServiceClient interface {
 	// DeleteUserGroup removes the group, its members and its budgets.
 	DeleteUserGroup(ctx context.Context, in *DeleteUserGroupRequest, opts ...grpc.CallOption) (*DeleteUserGroupResponse, error)
 	ListUserGroups(ctx context.Context, in *ListUserGroupsRequest, opts ...grpc.CallOption) (*ListUserGroupsResponse, error)
+	// SetTimeZone sets the organisation's time zone, which report days,
+	// ranges and "this month" follow (windows and expiry keep UTC): an event
+	// on the organisation's catalog subject, recorded with its actor. Owners
+	// and admins. Errors: InvalidArgument (zone, event_id), AlreadyExists
+	// (event_id reused for another setting).
+	SetTimeZone(ctx context.Context, in *SetTimeZoneRequest, opts ...grpc.CallOption) (*SetTimeZoneResponse, error)
+	GetTimeZone(ctx context.Context, in *GetTimeZoneRequest, opts ...grpc.CallOption) (*GetTimeZoneResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -483,6 +492,26 @@ func (c *ledgerServiceClient) ListUserGroups(ctx context.Context, in *ListUserGr
 	return out, nil
 }
 
+func (c *ledgerServiceClient) SetTimeZone(ctx context.Context, in *SetTimeZoneRequest, opts ...grpc.CallOption) (*SetTimeZoneResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTimeZoneResponse)
+	err := c.cc.Invoke(ctx, LedgerService_SetTimeZone_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) GetTimeZone(ctx context.Context, in *GetTimeZoneRequest, opts ...grpc.CallOption) (*GetTimeZoneResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTimeZoneResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetTimeZone_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -561,6 +590,13 @@ type LedgerServiceServer interface {
 	// DeleteUserGroup removes the group, its members and its budgets.
 	DeleteUserGroup(context.Context, *DeleteUserGroupRequest) (*DeleteUserGroupResponse, error)
 	ListUserGroups(context.Context, *ListUserGroupsRequest) (*ListUserGroupsResponse, error)
+	// SetTimeZone sets the organisation's time zone, which report days,
+	// ranges and "this month" follow (windows and expiry keep UTC): an event
+	// on the organisation's catalog subject, recorded with its actor. Owners
+	// and admins. Errors: InvalidArgument (zone, event_id), AlreadyExists
+	// (event_id reused for another setting).
+	SetTimeZone(context.Context, *SetTimeZoneRequest) (*SetTimeZoneResponse, error)
+	GetTimeZone(context.Context, *GetTimeZoneRequest) (*GetTimeZoneResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -672,6 +708,12 @@ func (UnimplementedLedgerServiceServer) DeleteUserGroup(context.Context, *Delete
 }
 func (UnimplementedLedgerServiceServer) ListUserGroups(context.Context, *ListUserGroupsRequest) (*ListUserGroupsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListUserGroups not implemented")
+}
+func (UnimplementedLedgerServiceServer) SetTimeZone(context.Context, *SetTimeZoneRequest) (*SetTimeZoneResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTimeZone not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetTimeZone(context.Context, *GetTimeZoneRequest) (*GetTimeZoneResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTimeZone not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -1306,6 +1348,42 @@ func _LedgerService_ListUserGroups_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_SetTimeZone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTimeZoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).SetTimeZone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_SetTimeZone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).SetTimeZone(ctx, req.(*SetTimeZoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_GetTimeZone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTimeZoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetTimeZone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetTimeZone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetTimeZone(ctx, req.(*GetTimeZoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1448,6 +1526,14 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListUserGroups",
 			Handler:    _LedgerService_ListUserGroups_Handler,
+		},
+		{
+			MethodName: "SetTimeZone",
+			Handler:    _LedgerService_SetTimeZone_Handler,
+		},
+		{
+			MethodName: "GetTimeZone",
+			Handler:    _LedgerService_GetTimeZone_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -147,6 +147,10 @@ const (
 	ExportKind_EXPORT_KIND_USAGE       ExportKind = 1
 	ExportKind_EXPORT_KIND_PACKS       ExportKind = 2
 	ExportKind_EXPORT_KIND_USERS       ExportKind = 3
+	// Every refused launch of the range, oldest first.
+	ExportKind_EXPORT_KIND_DENIALS ExportKind = 4
+	// GetSpend's rows by team, product and user, in each pack's currency.
+	ExportKind_EXPORT_KIND_SPEND ExportKind = 5
 )
 
 // Enum value maps for ExportKind.
@@ -156,12 +160,16 @@ var (
 		1: "EXPORT_KIND_USAGE",
 		2: "EXPORT_KIND_PACKS",
 		3: "EXPORT_KIND_USERS",
+		4: "EXPORT_KIND_DENIALS",
+		5: "EXPORT_KIND_SPEND",
 	}
 	ExportKind_value = map[string]int32{
 		"EXPORT_KIND_UNSPECIFIED": 0,
 		"EXPORT_KIND_USAGE":       1,
 		"EXPORT_KIND_PACKS":       2,
 		"EXPORT_KIND_USERS":       3,
+		"EXPORT_KIND_DENIALS":     4,
+		"EXPORT_KIND_SPEND":       5,
 	}
 )
 
@@ -468,7 +476,8 @@ func (CapacityBucket) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
 }
 
-// UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive).
+// UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive),
+// both dates of the organisation's time zone (WhoAmIResponse.time_zone).
 type UsageRange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Preset        RangePreset            `protobuf:"varint,1,opt,name=preset,proto3,enum=tokenmeter.v1.RangePreset" json:"preset,omitempty"`
@@ -3585,7 +3594,11 @@ type GetSpendRequest struct {
 	Range   *UsageRange            `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
 	GroupBy SpendGrouping          `protobuf:"varint,3,opt,name=group_by,json=groupBy,proto3,enum=tokenmeter.v1.SpendGrouping" json:"group_by,omitempty"`
 	// Required with SPEND_GROUPING_ATTRIBUTE, e.g. "project" (at most 64 bytes).
-	AttributeKey  string `protobuf:"bytes,4,opt,name=attribute_key,json=attributeKey,proto3" json:"attribute_key,omitempty"`
+	AttributeKey string `protobuf:"bytes,4,opt,name=attribute_key,json=attributeKey,proto3" json:"attribute_key,omitempty"`
+	// Rows per page: default 100, at most 1,000.
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous answer (same request otherwise).
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3644,6 +3657,20 @@ func (x *GetSpendRequest) GetGroupBy() SpendGrouping {
 func (x *GetSpendRequest) GetAttributeKey() string {
 	if x != nil {
 		return x.AttributeKey
+	}
+	return ""
+}
+
+func (x *GetSpendRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetSpendRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -3799,9 +3826,12 @@ type GetSpendResponse struct {
 	// Tokens that expired unused in the range, valued at their packs' prices.
 	ExpiredUnused []*Money `protobuf:"bytes,3,rep,name=expired_unused,json=expiredUnused,proto3" json:"expired_unused,omitempty"`
 	// Left in the packs now, at their prices (the range does not apply).
-	Remaining     []*Money `protobuf:"bytes,4,rep,name=remaining,proto3" json:"remaining,omitempty"`
-	FromDate      string   `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
-	ToDate        string   `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	Remaining []*Money `protobuf:"bytes,4,rep,name=remaining,proto3" json:"remaining,omitempty"`
+	FromDate  string   `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate    string   `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	// Set when more rows follow this page; empty on the last one. The totals
+	// are of the whole range on every page.
+	NextPageToken string `protobuf:"bytes,7,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3878,6 +3908,13 @@ func (x *GetSpendResponse) GetToDate() string {
 	return ""
 }
 
+func (x *GetSpendResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // WhoAmIRequest names nothing: the answer is about the caller.
 type WhoAmIRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3923,7 +3960,10 @@ type WhoAmIResponse struct {
 	// The team of a team admin; empty otherwise.
 	RoleTeamId string `protobuf:"bytes,3,opt,name=role_team_id,json=roleTeamId,proto3" json:"role_team_id,omitempty"`
 	// The key's id (or a signed-in person's), as actors show it.
-	KeyId         string `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyId string `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The organisation's time zone (IANA name; "UTC" until set): report
+	// days, ranges and months are its dates.
+	TimeZone      string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3982,6 +4022,13 @@ func (x *WhoAmIResponse) GetRoleTeamId() string {
 func (x *WhoAmIResponse) GetKeyId() string {
 	if x != nil {
 		return x.KeyId
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
 	}
 	return ""
 }
@@ -4216,7 +4263,7 @@ func (x *ProductSessions) GetBriefTokens() int64 {
 }
 
 // DayPeak is the most users who had one product open at the same instant
-// on one day (UTC).
+// on one day (of the organisation's time zone).
 type DayPeak struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Day         string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
@@ -5369,7 +5416,7 @@ type DirectoryUser struct {
 	Email       string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	// The teams the user is assigned to now, with the products allowed there.
 	Assignments []*UserAssignment `protobuf:"bytes,4,rep,name=assignments,proto3" json:"assignments,omitempty"`
-	// Last charged day in the teams listed (unset: never).
+	// The last charge in the teams listed (unset: never).
 	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	// "assigned" (and used within the idle days), "idle" (assigned, no use
 	// within the idle days) or "unassigned" (charged or assigned before).
@@ -6539,12 +6586,15 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\adenials\x18\x04 \x03(\v2\x15.tokenmeter.v1.DenialR\adenials\x12&\n" +
 	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\x12\x1b\n" +
 	"\tfrom_date\x18\x06 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\a \x01(\tR\x06toDate\"\xbb\x01\n" +
+	"\ato_date\x18\a \x01(\tR\x06toDate\"\xf7\x01\n" +
 	"\x0fGetSpendRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x127\n" +
 	"\bgroup_by\x18\x03 \x01(\x0e2\x1c.tokenmeter.v1.SpendGroupingR\agroupBy\x12#\n" +
-	"\rattribute_key\x18\x04 \x01(\tR\fattributeKey\"`\n" +
+	"\rattribute_key\x18\x04 \x01(\tR\fattributeKey\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"`\n" +
 	"\x05Money\x12\x1a\n" +
 	"\bcurrency\x18\x01 \x01(\tR\bcurrency\x12#\n" +
 	"\ramount_micros\x18\x02 \x01(\x03R\famountMicros\x12\x16\n" +
@@ -6554,7 +6604,7 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12#\n" +
 	"\ramount_micros\x18\x03 \x01(\x03R\famountMicros\x12\x16\n" +
 	"\x06tokens\x18\x04 \x01(\x03R\x06tokens\x12\x18\n" +
-	"\acharges\x18\x05 \x01(\x03R\acharges\"\x9d\x02\n" +
+	"\acharges\x18\x05 \x01(\x03R\acharges\"\xc5\x02\n" +
 	"\x10GetSpendResponse\x12+\n" +
 	"\x04rows\x18\x01 \x03(\v2\x17.tokenmeter.v1.SpendRowR\x04rows\x125\n" +
 	"\vtotal_spent\x18\x02 \x03(\v2\x14.tokenmeter.v1.MoneyR\n" +
@@ -6562,14 +6612,16 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x0eexpired_unused\x18\x03 \x03(\v2\x14.tokenmeter.v1.MoneyR\rexpiredUnused\x122\n" +
 	"\tremaining\x18\x04 \x03(\v2\x14.tokenmeter.v1.MoneyR\tremaining\x12\x1b\n" +
 	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\x06 \x01(\tR\x06toDate\"\x0f\n" +
-	"\rWhoAmIRequest\"t\n" +
+	"\ato_date\x18\x06 \x01(\tR\x06toDate\x12&\n" +
+	"\x0fnext_page_token\x18\a \x01(\tR\rnextPageToken\"\x0f\n" +
+	"\rWhoAmIRequest\"\x91\x01\n" +
 	"\x0eWhoAmIResponse\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12 \n" +
 	"\frole_team_id\x18\x03 \x01(\tR\n" +
 	"roleTeamId\x12\x15\n" +
-	"\x06key_id\x18\x04 \x01(\tR\x05keyId\"\x89\x02\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x1b\n" +
+	"\ttime_zone\x18\x05 \x01(\tR\btimeZone\"\x89\x02\n" +
 	"\x12GetSessionsRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12/\n" +
 	"\x05range\x18\x02 \x01(\v2\x19.tokenmeter.v1.UsageRangeR\x05range\x12#\n" +
@@ -6775,13 +6827,15 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1aRANGE_PRESET_LAST_3_MONTHS\x10\x02\x12\x1e\n" +
 	"\x1aRANGE_PRESET_LAST_6_MONTHS\x10\x03\x12\x1e\n" +
 	"\x1aRANGE_PRESET_LAST_9_MONTHS\x10\x04\x12\x1f\n" +
-	"\x1bRANGE_PRESET_LAST_12_MONTHS\x10\x05*n\n" +
+	"\x1bRANGE_PRESET_LAST_12_MONTHS\x10\x05*\x9e\x01\n" +
 	"\n" +
 	"ExportKind\x12\x1b\n" +
 	"\x17EXPORT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EXPORT_KIND_USAGE\x10\x01\x12\x15\n" +
 	"\x11EXPORT_KIND_PACKS\x10\x02\x12\x15\n" +
-	"\x11EXPORT_KIND_USERS\x10\x03*\\\n" +
+	"\x11EXPORT_KIND_USERS\x10\x03\x12\x17\n" +
+	"\x13EXPORT_KIND_DENIALS\x10\x04\x12\x15\n" +
+	"\x11EXPORT_KIND_SPEND\x10\x05*\\\n" +
 	"\fExportFormat\x12\x1d\n" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EXPORT_FORMAT_CSV\x10\x01\x12\x16\n" +

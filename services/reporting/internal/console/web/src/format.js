@@ -8,8 +8,39 @@ export const tokens = (v) => nf.format(n(v));
 export const percent = (v, digits = 0) => `${n(v).toFixed(digits)} %`;
 export const money = (v, currency = 'USD') =>
   new Intl.NumberFormat('en-US', { style: 'currency', currency: currency || 'USD', maximumFractionDigits: 0 }).format(n(v));
-export const day = (iso) => (iso ? new Date(iso).toISOString().slice(0, 10) : '—');
-export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+
+// zone is the organisation's time zone (WhoAmI): report days are its dates,
+// and every date and time the console shows is in it.
+export const zone = { name: 'UTC' };
+export function setZone(name) {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: name });
+    zone.name = name;
+  } catch {
+    zone.name = 'UTC'; // a zone this browser does not know: show UTC rather than guess
+  }
+}
+const ymd = (t) => new Intl.DateTimeFormat('en-CA', { timeZone: zone.name, year: 'numeric', month: '2-digit', day: '2-digit' }).format(t);
+// day is a timestamp's date in the zone; a report's date (YYYY-MM-DD) is one already.
+export const day = (iso) => {
+  if (!iso) return '—';
+  return /^\d{4}-\d{2}-\d{2}$/.test(iso) ? iso : ymd(new Date(iso));
+};
+export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: zone.name }) : '—');
+// today is the zone's date now (YYYY-MM-DD).
+export const today = () => ymd(new Date());
+// startOfDay is the instant (ISO) a date (YYYY-MM-DD) begins in the zone.
+export function startOfDay(date) {
+  const guess = Date.parse(`${date}T00:00:00Z`);
+  const offset = (t) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: zone.name, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+      .formatToParts(t).map(({ type, value }) => [type, Number(value)]));
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t;
+  };
+  let t = guess - offset(guess);
+  t = guess - offset(t); // once more: the offset may differ across a DST change
+  return new Date(t).toISOString();
+}
 // daysAgo says a count of whole days back from today: "today", "yesterday", "3 days ago".
 export const daysAgo = (v) => {
   const d = n(v);

@@ -2,7 +2,7 @@
 // the live alert feed that runs while signed in.
 import { session, ApiError, call, loadSession, signOut } from './api.js';
 import { listAll } from './paging.js';
-import { h, notice } from './format.js';
+import { h, notice, zone, setZone } from './format.js';
 import { startAlertFeed, stopAlertFeed, alertFeed } from './feed.js';
 import * as summary from './pages/summary.js';
 import * as products from './pages/products.js';
@@ -80,6 +80,8 @@ function context() {
     rangeLabel: ranges.find(([v]) => v === state.range)?.[1] || '',
     feed: alertFeed,
     go: (hash) => { location.hash = hash; },
+    // reload renders the page again, header included (after a setting changed).
+    reload: () => route(),
   };
 }
 
@@ -149,6 +151,8 @@ function shell(current) {
     select('range-picker', 'Range', ranges, state.range, (v) => {
       state.range = v; sessionStorage.setItem('tokenmeter.range', v); route();
     }),
+    h('span', { class: 'zone', 'data-testid': 'time-zone', title: 'Report days, ranges and "this month" are dates in the organisation\'s time zone (Settings)' },
+      `Dates in ${zone.name}`),
     h('span', { class: 'who', 'data-testid': 'signed-in-as' }, session.sso
       ? `${session.sso.name} · ${session.sso.org} · ${session.sso.role}`
       : `key ${state.me.key_id} · ${state.me.org_id} · ${state.me.role}`),
@@ -186,6 +190,7 @@ function problem(err) {
 async function start() {
   state.me = await call('ReportingService', 'WhoAmI', {});
   state.may = abilities(state.me);
+  setZone(state.me.time_zone || 'UTC');
   state.teams = await loadTeams(state.me);
   if (state.team && !state.teams.includes(state.team)) state.team = '';
   if (!state.may.org) state.team = state.teams[0]; // a team admin's one team, named in every call

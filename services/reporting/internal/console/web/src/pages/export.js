@@ -1,6 +1,6 @@
-// Export: usage, packs or users for a range, as CSV or XLSX, downloaded.
+// Export: usage, packs, users, denials or spend for a range, as CSV or XLSX, downloaded.
 import { download } from '../api.js';
-import { h, notice } from '../format.js';
+import { h, notice, zone } from '../format.js';
 
 const presets = [['this-month', 'This month'], ['3m', 'Last 3 months'], ['6m', 'Last 6 months'], ['9m', 'Last 9 months'], ['12m', 'Last 12 months'], ['dates', 'Dates …']];
 
@@ -8,7 +8,7 @@ export async function render(el, ctx) {
   const status = h('div', { 'aria-live': 'polite', 'data-testid': 'export-status' });
   const from = h('input', { id: 'export-from', type: 'date' });
   const to = h('input', { id: 'export-to', type: 'date' });
-  const dates = h('fieldset', { class: 'dates', hidden: true }, h('legend', {}, 'Dates (inclusive)'),
+  const dates = h('fieldset', { class: 'dates', hidden: true }, h('legend', {}, `Dates (inclusive, in ${zone.name})`),
     h('label', { for: 'export-from' }, 'From '), from, h('label', { for: 'export-to' }, ' to '), to);
   const rangeSelect = h('select', { id: 'export-range', name: 'range', onchange: (e) => { dates.hidden = e.target.value !== 'dates'; } },
     presets.map(([v, t]) => h('option', { value: v, selected: v === '12m' }, t)));
@@ -51,12 +51,14 @@ export async function render(el, ctx) {
   h('fieldset', {}, h('legend', {}, 'What'),
     radio('kind', 'usage', 'Usage: one row per charge', true),
     radio('kind', 'packs', 'Packs (subscriptions)', false),
-    radio('kind', 'users', 'Users', false)),
+    radio('kind', 'users', 'Users', false),
+    radio('kind', 'denials', 'Denials: every refused launch', false),
+    radio('kind', 'spend', 'Spend: cost by team, product and user', false)),
   h('fieldset', {}, h('legend', {}, 'Range'), h('label', { for: 'export-range' }, 'Range '), rangeSelect, dates),
   h('fieldset', {}, h('legend', {}, 'Format'),
     radio('format', 'csv', 'CSV', true),
     radio('format', 'xlsx', 'Excel (XLSX)', false)),
-  h('p', { class: 'hint' }, `Teams: ${ctx.team || 'all teams'} (change it at the top). Usage has one row per charge: day, team, user, product, version, device, tokens, the packs it came from, the 24-hour window and the launch attributes. Column names and order never change, so spreadsheets built on an export keep working.`),
+  h('p', { class: 'hint' }, `Teams: ${ctx.team || 'all teams'} (change it at the top). Usage has one row per charge: day, team, user, product, version, device, tokens, the packs it came from, the 24-hour window and the launch attributes. Days are dates in ${zone.name}. Column names and order never change, so spreadsheets built on an export keep working.`),
   button);
   el.append(form, status);
 }

@@ -2,7 +2,7 @@
 // event with who did it and why, filtered by type and dates, read a page at
 // a time ("Show more" asks for the next one).
 import { call } from '../api.js';
-import { h, tokens, dateTime, notice, table } from '../format.js';
+import { h, tokens, dateTime, notice, table, startOfDay, zone } from '../format.js';
 
 const PAGE = 50;
 
@@ -52,13 +52,14 @@ export async function render(el, ctx) {
   h('label', { for: 'history-type' }, ' Type '), typePick,
   h('label', { for: 'history-from' }, ' From '), from,
   h('label', { for: 'history-to' }, ' to '), to,
+  h('span', { class: 'hint' }, ` (dates in ${zone.name})`),
   ' ', h('button', { type: 'submit' }, 'Show'));
   const query = () => ({
     team_id: teamPick.value === ORG ? '' : teamPick.value,
     types: typePick.value ? [typePick.value] : [],
-    // Whole UTC days, both included.
-    from: from.value ? `${from.value}T00:00:00Z` : undefined,
-    to: to.value ? new Date(Date.parse(`${to.value}T00:00:00Z`) + 86_400_000).toISOString() : undefined,
+    // Whole days of the organisation's zone, both included.
+    from: from.value ? startOfDay(from.value) : undefined,
+    to: to.value ? startOfDay(new Date(Date.parse(`${to.value}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)) : undefined,
   });
   el.append(form, h('p', { class: 'hint' }, 'In the order the ledger recorded them, oldest first. Tokens are signed: a pack adds, a charge takes; an event that moves no tokens says what it changed.'), results);
   if (!ctx.teams.length) {

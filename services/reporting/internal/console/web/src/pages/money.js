@@ -28,7 +28,7 @@ const perCurrency = (ms) => ((ms || []).length
 export async function render(el, ctx) {
   const req = { team_ids: ctx.teamIds, range: ctx.range, group_by: groupBy };
   if (groupBy === 'SPEND_GROUPING_ATTRIBUTE') req.attribute_key = 'project';
-  const r = await call('ReportingService', 'GetSpend', req);
+  const r = await spend(req);
   const rerender = () => { el.replaceChildren(); render(el, ctx); };
   el.append(h('div', { class: 'cards' },
     card('Spent in range', perCurrency(r.total_spent), { testid: 'spend-total', tone: 'money' }),
@@ -48,4 +48,15 @@ export async function render(el, ctx) {
     { label: 'Tokens', num: true, value: (row) => tokens(row.tokens) },
     { label: 'Charges', num: true, value: (row) => tokens(row.charges) },
   ], r.rows || [], { testid: 'spend-table' }));
+}
+
+// spend is GetSpend with every page of its rows (the totals are on each page).
+async function spend(req) {
+  const r = await call('ReportingService', 'GetSpend', { ...req, page_size: 1000 });
+  for (let token = r.next_page_token; token;) {
+    const next = await call('ReportingService', 'GetSpend', { ...req, page_size: 1000, page_token: token });
+    r.rows = [...(r.rows || []), ...(next.rows || [])];
+    token = next.next_page_token;
+  }
+  return r;
 }

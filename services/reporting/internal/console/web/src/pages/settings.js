@@ -1,8 +1,9 @@
-// Settings: the organisation's personal-data setting. Every page, export,
+// Settings: the organisation's personal-data setting (every page, export,
 // alert and webhook shows people as they are or as keyed pseudonyms by it;
-// only the owner changes it, and each change is recorded with who and why.
+// only the owner changes it) and its time zone (report days follow it;
+// owners and admins change it). Each change is recorded with who made it.
 import { call } from '../api.js';
-import { h, dateTime, notice } from '../format.js';
+import { h, dateTime, notice, setZone } from '../format.js';
 
 const MAX_REASON = 256;
 
@@ -11,8 +12,12 @@ function describe(s) {
 }
 
 export async function render(el, ctx) {
-  const { setting = {} } = await call('LedgerService', 'GetPersonalData', {});
+  const [{ setting = {} }, { setting: tz = {} }] = await Promise.all([
+    call('LedgerService', 'GetPersonalData', {}),
+    call('LedgerService', 'GetTimeZone', {}),
+  ]);
   const rerender = () => { el.replaceChildren(); render(el, ctx); };
+  el.append(zoneSection(tz, ctx));
   el.append(h('section', { 'aria-labelledby': 'personal-data-title' },
     h('h2', { id: 'personal-data-title' }, 'Personal data'),
     h('p', { 'data-testid': 'personal-data-state' }, describe(setting)),
@@ -48,4 +53,34 @@ function form(setting, rerender) {
   reason,
   h('button', { type: 'submit' }, 'Save'),
   status);
+}
+
+// zoneSection shows the organisation's time zone and, to owners and
+// admins, a form to change it (an IANA name; the ledger checks it).
+function zoneSection(tz, ctx) {
+  const input = h('input', { id: 'time-zone-input', type: 'text', list: 'time-zones', value: tz.zone || 'UTC', maxlength: 64, autocomplete: 'off', spellcheck: 'false' });
+  const names = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const status = h('div', { 'aria-live': 'polite' });
+  const form = h('form', {
+    class: 'settings', onsubmit: async (e) => {
+      e.preventDefault();
+      status.replaceChildren(notice('Saving …'));
+      try {
+        const r = await call('LedgerService', 'SetTimeZone', { zone: input.value.trim(), event_id: crypto.randomUUID() });
+        setZone(r.setting.zone);
+        ctx.reload(); // the header states the new zone
+      } catch (err) {
+        status.replaceChildren(notice(err.message, 'error'));
+      }
+    },
+  },
+  h('label', { for: 'time-zone-input' }, 'Time zone (an IANA name such as Europe/Berlin)'),
+  input, h('datalist', { id: 'time-zones' }, names.map((z) => h('option', { value: z }))),
+  h('button', { type: 'submit' }, 'Save'), status);
+  return h('section', { 'aria-labelledby': 'time-zone-title' },
+    h('h2', { id: 'time-zone-title' }, 'Time zone'),
+    h('p', { 'data-testid': 'time-zone-state' }, `Report days, ranges and "this month" are dates in ${tz.zone || 'UTC'}.`),
+    h('p', { class: 'hint', 'data-testid': 'time-zone-record' }, tz.set_at ? `Set ${dateTime(tz.set_at)} by ${tz.actor}` : 'Never set: UTC, the default.'),
+    h('p', { class: 'hint' }, 'The 24-hour launch window, pack expiry and budget periods keep server time (UTC).'),
+    ctx.may.manage ? form : notice('Only the organisation\'s owners and admins may change the time zone.'));
 }

@@ -1,6 +1,6 @@
 // Token usage summary: the vendor's Token Usage page, for the chosen teams.
 import { call } from '../api.js';
-import { h, card, tokens, table, day } from '../format.js';
+import { h, card, tokens, table, day, today } from '../format.js';
 import { chart, colors } from '../charts.js';
 
 export async function render(el, ctx) {
@@ -58,12 +58,11 @@ function budgetName(b) {
 }
 
 // last365 fills the days without usage, so the chart's axis is a true year
-// ending today (UTC) and idle stretches show as gaps.
+// ending today (in the organisation's zone) and idle stretches show as gaps.
 function last365(used) {
   const byDay = new Map(used.map((d) => [d.day, d]));
   const out = [];
-  const today = new Date();
-  const end = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+  const end = Date.parse(`${today()}T00:00:00Z`);
   for (let i = 364; i >= 0; i--) {
     const key = new Date(end - i * 86_400_000).toISOString().slice(0, 10);
     out.push(byDay.get(key) || { day: key, tokens: '0' });
