@@ -43,7 +43,7 @@ var Charges = Projection{
 
 // Projections returns every table reporting keeps, LEDGER ones first.
 func Projections() []Projection {
-	return []Projection{Charges, Launches, PoolEvents, Assignments, Products, BudgetEvents, CapacityEvents, UsageEvents, Sessions}
+	return []Projection{Charges, Launches, PoolEvents, Assignments, Products, BudgetEvents, CapacityEvents, SubscriptionEvents, UsageEvents, Sessions}
 }
 
 // Sequence implements Record.

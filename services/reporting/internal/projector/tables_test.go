@@ -38,9 +38,11 @@ func TestProjectionsMapTheirEvents(t *testing.T) {
 		{Payload: &v1.Event_CapacitySet{CapacitySet: &v1.CapacitySet{ProductCode: "API", Units: 10, EndsAt: at}}},
 		{Payload: &v1.Event_CapacityUsed{CapacityUsed: &v1.CapacityUsed{ProductCode: "API", Units: 2, UserId: "u"}}},
 		{Payload: &v1.Event_CapacityReturned{CapacityReturned: &v1.CapacityReturned{ProductCode: "API", Units: 2}}},
+		{Payload: &v1.Event_SubscriptionGranted{SubscriptionGranted: &v1.SubscriptionGranted{UserId: "u", ProductCodes: []string{"REVIT"}, EndsAt: at}}},
+		{Payload: &v1.Event_SubscriptionRevoked{SubscriptionRevoked: &v1.SubscriptionRevoked{UserId: "u"}}},
 	}
 	want := map[string]int{"charges_v2": 1, "launches_v2": 3, "pool_events_v2": 4, "assignments_v2": 2, "products": 1, "usage_events": 4,
-		"budget_events_v2": 2, "sessions_v2": 3, "capacity_events": 3}
+		"budget_events_v2": 2, "sessions_v2": 3, "capacity_events": 3, "subscription_events": 2}
 	for _, p := range projector.Projections() {
 		n := 0
 		for i, ev := range events {
