@@ -63,17 +63,18 @@ const (
 // Canceled or DeadlineExceeded (the caller's context) and Internal (a bug,
 // logged; not retryable). RPCs that read or write a pool or the catalog may
 // return Unavailable with RetryInfo: the event log could not be read or
-// written, and a retry with the same event_id is safe. InvalidArgument
-// carries a BadRequest with one violation per field named below. A write's
-// retry with the same event_id answers as the first call did. The lists
-// below name each RPC's own codes beyond these.
+// written, and a retry with the same event_id is safe. RPCs that write a
+// pool may return Aborted: too many writers raced on it; retry likewise.
+// InvalidArgument carries a BadRequest with one violation per field named
+// below. A write's retry with the same event_id answers as the first call
+// did. The lists below name each RPC's own codes beyond these.
 type LedgerServiceClient interface {
 	// Authorize decides a launch stamped by ingestion and appends the decision.
 	// A refusal is an answer (decision DENIED with its reason), not an error.
 	// Errors: InvalidArgument (launch.event_id, launch.team_id, launch.user_id,
 	// launch.product_code, launch.product_version, launch.device_id,
 	// launch.attributes); AlreadyExists (event_id already decided for another
-	// user or product); Aborted (too many concurrent writers on the pool: retry).
+	// user or product).
 	Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error)
 	// AuthorizeBatch decides several launches of the caller's organisation in
 	// one call, each exactly as Authorize would (same deduplication by event id,
@@ -92,13 +93,13 @@ type LedgerServiceClient interface {
 	// Errors: InvalidArgument (event_id, team_id, pack_id, tokens,
 	// unit_price_micros, currency, source, reason, purchased_at, expires_at,
 	// contract_end); AlreadyExists (pack_id exists under another event id);
-	// FailedPrecondition (the pool is suspended); Aborted (contention: retry).
+	// FailedPrecondition (the pool is suspended).
 	AddPack(ctx context.Context, in *AddPackRequest, opts ...grpc.CallOption) (*AddPackResponse, error)
 	// AdjustBalance removes or refunds tokens, or moves them to another team
 	// of the organisation (kind MOVE_OUT), with a reason.
 	// Errors: InvalidArgument (event_id, team_id, tokens, reason, kind,
 	// counterparty_team_id); FailedPrecondition (fewer tokens available than
-	// asked, or either pool suspended); Aborted (contention: retry).
+	// asked, or either pool suspended).
 	AdjustBalance(ctx context.Context, in *AdjustBalanceRequest, opts ...grpc.CallOption) (*AdjustBalanceResponse, error)
 	// ListPacks lists a team's packs, a page at a time.
 	// Errors: InvalidArgument (team_id, page_size, page_token).
@@ -115,30 +116,29 @@ type LedgerServiceClient interface {
 	// Errors: InvalidArgument (page_size, page_token).
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error)
 	// AssignUser lets a user open the named products (or "*") from the pool.
-	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes);
-	// Aborted (contention: retry).
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes).
 	AssignUser(ctx context.Context, in *AssignUserRequest, opts ...grpc.CallOption) (*AssignUserResponse, error)
 	// UnassignUser takes a user off the team.
 	// Errors: InvalidArgument (event_id, team_id, user_id); NotFound (the user
-	// is not assigned); Aborted (contention: retry).
+	// is not assigned).
 	UnassignUser(ctx context.Context, in *UnassignUserRequest, opts ...grpc.CallOption) (*UnassignUserResponse, error)
 	// RecordHeartbeat renews a session still in use at its window's end; the
 	// answer says whether the launcher may keep running.
 	// Errors: InvalidArgument (heartbeat.event_id, heartbeat.team_id,
 	// heartbeat.user_id, heartbeat.product_code, heartbeat.device_id,
 	// heartbeat.window_id); AlreadyExists (event_id already decided for another
-	// user or product); Aborted (contention: retry).
+	// user or product).
 	RecordHeartbeat(ctx context.Context, in *RecordHeartbeatRequest, opts ...grpc.CallOption) (*RecordHeartbeatResponse, error)
 	// MergeTeams moves every live token and assignment of one team into another
 	// of the same organisation and suspends the first.
 	// Errors: InvalidArgument (event_id, from_team_id, into_team_id, reason);
-	// FailedPrecondition (either pool is suspended); Aborted (contention: retry).
+	// FailedPrecondition (either pool is suspended).
 	MergeTeams(ctx context.Context, in *MergeTeamsRequest, opts ...grpc.CallOption) (*MergeTeamsResponse, error)
 	// SetBudget sets (or, with deleted, removes) a spending budget of a team.
 	// Errors: InvalidArgument (event_id, team_id, budget.budget_id,
 	// budget.scope, budget.key, budget.attribute_key, budget.period,
 	// budget.limit_tokens); NotFound (deleting a budget the team does not
-	// have); Aborted (contention: retry).
+	// have).
 	SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error)
 	// ListBudgets lists a team's budgets with their spending this period.
 	// Errors: InvalidArgument (team_id, page_size, page_token).
@@ -169,13 +169,13 @@ type LedgerServiceClient interface {
 	// launches of the products are authorized without touching the pool.
 	// GrantSubscription errors: InvalidArgument (event_id, team_id, user_id,
 	// product_codes: 1 to 256 codes, not "*"; ends_at: after now; reason);
-	// FailedPrecondition (the pool is suspended); Aborted (contention: retry).
+	// FailedPrecondition (the pool is suspended).
 	GrantSubscription(ctx context.Context, in *GrantSubscriptionRequest, opts ...grpc.CallOption) (*GrantSubscriptionResponse, error)
 	// RevokeSubscription ends a user's subscription for the products named
 	// (none: every product).
 	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes,
 	// reason); NotFound (the user holds no subscription, or none for a product
-	// named); Aborted (contention: retry).
+	// named).
 	RevokeSubscription(ctx context.Context, in *RevokeSubscriptionRequest, opts ...grpc.CallOption) (*RevokeSubscriptionResponse, error)
 	// ListSubscriptions lists a team's subscriptions in force, by user then product.
 	// Errors: InvalidArgument (team_id, page_size, page_token).
@@ -497,17 +497,18 @@ func (c *ledgerServiceClient) PlanAssignments(ctx context.Context, in *PlanAssig
 // Canceled or DeadlineExceeded (the caller's context) and Internal (a bug,
 // logged; not retryable). RPCs that read or write a pool or the catalog may
 // return Unavailable with RetryInfo: the event log could not be read or
-// written, and a retry with the same event_id is safe. InvalidArgument
-// carries a BadRequest with one violation per field named below. A write's
-// retry with the same event_id answers as the first call did. The lists
-// below name each RPC's own codes beyond these.
+// written, and a retry with the same event_id is safe. RPCs that write a
+// pool may return Aborted: too many writers raced on it; retry likewise.
+// InvalidArgument carries a BadRequest with one violation per field named
+// below. A write's retry with the same event_id answers as the first call
+// did. The lists below name each RPC's own codes beyond these.
 type LedgerServiceServer interface {
 	// Authorize decides a launch stamped by ingestion and appends the decision.
 	// A refusal is an answer (decision DENIED with its reason), not an error.
 	// Errors: InvalidArgument (launch.event_id, launch.team_id, launch.user_id,
 	// launch.product_code, launch.product_version, launch.device_id,
 	// launch.attributes); AlreadyExists (event_id already decided for another
-	// user or product); Aborted (too many concurrent writers on the pool: retry).
+	// user or product).
 	Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error)
 	// AuthorizeBatch decides several launches of the caller's organisation in
 	// one call, each exactly as Authorize would (same deduplication by event id,
@@ -526,13 +527,13 @@ type LedgerServiceServer interface {
 	// Errors: InvalidArgument (event_id, team_id, pack_id, tokens,
 	// unit_price_micros, currency, source, reason, purchased_at, expires_at,
 	// contract_end); AlreadyExists (pack_id exists under another event id);
-	// FailedPrecondition (the pool is suspended); Aborted (contention: retry).
+	// FailedPrecondition (the pool is suspended).
 	AddPack(context.Context, *AddPackRequest) (*AddPackResponse, error)
 	// AdjustBalance removes or refunds tokens, or moves them to another team
 	// of the organisation (kind MOVE_OUT), with a reason.
 	// Errors: InvalidArgument (event_id, team_id, tokens, reason, kind,
 	// counterparty_team_id); FailedPrecondition (fewer tokens available than
-	// asked, or either pool suspended); Aborted (contention: retry).
+	// asked, or either pool suspended).
 	AdjustBalance(context.Context, *AdjustBalanceRequest) (*AdjustBalanceResponse, error)
 	// ListPacks lists a team's packs, a page at a time.
 	// Errors: InvalidArgument (team_id, page_size, page_token).
@@ -549,30 +550,29 @@ type LedgerServiceServer interface {
 	// Errors: InvalidArgument (page_size, page_token).
 	ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error)
 	// AssignUser lets a user open the named products (or "*") from the pool.
-	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes);
-	// Aborted (contention: retry).
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes).
 	AssignUser(context.Context, *AssignUserRequest) (*AssignUserResponse, error)
 	// UnassignUser takes a user off the team.
 	// Errors: InvalidArgument (event_id, team_id, user_id); NotFound (the user
-	// is not assigned); Aborted (contention: retry).
+	// is not assigned).
 	UnassignUser(context.Context, *UnassignUserRequest) (*UnassignUserResponse, error)
 	// RecordHeartbeat renews a session still in use at its window's end; the
 	// answer says whether the launcher may keep running.
 	// Errors: InvalidArgument (heartbeat.event_id, heartbeat.team_id,
 	// heartbeat.user_id, heartbeat.product_code, heartbeat.device_id,
 	// heartbeat.window_id); AlreadyExists (event_id already decided for another
-	// user or product); Aborted (contention: retry).
+	// user or product).
 	RecordHeartbeat(context.Context, *RecordHeartbeatRequest) (*RecordHeartbeatResponse, error)
 	// MergeTeams moves every live token and assignment of one team into another
 	// of the same organisation and suspends the first.
 	// Errors: InvalidArgument (event_id, from_team_id, into_team_id, reason);
-	// FailedPrecondition (either pool is suspended); Aborted (contention: retry).
+	// FailedPrecondition (either pool is suspended).
 	MergeTeams(context.Context, *MergeTeamsRequest) (*MergeTeamsResponse, error)
 	// SetBudget sets (or, with deleted, removes) a spending budget of a team.
 	// Errors: InvalidArgument (event_id, team_id, budget.budget_id,
 	// budget.scope, budget.key, budget.attribute_key, budget.period,
 	// budget.limit_tokens); NotFound (deleting a budget the team does not
-	// have); Aborted (contention: retry).
+	// have).
 	SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error)
 	// ListBudgets lists a team's budgets with their spending this period.
 	// Errors: InvalidArgument (team_id, page_size, page_token).
@@ -603,13 +603,13 @@ type LedgerServiceServer interface {
 	// launches of the products are authorized without touching the pool.
 	// GrantSubscription errors: InvalidArgument (event_id, team_id, user_id,
 	// product_codes: 1 to 256 codes, not "*"; ends_at: after now; reason);
-	// FailedPrecondition (the pool is suspended); Aborted (contention: retry).
+	// FailedPrecondition (the pool is suspended).
 	GrantSubscription(context.Context, *GrantSubscriptionRequest) (*GrantSubscriptionResponse, error)
 	// RevokeSubscription ends a user's subscription for the products named
 	// (none: every product).
 	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes,
 	// reason); NotFound (the user holds no subscription, or none for a product
-	// named); Aborted (contention: retry).
+	// named).
 	RevokeSubscription(context.Context, *RevokeSubscriptionRequest) (*RevokeSubscriptionResponse, error)
 	// ListSubscriptions lists a team's subscriptions in force, by user then product.
 	// Errors: InvalidArgument (team_id, page_size, page_token).
