@@ -41,8 +41,8 @@ const (
 // PermissionDenied (the key's role may not call it, a team admin names a
 // team other than its own, or the key is not bound to one organisation),
 // ResourceExhausted with RetryInfo (the key's call rate, or too many unknown
-// keys from one address), Unavailable (the ALERTS stream or a settings
-// bucket could not be read or written: retry), Canceled or DeadlineExceeded
+// keys from one address), Unavailable with RetryInfo (the ALERTS stream or a
+// settings bucket could not be read or written), Canceled or DeadlineExceeded
 // (the caller's context) and Internal (a bug, logged). InvalidArgument
 // carries a BadRequest with one violation per field named below. The lists
 // below name each RPC's own codes beyond these.
@@ -200,8 +200,8 @@ func (c *alertingServiceClient) ListDeadLetters(ctx context.Context, in *ListDea
 // PermissionDenied (the key's role may not call it, a team admin names a
 // team other than its own, or the key is not bound to one organisation),
 // ResourceExhausted with RetryInfo (the key's call rate, or too many unknown
-// keys from one address), Unavailable (the ALERTS stream or a settings
-// bucket could not be read or written: retry), Canceled or DeadlineExceeded
+// keys from one address), Unavailable with RetryInfo (the ALERTS stream or a
+// settings bucket could not be read or written), Canceled or DeadlineExceeded
 // (the caller's context) and Internal (a bug, logged). InvalidArgument
 // carries a BadRequest with one violation per field named below. The lists
 // below name each RPC's own codes beyond these.

@@ -83,32 +83,35 @@ type IngestionServiceClient interface {
 	// CreateLauncherKey makes a launcher key for one team (admin only); the
 	// secret is in this answer only: tokenmeter keeps its SHA-256.
 	// Errors: InvalidArgument (team_id, label); PermissionDenied (not an admin
-	// or owner key); Unavailable (the key store could not be written).
+	// or owner key); Unavailable with RetryInfo (the key store could not be
+	// written).
 	CreateLauncherKey(ctx context.Context, in *CreateLauncherKeyRequest, opts ...grpc.CallOption) (*CreateLauncherKeyResponse, error)
 	// RevokeLauncherKey revokes a launcher key on every replica within a second (admin only).
 	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
 	// such key in the organisation); PermissionDenied (not an admin or owner
-	// key); Unavailable (the key store could not be read or written).
+	// key); Unavailable with RetryInfo (the key store could not be read or
+	// written).
 	RevokeLauncherKey(ctx context.Context, in *RevokeLauncherKeyRequest, opts ...grpc.CallOption) (*RevokeLauncherKeyResponse, error)
 	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
 	// Errors: InvalidArgument (team_id, page_size, page_token);
-	// PermissionDenied (not an admin or owner key); Unavailable (the key store
-	// could not be read).
+	// PermissionDenied (not an admin or owner key); Unavailable with
+	// RetryInfo (the key store could not be read).
 	ListLauncherKeys(ctx context.Context, in *ListLauncherKeysRequest, opts ...grpc.CallOption) (*ListLauncherKeysResponse, error)
 	// CreateAccessKey makes a key for a person or a tool with one role of the
 	// organisation (owner only); the secret is in this answer only. Every
 	// service accepts it within a second.
 	// Errors: InvalidArgument (role, role_team_id, label); PermissionDenied
-	// (not an owner key); Unavailable (the key store could not be written).
+	// (not an owner key); Unavailable with RetryInfo (the key store could not
+	// be written).
 	CreateAccessKey(ctx context.Context, in *CreateAccessKeyRequest, opts ...grpc.CallOption) (*CreateAccessKeyResponse, error)
 	// RevokeAccessKey revokes an access key on every service within a second (owner only).
 	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
 	// such key in the organisation); PermissionDenied (not an owner key);
-	// Unavailable (the key store could not be read or written).
+	// Unavailable with RetryInfo (the key store could not be read or written).
 	RevokeAccessKey(ctx context.Context, in *RevokeAccessKeyRequest, opts ...grpc.CallOption) (*RevokeAccessKeyResponse, error)
 	// ListAccessKeys lists the organisation's access keys, never their secrets (owner only).
 	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not an
-	// owner key); Unavailable (the key store could not be read).
+	// owner key); Unavailable with RetryInfo (the key store could not be read).
 	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 }
 
@@ -281,32 +284,35 @@ type IngestionServiceServer interface {
 	// CreateLauncherKey makes a launcher key for one team (admin only); the
 	// secret is in this answer only: tokenmeter keeps its SHA-256.
 	// Errors: InvalidArgument (team_id, label); PermissionDenied (not an admin
-	// or owner key); Unavailable (the key store could not be written).
+	// or owner key); Unavailable with RetryInfo (the key store could not be
+	// written).
 	CreateLauncherKey(context.Context, *CreateLauncherKeyRequest) (*CreateLauncherKeyResponse, error)
 	// RevokeLauncherKey revokes a launcher key on every replica within a second (admin only).
 	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
 	// such key in the organisation); PermissionDenied (not an admin or owner
-	// key); Unavailable (the key store could not be read or written).
+	// key); Unavailable with RetryInfo (the key store could not be read or
+	// written).
 	RevokeLauncherKey(context.Context, *RevokeLauncherKeyRequest) (*RevokeLauncherKeyResponse, error)
 	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
 	// Errors: InvalidArgument (team_id, page_size, page_token);
-	// PermissionDenied (not an admin or owner key); Unavailable (the key store
-	// could not be read).
+	// PermissionDenied (not an admin or owner key); Unavailable with
+	// RetryInfo (the key store could not be read).
 	ListLauncherKeys(context.Context, *ListLauncherKeysRequest) (*ListLauncherKeysResponse, error)
 	// CreateAccessKey makes a key for a person or a tool with one role of the
 	// organisation (owner only); the secret is in this answer only. Every
 	// service accepts it within a second.
 	// Errors: InvalidArgument (role, role_team_id, label); PermissionDenied
-	// (not an owner key); Unavailable (the key store could not be written).
+	// (not an owner key); Unavailable with RetryInfo (the key store could not
+	// be written).
 	CreateAccessKey(context.Context, *CreateAccessKeyRequest) (*CreateAccessKeyResponse, error)
 	// RevokeAccessKey revokes an access key on every service within a second (owner only).
 	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
 	// such key in the organisation); PermissionDenied (not an owner key);
-	// Unavailable (the key store could not be read or written).
+	// Unavailable with RetryInfo (the key store could not be read or written).
 	RevokeAccessKey(context.Context, *RevokeAccessKeyRequest) (*RevokeAccessKeyResponse, error)
 	// ListAccessKeys lists the organisation's access keys, never their secrets (owner only).
 	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not an
-	// owner key); Unavailable (the key store could not be read).
+	// owner key); Unavailable with RetryInfo (the key store could not be read).
 	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	mustEmbedUnimplementedIngestionServiceServer()
 }
