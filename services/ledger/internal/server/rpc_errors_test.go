@@ -20,6 +20,7 @@ import (
 // The errors ledger.proto lists for an RPC are the ones it returns: each
 // case provokes one listed code (and, for InvalidArgument, the field named).
 func TestRPCErrorsAreTheListedOnes(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	url, _ := testkit.NATS(t)
 	nc, js, err := eventlog.Connect(ctx, testkit.Client(t, url, "ledger"), "rpc-errors-test", slog.New(slog.DiscardHandler),
