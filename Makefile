@@ -68,7 +68,7 @@ build: ## build the four service binaries, the dev stack and tokenctl into bin/
 	go build -o bin/tokenctl ./tools/cmd/tokenctl
 
 .PHONY: lint
-lint: ## gofmt, go vet, golangci-lint, no service importing another (nor libs a service), pure cores, generated code equal to its sources
+lint: proto-lint ## buf lint and breaking, gofmt, go vet, golangci-lint, no service importing another (nor libs a service), pure cores, generated code equal to its sources, function and file sizes
 	@unformatted=$$(gofmt -l $(MODULES)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
 	@GOWORK=off go build -C tools/golangci -o $(CURDIR)/.local/bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint

@@ -2,7 +2,8 @@
 # Checks that keep the project's shape, run by `make lint`:
 #   - no service module imports another service, and libs import no service;
 #   - the pure domain cores import no NATS, ClickHouse or HTTP gateway;
-#   - the generated proto code is what `make proto` makes from the sources.
+#   - the generated proto code is what `make proto` makes from the sources;
+#   - no hand-written production Go file is over 500 lines (functions: funlen).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -35,6 +36,17 @@ for core in "${pure[@]}"; do
 		status=1
 	fi
 done
+
+long=$(git ls-files '*.go' ':!:*_test.go' ':!:proto/gen/**' | while read -r f; do
+	head -1 "$f" | grep -q '^// Code generated' && continue
+	n=$(wc -l <"$f")
+	((n > 500)) && echo "  $f: $n lines"
+done || true)
+if [[ -n $long ]]; then
+	echo "lint: files over 500 lines (split them along their seams):"
+	echo "$long"
+	status=1
+fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

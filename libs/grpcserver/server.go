@@ -47,9 +47,7 @@ type Options struct {
 	// does by default). A call arriving while every worker is busy still
 	// gets a goroutine of its own, so this bounds nothing. It spares each
 	// call growing a fresh 2 KB goroutine stack, copied at every doubling,
-	// through gRPC, OpenTelemetry and the handler: 5-9 % of the process's
-	// CPU in the launch benchmarks before, ~3 % after (what remains is
-	// regrowth after the GC shrinks an idle worker's stack).
+	// through gRPC, OpenTelemetry and the handler (README, Performance).
 	StreamWorkers int
 	// Limits bound what one client may hold (zero values: DefaultLimits).
 	Limits Limits

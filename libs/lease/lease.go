@@ -82,12 +82,12 @@ type Work func(ctx context.Context, fence func() time.Time) error
 // connection) or a pause of this process, and another replica takes over.
 func (b *Bucket) Run(ctx context.Context, key string, o Options, work Work) error {
 	for {
-		kv, rev, at, err := b.acquire(ctx, key, o)
-		if err != nil {
+		kv, rev, at, ok := b.acquire(ctx, key, o)
+		if !ok {
 			return nil // ctx ended while waiting
 		}
 		o.Log.InfoContext(ctx, "lease taken", "key", key, "holder", o.Holder)
-		err = hold(ctx, kv, key, rev, at, o, work)
+		err := hold(ctx, kv, key, rev, at, o, work)
 		if ctx.Err() != nil || err != nil {
 			return err
 		}
@@ -97,28 +97,28 @@ func (b *Bucket) Run(ctx context.Context, key string, o Options, work Work) erro
 
 // acquire creates key, retrying every TTL/4 while another replica holds it
 // (or NATS is away).
-func (b *Bucket) acquire(ctx context.Context, key string, o Options) (jetstream.KeyValue, uint64, time.Time, error) {
+func (b *Bucket) acquire(ctx context.Context, key string, o Options) (kv jetstream.KeyValue, rev uint64, at time.Time, ok bool) {
 	tick := time.NewTicker(o.TTL / 4)
 	defer tick.Stop()
 	again := false
 	for {
-		at := time.Now()
+		at = time.Now()
 		cctx, cancel := context.WithTimeout(ctx, o.TTL/4)
-		kv, err := b.open(cctx, again)
-		var rev uint64
+		var err error
+		kv, err = b.open(cctx, again)
 		if err == nil {
 			rev, err = kv.Create(cctx, key, []byte(o.Holder))
 		}
 		cancel()
 		if err == nil {
-			return kv, rev, at, nil
+			return kv, rev, at, true
 		}
 		// Anything but another holder (the bucket removed, NATS restarted
 		// without it): open it again, made anew when missing.
 		again = !errors.Is(err, jetstream.ErrKeyExists)
 		select {
 		case <-ctx.Done():
-			return nil, 0, time.Time{}, ctx.Err()
+			return nil, 0, time.Time{}, false
 		case <-tick.C:
 		}
 	}
@@ -160,7 +160,7 @@ func hold(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64, at
 		}
 		if !time.Now().Before(f.get()) {
 			stop() // no renewal in time: another replica may hold the key soon
-			<-done
+			stopped(<-done, key, o)
 			return nil
 		}
 		sent := time.Now()
@@ -174,7 +174,7 @@ func hold(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64, at
 			passed.Reset(time.Until(f.get()))
 		case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound):
 			stop() // taken or gone: not ours any more
-			<-done
+			stopped(<-done, key, o)
 			return nil
 		}
 	}
@@ -187,5 +187,13 @@ func release(kv jetstream.KeyValue, key string, rev uint64, o Options) {
 	defer cancel()
 	if err := kv.Delete(ctx, key, jetstream.LastRevision(rev)); err != nil {
 		o.Log.Debug("lease release", "key", key, "err", err)
+	}
+}
+
+// stopped notes how work stopped for a lost lease: Run takes the lease
+// again and restarts it, so its error is not Run's.
+func stopped(err error, key string, o Options) {
+	if err != nil {
+		o.Log.Debug("work stopped with its lease", "key", key, "err", err)
 	}
 }

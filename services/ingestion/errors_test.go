@@ -16,6 +16,7 @@ import (
 
 // Every refusal of the launcher API, through the gRPC door and the HTTP/JSON door.
 func TestErrorPathsThroughBothDoors(t *testing.T) {
+	t.Parallel()
 	e := start(t, "", nil)
 	for name, d := range doors(t, e) {
 		t.Run(name, func(t *testing.T) {
@@ -103,6 +104,7 @@ func TestErrorPathsThroughBothDoors(t *testing.T) {
 }
 
 func TestRateLimitPerKey(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"grpc", "http"} {
 		t.Run(name, func(t *testing.T) {
 			e := start(t, "", func(c *ingestion.Config) { c.RateLimit, c.RateBurst = 0.5, 2 })
@@ -122,6 +124,7 @@ func TestRateLimitPerKey(t *testing.T) {
 
 // With JetStream gone, nothing is answered "authorized": the launch fails Unavailable.
 func TestJetStreamDownIsUnavailable(t *testing.T) {
+	t.Parallel()
 	url, srv := testkitNATS(t)
 	e := start(t, url, func(c *ingestion.Config) { c.AppendTimeout = 300 * time.Millisecond })
 	srv.Shutdown()

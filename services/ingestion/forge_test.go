@@ -22,6 +22,7 @@ import (
 // Now only ingestion's identity may write the bucket: the other identities'
 // puts are refused and the secret they chose authenticates nothing.
 func TestForgedLauncherKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	e := start(t, "", nil)
 	d := doors(t, e)["grpc"]
 	for _, identity := range []string{"ledger", "reporting", "alerting", "reader"} {

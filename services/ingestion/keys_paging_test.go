@@ -12,6 +12,7 @@ import (
 // ListLauncherKeys pages with an opaque token to the end: every key once,
 // oldest first, through both doors; a token of another query is refused.
 func TestListLauncherKeysWalksEveryPage(t *testing.T) {
+	t.Parallel()
 	e := start(t, "", nil)
 	ds := doors(t, e)
 	ctx := t.Context()

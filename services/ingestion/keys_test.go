@@ -16,6 +16,7 @@ import (
 // A key made by an admin on one replica works on every replica; revoked on
 // one, every replica refuses it within a second.
 func TestLauncherKeysAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	a := start(t, "", nil)
 	b := start(t, a.nats, nil)
 	doorA, doorB := doors(t, a), doors(t, b)
@@ -72,6 +73,7 @@ func TestLauncherKeysAcrossReplicas(t *testing.T) {
 
 // A restarted replica loads the keys made before it started.
 func TestKeysLoadedOnStart(t *testing.T) {
+	t.Parallel()
 	a := start(t, "", nil)
 	created := &v1.CreateLauncherKeyResponse{}
 	require.NoError(t, doors(t, a)["grpc"].call(t.Context(), "admin-secret", "CreateLauncherKey", &v1.CreateLauncherKeyRequest{TeamId: "civil"}, created))

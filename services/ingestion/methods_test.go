@@ -14,6 +14,7 @@ import (
 // The HTTP door's methods are POSTs: another method on their path is 405
 // Method Not Allowed with Allow: POST, not 501; an unknown path stays 404.
 func TestHTTPDoorAnswersOtherMethodsWith405(t *testing.T) {
+	t.Parallel()
 	e := start(t, "", nil)
 	base := "http://" + e.svc.HTTPAddr() + "/tokenmeter.v1.IngestionService/"
 	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch} {

@@ -33,6 +33,7 @@ var oversizedFields = []string{"event_id", "team_id", "user_id", "product_code"}
 // A 100 KB value is refused by name with an answer of a few hundred bytes,
 // through both doors: the error quotes at most a short prefix of it.
 func TestOversizedValuesAreNotEchoed(t *testing.T) {
+	t.Parallel()
 	e := start(t, "", nil)
 	type call struct {
 		method, key, field string

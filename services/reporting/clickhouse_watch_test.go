@@ -16,6 +16,7 @@ import (
 // ClickHouse cut off from reporting and given back, twice: one line when
 // it goes and one when it is back, each time, however often it was pinged.
 func TestClickHouseLossAndRecoveryAreLoggedOnce(t *testing.T) {
+	t.Parallel()
 	natsURL, _ := testkit.NATS(t)
 	_, database := testkit.ClickHouse(t)
 	provisionLog(t, natsURL)

@@ -106,3 +106,69 @@ func startSubscriptionFixture(t *testing.T) (acme, globex v1.ReportingServiceCli
 	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(len(events)) }, 20*time.Second, 10*time.Millisecond)
 	return client(t, svc.Addr(), acmeKey), client(t, svc.Addr(), globexKey), day
 }
+
+// AdviseLicensing does not tell an admin to move a user to a subscription
+// they already hold: grants and revocations are projected, and a user counts
+// as subscribed while their last grant of the product stands (not revoked
+// for it or for every product since, not ended).
+func TestAdviceSkipsUsersAlreadySubscribed(t *testing.T) {
+	t.Parallel()
+	natsURL, _ := testkit.NATS(t)
+	showPersonalData(t, natsURL, "acme")
+	svc := startServiceWith(t, natsURL, func(c *reporting.Config) {
+		c.TokenPrice, c.Subscriptions, c.HeavyDaysPerYear = 1, "REVIT=1:Revit named user", 2
+	})
+	js := logAs(t, natsURL, "admin")
+	now := time.Now().UTC()
+	lastMonth := time.Date(now.Year(), now.Month(), 1, 9, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+	grant := func(user string, ends time.Time, products ...string) *v1.Event {
+		g := &v1.SubscriptionGranted{UserId: user, ProductCodes: products}
+		if !ends.IsZero() {
+			g.EndsAt = timestamppb.New(ends)
+		}
+		return &v1.Event{Payload: &v1.Event_SubscriptionGranted{SubscriptionGranted: g}}
+	}
+	revoke := func(user string, products ...string) *v1.Event {
+		return &v1.Event{Payload: &v1.Event_SubscriptionRevoked{SubscriptionRevoked: &v1.SubscriptionRevoked{UserId: user, ProductCodes: products}}}
+	}
+	type event struct {
+		team string
+		ev   *v1.Event
+	}
+	var events []event
+	for _, u := range []string{"hal", "sam", "rev", "all", "old", "two"} {
+		for d := range 3 {
+			at := lastMonth.AddDate(0, 0, d)
+			events = append(events, event{"design", &v1.Event{Payload: &v1.Event_WindowCharged{WindowCharged: &v1.WindowCharged{
+				UserId: u, ProductCode: "REVIT", Tokens: 10, WindowStart: timestamppb.New(at), WindowEnd: timestamppb.New(at.Add(time.Hour))}}}})
+		}
+	}
+	events = append(events,
+		event{"design", grant("sam", time.Time{}, "REVIT")},
+		event{"ops", grant("hal", time.Time{}, "REVIT")}, // another team's subscription
+		event{"design", grant("rev", time.Time{}, "REVIT", "ACAD")},
+		event{"design", revoke("rev", "REVIT")},
+		event{"design", grant("all", time.Time{}, "REVIT", "ACAD")},
+		event{"design", revoke("all")},
+		event{"design", grant("old", now.Add(-time.Hour), "REVIT")},
+		event{"design", grant("two", time.Time{}, "REVIT")},
+		event{"design", revoke("two")},
+		event{"design", grant("two", now.Add(24*time.Hour), "REVIT")},
+	)
+	for i, e := range events {
+		e.ev.EventId, e.ev.OrgId, e.ev.TeamId, e.ev.ServerTime = fmt.Sprintf("a-%02d", i), "acme", e.team, timestamppb.New(lastMonth)
+		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject("acme", e.team), e.ev, nil)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return svc.CaughtUpTo() >= uint64(len(events)) }, 20*time.Second, 10*time.Millisecond)
+
+	resp, err := client(t, svc.Addr(), acmeKey).AdviseLicensing(t.Context(), &v1.AdviseLicensingRequest{TeamIds: []string{"design"}})
+	require.NoError(t, err)
+	var moves []string
+	for _, a := range resp.GetAdvice() {
+		require.Equal(t, v1.Recommendation_RECOMMENDATION_MOVE_TO_SUBSCRIPTION, a.GetAction(), a.GetUserId())
+		moves = append(moves, a.GetUserId())
+	}
+	require.ElementsMatch(t, []string{"hal", "rev", "all", "old"}, moves, "sam and two hold the subscription")
+	require.EqualValues(t, 4, resp.GetUsersToMove())
+}

@@ -17,6 +17,7 @@ import (
 // service lets each key do what its role may and nothing else, and a
 // revocation locks it out of every service within a second.
 func TestAccessKeysAcrossServices(t *testing.T) {
+	t.Parallel()
 	stack, _ := startStack(t)
 	ctx := t.Context()
 	owner := v1.NewIngestionServiceClient(dial(t, stack.Ingestion.Addr(), devstack.OwnerKey))

@@ -63,6 +63,7 @@ func startStack(t *testing.T) (*devstack.Stack, *clock) {
 }
 
 func TestLaunchThroughAllServices(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	stack, clk := startStack(t)
 	var err error

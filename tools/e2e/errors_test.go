@@ -32,6 +32,7 @@ func badFields(t *testing.T, err error) []string {
 }
 
 func TestIngestionRefusals(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	stack, _ := startStack(t)
 	valid := &v1.LaunchRequest{EventId: "evt-00000001", TeamId: "design", UserId: "ann", ProductCode: "REVIT"}

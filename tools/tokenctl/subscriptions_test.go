@@ -63,10 +63,19 @@ func testSubscriptions(t *testing.T, s *stack) {
 	}, 30*time.Second, 100*time.Millisecond)
 	require.Equal(t, "dev", use.GetRows()[0].GetUserId())
 	require.Len(t, tableRows(t, ok(t, env, "subscriptions", "list", "sub-a")), 2)
+	require.Eventually(t, func() bool {
+		protoOut(t, ok(t, env, "report", "advice", "--team", "sub-a", "-o", "json"), &adv)
+		return len(adv.GetAdvice()) == 0
+	}, 30*time.Second, 100*time.Millisecond, "applied advice is no longer listed")
 
 	ok(t, env, "advice", "undo", "sub-a", "dev", "--event-id", "sub-undo-1")
 	var left v1.ListSubscriptionsResponse
 	protoOut(t, ok(t, env, "subscriptions", "list", "sub-a", "-o", "json"), &left)
 	require.Empty(t, left.GetSubscriptions())
 	require.EqualValues(t, 10, launch("sub-after-2", now.Add(time.Minute)).GetTokensCharged(), "back on tokens")
+	require.Eventually(t, func() bool {
+		protoOut(t, ok(t, env, "report", "advice", "--team", "sub-a", "-o", "json"), &adv)
+		return len(adv.GetAdvice()) == 1
+	}, 30*time.Second, 100*time.Millisecond, "undone advice is listed again")
+	require.Equal(t, v1.Recommendation_RECOMMENDATION_MOVE_TO_SUBSCRIPTION, adv.GetAdvice()[0].GetAction())
 }

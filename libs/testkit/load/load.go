@@ -109,9 +109,8 @@ func Run(g, n int, op func(i int) error) (Result, error) {
 // nothing measures about 0.5 ms at p50, and 1.5–4 ms at p99 on a 2-core VM,
 // whose wake-ups are late by themselves (nanosleep overshoots ~0.9 ms at
 // p99 there). Measure the floor beside the figure (an op returning nil at the
-// same rate). A pacer sleeping on a timerfd cut the p50 floor to ~0.07 ms but
-// cost 30–50 µs of CPU per operation in thread wake-ups, which on 2 cores
-// raised the p99 it was meant to sharpen, so the runtime's timers stay.
+// same rate). The runtime's timers stay: a sharper pacer costs more CPU in
+// thread wake-ups than it saves in the tail (README, Performance).
 func Open(b *testing.B, rate float64, workers, n int, op func(i int) error) Result {
 	b.Helper()
 	interval := time.Duration(float64(time.Second) / rate)

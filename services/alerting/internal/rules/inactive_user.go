@@ -10,8 +10,9 @@ import (
 
 // inactiveUsers raises inactive_user once for an assigned user who has not
 // launched anything for the configured days since being assigned or last
-// active: unassigning them keeps the pool to people who use it. A launch
-// re-arms it (learn clears the flag through user.active).
+// active: unassigning them keeps the pool to people who use it. A launch,
+// on tokens or by subscription, re-arms it (learn clears the flag through
+// user.seen).
 func (t *team) inactiveUsers(rs raise, c *Config) []*v1.Alert {
 	cfg := c.InactiveUser
 	if !cfg.Enabled {

@@ -144,6 +144,32 @@ func TestInactiveUser(t *testing.T) {
 	require.Equal(t, "ann of team design has not launched anything since 2026-04-01 (31 days)", got[0].GetMessage())
 }
 
+// A user on a named subscription launches without tokens (LaunchSubscribed):
+// that is use, so inactive_user does not call them inactive and re-arms.
+func TestInactiveUserCountsSubscriptionLaunches(t *testing.T) {
+	t.Parallel()
+	f := newFeed(t, nil)
+	f.event(func(ev *v1.Event) {
+		ev.Payload = &v1.Event_UserAssigned{UserAssigned: &v1.UserAssigned{UserId: "sam", ProductCodes: []string{"*"}}}
+	})
+	subscribed := func() {
+		f.event(func(ev *v1.Event) {
+			ev.Payload = &v1.Event_LaunchSubscribed{LaunchSubscribed: &v1.LaunchSubscribed{UserId: "sam", ProductCode: "RVT"}}
+		})
+	}
+	f.advance(20 * day)
+	subscribed()
+	f.advance(20 * day)
+	require.Empty(t, f.tick(), "sam launched by subscription 20 days ago")
+	f.advance(10 * day)
+	got := f.tick()
+	require.Len(t, got, 1)
+	require.Equal(t, "sam of team design has not launched anything since 2026-03-22 (30 days)", got[0].GetMessage())
+	subscribed()
+	f.advance(29 * day)
+	require.Empty(t, f.tick(), "re-armed by the subscription launch, not yet due again")
+}
+
 func TestLongSession(t *testing.T) {
 	t.Parallel()
 	s, err := rules.NewSessions(rules.Defaults())

@@ -208,6 +208,12 @@ func (t *team) learn(f *fold, ev *v1.Event) {
 			f.userID, f.product = u, p.LaunchCovered.GetProductCode()
 			t.user(u).active(f.at, f.product)
 		}
+	case *v1.Event_LaunchSubscribed:
+		// Use without tokens: it keeps the user from looking inactive, but
+		// the token rules (heavy use, products a day) do not count it.
+		if u := p.LaunchSubscribed.GetUserId(); u != "" {
+			t.user(u).seen(f.at)
+		}
 	case *v1.Event_LaunchDenied:
 		f.pool = p.LaunchDenied.GetPool()
 		if p.LaunchDenied.GetReason() == v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS {

@@ -130,12 +130,17 @@ func (t *team) term() (start, end time.Time, ok bool) {
 	return start, end, ok && !start.IsZero() && end.After(start)
 }
 
-// active records that u used a product at at.
-func (u *user) active(at time.Time, product string) {
+// seen records that u launched something at at, which re-arms inactive_user.
+func (u *user) seen(at time.Time) {
 	if at.After(u.lastActive) {
 		u.lastActive = at
 	}
 	u.inactive = false
+}
+
+// active records that u used a product on tokens at at.
+func (u *user) active(at time.Time, product string) {
+	u.seen(at)
 	d := day(at)
 	if n := len(u.days); n == 0 || u.days[n-1] < d {
 		u.days = append(u.days, d)

@@ -55,13 +55,17 @@ func New(js jetstream.JetStream, st *store.Stores, defaults rules.Config, hooks 
 // gRPC stop need not wait for watchers that never hang up.
 func (s *Server) Close() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
-// unavailable is the status of a failed read or write of the log or a bucket.
+// unavailable is the status of a failed read or write of the log or a
+// bucket: retryable, with a hint of when.
 func unavailable(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return status.FromContextError(ctx.Err()).Err()
 	}
-	return status.Errorf(codes.Unavailable, "%s: %v", what, err)
+	return grpcserver.Retryable(codes.Unavailable, retryDelay, fmt.Sprintf("%s: %v", what, err))
 }
+
+// retryDelay is the hint an Unavailable answer gives.
+const retryDelay = 500 * time.Millisecond
 
 // orgOf returns the caller's organisation. It is checked like any id because
 // it becomes a subject token: "*" or "a.>" must never widen a filter.

@@ -95,15 +95,15 @@ func (s *Server) watchConsumer(ctx context.Context, subjects []string, from uint
 	}
 	alerts, err := s.js.Stream(ctx, eventlog.AlertsStream)
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "alerts stream: %v", err)
+		return nil, unavailable(ctx, "alerts stream", err)
 	}
 	cons, err := alerts.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+		return nil, unavailable(ctx, "watch alerts", err)
 	}
 	iter, err := cons.Messages()
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "watch alerts: %v", err)
+		return nil, unavailable(ctx, "watch alerts", err)
 	}
 	return iter, nil
 }

@@ -49,7 +49,7 @@ func (a *Admin) CreateAccessKey(ctx context.Context, req *v1.CreateAccessKeyRequ
 	secret, rec, err := a.People.Create(ctx, keystore.Record{Org: p.Org, Team: req.GetRoleTeamId(), Role: req.GetRole(),
 		Label: req.GetLabel(), CreatedBy: p.KeyID}, a.Now())
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+		return nil, unavailable(err)
 	}
 	a.Ring.AddHash(auth.Hash(secret), rec.Principal())
 	return &v1.CreateAccessKeyResponse{Key: accessProto(rec), Secret: secret}, nil
@@ -71,7 +71,7 @@ func (a *Admin) RevokeAccessKey(ctx context.Context, req *v1.RevokeAccessKeyRequ
 		return nil, status.Errorf(codes.NotFound, "no access key %s in this organisation", quote.Prefix(req.GetKeyId()))
 	}
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+		return nil, unavailable(err)
 	}
 	if sum, err := rec.Hash(); err == nil {
 		a.Ring.RevokeHash(sum)
@@ -94,7 +94,7 @@ func (a *Admin) ListAccessKeys(ctx context.Context, req *v1.ListAccessKeysReques
 	}
 	recs, err := a.People.List(ctx, p.Org)
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+		return nil, unavailable(err)
 	}
 	recs = slices.DeleteFunc(recs, func(r keystore.Record) bool { return r.RevokedAt != nil && !req.GetIncludeRevoked() })
 	slices.SortFunc(recs, func(a, b keystore.Record) int { return strings.Compare(pageKey(a), pageKey(b)) })

@@ -59,7 +59,7 @@ func (a *Admin) CreateLauncherKey(ctx context.Context, req *v1.CreateLauncherKey
 	}
 	secret, rec, err := a.Store.Create(ctx, keystore.Record{Org: p.Org, Team: req.GetTeamId(), Label: req.GetLabel(), CreatedBy: p.KeyID}, a.Now())
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+		return nil, unavailable(err)
 	}
 	a.Ring.AddHash(auth.Hash(secret), rec.Principal())
 	return &v1.CreateLauncherKeyResponse{Key: toProto(rec), Secret: secret}, nil
@@ -81,7 +81,7 @@ func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKey
 		return nil, status.Errorf(codes.NotFound, "no launcher key %s in this organisation", quote.Prefix(req.GetKeyId()))
 	}
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+		return nil, unavailable(err)
 	}
 	if sum, err := rec.Hash(); err == nil {
 		a.Ring.RevokeHash(sum)
@@ -107,7 +107,7 @@ func (a *Admin) ListLauncherKeys(ctx context.Context, req *v1.ListLauncherKeysRe
 	}
 	recs, err := a.Store.List(ctx, p.Org)
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "%v; retry", err)
+		return nil, unavailable(err)
 	}
 	recs = slices.DeleteFunc(recs, func(r keystore.Record) bool {
 		return (req.GetTeamId() != "" && r.Team != req.GetTeamId()) || (r.RevokedAt != nil && !req.GetIncludeRevoked())
@@ -132,4 +132,10 @@ func toProto(r keystore.Record) *v1.LauncherKey {
 		k.RevokedAt = timestamppb.New(*r.RevokedAt)
 	}
 	return k
+}
+
+// unavailable is the status of a key store that could not be read or
+// written: retryable, with a hint of when.
+func unavailable(err error) error {
+	return grpcserver.Retryable(codes.Unavailable, 500*time.Millisecond, err.Error()+"; retry")
 }

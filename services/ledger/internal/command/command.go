@@ -37,3 +37,16 @@ func single(ev *v1.Event, err error) ([]*v1.Event, error) {
 	}
 	return []*v1.Event{ev}, nil
 }
+
+// refuseSuspended returns ErrSuspended when team's pool is suspended: a
+// target checked before the source gives anything up.
+func refuseSuspended(ctx context.Context, pools Pools, org, team, what string) error {
+	suspended := false
+	if err := pools.Read(ctx, org, team, func(pl *pool.Pool) { suspended = pl.Suspended() }); err != nil {
+		return err
+	}
+	if suspended {
+		return fmt.Errorf("%s team %s: %w", what, team, pool.ErrSuspended)
+	}
+	return nil
+}

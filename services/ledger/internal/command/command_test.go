@@ -225,3 +225,17 @@ func TestMergeTeamsReadFailureIsNotSuccess(t *testing.T) {
 	into, _ := balance(t, p, "new")
 	require.EqualValues(t, 50, into)
 }
+
+// Merging into a suspended team is refused before the source is suspended:
+// the source keeps its tokens and stays open.
+func TestMergeIntoSuspendedTeamIsRefused(t *testing.T) {
+	p := newPools(t)
+	fund(t, p, "old", 50)
+	require.NoError(t, suspend(t.Context(), p, "closed"))
+	_, err := MergeTeamsHandler{Pools: p}.Handle(t.Context(), MergeTeams{Org: org, From: "old", Into: "closed", EventID: "merge-4", Reason: "one team", At: t0})
+	require.ErrorIs(t, err, pool.ErrSuspended)
+	from, packs := balance(t, p, "old")
+	require.EqualValues(t, 50, from, "the source keeps its tokens")
+	require.Equal(t, []string{"p1"}, packs)
+	require.NoError(t, p.Read(t.Context(), org, "old", func(pl *pool.Pool) { require.False(t, pl.Suspended()) }))
+}

@@ -25,13 +25,17 @@ type Merged struct {
 // MergeTeamsHandler suspends the source pool, moving out every live token,
 // then gives the target those tokens (one pack per part, keeping each
 // source pack's expiry), every assignment, every named subscription in
-// force and every user group of the source, in one decision. A merge the
-// target's group bounds could not take is refused before the source changes.
+// force and every user group of the source, in one decision. A suspended
+// target, or one whose group bounds could not take the source's groups, is
+// refused before the source gives anything up.
 // A retry with the same event id completes an interrupted merge.
 type MergeTeamsHandler struct{ Pools Pools }
 
 // Handle runs the merge.
 func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, error) {
+	if err := refuseSuspended(ctx, h.Pools, c.Org, c.Into, "merge into"); err != nil {
+		return Merged{}, err
+	}
 	var (
 		users  map[string][]string
 		subs   []pool.Subscription

@@ -29,12 +29,8 @@ type MoveTokensHandler struct{ Pools Pools }
 
 // Handle runs the move.
 func (h MoveTokensHandler) Handle(ctx context.Context, c MoveTokens) error {
-	suspended := false
-	if err := h.Pools.Read(ctx, c.Org, c.To, func(pl *pool.Pool) { suspended = pl.Suspended() }); err != nil {
+	if err := refuseSuspended(ctx, h.Pools, c.Org, c.To, "move to"); err != nil {
 		return err
-	}
-	if suspended {
-		return fmt.Errorf("move to team %s: %w", c.To, pool.ErrSuspended)
 	}
 	err := h.Pools.Decide(ctx, c.Org, c.From, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
 		if _, done := pl.MoveOut(c.EventID); done {

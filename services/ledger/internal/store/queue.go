@@ -141,7 +141,8 @@ func (s *Store) serve(e *entry, r *request) {
 
 // run decides r on the pool as folded after the previous decision's append.
 // A panic in it (a caller's code, maybe run by another goroutine) is r's
-// error: the pool may be half changed, so it is reloaded from the log.
+// error: the pool may be half changed, so it is reloaded from the log. The
+// caller holds e.lock.
 func (s *Store) run(e *entry, r *request) (err error) {
 	if err := r.ctx.Err(); err != nil {
 		return err

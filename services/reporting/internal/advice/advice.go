@@ -82,6 +82,9 @@ type Usage struct {
 	DaysByMonth []int64
 	Tokens      int64
 	LastUsed    string
+	// Subscribed: the user holds the product's named subscription now, so
+	// their tokens are history and there is nothing to advise.
+	Subscribed bool
 }
 
 // Idle is an assigned user without a charge in the idle period.
@@ -111,13 +114,17 @@ type Report struct {
 
 // Advise applies the rules to usage and idle users. Heavy users (by days a
 // year or a month) move to the product's subscription when it costs less
-// than their tokens did; the saving is the difference. Advice comes sorted:
+// than their tokens did; the saving is the difference. Users who already
+// hold the product's subscription get no advice for it. Advice comes sorted:
 // moves by saving, then keeps by token cost, then idle users.
 func Advise(cfg Config, usage []Usage, idle []Idle) Report {
 	cfg = cfg.withDefaults()
 	var r Report
 	moved := map[string]bool{}
 	for _, u := range usage {
+		if u.Subscribed {
+			continue
+		}
 		a := Advice{Usage: u}
 		for _, d := range u.DaysByMonth {
 			a.Days += d

@@ -91,6 +91,21 @@ func TestAdviseThresholds(t *testing.T) {
 	}
 }
 
+// A user who already holds the subscription is not advised on the product
+// (their tokens are history); another heavy user still is.
+func TestAdviseSkipsSubscribedUsers(t *testing.T) {
+	t.Parallel()
+	cfg := Config{TokenPrice: 3, Subscriptions: map[string]Subscription{"REVIT": {Name: "Revit", YearlyPrice: 2910}}}
+	heavy := func(user string, subscribed bool) Usage {
+		return Usage{UserID: user, ProductCode: "REVIT", DaysByMonth: spread(144), Tokens: 1440, Subscribed: subscribed}
+	}
+	r := Advise(cfg, []Usage{heavy("moved", true), heavy("hal", false)}, nil)
+	require.Len(t, r.Advice, 1)
+	require.Equal(t, "hal", r.Advice[0].UserID)
+	require.Equal(t, int64(1), r.UsersToMove)
+	require.InDelta(t, 1410.0, r.TotalSaving, 1e-9)
+}
+
 func TestParseSubscriptions(t *testing.T) {
 	t.Parallel()
 	got, err := ParseSubscriptions(" ACAD=1700:AutoCAD named user, REVIT=2910 ,")

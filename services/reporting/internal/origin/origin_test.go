@@ -13,6 +13,7 @@ import (
 )
 
 func TestResetLogIsRefused(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	url, _ := testkit.NATS(t)
 	ch, db := testkit.ClickHouse(t)

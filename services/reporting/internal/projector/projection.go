@@ -43,7 +43,7 @@ var Charges = Projection{
 
 // Projections returns every table reporting keeps, LEDGER ones first.
 func Projections() []Projection {
-	return []Projection{Charges, Launches, PoolEvents, Assignments, Products, BudgetEvents, CapacityEvents, UserGroupEvents, UsageEvents, Sessions}
+	return []Projection{Charges, Launches, PoolEvents, Assignments, Products, BudgetEvents, CapacityEvents, UserGroupEvents, SubscriptionEvents, UsageEvents, Sessions}
 }
 
 // Sequence implements Record.

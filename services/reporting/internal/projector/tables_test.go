@@ -41,9 +41,11 @@ func TestProjectionsMapTheirEvents(t *testing.T) {
 		{Payload: &v1.Event_UserGroupSet{UserGroupSet: &v1.UserGroupSet{GroupId: "g", Name: "G", ProductCodes: []string{"ACAD"}}}},
 		{Payload: &v1.Event_UserGroupMembersChanged{UserGroupMembersChanged: &v1.UserGroupMembersChanged{GroupId: "g", AddedUserIds: []string{"u"}}}},
 		{Payload: &v1.Event_UserGroupDeleted{UserGroupDeleted: &v1.UserGroupDeleted{GroupId: "g"}}},
+		{Payload: &v1.Event_SubscriptionGranted{SubscriptionGranted: &v1.SubscriptionGranted{UserId: "u", ProductCodes: []string{"REVIT"}, EndsAt: at}}},
+		{Payload: &v1.Event_SubscriptionRevoked{SubscriptionRevoked: &v1.SubscriptionRevoked{UserId: "u"}}},
 	}
 	want := map[string]int{"charges_v2": 1, "launches_v2": 3, "pool_events_v2": 4, "assignments_v2": 2, "products": 1, "usage_events": 4,
-		"budget_events_v2": 2, "sessions_v2": 3, "capacity_events": 3, "user_group_events": 3}
+		"budget_events_v2": 2, "sessions_v2": 3, "capacity_events": 3, "user_group_events": 3, "subscription_events": 2}
 	for _, p := range projector.Projections() {
 		n := 0
 		for i, ev := range events {

@@ -79,9 +79,10 @@ func TestBuildersBindEveryPlaceholder(t *testing.T) {
 		"DenialList": func() (string, []any) {
 			return DenialList(DenialScope{Filter: acme, Products: []string{"A"}}, 42, 101)
 		},
-		"Spend":          func() (string, []any) { return Spend(acme, SpendByTeam, "") },
-		"SpendAttribute": func() (string, []any) { return Spend(acme, SpendByAttribute, "project") },
-		"ExpiredValue":   func() (string, []any) { return ExpiredValue(acme) },
+		"Spend":              func() (string, []any) { return Spend(acme, SpendByTeam, "") },
+		"SpendAttribute":     func() (string, []any) { return Spend(acme, SpendByAttribute, "project") },
+		"ExpiredValue":       func() (string, []any) { return ExpiredValue(acme) },
+		"SubscriptionStates": func() (string, []any) { return SubscriptionStates(acme) },
 		"CapacityUsage": func() (string, []any) {
 			return CapacityUsage(CapacityScope{Filter: acme, Product: "API", Bucket: BucketWeek})
 		},

@@ -76,3 +76,61 @@ func (r *Reader) UseTotals(ctx context.Context, f Filter) (UseTotals, error) {
 	})
 	return u, err
 }
+
+// Subscribed is a user's named subscription for one product held now.
+type Subscribed struct {
+	TeamID, UserID, Product string
+}
+
+// SubscriptionStates builds, per team, user and product, the last
+// subscription event naming the product (or every product: an empty code)
+// in f's teams, of all time: its sequence, whether it granted, and its end.
+func SubscriptionStates(f Filter) (string, []any) {
+	sql := `SELECT team_id, user_id, product_code, max(seq) AS last_seq, argMax(granted, seq) AS last_granted, argMax(ends_at, seq) AS last_ends_at
+FROM subscription_events
+ARRAY JOIN if(empty(product_codes), [''], product_codes) AS product_code
+WHERE ` + teamScope(f) + `
+GROUP BY team_id, user_id, product_code
+ORDER BY team_id, user_id, product_code`
+	return sql, teamArgs(f)
+}
+
+// Subscriptions returns the named subscriptions in force at t in f's teams,
+// as the ledger decides them: granted, neither revoked since (for the
+// product or for every product) nor ended.
+func (r *Reader) Subscriptions(ctx context.Context, f Filter, t time.Time) ([]Subscribed, error) {
+	type state struct {
+		Subscribed
+		seq     uint64
+		granted bool
+		ends    time.Time
+	}
+	sql, args := SubscriptionStates(f)
+	var states []state
+	revokedAll := map[[2]string]uint64{}
+	err := r.each(ctx, "subscriptions", sql, args, func(rows driver.Rows) error {
+		var s state
+		var granted uint8
+		if err := rows.Scan(&s.TeamID, &s.UserID, &s.Product, &s.seq, &granted, &s.ends); err != nil {
+			return err
+		}
+		if s.Product == "" {
+			revokedAll[[2]string{s.TeamID, s.UserID}] = s.seq
+			return nil
+		}
+		s.granted = granted == 1
+		states = append(states, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Subscribed
+	for _, s := range states {
+		ended := s.ends.Unix() > 0 && !t.Before(s.ends)
+		if s.granted && s.seq > revokedAll[[2]string{s.TeamID, s.UserID}] && !ended {
+			out = append(out, s.Subscribed)
+		}
+	}
+	return out, nil
+}

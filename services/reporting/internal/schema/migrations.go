@@ -336,6 +336,30 @@ PARTITION BY toYear(day)
 ORDER BY (org_id, team_id, group_id, seq)`,
 		},
 	}, {
+		Version: 10,
+		Name:    "subscription events",
+		// One row per named subscription granted or revoked on the LEDGER
+		// stream; product_codes is empty when a revocation takes every
+		// product. Advice reads who holds a subscription now from it.
+		Statements: []string{
+			`CREATE TABLE IF NOT EXISTS subscription_events (
+	seq UInt64,
+	event_id String,
+	org_id String,
+	team_id String,
+	user_id String,
+	product_codes Array(String),
+	day Date,
+	at DateTime,
+	granted UInt8,
+	ends_at DateTime,
+	reason String,
+	actor String
+) ENGINE = MergeTree
+PARTITION BY toYear(day)
+ORDER BY (org_id, team_id, user_id, seq)`,
+		},
+	}, {
 		Version: 12,
 		Name:    "planned project events",
 		// Reporting's own store, not a projection: the planned projects

@@ -16,7 +16,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 
 	applied, err := schema.Migrate(ctx, conn)
 	require.NoError(t, err)
-	require.Equal(t, []uint32{1, 2, 3, 4, 5, 6, 7, 8, 12}, applied)
+	require.Equal(t, []uint32{1, 2, 3, 4, 5, 6, 7, 8, 10, 12}, applied)
 
 	applied, err = schema.Migrate(ctx, conn)
 	require.NoError(t, err)
@@ -24,10 +24,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 
 	versions, err := schema.Applied(ctx, conn)
 	require.NoError(t, err)
-	require.Equal(t, map[uint32]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 12: true}, versions)
+	require.Equal(t, map[uint32]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 10: true, 12: true}, versions)
 
 	for _, table := range []string{"charges", "usage_daily", "usage_daily_mv", "launches", "pool_events", "assignments", "products", "usage_events", "sessions", "budget_events", "stream_origins", "schema_migrations",
-		"charges_v2", "usage_daily_v2", "usage_daily_v2_mv", "launches_v2", "pool_events_v2", "assignments_v2", "sessions_v2", "budget_events_v2", "projection_checkpoints", "capacity_events", "user_group_events", "planned_project_events"} {
+		"charges_v2", "usage_daily_v2", "usage_daily_v2_mv", "launches_v2", "pool_events_v2", "assignments_v2", "sessions_v2", "budget_events_v2", "projection_checkpoints", "capacity_events", "user_group_events", "planned_project_events", "subscription_events"} {
 		var n uint64
 		require.NoError(t, conn.QueryRow(ctx,
 			"SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&n))

@@ -66,6 +66,7 @@ type Reports interface {
 	ExpiredValue(ctx context.Context, f query.Filter) ([]query.SpendAmount, error)
 	CapacityUsage(ctx context.Context, s query.CapacityScope) ([]query.CapacityUse, error)
 	SubscriptionUses(ctx context.Context, f query.Filter) ([]query.SubscriptionUse, error)
+	Subscriptions(ctx context.Context, f query.Filter, at time.Time) ([]query.Subscribed, error)
 	UseTotals(ctx context.Context, f query.Filter) (query.UseTotals, error)
 	Rates(ctx context.Context, org string, at time.Time) (map[string]int64, error)
 }

@@ -1075,7 +1075,8 @@ func (x *LongSessionRule) GetHours() float64 {
 	return 0
 }
 
-// InactiveUserRule: an assigned user with no launch for days.
+// InactiveUserRule: an assigned user with no launch for days; a launch by
+// named subscription counts as one.
 type InactiveUserRule struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`

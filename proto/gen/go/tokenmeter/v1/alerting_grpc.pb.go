@@ -36,20 +36,49 @@ const (
 //
 // AlertingService serves the alerts raised from the event log, the rules that
 // raise them and the webhooks that push them.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it, a team admin names a
+// team other than its own, or the key is not bound to one organisation),
+// ResourceExhausted with RetryInfo (the key's call rate, or too many unknown
+// keys from one address), Unavailable with RetryInfo (the ALERTS stream or a
+// settings bucket could not be read or written), Canceled or DeadlineExceeded
+// (the caller's context) and Internal (a bug, logged). InvalidArgument
+// carries a BadRequest with one violation per field named below. The lists
+// below name each RPC's own codes beyond these.
 type AlertingServiceClient interface {
 	// WatchAlerts streams alerts from a sequence of the ALERTS stream, then new ones as they come.
+	// Errors: InvalidArgument (team_ids, kinds); ResourceExhausted (the key
+	// holds 16 streams open already); PermissionDenied (a team admin may not
+	// open streams); Unavailable (alerting is stopping: resume from the
+	// sequence the message names).
 	WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error)
+	// ListAlerts lists the caller's alerts, newest first, a page at a time.
+	// Errors: InvalidArgument (team_ids, since, limit, page_token).
 	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
+	// AcknowledgeAlert records who acknowledged an alert, and when.
+	// Errors: InvalidArgument (alert_id); NotFound (no such alert in the
+	// caller's organisation).
 	AcknowledgeAlert(ctx context.Context, in *AcknowledgeAlertRequest, opts ...grpc.CallOption) (*AcknowledgeAlertResponse, error)
 	// ListRules returns the default rules and the effective rules of teams.
+	// Errors: InvalidArgument (team_ids, page_size, page_token).
 	ListRules(ctx context.Context, in *ListRulesRequest, opts ...grpc.CallOption) (*ListRulesResponse, error)
 	// SetRules replaces a team's rule settings; what it leaves unset takes the default.
+	// Errors: InvalidArgument (team_id, settings.<rule>.<setting>).
 	SetRules(ctx context.Context, in *SetRulesRequest, opts ...grpc.CallOption) (*SetRulesResponse, error)
+	// ListWebhooks lists the webhooks of the caller's teams, never their secrets.
+	// Errors: InvalidArgument (team_ids, page_size, page_token).
 	ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error)
 	// SetWebhook creates or replaces a team's webhook endpoint.
+	// Errors: InvalidArgument (webhook.webhook_id, webhook.team_id,
+	// webhook.url, webhook.kinds, webhook.min_severity, webhook.secret);
+	// ResourceExhausted (the team has 10 webhooks already: delete one first).
 	SetWebhook(ctx context.Context, in *SetWebhookRequest, opts ...grpc.CallOption) (*SetWebhookResponse, error)
+	// DeleteWebhook deletes a team's webhook.
+	// Errors: InvalidArgument (team_id, webhook_id); NotFound (no such webhook).
 	DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*DeleteWebhookResponse, error)
 	// ListDeadLetters returns the deliveries given up after every retry failed.
+	// Errors: InvalidArgument (team_ids, page_size, page_token).
 	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
 }
 
@@ -166,20 +195,49 @@ func (c *alertingServiceClient) ListDeadLetters(ctx context.Context, in *ListDea
 //
 // AlertingService serves the alerts raised from the event log, the rules that
 // raise them and the webhooks that push them.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it, a team admin names a
+// team other than its own, or the key is not bound to one organisation),
+// ResourceExhausted with RetryInfo (the key's call rate, or too many unknown
+// keys from one address), Unavailable with RetryInfo (the ALERTS stream or a
+// settings bucket could not be read or written), Canceled or DeadlineExceeded
+// (the caller's context) and Internal (a bug, logged). InvalidArgument
+// carries a BadRequest with one violation per field named below. The lists
+// below name each RPC's own codes beyond these.
 type AlertingServiceServer interface {
 	// WatchAlerts streams alerts from a sequence of the ALERTS stream, then new ones as they come.
+	// Errors: InvalidArgument (team_ids, kinds); ResourceExhausted (the key
+	// holds 16 streams open already); PermissionDenied (a team admin may not
+	// open streams); Unavailable (alerting is stopping: resume from the
+	// sequence the message names).
 	WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error
+	// ListAlerts lists the caller's alerts, newest first, a page at a time.
+	// Errors: InvalidArgument (team_ids, since, limit, page_token).
 	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
+	// AcknowledgeAlert records who acknowledged an alert, and when.
+	// Errors: InvalidArgument (alert_id); NotFound (no such alert in the
+	// caller's organisation).
 	AcknowledgeAlert(context.Context, *AcknowledgeAlertRequest) (*AcknowledgeAlertResponse, error)
 	// ListRules returns the default rules and the effective rules of teams.
+	// Errors: InvalidArgument (team_ids, page_size, page_token).
 	ListRules(context.Context, *ListRulesRequest) (*ListRulesResponse, error)
 	// SetRules replaces a team's rule settings; what it leaves unset takes the default.
+	// Errors: InvalidArgument (team_id, settings.<rule>.<setting>).
 	SetRules(context.Context, *SetRulesRequest) (*SetRulesResponse, error)
+	// ListWebhooks lists the webhooks of the caller's teams, never their secrets.
+	// Errors: InvalidArgument (team_ids, page_size, page_token).
 	ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error)
 	// SetWebhook creates or replaces a team's webhook endpoint.
+	// Errors: InvalidArgument (webhook.webhook_id, webhook.team_id,
+	// webhook.url, webhook.kinds, webhook.min_severity, webhook.secret);
+	// ResourceExhausted (the team has 10 webhooks already: delete one first).
 	SetWebhook(context.Context, *SetWebhookRequest) (*SetWebhookResponse, error)
+	// DeleteWebhook deletes a team's webhook.
+	// Errors: InvalidArgument (team_id, webhook_id); NotFound (no such webhook).
 	DeleteWebhook(context.Context, *DeleteWebhookRequest) (*DeleteWebhookResponse, error)
 	// ListDeadLetters returns the deliveries given up after every retry failed.
+	// Errors: InvalidArgument (team_ids, page_size, page_token).
 	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
 	mustEmbedUnimplementedAlertingServiceServer()
 }

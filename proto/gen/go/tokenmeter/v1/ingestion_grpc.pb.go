@@ -37,31 +37,81 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // IngestionService is the launcher API: every answer is certain and fast.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it), ResourceExhausted with
+// RetryInfo (the key's call rate, or too many unknown keys from one
+// address), Canceled or DeadlineExceeded (the caller's context) and Internal
+// (a bug, logged). InvalidArgument carries a BadRequest with one violation
+// per field named below. A retry with the same event_id gets the same
+// answer. The lists below name each RPC's own codes beyond these.
 type IngestionServiceClient interface {
-	// Launch asks to start a product; the answer is allow or deny.
+	// Launch asks to start a product; the answer is allow or deny (a refusal
+	// is an answer, not an error).
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_code,
+	// product_version, device_id, attributes, occurred_at: too far from the
+	// server's clock, payload); PermissionDenied (a launcher key of another
+	// team); AlreadyExists (event_id already used for another event);
+	// ResourceExhausted with RetryInfo (ingestion at capacity); Unavailable
+	// with RetryInfo (the ledger or the event log unreachable, or busy: retry
+	// with the same event_id); Internal (the ledger refused ingestion's own
+	// credentials).
 	Launch(ctx context.Context, in *LaunchRequest, opts ...grpc.CallOption) (*LaunchResponse, error)
 	// Heartbeat reports a running session; the answer says whether to keep running.
+	// Errors: as Launch's, with heartbeat fields (window_id instead of
+	// product_version and attributes).
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	// EndSession records that a session was closed.
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_code,
+	// device_id, window_id); PermissionDenied (a launcher key of another team);
+	// AlreadyExists (event_id already used for another event);
+	// ResourceExhausted with RetryInfo (at capacity); Unavailable with
+	// RetryInfo (the event log unreachable).
 	EndSession(ctx context.Context, in *EndSessionRequest, opts ...grpc.CallOption) (*EndSessionResponse, error)
 	// IngestBatch takes events recorded while the launcher was offline.
+	// Errors: InvalidArgument (events: 1 to 1,000; payload: at most 2 MiB);
+	// ResourceExhausted with RetryInfo (at capacity); Unavailable with
+	// RetryInfo (an event could not be decided or recorded: resend it and the
+	// rest, in order). An event's own refusal is its result's error.
 	IngestBatch(ctx context.Context, in *IngestBatchRequest, opts ...grpc.CallOption) (*IngestBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
+	// Errors: InvalidArgument (team_id, user_id, product_code);
+	// PermissionDenied (a launcher key of another team); ResourceExhausted
+	// with RetryInfo (at capacity); Unavailable with RetryInfo (the ledger
+	// unreachable).
 	Quote(ctx context.Context, in *QuoteRequest, opts ...grpc.CallOption) (*QuoteResponse, error)
 	// CreateLauncherKey makes a launcher key for one team (admin only); the
 	// secret is in this answer only: tokenmeter keeps its SHA-256.
+	// Errors: InvalidArgument (team_id, label); PermissionDenied (not an admin
+	// or owner key); Unavailable with RetryInfo (the key store could not be
+	// written).
 	CreateLauncherKey(ctx context.Context, in *CreateLauncherKeyRequest, opts ...grpc.CallOption) (*CreateLauncherKeyResponse, error)
 	// RevokeLauncherKey revokes a launcher key on every replica within a second (admin only).
+	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
+	// such key in the organisation); PermissionDenied (not an admin or owner
+	// key); Unavailable with RetryInfo (the key store could not be read or
+	// written).
 	RevokeLauncherKey(ctx context.Context, in *RevokeLauncherKeyRequest, opts ...grpc.CallOption) (*RevokeLauncherKeyResponse, error)
 	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
+	// Errors: InvalidArgument (team_id, page_size, page_token);
+	// PermissionDenied (not an admin or owner key); Unavailable with
+	// RetryInfo (the key store could not be read).
 	ListLauncherKeys(ctx context.Context, in *ListLauncherKeysRequest, opts ...grpc.CallOption) (*ListLauncherKeysResponse, error)
 	// CreateAccessKey makes a key for a person or a tool with one role of the
 	// organisation (owner only); the secret is in this answer only. Every
 	// service accepts it within a second.
+	// Errors: InvalidArgument (role, role_team_id, label); PermissionDenied
+	// (not an owner key); Unavailable with RetryInfo (the key store could not
+	// be written).
 	CreateAccessKey(ctx context.Context, in *CreateAccessKeyRequest, opts ...grpc.CallOption) (*CreateAccessKeyResponse, error)
 	// RevokeAccessKey revokes an access key on every service within a second (owner only).
+	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
+	// such key in the organisation); PermissionDenied (not an owner key);
+	// Unavailable with RetryInfo (the key store could not be read or written).
 	RevokeAccessKey(ctx context.Context, in *RevokeAccessKeyRequest, opts ...grpc.CallOption) (*RevokeAccessKeyResponse, error)
 	// ListAccessKeys lists the organisation's access keys, never their secrets (owner only).
+	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not an
+	// owner key); Unavailable with RetryInfo (the key store could not be read).
 	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 }
 
@@ -188,31 +238,81 @@ func (c *ingestionServiceClient) ListAccessKeys(ctx context.Context, in *ListAcc
 // for forward compatibility.
 //
 // IngestionService is the launcher API: every answer is certain and fast.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it), ResourceExhausted with
+// RetryInfo (the key's call rate, or too many unknown keys from one
+// address), Canceled or DeadlineExceeded (the caller's context) and Internal
+// (a bug, logged). InvalidArgument carries a BadRequest with one violation
+// per field named below. A retry with the same event_id gets the same
+// answer. The lists below name each RPC's own codes beyond these.
 type IngestionServiceServer interface {
-	// Launch asks to start a product; the answer is allow or deny.
+	// Launch asks to start a product; the answer is allow or deny (a refusal
+	// is an answer, not an error).
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_code,
+	// product_version, device_id, attributes, occurred_at: too far from the
+	// server's clock, payload); PermissionDenied (a launcher key of another
+	// team); AlreadyExists (event_id already used for another event);
+	// ResourceExhausted with RetryInfo (ingestion at capacity); Unavailable
+	// with RetryInfo (the ledger or the event log unreachable, or busy: retry
+	// with the same event_id); Internal (the ledger refused ingestion's own
+	// credentials).
 	Launch(context.Context, *LaunchRequest) (*LaunchResponse, error)
 	// Heartbeat reports a running session; the answer says whether to keep running.
+	// Errors: as Launch's, with heartbeat fields (window_id instead of
+	// product_version and attributes).
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	// EndSession records that a session was closed.
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_code,
+	// device_id, window_id); PermissionDenied (a launcher key of another team);
+	// AlreadyExists (event_id already used for another event);
+	// ResourceExhausted with RetryInfo (at capacity); Unavailable with
+	// RetryInfo (the event log unreachable).
 	EndSession(context.Context, *EndSessionRequest) (*EndSessionResponse, error)
 	// IngestBatch takes events recorded while the launcher was offline.
+	// Errors: InvalidArgument (events: 1 to 1,000; payload: at most 2 MiB);
+	// ResourceExhausted with RetryInfo (at capacity); Unavailable with
+	// RetryInfo (an event could not be decided or recorded: resend it and the
+	// rest, in order). An event's own refusal is its result's error.
 	IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
+	// Errors: InvalidArgument (team_id, user_id, product_code);
+	// PermissionDenied (a launcher key of another team); ResourceExhausted
+	// with RetryInfo (at capacity); Unavailable with RetryInfo (the ledger
+	// unreachable).
 	Quote(context.Context, *QuoteRequest) (*QuoteResponse, error)
 	// CreateLauncherKey makes a launcher key for one team (admin only); the
 	// secret is in this answer only: tokenmeter keeps its SHA-256.
+	// Errors: InvalidArgument (team_id, label); PermissionDenied (not an admin
+	// or owner key); Unavailable with RetryInfo (the key store could not be
+	// written).
 	CreateLauncherKey(context.Context, *CreateLauncherKeyRequest) (*CreateLauncherKeyResponse, error)
 	// RevokeLauncherKey revokes a launcher key on every replica within a second (admin only).
+	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
+	// such key in the organisation); PermissionDenied (not an admin or owner
+	// key); Unavailable with RetryInfo (the key store could not be read or
+	// written).
 	RevokeLauncherKey(context.Context, *RevokeLauncherKeyRequest) (*RevokeLauncherKeyResponse, error)
 	// ListLauncherKeys lists the organisation's launcher keys, never their secrets (admin only).
+	// Errors: InvalidArgument (team_id, page_size, page_token);
+	// PermissionDenied (not an admin or owner key); Unavailable with
+	// RetryInfo (the key store could not be read).
 	ListLauncherKeys(context.Context, *ListLauncherKeysRequest) (*ListLauncherKeysResponse, error)
 	// CreateAccessKey makes a key for a person or a tool with one role of the
 	// organisation (owner only); the secret is in this answer only. Every
 	// service accepts it within a second.
+	// Errors: InvalidArgument (role, role_team_id, label); PermissionDenied
+	// (not an owner key); Unavailable with RetryInfo (the key store could not
+	// be written).
 	CreateAccessKey(context.Context, *CreateAccessKeyRequest) (*CreateAccessKeyResponse, error)
 	// RevokeAccessKey revokes an access key on every service within a second (owner only).
+	// Errors: InvalidArgument (key_id: 12 lowercase hex digits); NotFound (no
+	// such key in the organisation); PermissionDenied (not an owner key);
+	// Unavailable with RetryInfo (the key store could not be read or written).
 	RevokeAccessKey(context.Context, *RevokeAccessKeyRequest) (*RevokeAccessKeyResponse, error)
 	// ListAccessKeys lists the organisation's access keys, never their secrets (owner only).
+	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not an
+	// owner key); Unavailable with RetryInfo (the key store could not be read).
 	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	mustEmbedUnimplementedIngestionServiceServer()
 }

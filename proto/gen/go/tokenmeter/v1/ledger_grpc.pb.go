@@ -62,55 +62,148 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // LedgerService owns the token pools: every charge is decided here.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it; a team admin names
+// another team; a service key without its client certificate, or acting for
+// an organisation it may not), InvalidArgument on x-tokenmeter-org (a service
+// call that names no valid organisation), ResourceExhausted with RetryInfo
+// (the key's call rate, or too many unknown keys from one address),
+// Canceled or DeadlineExceeded (the caller's context) and Internal (a bug,
+// logged; not retryable). RPCs that read or write a pool or the catalog may
+// return Unavailable with RetryInfo: the event log could not be read or
+// written, and a retry with the same event_id is safe. RPCs that write a
+// pool may return Aborted: too many writers raced on it; retry likewise.
+// InvalidArgument carries a BadRequest with one violation per field named
+// below. A write's retry with the same event_id answers as the first call
+// did. The lists below name each RPC's own codes beyond these.
 type LedgerServiceClient interface {
 	// Authorize decides a launch stamped by ingestion and appends the decision.
+	// A refusal is an answer (decision DENIED with its reason), not an error.
+	// Errors: InvalidArgument (launch.event_id, launch.team_id, launch.user_id,
+	// launch.product_code, launch.product_version, launch.device_id,
+	// launch.attributes); AlreadyExists (event_id already decided for another
+	// user or product).
 	Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error)
 	// AuthorizeBatch decides several launches of the caller's organisation in
 	// one call, each exactly as Authorize would (same deduplication by event id,
 	// same answer on a retry), and answers each in request order. Ingestion
 	// coalesces concurrent launches into it.
+	// Errors: InvalidArgument (launches: more than 1,000). Each launch's own
+	// error is its outcome's error_code and error_message, as Authorize's.
 	AuthorizeBatch(ctx context.Context, in *AuthorizeBatchRequest, opts ...grpc.CallOption) (*AuthorizeBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
+	// Errors: InvalidArgument (quote.team_id, quote.user_id, quote.product_code).
 	QuoteLaunch(ctx context.Context, in *QuoteLaunchRequest, opts ...grpc.CallOption) (*QuoteLaunchResponse, error)
+	// GetBalance is a team's balance now; a team never used has an empty pool.
+	// Errors: InvalidArgument (team_id).
 	GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*GetBalanceResponse, error)
+	// AddPack adds a purchase, true-up or adjustment pack to a team's pool.
+	// Errors: InvalidArgument (event_id, team_id, pack_id, tokens,
+	// unit_price_micros, currency, source, reason, purchased_at, expires_at,
+	// contract_end); AlreadyExists (pack_id exists under another event id);
+	// FailedPrecondition (the pool is suspended).
 	AddPack(ctx context.Context, in *AddPackRequest, opts ...grpc.CallOption) (*AddPackResponse, error)
+	// AdjustBalance removes or refunds tokens, or moves them to another team
+	// of the organisation (kind MOVE_OUT), with a reason.
+	// Errors: InvalidArgument (event_id, team_id, tokens, reason, kind,
+	// counterparty_team_id); FailedPrecondition (fewer tokens available than
+	// asked, or either pool suspended).
 	AdjustBalance(ctx context.Context, in *AdjustBalanceRequest, opts ...grpc.CallOption) (*AdjustBalanceResponse, error)
+	// ListPacks lists a team's packs, a page at a time.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListPacks(ctx context.Context, in *ListPacksRequest, opts ...grpc.CallOption) (*ListPacksResponse, error)
+	// ListTransactions lists a team's history (or the organisation's, without
+	// team_id), newest first, a page at a time.
+	// Errors: InvalidArgument (team_id, types, from, to, page_size, page_token).
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
+	// SetProductRate sets a product's daily rate from a time on (default now).
+	// Errors: InvalidArgument (event_id, product_code, daily_rate, name, group,
+	// effective_from); AlreadyExists (event_id already used for another event).
 	SetProductRate(ctx context.Context, in *SetProductRateRequest, opts ...grpc.CallOption) (*SetProductRateResponse, error)
+	// ListProducts lists the organisation's products at their current rates.
+	// Errors: InvalidArgument (page_size, page_token).
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error)
+	// AssignUser lets a user open the named products (or "*") from the pool.
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes).
 	AssignUser(ctx context.Context, in *AssignUserRequest, opts ...grpc.CallOption) (*AssignUserResponse, error)
+	// UnassignUser takes a user off the team.
+	// Errors: InvalidArgument (event_id, team_id, user_id); NotFound (the user
+	// is not assigned).
 	UnassignUser(ctx context.Context, in *UnassignUserRequest, opts ...grpc.CallOption) (*UnassignUserResponse, error)
 	// RecordHeartbeat renews a session still in use at its window's end; the
 	// answer says whether the launcher may keep running.
+	// Errors: InvalidArgument (heartbeat.event_id, heartbeat.team_id,
+	// heartbeat.user_id, heartbeat.product_code, heartbeat.device_id,
+	// heartbeat.window_id); AlreadyExists (event_id already decided for another
+	// user or product).
 	RecordHeartbeat(ctx context.Context, in *RecordHeartbeatRequest, opts ...grpc.CallOption) (*RecordHeartbeatResponse, error)
 	// MergeTeams moves every live token and assignment of one team into another
 	// of the same organisation and suspends the first.
+	// Errors: InvalidArgument (event_id, from_team_id, into_team_id, reason);
+	// FailedPrecondition (either pool is suspended).
 	MergeTeams(ctx context.Context, in *MergeTeamsRequest, opts ...grpc.CallOption) (*MergeTeamsResponse, error)
+	// SetBudget sets (or, with deleted, removes) a spending budget of a team.
+	// Errors: InvalidArgument (event_id, team_id, budget.budget_id,
+	// budget.scope, budget.key, budget.attribute_key, budget.period,
+	// budget.limit_tokens); NotFound (deleting a budget the team does not
+	// have).
 	SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error)
+	// ListBudgets lists a team's budgets with their spending this period.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error)
 	// Capacity products (seed 004): exhaustible monthly allowances and
 	// returnable units such as floating seats.
+	// SetCapacity errors: InvalidArgument (event_id, team_id, product_code,
+	// kind, units, ends_at); NotFound (removing, with units 0, a product the
+	// pool does not hold); FailedPrecondition (the pool is suspended).
 	SetCapacity(ctx context.Context, in *SetCapacityRequest, opts ...grpc.CallOption) (*SetCapacityResponse, error)
+	// UseCapacity uses units of a capacity product.
+	// Errors: InvalidArgument (event_id, team_id, product_code, user_id, units,
+	// received_at: only a service, owner or admin may set it); NotFound (the
+	// pool holds no such capacity product); FailedPrecondition (fewer units
+	// available than asked, the term has ended, or the pool is suspended);
+	// AlreadyExists (event_id already used for another user or product).
 	UseCapacity(ctx context.Context, in *UseCapacityRequest, opts ...grpc.CallOption) (*UseCapacityResponse, error)
+	// ReturnCapacity gives checked-out returnable units back.
+	// Errors: InvalidArgument (event_id, team_id, product_code, checkout_id);
+	// NotFound (no such returnable product, or the checkout was returned
+	// already or never made).
 	ReturnCapacity(ctx context.Context, in *ReturnCapacityRequest, opts ...grpc.CallOption) (*ReturnCapacityResponse, error)
 	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
 	// team id, each with its balance.
+	// Errors: InvalidArgument (page_size, page_token).
 	ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error)
 	// Named subscriptions (the seeds' hybrid model): a subscribed user's
 	// launches of the products are authorized without touching the pool.
+	// GrantSubscription errors: InvalidArgument (event_id, team_id, user_id,
+	// product_codes: 1 to 256 codes, not "*"; ends_at: after now; reason);
+	// FailedPrecondition (the pool is suspended).
 	GrantSubscription(ctx context.Context, in *GrantSubscriptionRequest, opts ...grpc.CallOption) (*GrantSubscriptionResponse, error)
+	// RevokeSubscription ends a user's subscription for the products named
+	// (none: every product).
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes,
+	// reason); NotFound (the user holds no subscription, or none for a product
+	// named).
 	RevokeSubscription(ctx context.Context, in *RevokeSubscriptionRequest, opts ...grpc.CallOption) (*RevokeSubscriptionResponse, error)
 	// ListSubscriptions lists a team's subscriptions in force, by user then product.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error)
 	// SetPersonalData sets whether the organisation's users are shown as they
 	// are or as keyed pseudonyms (the default) by every service: an event on
 	// the organisation's catalog subject, recorded with its actor. Owners only.
+	// Errors: InvalidArgument (event_id, reason); AlreadyExists (event_id
+	// already used for another event); DeadlineExceeded (recorded but not yet
+	// read back: retry with the same event_id).
 	SetPersonalData(ctx context.Context, in *SetPersonalDataRequest, opts ...grpc.CallOption) (*SetPersonalDataResponse, error)
+	// GetPersonalData is the organisation's personal-data setting.
+	// Errors: only the common ones.
 	GetPersonalData(ctx context.Context, in *GetPersonalDataRequest, opts ...grpc.CallOption) (*GetPersonalDataResponse, error)
 	// SetUserProfile gives a user a display name and an e-mail address (empty
 	// clears them) for the user directory, which shows them only where the
 	// organisation shows personal data.
+	// Errors: InvalidArgument (event_id, user_id, display_name, email: at most
+	// 254 characters, one plain address).
 	SetUserProfile(ctx context.Context, in *SetUserProfileRequest, opts ...grpc.CallOption) (*SetUserProfileResponse, error)
 	// EraseUser erases a user's personal data (right to erasure): it records
 	// UserErased with its actor and deletes the user's profile key, so the
@@ -123,6 +216,8 @@ type LedgerServiceClient interface {
 	// PlanAssignments says, row by row, what assigning (or unassigning) each
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
+	// Errors: InvalidArgument (rows: 1 to 1,000). A row's own problem is its
+	// plan's error, not the call's.
 	PlanAssignments(ctx context.Context, in *PlanAssignmentsRequest, opts ...grpc.CallOption) (*PlanAssignmentsResponse, error)
 	// User groups of a team: members may launch the group's products as if
 	// assigned them, and a budget of scope USER_GROUP caps their spending
@@ -517,55 +612,148 @@ func (c *ledgerServiceClient) GetTimeZone(ctx context.Context, in *GetTimeZoneRe
 // for forward compatibility.
 //
 // LedgerService owns the token pools: every charge is decided here.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it; a team admin names
+// another team; a service key without its client certificate, or acting for
+// an organisation it may not), InvalidArgument on x-tokenmeter-org (a service
+// call that names no valid organisation), ResourceExhausted with RetryInfo
+// (the key's call rate, or too many unknown keys from one address),
+// Canceled or DeadlineExceeded (the caller's context) and Internal (a bug,
+// logged; not retryable). RPCs that read or write a pool or the catalog may
+// return Unavailable with RetryInfo: the event log could not be read or
+// written, and a retry with the same event_id is safe. RPCs that write a
+// pool may return Aborted: too many writers raced on it; retry likewise.
+// InvalidArgument carries a BadRequest with one violation per field named
+// below. A write's retry with the same event_id answers as the first call
+// did. The lists below name each RPC's own codes beyond these.
 type LedgerServiceServer interface {
 	// Authorize decides a launch stamped by ingestion and appends the decision.
+	// A refusal is an answer (decision DENIED with its reason), not an error.
+	// Errors: InvalidArgument (launch.event_id, launch.team_id, launch.user_id,
+	// launch.product_code, launch.product_version, launch.device_id,
+	// launch.attributes); AlreadyExists (event_id already decided for another
+	// user or product).
 	Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error)
 	// AuthorizeBatch decides several launches of the caller's organisation in
 	// one call, each exactly as Authorize would (same deduplication by event id,
 	// same answer on a retry), and answers each in request order. Ingestion
 	// coalesces concurrent launches into it.
+	// Errors: InvalidArgument (launches: more than 1,000). Each launch's own
+	// error is its outcome's error_code and error_message, as Authorize's.
 	AuthorizeBatch(context.Context, *AuthorizeBatchRequest) (*AuthorizeBatchResponse, error)
 	// Quote tells what a launch would cost now, without charging.
+	// Errors: InvalidArgument (quote.team_id, quote.user_id, quote.product_code).
 	QuoteLaunch(context.Context, *QuoteLaunchRequest) (*QuoteLaunchResponse, error)
+	// GetBalance is a team's balance now; a team never used has an empty pool.
+	// Errors: InvalidArgument (team_id).
 	GetBalance(context.Context, *GetBalanceRequest) (*GetBalanceResponse, error)
+	// AddPack adds a purchase, true-up or adjustment pack to a team's pool.
+	// Errors: InvalidArgument (event_id, team_id, pack_id, tokens,
+	// unit_price_micros, currency, source, reason, purchased_at, expires_at,
+	// contract_end); AlreadyExists (pack_id exists under another event id);
+	// FailedPrecondition (the pool is suspended).
 	AddPack(context.Context, *AddPackRequest) (*AddPackResponse, error)
+	// AdjustBalance removes or refunds tokens, or moves them to another team
+	// of the organisation (kind MOVE_OUT), with a reason.
+	// Errors: InvalidArgument (event_id, team_id, tokens, reason, kind,
+	// counterparty_team_id); FailedPrecondition (fewer tokens available than
+	// asked, or either pool suspended).
 	AdjustBalance(context.Context, *AdjustBalanceRequest) (*AdjustBalanceResponse, error)
+	// ListPacks lists a team's packs, a page at a time.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListPacks(context.Context, *ListPacksRequest) (*ListPacksResponse, error)
+	// ListTransactions lists a team's history (or the organisation's, without
+	// team_id), newest first, a page at a time.
+	// Errors: InvalidArgument (team_id, types, from, to, page_size, page_token).
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
+	// SetProductRate sets a product's daily rate from a time on (default now).
+	// Errors: InvalidArgument (event_id, product_code, daily_rate, name, group,
+	// effective_from); AlreadyExists (event_id already used for another event).
 	SetProductRate(context.Context, *SetProductRateRequest) (*SetProductRateResponse, error)
+	// ListProducts lists the organisation's products at their current rates.
+	// Errors: InvalidArgument (page_size, page_token).
 	ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error)
+	// AssignUser lets a user open the named products (or "*") from the pool.
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes).
 	AssignUser(context.Context, *AssignUserRequest) (*AssignUserResponse, error)
+	// UnassignUser takes a user off the team.
+	// Errors: InvalidArgument (event_id, team_id, user_id); NotFound (the user
+	// is not assigned).
 	UnassignUser(context.Context, *UnassignUserRequest) (*UnassignUserResponse, error)
 	// RecordHeartbeat renews a session still in use at its window's end; the
 	// answer says whether the launcher may keep running.
+	// Errors: InvalidArgument (heartbeat.event_id, heartbeat.team_id,
+	// heartbeat.user_id, heartbeat.product_code, heartbeat.device_id,
+	// heartbeat.window_id); AlreadyExists (event_id already decided for another
+	// user or product).
 	RecordHeartbeat(context.Context, *RecordHeartbeatRequest) (*RecordHeartbeatResponse, error)
 	// MergeTeams moves every live token and assignment of one team into another
 	// of the same organisation and suspends the first.
+	// Errors: InvalidArgument (event_id, from_team_id, into_team_id, reason);
+	// FailedPrecondition (either pool is suspended).
 	MergeTeams(context.Context, *MergeTeamsRequest) (*MergeTeamsResponse, error)
+	// SetBudget sets (or, with deleted, removes) a spending budget of a team.
+	// Errors: InvalidArgument (event_id, team_id, budget.budget_id,
+	// budget.scope, budget.key, budget.attribute_key, budget.period,
+	// budget.limit_tokens); NotFound (deleting a budget the team does not
+	// have).
 	SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error)
+	// ListBudgets lists a team's budgets with their spending this period.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error)
 	// Capacity products (seed 004): exhaustible monthly allowances and
 	// returnable units such as floating seats.
+	// SetCapacity errors: InvalidArgument (event_id, team_id, product_code,
+	// kind, units, ends_at); NotFound (removing, with units 0, a product the
+	// pool does not hold); FailedPrecondition (the pool is suspended).
 	SetCapacity(context.Context, *SetCapacityRequest) (*SetCapacityResponse, error)
+	// UseCapacity uses units of a capacity product.
+	// Errors: InvalidArgument (event_id, team_id, product_code, user_id, units,
+	// received_at: only a service, owner or admin may set it); NotFound (the
+	// pool holds no such capacity product); FailedPrecondition (fewer units
+	// available than asked, the term has ended, or the pool is suspended);
+	// AlreadyExists (event_id already used for another user or product).
 	UseCapacity(context.Context, *UseCapacityRequest) (*UseCapacityResponse, error)
+	// ReturnCapacity gives checked-out returnable units back.
+	// Errors: InvalidArgument (event_id, team_id, product_code, checkout_id);
+	// NotFound (no such returnable product, or the checkout was returned
+	// already or never made).
 	ReturnCapacity(context.Context, *ReturnCapacityRequest) (*ReturnCapacityResponse, error)
 	// ListTeams lists the teams (pools) of the caller's organisation, sorted by
 	// team id, each with its balance.
+	// Errors: InvalidArgument (page_size, page_token).
 	ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error)
 	// Named subscriptions (the seeds' hybrid model): a subscribed user's
 	// launches of the products are authorized without touching the pool.
+	// GrantSubscription errors: InvalidArgument (event_id, team_id, user_id,
+	// product_codes: 1 to 256 codes, not "*"; ends_at: after now; reason);
+	// FailedPrecondition (the pool is suspended).
 	GrantSubscription(context.Context, *GrantSubscriptionRequest) (*GrantSubscriptionResponse, error)
+	// RevokeSubscription ends a user's subscription for the products named
+	// (none: every product).
+	// Errors: InvalidArgument (event_id, team_id, user_id, product_codes,
+	// reason); NotFound (the user holds no subscription, or none for a product
+	// named).
 	RevokeSubscription(context.Context, *RevokeSubscriptionRequest) (*RevokeSubscriptionResponse, error)
 	// ListSubscriptions lists a team's subscriptions in force, by user then product.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error)
 	// SetPersonalData sets whether the organisation's users are shown as they
 	// are or as keyed pseudonyms (the default) by every service: an event on
 	// the organisation's catalog subject, recorded with its actor. Owners only.
+	// Errors: InvalidArgument (event_id, reason); AlreadyExists (event_id
+	// already used for another event); DeadlineExceeded (recorded but not yet
+	// read back: retry with the same event_id).
 	SetPersonalData(context.Context, *SetPersonalDataRequest) (*SetPersonalDataResponse, error)
+	// GetPersonalData is the organisation's personal-data setting.
+	// Errors: only the common ones.
 	GetPersonalData(context.Context, *GetPersonalDataRequest) (*GetPersonalDataResponse, error)
 	// SetUserProfile gives a user a display name and an e-mail address (empty
 	// clears them) for the user directory, which shows them only where the
 	// organisation shows personal data.
+	// Errors: InvalidArgument (event_id, user_id, display_name, email: at most
+	// 254 characters, one plain address).
 	SetUserProfile(context.Context, *SetUserProfileRequest) (*SetUserProfileResponse, error)
 	// EraseUser erases a user's personal data (right to erasure): it records
 	// UserErased with its actor and deletes the user's profile key, so the
@@ -578,6 +766,8 @@ type LedgerServiceServer interface {
 	// PlanAssignments says, row by row, what assigning (or unassigning) each
 	// row would change, and why a row is refused; it changes nothing. Bulk
 	// assignment (tokenctl users import) shows it before applying.
+	// Errors: InvalidArgument (rows: 1 to 1,000). A row's own problem is its
+	// plan's error, not the call's.
 	PlanAssignments(context.Context, *PlanAssignmentsRequest) (*PlanAssignmentsResponse, error)
 	// User groups of a team: members may launch the group's products as if
 	// assigned them, and a budget of scope USER_GROUP caps their spending

@@ -45,45 +45,88 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // ReportingService answers usage reports from the ClickHouse projections.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it, or a team admin names a
+// team other than its own), ResourceExhausted with RetryInfo (the key's call
+// rate, or too many unknown keys from one address), Canceled or
+// DeadlineExceeded (the caller's context) and Internal (a query failed:
+// ClickHouse unreachable or past its execution limit; logged).
+// InvalidArgument carries a BadRequest with one violation per field named
+// below; "the range" is team_ids (1 to 1,000 team ids) and range,
+// range.preset, range.from_date, range.to_date (a known preset or
+// YYYY-MM-DD dates, not both; from not after to). The lists below name each
+// RPC's own codes beyond these.
 type ReportingServiceClient interface {
+	// GetUsageSummary is the range's tokens, users and packs, with what is left.
+	// Errors: InvalidArgument (the range).
 	GetUsageSummary(ctx context.Context, in *GetUsageSummaryRequest, opts ...grpc.CallOption) (*GetUsageSummaryResponse, error)
+	// GetUsageByDay is the range's tokens per day and product.
+	// Errors: InvalidArgument (the range).
 	GetUsageByDay(ctx context.Context, in *GetUsageByDayRequest, opts ...grpc.CallOption) (*GetUsageByDayResponse, error)
+	// GetUsageByProduct is the range's use per product, with its users and versions.
+	// Errors: InvalidArgument (the range, product_codes, product_group, limit,
+	// user_limit).
 	GetUsageByProduct(ctx context.Context, in *GetUsageByProductRequest, opts ...grpc.CallOption) (*GetUsageByProductResponse, error)
+	// GetUsageByUser is the range's use per user, a page at a time.
+	// Errors: InvalidArgument (the range, product_codes, limit, page_token:
+	// not this service's, or made for another request).
 	GetUsageByUser(ctx context.Context, in *GetUsageByUserRequest, opts ...grpc.CallOption) (*GetUsageByUserResponse, error)
 	// Export streams a report as chunks of a file.
+	// Errors: InvalidArgument (the range, format, kind); PermissionDenied (a
+	// team admin may not open streams).
 	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error)
+	// Forecast is when a team's tokens run out at its pace.
+	// Errors: InvalidArgument (team_id, term_start_month: YYYY-MM,
+	// term_tokens).
 	Forecast(ctx context.Context, in *ForecastRequest, opts ...grpc.CallOption) (*ForecastResponse, error)
+	// AdviseLicensing compares each user's year on tokens with the product's
+	// named subscription; users who hold it now are not advised on it.
+	// Errors: InvalidArgument (team_ids).
 	AdviseLicensing(ctx context.Context, in *AdviseLicensingRequest, opts ...grpc.CallOption) (*AdviseLicensingResponse, error)
 	// GetUsageByAttribute totals tokens per value of one launch attribute
 	// (project, cost centre …) for chargeback.
+	// Errors: InvalidArgument (the range, attribute_key, limit).
 	GetUsageByAttribute(ctx context.Context, in *GetUsageByAttributeRequest, opts ...grpc.CallOption) (*GetUsageByAttributeResponse, error)
 	// GetDenials counts refused launches by day, team, user, product or
 	// reason, and pages through the refusals themselves, newest first.
+	// Errors: InvalidArgument (the range, group_by, product_codes, reasons,
+	// page_size, page_token).
 	GetDenials(ctx context.Context, in *GetDenialsRequest, opts ...grpc.CallOption) (*GetDenialsResponse, error)
 	// GetSpend values the tokens charged in a range at the unit prices of the
 	// packs they came from, per team, product, user or attribute value, in
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
+	// Errors: InvalidArgument (the range, group_by, attribute_key: only with
+	// group_by ATTRIBUTE); OutOfRange (a total too large for int64 millionths
+	// of its currency).
 	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
 	// WhoAmI says who the caller's key (or sign-in) is: organisation, role,
 	// team and key id, so a console or tool offers only what the role may do.
+	// Errors: only the common ones.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
 	// GetSessions answers how long products stayed open and how much of it
 	// was idle, who has what open right now, the peak of concurrent users per
 	// product and day, use per device, and the charges of windows that were
 	// open only briefly (a day's tokens for a few minutes' use).
+	// Errors: InvalidArgument (the range, also when it holds more than 200,000
+	// sessions or charges; product_codes, brief_minutes, device_limit).
 	GetSessions(ctx context.Context, in *GetSessionsRequest, opts ...grpc.CallOption) (*GetSessionsResponse, error)
 	// GetCapacityUsage is one capacity product's use over a range, by day,
 	// week (Monday to Sunday) or month, every bucket of the range listed.
+	// Errors: InvalidArgument (team_id, range.preset, range.from_date, range.to_date,
+	// range: at most 400 buckets; product_code, bucket).
 	GetCapacityUsage(ctx context.Context, in *GetCapacityUsageRequest, opts ...grpc.CallOption) (*GetCapacityUsageResponse, error)
 	// GetSubscriptionUsage shows launches authorized by named subscriptions
 	// apart from token use: per user and product, with both totals.
+	// Errors: InvalidArgument (the range).
 	GetSubscriptionUsage(ctx context.Context, in *GetSubscriptionUsageRequest, opts ...grpc.CallOption) (*GetSubscriptionUsageResponse, error)
 	// ListUsers is the user directory of the organisation or one team: every
 	// user ever assigned or charged, with assignments, allowed products, last
 	// use and status, sorted by user id as shown (pseudonyms where the
 	// organisation shows them); names and e-mail addresses only where the
 	// organisation shows personal data.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 	// AddPlannedProject records a planned project of one team (users × days
 	// × products from a start date to an end date), which Forecast then adds
@@ -313,45 +356,88 @@ func (c *reportingServiceClient) EstimatePlan(ctx context.Context, in *EstimateP
 // for forward compatibility.
 //
 // ReportingService answers usage reports from the ClickHouse projections.
+//
+// Errors. Every RPC may return Unauthenticated (no or unknown API key),
+// PermissionDenied (the key's role may not call it, or a team admin names a
+// team other than its own), ResourceExhausted with RetryInfo (the key's call
+// rate, or too many unknown keys from one address), Canceled or
+// DeadlineExceeded (the caller's context) and Internal (a query failed:
+// ClickHouse unreachable or past its execution limit; logged).
+// InvalidArgument carries a BadRequest with one violation per field named
+// below; "the range" is team_ids (1 to 1,000 team ids) and range,
+// range.preset, range.from_date, range.to_date (a known preset or
+// YYYY-MM-DD dates, not both; from not after to). The lists below name each
+// RPC's own codes beyond these.
 type ReportingServiceServer interface {
+	// GetUsageSummary is the range's tokens, users and packs, with what is left.
+	// Errors: InvalidArgument (the range).
 	GetUsageSummary(context.Context, *GetUsageSummaryRequest) (*GetUsageSummaryResponse, error)
+	// GetUsageByDay is the range's tokens per day and product.
+	// Errors: InvalidArgument (the range).
 	GetUsageByDay(context.Context, *GetUsageByDayRequest) (*GetUsageByDayResponse, error)
+	// GetUsageByProduct is the range's use per product, with its users and versions.
+	// Errors: InvalidArgument (the range, product_codes, product_group, limit,
+	// user_limit).
 	GetUsageByProduct(context.Context, *GetUsageByProductRequest) (*GetUsageByProductResponse, error)
+	// GetUsageByUser is the range's use per user, a page at a time.
+	// Errors: InvalidArgument (the range, product_codes, limit, page_token:
+	// not this service's, or made for another request).
 	GetUsageByUser(context.Context, *GetUsageByUserRequest) (*GetUsageByUserResponse, error)
 	// Export streams a report as chunks of a file.
+	// Errors: InvalidArgument (the range, format, kind); PermissionDenied (a
+	// team admin may not open streams).
 	Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error
+	// Forecast is when a team's tokens run out at its pace.
+	// Errors: InvalidArgument (team_id, term_start_month: YYYY-MM,
+	// term_tokens).
 	Forecast(context.Context, *ForecastRequest) (*ForecastResponse, error)
+	// AdviseLicensing compares each user's year on tokens with the product's
+	// named subscription; users who hold it now are not advised on it.
+	// Errors: InvalidArgument (team_ids).
 	AdviseLicensing(context.Context, *AdviseLicensingRequest) (*AdviseLicensingResponse, error)
 	// GetUsageByAttribute totals tokens per value of one launch attribute
 	// (project, cost centre …) for chargeback.
+	// Errors: InvalidArgument (the range, attribute_key, limit).
 	GetUsageByAttribute(context.Context, *GetUsageByAttributeRequest) (*GetUsageByAttributeResponse, error)
 	// GetDenials counts refused launches by day, team, user, product or
 	// reason, and pages through the refusals themselves, newest first.
+	// Errors: InvalidArgument (the range, group_by, product_codes, reasons,
+	// page_size, page_token).
 	GetDenials(context.Context, *GetDenialsRequest) (*GetDenialsResponse, error)
 	// GetSpend values the tokens charged in a range at the unit prices of the
 	// packs they came from, per team, product, user or attribute value, in
 	// each pack's own currency; with the value of tokens that expired unused
 	// in the range and the value left in the live packs.
+	// Errors: InvalidArgument (the range, group_by, attribute_key: only with
+	// group_by ATTRIBUTE); OutOfRange (a total too large for int64 millionths
+	// of its currency).
 	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
 	// WhoAmI says who the caller's key (or sign-in) is: organisation, role,
 	// team and key id, so a console or tool offers only what the role may do.
+	// Errors: only the common ones.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
 	// GetSessions answers how long products stayed open and how much of it
 	// was idle, who has what open right now, the peak of concurrent users per
 	// product and day, use per device, and the charges of windows that were
 	// open only briefly (a day's tokens for a few minutes' use).
+	// Errors: InvalidArgument (the range, also when it holds more than 200,000
+	// sessions or charges; product_codes, brief_minutes, device_limit).
 	GetSessions(context.Context, *GetSessionsRequest) (*GetSessionsResponse, error)
 	// GetCapacityUsage is one capacity product's use over a range, by day,
 	// week (Monday to Sunday) or month, every bucket of the range listed.
+	// Errors: InvalidArgument (team_id, range.preset, range.from_date, range.to_date,
+	// range: at most 400 buckets; product_code, bucket).
 	GetCapacityUsage(context.Context, *GetCapacityUsageRequest) (*GetCapacityUsageResponse, error)
 	// GetSubscriptionUsage shows launches authorized by named subscriptions
 	// apart from token use: per user and product, with both totals.
+	// Errors: InvalidArgument (the range).
 	GetSubscriptionUsage(context.Context, *GetSubscriptionUsageRequest) (*GetSubscriptionUsageResponse, error)
 	// ListUsers is the user directory of the organisation or one team: every
 	// user ever assigned or charged, with assignments, allowed products, last
 	// use and status, sorted by user id as shown (pseudonyms where the
 	// organisation shows them); names and e-mail addresses only where the
 	// organisation shows personal data.
+	// Errors: InvalidArgument (team_id, page_size, page_token).
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	// AddPlannedProject records a planned project of one team (users × days
 	// × products from a start date to an end date), which Forecast then adds
