@@ -22,6 +22,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ReportSentState is how far the delivery of one period's report went.
+type ReportSentState int32
+
+const (
+	ReportSentState_REPORT_SENT_STATE_UNSPECIFIED ReportSentState = 0
+	// Claimed and handed to the SMTP server; a restart that finds it does not
+	// send again (the mail may have gone out).
+	ReportSentState_REPORT_SENT_STATE_SENDING ReportSentState = 1
+	ReportSentState_REPORT_SENT_STATE_SENT    ReportSentState = 2
+	// Given up after every attempt failed.
+	ReportSentState_REPORT_SENT_STATE_FAILED ReportSentState = 3
+)
+
+// Enum value maps for ReportSentState.
+var (
+	ReportSentState_name = map[int32]string{
+		0: "REPORT_SENT_STATE_UNSPECIFIED",
+		1: "REPORT_SENT_STATE_SENDING",
+		2: "REPORT_SENT_STATE_SENT",
+		3: "REPORT_SENT_STATE_FAILED",
+	}
+	ReportSentState_value = map[string]int32{
+		"REPORT_SENT_STATE_UNSPECIFIED": 0,
+		"REPORT_SENT_STATE_SENDING":     1,
+		"REPORT_SENT_STATE_SENT":        2,
+		"REPORT_SENT_STATE_FAILED":      3,
+	}
+)
+
+func (x ReportSentState) Enum() *ReportSentState {
+	p := new(ReportSentState)
+	*p = x
+	return p
+}
+
+func (x ReportSentState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReportSentState) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (ReportSentState) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_events_proto_enumTypes[0]
+}
+
+func (x ReportSentState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReportSentState.Descriptor instead.
+func (ReportSentState) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
 // Event is the one envelope of every message on the LEDGER, USAGE and ALERTS
 // streams. It is a durable contract: fields are only ever added.
 type Event struct {
@@ -62,6 +118,9 @@ type Event struct {
 	//	*Event_PersonalDataSet
 	//	*Event_UserProfileSet
 	//	*Event_Alert
+	//	*Event_ReportScheduleSet
+	//	*Event_ReportScheduleDeleted
+	//	*Event_ReportSent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -362,6 +421,33 @@ func (x *Event) GetAlert() *Alert {
 	return nil
 }
 
+func (x *Event) GetReportScheduleSet() *ReportScheduleSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ReportScheduleSet); ok {
+			return x.ReportScheduleSet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetReportScheduleDeleted() *ReportScheduleDeleted {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ReportScheduleDeleted); ok {
+			return x.ReportScheduleDeleted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetReportSent() *ReportSent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ReportSent); ok {
+			return x.ReportSent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -467,6 +553,21 @@ type Event_Alert struct {
 	Alert *Alert `protobuf:"bytes,50,opt,name=alert,proto3,oneof"`
 }
 
+type Event_ReportScheduleSet struct {
+	// Values of reporting's REPORT_SCHEDULES bucket (never on a stream): a
+	// report schedule set or deleted by an admin (the actor), and how far
+	// its deliveries went.
+	ReportScheduleSet *ReportScheduleSet `protobuf:"bytes,63,opt,name=report_schedule_set,json=reportScheduleSet,proto3,oneof"`
+}
+
+type Event_ReportScheduleDeleted struct {
+	ReportScheduleDeleted *ReportScheduleDeleted `protobuf:"bytes,64,opt,name=report_schedule_deleted,json=reportScheduleDeleted,proto3,oneof"`
+}
+
+type Event_ReportSent struct {
+	ReportSent *ReportSent `protobuf:"bytes,65,opt,name=report_sent,json=reportSent,proto3,oneof"`
+}
+
 func (*Event_LaunchReceived) isEvent_Payload() {}
 
 func (*Event_HeartbeatReceived) isEvent_Payload() {}
@@ -514,6 +615,12 @@ func (*Event_PersonalDataSet) isEvent_Payload() {}
 func (*Event_UserProfileSet) isEvent_Payload() {}
 
 func (*Event_Alert) isEvent_Payload() {}
+
+func (*Event_ReportScheduleSet) isEvent_Payload() {}
+
+func (*Event_ReportScheduleDeleted) isEvent_Payload() {}
+
+func (*Event_ReportSent) isEvent_Payload() {}
 
 // Actor says who caused an event.
 type Actor struct {
@@ -2593,11 +2700,189 @@ func (x *UserProfileSet) GetEmail() string {
 	return ""
 }
 
+// ReportScheduleSet records a report schedule as an admin created it.
+type ReportScheduleSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Schedule      *ReportSchedule        `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportScheduleSet) Reset() {
+	*x = ReportScheduleSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportScheduleSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportScheduleSet) ProtoMessage() {}
+
+func (x *ReportScheduleSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportScheduleSet.ProtoReflect.Descriptor instead.
+func (*ReportScheduleSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReportScheduleSet) GetSchedule() *ReportSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// ReportScheduleDeleted records that an admin deleted a schedule.
+type ReportScheduleDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ScheduleId    string                 `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportScheduleDeleted) Reset() {
+	*x = ReportScheduleDeleted{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportScheduleDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportScheduleDeleted) ProtoMessage() {}
+
+func (x *ReportScheduleDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportScheduleDeleted.ProtoReflect.Descriptor instead.
+func (*ReportScheduleDeleted) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ReportScheduleDeleted) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+// ReportSent is the last period of a schedule whose report was claimed.
+type ReportSent struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ScheduleId string                 `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// The period reported, e.g. "2026-11" (monthly) or "2026-W48" (weekly).
+	Period string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	State  ReportSentState        `protobuf:"varint,3,opt,name=state,proto3,enum=tokenmeter.v1.ReportSentState" json:"state,omitempty"`
+	At     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// A generic reason of the last failure.
+	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// The Message-ID the mail carries (the same on every attempt).
+	MessageId     string `protobuf:"bytes,6,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSent) Reset() {
+	*x = ReportSent{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSent) ProtoMessage() {}
+
+func (x *ReportSent) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSent.ProtoReflect.Descriptor instead.
+func (*ReportSent) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ReportSent) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *ReportSent) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *ReportSent) GetState() ReportSentState {
+	if x != nil {
+		return x.State
+	}
+	return ReportSentState_REPORT_SENT_STATE_UNSPECIFIED
+}
+
+func (x *ReportSent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ReportSent) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReportSent) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\x93\x0f\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\x1a\x1dtokenmeter/v1/reporting.proto\"\x85\x11\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -2631,7 +2916,11 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x11launch_subscribed\x18/ \x01(\v2\x1f.tokenmeter.v1.LaunchSubscribedH\x00R\x10launchSubscribed\x12L\n" +
 	"\x11personal_data_set\x180 \x01(\v2\x1e.tokenmeter.v1.PersonalDataSetH\x00R\x0fpersonalDataSet\x12I\n" +
 	"\x10user_profile_set\x181 \x01(\v2\x1d.tokenmeter.v1.UserProfileSetH\x00R\x0euserProfileSet\x12,\n" +
-	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alertB\t\n" +
+	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alert\x12R\n" +
+	"\x13report_schedule_set\x18? \x01(\v2 .tokenmeter.v1.ReportScheduleSetH\x00R\x11reportScheduleSet\x12^\n" +
+	"\x17report_schedule_deleted\x18@ \x01(\v2$.tokenmeter.v1.ReportScheduleDeletedH\x00R\x15reportScheduleDeleted\x12<\n" +
+	"\vreport_sent\x18A \x01(\v2\x19.tokenmeter.v1.ReportSentH\x00R\n" +
+	"reportSentB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -2832,7 +3121,27 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x0eUserProfileSet\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05emailBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x05email\x18\x03 \x01(\tR\x05email\"N\n" +
+	"\x11ReportScheduleSet\x129\n" +
+	"\bschedule\x18\x01 \x01(\v2\x1d.tokenmeter.v1.ReportScheduleR\bschedule\"8\n" +
+	"\x15ReportScheduleDeleted\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\"\xdc\x01\n" +
+	"\n" +
+	"ReportSent\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x124\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1e.tokenmeter.v1.ReportSentStateR\x05state\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x06 \x01(\tR\tmessageId*\x8d\x01\n" +
+	"\x0fReportSentState\x12!\n" +
+	"\x1dREPORT_SENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19REPORT_SENT_STATE_SENDING\x10\x01\x12\x1a\n" +
+	"\x16REPORT_SENT_STATE_SENT\x10\x02\x12\x1c\n" +
+	"\x18REPORT_SENT_STATE_FAILED\x10\x03BJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -2846,118 +3155,130 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_tokenmeter_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
-	(*Event)(nil),                 // 0: tokenmeter.v1.Event
-	(*Actor)(nil),                 // 1: tokenmeter.v1.Actor
-	(*LaunchReceived)(nil),        // 2: tokenmeter.v1.LaunchReceived
-	(*HeartbeatReceived)(nil),     // 3: tokenmeter.v1.HeartbeatReceived
-	(*SessionEnded)(nil),          // 4: tokenmeter.v1.SessionEnded
-	(*PackSplit)(nil),             // 5: tokenmeter.v1.PackSplit
-	(*PoolFigures)(nil),           // 6: tokenmeter.v1.PoolFigures
-	(*WindowCharged)(nil),         // 7: tokenmeter.v1.WindowCharged
-	(*LaunchCovered)(nil),         // 8: tokenmeter.v1.LaunchCovered
-	(*LaunchDenied)(nil),          // 9: tokenmeter.v1.LaunchDenied
-	(*PackAdded)(nil),             // 10: tokenmeter.v1.PackAdded
-	(*TokensAdjusted)(nil),        // 11: tokenmeter.v1.TokensAdjusted
-	(*PackExpired)(nil),           // 12: tokenmeter.v1.PackExpired
-	(*UserAssigned)(nil),          // 13: tokenmeter.v1.UserAssigned
-	(*UserUnassigned)(nil),        // 14: tokenmeter.v1.UserUnassigned
-	(*ProductRateSet)(nil),        // 15: tokenmeter.v1.ProductRateSet
-	(*PoolSuspended)(nil),         // 16: tokenmeter.v1.PoolSuspended
-	(*BudgetSet)(nil),             // 17: tokenmeter.v1.BudgetSet
-	(*BudgetCrossed)(nil),         // 18: tokenmeter.v1.BudgetCrossed
-	(*CapacityFigures)(nil),       // 19: tokenmeter.v1.CapacityFigures
-	(*CapacitySet)(nil),           // 20: tokenmeter.v1.CapacitySet
-	(*CapacityUsed)(nil),          // 21: tokenmeter.v1.CapacityUsed
-	(*CapacityReturned)(nil),      // 22: tokenmeter.v1.CapacityReturned
-	(*SubscriptionGranted)(nil),   // 23: tokenmeter.v1.SubscriptionGranted
-	(*SubscriptionRevoked)(nil),   // 24: tokenmeter.v1.SubscriptionRevoked
-	(*LaunchSubscribed)(nil),      // 25: tokenmeter.v1.LaunchSubscribed
-	(*PersonalDataSet)(nil),       // 26: tokenmeter.v1.PersonalDataSet
-	(*UserProfileSet)(nil),        // 27: tokenmeter.v1.UserProfileSet
-	nil,                           // 28: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                           // 29: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                           // 30: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                           // 31: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                           // 32: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
-	(*Alert)(nil),                 // 34: tokenmeter.v1.Alert
-	(Decision)(0),                 // 35: tokenmeter.v1.Decision
-	(DenyReason)(0),               // 36: tokenmeter.v1.DenyReason
-	(PackSource)(0),               // 37: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),           // 38: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                // 39: tokenmeter.v1.Budget
-	(CapacityKind)(0),             // 40: tokenmeter.v1.CapacityKind
+	(ReportSentState)(0),          // 0: tokenmeter.v1.ReportSentState
+	(*Event)(nil),                 // 1: tokenmeter.v1.Event
+	(*Actor)(nil),                 // 2: tokenmeter.v1.Actor
+	(*LaunchReceived)(nil),        // 3: tokenmeter.v1.LaunchReceived
+	(*HeartbeatReceived)(nil),     // 4: tokenmeter.v1.HeartbeatReceived
+	(*SessionEnded)(nil),          // 5: tokenmeter.v1.SessionEnded
+	(*PackSplit)(nil),             // 6: tokenmeter.v1.PackSplit
+	(*PoolFigures)(nil),           // 7: tokenmeter.v1.PoolFigures
+	(*WindowCharged)(nil),         // 8: tokenmeter.v1.WindowCharged
+	(*LaunchCovered)(nil),         // 9: tokenmeter.v1.LaunchCovered
+	(*LaunchDenied)(nil),          // 10: tokenmeter.v1.LaunchDenied
+	(*PackAdded)(nil),             // 11: tokenmeter.v1.PackAdded
+	(*TokensAdjusted)(nil),        // 12: tokenmeter.v1.TokensAdjusted
+	(*PackExpired)(nil),           // 13: tokenmeter.v1.PackExpired
+	(*UserAssigned)(nil),          // 14: tokenmeter.v1.UserAssigned
+	(*UserUnassigned)(nil),        // 15: tokenmeter.v1.UserUnassigned
+	(*ProductRateSet)(nil),        // 16: tokenmeter.v1.ProductRateSet
+	(*PoolSuspended)(nil),         // 17: tokenmeter.v1.PoolSuspended
+	(*BudgetSet)(nil),             // 18: tokenmeter.v1.BudgetSet
+	(*BudgetCrossed)(nil),         // 19: tokenmeter.v1.BudgetCrossed
+	(*CapacityFigures)(nil),       // 20: tokenmeter.v1.CapacityFigures
+	(*CapacitySet)(nil),           // 21: tokenmeter.v1.CapacitySet
+	(*CapacityUsed)(nil),          // 22: tokenmeter.v1.CapacityUsed
+	(*CapacityReturned)(nil),      // 23: tokenmeter.v1.CapacityReturned
+	(*SubscriptionGranted)(nil),   // 24: tokenmeter.v1.SubscriptionGranted
+	(*SubscriptionRevoked)(nil),   // 25: tokenmeter.v1.SubscriptionRevoked
+	(*LaunchSubscribed)(nil),      // 26: tokenmeter.v1.LaunchSubscribed
+	(*PersonalDataSet)(nil),       // 27: tokenmeter.v1.PersonalDataSet
+	(*UserProfileSet)(nil),        // 28: tokenmeter.v1.UserProfileSet
+	(*ReportScheduleSet)(nil),     // 29: tokenmeter.v1.ReportScheduleSet
+	(*ReportScheduleDeleted)(nil), // 30: tokenmeter.v1.ReportScheduleDeleted
+	(*ReportSent)(nil),            // 31: tokenmeter.v1.ReportSent
+	nil,                           // 32: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                           // 33: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                           // 34: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                           // 35: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                           // 36: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 37: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 38: tokenmeter.v1.Alert
+	(Decision)(0),                 // 39: tokenmeter.v1.Decision
+	(DenyReason)(0),               // 40: tokenmeter.v1.DenyReason
+	(PackSource)(0),               // 41: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),           // 42: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                // 43: tokenmeter.v1.Budget
+	(CapacityKind)(0),             // 44: tokenmeter.v1.CapacityKind
+	(*ReportSchedule)(nil),        // 45: tokenmeter.v1.ReportSchedule
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	33, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
-	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
-	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
-	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
-	4,  // 4: tokenmeter.v1.Event.session_ended:type_name -> tokenmeter.v1.SessionEnded
-	7,  // 5: tokenmeter.v1.Event.window_charged:type_name -> tokenmeter.v1.WindowCharged
-	8,  // 6: tokenmeter.v1.Event.launch_covered:type_name -> tokenmeter.v1.LaunchCovered
-	9,  // 7: tokenmeter.v1.Event.launch_denied:type_name -> tokenmeter.v1.LaunchDenied
-	10, // 8: tokenmeter.v1.Event.pack_added:type_name -> tokenmeter.v1.PackAdded
-	11, // 9: tokenmeter.v1.Event.tokens_adjusted:type_name -> tokenmeter.v1.TokensAdjusted
-	12, // 10: tokenmeter.v1.Event.pack_expired:type_name -> tokenmeter.v1.PackExpired
-	13, // 11: tokenmeter.v1.Event.user_assigned:type_name -> tokenmeter.v1.UserAssigned
-	14, // 12: tokenmeter.v1.Event.user_unassigned:type_name -> tokenmeter.v1.UserUnassigned
-	15, // 13: tokenmeter.v1.Event.product_rate_set:type_name -> tokenmeter.v1.ProductRateSet
-	16, // 14: tokenmeter.v1.Event.pool_suspended:type_name -> tokenmeter.v1.PoolSuspended
-	17, // 15: tokenmeter.v1.Event.budget_set:type_name -> tokenmeter.v1.BudgetSet
-	18, // 16: tokenmeter.v1.Event.budget_crossed:type_name -> tokenmeter.v1.BudgetCrossed
-	20, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
-	21, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
-	22, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
-	23, // 20: tokenmeter.v1.Event.subscription_granted:type_name -> tokenmeter.v1.SubscriptionGranted
-	24, // 21: tokenmeter.v1.Event.subscription_revoked:type_name -> tokenmeter.v1.SubscriptionRevoked
-	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
-	26, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
-	27, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
-	34, // 25: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	33, // 26: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	28, // 27: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	35, // 28: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	36, // 29: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	33, // 30: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 31: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 32: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	33, // 33: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 34: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 35: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	29, // 36: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	33, // 37: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	30, // 38: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	36, // 39: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 40: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	31, // 41: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	33, // 42: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	33, // 43: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	37, // 44: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 45: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	38, // 46: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 47: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 48: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 49: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	33, // 50: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 51: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 52: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	39, // 53: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	40, // 54: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 55: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	33, // 56: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 57: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 58: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	33, // 59: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	32, // 60: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	33, // 61: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	62, // [62:62] is the sub-list for method output_type
-	62, // [62:62] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	37, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	2,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
+	3,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
+	4,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
+	5,  // 4: tokenmeter.v1.Event.session_ended:type_name -> tokenmeter.v1.SessionEnded
+	8,  // 5: tokenmeter.v1.Event.window_charged:type_name -> tokenmeter.v1.WindowCharged
+	9,  // 6: tokenmeter.v1.Event.launch_covered:type_name -> tokenmeter.v1.LaunchCovered
+	10, // 7: tokenmeter.v1.Event.launch_denied:type_name -> tokenmeter.v1.LaunchDenied
+	11, // 8: tokenmeter.v1.Event.pack_added:type_name -> tokenmeter.v1.PackAdded
+	12, // 9: tokenmeter.v1.Event.tokens_adjusted:type_name -> tokenmeter.v1.TokensAdjusted
+	13, // 10: tokenmeter.v1.Event.pack_expired:type_name -> tokenmeter.v1.PackExpired
+	14, // 11: tokenmeter.v1.Event.user_assigned:type_name -> tokenmeter.v1.UserAssigned
+	15, // 12: tokenmeter.v1.Event.user_unassigned:type_name -> tokenmeter.v1.UserUnassigned
+	16, // 13: tokenmeter.v1.Event.product_rate_set:type_name -> tokenmeter.v1.ProductRateSet
+	17, // 14: tokenmeter.v1.Event.pool_suspended:type_name -> tokenmeter.v1.PoolSuspended
+	18, // 15: tokenmeter.v1.Event.budget_set:type_name -> tokenmeter.v1.BudgetSet
+	19, // 16: tokenmeter.v1.Event.budget_crossed:type_name -> tokenmeter.v1.BudgetCrossed
+	21, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
+	22, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
+	23, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
+	24, // 20: tokenmeter.v1.Event.subscription_granted:type_name -> tokenmeter.v1.SubscriptionGranted
+	25, // 21: tokenmeter.v1.Event.subscription_revoked:type_name -> tokenmeter.v1.SubscriptionRevoked
+	26, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
+	27, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
+	28, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
+	38, // 25: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	29, // 26: tokenmeter.v1.Event.report_schedule_set:type_name -> tokenmeter.v1.ReportScheduleSet
+	30, // 27: tokenmeter.v1.Event.report_schedule_deleted:type_name -> tokenmeter.v1.ReportScheduleDeleted
+	31, // 28: tokenmeter.v1.Event.report_sent:type_name -> tokenmeter.v1.ReportSent
+	37, // 29: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 30: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	39, // 31: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	40, // 32: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	37, // 33: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	37, // 34: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	37, // 35: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	37, // 36: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	6,  // 37: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	7,  // 38: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	33, // 39: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	37, // 40: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	34, // 41: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	40, // 42: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	7,  // 43: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	35, // 44: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	37, // 45: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	37, // 46: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	41, // 47: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	7,  // 48: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	42, // 49: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	6,  // 50: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	7,  // 51: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	7,  // 52: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	37, // 53: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	6,  // 54: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	7,  // 55: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	43, // 56: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	44, // 57: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	20, // 58: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	37, // 59: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	20, // 60: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	20, // 61: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	37, // 62: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	36, // 63: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	37, // 64: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	45, // 65: tokenmeter.v1.ReportScheduleSet.schedule:type_name -> tokenmeter.v1.ReportSchedule
+	0,  // 66: tokenmeter.v1.ReportSent.state:type_name -> tokenmeter.v1.ReportSentState
+	37, // 67: tokenmeter.v1.ReportSent.at:type_name -> google.protobuf.Timestamp
+	68, // [68:68] is the sub-list for method output_type
+	68, // [68:68] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -2966,6 +3287,7 @@ func file_tokenmeter_v1_events_proto_init() {
 		return
 	}
 	file_tokenmeter_v1_types_proto_init()
+	file_tokenmeter_v1_reporting_proto_init()
 	file_tokenmeter_v1_events_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_LaunchReceived)(nil),
 		(*Event_HeartbeatReceived)(nil),
@@ -2991,19 +3313,23 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_PersonalDataSet)(nil),
 		(*Event_UserProfileSet)(nil),
 		(*Event_Alert)(nil),
+		(*Event_ReportScheduleSet)(nil),
+		(*Event_ReportScheduleDeleted)(nil),
+		(*Event_ReportSent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   33,
+			NumEnums:      1,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_tokenmeter_v1_events_proto_goTypes,
 		DependencyIndexes: file_tokenmeter_v1_events_proto_depIdxs,
+		EnumInfos:         file_tokenmeter_v1_events_proto_enumTypes,
 		MessageInfos:      file_tokenmeter_v1_events_proto_msgTypes,
 	}.Build()
 	File_tokenmeter_v1_events_proto = out.File
