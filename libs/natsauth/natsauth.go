@@ -65,6 +65,7 @@ var Grants = map[string]Grant{
 		OwnBuckets: []string{"LAUNCHER_KEYS", AccessKeys},
 	},
 	Reporting: {
+		OwnBuckets:  []string{"REPORT_SCHEDULES"},
 		ReadStreams: []string{LedgerStream, UsageStream},
 		ReadBuckets: []string{AccessKeys},
 	},

@@ -32,6 +32,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schedule"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/server"
 )
@@ -98,6 +99,8 @@ type Config struct {
 	TokenBuckets string
 	// SessionMaxGap caps one gap between a session's events in active/idle time.
 	SessionMaxGap time.Duration
+	// Mail sends scheduled reports.
+	Mail MailConfig
 }
 
 // Register adds the flags to fs.
@@ -129,6 +132,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.IdleDays, "advice-idle-days", 90, "days without a charge after which an assigned user should be unassigned")
 	fs.StringVar(&c.TokenBuckets, "token-buckets", "100,500,1000", "upper bounds of the by-product token buckets")
 	fs.DurationVar(&c.SessionMaxGap, "session-max-gap", 15*time.Minute, "longest gap between a session's events counted as active or idle time")
+	c.Mail.register(fs)
 }
 
 func (c *Config) registerOIDC(fs *flag.FlagSet) {
@@ -179,7 +183,7 @@ func checkRetired(c *Config) error {
 
 // Validate joins every configuration problem.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey), checkRetired(c)}
+	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey), checkRetired(c), c.Mail.SMTP.Validate()}
 	if c.ClickHouseAddr == "" {
 		errs = append(errs, config.Required("clickhouse-addr"))
 	}
@@ -229,6 +233,8 @@ type Service struct {
 	grpc    *grpcserver.Server
 	console *console.Server
 	projs   []*projector.Projector
+	// scheduler sends scheduled reports (nil without -smtp-addr).
+	scheduler *schedule.Scheduler
 	// settings are the organisations' personal-data settings.
 	settings *privacy.Settings
 }
@@ -286,6 +292,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		log.WarnContext(ctx, "no -ledger-addr: reports will say tokens remaining is unknown")
 	}
 	opts.Reports = query.NewReader(s.ch)
+	sender, err := openSchedules(ctx, js, cfg.Mail, &opts)
+	if err != nil {
+		return nil, err
+	}
 	tlsConf, err := transport(cfg)
 	if err != nil {
 		return nil, err
@@ -298,7 +308,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	v1.RegisterReportingServiceServer(s.grpc, server.NewWith(opts))
+	srv := server.NewWith(opts)
+	v1.RegisterReportingServiceServer(s.grpc, srv)
+	if s.scheduler, err = newScheduler(cfg.Mail, opts.Schedules, srv, sender, log); err != nil {
+		return nil, err
+	}
 	if cfg.ConsoleListen != "" {
 		tlsConf.Listen, tlsConf.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
 		tlsConf.LedgerAddr, tlsConf.AlertingAddr = cfg.LedgerAddr, cfg.AlertingAddr
@@ -393,6 +407,12 @@ func (s *Service) Run(ctx context.Context) error {
 		go func() { projDone <- p.Run(projCtx) }()
 	}
 	watchDone := s.watchClickHouse(projCtx)
+	schedDone := make(chan error, 1)
+	if s.scheduler != nil {
+		go func() { schedDone <- s.scheduler.Run(projCtx) }()
+	} else {
+		schedDone <- nil
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
 	consoleDone := make(chan error, 1)
@@ -429,6 +449,7 @@ func (s *Service) Run(ctx context.Context) error {
 		runErr = errors.Join(runErr, <-projDone)
 	}
 	<-watchDone
+	runErr = errors.Join(runErr, <-schedDone)
 	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	if !serveStopped {
 		runErr = errors.Join(runErr, <-serveDone)

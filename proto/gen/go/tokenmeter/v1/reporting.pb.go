@@ -5554,7 +5554,7 @@ type ReportSchedule struct {
 	Period     SchedulePeriod  `protobuf:"varint,3,opt,name=period,proto3,enum=tokenmeter.v1.SchedulePeriod" json:"period,omitempty"`
 	// CSV (default) or XLSX.
 	Format ExportFormat `protobuf:"varint,4,opt,name=format,proto3,enum=tokenmeter.v1.ExportFormat" json:"format,omitempty"`
-	// Teams reported (at most 100); empty: every team.
+	// Teams reported: 1 to 100.
 	TeamIds []string `protobuf:"bytes,5,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
 	// 1 to 10 bare e-mail addresses, each at most 254 bytes.
 	Recipients []string `protobuf:"bytes,6,rep,name=recipients,proto3" json:"recipients,omitempty"`

@@ -1,0 +1,58 @@
+package reporting
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tokenmeter/tokenmeter/libs/email"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schedule"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/server"
+)
+
+// MailConfig is the e-mail of scheduled reports.
+type MailConfig struct {
+	// SMTP is the server reports are sent through; without an address there
+	// are no schedules.
+	SMTP email.Config
+	// ScheduleTick is how often schedules are looked at.
+	ScheduleTick time.Duration
+	// ScheduleReplicas is the JetStream replication of REPORT_SCHEDULES.
+	ScheduleReplicas int
+	// Now is the scheduler's clock (nil: time.Now).
+	Now func() time.Time
+}
+
+func (c *MailConfig) register(fs *flag.FlagSet) {
+	c.SMTP.Register(fs)
+	fs.DurationVar(&c.ScheduleTick, "schedule-tick", time.Minute, "how often report schedules are looked at for a report due")
+	fs.IntVar(&c.ScheduleReplicas, "schedule-replicas", 1, "JetStream replicas of the REPORT_SCHEDULES bucket (3 in a cluster)")
+}
+
+// openSchedules opens the schedules' bucket when mail is configured, so
+// that the server can keep schedules; startScheduler then sends them.
+func openSchedules(ctx context.Context, js jetstream.JetStream, c MailConfig, opts *server.Options) (*email.Sender, error) {
+	if !c.SMTP.Enabled() {
+		return nil, nil
+	}
+	sender, err := email.New(c.SMTP)
+	if err != nil {
+		return nil, err
+	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	opts.Schedules, err = schedule.Open(ctx, js, c.ScheduleReplicas, now)
+	return sender, err
+}
+
+func newScheduler(c MailConfig, store *schedule.Store, srv *server.Server, sender *email.Sender, log *slog.Logger) (*schedule.Scheduler, error) {
+	if store == nil {
+		return nil, nil
+	}
+	return schedule.New(store, srv, sender, schedule.Options{Every: c.ScheduleTick, Now: c.Now, Log: log.With("part", "schedules")})
+}
