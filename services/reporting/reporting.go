@@ -310,7 +310,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	srv := server.NewWith(opts)
 	v1.RegisterReportingServiceServer(s.grpc, srv)
-	if s.scheduler, err = newScheduler(cfg.Mail, opts.Schedules, srv, sender, log); err != nil {
+	if s.scheduler, err = s.newScheduler(js, opts.Schedules, srv, sender); err != nil {
 		return nil, err
 	}
 	if cfg.ConsoleListen != "" {

@@ -3,12 +3,12 @@ package reporting
 import (
 	"context"
 	"flag"
-	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/email"
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schedule"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/server"
 )
@@ -50,9 +50,23 @@ func openSchedules(ctx context.Context, js jetstream.JetStream, c MailConfig, op
 	return sender, err
 }
 
-func newScheduler(c MailConfig, store *schedule.Store, srv *server.Server, sender *email.Sender, log *slog.Logger) (*schedule.Scheduler, error) {
+func (s *Service) newScheduler(js jetstream.JetStream, store *schedule.Store, srv *server.Server, sender *email.Sender) (*schedule.Scheduler, error) {
 	if store == nil {
 		return nil, nil
 	}
-	return schedule.New(store, srv, sender, schedule.Options{Every: c.ScheduleTick, Now: c.Now, Log: log.With("part", "schedules")})
+	c := s.cfg.Mail
+	return schedule.New(store, srv, sender, schedule.Options{Every: c.ScheduleTick, Now: c.Now, Log: s.log.With("part", "schedules"),
+		Ready: func(ctx context.Context) bool { return s.projected(ctx, js) }})
+}
+
+// projected reports whether every LEDGER table has caught up with the
+// stream as it is now, so that a report built now misses nothing (a
+// replica starting on an empty database must not mail an empty month).
+func (s *Service) projected(ctx context.Context, js jetstream.JetStream) bool {
+	stream, err := js.Stream(ctx, eventlog.LedgerStream)
+	if err != nil {
+		return false
+	}
+	info, err := stream.Info(ctx)
+	return err == nil && s.CaughtUpTo() >= info.State.LastSeq
 }

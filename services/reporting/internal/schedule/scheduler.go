@@ -37,6 +37,9 @@ type Options struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	Meter    metric.MeterProvider
+	// Ready says whether the reports would be complete now (the projections
+	// caught up with the log); a tick while not ready sends nothing. Nil: always.
+	Ready func(context.Context) bool
 }
 
 // Scheduler sends each schedule's report once for each period.
@@ -90,6 +93,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // Tick sends the reports now due, one schedule after another.
 func (s *Scheduler) Tick(ctx context.Context) {
+	if s.o.Ready != nil && !s.o.Ready(ctx) {
+		return
+	}
 	all, err := s.store.List(ctx, "*")
 	if err != nil {
 		s.o.Log.WarnContext(ctx, "list report schedules; will retry", "err", err)
