@@ -92,6 +92,19 @@ func TestScheduledUsageSummaryByEmail(t *testing.T) {
 	require.Contains(t, packs.Text, "design p-soon: 500 of 500 tokens left")
 	require.True(t, strings.HasSuffix(packs.Attachments[0].FileName, ".xlsx"))
 	require.Equal(t, "PK", string(mp.Part(t, packs.ID, packs.Attachments[0].PartID)[:2]), "an XLSX is a zip")
+
+	_, err = acme.CreateReportSchedule(t.Context(), &v1.CreateReportScheduleRequest{Schedule: &v1.ReportSchedule{
+		ScheduleId: "forecast", Report: v1.ScheduledReport_SCHEDULED_REPORT_FORECAST, Period: v1.SchedulePeriod_SCHEDULE_PERIOD_MONTHLY,
+		TeamIds: []string{"design"}, Recipients: []string{"cfo@acme.test"}}})
+	require.NoError(t, err)
+	got = mp.WaitMessages(t, 3, 15*time.Second)
+	fc := mp.Message(t, got[0].ID)
+	require.Equal(t, "[tokenmeter] forecast "+label, fc.Subject)
+	require.Contains(t, fc.Text, "design: ")
+	require.Equal(t, "tokenmeter-forecast-"+label+".csv", fc.Attachments[0].FileName)
+	rows := strings.Split(strings.TrimSpace(string(mp.Part(t, fc.ID, fc.Attachments[0].PartID))), "\n")
+	require.Equal(t, "team_id,month,tokens_used,cumulative_tokens,cumulative_percent,projected,projected_run_out_month", strings.TrimSpace(rows[0]))
+	require.Len(t, rows, 13, "a header and the term's 12 months")
 }
 
 func TestReportScheduleRPCs(t *testing.T) {
