@@ -308,6 +308,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
+	opts.ScheduleCreated = func() {
+		if s.scheduler != nil {
+			s.scheduler.Nudge()
+		}
+	}
 	srv := server.NewWith(opts)
 	v1.RegisterReportingServiceServer(s.grpc, srv)
 	if s.scheduler, err = s.newScheduler(js, opts.Schedules, srv, sender); err != nil {

@@ -49,6 +49,7 @@ type Scheduler struct {
 	mail  Mailer
 	o     Options
 	sent  metric.Int64Counter
+	nudge chan struct{}
 }
 
 // New returns a scheduler; Run starts it.
@@ -74,7 +75,16 @@ func New(store *Store, build Builder, mail Mailer, o Options) (*Scheduler, error
 	if err != nil {
 		return nil, fmt.Errorf("schedule metrics: %w", err)
 	}
-	return &Scheduler{store: store, build: build, mail: mail, o: o, sent: sent}, nil
+	return &Scheduler{store: store, build: build, mail: mail, o: o, sent: sent, nudge: make(chan struct{}, 1)}, nil
+}
+
+// Nudge asks for a look at the schedules now (a new one sends its first
+// report at once) without waiting for it.
+func (s *Scheduler) Nudge() {
+	select {
+	case s.nudge <- struct{}{}:
+	default: // a look is due already
+	}
 }
 
 // Run looks at every schedule at once and then every Every until ctx ends.
@@ -87,6 +97,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-s.nudge:
 		}
 	}
 }

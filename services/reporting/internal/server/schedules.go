@@ -67,6 +67,9 @@ func (s *Server) CreateReportSchedule(ctx context.Context, req *v1.CreateReportS
 		return nil, s.toStatus(ctx, fmt.Errorf("create schedule: %w", err))
 	}
 	sch.CreatedBy = p.KeyID
+	if s.created != nil {
+		s.created()
+	}
 	return &v1.CreateReportScheduleResponse{Schedule: sch}, nil
 }
 

@@ -87,10 +87,12 @@ type Options struct {
 	// SessionMaxGap is the most one gap between a session's events counts
 	// as active or idle time (default 15 minutes).
 	SessionMaxGap time.Duration
-	// Schedules keeps the report schedules (nil: no mail, so none).
-	Schedules *schedule.Store
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Schedules keeps the report schedules (nil: no mail, so none);
+	// ScheduleCreated is told of each new one.
+	Schedules       *schedule.Store
+	ScheduleCreated func()
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 // Server implements tokenmeter.v1.ReportingService.
@@ -105,6 +107,7 @@ type Server struct {
 	idleDays  int
 	maxGap    time.Duration
 	schedules *schedule.Store
+	created   func()
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -132,7 +135,7 @@ func NewWith(o Options) *Server {
 		o.SessionMaxGap = 15 * time.Minute
 	}
 	return &Server{reports: o.Reports, balances: o.Balances, privacy: o.Privacy, profiles: o.Profiles, advice: o.Advice,
-		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, schedules: o.Schedules, log: o.Log, now: o.Now}
+		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, schedules: o.Schedules, created: o.ScheduleCreated, log: o.Log, now: o.Now}
 }
 
 // caller returns the authenticated principal; every query is confined to its org.
