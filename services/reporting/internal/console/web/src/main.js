@@ -17,6 +17,7 @@ import * as advice from './pages/advice.js';
 import * as subscriptions from './pages/subscriptions.js';
 import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
+import * as schedules from './pages/schedules.js';
 import * as settings from './pages/settings.js';
 import * as directory from './pages/directory.js';
 
@@ -35,6 +36,7 @@ const pages = [
   { path: 'alerts', title: 'Alerts', page: alerts },
   { path: 'directory', title: 'Directory', page: directory },
   { path: 'export', title: 'Export', page: exporter },
+  { path: 'schedules', title: 'Scheduled reports', page: schedules },
   { path: 'settings', title: 'Settings', page: settings },
 ];
 
