@@ -87,39 +87,43 @@ func (s *Scheduler) Nudge() {
 	}
 }
 
-// Run looks at every schedule at once and then every Every until ctx ends.
+// Run looks at every schedule at once and then every Every until ctx ends;
+// while the reports would be incomplete it looks again within a second.
 func (s *Scheduler) Run(ctx context.Context) error {
-	tick := time.NewTicker(s.o.Every)
-	defer tick.Stop()
 	for {
-		s.Tick(ctx)
+		wait := s.o.Every
+		if !s.Tick(ctx) {
+			wait = min(wait, time.Second)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-time.After(wait):
 		case <-s.nudge:
 		}
 	}
 }
 
-// Tick sends the reports now due, one schedule after another.
-func (s *Scheduler) Tick(ctx context.Context) {
+// Tick sends the reports now due, one schedule after another; false: the
+// projections were behind (Ready), so it sent nothing.
+func (s *Scheduler) Tick(ctx context.Context) bool {
 	if s.o.Ready != nil && !s.o.Ready(ctx) {
-		return
+		return false
 	}
 	all, err := s.store.List(ctx, "*")
 	if err != nil {
 		s.o.Log.WarnContext(ctx, "list report schedules; will retry", "err", err)
-		return
+		return true
 	}
 	for _, e := range all {
 		if ctx.Err() != nil {
-			return
+			return true
 		}
 		if err := s.fire(ctx, e.Org, e.Schedule); err != nil && !errors.Is(err, ErrClaimed) {
 			s.o.Log.WarnContext(ctx, "scheduled report", "org", e.Org, "schedule", e.Schedule.GetScheduleId(), "err", err)
 		}
 	}
+	return true
 }
 
 // fire sends sch's report for the period due unless that period was

@@ -195,3 +195,23 @@ func TestDeleteAndReuse(t *testing.T) {
 	require.Len(t, list, 1)
 	require.Equal(t, v1.ScheduledReport_SCHEDULED_REPORT_FORECAST, list[0].Schedule.GetReport())
 }
+
+// While the projections are behind nothing is sent, and the scheduler looks
+// again within a second rather than after its period (an hour here).
+func TestWaitsForTheProjectionsThenSends(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var asked atomic.Int32
+	s, err := schedule.New(f.store, &report{}, f.mail, schedule.Options{Every: time.Hour, Now: f.clock.Now,
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Ready: func(context.Context) bool { return asked.Add(1) > 2 }})
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	got := f.mp.WaitMessages(t, 1, 10*time.Second)
+	require.Equal(t, "report 2026-11", got[0].Subject)
+	require.EqualValues(t, 3, asked.Load(), "sent on the first look with the projections caught up")
+	stop()
+	require.NoError(t, <-done)
+}
