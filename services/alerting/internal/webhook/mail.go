@@ -22,7 +22,7 @@ var errNoMail = fmt.Errorf("no SMTP server configured (%w)", errPermanent)
 // sender returns how one attempt delivers a to hook, and on which channel.
 func (d *Dispatcher) sender(hook *v1.Webhook, a *v1.Alert) (func(context.Context, int) error, string, error) {
 	if len(hook.GetEmailTo()) > 0 {
-		m := AlertMail(hook, a)
+		m := alertMail(hook, a)
 		return func(ctx context.Context, _ int) error {
 			if d.o.Mail == nil {
 				return errNoMail
@@ -43,9 +43,9 @@ func (d *Dispatcher) sender(hook *v1.Webhook, a *v1.Alert) (func(context.Context
 // errMail is a failure the SMTP server or the way to it gave.
 var errMail = errors.New("smtp delivery failed")
 
-// AlertMail is the e-mail of alert a to hook's recipients; its Message-ID
+// alertMail is the e-mail of alert a to hook's recipients; its Message-ID
 // is the alert's, the same on every attempt, so a repeat can be told.
-func AlertMail(hook *v1.Webhook, a *v1.Alert) email.Message {
+func alertMail(hook *v1.Webhook, a *v1.Alert) email.Message {
 	subject := fmt.Sprintf("[tokenmeter] %s %s: team %s", severityWord(a.GetSeverity()), a.GetKind(), a.GetTeamId())
 	text := fmt.Sprintf("%s\n\nOrganisation: %s\nTeam: %s\nKind: %s\nSeverity: %s\nRaised: %s\nAlert id: %s\n",
 		a.GetMessage(), a.GetOrgId(), a.GetTeamId(), a.GetKind(), severityWord(a.GetSeverity()),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -136,7 +137,7 @@ func (s *Scheduler) fire(ctx context.Context, org string, sch *v1.ReportSchedule
 	if err != nil {
 		return err
 	}
-	if last != nil && last.GetPeriod() >= due.Label {
+	if last != nil && weekly(last.GetPeriod()) == weekly(due.Label) && last.GetPeriod() >= due.Label {
 		return nil
 	}
 	msg, err := s.build.ScheduledReport(ctx, org, sch, due.From, due.To, due.Label)
@@ -189,3 +190,7 @@ func (s *Scheduler) send(ctx context.Context, msg email.Message) error {
 func (s *Scheduler) count(ctx context.Context, outcome string) {
 	s.sent.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
 }
+
+// weekly tells a week's label from a month's: a schedule deleted and made
+// again under its id with the other period compares only like with like.
+func weekly(label string) bool { return strings.Contains(label, "-W") }

@@ -215,3 +215,22 @@ func TestWaitsForTheProjectionsThenSends(t *testing.T) {
 	stop()
 	require.NoError(t, <-done)
 }
+
+// A weekly schedule made again under its id as a monthly one sends its
+// month: a week's label ("2026-W48") is not compared with a month's.
+func TestRemadeWithAnotherPeriod(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	actor := &v1.Actor{Kind: "admin", Id: "key-1"}
+	require.NoError(t, f.store.Delete(t.Context(), "acme", "monthly", actor))
+	sch := &v1.ReportSchedule{ScheduleId: "monthly", Report: v1.ScheduledReport_SCHEDULED_REPORT_USAGE_SUMMARY,
+		Period: v1.SchedulePeriod_SCHEDULE_PERIOD_WEEKLY, TeamIds: []string{"design"}, Recipients: []string{"cfo@acme.test"}}
+	require.NoError(t, f.store.Create(t.Context(), "acme", sch, actor))
+	f.scheduler(t, &report{}, f.mail).Tick(t.Context())
+	require.Equal(t, "report 2026-W48", f.mp.WaitMessages(t, 1, 10*time.Second)[0].Subject)
+	require.NoError(t, f.store.Delete(t.Context(), "acme", "monthly", actor))
+	sch.Period = v1.SchedulePeriod_SCHEDULE_PERIOD_MONTHLY
+	require.NoError(t, f.store.Create(t.Context(), "acme", sch, actor))
+	f.scheduler(t, &report{}, f.mail).Tick(t.Context())
+	require.Equal(t, "report 2026-11", f.mp.WaitMessages(t, 2, 10*time.Second)[0].Subject)
+}
