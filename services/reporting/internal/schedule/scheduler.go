@@ -91,6 +91,9 @@ func (s *Scheduler) Nudge() {
 // Run looks at every schedule at once and then every Every until ctx ends;
 // while the reports would be incomplete it looks again within a second.
 func (s *Scheduler) Run(ctx context.Context) error {
+	for _, outcome := range []string{"sent", "retry", "failed"} { // every series from the start
+		s.sent.Add(ctx, 0, metric.WithAttributes(attribute.String("outcome", outcome)))
+	}
 	for {
 		wait := s.o.Every
 		if !s.Tick(ctx) {
