@@ -113,6 +113,10 @@ var Policy = auth.Policy{
 	v1.ReportingService_RemovePlannedProject_FullMethodName: manage,
 	v1.ReportingService_ListPlannedProjects_FullMethodName:  readTeam,
 	v1.ReportingService_EstimatePlan_FullMethodName:         readTeam,
+	// Schedules are organisation settings that name recipients: admins only.
+	v1.ReportingService_CreateReportSchedule_FullMethodName: manage,
+	v1.ReportingService_ListReportSchedules_FullMethodName:  manage,
+	v1.ReportingService_DeleteReportSchedule_FullMethodName: manage,
 
 	// Alerting: alerts and rules are read by viewers; acknowledging, rules
 	// and webhooks (whose URLs are often secrets) are admins'.

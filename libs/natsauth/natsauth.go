@@ -73,7 +73,7 @@ var Grants = map[string]Grant{
 	},
 	Reporting: {
 		ReadStreams: []string{LedgerStream, UsageStream},
-		OwnBuckets:  []string{SessionKeys, "REPORTING_LEASES"},
+		OwnBuckets:  []string{SessionKeys, "REPORTING_LEASES", "REPORT_SCHEDULES"},
 		ReadBuckets: []string{AccessKeys, PersonKeys},
 	},
 	Alerting: {

@@ -19,6 +19,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/access"
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/config"
+	"github.com/tokenmeter/tokenmeter/libs/email"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
@@ -54,6 +55,8 @@ type Config struct {
 	StreamReplicas int
 	// UserHashKey keys the pseudonyms alerts of pseudonymised organisations carry.
 	UserHashKey string
+	// Mail is the SMTP server e-mail endpoints are delivered through.
+	Mail email.Config
 	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -67,6 +70,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the ALERTS stream and the alerting buckets (3 in a cluster)")
 	privacy.RegisterKey(fs, &c.UserHashKey)
+	c.Mail.Register(fs)
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", "", "comma-separated hosts, IP addresses and CIDR prefixes webhooks may reach over http or on internal addresses (default: public https hosts only)")
 }
 
@@ -83,7 +87,7 @@ func (c *Config) defaults() rules.Config {
 
 // Validate joins every problem with the configuration.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), privacy.CheckKey(c.UserHashKey)}
+	errs := []error{c.Common.Validate(), privacy.CheckKey(c.UserHashKey), c.Mail.Validate()}
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
@@ -140,6 +144,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
+	var mailer webhook.Mailer
+	if cfg.Mail.Enabled() {
+		sender, err := email.New(cfg.Mail)
+		if err != nil {
+			return nil, err
+		}
+		mailer = sender
+	}
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
 		if err == nil {
@@ -174,13 +186,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	s.server = server.New(s.js, st, defaults, hooks, log)
 	s.server.People = people
+	s.server.Mail = mailer != nil
 	v1.RegisterAlertingServiceServer(s.grpc, s.server)
 	s.ledger = engine.New(s.js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings, People: people,
 		TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)})
 	s.usage = engine.New(s.js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings, People: people,
 		Log: log.With("source", eventlog.UsageStream)})
 	s.webhooks = webhook.New(s.js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
-		Policy: hooks, People: people, Now: cfg.Now, Log: log.With("part", "webhooks")})
+		Policy: hooks, People: people, Mail: mailer, Now: cfg.Now, Log: log.With("part", "webhooks")})
 	keystore.Follow(ctx, s.js, keystore.People, keys, log)   // people's access keys, made through ingestion
 	keystore.Follow(ctx, s.js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil

@@ -54,6 +54,12 @@ func startService(t *testing.T) *harness { return startServiceShowing(t, true) }
 
 func startServiceShowing(t *testing.T, acmeShows bool) *harness {
 	t.Helper()
+	return startServiceWith(t, acmeShows, nil)
+}
+
+// startServiceWith is startServiceShowing with tweak applied to the config.
+func startServiceWith(t *testing.T, acmeShows bool, tweak func(*alerting.Config)) *harness {
+	t.Helper()
 	url, _ := testkit.NATS(t)
 	// The test plays the ledger, and ingestion provisions USAGE, as each
 	// would before alerting starts reading them.
@@ -88,6 +94,9 @@ func startServiceShowing(t *testing.T, acmeShows bool) *harness {
 		WebhookBackoff:    5 * time.Millisecond,
 		WebhookAllow:      "127.0.0.1",
 		UserHashKey:       testkit.UserHashKey,
+	}
+	if tweak != nil {
+		tweak(&cfg)
 	}
 	svc, err := alerting.New(t.Context(), cfg, quiet())
 	require.NoError(t, err)

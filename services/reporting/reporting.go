@@ -35,6 +35,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/planstore"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schedule"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/server"
 )
@@ -106,6 +107,8 @@ type Config struct {
 	// SessionMaxGap caps one gap between a session's events in active/idle time.
 	SessionMaxGap time.Duration
 	Replication
+	// Mail sends scheduled reports.
+	Mail MailConfig
 }
 
 // Register adds the flags to fs.
@@ -129,7 +132,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.registerOIDC(fs)
 	fs.StringVar(&c.AlertingAddr, "alerting-addr", "", "alerting gRPC host:port for the console's alert pages (empty: those pages say so)")
 	fs.StringVar(&c.IngestionAddr, "ingestion-addr", "", "ingestion gRPC host:port for the console's access keys page (empty: that page says so)")
-	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of reporting's buckets (console session keys, projection leases)")
+	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of reporting's buckets (console session keys, projection leases, report schedules)")
 	fs.StringVar(&c.PersonalDataOrgs, "personal-data-orgs", "", "retired: each organisation's owner sets it (tokenctl personal-data); refused when set")
 	privacy.RegisterKey(fs, &c.UserHashKey)
 	fs.Float64Var(&c.TokenPrice, "token-price", 3, "price of one token, for licensing advice")
@@ -140,6 +143,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.IdleDays, "advice-idle-days", 90, "days without a charge after which an assigned user should be unassigned")
 	fs.StringVar(&c.TokenBuckets, "token-buckets", "100,500,1000", "upper bounds of the by-product token buckets")
 	fs.DurationVar(&c.SessionMaxGap, "session-max-gap", 15*time.Minute, "longest gap between a session's events counted as active or idle time")
+	c.Mail.register(fs)
 }
 
 func (c *Config) registerOIDC(fs *flag.FlagSet) {
@@ -190,7 +194,8 @@ func checkRetired(c *Config) error {
 
 // Validate joins every configuration problem.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey), checkRetired(c), c.Replication.validate()}
+	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey),
+		checkRetired(c), c.Replication.validate(), c.Mail.SMTP.Validate()}
 	if c.ClickHouseAddr == "" {
 		errs = append(errs, config.Required("clickhouse-addr"))
 	}
@@ -243,6 +248,8 @@ type Service struct {
 	grpc    *grpcserver.Server
 	console *console.Server
 	projs   []*projector.Projector
+	// scheduler sends scheduled reports (nil without -smtp-addr).
+	scheduler *schedule.Scheduler
 	// settings are the organisations' personal-data settings.
 	settings *privacy.Settings
 	// leases share the streams' projection among replicas (nil: no lease).
@@ -309,6 +316,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	opts.Reports = query.NewReader(s.ch)
 	opts.Plans = planstore.New(s.ch)
+	sender, err := openSchedules(ctx, js, cfg.Mail, cfg.Replicas, &opts)
+	if err != nil {
+		return nil, err
+	}
 	tlsConf, err := transport(cfg)
 	if err != nil {
 		return nil, err
@@ -321,7 +332,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	v1.RegisterReportingServiceServer(s.grpc, server.NewWith(opts))
+	opts.ScheduleCreated = func() {
+		if s.scheduler != nil {
+			s.scheduler.Nudge()
+		}
+	}
+	srv := server.NewWith(opts)
+	v1.RegisterReportingServiceServer(s.grpc, srv)
+	if s.scheduler, err = s.newScheduler(js, opts.Schedules, srv, sender); err != nil {
+		return nil, err
+	}
 	if cfg.ConsoleListen != "" {
 		if err := s.listenConsole(ctx, cfg, tlsConf, js, opts.Privacy); err != nil {
 			return nil, err
@@ -432,6 +452,12 @@ func (s *Service) Run(ctx context.Context) error {
 		go func() { projDone <- s.project(projCtx, p) }()
 	}
 	watchDone := s.watchClickHouse(projCtx)
+	schedDone := make(chan error, 1)
+	if s.scheduler != nil {
+		go func() { schedDone <- s.scheduler.Run(projCtx) }()
+	} else {
+		schedDone <- nil
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
 	consoleDone := make(chan error, 1)
@@ -468,6 +494,7 @@ func (s *Service) Run(ctx context.Context) error {
 		runErr = errors.Join(runErr, <-projDone)
 	}
 	<-watchDone
+	runErr = errors.Join(runErr, <-schedDone)
 	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	if !serveStopped {
 		runErr = errors.Join(runErr, <-serveDone)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/config"
+	"github.com/tokenmeter/tokenmeter/libs/email"
 	"github.com/tokenmeter/tokenmeter/services/alerting"
 	"github.com/tokenmeter/tokenmeter/services/ingestion"
 	"github.com/tokenmeter/tokenmeter/services/ledger"
@@ -75,6 +76,9 @@ type Options struct {
 	// Now is the server clock of ledger and ingestion (nil: wall clock).
 	Now func() time.Time
 	Log *slog.Logger
+	// Mail is the SMTP server alerting and reporting send e-mail through
+	// (zero: no e-mail endpoints, no report schedules).
+	Mail email.Config
 	// Reporting adjusts the reporting service's configuration before it
 	// starts (console single sign-on in tests); nil: the defaults.
 	Reporting func(*reporting.Config)
@@ -149,6 +153,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	// A dev stack's webhooks go to receivers on this machine.
 	ac.WebhookAllow = "127.0.0.1,::1,localhost"
 	ac.UserHashKey = UserHashKey
+	ac.Mail = o.Mail
 	if s.Alerting, err = alerting.New(ctx, ac, o.Log.With("service", "alerting")); err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
 	}
@@ -161,6 +166,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	rc.LedgerAddr, rc.LedgerAPIKey = s.Ledger.Addr(), ReportingKey
 	rc.ConsoleListen, rc.AlertingAddr, rc.IngestionAddr = o.ConsoleListen, s.Alerting.Addr(), s.Ingestion.Addr()
 	rc.UserHashKey = UserHashKey
+	rc.Mail.SMTP = o.Mail
 	rc.Subscriptions = "REVIT=2910:Revit,ACAD=1975:AutoCAD,CIVIL3D=2910:Civil 3D,3DSMAX=1975:3ds Max"
 	if o.Reporting != nil {
 		o.Reporting(&rc)

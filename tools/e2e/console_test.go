@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/email"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -36,10 +37,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
+	mail := testkit.StartMailpit(t, false) // scheduled reports are read back from it
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0",
 		AlertingListen: "127.0.0.1:0", ConsoleListen: "127.0.0.1:0",
+		Mail: email.Config{Addr: mail.SMTPAddr, From: "tokenmeter@e2e.test", TLS: email.TLSStartTLS, CA: mail.CA,
+			User: mail.User, PasswordFile: mail.PasswordFile, Auth: "plain"},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -95,7 +99,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd.Dir = spec
 	cmd.Env = append(os.Environ(),
 		"CONSOLE_URL="+stack.Reporting.ConsoleURL(), "ADMIN_KEY="+devstack.AdminKey, "OWNER_KEY="+devstack.OwnerKey,
-		"SCREENSHOT_DIR="+shots, "EXPECT="+string(expect), "CHROMIUM="+chromium)
+		"SCREENSHOT_DIR="+shots, "EXPECT="+string(expect), "CHROMIUM="+chromium, "MAILPIT_URL="+mail.API)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser tests:\n%s", out)
 	var exit *exec.ExitError

@@ -3,6 +3,7 @@ package tokenctl
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +28,11 @@ func webhooksTable(hooks []*v1.Webhook, withSecret bool) *table {
 	}
 	t := newTable(header...)
 	for _, h := range hooks {
-		row := []any{h.GetTeamId(), h.GetWebhookId(), h.GetUrl(), h.GetKinds(), severity(h.GetMinSeverity()), h.GetDisabled()}
+		target := h.GetUrl()
+		if len(h.GetEmailTo()) > 0 {
+			target = "mailto:" + strings.Join(h.GetEmailTo(), ",")
+		}
+		row := []any{h.GetTeamId(), h.GetWebhookId(), target, h.GetKinds(), severity(h.GetMinSeverity()), h.GetDisabled()}
 		if withSecret {
 			row = append(row, h.GetSecret())
 		}
@@ -69,21 +74,31 @@ func (a *app) webhooksListCommand() *cobra.Command {
 func (a *app) webhooksSetCommand() *cobra.Command {
 	var (
 		secret, minSeverity string
-		kinds               []string
+		kinds, emailTo      []string
 		disabled            bool
 	)
 	cmd := &cobra.Command{
-		Use:   "set TEAM WEBHOOK_ID URL",
-		Short: "Create or replace a team's webhook",
+		Use:   "set TEAM WEBHOOK_ID (URL | --email ADDRESS...)",
+		Short: "Create or replace a team's webhook or e-mail endpoint",
 		Long: `Create the webhook WEBHOOK_ID (a name of your choice, e.g. ops-slack) of TEAM
 posting to URL, or replace it. Without --secret a signing secret is generated
-and printed this once.`,
+and printed this once. With --email (and no URL) the alerts go by e-mail to up
+to 10 addresses through the alerting service's SMTP server (-smtp-addr).`,
 		Example: `  tokenctl alerts webhooks set design ops https://hooks.example.com/tokenmeter --kind low_balance,pack_expiring
-  tokenctl alerts webhooks set design pager https://hooks.example.com/tm --min-severity critical`,
-		Args:              exactArgs("TEAM", "WEBHOOK_ID", "URL"),
+  tokenctl alerts webhooks set design pager https://hooks.example.com/tm --min-severity critical
+  tokenctl alerts webhooks set design licence-office --email licences@example.com,cfo@example.com --kind low_balance`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(emailTo) > 0 {
+				return exactArgs("TEAM", "WEBHOOK_ID")(cmd, args)
+			}
+			return exactArgs("TEAM", "WEBHOOK_ID", "URL")(cmd, args)
+		},
 		ValidArgsFunction: completeArgs(a.teams, nil, nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h := &v1.Webhook{WebhookId: args[1], TeamId: args[0], Url: args[2], Kinds: sortedSet(kinds), Secret: secret, Disabled: disabled}
+			h := &v1.Webhook{WebhookId: args[1], TeamId: args[0], Kinds: sortedSet(kinds), Secret: secret, Disabled: disabled, EmailTo: emailTo}
+			if len(args) == 3 {
+				h.Url = args[2]
+			}
 			if minSeverity != "" {
 				s, err := parseEnum[v1.Severity]("--min-severity", minSeverity, v1.Severity_value, "SEVERITY_")
 				if err != nil {
@@ -99,7 +114,7 @@ and printed this once.`,
 			if err != nil {
 				return err
 			}
-			shown := resp.GetWebhook().GetSecret() != "" && secret == ""
+			shown := resp.GetWebhook().GetSecret() != "" && secret == "" && len(emailTo) == 0
 			if shown && a.settings.Output == outputTable {
 				fmt.Fprintln(cmd.ErrOrStderr(), "tokenctl: the generated secret is shown this once: give it to the receiver now")
 			}
@@ -111,6 +126,7 @@ and printed this once.`,
 	f.StringVar(&minSeverity, "min-severity", "", fmt.Sprintf("lowest severity delivered: %v (default: all)", enumNames(v1.Severity_value, "SEVERITY_")))
 	f.StringVar(&secret, "secret", "", "HMAC-SHA256 signing secret (default: generated)")
 	f.BoolVar(&disabled, "disabled", false, "keep the webhook but deliver nothing")
+	f.StringSliceVar(&emailTo, "email", nil, "e-mail the alerts to these addresses instead of posting to a URL (at most 10)")
 	completeFlag(cmd, "kind", fixed(alertKinds...))
 	completeFlag(cmd, "min-severity", fixed(enumNames(v1.Severity_value, "SEVERITY_")...))
 	return cmd

@@ -21,7 +21,7 @@ with --range (` + strings.Join(rangeNames(), ", ") + `; the short forms
 and the teams with --team (default: every team of the organisation).`,
 	}
 	cmd.AddCommand(a.summaryCommand(), a.byDayCommand(), a.byProductCommand(), a.byUserCommand(), a.byAttributeCommand(), a.denialsCommand(), a.spendCommand(), a.sessionsCommand(),
-		a.forecastCommand(), a.adviceCommand(), a.subscriptionUsageCommand())
+		a.forecastCommand(), a.adviceCommand(), a.subscriptionUsageCommand(), a.schedulesCommand())
 	return cmd
 }
 

@@ -28,16 +28,23 @@ type stack struct {
 	natsURL string
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T) *stack { return startStackWith(t, nil) }
+
+// startStackWith is startStack with tweak applied to the stack's options.
+func startStackWith(t *testing.T, tweak func(*devstack.Options)) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	natsURL, _ := testkit.NATS(t)
 	_, db := testkit.ClickHouse(t)
-	s, err := devstack.Start(ctx, devstack.Options{
+	o := devstack.Options{
 		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	s, err := devstack.Start(ctx, o)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		cancel()

@@ -48,6 +48,7 @@ type options struct {
 	ingestionHTTP, console               string
 	demoWeeks                            int
 	logLevel, otlp, metrics              string
+	mailSMTP, mailUI                     string
 }
 
 func run(ctx context.Context, args []string) error {
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "service log level")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP/gRPC collector host:port")
 	fs.StringVar(&o.metrics, "metrics-listen", "127.0.0.1:7090", "Prometheus metrics of the four services at /metrics (empty: none)")
+	fs.StringVar(&o.mailSMTP, "mail-smtp-listen", "127.0.0.1:1025", "SMTP address of the local mailpit that alerts and scheduled reports are e-mailed to (empty: no e-mail)")
+	fs.StringVar(&o.mailUI, "mail-ui-listen", "127.0.0.1:8025", "web UI of the local mailpit: the mail sent")
 	if err := config.Parse(fs, args); err != nil {
 		return err
 	}
@@ -94,18 +97,34 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 
+	mail, stopMail, err := startMailpit(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer stopMail()
 	stack, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: ns.ClientURL(), NATSCreds: creds, ClickHouseAddr: o.clickhouseAddr, ClickHouseDatabase: o.clickhouseDB,
 		IngestionListen: o.ingestion, IngestionHTTPListen: o.ingestionHTTP, LedgerListen: o.ledger, ReportingListen: o.reporting, AlertingListen: o.alerts,
-		ConsoleListen: o.console, Log: log, ResetStaleProjections: true,
+		ConsoleListen: o.console, Log: log, ResetStaleProjections: true, Mail: mail,
 	})
 	if err != nil {
 		return err
 	}
+	if mail.Enabled() && o.demoWeeks > 0 {
+		if err := demoAlertMail(ctx, stack); err != nil {
+			return err
+		}
+	}
 	if err := loadDemo(ctx, stack, natsauth.Client{URL: ns.ClientURL(), Identity: natsauth.Ingestion, Creds: creds[natsauth.Ingestion]}, o.demoWeeks); err != nil {
 		return err
 	}
+	if mail.Enabled() && o.demoWeeks > 0 {
+		if err := demoSchedule(ctx, stack); err != nil {
+			return err
+		}
+	}
 	printWelcome(stack, o.stateDir, ns.ClientURL(), o.clickhouseAddr, o.clickhouseDB)
+	printMail(mail, o.mailUI)
 	<-ctx.Done()
 	fmt.Println("\nstopping: draining services ...")
 	return stack.Wait()
@@ -132,6 +151,8 @@ func (o options) listenAddrs() []listenAddr {
 		{"alerting gRPC", "-alerting-listen", o.alerts},
 		{"web console", "-console-listen", o.console},
 		{"metrics", "-metrics-listen", o.metrics},
+		{"mailpit SMTP", "-mail-smtp-listen", o.mailSMTP},
+		{"mailpit UI", "-mail-ui-listen", mailUI(o)},
 	}
 }
 

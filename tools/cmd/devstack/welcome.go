@@ -5,6 +5,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/tokenmeter/tokenmeter/libs/email"
+
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
@@ -53,4 +55,26 @@ the patched Go 1.27.3, so first: export GOTOOLCHAIN=go1.27.3):
 		devstack.LauncherKey, s.Ingestion.HTTPAddr(),
 		devstack.LauncherKey, s.Ingestion.Addr(), devstack.AdminKey, s.Ledger.Addr(),
 		devstack.AdminKey, s.Reporting.Addr(), devstack.AdminKey, s.Alerting.Addr())
+}
+
+// printMail says where the mail the stack sends shows up.
+func printMail(mail email.Config, ui string) {
+	if !mail.Enabled() {
+		fmt.Println("  mail       none (-mail-smtp-listen is empty, or mailpit could not be built)")
+		return
+	}
+	fmt.Printf(`  mail       http://%s   (mailpit: every e-mail the stack sends, SMTP %s with AUTH)
+             team design's low-balance, expiring-pack, run-out and denial alerts go to
+             licences@demo.localhost; a monthly usage summary of design and civil with its
+             XLSX to cfo@demo.localhost (sent at once for last month, then each month).
+             Add your own: go run ./tools/cmd/tokenctl report schedules create forecast --to you@example.com
+
+`, ui, mail.Addr)
+}
+
+func mailUI(o options) string {
+	if o.mailSMTP == "" {
+		return ""
+	}
+	return o.mailUI
 }

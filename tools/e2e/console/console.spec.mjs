@@ -17,6 +17,7 @@ const adminKey = env('ADMIN_KEY');
 const ownerKey = env('OWNER_KEY');
 const shots = env('SCREENSHOT_DIR');
 const expected = JSON.parse(env('EXPECT'));
+const mailpit = env('MAILPIT_URL');
 
 let browser;
 let page;
@@ -360,6 +361,34 @@ test('the console', async (t) => {
     const file = `${shots}/${download.suggestedFilename()}`;
     await download.saveAs(file);
     assert.equal((await readFile(file)).subarray(0, 2).toString(), 'PK', 'an XLSX file is a zip');
+  });
+
+  await step('scheduled reports: an admin schedules a usage summary; it arrives by e-mail with its XLSX', async () => {
+    await page.getByRole('link', { name: 'Scheduled reports' }).click();
+    await page.locator('#schedule-report').selectOption('SCHEDULED_REPORT_USAGE_SUMMARY');
+    await page.locator('#schedule-format').selectOption('EXPORT_FORMAT_XLSX');
+    await page.locator('#schedule-to').fill('cfo@e2e.test');
+    await page.getByRole('button', { name: 'Schedule' }).click();
+    const schedules = page.getByTestId('schedules-table');
+    await schedules.getByText('cfo@e2e.test').waitFor();
+    let mail;
+    for (let i = 0; i < 100 && !mail; i++) {
+      const list = await (await fetch(`${mailpit}/api/v1/messages`)).json();
+      mail = list.messages.find((m) => m.Subject.startsWith('[tokenmeter] usage summary '));
+      if (!mail) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(mail, 'the report reached the SMTP server');
+    assert.deepEqual(mail.To.map((a) => a.Address), ['cfo@e2e.test']);
+    const full = await (await fetch(`${mailpit}/api/v1/message/${mail.ID}`)).json();
+    assert.match(full.Attachments[0].FileName, /^tokenmeter-usage-.*\.xlsx$/);
+    const file = await (await fetch(`${mailpit}/api/v1/message/${mail.ID}/part/${full.Attachments[0].PartID}`)).arrayBuffer();
+    assert.equal(Buffer.from(file).subarray(0, 2).toString(), 'PK', 'the attachment is a workbook');
+    await page.getByRole('link', { name: 'Export' }).click();
+    await page.getByRole('link', { name: 'Scheduled reports' }).click();
+    await schedules.getByText(/: sent$/).waitFor();
+    await shot('schedules');
+    await schedules.getByRole('button', { name: /^Delete schedule / }).click();
+    await schedules.getByText('cfo@e2e.test').waitFor({ state: 'detached' });
   });
 
   await step('alerts: a new alert appears live, without reloading', async () => {

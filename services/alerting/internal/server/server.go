@@ -40,6 +40,8 @@ type Server struct {
 	// People, when set, hides the text of alerts raised while their
 	// organisation showed people, once it no longer does.
 	People *privacy.Policy
+	// Mail says the service can send e-mail (-smtp-addr), which an endpoint with email_to needs.
+	Mail bool
 
 	stopOnce sync.Once
 	stopping chan struct{}

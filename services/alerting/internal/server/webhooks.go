@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tokenmeter/tokenmeter/libs/email"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
@@ -32,6 +33,9 @@ func (s *Server) SetWebhook(ctx context.Context, req *v1.SetWebhookRequest) (*v1
 	}
 	if err := checkWebhook(h, s.hooks); err != nil {
 		return nil, err
+	}
+	if len(h.GetEmailTo()) > 0 && !s.Mail {
+		return nil, status.Error(codes.FailedPrecondition, "this alerting service sends no e-mail: its operator sets -smtp-addr")
 	}
 	if err := s.roomForWebhook(ctx, org, h); err != nil {
 		return nil, err
@@ -79,7 +83,14 @@ func checkWebhook(h *v1.Webhook, hooks *webhook.Policy) error {
 	var v grpcserver.Violations
 	v.Check("webhook.webhook_id", eventlog.CheckID("webhook id", h.GetWebhookId()))
 	v.Check("webhook.team_id", eventlog.CheckID("team id", h.GetTeamId()))
-	if len(h.GetUrl()) > maxWebhookURL {
+	if len(h.GetEmailTo()) > 0 {
+		if err := email.CheckRecipients(h.GetEmailTo()); err != nil {
+			v.Add("webhook.email_to", "%v", err)
+		}
+		if h.GetUrl() != "" {
+			v.Add("webhook.url", "must be empty when email_to is set")
+		}
+	} else if len(h.GetUrl()) > maxWebhookURL {
 		v.Add("webhook.url", "must be at most %d bytes, got %d", maxWebhookURL, len(h.GetUrl()))
 	} else if err := hooks.CheckURL(h.GetUrl()); err != nil {
 		v.Add("webhook.url", "%v, got %s", err, quote.Prefix(h.GetUrl()))

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/email"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -54,6 +55,13 @@ type Options struct {
 	CountEvery time.Duration
 	// Meter provides the dispatcher's series (default the global provider).
 	Meter metric.MeterProvider
+	// Mail sends to endpoints with e-mail recipients (nil: such deliveries fail).
+	Mail Mailer
+}
+
+// Mailer sends one e-mail (email.Sender).
+type Mailer interface {
+	Send(ctx context.Context, m email.Message) error
 }
 
 func (o *Options) defaults() {
@@ -234,7 +242,7 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 // deliver posts a to hook until it succeeds, the endpoint refuses it for
 // good, or the attempts run out; the last two record a dead letter.
 func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.Webhook, a *v1.Alert) {
-	body, err := Body(a)
+	send, channel, err := d.sender(hook, a)
 	if err != nil {
 		d.o.Log.ErrorContext(ctx, "encode webhook body", "err", err)
 		return
@@ -243,17 +251,17 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 	var last error
 	attempt := 1
 	for ; ; attempt++ {
-		if last = d.post(ctx, hook, a, body, attempt); last == nil {
-			d.countOutcome(ctx, outcomeDelivered)
+		if last = send(ctx, attempt); last == nil {
+			d.countOutcome(ctx, channel, outcomeDelivered)
 			d.o.Log.InfoContext(ctx, "webhook delivered", "webhook", hook.GetWebhookId(), "alert_id", a.GetAlertId(), "attempt", attempt)
 			return
 		}
-		d.o.Log.WarnContext(ctx, "webhook failed", "webhook", hook.GetWebhookId(), "url", Redact(hook.GetUrl()),
+		d.o.Log.WarnContext(ctx, "webhook failed", "webhook", hook.GetWebhookId(), "url", target(hook),
 			"alert_id", a.GetAlertId(), "attempt", attempt, "err", failure(last))
 		if attempt == d.o.Attempts || errors.Is(last, errPermanent) {
 			break
 		}
-		d.countOutcome(ctx, outcomeRetry)
+		d.countOutcome(ctx, channel, outcomeRetry)
 		_ = msg.InProgress()
 		select {
 		case <-ctx.Done():
@@ -262,8 +270,8 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg, hook *v1.We
 		}
 		wait = min(2*wait, d.o.MaxBackoff)
 	}
-	d.countOutcome(ctx, outcomeDead)
-	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: Redact(hook.GetUrl()), Alert: a,
+	d.countOutcome(ctx, channel, outcomeDead)
+	dl := &v1.DeadLetter{WebhookId: hook.GetWebhookId(), TeamId: hook.GetTeamId(), Url: target(hook), Alert: a,
 		Attempts: int32(attempt), LastError: failure(last), FailedAt: timestamppb.New(d.o.Now())}
 	if err := d.store.DeadLetters.Put(ctx, a.GetOrgId(), dl); err != nil {
 		d.o.Log.ErrorContext(ctx, "record dead letter", "err", err)

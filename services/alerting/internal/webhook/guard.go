@@ -133,6 +133,10 @@ func failure(err error) string {
 		return "address not allowed"
 	case errors.Is(err, errStatus):
 		return err.Error()
+	case errors.Is(err, errNoMail):
+		return "no SMTP server configured"
+	case errors.Is(err, errMail):
+		return errMail.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
 	default:

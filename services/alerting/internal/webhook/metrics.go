@@ -34,7 +34,7 @@ func (d *Dispatcher) instrument() (metric.Registration, error) {
 	var errs [2]error
 	in := &instruments{}
 	in.deliveries, errs[0] = m.Int64Counter("tokenmeter.alerting.webhook.deliveries",
-		metric.WithDescription("Webhook delivery attempts by outcome: delivered, retry (failed, tried again), dead (given up)"))
+		metric.WithDescription("Alert delivery attempts by channel (webhook, email) and outcome: delivered, retry (failed, tried again), dead (given up)"))
 	in.held, errs[1] = m.Int64ObservableGauge("tokenmeter.alerting.dead_letters",
 		metric.WithDescription("Webhook deliveries given up and held as dead letters"))
 	if err := errors.Join(errs[:]...); err != nil {
@@ -56,14 +56,16 @@ func (d *Dispatcher) instrument() (metric.Registration, error) {
 // zero shows every outcome's count from the start, so rates and absence
 // checks see a series before the first delivery.
 func (d *Dispatcher) zero(ctx context.Context) {
-	for _, o := range []string{outcomeDelivered, outcomeRetry, outcomeDead} {
-		d.metrics.deliveries.Add(ctx, 0, metric.WithAttributes(attribute.String("outcome", o)))
+	for _, c := range []string{channelWebhook, channelEmail} {
+		for _, o := range []string{outcomeDelivered, outcomeRetry, outcomeDead} {
+			d.metrics.deliveries.Add(ctx, 0, metric.WithAttributes(attribute.String("channel", c), attribute.String("outcome", o)))
+		}
 	}
 }
 
-// countOutcome counts one attempt's outcome.
-func (d *Dispatcher) countOutcome(ctx context.Context, outcome string) {
-	d.metrics.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+// countOutcome counts one attempt's outcome on a channel (webhook, email).
+func (d *Dispatcher) countOutcome(ctx context.Context, channel, outcome string) {
+	d.metrics.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", channel), attribute.String("outcome", outcome)))
 }
 
 // countDeadLetters keeps the number of dead letters held, read from the

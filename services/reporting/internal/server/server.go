@@ -18,6 +18,7 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schedule"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/sessions"
 )
 
@@ -105,25 +106,31 @@ type Options struct {
 	// SessionMaxGap is the most one gap between a session's events counts
 	// as active or idle time (default 15 minutes).
 	SessionMaxGap time.Duration
-	Log           *slog.Logger
-	Now           func() time.Time
+	// Schedules keeps the report schedules (nil: no mail, so none);
+	// ScheduleCreated is told of each new one.
+	Schedules       *schedule.Store
+	ScheduleCreated func()
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 // Server implements tokenmeter.v1.ReportingService.
 type Server struct {
 	v1.UnimplementedReportingServiceServer
-	reports  Reports
-	balances Balances
-	plans    Plans
-	privacy  *privacy.Policy
-	profiles Profiles
-	zones    Zones
-	advice   advice.Config
-	buckets  []int64
-	idleDays int
-	maxGap   time.Duration
-	log      *slog.Logger
-	now      func() time.Time
+	reports   Reports
+	balances  Balances
+	plans     Plans
+	privacy   *privacy.Policy
+	profiles  Profiles
+	zones     Zones
+	advice    advice.Config
+	buckets   []int64
+	idleDays  int
+	maxGap    time.Duration
+	schedules *schedule.Store
+	created   func()
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // New returns the handlers; now is the clock that anchors date presets.
@@ -149,7 +156,7 @@ func NewWith(o Options) *Server {
 		o.SessionMaxGap = 15 * time.Minute
 	}
 	return &Server{reports: o.Reports, balances: o.Balances, plans: o.Plans, privacy: o.Privacy, profiles: o.Profiles, zones: o.Zones, advice: o.Advice,
-		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, log: o.Log, now: o.Now}
+		buckets: o.Buckets, idleDays: o.IdleDays, maxGap: o.SessionMaxGap, schedules: o.Schedules, created: o.ScheduleCreated, log: o.Log, now: o.Now}
 }
 
 // caller returns the authenticated principal; every query is confined to its org.

@@ -1464,7 +1464,9 @@ func (x *SetRulesResponse) GetTeam() *TeamRules {
 	return nil
 }
 
-// Webhook is a team's endpoint that receives its alerts as signed JSON POSTs.
+// Webhook is a team's endpoint that receives its alerts: as signed JSON
+// POSTs to url, or, when email_to is set, as e-mail through the operator's
+// SMTP server (url then empty). Retries and dead letters are the same.
 type Webhook struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	WebhookId string                 `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
@@ -1477,8 +1479,11 @@ type Webhook struct {
 	MinSeverity Severity `protobuf:"varint,5,opt,name=min_severity,json=minSeverity,proto3,enum=tokenmeter.v1.Severity" json:"min_severity,omitempty"`
 	// HMAC-SHA256 signing secret. Chosen on SetWebhook (or generated when empty
 	// and returned once); never returned by ListWebhooks.
-	Secret        string `protobuf:"bytes,6,opt,name=secret,proto3" json:"secret,omitempty"`
-	Disabled      bool   `protobuf:"varint,7,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	Secret   string `protobuf:"bytes,6,opt,name=secret,proto3" json:"secret,omitempty"`
+	Disabled bool   `protobuf:"varint,7,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// E-mail recipients (bare addresses, at most 10, each at most 254 bytes)
+	// instead of a url; delivery needs the service's -smtp-addr.
+	EmailTo       []string `protobuf:"bytes,8,rep,name=email_to,json=emailTo,proto3" json:"email_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1560,6 +1565,13 @@ func (x *Webhook) GetDisabled() bool {
 		return x.Disabled
 	}
 	return false
+}
+
+func (x *Webhook) GetEmailTo() []string {
+	if x != nil {
+		return x.EmailTo
+	}
+	return nil
 }
 
 type ListWebhooksRequest struct {
@@ -2207,7 +2219,7 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x125\n" +
 	"\bsettings\x18\x02 \x01(\v2\x19.tokenmeter.v1.AlertRulesR\bsettings\"@\n" +
 	"\x10SetRulesResponse\x12,\n" +
-	"\x04team\x18\x01 \x01(\v2\x18.tokenmeter.v1.TeamRulesR\x04team\"\xd9\x01\n" +
+	"\x04team\x18\x01 \x01(\v2\x18.tokenmeter.v1.TeamRulesR\x04team\"\xf4\x01\n" +
 	"\aWebhook\x12\x1d\n" +
 	"\n" +
 	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x17\n" +
@@ -2216,7 +2228,8 @@ const file_tokenmeter_v1_alerting_proto_rawDesc = "" +
 	"\x05kinds\x18\x04 \x03(\tR\x05kinds\x12:\n" +
 	"\fmin_severity\x18\x05 \x01(\x0e2\x17.tokenmeter.v1.SeverityR\vminSeverity\x12\x16\n" +
 	"\x06secret\x18\x06 \x01(\tR\x06secret\x12\x1a\n" +
-	"\bdisabled\x18\a \x01(\bR\bdisabled\"l\n" +
+	"\bdisabled\x18\a \x01(\bR\bdisabled\x12\x19\n" +
+	"\bemail_to\x18\b \x03(\tR\aemailTo\"l\n" +
 	"\x13ListWebhooksRequest\x12\x19\n" +
 	"\bteam_ids\x18\x01 \x03(\tR\ateamIds\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +

@@ -22,6 +22,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ReportSentState is how far the delivery of one period's report went.
+type ReportSentState int32
+
+const (
+	ReportSentState_REPORT_SENT_STATE_UNSPECIFIED ReportSentState = 0
+	// Claimed and handed to the SMTP server; a restart that finds it does not
+	// send again (the mail may have gone out).
+	ReportSentState_REPORT_SENT_STATE_SENDING ReportSentState = 1
+	ReportSentState_REPORT_SENT_STATE_SENT    ReportSentState = 2
+	// Given up after every attempt failed.
+	ReportSentState_REPORT_SENT_STATE_FAILED ReportSentState = 3
+)
+
+// Enum value maps for ReportSentState.
+var (
+	ReportSentState_name = map[int32]string{
+		0: "REPORT_SENT_STATE_UNSPECIFIED",
+		1: "REPORT_SENT_STATE_SENDING",
+		2: "REPORT_SENT_STATE_SENT",
+		3: "REPORT_SENT_STATE_FAILED",
+	}
+	ReportSentState_value = map[string]int32{
+		"REPORT_SENT_STATE_UNSPECIFIED": 0,
+		"REPORT_SENT_STATE_SENDING":     1,
+		"REPORT_SENT_STATE_SENT":        2,
+		"REPORT_SENT_STATE_FAILED":      3,
+	}
+)
+
+func (x ReportSentState) Enum() *ReportSentState {
+	p := new(ReportSentState)
+	*p = x
+	return p
+}
+
+func (x ReportSentState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReportSentState) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (ReportSentState) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_events_proto_enumTypes[0]
+}
+
+func (x ReportSentState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReportSentState.Descriptor instead.
+func (ReportSentState) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
 // Event is the one envelope of every message on the LEDGER, USAGE and ALERTS
 // streams. It is a durable contract: fields are only ever added.
 type Event struct {
@@ -69,6 +125,9 @@ type Event struct {
 	//	*Event_Alert
 	//	*Event_PlannedProjectAdded
 	//	*Event_PlannedProjectRemoved
+	//	*Event_ReportScheduleSet
+	//	*Event_ReportScheduleDeleted
+	//	*Event_ReportSent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -432,6 +491,33 @@ func (x *Event) GetPlannedProjectRemoved() *PlannedProjectRemoved {
 	return nil
 }
 
+func (x *Event) GetReportScheduleSet() *ReportScheduleSet {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ReportScheduleSet); ok {
+			return x.ReportScheduleSet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetReportScheduleDeleted() *ReportScheduleDeleted {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ReportScheduleDeleted); ok {
+			return x.ReportScheduleDeleted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetReportSent() *ReportSent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ReportSent); ok {
+			return x.ReportSent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -570,6 +656,21 @@ type Event_PlannedProjectRemoved struct {
 	PlannedProjectRemoved *PlannedProjectRemoved `protobuf:"bytes,61,opt,name=planned_project_removed,json=plannedProjectRemoved,proto3,oneof"`
 }
 
+type Event_ReportScheduleSet struct {
+	// Values of reporting's REPORT_SCHEDULES bucket (never on a stream): a
+	// report schedule set or deleted by an admin (the actor), and how far
+	// its deliveries went.
+	ReportScheduleSet *ReportScheduleSet `protobuf:"bytes,63,opt,name=report_schedule_set,json=reportScheduleSet,proto3,oneof"`
+}
+
+type Event_ReportScheduleDeleted struct {
+	ReportScheduleDeleted *ReportScheduleDeleted `protobuf:"bytes,64,opt,name=report_schedule_deleted,json=reportScheduleDeleted,proto3,oneof"`
+}
+
+type Event_ReportSent struct {
+	ReportSent *ReportSent `protobuf:"bytes,65,opt,name=report_sent,json=reportSent,proto3,oneof"`
+}
+
 func (*Event_LaunchReceived) isEvent_Payload() {}
 
 func (*Event_HeartbeatReceived) isEvent_Payload() {}
@@ -631,6 +732,12 @@ func (*Event_Alert) isEvent_Payload() {}
 func (*Event_PlannedProjectAdded) isEvent_Payload() {}
 
 func (*Event_PlannedProjectRemoved) isEvent_Payload() {}
+
+func (*Event_ReportScheduleSet) isEvent_Payload() {}
+
+func (*Event_ReportScheduleDeleted) isEvent_Payload() {}
+
+func (*Event_ReportSent) isEvent_Payload() {}
 
 // Actor says who caused an event.
 type Actor struct {
@@ -3120,11 +3227,189 @@ func (x *TimeZoneSet) GetZone() string {
 	return ""
 }
 
+// ReportScheduleSet records a report schedule as an admin created it.
+type ReportScheduleSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Schedule      *ReportSchedule        `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportScheduleSet) Reset() {
+	*x = ReportScheduleSet{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportScheduleSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportScheduleSet) ProtoMessage() {}
+
+func (x *ReportScheduleSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportScheduleSet.ProtoReflect.Descriptor instead.
+func (*ReportScheduleSet) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ReportScheduleSet) GetSchedule() *ReportSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// ReportScheduleDeleted records that an admin deleted a schedule.
+type ReportScheduleDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ScheduleId    string                 `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportScheduleDeleted) Reset() {
+	*x = ReportScheduleDeleted{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportScheduleDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportScheduleDeleted) ProtoMessage() {}
+
+func (x *ReportScheduleDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportScheduleDeleted.ProtoReflect.Descriptor instead.
+func (*ReportScheduleDeleted) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ReportScheduleDeleted) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+// ReportSent is the last period of a schedule whose report was claimed.
+type ReportSent struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ScheduleId string                 `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// The period reported, e.g. "2026-11" (monthly) or "2026-W48" (weekly).
+	Period string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	State  ReportSentState        `protobuf:"varint,3,opt,name=state,proto3,enum=tokenmeter.v1.ReportSentState" json:"state,omitempty"`
+	At     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// A generic reason of the last failure.
+	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// The Message-ID the mail carries (the same on every attempt).
+	MessageId     string `protobuf:"bytes,6,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSent) Reset() {
+	*x = ReportSent{}
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSent) ProtoMessage() {}
+
+func (x *ReportSent) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_events_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSent.ProtoReflect.Descriptor instead.
+func (*ReportSent) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_events_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ReportSent) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *ReportSent) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *ReportSent) GetState() ReportSentState {
+	if x != nil {
+		return x.State
+	}
+	return ReportSentState_REPORT_SENT_STATE_UNSPECIFIED
+}
+
+func (x *ReportSent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ReportSent) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReportSent) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_events_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\"\xca\x13\n" +
+	"\x1atokenmeter/v1/events.proto\x12\rtokenmeter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tokenmeter/v1/types.proto\x1a\x1dtokenmeter/v1/reporting.proto\"\xbc\x15\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x15\n" +
@@ -3166,7 +3451,11 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\rtime_zone_set\x18; \x01(\v2\x1a.tokenmeter.v1.TimeZoneSetH\x00R\vtimeZoneSet\x12,\n" +
 	"\x05alert\x182 \x01(\v2\x14.tokenmeter.v1.AlertH\x00R\x05alert\x12X\n" +
 	"\x15planned_project_added\x18< \x01(\v2\".tokenmeter.v1.PlannedProjectAddedH\x00R\x13plannedProjectAdded\x12^\n" +
-	"\x17planned_project_removed\x18= \x01(\v2$.tokenmeter.v1.PlannedProjectRemovedH\x00R\x15plannedProjectRemovedB\t\n" +
+	"\x17planned_project_removed\x18= \x01(\v2$.tokenmeter.v1.PlannedProjectRemovedH\x00R\x15plannedProjectRemoved\x12R\n" +
+	"\x13report_schedule_set\x18? \x01(\v2 .tokenmeter.v1.ReportScheduleSetH\x00R\x11reportScheduleSet\x12^\n" +
+	"\x17report_schedule_deleted\x18@ \x01(\v2$.tokenmeter.v1.ReportScheduleDeletedH\x00R\x15reportScheduleDeleted\x12<\n" +
+	"\vreport_sent\x18A \x01(\v2\x19.tokenmeter.v1.ReportSentH\x00R\n" +
+	"reportSentB\t\n" +
 	"\apayload\"+\n" +
 	"\x05Actor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -3392,7 +3681,27 @@ const file_tokenmeter_v1_events_proto_rawDesc = "" +
 	"\x15PlannedProjectRemoved\x12\x17\n" +
 	"\aplan_id\x18\x01 \x01(\tR\x06planId\"!\n" +
 	"\vTimeZoneSet\x12\x12\n" +
-	"\x04zone\x18\x01 \x01(\tR\x04zoneBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x04zone\x18\x01 \x01(\tR\x04zone\"N\n" +
+	"\x11ReportScheduleSet\x129\n" +
+	"\bschedule\x18\x01 \x01(\v2\x1d.tokenmeter.v1.ReportScheduleR\bschedule\"8\n" +
+	"\x15ReportScheduleDeleted\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\"\xdc\x01\n" +
+	"\n" +
+	"ReportSent\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x124\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1e.tokenmeter.v1.ReportSentStateR\x05state\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x06 \x01(\tR\tmessageId*\x8d\x01\n" +
+	"\x0fReportSentState\x12!\n" +
+	"\x1dREPORT_SENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19REPORT_SENT_STATE_SENDING\x10\x01\x12\x1a\n" +
+	"\x16REPORT_SENT_STATE_SENT\x10\x02\x12\x1c\n" +
+	"\x18REPORT_SENT_STATE_FAILED\x10\x03BJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_events_proto_rawDescOnce sync.Once
@@ -3406,134 +3715,146 @@ func file_tokenmeter_v1_events_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_events_proto_rawDescData
 }
 
-var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_tokenmeter_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tokenmeter_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_tokenmeter_v1_events_proto_goTypes = []any{
-	(*Event)(nil),                   // 0: tokenmeter.v1.Event
-	(*Actor)(nil),                   // 1: tokenmeter.v1.Actor
-	(*LaunchReceived)(nil),          // 2: tokenmeter.v1.LaunchReceived
-	(*HeartbeatReceived)(nil),       // 3: tokenmeter.v1.HeartbeatReceived
-	(*SessionEnded)(nil),            // 4: tokenmeter.v1.SessionEnded
-	(*PackSplit)(nil),               // 5: tokenmeter.v1.PackSplit
-	(*PoolFigures)(nil),             // 6: tokenmeter.v1.PoolFigures
-	(*WindowCharged)(nil),           // 7: tokenmeter.v1.WindowCharged
-	(*LaunchCovered)(nil),           // 8: tokenmeter.v1.LaunchCovered
-	(*LaunchDenied)(nil),            // 9: tokenmeter.v1.LaunchDenied
-	(*PackAdded)(nil),               // 10: tokenmeter.v1.PackAdded
-	(*TokensAdjusted)(nil),          // 11: tokenmeter.v1.TokensAdjusted
-	(*PackExpired)(nil),             // 12: tokenmeter.v1.PackExpired
-	(*UserAssigned)(nil),            // 13: tokenmeter.v1.UserAssigned
-	(*UserUnassigned)(nil),          // 14: tokenmeter.v1.UserUnassigned
-	(*ProductRateSet)(nil),          // 15: tokenmeter.v1.ProductRateSet
-	(*PoolSuspended)(nil),           // 16: tokenmeter.v1.PoolSuspended
-	(*BudgetSet)(nil),               // 17: tokenmeter.v1.BudgetSet
-	(*BudgetCrossed)(nil),           // 18: tokenmeter.v1.BudgetCrossed
-	(*CapacityFigures)(nil),         // 19: tokenmeter.v1.CapacityFigures
-	(*CapacitySet)(nil),             // 20: tokenmeter.v1.CapacitySet
-	(*CapacityUsed)(nil),            // 21: tokenmeter.v1.CapacityUsed
-	(*CapacityReturned)(nil),        // 22: tokenmeter.v1.CapacityReturned
-	(*SubscriptionGranted)(nil),     // 23: tokenmeter.v1.SubscriptionGranted
-	(*SubscriptionRevoked)(nil),     // 24: tokenmeter.v1.SubscriptionRevoked
-	(*LaunchSubscribed)(nil),        // 25: tokenmeter.v1.LaunchSubscribed
-	(*PersonalDataSet)(nil),         // 26: tokenmeter.v1.PersonalDataSet
-	(*UserProfileSet)(nil),          // 27: tokenmeter.v1.UserProfileSet
-	(*UserErased)(nil),              // 28: tokenmeter.v1.UserErased
-	(*UserGroupSet)(nil),            // 29: tokenmeter.v1.UserGroupSet
-	(*UserGroupMembersChanged)(nil), // 30: tokenmeter.v1.UserGroupMembersChanged
-	(*UserGroupDeleted)(nil),        // 31: tokenmeter.v1.UserGroupDeleted
-	(*PlannedProjectAdded)(nil),     // 32: tokenmeter.v1.PlannedProjectAdded
-	(*PlannedProjectRemoved)(nil),   // 33: tokenmeter.v1.PlannedProjectRemoved
-	(*TimeZoneSet)(nil),             // 34: tokenmeter.v1.TimeZoneSet
-	nil,                             // 35: tokenmeter.v1.LaunchReceived.AttributesEntry
-	nil,                             // 36: tokenmeter.v1.WindowCharged.AttributesEntry
-	nil,                             // 37: tokenmeter.v1.LaunchCovered.AttributesEntry
-	nil,                             // 38: tokenmeter.v1.LaunchDenied.AttributesEntry
-	nil,                             // 39: tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	(*timestamppb.Timestamp)(nil),   // 40: google.protobuf.Timestamp
-	(*Alert)(nil),                   // 41: tokenmeter.v1.Alert
-	(Decision)(0),                   // 42: tokenmeter.v1.Decision
-	(DenyReason)(0),                 // 43: tokenmeter.v1.DenyReason
-	(PackSource)(0),                 // 44: tokenmeter.v1.PackSource
-	(AdjustmentKind)(0),             // 45: tokenmeter.v1.AdjustmentKind
-	(*Budget)(nil),                  // 46: tokenmeter.v1.Budget
-	(CapacityKind)(0),               // 47: tokenmeter.v1.CapacityKind
-	(*PlanSpec)(nil),                // 48: tokenmeter.v1.PlanSpec
+	(ReportSentState)(0),            // 0: tokenmeter.v1.ReportSentState
+	(*Event)(nil),                   // 1: tokenmeter.v1.Event
+	(*Actor)(nil),                   // 2: tokenmeter.v1.Actor
+	(*LaunchReceived)(nil),          // 3: tokenmeter.v1.LaunchReceived
+	(*HeartbeatReceived)(nil),       // 4: tokenmeter.v1.HeartbeatReceived
+	(*SessionEnded)(nil),            // 5: tokenmeter.v1.SessionEnded
+	(*PackSplit)(nil),               // 6: tokenmeter.v1.PackSplit
+	(*PoolFigures)(nil),             // 7: tokenmeter.v1.PoolFigures
+	(*WindowCharged)(nil),           // 8: tokenmeter.v1.WindowCharged
+	(*LaunchCovered)(nil),           // 9: tokenmeter.v1.LaunchCovered
+	(*LaunchDenied)(nil),            // 10: tokenmeter.v1.LaunchDenied
+	(*PackAdded)(nil),               // 11: tokenmeter.v1.PackAdded
+	(*TokensAdjusted)(nil),          // 12: tokenmeter.v1.TokensAdjusted
+	(*PackExpired)(nil),             // 13: tokenmeter.v1.PackExpired
+	(*UserAssigned)(nil),            // 14: tokenmeter.v1.UserAssigned
+	(*UserUnassigned)(nil),          // 15: tokenmeter.v1.UserUnassigned
+	(*ProductRateSet)(nil),          // 16: tokenmeter.v1.ProductRateSet
+	(*PoolSuspended)(nil),           // 17: tokenmeter.v1.PoolSuspended
+	(*BudgetSet)(nil),               // 18: tokenmeter.v1.BudgetSet
+	(*BudgetCrossed)(nil),           // 19: tokenmeter.v1.BudgetCrossed
+	(*CapacityFigures)(nil),         // 20: tokenmeter.v1.CapacityFigures
+	(*CapacitySet)(nil),             // 21: tokenmeter.v1.CapacitySet
+	(*CapacityUsed)(nil),            // 22: tokenmeter.v1.CapacityUsed
+	(*CapacityReturned)(nil),        // 23: tokenmeter.v1.CapacityReturned
+	(*SubscriptionGranted)(nil),     // 24: tokenmeter.v1.SubscriptionGranted
+	(*SubscriptionRevoked)(nil),     // 25: tokenmeter.v1.SubscriptionRevoked
+	(*LaunchSubscribed)(nil),        // 26: tokenmeter.v1.LaunchSubscribed
+	(*PersonalDataSet)(nil),         // 27: tokenmeter.v1.PersonalDataSet
+	(*UserProfileSet)(nil),          // 28: tokenmeter.v1.UserProfileSet
+	(*UserErased)(nil),              // 29: tokenmeter.v1.UserErased
+	(*UserGroupSet)(nil),            // 30: tokenmeter.v1.UserGroupSet
+	(*UserGroupMembersChanged)(nil), // 31: tokenmeter.v1.UserGroupMembersChanged
+	(*UserGroupDeleted)(nil),        // 32: tokenmeter.v1.UserGroupDeleted
+	(*PlannedProjectAdded)(nil),     // 33: tokenmeter.v1.PlannedProjectAdded
+	(*PlannedProjectRemoved)(nil),   // 34: tokenmeter.v1.PlannedProjectRemoved
+	(*TimeZoneSet)(nil),             // 35: tokenmeter.v1.TimeZoneSet
+	(*ReportScheduleSet)(nil),       // 36: tokenmeter.v1.ReportScheduleSet
+	(*ReportScheduleDeleted)(nil),   // 37: tokenmeter.v1.ReportScheduleDeleted
+	(*ReportSent)(nil),              // 38: tokenmeter.v1.ReportSent
+	nil,                             // 39: tokenmeter.v1.LaunchReceived.AttributesEntry
+	nil,                             // 40: tokenmeter.v1.WindowCharged.AttributesEntry
+	nil,                             // 41: tokenmeter.v1.LaunchCovered.AttributesEntry
+	nil,                             // 42: tokenmeter.v1.LaunchDenied.AttributesEntry
+	nil,                             // 43: tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	(*timestamppb.Timestamp)(nil),   // 44: google.protobuf.Timestamp
+	(*Alert)(nil),                   // 45: tokenmeter.v1.Alert
+	(Decision)(0),                   // 46: tokenmeter.v1.Decision
+	(DenyReason)(0),                 // 47: tokenmeter.v1.DenyReason
+	(PackSource)(0),                 // 48: tokenmeter.v1.PackSource
+	(AdjustmentKind)(0),             // 49: tokenmeter.v1.AdjustmentKind
+	(*Budget)(nil),                  // 50: tokenmeter.v1.Budget
+	(CapacityKind)(0),               // 51: tokenmeter.v1.CapacityKind
+	(*PlanSpec)(nil),                // 52: tokenmeter.v1.PlanSpec
+	(*ReportSchedule)(nil),          // 53: tokenmeter.v1.ReportSchedule
 }
 var file_tokenmeter_v1_events_proto_depIdxs = []int32{
-	40, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
-	1,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
-	2,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
-	3,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
-	4,  // 4: tokenmeter.v1.Event.session_ended:type_name -> tokenmeter.v1.SessionEnded
-	7,  // 5: tokenmeter.v1.Event.window_charged:type_name -> tokenmeter.v1.WindowCharged
-	8,  // 6: tokenmeter.v1.Event.launch_covered:type_name -> tokenmeter.v1.LaunchCovered
-	9,  // 7: tokenmeter.v1.Event.launch_denied:type_name -> tokenmeter.v1.LaunchDenied
-	10, // 8: tokenmeter.v1.Event.pack_added:type_name -> tokenmeter.v1.PackAdded
-	11, // 9: tokenmeter.v1.Event.tokens_adjusted:type_name -> tokenmeter.v1.TokensAdjusted
-	12, // 10: tokenmeter.v1.Event.pack_expired:type_name -> tokenmeter.v1.PackExpired
-	13, // 11: tokenmeter.v1.Event.user_assigned:type_name -> tokenmeter.v1.UserAssigned
-	14, // 12: tokenmeter.v1.Event.user_unassigned:type_name -> tokenmeter.v1.UserUnassigned
-	15, // 13: tokenmeter.v1.Event.product_rate_set:type_name -> tokenmeter.v1.ProductRateSet
-	16, // 14: tokenmeter.v1.Event.pool_suspended:type_name -> tokenmeter.v1.PoolSuspended
-	17, // 15: tokenmeter.v1.Event.budget_set:type_name -> tokenmeter.v1.BudgetSet
-	18, // 16: tokenmeter.v1.Event.budget_crossed:type_name -> tokenmeter.v1.BudgetCrossed
-	20, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
-	21, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
-	22, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
-	23, // 20: tokenmeter.v1.Event.subscription_granted:type_name -> tokenmeter.v1.SubscriptionGranted
-	24, // 21: tokenmeter.v1.Event.subscription_revoked:type_name -> tokenmeter.v1.SubscriptionRevoked
-	25, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
-	26, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
-	27, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
-	29, // 25: tokenmeter.v1.Event.user_group_set:type_name -> tokenmeter.v1.UserGroupSet
-	30, // 26: tokenmeter.v1.Event.user_group_members_changed:type_name -> tokenmeter.v1.UserGroupMembersChanged
-	31, // 27: tokenmeter.v1.Event.user_group_deleted:type_name -> tokenmeter.v1.UserGroupDeleted
-	28, // 28: tokenmeter.v1.Event.user_erased:type_name -> tokenmeter.v1.UserErased
-	34, // 29: tokenmeter.v1.Event.time_zone_set:type_name -> tokenmeter.v1.TimeZoneSet
-	41, // 30: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
-	32, // 31: tokenmeter.v1.Event.planned_project_added:type_name -> tokenmeter.v1.PlannedProjectAdded
-	33, // 32: tokenmeter.v1.Event.planned_project_removed:type_name -> tokenmeter.v1.PlannedProjectRemoved
-	40, // 33: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	35, // 34: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
-	42, // 35: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
-	43, // 36: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	40, // 37: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
-	40, // 38: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
-	40, // 39: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
-	40, // 40: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 41: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 42: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
-	36, // 43: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
-	40, // 44: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
-	37, // 45: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
-	43, // 46: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
-	6,  // 47: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
-	38, // 48: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
-	40, // 49: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
-	40, // 50: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
-	44, // 51: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
-	6,  // 52: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
-	45, // 53: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
-	5,  // 54: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 55: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
-	6,  // 56: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
-	40, // 57: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
-	5,  // 58: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
-	6,  // 59: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
-	46, // 60: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
-	47, // 61: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
-	19, // 62: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	40, // 63: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 64: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	19, // 65: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
-	40, // 66: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
-	39, // 67: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
-	40, // 68: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
-	48, // 69: tokenmeter.v1.PlannedProjectAdded.plan:type_name -> tokenmeter.v1.PlanSpec
-	70, // [70:70] is the sub-list for method output_type
-	70, // [70:70] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	44, // 0: tokenmeter.v1.Event.server_time:type_name -> google.protobuf.Timestamp
+	2,  // 1: tokenmeter.v1.Event.actor:type_name -> tokenmeter.v1.Actor
+	3,  // 2: tokenmeter.v1.Event.launch_received:type_name -> tokenmeter.v1.LaunchReceived
+	4,  // 3: tokenmeter.v1.Event.heartbeat_received:type_name -> tokenmeter.v1.HeartbeatReceived
+	5,  // 4: tokenmeter.v1.Event.session_ended:type_name -> tokenmeter.v1.SessionEnded
+	8,  // 5: tokenmeter.v1.Event.window_charged:type_name -> tokenmeter.v1.WindowCharged
+	9,  // 6: tokenmeter.v1.Event.launch_covered:type_name -> tokenmeter.v1.LaunchCovered
+	10, // 7: tokenmeter.v1.Event.launch_denied:type_name -> tokenmeter.v1.LaunchDenied
+	11, // 8: tokenmeter.v1.Event.pack_added:type_name -> tokenmeter.v1.PackAdded
+	12, // 9: tokenmeter.v1.Event.tokens_adjusted:type_name -> tokenmeter.v1.TokensAdjusted
+	13, // 10: tokenmeter.v1.Event.pack_expired:type_name -> tokenmeter.v1.PackExpired
+	14, // 11: tokenmeter.v1.Event.user_assigned:type_name -> tokenmeter.v1.UserAssigned
+	15, // 12: tokenmeter.v1.Event.user_unassigned:type_name -> tokenmeter.v1.UserUnassigned
+	16, // 13: tokenmeter.v1.Event.product_rate_set:type_name -> tokenmeter.v1.ProductRateSet
+	17, // 14: tokenmeter.v1.Event.pool_suspended:type_name -> tokenmeter.v1.PoolSuspended
+	18, // 15: tokenmeter.v1.Event.budget_set:type_name -> tokenmeter.v1.BudgetSet
+	19, // 16: tokenmeter.v1.Event.budget_crossed:type_name -> tokenmeter.v1.BudgetCrossed
+	21, // 17: tokenmeter.v1.Event.capacity_set:type_name -> tokenmeter.v1.CapacitySet
+	22, // 18: tokenmeter.v1.Event.capacity_used:type_name -> tokenmeter.v1.CapacityUsed
+	23, // 19: tokenmeter.v1.Event.capacity_returned:type_name -> tokenmeter.v1.CapacityReturned
+	24, // 20: tokenmeter.v1.Event.subscription_granted:type_name -> tokenmeter.v1.SubscriptionGranted
+	25, // 21: tokenmeter.v1.Event.subscription_revoked:type_name -> tokenmeter.v1.SubscriptionRevoked
+	26, // 22: tokenmeter.v1.Event.launch_subscribed:type_name -> tokenmeter.v1.LaunchSubscribed
+	27, // 23: tokenmeter.v1.Event.personal_data_set:type_name -> tokenmeter.v1.PersonalDataSet
+	28, // 24: tokenmeter.v1.Event.user_profile_set:type_name -> tokenmeter.v1.UserProfileSet
+	30, // 25: tokenmeter.v1.Event.user_group_set:type_name -> tokenmeter.v1.UserGroupSet
+	31, // 26: tokenmeter.v1.Event.user_group_members_changed:type_name -> tokenmeter.v1.UserGroupMembersChanged
+	32, // 27: tokenmeter.v1.Event.user_group_deleted:type_name -> tokenmeter.v1.UserGroupDeleted
+	29, // 28: tokenmeter.v1.Event.user_erased:type_name -> tokenmeter.v1.UserErased
+	35, // 29: tokenmeter.v1.Event.time_zone_set:type_name -> tokenmeter.v1.TimeZoneSet
+	45, // 30: tokenmeter.v1.Event.alert:type_name -> tokenmeter.v1.Alert
+	33, // 31: tokenmeter.v1.Event.planned_project_added:type_name -> tokenmeter.v1.PlannedProjectAdded
+	34, // 32: tokenmeter.v1.Event.planned_project_removed:type_name -> tokenmeter.v1.PlannedProjectRemoved
+	36, // 33: tokenmeter.v1.Event.report_schedule_set:type_name -> tokenmeter.v1.ReportScheduleSet
+	37, // 34: tokenmeter.v1.Event.report_schedule_deleted:type_name -> tokenmeter.v1.ReportScheduleDeleted
+	38, // 35: tokenmeter.v1.Event.report_sent:type_name -> tokenmeter.v1.ReportSent
+	44, // 36: tokenmeter.v1.LaunchReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	39, // 37: tokenmeter.v1.LaunchReceived.attributes:type_name -> tokenmeter.v1.LaunchReceived.AttributesEntry
+	46, // 38: tokenmeter.v1.LaunchReceived.decision:type_name -> tokenmeter.v1.Decision
+	47, // 39: tokenmeter.v1.LaunchReceived.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	44, // 40: tokenmeter.v1.HeartbeatReceived.occurred_at:type_name -> google.protobuf.Timestamp
+	44, // 41: tokenmeter.v1.SessionEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	44, // 42: tokenmeter.v1.WindowCharged.window_start:type_name -> google.protobuf.Timestamp
+	44, // 43: tokenmeter.v1.WindowCharged.window_end:type_name -> google.protobuf.Timestamp
+	6,  // 44: tokenmeter.v1.WindowCharged.split:type_name -> tokenmeter.v1.PackSplit
+	7,  // 45: tokenmeter.v1.WindowCharged.pool:type_name -> tokenmeter.v1.PoolFigures
+	40, // 46: tokenmeter.v1.WindowCharged.attributes:type_name -> tokenmeter.v1.WindowCharged.AttributesEntry
+	44, // 47: tokenmeter.v1.LaunchCovered.window_end:type_name -> google.protobuf.Timestamp
+	41, // 48: tokenmeter.v1.LaunchCovered.attributes:type_name -> tokenmeter.v1.LaunchCovered.AttributesEntry
+	47, // 49: tokenmeter.v1.LaunchDenied.reason:type_name -> tokenmeter.v1.DenyReason
+	7,  // 50: tokenmeter.v1.LaunchDenied.pool:type_name -> tokenmeter.v1.PoolFigures
+	42, // 51: tokenmeter.v1.LaunchDenied.attributes:type_name -> tokenmeter.v1.LaunchDenied.AttributesEntry
+	44, // 52: tokenmeter.v1.PackAdded.purchased_at:type_name -> google.protobuf.Timestamp
+	44, // 53: tokenmeter.v1.PackAdded.expires_at:type_name -> google.protobuf.Timestamp
+	48, // 54: tokenmeter.v1.PackAdded.source:type_name -> tokenmeter.v1.PackSource
+	7,  // 55: tokenmeter.v1.PackAdded.pool:type_name -> tokenmeter.v1.PoolFigures
+	49, // 56: tokenmeter.v1.TokensAdjusted.kind:type_name -> tokenmeter.v1.AdjustmentKind
+	6,  // 57: tokenmeter.v1.TokensAdjusted.split:type_name -> tokenmeter.v1.PackSplit
+	7,  // 58: tokenmeter.v1.TokensAdjusted.pool:type_name -> tokenmeter.v1.PoolFigures
+	7,  // 59: tokenmeter.v1.PackExpired.pool:type_name -> tokenmeter.v1.PoolFigures
+	44, // 60: tokenmeter.v1.ProductRateSet.effective_from:type_name -> google.protobuf.Timestamp
+	6,  // 61: tokenmeter.v1.PoolSuspended.split:type_name -> tokenmeter.v1.PackSplit
+	7,  // 62: tokenmeter.v1.PoolSuspended.pool:type_name -> tokenmeter.v1.PoolFigures
+	50, // 63: tokenmeter.v1.BudgetSet.budget:type_name -> tokenmeter.v1.Budget
+	51, // 64: tokenmeter.v1.CapacitySet.kind:type_name -> tokenmeter.v1.CapacityKind
+	20, // 65: tokenmeter.v1.CapacitySet.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	44, // 66: tokenmeter.v1.CapacitySet.ends_at:type_name -> google.protobuf.Timestamp
+	20, // 67: tokenmeter.v1.CapacityUsed.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	20, // 68: tokenmeter.v1.CapacityReturned.capacity:type_name -> tokenmeter.v1.CapacityFigures
+	44, // 69: tokenmeter.v1.SubscriptionGranted.ends_at:type_name -> google.protobuf.Timestamp
+	43, // 70: tokenmeter.v1.LaunchSubscribed.attributes:type_name -> tokenmeter.v1.LaunchSubscribed.AttributesEntry
+	44, // 71: tokenmeter.v1.LaunchSubscribed.ends_at:type_name -> google.protobuf.Timestamp
+	52, // 72: tokenmeter.v1.PlannedProjectAdded.plan:type_name -> tokenmeter.v1.PlanSpec
+	53, // 73: tokenmeter.v1.ReportScheduleSet.schedule:type_name -> tokenmeter.v1.ReportSchedule
+	0,  // 74: tokenmeter.v1.ReportSent.state:type_name -> tokenmeter.v1.ReportSentState
+	44, // 75: tokenmeter.v1.ReportSent.at:type_name -> google.protobuf.Timestamp
+	76, // [76:76] is the sub-list for method output_type
+	76, // [76:76] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_events_proto_init() }
@@ -3542,6 +3863,7 @@ func file_tokenmeter_v1_events_proto_init() {
 		return
 	}
 	file_tokenmeter_v1_types_proto_init()
+	file_tokenmeter_v1_reporting_proto_init()
 	file_tokenmeter_v1_events_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_LaunchReceived)(nil),
 		(*Event_HeartbeatReceived)(nil),
@@ -3574,19 +3896,23 @@ func file_tokenmeter_v1_events_proto_init() {
 		(*Event_Alert)(nil),
 		(*Event_PlannedProjectAdded)(nil),
 		(*Event_PlannedProjectRemoved)(nil),
+		(*Event_ReportScheduleSet)(nil),
+		(*Event_ReportScheduleDeleted)(nil),
+		(*Event_ReportSent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_events_proto_rawDesc), len(file_tokenmeter_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   40,
+			NumEnums:      1,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_tokenmeter_v1_events_proto_goTypes,
 		DependencyIndexes: file_tokenmeter_v1_events_proto_depIdxs,
+		EnumInfos:         file_tokenmeter_v1_events_proto_enumTypes,
 		MessageInfos:      file_tokenmeter_v1_events_proto_msgTypes,
 	}.Build()
 	File_tokenmeter_v1_events_proto = out.File

@@ -476,6 +476,113 @@ func (CapacityBucket) EnumDescriptor() ([]byte, []int) {
 	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{7}
 }
 
+// ScheduledReport is what a schedule sends.
+type ScheduledReport int32
+
+const (
+	ScheduledReport_SCHEDULED_REPORT_UNSPECIFIED ScheduledReport = 0
+	// The past period's usage: totals in the text, every charge attached (the usage export).
+	ScheduledReport_SCHEDULED_REPORT_USAGE_SUMMARY ScheduledReport = 1
+	// Each team's forecast: run-out date and renewal in the text, the term's months attached.
+	ScheduledReport_SCHEDULED_REPORT_FORECAST ScheduledReport = 2
+	// Packs with unused tokens expiring within 90 days in the text, every pack attached.
+	ScheduledReport_SCHEDULED_REPORT_EXPIRING_PACKS ScheduledReport = 3
+)
+
+// Enum value maps for ScheduledReport.
+var (
+	ScheduledReport_name = map[int32]string{
+		0: "SCHEDULED_REPORT_UNSPECIFIED",
+		1: "SCHEDULED_REPORT_USAGE_SUMMARY",
+		2: "SCHEDULED_REPORT_FORECAST",
+		3: "SCHEDULED_REPORT_EXPIRING_PACKS",
+	}
+	ScheduledReport_value = map[string]int32{
+		"SCHEDULED_REPORT_UNSPECIFIED":    0,
+		"SCHEDULED_REPORT_USAGE_SUMMARY":  1,
+		"SCHEDULED_REPORT_FORECAST":       2,
+		"SCHEDULED_REPORT_EXPIRING_PACKS": 3,
+	}
+)
+
+func (x ScheduledReport) Enum() *ScheduledReport {
+	p := new(ScheduledReport)
+	*p = x
+	return p
+}
+
+func (x ScheduledReport) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduledReport) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[8].Descriptor()
+}
+
+func (ScheduledReport) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[8]
+}
+
+func (x ScheduledReport) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduledReport.Descriptor instead.
+func (ScheduledReport) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{8}
+}
+
+// SchedulePeriod is how often a schedule sends: once a calendar month (on
+// its first day, UTC) or once an ISO week (Monday, UTC).
+type SchedulePeriod int32
+
+const (
+	SchedulePeriod_SCHEDULE_PERIOD_UNSPECIFIED SchedulePeriod = 0
+	SchedulePeriod_SCHEDULE_PERIOD_MONTHLY     SchedulePeriod = 1
+	SchedulePeriod_SCHEDULE_PERIOD_WEEKLY      SchedulePeriod = 2
+)
+
+// Enum value maps for SchedulePeriod.
+var (
+	SchedulePeriod_name = map[int32]string{
+		0: "SCHEDULE_PERIOD_UNSPECIFIED",
+		1: "SCHEDULE_PERIOD_MONTHLY",
+		2: "SCHEDULE_PERIOD_WEEKLY",
+	}
+	SchedulePeriod_value = map[string]int32{
+		"SCHEDULE_PERIOD_UNSPECIFIED": 0,
+		"SCHEDULE_PERIOD_MONTHLY":     1,
+		"SCHEDULE_PERIOD_WEEKLY":      2,
+	}
+)
+
+func (x SchedulePeriod) Enum() *SchedulePeriod {
+	p := new(SchedulePeriod)
+	*p = x
+	return p
+}
+
+func (x SchedulePeriod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SchedulePeriod) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_reporting_proto_enumTypes[9].Descriptor()
+}
+
+func (SchedulePeriod) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_reporting_proto_enumTypes[9]
+}
+
+func (x SchedulePeriod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SchedulePeriod.Descriptor instead.
+func (SchedulePeriod) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{9}
+}
+
 // UsageRange selects days: a preset, or explicit dates (YYYY-MM-DD, inclusive),
 // both dates of the organisation's time zone (WhoAmIResponse.time_zone).
 type UsageRange struct {
@@ -6308,6 +6415,419 @@ func (x *EstimatePlanResponse) GetSeasonal() bool {
 	return false
 }
 
+// ReportSchedule is one scheduled report of an organisation.
+type ReportSchedule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Given (an id: 1-64 letters, digits, - or _) or made by the server.
+	ScheduleId string          `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	Report     ScheduledReport `protobuf:"varint,2,opt,name=report,proto3,enum=tokenmeter.v1.ScheduledReport" json:"report,omitempty"`
+	Period     SchedulePeriod  `protobuf:"varint,3,opt,name=period,proto3,enum=tokenmeter.v1.SchedulePeriod" json:"period,omitempty"`
+	// CSV (default) or XLSX.
+	Format ExportFormat `protobuf:"varint,4,opt,name=format,proto3,enum=tokenmeter.v1.ExportFormat" json:"format,omitempty"`
+	// Teams reported: 1 to 100.
+	TeamIds []string `protobuf:"bytes,5,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	// 1 to 10 bare e-mail addresses, each at most 254 bytes.
+	Recipients []string `protobuf:"bytes,6,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	// Set by the server: who created it and when.
+	CreatedBy string                 `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Set by the server: the last period claimed ("2026-11", "2026-W48"),
+	// its state (sending, sent, failed) and when.
+	LastPeriod    string                 `protobuf:"bytes,9,opt,name=last_period,json=lastPeriod,proto3" json:"last_period,omitempty"`
+	LastState     string                 `protobuf:"bytes,10,opt,name=last_state,json=lastState,proto3" json:"last_state,omitempty"`
+	LastAt        *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=last_at,json=lastAt,proto3" json:"last_at,omitempty"`
+	LastError     string                 `protobuf:"bytes,12,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSchedule) Reset() {
+	*x = ReportSchedule{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSchedule) ProtoMessage() {}
+
+func (x *ReportSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSchedule.ProtoReflect.Descriptor instead.
+func (*ReportSchedule) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ReportSchedule) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *ReportSchedule) GetReport() ScheduledReport {
+	if x != nil {
+		return x.Report
+	}
+	return ScheduledReport_SCHEDULED_REPORT_UNSPECIFIED
+}
+
+func (x *ReportSchedule) GetPeriod() SchedulePeriod {
+	if x != nil {
+		return x.Period
+	}
+	return SchedulePeriod_SCHEDULE_PERIOD_UNSPECIFIED
+}
+
+func (x *ReportSchedule) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+func (x *ReportSchedule) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+func (x *ReportSchedule) GetRecipients() []string {
+	if x != nil {
+		return x.Recipients
+	}
+	return nil
+}
+
+func (x *ReportSchedule) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *ReportSchedule) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *ReportSchedule) GetLastPeriod() string {
+	if x != nil {
+		return x.LastPeriod
+	}
+	return ""
+}
+
+func (x *ReportSchedule) GetLastState() string {
+	if x != nil {
+		return x.LastState
+	}
+	return ""
+}
+
+func (x *ReportSchedule) GetLastAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAt
+	}
+	return nil
+}
+
+func (x *ReportSchedule) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+type CreateReportScheduleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Schedule      *ReportSchedule        `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateReportScheduleRequest) Reset() {
+	*x = CreateReportScheduleRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReportScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReportScheduleRequest) ProtoMessage() {}
+
+func (x *CreateReportScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReportScheduleRequest.ProtoReflect.Descriptor instead.
+func (*CreateReportScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *CreateReportScheduleRequest) GetSchedule() *ReportSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+type CreateReportScheduleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Schedule      *ReportSchedule        `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateReportScheduleResponse) Reset() {
+	*x = CreateReportScheduleResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReportScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReportScheduleResponse) ProtoMessage() {}
+
+func (x *CreateReportScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReportScheduleResponse.ProtoReflect.Descriptor instead.
+func (*CreateReportScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *CreateReportScheduleResponse) GetSchedule() *ReportSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+type ListReportSchedulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportSchedulesRequest) Reset() {
+	*x = ListReportSchedulesRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportSchedulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportSchedulesRequest) ProtoMessage() {}
+
+func (x *ListReportSchedulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportSchedulesRequest.ProtoReflect.Descriptor instead.
+func (*ListReportSchedulesRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ListReportSchedulesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReportSchedulesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListReportSchedulesResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Schedules []*ReportSchedule      `protobuf:"bytes,1,rep,name=schedules,proto3" json:"schedules,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportSchedulesResponse) Reset() {
+	*x = ListReportSchedulesResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportSchedulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportSchedulesResponse) ProtoMessage() {}
+
+func (x *ListReportSchedulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportSchedulesResponse.ProtoReflect.Descriptor instead.
+func (*ListReportSchedulesResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *ListReportSchedulesResponse) GetSchedules() []*ReportSchedule {
+	if x != nil {
+		return x.Schedules
+	}
+	return nil
+}
+
+func (x *ListReportSchedulesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type DeleteReportScheduleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ScheduleId    string                 `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteReportScheduleRequest) Reset() {
+	*x = DeleteReportScheduleRequest{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteReportScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteReportScheduleRequest) ProtoMessage() {}
+
+func (x *DeleteReportScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteReportScheduleRequest.ProtoReflect.Descriptor instead.
+func (*DeleteReportScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *DeleteReportScheduleRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+type DeleteReportScheduleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteReportScheduleResponse) Reset() {
+	*x = DeleteReportScheduleResponse{}
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteReportScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteReportScheduleResponse) ProtoMessage() {}
+
+func (x *DeleteReportScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_reporting_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteReportScheduleResponse.ProtoReflect.Descriptor instead.
+func (*DeleteReportScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_reporting_proto_rawDescGZIP(), []int{77}
+}
+
 var File_tokenmeter_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
@@ -6813,7 +7333,44 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x10tokens_available\x18\x04 \x01(\x03R\x0ftokensAvailable\x12N\n" +
 	"$tokens_expiring_unspent_without_plan\x18\x05 \x01(\x03R tokensExpiringUnspentWithoutPlan\x12H\n" +
 	"!tokens_expiring_unspent_with_plan\x18\x06 \x01(\x03R\x1dtokensExpiringUnspentWithPlan\x12\x1a\n" +
-	"\bseasonal\x18\a \x01(\bR\bseasonal*\x88\x01\n" +
+	"\bseasonal\x18\a \x01(\bR\bseasonal\"\xfe\x03\n" +
+	"\x0eReportSchedule\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x126\n" +
+	"\x06report\x18\x02 \x01(\x0e2\x1e.tokenmeter.v1.ScheduledReportR\x06report\x125\n" +
+	"\x06period\x18\x03 \x01(\x0e2\x1d.tokenmeter.v1.SchedulePeriodR\x06period\x123\n" +
+	"\x06format\x18\x04 \x01(\x0e2\x1b.tokenmeter.v1.ExportFormatR\x06format\x12\x19\n" +
+	"\bteam_ids\x18\x05 \x03(\tR\ateamIds\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x06 \x03(\tR\n" +
+	"recipients\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\a \x01(\tR\tcreatedBy\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1f\n" +
+	"\vlast_period\x18\t \x01(\tR\n" +
+	"lastPeriod\x12\x1d\n" +
+	"\n" +
+	"last_state\x18\n" +
+	" \x01(\tR\tlastState\x123\n" +
+	"\alast_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x06lastAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\f \x01(\tR\tlastError\"X\n" +
+	"\x1bCreateReportScheduleRequest\x129\n" +
+	"\bschedule\x18\x01 \x01(\v2\x1d.tokenmeter.v1.ReportScheduleR\bschedule\"Y\n" +
+	"\x1cCreateReportScheduleResponse\x129\n" +
+	"\bschedule\x18\x01 \x01(\v2\x1d.tokenmeter.v1.ReportScheduleR\bschedule\"X\n" +
+	"\x1aListReportSchedulesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x82\x01\n" +
+	"\x1bListReportSchedulesResponse\x12;\n" +
+	"\tschedules\x18\x01 \x03(\v2\x1d.tokenmeter.v1.ReportScheduleR\tschedules\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\">\n" +
+	"\x1bDeleteReportScheduleRequest\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\"\x1e\n" +
+	"\x1cDeleteReportScheduleResponse*\x88\x01\n" +
 	"\x06SortBy\x12\x17\n" +
 	"\x13SORT_BY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSORT_BY_TOKENS\x10\x01\x12\x11\n" +
@@ -6862,7 +7419,16 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x1bCAPACITY_BUCKET_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CAPACITY_BUCKET_DAY\x10\x01\x12\x18\n" +
 	"\x14CAPACITY_BUCKET_WEEK\x10\x02\x12\x19\n" +
-	"\x15CAPACITY_BUCKET_MONTH\x10\x032\x80\x0e\n" +
+	"\x15CAPACITY_BUCKET_MONTH\x10\x03*\x9b\x01\n" +
+	"\x0fScheduledReport\x12 \n" +
+	"\x1cSCHEDULED_REPORT_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eSCHEDULED_REPORT_USAGE_SUMMARY\x10\x01\x12\x1d\n" +
+	"\x19SCHEDULED_REPORT_FORECAST\x10\x02\x12#\n" +
+	"\x1fSCHEDULED_REPORT_EXPIRING_PACKS\x10\x03*j\n" +
+	"\x0eSchedulePeriod\x12\x1f\n" +
+	"\x1bSCHEDULE_PERIOD_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17SCHEDULE_PERIOD_MONTHLY\x10\x01\x12\x1a\n" +
+	"\x16SCHEDULE_PERIOD_WEEKLY\x10\x022\xd0\x10\n" +
 	"\x10ReportingService\x12`\n" +
 	"\x0fGetUsageSummary\x12%.tokenmeter.v1.GetUsageSummaryRequest\x1a&.tokenmeter.v1.GetUsageSummaryResponse\x12Z\n" +
 	"\rGetUsageByDay\x12#.tokenmeter.v1.GetUsageByDayRequest\x1a$.tokenmeter.v1.GetUsageByDayResponse\x12f\n" +
@@ -6883,7 +7449,10 @@ const file_tokenmeter_v1_reporting_proto_rawDesc = "" +
 	"\x11AddPlannedProject\x12'.tokenmeter.v1.AddPlannedProjectRequest\x1a(.tokenmeter.v1.AddPlannedProjectResponse\x12o\n" +
 	"\x14RemovePlannedProject\x12*.tokenmeter.v1.RemovePlannedProjectRequest\x1a+.tokenmeter.v1.RemovePlannedProjectResponse\x12l\n" +
 	"\x13ListPlannedProjects\x12).tokenmeter.v1.ListPlannedProjectsRequest\x1a*.tokenmeter.v1.ListPlannedProjectsResponse\x12W\n" +
-	"\fEstimatePlan\x12\".tokenmeter.v1.EstimatePlanRequest\x1a#.tokenmeter.v1.EstimatePlanResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\fEstimatePlan\x12\".tokenmeter.v1.EstimatePlanRequest\x1a#.tokenmeter.v1.EstimatePlanResponse\x12o\n" +
+	"\x14CreateReportSchedule\x12*.tokenmeter.v1.CreateReportScheduleRequest\x1a+.tokenmeter.v1.CreateReportScheduleResponse\x12l\n" +
+	"\x13ListReportSchedules\x12).tokenmeter.v1.ListReportSchedulesRequest\x1a*.tokenmeter.v1.ListReportSchedulesResponse\x12o\n" +
+	"\x14DeleteReportSchedule\x12*.tokenmeter.v1.DeleteReportScheduleRequest\x1a+.tokenmeter.v1.DeleteReportScheduleResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_reporting_proto_rawDescOnce sync.Once
@@ -6897,8 +7466,8 @@ func file_tokenmeter_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_reporting_proto_rawDescData
 }
 
-var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
+var file_tokenmeter_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_tokenmeter_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(SortBy)(0),                          // 0: tokenmeter.v1.SortBy
 	(RangePreset)(0),                     // 1: tokenmeter.v1.RangePreset
@@ -6908,211 +7477,234 @@ var file_tokenmeter_v1_reporting_proto_goTypes = []any{
 	(DenialGrouping)(0),                  // 5: tokenmeter.v1.DenialGrouping
 	(SpendGrouping)(0),                   // 6: tokenmeter.v1.SpendGrouping
 	(CapacityBucket)(0),                  // 7: tokenmeter.v1.CapacityBucket
-	(*UsageRange)(nil),                   // 8: tokenmeter.v1.UsageRange
-	(*GetUsageSummaryRequest)(nil),       // 9: tokenmeter.v1.GetUsageSummaryRequest
-	(*GetUsageSummaryResponse)(nil),      // 10: tokenmeter.v1.GetUsageSummaryResponse
-	(*BudgetUsage)(nil),                  // 11: tokenmeter.v1.BudgetUsage
-	(*TeamRemaining)(nil),                // 12: tokenmeter.v1.TeamRemaining
-	(*GroupUsage)(nil),                   // 13: tokenmeter.v1.GroupUsage
-	(*GetUsageByDayRequest)(nil),         // 14: tokenmeter.v1.GetUsageByDayRequest
-	(*DayUsage)(nil),                     // 15: tokenmeter.v1.DayUsage
-	(*GetUsageByDayResponse)(nil),        // 16: tokenmeter.v1.GetUsageByDayResponse
-	(*ProductUsage)(nil),                 // 17: tokenmeter.v1.ProductUsage
-	(*BucketCount)(nil),                  // 18: tokenmeter.v1.BucketCount
-	(*VersionUsers)(nil),                 // 19: tokenmeter.v1.VersionUsers
-	(*ProductUser)(nil),                  // 20: tokenmeter.v1.ProductUser
-	(*GetUsageByProductRequest)(nil),     // 21: tokenmeter.v1.GetUsageByProductRequest
-	(*GetUsageByProductResponse)(nil),    // 22: tokenmeter.v1.GetUsageByProductResponse
-	(*UserUsage)(nil),                    // 23: tokenmeter.v1.UserUsage
-	(*UserProduct)(nil),                  // 24: tokenmeter.v1.UserProduct
-	(*SameDayProducts)(nil),              // 25: tokenmeter.v1.SameDayProducts
-	(*GetUsageByUserRequest)(nil),        // 26: tokenmeter.v1.GetUsageByUserRequest
-	(*GetUsageByUserResponse)(nil),       // 27: tokenmeter.v1.GetUsageByUserResponse
-	(*GetUsageByAttributeRequest)(nil),   // 28: tokenmeter.v1.GetUsageByAttributeRequest
-	(*AttributeUsage)(nil),               // 29: tokenmeter.v1.AttributeUsage
-	(*GetUsageByAttributeResponse)(nil),  // 30: tokenmeter.v1.GetUsageByAttributeResponse
-	(*ExportRequest)(nil),                // 31: tokenmeter.v1.ExportRequest
-	(*ExportResponse)(nil),               // 32: tokenmeter.v1.ExportResponse
-	(*ForecastRequest)(nil),              // 33: tokenmeter.v1.ForecastRequest
-	(*ForecastResponse)(nil),             // 34: tokenmeter.v1.ForecastResponse
-	(*ForecastMonth)(nil),                // 35: tokenmeter.v1.ForecastMonth
-	(*AdviseLicensingRequest)(nil),       // 36: tokenmeter.v1.AdviseLicensingRequest
-	(*LicensingAdvice)(nil),              // 37: tokenmeter.v1.LicensingAdvice
-	(*AdviseLicensingResponse)(nil),      // 38: tokenmeter.v1.AdviseLicensingResponse
-	(*GetDenialsRequest)(nil),            // 39: tokenmeter.v1.GetDenialsRequest
-	(*DenialCount)(nil),                  // 40: tokenmeter.v1.DenialCount
-	(*ReasonCount)(nil),                  // 41: tokenmeter.v1.ReasonCount
-	(*Denial)(nil),                       // 42: tokenmeter.v1.Denial
-	(*GetDenialsResponse)(nil),           // 43: tokenmeter.v1.GetDenialsResponse
-	(*GetSpendRequest)(nil),              // 44: tokenmeter.v1.GetSpendRequest
-	(*Money)(nil),                        // 45: tokenmeter.v1.Money
-	(*SpendRow)(nil),                     // 46: tokenmeter.v1.SpendRow
-	(*GetSpendResponse)(nil),             // 47: tokenmeter.v1.GetSpendResponse
-	(*WhoAmIRequest)(nil),                // 48: tokenmeter.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),               // 49: tokenmeter.v1.WhoAmIResponse
-	(*GetSessionsRequest)(nil),           // 50: tokenmeter.v1.GetSessionsRequest
-	(*ProductSessions)(nil),              // 51: tokenmeter.v1.ProductSessions
-	(*DayPeak)(nil),                      // 52: tokenmeter.v1.DayPeak
-	(*DeviceSessions)(nil),               // 53: tokenmeter.v1.DeviceSessions
-	(*SessionInfo)(nil),                  // 54: tokenmeter.v1.SessionInfo
-	(*BriefCharge)(nil),                  // 55: tokenmeter.v1.BriefCharge
-	(*GetSessionsResponse)(nil),          // 56: tokenmeter.v1.GetSessionsResponse
-	(*GetCapacityUsageRequest)(nil),      // 57: tokenmeter.v1.GetCapacityUsageRequest
-	(*CapacityUsageBucket)(nil),          // 58: tokenmeter.v1.CapacityUsageBucket
-	(*GetCapacityUsageResponse)(nil),     // 59: tokenmeter.v1.GetCapacityUsageResponse
-	(*GetSubscriptionUsageRequest)(nil),  // 60: tokenmeter.v1.GetSubscriptionUsageRequest
-	(*SubscriptionUse)(nil),              // 61: tokenmeter.v1.SubscriptionUse
-	(*GetSubscriptionUsageResponse)(nil), // 62: tokenmeter.v1.GetSubscriptionUsageResponse
-	(*ListUsersRequest)(nil),             // 63: tokenmeter.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),            // 64: tokenmeter.v1.ListUsersResponse
-	(*DirectoryUser)(nil),                // 65: tokenmeter.v1.DirectoryUser
-	(*UserGroupMembership)(nil),          // 66: tokenmeter.v1.UserGroupMembership
-	(*UserAssignment)(nil),               // 67: tokenmeter.v1.UserAssignment
-	(*PlanProductEstimate)(nil),          // 68: tokenmeter.v1.PlanProductEstimate
-	(*PlanEstimate)(nil),                 // 69: tokenmeter.v1.PlanEstimate
-	(*PlannedProject)(nil),               // 70: tokenmeter.v1.PlannedProject
-	(*AddPlannedProjectRequest)(nil),     // 71: tokenmeter.v1.AddPlannedProjectRequest
-	(*AddPlannedProjectResponse)(nil),    // 72: tokenmeter.v1.AddPlannedProjectResponse
-	(*RemovePlannedProjectRequest)(nil),  // 73: tokenmeter.v1.RemovePlannedProjectRequest
-	(*RemovePlannedProjectResponse)(nil), // 74: tokenmeter.v1.RemovePlannedProjectResponse
-	(*ListPlannedProjectsRequest)(nil),   // 75: tokenmeter.v1.ListPlannedProjectsRequest
-	(*ListPlannedProjectsResponse)(nil),  // 76: tokenmeter.v1.ListPlannedProjectsResponse
-	(*EstimatePlanRequest)(nil),          // 77: tokenmeter.v1.EstimatePlanRequest
-	(*EstimatePlanResponse)(nil),         // 78: tokenmeter.v1.EstimatePlanResponse
-	(*Budget)(nil),                       // 79: tokenmeter.v1.Budget
-	(*timestamppb.Timestamp)(nil),        // 80: google.protobuf.Timestamp
-	(DenyReason)(0),                      // 81: tokenmeter.v1.DenyReason
-	(*PlanSpec)(nil),                     // 82: tokenmeter.v1.PlanSpec
+	(ScheduledReport)(0),                 // 8: tokenmeter.v1.ScheduledReport
+	(SchedulePeriod)(0),                  // 9: tokenmeter.v1.SchedulePeriod
+	(*UsageRange)(nil),                   // 10: tokenmeter.v1.UsageRange
+	(*GetUsageSummaryRequest)(nil),       // 11: tokenmeter.v1.GetUsageSummaryRequest
+	(*GetUsageSummaryResponse)(nil),      // 12: tokenmeter.v1.GetUsageSummaryResponse
+	(*BudgetUsage)(nil),                  // 13: tokenmeter.v1.BudgetUsage
+	(*TeamRemaining)(nil),                // 14: tokenmeter.v1.TeamRemaining
+	(*GroupUsage)(nil),                   // 15: tokenmeter.v1.GroupUsage
+	(*GetUsageByDayRequest)(nil),         // 16: tokenmeter.v1.GetUsageByDayRequest
+	(*DayUsage)(nil),                     // 17: tokenmeter.v1.DayUsage
+	(*GetUsageByDayResponse)(nil),        // 18: tokenmeter.v1.GetUsageByDayResponse
+	(*ProductUsage)(nil),                 // 19: tokenmeter.v1.ProductUsage
+	(*BucketCount)(nil),                  // 20: tokenmeter.v1.BucketCount
+	(*VersionUsers)(nil),                 // 21: tokenmeter.v1.VersionUsers
+	(*ProductUser)(nil),                  // 22: tokenmeter.v1.ProductUser
+	(*GetUsageByProductRequest)(nil),     // 23: tokenmeter.v1.GetUsageByProductRequest
+	(*GetUsageByProductResponse)(nil),    // 24: tokenmeter.v1.GetUsageByProductResponse
+	(*UserUsage)(nil),                    // 25: tokenmeter.v1.UserUsage
+	(*UserProduct)(nil),                  // 26: tokenmeter.v1.UserProduct
+	(*SameDayProducts)(nil),              // 27: tokenmeter.v1.SameDayProducts
+	(*GetUsageByUserRequest)(nil),        // 28: tokenmeter.v1.GetUsageByUserRequest
+	(*GetUsageByUserResponse)(nil),       // 29: tokenmeter.v1.GetUsageByUserResponse
+	(*GetUsageByAttributeRequest)(nil),   // 30: tokenmeter.v1.GetUsageByAttributeRequest
+	(*AttributeUsage)(nil),               // 31: tokenmeter.v1.AttributeUsage
+	(*GetUsageByAttributeResponse)(nil),  // 32: tokenmeter.v1.GetUsageByAttributeResponse
+	(*ExportRequest)(nil),                // 33: tokenmeter.v1.ExportRequest
+	(*ExportResponse)(nil),               // 34: tokenmeter.v1.ExportResponse
+	(*ForecastRequest)(nil),              // 35: tokenmeter.v1.ForecastRequest
+	(*ForecastResponse)(nil),             // 36: tokenmeter.v1.ForecastResponse
+	(*ForecastMonth)(nil),                // 37: tokenmeter.v1.ForecastMonth
+	(*AdviseLicensingRequest)(nil),       // 38: tokenmeter.v1.AdviseLicensingRequest
+	(*LicensingAdvice)(nil),              // 39: tokenmeter.v1.LicensingAdvice
+	(*AdviseLicensingResponse)(nil),      // 40: tokenmeter.v1.AdviseLicensingResponse
+	(*GetDenialsRequest)(nil),            // 41: tokenmeter.v1.GetDenialsRequest
+	(*DenialCount)(nil),                  // 42: tokenmeter.v1.DenialCount
+	(*ReasonCount)(nil),                  // 43: tokenmeter.v1.ReasonCount
+	(*Denial)(nil),                       // 44: tokenmeter.v1.Denial
+	(*GetDenialsResponse)(nil),           // 45: tokenmeter.v1.GetDenialsResponse
+	(*GetSpendRequest)(nil),              // 46: tokenmeter.v1.GetSpendRequest
+	(*Money)(nil),                        // 47: tokenmeter.v1.Money
+	(*SpendRow)(nil),                     // 48: tokenmeter.v1.SpendRow
+	(*GetSpendResponse)(nil),             // 49: tokenmeter.v1.GetSpendResponse
+	(*WhoAmIRequest)(nil),                // 50: tokenmeter.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),               // 51: tokenmeter.v1.WhoAmIResponse
+	(*GetSessionsRequest)(nil),           // 52: tokenmeter.v1.GetSessionsRequest
+	(*ProductSessions)(nil),              // 53: tokenmeter.v1.ProductSessions
+	(*DayPeak)(nil),                      // 54: tokenmeter.v1.DayPeak
+	(*DeviceSessions)(nil),               // 55: tokenmeter.v1.DeviceSessions
+	(*SessionInfo)(nil),                  // 56: tokenmeter.v1.SessionInfo
+	(*BriefCharge)(nil),                  // 57: tokenmeter.v1.BriefCharge
+	(*GetSessionsResponse)(nil),          // 58: tokenmeter.v1.GetSessionsResponse
+	(*GetCapacityUsageRequest)(nil),      // 59: tokenmeter.v1.GetCapacityUsageRequest
+	(*CapacityUsageBucket)(nil),          // 60: tokenmeter.v1.CapacityUsageBucket
+	(*GetCapacityUsageResponse)(nil),     // 61: tokenmeter.v1.GetCapacityUsageResponse
+	(*GetSubscriptionUsageRequest)(nil),  // 62: tokenmeter.v1.GetSubscriptionUsageRequest
+	(*SubscriptionUse)(nil),              // 63: tokenmeter.v1.SubscriptionUse
+	(*GetSubscriptionUsageResponse)(nil), // 64: tokenmeter.v1.GetSubscriptionUsageResponse
+	(*ListUsersRequest)(nil),             // 65: tokenmeter.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),            // 66: tokenmeter.v1.ListUsersResponse
+	(*DirectoryUser)(nil),                // 67: tokenmeter.v1.DirectoryUser
+	(*UserGroupMembership)(nil),          // 68: tokenmeter.v1.UserGroupMembership
+	(*UserAssignment)(nil),               // 69: tokenmeter.v1.UserAssignment
+	(*PlanProductEstimate)(nil),          // 70: tokenmeter.v1.PlanProductEstimate
+	(*PlanEstimate)(nil),                 // 71: tokenmeter.v1.PlanEstimate
+	(*PlannedProject)(nil),               // 72: tokenmeter.v1.PlannedProject
+	(*AddPlannedProjectRequest)(nil),     // 73: tokenmeter.v1.AddPlannedProjectRequest
+	(*AddPlannedProjectResponse)(nil),    // 74: tokenmeter.v1.AddPlannedProjectResponse
+	(*RemovePlannedProjectRequest)(nil),  // 75: tokenmeter.v1.RemovePlannedProjectRequest
+	(*RemovePlannedProjectResponse)(nil), // 76: tokenmeter.v1.RemovePlannedProjectResponse
+	(*ListPlannedProjectsRequest)(nil),   // 77: tokenmeter.v1.ListPlannedProjectsRequest
+	(*ListPlannedProjectsResponse)(nil),  // 78: tokenmeter.v1.ListPlannedProjectsResponse
+	(*EstimatePlanRequest)(nil),          // 79: tokenmeter.v1.EstimatePlanRequest
+	(*EstimatePlanResponse)(nil),         // 80: tokenmeter.v1.EstimatePlanResponse
+	(*ReportSchedule)(nil),               // 81: tokenmeter.v1.ReportSchedule
+	(*CreateReportScheduleRequest)(nil),  // 82: tokenmeter.v1.CreateReportScheduleRequest
+	(*CreateReportScheduleResponse)(nil), // 83: tokenmeter.v1.CreateReportScheduleResponse
+	(*ListReportSchedulesRequest)(nil),   // 84: tokenmeter.v1.ListReportSchedulesRequest
+	(*ListReportSchedulesResponse)(nil),  // 85: tokenmeter.v1.ListReportSchedulesResponse
+	(*DeleteReportScheduleRequest)(nil),  // 86: tokenmeter.v1.DeleteReportScheduleRequest
+	(*DeleteReportScheduleResponse)(nil), // 87: tokenmeter.v1.DeleteReportScheduleResponse
+	(*Budget)(nil),                       // 88: tokenmeter.v1.Budget
+	(*timestamppb.Timestamp)(nil),        // 89: google.protobuf.Timestamp
+	(DenyReason)(0),                      // 90: tokenmeter.v1.DenyReason
+	(*PlanSpec)(nil),                     // 91: tokenmeter.v1.PlanSpec
 }
 var file_tokenmeter_v1_reporting_proto_depIdxs = []int32{
 	1,   // 0: tokenmeter.v1.UsageRange.preset:type_name -> tokenmeter.v1.RangePreset
-	8,   // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
-	15,  // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
-	17,  // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
-	12,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
-	13,  // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
-	11,  // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
-	79,  // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
-	8,   // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
-	15,  // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
-	18,  // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
-	19,  // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
-	20,  // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
-	8,   // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
+	10,  // 1: tokenmeter.v1.GetUsageSummaryRequest.range:type_name -> tokenmeter.v1.UsageRange
+	17,  // 2: tokenmeter.v1.GetUsageSummaryResponse.used_by_day:type_name -> tokenmeter.v1.DayUsage
+	19,  // 3: tokenmeter.v1.GetUsageSummaryResponse.by_product:type_name -> tokenmeter.v1.ProductUsage
+	14,  // 4: tokenmeter.v1.GetUsageSummaryResponse.remaining_by_team:type_name -> tokenmeter.v1.TeamRemaining
+	15,  // 5: tokenmeter.v1.GetUsageSummaryResponse.by_group:type_name -> tokenmeter.v1.GroupUsage
+	13,  // 6: tokenmeter.v1.GetUsageSummaryResponse.budgets:type_name -> tokenmeter.v1.BudgetUsage
+	88,  // 7: tokenmeter.v1.BudgetUsage.budget:type_name -> tokenmeter.v1.Budget
+	10,  // 8: tokenmeter.v1.GetUsageByDayRequest.range:type_name -> tokenmeter.v1.UsageRange
+	17,  // 9: tokenmeter.v1.GetUsageByDayResponse.days:type_name -> tokenmeter.v1.DayUsage
+	20,  // 10: tokenmeter.v1.ProductUsage.token_buckets:type_name -> tokenmeter.v1.BucketCount
+	21,  // 11: tokenmeter.v1.ProductUsage.versions:type_name -> tokenmeter.v1.VersionUsers
+	22,  // 12: tokenmeter.v1.ProductUsage.user_usage:type_name -> tokenmeter.v1.ProductUser
+	10,  // 13: tokenmeter.v1.GetUsageByProductRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,   // 14: tokenmeter.v1.GetUsageByProductRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	17,  // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
-	13,  // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
-	80,  // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
-	24,  // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
-	25,  // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
-	80,  // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
-	80,  // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
-	8,   // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
+	19,  // 15: tokenmeter.v1.GetUsageByProductResponse.products:type_name -> tokenmeter.v1.ProductUsage
+	15,  // 16: tokenmeter.v1.GetUsageByProductResponse.groups:type_name -> tokenmeter.v1.GroupUsage
+	89,  // 17: tokenmeter.v1.UserUsage.last_used_at:type_name -> google.protobuf.Timestamp
+	26,  // 18: tokenmeter.v1.UserUsage.products:type_name -> tokenmeter.v1.UserProduct
+	27,  // 19: tokenmeter.v1.UserUsage.same_day:type_name -> tokenmeter.v1.SameDayProducts
+	89,  // 20: tokenmeter.v1.UserUsage.first_session_at:type_name -> google.protobuf.Timestamp
+	89,  // 21: tokenmeter.v1.UserUsage.last_session_at:type_name -> google.protobuf.Timestamp
+	10,  // 22: tokenmeter.v1.GetUsageByUserRequest.range:type_name -> tokenmeter.v1.UsageRange
 	0,   // 23: tokenmeter.v1.GetUsageByUserRequest.sort_by:type_name -> tokenmeter.v1.SortBy
-	23,  // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
-	8,   // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
-	17,  // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
-	29,  // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
-	8,   // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
+	25,  // 24: tokenmeter.v1.GetUsageByUserResponse.users:type_name -> tokenmeter.v1.UserUsage
+	10,  // 25: tokenmeter.v1.GetUsageByAttributeRequest.range:type_name -> tokenmeter.v1.UsageRange
+	19,  // 26: tokenmeter.v1.AttributeUsage.by_product:type_name -> tokenmeter.v1.ProductUsage
+	31,  // 27: tokenmeter.v1.GetUsageByAttributeResponse.values:type_name -> tokenmeter.v1.AttributeUsage
+	10,  // 28: tokenmeter.v1.ExportRequest.range:type_name -> tokenmeter.v1.UsageRange
 	2,   // 29: tokenmeter.v1.ExportRequest.kind:type_name -> tokenmeter.v1.ExportKind
 	3,   // 30: tokenmeter.v1.ExportRequest.format:type_name -> tokenmeter.v1.ExportFormat
-	80,  // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
-	35,  // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
-	80,  // 33: tokenmeter.v1.ForecastResponse.run_out_at_without_plans:type_name -> google.protobuf.Timestamp
+	89,  // 31: tokenmeter.v1.ForecastResponse.run_out_at:type_name -> google.protobuf.Timestamp
+	37,  // 32: tokenmeter.v1.ForecastResponse.months:type_name -> tokenmeter.v1.ForecastMonth
+	89,  // 33: tokenmeter.v1.ForecastResponse.run_out_at_without_plans:type_name -> google.protobuf.Timestamp
 	4,   // 34: tokenmeter.v1.LicensingAdvice.action:type_name -> tokenmeter.v1.Recommendation
-	37,  // 35: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
-	8,   // 36: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	39,  // 35: tokenmeter.v1.AdviseLicensingResponse.advice:type_name -> tokenmeter.v1.LicensingAdvice
+	10,  // 36: tokenmeter.v1.GetDenialsRequest.range:type_name -> tokenmeter.v1.UsageRange
 	5,   // 37: tokenmeter.v1.GetDenialsRequest.group_by:type_name -> tokenmeter.v1.DenialGrouping
-	81,  // 38: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
-	41,  // 39: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	81,  // 40: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
-	80,  // 41: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
-	81,  // 42: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
-	40,  // 43: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
-	41,  // 44: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
-	42,  // 45: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
-	8,   // 46: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
+	90,  // 38: tokenmeter.v1.GetDenialsRequest.reasons:type_name -> tokenmeter.v1.DenyReason
+	43,  // 39: tokenmeter.v1.DenialCount.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	90,  // 40: tokenmeter.v1.ReasonCount.reason:type_name -> tokenmeter.v1.DenyReason
+	89,  // 41: tokenmeter.v1.Denial.at:type_name -> google.protobuf.Timestamp
+	90,  // 42: tokenmeter.v1.Denial.reason:type_name -> tokenmeter.v1.DenyReason
+	42,  // 43: tokenmeter.v1.GetDenialsResponse.groups:type_name -> tokenmeter.v1.DenialCount
+	43,  // 44: tokenmeter.v1.GetDenialsResponse.by_reason:type_name -> tokenmeter.v1.ReasonCount
+	44,  // 45: tokenmeter.v1.GetDenialsResponse.denials:type_name -> tokenmeter.v1.Denial
+	10,  // 46: tokenmeter.v1.GetSpendRequest.range:type_name -> tokenmeter.v1.UsageRange
 	6,   // 47: tokenmeter.v1.GetSpendRequest.group_by:type_name -> tokenmeter.v1.SpendGrouping
-	46,  // 48: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
-	45,  // 49: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
-	45,  // 50: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
-	45,  // 51: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
-	8,   // 52: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
-	80,  // 53: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
-	80,  // 54: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
-	80,  // 55: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
-	80,  // 56: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
-	80,  // 57: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
-	51,  // 58: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
-	52,  // 59: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
-	53,  // 60: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
-	54,  // 61: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
-	55,  // 62: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
+	48,  // 48: tokenmeter.v1.GetSpendResponse.rows:type_name -> tokenmeter.v1.SpendRow
+	47,  // 49: tokenmeter.v1.GetSpendResponse.total_spent:type_name -> tokenmeter.v1.Money
+	47,  // 50: tokenmeter.v1.GetSpendResponse.expired_unused:type_name -> tokenmeter.v1.Money
+	47,  // 51: tokenmeter.v1.GetSpendResponse.remaining:type_name -> tokenmeter.v1.Money
+	10,  // 52: tokenmeter.v1.GetSessionsRequest.range:type_name -> tokenmeter.v1.UsageRange
+	89,  // 53: tokenmeter.v1.DayPeak.peak_at:type_name -> google.protobuf.Timestamp
+	89,  // 54: tokenmeter.v1.DeviceSessions.last_seen_at:type_name -> google.protobuf.Timestamp
+	89,  // 55: tokenmeter.v1.SessionInfo.started_at:type_name -> google.protobuf.Timestamp
+	89,  // 56: tokenmeter.v1.SessionInfo.last_seen_at:type_name -> google.protobuf.Timestamp
+	89,  // 57: tokenmeter.v1.BriefCharge.charged_at:type_name -> google.protobuf.Timestamp
+	53,  // 58: tokenmeter.v1.GetSessionsResponse.by_product:type_name -> tokenmeter.v1.ProductSessions
+	54,  // 59: tokenmeter.v1.GetSessionsResponse.peaks:type_name -> tokenmeter.v1.DayPeak
+	55,  // 60: tokenmeter.v1.GetSessionsResponse.by_device:type_name -> tokenmeter.v1.DeviceSessions
+	56,  // 61: tokenmeter.v1.GetSessionsResponse.open_now:type_name -> tokenmeter.v1.SessionInfo
+	57,  // 62: tokenmeter.v1.GetSessionsResponse.brief:type_name -> tokenmeter.v1.BriefCharge
 	7,   // 63: tokenmeter.v1.GetCapacityUsageRequest.bucket:type_name -> tokenmeter.v1.CapacityBucket
-	8,   // 64: tokenmeter.v1.GetCapacityUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	10,  // 64: tokenmeter.v1.GetCapacityUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
 	7,   // 65: tokenmeter.v1.GetCapacityUsageResponse.bucket:type_name -> tokenmeter.v1.CapacityBucket
-	58,  // 66: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
-	8,   // 67: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
-	61,  // 68: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
-	65,  // 69: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
-	67,  // 70: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
-	80,  // 71: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
-	66,  // 72: tokenmeter.v1.DirectoryUser.groups:type_name -> tokenmeter.v1.UserGroupMembership
-	80,  // 73: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
-	68,  // 74: tokenmeter.v1.PlanEstimate.products:type_name -> tokenmeter.v1.PlanProductEstimate
-	82,  // 75: tokenmeter.v1.PlannedProject.spec:type_name -> tokenmeter.v1.PlanSpec
-	69,  // 76: tokenmeter.v1.PlannedProject.estimate:type_name -> tokenmeter.v1.PlanEstimate
-	80,  // 77: tokenmeter.v1.PlannedProject.added_at:type_name -> google.protobuf.Timestamp
-	82,  // 78: tokenmeter.v1.AddPlannedProjectRequest.plan:type_name -> tokenmeter.v1.PlanSpec
-	70,  // 79: tokenmeter.v1.AddPlannedProjectResponse.project:type_name -> tokenmeter.v1.PlannedProject
-	70,  // 80: tokenmeter.v1.ListPlannedProjectsResponse.projects:type_name -> tokenmeter.v1.PlannedProject
-	82,  // 81: tokenmeter.v1.EstimatePlanRequest.plan:type_name -> tokenmeter.v1.PlanSpec
-	69,  // 82: tokenmeter.v1.EstimatePlanResponse.estimate:type_name -> tokenmeter.v1.PlanEstimate
-	80,  // 83: tokenmeter.v1.EstimatePlanResponse.run_out_at_without_plan:type_name -> google.protobuf.Timestamp
-	80,  // 84: tokenmeter.v1.EstimatePlanResponse.run_out_at_with_plan:type_name -> google.protobuf.Timestamp
-	9,   // 85: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
-	14,  // 86: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
-	21,  // 87: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
-	26,  // 88: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
-	31,  // 89: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
-	33,  // 90: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
-	36,  // 91: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
-	28,  // 92: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
-	39,  // 93: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
-	44,  // 94: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
-	48,  // 95: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
-	50,  // 96: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
-	57,  // 97: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
-	60,  // 98: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
-	63,  // 99: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
-	71,  // 100: tokenmeter.v1.ReportingService.AddPlannedProject:input_type -> tokenmeter.v1.AddPlannedProjectRequest
-	73,  // 101: tokenmeter.v1.ReportingService.RemovePlannedProject:input_type -> tokenmeter.v1.RemovePlannedProjectRequest
-	75,  // 102: tokenmeter.v1.ReportingService.ListPlannedProjects:input_type -> tokenmeter.v1.ListPlannedProjectsRequest
-	77,  // 103: tokenmeter.v1.ReportingService.EstimatePlan:input_type -> tokenmeter.v1.EstimatePlanRequest
-	10,  // 104: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
-	16,  // 105: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
-	22,  // 106: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
-	27,  // 107: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
-	32,  // 108: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
-	34,  // 109: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
-	38,  // 110: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
-	30,  // 111: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
-	43,  // 112: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
-	47,  // 113: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
-	49,  // 114: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
-	56,  // 115: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
-	59,  // 116: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
-	62,  // 117: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
-	64,  // 118: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
-	72,  // 119: tokenmeter.v1.ReportingService.AddPlannedProject:output_type -> tokenmeter.v1.AddPlannedProjectResponse
-	74,  // 120: tokenmeter.v1.ReportingService.RemovePlannedProject:output_type -> tokenmeter.v1.RemovePlannedProjectResponse
-	76,  // 121: tokenmeter.v1.ReportingService.ListPlannedProjects:output_type -> tokenmeter.v1.ListPlannedProjectsResponse
-	78,  // 122: tokenmeter.v1.ReportingService.EstimatePlan:output_type -> tokenmeter.v1.EstimatePlanResponse
-	104, // [104:123] is the sub-list for method output_type
-	85,  // [85:104] is the sub-list for method input_type
-	85,  // [85:85] is the sub-list for extension type_name
-	85,  // [85:85] is the sub-list for extension extendee
-	0,   // [0:85] is the sub-list for field type_name
+	60,  // 66: tokenmeter.v1.GetCapacityUsageResponse.buckets:type_name -> tokenmeter.v1.CapacityUsageBucket
+	10,  // 67: tokenmeter.v1.GetSubscriptionUsageRequest.range:type_name -> tokenmeter.v1.UsageRange
+	63,  // 68: tokenmeter.v1.GetSubscriptionUsageResponse.rows:type_name -> tokenmeter.v1.SubscriptionUse
+	67,  // 69: tokenmeter.v1.ListUsersResponse.users:type_name -> tokenmeter.v1.DirectoryUser
+	69,  // 70: tokenmeter.v1.DirectoryUser.assignments:type_name -> tokenmeter.v1.UserAssignment
+	89,  // 71: tokenmeter.v1.DirectoryUser.last_used_at:type_name -> google.protobuf.Timestamp
+	68,  // 72: tokenmeter.v1.DirectoryUser.groups:type_name -> tokenmeter.v1.UserGroupMembership
+	89,  // 73: tokenmeter.v1.UserAssignment.assigned_at:type_name -> google.protobuf.Timestamp
+	70,  // 74: tokenmeter.v1.PlanEstimate.products:type_name -> tokenmeter.v1.PlanProductEstimate
+	91,  // 75: tokenmeter.v1.PlannedProject.spec:type_name -> tokenmeter.v1.PlanSpec
+	71,  // 76: tokenmeter.v1.PlannedProject.estimate:type_name -> tokenmeter.v1.PlanEstimate
+	89,  // 77: tokenmeter.v1.PlannedProject.added_at:type_name -> google.protobuf.Timestamp
+	91,  // 78: tokenmeter.v1.AddPlannedProjectRequest.plan:type_name -> tokenmeter.v1.PlanSpec
+	72,  // 79: tokenmeter.v1.AddPlannedProjectResponse.project:type_name -> tokenmeter.v1.PlannedProject
+	72,  // 80: tokenmeter.v1.ListPlannedProjectsResponse.projects:type_name -> tokenmeter.v1.PlannedProject
+	91,  // 81: tokenmeter.v1.EstimatePlanRequest.plan:type_name -> tokenmeter.v1.PlanSpec
+	71,  // 82: tokenmeter.v1.EstimatePlanResponse.estimate:type_name -> tokenmeter.v1.PlanEstimate
+	89,  // 83: tokenmeter.v1.EstimatePlanResponse.run_out_at_without_plan:type_name -> google.protobuf.Timestamp
+	89,  // 84: tokenmeter.v1.EstimatePlanResponse.run_out_at_with_plan:type_name -> google.protobuf.Timestamp
+	8,   // 85: tokenmeter.v1.ReportSchedule.report:type_name -> tokenmeter.v1.ScheduledReport
+	9,   // 86: tokenmeter.v1.ReportSchedule.period:type_name -> tokenmeter.v1.SchedulePeriod
+	3,   // 87: tokenmeter.v1.ReportSchedule.format:type_name -> tokenmeter.v1.ExportFormat
+	89,  // 88: tokenmeter.v1.ReportSchedule.created_at:type_name -> google.protobuf.Timestamp
+	89,  // 89: tokenmeter.v1.ReportSchedule.last_at:type_name -> google.protobuf.Timestamp
+	81,  // 90: tokenmeter.v1.CreateReportScheduleRequest.schedule:type_name -> tokenmeter.v1.ReportSchedule
+	81,  // 91: tokenmeter.v1.CreateReportScheduleResponse.schedule:type_name -> tokenmeter.v1.ReportSchedule
+	81,  // 92: tokenmeter.v1.ListReportSchedulesResponse.schedules:type_name -> tokenmeter.v1.ReportSchedule
+	11,  // 93: tokenmeter.v1.ReportingService.GetUsageSummary:input_type -> tokenmeter.v1.GetUsageSummaryRequest
+	16,  // 94: tokenmeter.v1.ReportingService.GetUsageByDay:input_type -> tokenmeter.v1.GetUsageByDayRequest
+	23,  // 95: tokenmeter.v1.ReportingService.GetUsageByProduct:input_type -> tokenmeter.v1.GetUsageByProductRequest
+	28,  // 96: tokenmeter.v1.ReportingService.GetUsageByUser:input_type -> tokenmeter.v1.GetUsageByUserRequest
+	33,  // 97: tokenmeter.v1.ReportingService.Export:input_type -> tokenmeter.v1.ExportRequest
+	35,  // 98: tokenmeter.v1.ReportingService.Forecast:input_type -> tokenmeter.v1.ForecastRequest
+	38,  // 99: tokenmeter.v1.ReportingService.AdviseLicensing:input_type -> tokenmeter.v1.AdviseLicensingRequest
+	30,  // 100: tokenmeter.v1.ReportingService.GetUsageByAttribute:input_type -> tokenmeter.v1.GetUsageByAttributeRequest
+	41,  // 101: tokenmeter.v1.ReportingService.GetDenials:input_type -> tokenmeter.v1.GetDenialsRequest
+	46,  // 102: tokenmeter.v1.ReportingService.GetSpend:input_type -> tokenmeter.v1.GetSpendRequest
+	50,  // 103: tokenmeter.v1.ReportingService.WhoAmI:input_type -> tokenmeter.v1.WhoAmIRequest
+	52,  // 104: tokenmeter.v1.ReportingService.GetSessions:input_type -> tokenmeter.v1.GetSessionsRequest
+	59,  // 105: tokenmeter.v1.ReportingService.GetCapacityUsage:input_type -> tokenmeter.v1.GetCapacityUsageRequest
+	62,  // 106: tokenmeter.v1.ReportingService.GetSubscriptionUsage:input_type -> tokenmeter.v1.GetSubscriptionUsageRequest
+	65,  // 107: tokenmeter.v1.ReportingService.ListUsers:input_type -> tokenmeter.v1.ListUsersRequest
+	73,  // 108: tokenmeter.v1.ReportingService.AddPlannedProject:input_type -> tokenmeter.v1.AddPlannedProjectRequest
+	75,  // 109: tokenmeter.v1.ReportingService.RemovePlannedProject:input_type -> tokenmeter.v1.RemovePlannedProjectRequest
+	77,  // 110: tokenmeter.v1.ReportingService.ListPlannedProjects:input_type -> tokenmeter.v1.ListPlannedProjectsRequest
+	79,  // 111: tokenmeter.v1.ReportingService.EstimatePlan:input_type -> tokenmeter.v1.EstimatePlanRequest
+	82,  // 112: tokenmeter.v1.ReportingService.CreateReportSchedule:input_type -> tokenmeter.v1.CreateReportScheduleRequest
+	84,  // 113: tokenmeter.v1.ReportingService.ListReportSchedules:input_type -> tokenmeter.v1.ListReportSchedulesRequest
+	86,  // 114: tokenmeter.v1.ReportingService.DeleteReportSchedule:input_type -> tokenmeter.v1.DeleteReportScheduleRequest
+	12,  // 115: tokenmeter.v1.ReportingService.GetUsageSummary:output_type -> tokenmeter.v1.GetUsageSummaryResponse
+	18,  // 116: tokenmeter.v1.ReportingService.GetUsageByDay:output_type -> tokenmeter.v1.GetUsageByDayResponse
+	24,  // 117: tokenmeter.v1.ReportingService.GetUsageByProduct:output_type -> tokenmeter.v1.GetUsageByProductResponse
+	29,  // 118: tokenmeter.v1.ReportingService.GetUsageByUser:output_type -> tokenmeter.v1.GetUsageByUserResponse
+	34,  // 119: tokenmeter.v1.ReportingService.Export:output_type -> tokenmeter.v1.ExportResponse
+	36,  // 120: tokenmeter.v1.ReportingService.Forecast:output_type -> tokenmeter.v1.ForecastResponse
+	40,  // 121: tokenmeter.v1.ReportingService.AdviseLicensing:output_type -> tokenmeter.v1.AdviseLicensingResponse
+	32,  // 122: tokenmeter.v1.ReportingService.GetUsageByAttribute:output_type -> tokenmeter.v1.GetUsageByAttributeResponse
+	45,  // 123: tokenmeter.v1.ReportingService.GetDenials:output_type -> tokenmeter.v1.GetDenialsResponse
+	49,  // 124: tokenmeter.v1.ReportingService.GetSpend:output_type -> tokenmeter.v1.GetSpendResponse
+	51,  // 125: tokenmeter.v1.ReportingService.WhoAmI:output_type -> tokenmeter.v1.WhoAmIResponse
+	58,  // 126: tokenmeter.v1.ReportingService.GetSessions:output_type -> tokenmeter.v1.GetSessionsResponse
+	61,  // 127: tokenmeter.v1.ReportingService.GetCapacityUsage:output_type -> tokenmeter.v1.GetCapacityUsageResponse
+	64,  // 128: tokenmeter.v1.ReportingService.GetSubscriptionUsage:output_type -> tokenmeter.v1.GetSubscriptionUsageResponse
+	66,  // 129: tokenmeter.v1.ReportingService.ListUsers:output_type -> tokenmeter.v1.ListUsersResponse
+	74,  // 130: tokenmeter.v1.ReportingService.AddPlannedProject:output_type -> tokenmeter.v1.AddPlannedProjectResponse
+	76,  // 131: tokenmeter.v1.ReportingService.RemovePlannedProject:output_type -> tokenmeter.v1.RemovePlannedProjectResponse
+	78,  // 132: tokenmeter.v1.ReportingService.ListPlannedProjects:output_type -> tokenmeter.v1.ListPlannedProjectsResponse
+	80,  // 133: tokenmeter.v1.ReportingService.EstimatePlan:output_type -> tokenmeter.v1.EstimatePlanResponse
+	83,  // 134: tokenmeter.v1.ReportingService.CreateReportSchedule:output_type -> tokenmeter.v1.CreateReportScheduleResponse
+	85,  // 135: tokenmeter.v1.ReportingService.ListReportSchedules:output_type -> tokenmeter.v1.ListReportSchedulesResponse
+	87,  // 136: tokenmeter.v1.ReportingService.DeleteReportSchedule:output_type -> tokenmeter.v1.DeleteReportScheduleResponse
+	115, // [115:137] is the sub-list for method output_type
+	93,  // [93:115] is the sub-list for method input_type
+	93,  // [93:93] is the sub-list for extension type_name
+	93,  // [93:93] is the sub-list for extension extendee
+	0,   // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_reporting_proto_init() }
@@ -7126,8 +7718,8 @@ func file_tokenmeter_v1_reporting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_reporting_proto_rawDesc), len(file_tokenmeter_v1_reporting_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   71,
+			NumEnums:      10,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

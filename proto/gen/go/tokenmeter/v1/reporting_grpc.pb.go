@@ -38,6 +38,9 @@ const (
 	ReportingService_RemovePlannedProject_FullMethodName = "/tokenmeter.v1.ReportingService/RemovePlannedProject"
 	ReportingService_ListPlannedProjects_FullMethodName  = "/tokenmeter.v1.ReportingService/ListPlannedProjects"
 	ReportingService_EstimatePlan_FullMethodName         = "/tokenmeter.v1.ReportingService/EstimatePlan"
+	ReportingService_CreateReportSchedule_FullMethodName = "/tokenmeter.v1.ReportingService/CreateReportSchedule"
+	ReportingService_ListReportSchedules_FullMethodName  = "/tokenmeter.v1.ReportingService/ListReportSchedules"
+	ReportingService_DeleteReportSchedule_FullMethodName = "/tokenmeter.v1.ReportingService/DeleteReportSchedule"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -142,6 +145,13 @@ type ReportingServiceClient interface {
 	// recorded: how many tokens (users × days × the products' daily rates),
 	// and when the team runs out with it and without it.
 	EstimatePlan(ctx context.Context, in *EstimatePlanRequest, opts ...grpc.CallOption) (*EstimatePlanResponse, error)
+	// CreateReportSchedule schedules a report (usage summary of the past
+	// period, forecast, expiring packs) e-mailed with its CSV or XLSX attached
+	// once a period; the caller is recorded as its actor.
+	CreateReportSchedule(ctx context.Context, in *CreateReportScheduleRequest, opts ...grpc.CallOption) (*CreateReportScheduleResponse, error)
+	// ListReportSchedules lists the organisation's schedules with their last delivery.
+	ListReportSchedules(ctx context.Context, in *ListReportSchedulesRequest, opts ...grpc.CallOption) (*ListReportSchedulesResponse, error)
+	DeleteReportSchedule(ctx context.Context, in *DeleteReportScheduleRequest, opts ...grpc.CallOption) (*DeleteReportScheduleResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -351,6 +361,36 @@ func (c *reportingServiceClient) EstimatePlan(ctx context.Context, in *EstimateP
 	return out, nil
 }
 
+func (c *reportingServiceClient) CreateReportSchedule(ctx context.Context, in *CreateReportScheduleRequest, opts ...grpc.CallOption) (*CreateReportScheduleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateReportScheduleResponse)
+	err := c.cc.Invoke(ctx, ReportingService_CreateReportSchedule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) ListReportSchedules(ctx context.Context, in *ListReportSchedulesRequest, opts ...grpc.CallOption) (*ListReportSchedulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReportSchedulesResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListReportSchedules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) DeleteReportSchedule(ctx context.Context, in *DeleteReportScheduleRequest, opts ...grpc.CallOption) (*DeleteReportScheduleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteReportScheduleResponse)
+	err := c.cc.Invoke(ctx, ReportingService_DeleteReportSchedule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -453,6 +493,13 @@ type ReportingServiceServer interface {
 	// recorded: how many tokens (users × days × the products' daily rates),
 	// and when the team runs out with it and without it.
 	EstimatePlan(context.Context, *EstimatePlanRequest) (*EstimatePlanResponse, error)
+	// CreateReportSchedule schedules a report (usage summary of the past
+	// period, forecast, expiring packs) e-mailed with its CSV or XLSX attached
+	// once a period; the caller is recorded as its actor.
+	CreateReportSchedule(context.Context, *CreateReportScheduleRequest) (*CreateReportScheduleResponse, error)
+	// ListReportSchedules lists the organisation's schedules with their last delivery.
+	ListReportSchedules(context.Context, *ListReportSchedulesRequest) (*ListReportSchedulesResponse, error)
+	DeleteReportSchedule(context.Context, *DeleteReportScheduleRequest) (*DeleteReportScheduleResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -519,6 +566,15 @@ func (UnimplementedReportingServiceServer) ListPlannedProjects(context.Context, 
 }
 func (UnimplementedReportingServiceServer) EstimatePlan(context.Context, *EstimatePlanRequest) (*EstimatePlanResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EstimatePlan not implemented")
+}
+func (UnimplementedReportingServiceServer) CreateReportSchedule(context.Context, *CreateReportScheduleRequest) (*CreateReportScheduleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateReportSchedule not implemented")
+}
+func (UnimplementedReportingServiceServer) ListReportSchedules(context.Context, *ListReportSchedulesRequest) (*ListReportSchedulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReportSchedules not implemented")
+}
+func (UnimplementedReportingServiceServer) DeleteReportSchedule(context.Context, *DeleteReportScheduleRequest) (*DeleteReportScheduleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteReportSchedule not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -876,6 +932,60 @@ func _ReportingService_EstimatePlan_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_CreateReportSchedule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateReportScheduleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).CreateReportSchedule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_CreateReportSchedule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).CreateReportSchedule(ctx, req.(*CreateReportScheduleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_ListReportSchedules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReportSchedulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListReportSchedules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListReportSchedules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListReportSchedules(ctx, req.(*ListReportSchedulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_DeleteReportSchedule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteReportScheduleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).DeleteReportSchedule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_DeleteReportSchedule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).DeleteReportSchedule(ctx, req.(*DeleteReportScheduleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -954,6 +1064,18 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EstimatePlan",
 			Handler:    _ReportingService_EstimatePlan_Handler,
+		},
+		{
+			MethodName: "CreateReportSchedule",
+			Handler:    _ReportingService_CreateReportSchedule_Handler,
+		},
+		{
+			MethodName: "ListReportSchedules",
+			Handler:    _ReportingService_ListReportSchedules_Handler,
+		},
+		{
+			MethodName: "DeleteReportSchedule",
+			Handler:    _ReportingService_DeleteReportSchedule_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -18,6 +18,7 @@ import * as advice from './pages/advice.js';
 import * as subscriptions from './pages/subscriptions.js';
 import * as alerts from './pages/alerts.js';
 import * as exporter from './pages/export.js';
+import * as schedules from './pages/schedules.js';
 import * as settings from './pages/settings.js';
 import * as directory from './pages/directory.js';
 import * as access from './pages/access.js';
@@ -39,6 +40,7 @@ const pages = [
   { path: 'alerts', title: 'Alerts', page: alerts },
   { path: 'directory', title: 'Directory', page: directory },
   { path: 'export', title: 'Export', page: exporter, only: 'org' },
+  { path: 'schedules', title: 'Scheduled reports', page: schedules, only: 'manage' },
   { path: 'settings', title: 'Settings', page: settings, only: 'org' },
   { path: 'access', title: 'Access keys', page: access, only: 'own' },
 ];
