@@ -50,7 +50,8 @@ func reportsOf(t *testing.T, svc *reporting.Service, key string, at time.Time) s
 	c := client(t, svc.Addr(), key)
 	var b strings.Builder
 	rng := &v1.UsageRange{FromDate: at.AddDate(0, 0, -1).Format(time.DateOnly), ToDate: at.Format(time.DateOnly)}
-	for _, kind := range []v1.ExportKind{v1.ExportKind_EXPORT_KIND_USAGE, v1.ExportKind_EXPORT_KIND_USERS} {
+	for _, kind := range []v1.ExportKind{v1.ExportKind_EXPORT_KIND_USAGE, v1.ExportKind_EXPORT_KIND_USERS,
+		v1.ExportKind_EXPORT_KIND_DENIALS, v1.ExportKind_EXPORT_KIND_SPEND} {
 		stream, err := c.Export(t.Context(), &v1.ExportRequest{TeamIds: []string{"design"}, Range: rng, Kind: kind})
 		require.NoError(t, err)
 		data, _ := readExport(t, stream)
