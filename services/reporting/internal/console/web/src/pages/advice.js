@@ -5,12 +5,21 @@ import { call } from '../api.js';
 import { h, card, tokens, money, table } from '../format.js';
 import { inForce, grant, revoke } from './subscriptions.js';
 
+// acted keeps the rows moved or undone on this page: advice leaves out a
+// user who holds the subscription (and lists one again only once the
+// projection has the revocation), so the row and its Undo stay at hand.
+const acted = new Map();
+const keyOf = (a) => `${a.team_id}/${a.user_id}/${a.product_code}`;
+
 export async function render(el, ctx) {
   const [r, subs] = await Promise.all([call('ReportingService', 'AdviseLicensing', { team_ids: ctx.teamIds }), inForce(ctx.teamIds)]);
   const all = r.advice || [];
   const rerender = () => { el.replaceChildren(); render(el, ctx); };
   const held = new Set(subs.map((s) => `${s.team_id}/${s.user_id}/${s.product_code}`));
-  const move = all.filter((a) => a.action === 'RECOMMENDATION_MOVE_TO_SUBSCRIPTION');
+  const listed = all.filter((a) => a.action === 'RECOMMENDATION_MOVE_TO_SUBSCRIPTION');
+  const keys = new Set(listed.map(keyOf));
+  for (const k of keys) if (!held.has(k)) acted.delete(k); // listed again: the server's row will do
+  const move = listed.concat([...acted.values()].filter((a) => !keys.has(keyOf(a)) && ctx.teamIds.includes(a.team_id)));
   const unassign = all.filter((a) => a.action === 'RECOMMENDATION_UNASSIGN');
   const keep = all.filter((a) => a.action === 'RECOMMENDATION_KEEP_ON_TOKENS');
   el.append(h('p', { class: 'range-note' }, `Over the last 365 days, at ${money(r.token_price, r.currency)} a token.`));
@@ -49,11 +58,12 @@ export async function render(el, ctx) {
 // or, once moved, undoes it. Pseudonyms are not user ids: nothing to apply.
 function applyButton(a, pseudonymous, held, rerender) {
   if (pseudonymous) return h('span', { class: 'muted' }, 'grant by the real user id');
-  const on = held.has(`${a.team_id}/${a.user_id}/${a.product_code}`);
+  const on = held.has(keyOf(a));
   const act = async (e) => {
     e.target.disabled = true;
     if (on) await revoke(a.team_id, a.user_id, [a.product_code], 'licensing advice undone in the console');
     else await grant(a.team_id, a.user_id, [a.product_code], 'licensing advice: move to subscription');
+    acted.set(keyOf(a), a);
     rerender();
   };
   return h('span', {},

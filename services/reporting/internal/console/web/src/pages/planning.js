@@ -32,7 +32,7 @@ export async function render(el, ctx) {
   const [f, plans, products] = await Promise.all([
     call('ReportingService', 'Forecast', { team_id: team }),
     listAll('ReportingService', 'ListPlannedProjects', { team_id: team }, 'projects'),
-    listAll('LedgerService', 'ListProducts', {}, 'products'),
+    catalog(ctx, team),
   ]);
   const rerender = () => { el.replaceChildren(); render(el, ctx); };
   el.append(h('h2', {}, team));
@@ -67,6 +67,15 @@ export async function render(el, ctx) {
   el.append(planForm(team, products, rerender));
 }
 
+// catalog is the products a plan may name: the organisation's catalog, or
+// for a team admin (whose calls name its team; the catalog names none) the
+// products its team has used, whose rates the estimate then shows.
+async function catalog(ctx, team) {
+  if (ctx.may.org) return listAll('LedgerService', 'ListProducts', {}, 'products');
+  const r = await call('ReportingService', 'GetUsageByProduct', { team_ids: [team], range: ctx.range, user_limit: 1 });
+  return (r.products || []).map((p) => ({ product_code: p.product_code }));
+}
+
 function planForm(team, products, rerender) {
   const monday = new Date();
   monday.setUTCDate(monday.getUTCDate() + ((8 - monday.getUTCDay()) % 7 || 7));
@@ -75,7 +84,7 @@ function planForm(team, products, rerender) {
   const result = h('div', { 'aria-live': 'polite', 'data-testid': 'plan-result' });
   const productBox = h('fieldset', { class: 'products' }, h('legend', {}, 'Products'),
     products.map((p) => h('label', { class: 'radio' },
-      h('input', { type: 'checkbox', name: 'product', value: p.product_code }), ` ${p.product_code} (${tokens(p.daily_rate)} a day)`)));
+      h('input', { type: 'checkbox', name: 'product', value: p.product_code }), p.daily_rate ? ` ${p.product_code} (${tokens(p.daily_rate)} a day)` : ` ${p.product_code}`)));
   const form = h('form', { class: 'export-form plan-form', onsubmit: (e) => e.preventDefault() },
     field('plan-name', 'Project name', { required: true, maxlength: 128 }),
     field('plan-users', 'Users', { type: 'number', min: 1, max: 10000, value: 5, required: true }),
