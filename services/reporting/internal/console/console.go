@@ -209,10 +209,10 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// ingestionCalls are the ingestion RPCs the console offers: access keys.
+// ingestionCalls are the ingestion RPCs the console offers: access keys and role grants.
 const ingestionPrefix = "/api/tokenmeter.v1.IngestionService/"
 
-var ingestionCalls = []string{"ListAccessKeys", "CreateAccessKey", "RevokeAccessKey"}
+var ingestionCalls = []string{"ListAccessKeys", "CreateAccessKey", "RevokeAccessKey", "ListRoleGrants", "CreateRoleGrant", "RevokeRoleGrant"}
 
 // apiRoutes serves /api/ but GET /api/export: the RPCs, and a 405 with Allow
 // for another method on a path that exists.
