@@ -17,21 +17,33 @@ import (
 )
 
 // Index holds the live grants as the bucket pushes them, for a reader (the
-// console): a grant revoked or deleted leaves it, and Ended hears of it.
+// console): a grant revoked or deleted leaves it, and OnEnd's functions hear of it.
 type Index struct {
 	mu    sync.RWMutex
 	byOrg map[string]map[string]*v1.RoleGrant
-	// ended hears of each grant that leaves the index (org, grant id).
-	ended func(org, id string)
+	ended []func(org, id string)
 }
 
-// NewIndex returns an empty index; ended (may be nil) is told of every
-// grant that stops being live, from the goroutine that follows the bucket.
-func NewIndex(ended func(org, id string)) *Index {
-	if ended == nil {
-		ended = func(string, string) {}
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{byOrg: map[string]map[string]*v1.RoleGrant{}}
+}
+
+// OnEnd has f told of every grant that stops being live (org, grant id),
+// from the goroutine that follows the bucket.
+func (ix *Index) OnEnd(f func(org, id string)) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.ended = append(ix.ended, f)
+}
+
+func (ix *Index) tell(org, id string) {
+	ix.mu.RLock()
+	ended := ix.ended
+	ix.mu.RUnlock()
+	for _, f := range ended {
+		f(org, id)
 	}
-	return &Index{byOrg: map[string]map[string]*v1.RoleGrant{}, ended: ended}
 }
 
 // Live returns the organisation's live grants, oldest first.
@@ -64,7 +76,7 @@ func (ix *Index) replace(next map[string]map[string]*v1.RoleGrant) {
 	for org, grants := range old {
 		for id := range grants {
 			if _, ok := next[org][id]; !ok {
-				ix.ended(org, id)
+				ix.tell(org, id)
 			}
 		}
 	}
@@ -85,7 +97,7 @@ func (ix *Index) apply(entry jetstream.KeyValueEntry, log *slog.Logger) {
 	}
 	ix.mu.Unlock()
 	if was && g == nil {
-		ix.ended(org, id)
+		ix.tell(org, id)
 	}
 }
 

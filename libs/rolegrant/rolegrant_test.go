@@ -48,7 +48,8 @@ func TestReportingFollowsGrantsIngestionWrites(t *testing.T) {
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err })))
 	require.NoError(t, err)
 	var ended ends
-	ix := NewIndex(ended.add)
+	ix := NewIndex()
+	ix.OnEnd(ended.add)
 	Follow(t.Context(), reader, ix, slog.New(slog.DiscardHandler))
 
 	owner, err := jetstream.New(testkit.Connect(t, url, natsauth.Ingestion))

@@ -51,6 +51,8 @@ type Config struct {
 	SSO         sso.Config
 	SessionKeys sso.Keys
 	People      sso.People
+	// Grants are the owners' role grants (nil: the grants file's alone).
+	Grants sso.APIGrants
 	// Log records sign-ins refused and providers unreachable (nil: slog's default).
 	Log *slog.Logger
 }
@@ -136,7 +138,7 @@ func routes(ctx context.Context, cfg Config, exports, api http.Handler) (*http.S
 		if log == nil {
 			log = slog.Default()
 		}
-		signOn, err := sso.New(ctx, cfg.SSO, cfg.SessionKeys, cfg.People, log)
+		signOn, err := sso.New(ctx, cfg.SSO, cfg.SessionKeys, cfg.People, cfg.Grants, log)
 		if err != nil {
 			return nil, err
 		}
