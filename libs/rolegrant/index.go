@@ -141,6 +141,7 @@ var followRetry = time.Second
 // the watch ends; each new watch's first values replace the index, so a
 // revocation missed in between still ends its grant. It returns at once.
 func Follow(ctx context.Context, js jetstream.JetStream, ix *Index, log *slog.Logger) {
+	retry := followRetry
 	go func() {
 		for ctx.Err() == nil {
 			if err := followOnce(ctx, js, ix, log); err != nil && ctx.Err() == nil {
@@ -148,7 +149,7 @@ func Follow(ctx context.Context, js jetstream.JetStream, ix *Index, log *slog.Lo
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(followRetry):
+			case <-time.After(retry):
 			}
 		}
 	}()
