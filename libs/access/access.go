@@ -91,6 +91,10 @@ var Policy = auth.Policy{
 	v1.IngestionService_CreateAccessKey_FullMethodName:   {owner},
 	v1.IngestionService_RevokeAccessKey_FullMethodName:   {owner},
 	v1.IngestionService_ListAccessKeys_FullMethodName:    {owner},
+	// Role grants let people into the console: the owner's to change.
+	v1.IngestionService_CreateRoleGrant_FullMethodName: {owner},
+	v1.IngestionService_RevokeRoleGrant_FullMethodName: {owner},
+	v1.IngestionService_ListRoleGrants_FullMethodName:  {owner},
 
 	// Reporting: reads; a team admin its team's.
 	v1.ReportingService_GetUsageSummary_FullMethodName:      readTeam,

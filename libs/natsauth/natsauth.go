@@ -39,6 +39,9 @@ const (
 	// PersonKeys holds the keys sealing users' profiles (libs/privacy): the
 	// ledger writes and erases them, reporting reads them for the directory.
 	PersonKeys = "PERSON_KEYS"
+	// RoleGrants holds the owners' grants of console roles to people's
+	// claims: ingestion writes it, reporting (the console) reads it.
+	RoleGrants = "ROLE_GRANTS"
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded
@@ -68,13 +71,13 @@ var Grants = map[string]Grant{
 	Ingestion: {
 		Append:      []string{"usage.>"},
 		OwnStreams:  []string{UsageStream},
-		OwnBuckets:  []string{"LAUNCHER_KEYS", AccessKeys},
+		OwnBuckets:  []string{"LAUNCHER_KEYS", AccessKeys, RoleGrants},
 		ReadBuckets: []string{SessionKeys},
 	},
 	Reporting: {
 		ReadStreams: []string{LedgerStream, UsageStream},
 		OwnBuckets:  []string{SessionKeys, "REPORTING_LEASES", "REPORT_SCHEDULES"},
-		ReadBuckets: []string{AccessKeys, PersonKeys},
+		ReadBuckets: []string{AccessKeys, PersonKeys, RoleGrants},
 	},
 	Alerting: {
 		Append:      []string{"alerts.>"},

@@ -23,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/outage"
+	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
@@ -157,6 +158,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if err != nil {
 		return nil, err
 	}
+	grants, err := rolegrant.Open(ctx, js, cfg.Replicas)
+	if err != nil {
+		return nil, err
+	}
 	for _, st := range []*keystore.Store{store, people} {
 		w, err := keystore.Watch(ctx, st.KV(), st.Kind(), ring, log)
 		if err != nil {
@@ -198,7 +203,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 			Coalescer:     coalescer,
 			Limit:         launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
 		},
-		Admin: &keys.Admin{Store: store, People: people, Ring: ring, Now: cfg.Now},
+		Admin: &keys.Admin{Store: store, People: people, Grants: grants, Ring: ring, Now: cfg.Now},
 	})
 	if cfg.HTTPListen != "" {
 		if s.http, err = httpapi.Listen(ctx, cfg.HTTPListen, serverTLS, s.grpc.InProcess()); err != nil {

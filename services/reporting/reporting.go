@@ -23,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/lease"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
@@ -161,7 +162,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 }
 
 // listenConsole opens the console; with single sign-on, the bucket of its
-// sessions' keys too (reporting owns it, every service follows it).
+// sessions' keys too (reporting owns it, every service follows it), and the
+// owners' role grants (ingestion owns them, the console follows them).
 func (s *Service) listenConsole(ctx context.Context, cfg Config, c console.Config, js jetstream.JetStream, people *privacy.Policy) error {
 	c.Listen, c.ReportingAddr = cfg.ConsoleListen, s.grpc.Addr()
 	c.LedgerAddr, c.AlertingAddr, c.IngestionAddr = cfg.LedgerAddr, cfg.AlertingAddr, cfg.IngestionAddr
@@ -172,6 +174,9 @@ func (s *Service) listenConsole(ctx context.Context, cfg Config, c console.Confi
 			return err
 		}
 		c.SessionKeys = store
+		grants := rolegrant.NewIndex()
+		rolegrant.Follow(ctx, js, grants, s.log) // the owners' role grants, made through ingestion
+		c.Grants = grants
 	}
 	var err error
 	s.console, err = console.Listen(ctx, c)

@@ -34,7 +34,9 @@ const ssoLifetime = 30 * time.Second
 // offered no change and is refused by the API when it tries one; a team
 // admin reads its team's pages and is refused another team; an owner
 // creates, sees once and revokes an access key that names her as its
-// creator; and a session past its lifetime sends the browser back to sign-in. The console serves TLS, as it must for
+// creator, and grants a person without a line in the grants file a role on
+// that page, which lets him in until she revokes it, ending his open
+// session within a second; and a session past its lifetime sends the browser back to sign-in. The console serves TLS, as it must for
 // Secure __Host- cookies; console/sso.spec.mjs is the browser's part.
 func TestConsoleSignOnInBrowser(t *testing.T) {
 	spec, chromium, node := browserTools(t)
@@ -51,6 +53,8 @@ func TestConsoleSignOnInBrowser(t *testing.T) {
 			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "owner"}},
 		oidcprovider.Person{ID: "u-tess", Username: "tess@demo.example", Password: "tess-password", Name: "Tess Team",
 			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "design-leads"}},
+		oidcprovider.Person{ID: "u-gus", Username: "gus@demo.example", Password: "gus-password", Name: "Gus Guest",
+			Claims: map[string]any{"tokenmeter_org": devstack.DemoOrg, "tokenmeter_role": "contractors"}},
 		oidcprovider.Person{ID: "u-rex", Username: "rex@elsewhere.example", Password: "rex-password", Name: "Rex Refused",
 			Claims: map[string]any{"tokenmeter_org": "elsewhere", "tokenmeter_role": "admin"}})
 	dir := t.TempDir()

@@ -17,9 +17,10 @@ func (a *app) accessCommand() *cobra.Command {
 owner (everything, access keys included), admin (packs, users, rules, webhooks),
 viewer (reads only) or team-admin (one team's packs, users and reports). Its
 secret is shown once; tokenmeter keeps only its SHA-256. Every service accepts a
-new key, and refuses a revoked one, within a second.`,
+new key, and refuses a revoked one, within a second. "access grants" gives
+people who sign into the console through single sign-on their roles.`,
 	}
-	cmd.AddCommand(a.accessCreateCommand(), a.accessListCommand(), a.accessRevokeCommand())
+	cmd.AddCommand(a.accessCreateCommand(), a.accessListCommand(), a.accessRevokeCommand(), a.grantsCommand())
 	return cmd
 }
 

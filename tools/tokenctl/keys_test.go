@@ -71,3 +71,34 @@ func testAccess(t *testing.T, s *stack) {
 	ok(t, env, "access", "revoke", made.GetKey().GetKeyId())
 	require.Len(t, csvRows(t, ok(t, env, "access", "list", "-o", "csv")), 2)
 }
+
+// An owner grants console roles to an e-mail address and to a role-claim
+// value, lists them and revokes one; an admin may not; bad input is refused
+// naming the field, and --email and --claim go one at a time.
+func testGrants(t *testing.T, s *stack) {
+	env := s.env(t)
+	r := ctl(t, env, "access", "grants", "create", "viewer", "--email", "ann@demo.example")
+	require.NotEqual(t, 0, r.code, "an admin key grants no role")
+	env["TOKENMETER_API_KEY"] = devstack.OwnerKey
+	var made v1.CreateRoleGrantResponse
+	protoOut(t, ok(t, env, "access", "grants", "create", "viewer", "--email", "Ann@Demo.example", "-o", "json"), &made)
+	require.Equal(t, "ann@demo.example", made.GetGrant().GetClaimValue())
+	rows := tableRows(t, ok(t, env, "access", "grants", "create", "team-admin", "--claim", "design-leads", "--team", "design"))
+	require.Equal(t, []string{"GRANT_ID", "MATCH", "VALUE", "ROLE", "TEAM"}, rows[0][:5])
+	require.Equal(t, []string{"role", "design-leads", "team-admin", "design"}, rows[1][1:5])
+
+	r = ctl(t, env, "access", "grants", "create", "viewer", "--email", "a@b.example", "--claim", "staff")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "none of the others can be")
+	r = ctl(t, env, "access", "grants", "create", "viewer", "--email", "not-an-address")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "claim_value")
+
+	list := csvRows(t, ok(t, env, "access", "grants", "list", "-o", "csv"))
+	require.Equal(t, []string{"grant_id", "match", "value", "role", "team", "created", "created_by", "revoked", "revoked_by"}, list[0])
+	require.Len(t, list, 3)
+	rows = tableRows(t, ok(t, env, "access", "grants", "revoke", made.GetGrant().GetGrantId()))
+	require.NotEqual(t, "-", rows[1][len(rows[1])-1], "revoked, by whom")
+	require.Len(t, csvRows(t, ok(t, env, "access", "grants", "list", "-o", "csv")), 2)
+	require.Len(t, csvRows(t, ok(t, env, "access", "grants", "list", "--revoked", "-o", "csv")), 3)
+}

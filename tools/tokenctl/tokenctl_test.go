@@ -17,6 +17,7 @@ func TestTokenctl(t *testing.T) {
 		{"history and paging", testHistory},
 		{"keys", testKeys},
 		{"access", testAccess},
+		{"role grants", testGrants},
 		{"personal data", testPersonalData},
 		{"time zone", testTimeZone},
 		{"user directory", testDirectory},

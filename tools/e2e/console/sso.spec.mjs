@@ -39,11 +39,11 @@ const number = async (testid) => Number((await page.getByTestId(testid).innerTex
 const sessionCookie = async () => (await context.cookies(url)).find((c) => c.name === '__Host-tokenmeter-session');
 
 // signIn goes from the console's sign-in view through the provider's login page.
-async function signIn(user, password) {
-  await page.getByRole('link', { name: 'Sign in with your organisation’s account' }).click();
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Login' }).click();
+async function signIn(user, password, p = page) {
+  await p.getByRole('link', { name: 'Sign in with your organisation’s account' }).click();
+  await p.getByLabel('Username').fill(user);
+  await p.getByLabel('Password').fill(password);
+  await p.getByRole('button', { name: 'Login' }).click();
 }
 
 let broken = false;
@@ -155,6 +155,51 @@ test('single sign-on', async (t) => {
     await page.getByText('You are signed out.').waitFor();
   });
 
+  await step('an owner grants a person without a file grant a role on the page; revoking it ends his session', async () => {
+    await signIn('olga@demo.example', 'olga-password');
+    await page.getByRole('link', { name: 'Access keys' }).click();
+    await page.getByTestId('role-grants').waitFor();
+    // Each select's label holds its options' text ("Role claim value"): the fields by id.
+    await page.locator('#grant-claim').selectOption('GRANT_CLAIM_EMAIL');
+    await page.locator('#grant-value').fill('Gus@demo.example');
+    await page.locator('#grant-role').selectOption('team-admin');
+    assert.ok(await page.locator('#grant-team').isVisible(), 'a team-admin grant asks for its team');
+    await page.locator('#grant-role').selectOption('viewer');
+    assert.ok(!await page.locator('#grant-team').isVisible(), 'a viewer grant asks for no team');
+    assert.ok(!await page.locator('#access-team').isVisible(), 'nor does a viewer key');
+    await page.getByRole('button', { name: 'Create grant' }).click();
+    const row = page.getByTestId('role-grants').getByRole('row').filter({ hasText: 'gus@demo.example' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /by sso:olga@demo\.example/, 'the grant names the owner who made it');
+    await shot('sso-role-grants');
+
+    const other = await browser.newContext({ viewport: { width: 1366, height: 900 }, ignoreHTTPSErrors: true });
+    try {
+      const gus = await other.newPage();
+      gus.setDefaultTimeout(15_000);
+      await gus.goto(url);
+      await signIn('gus@demo.example', 'gus-password', gus);
+      await gus.getByRole('heading', { name: 'Token usage' }).waitFor();
+      assert.equal(await gus.getByTestId('signed-in-as').innerText(), 'Gus Guest · demo · viewer');
+      const signedIn = () => gus.evaluate(async () => (await (await fetch('/auth/session')).json()).signed_in);
+      assert.equal(await signedIn(), true);
+
+      await row.getByRole('button', { name: /^Revoke grant/ }).click();
+      await row.waitFor({ state: 'detached' });
+      const deadline = Date.now() + 1000;
+      while (await signedIn()) {
+        assert.ok(Date.now() < deadline, 'the revoked grant ends his open session within a second');
+        await gus.waitForTimeout(50);
+      }
+      await gus.getByRole('link', { name: 'By product' }).click();
+      await gus.getByText('Your session has ended: sign in again.').waitFor();
+    } finally {
+      await other.close();
+    }
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+  });
+
   await step('a team admin reads its team\'s pages without a change button, and is refused another team', async () => {
     await signIn('tess@demo.example', 'tess-password');
     await page.getByRole('heading', { name: 'Token usage' }).waitFor();
@@ -194,7 +239,7 @@ test('single sign-on', async (t) => {
     await page.getByRole('heading', { name: 'Token usage' }).waitFor();
     await page.getByRole('link', { name: 'Access keys' }).click();
     await page.getByTestId('access-keys').waitFor();
-    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByRole('group', { name: 'New access key' }).getByLabel('Role').selectOption('viewer');
     await page.getByLabel('Label (whose key').fill('auditor');
     await page.getByRole('button', { name: 'Create key' }).click();
     const secret = await page.getByTestId('new-key-secret').innerText();

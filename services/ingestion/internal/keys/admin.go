@@ -17,6 +17,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
+	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -29,6 +30,8 @@ type Admin struct {
 	Store *keystore.Store
 	// People holds the access keys.
 	People *keystore.Store
+	// Grants holds the console's role grants (read by reporting).
+	Grants *rolegrant.Store
 	// Ring is this replica's keyring: changes land in it at once, so the
 	// admin's next call here sees them; the watch brings them everywhere.
 	Ring *auth.Keyring

@@ -51,6 +51,8 @@ type Config struct {
 	SSO         sso.Config
 	SessionKeys sso.Keys
 	People      sso.People
+	// Grants are the owners' role grants (nil: the grants file's alone).
+	Grants sso.APIGrants
 	// Log records sign-ins refused and providers unreachable (nil: slog's default).
 	Log *slog.Logger
 }
@@ -136,7 +138,7 @@ func routes(ctx context.Context, cfg Config, exports, api http.Handler) (*http.S
 		if log == nil {
 			log = slog.Default()
 		}
-		signOn, err := sso.New(ctx, cfg.SSO, cfg.SessionKeys, cfg.People, log)
+		signOn, err := sso.New(ctx, cfg.SSO, cfg.SessionKeys, cfg.People, cfg.Grants, log)
 		if err != nil {
 			return nil, err
 		}
@@ -209,10 +211,10 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// ingestionCalls are the ingestion RPCs the console offers: access keys.
+// ingestionCalls are the ingestion RPCs the console offers: access keys and role grants.
 const ingestionPrefix = "/api/tokenmeter.v1.IngestionService/"
 
-var ingestionCalls = []string{"ListAccessKeys", "CreateAccessKey", "RevokeAccessKey"}
+var ingestionCalls = []string{"ListAccessKeys", "CreateAccessKey", "RevokeAccessKey", "ListRoleGrants", "CreateRoleGrant", "RevokeRoleGrant"}
 
 // apiRoutes serves /api/ but GET /api/export: the RPCs, and a 405 with Allow
 // for another method on a path that exists.

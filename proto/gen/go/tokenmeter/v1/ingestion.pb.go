@@ -22,6 +22,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// GrantClaim is which claim of a person's ID token a role grant matches.
+type GrantClaim int32
+
+const (
+	GrantClaim_GRANT_CLAIM_UNSPECIFIED GrantClaim = 0
+	// The person's e-mail address, verified by the identity provider (compared
+	// without regard to case).
+	GrantClaim_GRANT_CLAIM_EMAIL GrantClaim = 1
+	// A value of the console's role claim (-console-oidc-role-claim: a group,
+	// say), as the grants file's lines match.
+	GrantClaim_GRANT_CLAIM_ROLE GrantClaim = 2
+)
+
+// Enum value maps for GrantClaim.
+var (
+	GrantClaim_name = map[int32]string{
+		0: "GRANT_CLAIM_UNSPECIFIED",
+		1: "GRANT_CLAIM_EMAIL",
+		2: "GRANT_CLAIM_ROLE",
+	}
+	GrantClaim_value = map[string]int32{
+		"GRANT_CLAIM_UNSPECIFIED": 0,
+		"GRANT_CLAIM_EMAIL":       1,
+		"GRANT_CLAIM_ROLE":        2,
+	}
+)
+
+func (x GrantClaim) Enum() *GrantClaim {
+	p := new(GrantClaim)
+	*p = x
+	return p
+}
+
+func (x GrantClaim) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GrantClaim) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenmeter_v1_ingestion_proto_enumTypes[0].Descriptor()
+}
+
+func (GrantClaim) Type() protoreflect.EnumType {
+	return &file_tokenmeter_v1_ingestion_proto_enumTypes[0]
+}
+
+func (x GrantClaim) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GrantClaim.Descriptor instead.
+func (GrantClaim) EnumDescriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{0}
+}
+
 type LaunchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-made id (a UUID); retries reuse it.
@@ -1819,6 +1873,448 @@ func (x *ListAccessKeysResponse) GetNextPageToken() string {
 	return ""
 }
 
+// RoleGrant gives the people whose ID token carries the organisation (in
+// the organisation claim) and a claim value one role in the console. It is
+// also the record kept in the ROLE_GRANTS bucket, protobuf-encoded.
+type RoleGrant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Random 12 hex digits.
+	GrantId string     `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	OrgId   string     `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	Claim   GrantClaim `protobuf:"varint,3,opt,name=claim,proto3,enum=tokenmeter.v1.GrantClaim" json:"claim,omitempty"`
+	// The e-mail address (lower case) or role-claim value matched.
+	ClaimValue string `protobuf:"bytes,4,opt,name=claim_value,json=claimValue,proto3" json:"claim_value,omitempty"`
+	// owner, admin, viewer or team-admin.
+	Role string `protobuf:"bytes,5,opt,name=role,proto3" json:"role,omitempty"`
+	// The team of a team-admin grant; empty for the other roles.
+	RoleTeamId string                 `protobuf:"bytes,6,opt,name=role_team_id,json=roleTeamId,proto3" json:"role_team_id,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Actor who created it (a key id or sso:<person>).
+	CreatedBy string `protobuf:"bytes,8,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Set once the grant is revoked, with who revoked it.
+	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	RevokedBy     string                 `protobuf:"bytes,10,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoleGrant) Reset() {
+	*x = RoleGrant{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleGrant) ProtoMessage() {}
+
+func (x *RoleGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleGrant.ProtoReflect.Descriptor instead.
+func (*RoleGrant) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RoleGrant) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *RoleGrant) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *RoleGrant) GetClaim() GrantClaim {
+	if x != nil {
+		return x.Claim
+	}
+	return GrantClaim_GRANT_CLAIM_UNSPECIFIED
+}
+
+func (x *RoleGrant) GetClaimValue() string {
+	if x != nil {
+		return x.ClaimValue
+	}
+	return ""
+}
+
+func (x *RoleGrant) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *RoleGrant) GetRoleTeamId() string {
+	if x != nil {
+		return x.RoleTeamId
+	}
+	return ""
+}
+
+func (x *RoleGrant) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *RoleGrant) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *RoleGrant) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+func (x *RoleGrant) GetRevokedBy() string {
+	if x != nil {
+		return x.RevokedBy
+	}
+	return ""
+}
+
+type CreateRoleGrantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Claim GrantClaim             `protobuf:"varint,1,opt,name=claim,proto3,enum=tokenmeter.v1.GrantClaim" json:"claim,omitempty"`
+	// At most 255 bytes of printable text; an e-mail address holds an @.
+	ClaimValue string `protobuf:"bytes,2,opt,name=claim_value,json=claimValue,proto3" json:"claim_value,omitempty"`
+	// owner, admin, viewer or team-admin.
+	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// The team of a team-admin grant; empty for the other roles.
+	RoleTeamId    string `protobuf:"bytes,4,opt,name=role_team_id,json=roleTeamId,proto3" json:"role_team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRoleGrantRequest) Reset() {
+	*x = CreateRoleGrantRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRoleGrantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRoleGrantRequest) ProtoMessage() {}
+
+func (x *CreateRoleGrantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRoleGrantRequest.ProtoReflect.Descriptor instead.
+func (*CreateRoleGrantRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CreateRoleGrantRequest) GetClaim() GrantClaim {
+	if x != nil {
+		return x.Claim
+	}
+	return GrantClaim_GRANT_CLAIM_UNSPECIFIED
+}
+
+func (x *CreateRoleGrantRequest) GetClaimValue() string {
+	if x != nil {
+		return x.ClaimValue
+	}
+	return ""
+}
+
+func (x *CreateRoleGrantRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *CreateRoleGrantRequest) GetRoleTeamId() string {
+	if x != nil {
+		return x.RoleTeamId
+	}
+	return ""
+}
+
+type CreateRoleGrantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grant         *RoleGrant             `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRoleGrantResponse) Reset() {
+	*x = CreateRoleGrantResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRoleGrantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRoleGrantResponse) ProtoMessage() {}
+
+func (x *CreateRoleGrantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRoleGrantResponse.ProtoReflect.Descriptor instead.
+func (*CreateRoleGrantResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateRoleGrantResponse) GetGrant() *RoleGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+type RevokeRoleGrantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GrantId       string                 `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeRoleGrantRequest) Reset() {
+	*x = RevokeRoleGrantRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeRoleGrantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeRoleGrantRequest) ProtoMessage() {}
+
+func (x *RevokeRoleGrantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeRoleGrantRequest.ProtoReflect.Descriptor instead.
+func (*RevokeRoleGrantRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RevokeRoleGrantRequest) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+type RevokeRoleGrantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grant         *RoleGrant             `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeRoleGrantResponse) Reset() {
+	*x = RevokeRoleGrantResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeRoleGrantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeRoleGrantResponse) ProtoMessage() {}
+
+func (x *RevokeRoleGrantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeRoleGrantResponse.ProtoReflect.Descriptor instead.
+func (*RevokeRoleGrantResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RevokeRoleGrantResponse) GetGrant() *RoleGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+type ListRoleGrantsRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IncludeRevoked bool                   `protobuf:"varint,1,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
+	// Grants per page (default 100, at most 1,000) and the previous answer's token.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRoleGrantsRequest) Reset() {
+	*x = ListRoleGrantsRequest{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRoleGrantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRoleGrantsRequest) ProtoMessage() {}
+
+func (x *ListRoleGrantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRoleGrantsRequest.ProtoReflect.Descriptor instead.
+func (*ListRoleGrantsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListRoleGrantsRequest) GetIncludeRevoked() bool {
+	if x != nil {
+		return x.IncludeRevoked
+	}
+	return false
+}
+
+func (x *ListRoleGrantsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRoleGrantsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListRoleGrantsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Grants []*RoleGrant           `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	// Empty when the list is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRoleGrantsResponse) Reset() {
+	*x = ListRoleGrantsResponse{}
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRoleGrantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRoleGrantsResponse) ProtoMessage() {}
+
+func (x *ListRoleGrantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmeter_v1_ingestion_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRoleGrantsResponse.ProtoReflect.Descriptor instead.
+func (*ListRoleGrantsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenmeter_v1_ingestion_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListRoleGrantsResponse) GetGrants() []*RoleGrant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
+func (x *ListRoleGrantsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tokenmeter_v1_ingestion_proto protoreflect.FileDescriptor
 
 const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
@@ -1969,7 +2465,52 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"n\n" +
 	"\x16ListAccessKeysResponse\x12,\n" +
 	"\x04keys\x18\x01 \x03(\v2\x18.tokenmeter.v1.AccessKeyR\x04keys\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xee\a\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf9\x02\n" +
+	"\tRoleGrant\x12\x19\n" +
+	"\bgrant_id\x18\x01 \x01(\tR\agrantId\x12\x15\n" +
+	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12/\n" +
+	"\x05claim\x18\x03 \x01(\x0e2\x19.tokenmeter.v1.GrantClaimR\x05claim\x12\x1f\n" +
+	"\vclaim_value\x18\x04 \x01(\tR\n" +
+	"claimValue\x12\x12\n" +
+	"\x04role\x18\x05 \x01(\tR\x04role\x12 \n" +
+	"\frole_team_id\x18\x06 \x01(\tR\n" +
+	"roleTeamId\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\b \x01(\tR\tcreatedBy\x129\n" +
+	"\n" +
+	"revoked_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x1d\n" +
+	"\n" +
+	"revoked_by\x18\n" +
+	" \x01(\tR\trevokedBy\"\xa0\x01\n" +
+	"\x16CreateRoleGrantRequest\x12/\n" +
+	"\x05claim\x18\x01 \x01(\x0e2\x19.tokenmeter.v1.GrantClaimR\x05claim\x12\x1f\n" +
+	"\vclaim_value\x18\x02 \x01(\tR\n" +
+	"claimValue\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x12 \n" +
+	"\frole_team_id\x18\x04 \x01(\tR\n" +
+	"roleTeamId\"I\n" +
+	"\x17CreateRoleGrantResponse\x12.\n" +
+	"\x05grant\x18\x01 \x01(\v2\x18.tokenmeter.v1.RoleGrantR\x05grant\"3\n" +
+	"\x16RevokeRoleGrantRequest\x12\x19\n" +
+	"\bgrant_id\x18\x01 \x01(\tR\agrantId\"I\n" +
+	"\x17RevokeRoleGrantResponse\x12.\n" +
+	"\x05grant\x18\x01 \x01(\v2\x18.tokenmeter.v1.RoleGrantR\x05grant\"|\n" +
+	"\x15ListRoleGrantsRequest\x12'\n" +
+	"\x0finclude_revoked\x18\x01 \x01(\bR\x0eincludeRevoked\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
+	"\x16ListRoleGrantsResponse\x120\n" +
+	"\x06grants\x18\x01 \x03(\v2\x18.tokenmeter.v1.RoleGrantR\x06grants\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*V\n" +
+	"\n" +
+	"GrantClaim\x12\x1b\n" +
+	"\x17GRANT_CLAIM_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11GRANT_CLAIM_EMAIL\x10\x01\x12\x14\n" +
+	"\x10GRANT_CLAIM_ROLE\x10\x022\x91\n" +
+	"\n" +
 	"\x10IngestionService\x12E\n" +
 	"\x06Launch\x12\x1c.tokenmeter.v1.LaunchRequest\x1a\x1d.tokenmeter.v1.LaunchResponse\x12N\n" +
 	"\tHeartbeat\x12\x1f.tokenmeter.v1.HeartbeatRequest\x1a .tokenmeter.v1.HeartbeatResponse\x12Q\n" +
@@ -1982,7 +2523,10 @@ const file_tokenmeter_v1_ingestion_proto_rawDesc = "" +
 	"\x10ListLauncherKeys\x12&.tokenmeter.v1.ListLauncherKeysRequest\x1a'.tokenmeter.v1.ListLauncherKeysResponse\x12`\n" +
 	"\x0fCreateAccessKey\x12%.tokenmeter.v1.CreateAccessKeyRequest\x1a&.tokenmeter.v1.CreateAccessKeyResponse\x12`\n" +
 	"\x0fRevokeAccessKey\x12%.tokenmeter.v1.RevokeAccessKeyRequest\x1a&.tokenmeter.v1.RevokeAccessKeyResponse\x12]\n" +
-	"\x0eListAccessKeys\x12$.tokenmeter.v1.ListAccessKeysRequest\x1a%.tokenmeter.v1.ListAccessKeysResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
+	"\x0eListAccessKeys\x12$.tokenmeter.v1.ListAccessKeysRequest\x1a%.tokenmeter.v1.ListAccessKeysResponse\x12`\n" +
+	"\x0fCreateRoleGrant\x12%.tokenmeter.v1.CreateRoleGrantRequest\x1a&.tokenmeter.v1.CreateRoleGrantResponse\x12`\n" +
+	"\x0fRevokeRoleGrant\x12%.tokenmeter.v1.RevokeRoleGrantRequest\x1a&.tokenmeter.v1.RevokeRoleGrantResponse\x12]\n" +
+	"\x0eListRoleGrants\x12$.tokenmeter.v1.ListRoleGrantsRequest\x1a%.tokenmeter.v1.ListRoleGrantsResponseBJZHgithub.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1;tokenmeterv1b\x06proto3"
 
 var (
 	file_tokenmeter_v1_ingestion_proto_rawDescOnce sync.Once
@@ -1996,96 +2540,118 @@ func file_tokenmeter_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_tokenmeter_v1_ingestion_proto_rawDescData
 }
 
-var file_tokenmeter_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_tokenmeter_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tokenmeter_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_tokenmeter_v1_ingestion_proto_goTypes = []any{
-	(*LaunchRequest)(nil),             // 0: tokenmeter.v1.LaunchRequest
-	(*LaunchResponse)(nil),            // 1: tokenmeter.v1.LaunchResponse
-	(*HeartbeatRequest)(nil),          // 2: tokenmeter.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),         // 3: tokenmeter.v1.HeartbeatResponse
-	(*EndSessionRequest)(nil),         // 4: tokenmeter.v1.EndSessionRequest
-	(*EndSessionResponse)(nil),        // 5: tokenmeter.v1.EndSessionResponse
-	(*IngestBatchRequest)(nil),        // 6: tokenmeter.v1.IngestBatchRequest
-	(*OfflineEvent)(nil),              // 7: tokenmeter.v1.OfflineEvent
-	(*IngestBatchResponse)(nil),       // 8: tokenmeter.v1.IngestBatchResponse
-	(*OfflineEventResult)(nil),        // 9: tokenmeter.v1.OfflineEventResult
-	(*QuoteRequest)(nil),              // 10: tokenmeter.v1.QuoteRequest
-	(*QuoteResponse)(nil),             // 11: tokenmeter.v1.QuoteResponse
-	(*LauncherKey)(nil),               // 12: tokenmeter.v1.LauncherKey
-	(*CreateLauncherKeyRequest)(nil),  // 13: tokenmeter.v1.CreateLauncherKeyRequest
-	(*CreateLauncherKeyResponse)(nil), // 14: tokenmeter.v1.CreateLauncherKeyResponse
-	(*RevokeLauncherKeyRequest)(nil),  // 15: tokenmeter.v1.RevokeLauncherKeyRequest
-	(*RevokeLauncherKeyResponse)(nil), // 16: tokenmeter.v1.RevokeLauncherKeyResponse
-	(*ListLauncherKeysRequest)(nil),   // 17: tokenmeter.v1.ListLauncherKeysRequest
-	(*ListLauncherKeysResponse)(nil),  // 18: tokenmeter.v1.ListLauncherKeysResponse
-	(*AccessKey)(nil),                 // 19: tokenmeter.v1.AccessKey
-	(*CreateAccessKeyRequest)(nil),    // 20: tokenmeter.v1.CreateAccessKeyRequest
-	(*CreateAccessKeyResponse)(nil),   // 21: tokenmeter.v1.CreateAccessKeyResponse
-	(*RevokeAccessKeyRequest)(nil),    // 22: tokenmeter.v1.RevokeAccessKeyRequest
-	(*RevokeAccessKeyResponse)(nil),   // 23: tokenmeter.v1.RevokeAccessKeyResponse
-	(*ListAccessKeysRequest)(nil),     // 24: tokenmeter.v1.ListAccessKeysRequest
-	(*ListAccessKeysResponse)(nil),    // 25: tokenmeter.v1.ListAccessKeysResponse
-	nil,                               // 26: tokenmeter.v1.LaunchRequest.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
-	(Decision)(0),                     // 28: tokenmeter.v1.Decision
-	(DenyReason)(0),                   // 29: tokenmeter.v1.DenyReason
+	(GrantClaim)(0),                   // 0: tokenmeter.v1.GrantClaim
+	(*LaunchRequest)(nil),             // 1: tokenmeter.v1.LaunchRequest
+	(*LaunchResponse)(nil),            // 2: tokenmeter.v1.LaunchResponse
+	(*HeartbeatRequest)(nil),          // 3: tokenmeter.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),         // 4: tokenmeter.v1.HeartbeatResponse
+	(*EndSessionRequest)(nil),         // 5: tokenmeter.v1.EndSessionRequest
+	(*EndSessionResponse)(nil),        // 6: tokenmeter.v1.EndSessionResponse
+	(*IngestBatchRequest)(nil),        // 7: tokenmeter.v1.IngestBatchRequest
+	(*OfflineEvent)(nil),              // 8: tokenmeter.v1.OfflineEvent
+	(*IngestBatchResponse)(nil),       // 9: tokenmeter.v1.IngestBatchResponse
+	(*OfflineEventResult)(nil),        // 10: tokenmeter.v1.OfflineEventResult
+	(*QuoteRequest)(nil),              // 11: tokenmeter.v1.QuoteRequest
+	(*QuoteResponse)(nil),             // 12: tokenmeter.v1.QuoteResponse
+	(*LauncherKey)(nil),               // 13: tokenmeter.v1.LauncherKey
+	(*CreateLauncherKeyRequest)(nil),  // 14: tokenmeter.v1.CreateLauncherKeyRequest
+	(*CreateLauncherKeyResponse)(nil), // 15: tokenmeter.v1.CreateLauncherKeyResponse
+	(*RevokeLauncherKeyRequest)(nil),  // 16: tokenmeter.v1.RevokeLauncherKeyRequest
+	(*RevokeLauncherKeyResponse)(nil), // 17: tokenmeter.v1.RevokeLauncherKeyResponse
+	(*ListLauncherKeysRequest)(nil),   // 18: tokenmeter.v1.ListLauncherKeysRequest
+	(*ListLauncherKeysResponse)(nil),  // 19: tokenmeter.v1.ListLauncherKeysResponse
+	(*AccessKey)(nil),                 // 20: tokenmeter.v1.AccessKey
+	(*CreateAccessKeyRequest)(nil),    // 21: tokenmeter.v1.CreateAccessKeyRequest
+	(*CreateAccessKeyResponse)(nil),   // 22: tokenmeter.v1.CreateAccessKeyResponse
+	(*RevokeAccessKeyRequest)(nil),    // 23: tokenmeter.v1.RevokeAccessKeyRequest
+	(*RevokeAccessKeyResponse)(nil),   // 24: tokenmeter.v1.RevokeAccessKeyResponse
+	(*ListAccessKeysRequest)(nil),     // 25: tokenmeter.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),    // 26: tokenmeter.v1.ListAccessKeysResponse
+	(*RoleGrant)(nil),                 // 27: tokenmeter.v1.RoleGrant
+	(*CreateRoleGrantRequest)(nil),    // 28: tokenmeter.v1.CreateRoleGrantRequest
+	(*CreateRoleGrantResponse)(nil),   // 29: tokenmeter.v1.CreateRoleGrantResponse
+	(*RevokeRoleGrantRequest)(nil),    // 30: tokenmeter.v1.RevokeRoleGrantRequest
+	(*RevokeRoleGrantResponse)(nil),   // 31: tokenmeter.v1.RevokeRoleGrantResponse
+	(*ListRoleGrantsRequest)(nil),     // 32: tokenmeter.v1.ListRoleGrantsRequest
+	(*ListRoleGrantsResponse)(nil),    // 33: tokenmeter.v1.ListRoleGrantsResponse
+	nil,                               // 34: tokenmeter.v1.LaunchRequest.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 35: google.protobuf.Timestamp
+	(Decision)(0),                     // 36: tokenmeter.v1.Decision
+	(DenyReason)(0),                   // 37: tokenmeter.v1.DenyReason
 }
 var file_tokenmeter_v1_ingestion_proto_depIdxs = []int32{
-	27, // 0: tokenmeter.v1.LaunchRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	26, // 1: tokenmeter.v1.LaunchRequest.attributes:type_name -> tokenmeter.v1.LaunchRequest.AttributesEntry
-	28, // 2: tokenmeter.v1.LaunchResponse.decision:type_name -> tokenmeter.v1.Decision
-	29, // 3: tokenmeter.v1.LaunchResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	27, // 4: tokenmeter.v1.LaunchResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	27, // 5: tokenmeter.v1.HeartbeatRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 6: tokenmeter.v1.HeartbeatResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	29, // 7: tokenmeter.v1.HeartbeatResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	27, // 8: tokenmeter.v1.EndSessionRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: tokenmeter.v1.IngestBatchRequest.events:type_name -> tokenmeter.v1.OfflineEvent
-	0,  // 10: tokenmeter.v1.OfflineEvent.launch:type_name -> tokenmeter.v1.LaunchRequest
-	2,  // 11: tokenmeter.v1.OfflineEvent.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
-	4,  // 12: tokenmeter.v1.OfflineEvent.end_session:type_name -> tokenmeter.v1.EndSessionRequest
-	9,  // 13: tokenmeter.v1.IngestBatchResponse.results:type_name -> tokenmeter.v1.OfflineEventResult
-	1,  // 14: tokenmeter.v1.OfflineEventResult.launch:type_name -> tokenmeter.v1.LaunchResponse
-	3,  // 15: tokenmeter.v1.OfflineEventResult.heartbeat:type_name -> tokenmeter.v1.HeartbeatResponse
-	5,  // 16: tokenmeter.v1.OfflineEventResult.end_session:type_name -> tokenmeter.v1.EndSessionResponse
-	29, // 17: tokenmeter.v1.QuoteResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
-	27, // 18: tokenmeter.v1.QuoteResponse.window_ends_at:type_name -> google.protobuf.Timestamp
-	27, // 19: tokenmeter.v1.LauncherKey.created_at:type_name -> google.protobuf.Timestamp
-	27, // 20: tokenmeter.v1.LauncherKey.revoked_at:type_name -> google.protobuf.Timestamp
-	12, // 21: tokenmeter.v1.CreateLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
-	12, // 22: tokenmeter.v1.RevokeLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
-	12, // 23: tokenmeter.v1.ListLauncherKeysResponse.keys:type_name -> tokenmeter.v1.LauncherKey
-	27, // 24: tokenmeter.v1.AccessKey.created_at:type_name -> google.protobuf.Timestamp
-	27, // 25: tokenmeter.v1.AccessKey.revoked_at:type_name -> google.protobuf.Timestamp
-	19, // 26: tokenmeter.v1.CreateAccessKeyResponse.key:type_name -> tokenmeter.v1.AccessKey
-	19, // 27: tokenmeter.v1.RevokeAccessKeyResponse.key:type_name -> tokenmeter.v1.AccessKey
-	19, // 28: tokenmeter.v1.ListAccessKeysResponse.keys:type_name -> tokenmeter.v1.AccessKey
-	0,  // 29: tokenmeter.v1.IngestionService.Launch:input_type -> tokenmeter.v1.LaunchRequest
-	2,  // 30: tokenmeter.v1.IngestionService.Heartbeat:input_type -> tokenmeter.v1.HeartbeatRequest
-	4,  // 31: tokenmeter.v1.IngestionService.EndSession:input_type -> tokenmeter.v1.EndSessionRequest
-	6,  // 32: tokenmeter.v1.IngestionService.IngestBatch:input_type -> tokenmeter.v1.IngestBatchRequest
-	10, // 33: tokenmeter.v1.IngestionService.Quote:input_type -> tokenmeter.v1.QuoteRequest
-	13, // 34: tokenmeter.v1.IngestionService.CreateLauncherKey:input_type -> tokenmeter.v1.CreateLauncherKeyRequest
-	15, // 35: tokenmeter.v1.IngestionService.RevokeLauncherKey:input_type -> tokenmeter.v1.RevokeLauncherKeyRequest
-	17, // 36: tokenmeter.v1.IngestionService.ListLauncherKeys:input_type -> tokenmeter.v1.ListLauncherKeysRequest
-	20, // 37: tokenmeter.v1.IngestionService.CreateAccessKey:input_type -> tokenmeter.v1.CreateAccessKeyRequest
-	22, // 38: tokenmeter.v1.IngestionService.RevokeAccessKey:input_type -> tokenmeter.v1.RevokeAccessKeyRequest
-	24, // 39: tokenmeter.v1.IngestionService.ListAccessKeys:input_type -> tokenmeter.v1.ListAccessKeysRequest
-	1,  // 40: tokenmeter.v1.IngestionService.Launch:output_type -> tokenmeter.v1.LaunchResponse
-	3,  // 41: tokenmeter.v1.IngestionService.Heartbeat:output_type -> tokenmeter.v1.HeartbeatResponse
-	5,  // 42: tokenmeter.v1.IngestionService.EndSession:output_type -> tokenmeter.v1.EndSessionResponse
-	8,  // 43: tokenmeter.v1.IngestionService.IngestBatch:output_type -> tokenmeter.v1.IngestBatchResponse
-	11, // 44: tokenmeter.v1.IngestionService.Quote:output_type -> tokenmeter.v1.QuoteResponse
-	14, // 45: tokenmeter.v1.IngestionService.CreateLauncherKey:output_type -> tokenmeter.v1.CreateLauncherKeyResponse
-	16, // 46: tokenmeter.v1.IngestionService.RevokeLauncherKey:output_type -> tokenmeter.v1.RevokeLauncherKeyResponse
-	18, // 47: tokenmeter.v1.IngestionService.ListLauncherKeys:output_type -> tokenmeter.v1.ListLauncherKeysResponse
-	21, // 48: tokenmeter.v1.IngestionService.CreateAccessKey:output_type -> tokenmeter.v1.CreateAccessKeyResponse
-	23, // 49: tokenmeter.v1.IngestionService.RevokeAccessKey:output_type -> tokenmeter.v1.RevokeAccessKeyResponse
-	25, // 50: tokenmeter.v1.IngestionService.ListAccessKeys:output_type -> tokenmeter.v1.ListAccessKeysResponse
-	40, // [40:51] is the sub-list for method output_type
-	29, // [29:40] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	35, // 0: tokenmeter.v1.LaunchRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 1: tokenmeter.v1.LaunchRequest.attributes:type_name -> tokenmeter.v1.LaunchRequest.AttributesEntry
+	36, // 2: tokenmeter.v1.LaunchResponse.decision:type_name -> tokenmeter.v1.Decision
+	37, // 3: tokenmeter.v1.LaunchResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	35, // 4: tokenmeter.v1.LaunchResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	35, // 5: tokenmeter.v1.HeartbeatRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	35, // 6: tokenmeter.v1.HeartbeatResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	37, // 7: tokenmeter.v1.HeartbeatResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	35, // 8: tokenmeter.v1.EndSessionRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 9: tokenmeter.v1.IngestBatchRequest.events:type_name -> tokenmeter.v1.OfflineEvent
+	1,  // 10: tokenmeter.v1.OfflineEvent.launch:type_name -> tokenmeter.v1.LaunchRequest
+	3,  // 11: tokenmeter.v1.OfflineEvent.heartbeat:type_name -> tokenmeter.v1.HeartbeatRequest
+	5,  // 12: tokenmeter.v1.OfflineEvent.end_session:type_name -> tokenmeter.v1.EndSessionRequest
+	10, // 13: tokenmeter.v1.IngestBatchResponse.results:type_name -> tokenmeter.v1.OfflineEventResult
+	2,  // 14: tokenmeter.v1.OfflineEventResult.launch:type_name -> tokenmeter.v1.LaunchResponse
+	4,  // 15: tokenmeter.v1.OfflineEventResult.heartbeat:type_name -> tokenmeter.v1.HeartbeatResponse
+	6,  // 16: tokenmeter.v1.OfflineEventResult.end_session:type_name -> tokenmeter.v1.EndSessionResponse
+	37, // 17: tokenmeter.v1.QuoteResponse.deny_reason:type_name -> tokenmeter.v1.DenyReason
+	35, // 18: tokenmeter.v1.QuoteResponse.window_ends_at:type_name -> google.protobuf.Timestamp
+	35, // 19: tokenmeter.v1.LauncherKey.created_at:type_name -> google.protobuf.Timestamp
+	35, // 20: tokenmeter.v1.LauncherKey.revoked_at:type_name -> google.protobuf.Timestamp
+	13, // 21: tokenmeter.v1.CreateLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
+	13, // 22: tokenmeter.v1.RevokeLauncherKeyResponse.key:type_name -> tokenmeter.v1.LauncherKey
+	13, // 23: tokenmeter.v1.ListLauncherKeysResponse.keys:type_name -> tokenmeter.v1.LauncherKey
+	35, // 24: tokenmeter.v1.AccessKey.created_at:type_name -> google.protobuf.Timestamp
+	35, // 25: tokenmeter.v1.AccessKey.revoked_at:type_name -> google.protobuf.Timestamp
+	20, // 26: tokenmeter.v1.CreateAccessKeyResponse.key:type_name -> tokenmeter.v1.AccessKey
+	20, // 27: tokenmeter.v1.RevokeAccessKeyResponse.key:type_name -> tokenmeter.v1.AccessKey
+	20, // 28: tokenmeter.v1.ListAccessKeysResponse.keys:type_name -> tokenmeter.v1.AccessKey
+	0,  // 29: tokenmeter.v1.RoleGrant.claim:type_name -> tokenmeter.v1.GrantClaim
+	35, // 30: tokenmeter.v1.RoleGrant.created_at:type_name -> google.protobuf.Timestamp
+	35, // 31: tokenmeter.v1.RoleGrant.revoked_at:type_name -> google.protobuf.Timestamp
+	0,  // 32: tokenmeter.v1.CreateRoleGrantRequest.claim:type_name -> tokenmeter.v1.GrantClaim
+	27, // 33: tokenmeter.v1.CreateRoleGrantResponse.grant:type_name -> tokenmeter.v1.RoleGrant
+	27, // 34: tokenmeter.v1.RevokeRoleGrantResponse.grant:type_name -> tokenmeter.v1.RoleGrant
+	27, // 35: tokenmeter.v1.ListRoleGrantsResponse.grants:type_name -> tokenmeter.v1.RoleGrant
+	1,  // 36: tokenmeter.v1.IngestionService.Launch:input_type -> tokenmeter.v1.LaunchRequest
+	3,  // 37: tokenmeter.v1.IngestionService.Heartbeat:input_type -> tokenmeter.v1.HeartbeatRequest
+	5,  // 38: tokenmeter.v1.IngestionService.EndSession:input_type -> tokenmeter.v1.EndSessionRequest
+	7,  // 39: tokenmeter.v1.IngestionService.IngestBatch:input_type -> tokenmeter.v1.IngestBatchRequest
+	11, // 40: tokenmeter.v1.IngestionService.Quote:input_type -> tokenmeter.v1.QuoteRequest
+	14, // 41: tokenmeter.v1.IngestionService.CreateLauncherKey:input_type -> tokenmeter.v1.CreateLauncherKeyRequest
+	16, // 42: tokenmeter.v1.IngestionService.RevokeLauncherKey:input_type -> tokenmeter.v1.RevokeLauncherKeyRequest
+	18, // 43: tokenmeter.v1.IngestionService.ListLauncherKeys:input_type -> tokenmeter.v1.ListLauncherKeysRequest
+	21, // 44: tokenmeter.v1.IngestionService.CreateAccessKey:input_type -> tokenmeter.v1.CreateAccessKeyRequest
+	23, // 45: tokenmeter.v1.IngestionService.RevokeAccessKey:input_type -> tokenmeter.v1.RevokeAccessKeyRequest
+	25, // 46: tokenmeter.v1.IngestionService.ListAccessKeys:input_type -> tokenmeter.v1.ListAccessKeysRequest
+	28, // 47: tokenmeter.v1.IngestionService.CreateRoleGrant:input_type -> tokenmeter.v1.CreateRoleGrantRequest
+	30, // 48: tokenmeter.v1.IngestionService.RevokeRoleGrant:input_type -> tokenmeter.v1.RevokeRoleGrantRequest
+	32, // 49: tokenmeter.v1.IngestionService.ListRoleGrants:input_type -> tokenmeter.v1.ListRoleGrantsRequest
+	2,  // 50: tokenmeter.v1.IngestionService.Launch:output_type -> tokenmeter.v1.LaunchResponse
+	4,  // 51: tokenmeter.v1.IngestionService.Heartbeat:output_type -> tokenmeter.v1.HeartbeatResponse
+	6,  // 52: tokenmeter.v1.IngestionService.EndSession:output_type -> tokenmeter.v1.EndSessionResponse
+	9,  // 53: tokenmeter.v1.IngestionService.IngestBatch:output_type -> tokenmeter.v1.IngestBatchResponse
+	12, // 54: tokenmeter.v1.IngestionService.Quote:output_type -> tokenmeter.v1.QuoteResponse
+	15, // 55: tokenmeter.v1.IngestionService.CreateLauncherKey:output_type -> tokenmeter.v1.CreateLauncherKeyResponse
+	17, // 56: tokenmeter.v1.IngestionService.RevokeLauncherKey:output_type -> tokenmeter.v1.RevokeLauncherKeyResponse
+	19, // 57: tokenmeter.v1.IngestionService.ListLauncherKeys:output_type -> tokenmeter.v1.ListLauncherKeysResponse
+	22, // 58: tokenmeter.v1.IngestionService.CreateAccessKey:output_type -> tokenmeter.v1.CreateAccessKeyResponse
+	24, // 59: tokenmeter.v1.IngestionService.RevokeAccessKey:output_type -> tokenmeter.v1.RevokeAccessKeyResponse
+	26, // 60: tokenmeter.v1.IngestionService.ListAccessKeys:output_type -> tokenmeter.v1.ListAccessKeysResponse
+	29, // 61: tokenmeter.v1.IngestionService.CreateRoleGrant:output_type -> tokenmeter.v1.CreateRoleGrantResponse
+	31, // 62: tokenmeter.v1.IngestionService.RevokeRoleGrant:output_type -> tokenmeter.v1.RevokeRoleGrantResponse
+	33, // 63: tokenmeter.v1.IngestionService.ListRoleGrants:output_type -> tokenmeter.v1.ListRoleGrantsResponse
+	50, // [50:64] is the sub-list for method output_type
+	36, // [36:50] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tokenmeter_v1_ingestion_proto_init() }
@@ -2110,13 +2676,14 @@ func file_tokenmeter_v1_ingestion_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmeter_v1_ingestion_proto_rawDesc), len(file_tokenmeter_v1_ingestion_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   27,
+			NumEnums:      1,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tokenmeter_v1_ingestion_proto_goTypes,
 		DependencyIndexes: file_tokenmeter_v1_ingestion_proto_depIdxs,
+		EnumInfos:         file_tokenmeter_v1_ingestion_proto_enumTypes,
 		MessageInfos:      file_tokenmeter_v1_ingestion_proto_msgTypes,
 	}.Build()
 	File_tokenmeter_v1_ingestion_proto = out.File

@@ -30,6 +30,9 @@ const (
 	IngestionService_CreateAccessKey_FullMethodName   = "/tokenmeter.v1.IngestionService/CreateAccessKey"
 	IngestionService_RevokeAccessKey_FullMethodName   = "/tokenmeter.v1.IngestionService/RevokeAccessKey"
 	IngestionService_ListAccessKeys_FullMethodName    = "/tokenmeter.v1.IngestionService/ListAccessKeys"
+	IngestionService_CreateRoleGrant_FullMethodName   = "/tokenmeter.v1.IngestionService/CreateRoleGrant"
+	IngestionService_RevokeRoleGrant_FullMethodName   = "/tokenmeter.v1.IngestionService/RevokeRoleGrant"
+	IngestionService_ListRoleGrants_FullMethodName    = "/tokenmeter.v1.IngestionService/ListRoleGrants"
 )
 
 // IngestionServiceClient is the client API for IngestionService service.
@@ -113,6 +116,28 @@ type IngestionServiceClient interface {
 	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not an
 	// owner key); Unavailable with RetryInfo (the key store could not be read).
 	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
+	// CreateRoleGrant lets the people whose ID token carries a claim value
+	// (an e-mail address or a group) sign into the console with one role of
+	// the organisation (owner only). The console honours it at the next
+	// sign-in. At most 1,000 live grants per organisation.
+	// Errors: InvalidArgument (claim, claim_value: at most 255 bytes of
+	// printable text, role, role_team_id); AlreadyExists (a live grant of
+	// that claim value and role); FailedPrecondition (the organisation has
+	// 1,000 live grants); PermissionDenied (not an owner key); Unavailable
+	// with RetryInfo (the grant store could not be read or written).
+	CreateRoleGrant(ctx context.Context, in *CreateRoleGrantRequest, opts ...grpc.CallOption) (*CreateRoleGrantResponse, error)
+	// RevokeRoleGrant revokes a grant (owner only): the console ends the open
+	// sessions it let in, and revokes their keys, within a second.
+	// Errors: InvalidArgument (grant_id: 12 lowercase hex digits); NotFound
+	// (no such grant in the organisation); PermissionDenied (not an owner
+	// key); Unavailable with RetryInfo (the grant store could not be read or
+	// written).
+	RevokeRoleGrant(ctx context.Context, in *RevokeRoleGrantRequest, opts ...grpc.CallOption) (*RevokeRoleGrantResponse, error)
+	// ListRoleGrants lists the organisation's role grants (owner only).
+	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not
+	// an owner key); Unavailable with RetryInfo (the grant store could not be
+	// read).
+	ListRoleGrants(ctx context.Context, in *ListRoleGrantsRequest, opts ...grpc.CallOption) (*ListRoleGrantsResponse, error)
 }
 
 type ingestionServiceClient struct {
@@ -233,6 +258,36 @@ func (c *ingestionServiceClient) ListAccessKeys(ctx context.Context, in *ListAcc
 	return out, nil
 }
 
+func (c *ingestionServiceClient) CreateRoleGrant(ctx context.Context, in *CreateRoleGrantRequest, opts ...grpc.CallOption) (*CreateRoleGrantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRoleGrantResponse)
+	err := c.cc.Invoke(ctx, IngestionService_CreateRoleGrant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) RevokeRoleGrant(ctx context.Context, in *RevokeRoleGrantRequest, opts ...grpc.CallOption) (*RevokeRoleGrantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeRoleGrantResponse)
+	err := c.cc.Invoke(ctx, IngestionService_RevokeRoleGrant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) ListRoleGrants(ctx context.Context, in *ListRoleGrantsRequest, opts ...grpc.CallOption) (*ListRoleGrantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRoleGrantsResponse)
+	err := c.cc.Invoke(ctx, IngestionService_ListRoleGrants_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestionServiceServer is the server API for IngestionService service.
 // All implementations must embed UnimplementedIngestionServiceServer
 // for forward compatibility.
@@ -314,6 +369,28 @@ type IngestionServiceServer interface {
 	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not an
 	// owner key); Unavailable with RetryInfo (the key store could not be read).
 	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
+	// CreateRoleGrant lets the people whose ID token carries a claim value
+	// (an e-mail address or a group) sign into the console with one role of
+	// the organisation (owner only). The console honours it at the next
+	// sign-in. At most 1,000 live grants per organisation.
+	// Errors: InvalidArgument (claim, claim_value: at most 255 bytes of
+	// printable text, role, role_team_id); AlreadyExists (a live grant of
+	// that claim value and role); FailedPrecondition (the organisation has
+	// 1,000 live grants); PermissionDenied (not an owner key); Unavailable
+	// with RetryInfo (the grant store could not be read or written).
+	CreateRoleGrant(context.Context, *CreateRoleGrantRequest) (*CreateRoleGrantResponse, error)
+	// RevokeRoleGrant revokes a grant (owner only): the console ends the open
+	// sessions it let in, and revokes their keys, within a second.
+	// Errors: InvalidArgument (grant_id: 12 lowercase hex digits); NotFound
+	// (no such grant in the organisation); PermissionDenied (not an owner
+	// key); Unavailable with RetryInfo (the grant store could not be read or
+	// written).
+	RevokeRoleGrant(context.Context, *RevokeRoleGrantRequest) (*RevokeRoleGrantResponse, error)
+	// ListRoleGrants lists the organisation's role grants (owner only).
+	// Errors: InvalidArgument (page_size, page_token); PermissionDenied (not
+	// an owner key); Unavailable with RetryInfo (the grant store could not be
+	// read).
+	ListRoleGrants(context.Context, *ListRoleGrantsRequest) (*ListRoleGrantsResponse, error)
 	mustEmbedUnimplementedIngestionServiceServer()
 }
 
@@ -356,6 +433,15 @@ func (UnimplementedIngestionServiceServer) RevokeAccessKey(context.Context, *Rev
 }
 func (UnimplementedIngestionServiceServer) ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAccessKeys not implemented")
+}
+func (UnimplementedIngestionServiceServer) CreateRoleGrant(context.Context, *CreateRoleGrantRequest) (*CreateRoleGrantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRoleGrant not implemented")
+}
+func (UnimplementedIngestionServiceServer) RevokeRoleGrant(context.Context, *RevokeRoleGrantRequest) (*RevokeRoleGrantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeRoleGrant not implemented")
+}
+func (UnimplementedIngestionServiceServer) ListRoleGrants(context.Context, *ListRoleGrantsRequest) (*ListRoleGrantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRoleGrants not implemented")
 }
 func (UnimplementedIngestionServiceServer) mustEmbedUnimplementedIngestionServiceServer() {}
 func (UnimplementedIngestionServiceServer) testEmbeddedByValue()                          {}
@@ -576,6 +662,60 @@ func _IngestionService_ListAccessKeys_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestionService_CreateRoleGrant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRoleGrantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).CreateRoleGrant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_CreateRoleGrant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).CreateRoleGrant(ctx, req.(*CreateRoleGrantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_RevokeRoleGrant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeRoleGrantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).RevokeRoleGrant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_RevokeRoleGrant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).RevokeRoleGrant(ctx, req.(*RevokeRoleGrantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_ListRoleGrants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRoleGrantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).ListRoleGrants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_ListRoleGrants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).ListRoleGrants(ctx, req.(*ListRoleGrantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestionService_ServiceDesc is the grpc.ServiceDesc for IngestionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -626,6 +766,18 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAccessKeys",
 			Handler:    _IngestionService_ListAccessKeys_Handler,
+		},
+		{
+			MethodName: "CreateRoleGrant",
+			Handler:    _IngestionService_CreateRoleGrant_Handler,
+		},
+		{
+			MethodName: "RevokeRoleGrant",
+			Handler:    _IngestionService_RevokeRoleGrant_Handler,
+		},
+		{
+			MethodName: "ListRoleGrants",
+			Handler:    _IngestionService_ListRoleGrants_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -10,6 +10,8 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
+	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // claims are an ID token's claims.
@@ -29,10 +31,18 @@ const MaxPersonID = 255
 // personID is whom the session acts as: the e-mail address the provider
 // vouches for, else the subject.
 func (c claims) personID() string {
-	if v, _ := c["email_verified"].(bool); v && c.str("email") != "" {
-		return c.str("email")
+	if e := c.verifiedEmail(); e != "" {
+		return e
 	}
 	return c.subject()
+}
+
+// verifiedEmail is the e-mail address the provider vouches for ("" if none).
+func (c claims) verifiedEmail() string {
+	if v, _ := c["email_verified"].(bool); v {
+		return c.str("email")
+	}
+	return ""
 }
 
 // name is what the console shows for the person.
@@ -64,22 +74,50 @@ func (c claims) values(name string) []string {
 	return nil
 }
 
-// mapClaims returns the first grant whose organisation and role the claims
-// carry, or why there is none.
-func mapClaims(c claims, orgClaim, roleClaim string, grants []Grant) (Grant, string) {
+// mapClaims returns the grant that lets the claims' person in, or why
+// there is none: the grants file's first matching line (the operator's
+// bootstrap), else the API's grants of the organisations the claims carry,
+// an e-mail grant before a role-claim grant, the oldest first.
+func mapClaims(c claims, orgClaim, roleClaim string, file []Grant, api APIGrants) (Grant, string) {
 	orgs, roles := c.values(orgClaim), c.values(roleClaim)
-	switch {
-	case len(orgs) == 0:
+	if len(orgs) == 0 {
 		return Grant{}, fmt.Sprintf("your account names no organisation (claim %s)", quote.Prefix(orgClaim))
-	case len(roles) == 0:
-		return Grant{}, fmt.Sprintf("your account names no role (claim %s)", quote.Prefix(roleClaim))
 	}
-	for _, g := range grants {
+	for _, g := range file {
 		if slices.Contains(orgs, g.Org) && slices.Contains(roles, g.Claim) {
 			return g, ""
 		}
 	}
+	if g, ok := apiGrant(c, orgs, roles, api); ok {
+		return g, ""
+	}
+	if len(roles) == 0 {
+		return Grant{}, fmt.Sprintf("your account names no role (claim %s) and no grant names its e-mail address", quote.Prefix(roleClaim))
+	}
 	return Grant{}, fmt.Sprintf("organisation %s with role %s has no access to this console", quote.Prefix(orgs[0]), quote.Prefix(roles[0]))
+}
+
+// apiGrant finds the live API grant matching the claims: the verified
+// e-mail address first, then a value of the role claim.
+func apiGrant(c claims, orgs, roles []string, api APIGrants) (Grant, bool) {
+	if api == nil {
+		return Grant{}, false
+	}
+	email := c.verifiedEmail()
+	for _, claim := range []v1.GrantClaim{v1.GrantClaim_GRANT_CLAIM_EMAIL, v1.GrantClaim_GRANT_CLAIM_ROLE} {
+		for _, org := range orgs {
+			for _, r := range api.Live(org) {
+				if r.GetClaim() != claim {
+					continue
+				}
+				if (claim == v1.GrantClaim_GRANT_CLAIM_EMAIL && email != "" && rolegrant.Normal(claim, email) == r.GetClaimValue()) ||
+					(claim == v1.GrantClaim_GRANT_CLAIM_ROLE && slices.Contains(roles, r.GetClaimValue())) {
+					return Grant{Org: org, Claim: r.GetClaimValue(), Role: auth.Role(r.GetRole()), Team: r.GetRoleTeamId(), ID: r.GetGrantId()}, true
+				}
+			}
+		}
+	}
+	return Grant{}, false
 }
 
 // Wrap lets a signed-in session call the API through its own key.

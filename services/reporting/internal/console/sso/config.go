@@ -111,6 +111,9 @@ type Grant struct {
 	// Team a team-admin's team.
 	Role auth.Role
 	Team string
+	// ID is the id of a grant made through the API (libs/rolegrant), whose
+	// revocation ends the sessions it opened; empty for the grants file's.
+	ID string
 }
 
 // readGrants reads the grants file: "org:claim:role[:team]" a line, blank

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -67,15 +69,55 @@ func TestReadGrants(t *testing.T) {
 
 func TestMapClaims(t *testing.T) {
 	grants := []Grant{{Org: "acme", Claim: "licence-admins", Role: auth.RoleAdmin}, {Org: "acme", Claim: "staff", Role: auth.RoleViewer}}
-	g, why := mapClaims(claims{"org": "acme", "groups": []any{"staff", "licence-admins"}}, "org", "groups", grants)
+	g, why := mapClaims(claims{"org": "acme", "groups": []any{"staff", "licence-admins"}}, "org", "groups", grants, nil)
 	require.Empty(t, why)
 	require.Equal(t, auth.RoleAdmin, g.Role, "the first grant in the file wins")
-	_, why = mapClaims(claims{"groups": "staff"}, "org", "groups", grants)
+	_, why = mapClaims(claims{"groups": "staff"}, "org", "groups", grants, nil)
 	require.Equal(t, `your account names no organisation (claim "org")`, why)
-	_, why = mapClaims(claims{"org": "acme", "groups": []any{1, true}}, "org", "groups", grants)
-	require.Equal(t, `your account names no role (claim "groups")`, why)
-	_, why = mapClaims(claims{"org": "acme", "groups": "contractors"}, "org", "groups", grants)
+	_, why = mapClaims(claims{"org": "acme", "groups": []any{1, true}}, "org", "groups", grants, nil)
+	require.Equal(t, `your account names no role (claim "groups") and no grant names its e-mail address`, why)
+	_, why = mapClaims(claims{"org": "acme", "groups": "contractors"}, "org", "groups", grants, nil)
 	require.Equal(t, `organisation "acme" with role "contractors" has no access to this console`, why)
+}
+
+// staticGrants are API grants held in memory, oldest first.
+type staticGrants []*v1.RoleGrant
+
+func (s staticGrants) Live(org string) []*v1.RoleGrant {
+	var out []*v1.RoleGrant
+	for _, g := range s {
+		if g.GetOrgId() == org {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+func (s staticGrants) IsLive(org, id string) bool {
+	return slices.ContainsFunc(s, func(g *v1.RoleGrant) bool { return g.GetOrgId() == org && g.GetGrantId() == id })
+}
+func (staticGrants) OnEnd(func(org, id string)) {}
+
+// API grants: the file's line first, then an e-mail grant (the verified
+// address only, in any case) before a role-claim grant.
+func TestMapClaimsWithAPIGrants(t *testing.T) {
+	file := []Grant{{Org: "acme", Claim: "licence-admins", Role: auth.RoleAdmin}}
+	api := staticGrants{
+		{GrantId: "000000000001", OrgId: "acme", Claim: v1.GrantClaim_GRANT_CLAIM_ROLE, ClaimValue: "staff", Role: "viewer"},
+		{GrantId: "000000000002", OrgId: "acme", Claim: v1.GrantClaim_GRANT_CLAIM_EMAIL, ClaimValue: "ann@acme.example", Role: "team-admin", RoleTeamId: "design"},
+		{GrantId: "000000000003", OrgId: "globex", Claim: v1.GrantClaim_GRANT_CLAIM_EMAIL, ClaimValue: "bob@acme.example", Role: "owner"},
+	}
+	ann := claims{"org": "acme", "groups": "staff", "email": "Ann@ACME.example", "email_verified": true}
+	g, why := mapClaims(ann, "org", "groups", file, api)
+	require.Empty(t, why)
+	require.Equal(t, Grant{Org: "acme", Claim: "ann@acme.example", Role: auth.RoleTeamAdmin, Team: "design", ID: "000000000002"}, g)
+	ann["email_verified"] = false
+	g, _ = mapClaims(ann, "org", "groups", file, api)
+	require.Equal(t, "000000000001", g.ID, "an unverified address matches no e-mail grant")
+	ann["groups"] = "licence-admins"
+	g, _ = mapClaims(ann, "org", "groups", file, api)
+	require.Equal(t, Grant{Org: "acme", Claim: "licence-admins", Role: auth.RoleAdmin}, g, "the file's line first")
+	_, why = mapClaims(claims{"org": "acme", "email": "bob@acme.example", "email_verified": true}, "org", "groups", file, api)
+	require.NotEmpty(t, why, "globex's grant of Bob's address does not let him into acme")
 }
 
 // TestCookieFlags: Secure with the __Host- prefix unless -insecure-plaintext.

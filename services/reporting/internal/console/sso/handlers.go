@@ -65,7 +65,7 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusForbidden, "The sign-in could not be verified", "The identity provider's answer did not check out. Start again from the console.")
 		return
 	}
-	grant, refusal := mapClaims(claims, s.cfg.OrgClaim, s.cfg.RoleClaim, s.grants)
+	grant, refusal := mapClaims(claims, s.cfg.OrgClaim, s.cfg.RoleClaim, s.grants, s.api)
 	if refusal != "" {
 		s.log.InfoContext(r.Context(), "console sign-in refused", "subject", claims.subject(), "reason", refusal)
 		page(w, http.StatusForbidden, "You may not use this console", "You are signed in at your identity provider as "+clip(claims.name())+", but "+refusal+
@@ -76,6 +76,9 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errPerson):
 		page(w, http.StatusForbidden, "You may not use this console", "Your identity provider sent no usable e-mail address or subject (at most "+strconv.Itoa(MaxPersonID)+" bytes).")
+		return
+	case errors.Is(err, errRevoked):
+		page(w, http.StatusForbidden, "You may not use this console", "Your role was revoked as you signed in. Ask your licence office.")
 		return
 	case errors.Is(err, errFull):
 		page(w, http.StatusServiceUnavailable, "The console is full", "It holds as many sessions as it may. Try again later.")
@@ -142,11 +145,18 @@ func (s *SSO) open(ctx context.Context, c claims, g Grant) (string, error) {
 	if ended != nil {
 		s.revoke(ctx, *ended)
 	}
+	if err == nil && g.ID != "" && !s.api.IsLive(g.Org, g.ID) {
+		// Revoked while the session opened: endGrant may have looked before it was added.
+		s.sessions.remove(cookie)
+		err = errRevoked
+	}
 	if err != nil {
 		s.revoke(ctx, sess)
 	}
 	return cookie, err
 }
+
+var errRevoked = errors.New("the role grant was revoked as the session opened")
 
 // revoke revokes a session's key at every service. On failure the key still
 // expires with the session, and nobody holds it: it never left the server.

@@ -106,6 +106,20 @@ func (st *store) remove(id string) (Session, bool) {
 	return *s, true
 }
 
+// removeGrant ends the sessions an API grant opened and returns them.
+func (st *store) removeGrant(org, id string) []Session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []Session
+	for k, v := range st.sessions {
+		if v.Grant.ID == id && v.Grant.Org == org {
+			out = append(out, *v)
+			delete(st.sessions, k)
+		}
+	}
+	return out
+}
+
 func (st *store) len() int {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -62,7 +62,7 @@ func TestProviderDown(t *testing.T) {
 	t.Cleanup(down.Close)
 	s, err := New(t.Context(), Config{Issuer: down.URL, ClientID: "c", ClientSecretFile: filepath.Join(dir, "secret"),
 		RedirectURL: "http://127.0.0.1:2/auth/callback", OrgClaim: "org", RoleClaim: "role", GrantsFile: filepath.Join(dir, "grants"),
-		Lifetime: time.Hour, MaxSessions: 1}, &keystore.Store{}, pseudonyms, slog.Default())
+		Lifetime: time.Hour, MaxSessions: 1}, &keystore.Store{}, pseudonyms, nil, slog.Default())
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	s.Routes(mux)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // Cookie names: __Host- makes the browser accept the cookie only when
@@ -43,6 +44,14 @@ type Keys interface {
 	Revoke(ctx context.Context, org, keyID string, now time.Time) (keystore.Record, error)
 }
 
+// APIGrants are the grants owners make through the API: a
+// *rolegrant.Index following the ROLE_GRANTS bucket.
+type APIGrants interface {
+	Live(org string) []*v1.RoleGrant
+	IsLive(org, id string) bool
+	OnEnd(f func(org, id string))
+}
+
 // People shows an organisation's people as its personal-data setting says
 // (privacy.Policy.Users): the person a session acts as is shown so.
 type People func(org string) func(id string) string
@@ -53,6 +62,7 @@ type SSO struct {
 	keys     Keys
 	people   People
 	grants   []Grant
+	api      APIGrants
 	secret   string
 	client   *http.Client
 	sessions *store
@@ -69,9 +79,11 @@ type SSO struct {
 	failure  error
 }
 
-// New reads the grants and the client secret. The provider is discovered
-// at the first sign-in, so the console starts while the provider is down.
-func New(ctx context.Context, cfg Config, keys Keys, people People, log *slog.Logger) (*SSO, error) {
+// New reads the grants file and the client secret; api (nil: the file's
+// grants alone) adds the owners' grants, and a revoked one ends the
+// sessions it opened. The provider is discovered at the first sign-in, so
+// the console starts while the provider is down.
+func New(ctx context.Context, cfg Config, keys Keys, people People, api APIGrants, log *slog.Logger) (*SSO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,9 +106,21 @@ func New(ctx context.Context, cfg Config, keys Keys, people People, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return &SSO{cfg: cfg, keys: keys, people: people, grants: grants, secret: strings.TrimSpace(string(secret)), client: client,
+	s := &SSO{cfg: cfg, keys: keys, people: people, grants: grants, api: api, secret: strings.TrimSpace(string(secret)), client: client,
 		sessions: newStore(cfg.MaxSessions, time.Now), sealer: sl, now: time.Now, log: log,
-		base: oidc.ClientContext(context.WithoutCancel(ctx), client)}, nil
+		base: oidc.ClientContext(context.WithoutCancel(ctx), client)}
+	if api != nil {
+		api.OnEnd(s.endGrant)
+	}
+	return s, nil
+}
+
+// endGrant ends the sessions an API grant opened and revokes their keys.
+func (s *SSO) endGrant(org, id string) {
+	for _, sess := range s.sessions.removeGrant(org, id) {
+		s.log.Info("console session ended: its role grant was revoked", "org", org, "grant_id", id, "person", sess.Person)
+		s.revoke(s.base, sess)
+	}
 }
 
 func providerClient(caFile string) (*http.Client, error) {

@@ -22,6 +22,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	"github.com/tokenmeter/tokenmeter/services/reporting/oidcprovider"
 )
@@ -37,6 +38,8 @@ var people = []oidcprovider.Person{
 		Claims: map[string]any{"tokenmeter_org": "acme", "groups": []string{"staff", "licence-admins"}}},
 	{ID: "u-bea", Username: "bea@beta.example", Password: "bea-password", Name: "Bea Viewer",
 		Claims: map[string]any{"tokenmeter_org": "beta", "groups": "staff"}},
+	{ID: "u-cal", Username: "cal@acme.example", Password: "cal-password", Name: "Cal Contractor",
+		Claims: map[string]any{"tokenmeter_org": "acme", "groups": []string{"contractors"}}},
 	{ID: "u-rex", Username: "rex@other.example", Password: "rex-password", Name: "Rex Refused",
 		Claims: map[string]any{"tokenmeter_org": "other", "groups": []string{"licence-admins"}}},
 }
@@ -49,12 +52,13 @@ type rig struct {
 	console *httptest.Server
 	ring    *auth.Keyring
 	keys    *keystore.Store
+	// grants is the role grant bucket as ingestion writes it; the console follows it.
+	grants *rolegrant.Store
 }
 
 // sessionKeys is the session key bucket on an embedded NATS, as reporting
 // owns it, and a keyring following it as another service's does.
-func sessionKeys(t *testing.T) (*keystore.Store, *auth.Keyring) {
-	url, _ := testkit.NATS(t)
+func sessionKeys(t *testing.T, url string) (*keystore.Store, *auth.Keyring) {
 	js, err := jetstream.New(testkit.Connect(t, url, natsauth.Reporting))
 	require.NoError(t, err)
 	store, err := keystore.Open(t.Context(), js, keystore.Sessions, 1)
@@ -64,6 +68,20 @@ func sessionKeys(t *testing.T) (*keystore.Store, *auth.Keyring) {
 	ring := auth.NewKeyring()
 	keystore.Follow(t.Context(), follower, keystore.Sessions, ring, slog.Default())
 	return store, ring
+}
+
+// roleGrants is the role grant bucket as ingestion owns it, and an index
+// following it as the console's does.
+func roleGrants(t *testing.T, url string) (*rolegrant.Store, *rolegrant.Index) {
+	js, err := jetstream.New(testkit.Connect(t, url, natsauth.Ingestion))
+	require.NoError(t, err)
+	store, err := rolegrant.Open(t.Context(), js, 1)
+	require.NoError(t, err)
+	reader, err := jetstream.New(testkit.Connect(t, url, natsauth.Reporting))
+	require.NoError(t, err)
+	index := rolegrant.NewIndex()
+	rolegrant.Follow(t.Context(), reader, index, slog.Default())
+	return store, index
 }
 
 // showsAcme: acme shows its people as they are, other organisations as pseudonyms.
@@ -84,10 +102,12 @@ func newRig(t *testing.T, lifetime time.Duration) *rig {
 		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
 		return p
 	}
-	keys, ring := sessionKeys(t)
+	url, _ := testkit.NATS(t)
+	keys, ring := sessionKeys(t, url)
+	grants, index := roleGrants(t, url)
 	s, err := New(t.Context(), Config{Issuer: op.Issuer, ClientID: clientID, ClientSecretFile: write("secret", clientSecret+"\n"),
 		RedirectURL: redirect, OrgClaim: "tokenmeter_org", RoleClaim: "groups", Lifetime: lifetime, MaxSessions: 10,
-		GrantsFile: write("grants", "# org:claim:role\nacme:licence-admins:admin\nbeta:staff:viewer\n")}, keys, pseudonyms, slog.Default())
+		GrantsFile: write("grants", "# org:claim:role\nacme:licence-admins:admin\nbeta:staff:viewer\n")}, keys, pseudonyms, index, slog.Default())
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	s.Routes(mux)
@@ -105,7 +125,7 @@ func newRig(t *testing.T, lifetime time.Duration) *rig {
 	console.Config.Handler = mux
 	console.StartTLS()
 	t.Cleanup(console.Close)
-	return &rig{sso: s, console: console, ring: ring, keys: keys}
+	return &rig{sso: s, console: console, ring: ring, keys: keys, grants: grants}
 }
 
 // browser is an HTTP client with a cookie jar that trusts the console; stop

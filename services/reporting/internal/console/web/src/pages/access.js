@@ -1,10 +1,12 @@
 // Access keys: the owner's page. People's and tools' keys of the
 // organisation, each holding one role (owner, admin, viewer, team-admin);
 // a new key's secret is shown once, here, and never again; revoking one
-// takes effect at every service within a second.
+// takes effect at every service within a second. Below them, the grants
+// that let people sign in through single sign-on (grants.js).
 import { call } from '../api.js';
 import { listAll } from '../paging.js';
 import { h, dateTime, notice, table } from '../format.js';
+import { renderGrants } from './grants.js';
 
 const MAX_LABEL = 128;
 const ROLES = [['viewer', 'Viewer — reads reports, changes nothing'], ['admin', 'Admin — packs, users, rules, webhooks'],
@@ -15,6 +17,9 @@ export async function render(el, ctx) {
   const secret = h('div', { 'aria-live': 'polite' });
   el.append(createForm(ctx, secret, () => refresh(list)), secret, h('h2', {}, 'Keys in force'), list);
   await refresh(list);
+  const grants = h('section', { 'aria-label': 'Console sign-in grants' });
+  el.append(grants);
+  await renderGrants(grants, ctx);
 }
 
 async function refresh(list) {
