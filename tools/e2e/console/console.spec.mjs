@@ -450,6 +450,75 @@ test('the console', async (t) => {
     await shot('directory');
   });
 
+  await step('directory: an admin erases a person\'s personal data with a reason; the row shows the pseudonym, the history says so', async () => {
+    // A person of the test's own, so no figure another step checks changes.
+    const answers = await page.evaluate(async (key) => {
+      const post = async (path, body) => {
+        const r = await fetch(`/api/tokenmeter.v1.LedgerService/${path}`, { method: 'POST', body: JSON.stringify(body),
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' } });
+        return `${r.status} ${await r.text()}`;
+      };
+      return [
+        await post('AssignUser', { team_id: 'design', user_id: 'e2e-leaver', product_codes: ['REVIT'], event_id: `e2e-leaver-${Date.now()}` }),
+        await post('SetUserProfile', { user_id: 'e2e-leaver', display_name: 'Lee Leaver', email: 'leaver@example.com', event_id: `e2e-leaver-profile-${Date.now()}` }),
+      ];
+    }, adminKey);
+    for (const a of answers) assert.match(a, /^200 /);
+    const table = page.getByTestId('directory-table');
+    const leaver = table.locator('tbody tr').filter({ hasText: 'Lee Leaver' });
+    for (let i = 0; ; i++) { // once reporting has seen the assignment
+      await page.getByRole('link', { name: 'Token usage' }).click();
+      await page.getByTestId('tokens-used').waitFor();
+      await page.getByRole('link', { name: 'Directory' }).click();
+      await page.locator('#directory-size').selectOption('100');
+      await table.getByRole('row').nth(20).waitFor();
+      if (await leaver.count() === 1) break;
+      assert.ok(i < 20, 'the new user is in the directory');
+      await page.waitForTimeout(250);
+    }
+    assert.match(await leaver.innerText(), /^e2e-leaver\tLee Leaver\tleaver@example\.com\t/);
+    assert.equal(await table.getByRole('button', { name: /^Erase u_/ }).count(), 0, 'no erase for a pseudonym');
+    const erase = leaver.getByRole('button', { name: 'Erase e2e-leaver\'s personal data' });
+    await erase.click();
+    const dialog = page.getByRole('dialog', { name: 'Erase e2e-leaver\'s personal data?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await leaver.count(), 1, 'cancelled: nothing erased');
+    await erase.click();
+    await dialog.getByRole('button', { name: 'Erase' }).click();
+    assert.equal(await dialog.isVisible(), true, 'a reason is required');
+    await dialog.getByLabel(/^Reason/).fill('left the company, e2e');
+    await shot('directory-erase-dialog');
+    await dialog.getByRole('button', { name: 'Erase' }).click();
+    const erased = table.locator('tbody tr').filter({ has: page.locator('td:first-child', { hasText: /^u_[0-9a-f]{20}$/ }) });
+    await erased.waitFor();
+    assert.equal(await erased.count(), 1, 'the erased user, by pseudonym');
+    assert.equal(await table.getByText('e2e-leaver').count(), 0);
+    assert.equal(await leaver.count(), 0);
+    assert.match(await erased.innerText(), /^u_[0-9a-f]{20}\t—\t—\tassigned\t.*design: REVIT/);
+    assert.equal(await erased.getByRole('button').count(), 0);
+    await shot('directory-erased');
+
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.locator('#history-team').selectOption('_org');
+    await page.locator('#history-type').selectOption({ label: 'Personal data erased' });
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    const history = page.getByTestId('history-table');
+    const row = history.locator('tr.tx-user_erased');
+    await row.waitFor();
+    assert.match(await row.innerText(), /\tPersonal data erased\t.*\tu_[0-9a-f]{20}\t.*left the company, e2e\tadmin:/);
+    await page.locator('#history-type').selectOption({ label: 'Time zone set' });
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await history.locator('tr.tx-time_zone_set').first().waitFor();
+    assert.match(await history.locator('tr.tx-time_zone_set').first().innerText(), /\tTime zone set\t.*Europe\/Berlin/);
+    await page.locator('#history-type').selectOption('');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await history.locator('tr.tx-personal_data_set').first().waitFor();
+    const labels = await history.locator('tbody tr td:nth-child(2)').allInnerTexts();
+    assert.deepEqual(labels.filter((l) => /_/.test(l)), [], 'every event type in words');
+    await shot('history-organisation');
+  });
+
   await step('settings: an admin sees the personal-data setting but may not change it', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByTestId('personal-data-state').filter({ hasText: 'shown as they are' }).waitFor();
