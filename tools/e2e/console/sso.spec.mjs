@@ -167,6 +167,8 @@ test('single sign-on', async (t) => {
     await page.getByRole('navigation').getByRole('link', { name: 'Directory', exact: true }).click();
     await page.getByTestId('groups-table').waitFor();
     assert.equal(await page.getByTestId('directory-table').getByRole('button').count(), 0, 'erasing is the organisation admins\'');
+    await page.getByTestId('groups-table').getByRole('button', { name: 'Rename drafting' }).waitFor(); // its team's groups it changes
+    await page.getByRole('button', { name: 'Create group' }).waitFor();
     const links = await page.getByRole('navigation').getByRole('link').allInnerTexts();
     for (const hidden of ['Access keys', 'Export', 'Settings']) assert.ok(!links.includes(hidden), `no ${hidden} page`);
     for (const title of links.map((l) => l.replace(/\d+$/, '').trim())) {

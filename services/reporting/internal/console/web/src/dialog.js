@@ -1,15 +1,18 @@
 // ask: a modal dialog (the browser's own <dialog>, so focus stays in it and
-// Escape cancels) with a few text fields, for changes that want a second
+// Escape cancels) with a few fields, for changes that want a second
 // look or a reason. It resolves with the fields' trimmed values by name, or
 // null when cancelled.
 import { h } from './format.js';
 
 export function ask({ title, text, fields = [], confirm = 'OK', danger = false }) {
   return new Promise((resolve) => {
-    const inputs = fields.map((f) => h('input', {
-      id: `dialog-${f.name}`, name: f.name, type: 'text', value: f.value ?? '', maxlength: f.maxlength,
-      required: f.required, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': f.hint ? `dialog-${f.name}-hint` : undefined,
-    }));
+    // A field with options is a choice among them, else a line of text.
+    const inputs = fields.map((f) => (f.options
+      ? h('select', { id: `dialog-${f.name}`, name: f.name }, f.options.map((o) => h('option', { value: o, selected: o === f.value }, o)))
+      : h('input', {
+        id: `dialog-${f.name}`, name: f.name, type: 'text', value: f.value ?? '', maxlength: f.maxlength, pattern: f.pattern,
+        required: f.required, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': f.hint ? `dialog-${f.name}-hint` : undefined,
+      })));
     let answer = null;
     const dialog = h('dialog', { class: 'ask', 'aria-labelledby': 'dialog-title' },
       h('form', {

@@ -1,13 +1,13 @@
 // Directory: every user of the organisation (or the team picked) who was
 // assigned, charged or in a user group, with the teams and products
 // assigned now, their groups, last use and status; then the teams' user
-// groups. Names and e-mail addresses appear only where the organisation
+// groups (groups.js). Names and e-mail addresses appear only where the organisation
 // shows personal data; elsewhere users are pseudonyms. Owners and admins
 // may erase a person's personal data from here (LedgerService.EraseUser).
 import { call } from '../api.js';
-import { listAll } from '../paging.js';
 import { h, table, day, notice } from '../format.js';
 import { ask } from '../dialog.js';
+import * as groups from './groups.js';
 
 const MAX_REASON = 256;
 
@@ -48,7 +48,7 @@ export async function render(el, ctx) {
       h('span', { 'data-testid': 'directory-page' }, ` Page ${page} `),
       h('button', { type: 'button', disabled: !r.next_page_token, onclick: () => { tokensOf.stack.push(r.next_page_token); rerender(); } }, 'Next →')));
   }
-  await groups(el, ctx);
+  await groups.render(el, ctx, rerender);
 }
 
 // showsPeople: the erase button is offered to owners and admins where
@@ -86,22 +86,4 @@ function eraseButton(u, status, list, rerender) {
       }
     },
   }, 'Erase personal data');
-}
-
-// groups lists the user groups of the team picked (or of every team): what
-// their members may launch and who they are. Changes go through the API or
-// tokenctl groups.
-async function groups(el, ctx) {
-  const teams = ctx.team ? [ctx.team] : ctx.teams;
-  const lists = await Promise.all(teams.map((t) => listAll('LedgerService', 'ListUserGroups', { team_id: t }, 'groups')));
-  el.append(h('h2', {}, 'User groups'),
-    h('p', { class: 'range-note' }, 'Members may launch the group\'s products as if assigned them; a budget of scope user group caps them together.'),
-    table([
-      { label: 'Team', value: (g) => g.team_id },
-      { label: 'Group', value: (g) => g.name },
-      { label: 'Id', value: (g) => g.group_id },
-      { label: 'Products', value: (g) => (g.product_codes || []).join(', ') || '—' },
-      { label: 'Members', value: (g) => (g.member_ids || []).length },
-      { label: 'Who', value: (g) => (g.member_ids || []).join(', ') || '—' },
-    ], lists.flat(), { testid: 'groups-table' }));
 }
