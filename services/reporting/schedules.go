@@ -52,7 +52,7 @@ func (s *Service) newScheduler(js jetstream.JetStream, store *schedule.Store, sr
 		return nil, nil
 	}
 	c := s.cfg.Mail
-	return schedule.New(store, srv, sender, schedule.Options{Every: c.ScheduleTick, Now: c.Now, Log: s.log.With("part", "schedules"),
+	return schedule.New(store, srv, sender, schedule.Options{Every: c.ScheduleTick, Now: c.Now, Log: s.log.With("part", "schedules"), Zones: s.settings,
 		Ready: func(ctx context.Context) bool { return s.projected(ctx, js) }})
 }
 

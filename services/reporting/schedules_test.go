@@ -146,3 +146,53 @@ func TestReportScheduleRPCs(t *testing.T) {
 	_, err = client(t, plain.Addr(), acmeKey).CreateReportSchedule(t.Context(), &v1.CreateReportScheduleRequest{Schedule: ok})
 	require.Equal(t, codes.FailedPrecondition, status.Code(err))
 }
+
+// A monthly schedule of an organisation in Auckland sends March at
+// Auckland's midnight, while it is still the 31st in UTC, and its report
+// counts Auckland's days: the launch early on 1 March local (28 February in
+// UTC) is in it, the one late on 28 February local is not; the mail names the zone.
+func TestScheduledReportFollowsTheOrganisationsZone(t *testing.T) {
+	t.Parallel()
+	natsURL, _ := testkit.NATS(t)
+	mp := testkit.StartMailpit(t, false)
+	setZone(t, natsURL, "acme", "Pacific/Auckland")
+	nz, err := time.LoadLocation("Pacific/Auckland")
+	require.NoError(t, err)
+	at := func(s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, nz)
+		require.NoError(t, err)
+		return tm
+	}
+	clock := time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC) // 09:00 on 1 April in Auckland
+	svc := startServiceWith(t, natsURL, func(c *reporting.Config) {
+		mailVia(mp)(c)
+		c.Mail.Now = func() time.Time { return clock }
+	})
+	events := []*v1.Event{
+		charge("acme", "design", "z1", "REVIT", 10, at("2026-02-28 23:00")),
+		charge("acme", "design", "z2", "ACAD", 7, at("2026-03-01 05:00")),
+		charge("acme", "design", "z3", "REVIT", 10, at("2026-03-31 22:00")),
+	}
+	js := logAs(t, natsURL, "ledger")
+	for _, ev := range events {
+		_, err := eventlog.Append(t.Context(), js, eventlog.LedgerSubject(ev.GetOrgId(), ev.GetTeamId()), ev, nil)
+		require.NoError(t, err)
+	}
+	acme := client(t, svc.Addr(), acmeKey)
+	require.Eventually(t, func() bool {
+		who, err := acme.WhoAmI(t.Context(), &v1.WhoAmIRequest{})
+		return err == nil && who.GetTimeZone() == "Pacific/Auckland" && svc.CaughtUpTo() >= uint64(len(events)+1)
+	}, 20*time.Second, 10*time.Millisecond)
+
+	_, err = acme.CreateReportSchedule(t.Context(), &v1.CreateReportScheduleRequest{Schedule: &v1.ReportSchedule{
+		ScheduleId: "monthly", Report: v1.ScheduledReport_SCHEDULED_REPORT_USAGE_SUMMARY, Period: v1.SchedulePeriod_SCHEDULE_PERIOD_MONTHLY,
+		TeamIds: []string{"design"}, Recipients: []string{"cfo@acme.test"}}})
+	require.NoError(t, err)
+	got := mp.WaitMessages(t, 1, 15*time.Second)
+	msg := mp.Message(t, got[0].ID)
+	require.Equal(t, "[tokenmeter] usage summary 2026-03", msg.Subject, "Auckland's March is over")
+	require.Contains(t, msg.Text, "dates are days in Pacific/Auckland")
+	require.Contains(t, msg.Text, "Tokens used 2026-03-01 to 2026-03-31: 17")
+	csv := string(mp.Part(t, msg.ID, msg.Attachments[0].PartID))
+	require.Len(t, strings.Split(strings.TrimSpace(csv), "\n"), 3, "a header and Auckland's two March launches:\n%s", csv)
+}

@@ -22,6 +22,7 @@ func TestTokenctl(t *testing.T) {
 		{"time zone", testTimeZone},
 		{"user directory", testDirectory},
 		{"users import", testImport},
+		{"users import with groups", testImportGroups},
 		{"alert rules and webhooks", testAlerting},
 		{"paging", testPaging},
 		{"reports and export", testReportsAndExport},

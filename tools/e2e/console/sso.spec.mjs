@@ -130,6 +130,10 @@ test('single sign-on', async (t) => {
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByTestId('feed-state').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Acknowledge' }).count(), 0);
+    await page.getByRole('link', { name: 'Directory' }).click();
+    await page.getByTestId('groups-table').waitFor();
+    for (const table of ['directory-table', 'groups-table']) assert.equal(await page.getByTestId(table).getByRole('button').count(), 0, `no change in ${table}`);
+    assert.equal(await page.getByRole('button', { name: 'Create group' }).count(), 0);
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByTestId('personal-data-state').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0);
@@ -205,6 +209,11 @@ test('single sign-on', async (t) => {
     await page.getByRole('heading', { name: 'Token usage' }).waitFor();
     assert.equal(await page.getByTestId('signed-in-as').innerText(), 'Tess Team · demo · team-admin');
     assert.deepEqual(await page.getByLabel('Team').locator('option').allInnerTexts(), ['design'], 'its one team');
+    await page.getByRole('navigation').getByRole('link', { name: 'Directory', exact: true }).click();
+    await page.getByTestId('groups-table').waitFor();
+    assert.equal(await page.getByTestId('directory-table').getByRole('button').count(), 0, 'erasing is the organisation admins\'');
+    await page.getByTestId('groups-table').getByRole('button', { name: 'Rename drafting' }).waitFor(); // its team's groups it changes
+    await page.getByRole('button', { name: 'Create group' }).waitFor();
     const links = await page.getByRole('navigation').getByRole('link').allInnerTexts();
     for (const hidden of ['Access keys', 'Export', 'Settings']) assert.ok(!links.includes(hidden), `no ${hidden} page`);
     for (const title of links.map((l) => l.replace(/\d+$/, '').trim())) {

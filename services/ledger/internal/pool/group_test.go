@@ -296,3 +296,31 @@ func TestCarryGroups(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, "into_team_id", fe.Field, "3 + %d groups", len(many))
 }
+
+// PlanGroups names the groups a user would join, refuses a group the team
+// lacks and groups on an unassign row, and changes nothing.
+func TestPlanGroups(t *testing.T) {
+	h := newHarness(t)
+	h.drafters([]string{"ACAD"}, "ann")
+	h.groupCmd(t0, func(c GroupChange) (*v1.Event, error) {
+		c.Group = "checkers"
+		return h.p.DecideCreateGroup(c, "Checkers")
+	})
+	join, err := h.p.PlanGroups("ann", []string{"drafters", "checkers", "checkers"}, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{"checkers"}, join)
+	join, err = h.p.PlanGroups("bob", []string{"drafters", "checkers"}, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{"checkers", "drafters"}, join)
+	join, err = h.p.PlanGroups("ann", nil, true)
+	require.NoError(t, err)
+	require.Empty(t, join)
+	_, err = h.p.PlanGroups("ann", []string{"drafters"}, true)
+	require.ErrorContains(t, err, "group_ids: an unassign row")
+	_, err = h.p.PlanGroups("ann", []string{"drafters", strings.Repeat("x", 100)}, false)
+	require.ErrorContains(t, err, `group_ids: the team has no group "xxxx`)
+	require.Less(t, len(err.Error()), 100, "the refusal quotes a prefix")
+	_, err = h.p.PlanGroups("ann", make([]string, MaxPlanGroups+1), false)
+	require.ErrorContains(t, err, "at most 32 groups")
+	require.False(t, h.p.groups["checkers"].members["ann"], "planning joins no one")
+}

@@ -43,7 +43,13 @@ func (l *Ledger) PlanAssignments(ctx context.Context, req *v1.PlanAssignmentsReq
 			continue
 		}
 		err := l.Store.Read(ctx, p.Org, row.GetTeamId(), func(pl *pool.Pool) {
+			join, err := pl.PlanGroups(row.GetUserId(), row.GetGroupIds(), row.GetUnassign())
+			if err != nil {
+				plan.Error = err.Error()
+				return
+			}
 			plan.Change, plan.ProductsNow = pl.PlanAssign(row.GetUserId(), row.GetProductCodes(), row.GetUnassign())
+			plan.GroupsToJoin = join
 		})
 		if err != nil {
 			return nil, statusOf(err)

@@ -10,17 +10,19 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
-// Period is one reporting period: its label and its first and last UTC day.
+// Period is one reporting period: its label and its first and last day,
+// calendar dates of the organisation's zone (held at midnight UTC).
 type Period struct {
 	Label    string
 	From, To time.Time
 }
 
-// Due is the last complete period of kind p at now (UTC): the previous
-// calendar month, or the previous ISO week (Monday to Sunday). A schedule
-// sends its report once for each; labels of later periods sort after earlier ones.
-func Due(p v1.SchedulePeriod, now time.Time) Period {
-	now = now.UTC()
+// Due is the last complete period of kind p at now in zone: the previous
+// calendar month, or the previous ISO week (Monday to Sunday), so a month
+// ends at local midnight. A schedule sends its report once for each; labels
+// of later periods sort after earlier ones.
+func Due(p v1.SchedulePeriod, now time.Time, zone *time.Location) Period {
+	now = now.In(zone)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	if p == v1.SchedulePeriod_SCHEDULE_PERIOD_WEEKLY {
 		monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))

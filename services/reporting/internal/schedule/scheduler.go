@@ -27,6 +27,11 @@ type Mailer interface {
 	Send(ctx context.Context, m email.Message) error
 }
 
+// Zones are the organisations' time zones (privacy.Settings).
+type Zones interface {
+	Zone(org string) *time.Location
+}
+
 // Options tune the scheduler; zero values take defaults.
 type Options struct {
 	// Every is how often schedules are looked at (default 1 minute).
@@ -38,6 +43,8 @@ type Options struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	Meter    metric.MeterProvider
+	// Zones give each organisation's periods (nil: UTC for all).
+	Zones Zones
 	// Ready says whether the reports would be complete now (the projections
 	// caught up with the log); a tick while not ready sends nothing. Nil: always.
 	Ready func(context.Context) bool
@@ -135,7 +142,11 @@ func (s *Scheduler) Tick(ctx context.Context) bool {
 // building sends it on the next run; the claim comes before the mail, so a
 // stop while sending never sends it twice.
 func (s *Scheduler) fire(ctx context.Context, org string, sch *v1.ReportSchedule) error {
-	due := Due(sch.GetPeriod(), s.o.Now())
+	zone := time.UTC
+	if s.o.Zones != nil {
+		zone = s.o.Zones.Zone(org)
+	}
+	due := Due(sch.GetPeriod(), s.o.Now(), zone)
 	last, rev, err := s.store.Progress(ctx, org, sch.GetScheduleId())
 	if err != nil {
 		return err

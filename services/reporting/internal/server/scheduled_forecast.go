@@ -17,7 +17,7 @@ var ForecastColumns = []string{"team_id", "month", "tokens_used", "cumulative_to
 
 // forecastMail forecasts each team of the schedule: the run-out and renewal in the text, the months of
 // each term in the file.
-func (s *Server) forecastMail(ctx context.Context, sch *v1.ReportSchedule, label string) (email.Message, error) {
+func (s *Server) forecastMail(ctx context.Context, org string, sch *v1.ReportSchedule, label string) (email.Message, error) {
 	teams := sch.GetTeamIds()
 	format := exportFormat(sch.GetFormat())
 	var file bytes.Buffer
@@ -34,7 +34,7 @@ func (s *Server) forecastMail(ctx context.Context, sch *v1.ReportSchedule, label
 		}
 		runOut := "does not run out before its packs expire"
 		if fc.GetRunOutAt() != nil {
-			runOut = "runs out on " + fc.GetRunOutAt().AsTime().UTC().Format(time.DateOnly)
+			runOut = "runs out on " + fc.GetRunOutAt().AsTime().In(s.zone(org)).Format(time.DateOnly)
 		}
 		fmt.Fprintf(&b, "  %s: %d tokens available, %s; %d expire unspent; suggested renewal %d tokens\n",
 			team, fc.GetTokensAvailable(), runOut, fc.GetTokensExpiringUnspent(), fc.GetSuggestedRenewal())

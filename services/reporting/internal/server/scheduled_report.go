@@ -38,15 +38,16 @@ func (s *Server) ScheduledReport(ctx context.Context, org string, sch *v1.Report
 	case v1.ScheduledReport_SCHEDULED_REPORT_USAGE_SUMMARY:
 		m, err = s.usageMail(ctx, sch, rng)
 	case v1.ScheduledReport_SCHEDULED_REPORT_FORECAST:
-		m, err = s.forecastMail(ctx, sch, label)
+		m, err = s.forecastMail(ctx, org, sch, label)
 	case v1.ScheduledReport_SCHEDULED_REPORT_EXPIRING_PACKS:
 		m, err = s.packsMail(ctx, sch, rng)
 	default:
 		return m, fmt.Errorf("unknown report %d", sch.GetReport())
 	}
 	m.Subject = fmt.Sprintf("[tokenmeter] %s %s", reportName(sch.GetReport()), label)
-	m.Text = fmt.Sprintf("%s for %s, %s.\n\n%s\nSchedule %s (%s). Columns of the attached file: EXPORTS.md in tokenmeter's repository.\n",
-		reportName(sch.GetReport()), label, teamsText(sch.GetTeamIds()), m.Text, sch.GetScheduleId(), strings.ToLower(strings.TrimPrefix(sch.GetPeriod().String(), "SCHEDULE_PERIOD_")))
+	m.Text = fmt.Sprintf("%s for %s, %s; dates are days in %s.\n\n%s\nSchedule %s (%s). Columns of the attached file: EXPORTS.md in tokenmeter's repository.\n",
+		reportName(sch.GetReport()), label, teamsText(sch.GetTeamIds()), s.zone(org), m.Text, sch.GetScheduleId(),
+		strings.ToLower(strings.TrimPrefix(sch.GetPeriod().String(), "SCHEDULE_PERIOD_")))
 	return m, err
 }
 
@@ -99,7 +100,7 @@ func (s *Server) packsMail(ctx context.Context, sch *v1.ReportSchedule, rng *v1.
 		if p.Remaining() > 0 && p.ExpiresAt.After(now) && p.ExpiresAt.Sub(now) <= expiringWithin {
 			n++
 			fmt.Fprintf(&b, "  %s %s: %d of %d tokens left, expires %s (in %d days)\n", p.TeamID, p.PackID, p.Remaining(), p.Tokens,
-				p.ExpiresAt.UTC().Format(time.DateOnly), int(p.ExpiresAt.Sub(now).Hours()/24))
+				p.ExpiresAt.In(f.Zone).Format(time.DateOnly), int(p.ExpiresAt.Sub(now).Hours()/24))
 		}
 	}
 	if n == 0 {

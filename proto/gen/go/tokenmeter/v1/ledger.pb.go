@@ -3981,11 +3981,14 @@ func (x *PlanAssignmentsRequest) GetRows() []*AssignmentRow {
 // AssignmentRow is one wanted assignment: the products a user may open from
 // a team's pool, or none (unassign).
 type AssignmentRow struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	ProductCodes  []string               `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
-	Unassign      bool                   `protobuf:"varint,4,opt,name=unassign,proto3" json:"unassign,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TeamId       string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId       string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductCodes []string               `protobuf:"bytes,3,rep,name=product_codes,json=productCodes,proto3" json:"product_codes,omitempty"`
+	Unassign     bool                   `protobuf:"varint,4,opt,name=unassign,proto3" json:"unassign,omitempty"`
+	// User groups of the team the user should be a member of (at most 32; an
+	// assign row only); memberships not named are left as they are.
+	GroupIds      []string `protobuf:"bytes,5,rep,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4048,6 +4051,13 @@ func (x *AssignmentRow) GetUnassign() bool {
 	return false
 }
 
+func (x *AssignmentRow) GetGroupIds() []string {
+	if x != nil {
+		return x.GroupIds
+	}
+	return nil
+}
+
 type PlanAssignmentsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One per row, in the rows' order.
@@ -4101,7 +4111,9 @@ type AssignmentPlan struct {
 	// The products assigned now, sorted.
 	ProductsNow []string `protobuf:"bytes,2,rep,name=products_now,json=productsNow,proto3" json:"products_now,omitempty"`
 	// Why an invalid row is refused, naming the field.
-	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Of the row's group_ids, those the user is not a member of yet, sorted.
+	GroupsToJoin  []string `protobuf:"bytes,4,rep,name=groups_to_join,json=groupsToJoin,proto3" json:"groups_to_join,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4155,6 +4167,13 @@ func (x *AssignmentPlan) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *AssignmentPlan) GetGroupsToJoin() []string {
+	if x != nil {
+		return x.GroupsToJoin
+	}
+	return nil
 }
 
 // UserGroup is a team's user group as it stands.
@@ -5488,18 +5507,20 @@ const file_tokenmeter_v1_ledger_proto_rawDesc = "" +
 	"\terased_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\"J\n" +
 	"\x16PlanAssignmentsRequest\x120\n" +
-	"\x04rows\x18\x01 \x03(\v2\x1c.tokenmeter.v1.AssignmentRowR\x04rows\"\x82\x01\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1c.tokenmeter.v1.AssignmentRowR\x04rows\"\x9f\x01\n" +
 	"\rAssignmentRow\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
 	"\rproduct_codes\x18\x03 \x03(\tR\fproductCodes\x12\x1a\n" +
-	"\bunassign\x18\x04 \x01(\bR\bunassign\"N\n" +
+	"\bunassign\x18\x04 \x01(\bR\bunassign\x12\x1b\n" +
+	"\tgroup_ids\x18\x05 \x03(\tR\bgroupIds\"N\n" +
 	"\x17PlanAssignmentsResponse\x123\n" +
-	"\x05plans\x18\x01 \x03(\v2\x1d.tokenmeter.v1.AssignmentPlanR\x05plans\"a\n" +
+	"\x05plans\x18\x01 \x03(\v2\x1d.tokenmeter.v1.AssignmentPlanR\x05plans\"\x87\x01\n" +
 	"\x0eAssignmentPlan\x12\x16\n" +
 	"\x06change\x18\x01 \x01(\tR\x06change\x12!\n" +
 	"\fproducts_now\x18\x02 \x03(\tR\vproductsNow\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\x97\x01\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12$\n" +
+	"\x0egroups_to_join\x18\x04 \x03(\tR\fgroupsToJoin\"\x97\x01\n" +
 	"\tUserGroup\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +

@@ -23,6 +23,9 @@ const types = [
   ['capacity_used', 'Capacity used'],
   ['capacity_returned', 'Capacity returned'],
   ['product_rate_set', 'Rate change'],
+  ['personal_data_set', 'Personal-data setting'],
+  ['user_erased', 'Personal data erased'],
+  ['time_zone_set', 'Time zone set'],
   ['subscription_granted', 'Subscription granted'],
   ['subscription_revoked', 'Subscription revoked'],
   ['launch_subscribed', 'Launch by subscription'],
@@ -39,7 +42,7 @@ const ORG = '_org';
 export async function render(el, ctx) {
   const teamPick = h('select', { id: 'history-team' },
     ctx.teams.map((t) => h('option', { value: t, selected: t === (ctx.team || ctx.teams[0]) }, t)),
-    h('option', { value: ORG }, 'Organisation: rate changes'));
+    h('option', { value: ORG }, 'Organisation: rates, settings, erasures'));
   const typePick = h('select', { id: 'history-type' }, h('option', { value: '' }, 'Every type'),
     types.map(([v, label]) => h('option', { value: v }, label)));
   const from = h('input', { id: 'history-from', type: 'date' });
