@@ -15,10 +15,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tokenmeter/tokenmeter/libs/certs"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/ring"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -35,11 +38,11 @@ type ringLedger struct {
 	stop func()
 }
 
-func startRingLedger(t *testing.T, natsURL, id string) ringLedger {
+func startRingLedger(t *testing.T, natsURL, id string, files certs.Files) ringLedger {
 	t.Helper()
 	var c ledger.Config
 	flagDefaults(c.Register)
-	c.NATSURL, c.NATSCreds, c.Listen = natsURL, testkit.Creds(t, natsURL, "ledger"), "127.0.0.1:0"
+	c.NATSURL, c.NATSCreds, c.Listen, c.TLS = natsURL, testkit.Creds(t, natsURL, "ledger"), "127.0.0.1:0", files
 	c.APIKeys = devstack.Keys("ledger") + "," + ringPeerKey + ":*:service:ledger"
 	c.ReplicaID, c.PeerAPIKey, c.UserHashKey = id, ringPeerKey, devstack.UserHashKey
 	c.RateLimit = 0 // the set-up's thousand admin calls
@@ -67,39 +70,24 @@ func startRingLedger(t *testing.T, natsURL, id string) ringLedger {
 func TestIngestionRoutesByLedgerRing(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	natsURL, _ := testkit.NATS(t)
-	a, b := startRingLedger(t, natsURL, "ring-a"), startRingLedger(t, natsURL, "ring-b")
-	ing := startRingIngestion(t, natsURL, a.svc.Addr())
-	require.Eventually(t, func() bool {
-		return len(ing.LedgerReplicas()) == 2 && a.svc.Replicas() == 2 && b.svc.Replicas() == 2
-	}, 15*time.Second, 20*time.Millisecond, "ingestion and both replicas see the ring")
-
 	const pools, users, rounds, rate = 12, 20, 4, 10
-	teams := ringPools(t, a.svc.Addr(), pools, rounds*users, rate)
+	natsURL, _ := testkit.NATS(t)
+	a, b, ing := startRing(t, natsURL, "ring", certs.Files{})
+	teams := ringPools(t, dial(t, a.svc.Addr(), devstack.AdminKey), "ring", pools, rounds*users, rate)
 	load := &ringLoad{client: v1.NewIngestionServiceClient(dial(t, ing.Addr(), devstack.GatewayKey)), teams: teams, users: users}
-	req := ledgerRequests(t)
+	req := ledgerRequests(t, "ring-a", "ring-b", "ring-ghost")
 	members := map[string]string{"ring-a": a.svc.Addr(), "ring-b": b.svc.Addr()}
-
-	owned := ownedLaunches(teams, users, members)
-	require.Positive(t, owned["ring-a"], "the pools spread over both replicas")
-	require.Positive(t, owned["ring-b"])
-	before := req.take()
-	load.run(ctx, t, 0, nil)
-	moved := req.take().since(before)
-	require.Equal(t, owned["ring-a"], moved["ring-a/first"], "ring-a decided its pools' launches")
-	require.Equal(t, owned["ring-b"], moved["ring-b/first"], "ring-b decided its pools' launches")
-	require.Zero(t, moved["ring-a/retry"]+moved["ring-b/retry"])
-	require.Zero(t, a.svc.Forwarded()+b.svc.Forwarded(), "no replica forwarded a launch: each came to its owner")
+	requireOwnersDecide(t, load, req, members, a, b)
 
 	// A replica that crashed is still announced for a while: its pools'
 	// launches fail there and go once to the next replica.
 	members["ring-ghost"] = announceGhost(t, natsURL)
 	require.Eventually(t, func() bool { return len(ing.LedgerReplicas()) == 3 }, 10*time.Second, 20*time.Millisecond)
-	owned = ownedLaunches(teams, users, members)
+	owned := ownedLaunches(teams, users, members)
 	require.Positive(t, owned["ring-ghost"], "the ghost owns pools")
-	before = req.take()
+	before := req.take()
 	load.run(ctx, t, 1, nil)
-	moved = req.take().since(before)
+	moved := req.take().since(before)
 	require.Equal(t, owned["ring-ghost"], moved["ring-ghost/first"])
 	require.Equal(t, owned["ring-ghost"], moved["ring-a/retry"]+moved["ring-b/retry"], "each of the ghost's launches retried once")
 	withdrawGhost(t, natsURL)
@@ -121,11 +109,61 @@ func TestIngestionRoutesByLedgerRing(t *testing.T) {
 	requireChargedOnce(t, natsURL, teams, rounds*users, rate)
 }
 
-func startRingIngestion(t *testing.T, natsURL, seed string) *ingestion.Service {
+// The same over mutual TLS: ingestion dials each replica with its
+// certificate and the service key, as it dials -ledger-addr.
+func TestIngestionRoutesByLedgerRingOverTLS(t *testing.T) {
+	t.Parallel()
+	f := testkit.Certs(t)
+	files := certs.Files{Cert: f.Cert, Key: f.Key, ClientCA: f.CA, CA: f.CA}
+	natsURL, _ := testkit.NATS(t)
+	a, b, ing := startRing(t, natsURL, "tls", files)
+	trusting, err := certs.Files{CA: f.CA}.Client()
+	require.NoError(t, err)
+	dialTLS := func(addr, key string) *grpc.ClientConn {
+		conn, err := grpcserver.DialTLS(addr, key, trusting)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close() })
+		return conn
+	}
+	teams := ringPools(t, dialTLS(a.svc.Addr(), devstack.AdminKey), "tls", 8, 10, 10)
+	load := &ringLoad{client: v1.NewIngestionServiceClient(dialTLS(ing.Addr(), devstack.GatewayKey)), teams: teams, users: 10}
+	members := map[string]string{"tls-a": a.svc.Addr(), "tls-b": b.svc.Addr()}
+	requireOwnersDecide(t, load, ledgerRequests(t, "tls-a", "tls-b"), members, a, b)
+}
+
+// startRing starts replicas prefix-a and prefix-b and an ingestion seeded
+// with the first, once all three see the ring.
+func startRing(t *testing.T, natsURL, prefix string, files certs.Files) (a, b ringLedger, ing *ingestion.Service) {
+	t.Helper()
+	a, b = startRingLedger(t, natsURL, prefix+"-a", files), startRingLedger(t, natsURL, prefix+"-b", files)
+	ing = startRingIngestion(t, natsURL, a.svc.Addr(), files)
+	require.Eventually(t, func() bool {
+		return len(ing.LedgerReplicas()) == 2 && a.svc.Replicas() == 2 && b.svc.Replicas() == 2
+	}, 15*time.Second, 20*time.Millisecond, "ingestion and both replicas see the ring")
+	return a, b, ing
+}
+
+// requireOwnersDecide runs round 0: each launch goes to its pool's owner,
+// neither replica forwards one, none is retried.
+func requireOwnersDecide(t *testing.T, load *ringLoad, req ringRequests, members map[string]string, a, b ringLedger) {
+	t.Helper()
+	owned := ownedLaunches(load.teams, load.users, members)
+	before := req.take()
+	load.run(t.Context(), t, 0, nil)
+	moved := req.take().since(before)
+	for id := range members {
+		require.Positive(t, owned[id], "the pools spread over both replicas")
+		require.Equal(t, owned[id], moved[id+"/first"], "%s decided its pools' launches", id)
+		require.Zero(t, moved[id+"/retry"])
+	}
+	require.Zero(t, a.svc.Forwarded()+b.svc.Forwarded(), "no replica forwarded a launch: each came to its owner")
+}
+
+func startRingIngestion(t *testing.T, natsURL, seed string, files certs.Files) *ingestion.Service {
 	t.Helper()
 	var ic ingestion.Config
 	flagDefaults(ic.Register)
-	ic.NATSURL, ic.NATSCreds, ic.Listen = natsURL, testkit.Creds(t, natsURL, "ingestion"), "127.0.0.1:0"
+	ic.NATSURL, ic.NATSCreds, ic.Listen, ic.TLS = natsURL, testkit.Creds(t, natsURL, "ingestion"), "127.0.0.1:0", files
 	ic.APIKeys, ic.LedgerAPIKey, ic.LedgerAddr, ic.LedgerRing = devstack.Keys("ingestion"), devstack.ServiceKey, seed, true
 	ic.RateLimit = 0
 	ctx, stop := context.WithCancel(context.Background())
@@ -184,21 +222,22 @@ func membersBucket(t *testing.T, natsURL string) jetstream.KeyValue {
 type ringRequests struct {
 	t    *testing.T
 	addr string
+	ids  []string
 }
 
 type requestCounts map[string]float64
 
-func ledgerRequests(t *testing.T) ringRequests {
+func ledgerRequests(t *testing.T, ids ...string) ringRequests {
 	metricsURL, err := processMetrics()
 	require.NoError(t, err)
-	return ringRequests{t: t, addr: strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics")}
+	return ringRequests{t: t, addr: strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"), ids: ids}
 }
 
 // take reads the counts now, by "replica/attempt".
 func (r ringRequests) take() requestCounts {
 	out := requestCounts{}
 	m := testkit.Scrape(r.t, r.addr)
-	for _, id := range []string{"ring-a", "ring-b", "ring-ghost"} {
+	for _, id := range r.ids {
 		for _, attempt := range []string{"first", "retry"} {
 			out[id+"/"+attempt] = m.Value("tokenmeter_ingestion_ledger_requests_total", "replica", id, "attempt", attempt)
 		}
@@ -216,15 +255,15 @@ func (c requestCounts) since(before requestCounts) requestCounts {
 
 // ringPools makes n pools of the demo organisation, each with users users
 // and tokens for every launch of the test.
-func ringPools(t *testing.T, addr string, n, users, rate int) []string {
+func ringPools(t *testing.T, conn *grpc.ClientConn, prefix string, n, users, rate int) []string {
 	t.Helper()
 	ctx := t.Context()
-	admin := v1.NewLedgerServiceClient(dial(t, addr, devstack.AdminKey))
+	admin := v1.NewLedgerServiceClient(conn)
 	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "ring-rate", ProductCode: "REVIT", DailyRate: int64(rate)})
 	require.NoError(t, err)
 	teams := make([]string, n)
 	for p := range teams {
-		teams[p] = fmt.Sprintf("ring-team-%02d", p)
+		teams[p] = fmt.Sprintf("%s-team-%02d", prefix, p)
 		_, err := admin.AddPack(ctx, &v1.AddPackRequest{EventId: "ring-pack-" + teams[p], TeamId: teams[p], PackId: "p1", Tokens: 1_000_000})
 		require.NoError(t, err)
 		for i := 0; i < 3*users; i++ {
