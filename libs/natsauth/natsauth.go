@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tokenmeter/tokenmeter/libs/ring"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
@@ -42,6 +43,9 @@ const (
 	// RoleGrants holds the owners' grants of console roles to people's
 	// claims: ingestion writes it, reporting (the console) reads it.
 	RoleGrants = "ROLE_GRANTS"
+	// LedgerMembers holds the live ledger replicas: the ledger writes it,
+	// ingestion reads it to send each pool's calls to its owner.
+	LedgerMembers = ring.MembersBucket
 )
 
 // Grant is what one identity may do. It is data: renderers and the embedded
@@ -65,14 +69,14 @@ var Grants = map[string]Grant{
 	Ledger: {
 		Append:      []string{"ledger.>"},
 		OwnStreams:  []string{LedgerStream},
-		OwnBuckets:  []string{"LEDGER_MEMBERS", "LEDGER_SNAPSHOTS", PersonKeys},
+		OwnBuckets:  []string{LedgerMembers, "LEDGER_SNAPSHOTS", PersonKeys},
 		ReadBuckets: []string{AccessKeys, SessionKeys},
 	},
 	Ingestion: {
 		Append:      []string{"usage.>"},
 		OwnStreams:  []string{UsageStream},
 		OwnBuckets:  []string{"LAUNCHER_KEYS", AccessKeys, RoleGrants},
-		ReadBuckets: []string{SessionKeys},
+		ReadBuckets: []string{SessionKeys, LedgerMembers},
 	},
 	Reporting: {
 		ReadStreams: []string{LedgerStream, UsageStream},

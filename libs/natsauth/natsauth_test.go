@@ -230,3 +230,29 @@ func TestOnlyIngestionWritesAccessKeys(t *testing.T) {
 		return err
 	})
 }
+
+// The ledger replicas' membership: ingestion watches it to send each pool's
+// calls to its owner, and cannot announce a replica of its own (a forged
+// member would draw launches to an address of the forger's choosing).
+func TestIngestionReadsButCannotJoinTheLedgerRing(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	led, _ := connect(t, url, natsauth.Ledger)
+	kv, err := eventlog.OpenBucket(t.Context(), led, jetstream.KeyValueConfig{Bucket: natsauth.LedgerMembers})
+	require.NoError(t, err)
+	_, err = kv.Put(t.Context(), "r1", []byte("127.0.0.1:7071"))
+	require.NoError(t, err)
+	ing, r := connect(t, url, natsauth.Ingestion)
+	kv, err = ing.KeyValue(t.Context(), natsauth.LedgerMembers)
+	require.NoError(t, err, "ingestion reads the members")
+	w, err := kv.WatchAll(t.Context())
+	require.NoError(t, err, "ingestion watches the members")
+	entry := <-w.Updates()
+	require.NotNil(t, entry)
+	require.Equal(t, "127.0.0.1:7071", string(entry.Value()))
+	require.NoError(t, w.Stop())
+	r.requireRefused(t, "ingestion announces a replica", func(ctx context.Context) error {
+		_, err := ing.Publish(ctx, "$KV."+natsauth.LedgerMembers+".forged", []byte("evil:1"))
+		return err
+	})
+}

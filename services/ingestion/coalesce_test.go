@@ -57,6 +57,15 @@ func TestLaunchesCoalesce(t *testing.T) {
 		require.Less(t, e.ledger.batches.Load(), int64(n), "launches shared calls")
 		require.GreaterOrEqual(t, e.ledger.batches.Load(), int64(n/16))
 	})
+	t.Run("ledger ring not there", func(t *testing.T) {
+		// -ledger-ring before a ledger without a ring (no LEDGER_MEMBERS):
+		// -ledger-addr decides everything.
+		e := start(t, "", func(c *ingestion.Config) { c.LedgerBatch, c.LedgerRing = 16, true })
+		out, errs := launchAll(t, e, "seed")
+		check(t, out, errs, "seed")
+		require.Zero(t, e.ledger.calls.Load()-int64(n), "every launch reached the ledger once")
+		require.Empty(t, e.svc.LedgerReplicas())
+	})
 	t.Run("ledger without AuthorizeBatch", func(t *testing.T) {
 		e := start(t, "", nil)
 		e.ledger.noBatch.Store(true)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
 	"github.com/tokenmeter/tokenmeter/libs/access"
@@ -28,6 +29,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/launch"
+	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/ledgers"
 )
 
 // Config is ingestion's configuration.
@@ -38,9 +40,12 @@ type Config struct {
 	LedgerAPIKey string
 	// LedgerAPIKeyFile holds LedgerAPIKey instead, reread on SIGHUP.
 	LedgerAPIKeyFile string
-	MaxClockSkew     time.Duration
-	AppendTimeout    time.Duration
-	Replicas         int
+	// LedgerRing sends each pool's calls to the ledger replica that owns it,
+	// following the replicas in NATS; LedgerAddr serves while none is known.
+	LedgerRing    bool
+	MaxClockSkew  time.Duration
+	AppendTimeout time.Duration
+	Replicas      int
 	// LedgerBatch is how many concurrent launches go to the ledger in one
 	// AuthorizeBatch call at most (0: 128; negative: one Authorize call
 	// each); LedgerCalls how many such calls per organisation may be in
@@ -59,7 +64,8 @@ type Config struct {
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "127.0.0.1:7070")
 	fs.StringVar(&c.HTTPListen, "http-listen", "", "HTTP/JSON listen address, e.g. 127.0.0.1:7080 (:0 picks a free port; empty: gRPC only)")
-	fs.StringVar(&c.LedgerAddr, "ledger-addr", "127.0.0.1:7071", "ledger gRPC address")
+	fs.StringVar(&c.LedgerAddr, "ledger-addr", "127.0.0.1:7071", "ledger gRPC address (with -ledger-ring: used while no replica is known)")
+	fs.BoolVar(&c.LedgerRing, "ledger-ring", false, "send each pool's calls to the ledger replica that owns it, following the replicas announced in NATS (LEDGER_MEMBERS), and retry an unavailable owner's calls once on another")
 	fs.StringVar(&c.LedgerAPIKey, "ledger-api-key", "", "service api key ingestion presents to the ledger")
 	fs.StringVar(&c.LedgerAPIKeyFile, "ledger-api-key-file", "", "file holding -ledger-api-key, reread on SIGHUP or when it changes")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
@@ -119,6 +125,9 @@ type Service struct {
 	http   *httpapi.Server
 	// ledgerState logs the ledger connection's losses and recoveries.
 	ledgerState *outage.Tracker
+	// ring follows the ledger replicas (nil without -ledger-ring).
+	ring *ledgers.Ring
+	js   jetstream.JetStream
 }
 
 // api is IngestionService: the launcher calls and the admins' key calls.
@@ -149,7 +158,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	if err != nil {
 		return nil, err
 	}
-	s.nc = nc
+	s.nc, s.js = nc, js
 	store, err := keystore.Open(ctx, js, keystore.Launchers, cfg.Replicas)
 	if err != nil {
 		return nil, err
@@ -190,7 +199,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		Auth: auth.Authorizer{Keys: ring, Policy: access.Policy, Throttle: cfg.Throttle()}}); err != nil {
 		return nil, err
 	}
-	ledger := v1.NewLedgerServiceClient(s.ledger)
+	var ledger launch.Ledgers = launch.One{Replica: launch.NewReplica(launch.SeedID, v1.NewLedgerServiceClient(s.ledger))}
+	if cfg.LedgerRing {
+		s.ring = ledgers.New(v1.NewLedgerServiceClient(s.ledger), func(addr string) (*grpc.ClientConn, error) {
+			return grpcserver.DialKey(addr, ledgerKey, clientTLS)
+		}, cfg.Now, log)
+		ledger = s.ring
+	}
 	var coalescer *launch.Coalescer
 	if cfg.LedgerBatch >= 0 {
 		batch, calls := cmp.Or(cfg.LedgerBatch, defaultLedgerBatch), cmp.Or(cfg.LedgerCalls, defaultLedgerCalls)
@@ -235,6 +250,15 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("ingestion serving", "addr", s.Addr(), "http", s.HTTPAddr(), "ledger", s.cfg.LedgerAddr)
 	go watchLedger(ctx, s.ledger, s.ledgerState)
+	ringCtx, stopRing := context.WithCancel(ctx)
+	ringDone := make(chan struct{})
+	go func() {
+		defer close(ringDone)
+		if s.ring != nil {
+			s.ring.Run(ringCtx, s.js)
+		}
+	}()
+	defer func() { stopRing(); <-ringDone }()
 	var err error
 	select {
 	case err = <-errc:
@@ -269,4 +293,13 @@ func (s *Service) close() {
 	if err := config.DrainNATS(s.nc, s.cfg.StopWithin()); err != nil {
 		s.log.Warn("stop", "err", err)
 	}
+}
+
+// LedgerReplicas lists the ledger replicas ingestion sends to by pool (none
+// without -ledger-ring).
+func (s *Service) LedgerReplicas() []string {
+	if s.ring == nil {
+		return nil
+	}
+	return s.ring.Replicas()
 }

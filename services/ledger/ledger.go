@@ -23,6 +23,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	sharedring "github.com/tokenmeter/tokenmeter/libs/ring"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
@@ -178,8 +179,8 @@ func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
 	if addr == "" {
 		addr = advertised(s.grpc.Addr())
 	}
-	const interval = 2 * time.Second
-	r := ring.New(id, 3*interval, s.cfg.Now)
+	interval := sharedring.AnnounceInterval
+	r := ring.New(id, sharedring.StaleAfter, s.cfg.Now)
 	a, err := ring.OpenAnnouncer(ctx, js, r, ring.Member{ID: id, Addr: addr, Seen: s.cfg.Now()}, interval, s.log)
 	if err != nil {
 		return err

@@ -178,12 +178,20 @@ func checkLogged(t *testing.T, s *stack, o outage, answers []attempt) {
 		// A long outage makes each replica lose the other, until both announce again.
 		once(s.ledgerA, "ledger replica lost", "ledger replica joined", false, "replica", "ledger-b")
 		once(s.ledgerB, "ledger replica lost", "ledger replica joined", false, "replica", "ledger-a")
+		for _, id := range []string{"ledger-a", "ledger-b"} {
+			once(s.ingestion, "ledger replica left ingestion's view", "ledger replica joined ingestion's view", false, "replica", id)
+		}
+		// A restarted server keeps no memory bucket until a replica announces again.
+		once(s.ingestion, "ledger ring unreadable", "ledger ring readable again", false)
 	case s.ledgerA:
 		// Ingestion finds the ledger gone when a launch fails on it.
 		once(s.ingestion, "ledger unreachable", "ledger reachable again", figuresOf(o, answers).unavailable > 0)
 		once(s.ledgerB, "ledger replica lost", "ledger replica joined", false, "replica", "ledger-a")
+		once(s.ingestion, "ledger replica left ingestion's view", "ledger replica joined ingestion's view", o.back.Sub(o.killed) > noticed, "replica", "ledger-a")
 	case s.ledgerB:
 		once(s.ledgerA, "ledger replica lost", "ledger replica joined", o.back.Sub(o.killed) > noticed, "replica", "ledger-b")
+		// Ingestion (-ledger-ring) sends ledger-b's pools elsewhere the same way.
+		once(s.ingestion, "ledger replica left ingestion's view", "ledger replica joined ingestion's view", o.back.Sub(o.killed) > noticed, "replica", "ledger-b")
 	}
 	for _, p := range s.procs()[1:] {
 		for _, r := range p.spanning(o.killed, to) {

@@ -65,7 +65,7 @@ func startStack(t *testing.T, bin, database string) *stack {
 	// No per-key rate limit: what sheds the load is ingestion's in-flight
 	// bound, set low enough that a burst a race-instrumented test can send
 	// on two cores goes past it.
-	s.ingestion = svc("ingestion", "ingestion", "TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr,
+	s.ingestion = svc("ingestion", "ingestion", "TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr, "TOKENMETER_LEDGER_RING=true",
 		"TOKENMETER_LEDGER_API_KEY="+devstack.ServiceKey, "TOKENMETER_RATE_LIMIT=0",
 		fmt.Sprintf("TOKENMETER_MAX_IN_FLIGHT=%d", maxInFlight))
 	s.alerting = svc("alerting", "alerting")

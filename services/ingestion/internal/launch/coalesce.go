@@ -17,28 +17,34 @@ import (
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
-// Coalescer sends concurrent launches of one organisation to the ledger
-// together, in AuthorizeBatch calls: a launch that finds a call free goes at
+// Coalescer sends concurrent launches of one organisation whose pools one
+// ledger replica owns to it together, in AuthorizeBatch calls: a launch that
+// finds a call free goes at
 // once (alone when nothing else waits, so a quiet system adds no delay);
 // launches arriving while every call is in flight queue and go together in
 // the next. Each launch still gets its own answer, and the ledger decides
 // each exactly as Authorize would, deduplicated by its event id, so a
 // launcher's retry is as safe as before.
 type Coalescer struct {
-	ledger   v1.LedgerServiceClient
+	ledgers  Ledgers
 	maxBatch int
 	maxCalls int
 	timeout  time.Duration
 
-	mu   sync.Mutex
-	orgs map[string]*orgQueue
+	mu     sync.Mutex
+	queues map[dest]*queue
 	// unary is set once the ledger answered Unimplemented (an older ledger):
 	// launches go one call each from then on.
 	unary atomic.Bool
 }
 
-// orgQueue is one organisation's launches waiting for a call.
-type orgQueue struct {
+// dest is where a batch goes: one organisation's calls (a call acts for one)
+// to one ledger replica.
+type dest struct{ org, replica string }
+
+// queue is the launches waiting for a call to one dest.
+type queue struct {
+	replica Replica
 	pending []*waiting
 	calls   int // calls in flight
 }
@@ -53,18 +59,18 @@ type waiting struct {
 }
 
 // NewCoalescer sends at most maxBatch launches per call and keeps at most
-// maxCalls calls in flight per organisation; each call may take timeout.
-func NewCoalescer(ledger v1.LedgerServiceClient, maxBatch, maxCalls int, timeout time.Duration) *Coalescer {
-	return &Coalescer{ledger: ledger, maxBatch: max(1, maxBatch), maxCalls: max(1, maxCalls), timeout: timeout,
-		orgs: map[string]*orgQueue{}}
+// maxCalls calls in flight per organisation and replica; each call may take
+// timeout.
+func NewCoalescer(ledgers Ledgers, maxBatch, maxCalls int, timeout time.Duration) *Coalescer {
+	return &Coalescer{ledgers: ledgers, maxBatch: max(1, maxBatch), maxCalls: max(1, maxCalls), timeout: timeout,
+		queues: map[dest]*queue{}}
 }
 
 // Authorize asks the ledger to decide req for org; the error is a gRPC
 // status. req is the caller's to give: it may be changed (its trace context).
 func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
 	if c.unary.Load() {
-		resp, err := c.ledger.Authorize(auth.ActingFor(ctx, org), req)
-		return resp.GetResult(), err
+		return authorizeOne(ctx, c.ledgers, org, req)
 	}
 	if trace.SpanContextFromContext(ctx).IsValid() {
 		// The batch call carries one trace; each launch carries its own.
@@ -72,12 +78,14 @@ func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.Authorize
 		otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(req.TraceContext))
 	}
 	w := &waiting{ctx: ctx, req: req, done: make(chan struct{})}
-	if batch := c.enqueue(org, w); batch != nil {
+	owner := c.ledgers.Owner(org, req.GetLaunch().GetTeamId())
+	to := dest{org: org, replica: owner.ID}
+	if batch := c.enqueue(to, owner, w); batch != nil {
 		// This caller takes the free call; whoever queued meanwhile goes next,
 		// on a goroutine of its own so this launch's answer is not held up.
-		c.send(org, batch)
-		if next := c.next(org); next != nil {
-			go c.drain(org, next)
+		c.send(to, owner, batch)
+		if next := c.next(to); next != nil {
+			go c.drain(to, owner, next)
 		}
 	}
 	select {
@@ -91,13 +99,13 @@ func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.Authorize
 
 // enqueue queues w; when a call is free it takes it and returns the batch
 // to send (w among the oldest waiting).
-func (c *Coalescer) enqueue(org string, w *waiting) []*waiting {
+func (c *Coalescer) enqueue(to dest, r Replica, w *waiting) []*waiting {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := c.orgs[org]
+	q := c.queues[to]
 	if q == nil {
-		q = &orgQueue{}
-		c.orgs[org] = q
+		q = &queue{replica: r}
+		c.queues[to] = q
 	}
 	q.pending = append(q.pending, w)
 	if q.calls >= c.maxCalls {
@@ -109,21 +117,21 @@ func (c *Coalescer) enqueue(org string, w *waiting) []*waiting {
 
 // next returns the next batch for a call that finished, keeping the call;
 // nil when nothing waits, and the call is free again.
-func (c *Coalescer) next(org string) []*waiting {
+func (c *Coalescer) next(to dest) []*waiting {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := c.orgs[org]
+	q := c.queues[to]
 	if len(q.pending) == 0 {
 		q.calls--
 		if q.calls == 0 {
-			delete(c.orgs, org)
+			delete(c.queues, to)
 		}
 		return nil
 	}
 	return q.take(c.maxBatch)
 }
 
-func (q *orgQueue) take(n int) []*waiting {
+func (q *queue) take(n int) []*waiting {
 	n = min(n, len(q.pending))
 	batch := make([]*waiting, n)
 	copy(batch, q.pending)
@@ -136,14 +144,54 @@ func (q *orgQueue) take(n int) []*waiting {
 }
 
 // drain sends batches until none waits.
-func (c *Coalescer) drain(org string, batch []*waiting) {
-	for ; batch != nil; batch = c.next(org) {
-		c.send(org, batch)
+func (c *Coalescer) drain(to dest, r Replica, batch []*waiting) {
+	for ; batch != nil; batch = c.next(to) {
+		c.send(to, r, batch)
 	}
 }
 
-// send makes one call for batch and answers each launch of it.
-func (c *Coalescer) send(org string, batch []*waiting) {
+// send makes one call for batch to r and answers each launch of it.
+func (c *Coalescer) send(to dest, r Replica, batch []*waiting) {
+	live, timeout := c.stillWaiting(batch)
+	if len(live) == 0 {
+		return
+	}
+	// The call serves several callers: it carries the first one's values
+	// (trace) and outlives none but the last of their deadlines; each
+	// launch's own timeout stops its decision once its caller has gone.
+	base, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), timeout)
+	defer cancel()
+	ctx := auth.ActingFor(base, to.org)
+	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}
+	for i, w := range live {
+		req.Launches[i] = w.req
+	}
+	r.count(ctx, len(live), false)
+	resp, err := r.Client.AuthorizeBatch(ctx, req)
+	if status.Code(err) == codes.Unavailable && ctx.Err() == nil {
+		// The owner is gone (or going): the batch once more elsewhere, each
+		// launch deduplicated by its event id should the owner have decided it.
+		if other, ok := c.ledgers.Other(to.org, live[0].req.GetLaunch().GetTeamId(), r.ID); ok {
+			other.count(ctx, len(live), true)
+			resp, err = other.Client.AuthorizeBatch(ctx, req)
+		}
+	}
+	if status.Code(err) == codes.Unimplemented {
+		c.unary.Store(true)
+		var wg sync.WaitGroup
+		for _, w := range live {
+			wg.Go(func() { c.one(base, to.org, w) })
+		}
+		wg.Wait()
+		return
+	}
+	answer(live, resp, err)
+}
+
+// stillWaiting answers the launches of batch whose callers have gone and
+// returns the others, each told when its caller stops waiting, and how long
+// their call may take.
+func (c *Coalescer) stillWaiting(batch []*waiting) ([]*waiting, time.Duration) {
 	live := batch[:0:0]
 	timeout, bounded := time.Duration(0), true
 	for _, w := range batch {
@@ -162,31 +210,14 @@ func (c *Coalescer) send(org string, batch []*waiting) {
 			w.req.Timeout = durationpb.New(max(left, 0))
 		}
 	}
-	if len(live) == 0 {
-		return
-	}
 	if !bounded || timeout > c.timeout {
 		timeout = c.timeout
 	}
-	// The call serves several callers: it carries the first one's values
-	// (trace) and outlives none but the last of their deadlines; each
-	// launch's own timeout stops its decision once its caller has gone.
-	ctx, cancel := context.WithTimeout(auth.ActingFor(context.WithoutCancel(live[0].ctx), org), timeout)
-	defer cancel()
-	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}
-	for i, w := range live {
-		req.Launches[i] = w.req
-	}
-	resp, err := c.ledger.AuthorizeBatch(ctx, req)
-	if status.Code(err) == codes.Unimplemented {
-		c.unary.Store(true)
-		var wg sync.WaitGroup
-		for _, w := range live {
-			wg.Go(func() { c.one(ctx, w) })
-		}
-		wg.Wait()
-		return
-	}
+	return live, timeout
+}
+
+// answer gives each launch of live its outcome in resp, or err.
+func answer(live []*waiting, resp *v1.AuthorizeBatchResponse, err error) {
 	if err == nil && len(resp.GetOutcomes()) != len(live) {
 		err = status.Errorf(codes.Internal, "ledger answered %d of %d launches", len(resp.GetOutcomes()), len(live))
 	}
@@ -203,8 +234,15 @@ func (c *Coalescer) send(org string, batch []*waiting) {
 }
 
 // one decides w alone, with Authorize.
-func (c *Coalescer) one(ctx context.Context, w *waiting) {
-	resp, err := c.ledger.Authorize(ctx, w.req)
-	w.res, w.err = resp.GetResult(), err
+func (c *Coalescer) one(ctx context.Context, org string, w *waiting) {
+	w.res, w.err = authorizeOne(ctx, c.ledgers, org, w.req)
 	close(w.done)
+}
+
+// authorizeOne decides req alone, with Authorize at its pool's owner.
+func authorizeOne(ctx context.Context, l Ledgers, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
+	resp, err := ask(ctx, l, org, req.GetLaunch().GetTeamId(), func(ctx context.Context, c v1.LedgerServiceClient) (*v1.AuthorizeResponse, error) {
+		return c.Authorize(ctx, req)
+	})
+	return resp.GetResult(), err
 }

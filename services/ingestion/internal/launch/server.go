@@ -20,7 +20,8 @@ import (
 // Server implements IngestionService.
 type Server struct {
 	v1.UnimplementedIngestionServiceServer
-	Ledger  v1.LedgerServiceClient
+	// Ledger picks the ledger replica of each pool.
+	Ledger  Ledgers
 	JS      jetstream.JetStream
 	Now     func() time.Time
 	MaxSkew time.Duration
@@ -92,8 +93,7 @@ func (s *Server) authorize(ctx context.Context, org string, req *v1.AuthorizeReq
 	if s.Coalescer != nil {
 		return s.Coalescer.Authorize(ctx, org, req)
 	}
-	resp, err := s.Ledger.Authorize(auth.ActingFor(ctx, org), req)
-	return resp.GetResult(), err
+	return authorizeOne(ctx, s.Ledger, org, req)
 }
 
 // record appends a raw launcher event, stamped with the server's time of

@@ -36,7 +36,10 @@ func (s *Server) Heartbeat(ctx context.Context, req *v1.HeartbeatRequest) (*v1.H
 
 func (s *Server) heartbeat(ctx context.Context, p auth.Principal, req *v1.HeartbeatRequest, now time.Time) (*v1.HeartbeatResponse, error) {
 	at := timestamppb.New(now)
-	resp, err := s.Ledger.RecordHeartbeat(auth.ActingFor(ctx, p.Org), &v1.RecordHeartbeatRequest{Heartbeat: req, ReceivedAt: at})
+	hb := &v1.RecordHeartbeatRequest{Heartbeat: req, ReceivedAt: at}
+	resp, err := ask(ctx, s.Ledger, p.Org, req.GetTeamId(), func(ctx context.Context, c v1.LedgerServiceClient) (*v1.RecordHeartbeatResponse, error) {
+		return c.RecordHeartbeat(ctx, hb)
+	})
 	res := resp.GetResult()
 	switch {
 	case status.Code(err) == codes.Unimplemented:
@@ -101,7 +104,9 @@ func (s *Server) Quote(ctx context.Context, req *v1.QuoteRequest) (*v1.QuoteResp
 		return nil, err
 	}
 	defer s.Limit.release()
-	resp, err := s.Ledger.QuoteLaunch(auth.ActingFor(ctx, p.Org), &v1.QuoteLaunchRequest{Quote: req})
+	resp, err := ask(ctx, s.Ledger, p.Org, req.GetTeamId(), func(ctx context.Context, c v1.LedgerServiceClient) (*v1.QuoteLaunchResponse, error) {
+		return c.QuoteLaunch(ctx, &v1.QuoteLaunchRequest{Quote: req})
+	})
 	if err != nil {
 		return nil, upstream("ledger", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,9 +12,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/outage"
 )
-
-// MembersBucket is the KV bucket where ledger replicas announce themselves.
-const MembersBucket = "LEDGER_MEMBERS"
 
 // Announcer keeps this replica's entry fresh and the ring's view current.
 type Announcer struct {
@@ -163,14 +159,7 @@ func (a *Announcer) withdraw(ctx context.Context) {
 }
 
 func (a *Announcer) apply(e jetstream.KeyValueEntry) {
-	if e.Operation() != jetstream.KeyValuePut {
-		a.ring.Remove(e.Key())
-		return
-	}
-	// Seen when heard, on the ring's clock: liveness is judged on that clock
-	// alone (the entry's own stamp is the NATS server's wall clock).
-	addr := strings.TrimSpace(string(e.Value()))
-	a.ring.Upsert(Member{ID: e.Key(), Addr: addr, Seen: a.ring.now()})
+	a.ring.Apply(e.Key(), e.Value(), e.Operation() == jetstream.KeyValuePut)
 }
 
 // livePeers are the live replicas other than this one.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/ring"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -47,7 +48,7 @@ func (f *Forwarder) Target(ctx context.Context, org, team string) (v1.LedgerServ
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(MetadataForwarded)) > 0 {
 		return nil, nil, false
 	}
-	owner, self := f.ring.Owner(org + "." + team)
+	owner, self := f.ring.Owner(ring.PoolKey(org, team))
 	if self || owner.Addr == "" {
 		return nil, nil, false
 	}
@@ -56,7 +57,7 @@ func (f *Forwarder) Target(ctx context.Context, org, team string) (v1.LedgerServ
 		return nil, nil, false
 	}
 	f.forwarded.Add(1)
-	out := metadata.AppendToOutgoingContext(auth.ActingFor(ctx, org), MetadataForwarded, f.ring.self)
+	out := metadata.AppendToOutgoingContext(auth.ActingFor(ctx, org), MetadataForwarded, f.ring.Self())
 	return v1.NewLedgerServiceClient(conn), out, true
 }
 
@@ -102,6 +103,6 @@ func (f *Forwarder) Owns(org, team string) bool {
 	if f == nil {
 		return true
 	}
-	_, self := f.ring.Owner(org + "." + team)
+	_, self := f.ring.Owner(ring.PoolKey(org, team))
 	return self
 }
