@@ -200,6 +200,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		return nil, err
 	}
 	var ledger launch.Ledgers = launch.One{Replica: launch.NewReplica(launch.SeedID, v1.NewLedgerServiceClient(s.ledger))}
+	ledgers.Zero()
 	if cfg.LedgerRing {
 		s.ring = ledgers.New(v1.NewLedgerServiceClient(s.ledger), func(addr string) (*grpc.ClientConn, error) {
 			return grpcserver.DialKey(addr, ledgerKey, clientTLS)

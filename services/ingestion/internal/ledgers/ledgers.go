@@ -32,6 +32,10 @@ const closeAfter = 15 * time.Second
 var replicas = telemetry.Must(otel.Meter("github.com/tokenmeter/tokenmeter/services/ingestion/internal/ledgers").Int64UpDownCounter(
 	"tokenmeter.ingestion.ledger_replicas", metric.WithDescription("Ledger replicas in ingestion's view of the ring")))
 
+// Zero makes the replicas gauge exist at 0 from the start, ring or not, so
+// dashboards and rules see it before the first replica joins.
+func Zero() { replicas.Add(context.Background(), 0) }
+
 // Ring is the ledger replicas as ingestion sees them: launch.Ledgers.
 type Ring struct {
 	seed launch.Replica
