@@ -127,6 +127,11 @@ test('single sign-on', async (t) => {
     await page.getByTestId('subs-table').waitFor();
     assert.ok(await page.getByTestId('subs-table').getByRole('row').count() > 1, 'the viewer reads the subscriptions');
     assert.equal(await page.getByTestId('subs-table').getByRole('button').count(), 0, 'no Revoke');
+    await page.getByRole('link', { name: 'Planning' }).click();
+    await page.getByTestId('plans-table').waitFor();
+    assert.equal(await page.getByTestId('plans-table').getByRole('button').count(), 0, 'no Remove');
+    assert.equal(await page.getByRole('button', { name: 'Add to the forecast' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Estimate' }).count(), 1, 'the viewer may still estimate');
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByTestId('feed-state').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Acknowledge' }).count(), 0);

@@ -52,7 +52,7 @@ export async function render(el, ctx) {
     { label: 'To', value: (p) => p.spec.end_date },
     { label: 'Tokens', num: true, value: (p) => tokens(p.estimate.tokens) },
     { label: 'Added by', value: (p) => p.added_by },
-    {
+    ctx.may.manage && {
       label: '', value: (p) => h('button', {
         type: 'button', class: 'small', 'aria-label': `Remove ${p.spec.name}`,
         onclick: async (e) => {
@@ -62,9 +62,9 @@ export async function render(el, ctx) {
         },
       }, 'Remove'),
     },
-  ], plans, { testid: 'plans-table' }));
+  ].filter(Boolean), plans, { testid: 'plans-table' }));
   el.append(h('h2', {}, 'Estimate a plan'));
-  el.append(planForm(team, products, rerender));
+  el.append(planForm(team, products, ctx.may.manage, rerender));
 }
 
 // catalog is the products a plan may name: the organisation's catalog, or
@@ -76,7 +76,8 @@ async function catalog(ctx, team) {
   return (r.products || []).map((p) => ({ product_code: p.product_code }));
 }
 
-function planForm(team, products, rerender) {
+// Only owners and admins record plans; everyone who reads may estimate.
+function planForm(team, products, manage, rerender) {
   const monday = new Date();
   monday.setUTCDate(monday.getUTCDate() + ((8 - monday.getUTCDay()) % 7 || 7));
   const end = new Date(monday);
@@ -121,7 +122,7 @@ function planForm(team, products, rerender) {
       rerender();
     }),
   }, 'Add to the forecast');
-  form.append(h('div', { class: 'buttons' }, estimate, ' ', add));
+  form.append(h('div', { class: 'buttons' }, estimate, manage ? [' ', add] : null));
   return h('div', {}, form, result);
 }
 
