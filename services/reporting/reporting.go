@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	if cfg.ConsoleListen != "" {
+		tlsConf.KnowsKey = func(secret string) bool { _, err := keys.Authenticate(secret); return err == nil }
 		if err := s.listenConsole(ctx, cfg, tlsConf, js, opts.Privacy); err != nil {
 			return nil, err
 		}

@@ -53,6 +53,9 @@ type Config struct {
 	People      sso.People
 	// Grants are the owners' role grants (nil: the grants file's alone).
 	Grants sso.APIGrants
+	// KnowsKey says whether this service already accepts a key: a sign-in
+	// waits (briefly) for its new session key to reach it (nil: no wait).
+	KnowsKey func(secret string) bool
 	// Log records sign-ins refused and providers unreachable (nil: slog's default).
 	Log *slog.Logger
 }
@@ -142,6 +145,7 @@ func routes(ctx context.Context, cfg Config, exports, api http.Handler) (*http.S
 		if err != nil {
 			return nil, err
 		}
+		signOn.AwaitKeys(cfg.KnowsKey)
 		signOn.Routes(mux)
 		exports, api = signOn.Wrap(exports), signOn.Wrap(api)
 	} else {

@@ -140,6 +140,7 @@ func (s *SSO) open(ctx context.Context, c claims, g Grant) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.await(ctx, secret)
 	sess := Session{Subject: c.subject(), Name: c.name(), Person: person, Grant: g, Expires: expires, key: secret, keyID: rec.KeyID}
 	cookie, ended, err := s.sessions.add(sess)
 	if ended != nil {

@@ -69,6 +69,8 @@ type SSO struct {
 	sealer   *sealer
 	now      func() time.Time
 	log      *slog.Logger
+	// known says whether the services already accept a key (nil: no wait).
+	known func(secret string) bool
 	// base is the context of discovery and of the provider's key set,
 	// which refreshes keys after the call that created it returned.
 	base context.Context
@@ -185,4 +187,28 @@ func (s *SSO) Session(r *http.Request) (Session, string, bool) {
 	}
 	sess, ok := s.sessions.get(c.Value)
 	return sess, c.Value, ok
+}
+
+// keyPropagation bounds how long a sign-in waits for its session key to
+// reach the services, which follow the bucket it was written to.
+const keyPropagation = 2 * time.Second
+
+// AwaitKeys makes sign-ins wait until known accepts their new session key,
+// so the console's first calls are not refused as an unknown key.
+func (s *SSO) AwaitKeys(known func(secret string) bool) { s.known = known }
+
+// await waits, at most keyPropagation, until the services accept secret;
+// past that the session opens anyway (the key reaches them soon after).
+func (s *SSO) await(ctx context.Context, secret string) {
+	if s.known == nil {
+		return
+	}
+	deadline := time.Now().Add(keyPropagation)
+	for !s.known(secret) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

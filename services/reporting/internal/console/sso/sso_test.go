@@ -109,6 +109,9 @@ func newRig(t *testing.T, lifetime time.Duration) *rig {
 		RedirectURL: redirect, OrgClaim: "tokenmeter_org", RoleClaim: "groups", Lifetime: lifetime, MaxSessions: 10,
 		GrantsFile: write("grants", "# org:claim:role\nacme:licence-admins:admin\nbeta:staff:viewer\n")}, keys, pseudonyms, index, slog.Default())
 	require.NoError(t, err)
+	// The console's first call right after sign-in carries the new key: the
+	// sign-in waits for it to reach the services' keyring (here, ring).
+	s.AwaitKeys(func(secret string) bool { _, err := ring.Authenticate(secret); return err == nil })
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	mux.Handle("/api/", s.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
