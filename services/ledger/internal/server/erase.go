@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,15 +37,8 @@ func (l *Ledger) EraseUser(ctx context.Context, req *v1.EraseUserRequest) (*v1.E
 		ev := &v1.Event{EventId: req.GetEventId(), Type: "user_erased", OrgId: p.Org,
 			ServerTime: timestamppb.New(l.Now()), Actor: actorOf(p),
 			Payload: &v1.Event_UserErased{UserErased: &v1.UserErased{UserId: req.GetUserId(), Reason: req.GetReason()}}}
-		ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(p.Org), ev, nil)
-		if err != nil {
-			return nil, statusOf(err)
-		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err = l.Settings.WaitFor(wctx, ack.Sequence)
-		cancel()
-		if err != nil && !ack.Duplicate {
-			return nil, statusOf(err)
+		if err := l.recordOrgEvent(ctx, ev); err != nil {
+			return nil, err
 		}
 		if e, done = l.Settings.Erased(p.Org, req.GetUserId()); !done {
 			return nil, statusOf(pool.ErrEventIDReused) // the id named another event

@@ -36,19 +36,8 @@ func (l *Ledger) SetPersonalData(ctx context.Context, req *v1.SetPersonalDataReq
 		ev := &v1.Event{EventId: req.GetEventId(), Type: "personal_data_set", OrgId: p.Org,
 			ServerTime: timestamppb.New(l.Now()), Actor: actorOf(p),
 			Payload: &v1.Event_PersonalDataSet{PersonalDataSet: &v1.PersonalDataSet{Show: req.GetShow(), Reason: req.GetReason()}}}
-		ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(p.Org), ev, nil)
-		if err != nil {
-			return nil, statusOf(err)
-		}
-		// A duplicate's sequence may be on another subject the settings never
-		// read: the wait then ends at its bound and the id is refused below.
-		// A new event not read back in time is DeadlineExceeded: a retry with
-		// the same id finds it.
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err = l.Settings.WaitFor(wctx, ack.Sequence)
-		cancel()
-		if err != nil && !ack.Duplicate {
-			return nil, statusOf(err)
+		if err := l.recordOrgEvent(ctx, ev); err != nil {
+			return nil, err
 		}
 	}
 	set, _ := l.Settings.Get(p.Org)
@@ -122,4 +111,23 @@ func checkUserProfile(req *v1.SetUserProfileRequest) error {
 		}
 	}
 	return bad.Err()
+}
+
+// recordOrgEvent appends ev on its organisation's catalog subject and waits
+// until this replica's settings have read it back, so the answer shows it.
+// A duplicate's sequence may be on another subject the settings never read:
+// the wait then ends at its bound and the caller's check of the recorded
+// event id decides. A new event not read back in time is DeadlineExceeded:
+// a retry with the same id finds it.
+func (l *Ledger) recordOrgEvent(ctx context.Context, ev *v1.Event) error {
+	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(ev.GetOrgId()), ev, nil)
+	if err != nil {
+		return statusOf(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := l.Settings.WaitFor(wctx, ack.Sequence); err != nil && !ack.Duplicate {
+		return statusOf(err)
+	}
+	return nil
 }

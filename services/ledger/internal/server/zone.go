@@ -2,11 +2,9 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/launchrules"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
@@ -34,17 +32,8 @@ func (l *Ledger) SetTimeZone(ctx context.Context, req *v1.SetTimeZoneRequest) (*
 		ev := &v1.Event{EventId: req.GetEventId(), Type: "time_zone_set", OrgId: p.Org,
 			ServerTime: timestamppb.New(l.Now()), Actor: actorOf(p),
 			Payload: &v1.Event_TimeZoneSet{TimeZoneSet: &v1.TimeZoneSet{Zone: req.GetZone()}}}
-		ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(p.Org), ev, nil)
-		if err != nil {
-			return nil, statusOf(err)
-		}
-		// As SetPersonalData: a duplicate's sequence may be on a subject the
-		// settings never read, so its wait ends at the bound.
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err = l.Settings.WaitFor(wctx, ack.Sequence)
-		cancel()
-		if err != nil && !ack.Duplicate {
-			return nil, statusOf(err)
+		if err := l.recordOrgEvent(ctx, ev); err != nil {
+			return nil, err
 		}
 	}
 	set, _ := l.Settings.ZoneSetting(p.Org)
