@@ -2,7 +2,6 @@ package keys
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
-	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -61,20 +59,9 @@ func (a *Admin) RevokeAccessKey(ctx context.Context, req *v1.RevokeAccessKeyRequ
 	if err != nil {
 		return nil, err
 	}
-	if !keystore.ValidKeyID(req.GetKeyId()) {
-		var bad grpcserver.Violations
-		bad.Add("key_id", "must be a key id as listed: 12 lowercase hex digits")
-		return nil, bad.Err()
-	}
-	rec, err := a.People.Revoke(ctx, p.Org, req.GetKeyId(), a.Now())
-	if errors.Is(err, keystore.ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "no access key %s in this organisation", quote.Prefix(req.GetKeyId()))
-	}
+	rec, err := a.revoke(ctx, a.People, p.Org, req.GetKeyId(), "access key")
 	if err != nil {
-		return nil, unavailable(err)
-	}
-	if sum, err := rec.Hash(); err == nil {
-		a.Ring.RevokeHash(sum)
+		return nil, err
 	}
 	return &v1.RevokeAccessKeyResponse{Key: accessProto(rec)}, nil
 }

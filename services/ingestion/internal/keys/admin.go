@@ -74,22 +74,33 @@ func (a *Admin) RevokeLauncherKey(ctx context.Context, req *v1.RevokeLauncherKey
 	if err != nil {
 		return nil, err
 	}
-	if !keystore.ValidKeyID(req.GetKeyId()) {
+	rec, err := a.revoke(ctx, a.Store, p.Org, req.GetKeyId(), "launcher key")
+	if err != nil {
+		return nil, err
+	}
+	return &v1.RevokeLauncherKeyResponse{Key: toProto(rec)}, nil
+}
+
+// revoke revokes keyID of org in store and drops it from this replica's
+// keyring at once (the watch drops it everywhere); what names the kind of
+// key in a NotFound.
+func (a *Admin) revoke(ctx context.Context, store *keystore.Store, org, keyID, what string) (keystore.Record, error) {
+	if !keystore.ValidKeyID(keyID) {
 		var bad grpcserver.Violations
 		bad.Add("key_id", "must be a key id as listed: 12 lowercase hex digits")
-		return nil, bad.Err()
+		return keystore.Record{}, bad.Err()
 	}
-	rec, err := a.Store.Revoke(ctx, p.Org, req.GetKeyId(), a.Now())
+	rec, err := store.Revoke(ctx, org, keyID, a.Now())
 	if errors.Is(err, keystore.ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "no launcher key %s in this organisation", quote.Prefix(req.GetKeyId()))
+		return rec, status.Errorf(codes.NotFound, "no %s %s in this organisation", what, quote.Prefix(keyID))
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return rec, unavailable(err)
 	}
 	if sum, err := rec.Hash(); err == nil {
 		a.Ring.RevokeHash(sum)
 	}
-	return &v1.RevokeLauncherKeyResponse{Key: toProto(rec)}, nil
+	return rec, nil
 }
 
 // ListLauncherKeys lists the organisation's keys without their secrets,
