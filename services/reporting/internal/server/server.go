@@ -264,6 +264,9 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case query.Unreachable(err):
+		s.log.WarnContext(ctx, "report refused: clickhouse unreachable", "err", err)
+		return grpcserver.Retryable(codes.Unavailable, time.Second, "the report database is unreachable; retry shortly")
 	default:
 		s.log.ErrorContext(ctx, "report failed", "err", err)
 		return status.Error(codes.Internal, "report failed")

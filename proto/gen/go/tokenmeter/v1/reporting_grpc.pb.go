@@ -53,8 +53,9 @@ const (
 // PermissionDenied (the key's role may not call it, or a team admin names a
 // team other than its own), ResourceExhausted with RetryInfo (the key's call
 // rate, or too many unknown keys from one address), Canceled or
-// DeadlineExceeded (the caller's context) and Internal (a query failed:
-// ClickHouse unreachable or past its execution limit; logged).
+// DeadlineExceeded (the caller's context), Unavailable with RetryInfo
+// (ClickHouse unreachable; retry the same call) and Internal (a query
+// failed otherwise, e.g. past its execution limit; logged).
 // InvalidArgument carries a BadRequest with one violation per field named
 // below; "the range" is team_ids (1 to 1,000 team ids) and range,
 // range.preset, range.from_date, range.to_date (a known preset or
@@ -401,8 +402,9 @@ func (c *reportingServiceClient) DeleteReportSchedule(ctx context.Context, in *D
 // PermissionDenied (the key's role may not call it, or a team admin names a
 // team other than its own), ResourceExhausted with RetryInfo (the key's call
 // rate, or too many unknown keys from one address), Canceled or
-// DeadlineExceeded (the caller's context) and Internal (a query failed:
-// ClickHouse unreachable or past its execution limit; logged).
+// DeadlineExceeded (the caller's context), Unavailable with RetryInfo
+// (ClickHouse unreachable; retry the same call) and Internal (a query
+// failed otherwise, e.g. past its execution limit; logged).
 // InvalidArgument carries a BadRequest with one violation per field named
 // below; "the range" is team_ids (1 to 1,000 team ids) and range,
 // range.preset, range.from_date, range.to_date (a known preset or
