@@ -213,7 +213,8 @@ func TestMergeTeamsReadFailureIsNotSuccess(t *testing.T) {
 	p := newPools(t)
 	fund(t, p, "old", 50)
 	lost := errors.New("connection lost")
-	p.readFails["old"] = lost
+	// The read after the source's decision fails, not the checks before it.
+	p.before["old"] = func() error { p.readFails["old"] = lost; return nil }
 	merge := MergeTeams{Org: org, From: "old", Into: "new", EventID: "merge-3", Reason: "one team", At: t0}
 	h := MergeTeamsHandler{Pools: p}
 
@@ -238,4 +239,37 @@ func TestMergeIntoSuspendedTeamIsRefused(t *testing.T) {
 	require.EqualValues(t, 50, from, "the source keeps its tokens")
 	require.Equal(t, []string{"p1"}, packs)
 	require.NoError(t, p.Read(t.Context(), org, "old", func(pl *pool.Pool) { require.False(t, pl.Suspended()) }))
+}
+
+// A merge whose target is itself merged away after the source gave up its
+// tokens follows the target to where it went: the tokens and users end in
+// the open team, not stranded in a closed one.
+func TestMergeFollowsATargetMergedMeanwhile(t *testing.T) {
+	p := newPools(t)
+	fund(t, p, "old", 50)
+	fund(t, p, "new", 10)
+	h := MergeTeamsHandler{Pools: p}
+	p.before["new"] = func() error {
+		_, err := h.Handle(t.Context(), MergeTeams{Org: org, From: "new", Into: "newest", EventID: "merge-6", Reason: "again", At: t0})
+		return err
+	}
+	merge := MergeTeams{Org: org, From: "old", Into: "new", EventID: "merge-5", Reason: "one team", At: t0}
+
+	got, err := h.Handle(t.Context(), merge)
+	require.NoError(t, err)
+	require.Equal(t, Merged{TokensMoved: 50, UsersMoved: 1}, got)
+	again, err := h.Handle(t.Context(), merge)
+	require.NoError(t, err)
+	require.Equal(t, got, again, "a retry moves nothing more")
+
+	newest, _ := balance(t, p, "newest")
+	require.EqualValues(t, 60, newest, "both teams' tokens end in the open team")
+	require.NoError(t, p.Read(t.Context(), org, "newest", func(pl *pool.Pool) {
+		require.Contains(t, pl.Users(), "user-old")
+		require.Contains(t, pl.Users(), "user-new")
+	}))
+	for _, team := range []string{"old", "new"} {
+		left, _ := balance(t, p, team)
+		require.Zero(t, left, team)
+	}
 }

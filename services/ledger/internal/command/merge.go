@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,7 +34,7 @@ type MergeTeamsHandler struct{ Pools Pools }
 
 // Handle runs the merge.
 func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, error) {
-	if err := refuseSuspended(ctx, h.Pools, c.Org, c.Into, "merge into"); err != nil {
+	if err := mayBegin(ctx, h.Pools, c); err != nil {
 		return Merged{}, err
 	}
 	var (
@@ -41,9 +42,6 @@ func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, er
 		subs   []pool.Subscription
 		groups []pool.Group
 	)
-	if err := groupsFit(ctx, h.Pools, c); err != nil {
-		return Merged{}, err
-	}
 	err := h.Pools.Decide(ctx, c.Org, c.From, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
 		users, subs, groups = pl.Users(), pl.Subscriptions(c.At), pl.Groups()
 		if _, done := pl.Applied(c.EventID); done {
@@ -58,10 +56,7 @@ func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, er
 	if err != nil {
 		return Merged{}, err
 	}
-	err = h.Pools.Decide(ctx, c.Org, c.Into, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
-		return carryInto(pl, c, move, carry{users, subs, groups})
-	})
-	if err != nil {
+	if err := carryAlong(ctx, h.Pools, c, move, carry{users, subs, groups}); err != nil {
 		return Merged{}, err
 	}
 	m := Merged{UsersMoved: int64(len(users))}
@@ -71,6 +66,46 @@ func (h MergeTeamsHandler) Handle(ctx context.Context, c MergeTeams) (Merged, er
 		}
 	}
 	return m, nil
+}
+
+// mayBegin refuses a merge the target cannot take, before the source gives
+// anything up; a merge the source has recorded already is being completed,
+// wherever its target went since.
+func mayBegin(ctx context.Context, pools Pools, c MergeTeams) error {
+	begun := false
+	if err := pools.Read(ctx, c.Org, c.From, func(pl *pool.Pool) { _, begun = pl.Applied(c.EventID) }); err != nil {
+		return fmt.Errorf("read team %s: %w", c.From, err)
+	}
+	if begun {
+		return nil
+	}
+	if err := refuseSuspended(ctx, pools, c.Org, c.Into, "merge into"); err != nil {
+		return err
+	}
+	return groupsFit(ctx, pools, c)
+}
+
+// maxMergeHops bounds how far a merge follows targets merged away meanwhile.
+const maxMergeHops = 16
+
+// carryAlong gives the target the source's tokens, users and groups. A
+// target merged away after the source gave them up (a suspended pool takes
+// nothing) passes them on to the team it went to, and so on: the source is
+// closed for good, so giving them back is no way out.
+func carryAlong(ctx context.Context, pools Pools, c MergeTeams, move *pool.Move, k carry) error {
+	into := c.Into
+	for range maxMergeHops {
+		next := ""
+		err := pools.Decide(ctx, c.Org, into, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
+			next = pl.MergedInto()
+			return carryInto(pl, c, move, k)
+		})
+		if !errors.Is(err, pool.ErrSuspended) || next == "" || next == c.From {
+			return err
+		}
+		into = next
+	}
+	return fmt.Errorf("merge %s: team %s was merged on more than %d times: %w", c.EventID, c.Into, maxMergeHops, pool.ErrSuspended)
 }
 
 // carrySubscriptions grants in the target pool the source's subscriptions

@@ -44,6 +44,9 @@ func (p *Pool) recordMove(eventID, counterparty string, split []*v1.PackSplit) {
 // Suspended reports whether the pool was closed (merged into another team).
 func (p *Pool) Suspended() bool { return p.suspended }
 
+// MergedInto is the team the pool was merged into ("" if none).
+func (p *Pool) MergedInto() string { return p.mergedInto }
+
 // MoveOut returns the move recorded under eventID.
 func (p *Pool) MoveOut(eventID string) (*Move, bool) {
 	m, ok := p.moves[eventID]
