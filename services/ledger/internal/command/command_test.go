@@ -273,3 +273,25 @@ func TestMergeFollowsATargetMergedMeanwhile(t *testing.T) {
 		require.Zero(t, left, team)
 	}
 }
+
+// A move whose target closed meanwhile gives the tokens back, and where the
+// source was merged away meanwhile too, to the team the source went to.
+func TestMoveTokensGivesBackToWhereTheSourceWent(t *testing.T) {
+	p := newPools(t)
+	fund(t, p, "design", 100)
+	p.before["civil"] = func() error {
+		if err := suspend(t.Context(), p, "civil"); err != nil {
+			return err
+		}
+		_, err := MergeTeamsHandler{Pools: p}.Handle(t.Context(), MergeTeams{Org: org, From: "design", Into: "hub", EventID: "merge-7", Reason: "one team", At: t0})
+		return err
+	}
+	err := MoveTokensHandler{Pools: p}.Handle(t.Context(), MoveTokens{Org: org, From: "design", To: "civil", EventID: "mv-5", Reason: "peak", Tokens: 25, At: t0})
+	require.ErrorIs(t, err, pool.ErrSuspended)
+	hub, _ := balance(t, p, "hub")
+	require.EqualValues(t, 100, hub, "the merge's 75 and the 25 given back")
+	for _, team := range []string{"design", "civil"} {
+		left, _ := balance(t, p, team)
+		require.Zero(t, left, team)
+	}
+}

@@ -89,23 +89,30 @@ func mayBegin(ctx context.Context, pools Pools, c MergeTeams) error {
 const maxMergeHops = 16
 
 // carryAlong gives the target the source's tokens, users and groups. A
-// target merged away after the source gave them up (a suspended pool takes
-// nothing) passes them on to the team it went to, and so on: the source is
-// closed for good, so giving them back is no way out.
+// target merged away after the source gave them up passes them on to the
+// team it went to: the source is closed for good, so giving them back is
+// no way out.
 func carryAlong(ctx context.Context, pools Pools, c MergeTeams, move *pool.Move, k carry) error {
-	into := c.Into
+	return decideFollowingMerges(ctx, pools, c.Org, c.Into, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
+		return carryInto(pl, c, move, k)
+	})
+}
+
+// decideFollowingMerges decides on team's pool, or, where it was merged away
+// (a suspended pool takes nothing), on the team it went to, and so on.
+func decideFollowingMerges(ctx context.Context, pools Pools, org, team string, at time.Time, decide pool.Command) error {
 	for range maxMergeHops {
 		next := ""
-		err := pools.Decide(ctx, c.Org, into, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
+		err := pools.Decide(ctx, org, team, at, func(pl *pool.Pool) ([]*v1.Event, error) {
 			next = pl.MergedInto()
-			return carryInto(pl, c, move, k)
+			return decide(pl)
 		})
-		if !errors.Is(err, pool.ErrSuspended) || next == "" || next == c.From {
+		if !errors.Is(err, pool.ErrSuspended) || next == "" {
 			return err
 		}
-		into = next
+		team = next
 	}
-	return fmt.Errorf("merge %s: team %s was merged on more than %d times: %w", c.EventID, c.Into, maxMergeHops, pool.ErrSuspended)
+	return fmt.Errorf("team %s was merged on more than %d times: %w", team, maxMergeHops, pool.ErrSuspended)
 }
 
 // carrySubscriptions grants in the target pool the source's subscriptions

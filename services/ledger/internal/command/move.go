@@ -53,8 +53,11 @@ func (h MoveTokensHandler) Handle(ctx context.Context, c MoveTokens) error {
 		return err // nil, or: retry the same event id to complete the move
 	}
 	// The target was suspended in between: give the tokens back rather
-	// than strand them.
-	if rerr := h.moveIn(ctx, c, move, c.To, c.From); rerr != nil {
+	// than strand them (to where the source went, if it was merged too).
+	rerr := decideFollowingMerges(ctx, h.Pools, c.Org, c.From, c.At, func(pl *pool.Pool) ([]*v1.Event, error) {
+		return pl.DecideMoveIn(move, c.To, c.At, c.Actor)
+	})
+	if rerr != nil {
 		return fmt.Errorf("give move %s back to team %s: %w", c.EventID, c.From, rerr)
 	}
 	return fmt.Errorf("move to team %s: %w", c.To, err)
