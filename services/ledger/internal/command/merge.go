@@ -28,8 +28,9 @@ type Merged struct {
 // source pack's expiry), every assignment, every named subscription in
 // force and every user group of the source, in one decision. A suspended
 // target, or one whose group bounds could not take the source's groups, is
-// refused before the source gives anything up.
-// A retry with the same event id completes an interrupted merge.
+// refused before the source gives anything up; a target merged away after
+// that passes what it receives on to the team it went to. A retry with the
+// same event id completes an interrupted merge.
 type MergeTeamsHandler struct{ Pools Pools }
 
 // Handle runs the merge.
