@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,11 +140,17 @@ func partitionOf(team string, n int) int {
 	return subject.PartitionOf(benchOrg, team, n)
 }
 
+// partitionRuns numbers the runs of partitionAppendOp, whose pools are
+// new every run.
+var partitionRuns atomic.Int64
+
 // partitionAppendOp returns an operation appending charge i to pool
 // i%benchPools in its partition, one append at a time per pool, each
-// guarded by the pool subject's last sequence (the streams start empty).
+// guarded by the pool subject's last sequence. The pools' names are new
+// every run, so their subjects start empty whatever earlier runs left.
 func partitionAppendOp(b *testing.B, js jetstream.JetStream, n int) func(i int) error {
 	b.Helper()
+	run := partitionRuns.Add(1)
 	type pool struct {
 		mu      sync.Mutex
 		team    string
@@ -152,7 +159,7 @@ func partitionAppendOp(b *testing.B, js jetstream.JetStream, n int) func(i int) 
 	}
 	pools := make([]pool, benchPools)
 	for i := range pools {
-		team := fmt.Sprintf("t%04d", i)
+		team := fmt.Sprintf("r%dt%04d", run, i)
 		pools[i].team, pools[i].subject = team, subject.LedgerSubjectIn(partitionOf(team, n), benchOrg, team)
 	}
 	ctx := context.Background()
