@@ -159,6 +159,9 @@ FROM system.parts WHERE database = currentDatabase() AND active GROUP BY table O
 			}
 			out = append(out, p)
 		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
 		return out
 	}
 	for _, p := range read() {
