@@ -40,7 +40,7 @@ test: deps-test clickhouse lint proto-lint compose-check console-check console-e
 .PHONY: bench
 bench: clickhouse ## benchmarks, each printed beside the raw component measured in the same run
 	@for m in $(MODULES); do \
-		(cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; \
+		(cd $$m && go test -run '^$$' -bench . -benchmem -timeout 30m ./...) || exit 1; \
 	done
 
 CHAOS_DURATION ?= 3m

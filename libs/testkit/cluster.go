@@ -21,6 +21,12 @@ import (
 // them).
 func NATSCluster(t testing.TB, n int) string {
 	t.Helper()
+	return NATSClusterWith(t, n, NATSConfig{})
+}
+
+// NATSClusterWith is NATSCluster with the settings of c on every server.
+func NATSClusterWith(t testing.TB, n int, c NATSConfig) string {
+	t.Helper()
 	ports := make([]int, n)
 	for i := range ports {
 		ports[i] = freePort(t)
@@ -32,6 +38,7 @@ func NATSCluster(t testing.TB, n int) string {
 		routes[i] = fmt.Sprintf("nats-route://route:%s@127.0.0.1:%d", routePass, p)
 	}
 	base, dir := serverOptions(t)
+	c.apply(&base)
 	urls := make([]string, n)
 	for i := range n {
 		opts := base

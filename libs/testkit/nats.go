@@ -28,10 +28,29 @@ var natsOptions sync.Map // *server.Server -> server.Options
 // the test plays.
 func NATS(t testing.TB) (url string, srv *server.Server) {
 	t.Helper()
+	return NATSWith(t, NATSConfig{})
+}
+
+// NATSConfig is what a test server sets beyond NATS's defaults.
+type NATSConfig struct {
+	// SyncAlways makes JetStream fsync every write before it acknowledges it
+	// (nats-server's `jetstream { sync_interval: always }`); by default it
+	// writes each message to the OS at once and fsyncs every 2 minutes.
+	SyncAlways bool
+}
+
+// NATSWith is NATS with the settings of c.
+func NATSWith(t testing.TB, c NATSConfig) (url string, srv *server.Server) {
+	t.Helper()
 	opts, dir := serverOptions(t)
+	c.apply(&opts)
 	url, srv = startNATS(t, opts)
 	rememberSeeds(t, dir, url)
 	return url, srv
+}
+
+func (c NATSConfig) apply(opts *server.Options) {
+	opts.SyncAlways = c.SyncAlways
 }
 
 // serverOptions are a test server's: 127.0.0.1, a random port, JetStream

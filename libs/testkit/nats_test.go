@@ -95,3 +95,13 @@ func mustOptions(t *testing.T, c natsauth.Client) []nats.Option {
 	require.NoError(t, err)
 	return opts
 }
+
+// NATSWith's SyncAlways reaches JetStream, and NATS keeps the default.
+func TestNATSWithSyncAlways(t *testing.T) {
+	t.Parallel()
+	_, srv := testkit.NATSWith(t, testkit.NATSConfig{SyncAlways: true})
+	require.True(t, srv.JetStreamConfig().SyncAlways)
+	_, plain := testkit.NATS(t)
+	require.False(t, plain.JetStreamConfig().SyncAlways)
+	require.Equal(t, 2*time.Minute, plain.JetStreamConfig().SyncInterval, "JetStream's default sync interval")
+}
