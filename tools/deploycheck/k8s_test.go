@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -157,13 +158,19 @@ type workload struct {
 	Claims []string
 }
 
-// render builds dir the way `kubectl apply -k` does and returns its objects.
-func render(t *testing.T, dir string) []object {
+// build builds dir the way `kubectl apply -k` does.
+func build(t *testing.T, dir string) resmap.ResMap {
 	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot, dir))
 	require.NoError(t, err, "kustomize build %s", dir)
-	out, err := m.AsYaml()
+	return m
+}
+
+// render builds dir and returns its objects.
+func render(t *testing.T, dir string) []object {
+	t.Helper()
+	out, err := build(t, dir).AsYaml()
 	require.NoError(t, err)
 	var objs []object
 	dec := yaml.NewDecoder(bytes.NewReader(out))
