@@ -3,6 +3,7 @@ package deploycheck
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,5 +40,60 @@ func TestManifestsMatchTheKubernetesAPI(t *testing.T) {
 				require.NoError(t, dec.Decode(newObj()), "%s %s", r.GetKind(), r.GetName())
 			}
 		})
+	}
+}
+
+// TestPodsMeetRestrictedPodSecurity: the namespace enforces Pod Security
+// "restricted" (base/namespace.yaml), which refuses any pod that runs as root,
+// may escalate, keeps capabilities or mounts host paths: the StatefulSet or
+// Deployment then stays at zero pods.
+func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			for _, r := range build(t, l.dir).Resources() {
+				var pod corev1.PodTemplateSpec
+				switch r.GetKind() {
+				case "Deployment", "StatefulSet":
+					raw, err := r.MarshalJSON()
+					require.NoError(t, err)
+					var w struct {
+						Spec struct {
+							Template corev1.PodTemplateSpec `json:"template"`
+						} `json:"spec"`
+					}
+					require.NoError(t, json.Unmarshal(raw, &w))
+					pod = w.Spec.Template
+				default:
+					continue
+				}
+				requireRestricted(t, r.GetKind()+" "+r.GetName(), pod.Spec)
+			}
+		})
+	}
+}
+
+func requireRestricted(t *testing.T, what string, spec corev1.PodSpec) {
+	t.Helper()
+	psc := spec.SecurityContext
+	require.NotNil(t, psc, what)
+	require.True(t, psc.RunAsNonRoot != nil && *psc.RunAsNonRoot, "%s: runAsNonRoot", what)
+	require.True(t, psc.RunAsUser == nil || *psc.RunAsUser != 0, "%s: runAsUser 0", what)
+	require.True(t, psc.SeccompProfile != nil && psc.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault, "%s: seccompProfile RuntimeDefault", what)
+	require.False(t, spec.HostNetwork || spec.HostPID || spec.HostIPC, "%s: host namespaces", what)
+	for _, v := range spec.Volumes {
+		ok := v.ConfigMap != nil || v.Secret != nil || v.EmptyDir != nil || v.PersistentVolumeClaim != nil ||
+			v.Projected != nil || v.DownwardAPI != nil
+		require.True(t, ok, "%s: volume %s is of a kind restricted refuses", what, v.Name)
+	}
+	for _, c := range append(spec.InitContainers, spec.Containers...) {
+		sc := c.SecurityContext
+		require.NotNil(t, sc, "%s/%s", what, c.Name)
+		require.True(t, sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation, "%s/%s: allowPrivilegeEscalation false", what, c.Name)
+		require.True(t, sc.Privileged == nil || !*sc.Privileged, "%s/%s: privileged", what, c.Name)
+		require.True(t, sc.Capabilities != nil && slices.Contains(sc.Capabilities.Drop, "ALL"), "%s/%s: drop ALL capabilities", what, c.Name)
+		for _, add := range sc.Capabilities.Add {
+			require.Equal(t, corev1.Capability("NET_BIND_SERVICE"), add, "%s/%s: adds a capability", what, c.Name)
+		}
+		require.True(t, sc.RunAsUser == nil || *sc.RunAsUser != 0, "%s/%s: runAsUser 0", what, c.Name)
 	}
 }
