@@ -46,7 +46,9 @@ func TestManifestsMatchTheKubernetesAPI(t *testing.T) {
 // TestPodsMeetRestrictedPodSecurity: the namespace enforces Pod Security
 // "restricted" (base/namespace.yaml), which refuses any pod that runs as root,
 // may escalate, keeps capabilities or mounts host paths: the StatefulSet or
-// Deployment then stays at zero pods.
+// Deployment then stays at zero pods. Every container is probed (so a stuck
+// one is restarted and a starting one gets no traffic) and states its
+// requests and a memory limit.
 func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
@@ -67,6 +69,7 @@ func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 					continue
 				}
 				requireRestricted(t, r.GetKind()+" "+r.GetName(), pod.Spec)
+				requireProbedAndBounded(t, r.GetKind()+" "+r.GetName(), pod.Spec)
 			}
 		})
 	}
@@ -95,5 +98,16 @@ func requireRestricted(t *testing.T, what string, spec corev1.PodSpec) {
 			require.Equal(t, corev1.Capability("NET_BIND_SERVICE"), add, "%s/%s: adds a capability", what, c.Name)
 		}
 		require.True(t, sc.RunAsUser == nil || *sc.RunAsUser != 0, "%s/%s: runAsUser 0", what, c.Name)
+	}
+}
+
+func requireProbedAndBounded(t *testing.T, what string, spec corev1.PodSpec) {
+	t.Helper()
+	for _, c := range spec.Containers {
+		require.NotNil(t, c.ReadinessProbe, "%s/%s: readinessProbe", what, c.Name)
+		require.NotNil(t, c.LivenessProbe, "%s/%s: livenessProbe", what, c.Name)
+		require.False(t, c.Resources.Requests.Cpu().IsZero(), "%s/%s: cpu request", what, c.Name)
+		require.False(t, c.Resources.Requests.Memory().IsZero(), "%s/%s: memory request", what, c.Name)
+		require.False(t, c.Resources.Limits.Memory().IsZero(), "%s/%s: memory limit", what, c.Name)
 	}
 }
