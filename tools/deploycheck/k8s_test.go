@@ -12,10 +12,35 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-const k8sDir = "deploy/k8s"
+// layout is one way deploy/k8s deploys the system, as kustomize renders it.
+type layout struct {
+	name string
+	dir  string
+	// external are the pods of the layout that other installers create
+	// (Helm charts, operators), labelled as they label them.
+	external map[string]map[string]string
+}
+
+var (
+	// baseLayout: the services; NATS, ClickHouse and the collector from their own tooling.
+	baseLayout = layout{"base", "deploy/k8s", map[string]map[string]string{
+		"nats": natsLabels, "clickhouse": clickhouseLabels, "collector": collectorLabels}}
+	// clusterLayout: the services plus the NATS, ZooKeeper and ClickHouse clusters.
+	clusterLayout = layout{"cluster", "deploy/k8s/overlays/cluster", map[string]map[string]string{
+		"collector": collectorLabels}}
+	layouts = []layout{baseLayout, clusterLayout}
+)
+
+// eachLayout runs check as a subtest on each layout's rendered objects.
+func eachLayout(t *testing.T, check func(t *testing.T, l layout, objs []object)) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { check(t, l, render(t, l.dir)) })
+	}
+}
 
 type meta struct {
 	Name        string            `yaml:"name"`
@@ -30,20 +55,38 @@ type object struct {
 	Data     map[string]string `yaml:"data"`
 }
 
-type deploymentSpec struct {
-	Template struct {
+type workloadSpec struct {
+	Replicas    *int     `yaml:"replicas"`
+	ServiceName string   `yaml:"serviceName"`
+	Selector    selector `yaml:"selector"`
+	Template    struct {
 		Metadata meta    `yaml:"metadata"`
 		Spec     podSpec `yaml:"spec"`
 	} `yaml:"template"`
+	VolumeClaimTemplates []struct {
+		Metadata meta `yaml:"metadata"`
+	} `yaml:"volumeClaimTemplates"`
 }
 
 type podSpec struct {
 	Containers     []container `yaml:"containers"`
 	InitContainers []container `yaml:"initContainers"`
-	Volumes        []struct {
+	Affinity       *struct {
+		PodAntiAffinity *struct {
+			Required []struct {
+				TopologyKey   string   `yaml:"topologyKey"`
+				LabelSelector selector `yaml:"labelSelector"`
+			} `yaml:"requiredDuringSchedulingIgnoredDuringExecution"`
+		} `yaml:"podAntiAffinity"`
+	} `yaml:"affinity"`
+	Volumes []struct {
+		Name   string `yaml:"name"`
 		Secret *struct {
 			SecretName string `yaml:"secretName"`
 		} `yaml:"secret"`
+		ConfigMap *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMap"`
 		Projected *struct {
 			Sources []struct {
 				Secret *struct {
@@ -54,43 +97,80 @@ type podSpec struct {
 	} `yaml:"volumes"`
 }
 
+type envVar struct {
+	Name      string `yaml:"name"`
+	Value     string `yaml:"value"`
+	ValueFrom *struct {
+		SecretKeyRef *struct {
+			Name string `yaml:"name"`
+			Key  string `yaml:"key"`
+		} `yaml:"secretKeyRef"`
+		FieldRef *struct {
+			FieldPath string `yaml:"fieldPath"`
+		} `yaml:"fieldRef"`
+	} `yaml:"valueFrom"`
+}
+
 type container struct {
-	Name  string `yaml:"name"`
-	Ports []struct {
+	Name    string   `yaml:"name"`
+	Command []string `yaml:"command"`
+	Args    []string `yaml:"args"`
+	Ports   []struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
-	Env []struct {
-		Name      string `yaml:"name"`
-		Value     string `yaml:"value"`
-		ValueFrom *struct {
-			SecretKeyRef *struct {
-				Name string `yaml:"name"`
-			} `yaml:"secretKeyRef"`
-		} `yaml:"valueFrom"`
-	} `yaml:"env"`
+	Env     []envVar `yaml:"env"`
 	EnvFrom []struct {
 		SecretRef *struct {
 			Name string `yaml:"name"`
 		} `yaml:"secretRef"`
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
 	} `yaml:"envFrom"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+	} `yaml:"volumeMounts"`
 }
 
-// deployment is a rendered Deployment with its pod template decoded.
-type deployment struct {
+// env is the value of the container's variable name, and whether it sets it.
+func (c container) env(name string) (envVar, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return envVar{}, false
+}
+
+// workload is a rendered Deployment or StatefulSet with its pod template decoded.
+type workload struct {
+	Kind           string
 	Name           string
+	Replicas       int
+	ServiceName    string
+	Selector       selector
 	PodLabels      map[string]string
 	PodAnnotations map[string]string
 	Pod            podSpec
+	// Claims are the names of a StatefulSet's volume claim templates.
+	Claims []string
 }
 
-// render builds deploy/k8s the way `kubectl apply -k` does and returns its objects.
-func render(t *testing.T) []object {
+// build builds dir the way `kubectl apply -k` does.
+func build(t *testing.T, dir string) resmap.ResMap {
 	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot, k8sDir))
-	require.NoError(t, err, "kustomize build %s", k8sDir)
-	out, err := m.AsYaml()
+	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot, dir))
+	require.NoError(t, err, "kustomize build %s", dir)
+	return m
+}
+
+// render builds dir and returns its objects.
+func render(t *testing.T, dir string) []object {
+	t.Helper()
+	out, err := build(t, dir).AsYaml()
 	require.NoError(t, err)
 	var objs []object
 	dec := yaml.NewDecoder(bytes.NewReader(out))
@@ -107,17 +187,37 @@ func render(t *testing.T) []object {
 	return objs
 }
 
-func deployments(t *testing.T, objs []object) []deployment {
+func workloads(t *testing.T, objs []object) []workload {
 	t.Helper()
-	var ds []deployment
+	var ws []workload
 	for _, o := range objs {
-		if o.Kind != "Deployment" {
+		if o.Kind != "Deployment" && o.Kind != "StatefulSet" {
 			continue
 		}
-		var spec deploymentSpec
+		var spec workloadSpec
 		require.NoError(t, o.Spec.Decode(&spec), o.Metadata.Name)
-		ds = append(ds, deployment{Name: o.Metadata.Name, PodLabels: spec.Template.Metadata.Labels,
-			PodAnnotations: spec.Template.Metadata.Annotations, Pod: spec.Template.Spec})
+		w := workload{Kind: o.Kind, Name: o.Metadata.Name, Replicas: 1, ServiceName: spec.ServiceName, Selector: spec.Selector,
+			PodLabels: spec.Template.Metadata.Labels, PodAnnotations: spec.Template.Metadata.Annotations, Pod: spec.Template.Spec}
+		if spec.Replicas != nil {
+			w.Replicas = *spec.Replicas
+		}
+		for _, c := range spec.VolumeClaimTemplates {
+			w.Claims = append(w.Claims, c.Metadata.Name)
+		}
+		require.True(t, matches(t, w.Selector, w.PodLabels), "%s %s: its selector does not select its own pods", w.Kind, w.Name)
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// deployments are the four services' Deployments.
+func deployments(t *testing.T, objs []object) []workload {
+	t.Helper()
+	var ds []workload
+	for _, w := range workloads(t, objs) {
+		if w.Kind == "Deployment" {
+			ds = append(ds, w)
+		}
 	}
 	require.Len(t, ds, 4, "one Deployment per service")
 	return ds
@@ -126,16 +226,20 @@ func deployments(t *testing.T, objs []object) []deployment {
 // TestKustomizeAppliesNoSecret: the Secrets are created out of band; applying
 // the example would run production on the published change-me keys.
 func TestKustomizeAppliesNoSecret(t *testing.T) {
-	for _, o := range render(t) {
-		require.NotEqual(t, "Secret", o.Kind, "kustomize applies Secret %s", o.Metadata.Name)
+	eachLayout(t, func(t *testing.T, _ layout, objs []object) {
+		for _, o := range objs {
+			require.NotEqual(t, "Secret", o.Kind, "kustomize applies Secret %s", o.Metadata.Name)
+		}
+	})
+	for _, dir := range []string{"deploy/k8s", "deploy/k8s/base", "deploy/k8s/overlays/cluster"} {
+		raw, err := os.ReadFile(filepath.Join(repoRoot, dir, "kustomization.yaml"))
+		require.NoError(t, err)
+		var k struct {
+			Resources []string `yaml:"resources"`
+		}
+		require.NoError(t, yaml.Unmarshal(raw, &k))
+		require.NotContains(t, k.Resources, "secret.example.yaml", dir)
 	}
-	raw, err := os.ReadFile(filepath.Join(repoRoot, k8sDir, "kustomization.yaml"))
-	require.NoError(t, err)
-	var k struct {
-		Resources []string `yaml:"resources"`
-	}
-	require.NoError(t, yaml.Unmarshal(raw, &k))
-	require.NotContains(t, k.Resources, "secret.example.yaml")
 }
 
 // secretRefs lists every Secret a pod reads: env, envFrom and volumes.
@@ -168,35 +272,36 @@ func secretRefs(p podSpec) []string {
 	return names
 }
 
-// TestDeploymentsReadOnlyTheirOwnSecrets: each service holds only its own keys
-// (tokenmeter-<service>-...), so one compromised pod does not hold them all.
-func TestDeploymentsReadOnlyTheirOwnSecrets(t *testing.T) {
-	for _, d := range deployments(t, render(t)) {
-		refs := secretRefs(d.Pod)
-		require.NotEmpty(t, refs, "%s reads no Secret: where do its API keys come from?", d.Name)
-		for _, name := range refs {
-			require.True(t, strings.HasPrefix(name, "tokenmeter-"+d.Name+"-"),
-				"Deployment %s reads Secret %s, which is not its own (tokenmeter-%s-...)", d.Name, name, d.Name)
+// TestWorkloadsReadOnlyTheirOwnSecrets: each service (and each data store the
+// cluster layout runs) holds only its own keys (tokenmeter-<name>-...), so one
+// compromised pod does not hold them all.
+func TestWorkloadsReadOnlyTheirOwnSecrets(t *testing.T) {
+	eachLayout(t, func(t *testing.T, _ layout, objs []object) {
+		for _, w := range workloads(t, objs) {
+			name := w.PodLabels["app.kubernetes.io/name"]
+			require.NotEmpty(t, name, "%s %s: pods without app.kubernetes.io/name", w.Kind, w.Name)
+			for _, ref := range secretRefs(w.Pod) {
+				require.True(t, strings.HasPrefix(ref, "tokenmeter-"+name+"-"),
+					"%s %s reads Secret %s, which is not its own (tokenmeter-%s-...)", w.Kind, w.Name, ref, name)
+			}
 		}
-		var keyring bool
-		for _, e := range d.Pod.Containers[0].Env {
-			keyring = keyring || (e.Name == "TOKENMETER_API_KEYS_FILE" && strings.HasPrefix(e.Value, "/etc/tokenmeter/keys/"))
+		for _, d := range deployments(t, objs) {
+			require.NotEmpty(t, secretRefs(d.Pod), "%s reads no Secret: where do its API keys come from?", d.Name)
+			e, _ := d.Pod.Containers[0].env("TOKENMETER_API_KEYS_FILE")
+			require.True(t, strings.HasPrefix(e.Value, "/etc/tokenmeter/keys/"),
+				"%s: TOKENMETER_API_KEYS_FILE, the keyring mounted from its own Secret (reloaded when it changes)", d.Name)
 		}
-		require.True(t, keyring, "%s: TOKENMETER_API_KEYS_FILE, the keyring mounted from its own Secret (reloaded when it changes)", d.Name)
-	}
+	})
 }
 
 // TestDeploymentsConnectToNATSAsThemselves: each service dials NATS with the
 // nkey seed of its own identity, from its own Secret.
 func TestDeploymentsConnectToNATSAsThemselves(t *testing.T) {
-	for _, d := range deployments(t, render(t)) {
-		var creds string
-		for _, e := range d.Pod.Containers[0].Env {
-			if e.Name == "TOKENMETER_NATS_CREDS" {
-				creds = e.Value
-			}
+	eachLayout(t, func(t *testing.T, _ layout, objs []object) {
+		for _, d := range deployments(t, objs) {
+			creds, _ := d.Pod.Containers[0].env("TOKENMETER_NATS_CREDS")
+			require.NotEmpty(t, creds.Value, "%s: TOKENMETER_NATS_CREDS names no seed file", d.Name)
+			require.Contains(t, secretRefs(d.Pod), "tokenmeter-"+d.Name+"-nats", "%s: its NATS seed Secret", d.Name)
 		}
-		require.NotEmpty(t, creds, "%s: TOKENMETER_NATS_CREDS names no seed file", d.Name)
-		require.Contains(t, secretRefs(d.Pod), "tokenmeter-"+d.Name+"-nats", "%s: its NATS seed Secret", d.Name)
-	}
+	})
 }

@@ -46,7 +46,7 @@ func TestComposeKeyringsAreScoped(t *testing.T) {
 
 // TestSecretExampleKeyringsParse: the example keyrings are hashed and valid.
 func TestSecretExampleKeyringsParse(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy/k8s/secret.example.yaml"))
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy/k8s/base/secret.example.yaml"))
 	require.NoError(t, err)
 	entries := regexp.MustCompile(`(?m)^\s+([\w-]+@sha256:[0-9a-f]{64}:\S+)$`).FindAllStringSubmatch(string(raw), -1)
 	require.GreaterOrEqual(t, len(entries), 5)
