@@ -19,7 +19,7 @@ import (
 )
 
 // replicated returns a connection to a three-node cluster whose streams are
-// replicated on all three, where group commits pay (groupsPay).
+// replicated on all three, where group commits pay (batchesPay).
 func replicated(t *testing.T) func() jetstream.JetStream {
 	t.Helper()
 	urls := testkit.NATSCluster(t, 3)
