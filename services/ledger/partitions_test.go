@@ -235,3 +235,37 @@ func mergeOutcomes(into, from map[string]teamOutcome) map[string]teamOutcome {
 	}
 	return into
 }
+
+// A pool's history merges its own events with its organisation's rate
+// changes when the two are in different partition streams: the same
+// transactions in the same order as on one stream, page by page.
+func TestHistoryAcrossPartitions(t *testing.T) {
+	t.Parallel()
+	catalog := subject.PartitionOf("acme", subject.CatalogToken, 4)
+	team := ""
+	for _, name := range teamNames("h", 40) {
+		if subject.PartitionOf("acme", name, 4) != catalog {
+			team = name
+			break
+		}
+	}
+	history := func(n int) []string {
+		natsURL, _ := testkit.NATS(t)
+		addr := startReplica(t, natsURL, fmt.Sprintf("h%d", n), withPartitions(n)).svc.Addr()
+		admin, ctx := client(t, addr, adminKey), t.Context()
+		for i := range 3 {
+			_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: fmt.Sprintf("rate-rev-%d", i), ProductCode: "REVIT", DailyRate: int64(10 + i)})
+			require.NoError(t, err)
+			_, err = admin.AddPack(ctx, &v1.AddPackRequest{EventId: fmt.Sprintf("pack-hist-%d", i), TeamId: team, PackId: fmt.Sprintf("p%d", i), Tokens: int64(100 + i)})
+			require.NoError(t, err)
+		}
+		var out []string
+		for _, tx := range listAll(t, admin, &v1.ListTransactionsRequest{TeamId: team, PageSize: 1}) {
+			out = append(out, fmt.Sprintf("%s %d %s", tx.GetType(), tx.GetTokens(), tx.GetDetail()))
+		}
+		return out
+	}
+	one := history(1)
+	require.Len(t, one, 6)
+	require.Equal(t, one, history(4))
+}
