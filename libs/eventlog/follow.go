@@ -144,7 +144,8 @@ func (f *Follower) Ensure(ctx context.Context, name string) error {
 	return nil
 }
 
-// rediscover looks for new streams every DiscoverEvery until Stop.
+// rediscover looks for new streams every DiscoverEvery until Stop or until
+// the connection is closed.
 func (f *Follower) rediscover(ctx context.Context) {
 	tick := time.NewTicker(DiscoverEvery)
 	defer tick.Stop()
@@ -153,6 +154,9 @@ func (f *Follower) rediscover(ctx context.Context) {
 		case <-f.stop:
 			return
 		case <-tick.C:
+			if f.js.Conn().IsClosed() {
+				return // a service that never stops its followers closed NATS
+			}
 			dctx, cancel := context.WithTimeout(ctx, DiscoverEvery)
 			if err := f.discover(dctx); err != nil && f.log != nil {
 				f.log.Warn("look for new partition streams", "stream", f.base, "err", err)
