@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
 // Sixteen placements of 1 to 16 partitions, each with its own cache, place
@@ -89,4 +91,46 @@ func TestPlacementKeepsHistory(t *testing.T) {
 	require.Equal(t, subject.PartitionOf("acme", "new", 8), p)
 	_, err = pl.kv.Get(ctx, "acme.new")
 	require.Error(t, err, "a read records nothing")
+}
+
+// The sweep's pool list and a team list read every LEDGER stream: pools of
+// the legacy stream and of the partitions alike, the catalog not a pool.
+func TestPoolsSpanEveryStream(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url, _ := testkit.NATS(t)
+	js := connect(t, url)
+	require.NoError(t, eventlog.Provision(ctx, js, eventlog.StreamOptions{Partitions: 4}, eventlog.LedgerStreams(4)...))
+	_, err := eventlog.Append(ctx, js, subject.LedgerSubject("acme", "legacy"), &v1.Event{EventId: "old-1", OrgId: "acme", TeamId: "legacy"}, nil)
+	require.NoError(t, err)
+	_, err = eventlog.Append(ctx, js, subject.LedgerSubjectIn(2, "acme", subject.CatalogToken), &v1.Event{EventId: "cat-1", OrgId: "acme"}, nil)
+	require.NoError(t, err)
+	pl, err := OpenPlacement(ctx, js, 4, 1)
+	require.NoError(t, err)
+	s := New(js, slog.New(slog.DiscardHandler)).WithPlacement(pl)
+	var want []string
+	for k := range 12 {
+		team := fmt.Sprintf("t%02d", k)
+		seed := func(p *pool.Pool) ([]*v1.Event, error) {
+			ev, err := p.DecideAddPack(pool.AddPack{EventID: "pack-" + team, PackID: "p1", Tokens: 5, At: t0})
+			return []*v1.Event{ev}, err
+		}
+		require.NoError(t, s.Decide(ctx, "acme", team, t0, seed))
+		want = append(want, team)
+	}
+	want = append(want, "legacy")
+	pools, err := s.Pools(ctx)
+	require.NoError(t, err)
+	var got []string
+	for _, p := range pools {
+		require.Equal(t, "acme", p[0])
+		got = append(got, p[1])
+	}
+	require.ElementsMatch(t, want, got)
+	teams, err := s.Teams(ctx, "acme")
+	require.NoError(t, err)
+	require.ElementsMatch(t, want, teams)
+	var legacy int64
+	require.NoError(t, s.Read(ctx, "acme", "t03", func(p *pool.Pool) { legacy = p.Available() }))
+	require.EqualValues(t, 5, legacy, "read back from its partition")
 }
