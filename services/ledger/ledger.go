@@ -137,12 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}); err != nil {
 		return nil, err
 	}
-	placement, err := store.OpenPlacement(ctx, js, cfg.Partitions, cfg.StreamReplicas)
-	if err != nil {
-		return nil, err
-	}
-	snaps, err := store.OpenSnapshots(ctx, js, cfg.StreamReplicas)
-	if err != nil {
+	if s.store, err = openStore(ctx, js, cfg, log); err != nil {
 		return nil, err
 	}
 	if s.catalogs, err = store.WatchCatalogs(ctx, js, log); err != nil {
@@ -166,7 +161,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil, err
 		}
 	}
-	s.store = store.New(js, log).WithPlacement(placement).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)).WithAppendTimeout(cfg.AppendTimeout)
 	v1.RegisterLedgerServiceServer(s.grpc, &server.Ledger{
 		Store:    s.store,
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
@@ -175,6 +169,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	keystore.Follow(ctx, js, keystore.People, keys, log)   // people's access keys, made through ingestion
 	keystore.Follow(ctx, js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil
+}
+
+// openStore opens the pools' store with the placements and snapshots it
+// finds and starts them from.
+func openStore(ctx context.Context, js jetstream.JetStream, cfg Config, log *slog.Logger) (*store.Store, error) {
+	placement, err := store.OpenPlacement(ctx, js, cfg.Partitions, cfg.StreamReplicas)
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := store.OpenSnapshots(ctx, js, cfg.StreamReplicas)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(js, log).WithPlacement(placement).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)).WithAppendTimeout(cfg.AppendTimeout), nil
 }
 
 // joinRing announces this replica and builds the forwarder to the others.

@@ -90,12 +90,13 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool, 
 	defer cancel()
 	cctx, ccancel := context.WithTimeout(ctx, s.appendTimeout)
 	defer ccancel()
-	if err := s.place(cctx, e, true); err != nil {
-		return false, fmt.Errorf("place pool %s/%s for a group of %d: %w", e.pool.Org, e.pool.Team, len(group), ErrLogTimeout)
+	err := s.place(cctx, e, true)
+	if err == nil {
+		err = s.catchUp(cctx, e, e.subject, !e.loaded)
 	}
-	if err := s.catchUp(cctx, e, e.subject, !e.loaded); err != nil {
+	if err != nil {
 		if errors.Is(err, eventlog.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			return false, fmt.Errorf("load pool %s for a group of %d within %s: %w", e.subject, len(group), s.appendTimeout, ErrLogTimeout)
+			return false, fmt.Errorf("load pool %s/%s for a group of %d within %s: %w", e.pool.Org, e.pool.Team, len(group), s.appendTimeout, ErrLogTimeout)
 		}
 		return false, nil
 	}
