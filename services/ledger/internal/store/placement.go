@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
@@ -51,7 +52,7 @@ func OpenPlacement(ctx context.Context, js jetstream.JetStream, n, replicas int)
 		Description:  "tokenmeter: the LEDGER partition of each pool, recorded when it is first written",
 		Replicas:     max(replicas, 1),
 		History:      1,
-		MaxValueSize: 64, // the record and the headers of its create
+		MaxValueSize: 256, // a record is at most 3 bytes; the limit counts the create's headers too
 	})
 	if err != nil {
 		return nil, err
@@ -100,7 +101,7 @@ func (pl *Placement) recorded(ctx context.Context, key poolKey) (int, bool, erro
 	}
 	p, err := strconv.Atoi(string(entry.Value()))
 	if err != nil || p < subject.Unpartitioned || p >= subject.MaxPartitions {
-		return 0, false, fmt.Errorf("placement of %s/%s: bad record %.8q", key.org, key.team, entry.Value())
+		return 0, false, fmt.Errorf("placement of %s/%s: bad record %s", key.org, key.team, quote.Prefix(string(entry.Value())))
 	}
 	pl.cache.Add(key, p)
 	return p, true, nil
