@@ -190,7 +190,7 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide p
 	}
 	if e.dup != "" && s.catchUp(ctx, e, subject, true) == nil {
 		if _, ok := e.pool.Applied(e.dup); !ok {
-			// The log's duplicate window spans every subject: the id was
+			// The stream's duplicate window spans all its subjects: the id was
 			// stored for another pool's event, never this one's.
 			return fmt.Errorf("event %s: %w", e.dup, pool.ErrEventIDReused)
 		}
