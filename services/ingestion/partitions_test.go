@@ -1,6 +1,8 @@
 package ingestion_test
 
 import (
+	"flag"
+	"fmt"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -9,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
@@ -50,4 +53,18 @@ func TestPartitionedTelemetry(t *testing.T) {
 			require.Empty(t, info.State.Subjects, name)
 		}
 	}
+}
+
+// -partitions falls back to TOKENMETER_PARTITIONS and is bounded by
+// subject.MaxPartitions.
+func TestPartitionsFlag(t *testing.T) {
+	t.Setenv("TOKENMETER_PARTITIONS", "0")
+	var cfg ingestion.Config
+	fs := flag.NewFlagSet("ingestion", flag.ContinueOnError)
+	cfg.Register(fs)
+	require.NoError(t, config.Parse(fs, nil))
+	require.ErrorContains(t, cfg.Validate(), "partitions 0: want 1 to 32")
+	require.NoError(t, config.Parse(fs, []string{"-partitions", "32"}))
+	require.Equal(t, 32, cfg.Partitions)
+	require.NotContains(t, fmt.Sprint(cfg.Validate()), "partitions")
 }

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
@@ -270,4 +272,18 @@ func TestHistoryAcrossPartitions(t *testing.T) {
 	one := history(1)
 	require.Len(t, one, 6)
 	require.Equal(t, one, history(4))
+}
+
+// -partitions falls back to TOKENMETER_PARTITIONS and is bounded by
+// subject.MaxPartitions.
+func TestPartitionsFlag(t *testing.T) {
+	t.Setenv("TOKENMETER_PARTITIONS", "33")
+	var cfg ledger.Config
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	cfg.Register(fs)
+	require.NoError(t, config.Parse(fs, nil))
+	require.Equal(t, 33, cfg.Partitions)
+	require.ErrorContains(t, cfg.Validate(), "partitions 33: want 1 to 32")
+	require.NoError(t, config.Parse(fs, []string{"-partitions", "8"}))
+	require.NotContains(t, fmt.Sprint(cfg.Validate()), "partitions")
 }
