@@ -33,6 +33,10 @@ type StreamOptions struct {
 	// Update changes existing streams to this configuration (the admin's
 	// provisioning); without it Provision only creates the missing ones.
 	Update bool
+	// Partitions adds the partition streams LEDGER-<p> and USAGE-<p> for p
+	// below it (at most subject.MaxPartitions; 0 or 1: none). The legacy
+	// LEDGER and USAGE streams are always there: pools placed in them stay.
+	Partitions int
 }
 
 // StreamConfigs returns the configuration of every tokenmeter stream.
@@ -59,24 +63,62 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 		}
 	}
-	ledger := base(LedgerStream, "tokenmeter money events, one subject per pool", "ledger.>")
-	// Atomic batches: on a replicated stream the ledger appends the decisions
-	// that queued up on a busy pool as one batch (a group commit, guarded by
-	// the expected subject sequence on its first message). Otherwise a
-	// decision's events are appended one at a time, each with the expected
-	// subject sequence the previous one left (never guarded on the first
-	// only), and every event a multi-event decision makes (due expiries before
-	// a charge, a move's packs, a merge's assignments) is a fact of its own
-	// with its own id, so an interrupted decision is completed, not doubled,
-	// when it is decided again.
-	ledger.AllowAtomicPublish = true
-	// Money is never discarded to make room: a full stream refuses appends instead.
-	ledger.Discard = jetstream.DiscardNew
-	return []jetstream.StreamConfig{
-		ledger,
-		base(UsageStream, "tokenmeter launcher telemetry", "usage.>"),
+	ledgerOf := func(name string) jetstream.StreamConfig {
+		c := base(name, "tokenmeter money events, one subject per pool", subject.StreamSubjects(name)...)
+		// Atomic batches: on a replicated stream the ledger appends the decisions
+		// that queued up on a busy pool as one batch (a group commit, guarded by
+		// the expected subject sequence on its first message). Otherwise a
+		// decision's events are appended one at a time, each with the expected
+		// subject sequence the previous one left (never guarded on the first
+		// only), and every event a multi-event decision makes (due expiries before
+		// a charge, a move's packs, a merge's assignments) is a fact of its own
+		// with its own id, so an interrupted decision is completed, not doubled,
+		// when it is decided again.
+		c.AllowAtomicPublish = true
+		// Money is never discarded to make room: a full stream refuses appends instead.
+		c.Discard = jetstream.DiscardNew
+		return c
+	}
+	usageOf := func(name string) jetstream.StreamConfig {
+		return base(name, "tokenmeter launcher telemetry", subject.StreamSubjects(name)...)
+	}
+	configs := []jetstream.StreamConfig{
+		ledgerOf(LedgerStream),
+		usageOf(UsageStream),
 		base(AlertsStream, "tokenmeter alerts", "alerts.>"),
 	}
+	for p := range PartitionStreams(o.Partitions) {
+		configs = append(configs, ledgerOf(subject.LedgerStreamOf(p)), usageOf(subject.UsageStreamOf(p)))
+	}
+	return configs
+}
+
+// PartitionStreams is how many partition streams of LEDGER and of USAGE a
+// deployment of n partitions has: none for n <= 1 (the one-stream layout).
+func PartitionStreams(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return min(n, subject.MaxPartitions)
+}
+
+// LedgerStreams names the LEDGER streams a ledger of n partitions writes:
+// the legacy LEDGER (pools placed before partitions) and LEDGER-0..n-1.
+func LedgerStreams(n int) []string {
+	names := []string{LedgerStream}
+	for p := range PartitionStreams(n) {
+		names = append(names, subject.LedgerStreamOf(p))
+	}
+	return names
+}
+
+// UsageStreams names the USAGE streams of n partitions, legacy USAGE first.
+func UsageStreams(n int) []string {
+	names := []string{UsageStream}
+	for p := range PartitionStreams(n) {
+		names = append(names, subject.UsageStreamOf(p))
+	}
+	return names
 }
 
 // Provision creates the named streams that are missing, or every tokenmeter
@@ -89,7 +131,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, nam
 	if len(names) > 0 {
 		configs = slices.DeleteFunc(configs, func(c jetstream.StreamConfig) bool { return !slices.Contains(names, c.Name) })
 		if len(configs) != len(names) {
-			return fmt.Errorf("provision streams %v: want names among %s, %s, %s", names, LedgerStream, UsageStream, AlertsStream)
+			return fmt.Errorf("provision streams %v: want names among %s, %s, %s and the partitions of %d", names, LedgerStream, UsageStream, AlertsStream, o.Partitions)
 		}
 	}
 	for _, cfg := range configs {
@@ -101,12 +143,25 @@ func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, nam
 			cfg.Replicas = max(cfg.Replicas, existing.CachedInfo().Config.Replicas)
 			_, err = js.UpdateStream(ctx, cfg)
 		}
+		if subjectsOverlap(err) {
+			return fmt.Errorf("provision stream %s: %w (a log made before partitions: narrow its LEDGER and USAGE once with `natsauth provision`)", cfg.Name, err)
+		}
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil
 }
+
+// subjectsOverlap reports JetStream refusing a stream whose subjects another
+// captures: a partition stream beside a legacy LEDGER still on "ledger.>".
+func subjectsOverlap(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsStreamSubjectOverlap
+}
+
+// jsStreamSubjectOverlap is nats-server's JSStreamSubjectOverlapErr.
+const jsStreamSubjectOverlap jetstream.ErrorCode = 10065
 
 // OpenBucket creates a key-value bucket, or binds to it when it exists:
 // services create their buckets but never change them (see natsauth).

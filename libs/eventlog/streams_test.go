@@ -35,3 +35,22 @@ func TestProvisionNeverLowersReplicas(t *testing.T) {
 	require.NoError(t, Provision(t.Context(), js, StreamOptions{Update: true}))
 	require.Equal(t, map[string]int{LedgerStream: 3, UsageStream: 3, AlertsStream: 3}, replicas(), "not lowered")
 }
+
+// With partitions, the legacy LEDGER and USAGE capture the two-token
+// subjects and each partition stream its own partition's: no subject is
+// captured twice, and LEDGER-<p> refuses to discard money as LEDGER does.
+func TestPartitionStreamConfigs(t *testing.T) {
+	t.Parallel()
+	byName := map[string]jetstream.StreamConfig{}
+	for _, c := range StreamConfigs(StreamOptions{Partitions: 3}) {
+		byName[c.Name] = c
+	}
+	require.Len(t, byName, 3+2*3)
+	require.Equal(t, []string{"ledger.*.*"}, byName["LEDGER"].Subjects)
+	require.Equal(t, []string{"ledger.2.*.*"}, byName["LEDGER-2"].Subjects)
+	require.Equal(t, []string{"usage.0.*.*"}, byName["USAGE-0"].Subjects)
+	require.Equal(t, jetstream.DiscardNew, byName["LEDGER-1"].Discard)
+	require.True(t, byName["LEDGER-1"].AllowAtomicPublish)
+	require.Len(t, StreamConfigs(StreamOptions{Partitions: 1}), 3, "one partition is the one-stream layout")
+	require.Len(t, LedgerStreams(99), 1+32, "at most 32 partitions")
+}

@@ -46,7 +46,26 @@ const (
 	// LedgerMembers holds the live ledger replicas: the ledger writes it,
 	// ingestion reads it to send each pool's calls to its owner.
 	LedgerMembers = ring.MembersBucket
+	// PoolPlacement records the LEDGER subject each pool was first written
+	// on (its partition), so every ledger replica finds it whatever its N.
+	PoolPlacement = "POOL_PLACEMENT"
 )
+
+// LedgerStreams and UsageStreams name the legacy stream and every partition
+// stream a deployment may have (NATS wildcards match whole tokens only, so a
+// grant cannot say "LEDGER-*").
+var (
+	LedgerStreams = withPartitions(LedgerStream, subject.LedgerStreamOf)
+	UsageStreams  = withPartitions(UsageStream, subject.UsageStreamOf)
+)
+
+func withPartitions(legacy string, of func(int) string) []string {
+	names := []string{legacy}
+	for p := range subject.MaxPartitions {
+		names = append(names, of(p))
+	}
+	return names
+}
 
 // Grant is what one identity may do. It is data: renderers and the embedded
 // server read it, nothing interprets it.
@@ -60,6 +79,8 @@ type Grant struct {
 	// OwnDurables are its durable consumers ("STREAM/name"): no other
 	// identity reading the stream may bind, inspect or delete them.
 	OwnDurables []string
+	// ListStreams lets it list stream names, to find the partition streams.
+	ListStreams bool
 	// All grants every subject (admin).
 	All bool
 }
@@ -68,18 +89,20 @@ type Grant struct {
 var Grants = map[string]Grant{
 	Ledger: {
 		Append:      []string{"ledger.>"},
-		OwnStreams:  []string{LedgerStream},
-		OwnBuckets:  []string{LedgerMembers, "LEDGER_SNAPSHOTS", PersonKeys},
+		OwnStreams:  LedgerStreams,
+		OwnBuckets:  []string{LedgerMembers, "LEDGER_SNAPSHOTS", PersonKeys, PoolPlacement},
 		ReadBuckets: []string{AccessKeys, SessionKeys},
+		ListStreams: true,
 	},
 	Ingestion: {
 		Append:      []string{"usage.>"},
-		OwnStreams:  []string{UsageStream},
+		OwnStreams:  UsageStreams,
 		OwnBuckets:  []string{"LAUNCHER_KEYS", AccessKeys, RoleGrants},
 		ReadBuckets: []string{SessionKeys, LedgerMembers},
 	},
 	Reporting: {
-		ReadStreams: []string{LedgerStream, UsageStream},
+		ReadStreams: slices.Concat(LedgerStreams, UsageStreams),
+		ListStreams: true,
 		OwnBuckets:  []string{SessionKeys, "REPORTING_LEASES", "REPORT_SCHEDULES"},
 		ReadBuckets: []string{AccessKeys, PersonKeys, RoleGrants},
 	},
@@ -88,11 +111,12 @@ var Grants = map[string]Grant{
 		OwnStreams:  []string{AlertsStream},
 		OwnBuckets:  []string{"ALERTING_RULES", "ALERTING_ACKS", "ALERTING_WEBHOOKS", "ALERTING_DEADLETTERS"},
 		OwnDurables: []string{AlertsStream + "/alerting-webhooks"},
-		ReadStreams: []string{LedgerStream, UsageStream},
+		ReadStreams: slices.Concat(LedgerStreams, UsageStreams),
 		ReadBuckets: []string{AccessKeys, SessionKeys},
+		ListStreams: true,
 	},
 	Admin:  {All: true},
-	Reader: {ReadStreams: []string{LedgerStream, UsageStream, AlertsStream}},
+	Reader: {ReadStreams: slices.Concat(LedgerStreams, UsageStreams, []string{AlertsStream}), ListStreams: true},
 }
 
 // Names lists the identities in a stable order.
@@ -128,6 +152,9 @@ func PermissionsOf(name string) Permissions {
 		return Permissions{Publish: []string{">"}, Subscribe: []string{">"}}
 	}
 	pub := []string{"$JS.API.INFO"}
+	if g.ListStreams {
+		pub = append(pub, "$JS.API.STREAM.NAMES")
+	}
 	pub = append(pub, g.Append...)
 	for _, s := range g.OwnStreams {
 		pub = append(pub, ownStream(s)...)

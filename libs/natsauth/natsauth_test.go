@@ -13,6 +13,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
+	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 // refusal is what a permission violation looks like to a JetStream call: the
@@ -255,4 +256,36 @@ func TestIngestionReadsButCannotJoinTheLedgerRing(t *testing.T) {
 		_, err := ing.Publish(ctx, "$KV."+natsauth.LedgerMembers+".forged", []byte("evil:1"))
 		return err
 	})
+}
+
+// Partition streams are granted like the stream they split: the ledger
+// creates and appends LEDGER-<p>, ingestion USAGE-<p>, neither the other's;
+// the readers list stream names and read the last partition.
+func TestPartitionStreamsFollowTheirOwners(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url := provisioned(t)
+	last := natsauth.LedgerStreams[len(natsauth.LedgerStreams)-1]
+	ing, r := connect(t, url, natsauth.Ingestion)
+	r.requireRefused(t, "ingestion creates "+last, func(ctx context.Context) error {
+		return eventlog.Provision(ctx, ing, eventlog.StreamOptions{Partitions: 32}, last)
+	})
+	require.NoError(t, eventlog.Provision(ctx, ing, eventlog.StreamOptions{Partitions: 32}, natsauth.UsageStreams[32]))
+	ledger, _ := connect(t, url, natsauth.Ledger)
+	require.NoError(t, eventlog.Provision(ctx, ledger, eventlog.StreamOptions{Partitions: 32}, last))
+	_, err := eventlog.Append(ctx, ledger, "ledger.31.acme.design", &v1.Event{EventId: "e-0000001", OrgId: "acme", TeamId: "design"}, nil)
+	require.NoError(t, err)
+	for _, id := range []string{natsauth.Reporting, natsauth.Alerting, natsauth.Reader} {
+		js, _ := connect(t, url, id)
+		names := js.StreamNames(ctx, jetstream.WithStreamListSubject("ledger.>"))
+		var got []string
+		for n := range names.Name() {
+			got = append(got, n)
+		}
+		require.NoError(t, names.Err(), id)
+		require.ElementsMatch(t, []string{eventlog.LedgerStream, last}, got, id)
+		n, err := eventlog.ReadSubject(ctx, js, last, "ledger.31.acme.design", 0, func(eventlog.Stored) error { return nil })
+		require.NoError(t, err, id)
+		require.EqualValues(t, 1, n, id)
+	}
 }

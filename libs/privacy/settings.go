@@ -3,13 +3,13 @@ package privacy
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -42,12 +42,9 @@ type Settings struct {
 	zones  map[string]ZoneSetting
 	// hidden is when each organisation last stopped showing its people.
 	hidden   map[string]time.Time
-	seq      uint64
-	handled  uint64        // messages handled, as the consumer numbers them
-	advanced chan struct{} // closed and replaced whenever seq moves
-	ready    chan struct{}
-	once     sync.Once
-	cc       jetstream.ConsumeContext
+	seq      map[string]uint64 // stream → last sequence read
+	advanced chan struct{}     // closed and replaced whenever a seq moves
+	follower *eventlog.Follower
 }
 
 // Follow starts following the settings and returns once it has read every
@@ -56,35 +53,17 @@ type Settings struct {
 func Follow(ctx context.Context, js jetstream.JetStream) (*Settings, error) {
 	s := &Settings{byOrg: map[string]Setting{}, profiles: map[string]map[string]storedProfile{},
 		erased: map[string]map[string]Erasure{}, zones: map[string]ZoneSetting{}, hidden: map[string]time.Time{},
-		advanced: make(chan struct{}), ready: make(chan struct{})}
-	cons, err := js.OrderedConsumer(ctx, eventlog.LedgerStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{eventlog.CatalogSubject("*")},
-	})
+		seq: map[string]uint64{}, advanced: make(chan struct{})}
+	f, err := eventlog.FollowStreams(ctx, js, eventlog.LedgerStream, catalogFilter, s.handle, nil)
 	if err != nil {
 		return nil, fmt.Errorf("follow personal-data settings: %w", err)
 	}
-	if s.cc, err = cons.Consume(s.handle); err != nil {
-		return nil, fmt.Errorf("follow personal-data settings: %w", err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		s.cc.Stop()
-		return nil, fmt.Errorf("follow personal-data settings: %w", err)
-	}
-	if info.NumPending == 0 {
-		// Nothing left to deliver: ready once what was delivered is handled.
-		// (The delivered stream sequence is no guide: the server moves it
-		// past the other subjects' events without delivering anything.)
-		go s.readyAfter(ctx, info.Delivered.Consumer)
-	}
-	select {
-	case <-s.ready:
-		return s, nil
-	case <-ctx.Done():
-		s.cc.Stop()
-		return nil, fmt.Errorf("follow personal-data settings: %w", ctx.Err())
-	}
+	s.follower = f
+	return s, nil
 }
+
+// catalogFilter is every catalog subject of partition p's LEDGER stream.
+func catalogFilter(p int) string { return subject.LedgerSubjectIn(p, "*", subject.CatalogToken) }
 
 func (s *Settings) handle(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
@@ -92,40 +71,15 @@ func (s *Settings) handle(msg jetstream.Msg) {
 		return
 	}
 	ev, err := eventlog.Decode(msg.Data())
-	org := strings.Split(msg.Subject(), ".")[1]
+	_, org, _, ok := subject.PoolOfSubject(msg.Subject())
 	s.mu.Lock()
-	if err == nil {
+	defer s.mu.Unlock()
+	if err == nil && ok {
 		s.apply(org, ev)
 	}
-	s.seq = meta.Sequence.Stream
-	s.handled = meta.Sequence.Consumer
+	s.seq[meta.Stream] = meta.Sequence.Stream
 	close(s.advanced)
 	s.advanced = make(chan struct{})
-	s.mu.Unlock()
-	if meta.NumPending == 0 {
-		s.once.Do(func() { close(s.ready) })
-	}
-}
-
-// readyAfter marks the settings ready once the handler has handled the
-// consumer's first n messages (or ctx ends).
-func (s *Settings) readyAfter(ctx context.Context, n uint64) {
-	for {
-		s.mu.RLock()
-		done, advanced := s.handled >= n, s.advanced
-		s.mu.RUnlock()
-		if done {
-			s.once.Do(func() { close(s.ready) })
-			return
-		}
-		select {
-		case <-advanced:
-		case <-s.ready:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 func (s *Settings) apply(org string, ev *v1.Event) {
@@ -173,11 +127,11 @@ func (s *Settings) Get(org string) (Setting, bool) {
 	return set, ok
 }
 
-// WaitFor blocks until the settings have read stream sequence seq.
-func (s *Settings) WaitFor(ctx context.Context, seq uint64) error {
+// WaitFor blocks until the settings have read sequence seq of stream.
+func (s *Settings) WaitFor(ctx context.Context, stream string, seq uint64) error {
 	for {
 		s.mu.RLock()
-		done, ch := s.seq >= seq, s.advanced
+		done, ch := s.seq[stream] >= seq, s.advanced
 		s.mu.RUnlock()
 		if done {
 			return nil
@@ -202,4 +156,10 @@ func (s *Settings) AnyPseudonymised(orgs []string) bool {
 }
 
 // Stop stops following.
-func (s *Settings) Stop() { s.cc.Stop() }
+func (s *Settings) Stop() { s.follower.Stop() }
+
+// Follow makes sure stream (a LEDGER stream an organisation's catalog was
+// just placed in) is followed, without waiting for the next discovery.
+func (s *Settings) Follow(ctx context.Context, stream string) error {
+	return s.follower.Ensure(ctx, stream)
+}

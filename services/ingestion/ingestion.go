@@ -25,6 +25,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/outage"
 	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/httpapi"
 	"github.com/tokenmeter/tokenmeter/services/ingestion/internal/keys"
@@ -46,6 +47,9 @@ type Config struct {
 	MaxClockSkew  time.Duration
 	AppendTimeout time.Duration
 	Replicas      int
+	// Partitions is how many USAGE partition streams a team's telemetry
+	// goes to, by a hash of organisation and team (1: the one USAGE stream).
+	Partitions int
 	// LedgerBatch is how many concurrent launches go to the ledger in one
 	// AuthorizeBatch call at most (0: 128; negative: one Authorize call
 	// each); LedgerCalls how many such calls per organisation may be in
@@ -71,6 +75,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
+	fs.IntVar(&c.Partitions, "partitions", 1, fmt.Sprintf("USAGE partition streams telemetry is spread over, by a hash of organisation and team (1: the one USAGE stream; at most %d); after a change a team's new telemetry goes to its new partition", subject.MaxPartitions))
 	fs.IntVar(&c.LedgerBatch, "ledger-batch", defaultLedgerBatch, "concurrent launches sent to the ledger in one AuthorizeBatch call at most (-1: one Authorize call each)")
 	fs.IntVar(&c.LedgerCalls, "ledger-calls", defaultLedgerCalls, "batched ledger calls in flight per organisation")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", defaultMaxInFlight, "launcher calls worked on at once; as many more may wait, the rest are refused (ResourceExhausted)")
@@ -85,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LedgerAPIKey == "" && c.LedgerAPIKeyFile == "" {
 		errs = append(errs, config.Required("ledger-api-key"))
+	}
+	if c.Partitions < 1 || c.Partitions > subject.MaxPartitions {
+		errs = append(errs, fmt.Errorf("partitions %d: want 1 to %d", c.Partitions, subject.MaxPartitions))
 	}
 	if c.LedgerBatch > 1000 {
 		errs = append(errs, fmt.Errorf("ledger-batch %d: want at most 1000", c.LedgerBatch))
@@ -153,7 +161,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		}
 	}()
 	nc, js, err := cfg.ConnectNATS(ctx, natsauth.Ingestion, log, eventlog.Streams{
-		Options: eventlog.StreamOptions{Replicas: cfg.Replicas}, Own: []string{eventlog.UsageStream},
+		Options: eventlog.StreamOptions{Replicas: cfg.Replicas, Partitions: cfg.Partitions}, Own: eventlog.UsageStreams(cfg.Partitions),
 	})
 	if err != nil {
 		return nil, err
@@ -215,9 +223,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 	v1.RegisterIngestionServiceServer(s.grpc, api{
 		Server: &launch.Server{
 			Ledger: ledger, JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
-			AppendTimeout: cfg.AppendTimeout,
-			Coalescer:     coalescer,
-			Limit:         launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
+			AppendTimeout: cfg.AppendTimeout, Partitions: cfg.Partitions,
+			Coalescer: coalescer,
+			Limit:     launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
 		},
 		Admin: &keys.Admin{Store: store, People: people, Grants: grants, Ring: ring, Now: cfg.Now},
 	})

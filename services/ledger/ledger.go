@@ -24,6 +24,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	sharedring "github.com/tokenmeter/tokenmeter/libs/ring"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
@@ -34,9 +35,12 @@ import (
 type Config struct {
 	config.Common
 	StreamReplicas int
-	SnapshotEvery  int
-	IdleTimeout    time.Duration
-	SweepInterval  time.Duration
+	// Partitions is how many LEDGER partition streams new pools spread over
+	// (1: the one LEDGER stream); pools already placed stay where they are.
+	Partitions    int
+	SnapshotEvery int
+	IdleTimeout   time.Duration
+	SweepInterval time.Duration
 	// AppendTimeout bounds each append to the log (0: store.DefaultAppendTimeout).
 	AppendTimeout time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
@@ -57,6 +61,7 @@ type Config struct {
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "127.0.0.1:7071")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the streams this service provisions (3 in a cluster)")
+	fs.IntVar(&c.Partitions, "partitions", 1, fmt.Sprintf("LEDGER partition streams new pools are placed in, by a hash of organisation and team (1: the one LEDGER stream; at most %d); a pool keeps its partition when this changes", subject.MaxPartitions))
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 1000, "write a pool snapshot every N of its events, or every half as many as the answers it remembers when that is more, up to 10N (0: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired packs of idle pools are recorded")
@@ -74,6 +79,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Common.Validate(), privacy.CheckKey(c.UserHashKey))
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("stream-replicas %d: want 1 to 5", c.StreamReplicas))
+	}
+	if c.Partitions < 1 || c.Partitions > subject.MaxPartitions {
+		errs = append(errs, fmt.Errorf("partitions %d: want 1 to %d", c.Partitions, subject.MaxPartitions))
 	}
 	if c.SnapshotEvery < 0 {
 		errs = append(errs, fmt.Errorf("snapshot-every %d: want 0 or more", c.SnapshotEvery))
@@ -124,15 +132,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}()
 	var js jetstream.JetStream
 	if s.nc, js, err = cfg.ConnectNATS(ctx, natsauth.Ledger, log, eventlog.Streams{
-		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas}, Own: []string{eventlog.LedgerStream},
+		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas, Partitions: cfg.Partitions},
+		Own:     eventlog.LedgerStreams(cfg.Partitions),
 	}); err != nil {
 		return nil, err
 	}
-	snaps, err := store.OpenSnapshots(ctx, js, cfg.StreamReplicas)
-	if err != nil {
+	if s.store, err = openStore(ctx, js, cfg, log); err != nil {
 		return nil, err
 	}
-	if s.catalogs, err = store.WatchCatalogs(ctx, js); err != nil {
+	if s.catalogs, err = store.WatchCatalogs(ctx, js, log); err != nil {
 		return nil, err
 	}
 	if s.settings, err = privacy.Follow(ctx, js); err != nil {
@@ -153,7 +161,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil, err
 		}
 	}
-	s.store = store.New(js, log).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)).WithAppendTimeout(cfg.AppendTimeout)
 	v1.RegisterLedgerServiceServer(s.grpc, &server.Ledger{
 		Store:    s.store,
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
@@ -162,6 +169,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	keystore.Follow(ctx, js, keystore.People, keys, log)   // people's access keys, made through ingestion
 	keystore.Follow(ctx, js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil
+}
+
+// openStore opens the pools' store with the placements and snapshots it
+// finds and starts them from.
+func openStore(ctx context.Context, js jetstream.JetStream, cfg Config, log *slog.Logger) (*store.Store, error) {
+	placement, err := store.OpenPlacement(ctx, js, cfg.Partitions, cfg.StreamReplicas)
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := store.OpenSnapshots(ctx, js, cfg.StreamReplicas)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(js, log).WithPlacement(placement).WithSnapshots(snaps, uint64(cfg.SnapshotEvery)).WithAppendTimeout(cfg.AppendTimeout), nil
 }
 
 // joinRing announces this replica and builds the forwarder to the others.

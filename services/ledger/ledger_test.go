@@ -43,9 +43,10 @@ const (
 )
 
 type replica struct {
-	svc    *ledger.Service
-	cancel context.CancelFunc
-	done   chan error
+	svc     *ledger.Service
+	cancel  context.CancelFunc
+	done    chan error
+	stopped sync.Once
 }
 
 // startReplica starts a ledger replica; each of with changes its config.
@@ -76,12 +77,15 @@ func startReplicaVia(t *testing.T, natsURL, dialURL, id string, with ...func(*le
 	return r
 }
 
+// stop stops the replica, once (a test's stop and its cleanup's).
 func (r *replica) stop() {
-	r.cancel()
-	select {
-	case <-r.done:
-	case <-time.After(15 * time.Second):
-	}
+	r.stopped.Do(func() {
+		r.cancel()
+		select {
+		case <-r.done:
+		case <-time.After(15 * time.Second):
+		}
+	})
 }
 
 func client(t *testing.T, addr, key string) v1.LedgerServiceClient {

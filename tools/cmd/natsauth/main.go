@@ -3,9 +3,11 @@
 //	natsauth conf          print the authorization block (deploy/nats/auth.conf)
 //	natsauth seeds DIR     make an nkey seed file per identity in DIR (kept if there)
 //	                       and print the server's environment: TOKENMETER_NATS_<NAME>_NKEY=U...
-//	natsauth -url U -creds ADMIN_SEED [-replicas N] provision
+//	natsauth -url U -creds ADMIN_SEED [-replicas N] [-partitions N] provision
 //	                       bring every stream to today's configuration as the admin: the
 //	                       services create what is missing but may not change a stream
+//	                       (this narrows a LEDGER/USAGE made before partitions to
+//	                       ledger.*.* / usage.*.*, which partition streams need)
 //
 // A service reads its seed with -nats-creds; the server reads the public keys
 // from its environment. Seeds are secrets, public keys are not.
@@ -36,6 +38,7 @@ func run(args []string, out io.Writer) error {
 	url := fs.String("url", "nats://127.0.0.1:4222", "provision: the NATS server")
 	creds := fs.String("creds", "", "provision: the admin identity's seed or .creds file")
 	replicas := fs.Int("replicas", 0, "provision: stream replicas (0: keep what each stream has, at least 1)")
+	partitions := fs.Int("partitions", 1, "provision: also the partition streams LEDGER-<p> and USAGE-<p> of this many partitions")
 	readable := fs.Bool("readable", false, "seeds: make the seed files 0644 (their directory stays 0700), for containers running as another user, as compose's bind mounts need")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,14 +50,14 @@ func run(args []string, out io.Writer) error {
 	case fs.NArg() == 2 && fs.Arg(0) == "seeds":
 		return seeds(fs.Arg(1), *readable, out)
 	case fs.NArg() == 1 && fs.Arg(0) == "provision":
-		return provision(natsauth.Client{URL: *url, Identity: natsauth.Admin, Creds: *creds}, *replicas, out)
+		return provision(natsauth.Client{URL: *url, Identity: natsauth.Admin, Creds: *creds}, eventlog.StreamOptions{Replicas: *replicas, Partitions: *partitions, Update: true}, out)
 	default:
-		return fmt.Errorf("usage: natsauth conf | natsauth [-readable] seeds DIR | natsauth -url U -creds F [-replicas N] provision")
+		return fmt.Errorf("usage: natsauth conf | natsauth [-readable] seeds DIR | natsauth -url U -creds F [-replicas N] [-partitions N] provision")
 	}
 }
 
 // provision updates every stream as the admin identity.
-func provision(c natsauth.Client, replicas int, out io.Writer) error {
+func provision(c natsauth.Client, o eventlog.StreamOptions, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	nc, js, err := eventlog.Connect(ctx, c, "natsauth-provision", slog.New(slog.DiscardHandler), eventlog.Streams{})
@@ -62,10 +65,10 @@ func provision(c natsauth.Client, replicas int, out io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	if err := eventlog.Provision(ctx, js, eventlog.StreamOptions{Replicas: replicas, Update: true}); err != nil {
+	if err := eventlog.Provision(ctx, js, o); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(out, "provisioned LEDGER, USAGE and ALERTS")
+	_, err = fmt.Fprintf(out, "provisioned LEDGER, USAGE and ALERTS and %d partition streams of each of LEDGER and USAGE\n", eventlog.PartitionStreams(o.Partitions))
 	return err
 }
 

@@ -14,9 +14,9 @@ import (
 
 // sameEvent checks a deduplicated append against the event stored first under
 // the same id: a retry is fine, another event reusing the id is AlreadyExists.
-// Only duplicates pay for the read.
-func (s *Server) sameEvent(ctx context.Context, seq uint64, ev *v1.Event) error {
-	stream, err := s.JS.Stream(ctx, eventlog.UsageStream)
+// Only duplicates pay for the read, in the USAGE stream the append went to.
+func (s *Server) sameEvent(ctx context.Context, streamName string, seq uint64, ev *v1.Event) error {
+	stream, err := s.JS.Stream(ctx, streamName)
 	if err != nil {
 		return unavailable(fmt.Sprintf("could not check a repeated event id: %v", err))
 	}

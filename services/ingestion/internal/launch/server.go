@@ -14,6 +14,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
@@ -27,6 +28,10 @@ type Server struct {
 	MaxSkew time.Duration
 	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 1s).
 	AppendTimeout time.Duration
+	// Partitions spreads telemetry over USAGE-<p> by subject.PartitionOf
+	// (0 or 1: the one USAGE stream). Telemetry needs no placement record:
+	// its readers order it per stream only.
+	Partitions int
 	// Coalescer, when set, sends concurrent launches to the ledger together;
 	// nil: one Authorize call each.
 	Coalescer *Coalescer
@@ -126,12 +131,13 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 		actx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	app, err := eventlog.Append(actx, s.JS, eventlog.UsageSubject(p.Org, team), ev, nil)
+	part := subject.PartitionOf(p.Org, team, s.Partitions)
+	app, err := eventlog.Append(actx, s.JS, subject.UsageSubjectIn(part, p.Org, team), ev, nil)
 	if err != nil {
 		return false, unavailable(fmt.Sprintf("could not record the event: %v", err))
 	}
 	if app.Duplicate {
-		return true, s.sameEvent(actx, app.Sequence, ev)
+		return true, s.sameEvent(actx, subject.UsageStreamOf(part), app.Sequence, ev)
 	}
 	return false, nil
 }

@@ -23,39 +23,44 @@ var maxHistoryScan = 10_000
 // ListTransactions pages through a pool's history, oldest first: every
 // event of the team's subject and the organisation's rate changes, merged
 // in log order (an empty team_id: the rate changes alone), filtered by type
-// and time. The token holds the stream sequence to go on after.
+// and time. The token holds the stream sequence to go on after. A pool in
+// another partition stream than its catalog: see mergedHistory.
 func (l *Ledger) ListTransactions(ctx context.Context, req *v1.ListTransactionsRequest) (*v1.ListTransactionsResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var bad grpcserver.Violations
-	subjects := []string{eventlog.CatalogSubject(p.Org)}
-	if team := req.GetTeamId(); team != "" {
+	team := req.GetTeamId()
+	if team != "" {
 		bad.Check("team_id", eventlog.CheckID("team_id", team))
-		subjects = append(subjects, eventlog.LedgerSubject(p.Org, team))
 	}
 	f := historyFilterOf(&bad, req)
-	pg := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "transactions", p.Org, req.GetTeamId(), f.key())
-	after, err := afterSequence(pg)
-	bad.Check("page_token", err)
+	pg := grpcserver.PageOf(&bad, "page_size", req.GetPageSize(), req.GetPageToken(), "transactions", p.Org, team, f.key())
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
-	if req.GetTeamId() != "" {
-		if err := p.CheckTeam(req.GetTeamId()); err != nil {
+	if team != "" {
+		if err := p.CheckTeam(team); err != nil {
 			return nil, statusOf(err)
 		}
 	}
-	stream, err := l.JS.Stream(ctx, eventlog.LedgerStream)
+	h, err := l.historyOf(ctx, p.Org, team)
 	if err != nil {
 		return nil, statusOf(eventlog.Unavailable(ctx, err))
+	}
+	if h.pool != nil {
+		return l.mergedHistory(ctx, p.Org, h, f, pg)
+	}
+	after, err := afterSequence(pg)
+	if err != nil {
+		return nil, grpcserver.Invalid("page_token", "%v", err)
 	}
 	resp := &v1.ListTransactionsResponse{}
 	errStop := errors.New("page done")
 	shown := l.Privacy.For(p.Org)
 	scanned, last := 0, after
-	_, err = eventlog.ReadSubjects(ctx, stream, subjects, after, func(st eventlog.Stored) error {
+	_, err = eventlog.ReadSubjects(ctx, h.cat.stream, h.subjects, after, func(st eventlog.Stored) error {
 		if tx, ok := pool.Transaction(shown.Mask(st.Event)); ok && f.match(tx) {
 			if len(resp.Transactions) == pg.Size {
 				return errStop // a next page exists: it starts here

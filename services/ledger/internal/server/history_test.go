@@ -14,6 +14,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/store"
 )
 
 // A filter that matches little answers short pages, even empty ones, with a
@@ -40,7 +41,7 @@ func TestListTransactionsScansABoundedStretch(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	l := &Ledger{JS: js, Now: time.Now, Privacy: privacy.New(testkit.UserHashKey, privacy.Fixed(false))}
+	l := &Ledger{JS: js, Now: time.Now, Privacy: privacy.New(testkit.UserHashKey, privacy.Fixed(false)), Store: store.New(js, slog.New(slog.DiscardHandler))}
 	admin := auth.WithPrincipal(ctx, auth.Principal{KeyID: "k", Org: "acme", Role: auth.RoleAdmin})
 	req := &v1.ListTransactionsRequest{TeamId: "design", Types: []string{"user_unassigned"}}
 	var got []string

@@ -88,13 +88,13 @@ func (l *Ledger) SetUserProfile(ctx context.Context, req *v1.SetUserProfileReque
 	ev := &v1.Event{EventId: req.GetEventId(), Type: "user_profile_set", OrgId: p.Org,
 		ServerTime: timestamppb.New(l.Now()), Actor: actorOf(p),
 		Payload: &v1.Event_UserProfileSet{UserProfileSet: set}}
-	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(p.Org), ev, nil)
+	stream, ack, err := l.appendOrgEvent(ctx, p.Org, ev)
 	if err != nil {
 		return nil, statusOf(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_ = l.Settings.WaitFor(wctx, ack.Sequence)
+	_ = l.Settings.WaitFor(wctx, stream, ack.Sequence)
 	return &v1.SetUserProfileResponse{}, nil
 }
 
@@ -120,13 +120,13 @@ func checkUserProfile(req *v1.SetUserProfileRequest) error {
 // event id decides. A new event not read back in time is DeadlineExceeded:
 // a retry with the same id finds it.
 func (l *Ledger) recordOrgEvent(ctx context.Context, ev *v1.Event) error {
-	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(ev.GetOrgId()), ev, nil)
+	stream, ack, err := l.appendOrgEvent(ctx, ev.GetOrgId(), ev)
 	if err != nil {
 		return statusOf(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := l.Settings.WaitFor(wctx, ack.Sequence); err != nil && !ack.Duplicate {
+	if err := l.Settings.WaitFor(wctx, stream, ack.Sequence); err != nil && !ack.Duplicate {
 		return statusOf(err)
 	}
 	return nil

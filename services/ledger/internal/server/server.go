@@ -128,13 +128,31 @@ func statusOf(err error) error {
 // catalog never sees: then it waits for the event id itself, briefly (an
 // original still in flight is folded within moments).
 func (l *Ledger) appendCatalog(ctx context.Context, org string, ev *v1.Event) error {
-	ack, err := eventlog.Append(ctx, l.JS, eventlog.CatalogSubject(org), ev, nil)
+	stream, ack, err := l.appendOrgEvent(ctx, org, ev)
 	if err != nil {
-		return eventlog.Unavailable(ctx, err)
+		return err
 	}
 	if ack.Duplicate {
 		l.Catalogs.WaitForEvent(ctx, org, ev.GetEventId(), 2*time.Second)
 		return nil
 	}
-	return l.Catalogs.WaitFor(ctx, ack.Sequence)
+	return l.Catalogs.WaitFor(ctx, stream, ack.Sequence)
+}
+
+// appendOrgEvent appends ev on org's catalog subject, in the LEDGER stream
+// the catalog is placed in (placing it first), which this replica's catalogs
+// and settings then follow if they did not yet. It returns that stream.
+func (l *Ledger) appendOrgEvent(ctx context.Context, org string, ev *v1.Event) (string, eventlog.Appended, error) {
+	subj, stream, err := l.Store.Place(ctx, org, eventlog.CatalogToken, true)
+	if err == nil {
+		err = errors.Join(l.Catalogs.Follow(ctx, stream), l.Settings.Follow(ctx, stream))
+	}
+	if err != nil {
+		return "", eventlog.Appended{}, eventlog.Unavailable(ctx, err)
+	}
+	ack, err := eventlog.Append(ctx, l.JS, subj, ev, nil)
+	if err != nil {
+		return "", ack, eventlog.Unavailable(ctx, err)
+	}
+	return stream, ack, nil
 }

@@ -2,11 +2,7 @@ package server
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"sync"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
@@ -58,25 +54,12 @@ func (l *Ledger) ListTeams(ctx context.Context, req *v1.ListTeamsRequest) (*v1.L
 const listTeamsReaders = 8
 
 // teamsOf returns the sorted team ids with a pool subject in org (a valid
-// id, checked by caller, so the filter stays within one tenant).
+// id, checked by caller, so the filter stays within one tenant), in every
+// LEDGER stream.
 func (l *Ledger) teamsOf(ctx context.Context, org string) ([]string, error) {
-	stream, err := l.JS.Stream(ctx, eventlog.LedgerStream)
+	teams, err := l.Store.Teams(ctx, org)
 	if err != nil {
 		return nil, eventlog.Unavailable(ctx, err)
 	}
-	prefix := eventlog.LedgerSubject(org, "")
-	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(prefix+"*"))
-	if err != nil {
-		return nil, eventlog.Unavailable(ctx, err)
-	}
-	teams := make([]string, 0, len(info.State.Subjects))
-	for subject := range info.State.Subjects {
-		team, ok := strings.CutPrefix(subject, prefix)
-		if !ok || team == eventlog.CatalogToken || !eventlog.ValidID(team) {
-			continue
-		}
-		teams = append(teams, team)
-	}
-	slices.Sort(teams)
 	return teams, nil
 }

@@ -22,7 +22,7 @@ import (
 // trip for the group instead of one per decision: on a hot pool, appends no
 // longer wait in line for each other's acknowledgements.
 //
-// Only where batches are cheap (groupsPay): a replicated stream stages an
+// Only where batches are cheap (batchesPay): a replicated stream stages an
 // atomic batch in memory, while a single-replica file stream stages each in a
 // file store of its own (a directory and metadata files: 1-2 ms a batch
 // measured on nats-server 2.15, more than a dozen plain appends). Replicated
@@ -64,13 +64,9 @@ func (s *Store) serveGroup(e *entry, group []*request) {
 	}
 }
 
-// groupsPay reports whether the LEDGER stream stages atomic batches in
+// batchesPay reports whether a LEDGER stream stages atomic batches in
 // memory: replicated, or in memory itself.
-func (s *Store) groupsPay(ctx context.Context) bool {
-	stream, err := s.ledgerStream(ctx)
-	if err != nil {
-		return false
-	}
+func batchesPay(stream jetstream.Stream) bool {
 	cfg := stream.CachedInfo().Config
 	// A server older than 2.12 knows no atomic batches: it would store a
 	// batch's messages one by one, all but the first unguarded. It does not
@@ -94,9 +90,13 @@ func (s *Store) commitGroup(e *entry, group []*request, errs []error) (ok bool, 
 	defer cancel()
 	cctx, ccancel := context.WithTimeout(ctx, s.appendTimeout)
 	defer ccancel()
-	if err := s.catchUp(cctx, e, e.subject, !e.loaded); err != nil {
+	err := s.place(cctx, e, true)
+	if err == nil {
+		err = s.catchUp(cctx, e, e.subject, !e.loaded)
+	}
+	if err != nil {
 		if errors.Is(err, eventlog.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			return false, fmt.Errorf("load pool %s for a group of %d within %s: %w", e.subject, len(group), s.appendTimeout, ErrLogTimeout)
+			return false, fmt.Errorf("load pool %s/%s for a group of %d within %s: %w", e.pool.Org, e.pool.Team, len(group), s.appendTimeout, ErrLogTimeout)
 		}
 		return false, nil
 	}

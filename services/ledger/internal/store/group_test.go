@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
 // replicated returns a connection to a three-node cluster whose streams are
-// replicated on all three, where group commits pay (groupsPay).
+// replicated on all three, where group commits pay (batchesPay).
 func replicated(t *testing.T) func() jetstream.JetStream {
 	t.Helper()
 	urls := testkit.NATSCluster(t, 3)
@@ -299,4 +300,38 @@ func TestGroupCommitBoundedByAppendTimeout(t *testing.T) {
 	grouped, regrouped := s.GroupStats()
 	require.Zero(t, grouped)
 	require.Zero(t, regrouped, "a group the log did not answer is not decided again one by one")
+}
+
+// On a replicated partition stream a busy pool's queued decisions are one
+// atomic batch on its partition's subject, as on the one LEDGER stream.
+func TestGroupCommitOnAPartition(t *testing.T) {
+	conn := replicated(t)
+	js := conn()
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Replicas: 3, Partitions: 3}, eventlog.LedgerStreams(3)...))
+	pl, err := OpenPlacement(t.Context(), js, 3, 3)
+	require.NoError(t, err)
+	s := New(js, slog.Default()).WithPlacement(pl)
+	seed(t, s, 55, 8)
+	e := s.entry("acme", "design")
+	e.lock <- struct{}{}
+	wait := launchAll(t, s, revitCatalog(), []int{0, 1, 2, 3, 4, 5, 6, 7})
+	queued(t, e, 7)
+	<-e.lock
+	require.Len(t, wait(), 8)
+	grouped, regrouped := s.GroupStats()
+	require.EqualValues(t, 7, grouped, "the seven that queued went as one group")
+	require.Zero(t, regrouped)
+
+	subj, stream, err := s.Place(t.Context(), "acme", "design", false)
+	require.NoError(t, err)
+	require.Equal(t, subject.LedgerStreamOf(subject.PartitionOf("acme", "design", 3)), stream)
+	charged := 0
+	_, err = eventlog.ReadSubject(t.Context(), js, stream, subj, 0, func(st eventlog.Stored) error {
+		if st.Event.GetWindowCharged() != nil {
+			charged++
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 5, charged, "55 tokens pay five charges of 10, on the partition's subject")
 }

@@ -122,7 +122,7 @@ const maxGroup = 64
 func (s *Store) lead(e *entry) {
 	var buf [maxGroup]*request
 	for group := e.queue.take(buf[:]); len(group) > 0; group = e.queue.take(buf[:]) {
-		if len(group) > 1 && s.groupsPay(group[0].ctx) {
+		if len(group) > 1 && e.batches.Load() {
 			s.serveGroup(e, group)
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
@@ -38,9 +39,13 @@ type Store struct {
 	js  jetstream.JetStream
 	log *slog.Logger
 
-	// stream is the LEDGER stream's handle, looked up once (see
-	// ledgerStream): a pool's catch-up then costs one request when nothing
-	// is new, where looking it up each time cost a stream info request too.
+	// placement finds each pool's LEDGER stream and subject; without it
+	// (WithPlacement not called) every pool is in the legacy LEDGER stream.
+	placement *Placement
+	// stream is the legacy LEDGER stream's handle when there is no
+	// placement, looked up once: a pool's catch-up then costs one request
+	// when nothing is new, where looking it up each time cost a stream info
+	// request too.
 	streamMu sync.Mutex
 	stream   jetstream.Stream
 
@@ -78,8 +83,14 @@ type entry struct {
 	lock  chan struct{}
 	queue queue
 	pool  *pool.Pool
-	// subject is the pool's LEDGER subject, built once rather than per decision.
+	// subject is the pool's LEDGER subject and stream its stream, found
+	// once (place) rather than per decision; placed once they are final.
 	subject string
+	stream  jetstream.Stream
+	placed  bool
+	// batches is whether stream takes atomic batches cheaply (batchesPay),
+	// read by the queue's leader without the lock.
+	batches atomic.Bool
 	seq     uint64 // last subject sequence folded into pool
 	loaded  bool
 	// sinceSnapshot counts the events folded since the last snapshot.
@@ -94,6 +105,12 @@ type entry struct {
 func New(js jetstream.JetStream, log *slog.Logger) *Store {
 	s := &Store{js: js, log: log, pools: map[poolKey]*entry{}, appendTimeout: DefaultAppendTimeout}
 	track(s)
+	return s
+}
+
+// WithPlacement places pools in the LEDGER streams as pl records them.
+func (s *Store) WithPlacement(pl *Placement) *Store {
+	s.placement = pl
 	return s
 }
 
@@ -143,6 +160,9 @@ func (s *Store) Decide(ctx context.Context, org, team string, now time.Time, dec
 // decideOne runs one decision on the held pool until it is appended. The
 // caller holds e.lock.
 func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide pool.Command) error {
+	if err := s.place(ctx, e, true); err != nil {
+		return err
+	}
 	subject := e.subject
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if err := backOff(ctx, attempt); err != nil {
@@ -170,7 +190,7 @@ func (s *Store) decideOne(ctx context.Context, e *entry, now time.Time, decide p
 	}
 	if e.dup != "" && s.catchUp(ctx, e, subject, true) == nil {
 		if _, ok := e.pool.Applied(e.dup); !ok {
-			// The log's duplicate window spans every subject: the id was
+			// The stream's duplicate window spans all its subjects: the id was
 			// stored for another pool's event, never this one's.
 			return fmt.Errorf("event %s: %w", e.dup, pool.ErrEventIDReused)
 		}
@@ -209,6 +229,9 @@ func (s *Store) Read(ctx context.Context, org, team string, fn func(p *pool.Pool
 		return ctx.Err()
 	}
 	defer func() { <-e.lock }()
+	if err := s.place(ctx, e, false); err != nil {
+		return err
+	}
 	if err := s.catchUp(ctx, e, e.subject, true); err != nil {
 		return err
 	}
@@ -281,11 +304,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 			}
 		}
 	}
-	stream, err := s.ledgerStream(ctx)
-	if err != nil {
-		return fmt.Errorf("load pool %s: %w", subject, eventlog.Unavailable(ctx, err))
-	}
-	last, err := eventlog.ReadStream(ctx, stream, subject, e.seq, func(st eventlog.Stored) error {
+	last, err := eventlog.ReadStream(ctx, e.stream, subject, e.seq, func(st eventlog.Stored) error {
 		e.sinceSnapshot++
 		err := e.pool.Apply(st.Event)
 		if errors.Is(err, pool.ErrRefused) {
@@ -304,9 +323,39 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 	return nil
 }
 
-// ledgerStream returns the LEDGER stream's handle, asking the server for it
-// the first time. The handle names the stream; its reads go to the server
-// each time, so keeping it reads nothing stale.
+// place finds e's subject and stream, recording the pool's placement when
+// write; until the pool is placed (a read of a pool never written) it is
+// looked up again each time. A pool found elsewhere than it was read from
+// is loaded again. The caller holds e.lock.
+func (s *Store) place(ctx context.Context, e *entry, write bool) error {
+	if e.placed {
+		return nil
+	}
+	org, team := e.pool.Org, e.pool.Team
+	subj, stream, placed := eventlog.LedgerSubject(org, team), jetstream.Stream(nil), true
+	var err error
+	if s.placement != nil {
+		var p int
+		if p, placed, err = s.placement.Of(ctx, org, team, write); err == nil {
+			subj = subject.LedgerSubjectIn(p, org, team)
+			stream, err = s.placement.Stream(ctx, p)
+		}
+	} else {
+		stream, err = s.ledgerStream(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("place pool %s/%s: %w", org, team, eventlog.Unavailable(ctx, err))
+	}
+	if subj != e.subject {
+		e.subject, e.loaded = subj, false
+	}
+	e.stream, e.placed = stream, placed
+	e.batches.Store(batchesPay(stream))
+	return nil
+}
+
+// ledgerStream returns the legacy LEDGER stream's handle, asking the server
+// for it the first time.
 func (s *Store) ledgerStream(ctx context.Context) (jetstream.Stream, error) {
 	s.streamMu.Lock()
 	defer s.streamMu.Unlock()
@@ -326,7 +375,7 @@ func (s *Store) entry(org, team string) *entry {
 	defer s.mu.Unlock()
 	e, ok := s.pools[key]
 	if !ok {
-		e = &entry{lock: make(chan struct{}, 1), pool: pool.New(org, team), subject: eventlog.LedgerSubject(org, team)}
+		e = &entry{lock: make(chan struct{}, 1), pool: pool.New(org, team)}
 		s.pools[key] = e
 	}
 	return e
