@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,9 +37,11 @@ type proc struct {
 	bin  string
 	args []string
 	env  []string
-	// addr is what ready waits on: a gRPC health check, or for NATS a TCP accept.
-	addr string
-	grpc bool
+	// addr is what ready waits on: a gRPC health check, or for NATS a TCP
+	// accept, or when health is set a 200 from that URL.
+	addr   string
+	grpc   bool
+	health string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -123,6 +126,9 @@ func (p *proc) ready(r *run, done chan struct{}) error {
 func (p *proc) answers() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if p.health != "" {
+		return httpOK(ctx, p.health)
+	}
 	if !p.grpc {
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.addr)
 		if err == nil {
@@ -137,6 +143,19 @@ func (p *proc) answers() bool {
 	defer func() { _ = conn.Close() }()
 	r, err := grpc_health_v1.NewHealthClient(conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{})
 	return err == nil && r.GetStatus() == grpc_health_v1.HealthCheckResponse_SERVING
+}
+
+func httpOK(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // buildAll builds the four services and nats-server (whose module root is
