@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,8 +30,9 @@ const clusterRate = 100
 // LEDGER and, with a ClickHouse cluster, a ClickHouse replica, each with
 // SIGKILL and started again; then no authorized charge may be lost or
 // doubled, no pool below zero, ClickHouse equal to the ledger per team,
-// every stream replicated on every node and current, and the streams'
-// leaders on more than one node.
+// no call hanging to its deadline (DESIGN's invariant 9: a dependency down
+// gives a prompt retryable error), every stream replicated on every node and
+// current, and the streams' leaders on more than one node.
 func TestClusterChaos(t *testing.T) {
 	full := durationOf(t, *clusterDuration, "CLUSTER_DURATION")
 	began := time.Now()
@@ -61,6 +63,11 @@ func TestClusterChaos(t *testing.T) {
 		sum.ledgerSeq = log.last
 		t.Run("clickhouse", func(t *testing.T) { checkClickHouse(t, s.ch.conn, log) })
 	})
+	for _, o := range outages {
+		t.Run("no-hang-"+o.p.name, func(t *testing.T) {
+			assert.Zero(t, figuresOf(o, answers).timeouts, "calls that hung to their deadline while %s was down", o.p.name)
+		})
+	}
 	t.Run("replication", func(t *testing.T) { sum.leaders = checkReplication(t, s) })
 	phase("checked")
 	sum.print(t)
