@@ -56,20 +56,22 @@ func clusterPlan(duration time.Duration, chReplicas int) (steps []step, load tim
 	return steps, time.Duration(cycles) * length
 }
 
-// leadingNATS is the node leading the first LEDGER stream: killing it moves
-// the appends' leader under load.
+// leadingNATS is the node leading the busiest LEDGER stream: killing it
+// moves the appends' leader under load.
 func leadingNATS(s *stack) *proc {
 	nc := s.connect(natsauth.Reader)
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(s.t.Context(), 10*time.Second)
 	defer cancel()
-	if streams := s.existing(ctx, s.jetStream(nc), subject.LedgerStreamOf); len(streams) > 0 {
-		if c := streams[0].CachedInfo().Cluster; c != nil {
-			for _, n := range s.natsNodes {
-				if n.name == c.Leader {
-					return n
-				}
-			}
+	var busiest *jetstream.StreamInfo
+	for _, st := range s.existing(ctx, s.jetStream(nc), subject.LedgerStreamOf) {
+		if info := st.CachedInfo(); busiest == nil || info.State.Msgs > busiest.State.Msgs {
+			busiest = info
+		}
+	}
+	for _, n := range s.natsNodes {
+		if busiest != nil && busiest.Cluster != nil && n.name == busiest.Cluster.Leader {
+			return n
 		}
 	}
 	return s.natsNodes[len(s.natsNodes)-1]
@@ -115,15 +117,23 @@ func checkReplication(t *testing.T, s *stack) map[string][]string {
 		}
 	}
 	assert.Empty(t, notCurrent(infos, s.cfg.natsNodes), "streams without a leader and every replica current")
-	leaders := map[string][]string{}
 	for _, info := range infos {
 		assert.Equal(t, s.cfg.natsNodes, info.Config.Replicas, "stream %s's replicas", info.Config.Name)
+	}
+	leaders := leadersOf(infos)
+	if len(infos) >= 3 {
+		assert.Greater(t, len(leaders), 1, "nodes leading the %d streams: %v", len(infos), leaders)
+	}
+	return leaders
+}
+
+// leadersOf are the streams each node leads.
+func leadersOf(infos []*jetstream.StreamInfo) map[string][]string {
+	leaders := map[string][]string{}
+	for _, info := range infos {
 		if info.Cluster != nil && info.Cluster.Leader != "" {
 			leaders[info.Cluster.Leader] = append(leaders[info.Cluster.Leader], info.Config.Name)
 		}
-	}
-	if len(infos) >= 3 {
-		assert.Greater(t, len(leaders), 1, "nodes leading the %d streams: %v", len(infos), leaders)
 	}
 	return leaders
 }

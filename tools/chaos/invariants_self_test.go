@@ -1,8 +1,10 @@
 package chaos
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
@@ -42,4 +44,28 @@ func TestLedgerChecksFindFaults(t *testing.T) {
 	require.Len(t, f.twice["twice"], 2)
 	require.Len(t, f.negative, 1)
 	require.Equal(t, teamTotals{Charges: 5, Tokens: 12}, l.charges["design"])
+}
+
+// The cluster checks find a stream without a leader, one short of a
+// replica and one with a replica behind, and who leads what.
+func TestClusterChecksFindFaults(t *testing.T) {
+	info := func(name, leader string, replicas ...*jetstream.PeerInfo) *jetstream.StreamInfo {
+		return &jetstream.StreamInfo{Config: jetstream.StreamConfig{Name: name},
+			Cluster: &jetstream.ClusterInfo{Leader: leader, Replicas: replicas}}
+	}
+	current := &jetstream.PeerInfo{Name: "nats-1", Current: true}
+	infos := []*jetstream.StreamInfo{
+		info("OK", "nats-0", current, &jetstream.PeerInfo{Name: "nats-2", Current: true}),
+		info("LEADERLESS", "", current, current),
+		info("SHORT", "nats-0", current),
+		info("BEHIND", "nats-2", current, &jetstream.PeerInfo{Name: "nats-0"}),
+		{Config: jetstream.StreamConfig{Name: "UNCLUSTERED"}},
+	}
+	bad := notCurrent(infos, 3)
+	require.Len(t, bad, 4)
+	for i, name := range []string{"LEADERLESS", "SHORT", "BEHIND", "UNCLUSTERED"} {
+		require.True(t, strings.HasPrefix(bad[i], name+":"), bad[i])
+	}
+	require.Empty(t, notCurrent(infos[:1], 3))
+	require.Equal(t, map[string][]string{"nats-0": {"OK", "SHORT"}, "nats-2": {"BEHIND"}}, leadersOf(infos))
 }
