@@ -15,8 +15,9 @@ type clickHouseTarget struct {
 	conn driver.Conn
 	// env is reporting's configuration for it.
 	env []string
-	// replicas are ClickHouse processes the cluster schedule kills in turn;
-	// none for the shared server of `make clickhouse`.
+	// replicas are the ClickHouse cluster's replicas the cluster schedule
+	// kills in turn (procs whose rig kills and starts them, ready when their
+	// native port accepts); none for the shared server of `make clickhouse`.
 	replicas []*proc
 }
 

@@ -1,8 +1,10 @@
 package chaos
 
 import (
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -68,4 +70,32 @@ func TestClusterChecksFindFaults(t *testing.T) {
 	}
 	require.Empty(t, notCurrent(infos[:1], 3))
 	require.Equal(t, map[string][]string{"nats-0": {"OK", "SHORT"}, "nats-2": {"BEHIND"}}, leadersOf(infos))
+}
+
+// listenerRig is a rigged component: a TCP listener on addr.
+type listenerRig struct {
+	addr  string
+	l     net.Listener
+	kills int
+}
+
+func (r *listenerRig) Kill() error { r.kills++; return r.l.Close() }
+
+func (r *listenerRig) Start() (err error) {
+	r.l, err = net.Listen("tcp", r.addr)
+	return err
+}
+
+// A component another rig runs is killed and started through that rig,
+// and counts as back once its address accepts again.
+func TestRiggedComponentBounces(t *testing.T) {
+	r := &listenerRig{addr: freeAddr(t)}
+	require.NoError(t, r.Start())
+	p := &proc{name: "rigged", addr: r.addr, rig: r}
+	o, err := bounce(p, 10*time.Millisecond)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.l.Close() })
+	require.Equal(t, 1, r.kills)
+	require.GreaterOrEqual(t, o.back.Sub(o.killed), 10*time.Millisecond)
+	require.True(t, p.answers(), "the rigged component accepts again")
 }

@@ -42,6 +42,9 @@ type proc struct {
 	addr   string
 	grpc   bool
 	health string
+	// rig, when set, runs the component instead (a ClickHouse replica of
+	// the dev cluster): kill and start go through it, ready waits on addr.
+	rig rigged
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -49,9 +52,22 @@ type proc struct {
 	runs []*run
 }
 
+// rigged is a component another rig runs: Kill ends it with SIGKILL,
+// Start starts it again.
+type rigged interface {
+	Kill() error
+	Start() error
+}
+
 // start begins a new life and waits until it is ready; it may run on any
 // goroutine, so it returns its failure.
 func (p *proc) start() error {
+	if p.rig != nil {
+		if err := p.rig.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", p.name, err)
+		}
+		return p.ready(&run{out: &testkit.Output{}}, nil)
+	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
 	r := &run{out: &testkit.Output{}, start: time.Now()}
@@ -76,6 +92,9 @@ func (p *proc) start() error {
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() error {
+	if p.rig != nil {
+		return p.rig.Kill()
+	}
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.mu.Unlock()
