@@ -26,7 +26,7 @@ var clusterLayout = stackConfig{natsNodes: 3, reporting: 2}
 const clusterRate = 100
 
 // TestClusterChaos kills, one at a time under load, a NATS node (the one
-// leading LEDGER), a ledger replica, the reporting replica projecting
+// leading the busiest LEDGER stream), a ledger replica, the reporting replica projecting
 // LEDGER and, with a ClickHouse cluster, a ClickHouse replica, each with
 // SIGKILL and started again; then no authorized charge may be lost or
 // doubled, no pool below zero, ClickHouse equal to the ledger per team,
