@@ -65,7 +65,9 @@ func (s *stack) services() []*proc {
 
 // startStack starts nats-server (or a cluster of them), two ledger
 // replicas, ingestion (calling the first replica and following the ring),
-// alerting and reporting, each as its own NATS identity.
+// alerting and reporting, each as its own NATS identity. Each service takes
+// its free port just before it starts, so that little time is left for
+// another program to take it.
 func startStack(t *testing.T, bin string, cfg stackConfig) *stack {
 	t.Helper()
 	if cfg.clickhouse == nil {
@@ -75,16 +77,23 @@ func startStack(t *testing.T, bin string, cfg stackConfig) *stack {
 	s := &stack{t: t, cfg: cfg, seeds: t.TempDir(), ch: ch}
 	s.natsNodes = s.natsServers(bin)
 	s.nats = s.natsNodes[0]
-	s.ledgerA = s.service(bin, "ledger-a", "ledger", s.ledgerEnv("ledger-a")...)
-	s.ledgerB = s.service(bin, "ledger-b", "ledger", s.ledgerEnv("ledger-b")...)
+	// A cluster's nodes are ready only together: each waits for the others.
+	var g errgroup.Group
+	for _, p := range s.natsNodes {
+		t.Cleanup(p.stop)
+		g.Go(p.start)
+	}
+	require.NoError(t, g.Wait())
+	s.ledgerA = s.run(s.service(bin, "ledger-a", "ledger", s.ledgerEnv("ledger-a")...))
+	s.ledgerB = s.run(s.service(bin, "ledger-b", "ledger", s.ledgerEnv("ledger-b")...))
 	// No per-key rate limit: what sheds the load is ingestion's in-flight
 	// bound, set low enough that a burst a race-instrumented test can send
 	// on two cores goes past it.
-	s.ingestion = s.service(bin, "ingestion", "ingestion", append(s.layout("TOKENMETER_REPLICAS", true),
+	s.ingestion = s.run(s.service(bin, "ingestion", "ingestion", append(s.layout("TOKENMETER_REPLICAS", true),
 		"TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr, "TOKENMETER_LEDGER_RING=true",
 		"TOKENMETER_LEDGER_API_KEY="+devstack.ServiceKey, "TOKENMETER_RATE_LIMIT=0",
-		fmt.Sprintf("TOKENMETER_MAX_IN_FLIGHT=%d", maxInFlight))...)
-	s.alerting = s.service(bin, "alerting", "alerting", s.layout("TOKENMETER_STREAM_REPLICAS", false)...)
+		fmt.Sprintf("TOKENMETER_MAX_IN_FLIGHT=%d", maxInFlight))...))
+	s.alerting = s.run(s.service(bin, "alerting", "alerting", s.layout("TOKENMETER_STREAM_REPLICAS", false)...))
 	for i := range max(cfg.reporting, 1) {
 		name := "reporting"
 		if i > 0 {
@@ -93,23 +102,17 @@ func startStack(t *testing.T, bin string, cfg stackConfig) *stack {
 		r := s.service(bin, name, "reporting", append(append(s.layout("TOKENMETER_REPLICAS", false), ch.env...),
 			"TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr, "TOKENMETER_LEDGER_API_KEY="+devstack.ReportingKey)...)
 		r.args = []string{"-console-listen="} // no console: its default port is shared
-		s.reportings = append(s.reportings, r)
+		s.reportings = append(s.reportings, s.run(r))
 	}
 	s.reporting = s.reportings[0]
-	for _, p := range s.natsNodes {
-		t.Cleanup(p.stop)
-	}
-	// A cluster's nodes are ready only together: each waits for the others.
-	var g errgroup.Group
-	for _, p := range s.natsNodes {
-		g.Go(p.start)
-	}
-	require.NoError(t, g.Wait())
-	for _, p := range s.services() {
-		t.Cleanup(p.stop)
-		require.NoError(t, p.start())
-	}
 	return s
+}
+
+// run starts p, to be stopped when the test ends.
+func (s *stack) run(p *proc) *proc {
+	s.t.Cleanup(p.stop)
+	require.NoError(s.t, p.start())
+	return p
 }
 
 // service is one service process as identity, on a port of its own.
