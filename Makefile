@@ -49,6 +49,12 @@ CHAOS_DURATION ?= 3m
 chaos: clickhouse ## kill every component with SIGKILL under load for CHAOS_DURATION, then check the invariants (tools/chaos)
 	cd tools && go test -count=1 -timeout 60m -run '^TestChaos$$' -v ./chaos -args -chaos.duration=$(CHAOS_DURATION)
 
+CLUSTER_DURATION ?= 4m
+
+.PHONY: test-cluster
+test-cluster: clickhouse ## kill NATS nodes, ledger and reporting replicas of a 3-node cluster in turn under load for CLUSTER_DURATION, then check the invariants (tools/chaos)
+	cd tools && go test -count=1 -timeout 60m -run '^TestClusterChaos$$' -v ./chaos -args -cluster.duration=$(CLUSTER_DURATION)
+
 .PHONY: fuzz
 fuzz: clickhouse ## run every fuzz target for FUZZTIME each (make test runs only their seed corpora)
 	@tools/fuzz.sh "$(FUZZTIME)" $(MODULES)

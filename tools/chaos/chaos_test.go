@@ -9,27 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
-	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
 var duration = flag.Duration("chaos.duration", 0,
 	"run the full schedule for this long (default $CHAOS_DURATION; 0: the short schedule of make test)")
-
-func chaosDuration(t *testing.T) time.Duration {
-	if *duration != 0 {
-		return *duration
-	}
-	if v := os.Getenv("CHAOS_DURATION"); v != "" {
-		d, err := time.ParseDuration(v)
-		require.NoError(t, err, "CHAOS_DURATION")
-		return d
-	}
-	return 0
-}
 
 // The load of the run: launches a second from workers launchers, users per
 // team, tokens in each team's pack (drained within a short run), and the
@@ -44,13 +30,12 @@ const (
 )
 
 func TestChaos(t *testing.T) {
-	steps, loadFor := plan(chaosDuration(t))
+	steps, loadFor := plan(durationOf(t, *duration, "CHAOS_DURATION"))
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
 	bin := buildAll(t)
 	phase("built")
-	ch, database := testkit.ClickHouse(t)
-	s := startStack(t, bin, database)
+	s := startStack(t, bin, stackConfig{natsNodes: 1, reporting: 1})
 	phase("started")
 	s.seed(tokens, users)
 	phase("seeded")
@@ -77,7 +62,7 @@ func TestChaos(t *testing.T) {
 		checkLedger(t, s, answers, log)
 		sum.ledgerSeq = log.last
 		phase("ledger checked")
-		t.Run("clickhouse", func(t *testing.T) { checkClickHouse(t, ch, log) })
+		t.Run("clickhouse", func(t *testing.T) { checkClickHouse(t, s.ch.conn, log) })
 		phase("clickhouse checked")
 	})
 	for _, o := range outages {
@@ -141,18 +126,11 @@ func (s *stack) execute(t *testing.T, l *load, steps []step, start time.Time) ([
 				mu.Unlock()
 				return
 			}
-			p := st.pick(s)
-			o := outage{p: p, killed: time.Now()}
-			if err := p.kill(); err != nil {
+			o, err := bounce(st.pick(s), st.down)
+			if err != nil {
 				t.Error(err)
 				return
 			}
-			time.Sleep(st.down)
-			if err := p.start(); err != nil {
-				t.Error(err)
-				return
-			}
-			o.back = time.Now()
 			mu.Lock()
 			outages = append(outages, o)
 			mu.Unlock()
@@ -160,6 +138,20 @@ func (s *stack) execute(t *testing.T, l *load, steps []step, start time.Time) ([
 	}
 	wg.Wait()
 	return outages, burst, rss
+}
+
+// bounce kills p, waits down and starts it again.
+func bounce(p *proc, down time.Duration) (outage, error) {
+	o := outage{p: p, killed: time.Now()}
+	if err := p.kill(); err != nil {
+		return o, err
+	}
+	time.Sleep(down)
+	if err := p.start(); err != nil {
+		return o, err
+	}
+	o.back = time.Now()
+	return o, nil
 }
 
 // answered counts the final answers by outcome.

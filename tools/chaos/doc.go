@@ -7,6 +7,12 @@
 // and the projections equal the ledger, and that outages were answered fast,
 // overload shed, restarts cheap and every loss and recovery logged once.
 //
-// `go test ./chaos` (and so `make test`) runs a short schedule;
-// `make chaos` runs the full one for CHAOS_DURATION.
+// TestClusterChaos does the same on a three-node NATS cluster with every
+// stream replicated on all three and two reporting replicas, killing a NATS
+// node, a ledger replica and a reporting replica in turn, and checks the
+// streams' replication and the spread of their leaders too.
+//
+// `go test ./chaos` (and so `make test`) runs a short schedule of each;
+// `make chaos` and `make test-cluster` run the full ones for CHAOS_DURATION
+// and CLUSTER_DURATION.
 package chaos

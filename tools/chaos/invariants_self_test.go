@@ -1,8 +1,12 @@
 package chaos
 
 import (
+	"net"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
@@ -42,4 +46,56 @@ func TestLedgerChecksFindFaults(t *testing.T) {
 	require.Len(t, f.twice["twice"], 2)
 	require.Len(t, f.negative, 1)
 	require.Equal(t, teamTotals{Charges: 5, Tokens: 12}, l.charges["design"])
+}
+
+// The cluster checks find a stream without a leader, one short of a
+// replica and one with a replica behind, and who leads what.
+func TestClusterChecksFindFaults(t *testing.T) {
+	info := func(name, leader string, replicas ...*jetstream.PeerInfo) *jetstream.StreamInfo {
+		return &jetstream.StreamInfo{Config: jetstream.StreamConfig{Name: name},
+			Cluster: &jetstream.ClusterInfo{Leader: leader, Replicas: replicas}}
+	}
+	current := &jetstream.PeerInfo{Name: "nats-1", Current: true}
+	infos := []*jetstream.StreamInfo{
+		info("OK", "nats-0", current, &jetstream.PeerInfo{Name: "nats-2", Current: true}),
+		info("LEADERLESS", "", current, current),
+		info("SHORT", "nats-0", current),
+		info("BEHIND", "nats-2", current, &jetstream.PeerInfo{Name: "nats-0"}),
+		{Config: jetstream.StreamConfig{Name: "UNCLUSTERED"}},
+	}
+	bad := notCurrent(infos, 3)
+	require.Len(t, bad, 4)
+	for i, name := range []string{"LEADERLESS", "SHORT", "BEHIND", "UNCLUSTERED"} {
+		require.True(t, strings.HasPrefix(bad[i], name+":"), bad[i])
+	}
+	require.Empty(t, notCurrent(infos[:1], 3))
+	require.Equal(t, map[string][]string{"nats-0": {"OK", "SHORT"}, "nats-2": {"BEHIND"}}, leadersOf(infos))
+}
+
+// listenerRig is a rigged component: a TCP listener on addr.
+type listenerRig struct {
+	addr  string
+	l     net.Listener
+	kills int
+}
+
+func (r *listenerRig) Kill() error { r.kills++; return r.l.Close() }
+
+func (r *listenerRig) Start() (err error) {
+	r.l, err = net.Listen("tcp", r.addr)
+	return err
+}
+
+// A component another rig runs is killed and started through that rig,
+// and counts as back once its address accepts again.
+func TestRiggedComponentBounces(t *testing.T) {
+	r := &listenerRig{addr: freeAddr(t)}
+	require.NoError(t, r.Start())
+	p := &proc{name: "rigged", addr: r.addr, rig: r}
+	o, err := bounce(p, 10*time.Millisecond)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.l.Close() })
+	require.Equal(t, 1, r.kills)
+	require.GreaterOrEqual(t, o.back.Sub(o.killed), 10*time.Millisecond)
+	require.True(t, p.answers(), "the rigged component accepts again")
 }

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -16,6 +18,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/tools/devstack"
 )
@@ -39,24 +42,45 @@ type ledgerLog struct {
 	charges   map[string]teamTotals
 	packs     map[string]int64 // tokens added, by team
 	negative  []string         // events that left a pool below zero
-	last      uint64
+	last      uint64           // the LEDGER streams' last sequences, summed
 }
 
+// readLedger reads every LEDGER stream there is: the one-stream layout's
+// and each partition's.
 func readLedger(t *testing.T, s *stack) *ledgerLog {
 	t.Helper()
 	nc := s.connect("reader")
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	stream, err := s.jetStream(nc).Stream(ctx, eventlog.LedgerStream)
-	require.NoError(t, err)
 	l := &ledgerLog{decisions: map[string][]decided{}, charges: map[string]teamTotals{}, packs: map[string]int64{}}
-	l.last, err = eventlog.ReadStream(ctx, stream, "ledger.>", 0, func(st eventlog.Stored) error {
-		l.add(st)
-		return nil
-	})
-	require.NoError(t, err)
+	streams := s.existing(ctx, s.jetStream(nc), subject.LedgerStreamOf)
+	require.NotEmpty(t, streams, "no LEDGER stream")
+	for _, stream := range streams {
+		last, err := eventlog.ReadStream(ctx, stream, "ledger.>", 0, func(st eventlog.Stored) error {
+			l.add(st)
+			return nil
+		})
+		require.NoError(t, err)
+		l.last += last
+	}
 	return l
+}
+
+// existing are the streams of one kind (LEDGER, USAGE: named by nameOf
+// from a partition) that exist: the one-stream layout's and each of
+// cfg.partitions'.
+func (s *stack) existing(ctx context.Context, js jetstream.JetStream, nameOf func(int) string) []jetstream.Stream {
+	var out []jetstream.Stream
+	for p := subject.Unpartitioned; p < s.cfg.partitions; p++ {
+		stream, err := js.Stream(ctx, nameOf(p))
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			continue
+		}
+		require.NoError(s.t, err, "stream %s", nameOf(p))
+		out = append(out, stream)
+	}
+	return out
 }
 
 func (l *ledgerLog) add(st eventlog.Stored) {

@@ -169,7 +169,7 @@ func checkLogged(t *testing.T, s *stack, o outage, answers []attempt) {
 	const noticed = 7 * time.Second
 	switch o.p {
 	case s.nats:
-		for _, p := range s.procs()[1:] {
+		for _, p := range s.services() {
 			once(p, "nats disconnected", "nats reconnected", true)
 		}
 		for _, stream := range []string{"LEDGER", "USAGE"} {
@@ -193,7 +193,7 @@ func checkLogged(t *testing.T, s *stack, o outage, answers []attempt) {
 		// Ingestion (-ledger-ring) sends ledger-b's pools elsewhere the same way.
 		once(s.ingestion, "ledger replica left ingestion's view", "ledger replica joined ingestion's view", o.back.Sub(o.killed) > noticed, "replica", "ledger-b")
 	}
-	for _, p := range s.procs()[1:] {
+	for _, p := range s.services() {
 		for _, r := range p.spanning(o.killed, to) {
 			assert.Empty(t, r.repeated(o.killed, to), "%s repeated warnings while %s was down", p.name, o.p.name)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,9 +37,14 @@ type proc struct {
 	bin  string
 	args []string
 	env  []string
-	// addr is what ready waits on: a gRPC health check, or for NATS a TCP accept.
-	addr string
-	grpc bool
+	// addr is what ready waits on: a gRPC health check, or for NATS a TCP
+	// accept, or when health is set a 200 from that URL.
+	addr   string
+	grpc   bool
+	health string
+	// rig, when set, runs the component instead (a ClickHouse replica of
+	// the dev cluster): kill and start go through it, ready waits on addr.
+	rig rigged
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -46,9 +52,22 @@ type proc struct {
 	runs []*run
 }
 
+// rigged is a component another rig runs: Kill ends it with SIGKILL,
+// Start starts it again.
+type rigged interface {
+	Kill() error
+	Start() error
+}
+
 // start begins a new life and waits until it is ready; it may run on any
 // goroutine, so it returns its failure.
 func (p *proc) start() error {
+	if p.rig != nil {
+		if err := p.rig.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", p.name, err)
+		}
+		return p.ready(&run{out: &testkit.Output{}}, nil)
+	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
 	r := &run{out: &testkit.Output{}, start: time.Now()}
@@ -73,6 +92,9 @@ func (p *proc) start() error {
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() error {
+	if p.rig != nil {
+		return p.rig.Kill()
+	}
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.mu.Unlock()
@@ -123,6 +145,9 @@ func (p *proc) ready(r *run, done chan struct{}) error {
 func (p *proc) answers() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if p.health != "" {
+		return httpOK(ctx, p.health)
+	}
 	if !p.grpc {
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.addr)
 		if err == nil {
@@ -137,6 +162,19 @@ func (p *proc) answers() bool {
 	defer func() { _ = conn.Close() }()
 	r, err := grpc_health_v1.NewHealthClient(conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{})
 	return err == nil && r.GetStatus() == grpc_health_v1.HealthCheckResponse_SERVING
+}
+
+func httpOK(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // buildAll builds the four services and nats-server (whose module root is

@@ -2,9 +2,8 @@ package chaos
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -26,81 +25,122 @@ var (
 	products = map[string]int64{"REVIT": 3, "ACAD": 2, "CIVIL3D": 5}
 )
 
+// stackConfig is the layout a run starts: TestChaos's one NATS server and
+// one reporting process, or TestClusterChaos's cluster.
+type stackConfig struct {
+	// natsNodes is 1 (one server) or 3 (a cluster: routes, every stream and
+	// bucket replicated on all three through the services' replica flags).
+	natsNodes int
+	// reporting replicas share the projection through leases.
+	reporting int
+	// partitions splits LEDGER and USAGE (the ledger's and ingestion's
+	// -partitions); 0 keeps one stream each.
+	partitions int
+	// clickhouse is where reporting projects; nil: a fresh database on the
+	// shared server (oneClickHouse).
+	clickhouse func(*testing.T) clickHouseTarget
+}
+
 // stack is every process of the suite and what they share.
 type stack struct {
-	t        *testing.T
-	natsURL  string
-	seeds    string // directory of each identity's nkey seed
-	database string // the ClickHouse database reporting projects into
+	t       *testing.T
+	cfg     stackConfig
+	natsURL string // every node's URL, comma-separated
+	seeds   string // directory of each identity's nkey seed
+	ch      clickHouseTarget
 
 	nats, ledgerA, ledgerB, ingestion, reporting, alerting *proc
+	// natsNodes are all the NATS servers (nats first), reportings all the
+	// reporting replicas (reporting first).
+	natsNodes, reportings []*proc
 }
 
 // procs lists the components in the order they start.
-func (s *stack) procs() []*proc {
-	return []*proc{s.nats, s.ledgerA, s.ledgerB, s.ingestion, s.alerting, s.reporting}
+func (s *stack) procs() []*proc { return append(slices.Clone(s.natsNodes), s.services()...) }
+
+// services are the processes that depend on NATS: every one but its servers.
+func (s *stack) services() []*proc {
+	return append([]*proc{s.ledgerA, s.ledgerB, s.ingestion, s.alerting}, s.reportings...)
 }
 
-// startStack starts nats-server, two ledger replicas, ingestion (calling the
-// first replica), alerting and reporting, each as its own NATS identity.
-func startStack(t *testing.T, bin, database string) *stack {
+// startStack starts nats-server (or a cluster of them), two ledger
+// replicas, ingestion (calling the first replica and following the ring),
+// alerting and reporting, each as its own NATS identity. Each service takes
+// its free port just before it starts, so that little time is left for
+// another program to take it.
+func startStack(t *testing.T, bin string, cfg stackConfig) *stack {
 	t.Helper()
-	s := &stack{t: t, seeds: t.TempDir(), database: database}
-	s.nats = s.natsServer(bin)
-	common := func(identity, listen string) []string {
-		return []string{"TOKENMETER_NATS_URL=" + s.natsURL, "TOKENMETER_API_KEYS=" + devstack.APIKeys(),
-			"TOKENMETER_LISTEN=" + listen, "TOKENMETER_LOG_LEVEL=info",
-			"TOKENMETER_NATS_CREDS=" + natsauth.SeedFile(s.seeds, identity), "TOKENMETER_USER_HASH_KEY=" + testkit.UserHashKey}
+	if cfg.clickhouse == nil {
+		cfg.clickhouse = oneClickHouse
 	}
-	svc := func(name, identity string, env ...string) *proc {
-		addr := freeAddr(t)
-		return &proc{name: name, bin: filepath.Join(bin, identity), addr: addr, grpc: true,
-			env: append(common(identity, addr), env...)}
+	ch := cfg.clickhouse(t)
+	s := &stack{t: t, cfg: cfg, seeds: t.TempDir(), ch: ch}
+	s.natsNodes = s.natsServers(bin)
+	s.nats = s.natsNodes[0]
+	// A cluster's nodes are ready only together: each waits for the others.
+	var g errgroup.Group
+	for _, p := range s.natsNodes {
+		t.Cleanup(p.stop)
+		g.Go(p.start)
 	}
-	replica := func(id string) []string {
-		return []string{"TOKENMETER_REPLICA_ID=" + id, "TOKENMETER_PEER_API_KEY=" + devstack.ServiceKey}
-	}
-	s.ledgerA = svc("ledger-a", "ledger", replica("ledger-a")...)
-	s.ledgerB = svc("ledger-b", "ledger", replica("ledger-b")...)
+	require.NoError(t, g.Wait())
+	s.ledgerA = s.run(s.service(bin, "ledger-a", "ledger", s.ledgerEnv("ledger-a")...))
+	s.ledgerB = s.run(s.service(bin, "ledger-b", "ledger", s.ledgerEnv("ledger-b")...))
 	// No per-key rate limit: what sheds the load is ingestion's in-flight
 	// bound, set low enough that a burst a race-instrumented test can send
 	// on two cores goes past it.
-	s.ingestion = svc("ingestion", "ingestion", "TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr, "TOKENMETER_LEDGER_RING=true",
+	s.ingestion = s.run(s.service(bin, "ingestion", "ingestion", append(s.layout("TOKENMETER_REPLICAS", true),
+		"TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr, "TOKENMETER_LEDGER_RING=true",
 		"TOKENMETER_LEDGER_API_KEY="+devstack.ServiceKey, "TOKENMETER_RATE_LIMIT=0",
-		fmt.Sprintf("TOKENMETER_MAX_IN_FLIGHT=%d", maxInFlight))
-	s.alerting = svc("alerting", "alerting")
-	s.reporting = svc("reporting", "reporting", "TOKENMETER_CLICKHOUSE_ADDR="+testkit.ClickHouseAddr(),
-		"TOKENMETER_CLICKHOUSE_DATABASE="+database, "TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr,
-		"TOKENMETER_LEDGER_API_KEY="+devstack.ReportingKey)
-	s.reporting.args = []string{"-console-listen="} // no console: its default port is shared
-	for _, p := range s.procs() {
-		t.Cleanup(p.stop)
-		require.NoError(t, p.start())
+		fmt.Sprintf("TOKENMETER_MAX_IN_FLIGHT=%d", maxInFlight))...))
+	s.alerting = s.run(s.service(bin, "alerting", "alerting", s.layout("TOKENMETER_STREAM_REPLICAS", false)...))
+	for i := range max(cfg.reporting, 1) {
+		name := "reporting"
+		if i > 0 {
+			name = fmt.Sprintf("reporting-%c", 'a'+i)
+		}
+		r := s.service(bin, name, "reporting", append(append(s.layout("TOKENMETER_REPLICAS", false), ch.env...),
+			"TOKENMETER_LEDGER_ADDR="+s.ledgerA.addr, "TOKENMETER_LEDGER_API_KEY="+devstack.ReportingKey)...)
+		r.args = []string{"-console-listen="} // no console: its default port is shared
+		s.reportings = append(s.reportings, s.run(r))
 	}
+	s.reporting = s.reportings[0]
 	return s
 }
 
-// natsServer configures nats-server with JetStream, a store that outlives
-// its restarts, and one nkey user per identity with libs/natsauth's
-// permissions (the shipped auth.conf, its keys from the environment).
-func (s *stack) natsServer(bin string) *proc {
-	t := s.t
-	pubs, err := natsauth.WriteSeeds(s.seeds, natsauth.Names()...)
-	require.NoError(t, err)
-	addr := freeAddr(t)
-	_, port, _ := strings.Cut(addr, ":")
-	dir := t.TempDir()
-	conf := fmt.Sprintf("host: 127.0.0.1\nport: %s\nserver_name: chaos\nmax_payload: 1MB\n"+
-		"jetstream { store_dir: %q }\n%s", port, filepath.Join(dir, "store"), natsauth.Conf())
-	path := filepath.Join(dir, "nats.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+// run starts p, to be stopped when the test ends.
+func (s *stack) run(p *proc) *proc {
+	s.t.Cleanup(p.stop)
+	require.NoError(s.t, p.start())
+	return p
+}
+
+// service is one service process as identity, on a port of its own.
+func (s *stack) service(bin, name, identity string, env ...string) *proc {
+	addr := freeAddr(s.t)
+	common := []string{"TOKENMETER_NATS_URL=" + s.natsURL, "TOKENMETER_API_KEYS=" + devstack.APIKeys(),
+		"TOKENMETER_LISTEN=" + addr, "TOKENMETER_LOG_LEVEL=info",
+		"TOKENMETER_NATS_CREDS=" + natsauth.SeedFile(s.seeds, identity), "TOKENMETER_USER_HASH_KEY=" + testkit.UserHashKey}
+	return &proc{name: name, bin: filepath.Join(bin, identity), addr: addr, grpc: true, env: append(common, env...)}
+}
+
+func (s *stack) ledgerEnv(id string) []string {
+	return append(s.layout("TOKENMETER_STREAM_REPLICAS", true),
+		"TOKENMETER_REPLICA_ID="+id, "TOKENMETER_PEER_API_KEY="+devstack.ServiceKey)
+}
+
+// layout is a service's share of the stack's layout: its replica flag
+// (named replicas) set to the cluster's size, and the partitions when the
+// service writes partitioned streams.
+func (s *stack) layout(replicas string, partitioned bool) []string {
 	var env []string
-	for name, pub := range pubs {
-		env = append(env, natsauth.NkeyEnv(name)+"="+pub)
+	if s.cfg.natsNodes > 1 {
+		env = append(env, fmt.Sprintf("%s=%d", replicas, s.cfg.natsNodes))
 	}
-	s.natsURL = "nats://" + addr
-	return &proc{name: "nats", bin: filepath.Join(bin, "nats-server"), args: []string{"-c", path},
-		env: env, addr: addr}
+	if partitioned && s.cfg.partitions > 1 {
+		env = append(env, fmt.Sprintf("TOKENMETER_PARTITIONS=%d", s.cfg.partitions))
+	}
+	return env
 }
 
 // seed sets the products' rates, gives each team a pack of tokens tokens and

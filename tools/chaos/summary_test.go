@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ type summary struct {
 	refused      int
 	worstRefusal time.Duration
 	rss          int64
+	leaders      map[string][]string // a cluster's streams by leading node
 }
 
 func (s summary) print(t *testing.T) {
@@ -37,8 +40,13 @@ func (s summary) print(t *testing.T) {
 	for _, r := range s.resumes {
 		fmt.Fprintf(&b, "  reporting restart resumed LEDGER after %d (last sequence at the kill %d)\n", r[0], r[1])
 	}
-	fmt.Fprintf(&b, "  burst: %d admitted, %d refused (slowest refusal %s), ingestion peak RSS %d MiB\n",
-		s.admitted, s.refused, s.worstRefusal.Round(time.Millisecond), s.rss>>20)
+	if s.admitted+s.refused > 0 {
+		fmt.Fprintf(&b, "  burst: %d admitted, %d refused (slowest refusal %s), ingestion peak RSS %d MiB\n",
+			s.admitted, s.refused, s.worstRefusal.Round(time.Millisecond), s.rss>>20)
+	}
+	for _, node := range slices.Sorted(maps.Keys(s.leaders)) {
+		fmt.Fprintf(&b, "  %s leads %d streams: %s\n", node, len(s.leaders[node]), strings.Join(s.leaders[node], " "))
+	}
 	verdict := "all invariants held"
 	if t.Failed() {
 		verdict = "INVARIANTS FAILED (see above)"
