@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -46,11 +47,29 @@ func ReadSubject(ctx context.Context, js jetstream.JetStream, streamName, subjec
 // decode) that a caller reading often need not repeat. With nothing newer
 // than after, a read is one request: the subject's last sequence.
 func ReadStream(ctx context.Context, stream jetstream.Stream, subject string, after uint64, fn func(Stored) error) (uint64, error) {
-	last, err := LastSequence(ctx, stream, subject)
+	return ReadStreamWithin(ctx, stream, subject, after, 0, fn)
+}
+
+// ReadStreamWithin is ReadStream with each request to the server (the last
+// sequence, the reader, each next message) bounded by step when step > 0:
+// a stream that lost its leader fails the read in about step, however long
+// a read that makes progress takes.
+func ReadStreamWithin(ctx context.Context, stream jetstream.Stream, subject string, after uint64, step time.Duration, fn func(Stored) error) (uint64, error) {
+	sctx, cancel := within(ctx, step)
+	last, err := LastSequence(sctx, stream, subject)
+	cancel()
 	if err != nil {
 		return after, err
 	}
-	return readUntil(ctx, stream, []string{subject}, after, last, fn)
+	return readUntil(ctx, stream, []string{subject}, after, last, step, fn)
+}
+
+// within bounds ctx by step, when step > 0.
+func within(ctx context.Context, step time.Duration) (context.Context, context.CancelFunc) {
+	if step <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, step)
 }
 
 // ReadSubjects is ReadStream over several subjects at once: fn sees their
@@ -65,20 +84,22 @@ func ReadSubjects(ctx context.Context, stream jetstream.Stream, subjects []strin
 		}
 		last = max(last, seq)
 	}
-	return readUntil(ctx, stream, subjects, after, last, fn)
+	return readUntil(ctx, stream, subjects, after, last, 0, fn)
 }
 
 // readUntil calls fn for every event on subjects after after, up to last.
-func readUntil(ctx context.Context, stream jetstream.Stream, subjects []string, after, last uint64, fn func(Stored) error) (uint64, error) {
+func readUntil(ctx context.Context, stream jetstream.Stream, subjects []string, after, last uint64, step time.Duration, fn func(Stored) error) (uint64, error) {
 	if last <= after {
 		return after, nil
 	}
 	subject := strings.Join(subjects, ",")
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+	cctx, cancel := within(ctx, step)
+	cons, err := stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: subjects,
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    after + 1,
 	})
+	cancel()
 	if err != nil {
 		return after, fmt.Errorf("read %s: %w", subject, err)
 	}
@@ -89,7 +110,9 @@ func readUntil(ctx context.Context, stream jetstream.Stream, subjects []string, 
 	defer iter.Stop()
 	seen := after
 	for seen < last {
-		msg, err := iter.Next(jetstream.NextContext(ctx))
+		nctx, cancel := within(ctx, step)
+		msg, err := iter.Next(jetstream.NextContext(nctx))
+		cancel()
 		if err != nil {
 			return seen, fmt.Errorf("read %s at %d: %w", subject, seen, err)
 		}

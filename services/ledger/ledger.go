@@ -202,7 +202,7 @@ func (s *Service) joinRing(ctx context.Context, js jetstream.JetStream) error {
 	}
 	interval := sharedring.AnnounceInterval
 	r := ring.New(id, sharedring.StaleAfter, s.cfg.Now)
-	a, err := ring.OpenAnnouncer(ctx, js, r, ring.Member{ID: id, Addr: addr, Seen: s.cfg.Now()}, interval, s.log)
+	a, err := ring.OpenAnnouncer(ctx, js, r, ring.Member{ID: id, Addr: addr, Seen: s.cfg.Now()}, interval, s.cfg.StreamReplicas, s.log)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ type Announcer struct {
 	ring     *Ring
 	self     Member
 	interval time.Duration
+	replicas int
 	log      *slog.Logger
 	// peers are the other replicas last seen live (id → address), to log
 	// each one's loss and return once.
@@ -28,13 +29,15 @@ type Announcer struct {
 	failing *outage.Tracker
 }
 
-// OpenAnnouncer opens the members bucket and loads the current members.
-func OpenAnnouncer(ctx context.Context, js jetstream.JetStream, r *Ring, self Member, interval time.Duration, log *slog.Logger) (*Announcer, error) {
-	kv, err := openMembers(ctx, js)
+// OpenAnnouncer opens the members bucket (replicated like the streams: on a
+// single copy, losing its node makes every replica think the others died)
+// and loads the current members.
+func OpenAnnouncer(ctx context.Context, js jetstream.JetStream, r *Ring, self Member, interval time.Duration, replicas int, log *slog.Logger) (*Announcer, error) {
+	kv, err := openMembers(ctx, js, replicas)
 	if err != nil {
 		return nil, err
 	}
-	a := &Announcer{js: js, kv: kv, ring: r, self: self, interval: interval, log: log,
+	a := &Announcer{js: js, kv: kv, ring: r, self: self, interval: interval, replicas: replicas, log: log,
 		failing: outage.New(log, "ledger ring announcement failing: the other replicas will take this one's pools", "ledger ring announcement restored")}
 	if err := a.announce(ctx); err != nil {
 		return nil, err
@@ -43,10 +46,10 @@ func OpenAnnouncer(ctx context.Context, js jetstream.JetStream, r *Ring, self Me
 }
 
 // openMembers opens the members bucket, creating it when missing.
-func openMembers(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+func openMembers(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
 	kv, err := eventlog.OpenBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: MembersBucket, Description: "live ledger replicas (id → gRPC address)",
-		History: 1, TTL: time.Hour, Storage: jetstream.MemoryStorage,
+		History: 1, TTL: time.Hour, Storage: jetstream.MemoryStorage, Replicas: max(replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("members bucket: %w", err)
@@ -136,7 +139,7 @@ func (a *Announcer) watch(ctx context.Context) (again bool, err error) {
 func (a *Announcer) tick(ctx context.Context) (announced bool) {
 	err := a.announce(ctx)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
-		if kv, oerr := openMembers(ctx, a.js); oerr == nil {
+		if kv, oerr := openMembers(ctx, a.js, a.replicas); oerr == nil {
 			a.kv = kv
 			err = a.announce(ctx)
 		}

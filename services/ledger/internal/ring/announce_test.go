@@ -26,7 +26,7 @@ func TestReplicaLossAndReturnAreLoggedOnce(t *testing.T) {
 	require.NoError(t, err)
 	discard := slog.New(slog.DiscardHandler)
 	run := func(id string, r *Ring, log *slog.Logger) (stop func()) {
-		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1", Seen: time.Now()}, interval, log)
+		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1", Seen: time.Now()}, interval, 1, log)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
@@ -56,7 +56,7 @@ func TestReplicaLossAndReturnAreLoggedOnce(t *testing.T) {
 		eventually(joined, "b", base+round)
 	}
 	// c announces once and then is silent, as a killed process.
-	_, err = OpenAnnouncer(t.Context(), js, New("c", staleAfter, time.Now), Member{ID: "c", Addr: "c:1"}, interval, discard)
+	_, err = OpenAnnouncer(t.Context(), js, New("c", staleAfter, time.Now), Member{ID: "c", Addr: "c:1"}, interval, 1, discard)
 	require.NoError(t, err)
 	eventually(joined, "c", 1)
 	eventually(lost, "c", 1)
@@ -76,7 +76,7 @@ func TestAnnounceFailureIsLoggedOnce(t *testing.T) {
 	require.NoError(t, err)
 	logs := &testkit.Output{}
 	r := New("a", time.Second, time.Now)
-	a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: "a", Addr: "a:1"}, interval,
+	a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: "a", Addr: "a:1"}, interval, 1,
 		slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -117,7 +117,7 @@ func TestPeerReturnAfterNATSRestartIsLogged(t *testing.T) {
 		js, err := jetstream.New(nc)
 		require.NoError(t, err)
 		r := New(id, staleAfter, time.Now)
-		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1"}, interval, log)
+		a, err := OpenAnnouncer(t.Context(), js, r, Member{ID: id, Addr: id + ":1"}, interval, 1, log)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
@@ -139,4 +139,19 @@ func TestPeerReturnAfterNATSRestartIsLogged(t *testing.T) {
 		"b's return is logged:\n%s", logs)
 	require.Equal(t, 1, logs.Count(lost, "replica=b "))
 	require.Eventually(t, func() bool { return len(ringA.Live()) == 2 }, 5*time.Second, 10*time.Millisecond, "a sees b again")
+}
+
+// The members bucket is replicated as the streams are: on one copy, losing
+// its node made every ledger replica think the others had died.
+func TestMembersBucketIsReplicated(t *testing.T) {
+	url := testkit.NATSCluster(t, 3)
+	js, err := jetstream.New(testkit.Connect(t, url, "ledger"))
+	require.NoError(t, err)
+	_, err = OpenAnnouncer(t.Context(), js, New("a", time.Second, time.Now), Member{ID: "a", Addr: "a:1"}, time.Second, 3, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	kv, err := js.KeyValue(t.Context(), MembersBucket)
+	require.NoError(t, err)
+	st, err := kv.Status(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 3, st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas)
 }

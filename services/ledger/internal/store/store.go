@@ -295,7 +295,9 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 		org, team := e.pool.Org, e.pool.Team
 		e.pool, e.seq = pool.New(org, team), 0
 		if s.snapshots != nil {
-			p, seq, ok, err := s.snapshots.Load(ctx, org, team)
+			lctx, cancel := context.WithTimeout(ctx, s.appendTimeout)
+			p, seq, ok, err := s.snapshots.Load(lctx, org, team)
+			cancel()
 			if err != nil {
 				return eventlog.Unavailable(ctx, err)
 			}
@@ -304,7 +306,9 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 			}
 		}
 	}
-	last, err := eventlog.ReadStream(ctx, e.stream, subject, e.seq, func(st eventlog.Stored) error {
+	// Each request bounded like an append: a stream without a leader fails
+	// the call Unavailable in about that long, not at the caller's deadline.
+	last, err := eventlog.ReadStreamWithin(ctx, e.stream, subject, e.seq, s.appendTimeout, func(st eventlog.Stored) error {
 		e.sinceSnapshot++
 		err := e.pool.Apply(st.Event)
 		if errors.Is(err, pool.ErrRefused) {
@@ -333,15 +337,19 @@ func (s *Store) place(ctx context.Context, e *entry, write bool) error {
 	}
 	org, team := e.pool.Org, e.pool.Team
 	subj, stream, placed := eventlog.LedgerSubject(org, team), jetstream.Stream(nil), true
+	// A few requests (the record, a new pool's history lookups), bounded
+	// like appends so a leaderless bucket or stream fails the call soon.
+	pctx, cancel := context.WithTimeout(ctx, 2*s.appendTimeout)
+	defer cancel()
 	var err error
 	if s.placement != nil {
 		var p int
-		if p, placed, err = s.placement.Of(ctx, org, team, write); err == nil {
+		if p, placed, err = s.placement.Of(pctx, org, team, write); err == nil {
 			subj = subject.LedgerSubjectIn(p, org, team)
-			stream, err = s.placement.Stream(ctx, p)
+			stream, err = s.placement.Stream(pctx, p)
 		}
 	} else {
-		stream, err = s.ledgerStream(ctx)
+		stream, err = s.ledgerStream(pctx)
 	}
 	if err != nil {
 		return fmt.Errorf("place pool %s/%s: %w", org, team, eventlog.Unavailable(ctx, err))
