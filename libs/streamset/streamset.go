@@ -9,22 +9,33 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
-// probeTimeout bounds the question for one stream name: a name a reader is
-// not granted goes unanswered rather than refused.
+// probeTimeout bounds the question for one stream name.
 const probeTimeout = 2 * time.Second
+
+// Finder finds the streams one identity reads.
+type Finder struct {
+	JS jetstream.JetStream
+	// Identity is the natsauth identity connected: only the streams its
+	// grant names are asked about, since NATS drops a request an identity
+	// may not make (it would go unanswered until its timeout).
+	Identity string
+	Log      *slog.Logger
+}
 
 // Of lists the streams of base (LEDGER or USAGE) that exist now: base
 // itself first, then its partitions in order. It asks for each possible
 // name's info, at most 1 + subject.MaxPartitions requests: readers are
 // granted the streams they read by name, not the listing of every stream.
-func Of(ctx context.Context, js jetstream.JetStream, base string) ([]string, error) {
+func (f Finder) Of(ctx context.Context, base string) ([]string, error) {
 	nameOf, ok := map[string]func(int) string{subject.LedgerStream: subject.LedgerStreamOf, subject.UsageStream: subject.UsageStreamOf}[base]
 	if !ok {
 		return nil, fmt.Errorf("stream %s has no partitions", base)
@@ -32,8 +43,11 @@ func Of(ctx context.Context, js jetstream.JetStream, base string) ([]string, err
 	var out []string
 	for p := subject.Unpartitioned; p < subject.MaxPartitions; p++ {
 		name := nameOf(p)
+		if !f.granted(name) {
+			continue
+		}
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-		_, err := js.Stream(pctx, name)
+		_, err := f.JS.Stream(pctx, name)
 		cancel()
 		switch {
 		case err == nil:
@@ -48,7 +62,7 @@ func Of(ctx context.Context, js jetstream.JetStream, base string) ([]string, err
 
 // Await waits, up to wait, until each of bases has at least one stream,
 // and returns the streams of every base found then.
-func Await(ctx context.Context, js jetstream.JetStream, log *slog.Logger, wait time.Duration, bases ...string) ([]string, error) {
+func (f Finder) Await(ctx context.Context, wait time.Duration, bases ...string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	logged := false
@@ -56,7 +70,7 @@ func Await(ctx context.Context, js jetstream.JetStream, log *slog.Logger, wait t
 		var all []string
 		var missing, failed error
 		for _, b := range bases {
-			names, err := Of(ctx, js, b)
+			names, err := f.Of(ctx, b)
 			failed = errors.Join(failed, err)
 			if len(names) == 0 {
 				missing = errors.Join(missing, fmt.Errorf("no %s stream", b))
@@ -67,7 +81,7 @@ func Await(ctx context.Context, js jetstream.JetStream, log *slog.Logger, wait t
 			return all, nil
 		}
 		if !logged {
-			log.InfoContext(ctx, "waiting for the streams another service provisions", "missing", missing, "err", failed, "max", wait)
+			f.Log.InfoContext(ctx, "waiting for the streams another service provisions", "missing", missing, "err", failed, "max", wait)
 			logged = true
 		}
 		select {
@@ -83,7 +97,7 @@ func Await(ctx context.Context, js jetstream.JetStream, log *slog.Logger, wait t
 // interval until ctx ends, so partitions added later are read too; it
 // returns when ctx ends. A failed look is logged once and retried, and so
 // is a stream found refuses (returns false).
-func Follow(ctx context.Context, js jetstream.JetStream, log *slog.Logger, every time.Duration, known []string, found func(name string) bool, bases ...string) {
+func (f Finder) Follow(ctx context.Context, every time.Duration, known []string, found func(name string) bool, bases ...string) {
 	seen := map[string]bool{}
 	for _, n := range known {
 		seen[n] = true
@@ -98,9 +112,9 @@ func Follow(ctx context.Context, js jetstream.JetStream, log *slog.Logger, every
 		case <-tick.C:
 		}
 		for _, b := range bases {
-			names, err := Of(ctx, js, b)
+			names, err := f.Of(ctx, b)
 			if err != nil && ctx.Err() == nil && !warned {
-				log.WarnContext(ctx, "looking for new partition streams failed; retrying", "err", err, "every", every)
+				f.Log.WarnContext(ctx, "looking for new partition streams failed; retrying", "err", err, "every", every)
 				warned = true
 			}
 			for _, n := range names {
@@ -110,4 +124,10 @@ func Follow(ctx context.Context, js jetstream.JetStream, log *slog.Logger, every
 			}
 		}
 	}
+}
+
+// granted reports whether f's identity may read stream name.
+func (f Finder) granted(name string) bool {
+	g := natsauth.Grants[f.Identity]
+	return g.All || slices.Contains(g.ReadStreams, name) || slices.Contains(g.OwnStreams, name)
 }

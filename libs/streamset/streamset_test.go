@@ -30,14 +30,25 @@ func TestOfListsTheLegacyStreamAndThePartitions(t *testing.T) {
 	for _, n := range []string{"LEDGER-2", "LEDGER", "LEDGER-0", "LEDGER-31", "USAGE-1"} {
 		create(t, js, n)
 	}
-	names, err := streamset.Of(t.Context(), js, subject.LedgerStream)
+	f := streamset.Finder{JS: js, Identity: "admin"}
+	names, err := f.Of(t.Context(), subject.LedgerStream)
 	require.NoError(t, err)
 	require.Equal(t, []string{"LEDGER", "LEDGER-0", "LEDGER-2", "LEDGER-31"}, names)
-	names, err = streamset.Of(t.Context(), js, subject.UsageStream)
+	names, err = f.Of(t.Context(), subject.UsageStream)
 	require.NoError(t, err)
 	require.Equal(t, []string{"USAGE-1"}, names, "a partitioned layout needs no legacy stream")
-	_, err = streamset.Of(t.Context(), js, "ALERTS")
+	_, err = f.Of(t.Context(), "ALERTS")
 	require.Error(t, err)
+
+	// An identity asks only about the streams its grant names (NATS would
+	// leave the others unanswered until a timeout).
+	reader, err := jetstream.New(testkit.Connect(t, url, "reader"))
+	require.NoError(t, err)
+	start := time.Now()
+	names, err = streamset.Finder{JS: reader, Identity: "reader"}.Of(t.Context(), subject.LedgerStream)
+	require.NoError(t, err)
+	require.Contains(t, names, "LEDGER")
+	require.Less(t, time.Since(start), time.Second, "no request waits out a timeout")
 }
 
 func TestFollowFindsStreamsCreatedLater(t *testing.T) {
@@ -47,7 +58,8 @@ func TestFollowFindsStreamsCreatedLater(t *testing.T) {
 	require.NoError(t, err)
 	create(t, js, "LEDGER-0")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	known, err := streamset.Await(t.Context(), js, log, 5*time.Second, subject.LedgerStream)
+	f := streamset.Finder{JS: js, Identity: "admin", Log: log}
+	known, err := f.Await(t.Context(), 5*time.Second, subject.LedgerStream)
 	require.NoError(t, err)
 	require.Equal(t, []string{"LEDGER-0"}, known)
 
@@ -58,7 +70,7 @@ func TestFollowFindsStreamsCreatedLater(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		streamset.Follow(ctx, js, log, 10*time.Millisecond, known, func(n string) bool {
+		f.Follow(ctx, 10*time.Millisecond, known, func(n string) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if n == "USAGE-3" && !refused {
@@ -87,6 +99,7 @@ func TestAwaitFailsClearlyWithoutAStream(t *testing.T) {
 	url, _ := testkit.NATS(t)
 	js, err := jetstream.New(testkit.Connect(t, url, "admin"))
 	require.NoError(t, err)
-	_, err = streamset.Await(t.Context(), js, slog.New(slog.NewTextHandler(io.Discard, nil)), 300*time.Millisecond, subject.LedgerStream)
+	f := streamset.Finder{JS: js, Identity: "admin", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	_, err = f.Await(t.Context(), 300*time.Millisecond, subject.LedgerStream)
 	require.ErrorContains(t, err, "no LEDGER stream")
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
@@ -46,7 +47,9 @@ func newEnv(t *testing.T) *env {
 	return &env{js: js, ch: ch, log: log}
 }
 
-func chargesSink(e *env) projector.Sink { return projector.NewClickHouseSink(e.ch, projector.Charges) }
+func chargesSink(e *env) projector.Sink {
+	return projector.NewClickHouseSink(e.ch, projector.Charges, subject.Unpartitioned)
+}
 
 var base = time.Date(2025, 1, 30, 9, 0, 0, 0, time.UTC)
 

@@ -21,29 +21,35 @@ type Sink interface {
 	Checkpoint(ctx context.Context, seq uint64) error
 }
 
-// ClickHouseSink writes one projection's table.
+// ClickHouseSink writes the rows one stream brings to one projection's
+// table: every row carries the stream's partition (stream_part), and the
+// table's position in that stream is read and checkpointed by it alone.
 type ClickHouseSink struct {
 	conn   driver.Conn
 	table  string
+	part   int8
 	insert string
 }
 
-// NewClickHouseSink returns a sink writing p's table on conn's database.
-func NewClickHouseSink(conn driver.Conn, p Projection) *ClickHouseSink {
+// NewClickHouseSink returns a sink writing p's table on conn's database
+// from the stream of partition part (subject.Unpartitioned: LEDGER or USAGE
+// itself, else LEDGER-<part> or USAGE-<part>).
+func NewClickHouseSink(conn driver.Conn, p Projection, part int) *ClickHouseSink {
 	// Name every column: 18.16 with clickhouse-go v2 refuses an INSERT
 	// without them.
-	return &ClickHouseSink{conn: conn, table: p.Table,
-		insert: "INSERT INTO " + p.Table + " (" + strings.Join(p.Columns, ", ") + ")"}
+	return &ClickHouseSink{conn: conn, table: p.Table, part: int8(part),
+		insert: "INSERT INTO " + p.Table + " (" + strings.Join(p.Columns, ", ") + ", stream_part)"}
 }
 
 // MaxSeq implements Sink: the higher of the table's max(seq) and its
-// checkpoint (max over unmerged rows too, so no FINAL is needed).
+// checkpoint in this sink's stream (max over unmerged rows too, so no FINAL
+// is needed). Sequences of different streams are unrelated.
 func (s *ClickHouseSink) MaxSeq(ctx context.Context) (uint64, error) {
 	var seq uint64
-	q := "SELECT greatest((SELECT max(seq) FROM " + s.table + "), " +
-		"(SELECT max(seq) FROM projection_checkpoints WHERE table_name = ?))"
-	if err := s.conn.QueryRow(ctx, q, s.table).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("max seq of %s: %w", s.table, err)
+	q := "SELECT greatest((SELECT max(seq) FROM " + s.table + " WHERE stream_part = ?), " +
+		"(SELECT max(seq) FROM projection_checkpoints_v2 WHERE table_name = ? AND stream_part = ?))"
+	if err := s.conn.QueryRow(ctx, q, s.part, s.table, s.part).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("max seq of %s in stream partition %d: %w", s.table, s.part, err)
 	}
 	return seq, nil
 }
@@ -51,12 +57,12 @@ func (s *ClickHouseSink) MaxSeq(ctx context.Context) (uint64, error) {
 // Checkpoint implements Sink. It inserts through a batch, as every INSERT
 // here must on 18.16.
 func (s *ClickHouseSink) Checkpoint(ctx context.Context, seq uint64) error {
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO projection_checkpoints (table_name, seq, recorded)")
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO projection_checkpoints_v2 (table_name, stream_part, seq, recorded)")
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", s.table, err)
 	}
 	defer batch.Close()
-	if err := batch.Append(s.table, seq, time.Now().UTC().Truncate(time.Second)); err != nil {
+	if err := batch.Append(s.table, s.part, seq, time.Now().UTC().Truncate(time.Second)); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", s.table, err)
 	}
 	if err := batch.Send(); err != nil {
@@ -73,7 +79,7 @@ func (s *ClickHouseSink) Insert(ctx context.Context, rows []Record) error {
 	}
 	defer batch.Close()
 	for _, r := range rows {
-		if err := batch.Append(r.Values()...); err != nil {
+		if err := batch.Append(append(r.Values(), s.part)...); err != nil {
 			return fmt.Errorf("append %s seq %d: %w", s.table, r.Sequence(), err)
 		}
 	}
