@@ -58,6 +58,12 @@ var base = time.Date(2025, 1, 30, 9, 0, 0, 0, time.UTC)
 // they cross a month (and partition) boundary. It returns the tokens charged.
 func (e *env) publish(t *testing.T, org, team string, n int, tokens int64) (charged int64, charges int) {
 	t.Helper()
+	return e.publishOn(t, eventlog.LedgerSubject(org, team), org, team, n, tokens)
+}
+
+// publishOn is publish on subject subj (a partition's, for one).
+func (e *env) publishOn(t *testing.T, subj, org, team string, n int, tokens int64) (charged int64, charges int) {
+	t.Helper()
 	for range n {
 		i := e.next.Add(1)
 		at := base.Add(time.Duration(i) * 24 * time.Hour)
@@ -80,7 +86,7 @@ func (e *env) publish(t *testing.T, org, team string, n int, tokens int64) (char
 			charged += tokens
 			charges++
 		}
-		app, err := eventlog.Append(t.Context(), e.js, eventlog.LedgerSubject(org, team), ev, nil)
+		app, err := eventlog.Append(t.Context(), e.js, subj, ev, nil)
 		require.NoError(t, err)
 		e.last = app.Sequence
 	}
