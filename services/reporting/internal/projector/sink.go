@@ -2,12 +2,20 @@ package projector
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
+
+// ErrInsertRunning is MaxSeq's refusal while an earlier insert may still land.
+var ErrInsertRunning = errors.New("an earlier insert is still running on the server")
 
 // Sink stores blocks of rows and knows where the projection stands.
 type Sink interface {
@@ -29,6 +37,11 @@ type ClickHouseSink struct {
 	table  string
 	part   int8
 	insert string
+
+	mu sync.Mutex
+	// queryID starts the query id of every insert, naming database, table
+	// and stream ("" until first asked for).
+	queryID string
 }
 
 // NewClickHouseSink returns a sink writing p's table on conn's database
@@ -41,10 +54,42 @@ func NewClickHouseSink(conn driver.Conn, p Projection, part int) *ClickHouseSink
 		insert: "INSERT INTO " + p.Table + " (" + strings.Join(p.Columns, ", ") + ", stream_part)"}
 }
 
+// queryPrefix is the start of the query id of s's inserts; system.processes
+// is the server's, so it names the database too.
+func (s *ClickHouseSink) queryPrefix(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queryID == "" {
+		var db string
+		if err := s.conn.QueryRow(ctx, "SELECT currentDatabase()").Scan(&db); err != nil {
+			return "", fmt.Errorf("database of %s: %w", s.table, err)
+		}
+		s.queryID = "projector." + db + "." + s.table + "." + strconv.Itoa(int(s.part)) + "."
+	}
+	return s.queryID, nil
+}
+
 // MaxSeq implements Sink: the higher of the table's max(seq) and its
 // checkpoint in this sink's stream (max over unmerged rows too, so no FINAL
 // is needed). Sequences of different streams are unrelated.
+//
+// It refuses while an insert of this table and stream still runs on the
+// server: one whose client gave up (an insert timeout, a lease's fence) may
+// still land, and resuming before it did would write its rows again.
 func (s *ClickHouseSink) MaxSeq(ctx context.Context) (uint64, error) {
+	prefix, err := s.queryPrefix(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var running uint64
+	err = s.conn.QueryRow(ctx, "SELECT count() FROM system.processes WHERE substring(query_id, 1, length(?)) = ?",
+		prefix, prefix).Scan(&running)
+	if err != nil {
+		return 0, fmt.Errorf("inserts running into %s: %w", s.table, err)
+	}
+	if running > 0 {
+		return 0, fmt.Errorf("%w: %s, stream partition %d", ErrInsertRunning, s.table, s.part)
+	}
 	var seq uint64
 	q := "SELECT greatest((SELECT max(seq) FROM " + s.table + " WHERE stream_part = ?), " +
 		"(SELECT max(seq) FROM projection_checkpoints_v2 WHERE table_name = ? AND stream_part = ?))"
@@ -73,6 +118,11 @@ func (s *ClickHouseSink) Checkpoint(ctx context.Context, seq uint64) error {
 
 // Insert implements Sink.
 func (s *ClickHouseSink) Insert(ctx context.Context, rows []Record) error {
+	prefix, err := s.queryPrefix(ctx)
+	if err != nil {
+		return err
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithQueryID(prefix+rand.Text()))
 	batch, err := s.conn.PrepareBatch(ctx, s.insert)
 	if err != nil {
 		return fmt.Errorf("prepare %s insert: %w", s.table, err)
