@@ -150,3 +150,51 @@ func TestReplicasSharePartitionStreams(t *testing.T) {
 	}
 	require.Equal(t, int64(240), acmeTotal(t, b, "late"))
 }
+
+// Refused launches page newest first by time over every partition stream,
+// whose sequences overlap: every refusal once, in the order one stream gives.
+func TestDenialPagesOverPartitionStreams(t *testing.T) {
+	t.Parallel()
+	natsURL, _ := testkit.NATS(t)
+	cfg := serviceConfig(t, natsURL)
+	addPartitions(t, natsURL, 0, 2)
+	showPersonalData(t, natsURL, "acme")
+	svc, _ := runService(t, cfg)
+	js := logAs(t, natsURL, "ledger")
+	now := time.Now().UTC().Truncate(time.Second)
+	var want []string
+	for i := range 6 {
+		team, part := "design", 0
+		if i%2 == 1 {
+			team, part = "ops", 1
+		}
+		user := fmt.Sprintf("u%d", i)
+		_, err := eventlog.Append(t.Context(), js, subject.LedgerSubjectIn(part, "acme", team), &v1.Event{
+			EventId: "deny-" + user, OrgId: "acme", TeamId: team, ServerTime: timestamppb.New(now.Add(time.Duration(i-7) * time.Hour)),
+			Payload: &v1.Event_LaunchDenied{LaunchDenied: &v1.LaunchDenied{UserId: user, ProductCode: "REVIT",
+				Reason: v1.DenyReason_DENY_REASON_INSUFFICIENT_TOKENS, TokensRequired: 10}},
+		}, nil)
+		require.NoError(t, err)
+		want = append([]string{team + " " + user}, want...) // newest first
+	}
+	c := client(t, svc.Addr(), acmeKey)
+	req := &v1.GetDenialsRequest{TeamIds: []string{"design", "ops"}, PageSize: 2}
+	require.Eventually(t, func() bool {
+		r, err := c.GetDenials(t.Context(), &v1.GetDenialsRequest{TeamIds: req.TeamIds})
+		return err == nil && r.GetTotalDenials() == 6
+	}, 10*time.Second, 10*time.Millisecond)
+	var seen []string
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 3)
+		resp, err := c.GetDenials(t.Context(), req)
+		require.NoError(t, err)
+		for _, d := range resp.GetDenials() {
+			seen = append(seen, d.GetTeamId()+" "+d.GetUserId())
+		}
+		if resp.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	require.Equal(t, want, seen)
+}
