@@ -91,21 +91,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			s.close()
 		}
 	}()
-	// Reporting only reads: the ledger and ingestion provision what it
-	// projects, one stream or several partitions each.
-	s.nc, s.js, err = cfg.ConnectNATS(ctx, natsauth.Reporting, log, eventlog.Streams{})
-	if err != nil {
+	if err = s.openLog(ctx); err != nil {
 		return nil, err
 	}
 	js := s.js
-	s.streams = streamset.Finder{JS: js, Identity: natsauth.Reporting, Log: log}
-	streams, err := s.streams.Await(ctx, eventlog.DefaultStreamWait, eventlog.LedgerStream, eventlog.UsageStream)
-	if err != nil {
-		return nil, err
-	}
-	if err = s.openProjections(ctx, streams); err != nil {
-		return nil, err
-	}
 	if err = s.openLeases(ctx, js); err != nil {
 		return nil, err
 	}
@@ -172,6 +161,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	keystore.Follow(ctx, js, keystore.Sessions, keys, log)
 	return s, nil
+}
+
+// openLog connects NATS, waits for the LEDGER and USAGE streams and opens
+// the projection of each. Reporting only reads: the ledger and ingestion
+// provision what it projects, one stream or several partitions each.
+func (s *Service) openLog(ctx context.Context) (err error) {
+	s.nc, s.js, err = s.cfg.ConnectNATS(ctx, natsauth.Reporting, s.log, eventlog.Streams{})
+	if err != nil {
+		return err
+	}
+	s.streams = streamset.Finder{JS: s.js, Identity: natsauth.Reporting, Log: s.log}
+	streams, err := s.streams.Await(ctx, eventlog.DefaultStreamWait, eventlog.LedgerStream, eventlog.UsageStream)
+	if err != nil {
+		return err
+	}
+	return s.openProjections(ctx, streams)
 }
 
 // listenConsole opens the console; with single sign-on, the bucket of its
