@@ -463,10 +463,10 @@ func TestRunStopsCleanlyWithAnOpenWatch(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
-	cfg := alerting.Config{LowBalancePercent: 100}
+	cfg := alerting.Config{LowBalancePercent: 100, StreamScan: time.Millisecond}
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "log-level", "low-balance-percent", "-user-hash-key"} {
+	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "log-level", "low-balance-percent", "-user-hash-key", "stream-scan"} {
 		require.ErrorContains(t, err, want)
 	}
 }
