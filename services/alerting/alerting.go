@@ -25,6 +25,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/keystore"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	"github.com/tokenmeter/tokenmeter/libs/streamset"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
@@ -59,6 +60,9 @@ type Config struct {
 	Mail email.Config
 	// Now is the wall clock of ticks and webhook timestamps (nil: time.Now).
 	Now func() time.Time
+	// StreamScan is how often LEDGER and USAGE partition streams created
+	// since the start are looked for (0: 30s).
+	StreamScan time.Duration
 }
 
 // Register adds the service's flags to fs.
@@ -68,6 +72,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TickEvery, "tick", time.Minute, "how often the wall clock evaluates time-based rules (packs expiring, inactive users); 0 disables")
 	fs.IntVar(&c.WebhookAttempts, "webhook-attempts", 6, "webhook delivery attempts before a dead letter")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", time.Second, "wait after a first failed webhook delivery, doubled after each")
+	fs.DurationVar(&c.StreamScan, "stream-scan", defaultStreamScan, "how often LEDGER and USAGE partition streams created after the start are looked for and folded")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas of the ALERTS stream and the alerting buckets (3 in a cluster)")
 	privacy.RegisterKey(fs, &c.UserHashKey)
 	c.Mail.Register(fs)
@@ -91,6 +96,9 @@ func (c *Config) Validate() error {
 	if !(c.LowBalancePercent > 0 && c.LowBalancePercent < 100) {
 		errs = append(errs, fmt.Errorf("low-balance-percent %v: must be above 0 and below 100", c.LowBalancePercent))
 	}
+	if c.StreamScan < 0 || (c.StreamScan > 0 && c.StreamScan < 10*time.Millisecond) || c.StreamScan > time.Hour {
+		errs = append(errs, fmt.Errorf("stream-scan %v: want between 10ms and 1h", c.StreamScan))
+	}
 	if c.TickEvery < 0 {
 		errs = append(errs, fmt.Errorf("tick %v: must be 0 (off) or above", c.TickEvery))
 	}
@@ -107,14 +115,14 @@ func (c *Config) Validate() error {
 }
 
 // Service is a running alerting process: a NATS connection, a rule engine
-// per source stream, the webhook dispatcher and the gRPC server.
+// per source stream (each partition of LEDGER and USAGE), the webhook
+// dispatcher and the gRPC server.
 type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	ledger   *engine.Engine
-	usage    *engine.Engine
+	engines  engines
 	webhooks *webhook.Dispatcher
 	server   *server.Server
 	grpc     *grpcserver.Server
@@ -132,12 +140,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, fmt.Errorf("webhook-allow: %w", err)
 	}
 	defaults := cfg.defaults()
-	ledgerFold, err := rules.New(defaults)
-	if err != nil {
-		return nil, err
-	}
-	sessions, err := rules.NewSessions(defaults)
-	if err != nil {
+	if err := defaults.Validate(); err != nil {
 		return nil, err
 	}
 	serverTLS, err := cfg.ServerTLS()
@@ -163,8 +166,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}()
 	s.nc, s.js, err = cfg.ConnectNATS(ctx, natsauth.Alerting, log, eventlog.Streams{
 		Options: eventlog.StreamOptions{Replicas: cfg.StreamReplicas},
-		Own:     []string{eventlog.AlertsStream}, Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
+		Own:     []string{eventlog.AlertsStream},
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.engines.finder = streamset.Finder{JS: s.js, Identity: natsauth.Alerting, Log: log}
+	streams, err := s.engines.finder.Await(ctx, eventlog.DefaultStreamWait, eventlog.LedgerStream, eventlog.UsageStream)
 	if err != nil {
 		return nil, err
 	}
@@ -188,10 +196,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	s.server.People = people
 	s.server.Mail = mailer != nil
 	v1.RegisterAlertingServiceServer(s.grpc, s.server)
-	s.ledger = engine.New(s.js, engine.Options{Fold: ledgerFold, Defaults: defaults, Settings: st.Settings, People: people,
-		TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log.With("source", eventlog.LedgerStream)})
-	s.usage = engine.New(s.js, engine.Options{Fold: sessions, Defaults: defaults, Settings: st.Settings, People: people,
-		Log: log.With("source", eventlog.UsageStream)})
+	s.engines.options = engine.Options{Defaults: defaults, Settings: st.Settings, People: people, TickEvery: cfg.TickEvery, Now: cfg.Now, Log: log}
+	for _, stream := range streams {
+		if _, err := s.engines.add(s.js, stream); err != nil {
+			return nil, err
+		}
+	}
 	s.webhooks = webhook.New(s.js, st, webhook.Options{Attempts: cfg.WebhookAttempts, Backoff: cfg.WebhookBackoff,
 		Policy: hooks, People: people, Mail: mailer, Now: cfg.Now, Log: log.With("part", "webhooks")})
 	keystore.Follow(ctx, s.js, keystore.People, keys, log)   // people's access keys, made through ingestion
@@ -202,15 +212,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 // Addr is the gRPC address actually listened on.
 func (s *Service) Addr() string { return s.grpc.Addr() }
 
-// WaitProcessed blocks until the rule engine has folded the LEDGER message at
-// seq and published its alerts (for tests and readiness checks).
+// WaitProcessed blocks until the rule engine has folded the message at seq
+// of the one-stream layout's LEDGER and published its alerts (for tests and
+// readiness checks).
 func (s *Service) WaitProcessed(ctx context.Context, seq uint64) error {
-	return s.ledger.WaitFor(ctx, seq)
+	return s.WaitStream(ctx, eventlog.LedgerStream, seq)
 }
 
 // WaitUsage is WaitProcessed for the USAGE stream.
 func (s *Service) WaitUsage(ctx context.Context, seq uint64) error {
-	return s.usage.WaitFor(ctx, seq)
+	return s.WaitStream(ctx, eventlog.UsageStream, seq)
 }
 
 // Run runs the rule engines and the webhook dispatcher and serves gRPC until
@@ -221,29 +232,17 @@ func (s *Service) WaitUsage(ctx context.Context, seq uint64) error {
 func (s *Service) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	workers := map[string]func(context.Context) error{
-		"ledger rule engine": s.ledger.Run,
-		"usage rule engine":  s.usage.Run,
-		"webhooks":           s.webhooks.Run,
-	}
-	type result struct {
-		name string
-		err  error
-	}
-	done := make(chan result, len(workers))
-	for name, run := range workers {
-		go func() { done <- result{name, run(runCtx)} }()
-	}
+	done, started, followDone := s.runWorkers(runCtx)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.grpc.Serve() }()
 	s.log.InfoContext(ctx, "alerting started", "addr", s.Addr())
 
 	var errs []error
-	running, serving := len(workers), true
+	stopped, serving := 0, true
 	select {
 	case <-ctx.Done():
 	case r := <-done:
-		running--
+		stopped++
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
 		} else {
@@ -258,7 +257,8 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.InfoContext(ctx, "alerting stopping")
 	s.grpc.NotServing()
 	cancel()
-	for ; running > 0; running-- {
+	<-followDone
+	for n := started() - stopped; n > 0; n-- {
 		if r := <-done; r.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
 		}

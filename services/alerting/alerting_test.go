@@ -22,6 +22,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting"
@@ -126,6 +127,12 @@ func (h *harness) stop() {
 // until the service has folded it.
 func (h *harness) append(org, team string, payload *v1.Event, available, live int64) uint64 {
 	h.t.Helper()
+	return h.appendIn(subject.Unpartitioned, org, team, payload, available, live)
+}
+
+// appendIn is append on the stream of partition p.
+func (h *harness) appendIn(p int, org, team string, payload *v1.Event, available, live int64) uint64 {
+	h.t.Helper()
 	h.n++
 	pool := &v1.PoolFigures{Available: available, Live: live}
 	switch p := payload.GetPayload().(type) {
@@ -139,11 +146,11 @@ func (h *harness) append(org, team string, payload *v1.Event, available, live in
 	payload.EventId = fmt.Sprintf("ev-%d", h.n)
 	payload.OrgId, payload.TeamId = org, team
 	payload.ServerTime = timestamppb.New(time.Date(2026, 3, 2, 9, h.n, 0, 0, time.UTC))
-	res, err := eventlog.Append(h.t.Context(), h.js, eventlog.LedgerSubject(org, team), payload, nil)
+	res, err := eventlog.Append(h.t.Context(), h.js, subject.LedgerSubjectIn(p, org, team), payload, nil)
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithTimeout(h.t.Context(), 10*time.Second)
 	defer cancel()
-	require.NoError(h.t, h.svc.WaitProcessed(ctx, res.Sequence))
+	require.NoError(h.t, h.svc.WaitStream(ctx, subject.LedgerStreamOf(p), res.Sequence))
 	return res.Sequence
 }
 
@@ -456,10 +463,10 @@ func TestRunStopsCleanlyWithAnOpenWatch(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
-	cfg := alerting.Config{LowBalancePercent: 100}
+	cfg := alerting.Config{LowBalancePercent: 100, StreamScan: time.Millisecond}
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "log-level", "low-balance-percent", "-user-hash-key"} {
+	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "log-level", "low-balance-percent", "-user-hash-key", "stream-scan"} {
 		require.ErrorContains(t, err, want)
 	}
 }

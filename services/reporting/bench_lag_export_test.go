@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
@@ -79,7 +80,7 @@ func BenchmarkProjectionLag(b *testing.B) {
 	_, err = schema.Migrate(b.Context(), rawConn)
 	require.NoError(b, err)
 	rawReader := query.NewReader(rawConn)
-	rawSink := projector.NewClickHouseSink(rawConn, projector.Charges)
+	rawSink := projector.NewClickHouseSink(rawConn, projector.Charges, subject.Unpartitioned)
 
 	visible := func(r *query.Reader, team string) bool {
 		today := time.Now().UTC().Truncate(24 * time.Hour)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
@@ -61,7 +62,7 @@ func benchRow(i int, year time.Time) projector.Row {
 // rawInsert writes rows in single-partition blocks of 5000, as the projector does.
 func rawInsert(b *testing.B, conn driver.Conn, rows []projector.Row) {
 	ctx := context.Background()
-	sink := projector.NewClickHouseSink(conn, projector.Charges)
+	sink := projector.NewClickHouseSink(conn, projector.Charges, subject.Unpartitioned)
 	block := make([]projector.Record, 0, 5000)
 	flush := func() {
 		if len(block) > 0 {
@@ -120,7 +121,7 @@ func ledgerTables(conn driver.Conn) []projector.Table {
 	var out []projector.Table
 	for _, p := range projector.Projections() {
 		if p.Stream == eventlog.LedgerStream {
-			out = append(out, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(conn, p)})
+			out = append(out, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(conn, p, subject.Unpartitioned)})
 		}
 	}
 	return out

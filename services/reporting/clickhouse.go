@@ -8,18 +8,20 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/origin"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
 )
 
-// openProjections opens ClickHouse, migrates its schema, checks that the
-// tables project this log and builds one projector per stream, which
-// decodes each event once for all its tables.
-func (s *Service) openProjections(ctx context.Context, js jetstream.JetStream) (err error) {
+// openProjections opens ClickHouse, migrates its schema, and builds one
+// projector per stream of LEDGER and USAGE that exists now (the one-stream
+// layout and the partitions), each checked to be the log its tables project
+// and decoding each event once for all its tables. Run adds the partitions
+// created later.
+func (s *Service) openProjections(ctx context.Context, streams []string) (err error) {
 	cfg, log := s.cfg, s.log
 	if s.ch, err = openClickHouse(ctx, cfg); err != nil {
 		return err
@@ -31,26 +33,49 @@ func (s *Service) openProjections(ctx context.Context, js jetstream.JetStream) (
 	if len(applied) > 0 {
 		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
 	}
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		if err := origin.Check(ctx, s.ch, js, stream, cfg.ClickHouseDatabase); err != nil {
+	for _, stream := range streams {
+		if _, err := s.addStream(ctx, stream); err != nil {
 			return err
 		}
-	}
-	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		var tables []projector.Table
-		for _, p := range projector.Projections() {
-			if p.Stream == stream {
-				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
-			}
-		}
-		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
-			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
-		if err != nil {
-			return err
-		}
-		s.projs = append(s.projs, proj)
 	}
 	return nil
+}
+
+// addStream builds the projector of stream into the tables of its base
+// stream, writing the stream's partition, and keeps it with the others.
+func (s *Service) addStream(ctx context.Context, stream string) (*projector.Projector, error) {
+	base, part, ok := baseOf(stream)
+	if !ok {
+		return nil, fmt.Errorf("stream %s: not a LEDGER or USAGE stream", stream)
+	}
+	if err := origin.Check(ctx, s.ch, s.js, stream, s.cfg.ClickHouseDatabase); err != nil {
+		return nil, err
+	}
+	var tables []projector.Table
+	for _, p := range projector.Projections() {
+		if p.Stream == base {
+			tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p, part)})
+		}
+	}
+	proj, err := projector.NewStream(s.js, stream, tables, s.log.With("component", "projector"),
+		projector.Options{BatchSize: s.cfg.FlushRows, FlushInterval: s.cfg.FlushInterval})
+	if err != nil {
+		return nil, err
+	}
+	s.projMu.Lock()
+	s.projs = append(s.projs, proj)
+	s.projMu.Unlock()
+	return proj, nil
+}
+
+// baseOf is the base stream (LEDGER, USAGE) of stream and its partition.
+func baseOf(stream string) (base string, part int, ok bool) {
+	for _, b := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
+		if p, ok := subject.PartitionOfStream(stream, b); ok {
+			return b, p, true
+		}
+	}
+	return "", 0, false
 }
 
 // maxExecutionSeconds is ClickHouse's max_execution_time for d: whole

@@ -25,16 +25,34 @@ type Replication struct {
 	// (kill -9, partition) is taken over within it; 0 projects without a
 	// lease (one replica only).
 	ProjectionLease time.Duration
+	// StreamScan is how often partition streams created since the start
+	// are looked for (0: defaultStreamScan).
+	StreamScan time.Duration
+}
+
+// defaultStreamScan is how often new partition streams are looked for.
+const defaultStreamScan = 30 * time.Second
+
+func (r *Replication) streamScan() time.Duration {
+	if r.StreamScan <= 0 {
+		return defaultStreamScan
+	}
+	return r.StreamScan
 }
 
 func (r *Replication) register(fs *flag.FlagSet) {
 	fs.DurationVar(&r.ProjectionLease, "projection-lease", 5*time.Second,
 		"TTL of a stream's projection lease: replicas share the streams, a dead one is taken over within it (0: no lease, a single replica)")
+	fs.DurationVar(&r.StreamScan, "stream-scan", defaultStreamScan,
+		"how often LEDGER and USAGE partition streams created after the start are looked for and projected")
 }
 
 func (r *Replication) validate() error {
 	if r.ProjectionLease != 0 && r.ProjectionLease < 400*time.Millisecond {
 		return fmt.Errorf("-projection-lease %s: want 0 or at least 400ms", r.ProjectionLease)
+	}
+	if r.StreamScan < 0 || (r.StreamScan > 0 && r.StreamScan < 10*time.Millisecond) || r.StreamScan > time.Hour {
+		return fmt.Errorf("-stream-scan %s: want between 10ms and 1h", r.StreamScan)
 	}
 	return nil
 }

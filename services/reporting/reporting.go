@@ -1,5 +1,6 @@
-// Package reporting is the reporting service: it projects the LEDGER stream
-// into ClickHouse exactly once and answers usage reports over gRPC.
+// Package reporting is the reporting service: it projects the LEDGER and
+// USAGE streams (every partition of them) into ClickHouse exactly once and
+// answers usage reports over gRPC.
 package reporting
 
 import (
@@ -7,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
 	"github.com/tokenmeter/tokenmeter/libs/rolegrant"
+	"github.com/tokenmeter/tokenmeter/libs/streamset"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/balance"
@@ -49,14 +52,19 @@ var ErrLogReset = origin.ErrLogReset
 
 // Service is a running reporting service.
 type Service struct {
-	cfg     Config
-	log     *slog.Logger
-	nc      *nats.Conn
+	cfg Config
+	log *slog.Logger
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	// streams finds the LEDGER and USAGE streams to project.
+	streams streamset.Finder
 	ch      driver.Conn
 	ledger  *balance.Ledger
 	grpc    *grpcserver.Server
 	console *console.Server
-	projs   []*projector.Projector
+	// projs are the projectors of every stream found, one per stream.
+	projMu sync.Mutex
+	projs  []*projector.Projector
 	// scheduler sends scheduled reports (nil without -smtp-addr).
 	scheduler *schedule.Scheduler
 	// settings are the organisations' personal-data settings.
@@ -83,17 +91,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			s.close()
 		}
 	}()
-	var js jetstream.JetStream
-	// Reporting only reads: the ledger and ingestion provision what it projects.
-	s.nc, js, err = cfg.ConnectNATS(ctx, natsauth.Reporting, log, eventlog.Streams{
-		Read: []string{eventlog.LedgerStream, eventlog.UsageStream},
-	})
-	if err != nil {
+	if err = s.openLog(ctx); err != nil {
 		return nil, err
 	}
-	if err = s.openProjections(ctx, js); err != nil {
-		return nil, err
-	}
+	js := s.js
 	if err = s.openLeases(ctx, js); err != nil {
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	srv := server.NewWith(opts)
 	v1.RegisterReportingServiceServer(s.grpc, srv)
-	if s.scheduler, err = s.newScheduler(js, opts.Schedules, srv, sender); err != nil {
+	if s.scheduler, err = s.newScheduler(opts.Schedules, srv, sender); err != nil {
 		return nil, err
 	}
 	if cfg.ConsoleListen != "" {
@@ -160,6 +161,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	keystore.Follow(ctx, js, keystore.People, keys, log) // people's access keys, made through ingestion
 	keystore.Follow(ctx, js, keystore.Sessions, keys, log)
 	return s, nil
+}
+
+// openLog connects NATS, waits for the LEDGER and USAGE streams and opens
+// the projection of each. Reporting only reads: the ledger and ingestion
+// provision what it projects, one stream or several partitions each.
+func (s *Service) openLog(ctx context.Context) (err error) {
+	s.nc, s.js, err = s.cfg.ConnectNATS(ctx, natsauth.Reporting, s.log, eventlog.Streams{})
+	if err != nil {
+		return err
+	}
+	s.streams = streamset.Finder{JS: s.js, Identity: natsauth.Reporting, Log: s.log}
+	streams, err := s.streams.Await(ctx, eventlog.DefaultStreamWait, eventlog.LedgerStream, eventlog.UsageStream)
+	if err != nil {
+		return err
+	}
+	return s.openProjections(ctx, streams)
 }
 
 // listenConsole opens the console; with single sign-on, the bucket of its
@@ -234,24 +251,20 @@ func serverOptions(cfg Config, log *slog.Logger) (server.Options, error) {
 // Addr is the gRPC address listened on.
 func (s *Service) Addr() string { return s.grpc.Addr() }
 
-// CaughtUpTo is the LEDGER sequence every LEDGER table has projected up to.
-func (s *Service) CaughtUpTo() uint64 { return s.caughtUp(eventlog.LedgerStream) }
+// CaughtUpTo is the sequence of the one-stream layout's LEDGER every
+// LEDGER table has projected up to (StreamCaughtUpTo for a partition).
+func (s *Service) CaughtUpTo() uint64 { return s.StreamCaughtUpTo(eventlog.LedgerStream) }
 
-// UsageCaughtUpTo is the USAGE sequence the usage tables have projected up to.
-func (s *Service) UsageCaughtUpTo() uint64 { return s.caughtUp(eventlog.UsageStream) }
+// UsageCaughtUpTo is CaughtUpTo of USAGE.
+func (s *Service) UsageCaughtUpTo() uint64 { return s.StreamCaughtUpTo(eventlog.UsageStream) }
 
-func (s *Service) caughtUp(stream string) uint64 {
-	var low uint64
-	first := true
-	for _, p := range s.projs {
-		if p.Stream() != stream {
-			continue
-		}
-		if n := p.CaughtUpTo(); first || n < low {
-			low, first = n, false
-		}
+// StreamCaughtUpTo is the sequence of stream (LEDGER, LEDGER-<p>, USAGE…)
+// its tables have projected up to here (0 before it is found).
+func (s *Service) StreamCaughtUpTo(stream string) uint64 {
+	if p := s.projectorOf(stream); p != nil {
+		return p.CaughtUpTo()
 	}
-	return low
+	return 0
 }
 
 // Run projects and serves until ctx is done, then shuts down: health
@@ -261,10 +274,7 @@ func (s *Service) caughtUp(stream string) uint64 {
 func (s *Service) Run(ctx context.Context) error {
 	projCtx, stopProjectors := context.WithCancel(ctx)
 	defer stopProjectors()
-	projDone := make(chan error, len(s.projs))
-	for _, p := range s.projs {
-		go func() { projDone <- s.project(projCtx, p) }()
-	}
+	projDone, running, followDone := s.runProjectors(projCtx)
 	watchDone := s.watchClickHouse(projCtx)
 	schedDone := make(chan error, 1)
 	if s.scheduler != nil {
@@ -282,7 +292,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.InfoContext(ctx, "reporting serving", "addr", s.Addr())
 
 	var runErr error
-	projRunning, serveStopped := len(s.projs), false
+	stopped, serveStopped := 0, false
 	select {
 	case <-ctx.Done():
 	case err := <-serveDone:
@@ -291,7 +301,7 @@ func (s *Service) Run(ctx context.Context) error {
 	case err := <-consoleDone:
 		runErr = fmt.Errorf("console stopped unexpectedly: %w", err)
 	case err := <-projDone:
-		projRunning--
+		stopped++
 		if ctx.Err() == nil { // it also returns (nil) when ctx is done
 			runErr = fmt.Errorf("projector stopped unexpectedly: %w", err)
 		}
@@ -304,7 +314,8 @@ func (s *Service) Run(ctx context.Context) error {
 		cancel()
 	}
 	stopProjectors()
-	for ; projRunning > 0; projRunning-- {
+	<-followDone
+	for n := running() - stopped; n > 0; n-- {
 		runErr = errors.Join(runErr, <-projDone)
 	}
 	<-watchDone

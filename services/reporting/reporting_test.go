@@ -254,9 +254,10 @@ func TestRetiredPersonalDataOrgsRefused(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	cfg := reporting.Config{ClickHouseDatabase: "bad-name", FlushRows: 0}
+	cfg.StreamScan = 2 * time.Hour
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "-clickhouse-addr", "-clickhouse-database", "-projector-flush-rows", "-user-hash-key"} {
+	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "-clickhouse-addr", "-clickhouse-database", "-projector-flush-rows", "-user-hash-key", "-stream-scan"} {
 		require.ErrorContains(t, err, want)
 	}
 }

@@ -47,23 +47,18 @@ func openSchedules(ctx context.Context, js jetstream.JetStream, c MailConfig, re
 	return sender, err
 }
 
-func (s *Service) newScheduler(js jetstream.JetStream, store *schedule.Store, srv *server.Server, sender *email.Sender) (*schedule.Scheduler, error) {
+func (s *Service) newScheduler(store *schedule.Store, srv *server.Server, sender *email.Sender) (*schedule.Scheduler, error) {
 	if store == nil {
 		return nil, nil
 	}
 	c := s.cfg.Mail
 	return schedule.New(store, srv, sender, schedule.Options{Every: c.ScheduleTick, Now: c.Now, Log: s.log.With("part", "schedules"), Zones: s.settings,
-		Ready: func(ctx context.Context) bool { return s.projected(ctx, js) }})
+		Ready: s.projected})
 }
 
-// projected reports whether every LEDGER table has caught up with the
-// stream as it is now, so that a report built now misses nothing (a
+// projected reports whether every LEDGER table has caught up with every
+// LEDGER stream as it is now, so that a report built now misses nothing (a
 // replica starting on an empty database must not mail an empty month).
-func (s *Service) projected(ctx context.Context, js jetstream.JetStream) bool {
-	stream, err := js.Stream(ctx, eventlog.LedgerStream)
-	if err != nil {
-		return false
-	}
-	info, err := stream.Info(ctx)
-	return err == nil && s.CaughtUpTo() >= info.State.LastSeq
+func (s *Service) projected(ctx context.Context) bool {
+	return s.CaughtUp(ctx, eventlog.LedgerStream)
 }

@@ -1,5 +1,5 @@
-// Package engine feeds a source stream (LEDGER or USAGE) through a rules
-// fold and publishes the alerts it raises on the ALERTS stream, each exactly
+// Package engine feeds a source stream (LEDGER or USAGE, or one of their
+// partition streams LEDGER-<p>) through a rules fold and publishes the alerts it raises on the ALERTS stream, each exactly
 // once across restarts. It also ticks the fold's time-based rules on the
 // wall clock once it has caught up with its stream.
 package engine
@@ -35,6 +35,10 @@ type Fold interface {
 // Options configure an engine.
 type Options struct {
 	Fold Fold
+	// Stream is the stream read: the fold's Source (the default) or one of
+	// its partitions. A pool's events are all in one stream, so each
+	// stream's engine has a fold of its own.
+	Stream string
 	// Defaults are the rules of teams without settings.
 	Defaults rules.Config
 	// Settings, when set, give teams their own rules, followed live.
@@ -75,6 +79,9 @@ func New(js jetstream.JetStream, o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Stream == "" {
+		o.Stream = o.Fold.Source()
+	}
 	if o.LagInterval <= 0 {
 		o.LagInterval = 5 * time.Second
 	}
@@ -83,7 +90,7 @@ func New(js jetstream.JetStream, o Options) *Engine {
 	}
 	e := &Engine{js: js, o: o, changed: make(chan struct{})}
 	// Lag is measured on the real clock: Now may be a test's.
-	e.stream = streamlag.New(js, o.Fold.Source(), o.LagInterval, nil)
+	e.stream = streamlag.New(js, o.Stream, o.LagInterval, nil)
 	e.lag = e.stream.Reader(e.Processed)
 	return e
 }
@@ -109,14 +116,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil && ctx.Err() != nil {
 		// Stopped during start-up, or before an alert was stored: not lost,
 		// the next start replays the message and publishes it.
-		e.o.Log.InfoContext(ctx, "alert engine stopped early", "source", e.o.Fold.Source(), "err", err)
+		e.o.Log.InfoContext(ctx, "alert engine stopped early", "source", e.o.Stream, "err", err)
 		return nil
 	}
 	return err
 }
 
 func (e *Engine) run(ctx context.Context) error {
-	source := e.o.Fold.Source()
+	source := e.o.Stream
 	settings, err := e.loadSettings(ctx)
 	if err != nil {
 		return err
@@ -294,6 +301,9 @@ func (e *Engine) done(seq uint64) {
 	e.changed = make(chan struct{})
 	e.mu.Unlock()
 }
+
+// Stream is the stream the engine reads.
+func (e *Engine) Stream() string { return e.o.Stream }
 
 // Processed is the sequence of the last message folded.
 func (e *Engine) Processed() uint64 {

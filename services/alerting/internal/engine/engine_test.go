@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/engine"
@@ -74,12 +75,15 @@ func connect(t *testing.T) jetstream.JetStream {
 	return js
 }
 
-// ledger appends events of team "design" of org "acme", one per call.
+// ledger appends events of team "design" of org "acme", one per call, on
+// the one-stream layout or, with partitioned, on partition part's stream.
 type ledger struct {
-	t  *testing.T
-	js jetstream.JetStream
-	n  int
-	at time.Time
+	t           *testing.T
+	js          jetstream.JetStream
+	n           int
+	at          time.Time
+	partitioned bool
+	part        int
 }
 
 func (l *ledger) append(team string, payload func(pool *v1.PoolFigures) *v1.Event, available, live int64) uint64 {
@@ -89,7 +93,11 @@ func (l *ledger) append(team string, payload func(pool *v1.PoolFigures) *v1.Even
 	ev.EventId = fmt.Sprintf("%s-ev-%d", team, l.n)
 	ev.OrgId, ev.TeamId = "acme", team
 	ev.ServerTime = timestamppb.New(l.at.Add(time.Duration(l.n) * time.Minute))
-	res, err := eventlog.Append(l.t.Context(), l.js, eventlog.LedgerSubject("acme", team), ev, nil)
+	subj := eventlog.LedgerSubject("acme", team)
+	if l.partitioned {
+		subj = subject.LedgerSubjectIn(l.part, "acme", team)
+	}
+	res, err := eventlog.Append(l.t.Context(), l.js, subj, ev, nil)
 	require.NoError(l.t, err)
 	return res.Sequence
 }
@@ -116,9 +124,15 @@ type running struct {
 
 func start(t *testing.T, js jetstream.JetStream, count *publishLog) *running {
 	t.Helper()
+	return startOn(t, js, count, "")
+}
+
+// startOn starts an engine on stream ("": the fold's, LEDGER).
+func startOn(t *testing.T, js jetstream.JetStream, count *publishLog, stream string) *running {
+	t.Helper()
 	fold, err := rules.New(rulesConfig)
 	require.NoError(t, err)
-	eng := engine.New(js, engine.Options{Fold: fold, Defaults: rulesConfig, Log: slog.New(count)})
+	eng := engine.New(js, engine.Options{Fold: fold, Stream: stream, Defaults: rulesConfig, Log: slog.New(count)})
 	ctx, cancel := context.WithCancel(t.Context())
 	r := &running{eng: eng, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- eng.Run(ctx) }()

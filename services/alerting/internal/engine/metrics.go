@@ -36,7 +36,7 @@ func (e *Engine) instrument() (metric.Registration, error) {
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("alert engine metrics: %w", err)
 	}
-	stream := metric.WithAttributes(attribute.String("stream", e.o.Fold.Source()))
+	stream := metric.WithAttributes(attribute.String("stream", e.o.Stream))
 	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		events, delay := e.lag.Lag()
 		o.ObserveInt64(in.lagEvents, int64(events), stream)

@@ -24,7 +24,7 @@ const (
 
 // publish appends a to the ALERTS stream, retrying until it is stored or stop ends.
 func (e *Engine) publish(ctx, stop context.Context, a *v1.Alert) error {
-	a.SourceStream = e.o.Fold.Source()
+	a.SourceStream = e.o.Stream
 	ctx, span := otel.Tracer("tokenmeter/alerting").Start(ctx, "alerting.raise",
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(

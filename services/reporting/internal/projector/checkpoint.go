@@ -62,3 +62,18 @@ func (w *writer) prove(seq uint64) {
 		}
 	}
 }
+
+// Stored is the position ClickHouse shows every table of the stream
+// projected up to (the lowest of their resume points), whichever replica
+// projects it.
+func (p *Projector) Stored(ctx context.Context) (uint64, error) {
+	low := ^uint64(0)
+	for _, w := range p.writers {
+		seq, err := w.sink.MaxSeq(ctx)
+		if err != nil {
+			return 0, err
+		}
+		low = min(low, seq)
+	}
+	return low, nil
+}

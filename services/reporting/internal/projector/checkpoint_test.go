@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 )
 
@@ -27,7 +28,7 @@ func (e *env) runStream(t *testing.T, wrap func(projector.Sink) projector.Sink) 
 	t.Helper()
 	var tables []projector.Table
 	for _, p := range []projector.Projection{projector.Charges, projector.BudgetEvents} {
-		tables = append(tables, projector.Table{Projection: p, Sink: wrap(projector.NewClickHouseSink(e.ch, p))})
+		tables = append(tables, projector.Table{Projection: p, Sink: wrap(projector.NewClickHouseSink(e.ch, p, subject.Unpartitioned))})
 	}
 	p, err := projector.NewStream(e.js, eventlog.LedgerStream, tables, e.log, projector.Options{
 		BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, CheckpointInterval: time.Hour,
@@ -91,13 +92,13 @@ func TestCheckpointsWhileRunning(t *testing.T) {
 	e := newEnv(t)
 	e.publish(t, "acme", "design", 12, 10)
 	p, err := projector.NewStream(e.js, eventlog.LedgerStream, []projector.Table{
-		{Projection: projector.BudgetEvents, Sink: projector.NewClickHouseSink(e.ch, projector.BudgetEvents)},
+		{Projection: projector.BudgetEvents, Sink: projector.NewClickHouseSink(e.ch, projector.BudgetEvents, subject.Unpartitioned)},
 	}, e.log, projector.Options{FlushInterval: 10 * time.Millisecond, CheckpointInterval: 20 * time.Millisecond})
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(t.Context()) }()
 	t.Cleanup(func() { require.NoError(t, <-done) })
-	sink := projector.NewClickHouseSink(e.ch, projector.BudgetEvents)
+	sink := projector.NewClickHouseSink(e.ch, projector.BudgetEvents, subject.Unpartitioned)
 	require.Eventually(t, func() bool {
 		seq, err := sink.MaxSeq(t.Context())
 		return err == nil && seq == e.last

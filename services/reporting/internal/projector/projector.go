@@ -26,6 +26,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/outage"
 	"github.com/tokenmeter/tokenmeter/libs/streamlag"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // Options tune a projector; zero values take the defaults.
@@ -112,7 +113,9 @@ func New(js jetstream.JetStream, p Projection, sink Sink, log *slog.Logger, opts
 	return NewStream(js, p.Stream, []Table{{Projection: p, Sink: sink}}, log, opts)
 }
 
-// NewStream builds the projector of every table of stream; Run starts it.
+// NewStream builds the projector of every table of stream: the tables'
+// stream (LEDGER, USAGE) or one of its partitions (LEDGER-<p>), whose sinks
+// write that partition. Run starts it.
 func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.Logger, opts Options) (*Projector, error) {
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("projector of %s: no table", stream)
@@ -125,7 +128,7 @@ func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.
 	p := &Projector{js: js, stream: stream, opts: opts, metrics: in, lag: streamlag.New(js, stream, opts.LagInterval, opts.Now)}
 	var names []string
 	for _, t := range tables {
-		if t.Projection.Stream != stream {
+		if _, ok := subject.PartitionOfStream(stream, t.Projection.Stream); !ok {
 			return nil, fmt.Errorf("projector of %s: table %s reads %s", stream, t.Projection.Table, t.Projection.Stream)
 		}
 		names = append(names, t.Projection.Table)

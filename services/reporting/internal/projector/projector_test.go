@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
@@ -46,7 +47,9 @@ func newEnv(t *testing.T) *env {
 	return &env{js: js, ch: ch, log: log}
 }
 
-func chargesSink(e *env) projector.Sink { return projector.NewClickHouseSink(e.ch, projector.Charges) }
+func chargesSink(e *env) projector.Sink {
+	return projector.NewClickHouseSink(e.ch, projector.Charges, subject.Unpartitioned)
+}
 
 var base = time.Date(2025, 1, 30, 9, 0, 0, 0, time.UTC)
 
@@ -54,6 +57,12 @@ var base = time.Date(2025, 1, 30, 9, 0, 0, 0, time.UTC)
 // projection skips), the rest WindowCharged of tokens each, one day apart so
 // they cross a month (and partition) boundary. It returns the tokens charged.
 func (e *env) publish(t *testing.T, org, team string, n int, tokens int64) (charged int64, charges int) {
+	t.Helper()
+	return e.publishOn(t, eventlog.LedgerSubject(org, team), org, team, n, tokens)
+}
+
+// publishOn is publish on subject subj (a partition's, for one).
+func (e *env) publishOn(t *testing.T, subj, org, team string, n int, tokens int64) (charged int64, charges int) {
 	t.Helper()
 	for range n {
 		i := e.next.Add(1)
@@ -77,7 +86,7 @@ func (e *env) publish(t *testing.T, org, team string, n int, tokens int64) (char
 			charged += tokens
 			charges++
 		}
-		app, err := eventlog.Append(t.Context(), e.js, eventlog.LedgerSubject(org, team), ev, nil)
+		app, err := eventlog.Append(t.Context(), e.js, subj, ev, nil)
 		require.NoError(t, err)
 		e.last = app.Sequence
 	}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 )
@@ -74,7 +75,7 @@ func TestEveryLedgerTableCrashAfterInsertDoesNotDoubleCount(t *testing.T) {
 		if p.Stream != eventlog.LedgerStream {
 			continue
 		}
-		sink := &crashingSink{Sink: projector.NewClickHouseSink(e.ch, p), t: t}
+		sink := &crashingSink{Sink: projector.NewClickHouseSink(e.ch, p, subject.Unpartitioned), t: t}
 		sink.failAfter.Store(2)
 		sink.failBefore.Store(1)
 		proj, err := projector.New(e.js, p, sink, e.log, projector.Options{BatchSize: 4, FlushInterval: 10 * time.Millisecond, RetryDelay: 5 * time.Millisecond})
@@ -110,7 +111,7 @@ func TestStreamProjectorCrashesPerTableDoNotDoubleCount(t *testing.T) {
 		if p.Stream != eventlog.LedgerStream {
 			continue
 		}
-		sink := &crashingSink{Sink: projector.NewClickHouseSink(e.ch, p), t: t}
+		sink := &crashingSink{Sink: projector.NewClickHouseSink(e.ch, p, subject.Unpartitioned), t: t}
 		sink.failAfter.Store(int32(i % 3))
 		sink.failBefore.Store(int32(i % 2))
 		tables = append(tables, projector.Table{Projection: p, Sink: sink})

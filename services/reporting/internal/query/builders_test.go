@@ -77,7 +77,7 @@ func TestBuildersBindEveryPlaceholder(t *testing.T) {
 		},
 		"DenialReasons": func() (string, []any) { return DenialReasons(DenialScope{Filter: acme}, DenyByDay) },
 		"DenialList": func() (string, []any) {
-			return DenialList(DenialScope{Filter: acme, Products: []string{"A"}}, 42, 101)
+			return DenialList(DenialScope{Filter: acme, Products: []string{"A"}}, &DenialPos{At: 1735689600, Part: 1, Seq: 42}, 101)
 		},
 		"Spend":              func() (string, []any) { return Spend(acme, SpendByTeam, "") },
 		"SpendAttribute":     func() (string, []any) { return Spend(acme, SpendByAttribute, "project") },
@@ -139,11 +139,13 @@ ORDER BY currency, amount DESC, k`, sql)
 
 func TestDenialListSQL(t *testing.T) {
 	t.Parallel()
-	sql, args := DenialList(DenialScope{Filter: acme, Reasons: []string{"budget_exceeded"}}, 42, 11)
-	require.Equal(t, `SELECT seq, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
+	sql, args := DenialList(DenialScope{Filter: acme, Reasons: []string{"budget_exceeded"}}, &DenialPos{At: 1735689600, Part: 2, Seq: 42}, 11)
+	require.Equal(t, `SELECT seq, stream_part, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
 FROM launches_v2
-WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND outcome = 'denied' AND deny_reason IN (?) AND seq < ?
-ORDER BY seq DESC
+WHERE org_id = ? AND team_id IN (?, ?) AND day >= toDate(?) AND day <= toDate(?) AND outcome = 'denied' AND deny_reason IN (?) AND `+
+		`(toUInt32(at) < ? OR toUInt32(at) = ? AND (stream_part < ? OR stream_part = ? AND seq < ?))
+ORDER BY at DESC, stream_part DESC, seq DESC
 LIMIT 11`, sql)
-	require.Equal(t, []any{"acme", "design", "civil", "2025-01-01", "2025-01-31", "budget_exceeded", uint64(42)}, args)
+	require.Equal(t, []any{"acme", "design", "civil", "2025-01-01", "2025-01-31", "budget_exceeded",
+		uint32(1735689600), uint32(1735689600), int8(2), int8(2), uint64(42)}, args)
 }

@@ -3,10 +3,14 @@ package query
 import (
 	"context"
 	"hash/fnv"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tokenmeter/tokenmeter/libs/subject"
 )
 
 // DenialGroup is what refusals are counted by, mirroring
@@ -114,40 +118,59 @@ func (r *Reader) DenialReasons(ctx context.Context, d DenialScope, g DenialGroup
 	return out, err
 }
 
-// Denial is one refused launch; Seq is its LEDGER stream sequence.
+// Denial is one refused launch; Seq is its sequence in the LEDGER stream
+// of partition Part (-1: the one-stream layout).
 type Denial struct {
 	Seq                                                       uint64
+	Part                                                      int8
 	EventID, TeamID, UserID, Product, Version, Device, Reason string
 	At                                                        time.Time
 	TokensRequired                                            int64
 	Renewal                                                   bool
 }
 
-// DenialList builds at most limit refusals of d, newest (highest sequence)
-// first, from below beforeSeq when it is not 0.
-func DenialList(d DenialScope, beforeSeq uint64, limit int) (string, []any) {
+// DenialPos is a refusal's place in the list: newest first by server time
+// (seconds), then by stream partition and sequence. Sequences of different
+// partition streams are unrelated, so time leads: the list is the same
+// whatever the log's partitioning, but for refusals of one second in
+// different streams.
+type DenialPos struct {
+	At   int64 // Unix seconds
+	Part int8
+	Seq  uint64
+}
+
+// Pos is x's place in the list.
+func (x Denial) Pos() DenialPos { return DenialPos{At: x.At.Unix(), Part: x.Part, Seq: x.Seq} }
+
+// denialOrder is the list's order, newest first.
+const denialOrder = "at DESC, stream_part DESC, seq DESC"
+
+// DenialList builds at most limit refusals of d, newest first, from after
+// before when it is set.
+func DenialList(d DenialScope, before *DenialPos, limit int) (string, []any) {
 	where, args := d.where()
-	if beforeSeq > 0 {
-		where += " AND seq < ?"
-		args = append(args, beforeSeq)
+	if before != nil {
+		where += " AND (toUInt32(at) < ? OR toUInt32(at) = ? AND (stream_part < ? OR stream_part = ? AND seq < ?))"
+		args = append(args, uint32(before.At), uint32(before.At), before.Part, before.Part, before.Seq)
 	}
-	sql := `SELECT seq, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
+	sql := `SELECT seq, stream_part, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
 FROM launches_v2
 WHERE ` + where + `
-ORDER BY seq DESC
+ORDER BY ` + denialOrder + `
 LIMIT ` + strconv.Itoa(max(limit, 1))
 	return sql, args
 }
 
-// DenialList returns at most limit refusals of d below beforeSeq (0: from
+// DenialList returns at most limit refusals of d after before (nil: from
 // the newest).
-func (r *Reader) DenialList(ctx context.Context, d DenialScope, beforeSeq uint64, limit int) ([]Denial, error) {
-	sql, args := DenialList(d, beforeSeq, limit)
+func (r *Reader) DenialList(ctx context.Context, d DenialScope, before *DenialPos, limit int) ([]Denial, error) {
+	sql, args := DenialList(d, before, limit)
 	var out []Denial
 	err := r.each(ctx, "denial list", sql, args, func(rows driver.Rows) error {
 		var x Denial
 		var renewal uint8
-		if err := rows.Scan(&x.Seq, &x.EventID, &x.TeamID, &x.UserID, &x.Product, &x.Version, &x.Device,
+		if err := rows.Scan(&x.Seq, &x.Part, &x.EventID, &x.TeamID, &x.UserID, &x.Product, &x.Version, &x.Device,
 			&x.Reason, &x.At, &x.TokensRequired, &renewal); err != nil {
 			return err
 		}
@@ -158,12 +181,30 @@ func (r *Reader) DenialList(ctx context.Context, d DenialScope, beforeSeq uint64
 	return out, err
 }
 
-// denialMark stands in a denial cursor's user: the key is a sequence.
+// denialMark starts a denial cursor's user, which carries the time and
+// partition of the position; the key is its sequence.
 const denialMark = "denials"
 
-// DenialCursor is the token of the page after the refusal at seq.
-func DenialCursor(scope, seq uint64) Cursor {
-	return Cursor{Scope: scope, Key: int64(seq), User: denialMark}
+// DenialCursor is the token of the page after the refusal at pos.
+func DenialCursor(scope uint64, pos DenialPos) Cursor {
+	return Cursor{Scope: scope, Key: int64(pos.Seq),
+		User: denialMark + "_" + strconv.FormatInt(pos.At, 10) + "_" + strconv.Itoa(int(pos.Part))}
+}
+
+// denialPos reads the position a denial cursor carries (ok false for any
+// other cursor, or one the service would not write).
+func denialPos(cur *Cursor) (pos DenialPos, ok bool) {
+	parts := strings.Split(cur.User, "_")
+	if len(parts) != 3 || parts[0] != denialMark || cur.Key <= 0 {
+		return pos, false
+	}
+	at, err1 := strconv.ParseInt(parts[1], 10, 64)
+	part, err2 := strconv.ParseInt(parts[2], 10, 8)
+	pos = DenialPos{At: at, Part: int8(part), Seq: uint64(cur.Key)}
+	if err1 != nil || err2 != nil || at < 0 || at > math.MaxUint32 || part < -1 || part >= subject.MaxPartitions {
+		return pos, false
+	}
+	return pos, DenialCursor(0, pos).User == cur.User
 }
 
 // DenialFingerprint identifies a denials request apart from its grouping,
@@ -192,7 +233,7 @@ func DenialRows(d DenialScope) (string, []any) {
 	sql := `SELECT ` + dayOf(d.Filter, "at") + ` AS d, seq, event_id, team_id, user_id, product_code, product_version, device_id, deny_reason, at, tokens, renewal
 FROM launches_v2
 WHERE ` + where + `
-ORDER BY seq`
+ORDER BY at, stream_part, seq`
 	return sql, args
 }
 

@@ -154,17 +154,18 @@ func (c *Check) Reasons(field string, names []string) {
 }
 
 // DenialPage decodes a denials list's page token of the request whose
-// fingerprint is scope: the sequence to continue below (0: from the start).
-func (c *Check) DenialPage(field, token string, scope uint64) uint64 {
+// fingerprint is scope: the refusal to continue after (nil: from the start).
+func (c *Check) DenialPage(field, token string, scope uint64) *DenialPos {
 	cur := c.PageToken(field, token, scope)
 	if cur == nil {
-		return 0
+		return nil
 	}
-	if cur.User != denialMark || cur.Key <= 0 {
+	pos, ok := denialPos(cur)
+	if !ok {
 		c.inv.add(field, "is not a page token of this list")
-		return 0
+		return nil
 	}
-	return uint64(cur.Key)
+	return &pos
 }
 
 // Invalid records a problem the caller found in field.

@@ -381,5 +381,38 @@ ORDER BY (org_id, team_id, user_id, seq)`,
 PARTITION BY toYear(at)
 ORDER BY (org_id, team_id, at_ns, event_id)`,
 		},
+	}, {
+		Version: 13,
+		Name:    "stream partitions",
+		// LEDGER and USAGE may be split into partition streams LEDGER-<p>,
+		// each with its own sequences: every projected row names the
+		// partition of the stream it came from (-1: the one-stream layout,
+		// which every row before this migration came from), and each table
+		// resumes per stream. The checkpoints move to a table keyed by table
+		// and stream (a sorting key cannot take a column with a default on
+		// 18.16); the copy may run twice, merges keep the highest.
+		Columns: partitionColumns(
+			"charges_v2", "launches_v2", "pool_events_v2", "assignments_v2", "products", "budget_events_v2",
+			"capacity_events", "user_group_events", "subscription_events", "usage_events", "sessions_v2"),
+		Statements: []string{
+			`CREATE TABLE IF NOT EXISTS projection_checkpoints_v2 (
+	table_name String,
+	stream_part Int8,
+	seq UInt64,
+	recorded DateTime
+) ENGINE = ReplacingMergeTree(seq)
+ORDER BY (table_name, stream_part)`,
+			`INSERT INTO projection_checkpoints_v2 (table_name, stream_part, seq, recorded)
+SELECT table_name, toInt8(-1), seq, recorded FROM projection_checkpoints`,
+		},
 	},
+}
+
+// partitionColumns adds stream_part to each of tables.
+func partitionColumns(tables ...string) []Column {
+	out := make([]Column, len(tables))
+	for i, t := range tables {
+		out[i] = Column{Table: t, Name: "stream_part", Type: "Int8 DEFAULT -1"}
+	}
+	return out
 }

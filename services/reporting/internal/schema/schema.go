@@ -13,9 +13,17 @@ import (
 
 // Migration is one step of the schema.
 type Migration struct {
-	Version    uint32
-	Name       string
+	Version uint32
+	Name    string
+	// Columns are added where missing, before the statements run (18.16
+	// has no ADD COLUMN IF NOT EXISTS).
+	Columns    []Column
 	Statements []string
+}
+
+// Column is a column a migration adds to a table; Type may carry a DEFAULT.
+type Column struct {
+	Table, Name, Type string
 }
 
 // Migrations returns every migration in order.
@@ -66,6 +74,9 @@ func Migrate(ctx context.Context, conn driver.Conn) ([]uint32, error) {
 		if applied[m.Version] {
 			continue
 		}
+		if err := addColumns(ctx, conn, m); err != nil {
+			return done, err
+		}
 		for i, stmt := range m.Statements {
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return done, fmt.Errorf("migration %d (%s) statement %d: %w", m.Version, m.Name, i+1, err)
@@ -113,6 +124,26 @@ func record(ctx context.Context, conn driver.Conn, m Migration) error {
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("record migration %d: %w", m.Version, err)
+	}
+	return nil
+}
+
+// addColumns adds m's columns that the tables do not have yet, so a
+// migration interrupted half-way runs again.
+func addColumns(ctx context.Context, conn driver.Conn, m Migration) error {
+	for _, c := range m.Columns {
+		var n uint64
+		err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?",
+			c.Table, c.Name).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("migration %d (%s): columns of %s: %w", m.Version, m.Name, c.Table, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if err := conn.Exec(ctx, "ALTER TABLE "+c.Table+" ADD COLUMN "+c.Name+" "+c.Type); err != nil {
+			return fmt.Errorf("migration %d (%s): add %s.%s: %w", m.Version, m.Name, c.Table, c.Name, err)
+		}
 	}
 	return nil
 }

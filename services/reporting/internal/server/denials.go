@@ -53,7 +53,7 @@ func (s *Server) GetDenials(ctx context.Context, req *v1.GetDenialsRequest) (*v1
 	resp := &v1.GetDenialsResponse{FromDate: f.From.Format(query.DateLayout), ToDate: f.To.Format(query.DateLayout)}
 	if len(list) > size {
 		list = list[:size]
-		resp.NextPageToken = query.DenialCursor(scope, list[size-1].Seq).Token()
+		resp.NextPageToken = query.DenialCursor(scope, list[size-1].Pos()).Token()
 	}
 	shown := s.privacy.For(f.OrgID)
 	resp.Groups, resp.ByReason, resp.TotalDenials = denialCounts(groups, reasons, group, shown.User)

@@ -58,7 +58,7 @@ type Reports interface {
 	BudgetSpend(ctx context.Context, f query.Filter, budgets []query.BudgetCharges) ([]int64, error)
 	DenialGroups(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
 	DenialReasons(ctx context.Context, d query.DenialScope, g query.DenialGroup) ([]query.DenialCount, error)
-	DenialList(ctx context.Context, d query.DenialScope, beforeSeq uint64, limit int) ([]query.Denial, error)
+	DenialList(ctx context.Context, d query.DenialScope, before *query.DenialPos, limit int) ([]query.Denial, error)
 	EachDenial(ctx context.Context, d query.DenialScope, fn func(*query.DenialRow) error) error
 	SessionList(ctx context.Context, f query.Filter, products []string, maxGap time.Duration, limit int) ([]sessions.Session, error)
 	WindowCharges(ctx context.Context, f query.Filter, products []string, limit int) ([]sessions.Charge, error)
