@@ -15,11 +15,10 @@ var clusterDuration = flag.Duration("cluster.duration", 0,
 	"run the cluster's full schedule for this long (default $CLUSTER_DURATION; 0: the short schedule of make test)")
 
 // clusterLayout is TestClusterChaos's stack: three NATS nodes with every
-// stream and bucket on all three, two reporting replicas. Partitions (3) and
-// the ClickHouse cluster (2 shards × 2 replicas, a clickHouseTarget with
-// its replicas to kill) are each one field here, off until the services
-// and the rig have them.
-var clusterLayout = stackConfig{natsNodes: 3, reporting: 2}
+// stream and bucket on all three, LEDGER and USAGE in three partitions, two
+// reporting replicas. The ClickHouse cluster (2 shards × 2 replicas, a
+// clickHouseTarget with its replicas to kill) is one more field here.
+var clusterLayout = stackConfig{natsNodes: 3, reporting: 2, partitions: 3}
 
 // clusterRate is the cluster run's launches a second: nine processes share
 // two cores with the test.

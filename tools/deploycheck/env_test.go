@@ -22,10 +22,10 @@ var serviceConfigs = map[string]func() interface{ Register(*flag.FlagSet) }{
 	"alerting":  func() interface{ Register(*flag.FlagSet) } { return &alerting.Config{} },
 }
 
-// pendingFlags are the variables of flags that other branches of issue 19 add
-// (-partitions on the ledger and ingestion, -clickhouse-cluster on
-// reporting): accepted while no service has them yet.
-var pendingFlags = map[string]bool{"TOKENMETER_PARTITIONS": true, "TOKENMETER_CLICKHOUSE_CLUSTER": true}
+// pendingFlags are the variables of flags that another branch of issue 19
+// adds (-clickhouse-cluster on reporting): accepted while no service has
+// them yet.
+var pendingFlags = map[string]bool{"TOKENMETER_CLICKHOUSE_CLUSTER": true}
 
 // flagEnv is the set of variables a service reads: one per flag.
 func flagEnv(t *testing.T, service string) map[string]bool {
