@@ -11,20 +11,29 @@ import (
 // Runes is how many runes of a value a message shows.
 const Runes = 32
 
-// MaxLen bounds what Prefix returns, in bytes: Runes runes quoted (an
-// escaped rune is at most 10 bytes, \U0010ffff), the quotes, "…" and the
-// length of the whole.
-const MaxLen = 2 + Runes*10 + len("…") + len(" (") + 20 + len(" bytes)")
+// QuotedBytes bounds the quoted runes, escapes included: 32 invalid bytes
+// (\xff each) would otherwise make a prefix four times as long as 32 letters.
+const QuotedBytes = 64
 
-// Prefix quotes s in Go syntax when it has at most Runes runes; longer, it
-// quotes the first Runes and adds "…" and the full length:
-// "abc…xyz"… (102400 bytes). The result is valid UTF-8 whatever s holds.
+// MaxLen bounds what Prefix returns, in bytes: QuotedBytes, the quotes, "…"
+// and the length of the whole.
+const MaxLen = 2 + QuotedBytes + len("…") + len(" (") + 20 + len(" bytes)")
+
+// Prefix quotes s in Go syntax when it has at most Runes runes (and quotes
+// in QuotedBytes); longer, it quotes the first of them and adds "…" and the
+// full length: "abc…xyz"… (102400 bytes). The result is valid UTF-8 whatever
+// s holds.
 func Prefix(s string) string {
-	cut, n := 0, 0
+	cut, n, quoted := 0, 0, 0
 	for cut < len(s) && n < Runes {
 		_, size := utf8.DecodeRuneInString(s[cut:])
+		q := len(strconv.Quote(s[cut:cut+size])) - 2
+		if quoted+q > QuotedBytes {
+			break
+		}
 		cut += size
 		n++
+		quoted += q
 	}
 	if cut == len(s) {
 		return strconv.Quote(s)

@@ -19,6 +19,9 @@ func TestPrefix(t *testing.T) {
 	require.Equal(t, `"`+exact+`"… (102400 bytes)`, quote.Prefix(strings.Repeat("a", 100<<10)))
 	require.Equal(t, `"`+strings.Repeat("é", quote.Runes)+`"… (66 bytes)`, quote.Prefix(strings.Repeat("é", 33)), "runes, not bytes")
 	require.Equal(t, `"\x00\xff"`, quote.Prefix("\x00\xff"), "control and invalid bytes escaped")
+	require.Equal(t, `"`+strings.Repeat(`\xff`, 16)+`"… (40 bytes)`, quote.Prefix(strings.Repeat("\xff", 40)),
+		"escapes count: at most 64 quoted bytes")
+	require.LessOrEqual(t, len(quote.Prefix(strings.Repeat("\U0010ffff", 40))), quote.MaxLen)
 }
 
 func TestCut(t *testing.T) {
