@@ -4,11 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
 
