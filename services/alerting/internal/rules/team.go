@@ -4,10 +4,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
-// historyDays is how far back per-day figures are kept: a year and a day.
+// historyDays is how far back a user's active days are kept: a year and a day.
 const historyDays = 366
 
 // team is the rule state of one pool: the facts folded from its events and
@@ -18,10 +19,13 @@ type team struct {
 	// available and live are the figures after the last event that carried them.
 	available, live int64
 	packs           map[string]*pack
-	// usage is tokens charged per day number, over the last historyDays.
+	// usage is tokens charged per day number of the organisation's dates,
+	// from forecast.HistoryFrom of the latest day charged on.
 	usage      map[int64]int64
 	firstUsage int64 // day number of the first charge; valid when hasUsage
 	hasUsage   bool
+	prunedTo   int64 // usage holds no day before this one
+	outlook    outlook
 	users      map[string]*user
 
 	lowBalance, launchDenied, forecast, burnPace bool
@@ -75,17 +79,23 @@ func (t *team) debit(split []*v1.PackSplit) {
 	}
 }
 
-// charge records tokens charged at at.
-func (t *team) charge(at time.Time, tokens int64) {
-	d := day(at)
+// charge records tokens charged on day d (a day number of the
+// organisation's dates).
+func (t *team) charge(d int64, tokens int64) {
 	if !t.hasUsage || d < t.firstUsage {
 		t.firstUsage, t.hasUsage = d, true
 	}
 	t.usage[d] += tokens
-	for old := range t.usage {
-		if old <= d-historyDays {
-			delete(t.usage, old)
+	if t.outlook.ok && d < t.outlook.day {
+		t.outlook.ok = false // a late charge changes a day the model read
+	}
+	if from := dayNumber(forecast.HistoryFrom(dayTime(d))); from > t.prunedTo {
+		for old := range t.usage {
+			if old < from {
+				delete(t.usage, old)
+			}
 		}
+		t.prunedTo = from
 	}
 }
 
@@ -104,16 +114,6 @@ func (t *team) usageBetween(from, to int64) int64 {
 		sum += t.usage[d]
 	}
 	return sum
-}
-
-// dailyRate is the mean tokens a day over the trailing days up to today
-// (included), or false with less than minHistory days of history.
-func (t *team) dailyRate(today int64, trailing, minHistory int) (float64, bool) {
-	if !t.hasUsage || today-t.firstUsage+1 < int64(minHistory) {
-		return 0, false
-	}
-	n := min(int64(trailing), today-t.firstUsage+1)
-	return float64(t.usageBetween(today-n+1, today+1)) / float64(n), true
 }
 
 // term is the span of the live packs: earliest purchase to latest expiry.

@@ -15,7 +15,7 @@ func usageSpike(f *fold) []*v1.Alert {
 	if f.charged == nil || !cfg.Enabled {
 		return nil
 	}
-	today := day(f.at)
+	today := f.today()
 	if t.spikeDay == today {
 		return nil
 	}

@@ -100,8 +100,7 @@ func (s *Server) forecastInput(ctx context.Context, org string, req *v1.Forecast
 	if !month.IsZero() {
 		termStart = month
 	}
-	// The seasonal profile reads the 12 calendar months before this one.
-	from := time.Date(today.Year()-1, today.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := forecast.HistoryFrom(today)
 	if termStart.Before(from) {
 		from = termStart
 	}

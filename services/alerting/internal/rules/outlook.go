@@ -1,0 +1,103 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
+)
+
+// outlook is a team's forecast model as of one day and its last run-out
+// simulation. The model reads only the days before it, so it is built once a
+// day (again after a late charge); the simulation is run again only when the
+// packs changed in a way that could move the run-out (outlook.still).
+type outlook struct {
+	day   int64
+	model forecast.Model
+	ok    bool
+	// run simulated the packs ids as they held remaining and expired then.
+	run       forecast.Run
+	ran       bool
+	ids       []string
+	remaining []int64
+	expires   []time.Time
+}
+
+// runOut is the console's forecast without plans (libs/forecast) for the
+// team's live packs from today, a day number of the organisation's dates:
+// the first day the pool cannot pay a day's projected use, zero when none.
+func (t *team) runOut(today int64) (time.Time, forecast.Model) {
+	m, o := t.model(today), &t.outlook
+	if o.still(t.packs) {
+		return o.run.RunOut, m
+	}
+	o.ids = sortedKeys(t.packs)
+	o.remaining, o.expires = o.remaining[:0], o.expires[:0]
+	packs := make([]forecast.Pack, len(o.ids))
+	for i, id := range o.ids {
+		p := t.packs[id]
+		packs[i] = forecast.Pack{Remaining: p.remaining, ExpiresAt: p.expires}
+		o.remaining, o.expires = append(o.remaining, p.remaining), append(o.expires, p.expires)
+	}
+	o.run, o.ran = m.RunOut(dayTime(today), packs), true
+	return o.run.RunOut, m
+}
+
+// still reports whether the last simulation holds for packs: the same packs
+// and expiries, each holding what it did or less by under what it still
+// held when it left the simulation (forecast.Run.Left).
+func (o *outlook) still(packs map[string]*pack) bool {
+	if !o.ran || len(packs) != len(o.ids) {
+		return false
+	}
+	for i, id := range o.ids {
+		p := packs[id]
+		if p == nil || !p.expires.Equal(o.expires[i]) {
+			return false
+		}
+		if d := o.remaining[i] - p.remaining; d < 0 || (d > 0 && float64(d) >= o.run.Left[i]-1e-6) {
+			return false
+		}
+	}
+	return true
+}
+
+// model is the forecast's model as of today, built from the daily totals
+// the forecast reads (forecast.HistoryFrom on).
+func (t *team) model(today int64) forecast.Model {
+	if t.outlook.ok && t.outlook.day == today {
+		return t.outlook.model
+	}
+	from := dayNumber(forecast.HistoryFrom(dayTime(today)))
+	daily := make(map[time.Time]int64, len(t.usage))
+	for d, n := range t.usage {
+		if d >= from && d <= today {
+			daily[dayTime(d)] = n
+		}
+	}
+	t.outlook = outlook{day: today, model: forecast.ModelOf(daily, dayTime(today)), ok: true}
+	return t.outlook.model
+}
+
+// today is the day number of the event's date in the organisation's zone.
+func (f *fold) today() int64 { return dayNumber(forecast.Today(f.at, f.zone)) }
+
+// dayNumber is the day number of a UTC midnight; dayTime the reverse.
+func dayNumber(midnight time.Time) int64 { return midnight.Unix() / 86400 }
+
+func dayTime(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
+
+// maxZoneLen bounds a zone name, as the ledger does when it records one.
+const maxZoneLen = 64
+
+// zoneOf is an organisation's time zone by its IANA name; a name this
+// binary does not know leaves it in UTC (nil), as reporting does.
+func zoneOf(name string) *time.Location {
+	if name == "" || name == "Local" || len(name) > maxZoneLen {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	return loc
+}
