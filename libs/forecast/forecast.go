@@ -91,7 +91,7 @@ func Compute(in Input) Result {
 	base := m.Projected
 	planned := plansSeries(in.Plans, today, horizon)
 	withPlans := func(day time.Time) float64 { return base(day) + planned(day) }
-	without, with := simulate(today, in.Packs, base), simulate(today, in.Packs, withPlans)
+	without, with := simulate(today, in.Packs, base, horizon), simulate(today, in.Packs, withPlans, horizon)
 	r.RunOutWithoutPlans, r.ExpiringWithoutPlans = without.RunOut, without.Lost
 	r.RunOut, r.ExpiringUnspent = with.RunOut, with.Lost
 	for _, p := range in.Plans {
@@ -134,7 +134,15 @@ func (m Model) Projected(day time.Time) float64 { return m.Rate * m.Season.Facto
 // midnight, as Today gives) on: Result's RunOutWithoutPlans and
 // ExpiringWithoutPlans.
 func (m Model) RunOut(today time.Time, packs []Pack) Run {
-	return simulate(today, packs, m.Projected)
+	return simulate(today, packs, m.Projected, horizon)
+}
+
+// RunOutBefore is RunOut looking no further than the days before until: a
+// run-out on or after it is not found (RunOut zero), Left is what the packs
+// held then, and Lost counts that too.
+func (m Model) RunOutBefore(today time.Time, packs []Pack, until time.Time) Run {
+	days := int(math.Ceil(until.Sub(today).Hours() / 24))
+	return simulate(today, packs, m.Projected, max(0, min(days, horizon)))
 }
 
 // Run is a run-out simulation's outcome.
@@ -150,11 +158,12 @@ type Run struct {
 	Left []float64
 }
 
-// simulate spends rate(day) tokens a day from today on, from the pack that
-// expires first (then the smaller one), losing what is left of a pack at its
-// expiry. It returns the first day the pool cannot pay a day's use (spent or
-// expired; zero when nothing is used) and the tokens lost to expiry before then.
-func simulate(today time.Time, packs []Pack, rate func(time.Time) float64) Run {
+// simulate spends rate(day) tokens a day for days days from today on, from
+// the pack that expires first (then the smaller one), losing what is left of
+// a pack at its expiry. It returns the first day the pool cannot pay a day's
+// use (spent or expired; zero when nothing is used) and the tokens lost to
+// expiry before then.
+func simulate(today time.Time, packs []Pack, rate func(time.Time) float64, days int) Run {
 	type live struct {
 		left    float64
 		expires time.Time
@@ -174,7 +183,7 @@ func simulate(today time.Time, packs []Pack, rate func(time.Time) float64) Run {
 		return ps[i].left < ps[j].left
 	})
 	var lostF float64
-	for d := 0; d < horizon; d++ {
+	for d := 0; d < days; d++ {
 		day := today.Add(time.Duration(d) * oneDay) // UTC midnights: a day is 24 hours
 		// Packs expired by the start of the day lose what is left.
 		for len(ps) > 0 && !ps[0].expires.After(day) {
@@ -257,14 +266,27 @@ func reach(from time.Time, left float64, pace func(time.Time) float64, until tim
 	return time.Time{}
 }
 
+// sumDays sums daily over from … to (inclusive): by looking each day up when
+// the range is shorter than the map, else by one pass over the map.
 func sumDays(daily map[time.Time]int64, from, to time.Time) int64 {
 	var n int64
+	if days := to.Sub(from) / oneDay; days >= 0 && int(days) < len(daily) && isMidnight(from) {
+		for d := from; !d.After(to); d = d.Add(oneDay) {
+			n += daily[d]
+		}
+		return n
+	}
 	for d, v := range daily {
 		if !d.Before(from) && !d.After(to) {
 			n += v
 		}
 	}
 	return n
+}
+
+// isMidnight reports whether t is a UTC midnight, the form of Daily's keys.
+func isMidnight(t time.Time) bool {
+	return t.Location() == time.UTC && t.Equal(dayOf(t))
 }
 
 // today is Now's date in Zone, as a UTC midnight like Daily's keys.

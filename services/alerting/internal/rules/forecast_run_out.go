@@ -27,13 +27,18 @@ func forecastRunOut(f *fold) []*v1.Alert {
 	if t.forecast && f.charged != nil && t.outlook.ok && t.outlook.day == today {
 		return nil // a charge on the model's day only brings the run-out nearer: it still holds
 	}
-	runOut, m := t.runOut(today)
+	// Only a run-out within the days or before the term's end matters.
+	_, termEnd, hasTerm := t.term()
+	until := dayTime(today + int64(cfg.WithinDays) + 1)
+	if cfg.BeforeTermEnd && hasTerm && termEnd.After(until) {
+		until = termEnd
+	}
+	runOut, m := t.runOut(today, until)
 	if runOut.IsZero() {
 		t.forecast = false
 		return nil
 	}
 	daysLeft := int(runOut.Sub(dayTime(today)) / dayLength)
-	_, termEnd, hasTerm := t.term()
 	soon := daysLeft <= cfg.WithinDays
 	beforeTerm := cfg.BeforeTermEnd && hasTerm && runOut.Before(termEnd)
 	if !(soon || beforeTerm) {

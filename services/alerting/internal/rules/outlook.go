@@ -14,9 +14,11 @@ type outlook struct {
 	day   int64
 	model forecast.Model
 	ok    bool
-	// run simulated the packs ids as they held remaining and expired then.
+	// run simulated the packs ids as they held remaining and expired then,
+	// up to until (zero: the forecast's horizon).
 	run       forecast.Run
 	ran       bool
+	until     time.Time
 	ids       []string
 	remaining []int64
 	expires   []time.Time
@@ -24,10 +26,11 @@ type outlook struct {
 
 // runOut is the console's forecast without plans (libs/forecast) for the
 // team's live packs from today, a day number of the organisation's dates:
-// the first day the pool cannot pay a day's projected use, zero when none.
-func (t *team) runOut(today int64) (time.Time, forecast.Model) {
+// the first day the pool cannot pay a day's projected use, zero when none
+// before until (zero: the forecast's horizon).
+func (t *team) runOut(today int64, until time.Time) (time.Time, forecast.Model) {
 	m, o := t.model(today), &t.outlook
-	if o.still(t.packs) {
+	if o.still(t.packs) && o.until.Equal(until) {
 		return o.run.RunOut, m
 	}
 	o.ids = sortedKeys(t.packs)
@@ -38,7 +41,12 @@ func (t *team) runOut(today int64) (time.Time, forecast.Model) {
 		packs[i] = forecast.Pack{Remaining: p.remaining, ExpiresAt: p.expires}
 		o.remaining, o.expires = append(o.remaining, p.remaining), append(o.expires, p.expires)
 	}
-	o.run, o.ran = m.RunOut(dayTime(today), packs), true
+	o.ran, o.until = true, until
+	if until.IsZero() {
+		o.run = m.RunOut(dayTime(today), packs)
+	} else {
+		o.run = m.RunOutBefore(dayTime(today), packs, until)
+	}
 	return o.run.RunOut, m
 }
 
