@@ -87,3 +87,29 @@ func TestForecastRunOutIsTheConsolesForecast(t *testing.T) {
 		})
 	}
 }
+
+// Within a day the run-out is simulated again only when the packs changed
+// beyond what they held at the rule's limit: charges that stay within it keep
+// the answer, one that goes past it brings the run-out within the days.
+func TestForecastRunOutFollowsSpendWithinADay(t *testing.T) {
+	t.Parallel()
+	f := newFeed(t, func(c *rules.Config) {
+		c.Forecast.BeforeTermEnd = false
+		c.LowBalance.Enabled, c.BurnPace.Enabled, c.Spike.Enabled = false, false, false
+	})
+	f.pack("p1", 1000, 400*day)
+	for range 30 {
+		f.advance(day)
+		require.Empty(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 10)))
+	}
+	// The next day: 700 left at 10 a day last 70 days; the rule looks 31 days
+	// ahead, when 390 would be left.
+	f.advance(day)
+	require.Empty(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 0)), "700 last 70 days")
+	require.Empty(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 290)), "410 last 41 days")
+	got := only(rules.KindForecastRunOut, f.charge("ann", "RVT", 110))
+	require.Len(t, got, 1, "300 last 30 days: 400 spent since the simulation, past its 390")
+	today := forecast.Today(f.now, nil)
+	require.Equal(t, today.AddDate(0, 0, 30), time.Unix(int64(got[0].GetFigures()["run_out_unix"]), 0).UTC())
+	require.InDelta(t, 30, got[0].GetFigures()["days_left"], 0)
+}

@@ -70,19 +70,14 @@ func (o *outlook) still(packs map[string]*pack) bool {
 }
 
 // model is the forecast's model as of today, built from the daily totals
-// the forecast reads (forecast.HistoryFrom on).
+// the forecast reads (forecast.HistoryFrom on; days after today, which a
+// late event leaves, change no figure of the model).
 func (t *team) model(today int64) forecast.Model {
 	if t.outlook.ok && t.outlook.day == today {
 		return t.outlook.model
 	}
-	from := dayNumber(forecast.HistoryFrom(dayTime(today)))
-	daily := make(map[time.Time]int64, len(t.usage))
-	for d, n := range t.usage {
-		if d >= from && d <= today {
-			daily[dayTime(d)] = n
-		}
-	}
-	t.outlook = outlook{day: today, model: forecast.ModelOf(daily, dayTime(today)), ok: true}
+	t.prune(today)
+	t.outlook = outlook{day: today, model: forecast.ModelOf(t.usage, dayTime(today)), ok: true}
 	return t.outlook.model
 }
 

@@ -19,9 +19,9 @@ type team struct {
 	// available and live are the figures after the last event that carried them.
 	available, live int64
 	packs           map[string]*pack
-	// usage is tokens charged per day number of the organisation's dates,
-	// from forecast.HistoryFrom of the latest day charged on.
-	usage      map[int64]int64
+	// usage is tokens charged per day of the organisation's dates (UTC
+	// midnights, as forecast.Input.Daily), from forecast.HistoryFrom on.
+	usage      map[time.Time]int64
 	firstUsage int64 // day number of the first charge; valid when hasUsage
 	hasUsage   bool
 	prunedTo   int64 // usage holds no day before this one
@@ -57,7 +57,7 @@ type user struct {
 }
 
 func newTeam() *team {
-	return &team{packs: map[string]*pack{}, usage: map[int64]int64{}, users: map[string]*user{},
+	return &team{packs: map[string]*pack{}, usage: map[time.Time]int64{}, users: map[string]*user{},
 		tiers: map[float64]bool{}, spikeDay: -1, capacity: map[string]bool{}}
 }
 
@@ -85,17 +85,23 @@ func (t *team) charge(d int64, tokens int64) {
 	if !t.hasUsage || d < t.firstUsage {
 		t.firstUsage, t.hasUsage = d, true
 	}
-	t.usage[d] += tokens
+	t.usage[dayTime(d)] += tokens
 	if t.outlook.ok && d < t.outlook.day {
 		t.outlook.ok = false // a late charge changes a day the model read
 	}
-	if from := dayNumber(forecast.HistoryFrom(dayTime(d))); from > t.prunedTo {
+	t.prune(d)
+}
+
+// prune drops the days before forecast.HistoryFrom(today): no rule reads them.
+func (t *team) prune(today int64) {
+	from := forecast.HistoryFrom(dayTime(today))
+	if n := dayNumber(from); n > t.prunedTo {
 		for old := range t.usage {
-			if old < from {
+			if old.Before(from) {
 				delete(t.usage, old)
 			}
 		}
-		t.prunedTo = from
+		t.prunedTo = n
 	}
 }
 
@@ -104,14 +110,14 @@ func (t *team) usageBetween(from, to int64) int64 {
 	var sum int64
 	if to-from > int64(len(t.usage)) {
 		for d, n := range t.usage {
-			if d >= from && d < to {
+			if x := dayNumber(d); x >= from && x < to {
 				sum += n
 			}
 		}
 		return sum
 	}
 	for d := from; d < to; d++ {
-		sum += t.usage[d]
+		sum += t.usage[dayTime(d)]
 	}
 	return sum
 }

@@ -19,7 +19,7 @@ func usageSpike(f *fold) []*v1.Alert {
 	if t.spikeDay == today {
 		return nil
 	}
-	used := t.usage[today]
+	used := t.usage[dayTime(today)]
 	overLimit := cfg.DailyLimit > 0 && used > cfg.DailyLimit
 	var mean float64
 	history := today - t.firstUsage
