@@ -23,7 +23,7 @@ func forecastRunOut(f *fold) []*v1.Alert {
 		t.forecast = false
 		return nil
 	}
-	today := f.today()
+	today := f.day
 	if t.forecast && f.charged != nil && t.outlook.ok && t.outlook.day == today {
 		return nil // a charge on the model's day only brings the run-out nearer: it still holds
 	}

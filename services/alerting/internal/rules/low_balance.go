@@ -38,7 +38,7 @@ func lowBalance(f *fold) []*v1.Alert {
 		"threshold": cfg.Percent,
 	}
 	msg := fmt.Sprintf("Team %s has %d tokens left (%s %%) of %d live", f.raise.team, t.available, formatFloat(p), t.live)
-	if runOut, m := t.runOut(f.today(), time.Time{}); !runOut.IsZero() && t.available > 0 {
+	if runOut, m := t.runOut(f.day, time.Time{}); !runOut.IsZero() && t.available > 0 {
 		msg += fmt.Sprintf("; %s they run out on %s", pace(m), runOut.Format(time.DateOnly))
 		figures["daily_rate"] = math.Round(m.Rate*10) / 10
 		figures["run_out_unix"] = float64(runOut.Unix())

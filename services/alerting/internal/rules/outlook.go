@@ -81,8 +81,8 @@ func (t *team) model(today int64) forecast.Model {
 	return t.outlook.model
 }
 
-// today is the day number of the event's date in the organisation's zone.
-func (f *fold) today() int64 { return dayNumber(forecast.Today(f.at, f.zone)) }
+// dayIn is the day number of at's date in zone (nil: UTC).
+func dayIn(at time.Time, zone *time.Location) int64 { return dayNumber(forecast.Today(at, zone)) }
 
 // dayNumber is the day number of a UTC midnight; dayTime the reverse.
 func dayNumber(midnight time.Time) int64 { return midnight.Unix() / 86400 }

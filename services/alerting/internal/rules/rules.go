@@ -108,8 +108,9 @@ type fold struct {
 	raise
 	cfg *Config
 	t   *team
-	// zone is the organisation's time zone: a team's days are its dates.
-	zone *time.Location
+	// day is the day number of the event's date in the organisation's time
+	// zone: a team's days are its dates.
+	day int64
 	// pool is set when the event carried the pool's figures.
 	pool *v1.PoolFigures
 	// prevAvailable is available before the event, when prevKnown.
@@ -140,7 +141,7 @@ func (r *Rules) Apply(seq uint64, ev *v1.Event) []*v1.Alert {
 		r.teams[k] = t
 	}
 	f := &fold{raise: raise{org: org, team: id, seq: seq, at: ev.GetServerTime().AsTime()},
-		cfg: r.of(k), t: t, zone: r.zones[org], prevAvailable: t.available, prevKnown: t.known}
+		cfg: r.of(k), t: t, day: dayIn(ev.GetServerTime().AsTime(), r.zones[org]), prevAvailable: t.available, prevKnown: t.known}
 	t.learn(f, ev)
 	var out []*v1.Alert
 	for _, rule := range eventRules {
@@ -202,7 +203,7 @@ func (t *team) learn(f *fold, ev *v1.Event) {
 		w := p.WindowCharged
 		f.pool, f.charged = w.GetPool(), w
 		t.debit(w.GetSplit())
-		t.charge(f.today(), w.GetTokens())
+		t.charge(f.day, w.GetTokens())
 		if w.GetUserId() != "" {
 			f.userID = w.GetUserId()
 			if !w.GetRenewal() {

@@ -24,9 +24,10 @@ type team struct {
 	usage      map[time.Time]int64
 	firstUsage int64 // day number of the first charge; valid when hasUsage
 	hasUsage   bool
-	prunedTo   int64 // usage holds no day before this one
-	outlook    outlook
-	users      map[string]*user
+	// usage holds no day before prunedTo, forecast.HistoryFrom(prunedFor).
+	prunedFor, prunedTo int64
+	outlook             outlook
+	users               map[string]*user
 
 	lowBalance, launchDenied, forecast, burnPace bool
 	tiers                                        map[float64]bool
@@ -94,8 +95,12 @@ func (t *team) charge(d int64, tokens int64) {
 
 // prune drops the days before forecast.HistoryFrom(today): no rule reads them.
 func (t *team) prune(today int64) {
+	if today <= t.prunedFor {
+		return
+	}
+	t.prunedFor = today
 	from := forecast.HistoryFrom(dayTime(today))
-	if n := dayNumber(from); n > t.prunedTo {
+	if n := dayNumber(from); n > t.prunedTo { // a new month
 		for old := range t.usage {
 			if old.Before(from) {
 				delete(t.usage, old)

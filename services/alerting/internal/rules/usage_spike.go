@@ -15,7 +15,7 @@ func usageSpike(f *fold) []*v1.Alert {
 	if f.charged == nil || !cfg.Enabled {
 		return nil
 	}
-	today := f.today()
+	today := f.day
 	if t.spikeDay == today {
 		return nil
 	}
