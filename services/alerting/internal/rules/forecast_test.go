@@ -113,3 +113,26 @@ func TestForecastRunOutFollowsSpendWithinADay(t *testing.T) {
 	require.Equal(t, today.AddDate(0, 0, 30), time.Unix(int64(got[0].GetFigures()["run_out_unix"]), 0).UTC())
 	require.InDelta(t, 30, got[0].GetFigures()["days_left"], 0)
 }
+
+// A team's days are its organisation's dates: in Auckland a charge at 00:30
+// and one at 23:30 local fall on one day (a spike), which are two in UTC.
+func TestDailyUseFollowsTheOrganisationsZone(t *testing.T) {
+	t.Parallel()
+	for zone, want := range map[string]int{"Pacific/Auckland": 1, "": 0} {
+		f := newFeed(t, nil)
+		f.now = time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC)
+		if zone != "" {
+			f.setZone(zone)
+		}
+		f.pack("p1", 10_000, 365*day)
+		for range 10 {
+			require.Empty(t, only(rules.KindUsageSpike, f.charge("ann", "RVT", 10)))
+			f.advance(day)
+		}
+		got := only(rules.KindUsageSpike, f.advance(-time.Hour).charge("ann", "RVT", 25))
+		require.Len(t, got, want, "zone %q", zone)
+		if want > 0 {
+			require.Equal(t, "Team design used 35 tokens on 2026-03-12, 3.5× its trailing daily mean of 10", got[0].GetMessage())
+		}
+	}
+}
