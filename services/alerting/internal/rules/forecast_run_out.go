@@ -23,15 +23,16 @@ func forecastRunOut(f *fold) []*v1.Alert {
 		t.forecast = false
 		return nil
 	}
+	// The rule holds exactly when the run-out is before until: within the
+	// days, or before the term's end.
 	today := f.day
-	if t.forecast && f.charged != nil && t.outlook.ok && t.outlook.day == today {
-		return nil // a charge on the model's day only brings the run-out nearer: it still holds
-	}
-	// Only a run-out within the days or before the term's end matters.
 	_, termEnd, hasTerm := t.term()
 	until := dayTime(today + int64(cfg.WithinDays) + 1)
 	if cfg.BeforeTermEnd && hasTerm && termEnd.After(until) {
 		until = termEnd
+	}
+	if t.forecast && f.charged != nil && t.outlook.holds(today, until) {
+		return nil // a charge only brings the run-out nearer: it still holds
 	}
 	runOut, m := t.runOut(today, until)
 	if runOut.IsZero() {

@@ -112,6 +112,15 @@ func TestForecastRunOutFollowsSpendWithinADay(t *testing.T) {
 	today := forecast.Today(f.now, nil)
 	require.Equal(t, today.AddDate(0, 0, 30), time.Unix(int64(got[0].GetFigures()["run_out_unix"]), 0).UTC())
 	require.InDelta(t, 30, got[0].GetFigures()["days_left"], 0)
+
+	// Settings apply from the next charge: 20 days re-arms, back to 30 fires again.
+	cfg := rules.Defaults()
+	cfg.Forecast.BeforeTermEnd, cfg.Forecast.WithinDays = false, 20
+	f.r.SetTeamConfig("acme", "design", &cfg)
+	require.Empty(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 0)))
+	cfg.Forecast.WithinDays = 30
+	f.r.SetTeamConfig("acme", "design", &cfg)
+	require.Len(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 0)), 1)
 }
 
 // A team's days are its organisation's dates: in Auckland a charge at 00:30

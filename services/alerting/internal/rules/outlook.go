@@ -30,7 +30,7 @@ type outlook struct {
 // before until (zero: the forecast's horizon).
 func (t *team) runOut(today int64, until time.Time) (time.Time, forecast.Model) {
 	m, o := t.model(today), &t.outlook
-	if o.still(t.packs) && o.until.Equal(until) {
+	if o.holds(today, until) && o.still(t.packs) {
 		return o.run.RunOut, m
 	}
 	o.ids = sortedKeys(t.packs)
@@ -50,11 +50,16 @@ func (t *team) runOut(today int64, until time.Time) (time.Time, forecast.Model) 
 	return o.run.RunOut, m
 }
 
+// holds reports whether the last simulation was of today's model up to until.
+func (o *outlook) holds(today int64, until time.Time) bool {
+	return o.ok && o.ran && o.day == today && o.until.Equal(until)
+}
+
 // still reports whether the last simulation holds for packs: the same packs
 // and expiries, each holding what it did or less by under what it still
 // held when it left the simulation (forecast.Run.Left).
 func (o *outlook) still(packs map[string]*pack) bool {
-	if !o.ran || len(packs) != len(o.ids) {
+	if len(packs) != len(o.ids) {
 		return false
 	}
 	for i, id := range o.ids {

@@ -140,8 +140,9 @@ func (r *Rules) Apply(seq uint64, ev *v1.Event) []*v1.Alert {
 		t = newTeam()
 		r.teams[k] = t
 	}
-	f := &fold{raise: raise{org: org, team: id, seq: seq, at: ev.GetServerTime().AsTime()},
-		cfg: r.of(k), t: t, day: dayIn(ev.GetServerTime().AsTime(), r.zones[org]), prevAvailable: t.available, prevKnown: t.known}
+	at := ev.GetServerTime().AsTime()
+	f := &fold{raise: raise{org: org, team: id, seq: seq, at: at},
+		cfg: r.of(k), t: t, day: dayIn(at, r.zones[org]), prevAvailable: t.available, prevKnown: t.known}
 	t.learn(f, ev)
 	var out []*v1.Alert
 	for _, rule := range eventRules {
