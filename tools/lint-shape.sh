@@ -25,13 +25,13 @@ for dir in libs libs/testkit proto services/*/; do
 done
 
 # The domain cores: driven by events and a clock, tested without servers.
-pure=(ledger:pool alerting:rules reporting:advice reporting:forecast reporting:sessions)
+pure=(services/ledger/internal/pool services/alerting/internal/rules services/reporting/internal/advice
+	libs/forecast services/reporting/internal/sessions)
 for core in "${pure[@]}"; do
-	svc=${core%%:*} pkg=${core#*:}
-	bad=$(cd "services/$svc" && go list -deps "./internal/$pkg" |
+	bad=$(go list -deps "./$core" |
 		grep -E "^(github.com/nats-io/|github.com/ClickHouse/|github.com/grpc-ecosystem/)" || true)
 	if [[ -n $bad ]]; then
-		echo "lint: services/$svc/internal/$pkg is a pure core but imports:"
+		echo "lint: $core is a pure core but imports:"
 		echo "$bad" | sed 's/^/  /' | head -5
 		status=1
 	fi

@@ -43,12 +43,16 @@ type UsageTiers struct {
 	Percents []float64
 }
 
-// Forecast: at the trailing burn rate, the pool runs out within WithinDays,
-// or (BeforeTermEnd) before its last live pack expires.
+// Forecast: the console's forecast without plans (libs/forecast) runs the
+// pool out within WithinDays, or (BeforeTermEnd) before its last live pack
+// expires.
 type Forecast struct {
-	Enabled        bool
-	WithinDays     int
-	BeforeTermEnd  bool
+	Enabled       bool
+	WithinDays    int
+	BeforeTermEnd bool
+	// TrailingDays and MinHistoryDays are deprecated and read by no rule:
+	// the forecast's own 30- and 90-day rates replaced them. Kept so that
+	// stored settings and old clients still parse and round-trip.
 	TrailingDays   int
 	MinHistoryDays int
 }

@@ -38,16 +38,10 @@ func lowBalance(f *fold) []*v1.Alert {
 		"threshold": cfg.Percent,
 	}
 	msg := fmt.Sprintf("Team %s has %d tokens left (%s %%) of %d live", f.raise.team, t.available, formatFloat(p), t.live)
-	if rate, ok := t.dailyRate(day(f.at), f.cfg.Forecast.TrailingDays, f.cfg.Forecast.MinHistoryDays); ok && rate > 0 && t.available > 0 {
-		runOut := runOutDate(f.at, t.available, rate)
-		msg += fmt.Sprintf("; at %s tokens a day they run out on %s", formatFloat(math.Round(rate*10)/10), runOut.Format(time.DateOnly))
-		figures["daily_rate"] = math.Round(rate*10) / 10
+	if runOut, m := t.runOut(f.day, time.Time{}); !runOut.IsZero() && t.available > 0 {
+		msg += fmt.Sprintf("; %s they run out on %s", pace(m), runOut.Format(time.DateOnly))
+		figures["daily_rate"] = math.Round(m.Rate*10) / 10
 		figures["run_out_unix"] = float64(runOut.Unix())
 	}
 	return []*v1.Alert{f.alert(KindLowBalance, sev, msg, figures)}
-}
-
-// runOutDate is when available tokens last at rate a day from at.
-func runOutDate(at time.Time, available int64, rate float64) time.Time {
-	return at.Add(time.Duration(float64(available) / rate * float64(dayLength))).UTC()
 }

@@ -51,25 +51,26 @@ func TestUsageTiersOffByDefault(t *testing.T) {
 func TestForecastRunOut(t *testing.T) {
 	t.Parallel()
 	f := newFeed(t, func(c *rules.Config) { c.Forecast.BeforeTermEnd = false })
-	f.pack("p1", 1000, 365*day)
+	f.pack("p1", 2000, 365*day)
 	var raised []*v1.Alert
-	for i := range 10 {
-		got := only(rules.KindForecastRunOut, f.charge("ann", "RVT", 30))
-		if len(got) > 0 {
-			require.Equal(t, 6, i, "fires once seven days of history show 790/30 = 26 days left")
-		}
-		raised = append(raised, got...)
+	for i := 0; len(raised) == 0 && i < 40; i++ {
 		f.advance(day)
+		raised = only(rules.KindForecastRunOut, f.charge("ann", "RVT", 30))
+		if len(raised) > 0 {
+			// The forecast's level is the 30-day rate: i/30 of 30 a day until a month has passed.
+			require.Equal(t, 35, i, "fires when 920 tokens at 30 a day last 30 days")
+		}
+		require.Empty(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 0)), "once per crossing")
 	}
-	require.Len(t, raised, 1, "once per crossing")
-	require.Equal(t, "Team design has 790 tokens left (79 %); at 30 tokens a day they run out on 2026-04-03, before the term ends on 2027-03-02",
+	require.Len(t, raised, 1)
+	require.Equal(t, "Team design has 920 tokens left (46 %); at 30 tokens a day they run out on 2026-05-07, before the term ends on 2027-03-02",
 		raised[0].GetMessage())
 	require.InDelta(t, 30, raised[0].GetFigures()["daily_rate"], 0.01)
+	require.InDelta(t, 30, raised[0].GetFigures()["days_left"], 0)
 	// Tokens bought: the forecast stops holding (re-arm); spending them makes it hold again.
-	require.Empty(t, only(rules.KindForecastRunOut, f.pack("p2", 5000, 365*day)))
+	require.Empty(t, only(rules.KindForecastRunOut, f.pack("p2", 100, 365*day)), "1,020 tokens last 34 days")
 	require.Empty(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 30)))
-	f.avail = 500
-	require.Len(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 30)), 1)
+	require.Len(t, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 90)), 1, "900 tokens last 30 days")
 }
 
 func TestForecastBeforeTermEnd(t *testing.T) {
@@ -77,11 +78,15 @@ func TestForecastBeforeTermEnd(t *testing.T) {
 	f := newFeed(t, nil)
 	f.pack("p1", 3000, 200*day)
 	var raised []*v1.Alert
-	for range 8 {
-		raised = append(raised, only(rules.KindForecastRunOut, f.charge("ann", "RVT", 30))...)
+	for i := range 20 {
+		got := only(rules.KindForecastRunOut, f.charge("ann", "RVT", 30))
+		if len(got) > 0 {
+			require.Equal(t, 14, i, "2,550 tokens at the 30-day rate of 14 a day last 182 days, the term ends in 186")
+		}
+		raised = append(raised, got...)
 		f.advance(day)
 	}
-	require.Len(t, raised, 1, "2790 tokens at 30 a day last 93 days, the term ends in 193")
+	require.Len(t, raised, 1)
 	require.Contains(t, raised[0].GetMessage(), "before the term ends on 2026-09-18")
 }
 
@@ -161,10 +166,10 @@ func TestLowBalanceNamesTheRunOutDate(t *testing.T) {
 		f.charge("ann", "RVT", 42)
 		f.advance(day)
 	}
-	f.avail = 222
-	got := only(rules.KindLowBalance, f.charge("ann", "RVT", 42))
+	got := only(rules.KindLowBalance, f.charge("ann", "RVT", 526))
 	require.Len(t, got, 1)
-	require.Equal(t, "Team design has 180 tokens left (18 %) of 1000 live; at 42 tokens a day they run out on 2026-03-13", got[0].GetMessage())
+	// The forecast's level: 294 tokens over the 30 days before today.
+	require.Equal(t, "Team design has 180 tokens left (18 %) of 1000 live; at 9.8 tokens a day they run out on 2026-03-27", got[0].GetMessage())
 }
 
 func TestBudgetCrossed(t *testing.T) {

@@ -81,7 +81,9 @@ func (s *settings) of(k teamKey) *Config {
 // concurrent use: one goroutine feeds it the stream in order.
 type Rules struct {
 	settings
-	teams     map[teamKey]*team
+	teams map[teamKey]*team
+	// zones are the organisations' time zones (absent: UTC).
+	zones     map[string]*time.Location
 	lastSweep time.Time
 }
 
@@ -91,7 +93,7 @@ func New(defaults Config) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rules{settings: s, teams: map[teamKey]*team{}}, nil
+	return &Rules{settings: s, teams: map[teamKey]*team{}, zones: map[string]*time.Location{}}, nil
 }
 
 // SetTeamConfig gives a team its own rules (nil: back to the defaults). The
@@ -106,6 +108,9 @@ type fold struct {
 	raise
 	cfg *Config
 	t   *team
+	// day is the day number of the event's date in the organisation's time
+	// zone: a team's days are its dates.
+	day int64
 	// pool is set when the event carried the pool's figures.
 	pool *v1.PoolFigures
 	// prevAvailable is available before the event, when prevKnown.
@@ -123,6 +128,9 @@ type fold struct {
 // raises, in a stable order.
 func (r *Rules) Apply(seq uint64, ev *v1.Event) []*v1.Alert {
 	org, id := ev.GetOrgId(), ev.GetTeamId()
+	if z := ev.GetTimeZoneSet(); z != nil && org != "" {
+		r.zones[org] = zoneOf(z.GetZone())
+	}
 	if org == "" || id == "" || strings.HasPrefix(id, "_") {
 		return nil // the catalog, or nothing a team owns
 	}
@@ -132,8 +140,9 @@ func (r *Rules) Apply(seq uint64, ev *v1.Event) []*v1.Alert {
 		t = newTeam()
 		r.teams[k] = t
 	}
-	f := &fold{raise: raise{org: org, team: id, seq: seq, at: ev.GetServerTime().AsTime()},
-		cfg: r.of(k), t: t, prevAvailable: t.available, prevKnown: t.known}
+	at := ev.GetServerTime().AsTime()
+	f := &fold{raise: raise{org: org, team: id, seq: seq, at: at},
+		cfg: r.of(k), t: t, day: dayIn(at, r.zones[org]), prevAvailable: t.available, prevKnown: t.known}
 	t.learn(f, ev)
 	var out []*v1.Alert
 	for _, rule := range eventRules {
@@ -195,7 +204,7 @@ func (t *team) learn(f *fold, ev *v1.Event) {
 		w := p.WindowCharged
 		f.pool, f.charged = w.GetPool(), w
 		t.debit(w.GetSplit())
-		t.charge(f.at, w.GetTokens())
+		t.charge(f.day, w.GetTokens())
 		if w.GetUserId() != "" {
 			f.userID = w.GetUserId()
 			if !w.GetRenewal() {

@@ -4,10 +4,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
 
-// historyDays is how far back per-day figures are kept: a year and a day.
+// historyDays is how far back a user's active days are kept: a year and a day.
 const historyDays = 366
 
 // team is the rule state of one pool: the facts folded from its events and
@@ -18,11 +19,15 @@ type team struct {
 	// available and live are the figures after the last event that carried them.
 	available, live int64
 	packs           map[string]*pack
-	// usage is tokens charged per day number, over the last historyDays.
-	usage      map[int64]int64
+	// usage is tokens charged per day of the organisation's dates (UTC
+	// midnights, as forecast.Input.Daily), from forecast.HistoryFrom on.
+	usage      map[time.Time]int64
 	firstUsage int64 // day number of the first charge; valid when hasUsage
 	hasUsage   bool
-	users      map[string]*user
+	// usage holds no day before prunedTo, forecast.HistoryFrom(prunedFor).
+	prunedFor, prunedTo int64
+	outlook             outlook
+	users               map[string]*user
 
 	lowBalance, launchDenied, forecast, burnPace bool
 	tiers                                        map[float64]bool
@@ -53,7 +58,7 @@ type user struct {
 }
 
 func newTeam() *team {
-	return &team{packs: map[string]*pack{}, usage: map[int64]int64{}, users: map[string]*user{},
+	return &team{packs: map[string]*pack{}, usage: map[time.Time]int64{}, users: map[string]*user{},
 		tiers: map[float64]bool{}, spikeDay: -1, capacity: map[string]bool{}}
 }
 
@@ -75,17 +80,33 @@ func (t *team) debit(split []*v1.PackSplit) {
 	}
 }
 
-// charge records tokens charged at at.
-func (t *team) charge(at time.Time, tokens int64) {
-	d := day(at)
+// charge records tokens charged on day d (a day number of the
+// organisation's dates).
+func (t *team) charge(d int64, tokens int64) {
 	if !t.hasUsage || d < t.firstUsage {
 		t.firstUsage, t.hasUsage = d, true
 	}
-	t.usage[d] += tokens
-	for old := range t.usage {
-		if old <= d-historyDays {
-			delete(t.usage, old)
+	t.usage[dayTime(d)] += tokens
+	if t.outlook.ok && d < t.outlook.day {
+		t.outlook.ok = false // a late charge changes a day the model read
+	}
+	t.prune(d)
+}
+
+// prune drops the days before forecast.HistoryFrom(today): no rule reads them.
+func (t *team) prune(today int64) {
+	if today <= t.prunedFor {
+		return
+	}
+	t.prunedFor = today
+	from := forecast.HistoryFrom(dayTime(today))
+	if n := dayNumber(from); n > t.prunedTo { // a new month
+		for old := range t.usage {
+			if old.Before(from) {
+				delete(t.usage, old)
+			}
 		}
+		t.prunedTo = n
 	}
 }
 
@@ -94,26 +115,16 @@ func (t *team) usageBetween(from, to int64) int64 {
 	var sum int64
 	if to-from > int64(len(t.usage)) {
 		for d, n := range t.usage {
-			if d >= from && d < to {
+			if x := dayNumber(d); x >= from && x < to {
 				sum += n
 			}
 		}
 		return sum
 	}
 	for d := from; d < to; d++ {
-		sum += t.usage[d]
+		sum += t.usage[dayTime(d)]
 	}
 	return sum
-}
-
-// dailyRate is the mean tokens a day over the trailing days up to today
-// (included), or false with less than minHistory days of history.
-func (t *team) dailyRate(today int64, trailing, minHistory int) (float64, bool) {
-	if !t.hasUsage || today-t.firstUsage+1 < int64(minHistory) {
-		return 0, false
-	}
-	n := min(int64(trailing), today-t.firstUsage+1)
-	return float64(t.usageBetween(today-n+1, today+1)) / float64(n), true
 }
 
 // term is the span of the live packs: earliest purchase to latest expiry.

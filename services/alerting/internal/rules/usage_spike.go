@@ -15,11 +15,11 @@ func usageSpike(f *fold) []*v1.Alert {
 	if f.charged == nil || !cfg.Enabled {
 		return nil
 	}
-	today := day(f.at)
+	today := f.day
 	if t.spikeDay == today {
 		return nil
 	}
-	used := t.usage[today]
+	used := t.usage[dayTime(today)]
 	overLimit := cfg.DailyLimit > 0 && used > cfg.DailyLimit
 	var mean float64
 	history := today - t.firstUsage

@@ -4,11 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
+	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )
 
@@ -100,8 +100,7 @@ func (s *Server) forecastInput(ctx context.Context, org string, req *v1.Forecast
 	if !month.IsZero() {
 		termStart = month
 	}
-	// The seasonal profile reads the 12 calendar months before this one.
-	from := time.Date(today.Year()-1, today.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := forecast.HistoryFrom(today)
 	if termStart.Before(from) {
 		from = termStart
 	}

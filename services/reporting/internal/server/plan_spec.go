@@ -6,12 +6,12 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/launchrules"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
 )
 
 // Bounds of a planned project (PlanSpec in the contract).

@@ -10,11 +10,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/auth"
+	"github.com/tokenmeter/tokenmeter/libs/forecast"
 	"github.com/tokenmeter/tokenmeter/libs/grpcserver"
 	"github.com/tokenmeter/tokenmeter/libs/launchrules"
 	"github.com/tokenmeter/tokenmeter/libs/quote"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
-	"github.com/tokenmeter/tokenmeter/services/reporting/internal/forecast"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/planstore"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/query"
 )

@@ -92,16 +92,31 @@ func (s Season) Level(daily map[time.Time]int64, today time.Time) float64 {
 	for _, n := range []int{30, 90} {
 		from := today.AddDate(0, 0, -n)
 		rate := float64(sumDays(daily, from, today.AddDate(0, 0, -1))) / float64(n)
-		var f float64
-		for day := from; day.Before(today); day = day.AddDate(0, 0, 1) {
-			f += s.Factor(day)
-		}
-		if f /= float64(n); f >= MinSeasonDivisor {
-			rate /= f
+		if s.Seasonal { // flat factors are all 1: nothing to divide by
+			rate = s.deseasoned(rate, from, today, n)
 		}
 		level = math.Max(level, rate)
 	}
 	return level
+}
+
+// deseasoned is rate over the n days from … today (excluded) divided by
+// their mean factor, unless that is under MinSeasonDivisor.
+func (s Season) deseasoned(rate float64, from, today time.Time, n int) float64 {
+	var f float64
+	midnights := isMidnight(from) // then a day is 24 hours
+	for day := from; day.Before(today); {
+		f += s.Factor(day)
+		if midnights {
+			day = day.Add(oneDay)
+		} else {
+			day = day.AddDate(0, 0, 1)
+		}
+	}
+	if f /= float64(n); f >= MinSeasonDivisor {
+		return rate / f
+	}
+	return rate
 }
 
 func firstUse(daily map[time.Time]int64) (time.Time, bool) {

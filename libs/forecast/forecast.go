@@ -83,19 +83,17 @@ const horizon = 3 * 366
 // Compute forecasts in.
 func Compute(in Input) Result {
 	today := in.today()
-	r := Result{}
-	r.Burn30 = float64(sumDays(in.Daily, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))) / 30
-	r.Burn90 = float64(sumDays(in.Daily, today.AddDate(0, 0, -90), today.AddDate(0, 0, -1))) / 90
-	r.Season = SeasonOf(in.Daily, today)
-	r.Rate = r.Season.Level(in.Daily, today)
+	m := ModelOf(in.Daily, today)
+	r := Result{Burn30: m.Burn30, Burn90: m.Burn90, Rate: m.Rate, Season: m.Season}
 	for _, p := range in.Packs {
 		r.Available += p.Remaining
 	}
-	base := func(day time.Time) float64 { return r.Rate * r.Season.Factor(day) }
+	base := m.Projected
 	planned := plansSeries(in.Plans, today, horizon)
 	withPlans := func(day time.Time) float64 { return base(day) + planned(day) }
-	r.RunOutWithoutPlans, r.ExpiringWithoutPlans = simulate(today, in.Packs, base)
-	r.RunOut, r.ExpiringUnspent = simulate(today, in.Packs, withPlans)
+	without, with := simulate(today, in.Packs, base, horizon), simulate(today, in.Packs, withPlans, horizon)
+	r.RunOutWithoutPlans, r.ExpiringWithoutPlans = without.RunOut, without.Lost
+	r.RunOut, r.ExpiringUnspent = with.RunOut, with.Lost
 	for _, p := range in.Plans {
 		r.PlannedTokens += p.TokensFrom(today)
 	}
@@ -110,19 +108,72 @@ func Compute(in Input) Result {
 	return r
 }
 
-// simulate spends rate(day) tokens a day from today on, from the pack that
-// expires first (then the smaller one), losing what is left of a pack at its
-// expiry. It returns the first day the pool cannot pay a day's use (spent or
-// expired; zero when nothing is used) and the tokens lost to expiry before then.
-func simulate(today time.Time, packs []Pack, rate func(time.Time) float64) (runOut time.Time, lost int64) {
+// Model is what the projection rests on as of a day: the trailing rates,
+// the level and the seasonal profile. It reads only the days before today,
+// so it holds all day whatever today's use.
+type Model struct {
+	Burn30, Burn90, Rate float64
+	Season               Season
+}
+
+// ModelOf derives the model from daily use (as Input.Daily) as of today.
+func ModelOf(daily map[time.Time]int64, today time.Time) Model {
+	m := Model{
+		Burn30: float64(sumDays(daily, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))) / 30,
+		Burn90: float64(sumDays(daily, today.AddDate(0, 0, -90), today.AddDate(0, 0, -1))) / 90,
+		Season: SeasonOf(daily, today),
+	}
+	m.Rate = m.Season.Level(daily, today)
+	return m
+}
+
+// Projected is the use projected on day, without plans.
+func (m Model) Projected(day time.Time) float64 { return m.Rate * m.Season.Factor(day) }
+
+// RunOut is the forecast's run-out without plans from today (a UTC
+// midnight, as Today gives) on: Result's RunOutWithoutPlans and
+// ExpiringWithoutPlans.
+func (m Model) RunOut(today time.Time, packs []Pack) Run {
+	return simulate(today, packs, m.Projected, horizon)
+}
+
+// RunOutBefore is RunOut looking no further than the days before until: a
+// run-out on or after it is not found (RunOut zero), Left is what the packs
+// held then, and Lost counts that too.
+func (m Model) RunOutBefore(today time.Time, packs []Pack, until time.Time) Run {
+	days := int(math.Ceil(until.Sub(today).Hours() / 24))
+	return simulate(today, packs, m.Projected, max(0, min(days, horizon)))
+}
+
+// Run is a run-out simulation's outcome.
+type Run struct {
+	// RunOut is the first day the pool cannot pay a day's use (its packs
+	// spent or expired); zero when it can through the horizon.
+	RunOut time.Time
+	// Lost is the tokens lost to expiry before RunOut.
+	Lost int64
+	// Left is what each pack (in the order given) held when it expired or the
+	// simulation ended; 0 once spent, or when it was not live. A pack holding
+	// less by under its Left runs the same simulation: only Lost changes.
+	Left []float64
+}
+
+// simulate spends rate(day) tokens a day for days days from today on, from
+// the pack that expires first (then the smaller one), losing what is left of
+// a pack at its expiry. It returns the first day the pool cannot pay a day's
+// use (spent or expired; zero when nothing is used) and the tokens lost to
+// expiry before then.
+func simulate(today time.Time, packs []Pack, rate func(time.Time) float64, days int) Run {
 	type live struct {
 		left    float64
 		expires time.Time
+		i       int
 	}
+	run := Run{Left: make([]float64, len(packs))}
 	ps := make([]live, 0, len(packs))
-	for _, p := range packs {
+	for i, p := range packs {
 		if p.Remaining > 0 && p.ExpiresAt.After(today) {
-			ps = append(ps, live{float64(p.Remaining), p.ExpiresAt})
+			ps = append(ps, live{float64(p.Remaining), p.ExpiresAt, i})
 		}
 	}
 	sort.SliceStable(ps, func(i, j int) bool {
@@ -132,11 +183,12 @@ func simulate(today time.Time, packs []Pack, rate func(time.Time) float64) (runO
 		return ps[i].left < ps[j].left
 	})
 	var lostF float64
-	for d := 0; d < horizon; d++ {
-		day := today.AddDate(0, 0, d)
+	for d := 0; d < days; d++ {
+		day := today.Add(time.Duration(d) * oneDay) // UTC midnights: a day is 24 hours
 		// Packs expired by the start of the day lose what is left.
 		for len(ps) > 0 && !ps[0].expires.After(day) {
 			lostF += ps[0].left
+			run.Left[ps[0].i] = ps[0].left
 			ps = ps[1:]
 		}
 		spend := rate(day)
@@ -152,13 +204,16 @@ func simulate(today time.Time, packs []Pack, rate func(time.Time) float64) (runO
 			}
 		}
 		if spend > 1e-9 {
-			return day, int64(math.Round(lostF))
+			run.RunOut, run.Lost = day, int64(math.Round(lostF))
+			return run
 		}
 	}
 	for _, p := range ps {
 		lostF += p.left
+		run.Left[p.i] = p.left
 	}
-	return time.Time{}, int64(math.Round(lostF))
+	run.Lost = int64(math.Round(lostF))
+	return run
 }
 
 // months builds the term table: ended months as used, the current and later
@@ -211,8 +266,16 @@ func reach(from time.Time, left float64, pace func(time.Time) float64, until tim
 	return time.Time{}
 }
 
+// sumDays sums daily over from … to (inclusive): by looking each day up when
+// the range is shorter than the map, else by one pass over the map.
 func sumDays(daily map[time.Time]int64, from, to time.Time) int64 {
 	var n int64
+	if days := to.Sub(from) / oneDay; days >= 0 && int(days) < len(daily) && isMidnight(from) {
+		for d := from; !d.After(to); d = d.Add(oneDay) {
+			n += daily[d]
+		}
+		return n
+	}
 	for d, v := range daily {
 		if !d.Before(from) && !d.After(to) {
 			n += v
@@ -221,13 +284,28 @@ func sumDays(daily map[time.Time]int64, from, to time.Time) int64 {
 	return n
 }
 
+// isMidnight reports whether t is a UTC midnight, the form of Daily's keys.
+func isMidnight(t time.Time) bool {
+	return t.Location() == time.UTC && t.Equal(dayOf(t))
+}
+
 // today is Now's date in Zone, as a UTC midnight like Daily's keys.
-func (in Input) today() time.Time {
-	local := in.Now
-	if in.Zone != nil {
-		local = local.In(in.Zone)
+func (in Input) today() time.Time { return Today(in.Now, in.Zone) }
+
+// Today is now's date in zone (nil: UTC) as a UTC midnight, the form of
+// Daily's keys: the day a use at now counts on.
+func Today(now time.Time, zone *time.Location) time.Time {
+	if zone != nil {
+		now = now.In(zone)
 	}
-	return time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// HistoryFrom is the first day Daily must hold for a forecast as of today:
+// the first of the month a year before today's, since the seasonal profile
+// reads the 12 calendar months before the current one.
+func HistoryFrom(today time.Time) time.Time {
+	return time.Date(today.Year()-1, today.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
 func monthOf(t time.Time) time.Time {
