@@ -60,8 +60,11 @@ func SeasonOf(daily map[time.Time]int64, today time.Time) Season {
 		return s
 	}
 	for m := range 12 {
-		ms := from.AddDate(0, m, 0)
-		s.Months[int(ms.Month())-1] = meanDaily(daily, maxTime(ms, first), ms.AddDate(0, 1, -1)) / yearMean
+		ms, end := from.AddDate(0, m, 0), from.AddDate(0, m+1, -1)
+		if end.Before(first) {
+			continue // not observed since use began: neutral, as without seasonality
+		}
+		s.Months[int(ms.Month())-1] = meanDaily(daily, maxTime(ms, first), end) / yearMean
 	}
 	var sums [7]float64
 	var counts [7]int

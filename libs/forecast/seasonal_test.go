@@ -210,3 +210,19 @@ func TestSeasonWithAShutdownMonth(t *testing.T) {
 	require.False(t, r.RunOut.IsZero())
 	require.Equal(t, r.RunOut, r.RunOutWithoutPlans, "no plans: the same run-out")
 }
+
+// Use that began after the first of last year's months leaves that month
+// unobserved: its factor is 1 (nothing known), not 0, so a steady team's
+// level stays its rate instead of being divided by a season it never had.
+func TestAMonthBeforeFirstUseIsNeutral(t *testing.T) {
+	t.Parallel()
+	today := d("2026-02-28")
+	daily := map[time.Time]int64{}
+	for day := d("2025-03-01"); day.Before(today); day = day.AddDate(0, 0, 1) {
+		daily[day] = 10
+	}
+	s := SeasonOf(daily, today)
+	require.True(t, s.Seasonal)
+	require.InDelta(t, 1, s.Months[time.February-1], 1e-9, "February 2025 had no use yet")
+	require.InDelta(t, 10, s.Level(daily, today), 0.5, "a steady 10 a day")
+}
