@@ -15,7 +15,7 @@ func (a *app) forecastCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "forecast TEAM",
 		Short: "Burn rate, run-out date and the term's month-by-month cumulative use",
-		Long: `Forecast TEAM's pool from its trailing burn rate: when it runs out, what will
+		Long: `Forecast TEAM's pool from its burn rate (the higher of 30 and 90 days): when it runs out, what will
 expire unspent, a suggested renewal, and the 12-month term's cumulative table
 (months not yet ended are projected). With a year of history the projection
 follows last year's months and the weekday profile; the team's planned
