@@ -21,9 +21,10 @@ import (
 // ledger replica owns to it together, in AuthorizeBatch calls: a launch that
 // finds a call free goes at once (alone, in an Authorize call, when nothing
 // else waits, so a quiet system adds no delay); launches arriving while
-// every call is in flight queue and go together in the next. Each launch still gets its own answer, and the ledger decides
-// each exactly as Authorize would, deduplicated by its event id, so a
-// launcher's retry is as safe as before.
+// every call is in flight queue and go together in the next. Each launch
+// still gets its own answer, and the ledger decides each exactly as
+// Authorize would, deduplicated by its event id, so a launcher's retry is as
+// safe as before.
 type Coalescer struct {
 	ledgers  Ledgers
 	maxBatch int
