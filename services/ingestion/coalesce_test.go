@@ -14,8 +14,9 @@ import (
 )
 
 // Concurrent launches share AuthorizeBatch calls to the ledger, and each
-// still gets its own answer; against a ledger without AuthorizeBatch each
-// goes alone; a ledger that is down makes each Unavailable.
+// still gets its own answer; a launch alone goes with Authorize; against a
+// ledger without AuthorizeBatch each goes alone; a ledger that is down makes
+// each Unavailable.
 func TestLaunchesCoalesce(t *testing.T) {
 	const n = 300
 	launchAll := func(t *testing.T, e *env, prefix string) ([]*v1.LaunchResponse, []error) {
@@ -54,8 +55,24 @@ func TestLaunchesCoalesce(t *testing.T) {
 		out, errs := launchAll(t, e, "co")
 		check(t, out, errs, "co")
 		require.Zero(t, e.ledger.calls.Load()-int64(n), "every launch reached the ledger once")
-		require.Less(t, e.ledger.batches.Load(), int64(n), "launches shared calls")
-		require.GreaterOrEqual(t, e.ledger.batches.Load(), int64(n/16))
+		calls := e.ledger.batches.Load() + e.ledger.lone.Load()
+		require.Positive(t, e.ledger.batches.Load())
+		require.Less(t, calls, int64(n), "launches shared calls")
+		require.GreaterOrEqual(t, calls, int64(n/16))
+	})
+	t.Run("a launch alone", func(t *testing.T) {
+		e := start(t, "", nil)
+		d := doors(t, e)["grpc"]
+		for i := range 3 {
+			req := &v1.LaunchRequest{EventId: fmt.Sprintf("evt-lone-%d", i), TeamId: "design", UserId: "ann", ProductCode: "REVIT"}
+			resp := &v1.LaunchResponse{}
+			require.NoError(t, d.call(t.Context(), designKey, "Launch", req, resp))
+			require.Equal(t, "w-"+req.EventId, resp.GetWindowId())
+		}
+		require.Equal(t, int64(3), e.ledger.lone.Load(), "each went with Authorize")
+		require.Zero(t, e.ledger.batches.Load())
+		got, _ := e.ledger.orgs.Load("evt-lone-0")
+		require.Equal(t, "acme", got, "decided for its own organisation")
 	})
 	t.Run("ledger ring not there", func(t *testing.T) {
 		// -ledger-ring before a ledger without a ring (no LEDGER_MEMBERS):
@@ -103,7 +120,7 @@ func TestLaunchesCoalesce(t *testing.T) {
 		for i := range n {
 			org := []string{"acme", "globex"}[i%2]
 			got, ok := e.ledger.orgs.Load(fmt.Sprintf("evt-%s-%04d", org, i))
-			require.True(t, ok, "launch %d went in a batch", i)
+			require.True(t, ok, "launch %d reached the ledger", i)
 			require.Equal(t, org, got, "launch %d was decided for its own organisation", i)
 		}
 	})

@@ -50,7 +50,9 @@ type fakeLedger struct {
 	// noBatch makes AuthorizeBatch Unimplemented, as on an older ledger.
 	noBatch atomic.Bool
 	batches atomic.Int64
-	// orgs records the organisation each batched launch was decided for.
+	// lone counts the Authorize calls (a launch alone, not in a batch).
+	lone atomic.Int64
+	// orgs records the organisation each launch was decided for.
 	orgs sync.Map
 	// hold, while set, keeps each Authorize waiting until it is closed.
 	hold atomic.Pointer[chan struct{}]
@@ -68,19 +70,25 @@ func (f *fakeLedger) AuthorizeBatch(ctx context.Context, req *v1.AuthorizeBatchR
 		return nil, status.Error(codes.Unavailable, "ledger down")
 	}
 	f.batches.Add(1)
-	md, _ := metadata.FromIncomingContext(ctx)
 	resp := &v1.AuthorizeBatchResponse{}
 	for _, l := range req.GetLaunches() {
-		f.orgs.Store(l.GetLaunch().GetEventId(), strings.Join(md.Get("x-tokenmeter-org"), ","))
-		r, err := f.Authorize(ctx, l)
+		r, err := f.authorize(ctx, l)
 		st := status.Convert(err)
 		resp.Outcomes = append(resp.Outcomes, &v1.AuthorizeOutcome{Result: r.GetResult(), ErrorCode: int32(st.Code()), ErrorMessage: st.Message()})
 	}
 	return resp, nil
 }
 
-func (f *fakeLedger) Authorize(_ context.Context, req *v1.AuthorizeRequest) (*v1.AuthorizeResponse, error) {
+func (f *fakeLedger) Authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.AuthorizeResponse, error) {
+	f.lone.Add(1)
+	return f.authorize(ctx, req)
+}
+
+// authorize decides one launch, alone or in a batch.
+func (f *fakeLedger) authorize(ctx context.Context, req *v1.AuthorizeRequest) (*v1.AuthorizeResponse, error) {
 	f.calls.Add(1)
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.orgs.Store(req.GetLaunch().GetEventId(), strings.Join(md.Get("x-tokenmeter-org"), ","))
 	if h := f.hold.Load(); h != nil {
 		<-*h
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,11 @@ import (
 // check), the ledger's Authorize over gRPC, a launch through ingestion's gRPC
 // door and through its HTTP door. The paths take turns in rounds of loneRound
 // calls each, so a neighbour's load on the machine falls on all of them
-// alike. Reported per path: median and p99 in µs; the ratios of the medians
-// ingestion ÷ ledger (target ≤ 1.5) and HTTP ÷ gRPC (target ≤ 1.3); and
+// alike. Reported per path: median and p99 in µs, and what a call cost the
+// whole process (client, services and NATS server alike): CPU µs and heap
+// allocations; the ratios of the medians ingestion ÷ ledger (target ≤ 1.5)
+// and HTTP ÷ gRPC (target ≤ 1.3), and of the CPU per call ingestion ÷
+// ledger (a lone call's median follows its CPU: README, Performance); and
 // floor/ledger, ingestion ÷ ledger if a launch added to the ledger's
 // Authorize only what it must: a hop and an append; and the same without
 // the append (nousage-floor/ledger), the most any design taking ingestion's
@@ -43,34 +47,66 @@ func BenchmarkLoneLaunch(b *testing.B) {
 		}
 		ops[k] = p.op(env.prefix("lone-" + p.name))
 	}
-	lat := make([][]time.Duration, len(paths))
 	b.ResetTimer()
-	for start := 0; start < b.N; start += loneRound {
-		for k := range paths {
-			for i := start; i < min(start+loneRound, b.N); i++ {
-				t := time.Now()
-				if err := ops[k](i); err != nil {
-					b.Fatal(err)
-				}
-				lat[k] = append(lat[k], time.Since(t))
-			}
-		}
-	}
+	runs := runLone(b, ops)
 	b.StopTimer()
 	med := map[string]float64{}
+	cpu := map[string]float64{}
 	for k, p := range paths {
-		r := load.Result{Lat: lat[k]}
+		r := load.Result{Lat: runs[k].lat}
 		med[p.name] = float64(r.Quantile(0.50).Nanoseconds()) / 1e3
+		cpu[p.name] = float64(runs[k].cpu.Nanoseconds()) / 1e3 / float64(b.N)
 		b.ReportMetric(med[p.name], p.name+"-p50-µs")
 		b.ReportMetric(float64(r.Quantile(0.99).Nanoseconds())/1e3, p.name+"-p99-µs")
+		b.ReportMetric(cpu[p.name], p.name+"-cpu-µs")
+		b.ReportMetric(float64(runs[k].allocs)/float64(b.N), p.name+"-allocs")
 	}
 	b.ReportMetric(med["grpc"]/med["ledger"], "grpc/ledger")
+	b.ReportMetric(cpu["grpc"]/cpu["ledger"], "grpc/ledger-cpu")
 	b.ReportMetric(med["http"]/med["grpc"], "http/grpc")
 	b.ReportMetric(med["ledger"]/med["append"], "ledger/append")
 	// What ingestion ÷ ledger would be if a launch cost nothing beyond the
 	// ledger's Authorize but its own two steps: one more hop, one more append.
 	b.ReportMetric((med["ledger"]+med["hop"]+med["append"])/med["ledger"], "floor/ledger")
 	b.ReportMetric((med["ledger"]+med["hop"])/med["ledger"], "nousage-floor/ledger")
+}
+
+// loneRun is what one path's calls took: each call's latency, and what all
+// of them cost the process.
+type loneRun struct {
+	lat    []time.Duration
+	cpu    time.Duration
+	allocs uint64
+}
+
+// runLone makes b.N calls of each op, the ops taking turns in rounds of
+// loneRound calls. The cost of a round (the process's CPU time and heap
+// allocations between its start and end) is its op's: work a call leaves
+// behind (a GC cycle, a flush) may fall into the next round, which at 50
+// calls a round moves a path's cost by a few per cent.
+func runLone(b *testing.B, ops []func(int) error) []loneRun {
+	runs := make([]loneRun, len(ops))
+	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	cost := func() (time.Duration, uint64) {
+		metrics.Read(allocs)
+		return load.CPUTime(), allocs[0].Value.Uint64()
+	}
+	for start := 0; start < b.N; start += loneRound {
+		for k, op := range ops {
+			cpu0, allocs0 := cost()
+			for i := start; i < min(start+loneRound, b.N); i++ {
+				t := time.Now()
+				if err := op(i); err != nil {
+					b.Fatal(err)
+				}
+				runs[k].lat = append(runs[k].lat, time.Since(t))
+			}
+			cpu1, allocs1 := cost()
+			runs[k].cpu += cpu1 - cpu0
+			runs[k].allocs += allocs1 - allocs0
+		}
+	}
+	return runs
 }
 
 // lonePath is one path a lone call can take: op makes its operation for

@@ -19,12 +19,12 @@ import (
 
 // Coalescer sends concurrent launches of one organisation whose pools one
 // ledger replica owns to it together, in AuthorizeBatch calls: a launch that
-// finds a call free goes at
-// once (alone when nothing else waits, so a quiet system adds no delay);
-// launches arriving while every call is in flight queue and go together in
-// the next. Each launch still gets its own answer, and the ledger decides
-// each exactly as Authorize would, deduplicated by its event id, so a
-// launcher's retry is as safe as before.
+// finds a call free goes at once (alone, in an Authorize call, when nothing
+// else waits, so a quiet system adds no delay); launches arriving while
+// every call is in flight queue and go together in the next. Each launch
+// still gets its own answer, and the ledger decides each exactly as
+// Authorize would, deduplicated by its event id, so a launcher's retry is as
+// safe as before.
 type Coalescer struct {
 	ledgers  Ledgers
 	maxBatch int
@@ -72,21 +72,17 @@ func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.Authorize
 	if c.unary.Load() {
 		return authorizeOne(ctx, c.ledgers, org, req)
 	}
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		// The batch call carries one trace; each launch carries its own.
-		req.TraceContext = map[string]string{}
-		otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(req.TraceContext))
-	}
-	w := &waiting{ctx: ctx, req: req, done: make(chan struct{})}
 	owner := c.ledgers.Owner(org, req.GetLaunch().GetTeamId())
 	to := dest{org: org, replica: owner.ID}
-	if batch := c.enqueue(to, owner, w); batch != nil {
+	w := c.enqueue(ctx, to, owner, req)
+	if w == nil {
 		// This caller takes the free call; whoever queued meanwhile goes next,
 		// on a goroutine of its own so this launch's answer is not held up.
-		c.send(to, owner, batch)
+		res, err := c.alone(ctx, org, req)
 		if next := c.next(to); next != nil {
 			go c.drain(to, owner, next)
 		}
+		return res, err
 	}
 	select {
 	case <-w.done:
@@ -97,9 +93,10 @@ func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.Authorize
 	}
 }
 
-// enqueue queues w; when a call is free it takes it and returns the batch
-// to send (w among the oldest waiting).
-func (c *Coalescer) enqueue(to dest, r Replica, w *waiting) []*waiting {
+// enqueue takes a free call for the launch req of the caller ctx (nil: it
+// goes at once, and alone, as nothing waits while a call is free), or queues
+// it for the next call to take and returns its place in the queue.
+func (c *Coalescer) enqueue(ctx context.Context, to dest, r Replica, req *v1.AuthorizeRequest) *waiting {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q := c.queues[to]
@@ -107,12 +104,34 @@ func (c *Coalescer) enqueue(to dest, r Replica, w *waiting) []*waiting {
 		q = &queue{replica: r}
 		c.queues[to] = q
 	}
-	q.pending = append(q.pending, w)
-	if q.calls >= c.maxCalls {
+	if q.calls < c.maxCalls {
+		q.calls++
 		return nil
 	}
-	q.calls++
-	return q.take(c.maxBatch)
+	w := newWaiting(ctx, req)
+	q.pending = append(q.pending, w)
+	return w
+}
+
+// newWaiting is the place in a queue of the launch req of the caller ctx.
+func newWaiting(ctx context.Context, req *v1.AuthorizeRequest) *waiting {
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		// The batch call carries one trace; each launch carries its own.
+		req.TraceContext = map[string]string{}
+		otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(req.TraceContext))
+	}
+	return &waiting{ctx: ctx, req: req, done: make(chan struct{})}
+}
+
+// alone decides a launch that found a call free, on its caller's goroutine
+// and context, with Authorize, in at most the coalescer's timeout.
+func (c *Coalescer) alone(ctx context.Context, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	return authorizeOne(ctx, c.ledgers, org, req)
 }
 
 // next returns the next batch for a call that finished, keeping the call;
@@ -162,21 +181,17 @@ func (c *Coalescer) send(to dest, r Replica, batch []*waiting) {
 	base, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), timeout)
 	defer cancel()
 	ctx := auth.ActingFor(base, to.org)
-	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}
-	for i, w := range live {
-		req.Launches[i] = w.req
-	}
 	r.count(ctx, len(live), false)
-	resp, err := r.Client.AuthorizeBatch(ctx, req)
+	resp, err := decide(ctx, r, live)
 	if status.Code(err) == codes.Unavailable && ctx.Err() == nil {
 		// The owner is gone (or going): the batch once more elsewhere, each
 		// launch deduplicated by its event id should the owner have decided it.
 		if other, ok := c.ledgers.Other(to.org, live[0].req.GetLaunch().GetTeamId(), r.ID); ok {
 			other.count(ctx, len(live), true)
-			resp, err = other.Client.AuthorizeBatch(ctx, req)
+			resp, err = decide(ctx, other, live)
 		}
 	}
-	if status.Code(err) == codes.Unimplemented {
+	if len(live) > 1 && status.Code(err) == codes.Unimplemented {
 		c.unary.Store(true)
 		var wg sync.WaitGroup
 		for _, w := range live {
@@ -186,6 +201,25 @@ func (c *Coalescer) send(to dest, r Replica, batch []*waiting) {
 		return
 	}
 	answer(live, resp, err)
+}
+
+// decide makes the call that decides live at r: Authorize for a lone launch,
+// which costs the ledger and ingestion less than a batch of one (no batch
+// envelope, no span of its own per launch: README, Performance), else
+// AuthorizeBatch. Either way its answer is a batch's: one outcome a launch.
+func decide(ctx context.Context, r Replica, live []*waiting) (*v1.AuthorizeBatchResponse, error) {
+	if len(live) == 1 {
+		resp, err := r.Client.Authorize(ctx, live[0].req)
+		if err != nil {
+			return nil, err
+		}
+		return &v1.AuthorizeBatchResponse{Outcomes: []*v1.AuthorizeOutcome{{Result: resp.GetResult()}}}, nil
+	}
+	req := &v1.AuthorizeBatchRequest{Launches: make([]*v1.AuthorizeRequest, len(live))}
+	for i, w := range live {
+		req.Launches[i] = w.req
+	}
+	return r.Client.AuthorizeBatch(ctx, req)
 }
 
 // stillWaiting answers the launches of batch whose callers have gone and
