@@ -655,9 +655,9 @@ type ForecastRule struct {
 	Enabled       *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
 	WithinDays    *int32                 `protobuf:"varint,2,opt,name=within_days,json=withinDays,proto3,oneof" json:"within_days,omitempty"`
 	BeforeTermEnd *bool                  `protobuf:"varint,3,opt,name=before_term_end,json=beforeTermEnd,proto3,oneof" json:"before_term_end,omitempty"`
-	// Deprecated: accepted and ignored since the rule uses the shared forecast.
+	// Ignored since the rule uses the shared forecast; old settings still parse.
 	TrailingDays *int32 `protobuf:"varint,4,opt,name=trailing_days,json=trailingDays,proto3,oneof" json:"trailing_days,omitempty"`
-	// Deprecated: accepted and ignored since the rule uses the shared forecast.
+	// Ignored since the rule uses the shared forecast; old settings still parse.
 	MinHistoryDays *int32 `protobuf:"varint,5,opt,name=min_history_days,json=minHistoryDays,proto3,oneof" json:"min_history_days,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
