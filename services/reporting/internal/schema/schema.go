@@ -54,6 +54,16 @@ ORDER BY version`
 // to and returns the versions it applied. Concurrent runs are harmless: every
 // statement is idempotent.
 func Migrate(ctx context.Context, conn driver.Conn) ([]uint32, error) {
+	return migrate(ctx, conn, func(stmt string) ([]string, error) { return []string{stmt}, nil })
+}
+
+// MigrateNode is Migrate on one node of cluster c, each statement laid out
+// by c.Statements. Every node records its own schema_migrations.
+func MigrateNode(ctx context.Context, conn driver.Conn, c Cluster) ([]uint32, error) {
+	return migrate(ctx, conn, c.Statements)
+}
+
+func migrate(ctx context.Context, conn driver.Conn, layout func(string) ([]string, error)) ([]uint32, error) {
 	if err := conn.Exec(ctx, createMigrationsTable); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
@@ -67,8 +77,14 @@ func Migrate(ctx context.Context, conn driver.Conn) ([]uint32, error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			stmts, err := layout(stmt)
+			if err != nil {
 				return done, fmt.Errorf("migration %d (%s) statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+			for _, s := range stmts {
+				if err := conn.Exec(ctx, s); err != nil {
+					return done, fmt.Errorf("migration %d (%s) statement %d: %w", m.Version, m.Name, i+1, err)
+				}
 			}
 		}
 		if err := record(ctx, conn, m); err != nil {

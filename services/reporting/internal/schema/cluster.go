@@ -1,0 +1,126 @@
+package schema
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Cluster lays the migrations out on a ClickHouse cluster (its name in the
+// servers' remote_servers): the same migration list as on one server, each
+// statement rewritten here, and only here, for a cluster node.
+//
+// A table with an org_id column becomes <table>_local, replicated within its
+// shard (ZooKeeper path /clickhouse/tables/{shard}/<db>/<table>_local, replica
+// {replica} from the node's macros), and <table>, a Distributed table over
+// them sharded by ShardKeySQL, which reports read. Reporting's own small
+// stores (globalTables) are one replicated copy on every node; the projection
+// checkpoints (shardTables) are per shard, read and written only by that
+// shard's sink. A materialized view reads and writes the _local tables of
+// its node.
+type Cluster struct {
+	Name     string
+	Database string
+}
+
+// ShardKeySQL is the Distributed tables' sharding key: the first 8 bytes of
+// the MD5 of org_id, big-endian. ShardKey computes it the same way in Go.
+const ShardKeySQL = "halfMD5(org_id)"
+
+// ShardKey is ShardKeySQL for org.
+func ShardKey(org string) uint64 {
+	sum := md5.Sum([]byte(org))
+	return binary.BigEndian.Uint64(sum[:8])
+}
+
+// LocalTable is the name of table's shard-local part on a cluster node.
+func LocalTable(table string) string { return table + "_local" }
+
+var (
+	globalTables = map[string]bool{"stream_origins": true, "planned_project_events": true}
+	shardTables  = map[string]bool{"projection_checkpoints": true}
+
+	createTable = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS (\w+) (\(.*\)\s*|AS (\w+)\s+)ENGINE = (\w+)(\(([^)]*)\))?(.*)$`)
+	createView  = regexp.MustCompile(`(?s)^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+)\s+AS\s+(.*\bFROM)\s+(\w+)(\b.*)$`)
+)
+
+// Statements returns what stmt, one statement of a migration, becomes on a
+// node of c. A statement of a shape it does not know is an error, so that a
+// new kind of migration is laid out for the cluster on purpose.
+func (c Cluster) Statements(stmt string) ([]string, error) {
+	if m := createView.FindStringSubmatch(stmt); m != nil {
+		return []string{fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS\n%s %s%s",
+			m[1], LocalTable(m[2]), m[3], LocalTable(m[4]), m[5])}, nil
+	}
+	m := createTable.FindStringSubmatch(stmt)
+	if m == nil {
+		return nil, fmt.Errorf("no cluster layout for statement %.60q", stmt)
+	}
+	table, body, source, engine, args, rest := m[1], m[2], m[3], m[4], m[6], m[7]
+	if !strings.HasSuffix(engine, "MergeTree") {
+		return nil, fmt.Errorf("table %s: no cluster layout for engine %s", table, engine)
+	}
+	name, replica := LocalTable(table), "'{replica}'"
+	switch {
+	case globalTables[table]:
+		name, replica = table, "'{shard}-{replica}'"
+	case shardTables[table]:
+		name = table
+	}
+	path := "'/clickhouse/tables/{shard}/" + c.Database + "/" + name + "'"
+	if globalTables[table] {
+		path = "'/clickhouse/tables/all/" + c.Database + "/" + name + "'"
+	}
+	params := path + ", " + replica
+	if args != "" {
+		params += ", " + args
+	}
+	if source != "" {
+		body = "AS " + c.tableName(source) + " "
+	} else if name != table && !strings.Contains(body, "org_id String") {
+		return nil, fmt.Errorf("table %s: no org_id column to shard it by", table)
+	}
+	out := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s %sENGINE = Replicated%s(%s)%s", name, body, engine, params, rest)}
+	if name != table {
+		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s AS %s ENGINE = Distributed(%s, %s, %s, %s)",
+			table, name, c.Name, c.Database, name, ShardKeySQL))
+	}
+	return out, nil
+}
+
+// tableName is what table is called on a node: its _local part if sharded.
+func (c Cluster) tableName(table string) string {
+	if globalTables[table] || shardTables[table] {
+		return table
+	}
+	return LocalTable(table)
+}
+
+// ShardRanges are the shards' cumulative weights, in shard order: a row goes
+// to the first shard whose range holds ShardKey(org) modulo the total, as
+// the Distributed engine places it.
+type ShardRanges []uint64
+
+// NewShardRanges returns the ranges of shards of these weights.
+func NewShardRanges(weights []uint32) ShardRanges {
+	r := make(ShardRanges, len(weights))
+	var sum uint64
+	for i, w := range weights {
+		sum += uint64(w)
+		r[i] = sum
+	}
+	return r
+}
+
+// Of is the index of org's shard.
+func (r ShardRanges) Of(org string) int {
+	slot := ShardKey(org) % r[len(r)-1]
+	for i, end := range r {
+		if slot < end {
+			return i
+		}
+	}
+	return len(r) - 1
+}
