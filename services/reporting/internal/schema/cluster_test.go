@@ -93,3 +93,29 @@ func TestShardKeyMatchesClickHouse(t *testing.T) {
 func schemaCtx(t *testing.T) context.Context {
 	return clickhouse.Context(t.Context(), clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
 }
+
+// Two charges of the same user, product and day in separate blocks make
+// identical usage_daily blocks through the view; replication must not take
+// the second for a retry of the first and drop it.
+func TestClusterViewKeepsIdenticalBlocks(t *testing.T) {
+	cl := testkit.ClickHouseCluster(t)
+	c := schema.Cluster{Name: cl.Name, Database: cl.Database}
+	ctx := t.Context()
+	for _, addr := range cl.Nodes {
+		_, err := schema.MigrateNode(ctx, cl.Open(t, addr), c)
+		require.NoError(t, err, addr)
+	}
+	conn := cl.Open(t, cl.Nodes[0])
+	day := time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)
+	for seq := uint64(1); seq <= 2; seq++ {
+		batch, err := conn.PrepareBatch(ctx, "INSERT INTO charges_v2_local (seq, event_id, org_id, team_id, user_id, product_code, day, tokens)")
+		require.NoError(t, err)
+		require.NoError(t, batch.Append(seq, fmt.Sprint("ev-", seq), "acme", "design", "ann", "REVIT", day, int64(10)))
+		require.NoError(t, batch.Send())
+	}
+	var tokens int64
+	var charges uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT sum(tokens), sum(charges) FROM usage_daily_v2_local").Scan(&tokens, &charges))
+	require.Equal(t, int64(20), tokens)
+	require.Equal(t, uint64(2), charges)
+}
