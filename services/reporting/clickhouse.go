@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -16,20 +18,19 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
 )
 
-// openProjections opens ClickHouse, migrates its schema, checks that the
-// tables project this log and builds one projector per stream, which
-// decodes each event once for all its tables.
+// openProjections opens ClickHouse (one server, or every node of
+// -clickhouse-cluster), migrates its schema, checks that the tables project
+// this log and builds one projector per stream, which decodes each event
+// once for all its tables.
 func (s *Service) openProjections(ctx context.Context, js jetstream.JetStream) (err error) {
-	cfg, log := s.cfg, s.log
-	if s.ch, err = openClickHouse(ctx, cfg); err != nil {
+	cfg := s.cfg
+	sink := func(p projector.Projection) (projector.Sink, error) { return projector.NewClickHouseSink(s.ch, p), nil }
+	if cfg.ClickHouseCluster != "" {
+		if sink, err = s.openCluster(ctx); err != nil {
+			return err
+		}
+	} else if err = s.openServer(ctx); err != nil {
 		return err
-	}
-	applied, err := schema.Migrate(ctx, s.ch)
-	if err != nil {
-		return err
-	}
-	if len(applied) > 0 {
-		log.InfoContext(ctx, "clickhouse migrated", "database", cfg.ClickHouseDatabase, "applied", applied)
 	}
 	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
 		if err := origin.Check(ctx, s.ch, js, stream, cfg.ClickHouseDatabase); err != nil {
@@ -39,16 +40,36 @@ func (s *Service) openProjections(ctx context.Context, js jetstream.JetStream) (
 	for _, stream := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
 		var tables []projector.Table
 		for _, p := range projector.Projections() {
-			if p.Stream == stream {
-				tables = append(tables, projector.Table{Projection: p, Sink: projector.NewClickHouseSink(s.ch, p)})
+			if p.Stream != stream {
+				continue
 			}
+			sk, err := sink(p)
+			if err != nil {
+				return err
+			}
+			tables = append(tables, projector.Table{Projection: p, Sink: sk})
 		}
-		proj, err := projector.NewStream(js, stream, tables, log.With("component", "projector"),
+		proj, err := projector.NewStream(js, stream, tables, s.log.With("component", "projector"),
 			projector.Options{BatchSize: cfg.FlushRows, FlushInterval: cfg.FlushInterval})
 		if err != nil {
 			return err
 		}
 		s.projs = append(s.projs, proj)
+	}
+	return nil
+}
+
+// openServer opens the one ClickHouse server and migrates its schema.
+func (s *Service) openServer(ctx context.Context) (err error) {
+	if s.ch, err = openClickHouse(ctx, s.cfg); err != nil {
+		return err
+	}
+	applied, err := schema.Migrate(ctx, s.ch)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		s.log.InfoContext(ctx, "clickhouse migrated", "database", s.cfg.ClickHouseDatabase, "applied", applied)
 	}
 	return nil
 }
@@ -62,39 +83,68 @@ func maxExecutionSeconds(d time.Duration) int {
 	return max(1, int(d/time.Second))
 }
 
+// openClickHouse opens the service's database on the first of
+// -clickhouse-addr's servers that answers, creating it if missing.
 func openClickHouse(ctx context.Context, cfg Config) (driver.Conn, error) {
-	var tlsConf *tls.Config
-	if cfg.ClickHouseTLS {
-		var err error
-		if tlsConf, err = cfg.TLS.Client(); err != nil {
-			return nil, fmt.Errorf("clickhouse tls: %w", err)
-		}
-	}
-	open := func(database string) (driver.Conn, error) {
-		conn, err := clickhouse.Open(&clickhouse.Options{
-			TLS:         tlsConf,
-			Addr:        []string{cfg.ClickHouseAddr},
-			Auth:        clickhouse.Auth{Database: database, Username: cfg.ClickHouseUser, Password: cfg.ClickHousePassword},
-			DialTimeout: 5 * time.Second,
-			Settings:    clickhouse.Settings{"max_execution_time": maxExecutionSeconds(cfg.ClickHouseMaxExecution)},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("open clickhouse %s: %w", cfg.ClickHouseAddr, err)
-		}
-		if err := conn.Ping(ctx); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("ping clickhouse %s: %w", cfg.ClickHouseAddr, err)
-		}
-		return conn, nil
-	}
-	boot, err := open("")
+	o, err := newCHOpener(cfg)
 	if err != nil {
 		return nil, err
 	}
-	err = schema.CreateDatabase(ctx, boot, cfg.ClickHouseDatabase)
+	return o.database(ctx, cfg.addrs()...)
+}
+
+// chOpener opens connections to ClickHouse servers with the service's
+// credentials, TLS and query limit.
+type chOpener struct {
+	cfg Config
+	tls *tls.Config
+}
+
+func newCHOpener(cfg Config) (chOpener, error) {
+	o := chOpener{cfg: cfg}
+	if cfg.ClickHouseTLS {
+		var err error
+		if o.tls, err = cfg.TLS.Client(); err != nil {
+			return o, fmt.Errorf("clickhouse tls: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// open connects to database on addrs (the first that answers, in order)
+// and pings it.
+func (o chOpener) open(ctx context.Context, database string, settings clickhouse.Settings, addrs ...string) (driver.Conn, error) {
+	all := clickhouse.Settings{"max_execution_time": maxExecutionSeconds(o.cfg.ClickHouseMaxExecution)}
+	maps.Copy(all, settings)
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		TLS:              o.tls,
+		Addr:             addrs,
+		Auth:             clickhouse.Auth{Database: database, Username: o.cfg.ClickHouseUser, Password: o.cfg.ClickHousePassword},
+		DialTimeout:      5 * time.Second,
+		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+		Settings:         all,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %s: %w", strings.Join(addrs, ","), err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ping clickhouse %s: %w", strings.Join(addrs, ","), err)
+	}
+	return conn, nil
+}
+
+// database creates the service's database on the first of addrs that
+// answers if it is missing, and returns a connection to it there.
+func (o chOpener) database(ctx context.Context, addrs ...string) (driver.Conn, error) {
+	boot, err := o.open(ctx, "", nil, addrs...)
+	if err != nil {
+		return nil, err
+	}
+	err = schema.CreateDatabase(ctx, boot, o.cfg.ClickHouseDatabase)
 	boot.Close()
 	if err != nil {
 		return nil, err
 	}
-	return open(cfg.ClickHouseDatabase)
+	return o.open(ctx, o.cfg.ClickHouseDatabase, nil, addrs...)
 }

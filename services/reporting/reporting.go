@@ -49,14 +49,17 @@ var ErrLogReset = origin.ErrLogReset
 
 // Service is a running reporting service.
 type Service struct {
-	cfg     Config
-	log     *slog.Logger
-	nc      *nats.Conn
-	ch      driver.Conn
-	ledger  *balance.Ledger
-	grpc    *grpcserver.Server
-	console *console.Server
-	projs   []*projector.Projector
+	cfg Config
+	log *slog.Logger
+	nc  *nats.Conn
+	ch  driver.Conn
+	// chShards are the projector's connections, one per shard, with
+	// -clickhouse-cluster.
+	chShards []driver.Conn
+	ledger   *balance.Ledger
+	grpc     *grpcserver.Server
+	console  *console.Server
+	projs    []*projector.Projector
 	// scheduler sends scheduled reports (nil without -smtp-addr).
 	scheduler *schedule.Scheduler
 	// settings are the organisations' personal-data settings.
@@ -327,6 +330,9 @@ func (s *Service) close() {
 		if err := s.ch.Close(); err != nil {
 			s.log.Warn("close clickhouse", "err", err)
 		}
+	}
+	if err := closeShards(s.chShards); err != nil {
+		s.log.Warn("close clickhouse shards", "err", err)
 	}
 	if s.settings != nil {
 		s.settings.Stop()

@@ -1,0 +1,131 @@
+package reporting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
+	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
+)
+
+// productMode is the distributed_product_mode reporting's user needs on
+// every node: a report's subqueries and joins on Distributed tables read
+// each shard's local tables, which hold all of an organisation's rows, so
+// the answer is the one-server answer (18.16 refuses such "double
+// distributed" queries by default). It is a string setting, which
+// clickhouse-go cannot send to 18.16, so the user's profile sets it.
+const productMode = "local"
+
+var errProductMode = errors.New("the user's profile must set distributed_product_mode = " + productMode + " on every node (deploy/README.md)")
+
+// openCluster reads -clickhouse-cluster's nodes from the first of
+// -clickhouse-addr's servers that answers, migrates every node it reaches,
+// opens the reads (any node, through the Distributed tables) and a
+// connection per shard listing its replicas, and returns the projections'
+// sinks over those.
+func (s *Service) openCluster(ctx context.Context) (func(projector.Projection) (projector.Sink, error), error) {
+	cfg := s.cfg
+	o, err := newCHOpener(cfg)
+	if err != nil {
+		return nil, err
+	}
+	boot, err := o.open(ctx, "", nil, cfg.addrs()...)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := schema.Nodes(ctx, boot, cfg.ClickHouseCluster)
+	boot.Close()
+	if err != nil {
+		return nil, err
+	}
+	shards := schema.Shards(nodes)
+	if err := s.migrateNodes(ctx, o, shards); err != nil {
+		return nil, err
+	}
+	var all []string
+	weights := make([]uint32, len(shards))
+	for i, shard := range shards {
+		weights[i] = shard[0].Weight
+		all = append(all, addrsOf(shard)...)
+	}
+	if s.ch, err = o.open(ctx, cfg.ClickHouseDatabase, nil, all...); err != nil {
+		return nil, err
+	}
+	for _, shard := range shards {
+		conn, err := o.open(ctx, cfg.ClickHouseDatabase, nil, addrsOf(shard)...)
+		if err != nil {
+			return nil, fmt.Errorf("shard %d: %w", shard[0].Shard, err)
+		}
+		s.chShards = append(s.chShards, conn)
+	}
+	ranges := schema.NewShardRanges(weights)
+	return func(p projector.Projection) (projector.Sink, error) {
+		return projector.NewShardedSink(s.chShards, ranges, p)
+	}, nil
+}
+
+// migrateNodes runs the migrations on every node it reaches. A node that
+// does not answer is skipped with a warning (it is migrated when reporting
+// next starts while it is up), as long as each shard has one that does; a
+// node without the product mode stops the start.
+func (s *Service) migrateNodes(ctx context.Context, o chOpener, shards [][]schema.Node) error {
+	c := schema.Cluster{Name: s.cfg.ClickHouseCluster, Database: s.cfg.ClickHouseDatabase}
+	var errs []error
+	for _, shard := range shards {
+		migrated := 0
+		for _, n := range shard {
+			applied, err := migrateNode(ctx, o, n, c)
+			if errors.Is(err, errProductMode) {
+				return fmt.Errorf("node %s: %w", n.Addr, err)
+			}
+			if err != nil {
+				s.log.WarnContext(ctx, "clickhouse node not migrated", "node", n.Addr, "shard", n.Shard, "replica", n.Replica, "err", err)
+				continue
+			}
+			migrated++
+			if len(applied) > 0 {
+				s.log.InfoContext(ctx, "clickhouse migrated", "node", n.Addr, "database", c.Database, "applied", applied)
+			}
+		}
+		if migrated == 0 {
+			errs = append(errs, fmt.Errorf("cluster %s shard %d: no replica could be migrated", c.Name, shard[0].Shard))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func migrateNode(ctx context.Context, o chOpener, n schema.Node, c schema.Cluster) ([]uint32, error) {
+	conn, err := o.database(ctx, n.Addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var mode string
+	if err := conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'distributed_product_mode'").Scan(&mode); err != nil {
+		return nil, fmt.Errorf("read distributed_product_mode: %w", err)
+	}
+	if mode != productMode {
+		return nil, fmt.Errorf("%w, not %.20q", errProductMode, mode)
+	}
+	return schema.MigrateNode(ctx, conn, c)
+}
+
+func addrsOf(nodes []schema.Node) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Addr
+	}
+	return out
+}
+
+// closeShards closes the per-shard connections of a cluster.
+func closeShards(conns []driver.Conn) error {
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
