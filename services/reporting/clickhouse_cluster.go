@@ -11,16 +11,6 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
 )
 
-// productMode is the distributed_product_mode reporting's user needs on
-// every node: a report's subqueries and joins on Distributed tables read
-// each shard's local tables, which hold all of an organisation's rows, so
-// the answer is the one-server answer (18.16 refuses such "double
-// distributed" queries by default). It is a string setting, which
-// clickhouse-go cannot send to 18.16, so the user's profile sets it.
-const productMode = "local"
-
-var errProductMode = errors.New("the user's profile must set distributed_product_mode = " + productMode + " on every node (deploy/README.md)")
-
 // openCluster reads -clickhouse-cluster's nodes from the first of
 // -clickhouse-addr's servers that answers, migrates every node it reaches,
 // opens the reads (any node, through the Distributed tables) and a
@@ -69,8 +59,7 @@ func (s *Service) openCluster(ctx context.Context) (func(projector.Projection) (
 
 // migrateNodes runs the migrations on every node it reaches. A node that
 // does not answer is skipped with a warning (it is migrated when reporting
-// next starts while it is up), as long as each shard has one that does; a
-// node without the product mode stops the start.
+// next starts while it is up), as long as each shard has one that does.
 func (s *Service) migrateNodes(ctx context.Context, o chOpener, shards [][]schema.Node) error {
 	c := schema.Cluster{Name: s.cfg.ClickHouseCluster, Database: s.cfg.ClickHouseDatabase}
 	var errs []error
@@ -78,9 +67,6 @@ func (s *Service) migrateNodes(ctx context.Context, o chOpener, shards [][]schem
 		migrated := 0
 		for _, n := range shard {
 			applied, err := migrateNode(ctx, o, n, c)
-			if errors.Is(err, errProductMode) {
-				return fmt.Errorf("node %s: %w", n.Addr, err)
-			}
 			if err != nil {
 				s.log.WarnContext(ctx, "clickhouse node not migrated", "node", n.Addr, "shard", n.Shard, "replica", n.Replica, "err", err)
 				continue
@@ -103,13 +89,6 @@ func migrateNode(ctx context.Context, o chOpener, n schema.Node, c schema.Cluste
 		return nil, err
 	}
 	defer conn.Close()
-	var mode string
-	if err := conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'distributed_product_mode'").Scan(&mode); err != nil {
-		return nil, fmt.Errorf("read distributed_product_mode: %w", err)
-	}
-	if mode != productMode {
-		return nil, fmt.Errorf("%w, not %.20q", errProductMode, mode)
-	}
 	return schema.MigrateNode(ctx, conn, c)
 }
 
