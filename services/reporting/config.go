@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
@@ -160,7 +161,7 @@ func (c *Config) checkClickHouseAddrs() error {
 	}
 	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			return fmt.Errorf("-clickhouse-addr %.40q: want host:port", a)
+			return fmt.Errorf("-clickhouse-addr %s: want host:port", quote.Prefix(a))
 		}
 	}
 	return nil
@@ -204,7 +205,7 @@ func (c *Config) Validate() error {
 		checkRetired(c), c.Replication.validate(), c.Mail.SMTP.Validate()}
 	errs = append(errs, c.checkClickHouseAddrs())
 	if c.ClickHouseCluster != "" && !clusterName.MatchString(c.ClickHouseCluster) {
-		errs = append(errs, fmt.Errorf("-clickhouse-cluster %.40q: want letters, digits, '_' and '-', at most 64", c.ClickHouseCluster))
+		errs = append(errs, fmt.Errorf("-clickhouse-cluster %s: want letters, digits, '_' and '-', at most 64", quote.Prefix(c.ClickHouseCluster)))
 	}
 	if c.ClickHouseDatabase == "" {
 		errs = append(errs, config.Required("clickhouse-database"))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // Cluster lays the migrations out on a ClickHouse cluster (its name in the
@@ -56,7 +58,7 @@ func (c Cluster) Statements(stmt string) ([]string, error) {
 	}
 	m := createTable.FindStringSubmatch(stmt)
 	if m == nil {
-		return nil, fmt.Errorf("no cluster layout for statement %.60q", stmt)
+		return nil, fmt.Errorf("no cluster layout for statement %s", quote.Prefix(stmt))
 	}
 	table, body, source, engine, args, rest := m[1], m[2], m[3], m[4], m[6], m[7]
 	if !strings.HasSuffix(engine, "MergeTree") {

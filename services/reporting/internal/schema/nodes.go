@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 )
 
 // Node is one server of a cluster, as its remote_servers lists it.
@@ -26,7 +28,7 @@ func Nodes(ctx context.Context, conn driver.Conn, name string) ([]Node, error) {
 	rows, err := conn.Query(ctx, `SELECT shard_num, shard_weight, replica_num, host_name, port
 FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num`, name)
 	if err != nil {
-		return nil, fmt.Errorf("read cluster %.40q: %w", name, err)
+		return nil, fmt.Errorf("read cluster %s: %w", quote.Prefix(name), err)
 	}
 	defer rows.Close()
 	var nodes []Node
@@ -35,19 +37,19 @@ FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num`, name)
 		var host string
 		var port uint16
 		if err := rows.Scan(&n.Shard, &n.Weight, &n.Replica, &host, &port); err != nil {
-			return nil, fmt.Errorf("read cluster %.40q: %w", name, err)
+			return nil, fmt.Errorf("read cluster %s: %w", quote.Prefix(name), err)
 		}
 		n.Addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
 		nodes = append(nodes, n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read cluster %.40q: %w", name, err)
+		return nil, fmt.Errorf("read cluster %s: %w", quote.Prefix(name), err)
 	}
 	switch {
 	case len(nodes) == 0:
-		return nil, fmt.Errorf("cluster %.40q: not in the server's remote_servers (system.clusters)", name)
+		return nil, fmt.Errorf("cluster %s: not in the server's remote_servers (system.clusters)", quote.Prefix(name))
 	case len(nodes) > MaxNodes:
-		return nil, fmt.Errorf("cluster %.40q: %d nodes, at most %d", name, len(nodes), MaxNodes)
+		return nil, fmt.Errorf("cluster %s: %d nodes, at most %d", quote.Prefix(name), len(nodes), MaxNodes)
 	}
 	return nodes, nil
 }
