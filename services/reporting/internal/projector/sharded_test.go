@@ -198,3 +198,24 @@ func TestShardRetryOnOtherReplicaIsDeduplicated(t *testing.T) {
 		return true
 	}, 10*time.Second, 50*time.Millisecond, fmt.Sprintf("each replica holds the block once (last count %d, want %d)", n, len(rows)))
 }
+
+// A shard that receives no rows still moves on: the table's checkpoints
+// reach every shard, so a restart does not read the stream from its start.
+func TestShardedSinkCheckpointsEveryShard(t *testing.T) {
+	e := newClusterEnv(t)
+	e.publish(t, "acme", "design", 30, 10) // acme's shard only; the last event is skipped
+	sink := e.sink(t)
+	p, err := projector.New(e.js, projector.Charges, sink, e.log, projector.Options{
+		BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, CheckpointInterval: 20 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	e.waitCaughtUp(t, p)
+	require.Eventually(t, func() bool {
+		seq, err := e.sink(t).MaxSeq(t.Context())
+		return err == nil && seq == e.last
+	}, 10*time.Second, 20*time.Millisecond, "the lowest shard point reaches the stream's end")
+}
