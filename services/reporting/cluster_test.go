@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/reporting"
@@ -94,6 +96,11 @@ func TestClusterReportsEqualOneServer(t *testing.T) {
 	natsURL, _ := testkit.NATS(t)
 	js := logAs(t, natsURL, "ledger")
 	w := randomWorkload(t, js, 42)
+	_, err := eventlog.Append(t.Context(), js, eventlog.CatalogSubject("acme"), &v1.Event{EventId: "rate-REVIT", OrgId: "acme",
+		ServerTime: timestamppb.New(time.Now().AddDate(0, 0, -200)),
+		Payload:    &v1.Event_ProductRateSet{ProductRateSet: &v1.ProductRateSet{ProductCode: "REVIT", Name: "Revit", DailyRate: 10}}}, nil)
+	require.NoError(t, err)
+	w.events++
 	showPersonalData(t, natsURL, "acme")
 	one := startServiceWith(t, natsURL, nil)
 	clustered := startServiceWith(t, natsURL, onCluster(cl))
@@ -106,6 +113,22 @@ func TestClusterReportsEqualOneServer(t *testing.T) {
 		require.NoError(t, cl.Open(t, shard...).QueryRow(t.Context(), "SELECT count() FROM charges_v2_local").Scan(&rows))
 		require.Positive(t, rows, "each shard holds charges")
 	}
+
+	// Reporting's own store, one replicated copy on every node.
+	admin := client(t, clustered.Addr(), acmeKey)
+	monday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 7)
+	_, err = admin.AddPlannedProject(t.Context(), &v1.AddPlannedProjectRequest{EventId: "plan-bridge-1", TeamId: "design", Plan: bridge(monday)})
+	require.NoError(t, err)
+	for _, addr := range cl.Nodes {
+		var n uint64
+		require.Eventually(t, func() bool {
+			err := cl.Open(t, addr).QueryRow(t.Context(), "SELECT count() FROM planned_project_events").Scan(&n)
+			return err == nil && n == 1
+		}, 10*time.Second, 50*time.Millisecond, "the plan on %s", addr)
+	}
+	list, err := admin.ListPlannedProjects(t.Context(), &v1.ListPlannedProjectsRequest{TeamId: "design"})
+	require.NoError(t, err)
+	require.Len(t, list.GetProjects(), 1)
 }
 
 // With one replica of a shard stopped, reporting on the cluster goes on
