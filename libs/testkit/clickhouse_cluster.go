@@ -103,7 +103,9 @@ func clusterScript(args ...string) error {
 	if err != nil {
 		return err
 	}
-	out, err := exec.Command(script, args...).CombinedOutput()
+	cmd := exec.Command(script, args...)
+	cmd.Env = append(os.Environ(), "TOKENMETER_NO_INSTALL=1")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w\n%s", script, strings.Join(args, " "), err, out)
 	}

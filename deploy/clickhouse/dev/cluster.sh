@@ -7,6 +7,8 @@
 #   cluster.sh stop               stop every node and ZooKeeper; keeps the data
 #   cluster.sh stop-node S R      stop shard S replica R (tests: a dead replica)
 #
+# start installs what is missing through deploy/install-deps.sh unless TOKENMETER_NO_INSTALL=1
+# (the tests' testkit.ClickHouseCluster sets it: a test never installs packages).
 # Ports (fixed, loopback): ZooKeeper 19181; shard S replica R: native 191SR, HTTP 181SR,
 # interserver 192SR (19111, 19112, 19121, 19122 ...). State in
 # ${TOKENMETER_STATE_DIR:-<repo>/.local}/clickhouse-cluster/. ZooKeeper is Debian's
@@ -125,6 +127,8 @@ case "${1:-}" in
 start)
 	if ! command -v clickhouse-server >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1 ||
 		[[ ! -f /usr/share/java/zookeeper.jar ]]; then
+		[[ "${TOKENMETER_NO_INSTALL:-}" == 1 ]] &&
+			die "clickhouse-server, java or zookeeper missing; install them with deploy/install-deps.sh cluster"
 		"$repo/deploy/install-deps.sh" cluster
 	fi
 	start_zk
