@@ -38,7 +38,7 @@ test: deps-test clickhouse clickhouse-cluster lint proto-lint compose-check cons
 	if [ -n "$$failed" ]; then echo "make test: failures in:$$failed"; exit 1; fi
 
 .PHONY: bench
-bench: clickhouse ## benchmarks, each printed beside the raw component measured in the same run
+bench: clickhouse clickhouse-cluster ## benchmarks, each printed beside the raw component measured in the same run
 	@for m in $(MODULES); do \
 		(cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; \
 	done
