@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -113,16 +112,14 @@ func newCHOpener(cfg Config) (chOpener, error) {
 
 // open connects to database on addrs (the first that answers, in order)
 // and pings it.
-func (o chOpener) open(ctx context.Context, database string, settings clickhouse.Settings, addrs ...string) (driver.Conn, error) {
-	all := clickhouse.Settings{"max_execution_time": maxExecutionSeconds(o.cfg.ClickHouseMaxExecution)}
-	maps.Copy(all, settings)
+func (o chOpener) open(ctx context.Context, database string, addrs ...string) (driver.Conn, error) {
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		TLS:              o.tls,
 		Addr:             addrs,
 		Auth:             clickhouse.Auth{Database: database, Username: o.cfg.ClickHouseUser, Password: o.cfg.ClickHousePassword},
 		DialTimeout:      5 * time.Second,
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
-		Settings:         all,
+		Settings:         clickhouse.Settings{"max_execution_time": maxExecutionSeconds(o.cfg.ClickHouseMaxExecution)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", strings.Join(addrs, ","), err)
@@ -137,7 +134,7 @@ func (o chOpener) open(ctx context.Context, database string, settings clickhouse
 // database creates the service's database on the first of addrs that
 // answers if it is missing, and returns a connection to it there.
 func (o chOpener) database(ctx context.Context, addrs ...string) (driver.Conn, error) {
-	boot, err := o.open(ctx, "", nil, addrs...)
+	boot, err := o.open(ctx, "", addrs...)
 	if err != nil {
 		return nil, err
 	}
@@ -146,5 +143,5 @@ func (o chOpener) database(ctx context.Context, addrs ...string) (driver.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	return o.open(ctx, o.cfg.ClickHouseDatabase, nil, addrs...)
+	return o.open(ctx, o.cfg.ClickHouseDatabase, addrs...)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
 )
@@ -22,7 +23,7 @@ func (s *Service) openCluster(ctx context.Context) (func(projector.Projection) (
 	if err != nil {
 		return nil, err
 	}
-	boot, err := o.open(ctx, "", nil, cfg.addrs()...)
+	boot, err := o.open(ctx, "", cfg.addrs()...)
 	if err != nil {
 		return nil, err
 	}
@@ -41,17 +42,20 @@ func (s *Service) openCluster(ctx context.Context) (func(projector.Projection) (
 		weights[i] = shard[0].Weight
 		all = append(all, addrsOf(shard)...)
 	}
-	if s.ch, err = o.open(ctx, cfg.ClickHouseDatabase, nil, all...); err != nil {
+	if s.ch, err = o.open(ctx, cfg.ClickHouseDatabase, all...); err != nil {
 		return nil, err
 	}
 	for _, shard := range shards {
-		conn, err := o.open(ctx, cfg.ClickHouseDatabase, nil, addrsOf(shard)...)
+		conn, err := o.open(ctx, cfg.ClickHouseDatabase, addrsOf(shard)...)
 		if err != nil {
 			return nil, fmt.Errorf("shard %d: %w", shard[0].Shard, err)
 		}
 		s.chShards = append(s.chShards, conn)
 	}
 	ranges := schema.NewShardRanges(weights)
+	if ranges[len(ranges)-1] == 0 {
+		return nil, fmt.Errorf("cluster %s: every shard has weight 0", quote.Prefix(cfg.ClickHouseCluster))
+	}
 	return func(p projector.Projection) (projector.Sink, error) {
 		return projector.NewShardedSink(s.chShards, ranges, p)
 	}, nil
