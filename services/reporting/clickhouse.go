@@ -113,6 +113,19 @@ func newCHOpener(cfg Config) (chOpener, error) {
 // open connects to database on addrs (the first that answers, in order)
 // and pings it.
 func (o chOpener) open(ctx context.Context, database string, addrs ...string) (driver.Conn, error) {
+	conn, err := o.lazy(database, addrs...)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ping clickhouse %s: %w", strings.Join(addrs, ","), err)
+	}
+	return conn, nil
+}
+
+// lazy is open without the ping: it dials on first use.
+func (o chOpener) lazy(database string, addrs ...string) (driver.Conn, error) {
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		TLS:              o.tls,
 		Addr:             addrs,
@@ -123,10 +136,6 @@ func (o chOpener) open(ctx context.Context, database string, addrs ...string) (d
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", strings.Join(addrs, ","), err)
-	}
-	if err := conn.Ping(ctx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("ping clickhouse %s: %w", strings.Join(addrs, ","), err)
 	}
 	return conn, nil
 }

@@ -45,20 +45,42 @@ func (s *Service) openCluster(ctx context.Context) (func(projector.Projection) (
 	if s.ch, err = o.open(ctx, cfg.ClickHouseDatabase, all...); err != nil {
 		return nil, err
 	}
+	var sinkShards []projector.Shard
 	for _, shard := range shards {
-		conn, err := o.open(ctx, cfg.ClickHouseDatabase, addrsOf(shard)...)
+		sh, err := s.openShard(ctx, o, shard)
 		if err != nil {
 			return nil, fmt.Errorf("shard %d: %w", shard[0].Shard, err)
 		}
-		s.chShards = append(s.chShards, conn)
+		sinkShards = append(sinkShards, sh)
 	}
 	ranges := schema.NewShardRanges(weights)
 	if ranges[len(ranges)-1] == 0 {
 		return nil, fmt.Errorf("cluster %s: every shard has weight 0", quote.Prefix(cfg.ClickHouseCluster))
 	}
 	return func(p projector.Projection) (projector.Sink, error) {
-		return projector.NewShardedSink(s.chShards, ranges, p)
+		return projector.NewShardedSink(sinkShards, ranges, p)
 	}, nil
+}
+
+// openShard opens a shard's insert connection (its replicas in order, one
+// of them answering) and one per replica for its resume point (dialled
+// when used: one may be down).
+func (s *Service) openShard(ctx context.Context, o chOpener, replicas []schema.Node) (projector.Shard, error) {
+	conn, err := o.open(ctx, s.cfg.ClickHouseDatabase, addrsOf(replicas)...)
+	if err != nil {
+		return projector.Shard{}, err
+	}
+	s.chShards = append(s.chShards, conn)
+	sh := projector.Shard{Conn: conn}
+	for _, n := range replicas {
+		r, err := o.lazy(s.cfg.ClickHouseDatabase, n.Addr)
+		if err != nil {
+			return projector.Shard{}, err
+		}
+		s.chShards = append(s.chShards, r)
+		sh.Replicas = append(sh.Replicas, r)
+	}
+	return sh, nil
 }
 
 // migrateNodes runs the migrations on every node it reaches. A node that

@@ -53,8 +53,8 @@ type Service struct {
 	log *slog.Logger
 	nc  *nats.Conn
 	ch  driver.Conn
-	// chShards are the projector's connections, one per shard, with
-	// -clickhouse-cluster.
+	// chShards are the projector's connections with -clickhouse-cluster:
+	// per shard one to insert and one per replica.
 	chShards []driver.Conn
 	ledger   *balance.Ledger
 	grpc     *grpcserver.Server

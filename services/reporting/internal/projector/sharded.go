@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,16 +16,19 @@ import (
 // into the <table>_local of its organisation's shard, through a
 // ClickHouseSink per shard (whose connection lists the shard's replicas).
 //
-// Each shard keeps its own resume point (its max(seq) or checkpoint): MaxSeq
-// is the lowest of them, and Insert skips, per shard, the rows at or below
-// that shard's point. A block that reached some shards and not others (a
+// Each shard keeps its own resume point (its max(seq) or checkpoint, the
+// highest any of its replicas holds, so that one which has not fetched the
+// newest parts yet cannot pull it back): MaxSeq is the lowest of them, and
+// Insert skips, per shard, the rows at or below that shard's point. A block that reached some shards and not others (a
 // failure or a stop between them) is read again from the lowest point and
 // lands only where it is missing. A retry on another replica of the same
 // shard is covered by replication's block deduplication.
 type ShardedSink struct {
 	shards []*ClickHouseSink
-	ranges schema.ShardRanges
-	orgCol int
+	// replicas read each shard's point, one sink per replica.
+	replicas [][]*ClickHouseSink
+	ranges   schema.ShardRanges
+	orgCol   int
 
 	mu     sync.Mutex
 	points []uint64
@@ -34,9 +38,17 @@ type ShardedSink struct {
 	beforeShard func(ctx context.Context, i, done int) error
 }
 
-// NewShardedSink returns the sink of p over shards, one connection per
-// shard in shard order, placing rows by ranges.
-func NewShardedSink(shards []driver.Conn, ranges schema.ShardRanges, p Projection) (*ShardedSink, error) {
+// Shard is how a ShardedSink reaches one shard.
+type Shard struct {
+	// Conn inserts: it lists the shard's replicas and fails over in order.
+	Conn driver.Conn
+	// Replicas reach one replica each (without a ping: one may be down).
+	Replicas []driver.Conn
+}
+
+// NewShardedSink returns the sink of p over shards, in shard order, placing
+// rows by ranges.
+func NewShardedSink(shards []Shard, ranges schema.ShardRanges, p Projection) (*ShardedSink, error) {
 	if len(shards) == 0 || len(shards) != len(ranges) {
 		return nil, fmt.Errorf("sharded sink of %s: %d connections for %d shards", p.Table, len(shards), len(ranges))
 	}
@@ -47,8 +59,16 @@ func NewShardedSink(shards []driver.Conn, ranges schema.ShardRanges, p Projectio
 	local := p
 	local.Table = schema.LocalTable(p.Table)
 	s := &ShardedSink{ranges: ranges, orgCol: orgCol, points: make([]uint64, len(shards))}
-	for _, conn := range shards {
-		s.shards = append(s.shards, NewClickHouseSink(conn, local))
+	for _, sh := range shards {
+		if len(sh.Replicas) == 0 {
+			return nil, fmt.Errorf("sharded sink of %s: a shard without replicas", p.Table)
+		}
+		s.shards = append(s.shards, NewClickHouseSink(sh.Conn, local))
+		var replicas []*ClickHouseSink
+		for _, r := range sh.Replicas {
+			replicas = append(replicas, NewClickHouseSink(r, local))
+		}
+		s.replicas = append(s.replicas, replicas)
 	}
 	return s, nil
 }
@@ -59,8 +79,8 @@ func (s *ShardedSink) MaxSeq(ctx context.Context) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	low := ^uint64(0)
-	for i, sh := range s.shards {
-		seq, err := sh.MaxSeq(ctx)
+	for i := range s.shards {
+		seq, err := s.point(ctx, i)
 		if err != nil {
 			return 0, fmt.Errorf("shard %d: %w", i+1, err)
 		}
@@ -68,6 +88,24 @@ func (s *ShardedSink) MaxSeq(ctx context.Context) (uint64, error) {
 		low = min(low, seq)
 	}
 	return low, nil
+}
+
+// point is shard i's resume point: the highest of its replicas that answer.
+func (s *ShardedSink) point(ctx context.Context, i int) (uint64, error) {
+	var high uint64
+	var errs []error
+	for _, r := range s.replicas[i] {
+		seq, err := r.MaxSeq(ctx)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		high = max(high, seq)
+	}
+	if len(errs) == len(s.replicas[i]) {
+		return 0, errors.Join(errs...)
+	}
+	return high, nil
 }
 
 // Insert implements Sink: each shard's part as one block, shard by shard,

@@ -61,7 +61,10 @@ func BenchmarkShardedInsert(b *testing.B) {
 			_, err := schema.MigrateNode(b.Context(), cl.Open(b, addr), schema.Cluster{Name: cl.Name, Database: cl.Database})
 			require.NoError(b, err)
 		}
-		shards := []driver.Conn{cl.Open(b, cl.Nodes[0], cl.Nodes[1]), cl.Open(b, cl.Nodes[2], cl.Nodes[3])}
+		var shards []projector.Shard
+		for _, pair := range [][]string{cl.Nodes[:2], cl.Nodes[2:]} {
+			shards = append(shards, projector.Shard{Conn: cl.Open(b, pair...), Replicas: []driver.Conn{cl.Open(b, pair[0]), cl.Open(b, pair[1])}})
+		}
 		sink, err := projector.NewShardedSink(shards, schema.NewShardRanges([]uint32{1, 1}), projector.Charges)
 		require.NoError(b, err)
 		benchInsert(b, sink)

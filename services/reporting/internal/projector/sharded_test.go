@@ -25,7 +25,7 @@ import (
 type clusterEnv struct {
 	*env
 	cl     testkit.CHCluster
-	shards []driver.Conn
+	shards []projector.Shard
 	ranges schema.ShardRanges
 }
 
@@ -43,9 +43,12 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 		require.NoError(t, err)
 	}
 	return &clusterEnv{
-		env:    &env{js: js, ch: cl.Open(t, cl.Nodes...), log: log},
-		cl:     cl,
-		shards: []driver.Conn{cl.Open(t, cl.Nodes[0], cl.Nodes[1]), cl.Open(t, cl.Nodes[2], cl.Nodes[3])},
+		env: &env{js: js, ch: cl.Open(t, cl.Nodes...), log: log},
+		cl:  cl,
+		shards: []projector.Shard{
+			{Conn: cl.Open(t, cl.Nodes[0], cl.Nodes[1]), Replicas: []driver.Conn{cl.Open(t, cl.Nodes[0]), cl.Open(t, cl.Nodes[1])}},
+			{Conn: cl.Open(t, cl.Nodes[2], cl.Nodes[3]), Replicas: []driver.Conn{cl.Open(t, cl.Nodes[2]), cl.Open(t, cl.Nodes[3])}},
+		},
 		ranges: schema.NewShardRanges([]uint32{1, 1}),
 	}
 }
@@ -85,8 +88,8 @@ func (e *clusterEnv) orgsOnBothShards(t *testing.T) []string {
 // shard's own tables (on the replica its connection reaches).
 func (e *clusterEnv) shardRows(t *testing.T) (rows, seqs [2]uint64) {
 	t.Helper()
-	for i, conn := range e.shards {
-		require.NoError(t, conn.QueryRow(t.Context(), "SELECT count(), uniqExact(seq) FROM charges_v2_local").Scan(&rows[i], &seqs[i]))
+	for i, sh := range e.shards {
+		require.NoError(t, sh.Conn.QueryRow(t.Context(), "SELECT count(), uniqExact(seq) FROM charges_v2_local").Scan(&rows[i], &seqs[i]))
 	}
 	return rows, seqs
 }
@@ -106,9 +109,9 @@ func (e *clusterEnv) requireReplicatedTotals(t *testing.T, tokens int64, charges
 func (e *clusterEnv) maxShardSeq(t *testing.T) uint64 {
 	t.Helper()
 	var high uint64
-	for _, conn := range e.shards {
+	for _, sh := range e.shards {
 		var seq uint64
-		require.NoError(t, conn.QueryRow(t.Context(), "SELECT max(seq) FROM charges_v2_local").Scan(&seq))
+		require.NoError(t, sh.Conn.QueryRow(t.Context(), "SELECT max(seq) FROM charges_v2_local").Scan(&seq))
 		high = max(high, seq)
 	}
 	return high
@@ -218,4 +221,33 @@ func TestShardedSinkCheckpointsEveryShard(t *testing.T) {
 		seq, err := e.sink(t).MaxSeq(t.Context())
 		return err == nil && seq == e.last
 	}, 10*time.Second, 20*time.Millisecond, "the lowest shard point reaches the stream's end")
+}
+
+// A shard's resume point is the highest any of its replicas holds: the
+// replica its connection reaches first may not have fetched the newest part
+// yet, and resuming from it would insert that part's rows again.
+func TestShardedSinkResumesFromTheReplicaFurthestAhead(t *testing.T) {
+	e := newClusterEnv(t)
+	shard := e.ranges.Of("acme")
+	first, second := e.cl.Nodes[shard*2], e.cl.Nodes[shard*2+1]
+	table := e.cl.Database + ".charges_v2_local"
+	require.NoError(t, e.cl.Open(t, first).Exec(t.Context(), "SYSTEM STOP FETCHES "+table))
+	t.Cleanup(func() { _ = e.cl.Open(t, first).Exec(context.Background(), "SYSTEM START FETCHES "+table) })
+
+	var rows []projector.Record
+	for i := range 5 {
+		rows = append(rows, &projector.Row{Seq: uint64(i + 1), EventID: fmt.Sprint("ev-", i), OrgID: "acme", TeamID: "design",
+			Day: base, ChargedAt: base, WindowStart: base, WindowEnd: base})
+	}
+	local := projector.Charges
+	local.Table = schema.LocalTable(local.Table)
+	require.NoError(t, projector.NewClickHouseSink(e.cl.Open(t, second), local).Insert(t.Context(), rows))
+	var onFirst uint64
+	require.NoError(t, e.cl.Open(t, first).QueryRow(t.Context(), "SELECT count() FROM charges_v2_local").Scan(&onFirst))
+	require.Zero(t, onFirst, "the first replica has not fetched the part")
+
+	sink := e.sink(t)
+	_, err := sink.MaxSeq(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), projector.Points(sink)[shard], "acme's shard resumes after the part its second replica holds")
 }
