@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
+	"syscall"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -92,27 +94,37 @@ func (s *ShardedSink) MaxSeq(ctx context.Context) (uint64, error) {
 	return low, nil
 }
 
-// point is shard i's resume point: the highest of its replicas that answer.
-// An insert still running on any of them (the shard's insert connection may
-// have reached either) refuses it, as on one server.
+// point is shard i's resume point: the highest of its replicas. The shard's
+// insert connection may have reached any of them, so an insert still running
+// on one (ErrInsertRunning) refuses the point, as on one server; and so does
+// a replica that does not answer, unless it is known not to run at all
+// (absent): a hung or cut-off server may still land an insert the client
+// gave up on.
 func (s *ShardedSink) point(ctx context.Context, i int) (uint64, error) {
 	var high uint64
-	var errs []error
-	for _, r := range s.replicas[i] {
+	gone := 0
+	for j, r := range s.replicas[i] {
 		seq, err := r.MaxSeq(ctx)
-		if errors.Is(err, ErrInsertRunning) {
-			return 0, err
+		if err != nil && !absent(err) {
+			return 0, fmt.Errorf("replica %d: %w", j+1, err)
 		}
 		if err != nil {
-			errs = append(errs, err)
+			gone++
 			continue
 		}
 		high = max(high, seq)
 	}
-	if len(errs) == len(s.replicas[i]) {
-		return 0, errors.Join(errs...)
+	if gone == len(s.replicas[i]) {
+		return 0, fmt.Errorf("no replica answers")
 	}
 	return high, nil
+}
+
+// absent reports whether err shows the server is not running: its port
+// refuses connections or its name no longer resolves (a removed pod).
+func absent(err error) bool {
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // Insert implements Sink: each shard's part as one block, shard by shard,

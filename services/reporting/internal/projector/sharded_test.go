@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -282,4 +284,45 @@ func TestShardedSinkWaitsForAnInsertStillRunningOnAnyReplica(t *testing.T) {
 	_, err = sink.MaxSeq(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), projector.Points(sink)[0], "shard 1 resumes after the landed rows")
+}
+
+// A replica that does not answer may still be landing an insert the client
+// gave up on, so its shard's point waits for it; one whose port refuses
+// connections runs nothing, and the shard goes on without it.
+func TestShardedSinkWaitsForAReplicaThatDoesNotAnswer(t *testing.T) {
+	e := newClusterEnv(t)
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never speaks
+	require.NoError(t, err)
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	refusing := closed.Addr().String()
+	require.NoError(t, closed.Close())
+
+	withReplica := func(addr string) *projector.ShardedSink {
+		shards := slices.Clone(e.shards)
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: e.cl.Database},
+			DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second})
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		shards[0].Replicas = append(slices.Clone(shards[0].Replicas), conn)
+		s, err := projector.NewShardedSink(shards, e.ranges, projector.Charges, subject.Unpartitioned)
+		require.NoError(t, err)
+		return s
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err = withReplica(silent.Addr().String()).MaxSeq(ctx)
+	require.Error(t, err, "a silent replica holds its shard's point back")
+	_, err = withReplica(refusing).MaxSeq(t.Context())
+	require.NoError(t, err, "a replica whose port refuses runs no insert")
 }
