@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
@@ -128,4 +129,28 @@ func TestClusterViewKeepsIdenticalBlocks(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, "SELECT sum(tokens), sum(charges) FROM usage_daily_v2_local").Scan(&tokens, &charges))
 	require.Equal(t, int64(20), tokens)
 	require.Equal(t, uint64(2), charges)
+}
+
+// Two nodes migrating at once add a column to both replicas of a
+// replicated table: the ALTER of the one that comes second fails (the
+// column is in ZooKeeper already), and it waits for the column to arrive
+// instead of failing the migration.
+func TestAddColumnOnReplicasAtOnce(t *testing.T) {
+	cl := testkit.ClickHouseCluster(t)
+	ctx := t.Context()
+	replicas := []driver.Conn{cl.Open(t, cl.Nodes[0]), cl.Open(t, cl.Nodes[1])}
+	for _, conn := range replicas {
+		require.NoError(t, conn.Exec(ctx, "CREATE TABLE r_local (org_id String, seq UInt64) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/"+
+			cl.Database+"/r_local', '{replica}') ORDER BY seq"))
+	}
+	for i := range 30 {
+		c := schema.Column{Table: "r_local", Name: fmt.Sprint("c", i), Type: "Int8 DEFAULT -1"}
+		errs := make(chan error, len(replicas))
+		for _, conn := range replicas {
+			go func() { errs <- schema.AddColumn(ctx, conn, c) }()
+		}
+		for range replicas {
+			require.NoError(t, <-errs, c.Name)
+		}
+	}
 }
