@@ -154,3 +154,16 @@ func TestAddColumnOnReplicasAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A copy between unsharded tables runs as written on every node; one into
+// or out of a sharded table has no cluster layout.
+func TestClusterCopyLayout(t *testing.T) {
+	t.Parallel()
+	c := schema.Cluster{Name: "tokenmeter", Database: "db"}
+	copyCheckpoints := "INSERT INTO projection_checkpoints_v2 (table_name, stream_part, seq, recorded)\nSELECT table_name, toInt8(-1), seq, recorded FROM projection_checkpoints"
+	stmts, err := c.Statements(copyCheckpoints)
+	require.NoError(t, err)
+	require.Equal(t, []string{copyCheckpoints}, stmts)
+	_, err = c.Statements("INSERT INTO charges_v2 (seq) SELECT seq FROM charges")
+	require.ErrorContains(t, err, "no cluster layout for a copy between sharded tables")
+}
