@@ -30,7 +30,7 @@ run: deps-run clickhouse ## start ClickHouse, embedded NATS, the four services a
 	go run ./tools/cmd/devstack
 
 .PHONY: test
-test: deps-test clickhouse lint proto-lint compose-check console-check console-e2e-deps ## every test of every module, against real NATS and ClickHouse
+test: deps-test clickhouse clickhouse-cluster lint proto-lint compose-check console-check console-e2e-deps ## every test of every module, against real NATS and ClickHouse
 	@failed=""; for m in $(MODULES); do \
 		echo "== go test $${m#$(CURDIR)/}"; \
 		(cd $$m && go test $(GO_TEST_FLAGS) ./...) || failed="$$failed $${m#$(CURDIR)/}"; \
@@ -38,7 +38,7 @@ test: deps-test clickhouse lint proto-lint compose-check console-check console-e
 	if [ -n "$$failed" ]; then echo "make test: failures in:$$failed"; exit 1; fi
 
 .PHONY: bench
-bench: clickhouse ## benchmarks, each printed beside the raw component measured in the same run
+bench: clickhouse clickhouse-cluster ## benchmarks, each printed beside the raw component measured in the same run
 	@for m in $(MODULES); do \
 		(cd $$m && go test -run '^$$' -bench . -benchmem -timeout 30m ./...) || exit 1; \
 	done
@@ -124,6 +124,14 @@ clickhouse: ## start the project-local ClickHouse if none answers on 127.0.0.1:1
 .PHONY: clickhouse-stop
 clickhouse-stop: ## stop the project-local ClickHouse
 	@deploy/clickhouse/dev/stop.sh
+
+.PHONY: clickhouse-cluster
+clickhouse-cluster: ## start the dev ClickHouse cluster (ZooKeeper, 2 shards x 2 replicas on 127.0.0.1:191SR) if not running
+	@deploy/clickhouse/dev/start.sh --cluster
+
+.PHONY: clickhouse-cluster-stop
+clickhouse-cluster-stop: ## stop the dev ClickHouse cluster (keeps its data)
+	@deploy/clickhouse/dev/stop.sh --cluster
 
 .PHONY: clean
 clean: ## remove built binaries (keeps .local data)

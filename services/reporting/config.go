@@ -4,12 +4,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokenmeter/tokenmeter/libs/config"
 	"github.com/tokenmeter/tokenmeter/libs/privacy"
+	"github.com/tokenmeter/tokenmeter/libs/quote"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/advice"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/console/sso"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/schema"
@@ -18,7 +21,13 @@ import (
 // Config is the reporting service's configuration.
 type Config struct {
 	config.Common
-	ClickHouseAddr     string
+	// ClickHouseAddr is one server, or with ClickHouseCluster some nodes of
+	// the cluster (comma-separated) to learn the others from.
+	ClickHouseAddr string
+	// ClickHouseCluster, when set, names the cluster (in the servers'
+	// remote_servers) reporting lays its tables out on: sharded by
+	// organisation, replicated, read through Distributed tables.
+	ClickHouseCluster  string
 	ClickHouseDatabase string
 	ClickHouseUser     string
 	ClickHousePassword string
@@ -83,7 +92,8 @@ type Config struct {
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "127.0.0.1:7072")
 	c.Replication.register(fs)
-	fs.StringVar(&c.ClickHouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native protocol host:port")
+	fs.StringVar(&c.ClickHouseAddr, "clickhouse-addr", "127.0.0.1:19000", "ClickHouse native protocol host:port (with -clickhouse-cluster: some nodes, comma-separated, to learn the cluster from)")
+	fs.StringVar(&c.ClickHouseCluster, "clickhouse-cluster", "", "ClickHouse cluster (its remote_servers name) to shard and replicate the tables on; empty: one server")
 	fs.StringVar(&c.ClickHouseDatabase, "clickhouse-database", "tokenmeter", "ClickHouse database (created if missing)")
 	fs.StringVar(&c.ClickHouseUser, "clickhouse-user", "default", "ClickHouse user")
 	fs.StringVar(&c.ClickHousePassword, "clickhouse-password", "", "ClickHouse password")
@@ -128,6 +138,35 @@ func (c *Config) registerOIDC(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxSessions, "console-max-sessions", 10_000, "most console sessions held at once; sign-ins beyond are refused")
 }
 
+// maxClickHouseAddrs bounds -clickhouse-addr's list.
+const maxClickHouseAddrs = 16
+
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
+
+// addrs are -clickhouse-addr's servers.
+func (c *Config) addrs() []string { return strings.Split(c.ClickHouseAddr, ",") }
+
+// checkClickHouseAddrs wants one host:port, or with -clickhouse-cluster up
+// to maxClickHouseAddrs of them.
+func (c *Config) checkClickHouseAddrs() error {
+	if c.ClickHouseAddr == "" {
+		return config.Required("clickhouse-addr")
+	}
+	addrs := c.addrs()
+	if len(addrs) > 1 && c.ClickHouseCluster == "" {
+		return fmt.Errorf("-clickhouse-addr: one host:port without -clickhouse-cluster")
+	}
+	if len(addrs) > maxClickHouseAddrs {
+		return fmt.Errorf("-clickhouse-addr: %d addresses, at most %d", len(addrs), maxClickHouseAddrs)
+	}
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("-clickhouse-addr %s: want host:port", quote.Prefix(a))
+		}
+	}
+	return nil
+}
+
 // oidc is ConsoleOIDC with the cookies' Secure flag off only under -insecure-plaintext.
 func (c *Config) oidc() sso.Config {
 	o := c.ConsoleOIDC
@@ -164,8 +203,9 @@ func checkRetired(c *Config) error {
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate(), c.CheckListen("console-listen", c.ConsoleListen), c.oidc().Validate(), privacy.CheckKey(c.UserHashKey),
 		checkRetired(c), c.Replication.validate(), c.Mail.SMTP.Validate()}
-	if c.ClickHouseAddr == "" {
-		errs = append(errs, config.Required("clickhouse-addr"))
+	errs = append(errs, c.checkClickHouseAddrs())
+	if c.ClickHouseCluster != "" && !clusterName.MatchString(c.ClickHouseCluster) {
+		errs = append(errs, fmt.Errorf("-clickhouse-cluster %s: want letters, digits, '_' and '-', at most 64", quote.Prefix(c.ClickHouseCluster)))
 	}
 	if c.ClickHouseDatabase == "" {
 		errs = append(errs, config.Required("clickhouse-database"))

@@ -59,6 +59,12 @@ type Service struct {
 	// streams finds the LEDGER and USAGE streams to project.
 	streams streamset.Finder
 	ch      driver.Conn
+	// chShards are the projector's connections with -clickhouse-cluster:
+	// per shard one to insert and one per replica.
+	chShards []driver.Conn
+	// sink builds a table's sink for a stream partition: on the one server,
+	// or sharded over chShards.
+	sink    func(p projector.Projection, part int) (projector.Sink, error)
 	ledger  *balance.Ledger
 	grpc    *grpcserver.Server
 	console *console.Server
@@ -338,6 +344,9 @@ func (s *Service) close() {
 		if err := s.ch.Close(); err != nil {
 			s.log.Warn("close clickhouse", "err", err)
 		}
+	}
+	if err := closeShards(s.chShards); err != nil {
+		s.log.Warn("close clickhouse shards", "err", err)
 	}
 	if s.settings != nil {
 		s.settings.Stop()

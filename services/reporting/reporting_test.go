@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,6 +261,21 @@ func TestConfigValidate(t *testing.T) {
 	for _, want := range []string{"-listen", "-nats-url", "-api-keys", "-clickhouse-addr", "-clickhouse-database", "-projector-flush-rows", "-user-hash-key", "-stream-scan"} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+// -clickhouse-addr takes several nodes only with -clickhouse-cluster, at
+// most 16, each host:port; a cluster name is an identifier.
+func TestConfigClickHouseCluster(t *testing.T) {
+	t.Parallel()
+	check := func(addr, cluster string) error {
+		cfg := reporting.Config{ClickHouseAddr: addr, ClickHouseCluster: cluster, ClickHouseDatabase: "tokenmeter"}
+		return cfg.Validate()
+	}
+	require.ErrorContains(t, check("a:1,b:2", ""), "-clickhouse-addr: one host:port without -clickhouse-cluster")
+	require.NotContains(t, check("a:1,b:2", "tokenmeter").Error(), "-clickhouse")
+	require.ErrorContains(t, check(strings.Repeat("a:1,", 16)+"a:1", "tokenmeter"), "-clickhouse-addr: 17 addresses, at most 16")
+	require.ErrorContains(t, check("a:1,nope", "tokenmeter"), `-clickhouse-addr "nope": want host:port`)
+	require.ErrorContains(t, check("a:1", "bad name"), `-clickhouse-cluster "bad name": want letters`)
 }
 
 // TestConsoleOIDCFlags: sign-on's flags are checked at start; a console

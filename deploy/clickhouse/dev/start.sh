@@ -12,6 +12,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# --cluster: the 2-shard x 2-replica cluster with ZooKeeper instead (cluster.sh).
+[[ "${1:-}" == --cluster ]] && exec "$here/cluster.sh" start
 repo="$(cd "$here/../../.." && pwd)"
 
 tcp_port="${TOKENMETER_CLICKHOUSE_TCP_PORT:-19000}"

@@ -3,6 +3,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# --cluster: the 2-shard x 2-replica cluster with ZooKeeper instead (cluster.sh).
+[[ "${1:-}" == --cluster ]] && exec "$here/cluster.sh" stop
 repo="$(cd "$here/../../.." && pwd)"
 state_dir="${TOKENMETER_STATE_DIR:-$repo/.local}/clickhouse"
 pid_file="$state_dir/clickhouse.pid"

@@ -62,6 +62,30 @@ ORDER BY version`
 // to and returns the versions it applied. Concurrent runs are harmless: every
 // statement is idempotent.
 func Migrate(ctx context.Context, conn driver.Conn) ([]uint32, error) {
+	return migrate(ctx, conn, oneServer{})
+}
+
+// MigrateNode is Migrate on one node of cluster c, each statement and added
+// column laid out by c. Every node records its own schema_migrations.
+func MigrateNode(ctx context.Context, conn driver.Conn, c Cluster) ([]uint32, error) {
+	return migrate(ctx, conn, c)
+}
+
+// layout is where a migration's statements and columns go on a server.
+type layout interface {
+	// Statements are what one statement of a migration becomes.
+	Statements(stmt string) ([]string, error)
+	// Tables are the tables a column added to table goes to, in order.
+	Tables(table string) []string
+}
+
+// oneServer lays the migrations out as written.
+type oneServer struct{}
+
+func (oneServer) Statements(stmt string) ([]string, error) { return []string{stmt}, nil }
+func (oneServer) Tables(table string) []string             { return []string{table} }
+
+func migrate(ctx context.Context, conn driver.Conn, layout layout) ([]uint32, error) {
 	if err := conn.Exec(ctx, createMigrationsTable); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
@@ -74,12 +98,18 @@ func Migrate(ctx context.Context, conn driver.Conn) ([]uint32, error) {
 		if applied[m.Version] {
 			continue
 		}
-		if err := addColumns(ctx, conn, m); err != nil {
+		if err := addColumns(ctx, conn, m, layout); err != nil {
 			return done, err
 		}
 		for i, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			stmts, err := layout.Statements(stmt)
+			if err != nil {
 				return done, fmt.Errorf("migration %d (%s) statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+			for _, s := range stmts {
+				if err := conn.Exec(ctx, s); err != nil {
+					return done, fmt.Errorf("migration %d (%s) statement %d: %w", m.Version, m.Name, i+1, err)
+				}
 			}
 		}
 		if err := record(ctx, conn, m); err != nil {
@@ -130,20 +160,50 @@ func record(ctx context.Context, conn driver.Conn, m Migration) error {
 
 // addColumns adds m's columns that the tables do not have yet, so a
 // migration interrupted half-way runs again.
-func addColumns(ctx context.Context, conn driver.Conn, m Migration) error {
-	for _, c := range m.Columns {
-		var n uint64
-		err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?",
-			c.Table, c.Name).Scan(&n)
-		if err != nil {
-			return fmt.Errorf("migration %d (%s): columns of %s: %w", m.Version, m.Name, c.Table, err)
-		}
-		if n > 0 {
-			continue
-		}
-		if err := conn.Exec(ctx, "ALTER TABLE "+c.Table+" ADD COLUMN "+c.Name+" "+c.Type); err != nil {
-			return fmt.Errorf("migration %d (%s): add %s.%s: %w", m.Version, m.Name, c.Table, c.Name, err)
+func addColumns(ctx context.Context, conn driver.Conn, m Migration, layout layout) error {
+	for _, mc := range m.Columns {
+		for _, table := range layout.Tables(mc.Table) {
+			if err := addColumn(ctx, conn, m, Column{Table: table, Name: mc.Name, Type: mc.Type}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func addColumn(ctx context.Context, conn driver.Conn, m Migration, c Column) error {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?",
+		c.Table, c.Name).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("migration %d (%s): columns of %s: %w", m.Version, m.Name, c.Table, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	err = conn.Exec(ctx, "ALTER TABLE "+c.Table+" ADD COLUMN "+c.Name+" "+c.Type)
+	if err != nil && !columnArrives(ctx, conn, c) {
+		return fmt.Errorf("migration %d (%s): add %s.%s: %w", m.Version, m.Name, c.Table, c.Name, err)
+	}
+	return nil
+}
+
+// columnArrives reports whether column c shows up within a few seconds: an
+// ALTER that another replica of a replicated table (or a concurrent run)
+// made first reaches this one asynchronously, and the own ALTER then fails.
+func columnArrives(ctx context.Context, conn driver.Conn, c Column) bool {
+	for range 20 {
+		var n uint64
+		err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?",
+			c.Table, c.Name).Scan(&n)
+		if err == nil && n > 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return false
 }
