@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
@@ -57,11 +59,36 @@ func OpenPlacement(ctx context.Context, js jetstream.JetStream, n, replicas int)
 	if err != nil {
 		return nil, err
 	}
+	if err := waitAnswering(ctx, kv); err != nil {
+		return nil, err
+	}
 	cache, err := lru.New[poolKey, int](placementCacheSize)
 	if err != nil {
 		return nil, err
 	}
 	return &Placement{js: js, kv: kv, n: n, cache: cache, streams: map[int]jetstream.Stream{}}, nil
+}
+
+// waitAnswering waits (bounded by ctx) until the bucket answers reads: a
+// replicated bucket just created has no leader for a moment, and the first
+// pools placed would fail with no responders.
+func waitAnswering(ctx context.Context, kv jetstream.KeyValue) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := kv.Get(ctx, "_ready")
+		if err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrNoStreamResponse) {
+			return fmt.Errorf("placement bucket: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("placement bucket: no leader: %w", err)
+		case <-time.After(50 * time.Millisecond): // polling the bucket's election
+		}
+	}
 }
 
 // Of returns the partition of pool (org, team), recording it when record is

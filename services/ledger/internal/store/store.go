@@ -274,6 +274,12 @@ func (s *Store) appendAll(ctx context.Context, e *entry, subject string, events 
 	return false, nil
 }
 
+// readTimeout bounds each read request on a pool's way to a decision (its
+// snapshot, placement, last sequence, next message): twice the append
+// timeout, at least 2 s, since a read on a busy replicated stream may
+// legitimately take longer than one append.
+func (s *Store) readTimeout() time.Duration { return max(2*s.appendTimeout, 2*time.Second) }
+
 // append appends ev expecting the subject at expect, within the append timeout.
 func (s *Store) append(ctx context.Context, subject string, ev *v1.Event, expect uint64) (eventlog.Appended, error) {
 	actx, cancel := context.WithTimeout(ctx, s.appendTimeout)
@@ -295,7 +301,7 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 		org, team := e.pool.Org, e.pool.Team
 		e.pool, e.seq = pool.New(org, team), 0
 		if s.snapshots != nil {
-			lctx, cancel := context.WithTimeout(ctx, s.appendTimeout)
+			lctx, cancel := context.WithTimeout(ctx, s.readTimeout())
 			p, seq, ok, err := s.snapshots.Load(lctx, org, team)
 			cancel()
 			if err != nil {
@@ -306,9 +312,9 @@ func (s *Store) catchUp(ctx context.Context, e *entry, subject string, needed bo
 			}
 		}
 	}
-	// Each request bounded like an append: a stream without a leader fails
-	// the call Unavailable in about that long, not at the caller's deadline.
-	last, err := eventlog.ReadStreamWithin(ctx, e.stream, subject, e.seq, s.appendTimeout, func(st eventlog.Stored) error {
+	// Each request bounded: a stream without a leader fails the call
+	// Unavailable in about that long, not at the caller's deadline.
+	last, err := eventlog.ReadStreamWithin(ctx, e.stream, subject, e.seq, s.readTimeout(), func(st eventlog.Stored) error {
 		e.sinceSnapshot++
 		err := e.pool.Apply(st.Event)
 		if errors.Is(err, pool.ErrRefused) {
@@ -338,8 +344,8 @@ func (s *Store) place(ctx context.Context, e *entry, write bool) error {
 	org, team := e.pool.Org, e.pool.Team
 	subj, stream, placed := eventlog.LedgerSubject(org, team), jetstream.Stream(nil), true
 	// A few requests (the record, a new pool's history lookups), bounded
-	// like appends so a leaderless bucket or stream fails the call soon.
-	pctx, cancel := context.WithTimeout(ctx, 2*s.appendTimeout)
+	// so a leaderless bucket or stream fails the call soon.
+	pctx, cancel := context.WithTimeout(ctx, s.readTimeout())
 	defer cancel()
 	var err error
 	if s.placement != nil {
