@@ -103,20 +103,25 @@ func projectingLedger(s *stack) *proc {
 // checkReplication requires every stream of the account (buckets included)
 // to be replicated on every node, with a leader and every replica current
 // again after the kills, and, with three streams or more, their leaders on
-// more than one node. It returns each leader's streams.
+// more than one node; the partition streams' leaders on min(3, partitions)
+// nodes (the ledgers' balancer spreads them). It returns each leader's streams.
 func checkReplication(t *testing.T, s *stack) map[string][]string {
 	t.Helper()
 	nc := s.connect(natsauth.Admin)
 	defer nc.Close()
 	js := s.jetStream(nc)
 	var infos []*jetstream.StreamInfo
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
 		infos = streamInfos(t, js)
-		if notCurrent(infos, s.cfg.natsNodes) == nil || time.Now().After(deadline) {
+		spread := len(leadersOf(partitionStreams(infos))) >= min(3, s.cfg.partitions)
+		if (notCurrent(infos, s.cfg.natsNodes) == nil && spread) || time.Now().After(deadline) {
 			break
 		}
 	}
 	assert.Empty(t, notCurrent(infos, s.cfg.natsNodes), "streams without a leader and every replica current")
+	if parts := partitionStreams(infos); len(parts) > 0 {
+		assert.GreaterOrEqual(t, len(leadersOf(parts)), min(3, s.cfg.partitions), "nodes leading the partition streams: %v", leadersOf(parts))
+	}
 	for _, info := range infos {
 		assert.Equal(t, s.cfg.natsNodes, info.Config.Replicas, "stream %s's replicas", info.Config.Name)
 	}
@@ -125,6 +130,19 @@ func checkReplication(t *testing.T, s *stack) map[string][]string {
 		assert.Greater(t, len(leaders), 1, "nodes leading the %d streams: %v", len(infos), leaders)
 	}
 	return leaders
+}
+
+// partitionStreams are the LEDGER-<p> and USAGE-<p> of infos.
+func partitionStreams(infos []*jetstream.StreamInfo) []*jetstream.StreamInfo {
+	var out []*jetstream.StreamInfo
+	for _, info := range infos {
+		for _, base := range []string{subject.LedgerStream, subject.UsageStream} {
+			if p, ok := subject.PartitionOfStream(info.Config.Name, base); ok && p >= 0 {
+				out = append(out, info)
+			}
+		}
+	}
+	return out
 }
 
 // leadersOf are the streams each node leads.
