@@ -32,8 +32,8 @@ const clusterRate = 100
 // doubled, no pool below zero, ClickHouse equal to the ledger per team,
 // no call hanging to its deadline (DESIGN's invariant 9: a dependency down
 // gives a prompt retryable error), every stream replicated on every node and
-// current, the streams' leaders on more than one node and the partition
-// streams' leaders on min(3, partitions) nodes.
+// current, the streams' leaders on more than one node and the leaders of
+// LEDGER's partitions, and of USAGE's, on min(3, partitions) nodes each.
 func TestClusterChaos(t *testing.T) {
 	full := durationOf(t, *clusterDuration, "CLUSTER_DURATION")
 	began := time.Now()
