@@ -81,6 +81,9 @@ type Grant struct {
 	OwnDurables []string
 	// ListStreams lets it list stream names, to find the partition streams.
 	ListStreams bool
+	// Balance are streams whose Raft leaders it spreads over the cluster's
+	// nodes: it reads their info and asks their leader to step down.
+	Balance []string
 	// All grants every subject (admin).
 	All bool
 }
@@ -93,6 +96,8 @@ var Grants = map[string]Grant{
 		OwnBuckets:  []string{LedgerMembers, "LEDGER_SNAPSHOTS", PersonKeys, PoolPlacement},
 		ReadBuckets: []string{AccessKeys, SessionKeys},
 		ListStreams: true,
+		// The partition streams only: the legacy LEDGER and USAGE stay put.
+		Balance: slices.Concat(LedgerStreams[1:], UsageStreams[1:]),
 	},
 	Ingestion: {
 		Append:      []string{"usage.>"},
@@ -170,6 +175,12 @@ func PermissionsOf(name string) Permissions {
 	}
 	for _, b := range g.ReadBuckets {
 		pub = append(pub, readStream("KV_"+b)...)
+	}
+	for _, s := range g.Balance {
+		if !slices.Contains(g.OwnStreams, s) && !slices.Contains(g.ReadStreams, s) {
+			pub = append(pub, "$JS.API.STREAM.INFO."+s)
+		}
+		pub = append(pub, "$JS.API.STREAM.LEADER.STEPDOWN."+s)
 	}
 	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(name) + ".>"}, DenyPublish: othersDurables(name, g)}
 }

@@ -289,3 +289,35 @@ func TestPartitionStreamsFollowTheirOwners(t *testing.T) {
 		require.EqualValues(t, 1, n, id)
 	}
 }
+
+// The ledger spreads the partition streams' leaders: it may ask the leader
+// of any LEDGER-<p> or USAGE-<p> to step down and read USAGE-<p>'s info,
+// nothing more (not the legacy streams, not ALERTS); no other service may.
+func TestOnlyTheLedgerMovesPartitionLeaders(t *testing.T) {
+	t.Parallel()
+	url := provisioned(t)
+	ing, _ := connect(t, url, natsauth.Ingestion)
+	require.NoError(t, eventlog.Provision(t.Context(), ing, eventlog.StreamOptions{Partitions: 32}, natsauth.UsageStreams[32]))
+	stepDown := func(js jetstream.JetStream, stream string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(`{"placement":{"preferred":"x"}}`))
+			return err
+		}
+	}
+	ledger, r := connect(t, url, natsauth.Ledger)
+	for _, s := range []string{natsauth.LedgerStreams[1], natsauth.LedgerStreams[32], natsauth.UsageStreams[1], natsauth.UsageStreams[32]} {
+		// A single server answers (it is no cluster): the request was allowed.
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		require.NoError(t, stepDown(ledger, s)(ctx), s)
+		cancel()
+	}
+	_, err := ledger.Stream(t.Context(), natsauth.UsageStreams[32])
+	require.NoError(t, err, "the ledger reads a USAGE partition's leader")
+	for _, s := range []string{natsauth.LedgerStream, natsauth.UsageStream, natsauth.AlertsStream} {
+		r.requireRefused(t, "ledger steps down "+s, stepDown(ledger, s))
+	}
+	for _, id := range []string{natsauth.Ingestion, natsauth.Reporting, natsauth.Alerting, natsauth.Reader} {
+		js, r := connect(t, url, id)
+		r.requireRefused(t, id+" steps down LEDGER-0", stepDown(js, natsauth.LedgerStreams[1]))
+	}
+}

@@ -27,6 +27,19 @@ func NATSCluster(t testing.TB, n int) string {
 // NATSClusterWith is NATSCluster with the settings of c on every server.
 func NATSClusterWith(t testing.TB, n int, c NATSConfig) string {
 	t.Helper()
+	urls, _ := natsCluster(t, n, c)
+	return urls
+}
+
+// NATSClusterNodes is NATSCluster that also returns the servers (named
+// tm-0, tm-1, …), so a test can shut one down.
+func NATSClusterNodes(t testing.TB, n int) (string, []*server.Server) {
+	t.Helper()
+	return natsCluster(t, n, NATSConfig{})
+}
+
+func natsCluster(t testing.TB, n int, c NATSConfig) (string, []*server.Server) {
+	t.Helper()
 	ports := make([]int, n)
 	for i := range ports {
 		ports[i] = freePort(t)
@@ -39,7 +52,7 @@ func NATSClusterWith(t testing.TB, n int, c NATSConfig) string {
 	}
 	base, dir := serverOptions(t)
 	c.apply(&base)
-	urls := make([]string, n)
+	urls, servers := make([]string, n), make([]*server.Server, n)
 	for i := range n {
 		opts := base
 		opts.StoreDir = t.TempDir()
@@ -49,13 +62,12 @@ func NATSClusterWith(t testing.TB, n int, c NATSConfig) string {
 			Username: "route", Password: routePass,
 		}
 		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
-		url, _ := startNATS(t, opts)
-		urls[i] = url
+		urls[i], servers[i] = startNATS(t, opts)
 	}
 	all := strings.Join(urls, ",")
 	rememberSeeds(t, dir, append(urls, all)...)
 	waitForReplicas(t, all, n)
-	return all
+	return all, servers
 }
 
 // waitForReplicas waits until the cluster can place a stream on all n

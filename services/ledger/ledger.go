@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +27,7 @@ import (
 	sharedring "github.com/tokenmeter/tokenmeter/libs/ring"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
+	"github.com/tokenmeter/tokenmeter/services/ledger/internal/balance"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/ring"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/server"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/store"
@@ -43,6 +45,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// AppendTimeout bounds each append to the log (0: store.DefaultAppendTimeout).
 	AppendTimeout time.Duration
+	// BalanceInterval is how often the ring's first replica evens out the
+	// partition streams' leaders over the NATS nodes (0: never).
+	BalanceInterval time.Duration
 	// ReplicaID names this replica in the ring; AdvertiseAddr is where the
 	// others reach it; PeerAPIKey (or the file PeerAPIKeyFile, reread on
 	// SIGHUP) is the service key it forwards with (neither: no ring, every
@@ -66,6 +71,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Minute, "a session idle this long at its window's end is not renewed until active again")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired packs of idle pools are recorded")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", store.DefaultAppendTimeout, "how long a decision waits for JetStream to store its event before answering Unavailable (the caller retries with the same event id)")
+	fs.DurationVar(&c.BalanceInterval, "balance-interval", time.Minute, "how often the ring's first replica moves one partition stream's leader to the NATS node leading fewest, when the nodes differ by more than one (0: never; at most 24h)")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the ring (default: host name and pid)")
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "gRPC address other replicas reach this one at (default: the listen address)")
 	fs.StringVar(&c.PeerAPIKey, "peer-api-key", "", "service api key replicas forward to each other with; empty disables pool ownership")
@@ -89,6 +95,9 @@ func (c *Config) Validate() error {
 	if c.AppendTimeout < 0 {
 		errs = append(errs, fmt.Errorf("append-timeout %s: want a positive duration", c.AppendTimeout))
 	}
+	if c.BalanceInterval < 0 || c.BalanceInterval > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("balance-interval %s: want 0 (never) to 24h", c.BalanceInterval))
+	}
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("idle-timeout %s: want a positive duration", c.IdleTimeout))
 	}
@@ -106,6 +115,7 @@ type Service struct {
 	announcer *ring.Announcer
 	forwarder *ring.Forwarder
 	store     *store.Store
+	balancer  *balance.Balancer
 }
 
 // New connects to NATS, provisions the LEDGER stream and listens for gRPC.
@@ -166,6 +176,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Catalogs: s.catalogs, JS: js, Now: cfg.Now, IdleTimeout: cfg.IdleTimeout, Forwarder: s.forwarder,
 		Settings: s.settings, Privacy: privacy.New(cfg.UserHashKey, s.settings), PersonKeys: personKeys,
 	})
+	s.balancer = balance.New(js, s.forwarder.First, log)
 	keystore.Follow(ctx, js, keystore.People, keys, log)   // people's access keys, made through ingestion
 	keystore.Follow(ctx, js, keystore.Sessions, keys, log) // console sessions' keys, made by reporting
 	return s, nil
@@ -256,12 +267,7 @@ func (s *Service) Run(ctx context.Context) error {
 			_ = s.announcer.Run(ringCtx)
 		}
 	}()
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		s.sweep(ringCtx)
-	}()
-	defer func() { <-sweepDone }()
+	defer s.chores(ringCtx)()
 	s.log.Info("ledger serving", "addr", s.Addr())
 	select {
 	case err := <-errc:
@@ -279,6 +285,19 @@ func (s *Service) Run(ctx context.Context) error {
 	s.grpc.ShutdownWithin(s.cfg.StopWithin())
 	s.close()
 	return nil
+}
+
+// chores runs the replica's periodic work (the expiry sweep, the leaders'
+// balance) until ctx ends; the function returned waits for them to stop.
+func (s *Service) chores(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.sweep(ctx) })
+	wg.Go(func() {
+		if s.cfg.BalanceInterval > 0 {
+			s.balancer.Run(ctx, s.cfg.BalanceInterval)
+		}
+	})
+	return wg.Wait
 }
 
 // sweep records due pack expiries of the pools this replica owns, every

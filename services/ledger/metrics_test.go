@@ -52,6 +52,7 @@ func TestLedgerMetrics(t *testing.T) {
 	a, b := startAlone(t, natsURL), startAlone(t, natsURL)
 	before := testkit.Scrape(t, addr)
 	require.Zero(t, before.Value("tokenmeter_ledger_snapshot_age_seconds"), "no snapshot yet")
+	require.True(t, before.Has("tokenmeter_ledger_leader_moves_total"), "leader moves, a rare event, exist at 0")
 	ctx := auth.ActingFor(t.Context(), "acme")
 	admin := client(t, a.svc.Addr(), adminKey)
 	_, err := admin.SetProductRate(ctx, &v1.SetProductRateRequest{EventId: "metrics-rate", ProductCode: "REVIT", DailyRate: 10})

@@ -103,20 +103,22 @@ func projectingLedger(s *stack) *proc {
 // checkReplication requires every stream of the account (buckets included)
 // to be replicated on every node, with a leader and every replica current
 // again after the kills, and, with three streams or more, their leaders on
-// more than one node. It returns each leader's streams.
+// more than one node; each group's partition streams' (LEDGER-<p>, USAGE-<p>)
+// leaders on min(3, partitions) nodes (the ledgers' balancer spreads them). It returns each leader's streams.
 func checkReplication(t *testing.T, s *stack) map[string][]string {
 	t.Helper()
 	nc := s.connect(natsauth.Admin)
 	defer nc.Close()
 	js := s.jetStream(nc)
 	var infos []*jetstream.StreamInfo
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
 		infos = streamInfos(t, js)
-		if notCurrent(infos, s.cfg.natsNodes) == nil || time.Now().After(deadline) {
+		if (notCurrent(infos, s.cfg.natsNodes) == nil && unspread(infos, s.cfg.partitions) == nil) || time.Now().After(deadline) {
 			break
 		}
 	}
 	assert.Empty(t, notCurrent(infos, s.cfg.natsNodes), "streams without a leader and every replica current")
+	assert.Empty(t, unspread(infos, s.cfg.partitions), "partition streams led by fewer than min(3, partitions) nodes")
 	for _, info := range infos {
 		assert.Equal(t, s.cfg.natsNodes, info.Config.Replicas, "stream %s's replicas", info.Config.Name)
 	}
@@ -125,6 +127,24 @@ func checkReplication(t *testing.T, s *stack) map[string][]string {
 		assert.Greater(t, len(leaders), 1, "nodes leading the %d streams: %v", len(infos), leaders)
 	}
 	return leaders
+}
+
+// unspread describes LEDGER's and USAGE's partition streams when either
+// group's leaders are on fewer than min(3, partitions) nodes.
+func unspread(infos []*jetstream.StreamInfo, partitions int) []string {
+	var out []string
+	for _, base := range []string{subject.LedgerStream, subject.UsageStream} {
+		var group []*jetstream.StreamInfo
+		for _, info := range infos {
+			if p, ok := subject.PartitionOfStream(info.Config.Name, base); ok && p >= 0 {
+				group = append(group, info)
+			}
+		}
+		if leaders := leadersOf(group); len(group) > 0 && len(leaders) < min(3, partitions) {
+			out = append(out, fmt.Sprintf("%s partitions led by %v", base, leaders))
+		}
+	}
+	return out
 }
 
 // leadersOf are the streams each node leads.

@@ -16,9 +16,10 @@ var clusterDuration = flag.Duration("cluster.duration", 0,
 
 // clusterLayout is TestClusterChaos's stack: three NATS nodes with every
 // stream and bucket on all three, LEDGER and USAGE in three partitions, two
-// reporting replicas. The ClickHouse cluster (2 shards × 2 replicas, a
-// clickHouseTarget with its replicas to kill) is one more field here.
-var clusterLayout = stackConfig{natsNodes: 3, reporting: 2, partitions: 3}
+// reporting replicas, the ledgers spreading the partitions' leaders every
+// 2 s. The ClickHouse cluster (2 shards × 2 replicas, a clickHouseTarget
+// with its replicas to kill) is one more field here.
+var clusterLayout = stackConfig{natsNodes: 3, reporting: 2, partitions: 3, balanceInterval: 2 * time.Second}
 
 // clusterRate is the cluster run's launches a second: nine processes share
 // two cores with the test.
@@ -31,7 +32,8 @@ const clusterRate = 100
 // doubled, no pool below zero, ClickHouse equal to the ledger per team,
 // no call hanging to its deadline (DESIGN's invariant 9: a dependency down
 // gives a prompt retryable error), every stream replicated on every node and
-// current, and the streams' leaders on more than one node.
+// current, the streams' leaders on more than one node and the leaders of
+// LEDGER's partitions, and of USAGE's, on min(3, partitions) nodes each.
 func TestClusterChaos(t *testing.T) {
 	full := durationOf(t, *clusterDuration, "CLUSTER_DURATION")
 	began := time.Now()

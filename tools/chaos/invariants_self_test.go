@@ -70,6 +70,15 @@ func TestClusterChecksFindFaults(t *testing.T) {
 	}
 	require.Empty(t, notCurrent(infos[:1], 3))
 	require.Equal(t, map[string][]string{"nats-0": {"OK", "SHORT"}, "nats-2": {"BEHIND"}}, leadersOf(infos))
+
+	// A run without the ledgers' balancer ended so: LEDGER's partitions
+	// spread, USAGE's on two nodes.
+	parts := []*jetstream.StreamInfo{info("LEDGER-0", "nats-2"), info("LEDGER-1", "nats-1"), info("LEDGER-2", "nats-0"),
+		info("USAGE-0", "nats-1"), info("USAGE-1", "nats-0"), info("USAGE-2", "nats-1"), info("USAGE", "nats-2")}
+	require.Equal(t, []string{"USAGE partitions led by map[nats-0:[USAGE-1] nats-1:[USAGE-0 USAGE-2]]"}, unspread(parts, 3))
+	require.Empty(t, unspread(parts, 2), "two partitions: two nodes each")
+	parts[5] = info("USAGE-2", "nats-2")
+	require.Empty(t, unspread(parts, 3))
 }
 
 // listenerRig is a rigged component: a TCP listener on addr.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -36,6 +37,8 @@ type stackConfig struct {
 	// partitions splits LEDGER and USAGE (the ledger's and ingestion's
 	// -partitions); 0 keeps one stream each.
 	partitions int
+	// balanceInterval is the ledgers' -balance-interval (0: their default).
+	balanceInterval time.Duration
 	// clickhouse is where reporting projects; nil: a fresh database on the
 	// shared server (oneClickHouse).
 	clickhouse func(*testing.T) clickHouseTarget
@@ -125,8 +128,12 @@ func (s *stack) service(bin, name, identity string, env ...string) *proc {
 }
 
 func (s *stack) ledgerEnv(id string) []string {
-	return append(s.layout("TOKENMETER_STREAM_REPLICAS", true),
+	env := append(s.layout("TOKENMETER_STREAM_REPLICAS", true),
 		"TOKENMETER_REPLICA_ID="+id, "TOKENMETER_PEER_API_KEY="+devstack.ServiceKey)
+	if s.cfg.balanceInterval > 0 {
+		env = append(env, "TOKENMETER_BALANCE_INTERVAL="+s.cfg.balanceInterval.String())
+	}
+	return env
 }
 
 // layout is a service's share of the stack's layout: its replica flag

@@ -106,3 +106,13 @@ func (f *Forwarder) Owns(org, team string) bool {
 	_, self := f.ring.Owner(ring.PoolKey(org, team))
 	return self
 }
+
+// First reports whether this replica is the ring's first live one (lowest
+// id), the one that does the ring-wide chores (always, without a ring).
+func (f *Forwarder) First() bool {
+	if f == nil {
+		return true
+	}
+	live := f.ring.Live()
+	return len(live) == 0 || live[0].ID == f.ring.Self()
+}
