@@ -13,8 +13,8 @@ import (
 
 // clickHouseTarget is where reporting projects and the checks read.
 type clickHouseTarget struct {
-	// conn reads the projections (in a cluster, through its Distributed
-	// tables, which carry the names reports read).
+	// conn reads the shared server's projections; for the cluster, reader
+	// opens one after the faults.
 	conn driver.Conn
 	// env is reporting's configuration for it.
 	env []string
@@ -42,7 +42,7 @@ const noClusterEnv = "TOKENMETER_NO_CLUSTER"
 // through its Distributed tables, with each replica a proc to kill.
 func clusterClickHouse(t *testing.T) clickHouseTarget {
 	c := testkit.MustClickHouseCluster(t)
-	target := clickHouseTarget{conn: c.Open(t, c.Nodes...), cluster: &c,
+	target := clickHouseTarget{cluster: &c,
 		env: []string{"TOKENMETER_CLICKHOUSE_ADDR=" + strings.Join(c.Nodes, ","), "TOKENMETER_CLICKHOUSE_CLUSTER=" + c.Name,
 			"TOKENMETER_CLICKHOUSE_DATABASE=" + c.Database}}
 	for shard := 1; shard <= 2; shard++ {
@@ -64,8 +64,9 @@ func skipWithoutCluster(t *testing.T) {
 }
 
 // reader is a connection for the checks after the faults: the suite's own
-// for one server, a fresh one for the cluster (whose pooled connections may
-// have pointed at the killed replica).
+// for one server; for the cluster a fresh one through its Distributed
+// tables (which carry the names reports read), so that no pooled
+// connection points at a killed replica.
 func (c clickHouseTarget) reader(t *testing.T) driver.Conn {
 	if c.cluster == nil {
 		return c.conn
