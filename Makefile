@@ -52,7 +52,7 @@ chaos: clickhouse ## kill every component with SIGKILL under load for CHAOS_DURA
 CLUSTER_DURATION ?= 4m
 
 .PHONY: test-cluster
-test-cluster: clickhouse ## kill NATS nodes, ledger and reporting replicas of a 3-node cluster in turn under load for CLUSTER_DURATION, then check the invariants (tools/chaos)
+test-cluster: clickhouse clickhouse-cluster ## kill NATS nodes, ledger, reporting and ClickHouse replicas of the clustered layout in turn under load for CLUSTER_DURATION, then check the invariants (tools/chaos)
 	cd tools && go test -count=1 -timeout 60m -run '^TestClusterChaos$$' -v ./chaos -args -cluster.duration=$(CLUSTER_DURATION)
 
 .PHONY: fuzz

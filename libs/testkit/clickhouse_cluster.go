@@ -37,10 +37,22 @@ var startCluster sync.Once
 // It skips, saying why, only when the rig cannot start on this machine.
 func ClickHouseCluster(t testing.TB) CHCluster {
 	t.Helper()
+	return clickHouseCluster(t, t.Skipf)
+}
+
+// MustClickHouseCluster is ClickHouseCluster for a test that exists to run
+// on the cluster: a rig that cannot start fails it instead of skipping.
+func MustClickHouseCluster(t testing.TB) CHCluster {
+	t.Helper()
+	return clickHouseCluster(t, t.Fatalf)
+}
+
+func clickHouseCluster(t testing.TB, cannot func(format string, args ...any)) CHCluster {
+	t.Helper()
 	var startErr error
 	startCluster.Do(func() { startErr = clusterScript("start") })
 	if startErr != nil {
-		t.Skipf("testkit: the dev ClickHouse cluster cannot start here (deploy/clickhouse/dev/cluster.sh start, `make clickhouse-cluster`): %v", startErr)
+		cannot("testkit: the dev ClickHouse cluster cannot start here (deploy/clickhouse/dev/cluster.sh start, `make clickhouse-cluster`): %v", startErr)
 	}
 	c := CHCluster{Name: ClickHouseClusterName, Database: "test_" + randomHex(8), Nodes: clusterNodes}
 	ctx, cancel := context.WithTimeout(context.Background(), clickHouseTimeout)
@@ -98,13 +110,20 @@ func clusterAdmin(t testing.TB, addr string) driver.Conn {
 }
 
 // clusterScript runs deploy/clickhouse/dev/cluster.sh with args.
-func clusterScript(args ...string) error {
+func clusterScript(args ...string) error { return clusterScriptIn("", args...) }
+
+// clusterScriptIn runs cluster.sh with args on the rig whose state is under
+// stateRoot (its TOKENMETER_STATE_DIR; empty: the script's default).
+func clusterScriptIn(stateRoot string, args ...string) error {
 	script, err := repoFile("deploy/clickhouse/dev/cluster.sh")
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(script, args...)
 	cmd.Env = append(os.Environ(), "TOKENMETER_NO_INSTALL=1")
+	if stateRoot != "" {
+		cmd.Env = append(cmd.Env, "TOKENMETER_STATE_DIR="+stateRoot)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w\n%s", script, strings.Join(args, " "), err, out)

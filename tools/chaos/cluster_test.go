@@ -16,10 +16,10 @@ var clusterDuration = flag.Duration("cluster.duration", 0,
 
 // clusterLayout is TestClusterChaos's stack: three NATS nodes with every
 // stream and bucket on all three, LEDGER and USAGE in three partitions, two
-// reporting replicas, the ledgers spreading the partitions' leaders every
-// 2 s. The ClickHouse cluster (2 shards × 2 replicas, a clickHouseTarget
-// with its replicas to kill) is one more field here.
-var clusterLayout = stackConfig{natsNodes: 3, reporting: 2, partitions: 3, balanceInterval: 2 * time.Second}
+// reporting replicas projecting into the dev ClickHouse cluster (2 shards ×
+// 2 replicas, each replica a proc to kill), the ledgers spreading the
+// partitions' leaders every 2 s.
+var clusterLayout = stackConfig{natsNodes: 3, reporting: 2, partitions: 3, clickhouse: clusterClickHouse, balanceInterval: 2 * time.Second}
 
 // clusterRate is the cluster run's launches a second: nine processes share
 // two cores with the test.
@@ -27,14 +27,17 @@ const clusterRate = 100
 
 // TestClusterChaos kills, one at a time under load, a NATS node (the one
 // leading the busiest LEDGER stream), a ledger replica, the reporting replica projecting
-// LEDGER and, with a ClickHouse cluster, a ClickHouse replica, each with
-// SIGKILL and started again; then no authorized charge may be lost or
-// doubled, no pool below zero, ClickHouse equal to the ledger per team,
-// no call hanging to its deadline (DESIGN's invariant 9: a dependency down
+// LEDGER and a ClickHouse replica, each with SIGKILL and started again;
+// then no authorized charge may be lost or doubled, no pool below zero,
+// ClickHouse (through its Distributed tables) equal to the ledger per team,
+// no (stream_part, seq) stored twice in a table, both replicas of each shard
+// holding the same rows (the killed one caught up), no call hanging to its
+// deadline (DESIGN's invariant 9: a dependency down
 // gives a prompt retryable error), every stream replicated on every node and
 // current, the streams' leaders on more than one node and the leaders of
 // LEDGER's partitions, and of USAGE's, on min(3, partitions) nodes each.
 func TestClusterChaos(t *testing.T) {
+	skipWithoutCluster(t)
 	full := durationOf(t, *clusterDuration, "CLUSTER_DURATION")
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
@@ -62,12 +65,15 @@ func TestClusterChaos(t *testing.T) {
 		log := readLedger(t, s)
 		checkLedger(t, s, answers, log)
 		sum.ledgerSeq = log.last
-		t.Run("clickhouse", func(t *testing.T) { checkClickHouse(t, s.ch.conn, log) })
+		t.Run("clickhouse", func(t *testing.T) { checkClickHouse(t, s.ch.reader(t), log) })
 	})
 	for _, o := range outages {
 		t.Run("no-hang-"+o.p.name, func(t *testing.T) {
 			assert.Zero(t, figuresOf(o, answers).timeouts, "calls that hung to their deadline while %s was down", o.p.name)
 		})
+	}
+	if c := s.ch.cluster; c != nil {
+		t.Run("clickhouse-cluster", func(t *testing.T) { checkClusterClickHouse(t, c) })
 	}
 	t.Run("replication", func(t *testing.T) { sum.leaders = checkReplication(t, s) })
 	phase("checked")

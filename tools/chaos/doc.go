@@ -8,9 +8,11 @@
 // overload shed, restarts cheap and every loss and recovery logged once.
 //
 // TestClusterChaos does the same on a three-node NATS cluster with every
-// stream replicated on all three and two reporting replicas, killing a NATS
-// node, a ledger replica and a reporting replica in turn, and checks the
-// streams' replication and the spread of their leaders too.
+// stream replicated on all three, two reporting replicas and the dev
+// ClickHouse cluster (2 shards × 2 replicas), killing a NATS node, a ledger
+// replica, a reporting replica and a ClickHouse replica in turn, and checks
+// the streams' replication and the spread of their leaders, no projected row
+// stored twice and the killed ClickHouse replica caught up too.
 //
 // `go test ./chaos` (and so `make test`) runs a short schedule of each;
 // `make chaos` and `make test-cluster` run the full ones for CHAOS_DURATION

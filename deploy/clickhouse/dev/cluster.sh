@@ -6,6 +6,8 @@
 #   cluster.sh start              start what is not running (idempotent), wait until all answer
 #   cluster.sh stop               stop every node and ZooKeeper; keeps the data
 #   cluster.sh stop-node S R      stop shard S replica R (tests: a dead replica)
+#   cluster.sh kill-node S R      SIGKILL shard S replica R by its pid file, wait until it is gone (fault tests)
+#   cluster.sh start-node S R     start shard S replica R again on its data, wait until it answers
 #
 # start installs what is missing through deploy/install-deps.sh unless TOKENMETER_NO_INSTALL=1
 # (the tests' testkit.ClickHouseCluster sets it: a test never installs packages).
@@ -123,6 +125,25 @@ stop_pid() {
 	rm -f "$pid_file"
 }
 
+# gone is true once pid $1 is no longer running: exited, or a zombie nobody reaps.
+gone() {
+	local state
+	state="$(sed -E 's/^.*\) ([A-Z]).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 0
+	[[ -z "$state" || "$state" == Z || "$state" == X ]]
+}
+
+kill_node() {
+	local pid_file="$state/s$1r$2/clickhouse.pid" pid
+	pid="$(alive "$pid_file" clickhouse)" || die "shard $1 replica $2 is not running from $pid_file"
+	kill -KILL "$pid"
+	await gone "$pid" || die "shard $1 replica $2 (pid $pid) still runs after SIGKILL"
+	rm -f "$pid_file"
+}
+
+node_args() {
+	[[ "${1:-}" =~ ^[12]$ && "${2:-}" =~ ^[12]$ ]] || die "usage: $0 stop-node|kill-node|start-node SHARD(1|2) REPLICA(1|2)"
+}
+
 case "${1:-}" in
 start)
 	if ! command -v clickhouse-server >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1 ||
@@ -148,9 +169,23 @@ stop)
 	log "stopped"
 	;;
 stop-node)
-	[[ "${2:-}" =~ ^[12]$ && "${3:-}" =~ ^[12]$ ]] || die "usage: $0 stop-node SHARD(1|2) REPLICA(1|2)"
+	node_args "${2:-}" "${3:-}"
 	stop_pid "$state/s$2r$3/clickhouse.pid" clickhouse
 	log "stopped shard $2 replica $3"
 	;;
-*) die "usage: $0 start|stop|stop-node S R" ;;
+kill-node)
+	node_args "${2:-}" "${3:-}"
+	kill_node "$2" "$3"
+	log "killed shard $2 replica $3"
+	;;
+start-node)
+	node_args "${2:-}" "${3:-}"
+	start_node "$2" "$3"
+	await node_answers "191$2$3" || {
+		tail -n 30 "$state/s$2r$3/log/clickhouse-server.err.log" >&2 || true
+		die "shard $2 replica $3 did not answer on 127.0.0.1:191$2$3"
+	}
+	log "started shard $2 replica $3"
+	;;
+*) die "usage: $0 start|stop|stop-node S R|kill-node S R|start-node S R" ;;
 esac
