@@ -49,6 +49,7 @@ func MustClickHouseCluster(t testing.TB) CHCluster {
 
 func clickHouseCluster(t testing.TB, cannot func(format string, args ...any)) CHCluster {
 	t.Helper()
+	useCluster(t) // before the start: cluster.sh start would restart a node another test stopped
 	var startErr error
 	startCluster.Do(func() { startErr = clusterScript("start") })
 	if startErr != nil {
@@ -69,9 +70,11 @@ func clickHouseCluster(t testing.TB, cannot func(format string, args ...any)) CH
 }
 
 // StopReplica stops shard's replica (both from 1) of the dev cluster until
-// the test ends, when the rig is started again.
+// the test ends, when the rig is started again. No test of another process
+// runs on the cluster meanwhile.
 func (c CHCluster) StopReplica(t testing.TB, shard, replica int) {
 	t.Helper()
+	takeClusterDown(t)
 	if err := clusterScript("stop-node", fmt.Sprint(shard), fmt.Sprint(replica)); err != nil {
 		t.Fatalf("testkit: stop shard %d replica %d: %v", shard, replica, err)
 	}

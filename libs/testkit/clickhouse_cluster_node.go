@@ -26,9 +26,11 @@ type CHNode struct {
 }
 
 // Node is shard's replica (both from 1). If the test ends with it killed,
-// it is started again.
+// it is started again. No test of another process runs on the cluster from
+// here to the end of the test.
 func (c CHCluster) Node(t testing.TB, shard, replica int) *CHNode {
 	t.Helper()
+	takeClusterDown(t)
 	if shard < 1 || shard > 2 || replica < 1 || replica > 2 {
 		t.Fatalf("testkit: the dev cluster has shards 1-2 and replicas 1-2, not shard %d replica %d", shard, replica)
 	}

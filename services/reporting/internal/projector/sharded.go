@@ -26,7 +26,8 @@ import (
 // Insert skips, per shard, the rows at or below that shard's point. A block that reached some shards and not others (a
 // failure or a stop between them) is read again from the lowest point and
 // lands only where it is missing. A retry on another replica of the same
-// shard is covered by replication's block deduplication.
+// shard is covered by replication's block deduplication; a part only a
+// stopped replica holds, by waiting for it (point).
 type ShardedSink struct {
 	shards []*ClickHouseSink
 	// replicas read each shard's point, one sink per replica.
@@ -99,25 +100,40 @@ func (s *ShardedSink) MaxSeq(ctx context.Context) (uint64, error) {
 // on one (ErrInsertRunning) refuses the point, as on one server; and so does
 // a replica that does not answer, unless it is known not to run at all
 // (absent): a hung or cut-off server may still land an insert the client
-// gave up on.
+// gave up on. With a replica absent, a part it committed may not have
+// reached the others yet, so the point is read again from one that has
+// fetched every committed part, and refused (ErrReplicaBehind) while none has.
 func (s *ShardedSink) point(ctx context.Context, i int) (uint64, error) {
 	var high uint64
-	gone := 0
+	var answering []*ClickHouseSink
 	for j, r := range s.replicas[i] {
 		seq, err := r.MaxSeq(ctx)
 		if err != nil && !absent(err) {
 			return 0, fmt.Errorf("replica %d: %w", j+1, err)
 		}
-		if err != nil {
-			gone++
-			continue
+		if err == nil {
+			answering = append(answering, r)
+			high = max(high, seq)
 		}
-		high = max(high, seq)
 	}
-	if gone == len(s.replicas[i]) {
+	switch {
+	case len(answering) == 0:
 		return 0, fmt.Errorf("no replica answers")
+	case len(answering) == len(s.replicas[i]):
+		return high, nil
 	}
-	return high, nil
+	for _, r := range answering {
+		current, err := r.fetchedAll(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if current {
+			// Read after the check: parts fetched since the first read count.
+			seq, err := r.MaxSeq(ctx)
+			return max(high, seq), err
+		}
+	}
+	return 0, fmt.Errorf("%w: %s", ErrReplicaBehind, s.shards[i].table)
 }
 
 // absent reports whether err shows the server is not running: its port

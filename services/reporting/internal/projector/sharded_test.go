@@ -326,3 +326,42 @@ func TestShardedSinkWaitsForAReplicaThatDoesNotAnswer(t *testing.T) {
 	_, err = withReplica(refusing).MaxSeq(t.Context())
 	require.NoError(t, err, "a replica whose port refuses runs no insert")
 }
+
+// A replica killed after committing a part its peer had not fetched yet
+// holds that part alone: the shard's point waits until the peer has it (the
+// dead one back), since resuming from the peer's max(seq) would insert the
+// part's rows again, and the restarted replica would bring them back twice.
+func TestShardedSinkWaitsForAPartOnlyADeadReplicaHolds(t *testing.T) {
+	e := newClusterEnv(t)
+	shard := e.ranges.Of("acme")
+	first, second := e.cl.Nodes[shard*2], e.cl.Nodes[shard*2+1]
+	table := e.cl.Database + ".charges_v2_local"
+	require.NoError(t, e.cl.Open(t, second).Exec(t.Context(), "SYSTEM STOP FETCHES "+table))
+	t.Cleanup(func() { _ = e.cl.Open(t, second).Exec(context.Background(), "SYSTEM START FETCHES "+table) })
+
+	var rows []projector.Record
+	for i := range 5 {
+		rows = append(rows, &projector.Row{Seq: uint64(i + 1), EventID: fmt.Sprint("ev-", i), OrgID: "acme", TeamID: "design",
+			Day: base, ChargedAt: base, WindowStart: base, WindowEnd: base})
+	}
+	local := projector.Charges
+	local.Table = schema.LocalTable(local.Table)
+	require.NoError(t, projector.NewClickHouseSink(e.cl.Open(t, first), local, subject.Unpartitioned).Insert(t.Context(), rows))
+	node := e.cl.Node(t, shard+1, 1)
+	require.NoError(t, node.Kill())
+
+	sink := e.sink(t)
+	_, err := sink.MaxSeq(t.Context())
+	require.ErrorIs(t, err, projector.ErrReplicaBehind, "the part's rows would be projected again")
+	require.NoError(t, e.cl.Open(t, second).Exec(t.Context(), "SYSTEM START FETCHES "+table))
+	time.Sleep(500 * time.Millisecond) // a fetch from the dead replica fails; the point still waits
+	_, err = sink.MaxSeq(t.Context())
+	require.ErrorIs(t, err, projector.ErrReplicaBehind)
+
+	require.NoError(t, node.Start())
+	require.Eventually(t, func() bool {
+		_, err := sink.MaxSeq(t.Context())
+		return err == nil
+	}, 30*time.Second, 100*time.Millisecond, "the peer fetches the part once its replica is back")
+	require.Equal(t, uint64(5), projector.Points(sink)[shard], "acme's shard resumes after the part")
+}
