@@ -1,6 +1,7 @@
 package ingestion_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,48 @@ func TestJetStreamDownIsUnavailable(t *testing.T) {
 		err := d.call(t.Context(), designKey, "Launch", &v1.LaunchRequest{EventId: id(name, "js-down"), TeamId: "design", UserId: "ann", ProductCode: "REVIT"}, &v1.LaunchResponse{})
 		require.Equal(t, codes.Unavailable, status.Code(err), name)
 		require.Positive(t, retryDelay(err), name)
+	}
+}
+
+// A ledger that accepts the connection and never answers (hung, or cut off
+// behind a load balancer) costs a launch at most -ledger-timeout (3 s by
+// default), answered Unavailable with a retry hint, not its caller's
+// deadline: it used to wait 10 s, past the 5 s deadline of the fault suite's
+// launchers, and a launch queued behind the organisation's two calls in
+// flight waited for them and then for its own.
+func TestSilentLedgerIsUnavailableInTime(t *testing.T) {
+	t.Parallel()
+	silent, err := netListen()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	e := start(t, "", func(c *ingestion.Config) { c.LedgerAddr = silent.Addr().String() })
+	for name, d := range doors(t, e) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			began := time.Now()
+			errs := make(chan error, 6)
+			for i := range cap(errs) {
+				go func() {
+					errs <- d.call(ctx, designKey, "Launch", &v1.LaunchRequest{EventId: id(name, "silent-"+itoa(i)), TeamId: "design", UserId: "ann", ProductCode: "REVIT"}, &v1.LaunchResponse{})
+				}()
+			}
+			for range cap(errs) {
+				err := <-errs
+				require.Equal(t, codes.Unavailable, status.Code(err), "%s: %v", name, err)
+				require.Positive(t, retryDelay(err))
+			}
+			require.Less(t, time.Since(began), 4*time.Second)
+		})
 	}
 }

@@ -46,6 +46,9 @@ type Config struct {
 	LedgerRing    bool
 	MaxClockSkew  time.Duration
 	AppendTimeout time.Duration
+	// LedgerTimeout bounds a ledger call: past it the launch is answered
+	// Unavailable, to be retried with its event id (0: 3s).
+	LedgerTimeout time.Duration
 	Replicas      int
 	// Partitions is how many USAGE partition streams a team's telemetry
 	// goes to, by a hash of organisation and team (1: the one USAGE stream).
@@ -74,6 +77,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LedgerAPIKeyFile, "ledger-api-key-file", "", "file holding -ledger-api-key, reread on SIGHUP or when it changes")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 24*time.Hour, "refuse live events whose client time is further than this from the server's")
 	fs.DurationVar(&c.AppendTimeout, "append-timeout", time.Second, "how long to wait for JetStream to store an event before answering Unavailable")
+	fs.DurationVar(&c.LedgerTimeout, "ledger-timeout", defaultLedgerTimeout, "how long to wait for the ledger's decision before answering Unavailable (retry with the same event id; the ledger may still decide it, once)")
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of the launcher key bucket")
 	fs.IntVar(&c.Partitions, "partitions", 1, fmt.Sprintf("USAGE partition streams telemetry is spread over, by a hash of organisation and team (1: the one USAGE stream; at most %d); after a change a team's new telemetry goes to its new partition", subject.MaxPartitions))
 	fs.IntVar(&c.LedgerBatch, "ledger-batch", defaultLedgerBatch, "concurrent launches sent to the ledger in one AuthorizeBatch call at most (-1: one Authorize call each)")
@@ -103,6 +107,9 @@ func (c *Config) Validate() error {
 	if c.MaxInFlight < 0 {
 		errs = append(errs, fmt.Errorf("max-in-flight %d: want 1 or more", c.MaxInFlight))
 	}
+	if c.LedgerTimeout < 0 || c.LedgerTimeout > time.Minute {
+		errs = append(errs, fmt.Errorf("ledger-timeout %s: want 0 to 1m", c.LedgerTimeout))
+	}
 	if c.QueueTimeout < 0 {
 		errs = append(errs, fmt.Errorf("queue-timeout %s: want 0 or more", c.QueueTimeout))
 	}
@@ -117,9 +124,11 @@ const (
 	// 250 ms is better retried than queued behind thousands more.
 	defaultMaxInFlight  = 1024
 	defaultQueueTimeout = 250 * time.Millisecond
-	// ledgerCallTimeout bounds one batched ledger call; each launch in it is
-	// bounded by its own caller's deadline as well.
-	ledgerCallTimeout = 10 * time.Second
+	// defaultLedgerTimeout bounds a ledger call; each launch in a batch is
+	// bounded by its own caller's deadline as well. A few seconds: the
+	// ledger answers Unavailable itself once the log fails it (about
+	// -append-timeout), and waits longer only while a stream elects a leader.
+	defaultLedgerTimeout = 3 * time.Second
 )
 
 // Service is a running ingestion instance.
@@ -216,14 +225,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (svc *Service, err e
 		ledger = s.ring
 	}
 	var coalescer *launch.Coalescer
+	ledgerTimeout := cmp.Or(cfg.LedgerTimeout, defaultLedgerTimeout)
 	if cfg.LedgerBatch >= 0 {
 		batch, calls := cmp.Or(cfg.LedgerBatch, defaultLedgerBatch), cmp.Or(cfg.LedgerCalls, defaultLedgerCalls)
-		coalescer = launch.NewCoalescer(ledger, batch, calls, ledgerCallTimeout)
+		coalescer = launch.NewCoalescer(ledger, batch, calls, ledgerTimeout)
 	}
 	v1.RegisterIngestionServiceServer(s.grpc, api{
 		Server: &launch.Server{
 			Ledger: ledger, JS: js, Now: cfg.Now, MaxSkew: cfg.MaxClockSkew,
-			AppendTimeout: cfg.AppendTimeout, Partitions: cfg.Partitions,
+			AppendTimeout: cfg.AppendTimeout, LedgerTimeout: ledgerTimeout, Partitions: cfg.Partitions,
 			Coalescer: coalescer,
 			Limit:     launch.NewLimiter(cmp.Or(cfg.MaxInFlight, defaultMaxInFlight), cmp.Or(cfg.QueueTimeout, defaultQueueTimeout)),
 		},

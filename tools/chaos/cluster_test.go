@@ -69,7 +69,9 @@ func TestClusterChaos(t *testing.T) {
 	})
 	for _, o := range outages {
 		t.Run("no-hang-"+o.p.name, func(t *testing.T) {
-			assert.Zero(t, figuresOf(o, answers).timeouts, "calls that hung to their deadline while %s was down", o.p.name)
+			if !assert.Zero(t, figuresOf(o, answers).timeouts, "calls that hung to their deadline while %s was down", o.p.name) {
+				logHung(t, o, answers)
+			}
 		})
 	}
 	if c := s.ch.cluster; c != nil {

@@ -67,6 +67,17 @@ func figuresOf(o outage, answers []attempt) outageFigures {
 	return f
 }
 
+// logHung lists the calls made during o that hung to their deadline: when
+// each began after the kill, and its event id and team (to find in the logs).
+func logHung(t *testing.T, o outage, answers []attempt) {
+	t.Helper()
+	for _, a := range answers {
+		if !a.burst && o.during(a) && a.code == codes.DeadlineExceeded {
+			t.Logf("hung: began %s after the kill, %s, team %s, %q", a.start.Sub(o.killed).Round(time.Millisecond), a.id, a.team, a.why)
+		}
+	}
+}
+
 // checkNATSOutage is item 1: while NATS is away every call is answered
 // within unavailableBound, Unavailable with a retry hint, and launches are
 // authorized again soon after it returns, with nothing restarted.

@@ -59,16 +59,21 @@ type waiting struct {
 }
 
 // NewCoalescer sends at most maxBatch launches per call and keeps at most
-// maxCalls calls in flight per organisation and replica; each call may take
-// timeout.
+// maxCalls calls in flight per organisation and replica; each launch may
+// take timeout, its wait for a call included.
 func NewCoalescer(ledgers Ledgers, maxBatch, maxCalls int, timeout time.Duration) *Coalescer {
 	return &Coalescer{ledgers: ledgers, maxBatch: max(1, maxBatch), maxCalls: max(1, maxCalls), timeout: timeout,
 		queues: map[dest]*queue{}}
 }
 
-// Authorize asks the ledger to decide req for org; the error is a gRPC
-// status. req is the caller's to give: it may be changed (its trace context).
+// Authorize asks the ledger to decide req for org, within the coalescer's
+// timeout from now: the wait for a call counts, since a launch queued behind
+// calls that each take the timeout would otherwise wait several. The error is
+// a gRPC status. req is the caller's to give: it may be changed (its trace
+// context).
 func (c *Coalescer) Authorize(ctx context.Context, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
+	ctx, cancel := within(ctx, c.timeout)
+	defer cancel()
 	if c.unary.Load() {
 		return authorizeOne(ctx, c.ledgers, org, req)
 	}
@@ -124,13 +129,8 @@ func newWaiting(ctx context.Context, req *v1.AuthorizeRequest) *waiting {
 }
 
 // alone decides a launch that found a call free, on its caller's goroutine
-// and context, with Authorize, in at most the coalescer's timeout.
+// and context, with Authorize.
 func (c *Coalescer) alone(ctx context.Context, org string, req *v1.AuthorizeRequest) (*v1.LaunchResponse, error) {
-	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.timeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
 	return authorizeOne(ctx, c.ledgers, org, req)
 }
 

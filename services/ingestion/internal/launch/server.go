@@ -28,6 +28,9 @@ type Server struct {
 	MaxSkew time.Duration
 	// AppendTimeout bounds the wait for JetStream's acknowledgement (0: 1s).
 	AppendTimeout time.Duration
+	// LedgerTimeout bounds a ledger call made without the Coalescer (which
+	// has its own; 0: the caller's deadline alone).
+	LedgerTimeout time.Duration
 	// Partitions spreads telemetry over USAGE-<p> by subject.PartitionOf
 	// (0 or 1: the one USAGE stream). Telemetry needs no placement record:
 	// its readers order it per stream only.
@@ -98,7 +101,21 @@ func (s *Server) authorize(ctx context.Context, org string, req *v1.AuthorizeReq
 	if s.Coalescer != nil {
 		return s.Coalescer.Authorize(ctx, org, req)
 	}
+	if s.LedgerTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = within(ctx, s.LedgerTimeout)
+		defer cancel()
+	}
 	return authorizeOne(ctx, s.Ledger, org, req)
+}
+
+// within is ctx bounded by timeout from now, or ctx itself (with a no-op
+// cancel) when its own deadline is sooner: no timer for nothing.
+func within(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
 }
 
 // record appends a raw launcher event, stamped with the server's time of
@@ -123,14 +140,8 @@ func (s *Server) record(ctx context.Context, p auth.Principal, eventID, team str
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	actx := ctx
-	if d, ok := ctx.Deadline(); !ok || time.Until(d) > timeout {
-		// A caller's deadline sooner than the timeout bounds the wait
-		// already, without another timer.
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	actx, cancel := within(ctx, timeout)
+	defer cancel()
 	part := subject.PartitionOf(p.Org, team, s.Partitions)
 	app, err := eventlog.Append(actx, s.JS, subject.UsageSubjectIn(part, p.Org, team), ev, nil)
 	if err != nil {

@@ -38,6 +38,10 @@ import (
 func (s *Store) serveGroup(e *entry, group []*request) {
 	e.lock <- struct{}{}
 	defer func() { <-e.lock }()
+	group = answerFailedWhileQueued(e, group)
+	if len(group) == 0 {
+		return
+	}
 	errs := make([]error, len(group))
 	ok, timedOut := s.commitGroup(e, group, errs)
 	switch {
@@ -48,6 +52,7 @@ func (s *Store) serveGroup(e *entry, group []*request) {
 		// again from it would hold the pool for a timeout per request. Each
 		// caller retries with its event id, which finds a stored outcome.
 		e.loaded = false
+		noteLogFailure(e, timedOut)
 		for i, r := range group {
 			errs[i] = eventlog.Unavailable(r.ctx, timedOut)
 		}
@@ -56,12 +61,29 @@ func (s *Store) serveGroup(e *entry, group []*request) {
 		retries.Add(context.Background(), int64(len(group)))
 		e.loaded = false
 		for i, r := range group {
-			errs[i] = s.run(e, r)
+			if errs[i] = failedWhileQueued(e, r); errs[i] == nil {
+				errs[i] = s.run(e, r)
+				noteLogFailure(e, errs[i])
+			}
 		}
 	}
 	for i, r := range group {
 		r.done <- errs[i]
 	}
+}
+
+// answerFailedWhileQueued answers the group's requests that failedWhileQueued
+// refuses and returns the others, in order. The caller holds e.lock.
+func answerFailedWhileQueued(e *entry, group []*request) []*request {
+	kept := group[:0]
+	for _, r := range group {
+		if err := failedWhileQueued(e, r); err != nil {
+			r.done <- err
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
 }
 
 // batchesPay reports whether a LEDGER stream stages atomic batches in

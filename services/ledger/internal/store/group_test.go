@@ -302,6 +302,50 @@ func TestGroupCommitBoundedByAppendTimeout(t *testing.T) {
 	require.Zero(t, regrouped, "a group the log did not answer is not decided again one by one")
 }
 
+// Decisions queued one by one (a file stream, where groups do not pay) on a
+// pool whose log stops answering are answered Unavailable once the first of
+// them found it so, not each after a timeout of its own: the last caller
+// would wait one per request ahead of it, past any deadline (the cluster
+// fault suite saw calls hang 5 s while a NATS node was down).
+func TestQueuedDecisionsFailFastOnceTheLogFailed(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	proxy := testkit.NewProxy(t, strings.TrimPrefix(url, "nats://"))
+	t.Cleanup(proxy.Flow)
+	nc, err := nats.Connect("nats://"+proxy.Addr(), testkit.Options(t, url, "ledger")...)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}, eventlog.LedgerStream))
+	const timeout = 200 * time.Millisecond
+	s := New(js, slog.Default()).WithAppendTimeout(timeout)
+	seed(t, s, 1000, 8)
+	cat := revitCatalog()
+	e := s.entry("acme", "design")
+	require.False(t, e.batches.Load(), "a one-replica file stream decides one by one")
+
+	e.lock <- struct{}{}
+	errs := make(chan error, 8)
+	for u := range 8 {
+		go func() {
+			_, err := launch(t.Context(), s, cat, fmt.Sprintf("launch-u%d", u), fmt.Sprintf("u%d", u))
+			errs <- err
+		}()
+	}
+	queued(t, e, 7)
+	proxy.Stall()
+	start := time.Now()
+	<-e.lock
+	for range 8 {
+		require.ErrorIs(t, <-errs, eventlog.ErrUnavailable)
+	}
+	require.Less(t, time.Since(start), 5*timeout, "one timeout, not one per queued decision")
+
+	proxy.Flow()
+	_, err = launch(t.Context(), s, cat, "launch-u0", "u0")
+	require.NoError(t, err, "a decision queued after the failure tries the log again")
+}
+
 // On a replicated partition stream a busy pool's queued decisions are one
 // atomic batch on its partition's subject, as on the one LEDGER stream.
 func TestGroupCommitOnAPartition(t *testing.T) {

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/services/ledger/internal/pool"
 )
 
@@ -15,6 +17,8 @@ type request struct {
 	now    time.Time
 	decide pool.Command
 	done   chan error // buffered: the answer, sent once
+	// queued is when it joined the pool's queue (failedWhileQueued).
+	queued time.Time
 }
 
 // requests recycles requests with their answer channel: Decide would
@@ -23,7 +27,7 @@ var requests = sync.Pool{New: func() any { return &request{done: make(chan error
 
 func newRequest(ctx context.Context, now time.Time, decide pool.Command) *request {
 	r := requests.Get().(*request)
-	r.ctx, r.now, r.decide = ctx, now, decide
+	r.ctx, r.now, r.decide, r.queued = ctx, now, decide, time.Now()
 	return r
 }
 
@@ -136,7 +140,35 @@ func (s *Store) lead(e *entry) {
 func (s *Store) serve(e *entry, r *request) {
 	e.lock <- struct{}{}
 	defer func() { <-e.lock }()
-	r.done <- s.run(e, r)
+	if err := failedWhileQueued(e, r); err != nil {
+		r.done <- err
+		return
+	}
+	err := s.run(e, r)
+	noteLogFailure(e, err)
+	r.done <- err
+}
+
+// failedWhileQueued answers Unavailable, at once, a request that waited for
+// the pool while a decision on it found the log unreachable: trying again
+// would hold the pool for another timeout, and the requests queued behind
+// for one each, until the last answered at its caller's deadline. Its caller
+// retries with the event id; a request queued after the failure tries the
+// log again. The caller holds e.lock.
+func failedWhileQueued(e *entry, r *request) error {
+	if e.logFailed.IsZero() || !r.queued.Before(e.logFailed) {
+		return nil
+	}
+	return fmt.Errorf("pool %s/%s: a decision queued before it found the log unreachable: %w",
+		e.pool.Org, e.pool.Team, eventlog.Unavailable(r.ctx, ErrLogTimeout))
+}
+
+// noteLogFailure records when a decision on e found the log unreachable
+// (see failedWhileQueued). The caller holds e.lock.
+func noteLogFailure(e *entry, err error) {
+	if errors.Is(err, eventlog.ErrUnavailable) || errors.Is(err, ErrLogTimeout) {
+		e.logFailed = time.Now()
+	}
 }
 
 // run decides r on the pool as folded after the previous decision's append.

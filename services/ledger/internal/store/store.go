@@ -99,6 +99,8 @@ type entry struct {
 	saving atomic.Bool
 	// dup is the event id of the last append refused as a duplicate, if any.
 	dup string
+	// logFailed is when a decision last found the log unreachable.
+	logFailed time.Time
 }
 
 // New returns a store over js.
