@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -34,7 +35,13 @@ func TestConcurrentLaunchesOnOnePool(t *testing.T) {
 }
 
 func concurrentLaunchesOnOnePool(t *testing.T, conn func() jetstream.JetStream, groups bool) {
-	replicas := []*Store{New(conn(), slog.Default()), New(conn(), slog.Default()), New(conn(), slog.Default())}
+	// What is tested is the outcome of concurrent decisions, not their time:
+	// a replicated stream on a busy machine may take over the 1-s default
+	// to acknowledge, which would answer some Unavailable (their own tests).
+	replicas := make([]*Store, 3)
+	for i := range replicas {
+		replicas[i] = New(conn(), slog.Default()).WithAppendTimeout(10 * time.Second)
+	}
 	const users, perReplica = 90, 6
 	seed(t, replicas[0], 305, users) // pays 30 charges of 10, 5 left over
 	require.NoError(t, replicas[0].Decide(t.Context(), "acme", "design", t0, func(p *pool.Pool) ([]*v1.Event, error) {
