@@ -70,25 +70,30 @@ func clickHouseCluster(t testing.TB, cannot func(format string, args ...any)) CH
 }
 
 // StopReplica stops shard's replica (both from 1) of the dev cluster until
-// the test ends, when the rig is started again. No test of another process
-// runs on the cluster meanwhile.
+// the test ends, when it is started again on its data. It acts on the rig
+// running the node, which may have been started from another checkout. No
+// test of another process runs on the cluster meanwhile.
 func (c CHCluster) StopReplica(t testing.TB, shard, replica int) {
 	t.Helper()
 	takeClusterDown(t)
-	if err := clusterScript("stop-node", fmt.Sprint(shard), fmt.Sprint(replica)); err != nil {
+	root, err := rigStateRoot(shard, replica)
+	if err != nil {
 		t.Fatalf("testkit: stop shard %d replica %d: %v", shard, replica, err)
 	}
+	if err := clusterScriptIn(root, "stop-node", fmt.Sprint(shard), fmt.Sprint(replica)); err != nil {
+		t.Fatalf("testkit: stop shard %d replica %d: %v", shard, replica, err)
+	}
+	t.Cleanup(func() {
+		if err := clusterScriptIn(root, "start-node", fmt.Sprint(shard), fmt.Sprint(replica)); err != nil {
+			t.Errorf("testkit: start shard %d replica %d again: %v", shard, replica, err)
+		}
+	})
 	addr := c.Nodes[(shard-1)*2+replica-1]
 	ctx, cancel := context.WithTimeout(context.Background(), clickHouseTimeout)
 	defer cancel()
 	if admin := clusterAdmin(t, addr); admin.Ping(ctx) == nil {
-		t.Fatalf("testkit: %s still answers after stopping shard %d replica %d (a rig started from another directory?)", addr, shard, replica)
+		t.Fatalf("testkit: %s still answers after stopping shard %d replica %d", addr, shard, replica)
 	}
-	t.Cleanup(func() {
-		if err := clusterScript("start"); err != nil {
-			t.Errorf("testkit: restart the dev ClickHouse cluster: %v", err)
-		}
-	})
 }
 
 // Open connects to the test's database on addrs (failing over in order).

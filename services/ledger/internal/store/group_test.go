@@ -264,37 +264,9 @@ func TestGroupCommitRecordsEachCrossing(t *testing.T) {
 // within the append timeout, not after JetStream's own 5 s for its catch-up
 // and then one more wait per request decided again one by one.
 func TestGroupCommitBoundedByAppendTimeout(t *testing.T) {
-	url, _ := testkit.NATS(t)
-	proxy := testkit.NewProxy(t, strings.TrimPrefix(url, "nats://"))
-	t.Cleanup(proxy.Flow)
-	purl := "nats://" + proxy.Addr()
-	nc, err := nats.Connect(purl, testkit.Options(t, url, "ledger")...)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{MemoryStorage: true}, eventlog.LedgerStream))
 	const timeout = 200 * time.Millisecond
-	s := New(js, slog.Default()).WithAppendTimeout(timeout)
-	seed(t, s, 1000, 8)
-	cat := revitCatalog()
-	e := s.entry("acme", "design")
-
-	e.lock <- struct{}{}
-	errs := make(chan error, 8)
-	for u := range 8 {
-		go func() {
-			_, err := launch(t.Context(), s, cat, fmt.Sprintf("launch-u%d", u), fmt.Sprintf("u%d", u))
-			errs <- err
-		}()
-	}
-	queued(t, e, 7)
-	proxy.Stall()
-	start := time.Now()
-	<-e.lock
-	for range 8 {
-		require.ErrorIs(t, <-errs, eventlog.ErrUnavailable)
-	}
+	s, proxy := proxiedStore(t, eventlog.StreamOptions{MemoryStorage: true}, timeout)
+	start := launchIntoStalledLog(t, s, proxy)
 	// The first caller's append, then the group's catch-up: two timeouts.
 	require.Less(t, time.Since(start), 5*timeout)
 	grouped, regrouped := s.GroupStats()
@@ -308,6 +280,22 @@ func TestGroupCommitBoundedByAppendTimeout(t *testing.T) {
 // would wait one per request ahead of it, past any deadline (the cluster
 // fault suite saw calls hang 5 s while a NATS node was down).
 func TestQueuedDecisionsFailFastOnceTheLogFailed(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	s, proxy := proxiedStore(t, eventlog.StreamOptions{}, timeout)
+	require.False(t, s.entry("acme", "design").batches.Load(), "a one-replica file stream decides one by one")
+	start := launchIntoStalledLog(t, s, proxy)
+	require.Less(t, time.Since(start), 5*timeout, "one timeout, not one per queued decision")
+
+	proxy.Flow()
+	_, err := launch(t.Context(), s, revitCatalog(), "launch-u0", "u0")
+	require.NoError(t, err, "a decision queued after the failure tries the log again")
+}
+
+// proxiedStore is a store with append timeout over a LEDGER stream made with
+// opts, reached through a proxy the test can stall; acme/design is seeded
+// for 8 users and loaded.
+func proxiedStore(t *testing.T, opts eventlog.StreamOptions, timeout time.Duration) (*Store, *testkit.Proxy) {
+	t.Helper()
 	url, _ := testkit.NATS(t)
 	proxy := testkit.NewProxy(t, strings.TrimPrefix(url, "nats://"))
 	t.Cleanup(proxy.Flow)
@@ -316,14 +304,19 @@ func TestQueuedDecisionsFailFastOnceTheLogFailed(t *testing.T) {
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{}, eventlog.LedgerStream))
-	const timeout = 200 * time.Millisecond
+	require.NoError(t, eventlog.Provision(t.Context(), js, opts, eventlog.LedgerStream))
 	s := New(js, slog.Default()).WithAppendTimeout(timeout)
 	seed(t, s, 1000, 8)
+	return s, proxy
+}
+
+// launchIntoStalledLog queues 8 launches on acme/design, stalls the proxy,
+// lets them go and requires each answered Unavailable; it returns when they
+// were let go.
+func launchIntoStalledLog(t *testing.T, s *Store, proxy *testkit.Proxy) time.Time {
+	t.Helper()
 	cat := revitCatalog()
 	e := s.entry("acme", "design")
-	require.False(t, e.batches.Load(), "a one-replica file stream decides one by one")
-
 	e.lock <- struct{}{}
 	errs := make(chan error, 8)
 	for u := range 8 {
@@ -339,11 +332,7 @@ func TestQueuedDecisionsFailFastOnceTheLogFailed(t *testing.T) {
 	for range 8 {
 		require.ErrorIs(t, <-errs, eventlog.ErrUnavailable)
 	}
-	require.Less(t, time.Since(start), 5*timeout, "one timeout, not one per queued decision")
-
-	proxy.Flow()
-	_, err = launch(t.Context(), s, cat, "launch-u0", "u0")
-	require.NoError(t, err, "a decision queued after the failure tries the log again")
+	return start
 }
 
 // On a replicated partition stream a busy pool's queued decisions are one

@@ -121,6 +121,33 @@ func (e *clusterEnv) maxShardSeq(t *testing.T) uint64 {
 	return high
 }
 
+// stopFetches stops the replica at addr fetching charges_v2_local parts
+// until the returned function or the test's end starts it again.
+func (e *clusterEnv) stopFetches(t *testing.T, addr string) (start func()) {
+	t.Helper()
+	table := e.cl.Database + ".charges_v2_local"
+	require.NoError(t, e.cl.Open(t, addr).Exec(t.Context(), "SYSTEM STOP FETCHES "+table))
+	start = func() {
+		require.NoError(t, e.cl.Open(t, addr).Exec(context.Background(), "SYSTEM START FETCHES "+table))
+	}
+	t.Cleanup(func() { _ = e.cl.Open(t, addr).Exec(context.Background(), "SYSTEM START FETCHES "+table) })
+	return start
+}
+
+// insertAcmeCharges inserts n charges of acme (seq 1..n) as one block into
+// charges_v2_local on the replica at addr.
+func (e *clusterEnv) insertAcmeCharges(t *testing.T, addr string, n int) {
+	t.Helper()
+	var rows []projector.Record
+	for i := range n {
+		rows = append(rows, &projector.Row{Seq: uint64(i + 1), EventID: fmt.Sprint("ev-", i), OrgID: "acme", TeamID: "design",
+			Day: base, ChargedAt: base, WindowStart: base, WindowEnd: base})
+	}
+	local := projector.Charges
+	local.Table = schema.LocalTable(local.Table)
+	require.NoError(t, projector.NewClickHouseSink(e.cl.Open(t, addr), local, subject.Unpartitioned).Insert(t.Context(), rows))
+}
+
 // A projector stopped between one shard's insert and the next shard's, and
 // started again, leaves every row on its shard exactly once: the restart
 // reads again from the lower shard's point, and the shard that took the
@@ -234,18 +261,8 @@ func TestShardedSinkResumesFromTheReplicaFurthestAhead(t *testing.T) {
 	e := newClusterEnv(t)
 	shard := e.ranges.Of("acme")
 	first, second := e.cl.Nodes[shard*2], e.cl.Nodes[shard*2+1]
-	table := e.cl.Database + ".charges_v2_local"
-	require.NoError(t, e.cl.Open(t, first).Exec(t.Context(), "SYSTEM STOP FETCHES "+table))
-	t.Cleanup(func() { _ = e.cl.Open(t, first).Exec(context.Background(), "SYSTEM START FETCHES "+table) })
-
-	var rows []projector.Record
-	for i := range 5 {
-		rows = append(rows, &projector.Row{Seq: uint64(i + 1), EventID: fmt.Sprint("ev-", i), OrgID: "acme", TeamID: "design",
-			Day: base, ChargedAt: base, WindowStart: base, WindowEnd: base})
-	}
-	local := projector.Charges
-	local.Table = schema.LocalTable(local.Table)
-	require.NoError(t, projector.NewClickHouseSink(e.cl.Open(t, second), local, subject.Unpartitioned).Insert(t.Context(), rows))
+	e.stopFetches(t, first)
+	e.insertAcmeCharges(t, second, 5)
 	var onFirst uint64
 	require.NoError(t, e.cl.Open(t, first).QueryRow(t.Context(), "SELECT count() FROM charges_v2_local").Scan(&onFirst))
 	require.Zero(t, onFirst, "the first replica has not fetched the part")
@@ -335,25 +352,15 @@ func TestShardedSinkWaitsForAPartOnlyADeadReplicaHolds(t *testing.T) {
 	e := newClusterEnv(t)
 	shard := e.ranges.Of("acme")
 	first, second := e.cl.Nodes[shard*2], e.cl.Nodes[shard*2+1]
-	table := e.cl.Database + ".charges_v2_local"
-	require.NoError(t, e.cl.Open(t, second).Exec(t.Context(), "SYSTEM STOP FETCHES "+table))
-	t.Cleanup(func() { _ = e.cl.Open(t, second).Exec(context.Background(), "SYSTEM START FETCHES "+table) })
-
-	var rows []projector.Record
-	for i := range 5 {
-		rows = append(rows, &projector.Row{Seq: uint64(i + 1), EventID: fmt.Sprint("ev-", i), OrgID: "acme", TeamID: "design",
-			Day: base, ChargedAt: base, WindowStart: base, WindowEnd: base})
-	}
-	local := projector.Charges
-	local.Table = schema.LocalTable(local.Table)
-	require.NoError(t, projector.NewClickHouseSink(e.cl.Open(t, first), local, subject.Unpartitioned).Insert(t.Context(), rows))
+	startFetches := e.stopFetches(t, second)
+	e.insertAcmeCharges(t, first, 5)
 	node := e.cl.Node(t, shard+1, 1)
 	require.NoError(t, node.Kill())
 
 	sink := e.sink(t)
 	_, err := sink.MaxSeq(t.Context())
 	require.ErrorIs(t, err, projector.ErrReplicaBehind, "the part's rows would be projected again")
-	require.NoError(t, e.cl.Open(t, second).Exec(t.Context(), "SYSTEM START FETCHES "+table))
+	startFetches()
 	time.Sleep(500 * time.Millisecond) // a fetch from the dead replica fails; the point still waits
 	_, err = sink.MaxSeq(t.Context())
 	require.ErrorIs(t, err, projector.ErrReplicaBehind)
