@@ -80,14 +80,24 @@ func errorKind(err error) int {
 	switch {
 	case IsConflict(err):
 		return 0
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
-		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
-		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
-		errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrConnectionDraining),
-		errors.Is(err, nats.ErrReconnectBufExceeded):
+	case Unreachable(err):
 		return 1
 	}
 	return 2
+}
+
+// Unreachable reports whether err says the log did not answer (a timeout, no
+// responders: a stream without a leader, the connection down), rather than
+// refusing one request.
+func Unreachable(err error) bool {
+	for _, cause := range []error{context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders, jetstream.ErrNoStreamResponse,
+		nats.ErrConnectionClosed, nats.ErrConnectionReconnecting, nats.ErrDisconnected, nats.ErrConnectionDraining,
+		nats.ErrReconnectBufExceeded} {
+		if errors.Is(err, cause) {
+			return true
+		}
+	}
+	return false
 }
 
 // conns are the NATS connections Connect made that are not closed yet.

@@ -132,11 +132,19 @@ gone() {
 	[[ -z "$state" || "$state" == Z || "$state" == X ]]
 }
 
+# refuses is true once nothing listens on loopback port $1.
+refuses() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 kill_node() {
 	local pid_file="$state/s$1r$2/clickhouse.pid" pid
 	pid="$(alive "$pid_file" clickhouse)" || die "shard $1 replica $2 is not running from $pid_file"
 	kill -KILL "$pid"
 	await gone "$pid" || die "shard $1 replica $2 (pid $pid) still runs after SIGKILL"
+	# The main thread is a zombie while the others still exit holding the
+	# sockets: a client would still connect, and be reset.
+	await refuses "191$1$2" || die "shard $1 replica $2 (pid $pid) still listens after SIGKILL"
 	rm -f "$pid_file"
 }
 
@@ -171,6 +179,7 @@ stop)
 stop-node)
 	node_args "${2:-}" "${3:-}"
 	stop_pid "$state/s$2r$3/clickhouse.pid" clickhouse
+	await refuses "191$2$3" || die "shard $2 replica $3 still listens after it stopped"
 	log "stopped shard $2 replica $3"
 	;;
 kill-node)

@@ -164,9 +164,10 @@ func failedWhileQueued(e *entry, r *request) error {
 }
 
 // noteLogFailure records when a decision on e found the log unreachable
-// (see failedWhileQueued). The caller holds e.lock.
+// (see failedWhileQueued); not for an error of that request alone, nor for
+// its caller's deadline. The caller holds e.lock.
 func noteLogFailure(e *entry, err error) {
-	if errors.Is(err, eventlog.ErrUnavailable) || errors.Is(err, ErrLogTimeout) {
+	if errors.Is(err, ErrLogTimeout) || (errors.Is(err, eventlog.ErrUnavailable) && eventlog.Unreachable(err)) {
 		e.logFailed = time.Now()
 	}
 }
