@@ -3,8 +3,6 @@ package alerting_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -13,49 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 	"github.com/tokenmeter/tokenmeter/services/alerting"
 )
 
-func TestMain(m *testing.M) {
-	grantPartitions(natsauth.Alerting)
-	os.Exit(m.Run())
-}
-
-// grantPartitions lets identity read every partition stream of LEDGER and
-// USAGE where natsauth does not grant them yet (part-core's branch does),
-// before any test starts a server from the table.
-func grantPartitions(identity string) {
-	g := natsauth.Grants[identity]
-	for p := range subject.MaxPartitions {
-		for _, s := range []string{subject.LedgerStreamOf(p), subject.UsageStreamOf(p)} {
-			if !slices.Contains(g.ReadStreams, s) {
-				g.ReadStreams = append(g.ReadStreams, s)
-			}
-		}
-	}
-	natsauth.Grants[identity] = g
-}
-
 // splitLedger narrows LEDGER to the one-stream layout's subjects and
 // creates n partition streams beside it, as provisioning a partitioned log does.
 func splitLedger(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
-	s, err := js.Stream(t.Context(), eventlog.LedgerStream)
-	require.NoError(t, err)
-	cfg := s.CachedInfo().Config
-	cfg.Subjects = subject.StreamSubjects(eventlog.LedgerStream)
-	_, err = js.UpdateStream(t.Context(), cfg)
-	require.NoError(t, err)
-	for p := range n {
-		cfg.Name = subject.LedgerStreamOf(p)
-		cfg.Subjects = subject.StreamSubjects(cfg.Name)
-		_, err := js.CreateStream(t.Context(), cfg)
-		require.NoError(t, err)
-	}
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Update: true, Partitions: n}, eventlog.LedgerStreams(n)...))
 }
 
 // alertFacts are what an alert says, without what depends on the layout

@@ -2,8 +2,6 @@ package reporting_test
 
 import (
 	"fmt"
-	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,31 +10,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	v1 "github.com/tokenmeter/tokenmeter/proto/gen/go/tokenmeter/v1"
 )
-
-func TestMain(m *testing.M) {
-	grantPartitions(natsauth.Reporting)
-	os.Exit(m.Run())
-}
-
-// grantPartitions lets identity read every partition stream of LEDGER and
-// USAGE where natsauth does not grant them yet (part-core's branch does),
-// before any test starts a server from the table.
-func grantPartitions(identity string) {
-	g := natsauth.Grants[identity]
-	for p := range subject.MaxPartitions {
-		for _, s := range []string{subject.LedgerStreamOf(p), subject.UsageStreamOf(p)} {
-			if !slices.Contains(g.ReadStreams, s) {
-				g.ReadStreams = append(g.ReadStreams, s)
-			}
-		}
-	}
-	natsauth.Grants[identity] = g
-}
 
 // addPartitions narrows LEDGER and USAGE to the one-stream layout's
 // subjects and creates partitions from..to-1 of each beside them, as
@@ -45,20 +22,9 @@ func addPartitions(t *testing.T, natsURL string, from, to int) {
 	t.Helper()
 	js, err := jetstream.New(testkit.Connect(t, natsURL, "admin"))
 	require.NoError(t, err)
-	for _, base := range []string{eventlog.LedgerStream, eventlog.UsageStream} {
-		s, err := js.Stream(t.Context(), base)
-		require.NoError(t, err)
-		cfg := s.CachedInfo().Config
-		cfg.Subjects = subject.StreamSubjects(base)
-		_, err = js.UpdateStream(t.Context(), cfg)
-		require.NoError(t, err)
-		for p := from; p < to; p++ {
-			cfg.Name = fmt.Sprintf("%s-%d", base, p)
-			cfg.Subjects = subject.StreamSubjects(cfg.Name)
-			_, err := js.CreateStream(t.Context(), cfg)
-			require.NoError(t, err)
-		}
-	}
+	// Provisioning keeps the streams it finds: partitions below from stay.
+	names := append(eventlog.LedgerStreams(to), eventlog.UsageStreams(to)...)
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Update: true, Partitions: to}, names...))
 }
 
 // chargeIn appends n charges of 10 tokens to acme's team in partition p.

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
-	"github.com/tokenmeter/tokenmeter/libs/subject"
 	"github.com/tokenmeter/tokenmeter/services/alerting/internal/rules"
 )
 
@@ -17,18 +16,7 @@ import (
 func TestPartitionEnginesResumeFromTheirOwnAlerts(t *testing.T) {
 	t.Parallel()
 	js := connect(t)
-	s, err := js.Stream(t.Context(), eventlog.LedgerStream)
-	require.NoError(t, err)
-	cfg := s.CachedInfo().Config
-	cfg.Subjects = subject.StreamSubjects(eventlog.LedgerStream)
-	_, err = js.UpdateStream(t.Context(), cfg)
-	require.NoError(t, err)
-	for p := range 2 {
-		cfg.Name = subject.LedgerStreamOf(p)
-		cfg.Subjects = subject.StreamSubjects(cfg.Name)
-		_, err = js.CreateStream(t.Context(), cfg)
-		require.NoError(t, err)
-	}
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Update: true, Partitions: 2}, eventlog.LedgerStreams(2)...))
 	count := newPublishLog()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	design := &ledger{t: t, js: js, at: at, partitioned: true, part: 0}

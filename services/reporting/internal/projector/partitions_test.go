@@ -14,23 +14,16 @@ import (
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 )
 
-// partition narrows base's stream to the one-stream layout's subjects and
-// creates n partition streams beside it, as provisioning a partitioned log
-// does (eventlog provisions the partitions on part-core's branch).
+// partition narrows base's stream (LEDGER or USAGE) to the one-stream
+// layout's subjects and creates n partition streams beside it, as
+// provisioning a partitioned log does.
 func partition(t *testing.T, js jetstream.JetStream, base string, n int) {
 	t.Helper()
-	s, err := js.Stream(t.Context(), base)
-	require.NoError(t, err)
-	cfg := s.CachedInfo().Config
-	cfg.Subjects = subject.StreamSubjects(base)
-	_, err = js.UpdateStream(t.Context(), cfg)
-	require.NoError(t, err)
-	for p := range n {
-		cfg.Name = base + "-" + fmt.Sprint(p)
-		cfg.Subjects = subject.StreamSubjects(cfg.Name)
-		_, err := js.CreateStream(t.Context(), cfg)
-		require.NoError(t, err)
+	names := eventlog.LedgerStreams(n)
+	if base == eventlog.UsageStream {
+		names = eventlog.UsageStreams(n)
 	}
+	require.NoError(t, eventlog.Provision(t.Context(), js, eventlog.StreamOptions{Update: true, Partitions: n}, names...))
 }
 
 // partitionPools are pools of a log split in 3 partitions (each pool in the
