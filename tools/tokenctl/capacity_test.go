@@ -45,10 +45,10 @@ func testCapacity(t *testing.T, s *stack) {
 	require.Equal(t, []string{"cap-a", "API-UNITS", "exhaustible", "100", "15", "85", "red"}, rows[1][:7], "15 % left is red")
 
 	var usage v1.GetCapacityUsageResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "capacity", "usage", "cap-a", "API-UNITS", "--by", "month", "--range", "this-month", "-o", "json"), &usage)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &usage)
 		return usage.GetUses() == 2
-	}, 30*time.Second, 100*time.Millisecond, "reporting projects the uses")
+	}, "capacity", "usage", "cap-a", "API-UNITS", "--by", "month", "--range", "this-month", "-o", "json")
 	require.Len(t, usage.GetBuckets(), 1)
 	require.EqualValues(t, 85, usage.GetUnitsUsed())
 	require.EqualValues(t, 2, usage.GetBuckets()[0].GetUsers())

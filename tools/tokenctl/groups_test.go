@@ -45,10 +45,10 @@ func testGroups(t *testing.T, s *stack) {
 	require.Contains(t, ok(t, env, "budgets", "list", "grp-a"), "drafters-month")
 
 	var dir v1.ListUsersResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "users", "list", "--team", "grp-a", "-o", "json"), &dir)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &dir)
 		return len(dir.GetUsers()) == 2
-	}, 15*time.Second, 50*time.Millisecond, "reporting projects the group")
+	}, "users", "list", "--team", "grp-a", "-o", "json")
 	require.Equal(t, "gia", dir.GetUsers()[0].GetUserId())
 	require.Equal(t, "drafters", dir.GetUsers()[0].GetGroups()[0].GetGroupId())
 	require.Equal(t, "assigned", dir.GetUsers()[0].GetStatus())

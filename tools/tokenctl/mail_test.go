@@ -36,10 +36,10 @@ func TestMailCommands(t *testing.T) {
 	msg := mp.Message(t, got[0].ID)
 	require.True(t, strings.HasPrefix(msg.Subject, "[tokenmeter] usage summary "), msg.Subject)
 	require.True(t, strings.HasSuffix(msg.Attachments[0].FileName, ".xlsx"))
-	require.Eventually(t, func() bool {
-		list := csvRows(t, ok(t, env, "report", "schedules", "list", "-o", "csv"))
+	poll(t, env, func(out string) bool {
+		list := csvRows(t, out)
 		return len(list) == 2 && list[1][column(t, list[0], "last_state")] == "sent"
-	}, 10*time.Second, 50*time.Millisecond)
+	}, "report", "schedules", "list", "-o", "csv")
 	var list v1.ListReportSchedulesResponse
 	protoOut(t, ok(t, env, "report", "schedules", "list", "-o", "json"), &list)
 	require.NotEmpty(t, list.GetSchedules()[0].GetCreatedBy(), "the actor is recorded")

@@ -45,11 +45,11 @@ func testDenialsAndSpend(t *testing.T, s *stack) {
 
 	scope := []string{"--team", "mon-a"}
 	var spend v1.GetSpendResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, append([]string{"report", "denials", "-o", "json"}, scope...)...), &v1.GetDenialsResponse{})
-		protoOut(t, ok(t, env, append([]string{"report", "spend", "-o", "json"}, scope...)...), &spend)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &spend)
 		return len(spend.GetRows()) == 2
-	}, 30*time.Second, 100*time.Millisecond, "reporting projects the charges")
+	}, append([]string{"report", "spend", "-o", "json"}, scope...)...)
+	protoOut(t, ok(t, env, append([]string{"report", "denials", "-o", "json"}, scope...)...), &v1.GetDenialsResponse{})
 	out := ok(t, env, append([]string{"report", "spend", "--by", "user"}, scope...)...)
 	require.Equal(t, [][]string{{"KEY", "CURRENCY", "AMOUNT", "TOKENS", "CHARGES"},
 		{"ann", "EUR", "25.00", "10", "2"}, {"ann", "USD", "18.00", "6", "1"}}, tableRows(t, out))
@@ -59,10 +59,10 @@ func testDenialsAndSpend(t *testing.T, s *stack) {
 	require.Equal(t, out, paged.out, "page by page, the same report")
 
 	var denials v1.GetDenialsResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, append([]string{"report", "denials", "--list", "-o", "json"}, scope...)...), &denials)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &denials)
 		return len(denials.GetDenials()) == 3
-	}, 30*time.Second, 100*time.Millisecond)
+	}, append([]string{"report", "denials", "--list", "-o", "json"}, scope...)...)
 	list := csvRows(t, ok(t, env, append([]string{"report", "denials", "--list", "-o", "csv", "--page-size", "1"}, scope...)...))
 	require.Equal(t, []string{"at", "team", "user", "product", "version", "device", "reason", "tokens_required", "renewal"}, list[0])
 	require.Equal(t, []string{"dee", "cy", "bob"}, []string{list[1][2], list[2][2], list[3][2]}, "every page, newest first")

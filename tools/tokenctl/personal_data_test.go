@@ -3,7 +3,6 @@ package tokenctl
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -51,10 +50,10 @@ func testDirectory(t *testing.T, s *stack) {
 	require.Contains(t, r.stderr, "email")
 
 	var rows [][]string
-	require.Eventually(t, func() bool {
-		rows = csvRows(t, ok(t, env, "users", "list", "--team", "dir-a", "-o", "csv"))
+	poll(t, env, func(out string) bool {
+		rows = csvRows(t, out)
 		return len(rows) == 3
-	}, 15*time.Second, 50*time.Millisecond, "reporting projects the assignments")
+	}, "users", "list", "--team", "dir-a", "-o", "csv")
 
 	require.Equal(t, []string{"user", "name", "email", "status", "last_used", "assignments", "groups"}, rows[0])
 	require.Equal(t, []string{"dana", "Dana Example", "dana@example.com", "assigned", "", "dir-a:ACAD,REVIT", ""}, rows[1])

@@ -29,10 +29,10 @@ func testReportsAndExport(t *testing.T, s *stack) {
 	}
 	require.Positive(t, used)
 	var summary v1.GetUsageSummaryResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "report", "summary", "--team", "rep-a,rep-b", "-o", "json"), &summary)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &summary)
 		return summary.GetTokensUsed() == used
-	}, 30*time.Second, 50*time.Millisecond, "reporting never caught up with the ledger's %d tokens used", used)
+	}, "report", "summary", "--team", "rep-a,rep-b", "-o", "json")
 
 	testReports(t, env, used)
 	testExport(t, env)

@@ -47,10 +47,10 @@ func testSessions(t *testing.T, s *stack) {
 
 	scope := []string{"--team", "design", "--product", "SESSCAD"}
 	var r v1.GetSessionsResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, append([]string{"report", "sessions", "-o", "json"}, scope...)...), &r)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &r)
 		return r.GetSessions() == 3 && r.GetBriefCharges() == 2
-	}, 30*time.Second, 100*time.Millisecond, "reporting projects the sessions")
+	}, append([]string{"report", "sessions", "-o", "json"}, scope...)...)
 	require.Equal(t, int64(6), r.GetChargedTokens(), "two charges of 3 judged; tim's window is still open")
 
 	products := tableRows(t, ok(t, env, append([]string{"report", "sessions"}, scope...)...))

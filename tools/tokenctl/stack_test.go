@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +37,7 @@ func startStackWith(t *testing.T, tweak func(*devstack.Options)) *stack {
 	o := devstack.Options{
 		NATSURL: natsURL, NATSCreds: testkit.AllCreds(t, natsURL), ClickHouseAddr: testkit.ClickHouseAddr(), ClickHouseDatabase: db,
 		IngestionListen: "127.0.0.1:0", LedgerListen: "127.0.0.1:0", ReportingListen: "127.0.0.1:0", AlertingListen: "127.0.0.1:0",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: testkit.FailureLog(t),
 	}
 	if tweak != nil {
 		tweak(&o)
@@ -105,6 +103,35 @@ func ok(t *testing.T, env map[string]string, args ...string) string {
 	r := ctl(t, env, args...)
 	require.Equal(t, 0, r.code, "tokenctl %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.out, r.stderr)
 	return r.out
+}
+
+// pollWait is how long a test waits for reporting to show what the ledger
+// recorded; pollCall bounds each run within it, so one stalled call costs a
+// retry, not the whole wait.
+const (
+	pollWait = 30 * time.Second
+	pollCall = 10 * time.Second
+)
+
+// poll runs tokenctl until it succeeds with an output done accepts, for at
+// most pollWait, and returns that output; a failure shows the last run.
+// done runs on the test's goroutine, so it may use require.
+func poll(t *testing.T, env map[string]string, done func(out string) bool, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(pollWait)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), pollCall)
+		r := ctlCtx(ctx, Options{}, env, args...)
+		cancel()
+		if r.code == 0 && done(r.out) {
+			return r.out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tokenctl %s did not show it within %s; its last run exited %d\nstdout:\n%s\nstderr:\n%s",
+				strings.Join(args, " "), pollWait, r.code, r.out, r.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // tableRows are a table's lines split into columns, header first.

@@ -41,10 +41,10 @@ func testSubscriptions(t *testing.T, s *stack) {
 		require.EqualValues(t, 10, launch(fmt.Sprintf("sub-heavy-%03d", i), monthStart.AddDate(0, 0, -2*(110-i))).GetTokensCharged())
 	}
 	var adv v1.AdviseLicensingResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "report", "advice", "--team", "sub-a", "-o", "json"), &adv)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &adv)
 		return len(adv.GetAdvice()) == 1 && adv.GetAdvice()[0].GetDaysUsedLastYear() == 110
-	}, 30*time.Second, 100*time.Millisecond, "reporting projects the charges")
+	}, "report", "advice", "--team", "sub-a", "-o", "json")
 	require.Equal(t, v1.Recommendation_RECOMMENDATION_MOVE_TO_SUBSCRIPTION, adv.GetAdvice()[0].GetAction())
 
 	r := ctl(t, env, "advice", "apply", "sub-a", "ann")
@@ -57,25 +57,25 @@ func testSubscriptions(t *testing.T, s *stack) {
 	require.True(t, res.GetBySubscription())
 	require.Zero(t, res.GetTokensCharged())
 	var use v1.GetSubscriptionUsageResponse
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "report", "subscriptions", "--team", "sub-a", "--range", "this-month", "-o", "json"), &use)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &use)
 		return use.GetSubscriptionLaunches() == 1
-	}, 30*time.Second, 100*time.Millisecond)
+	}, "report", "subscriptions", "--team", "sub-a", "--range", "this-month", "-o", "json")
 	require.Equal(t, "dev", use.GetRows()[0].GetUserId())
 	require.Len(t, tableRows(t, ok(t, env, "subscriptions", "list", "sub-a")), 2)
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "report", "advice", "--team", "sub-a", "-o", "json"), &adv)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &adv)
 		return len(adv.GetAdvice()) == 0
-	}, 30*time.Second, 100*time.Millisecond, "applied advice is no longer listed")
+	}, "report", "advice", "--team", "sub-a", "-o", "json")
 
 	ok(t, env, "advice", "undo", "sub-a", "dev", "--event-id", "sub-undo-1")
 	var left v1.ListSubscriptionsResponse
 	protoOut(t, ok(t, env, "subscriptions", "list", "sub-a", "-o", "json"), &left)
 	require.Empty(t, left.GetSubscriptions())
 	require.EqualValues(t, 10, launch("sub-after-2", now.Add(time.Minute)).GetTokensCharged(), "back on tokens")
-	require.Eventually(t, func() bool {
-		protoOut(t, ok(t, env, "report", "advice", "--team", "sub-a", "-o", "json"), &adv)
+	poll(t, env, func(out string) bool {
+		protoOut(t, out, &adv)
 		return len(adv.GetAdvice()) == 1
-	}, 30*time.Second, 100*time.Millisecond, "undone advice is listed again")
+	}, "report", "advice", "--team", "sub-a", "-o", "json")
 	require.Equal(t, v1.Recommendation_RECOMMENDATION_MOVE_TO_SUBSCRIPTION, adv.GetAdvice()[0].GetAction())
 }

@@ -44,7 +44,12 @@ func TestMaxSeqWaitsForAnInsertStillRunning(t *testing.T) {
 	require.Zero(t, seq)
 
 	require.NoError(t, <-landed)
-	seq, err = sink.MaxSeq(ctx)
+	// The server lists the insert until a moment after its client has the
+	// answer, so the position is readable again soon, not at once.
+	require.Eventually(t, func() bool {
+		seq, err = sink.MaxSeq(ctx)
+		return !errors.Is(err, ErrInsertRunning)
+	}, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), seq)
 }
