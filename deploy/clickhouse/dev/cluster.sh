@@ -43,14 +43,27 @@ alive() {
 	printf '%s\n' "$pid"
 }
 
+# zk_answers is true once ZooKeeper serves requests. ruok answers imok while
+# it still loads its data after a restart, and a node attaching replicated
+# tables then exits on a refused handshake; srvr names the mode only once
+# ZooKeeper serves.
 zk_answers() {
 	local reply
-	reply="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; printf ruok >&3; cat <&3' _ "$zk_port" 2>/dev/null)" || return 1
-	[[ "$reply" == imok ]]
+	reply="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; printf srvr >&3; cat <&3' _ "$zk_port" 2>/dev/null)" || return 1
+	[[ "$reply" == *"Mode: "* ]]
 }
 
 node_answers() {
 	timeout 10 clickhouse-client --host 127.0.0.1 --port "$1" -q 'SELECT 1' >/dev/null 2>&1
+}
+
+# node_up is true once shard $1 replica $2 answers, and fails the script at
+# once, with the node's log, if its server exited instead.
+node_up() {
+	node_answers "191$1$2" && return 0
+	alive "$state/s$1r$2/clickhouse.pid" clickhouse >/dev/null && return 1
+	tail -n 30 "$state/s$1r$2/log/clickhouse-server.err.log" >&2 || true
+	die "shard $1 replica $2 exited while starting (its log is above)"
 }
 
 # await runs "$@" until it succeeds or wait_seconds pass.
@@ -73,7 +86,7 @@ start_zk() {
 			clientPortAddress=127.0.0.1
 			clientPort=$zk_port
 			admin.enableServer=false
-			4lw.commands.whitelist=ruok
+			4lw.commands.whitelist=srvr
 			autopurge.purgeInterval=1
 		CFG
 		log "starting zookeeper on 127.0.0.1:$zk_port"
@@ -164,7 +177,7 @@ start)
 	for n in "${nodes[@]}"; do start_node "${n%%:*}" "${n#*:}"; done
 	for n in "${nodes[@]}"; do
 		s="${n%%:*}" r="${n#*:}"
-		await node_answers "191$s$r" || {
+		await node_up "$s" "$r" || {
 			tail -n 30 "$state/s${s}r$r/log/clickhouse-server.err.log" >&2 || true
 			die "shard $s replica $r did not answer on 127.0.0.1:191$s$r"
 		}
@@ -190,7 +203,7 @@ kill-node)
 start-node)
 	node_args "${2:-}" "${3:-}"
 	start_node "$2" "$3"
-	await node_answers "191$2$3" || {
+	await node_up "$2" "$3" || {
 		tail -n 30 "$state/s$2r$3/log/clickhouse-server.err.log" >&2 || true
 		die "shard $2 replica $3 did not answer on 127.0.0.1:191$2$3"
 	}
