@@ -3,6 +3,7 @@
 package eventlog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,25 @@ type StreamOptions struct {
 	// below it (at most subject.MaxPartitions; 0 or 1: none). The legacy
 	// LEDGER and USAGE streams are always there: pools placed in them stay.
 	Partitions int
+	// UsageMaxAge is how long the USAGE streams keep telemetry (0: as they
+	// are, forever when made). CheckUsageMaxAge bounds it; LEDGER keeps
+	// everything, whatever is set.
+	UsageMaxAge time.Duration
+}
+
+// MinUsageMaxAge is the shortest telemetry retention: reporting projects
+// USAGE into ClickHouse, and an outage of reporting or ClickHouse longer
+// than the retention loses what aged out meanwhile (reporting logs and counts
+// it). A week rides out a long weekend's outage with days to spare.
+const MinUsageMaxAge = 7 * 24 * time.Hour
+
+// CheckUsageMaxAge refuses a telemetry retention under MinUsageMaxAge (0,
+// keep as is, passes).
+func CheckUsageMaxAge(d time.Duration) error {
+	if d != 0 && d < MinUsageMaxAge {
+		return fmt.Errorf("usage max age %s: want 0 (keep) or at least %s, so that a reporting or ClickHouse outage does not lose telemetry before it is projected", d, MinUsageMaxAge)
+	}
+	return nil
 }
 
 // StreamConfigs returns the configuration of every tokenmeter stream.
@@ -80,7 +100,9 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 		return c
 	}
 	usageOf := func(name string) jetstream.StreamConfig {
-		return base(name, "tokenmeter launcher telemetry", subject.StreamSubjects(name)...)
+		c := base(name, "tokenmeter launcher telemetry", subject.StreamSubjects(name)...)
+		c.MaxAge = o.UsageMaxAge
+		return c
 	}
 	configs := []jetstream.StreamConfig{
 		ledgerOf(LedgerStream),
@@ -125,8 +147,12 @@ func UsageStreams(n int) []string {
 // stream when none is named. It is idempotent: each service provisions the
 // streams it owns at every start. With o.Update (the admin identity's
 // provisioning, `natsauth provision`) it also brings existing streams to
-// today's configuration, never lowering their replication.
+// today's configuration, never lowering their replication and keeping the
+// limits o leaves unset (see keepLimits).
 func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, names ...string) error {
+	if err := CheckUsageMaxAge(o.UsageMaxAge); err != nil {
+		return err
+	}
 	configs := StreamConfigs(o)
 	if len(names) > 0 {
 		configs = slices.DeleteFunc(configs, func(c jetstream.StreamConfig) bool { return !slices.Contains(names, c.Name) })
@@ -140,7 +166,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, nam
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			_, err = js.CreateStream(ctx, cfg)
 		case err == nil && o.Update:
-			cfg.Replicas = max(cfg.Replicas, existing.CachedInfo().Config.Replicas)
+			cfg = keepLimits(cfg, existing.CachedInfo().Config)
 			_, err = js.UpdateStream(ctx, cfg)
 		}
 		if subjectsOverlap(err) {
@@ -151,6 +177,21 @@ func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, nam
 		}
 	}
 	return nil
+}
+
+// keepLimits is cfg with what an operator set on the stream as it is and
+// cfg leaves unset: its replication where higher, its size and message
+// limits, and the telemetry and alerts retention. A LEDGER stream's age
+// limit is never kept: money events are never discarded, a pool is rebuilt
+// from all of them.
+func keepLimits(cfg, was jetstream.StreamConfig) jetstream.StreamConfig {
+	cfg.Replicas = max(cfg.Replicas, was.Replicas)
+	cfg.MaxBytes = cmp.Or(cfg.MaxBytes, was.MaxBytes)
+	cfg.MaxMsgs = cmp.Or(cfg.MaxMsgs, was.MaxMsgs)
+	if _, ledger := subject.PartitionOfStream(cfg.Name, LedgerStream); !ledger {
+		cfg.MaxAge = cmp.Or(cfg.MaxAge, was.MaxAge)
+	}
+	return cfg
 }
 
 // subjectsOverlap reports JetStream refusing a stream whose subjects another

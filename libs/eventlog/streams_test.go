@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -53,4 +54,50 @@ func TestPartitionStreamConfigs(t *testing.T) {
 	require.True(t, byName["LEDGER-1"].AllowAtomicPublish)
 	require.Len(t, StreamConfigs(StreamOptions{Partitions: 1}), 3, "one partition is the one-stream layout")
 	require.Len(t, LedgerStreams(99), 1+32, "at most 32 partitions")
+}
+
+// The admin's provisioning sets the telemetry retention it is given, keeps
+// the one an operator set by hand when given none (it used to reset it to
+// forever), keeps an operator's size limit, and never lets LEDGER age out.
+func TestProvisionKeepsOperatorLimits(t *testing.T) {
+	t.Parallel()
+	url, _ := testkit.NATS(t)
+	js, err := jetstream.New(testkit.Connect(t, url, "admin"))
+	require.NoError(t, err)
+	ctx := t.Context()
+	config := func(name string) jetstream.StreamConfig {
+		s, err := js.Stream(ctx, name)
+		require.NoError(t, err)
+		return s.CachedInfo().Config
+	}
+	edit := func(name string, change func(*jetstream.StreamConfig)) {
+		c := config(name)
+		change(&c)
+		_, err := js.UpdateStream(ctx, c)
+		require.NoError(t, err)
+	}
+	o := StreamOptions{Update: true, Partitions: 2}
+	require.NoError(t, Provision(ctx, js, o))
+	require.Zero(t, config("USAGE-1").MaxAge, "made to keep everything")
+
+	o.UsageMaxAge = 400 * 24 * time.Hour
+	require.NoError(t, Provision(ctx, js, o))
+	for _, name := range UsageStreams(2) {
+		require.Equal(t, o.UsageMaxAge, config(name).MaxAge, name)
+	}
+	require.Zero(t, config("LEDGER-0").MaxAge, "money never ages out")
+
+	edit("USAGE", func(c *jetstream.StreamConfig) { c.MaxAge = 30 * 24 * time.Hour })
+	edit("ALERTS", func(c *jetstream.StreamConfig) { c.MaxAge = 90 * 24 * time.Hour })
+	edit("LEDGER-1", func(c *jetstream.StreamConfig) { c.MaxBytes = 1 << 30; c.MaxAge = time.Hour })
+	o.UsageMaxAge = 0
+	require.NoError(t, Provision(ctx, js, o))
+	require.Equal(t, 30*24*time.Hour, config("USAGE").MaxAge, "an operator's retention stays")
+	require.Equal(t, 90*24*time.Hour, config("ALERTS").MaxAge)
+	require.Equal(t, int64(1<<30), config("LEDGER-1").MaxBytes, "an operator's size limit stays")
+	require.Zero(t, config("LEDGER-1").MaxAge, "a LEDGER age limit is removed")
+
+	err = Provision(ctx, js, StreamOptions{Update: true, UsageMaxAge: 24 * time.Hour})
+	require.ErrorContains(t, err, "at least 168h0m0s")
+	require.Equal(t, 30*24*time.Hour, config("USAGE").MaxAge, "nothing changed by a refused call")
 }

@@ -3,11 +3,12 @@
 //	natsauth conf          print the authorization block (deploy/nats/auth.conf)
 //	natsauth seeds DIR     make an nkey seed file per identity in DIR (kept if there)
 //	                       and print the server's environment: TOKENMETER_NATS_<NAME>_NKEY=U...
-//	natsauth -url U -creds ADMIN_SEED [-replicas N] [-partitions N] provision
+//	natsauth -url U -creds ADMIN_SEED [-replicas N] [-partitions N] [-usage-max-age D] provision
 //	                       bring every stream to today's configuration as the admin: the
 //	                       services create what is missing but may not change a stream
 //	                       (this narrows a LEDGER/USAGE made before partitions to
-//	                       ledger.*.* / usage.*.*, which partition streams need)
+//	                       ledger.*.* / usage.*.*, which partition streams need); limits
+//	                       an operator set on a stream stay, LEDGER's age limit excepted
 //
 // A service reads its seed with -nats-creds; the server reads the public keys
 // from its environment. Seeds are secrets, public keys are not.
@@ -39,6 +40,8 @@ func run(args []string, out io.Writer) error {
 	creds := fs.String("creds", "", "provision: the admin identity's seed or .creds file")
 	replicas := fs.Int("replicas", 0, "provision: stream replicas (0: keep what each stream has, at least 1)")
 	partitions := fs.Int("partitions", 1, "provision: also the partition streams LEDGER-<p> and USAGE-<p> of this many partitions")
+	usageMaxAge := fs.Duration("usage-max-age", 0, "provision: how long USAGE streams keep telemetry, at least 168h (0: as they are; made keeping everything); "+
+		"ClickHouse keeps what reporting projected, but projections can then be rebuilt from the log only as far back as it reaches")
 	readable := fs.Bool("readable", false, "seeds: make the seed files 0644 (their directory stays 0700), for containers running as another user, as compose's bind mounts need")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -50,9 +53,13 @@ func run(args []string, out io.Writer) error {
 	case fs.NArg() == 2 && fs.Arg(0) == "seeds":
 		return seeds(fs.Arg(1), *readable, out)
 	case fs.NArg() == 1 && fs.Arg(0) == "provision":
-		return provision(natsauth.Client{URL: *url, Identity: natsauth.Admin, Creds: *creds}, eventlog.StreamOptions{Replicas: *replicas, Partitions: *partitions, Update: true}, out)
+		o := eventlog.StreamOptions{Replicas: *replicas, Partitions: *partitions, UsageMaxAge: *usageMaxAge, Update: true}
+		if err := eventlog.CheckUsageMaxAge(o.UsageMaxAge); err != nil {
+			return err
+		}
+		return provision(natsauth.Client{URL: *url, Identity: natsauth.Admin, Creds: *creds}, o, out)
 	default:
-		return fmt.Errorf("usage: natsauth conf | natsauth [-readable] seeds DIR | natsauth -url U -creds F [-replicas N] [-partitions N] provision")
+		return fmt.Errorf("usage: natsauth conf | natsauth [-readable] seeds DIR | natsauth -url U -creds F [-replicas N] [-partitions N] [-usage-max-age D] provision")
 	}
 }
 

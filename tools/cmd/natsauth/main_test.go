@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -52,4 +53,23 @@ func TestProvisionNarrowsTheLegacyStreamsForPartitions(t *testing.T) {
 		_, err := admin.Stream(ctx, name)
 		require.NoError(t, err, name)
 	}
+}
+
+// -usage-max-age sets the telemetry retention; one under a week is refused
+// before anything is touched.
+func TestProvisionUsageMaxAge(t *testing.T) {
+	url, _ := testkit.NATS(t)
+	creds := testkit.Creds(t, url, "admin")
+	var out bytes.Buffer
+	err := run([]string{"-url", url, "-creds", creds, "-usage-max-age", "48h", "provision"}, &out)
+	require.ErrorContains(t, err, "at least 168h")
+	js, err := jetstream.New(testkit.Connect(t, url, "admin"))
+	require.NoError(t, err)
+	_, err = js.Stream(t.Context(), "USAGE")
+	require.ErrorIs(t, err, jetstream.ErrStreamNotFound, "a refused provision touches nothing")
+
+	require.NoError(t, run([]string{"-url", url, "-creds", creds, "-usage-max-age", "9600h", "provision"}, &out))
+	s, err := js.Stream(t.Context(), "USAGE")
+	require.NoError(t, err)
+	require.Equal(t, 9600*time.Hour, s.CachedInfo().Config.MaxAge)
 }

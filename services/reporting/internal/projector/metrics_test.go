@@ -2,10 +2,12 @@ package projector_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -13,6 +15,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tokenmeter/tokenmeter/libs/eventlog"
+	"github.com/tokenmeter/tokenmeter/libs/testkit"
 	"github.com/tokenmeter/tokenmeter/services/reporting/internal/projector"
 )
 
@@ -114,4 +118,33 @@ func TestLagAndInsertMetrics(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	e.requireTotals(t, tokens+more, charges+moreCharges)
 	require.Equal(t, float64(charges+moreCharges), read("tokenmeter.reporting.rows_projected", table, ledger))
+}
+
+// Events the stream discarded before the projector read them (USAGE's
+// retention outlasted by an outage; here LEDGER purged by hand) are counted
+// and logged once, and the rest are projected.
+func TestEventsAgedOutAreCountedAndLogged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.publish(t, "acme", "design", 6, 10)
+	tokens, charges := e.publish(t, "acme", "design", 6, 10)
+	s, err := e.js.Stream(t.Context(), eventlog.LedgerStream)
+	require.NoError(t, err)
+	require.NoError(t, s.Purge(t.Context(), jetstream.WithPurgeSequence(7)))
+
+	mp, read := meter(t)
+	var logs testkit.Output
+	p, err := projector.New(e.js, projector.Charges, chargesSink(e), slog.New(slog.NewTextHandler(&logs, nil)), projector.Options{
+		BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, Meter: mp,
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var run sync.WaitGroup
+	run.Go(func() { require.NoError(t, p.Run(ctx)) })
+	t.Cleanup(func() { cancel(); run.Wait() })
+	e.waitCaughtUp(t, p)
+
+	require.Equal(t, 6.0, read("tokenmeter.reporting.projection.events_aged_out", attribute.String("stream", "LEDGER")))
+	require.Equal(t, 1, logs.Count("events aged out", "events=6", "from_seq=1", "through_seq=6"), logs.String())
+	e.requireTotals(t, tokens, charges)
 }

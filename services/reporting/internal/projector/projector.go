@@ -106,6 +106,10 @@ type Projector struct {
 	state *outage.Tracker
 	// fence, set for a run under a lease, is when its writes must be done by.
 	fence func() time.Time
+	// aged remembers the events found discarded, so a restart before the
+	// projector moves past them does not count them again.
+	aged       agedOut
+	streamAttr metric.MeasurementOption
 }
 
 // New builds the projector of the single table p into sink; Run starts it.
@@ -125,7 +129,8 @@ func NewStream(js jetstream.JetStream, stream string, tables []Table, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	p := &Projector{js: js, stream: stream, opts: opts, metrics: in, lag: streamlag.New(js, stream, opts.LagInterval, opts.Now)}
+	p := &Projector{js: js, stream: stream, opts: opts, metrics: in, lag: streamlag.New(js, stream, opts.LagInterval, opts.Now),
+		streamAttr: metric.WithAttributes(attribute.String("stream", stream))}
 	var names []string
 	for _, t := range tables {
 		if _, ok := subject.PartitionOfStream(stream, t.Projection.Stream); !ok {
@@ -269,6 +274,7 @@ func (p *Projector) open(ctx context.Context, start uint64) (jetstream.MessagesC
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = start + 1
 	}
+	p.noteAgedOut(ctx, start, stream.CachedInfo().State.FirstSeq)
 	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ordered consumer on %s: %w", p.stream, err)

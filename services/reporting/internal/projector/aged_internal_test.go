@@ -1,0 +1,25 @@
+package projector
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAgedOutCountsEachDiscardedEventOnce(t *testing.T) {
+	t.Parallel()
+	var a agedOut
+	from, n := a.gap(0, 0)
+	require.Zero(t, n, "an empty stream never held one")
+	from, n = a.gap(10, 11)
+	require.Zero(t, n, "the stream starts right after the resume point")
+	require.Equal(t, uint64(11), from)
+	from, n = a.gap(10, 15)
+	require.Equal(t, [2]uint64{11, 4}, [2]uint64{from, n}, "11..14 discarded")
+	_, n = a.gap(10, 15)
+	require.Zero(t, n, "a restart before moving on counts them once")
+	from, n = a.gap(10, 20)
+	require.Equal(t, [2]uint64{15, 5}, [2]uint64{from, n}, "only the newly discarded")
+	_, n = a.gap(30, 25)
+	require.Zero(t, n, "resumed past the stream's start")
+}
