@@ -38,9 +38,9 @@ type StreamOptions struct {
 	// below it (at most subject.MaxPartitions; 0 or 1: none). The legacy
 	// LEDGER and USAGE streams are always there: pools placed in them stay.
 	Partitions int
-	// UsageMaxAge is how long the USAGE streams keep telemetry (0: as they
-	// are, forever when made). CheckUsageMaxAge bounds it; LEDGER keeps
-	// everything, whatever is set.
+	// UsageMaxAge is how long the USAGE streams keep telemetry. 0 keeps it
+	// as it is: with Update, the legacy USAGE stream's (so partition streams
+	// made later take it too), else forever. CheckUsageMaxAge bounds it.
 	UsageMaxAge time.Duration
 }
 
@@ -148,10 +148,15 @@ func UsageStreams(n int) []string {
 // streams it owns at every start. With o.Update (the admin identity's
 // provisioning, `natsauth provision`) it also brings existing streams to
 // today's configuration, never lowering their replication and keeping the
-// limits o leaves unset (see keepLimits).
+// USAGE limits o leaves unset (see keepLimits).
 func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, names ...string) error {
 	if err := CheckUsageMaxAge(o.UsageMaxAge); err != nil {
 		return err
+	}
+	if o.Update && o.UsageMaxAge == 0 {
+		if usage, err := js.Stream(ctx, UsageStream); err == nil {
+			o.UsageMaxAge = usage.CachedInfo().Config.MaxAge
+		}
 	}
 	configs := StreamConfigs(o)
 	if len(names) > 0 {
@@ -180,16 +185,16 @@ func Provision(ctx context.Context, js jetstream.JetStream, o StreamOptions, nam
 }
 
 // keepLimits is cfg with what an operator set on the stream as it is and
-// cfg leaves unset: its replication where higher, its size and message
-// limits, and the telemetry and alerts retention. A LEDGER stream's age
-// limit is never kept: money events are never discarded, a pool is rebuilt
-// from all of them.
+// cfg leaves unset: its replication where higher, and on a USAGE stream its
+// age, size and message limits. LEDGER and ALERTS get no limit, whatever was
+// set by hand: a pool is rebuilt from all its events, and alerting reads
+// ALERTS to know what it raised (an alert discarded would be raised again).
 func keepLimits(cfg, was jetstream.StreamConfig) jetstream.StreamConfig {
 	cfg.Replicas = max(cfg.Replicas, was.Replicas)
-	cfg.MaxBytes = cmp.Or(cfg.MaxBytes, was.MaxBytes)
-	cfg.MaxMsgs = cmp.Or(cfg.MaxMsgs, was.MaxMsgs)
-	if _, ledger := subject.PartitionOfStream(cfg.Name, LedgerStream); !ledger {
+	if _, usage := subject.PartitionOfStream(cfg.Name, UsageStream); usage {
 		cfg.MaxAge = cmp.Or(cfg.MaxAge, was.MaxAge)
+		cfg.MaxBytes = cmp.Or(cfg.MaxBytes, was.MaxBytes)
+		cfg.MaxMsgs = cmp.Or(cfg.MaxMsgs, was.MaxMsgs)
 	}
 	return cfg
 }

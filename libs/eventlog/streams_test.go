@@ -56,10 +56,11 @@ func TestPartitionStreamConfigs(t *testing.T) {
 	require.Len(t, LedgerStreams(99), 1+32, "at most 32 partitions")
 }
 
-// The admin's provisioning sets the telemetry retention it is given, keeps
-// the one an operator set by hand when given none (it used to reset it to
-// forever), keeps an operator's size limit, and never lets LEDGER age out.
-func TestProvisionKeepsOperatorLimits(t *testing.T) {
+// The admin's provisioning sets the telemetry retention it is given; given
+// none, it keeps the one an operator set on USAGE by hand (it used to reset
+// it to forever) and gives it to partition streams made later; it keeps an
+// operator's size limit on USAGE; LEDGER and ALERTS get no limit.
+func TestProvisionKeepsOperatorUsageLimits(t *testing.T) {
 	t.Parallel()
 	url, _ := testkit.NATS(t)
 	js, err := jetstream.New(testkit.Connect(t, url, "admin"))
@@ -87,17 +88,21 @@ func TestProvisionKeepsOperatorLimits(t *testing.T) {
 	}
 	require.Zero(t, config("LEDGER-0").MaxAge, "money never ages out")
 
-	edit("USAGE", func(c *jetstream.StreamConfig) { c.MaxAge = 30 * 24 * time.Hour })
+	month := 30 * 24 * time.Hour
+	edit("USAGE", func(c *jetstream.StreamConfig) { c.MaxAge = month })
+	edit("USAGE-0", func(c *jetstream.StreamConfig) { c.MaxBytes = 1 << 30 })
 	edit("ALERTS", func(c *jetstream.StreamConfig) { c.MaxAge = 90 * 24 * time.Hour })
 	edit("LEDGER-1", func(c *jetstream.StreamConfig) { c.MaxBytes = 1 << 30; c.MaxAge = time.Hour })
-	o.UsageMaxAge = 0
+	o = StreamOptions{Update: true, Partitions: 3}
 	require.NoError(t, Provision(ctx, js, o))
-	require.Equal(t, 30*24*time.Hour, config("USAGE").MaxAge, "an operator's retention stays")
-	require.Equal(t, 90*24*time.Hour, config("ALERTS").MaxAge)
-	require.Equal(t, int64(1<<30), config("LEDGER-1").MaxBytes, "an operator's size limit stays")
-	require.Zero(t, config("LEDGER-1").MaxAge, "a LEDGER age limit is removed")
+	require.Equal(t, month, config("USAGE").MaxAge, "an operator's retention stays")
+	require.Equal(t, month, config("USAGE-2").MaxAge, "and a new partition stream takes it")
+	require.Equal(t, int64(1<<30), config("USAGE-0").MaxBytes, "an operator's size limit on USAGE stays")
+	require.Zero(t, config("ALERTS").MaxAge, "an alert aged out would be raised again")
+	require.Equal(t, int64(-1), config("LEDGER-1").MaxBytes, "no limit on money")
+	require.Zero(t, config("LEDGER-1").MaxAge)
 
 	err = Provision(ctx, js, StreamOptions{Update: true, UsageMaxAge: 24 * time.Hour})
 	require.ErrorContains(t, err, "at least 168h0m0s")
-	require.Equal(t, 30*24*time.Hour, config("USAGE").MaxAge, "nothing changed by a refused call")
+	require.Equal(t, month, config("USAGE").MaxAge, "nothing changed by a refused call")
 }

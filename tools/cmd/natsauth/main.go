@@ -23,6 +23,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/tokenmeter/tokenmeter/libs/eventlog"
 	"github.com/tokenmeter/tokenmeter/libs/natsauth"
 )
@@ -76,7 +78,29 @@ func provision(c natsauth.Client, o eventlog.StreamOptions, out io.Writer) error
 		return err
 	}
 	_, err = fmt.Fprintf(out, "provisioned LEDGER, USAGE and ALERTS and %d partition streams of each of LEDGER and USAGE\n", eventlog.PartitionStreams(o.Partitions))
-	return err
+	if err != nil {
+		return err
+	}
+	return printRetention(ctx, js, o.Partitions, out)
+}
+
+// printRetention says how long each USAGE stream keeps telemetry: one set
+// by hand on a partition stream stays, and the admin should see it.
+func printRetention(ctx context.Context, js jetstream.JetStream, partitions int, out io.Writer) error {
+	for _, name := range eventlog.UsageStreams(partitions) {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+		keeps := "all telemetry"
+		if age := s.CachedInfo().Config.MaxAge; age > 0 {
+			keeps = "telemetry for " + age.String()
+		}
+		if _, err := fmt.Fprintf(out, "%s keeps %s\n", name, keeps); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func seeds(dir string, readable bool, out io.Writer) error {

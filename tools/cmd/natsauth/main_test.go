@@ -72,4 +72,9 @@ func TestProvisionUsageMaxAge(t *testing.T) {
 	s, err := js.Stream(t.Context(), "USAGE")
 	require.NoError(t, err)
 	require.Equal(t, 9600*time.Hour, s.CachedInfo().Config.MaxAge)
+	require.Contains(t, out.String(), "USAGE keeps telemetry for 9600h0m0s\n")
+
+	out.Reset()
+	require.NoError(t, run([]string{"-url", url, "-creds", creds, "-partitions", "2", "provision"}, &out))
+	require.Contains(t, out.String(), "USAGE-1 keeps telemetry for 9600h0m0s\n", "new partition streams take USAGE's")
 }

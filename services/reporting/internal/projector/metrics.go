@@ -27,7 +27,7 @@ type instruments struct {
 	insertErrs metric.Int64Counter
 	lagEvents  metric.Int64ObservableGauge
 	delay      metric.Float64ObservableGauge
-	agedOut    metric.Int64Counter
+	discarded  metric.Int64Counter
 	meter      metric.Meter
 }
 
@@ -49,8 +49,8 @@ func newInstruments(mp metric.MeterProvider) (*instruments, error) {
 		metric.WithDescription("Events in the stream past the table's projected position"))
 	in.delay, errs[5] = m.Float64ObservableGauge("tokenmeter.reporting.projection.delay", metric.WithUnit("s"),
 		metric.WithDescription("Age of the oldest event not yet projected into the table; 0 when caught up"))
-	in.agedOut, errs[6] = m.Int64Counter("tokenmeter.reporting.projection.events_aged_out",
-		metric.WithDescription("Events the stream discarded (USAGE's retention) before the projector read them: reports lack them"))
+	in.discarded, errs[6] = m.Int64Counter("tokenmeter.reporting.projection.events_discarded",
+		metric.WithDescription("Events the stream discarded (USAGE's retention) before the projector read them, since this process started: reports lack them"))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("projector metrics: %w", err)
 	}
@@ -82,5 +82,5 @@ func (p *Projector) zero(ctx context.Context) {
 		p.metrics.rows.Add(ctx, 0, w.attrs)
 		p.metrics.insertErrs.Add(ctx, 0, w.tableAttr)
 	}
-	p.metrics.agedOut.Add(ctx, 0, p.streamAttr)
+	p.metrics.discarded.Add(ctx, 0, p.streamAttr)
 }

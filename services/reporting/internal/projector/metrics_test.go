@@ -121,9 +121,10 @@ func TestLagAndInsertMetrics(t *testing.T) {
 }
 
 // Events the stream discarded before the projector read them (USAGE's
-// retention outlasted by an outage; here LEDGER purged by hand) are counted
-// and logged once, and the rest are projected.
-func TestEventsAgedOutAreCountedAndLogged(t *testing.T) {
+// retention outlasted by an outage; here LEDGER purged and a message deleted
+// by hand) are counted and logged, whether they lie before the stream's first
+// message at the start or between two messages read; the rest are projected.
+func TestDiscardedEventsAreCountedAndLogged(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.publish(t, "acme", "design", 6, 10)
@@ -134,17 +135,30 @@ func TestEventsAgedOutAreCountedAndLogged(t *testing.T) {
 
 	mp, read := meter(t)
 	var logs testkit.Output
-	p, err := projector.New(e.js, projector.Charges, chargesSink(e), slog.New(slog.NewTextHandler(&logs, nil)), projector.Options{
-		BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, Meter: mp,
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	var run sync.WaitGroup
-	run.Go(func() { require.NoError(t, p.Run(ctx)) })
-	t.Cleanup(func() { cancel(); run.Wait() })
-	e.waitCaughtUp(t, p)
-
-	require.Equal(t, 6.0, read("tokenmeter.reporting.projection.events_aged_out", attribute.String("stream", "LEDGER")))
-	require.Equal(t, 1, logs.Count("events aged out", "events=6", "from_seq=1", "through_seq=6"), logs.String())
+	start := func() (stop func()) {
+		p, err := projector.New(e.js, projector.Charges, chargesSink(e), slog.New(slog.NewTextHandler(&logs, nil)), projector.Options{
+			BatchSize: 7, FlushInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, Meter: mp,
+		})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		var run sync.WaitGroup
+		run.Go(func() { require.NoError(t, p.Run(ctx)) })
+		e.waitCaughtUp(t, p)
+		return func() { cancel(); run.Wait() }
+	}
+	stop := start()
+	stream := attribute.String("stream", "LEDGER")
+	require.Equal(t, 6.0, read("tokenmeter.reporting.projection.events_discarded", stream))
+	require.Equal(t, 1, logs.Count("events discarded", "events=6", "from_seq=1", "through_seq=6"), logs.String())
 	e.requireTotals(t, tokens, charges)
+	stop()
+
+	more, moreCharges := e.publish(t, "acme", "design", 2, 10) // 13 (charged) and 14 (charged)
+	e.publish(t, "acme", "design", 1, 10)                      // 15: a pack
+	require.NoError(t, s.DeleteMsg(t.Context(), 14))
+	more, moreCharges = more-10, moreCharges-1
+	defer start()()
+	require.Equal(t, 7.0, read("tokenmeter.reporting.projection.events_discarded", stream))
+	require.Equal(t, 1, logs.Count("events discarded", "events=1", "from_seq=14", "through_seq=14"), logs.String())
+	e.requireTotals(t, tokens+more, charges+moreCharges)
 }

@@ -106,9 +106,9 @@ type Projector struct {
 	state *outage.Tracker
 	// fence, set for a run under a lease, is when its writes must be done by.
 	fence func() time.Time
-	// aged remembers the events found discarded, so a restart before the
-	// projector moves past them does not count them again.
-	aged       agedOut
+	// discarded remembers the events found missing, so a restart before
+	// the projector moves past them does not count them again.
+	discarded  discarded
 	streamAttr metric.MeasurementOption
 }
 
@@ -274,7 +274,7 @@ func (p *Projector) open(ctx context.Context, start uint64) (jetstream.MessagesC
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = start + 1
 	}
-	p.noteAgedOut(ctx, start, stream.CachedInfo().State.FirstSeq)
+	p.noteDiscarded(ctx, start, stream.CachedInfo().State.FirstSeq)
 	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ordered consumer on %s: %w", p.stream, err)
@@ -335,6 +335,7 @@ func (p *Projector) startWriters(ctx context.Context) (failed chan error, finish
 func (p *Projector) project(ctx context.Context, ordered chan *readBatch, failed chan error) error {
 	tick := time.NewTicker(max(p.opts.FlushInterval/4, time.Millisecond))
 	defer tick.Stop()
+	last := p.resumed.Load() // the last sequence read, to find those missing
 	for {
 		select {
 		case <-ctx.Done():
@@ -351,6 +352,8 @@ func (p *Projector) project(ctx context.Context, ordered chan *readBatch, failed
 			}
 			now := p.opts.Now()
 			for i := range b.out {
+				p.noteDiscarded(ctx, last, b.out[i].seq)
+				last = b.out[i].seq
 				p.apply(&b.out[i], now)
 			}
 			if b.err != nil {

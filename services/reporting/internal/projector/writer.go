@@ -73,13 +73,15 @@ func (w *writer) write(ctx context.Context, opts Options, bound func(context.Con
 			w.failed <- err
 			continue
 		}
-		w.advance(b.seq)
-		w.prove(b.rows[len(b.rows)-1].Sequence())
-		w.pending.Add(-1)
+		// Counted before the position moves: whoever sees the table caught
+		// up sees its rows counted.
 		w.metrics.rows.Add(ctx, int64(len(b.rows)), w.attrs)
 		if !b.at.IsZero() {
 			w.metrics.lag.Record(ctx, opts.Now().Sub(b.at).Seconds(), w.attrs)
 		}
+		w.advance(b.seq)
+		w.prove(b.rows[len(b.rows)-1].Sequence())
+		w.pending.Add(-1)
 	}
 }
 

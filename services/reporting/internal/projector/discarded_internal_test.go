@@ -6,13 +6,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestAgedOutCountsEachDiscardedEventOnce(t *testing.T) {
+func TestDiscardedCountsEachMissingEventOnce(t *testing.T) {
 	t.Parallel()
-	var a agedOut
-	from, n := a.gap(0, 0)
+	var a discarded
+	_, n := a.gap(0, 0)
 	require.Zero(t, n, "an empty stream never held one")
-	from, n = a.gap(10, 11)
-	require.Zero(t, n, "the stream starts right after the resume point")
+	from, n := a.gap(10, 11)
+	require.Zero(t, n, "the stream goes on right after")
 	require.Equal(t, uint64(11), from)
 	from, n = a.gap(10, 15)
 	require.Equal(t, [2]uint64{11, 4}, [2]uint64{from, n}, "11..14 discarded")
@@ -22,4 +22,6 @@ func TestAgedOutCountsEachDiscardedEventOnce(t *testing.T) {
 	require.Equal(t, [2]uint64{15, 5}, [2]uint64{from, n}, "only the newly discarded")
 	_, n = a.gap(30, 25)
 	require.Zero(t, n, "resumed past the stream's start")
+	from, n = a.gap(30, 33)
+	require.Equal(t, [2]uint64{31, 2}, [2]uint64{from, n}, "between two messages read")
 }
