@@ -19,7 +19,7 @@ func FailureLog(t testing.TB) *slog.Logger {
 	r := &logRing{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("the last %d log lines:\n%s", keptLogLines, r.String())
+			t.Logf("the stack's log (its last %d lines at most):\n%s", keptLogLines, r.String())
 		}
 	})
 	return slog.New(slog.NewTextHandler(r, &slog.HandlerOptions{Level: slog.LevelInfo}))

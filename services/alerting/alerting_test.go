@@ -99,7 +99,7 @@ func startServiceWith(t *testing.T, acmeShows bool, tweak func(*alerting.Config)
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	svc, err := alerting.New(t.Context(), cfg, quiet())
+	svc, err := alerting.New(t.Context(), cfg, testkit.FailureLog(t))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	h := &harness{t: t, svc: svc, js: js, url: url, cancel: cancel, done: make(chan error, 1)}

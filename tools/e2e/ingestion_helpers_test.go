@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"flag"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -46,7 +45,7 @@ func startLedger(t testing.TB, natsURL, addr string, now func() time.Time) *stop
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ledger")
 	cfg.ShutdownTimeout, cfg.UserHashKey = 5*time.Second, testkit.UserHashKey
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := ledger.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	svc, err := ledger.New(ctx, cfg, testkit.FailureLog(t))
 	if err != nil {
 		cancel()
 		require.NoError(t, err)
@@ -64,7 +63,7 @@ func startIngestion(t testing.TB, natsURL, ledgerAddr string, now func() time.Ti
 	cfg.NATSCreds = testkit.Creds(t, natsURL, "ingestion")
 	cfg.LedgerAddr, cfg.LedgerAPIKey, cfg.Now, cfg.RateLimit = ledgerAddr, devstack.ServiceKey, now, 0
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := ingestion.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	svc, err := ingestion.New(ctx, cfg, testkit.FailureLog(t))
 	if err != nil {
 		cancel()
 		require.NoError(t, err)

@@ -71,7 +71,7 @@ func (r *alertingRig) start(listen string) {
 			APIKeys: ctlAdminKey + ":acme:admin," + ctlLauncherKey + ":acme:launcher:design"},
 		LowBalancePercent: 20, WebhookAttempts: 1, WebhookBackoff: time.Millisecond, UserHashKey: testkit.UserHashKey,
 	}
-	svc, err := alerting.New(r.t.Context(), cfg, quietLog())
+	svc, err := alerting.New(r.t.Context(), cfg, testkit.FailureLog(r.t))
 	require.NoError(r.t, err)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.t.Context()))
 	done := make(chan error, 1)
