@@ -3,19 +3,21 @@ package projector
 import "context"
 
 // discarded finds the events a stream discarded before the projector read
-// them: sequences missing between the resume point and the stream's first
-// message, or between two messages read. Only USAGE may lose any, to a
-// retention (natsauth's -usage-max-age, or a size limit) that an outage of
-// reporting or ClickHouse, or a projector far behind, outlasted.
+// them: sequences missing between the resume point and the first message
+// read, or between two messages read (a consumer started before a stream's
+// first message, or passed by its retention, is moved on without an error).
+// Only USAGE may lose any, to a retention (natsauth's -usage-max-age, or a
+// size limit) that an outage of reporting or ClickHouse, or a projector far
+// behind, outlasted.
 type discarded struct {
 	// through is the last sequence already counted.
 	through uint64
 }
 
 // gap returns the first sequence and the count of the events missing
-// between after and next (the next sequence the stream holds; 0 when it
-// never held one), and remembers them so that they are counted once in
-// this process, however often the projector restarts before moving on.
+// between after and next (the next sequence read), and remembers them so
+// that they are counted once in this process, however often the projector
+// restarts before moving on.
 func (a *discarded) gap(after, next uint64) (from, n uint64) {
 	from = max(after, a.through) + 1
 	if next <= from {

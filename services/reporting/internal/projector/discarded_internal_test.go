@@ -10,7 +10,7 @@ func TestDiscardedCountsEachMissingEventOnce(t *testing.T) {
 	t.Parallel()
 	var a discarded
 	_, n := a.gap(0, 0)
-	require.Zero(t, n, "an empty stream never held one")
+	require.Zero(t, n, "nothing read yet")
 	from, n := a.gap(10, 11)
 	require.Zero(t, n, "the stream goes on right after")
 	require.Equal(t, uint64(11), from)

@@ -274,7 +274,6 @@ func (p *Projector) open(ctx context.Context, start uint64) (jetstream.MessagesC
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = start + 1
 	}
-	p.noteDiscarded(ctx, start, stream.CachedInfo().State.FirstSeq)
 	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ordered consumer on %s: %w", p.stream, err)
@@ -335,7 +334,7 @@ func (p *Projector) startWriters(ctx context.Context) (failed chan error, finish
 func (p *Projector) project(ctx context.Context, ordered chan *readBatch, failed chan error) error {
 	tick := time.NewTicker(max(p.opts.FlushInterval/4, time.Millisecond))
 	defer tick.Stop()
-	last := p.resumed.Load() // the last sequence read, to find those missing
+	last := p.resumed.Load() // the last sequence read: a jump past last+1 is events discarded
 	for {
 		select {
 		case <-ctx.Done():
